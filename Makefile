@@ -1,0 +1,35 @@
+# `make up` runs the whole service; `make test` runs the tests. Both build .venv themselves.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+DB ?= archive.db
+
+.PHONY: up test bench lint clean browser
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+up: $(STAMP)
+	$(BIN)/narrative-archive up --db $(DB)
+
+# Headless Chromium for the browser test: Debian's package, installed once when missing.
+browser:
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || \
+	  { if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium >/dev/null; \
+	    else sudo apt-get update -qq && sudo apt-get install -y -qq chromium >/dev/null; fi; } || \
+	  echo "chromium could not be installed: the browser test will be skipped"
+
+test: $(STAMP) browser
+	$(BIN)/ruff check narrative_archive spiders scheduler tests benchmarks datasette/plugins
+	$(BIN)/python -m pytest -q
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/rematch.py
+	$(BIN)/python benchmarks/crawl.py
+
+clean:
+	rm -rf $(VENV) *.egg-info

@@ -1,0 +1,3 @@
+from narrative_archive.cli import main
+
+main()

@@ -1,0 +1,186 @@
+"""Narratives are FTS5 queries: validate them, keep their versions, match them.
+
+Matching always goes through the archive's own FTS index, at ingest (restricted
+to the new article's rowid) and on rematch (one INSERT ... SELECT per narrative),
+so a query behaves exactly as it does in Datasette's search box.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+from collections.abc import Iterable
+
+import sqlite_utils
+
+from narrative_archive.config import Narrative
+from narrative_archive.store import FTS_TOKENIZER, now
+
+MARK_OPEN, MARK_CLOSE = "<mark>", "</mark>"
+SNIPPET_TOKENS = 32
+SNIPPET_SQL = (
+    f"snippet(articles_fts, -1, '{MARK_OPEN}', '{MARK_CLOSE}', '…', {SNIPPET_TOKENS})"
+)
+_MARKED = re.compile(re.escape(MARK_OPEN) + r"(.*?)" + re.escape(MARK_CLOSE), re.S)
+
+_checker: sqlite3.Connection | None = None
+
+
+def check_query(query: str) -> str | None:
+    """None if `query` is valid FTS5 for the archive's index, else SQLite's message."""
+    global _checker
+    if _checker is None:
+        _checker = sqlite3.connect(":memory:", check_same_thread=False)
+        _checker.execute(
+            f"CREATE VIRTUAL TABLE articles_fts USING fts5(title, text, tokenize='{FTS_TOKENIZER}')"
+        )
+    if not query or not query.strip():
+        return "empty query"
+    try:
+        _checker.execute(
+            "SELECT count(*) FROM articles_fts WHERE articles_fts MATCH ?", [query]
+        ).fetchone()
+    except sqlite3.Error as error:
+        message = str(error)
+        return message if message.startswith("fts5") else f"fts5: {message}"
+    return None
+
+
+def marked_terms(snippet: str | None) -> str:
+    """The distinct highlighted words of a snippet, as a JSON list (lowercase, sorted)."""
+    if not snippet:
+        return "[]"
+    terms = sorted({term.strip().lower() for term in _MARKED.findall(snippet) if term.strip()})
+    return json.dumps(terms, ensure_ascii=False)
+
+
+def register_functions(db: sqlite_utils.Database) -> None:
+    db.conn.create_function("marked_terms", 1, marked_terms, deterministic=True)
+
+
+def save_narratives(db: sqlite_utils.Database, narratives: Iterable[Narrative]) -> list[str]:
+    """Store configured narratives; a changed query bumps the version.
+
+    Returns the ids whose query is new or changed: those need a rematch.
+    """
+    changed = []
+    timestamp = now()
+    with db.conn:
+        db.conn.execute("BEGIN IMMEDIATE")
+        for narrative in narratives:
+            queries = json.dumps(dict(narrative.queries), ensure_ascii=False)
+            row = db.conn.execute(
+                "SELECT version, query, queries FROM narratives WHERE id = ?", [narrative.id]
+            ).fetchone()
+            if row is None:
+                version = 1
+            elif (row[1], row[2]) != (narrative.query, queries):
+                version = row[0] + 1
+            else:
+                version = None
+            if version is not None:
+                changed.append(narrative.id)
+            db.conn.execute(
+                "INSERT INTO narratives (id, title, description, query, queries, since, version,"
+                " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT(id) DO UPDATE SET title = excluded.title,"
+                " description = excluded.description, query = excluded.query,"
+                " queries = excluded.queries, since = excluded.since,"
+                " version = excluded.version, updated_at = excluded.updated_at",
+                [narrative.id, narrative.title, narrative.description, narrative.query, queries,
+                 narrative.since, version or row[0], timestamp if version else timestamp],
+            )
+            if version is not None:
+                db.conn.execute(
+                    "INSERT INTO narrative_versions (narrative_id, version, query, queries,"
+                    " created_at) VALUES (?, ?, ?, ?, ?)",
+                    [narrative.id, version, narrative.query, queries, timestamp],
+                )
+    return changed
+
+
+def narrative_version(db: sqlite_utils.Database, narrative_id: str) -> int:
+    row = db.execute("SELECT version FROM narratives WHERE id = ?", [narrative_id]).fetchone()
+    if row is None:
+        raise KeyError(f"narrative {narrative_id!r} is not in the archive: run init")
+    return row[0]
+
+
+def match_article(
+    db: sqlite_utils.Database, article_id: int, narratives: Iterable[Narrative]
+) -> list[str]:
+    """Evaluate each narrative against one article; record mentions; return matched ids.
+
+    A narrative that no longer matches an edited article loses its mention.
+    """
+    register_functions(db)
+    matched = []
+    timestamp = now()
+    with db.conn:
+        for narrative in narratives:
+            version = narrative_version(db, narrative.id)
+            hit = db.conn.execute(
+                f"SELECT {SNIPPET_SQL} FROM articles_fts WHERE articles_fts MATCH ? AND rowid = ?",
+                [narrative.match_query, article_id],
+            ).fetchone()
+            if hit is None:
+                db.conn.execute(
+                    "DELETE FROM mentions WHERE article_id = ? AND narrative_id = ?",
+                    [article_id, narrative.id],
+                )
+                continue
+            matched.append(narrative.id)
+            db.conn.execute(
+                "INSERT INTO mentions (article_id, narrative_id, narrative_version, matched_at,"
+                " snippet, terms) VALUES (?, ?, ?, ?, ?, marked_terms(?))"
+                " ON CONFLICT(article_id, narrative_id) DO UPDATE SET"
+                " narrative_version = excluded.narrative_version, snippet = excluded.snippet,"
+                " terms = excluded.terms",
+                [article_id, narrative.id, version, timestamp, hit[0], hit[0]],
+            )
+    return matched
+
+
+def rematch(db: sqlite_utils.Database, narrative: Narrative) -> dict[str, int]:
+    """Re-evaluate one narrative over the whole archive in SQL.
+
+    Mentions the query no longer matches are deleted; new ones are added; kept
+    ones get the current version and a fresh snippet but keep their matched_at.
+    Returns {"matched", "added", "removed"}.
+    """
+    register_functions(db)
+    version = narrative_version(db, narrative.id)
+    timestamp = now()
+    with db.conn:
+        db.conn.execute("BEGIN IMMEDIATE")
+        db.conn.execute("DROP TABLE IF EXISTS temp.hits")
+        db.conn.execute(
+            f"CREATE TEMP TABLE hits AS SELECT rowid AS article_id, {SNIPPET_SQL} AS snippet"
+            " FROM articles_fts WHERE articles_fts MATCH ?",
+            [narrative.match_query],
+        )
+        removed = db.conn.execute(
+            "DELETE FROM mentions WHERE narrative_id = ?"
+            " AND article_id NOT IN (SELECT article_id FROM temp.hits)",
+            [narrative.id],
+        ).rowcount
+        before = db.conn.execute(
+            "SELECT count(*) FROM mentions WHERE narrative_id = ?", [narrative.id]
+        ).fetchone()[0]
+        db.conn.execute(
+            "INSERT INTO mentions (article_id, narrative_id, narrative_version, matched_at,"
+            " snippet, terms) SELECT article_id, ?, ?, ?, snippet, marked_terms(snippet)"
+            " FROM temp.hits WHERE true"
+            " ON CONFLICT(article_id, narrative_id) DO UPDATE SET"
+            " narrative_version = excluded.narrative_version, snippet = excluded.snippet,"
+            " terms = excluded.terms",
+            [narrative.id, version, timestamp],
+        )
+        matched = db.conn.execute("SELECT count(*) FROM temp.hits").fetchone()[0]
+        db.conn.execute("DROP TABLE temp.hits")
+    return {"matched": matched, "added": matched - before, "removed": removed}
+
+
+def rematch_all(db: sqlite_utils.Database, narratives: Iterable[Narrative]) -> dict[str, dict]:
+    return {narrative.id: rematch(db, narrative) for narrative in narratives}

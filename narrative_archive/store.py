@@ -1,0 +1,484 @@
+"""The archive: the one place that knows the schema.
+
+Migrations, FTS, views and the functions that write rows. Everything else
+talks to archive.db through these functions or through the views.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+
+FTS_TOKENIZER = "porter unicode61 remove_diacritics 2"
+
+# An article's date on a timeline: what the page says, else when we first saw it.
+ARTICLE_DATE = "coalesce(a.published_at, a.first_seen_at)"
+
+# Each entry migrates the archive from version N-1 to N (PRAGMA user_version).
+# Never edit a released entry: append a new one.
+MIGRATIONS: list[str] = [
+    # 1: the core tables
+    f"""
+    CREATE TABLE outlets (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        url TEXT,
+        domains TEXT NOT NULL DEFAULT '[]',
+        country TEXT,
+        language TEXT,
+        kind TEXT,
+        owner TEXT,
+        state_affiliated INTEGER,
+        feeds TEXT NOT NULL DEFAULT '[]',
+        sitemaps TEXT NOT NULL DEFAULT '[]',
+        notes TEXT,
+        configured INTEGER NOT NULL DEFAULT 1
+    );
+    CREATE TABLE articles (
+        id INTEGER PRIMARY KEY,
+        url TEXT NOT NULL,
+        canonical_url TEXT NOT NULL UNIQUE,
+        outlet_id TEXT REFERENCES outlets(id),
+        title TEXT,
+        text TEXT,
+        description TEXT,
+        authors TEXT NOT NULL DEFAULT '[]',
+        published_at TEXT,
+        modified_at TEXT,
+        language TEXT,
+        links TEXT NOT NULL DEFAULT '[]',
+        first_seen_at TEXT NOT NULL,
+        last_seen_at TEXT NOT NULL,
+        fetched_at TEXT NOT NULL,
+        content_hash TEXT,
+        via TEXT
+    );
+    CREATE INDEX articles_outlet ON articles(outlet_id);
+    CREATE INDEX articles_published ON articles(published_at);
+    CREATE INDEX articles_first_seen ON articles(first_seen_at);
+    CREATE INDEX articles_hash ON articles(content_hash);
+    CREATE TABLE article_versions (
+        id INTEGER PRIMARY KEY,
+        article_id INTEGER NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
+        fetched_at TEXT NOT NULL,
+        title TEXT,
+        text TEXT,
+        content_hash TEXT
+    );
+    CREATE INDEX article_versions_article ON article_versions(article_id);
+    CREATE TABLE narratives (
+        id TEXT PRIMARY KEY,
+        title TEXT NOT NULL,
+        description TEXT,
+        query TEXT NOT NULL,
+        queries TEXT NOT NULL DEFAULT '{{}}',
+        since TEXT,
+        version INTEGER NOT NULL DEFAULT 1,
+        updated_at TEXT NOT NULL
+    );
+    CREATE TABLE narrative_versions (
+        narrative_id TEXT NOT NULL REFERENCES narratives(id) ON DELETE CASCADE,
+        version INTEGER NOT NULL,
+        query TEXT NOT NULL,
+        queries TEXT NOT NULL DEFAULT '{{}}',
+        created_at TEXT NOT NULL,
+        PRIMARY KEY (narrative_id, version)
+    );
+    CREATE TABLE mentions (
+        article_id INTEGER NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
+        narrative_id TEXT NOT NULL REFERENCES narratives(id) ON DELETE CASCADE,
+        narrative_version INTEGER NOT NULL,
+        matched_at TEXT NOT NULL,
+        snippet TEXT,
+        terms TEXT NOT NULL DEFAULT '[]',
+        PRIMARY KEY (article_id, narrative_id)
+    );
+    CREATE INDEX mentions_narrative ON mentions(narrative_id);
+    CREATE TABLE crawl_runs (
+        id INTEGER PRIMARY KEY,
+        spider TEXT NOT NULL,
+        args TEXT NOT NULL DEFAULT '{{}}',
+        started_at TEXT NOT NULL,
+        finished_at TEXT,
+        status TEXT NOT NULL DEFAULT 'running',
+        pid INTEGER,
+        pages INTEGER NOT NULL DEFAULT 0,
+        new_articles INTEGER NOT NULL DEFAULT 0,
+        updated_articles INTEGER NOT NULL DEFAULT 0,
+        mentions INTEGER NOT NULL DEFAULT 0,
+        errors INTEGER NOT NULL DEFAULT 0,
+        message TEXT
+    );
+    CREATE TABLE crawl_errors (
+        id INTEGER PRIMARY KEY,
+        run_id INTEGER REFERENCES crawl_runs(id) ON DELETE CASCADE,
+        outlet_id TEXT,
+        url TEXT,
+        reason TEXT NOT NULL,
+        at TEXT NOT NULL
+    );
+    CREATE INDEX crawl_errors_run ON crawl_errors(run_id);
+    CREATE INDEX crawl_errors_outlet ON crawl_errors(outlet_id, at);
+
+    CREATE VIRTUAL TABLE articles_fts USING fts5(
+        title, text, content='articles', content_rowid='id',
+        tokenize='{FTS_TOKENIZER}'
+    );
+    CREATE TRIGGER articles_ai AFTER INSERT ON articles BEGIN
+        INSERT INTO articles_fts(rowid, title, text) VALUES (new.id, new.title, new.text);
+    END;
+    CREATE TRIGGER articles_ad AFTER DELETE ON articles BEGIN
+        INSERT INTO articles_fts(articles_fts, rowid, title, text)
+            VALUES ('delete', old.id, old.title, old.text);
+    END;
+    CREATE TRIGGER articles_au AFTER UPDATE OF title, text ON articles BEGIN
+        INSERT INTO articles_fts(articles_fts, rowid, title, text)
+            VALUES ('delete', old.id, old.title, old.text);
+        INSERT INTO articles_fts(rowid, title, text) VALUES (new.id, new.title, new.text);
+    END;
+    """,
+    # 2: views for SQL over timelines
+    f"""
+    CREATE VIEW article_dates AS
+        SELECT a.id AS article_id, a.outlet_id, {ARTICLE_DATE} AS dated_at,
+               substr({ARTICLE_DATE}, 1, 10) AS day,
+               CASE WHEN a.published_at IS NULL THEN 'first_seen' ELSE 'published' END AS date_source
+        FROM articles a;
+    CREATE VIEW mention_articles AS
+        SELECT m.narrative_id, m.narrative_version, d.day, d.dated_at, d.date_source,
+               a.id AS article_id, a.title, a.url, a.outlet_id, o.name AS outlet,
+               o.country, o.kind AS outlet_kind, o.state_affiliated, a.language,
+               a.published_at, a.first_seen_at, m.matched_at, m.snippet, m.terms,
+               a.content_hash
+        FROM mentions m
+        JOIN articles a ON a.id = m.article_id
+        JOIN article_dates d ON d.article_id = a.id
+        LEFT JOIN outlets o ON o.id = a.outlet_id;
+    CREATE VIEW narrative_daily AS
+        SELECT narrative_id AS narrative, day,
+               count(*) AS articles, count(DISTINCT outlet_id) AS outlets
+        FROM mention_articles GROUP BY narrative_id, day;
+    CREATE VIEW narrative_weekly AS
+        SELECT narrative_id AS narrative, date(day, 'weekday 0', '-6 days') AS week,
+               count(*) AS articles, count(DISTINCT outlet_id) AS outlets
+        FROM mention_articles GROUP BY narrative_id, week;
+    CREATE VIEW narrative_monthly AS
+        SELECT narrative_id AS narrative, substr(day, 1, 7) AS month,
+               count(*) AS articles, count(DISTINCT outlet_id) AS outlets
+        FROM mention_articles GROUP BY narrative_id, month;
+    CREATE VIEW narrative_first_seen AS
+        SELECT narrative_id AS narrative, outlet_id AS outlet, outlet AS outlet_name,
+               article_id, title, url, dated_at AS first_dated_at, date_source
+        FROM (
+            SELECT *, row_number() OVER (
+                PARTITION BY narrative_id, outlet_id ORDER BY dated_at, article_id) AS rank
+            FROM mention_articles
+        ) WHERE rank = 1;
+    CREATE VIEW outlet_daily AS
+        SELECT outlet_id AS outlet, day, count(*) AS articles
+        FROM article_dates GROUP BY outlet_id, day;
+    CREATE VIEW narrative_outlets AS
+        SELECT narrative_id AS narrative, outlet_id AS outlet, outlet AS outlet_name,
+               country, outlet_kind, state_affiliated, count(*) AS mentions,
+               min(dated_at) AS first_dated_at, max(dated_at) AS last_dated_at
+        FROM mention_articles GROUP BY narrative_id, outlet_id;
+    CREATE VIEW syndicated_copies AS
+        SELECT content_hash, count(*) AS copies, count(DISTINCT outlet_id) AS outlets,
+               min(first_seen_at) AS first_seen_at, group_concat(url, ' ') AS urls
+        FROM articles WHERE content_hash IS NOT NULL
+        GROUP BY content_hash HAVING count(*) > 1;
+    """,
+    # 3: collection health per outlet
+    """
+    CREATE VIEW outlet_health AS
+        SELECT o.id AS outlet, o.name,
+               (SELECT max(fetched_at) FROM articles WHERE outlet_id = o.id) AS last_fetched_at,
+               (SELECT count(*) FROM articles WHERE outlet_id = o.id
+                  AND first_seen_at >= strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '-1 day')) AS articles_24h,
+               (SELECT count(*) FROM articles WHERE outlet_id = o.id
+                  AND first_seen_at >= strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '-7 days')) AS articles_7d,
+               (SELECT count(*) FROM crawl_errors e WHERE e.outlet_id = o.id
+                  AND e.at > coalesce((SELECT max(fetched_at) FROM articles WHERE outlet_id = o.id), '')
+               ) AS failures_since_last_fetch,
+               (SELECT reason FROM crawl_errors e WHERE e.outlet_id = o.id
+                  ORDER BY e.at DESC LIMIT 1) AS last_error
+        FROM outlets o WHERE o.configured = 1;
+    """,
+]
+
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def now() -> str:
+    """The current time as the archive writes it: UTC ISO 8601 to the second."""
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def open_db(path: str | Path, migrate: bool = True) -> sqlite_utils.Database:
+    """Open archive.db with WAL, a busy timeout and foreign keys; migrate it by default."""
+    conn = sqlite3.connect(str(path), timeout=30, isolation_level=None, check_same_thread=False)
+    db = sqlite_utils.Database(conn)
+    conn.execute("PRAGMA busy_timeout = 30000")
+    conn.execute("PRAGMA foreign_keys = ON")
+    if migrate:
+        ensure_schema(db)
+    return db
+
+
+def schema_version(db: sqlite_utils.Database) -> int:
+    return db.execute("PRAGMA user_version").fetchone()[0]
+
+
+def ensure_schema(db: sqlite_utils.Database) -> int:
+    """Apply the migrations this archive has not had yet; return the schema version."""
+    if db.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+        db.execute("PRAGMA journal_mode = WAL")
+    current = schema_version(db)
+    for version in range(current + 1, SCHEMA_VERSION + 1):
+        with db.conn:
+            db.conn.execute("BEGIN IMMEDIATE")
+            if schema_version(db) >= version:  # another process got here first
+                continue
+            for statement in _statements(MIGRATIONS[version - 1]):
+                db.conn.execute(statement)
+            db.conn.execute(f"PRAGMA user_version = {version}")
+    return schema_version(db)
+
+
+def _statements(script: str) -> Iterable[str]:
+    """Split a migration into statements (triggers contain semicolons)."""
+    buffer = ""
+    for line in script.splitlines(keepends=True):
+        buffer += line
+        if sqlite3.complete_statement(buffer):
+            if buffer.strip():
+                yield buffer.strip()
+            buffer = ""
+    if buffer.strip():
+        raise ValueError(f"incomplete SQL statement in migration: {buffer.strip()[:80]}")
+
+
+def _json(value: Any) -> str:
+    return json.dumps(list(value) if isinstance(value, tuple) else value, ensure_ascii=False)
+
+
+# --- outlets ---------------------------------------------------------------
+
+OUTLET_COLUMNS = (
+    "id", "name", "url", "domains", "country", "language", "kind", "owner",
+    "state_affiliated", "feeds", "sitemaps", "notes",
+)
+
+
+def save_outlets(db: sqlite_utils.Database, outlets: Iterable[Any]) -> int:
+    """Upsert configured outlets (config.Outlet or mappings); return how many."""
+    rows = []
+    for outlet in outlets:
+        get = outlet.get if isinstance(outlet, Mapping) else lambda k, o=outlet: getattr(o, k, None)
+        row = {column: get(column) for column in OUTLET_COLUMNS}
+        for column in ("domains", "feeds", "sitemaps"):
+            row[column] = _json(row[column] or [])
+        if row["state_affiliated"] is not None:
+            row["state_affiliated"] = int(bool(row["state_affiliated"]))
+        row["configured"] = 1
+        rows.append(row)
+    with db.conn:
+        db["outlets"].upsert_all(rows, pk="id")
+    return len(rows)
+
+
+def ensure_outlet_for_domain(db: sqlite_utils.Database, domain: str) -> str:
+    """The outlet id for a domain no configured outlet claims, creating its row (kind unknown)."""
+    domain = domain.lower().removeprefix("www.")
+    outlet_id = domain
+    if db["outlets"].count_where("id = ?", [outlet_id]) == 0:
+        with db.conn:
+            db.conn.execute(
+                "INSERT OR IGNORE INTO outlets (id, name, url, domains, configured)"
+                " VALUES (?, ?, ?, ?, 0)",
+                [outlet_id, domain, f"https://{domain}/", _json([domain])],
+            )
+    return outlet_id
+
+
+# --- articles --------------------------------------------------------------
+
+ARTICLE_FIELDS = (
+    "url", "title", "text", "description", "authors", "published_at", "modified_at",
+    "language", "links", "content_hash",
+)
+
+
+def save_article(
+    db: sqlite_utils.Database,
+    article: Mapping[str, Any],
+    outlet_id: str | None,
+    via: str | None = None,
+    fetched_at: str | None = None,
+) -> tuple[int, str]:
+    """Upsert an article on its canonical URL.
+
+    Returns (article id, what happened): "new", "updated" (text or title changed:
+    a new article_versions row), or "unchanged" (only last_seen_at moves).
+    first_seen_at is never overwritten.
+    """
+    fetched_at = fetched_at or now()
+    canonical = article.get("canonical_url") or article["url"]
+    values = {field: article.get(field) for field in ARTICLE_FIELDS}
+    values["authors"] = _json(values["authors"] or [])
+    values["links"] = _json(values["links"] or [])
+    with db.conn:
+        db.conn.execute("BEGIN IMMEDIATE")
+        existing = db.conn.execute(
+            "SELECT id, title, text, content_hash FROM articles WHERE canonical_url = ?",
+            [canonical],
+        ).fetchone()
+        if existing is None:
+            cursor = db.conn.execute(
+                f"INSERT INTO articles (canonical_url, outlet_id, via, first_seen_at, last_seen_at,"
+                f" fetched_at, {', '.join(ARTICLE_FIELDS)}) VALUES (?, ?, ?, ?, ?, ?,"
+                f" {', '.join('?' * len(ARTICLE_FIELDS))})",
+                [canonical, outlet_id, via, fetched_at, fetched_at, fetched_at, *values.values()],
+            )
+            article_id = cursor.lastrowid
+            _save_version(db, article_id, fetched_at, values)
+            return article_id, "new"
+        article_id, old_title, old_text, old_hash = existing
+        changed = (values["text"], values["title"]) != (old_text, old_title)
+        if changed:
+            # Keep what the page said before, then what it says now.
+            if not db.conn.execute(
+                "SELECT 1 FROM article_versions WHERE article_id = ?", [article_id]
+            ).fetchone():
+                _save_version(db, article_id, fetched_at,
+                              {"title": old_title, "text": old_text, "content_hash": old_hash})
+            assignments = ", ".join(f"{field} = ?" for field in ARTICLE_FIELDS)
+            db.conn.execute(
+                f"UPDATE articles SET {assignments}, last_seen_at = ?, fetched_at = ?,"
+                " outlet_id = coalesce(outlet_id, ?) WHERE id = ?",
+                [*values.values(), fetched_at, fetched_at, outlet_id, article_id],
+            )
+            _save_version(db, article_id, fetched_at, values)
+            return article_id, "updated"
+        db.conn.execute(
+            "UPDATE articles SET last_seen_at = ?, fetched_at = ?,"
+            " published_at = coalesce(published_at, ?), modified_at = coalesce(?, modified_at)"
+            " WHERE id = ?",
+            [fetched_at, fetched_at, values["published_at"], values["modified_at"], article_id],
+        )
+        return article_id, "unchanged"
+
+
+def _save_version(db, article_id: int, fetched_at: str, values: Mapping[str, Any]) -> None:
+    db.conn.execute(
+        "INSERT INTO article_versions (article_id, fetched_at, title, text, content_hash)"
+        " VALUES (?, ?, ?, ?, ?)",
+        [article_id, fetched_at, values.get("title"), values.get("text"),
+         values.get("content_hash")],
+    )
+
+
+def recently_fetched(db: sqlite_utils.Database, canonical_urls: Iterable[str], since: str) -> set[str]:
+    """Which of these canonical URLs were fetched at or after `since`."""
+    urls = list(canonical_urls)
+    found: set[str] = set()
+    for start in range(0, len(urls), 500):
+        chunk = urls[start:start + 500]
+        found.update(
+            row[0] for row in db.execute(
+                f"SELECT canonical_url FROM articles WHERE fetched_at >= ?"
+                f" AND canonical_url IN ({', '.join('?' * len(chunk))})",
+                [since, *chunk],
+            )
+        )
+    return found
+
+
+# --- crawl runs ------------------------------------------------------------
+
+RUN_COUNTERS = ("pages", "new_articles", "updated_articles", "mentions", "errors")
+RUN_STATUSES = ("running", "ok", "failed", "timeout", "abandoned")
+
+
+def start_run(db: sqlite_utils.Database, spider: str, args: Mapping[str, Any] | None = None,
+              pid: int | None = None) -> int:
+    """Record a crawl run as running; return its id."""
+    with db.conn:
+        cursor = db.conn.execute(
+            "INSERT INTO crawl_runs (spider, args, started_at, status, pid) VALUES (?, ?, ?, 'running', ?)",
+            [spider, _json(dict(args or {})), now(), pid],
+        )
+    return cursor.lastrowid
+
+
+def update_run(db: sqlite_utils.Database, run_id: int, **fields: Any) -> None:
+    """Set counters (pages, new_articles, ...), status, message or pid on a run."""
+    allowed = set(RUN_COUNTERS) | {"status", "message", "pid", "finished_at"}
+    unknown = set(fields) - allowed
+    if unknown:
+        raise ValueError(f"unknown crawl_runs fields: {sorted(unknown)}")
+    if "status" in fields and fields["status"] not in RUN_STATUSES:
+        raise ValueError(f"unknown status {fields['status']!r}")
+    if not fields:
+        return
+    with db.conn:
+        db.conn.execute(
+            f"UPDATE crawl_runs SET {', '.join(f'{k} = ?' for k in fields)} WHERE id = ?",
+            [*fields.values(), run_id],
+        )
+
+
+def finish_run(db: sqlite_utils.Database, run_id: int, status: str, **fields: Any) -> None:
+    """Close a run with its final status and counters."""
+    update_run(db, run_id, status=status, finished_at=now(), **fields)
+
+
+def record_error(db: sqlite_utils.Database, run_id: int | None, url: str | None, reason: str,
+                 outlet_id: str | None = None) -> None:
+    """Log a failure (a URL and why) against a run and count it there."""
+    with db.conn:
+        db.conn.execute(
+            "INSERT INTO crawl_errors (run_id, outlet_id, url, reason, at) VALUES (?, ?, ?, ?, ?)",
+            [run_id, outlet_id, url, reason, now()],
+        )
+        if run_id is not None:
+            db.conn.execute("UPDATE crawl_runs SET errors = errors + 1 WHERE id = ?", [run_id])
+
+
+def mark_abandoned_runs(db: sqlite_utils.Database, alive=None) -> list[int]:
+    """Runs left 'running' whose process is gone become 'abandoned'; return their ids.
+
+    `alive(pid) -> bool` decides whether a run's process still exists; by default
+    every running run is considered dead (call this at scheduler start-up).
+    """
+    rows = db.execute("SELECT id, pid FROM crawl_runs WHERE status = 'running'").fetchall()
+    abandoned = [run_id for run_id, pid in rows if alive is None or not pid or not alive(pid)]
+    for run_id in abandoned:
+        finish_run(db, run_id, "abandoned", message="process ended without closing the run")
+    return abandoned
+
+
+# --- status ----------------------------------------------------------------
+
+COUNTED_TABLES = (
+    "outlets", "articles", "article_versions", "narratives", "mentions", "crawl_runs",
+    "crawl_errors",
+)
+
+
+def table_counts(db: sqlite_utils.Database) -> dict[str, int]:
+    return {table: db[table].count for table in COUNTED_TABLES}
+
+
+def last_runs(db: sqlite_utils.Database, limit: int = 10) -> list[dict]:
+    return list(db.query(
+        "SELECT id, spider, status, started_at, finished_at, pages, new_articles,"
+        " updated_articles, mentions, errors, message FROM crawl_runs ORDER BY id DESC LIMIT ?",
+        [limit],
+    ))
