@@ -1,0 +1,73 @@
+"""Shared fixtures: a real archive in tmp_path, the default narratives, a CLI runner."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from narrative_archive import narratives, store
+from narrative_archive.config import DEFAULT_CONFIG_DIR, load_narratives, load_outlets
+
+FILES = Path(__file__).parent / "files"
+
+TEST_OUTLETS = """\
+- id: example-news
+  name: Example News
+  url: https://example.com/
+  country: US
+  language: en
+  kind: commercial
+  owner: Example Media
+  feeds: [https://example.com/rss.xml]
+- id: example-state
+  name: Example State Agency
+  url: https://state.example.org/
+  domains: [state.example.org]
+  country: RU
+  language: ru
+  kind: state
+  state_affiliated: true
+"""
+
+
+@pytest.fixture
+def config_dir(tmp_path) -> Path:
+    """A user config directory holding only outlets.yml (narratives fall back to defaults)."""
+    directory = tmp_path / "config"
+    directory.mkdir()
+    (directory / "outlets.yml").write_text(TEST_OUTLETS)
+    return directory
+
+
+@pytest.fixture
+def default_narratives():
+    return load_narratives(DEFAULT_CONFIG_DIR / "narratives.yml", narratives.check_query)
+
+
+@pytest.fixture
+def db_path(tmp_path) -> Path:
+    return tmp_path / "archive.db"
+
+
+@pytest.fixture
+def db(db_path, config_dir, default_narratives):
+    """A migrated archive with the test outlets and the default narratives."""
+    database = store.open_db(db_path)
+    store.save_outlets(database, load_outlets(config_dir / "outlets.yml"))
+    narratives.save_narratives(database, default_narratives)
+    yield database
+    database.close()
+
+
+@pytest.fixture
+def runner():
+    return CliRunner()
+
+
+def article(url: str, text: str, title: str = "A headline", **fields) -> dict:
+    """An extracted article as save_article takes it."""
+    return {"url": url, "canonical_url": url, "title": title, "text": text,
+            "authors": ["A. Reporter"], "language": "en", "content_hash": str(hash(text)),
+            **fields}

@@ -1,0 +1,140 @@
+"""Narratives as FTS5 queries: matching at ingest, rematch, versions, precision."""
+
+import json
+
+import pytest
+
+from narrative_archive import narratives, store
+from narrative_archive.config import Narrative
+from tests.conftest import article
+
+NICHOLSON = (
+    "General John Nicholson told the BBC that Russia is arming the Taliban, sending weapons "
+    "across the Tajik border. Moscow denied the claim."
+)
+DENIAL = (
+    "The Russian foreign ministry said on Monday that accusations that Moscow supplied weapons "
+    "to the Taliban were baseless and 'idle gossip'."
+)
+RUSSIAN = "Американский генерал заявил, что Россия вооружает талибов. В Москве это назвали ложью."
+ARABIC = "قال قائد أمريكي إن روسيا تقوم بتسليح حركة طالبان وتزويدها بالأسلحة عبر طاجيكستان."
+PEACE_TALKS = (
+    "Moscow hosted a new round of peace talks with the Taliban on Tuesday. Russian foreign "
+    "minister Sergei Lavrov urged the armed opposition and Kabul to agree a ceasefire; the "
+    "Taliban delegation said weapons would be laid down only after foreign troops leave."
+)
+BOUNTIES = (
+    "American intelligence officials concluded that a Russian military intelligence unit, the "
+    "GRU, secretly offered bounties to Taliban-linked militants for killing coalition troops."
+)
+
+
+def save(db, url, text, **fields):
+    article_id, _ = store.save_article(db, article(url, text, **fields), "example-news")
+    return article_id
+
+
+def matched(db, text, default_narratives, url="https://example.com/x"):
+    article_id = save(db, url, text)
+    return narratives.match_article(db, article_id, default_narratives)
+
+
+def test_claim_and_denial_match(db, default_narratives):
+    assert "russia-arming-taliban" in matched(db, NICHOLSON, default_narratives, "https://e.com/1")
+    assert "russia-arming-taliban" in matched(db, DENIAL, default_narratives, "https://e.com/2")
+
+
+def test_peace_talks_are_not_a_mention(db, default_narratives):
+    assert matched(db, PEACE_TALKS, default_narratives) == []
+
+
+def test_russian_and_arabic_variants_match(db, default_narratives):
+    assert matched(db, RUSSIAN, default_narratives, "https://e.com/ru") == ["russia-arming-taliban"]
+    assert matched(db, ARABIC, default_narratives, "https://e.com/ar") == ["russia-arming-taliban"]
+
+
+def test_other_narratives(db, default_narratives):
+    assert matched(db, BOUNTIES, default_narratives) == ["russia-taliban-bounties"]
+    assert matched(db, "Billions of dollars of US equipment abandoned by Afghan forces is now "
+                       "in Taliban hands.", default_narratives, "https://e.com/3") == [
+        "us-weapons-left-behind"]
+    assert matched(db, "An audit found thousands of ghost soldiers on Afghan army payrolls.",
+                   default_narratives, "https://e.com/4") == ["afghan-ghost-soldiers"]
+
+
+@pytest.mark.parametrize("text", [
+    "Russia arms the Taliban, officials say.",
+    "Russia armed the Taliban in Helmand, officials say.",
+    "Russia has been arming the Taliban, officials say.",
+])
+def test_english_stemming(db, text):
+    narrative = Narrative("arms", "Arms", 'NEAR(russia "arm the taliban", 5) OR "russia arm taliban"')
+    narratives.save_narratives(db, [narrative])
+    assert matched(db, text, [narrative]) == ["arms"]
+
+
+def test_prefix_near_and_scripts(db):
+    cases = {
+        "prefix": ("weapon*", "Weaponry was found.", True),
+        "near": ("NEAR(russia taliban, 3)", "Russia and the Taliban met.", True),
+        "far": ("NEAR(russia taliban, 3)", "Russia, it was said many times over, met the Taliban.",
+                False),
+        "cyrillic": ("талиб*", "Талибы захватили город.", True),
+        "arabic": ("طالبان*", "سيطرت طالبان على المدينة", True),
+    }
+    for index, (name, (query, text, expected)) in enumerate(cases.items()):
+        narrative = Narrative(name, name, query)
+        narratives.save_narratives(db, [narrative])
+        article_id = save(db, f"https://example.com/{index}", text)
+        assert bool(narratives.match_article(db, article_id, [narrative])) is expected, name
+
+
+def test_mention_records_version_snippet_and_terms(db, default_narratives):
+    article_id = save(db, "https://example.com/n", NICHOLSON)
+    narratives.match_article(db, article_id, default_narratives)
+    mention = db["mentions"].get((article_id, "russia-arming-taliban"))
+    assert mention["narrative_version"] == 1
+    assert "<mark>Russia</mark>" in mention["snippet"]
+    terms = json.loads(mention["terms"])
+    assert "russia" in terms and "arming the taliban" in terms  # phrases stay whole
+
+
+def test_check_query_reports_fts5_errors():
+    assert narratives.check_query("russia AND taliban") is None
+    assert narratives.check_query("russia AND") == 'fts5: syntax error near ""'
+    assert narratives.check_query("NEAR(russia taliban").startswith("fts5: syntax error")
+
+
+def test_rematch_after_query_change(db):
+    broad = Narrative("n", "N", "taliban")
+    narratives.save_narratives(db, [broad])
+    weapons = save(db, "https://example.com/w", "Russia sent weapons to the Taliban.")
+    talks = save(db, "https://example.com/t", "The Taliban attended talks in Moscow.")
+    assert narratives.rematch(db, broad) == {"matched": 2, "added": 2, "removed": 0}
+    first_matched_at = db["mentions"].get((weapons, "n"))["matched_at"]
+
+    narrow = Narrative("n", "N", "taliban AND weapon*")
+    assert narratives.save_narratives(db, [narrow]) == ["n"]
+    assert narratives.narrative_version(db, "n") == 2
+    assert narratives.rematch(db, narrow) == {"matched": 1, "added": 0, "removed": 1}
+    rows = {r["article_id"]: r for r in db["mentions"].rows_where("narrative_id = 'n'")}
+    assert list(rows) == [weapons]
+    assert rows[weapons]["narrative_version"] == 2
+    assert rows[weapons]["matched_at"] == first_matched_at
+    assert talks not in rows
+    history = [(r["version"], r["query"]) for r in db["narrative_versions"].rows_where(
+        "narrative_id = 'n'", order_by="version")]
+    assert history == [(1, "taliban"), (2, "taliban AND weapon*")]
+    # Unchanged config: no new version.
+    assert narratives.save_narratives(db, [narrow]) == []
+
+
+def test_edited_article_loses_a_mention_it_no_longer_has(db):
+    narrative = Narrative("n", "N", "taliban AND weapon*")
+    narratives.save_narratives(db, [narrative])
+    data = article("https://example.com/e", "Russia sent weapons to the Taliban.")
+    article_id, _ = store.save_article(db, data, "example-news")
+    assert narratives.match_article(db, article_id, [narrative]) == ["n"]
+    store.save_article(db, dict(data, text="Correction: the Taliban bought fuel."), "example-news")
+    assert narratives.match_article(db, article_id, [narrative]) == []
+    assert db["mentions"].count == 0

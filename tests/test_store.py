@@ -1,0 +1,111 @@
+"""The archive schema: migrations, upserts, versions, crawl runs."""
+
+import sqlite3
+
+import pytest
+
+from narrative_archive import store
+from tests.conftest import article
+
+
+def test_migrates_from_empty_and_is_idempotent(db_path):
+    db = store.open_db(db_path)
+    assert store.schema_version(db) == store.SCHEMA_VERSION
+    tables = set(db.table_names())
+    assert {"outlets", "articles", "article_versions", "narratives", "narrative_versions",
+            "mentions", "crawl_runs", "crawl_errors", "articles_fts"} <= tables
+    assert {"narrative_daily", "narrative_first_seen", "outlet_health"} <= set(db.view_names())
+    assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert db.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+    db.close()
+    again = store.open_db(db_path)
+    assert store.schema_version(again) == store.SCHEMA_VERSION
+
+
+def test_older_archive_upgrades_in_place(db_path):
+    conn = sqlite3.connect(db_path)
+    for statement in store._statements(store.MIGRATIONS[0]):
+        conn.execute(statement)
+    conn.execute("PRAGMA user_version = 1")
+    conn.execute("INSERT INTO outlets (id, name) VALUES ('old', 'Old Outlet')")
+    conn.commit()
+    conn.close()
+    db = store.open_db(db_path)
+    assert store.schema_version(db) == store.SCHEMA_VERSION
+    assert db["outlets"].get("old")["name"] == "Old Outlet"
+    assert "narrative_daily" in db.view_names()
+
+
+def test_save_article_new_unchanged_updated(db):
+    first = article("https://example.com/a", "Original text about the Taliban.",
+                    published_at="2017-12-22T09:35:00Z")
+    article_id, outcome = store.save_article(db, first, "example-news", "feed",
+                                             fetched_at="2026-01-01T00:00:00Z")
+    assert outcome == "new"
+    again_id, outcome = store.save_article(db, first, "example-news", "feed",
+                                           fetched_at="2026-01-02T00:00:00Z")
+    assert (again_id, outcome) == (article_id, "unchanged")
+    row = db["articles"].get(article_id)
+    assert row["first_seen_at"] == "2026-01-01T00:00:00Z"
+    assert row["last_seen_at"] == "2026-01-02T00:00:00Z"
+    assert db["article_versions"].count == 1
+
+    edited = dict(first, text="Edited text: a correction was appended.", content_hash="h2")
+    _, outcome = store.save_article(db, edited, "example-news", "feed",
+                                    fetched_at="2026-01-03T00:00:00Z")
+    assert outcome == "updated"
+    row = db["articles"].get(article_id)
+    assert row["text"].startswith("Edited") and row["first_seen_at"] == "2026-01-01T00:00:00Z"
+    versions = [v["text"] for v in db["article_versions"].rows_where(order_by="id")]
+    assert versions == ["Original text about the Taliban.", "Edited text: a correction was appended."]
+    # The FTS index follows the edit.
+    hits = db.execute("SELECT rowid FROM articles_fts WHERE articles_fts MATCH 'correction'")
+    assert [r[0] for r in hits] == [article_id]
+    assert not list(db.execute("SELECT rowid FROM articles_fts WHERE articles_fts MATCH 'original'"))
+
+
+def test_upsert_is_on_canonical_url(db):
+    a = article("https://example.com/a?utm_source=x", "Same story.",
+                canonical_url="https://example.com/a")
+    b = article("https://example.com/a?ref=home", "Same story.",
+                canonical_url="https://example.com/a")
+    assert store.save_article(db, a, "example-news")[0] == store.save_article(db, b, "example-news")[0]
+    assert db["articles"].count == 1
+
+
+def test_unknown_domain_gets_an_outlet_row(db):
+    outlet_id = store.ensure_outlet_for_domain(db, "www.Unknown-Paper.net")
+    assert outlet_id == "unknown-paper.net"
+    row = db["outlets"].get(outlet_id)
+    assert row["kind"] is None and row["configured"] == 0
+    assert store.ensure_outlet_for_domain(db, "unknown-paper.net") == outlet_id
+
+
+def test_crawl_runs_and_errors(db):
+    run_id = store.start_run(db, "feeds", {"outlets": ["example-news"]}, pid=123)
+    store.update_run(db, run_id, pages=3, new_articles=2)
+    store.record_error(db, run_id, "https://example.com/x", "HTTP 404", "example-news")
+    store.finish_run(db, run_id, "ok")
+    run = db["crawl_runs"].get(run_id)
+    assert (run["status"], run["pages"], run["new_articles"], run["errors"]) == ("ok", 3, 2, 1)
+    assert run["finished_at"] is not None
+    error = next(db["crawl_errors"].rows)
+    assert (error["url"], error["reason"]) == ("https://example.com/x", "HTTP 404")
+    with pytest.raises(ValueError):
+        store.update_run(db, run_id, status="exploded")
+
+
+def test_running_runs_are_abandoned(db):
+    dead = store.start_run(db, "feeds", pid=999999)
+    alive = store.start_run(db, "sitemaps", pid=1)
+    assert store.mark_abandoned_runs(db, alive=lambda pid: pid == 1) == [dead]
+    assert db["crawl_runs"].get(dead)["status"] == "abandoned"
+    assert db["crawl_runs"].get(alive)["status"] == "running"
+
+
+def test_recently_fetched(db):
+    store.save_article(db, article("https://example.com/a", "x"), "example-news",
+                       fetched_at="2026-01-05T00:00:00Z")
+    urls = ["https://example.com/a", "https://example.com/b"]
+    assert store.recently_fetched(db, urls, "2026-01-01T00:00:00Z") == {"https://example.com/a"}
+    assert store.recently_fetched(db, urls, "2026-02-01T00:00:00Z") == set()
