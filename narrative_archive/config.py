@@ -188,7 +188,12 @@ class _Entries:
             if not isinstance(node, yaml.MappingNode):
                 raise ConfigError(self.path, f"entry {index}", "expected a mapping", line)
             data = yaml.safe_load(yaml.serialize(node))
-            lines = {key.value: key.start_mark.line + 1 for key, _ in node.value}
+            lines = {}
+            for key, value in node.value:
+                lines[key.value] = key.start_mark.line + 1
+                if isinstance(value, yaml.MappingNode):  # e.g. queries.ru
+                    for sub_key, _ in value.value:
+                        lines[f"{key.value}.{sub_key.value}"] = sub_key.start_mark.line + 1
             yield index, line, data, lines
 
     def top_value(self, key: str) -> tuple[Any, int | None]:
