@@ -54,7 +54,7 @@ def synthetic_articles(count: int, seed: int = 7):
     for index in range(count):
         words = rng.choices(vocabulary, k=500)
         # Sprinkle narrative terms so each narrative matches a few percent of articles.
-        for _ in range(rng.randint(0, 6)):
+        for _ in range(rng.randint(0, 16)):
             words[rng.randrange(500)] = rng.choice(TERMS)
         yield {
             "url": f"https://bench.example/{index}",

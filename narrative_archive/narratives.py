@@ -22,7 +22,7 @@ SNIPPET_TOKENS = 32
 SNIPPET_SQL = (
     f"snippet(articles_fts, -1, '{MARK_OPEN}', '{MARK_CLOSE}', '…', {SNIPPET_TOKENS})"
 )
-_MARKED = re.compile(re.escape(MARK_OPEN) + r"(.*?)" + re.escape(MARK_CLOSE), re.S)
+_MARKED = re.compile(re.escape(MARK_OPEN) + r"(.*?)" + re.escape(MARK_CLOSE), re.DOTALL)
 
 _checker: sqlite3.Connection | None = None
 
@@ -71,7 +71,7 @@ def save_narratives(db: sqlite_utils.Database, narratives: Iterable[Narrative]) 
         for narrative in narratives:
             queries = json.dumps(dict(narrative.queries), ensure_ascii=False)
             row = db.conn.execute(
-                "SELECT version, query, queries FROM narratives WHERE id = ?", [narrative.id]
+                "SELECT version, query, queries, updated_at FROM narratives WHERE id = ?", [narrative.id]
             ).fetchone()
             if row is None:
                 version = 1
@@ -89,7 +89,7 @@ def save_narratives(db: sqlite_utils.Database, narratives: Iterable[Narrative]) 
                 " queries = excluded.queries, since = excluded.since,"
                 " version = excluded.version, updated_at = excluded.updated_at",
                 [narrative.id, narrative.title, narrative.description, narrative.query, queries,
-                 narrative.since, version or row[0], timestamp if version else timestamp],
+                 narrative.since, version or row[0], timestamp if version else row[3]],
             )
             if version is not None:
                 db.conn.execute(
