@@ -44,6 +44,18 @@ def test_claim_and_denial_match(db, default_narratives):
     assert "russia-arming-taliban" in matched(db, DENIAL, default_narratives, "https://e.com/2")
 
 
+@pytest.mark.parametrize("headline", [
+    "Russia Is Sending Weapons to Taliban, Top U.S. General Confirms",
+    "Russia denies arming the Taliban",
+    "Top US general in Afghanistan says Russia is supplying Taliban",
+    "Mattis: Russia trying to arm Taliban",
+    "Gen. Nicholson: Russia providing weapons and fuel to Taliban",
+    "Россия не поставляет оружие талибам, заявили в МИД",
+])
+def test_real_headlines_match(db, default_narratives, headline):
+    assert "russia-arming-taliban" in matched(db, headline, default_narratives)
+
+
 def test_peace_talks_are_not_a_mention(db, default_narratives):
     assert matched(db, PEACE_TALKS, default_narratives) == []
 
