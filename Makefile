@@ -24,7 +24,7 @@ browser:
 	  echo "chromium could not be installed: the browser test will be skipped"
 
 test: $(STAMP) browser
-	$(BIN)/ruff check narrative_archive spiders scheduler tests benchmarks datasette/plugins
+	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q
 
 bench: $(STAMP)
