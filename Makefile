@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DB ?= archive.db
 
-.PHONY: up test bench lint clean browser
+.PHONY: up test bench lint clean browser demo
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -33,3 +33,7 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(VENV) *.egg-info
+
+# A demo archive of synthetic articles, and the README screenshots taken from it.
+demo: $(STAMP)
+	$(BIN)/python datasette/demo.py demo.db --screenshots docs/screenshots

@@ -1,0 +1,569 @@
+"""The published archive through Datasette's in-process client.
+
+One archive with known rows (tests/datasette_fixtures.py) served exactly as
+`narrative-archive serve` serves it: datasette/metadata.yml, settings.json,
+templates, plugins and static files.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+import shlex
+import sqlite3
+import xml.etree.ElementTree as ET
+
+import pytest
+from click.testing import CliRunner
+
+from narrative_archive import serve, store
+from narrative_archive.cli import cli
+from tests.datasette_fixtures import (
+    ARTICLES,
+    MENTIONS,
+    NEAR_SEARCH,
+    NEAR_SEARCH_HITS,
+    XSS_TITLE,
+    Client,
+    build_archive,
+    make_datasette,
+)
+
+XSS_ESCAPED = "&lt;script&gt;alert(1)&lt;/script&gt;"
+RA, RB, IA = "russia-arming-taliban", "russia-taliban-bounties", "iran-arming-taliban"
+
+
+@pytest.fixture(scope="module")
+def archive(tmp_path_factory):
+    path = tmp_path_factory.mktemp("published") / "archive.db"
+    return path, build_archive(path)
+
+
+@pytest.fixture(scope="module")
+def ids(archive):
+    return archive[1]
+
+
+@pytest.fixture(scope="module")
+def client(archive):
+    return Client(make_datasette(archive[0]))
+
+
+def keys(ids, article_ids):
+    by_id = {value: key for key, value in ids.items()}
+    return [by_id[article_id] for article_id in article_ids]
+
+
+def load_plugin():
+    path = serve.DATASETTE_DIR / "plugins" / "narrative_archive_site.py"
+    spec = importlib.util.spec_from_file_location("narrative_archive_site_under_test", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+# --- metadata, settings, tables ------------------------------------------------
+
+
+def test_instance_metadata(client):
+    html = client.get("/").text
+    assert "<title>Narrative archive" in html
+    for text in ("Archive data CC BY 4.0", "The news outlets in the outlets table",
+                 "narrative-archive", "Russia is arming the Taliban"):
+        assert text in html
+    metadata = client.json("/-/metadata.json")
+    assert metadata["license_url"].startswith("https://creativecommons.org/")
+    assert {"title", "license", "source", "about", "description_html"} <= set(metadata)
+
+
+def test_settings_are_safe_for_a_public_instance(client):
+    settings = client.json("/-/settings.json")
+    assert 0 < settings["sql_time_limit_ms"] <= 1000
+    assert 100 <= settings["max_returned_rows"] <= 5000
+    assert settings["allow_csv_stream"] is True
+    assert settings["allow_download"] is True
+    assert settings["suggest_facets"] is False  # FIELD_NOTES: 5-9 req/s with suggestions
+    assert 0 < settings["default_cache_ttl"] <= 300
+    assert "max-age=60" in client.get("/archive/articles").headers["cache-control"]
+
+
+def test_table_and_column_descriptions(client):
+    html = client.get("/archive/articles").text
+    assert "One row per article (canonical URL)" in html
+    assert "Publication date the page states" in html
+    assert "NEAR(a b c, 20)" in html
+    assert "Passage around the matched words" in client.get("/archive/mentions").text
+
+
+def test_internal_tables_hidden(client):
+    tables = {t["name"]: t["hidden"] for t in client.json("/archive.json")["tables"]}
+    for name in ("articles_fts", "articles_fts_data", "articles_fts_idx", "articles_fts_docsize",
+                 "articles_fts_config", "crawl_errors"):
+        assert tables[name] is True, name
+    for name in ("articles", "outlets", "narratives", "mentions", "article_versions",
+                 "narrative_versions", "crawl_runs"):
+        assert tables[name] is False, name
+
+
+def test_articles_sorted_newest_first_with_outlet_labels(client, ids):
+    data = client.json("/archive/articles.json?_shape=objects&_labels=on")
+    published = [row["published_at"] for row in data["rows"]]
+    dated = [p for p in published if p]
+    assert dated == sorted(dated, reverse=True)
+    assert published[0] == ARTICLES["xss"][1] and published[-1] is None  # undated last
+    first = data["rows"][0]
+    assert first["outlet_id"] == {"value": "tass", "label": "TASS"}
+
+
+# --- search ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("query, expected", [
+    (NEAR_SEARCH, NEAR_SEARCH_HITS),
+    ('"arming the taliban"', {"nicholson", "both", "bounties", "official"}),  # arms
+    ("title: weapons", {"mattis", "iran"}),
+    ("taliban* NOT russia*", {"iran"}),
+    ("талиб*", {"denial-ru"}),
+])
+def test_search_uses_raw_fts5_syntax(client, ids, query, expected):
+    rows = client.rows(f"/archive/articles.json?_search={query}&_size=max")
+    assert set(keys(ids, [row["id"] for row in rows])) == expected
+
+
+def test_search_on_mentions_view(client, ids):
+    rows = client.rows(f"/archive/mention_articles.json?_search={NEAR_SEARCH}"
+                       f"&narrative_id={RA}")
+    assert set(keys(ids, [row["article_id"] for row in rows])) == NEAR_SEARCH_HITS
+
+
+def test_invalid_search_is_an_error_not_a_crash(client):
+    response = client.get("/archive/articles.json?_search=NEAR(russia")
+    assert response.status_code == 400
+    assert "fts5" in response.json()["error"]
+
+
+# --- facets ------------------------------------------------------------------------
+
+
+def facet_counts(data, name):
+    return {item["value"]: item["count"] for item in data["facet_results"][name]["results"]}
+
+
+def test_default_facets(client):
+    articles = client.json("/archive/articles.json")
+    assert facet_counts(articles, "outlet_id") == {"reuters": 4, "tass": 4, "voa": 2, "tolo": 2}
+    labels = {i["value"]: i["label"] for i in articles["facet_results"]["outlet_id"]["results"]}
+    assert labels["voa"] == "Voice of America"
+    assert facet_counts(articles, "language") == {"en": 11, "ru": 1}
+
+    mentions = client.json("/archive/mention_articles.json")
+    assert facet_counts(mentions, "narrative_id") == {
+        name: len(items) for name, items in MENTIONS.items()}
+    assert facet_counts(mentions, "country") == {"GB": 4, "RU": 3, "US": 2, "AF": 3}
+    assert facet_counts(mentions, "outlet")["TOLOnews"] == 3
+    assert facet_counts(mentions, "language") == {"en": 11, "ru": 1}
+
+
+def test_facet_filter(client, ids):
+    rows = client.rows(f"/archive/mention_articles.json?narrative_id={RB}&country=RU")
+    assert keys(ids, [row["article_id"] for row in rows]) == ["xss"]
+
+
+# --- canned queries ----------------------------------------------------------------
+
+
+def test_no_writable_canned_query():
+    queries = serve.load_metadata()["databases"]["archive"]["queries"]
+    assert len(queries) >= 8
+    for name, query in queries.items():
+        assert not query.get("write"), name
+        assert not re.search(r"\b(insert|update|delete|drop|alter|create|attach|pragma)\b",
+                             re.sub(r"'[^']*'", "", query["sql"]), re.I), name
+
+
+def test_timeline(client):
+    monthly = client.rows(f"/archive/timeline.json?narrative={RA}&by=month")
+    assert [(r["period"], r["articles"], r["outlets"], r["cumulative_articles"])
+            for r in monthly] == [
+        ("2017-03", 4, 3, 4), ("2017-04", 1, 1, 5), ("2017-05", 1, 1, 6),
+        ("2018-01", 1, 1, 7), ("2020-06", 1, 1, 8)]
+    weekly = client.rows(f"/archive/timeline.json?narrative={RA}&by=week")
+    assert [(r["period"], r["articles"]) for r in weekly[:2]] == [
+        ("2017-03-20", 3), ("2017-03-27", 1)]  # weeks start on Monday
+    daily = client.rows(f"/archive/timeline.json?narrative={RB}")  # by defaults to day
+    assert [(r["period"], r["articles"]) for r in daily] == [("2020-06-27", 1),
+                                                             ("2020-06-28", 1)]
+    everything = client.rows("/archive/timeline.json?by=month")
+    assert {r["narrative"] for r in everything} == set(MENTIONS)
+
+
+def test_first_appearance(client, ids):
+    rows = client.rows(f"/archive/first_appearance.json?narrative={RA}")
+    assert [(r["pickup_order"], r["outlet"], r["days_after_first"]) for r in rows] == [
+        (1, "reuters", 0), (2, "tass", 1), (3, "voa", 7), (4, "tolo", 293)]
+    assert keys(ids, [r["article_id"] for r in rows]) == ["nicholson", "denial", "hearing",
+                                                          "both"]
+
+
+def test_outlets_ranked(client):
+    rows = client.rows(f"/archive/outlets_ranked.json?narrative={RA}")
+    assert [(r["rank"], r["outlet"], r["articles"]) for r in rows] == [
+        (1, "reuters", 3), (2, "tass", 2), (2, "voa", 2), (4, "tolo", 1)]
+    everything = client.rows("/archive/outlets_ranked.json")
+    assert [(r["outlet"], r["articles"], r["narratives"]) for r in everything] == [
+        ("reuters", 3, 2), ("tass", 3, 2), ("tolo", 2, 2), ("voa", 2, 1)]
+
+
+def test_new_mentions_since(client, ids):
+    rows = client.rows("/archive/new_mentions_since.json?since=2020-01-01")
+    assert [(key, r["narrative"]) for key, r in
+            zip(keys(ids, [r["article_id"] for r in rows]), rows, strict=True)] == [
+        ("iran", IA), ("xss", RB), ("bounties", RA), ("bounties", RB)]
+    assert rows[0]["date_source"] == "first_seen"
+    only = client.rows(f"/archive/new_mentions_since.json?since=2020-06-28&narrative={RB}")
+    assert keys(ids, [r["article_id"] for r in only]) == ["xss"]
+
+
+def test_changed_articles(client, ids):
+    rows = client.rows("/archive/changed_articles.json")
+    assert keys(ids, [r["article_id"] for r in rows]) == ["mattis"]
+    assert (rows[0]["versions"], rows[0]["texts"], rows[0]["titles"]) == (2, 2, 1)
+    assert rows[0]["narratives"] == RA
+    assert client.rows(f"/archive/changed_articles.json?narrative={RB}") == []
+
+
+def test_attention_share(client):
+    rows = client.rows(f"/archive/attention_share.json?narrative={RA}")
+    assert [(r["outlet"], r["mentions"], r["articles"], r["percent"]) for r in rows] == [
+        ("voa", 2, 2, 100.0), ("reuters", 3, 4, 75.0), ("tass", 2, 4, 50.0),
+        ("tolo", 1, 2, 50.0)]
+    since = client.rows(f"/archive/attention_share.json?narrative={RA}&since=2019-01-01")
+    assert {r["outlet"]: (r["mentions"], r["articles"]) for r in since} == {
+        "reuters": (1, 2), "tass": (0, 2), "tolo": (0, 1)}
+
+
+def test_co_occurrence(client):
+    pairs = client.rows("/archive/co_occurrence.json")
+    assert [(r["narrative"], r["with_narrative"], r["articles_with_both"], r["jaccard"])
+            for r in pairs] == [(IA, RA, 1, 0.111), (RA, RB, 1, 0.111)]
+    partners = client.rows(f"/archive/co_occurrence.json?narrative={RA}")
+    assert [(r["with_narrative"], r["percent_of_narrative"]) for r in partners] == [
+        (IA, 12.5), (RB, 12.5)]
+
+
+def test_search_snippets(client, ids):
+    rows = client.rows(f"/archive/search_snippets.json?q={NEAR_SEARCH}")
+    assert set(keys(ids, [r["article_id"] for r in rows])) == NEAR_SEARCH_HITS
+    assert all("<mark>" in r["snippet"] for r in rows)
+    html = client.get(f"/archive/search_snippets?q={NEAR_SEARCH}").text
+    assert "<mark>arming</mark>" in html  # highlighted, not escaped
+
+
+# --- the Atom feed ----------------------------------------------------------------------
+
+ATOM = "{http://www.w3.org/2005/Atom}"
+
+
+def test_atom_feed_per_narrative(client):
+    response = client.get(f"/archive/new_mentions_feed.atom?narrative={RB}")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("application/xml")
+    assert "<script>" not in response.text
+    feed = ET.fromstring(response.content)
+    entries = feed.findall(f"{ATOM}entry")
+    titles = [e.findtext(f"{ATOM}title") for e in entries]
+    assert sorted(titles) == sorted([f"TASS: {XSS_TITLE}", "Reuters: " + ARTICLES["bounties"][3]])
+    xss = entries[titles.index(f"TASS: {XSS_TITLE}")]
+    assert xss.find(f"{ATOM}link").get("href") == "https://tass.com/xss"
+    content = xss.findtext(f"{ATOM}content")  # HTML, once unescaped from XML
+    assert "<script" not in content
+    assert "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;" in content or \
+        "&lt;script&gt;alert('x')&lt;/script&gt;" in content
+    assert "<strong>bounty</strong>" in content
+    assert "Russian bounties on US and coalition troops" in content
+
+
+def test_atom_feed_of_every_narrative_and_of_none_yet(client):
+    feed = ET.fromstring(client.get("/archive/new_mentions_feed.atom").content)
+    assert len(feed.findall(f"{ATOM}entry")) == sum(len(v) for v in MENTIONS.values())
+    empty = client.get("/archive/new_mentions_feed.atom?narrative=pakistan-backing-taliban")
+    assert empty.status_code == 200
+    entries = ET.fromstring(empty.content).findall(f"{ATOM}entry")
+    assert [e.findtext(f"{ATOM}title") for e in entries] == [
+        "No mentions yet of pakistan-backing-taliban"]
+
+
+# --- the article page ---------------------------------------------------------------------
+
+
+def test_article_page(client, ids):
+    html = client.get(f"/archive/articles/{ids['mattis']}").text
+    assert '<h1 class="article-title">Mattis warns Russia over weapons for Taliban</h1>' in html
+    assert ">Voice of America</a>" in html and "state-affiliated" in html
+    for text in ("2017-04-24T18:30:00Z", "2017-04-24T19:00:00Z", "2017-04-25T07:00:00Z",
+                 '<a href="https://www.voanews.com/mattis" rel="nofollow noopener noreferrer">',
+                 "Narratives mentioned (1)", "Russia is arming the Taliban",
+                 "<mark>Russia</mark>", "Versions (2)", "changed 1 time",
+                 "<ins>Taliban, in violation of international law.</ins>",
+                 "<del>Taliban.</del>"):
+        assert text in html, text
+
+
+def test_article_page_without_published_date_or_mentions(client, ids):
+    html = client.get(f"/archive/articles/{ids['iran']}").text
+    assert "not stated on the page" in html
+    html = client.get(f"/archive/articles/{ids['weather']}").text
+    assert "None of the tracked narratives matches this article." in html
+    assert client.get("/archive/articles/9999").status_code == 404
+
+
+def test_article_page_with_two_narratives(client, ids):
+    html = client.get(f"/archive/articles/{ids['both']}").text
+    assert "Narratives mentioned (2)" in html
+    assert html.index("Iran is arming the Taliban") < html.index("Russia is arming the Taliban")
+
+
+def test_other_tables_keep_the_default_row_page(client, ids):
+    html = client.get("/archive/outlets/tass").text
+    assert "article-title" not in html and "TASS" in html
+
+
+# --- scraped text is escaped everywhere -----------------------------------------------
+
+
+@pytest.mark.parametrize("path", [
+    "/archive/articles",
+    "/archive/articles?_search=kremlin",
+    "/archive/articles/{xss}",
+    "/archive/mentions",
+    "/archive/mention_articles",
+    "/archive/article_versions",
+    "/archive/new_mentions_since?since=2020-01-01",
+    "/archive/search_snippets?q=kremlin",
+    "/archive/first_appearance?narrative=russia-taliban-bounties",
+])
+def test_script_in_title_and_text_is_escaped(client, ids, path):
+    html = client.get(path.format(xss=ids["xss"])).text
+    assert XSS_ESCAPED in html, path
+    assert "<script>alert(" not in html, path
+
+
+def test_snippets_keep_only_their_mark_tags(client, ids):
+    html = client.get(f"/archive/mentions?article_id={ids['xss']}").text
+    assert "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;" in html
+    assert "<mark>Russia</mark>" in html and "&lt;mark&gt;" not in html
+
+
+def test_snippet_html_and_url_filters():
+    plugin = load_plugin()
+    snippet = plugin.snippet_html(
+        "<mark>Russia</mark> <b onclick=x>bold</b> &amp; <MARK>up</MARK> <mark class=x>")
+    assert str(snippet) == ("<mark>Russia</mark> &lt;b onclick=x&gt;bold&lt;/b&gt; &amp;amp; "
+                            "&lt;MARK&gt;up&lt;/MARK&gt; &lt;mark class=x&gt;")
+    assert str(plugin.snippet_html(None)) == ""
+    assert plugin.http_url("https://example.com/a") == "https://example.com/a"
+    for bad in ("javascript:alert(1)", " JavaScript:alert(1)", "data:text/html,x", "//evil",
+                None, 3):
+        assert plugin.http_url(bad) is None
+
+
+def test_word_diff_escapes_and_shortens():
+    plugin = load_plugin()
+    old = " ".join(f"w{i}" for i in range(100)) + " <b>old</b>"
+    new = " ".join(f"w{i}" for i in range(100)) + " <i>new</i>"
+    diff = str(plugin.word_diff(old, new))
+    assert diff.startswith("… ")
+    assert "<del>&lt;b&gt;old&lt;/b&gt;</del> <ins>&lt;i&gt;new&lt;/i&gt;</ins>" in diff
+    assert "w10 " not in diff and "w99" in diff
+
+
+# --- the dashboard -------------------------------------------------------------------------
+
+
+def test_dashboard_page(client):
+    response = client.get("/-/dashboards/narratives")
+    assert response.status_code == 200
+    html = response.text
+    for slug in ("articles", "mentions", "outlets", "first-mention", "timeline", "top-outlets",
+                 "latest"):
+        assert f'id="chart-{slug}"' in html
+    for narrative in MENTIONS:
+        assert f'<option value="{narrative}"' in html
+    # The safe renderers load after the plugin's, and nothing comes from another host.
+    scripts = re.findall(r'<script[^>]*src="([^"]+)"', html)
+    assert scripts.index("/static/dashboards-safe.js") == \
+        scripts.index("/-/static-plugins/datasette_dashboards/dashboards.js") + 1
+    for url in scripts + re.findall(r'<link[^>]*href="([^"]+)"', html):
+        assert url.startswith("/"), url
+    assert not [url for url in scripts if "leaflet" in url]
+    assert XSS_TITLE not in html
+
+
+def test_single_chart_page_uses_the_safe_renderers_too(client):
+    html = client.get("/-/dashboards/narratives/latest").text
+    scripts = re.findall(r'<script[^>]*src="([^"]+)"', html)
+    assert scripts[-1] == "/static/dashboards-safe.js"
+    assert "dashboards.js" in scripts[-2]
+
+
+def test_dashboard_static_files_served(client):
+    js = client.get("/static/dashboards-safe.js")
+    assert js.status_code == 200 and "function renderTableChart" in js.text
+    assert "innerHTML" not in re.sub(r"/\*.*?\*/", "", js.text, flags=re.S)
+    assert client.get("/static/narrative-archive.css").status_code == 200
+    vega = client.get("/-/static-plugins/datasette_dashboards/vega-lite.min.js")
+    assert vega.status_code == 200
+
+
+def dashboard_charts():
+    dashboard = serve.load_metadata()["plugins"]["datasette-dashboards"]["narratives"]
+    return dashboard["charts"]
+
+
+@pytest.mark.parametrize("filters", [{}, {"narrative": RA},
+                                     {"since": "2020-01-01", "until": "2020-12-31"}])
+def test_dashboard_chart_queries(client, filters):
+    from datasette_dashboards import replace_opts_in_query
+
+    results = {}
+    for slug, chart in dashboard_charts().items():
+        sql = replace_opts_in_query(chart["query"], filters)
+        response = client.get("/archive.json", params={"sql": sql, "_shape": "objects",
+                                                       **filters})
+        assert response.status_code == 200, (slug, response.text)
+        results[slug] = response.json()["rows"]
+    mentions = {name: len(items) for name, items in MENTIONS.items()}
+    if not filters:
+        assert results["articles"] == [{"n": len(ARTICLES)}]
+        assert sum(row["articles"] for row in results["timeline"]) == sum(mentions.values())
+        assert results["first-mention"] == [{"day": "2017-03-23"}]
+        assert results["latest"][0]["title"] == "Iran denies sending weapons"
+        assert results["latest"][0]["article_path"].startswith("archive/articles/")
+    elif "narrative" in filters:
+        assert results["mentions"] == [{"n": mentions[RA]}]
+        assert results["outlets"] == [{"n": 4}]
+        assert results["top-outlets"][0] == {"outlet": "Reuters", "kind": "wire", "articles": 3}
+    else:
+        assert results["mentions"] == [{"n": 2}]  # bounties, xss (2020); iran is 2021
+        assert {row["narrative"] for row in results["timeline"]} == {
+            "Russia is arming the Taliban", "Russian bounties on US and coalition troops"}
+
+
+# --- read-only, limits, export ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("method, path", [
+    ("POST", "/-/create"),
+    ("POST", "/archive/-/create"),
+    ("POST", "/archive/articles/-/insert"),
+    ("POST", "/archive/articles/1/-/update"),
+    ("POST", "/archive/articles/1/-/delete"),
+    ("POST", "/archive/new_mentions_since"),
+    ("POST", "/-/messages"),
+    ("PUT", "/archive/articles/1"),
+    ("DELETE", "/archive/articles/1"),
+    ("PATCH", "/archive/articles"),
+])
+def test_write_requests_are_refused(client, method, path):
+    import asyncio
+
+    response = asyncio.run(client.datasette.client.request(method, path, json={"row": {}}))
+    assert response.status_code == 405
+    assert "read-only" in response.text
+
+
+def test_sql_cannot_write(client, archive):
+    for sql in ("delete from articles", "update articles set title = 'x'",
+                "insert into outlets (id, name) values ('x', 'x')", "drop table articles",
+                "select 1; delete from articles"):
+        response = client.get("/archive.json", params={"sql": sql})
+        assert response.status_code == 400, sql
+    assert sqlite3.connect(archive[0]).execute("select count(*) from articles").fetchone()[0] \
+        == len(ARTICLES)
+
+
+def test_internal_database_is_private(client):
+    assert client.get("/_internal").status_code == 403
+
+
+def test_no_write_or_upload_plugins(client):
+    names = [plugin["name"] for plugin in client.json("/-/plugins.json")]
+    assert "narrative_archive_site.py" in names
+    assert not [n for n in names if re.search(r"write|insert|upload|edit|import|auth", n)]
+
+
+def test_long_query_is_cut_off(client):
+    sql = ("with recursive n(i) as (select 1 union all select i + 1 from n where i < 1000000000)"
+           " select count(*) from n")
+    response = client.get("/archive.json", params={"sql": sql})
+    assert response.status_code == 400
+    assert "time limit" in response.json()["error"]
+
+
+def test_csv_streams_every_row(client):
+    response = client.get("/archive/articles.csv?_stream=on&_size=max")
+    assert response.status_code == 200
+    import csv
+    import io
+
+    rows = list(csv.DictReader(io.StringIO(response.text)))
+    assert len(rows) == len(ARTICLES)
+
+
+def test_titles_link_to_the_article_page(client, ids):
+    html = client.get(f"/archive/mention_articles?narrative_id={RB}").text
+    assert f'<a href="/archive/articles/{ids["bounties"]}">Russia offered bounties' in html
+    html = client.get("/archive/changed_articles").text
+    assert f'<a href="/archive/articles/{ids["mattis"]}">{ids["mattis"]}</a>' in html
+
+
+def test_robots_txt(client):
+    text = client.get("/robots.txt").text
+    assert "Disallow: /archive" in text
+
+
+def test_any_file_name_is_published_as_archive(tmp_path):
+    path = tmp_path / "news-2021.db"
+    build_archive(path)
+    other = Client(make_datasette(path))
+    assert [d["name"] for d in other.json("/-/databases.json")] == ["archive"]
+    assert other.rows("/archive/changed_articles.json")[0]["title"].startswith("Mattis")
+
+
+# --- serve --------------------------------------------------------------------------------
+
+
+def test_datasette_args(archive):
+    args = serve.datasette_args(archive[0], "0.0.0.0", 9000,
+                                settings={"sql_time_limit_ms": 500, "base_url": "/x/"})
+    assert args[:4] == [args[0], "-m", "datasette", "serve"]
+    assert "--immutable" not in args and "-i" not in args
+    assert args[args.index("--host") + 1] == "0.0.0.0"
+    assert args[args.index("--port") + 1] == "9000"
+    for option in ("--metadata", "--template-dir", "--plugins-dir"):
+        assert (serve.DATASETTE_DIR / args[args.index(option) + 1]).exists(), option
+    settings = {args[i + 1]: args[i + 2] for i, a in enumerate(args) if a == "--setting"}
+    assert settings["sql_time_limit_ms"] == "500"
+    assert settings["base_url"] == "/x/"
+    assert settings["suggest_facets"] == "off"
+    assert f"static:{serve.DATASETTE_DIR / 'static'}" in args
+
+
+def test_serve_print_command(archive):
+    result = CliRunner().invoke(cli, ["serve", "--db", str(archive[0]), "--port", "8123",
+                                      "--setting", "default_page_size", "20",
+                                      "--print-command"])
+    assert result.exit_code == 0, result.output
+    args = shlex.split(result.output)
+    assert "8123" in args and "default_page_size" in args and str(archive[0]) in args
+
+
+def test_serve_refuses_missing_or_old_archive(tmp_path):
+    result = CliRunner().invoke(cli, ["serve", "--db", str(tmp_path / "none.db")])
+    assert result.exit_code != 0 and "no archive here" in result.output
+    old = tmp_path / "old.db"
+    db = store.open_db(old, migrate=False)
+    db.execute("PRAGMA user_version = 1")
+    db.close()
+    result = CliRunner().invoke(cli, ["serve", "--db", str(old)])
+    assert result.exit_code != 0 and "run `narrative-archive init" in result.output
