@@ -9,8 +9,8 @@ from pathlib import Path
 
 import click
 
+from narrative_archive import health, store
 from narrative_archive import narratives as narratives_module
-from narrative_archive import store
 from narrative_archive.config import Config, ConfigError, load_config
 from narrative_archive.timeline import format_rows, narrative_timeline
 
@@ -139,10 +139,21 @@ def timeline(db_path, config_dir, narrative, by, fmt, since, until):
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
               show_default=True)
 def status(db_path, config_dir, fmt):
-    """Rows per table, mentions per narrative, the last crawl runs."""
+    """Is collection working? Rows per table, mentions per narrative, the
+    scheduler and each job's next run, the last crawl runs, and failing outlets.
+
+    Next run times are estimated from schedule.yml and the run history (the
+    running scheduler adds up to each job's jitter). Failing outlets are those
+    with fetch errors since their last stored article (the outlet_health view).
+    """
     if not Path(db_path).exists():
         raise click.ClickException(f"{db_path}: no archive here; run `narrative-archive init`")
     db = store.open_db(db_path)
+    scheduler = health.scheduler_state(db_path)
+    try:
+        jobs, schedule_error = load_config(config_dir).jobs, None
+    except ConfigError as error:  # still show what the archive knows
+        jobs, schedule_error = (), str(error)
     report = {
         "tables": store.table_counts(db),
         "narratives": list(db.query(
@@ -153,16 +164,167 @@ def status(db_path, config_dir, fmt):
             " FROM narratives n LEFT JOIN mentions m ON m.narrative_id = n.id"
             " LEFT JOIN articles a ON a.id = m.article_id GROUP BY n.id ORDER BY n.id"
         )),
-        "last_runs": store.last_runs(db),
+        "scheduler": scheduler,
+        "schedule": health.schedule(db, jobs, scheduler["running"]),
+        "last_runs": health.last_runs(db),
+        "failing_outlets": health.failing_outlets(db),
     }
+    if schedule_error:
+        report["schedule_error"] = schedule_error
     if fmt == "json":
         click.echo(json.dumps(report, indent=2, ensure_ascii=False))
         return
     click.echo(format_rows([{"table": k, "rows": v} for k, v in report["tables"].items()],
                            "table"))
-    for title, key in (("Narratives", "narratives"), ("Last runs", "last_runs")):
-        click.echo(f"\n{title}")
-        click.echo(format_rows(report[key], "table") if report[key] else "  (none yet)")
+    click.echo("\nNarratives")
+    click.echo(format_rows(report["narratives"], "table") if report["narratives"]
+               else "  (none yet)")
+    if scheduler["running"]:
+        holder = ", ".join(f"{k} {scheduler[k]}" for k in ("pid", "host", "since")
+                           if scheduler.get(k))
+        click.echo(f"\nSchedule (scheduler running: {holder})")
+    else:
+        click.echo("\nSchedule (scheduler not running: start it with `narrative-archive "
+                   "schedule` or `up`)")
+    if schedule_error:
+        click.echo(f"  schedule.yml: {schedule_error}")
+    elif report["schedule"]:
+        click.echo(format_rows(report["schedule"], "table",
+                               ["job", "trigger", "next_run", "last_run", "last_status",
+                                "last_started_at"]))
+    else:
+        click.echo("  (no jobs in schedule.yml)")
+    click.echo("\nLast runs")
+    runs = [{"id": run["id"], "job": run["job"] or "(manual)", "status": run["status"],
+             "started_at": run["started_at"], "took": health.took(run),
+             "pages": run["pages"], "new": run["new_articles"],
+             "updated": run["updated_articles"], "mentions": run["mentions"],
+             "errors": run["errors"], "message": health.one_line(run["message"], 50)}
+            for run in report["last_runs"]]
+    click.echo(format_rows(runs, "table") if runs else "  (none yet)")
+    click.echo("\nFailing outlets (errors since their last stored article)")
+    failing = [{**row, "last_error": health.one_line(row.get("last_error"), 50)}
+               for row in report["failing_outlets"]]
+    click.echo(format_rows(failing, "table") if failing else "  (none)")
+
+
+def service_options(command):
+    """--grace and --max-crawls, shared by `schedule` and `up`."""
+
+    @click.option("--grace", type=click.FloatRange(0), default=30, show_default=True,
+                  help="Seconds a running crawl gets to close its run after SIGTERM (on "
+                  "stop or timeout) before it is killed.")
+    @click.option("--max-crawls", type=click.IntRange(1), default=2, show_default=True,
+                  help="Crawls running at the same time; other due jobs wait their turn.")
+    @functools.wraps(command)
+    def wrapped(*args, **kwargs):
+        return command(*args, **kwargs)
+
+    return wrapped
+
+
+def run_service(db_path, config_dir, grace, max_crawls, companions=None, log=None) -> int:
+    """Prepare the archive, then run the scheduler (and companions) until a stop signal."""
+    from narrative_archive.scheduler.lock import SchedulerAlreadyRunning
+    from narrative_archive.scheduler.log import EventLog
+    from narrative_archive.scheduler.service import run_scheduler
+
+    config = read_config(config_dir)
+    log = log or EventLog()
+
+    def prepare():  # once this scheduler holds the archive: init
+        prepare_archive(db_path, config, echo=lambda text: log("init", message=text)).close()
+
+    try:
+        return run_scheduler(db_path, config_dir, config.jobs, grace=grace,
+                             max_crawls=max_crawls, log=log, prepare=prepare,
+                             companions=companions)
+    except SchedulerAlreadyRunning as error:
+        raise click.ClickException(str(error)) from error
+
+
+@cli.command()
+@archive_options
+@service_options
+def schedule(db_path, config_dir, grace, max_crawls):
+    """The scheduler service, in the foreground: runs the jobs of schedule.yml.
+
+    Each run is a `narrative-archive crawl` subprocess recorded in crawl_runs
+    (running, ok, failed, timeout or abandoned). A job never overlaps itself;
+    an interval job runs soon after start-up unless it ran within its interval,
+    then carries on from its last run. SIGTERM or Ctrl-C stops it cleanly:
+    running crawls get --grace seconds to close, then the scheduler exits 0.
+    One line per event on stderr. systemd and Docker run this command.
+    """
+    sys.exit(run_service(db_path, config_dir, grace, max_crawls))
+
+
+@cli.command()
+@archive_options
+@service_options
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Datasette's address (0.0.0.0 to be reachable from other machines).")
+@click.option("--port", type=int, default=8001, show_default=True, help="Datasette's port.")
+def up(db_path, config_dir, grace, max_crawls, host, port):
+    """The whole service in one command: init + schedule + serve.
+
+    Creates or migrates the archive, runs the scheduler and serves the archive
+    with Datasette at http://HOST:PORT/. Ctrl-C (or SIGTERM) stops all of it;
+    if Datasette exits, the scheduler stops too and the exit status is 1.
+    """
+    from narrative_archive import serve
+    from narrative_archive.scheduler.log import EventLog
+
+    log = EventLog()
+
+    def datasette():
+        process = serve.start_datasette(db_path, host, port)
+        log("serving", process="datasette", pid=process.pid, url=f"http://{host}:{port}/")
+        return process
+
+    sys.exit(run_service(db_path, config_dir, grace, max_crawls,
+                         companions={"datasette": datasette}, log=log))
+
+
+@cli.command()
+@archive_options
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on (0.0.0.0 to be reachable from other machines).")
+@click.option("--port", type=click.IntRange(0, 65535), default=8001, show_default=True,
+              help="Port to listen on.")
+@click.option("--metadata", "metadata_path", type=click.Path(exists=True, dir_okay=False),
+              help="Use this metadata.yml instead of datasette/metadata.yml (keep its "
+              "`databases: archive:` key).")
+@click.option("--setting", "settings", type=(str, str), multiple=True, metavar="NAME VALUE",
+              help="Override a Datasette setting of datasette/settings.json, e.g. "
+              "--setting base_url /archive/ (repeatable).")
+@click.option("--cors", is_flag=True, help="Send Access-Control-Allow-Origin: * so other "
+              "sites' JavaScript can read the JSON API.")
+@click.option("--print-command", is_flag=True, help="Print the datasette command instead of "
+              "running it (for systemd, Docker or `datasette publish`).")
+def serve(db_path, config_dir, host, port, metadata_path, settings, cors, print_command):
+    """Publish the archive with Datasette at http://HOST:PORT/: search, facets,
+    timelines, the dashboard, article pages, Atom feeds, CSV and JSON.
+
+    Uses datasette/ (metadata.yml, settings.json, templates, plugins, static).
+    Read-only and safe alongside a writing crawl: the archive is opened
+    read-only, never --immutable, queries stop after sql_time_limit_ms, and
+    any request other than GET/HEAD/OPTIONS is refused.
+    """
+    import shlex
+
+    from narrative_archive import serve as serve_module
+
+    options = {"settings": dict(settings), "metadata": metadata_path, "cors": cors}
+    if print_command:
+        click.echo(shlex.join(serve_module.datasette_args(db_path, host, port, **options)))
+        return
+    try:
+        serve_module.check_archive(db_path)
+    except ValueError as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(f"Serving {db_path} at http://{host}:{port}/ (Ctrl-C to stop)", err=True)
+    sys.exit(serve_module.serve(db_path, host, port, **options))
 
 
 def not_yet(name: str, issue: str):
@@ -172,12 +334,85 @@ def not_yet(name: str, issue: str):
     return command
 
 
+@cli.command()
+@archive_options
+@click.argument("spiders", nargs=-1, metavar="[SPIDER]...",
+                type=click.Choice(["feeds", "sitemaps", "search"]))
+@click.option("--outlet", "outlet_ids", multiple=True, metavar="ID",
+              help="Only this outlet (repeatable). search: only results on its domains.")
+@click.option("--narrative", "narrative_ids", multiple=True, metavar="ID",
+              help="search: only this narrative (repeatable). Every article is still "
+              "matched against all narratives.")
+@click.option("--since", metavar="WHEN", help="Only entries from then on: a date (2024-05-01), "
+              "a time, or a duration back from now (6h, 3d). Defaults: sitemaps 2d, search 3d.")
+@click.option("--until", metavar="WHEN", help="Only entries up to then (with --since: backfill).")
+@click.option("--limit", type=click.IntRange(min=1), metavar="N",
+              help="At most N article pages per outlet (search: per narrative).")
+@click.option("-s", "--set", "scrapy_settings", multiple=True, metavar="NAME=VALUE",
+              help="A Scrapy setting, as for `scrapy crawl` (repeatable), "
+              "e.g. -s AUTOTHROTTLE_ENABLED=0 -s DOWNLOAD_DELAY=0.")
+@click.option("--progress/--no-progress", default=None,
+              help="Live counters on stderr (default: when it is a terminal).")
+@click.option("--run-id", type=int, hidden=True,
+              help="Report into this existing crawl_runs row (the scheduler creates it).")
+def crawl(db_path, config_dir, spiders, outlet_ids, narrative_ids, since, until, limit,
+          scrapy_settings, progress, run_id):
+    """Run spiders now: discover, fetch and extract articles into the archive.
+
+    SPIDER is feeds (RSS/Atom), sitemaps (news sitemaps, by date) or search
+    (GDELT and news-search RSS, per narrative); all three, one after another,
+    when none is given. Every article from a configured outlet is stored; a
+    search result only when a narrative matches it. Each spider's run is
+    recorded in crawl_runs, with every failure in crawl_errors. Exits 1 only
+    when nothing at all could be fetched. Ctrl-C stops gracefully.
+    """
+    from narrative_archive import crawl as crawling
+
+    try:
+        overrides = crawling.parse_settings(scrapy_settings)
+        runs = crawling.run_crawl(
+            spiders, db_path=db_path, config_dir=config_dir, outlets=outlet_ids,
+            narratives=narrative_ids, since=since, until=until, limit=limit,
+            settings=overrides, run_id=run_id, progress=progress,
+        )
+    except ConfigError as error:
+        raise click.ClickException(str(error)) from error
+    except ValueError as error:
+        raise click.UsageError(str(error)) from error
+    crawling.print_summary(runs, db_path)
+    sys.exit(crawling.exit_code(runs))
+
+
+@cli.command()
+@archive_options
+@click.argument("files", nargs=-1, required=True,
+                type=click.Path(exists=True, dir_okay=False))
+@click.option("--url", help="The URL the page was fetched from (default: the file's file:// "
+              "URL, so the canonical URL comes from the page).")
+@click.option("--format", "fmt", type=click.Choice(["json", "jsonl"]), default="json",
+              show_default=True, help="json: one object (a list for several files); "
+              "jsonl: one object per line, in order, with the file name.")
+def extract(db_path, config_dir, files, url, fmt):
+    """Extract saved pages: what the pipeline would store for each.
+
+    Prints title, text, authors, published_at and modified_at (UTC), language,
+    canonical URL, outbound links, content_hash and any warnings. Exits 1 when
+    a file has no article (its entry then has "error").
+    """
+    from narrative_archive.extract import extract_files
+
+    results = extract_files(files, url=url)
+    if fmt == "jsonl":
+        for result in results:
+            click.echo(json.dumps(result, ensure_ascii=False))
+    else:
+        click.echo(json.dumps(results[0] if len(results) == 1 else results,
+                              indent=2, ensure_ascii=False))
+    if any("error" in result for result in results):
+        sys.exit(1)
+
+
 for _name, _issue, _help in (
-    ("crawl", "issue #3: spiders", "Run spiders now (not there yet)."),
-    ("extract", "issue #3: extraction", "Extract one saved page (not there yet)."),
-    ("schedule", "issue #4: scheduler", "The scheduler service (not there yet)."),
-    ("serve", "issue #5: Datasette", "Serve the archive with Datasette (not there yet)."),
-    ("up", "issues #4 and #5", "init + schedule + serve (not there yet)."),
 ):
     if _name not in cli.commands:
         cli.command(_name, help=_help, context_settings={"ignore_unknown_options": True,

@@ -1,0 +1,338 @@
+"""Run spiders in this process: the engine behind `narrative-archive crawl`.
+
+One process, one Twisted reactor, the spiders one after another (never two at
+once: that would double the load on an outlet). Each spider reports into its
+own crawl_runs row, created here (or given by the scheduler with --run-id),
+and the pipeline keeps its counters current and closes it. On a terminal a
+live table shows the counters; at the end a summary table goes to stdout.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import sys
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.live import Live
+from rich.table import Table
+
+from narrative_archive import store
+from narrative_archive.config import SPIDERS, Config, load_config
+
+STAT = "narrative_archive/"
+COUNTERS = ("fetched", "pages", "new", "updated", "unchanged", "mentions", "errors")
+SKIPS = ("skipped_recent", "skipped_failed", "skipped_robots", "skipped_offsite", "skipped_out_of_range",
+         "skipped_limit", "skipped_undated", "unmatched")
+
+
+@dataclass
+class SpiderRun:
+    """One spider's run: its crawl_runs row and, as it goes, its counters."""
+
+    spider: str
+    run_id: int
+    status: str = "running"
+    message: str | None = None
+    finish_reason: str | None = None
+    stats: dict[str, Any] = field(default_factory=dict)
+    started: float | None = None
+    finished: float | None = None
+    crawler: Any = field(default=None, repr=False)
+
+    def value(self, key: str) -> int:
+        stats = self.stats
+        if self.crawler is not None:
+            try:
+                stats = self.crawler.stats.get_stats()
+            except AttributeError:  # the crawler has not set itself up yet
+                pass
+        return int(stats.get(STAT + key, 0) or 0)
+
+    @property
+    def elapsed(self) -> float:
+        if self.started is None:
+            return 0.0
+        return (self.finished or time.monotonic()) - self.started
+
+    @property
+    def fetched(self) -> int:
+        return self.value("fetched")
+
+
+def parse_settings(pairs: Iterable[str]) -> dict[str, str]:
+    """-s NAME=VALUE pairs as a dict; ValueError for a pair without '='."""
+    settings = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name.strip():
+            raise ValueError(f"expected NAME=VALUE, got {pair!r}")
+        settings[name.strip()] = value
+    return settings
+
+
+def scrapy_settings(db_path: str | Path, config_dir: str | Path | None,
+                    overrides: dict[str, Any] | None = None):
+    """narrative_archive.settings, then the archive and config paths, then -s overrides."""
+    from scrapy.settings import Settings
+
+    settings = Settings()
+    settings.setmodule("narrative_archive.settings", priority="project")
+    settings.set("NARRATIVE_ARCHIVE_DB", str(db_path), priority="cmdline")
+    if config_dir:
+        settings.set("NARRATIVE_ARCHIVE_CONFIG", str(config_dir), priority="cmdline")
+    settings.setdict(overrides or {}, priority="cmdline")
+    return settings
+
+
+def check_arguments(config: Config, spiders: Sequence[str], outlets: Sequence[str],
+                    narratives: Sequence[str], since: str | None, until: str | None,
+                    run_id: int | None) -> None:
+    """Raise ValueError naming the first bad argument, before anything starts."""
+    from narrative_archive.spiders.base import parse_when, select
+
+    unknown = [s for s in spiders if s not in SPIDERS]
+    if unknown:
+        raise ValueError(f"unknown spider {unknown[0]!r} (known: {', '.join(SPIDERS)})")
+    select(config.outlets, tuple(outlets), "outlet")
+    select(config.narratives, tuple(narratives), "narrative")
+    start, end = parse_when(since), parse_when(until, end=True)
+    if start and end and start > end:
+        raise ValueError("--since is after --until")
+    if run_id is not None and len(spiders) != 1:
+        raise ValueError("--run-id needs exactly one spider")
+    if "search" in spiders and not config.narratives:
+        raise ValueError("the search spider needs narratives, and none are configured")
+
+
+def run_crawl(
+    spiders: Sequence[str] = (),
+    *,
+    db_path: str | Path = "archive.db",
+    config_dir: str | Path | None = None,
+    outlets: Sequence[str] = (),
+    narratives: Sequence[str] = (),
+    since: str | None = None,
+    until: str | None = None,
+    limit: int | None = None,
+    settings: dict[str, Any] | None = None,
+    run_id: int | None = None,
+    progress: bool | None = None,
+    console: Console | None = None,
+) -> list[SpiderRun]:
+    """Run the spiders (all of them by default) one after another; return their runs.
+
+    Raises ValueError (bad arguments) or config.ConfigError before anything is
+    fetched. `progress` (default: when stderr is a terminal) shows a live table
+    on stderr; `console` is where it goes.
+    """
+    from scrapy.crawler import CrawlerProcess
+    from twisted.internet import defer, task
+
+    from narrative_archive.pipelines import prepare_archive
+
+    spiders = list(dict.fromkeys(spiders)) or list(SPIDERS)
+    config = load_config(config_dir)
+    check_arguments(config, spiders, outlets, narratives, since, until, run_id)
+    overrides = dict(settings or {})
+    console = console or Console(stderr=True)
+    if progress is None:
+        progress = console.is_terminal
+    scrapy_conf = scrapy_settings(db_path, config_dir, overrides)
+
+    db = store.open_db(db_path)
+    prepare_archive(db, config)
+    arguments = {key: value for key, value in (
+        ("outlets", list(outlets)), ("narratives", list(narratives)), ("since", since),
+        ("until", until), ("limit", limit)) if value}
+    runs = []
+    for name in spiders:
+        if run_id is not None:
+            row = db.execute("SELECT status, pid FROM crawl_runs WHERE id = ?", [run_id]).fetchone()
+            if row is None:
+                raise ValueError(f"--run-id {run_id}: no such crawl run in {db_path}")
+            if row[1] is None:
+                store.update_run(db, run_id, pid=os.getpid())
+            runs.append(SpiderRun(name, run_id))
+        else:
+            runs.append(SpiderRun(name, store.start_run(db, name, arguments, pid=os.getpid())))
+
+    if progress:
+        _log_to_console(console, scrapy_conf, explicit="LOG_LEVEL" in overrides)
+        scrapy_conf.set("LOG_INSTALL_ROOT_HANDLER", False, priority="cmdline")
+    process = CrawlerProcess(scrapy_conf)
+    live = Live(progress_table(runs), console=console, refresh_per_second=4,
+                transient=False) if progress else None
+
+    @defer.inlineCallbacks
+    def crawl_all():
+        for run in runs:
+            crawler = process.create_crawler(run.spider)
+            run.crawler, run.started = crawler, time.monotonic()
+            try:
+                yield process.crawl(
+                    crawler, outlets=list(outlets), narratives=list(narratives), since=since,
+                    until=until, limit=limit, run_id=run.run_id,
+                )
+            except Exception as error:  # the spider could not even start
+                logging.getLogger(__name__).error("%s could not start: %s", run.spider, error)
+                run.message = f"could not start: {error}"
+            run.finished = time.monotonic()
+            run.stats = dict(crawler.stats.get_stats())
+            run.finish_reason = run.stats.get("finish_reason")
+            if run.finish_reason == "shutdown":
+                break  # Ctrl-C or SIGTERM: do not start the next spider
+
+    def refresh():
+        if live is not None:
+            live.update(progress_table(runs))
+
+    done = crawl_all()  # installs the asyncio reactor (creating the first crawler)
+    done.addBoth(_stop_reactor)
+    ticker = task.LoopingCall(refresh)  # after: LoopingCall imports the reactor
+    if live is not None:
+        live.start()
+        ticker.start(0.25, now=False)
+    try:
+        if not done.called:  # every spider failed to start: no reactor to run
+            process.start(stop_after_crawl=False)
+    finally:
+        if ticker.running:
+            ticker.stop()
+        if live is not None:
+            live.update(progress_table(runs))
+            live.stop()
+    return close_runs(db, runs)
+
+
+def close_runs(db, runs: list[SpiderRun]) -> list[SpiderRun]:
+    """Read back each run; close any the pipeline could not (a forced stop, a startup error)."""
+    for run in runs:
+        if run.crawler is not None and not run.stats:
+            run.stats = dict(run.crawler.stats.get_stats())
+        run.crawler = None
+        row = db.execute("SELECT status, message FROM crawl_runs WHERE id = ?",
+                         [run.run_id]).fetchone()
+        if row and row[0] == "running":
+            fetched = int(run.stats.get(STAT + "fetched", 0) or 0)
+            message = run.message or ("stopped before the run was closed" if run.started
+                                      else "not started: the crawl stopped before it")
+            store.finish_run(db, run.run_id, "ok" if fetched else "failed", message=message)
+            row = db.execute("SELECT status, message FROM crawl_runs WHERE id = ?",
+                             [run.run_id]).fetchone()
+        if row:
+            run.status, run.message = row
+    return runs
+
+
+def _stop_reactor(_=None) -> None:
+    from twisted.internet import reactor
+
+    with contextlib.suppress(RuntimeError):  # already stopping (Ctrl-C)
+        reactor.stop()
+
+
+def exit_code(runs: Sequence[SpiderRun]) -> int:
+    """Non-zero only when nothing at all could be fetched."""
+    return 0 if any(run.fetched for run in runs) else 1
+
+
+def _log_to_console(console: Console, settings, explicit: bool) -> None:
+    """Logs above the live table (rich), WARNING and up unless -s LOG_LEVEL asked for more."""
+    from rich.logging import RichHandler
+
+    level = settings.get("LOG_LEVEL") if explicit else "WARNING"
+    handler = RichHandler(console=console, show_path=False, markup=False,
+                          rich_tracebacks=False, log_time_format="%H:%M:%S")
+    handler.setLevel(level)
+    logging.root.addHandler(handler)
+
+
+# --- tables -------------------------------------------------------------------------
+
+
+def progress_table(runs: Sequence[SpiderRun]) -> Table:
+    """The live table: one row per spider, counters as they grow."""
+    table = Table(title="narrative-archive crawl", title_justify="left", expand=False)
+    for column in ("spider", "run", "fetched", "pages", "new", "updated", "mentions", "errors",
+                   "skipped", "pages/s", "time"):
+        table.add_column(column, justify="left" if column == "spider" else "right")
+    for run in runs:
+        if run.crawler is None and not run.stats:
+            table.add_row(run.spider, str(run.run_id), *["" for _ in range(9)])
+            continue
+        elapsed = run.elapsed
+        pages = run.value("pages")
+        table.add_row(
+            run.spider, str(run.run_id), *(str(run.value(k)) for k in (
+                "fetched", "pages", "new", "updated", "mentions", "errors")),
+            str(sum(run.value(k) for k in SKIPS)),
+            f"{pages / elapsed:.1f}" if elapsed > 0 else "",
+            _duration(elapsed),
+        )
+    return table
+
+
+def summary_table(runs: Sequence[SpiderRun]) -> Table:
+    """The table printed at the end: what each spider did and how the run ended."""
+    table = Table(title="Crawl summary", title_justify="left")
+    for column in ("spider", "run", "status", "fetched", "pages", "new", "updated", "unchanged",
+                   "mentions", "errors", "skipped", "pages/s", "time"):
+        table.add_column(column, justify="left" if column in ("spider", "status") else "right")
+    for run in runs:
+        elapsed = run.elapsed
+        table.add_row(
+            run.spider, str(run.run_id), run.status,
+            *(str(run.value(k)) for k in COUNTERS),
+            str(sum(run.value(k) for k in SKIPS)),
+            f"{run.value('pages') / elapsed:.1f}" if elapsed > 0 else "",
+            _duration(elapsed),
+        )
+    return table
+
+
+def errors_table(db, runs: Sequence[SpiderRun], limit: int = 8) -> Table | None:
+    """The most frequent failure reasons of these runs, with an example URL."""
+    ids = [run.run_id for run in runs]
+    rows = db.execute(
+        f"SELECT reason, count(*) AS n, min(url) FROM crawl_errors"
+        f" WHERE run_id IN ({', '.join('?' * len(ids))}) GROUP BY reason"
+        f" ORDER BY n DESC, reason LIMIT ?", [*ids, limit],
+    ).fetchall()
+    if not rows:
+        return None
+    table = Table(title="Errors", title_justify="left")
+    table.add_column("count", justify="right")
+    table.add_column("reason")
+    table.add_column("example URL", overflow="fold")
+    for reason, count, url in rows:
+        table.add_row(str(count), reason, url or "")
+    return table
+
+
+def print_summary(runs: Sequence[SpiderRun], db_path: str | Path,
+                  console: Console | None = None) -> None:
+    console = console or Console(width=None if sys.stdout.isatty() else 160)
+    console.print(summary_table(runs))
+    db = store.open_db(db_path, migrate=False)
+    try:
+        errors = errors_table(db, runs)
+    finally:
+        db.close()
+    if errors is not None:
+        console.print(errors)
+    for run in runs:
+        if run.message:
+            console.print(f"{run.spider} (run {run.run_id}): {run.status}: {run.message}",
+                          highlight=False, soft_wrap=True)
+
+
+def _duration(seconds: float) -> str:
+    seconds = int(seconds)
+    return f"{seconds // 60}:{seconds % 60:02d}"

@@ -1,0 +1,140 @@
+"""Is collection working? The schedule, the runs and the outlets, for `narrative-archive status`.
+
+Everything here reads the archive (and the scheduler's lock file); nothing
+writes. The same facts are in SQL for Datasette: crawl_runs and the
+outlet_health view.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+import sqlite_utils
+
+from narrative_archive import store
+from narrative_archive.config import Job
+
+
+def _parse(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(UTC)
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if value else None
+
+
+def humanize(seconds: float) -> str:
+    """90 -> '1m 30s', 7260 -> '2h 1m', 200000 -> '2d 7h'."""
+    seconds = int(round(seconds))
+    parts = []
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
+        if seconds >= size or (unit == "s" and not parts):
+            parts.append(f"{seconds // size}{unit}")
+            seconds %= size
+        if len(parts) == 2:
+            break
+    return " ".join(parts)
+
+
+def scheduler_state(db_path: str | Path) -> dict:
+    """{"running": bool, "pid", "host", "since"}: whether a scheduler holds this archive."""
+    from narrative_archive.scheduler.lock import scheduler_state as state
+
+    return state(db_path)
+
+
+def job_of(args: str | None) -> str | None:
+    """The scheduled job a run belongs to (crawl_runs.args.job), None for a manual crawl."""
+    try:
+        value = json.loads(args or "{}")
+    except ValueError:
+        return None
+    return value.get("job") if isinstance(value, dict) else None
+
+
+def last_runs(db: sqlite_utils.Database, limit: int = 10) -> list[dict]:
+    """store.last_runs with the job each run belongs to (None for a manual crawl)."""
+    runs = store.last_runs(db, limit)
+    jobs = {row_id: job_of(args) for row_id, args in db.execute(
+        f"SELECT id, args FROM crawl_runs WHERE id IN ({', '.join('?' * len(runs))})",
+        [run["id"] for run in runs])} if runs else {}
+    return [{"id": run["id"], "job": jobs.get(run["id"]),
+             **{k: v for k, v in run.items() if k != "id"}} for run in runs]
+
+
+def last_run_per_job(db: sqlite_utils.Database) -> dict[str, dict]:
+    """Each scheduled job's latest run: {job: {id, status, started_at, finished_at, ...}}."""
+    rows = db.query(
+        "SELECT json_extract(args, '$.job') AS job, id, status, started_at, finished_at,"
+        " pages, new_articles, errors, message FROM crawl_runs"
+        " WHERE id IN (SELECT max(id) FROM crawl_runs WHERE json_valid(args)"
+        "   AND json_extract(args, '$.job') IS NOT NULL GROUP BY json_extract(args, '$.job'))"
+    )
+    return {row.pop("job"): row for row in rows}
+
+
+def schedule(db: sqlite_utils.Database, jobs: Sequence[Job], scheduler_running: bool,
+             now: datetime | None = None) -> list[dict]:
+    """One row per job of schedule.yml: its trigger, when it runs next, and its last run.
+
+    next_run_at is an estimate without jitter (the scheduler keeps the exact
+    time in memory): with a scheduler running, the job's next slot; without
+    one, when it would run if the scheduler started now.
+    """
+    from narrative_archive.scheduler.plan import describe_trigger, next_run_estimate
+
+    now = now or datetime.now(UTC)
+    last = last_run_per_job(db)
+    rows = []
+    for job in jobs:
+        run = last.get(job.id) or {}
+        started = _parse(run.get("started_at"))
+        next_at = next_run_estimate(job, started, now, scheduler_running)
+        if run.get("status") == "running":
+            note = f"running now (run {run['id']})"
+        elif not scheduler_running:
+            note = "at start-up" if next_at <= now else _iso(next_at)
+        else:
+            note = f"{_iso(next_at)} (in {humanize(max(0, (next_at - now).total_seconds()))})"
+        rows.append({
+            "job": job.id, "spider": job.spider, "trigger": describe_trigger(job),
+            "next_run_at": _iso(next_at), "next_run": note,
+            "last_run": run.get("id"), "last_status": run.get("status"),
+            "last_started_at": run.get("started_at"), "last_finished_at": run.get("finished_at"),
+        })
+    return rows
+
+
+def outlet_health(db: sqlite_utils.Database) -> list[dict]:
+    """Every configured outlet's row of the outlet_health view."""
+    return list(db.query("SELECT * FROM outlet_health ORDER BY outlet"))
+
+
+def failing_outlets(db: sqlite_utils.Database) -> list[dict]:
+    """Outlets with failures since their last successful fetch, the most failures first."""
+    return list(db.query(
+        "SELECT * FROM outlet_health WHERE failures_since_last_fetch > 0"
+        " ORDER BY failures_since_last_fetch DESC, outlet"
+    ))
+
+
+def took(run: dict) -> str | None:
+    """How long a run took (or has been running): '2m 5s'."""
+    started = _parse(run.get("started_at"))
+    if started is None:
+        return None
+    finished = _parse(run.get("finished_at")) or datetime.now(UTC)
+    return humanize(max(0.0, (finished - started).total_seconds()))
+
+
+def one_line(text: str | None, width: int = 70) -> str | None:
+    """A message for a table cell: its first line, cut to width."""
+    if not text:
+        return text
+    line = text.strip().splitlines()[0] if text.strip() else ""
+    return line if len(line) <= width else line[: width - 1] + "…"

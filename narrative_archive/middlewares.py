@@ -1,0 +1,107 @@
+"""Downloader middleware: retries that back off, as an outlet under load would want."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+
+from urllib.parse import urljoin
+
+from scrapy.downloadermiddlewares.retry import RetryMiddleware
+from scrapy.exceptions import IgnoreRequest
+from scrapy.http import Request, Response
+from scrapy.utils.response import response_status_message
+
+SLOW_DOWN = (429, 503)  # statuses that ask the whole site to slow down, not just this request
+
+
+def retry_after(response: Response) -> float | None:
+    """Seconds a Retry-After header asks for (delta-seconds or an HTTP date), if any."""
+    value = response.headers.get("Retry-After")
+    if not value:
+        return None
+    text = value.decode("latin-1").strip()
+    if text.isdigit():
+        return float(text)
+    try:
+        moment = parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return max(0.0, (moment - datetime.now(UTC)).total_seconds())
+
+
+class BackoffRetryMiddleware(RetryMiddleware):
+    """RetryMiddleware that waits before each retry: RETRY_BACKOFF_BASE seconds, doubling
+    per attempt, jittered, capped at RETRY_BACKOFF_MAX, or what Retry-After asks (capped too).
+
+    A 429 or 503 also raises the delay of the outlet's download slot, so the
+    requests queued behind it slow down as well (AutoThrottle lowers it again
+    once the outlet answers normally).
+    """
+
+    def __init__(self, settings):
+        super().__init__(settings)
+        self.backoff_base = settings.getfloat("RETRY_BACKOFF_BASE", 2.0)
+        self.backoff_max = settings.getfloat("RETRY_BACKOFF_MAX", 60.0)
+
+    def backoff(self, request: Request, response: Response | None = None) -> float:
+        attempt = request.meta.get("retry_times", 0)
+        asked = retry_after(response) if response is not None else None
+        if asked is not None:
+            return min(asked, self.backoff_max)
+        delay = self.backoff_base * (2 ** attempt) * random.uniform(0.5, 1.5)
+        return min(delay, self.backoff_max)
+
+    async def process_response(self, request: Request, response: Response):
+        if request.meta.get("dont_retry", False) or response.status not in self.retry_http_codes:
+            return response
+        retry = self._retry(request, response_status_message(response.status))
+        if retry is None:
+            return response
+        delay = self.backoff(request, response)
+        if response.status in SLOW_DOWN:
+            self._slow_down(request, delay)
+        if delay > 0:
+            await asyncio.sleep(delay)
+        return retry
+
+    async def process_exception(self, request: Request, exception: Exception):
+        if request.meta.get("dont_retry", False) or not isinstance(exception, self.exceptions_to_retry):
+            return None
+        retry = self._retry(request, exception)
+        if retry is None:
+            return None
+        delay = self.backoff(request)
+        if delay > 0:
+            await asyncio.sleep(delay)
+        return retry
+
+    def _slow_down(self, request: Request, delay: float) -> None:
+        downloader = getattr(getattr(self.crawler, "engine", None), "downloader", None)
+        if downloader is None:
+            return
+        slot = downloader.slots.get(downloader.get_slot_key(request))
+        if slot is not None and delay > slot.delay:
+            slot.delay = delay
+
+
+class RedirectLoopMiddleware:
+    """Fail a request whose redirect leads back to a URL of its own redirect chain.
+
+    Scrapy's duplicate filter would otherwise drop the looping request without
+    a word; this turns the loop into an error the spider records.
+    """
+
+    def process_response(self, request: Request, response: Response):
+        location = response.headers.get("Location")
+        if response.status not in (301, 302, 303, 307, 308) or not location:
+            return response
+        target = urljoin(request.url, location.decode("latin-1").strip())
+        chain = {*request.meta.get("redirect_urls", ()), request.url}
+        if target in chain:
+            raise IgnoreRequest(f"redirect loop: {request.url} -> {target}")
+        return response

@@ -1,0 +1,276 @@
+"""Scrapy glue: extract → store → match, for every Page the spiders yield.
+
+    Page ──(worker process)──► extract.extract_article ──(writer thread)──►
+        store.save_article ──► narratives.match_article ──► mentions
+
+Extraction runs in an ExtractorPool (one process per core) and every archive
+write in one writer thread, so the reactor only fetches. Every article from a
+configured outlet is stored, mention or not; a search result is stored only
+when a narrative matches it, which is decided before anything is written by
+evaluating the narratives' FTS5 queries on an in-memory FTS5 table with the
+archive's tokenizer (`NarrativeMatcher`): one matcher semantics everywhere.
+
+The pipeline owns the run's crawl_runs row: it uses the one the crawl command
+created (spider argument run_id, or the NARRATIVE_ARCHIVE_RUN_ID setting) or
+starts its own (`scrapy crawl feeds`), updates its counters every
+NARRATIVE_ARCHIVE_PROGRESS_EVERY seconds and closes it when the spider closes:
+'ok', or 'failed' when nothing at all could be fetched. Every failure (from
+the spiders as a Problem, or here: no text, not HTML, a bad date) becomes a
+crawl_errors row and the run goes on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import sqlite3
+import time
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from typing import Any
+
+from scrapy import signals
+
+from narrative_archive import narratives as narratives_module
+from narrative_archive import store
+from narrative_archive.config import Config, Narrative, load_config, parse_duration
+from narrative_archive.extract import ExtractError
+from narrative_archive.spiders.base import STAT, Page, Problem, host_of
+from narrative_archive.workers import ExtractorPool
+
+logger = logging.getLogger(__name__)
+
+# Counters shown while crawling and written to crawl_runs (stats key → column).
+RUN_COLUMNS = {"pages": "pages", "new": "new_articles", "updated": "updated_articles",
+               "mentions": "mentions"}
+
+
+class NarrativeMatcher:
+    """Which narratives match an article, before it is stored.
+
+    The same FTS5 table definition and tokenizer as the archive's articles_fts,
+    in memory: the article is inserted inside a transaction that is rolled back.
+    """
+
+    def __init__(self, narratives: Iterable[Narrative]):
+        self.narratives = tuple(narratives)
+        self.conn = sqlite3.connect(":memory:", check_same_thread=False, isolation_level=None)
+        self.conn.execute(
+            "CREATE VIRTUAL TABLE articles_fts USING fts5(title, text,"
+            f" tokenize='{store.FTS_TOKENIZER}')"
+        )
+
+    def match(self, title: str | None, text: str | None) -> list[str]:
+        """The ids of the narratives whose query matches this title and text."""
+        self.conn.execute("BEGIN")
+        try:
+            self.conn.execute(
+                "INSERT INTO articles_fts (rowid, title, text) VALUES (1, ?, ?)", [title, text]
+            )
+            return [
+                narrative.id for narrative in self.narratives
+                if self.conn.execute(
+                    "SELECT 1 FROM articles_fts WHERE articles_fts MATCH ? AND rowid = 1",
+                    [narrative.match_query],
+                ).fetchone()
+            ]
+        finally:
+            self.conn.execute("ROLLBACK")
+
+
+def prepare_archive(db, config: Config) -> list[str]:
+    """Store the configured outlets and narratives; re-match narratives whose query changed."""
+    store.save_outlets(db, config.outlets)
+    changed = narratives_module.save_narratives(db, config.narratives)
+    for narrative_id in changed:
+        narratives_module.rematch(db, config.narrative(narrative_id))
+    return changed
+
+
+def prefer_listed_date(extracted: str | None, listed: str | None) -> str | None:
+    """The page's own publication date, unless it has none or only a day and the feed or
+    sitemap gave a full timestamp (a CMS-written listing beats a guess from the page text)."""
+    if listed and (not extracted or (len(extracted) == 10 and len(listed) > 10)):
+        return listed
+    return extracted
+
+
+def is_date_warning(warning: str) -> bool:
+    return "date" in warning.lower()
+
+
+class ArchivePipeline:
+    """Extract each Page off the reactor, store it, match the narratives; record Problems."""
+
+    def __init__(self, crawler):
+        self.crawler = crawler
+        self.settings = crawler.settings
+        self.stats = crawler.stats
+        self.db = None
+        self.run_id: int | None = None
+        self.config: Config | None = None
+        self.pool: ExtractorPool | None = None
+        self.writer: ThreadPoolExecutor | None = None
+        self.matcher: NarrativeMatcher | None = None
+        self.flush_every = parse_duration(self.settings.get("NARRATIVE_ARCHIVE_PROGRESS_EVERY") or 2) or 2
+        self.last_flush = 0.0
+        crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        return cls(crawler)
+
+    # -- lifecycle --
+
+    async def open_spider(self) -> None:
+        spider = self.crawler.spider
+        self.config = getattr(spider, "config", None) or load_config(
+            self.settings.get("NARRATIVE_ARCHIVE_CONFIG") or None)
+        self.matcher = NarrativeMatcher(self.config.narratives)
+        self.pool = ExtractorPool(
+            self.settings.getint("NARRATIVE_ARCHIVE_EXTRACT_WORKERS"),
+            timeout=self.settings.getfloat("NARRATIVE_ARCHIVE_EXTRACT_TIMEOUT"),
+        )
+        self.pool.start()
+        self.writer = ThreadPoolExecutor(1, thread_name_prefix="archive-writer")
+        await self._write(self._open, spider)
+        self.stats.set_value(STAT + "run_id", self.run_id)
+
+    def _open(self, spider) -> None:
+        self.db = store.open_db(self.settings.get("NARRATIVE_ARCHIVE_DB") or "archive.db")
+        # WAL + NORMAL: a crash (even kill -9) loses no committed article; only a
+        # power cut may lose the last few commits. Much faster than FULL.
+        self.db.execute("PRAGMA synchronous = NORMAL")
+        prepare_archive(self.db, self.config)
+        run_id = getattr(spider, "run_id", None) or self.settings.getint("NARRATIVE_ARCHIVE_RUN_ID")
+        if run_id:
+            self.run_id = run_id
+            if not self.db["crawl_runs"].count_where("id = ?", [run_id]):
+                raise ValueError(f"crawl run {run_id} is not in the archive")
+        else:
+            self.run_id = store.start_run(self.db, spider.name, getattr(spider, "run_args", {}),
+                                          pid=os.getpid())
+
+    async def close_spider(self) -> None:
+        if self.pool is not None:
+            await asyncio.get_running_loop().run_in_executor(None, self.pool.close)
+        if self.writer is not None:
+            await self._write(self._flush)
+            self.writer.shutdown(wait=True)
+            self.writer = None
+
+    def spider_closed(self, spider, reason: str) -> None:
+        """Close the run, now that the reason is known (after close_spider)."""
+        if self.db is None or self.run_id is None:
+            return
+        counts = self.counts()
+        fetched = self.stats.get_value(STAT + "fetched", 0)
+        errors = self.db.execute("SELECT errors FROM crawl_runs WHERE id = ?",
+                                 [self.run_id]).fetchone()[0]
+        summary = (f"{counts['pages']} pages, {counts['new']} new, {counts['updated']} updated,"
+                   f" {counts['mentions']} mentions, {errors} errors")
+        if fetched:
+            status = "ok"
+            message = summary if reason == "finished" else f"stopped early ({reason}): {summary}"
+        else:
+            status = "failed"
+            first = self.db.execute(
+                "SELECT reason, count(*) FROM crawl_errors WHERE run_id = ? GROUP BY reason"
+                " ORDER BY count(*) DESC LIMIT 3", [self.run_id]).fetchall()
+            why = "; ".join(f"{r} ({n})" for r, n in first) or "nothing to fetch"
+            message = f"nothing could be fetched: {why}"
+        store.finish_run(self.db, self.run_id, status, message=message, **self.run_counters())
+        self.db.close()
+        self.db = None
+
+    # -- items --
+
+    async def process_item(self, item: Any) -> Any:
+        if isinstance(item, Problem):
+            await self._write(self._record, item.url, item.reason, item.outlet_id)
+            return {"url": item.url, "outlet_id": item.outlet_id, "status": "error",
+                    "reason": item.reason}
+        if not isinstance(item, Page):
+            return item
+        self.count("pages")
+        reason = None
+        try:
+            article = await self.pool.extract(item.body, item.url, item.encoding)
+        except ExtractError as error:
+            reason = str(error)
+        except TimeoutError:
+            reason = f"extraction took longer than {self.pool.timeout:g} s"
+        except BrokenProcessPool:
+            reason = "extraction crashed its worker process"
+            self.pool.close()  # a new pool starts with the next page
+        except Exception as error:  # a bug in extraction must not stop the crawl
+            logger.exception("Extraction of %s failed", item.url)
+            reason = f"extraction failed: {type(error).__name__}: {error}"
+        if reason is not None:
+            await self._write(self._record, item.url, reason, item.outlet_id)
+            return {"url": item.url, "outlet_id": item.outlet_id, "status": "error",
+                    "reason": reason}
+        return await self._write(self._store, item, article)
+
+    def _store(self, page: Page, article: dict[str, Any]) -> dict[str, Any]:
+        """Runs in the writer thread: decide, save, match, count."""
+        article["published_at"] = prefer_listed_date(article.get("published_at"), page.published_at)
+        if not article.get("title") and page.title:
+            article["title"] = page.title
+        outcome = {"url": page.url, "canonical_url": article.get("canonical_url"),
+                   "outlet_id": page.outlet_id, "via": page.via}
+        outlet_id = page.outlet_id
+        if page.via == "search":
+            if not self.matcher.match(article.get("title"), article.get("text")):
+                self.count("unmatched")
+                self._maybe_flush()
+                return {**outcome, "status": "unmatched"}
+            if outlet_id is None:
+                outlet_id = store.ensure_outlet_for_domain(self.db, host_of(page.url))
+        for warning in article.get("warnings") or ():
+            if is_date_warning(warning):
+                self._record(page.url, f"bad date: {warning}", outlet_id)
+            else:
+                logger.debug("%s: %s", page.url, warning)
+        # fetched_at is the time of writing, after any warning above: the archive's
+        # "failures since the last fetch" must not count this page's own warnings.
+        article_id, status = store.save_article(self.db, article, outlet_id, via=page.via)
+        matched = []
+        if status != "unchanged":
+            matched = narratives_module.match_article(self.db, article_id, self.config.narratives)
+        self.count(status)
+        self.count("mentions", len(matched))
+        self._maybe_flush()
+        return {**outcome, "outlet_id": outlet_id, "status": status, "article_id": article_id,
+                "mentions": matched}
+
+    def _record(self, url: str | None, reason: str, outlet_id: str | None) -> None:
+        store.record_error(self.db, self.run_id, url, reason, outlet_id)
+        self.count("errors")
+
+    # -- counters --
+
+    def count(self, key: str, value: int = 1) -> None:
+        self.stats.inc_value(STAT + key, value)
+
+    def counts(self) -> dict[str, int]:
+        keys = ("pages", "new", "updated", "unchanged", "mentions", "errors", "unmatched")
+        return {key: self.stats.get_value(STAT + key, 0) for key in keys}
+
+    def run_counters(self) -> dict[str, int]:
+        counts = self.counts()
+        return {column: counts[key] for key, column in RUN_COLUMNS.items()}
+
+    def _maybe_flush(self) -> None:
+        if time.monotonic() - self.last_flush >= self.flush_every:
+            self._flush()
+
+    def _flush(self) -> None:
+        if self.db is not None and self.run_id is not None:
+            store.update_run(self.db, self.run_id, **self.run_counters())
+        self.last_flush = time.monotonic()
+
+    async def _write(self, function, *args):
+        return await asyncio.get_running_loop().run_in_executor(self.writer, function, *args)

@@ -1,0 +1,68 @@
+"""Scrapy settings for narrative-archive: polite by default.
+
+Used by `narrative-archive crawl` and, through scrapy.cfg, by `scrapy crawl`
+from the repository root. Override any of them with `-s NAME=VALUE`, e.g.
+`-s AUTOTHROTTLE_ENABLED=0 -s DOWNLOAD_DELAY=0` against your own test server.
+"""
+
+import os
+
+BOT_NAME = "narrative-archive"
+SPIDER_MODULES = ["narrative_archive.spiders"]
+NEWSPIDER_MODULE = "narrative_archive.spiders"
+
+# --- who we are and how politely we ask --------------------------------------
+USER_AGENT = "narrative-archive/0.1 (+https://github.com/narrative-archive/narrative-archive)"
+ROBOTSTXT_OBEY = True
+CONCURRENT_REQUESTS = 16
+CONCURRENT_REQUESTS_PER_DOMAIN = 2
+DOWNLOAD_DELAY = 1.0  # seconds between requests to one domain (randomised 0.5-1.5x)
+AUTOTHROTTLE_ENABLED = True  # slows down further when an outlet answers slowly
+AUTOTHROTTLE_START_DELAY = 1.0
+AUTOTHROTTLE_MAX_DELAY = 30.0
+AUTOTHROTTLE_TARGET_CONCURRENCY = 1.0
+# The GDELT DOC API asks for at most one request every five seconds.
+DOWNLOAD_SLOTS = {"api.gdeltproject.org": {"concurrency": 1, "delay": 5.0}}
+
+# --- robustness -----------------------------------------------------------------
+RETRY_ENABLED = True
+RETRY_TIMES = 3
+RETRY_HTTP_CODES = [429, 500, 502, 503, 504, 522, 524, 408]
+RETRY_BACKOFF_BASE = 2.0  # seconds before the first retry, doubling each time (jittered)
+RETRY_BACKOFF_MAX = 60.0  # and never longer than this, Retry-After included
+DOWNLOADER_MIDDLEWARES = {
+    "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
+    "narrative_archive.middlewares.BackoffRetryMiddleware": 550,
+    # Before RedirectMiddleware (600) sees the response: responses run 900 → 100.
+    "narrative_archive.middlewares.RedirectLoopMiddleware": 610,
+}
+DOWNLOAD_TIMEOUT = 30
+DOWNLOAD_MAXSIZE = 10 * 1024 * 1024  # an article page; sitemaps get NARRATIVE_ARCHIVE_SITEMAP_MAXSIZE
+DOWNLOAD_WARNSIZE = 4 * 1024 * 1024
+REDIRECT_MAX_TIMES = 10
+# http(s) only: no file://, ftp://, s3:// or data: requests, whatever a feed links to.
+DOWNLOAD_HANDLERS = {"file": None, "ftp": None, "s3": None, "data": None}
+# HttpProxyMiddleware stays on (the default): http_proxy / https_proxy / no_proxy are honoured.
+
+# --- the rest of Scrapy ---------------------------------------------------------------
+ITEM_PIPELINES = {"narrative_archive.pipelines.ArchivePipeline": 300}
+TELNETCONSOLE_ENABLED = False
+REMOTE_CONTROL_ENABLED = False  # Scrapy's code-execution HTTP endpoint: never on a service
+LOG_LEVEL = "INFO"
+FEED_EXPORT_ENCODING = "utf-8"
+
+# --- narrative-archive ------------------------------------------------------------------
+NARRATIVE_ARCHIVE_DB = os.environ.get("NARRATIVE_ARCHIVE_DB") or "archive.db"
+NARRATIVE_ARCHIVE_CONFIG = os.environ.get("NARRATIVE_ARCHIVE_CONFIG") or None
+NARRATIVE_ARCHIVE_RUN_ID = None  # the crawl_runs row to report into (else the pipeline starts one)
+NARRATIVE_ARCHIVE_REFETCH_AFTER = "1d"  # a URL fetched more recently than this is not requested
+NARRATIVE_ARCHIVE_EXTRACT_WORKERS = 0  # extraction processes; 0 = one per CPU core
+NARRATIVE_ARCHIVE_EXTRACT_TIMEOUT = 120  # seconds for one page
+NARRATIVE_ARCHIVE_PROGRESS_EVERY = 2  # seconds between crawl_runs counter updates
+NARRATIVE_ARCHIVE_SITEMAP_SINCE = "2d"  # sitemaps: the --since used when none is given
+NARRATIVE_ARCHIVE_SITEMAP_MAXSIZE = 50 * 1024 * 1024  # the sitemap protocol's own limit
+NARRATIVE_ARCHIVE_SEARCH_SINCE = "3d"  # search: the --since used when none is given
+NARRATIVE_ARCHIVE_GDELT_URL = "https://api.gdeltproject.org/api/v2/doc/doc"  # "" to skip GDELT
+NARRATIVE_ARCHIVE_GDELT_MAXRECORDS = 250
+# News-search RSS endpoints: URL templates with {query} (and optional {since}/{until}).
+NARRATIVE_ARCHIVE_SEARCH_FEEDS = ["https://www.bing.com/news/search?q={query}&format=rss"]

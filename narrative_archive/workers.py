@@ -1,0 +1,115 @@
+"""Extraction off the reactor thread: a pool of worker processes that import extract once.
+
+Extraction costs milliseconds of CPU per page, far more than Scrapy spends
+fetching it, so it runs in worker processes (one per core by default), started
+by a forkserver that has already imported extract, so a new worker is ready in
+a fraction of a second. The pipeline awaits the results; the reactor never blocks.
+
+Workers ignore SIGINT and SIGTERM (the crawl process shuts the pool down after
+its graceful stop) and leave on their own when the crawl process disappears
+(kill -9), so no orphan keeps a core busy.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+import os
+import signal
+import threading
+import time
+from concurrent.futures import ProcessPoolExecutor
+from typing import Any
+
+import psutil
+
+from narrative_archive import extract
+
+# A short article that makes a new worker load everything extraction needs
+# (trafilatura's and htmldate's lazy state, the language model) before real pages arrive.
+_WARM_UP_PAGE = (
+    "<html><head><title>Warm-up</title></head><body><article><h1>Warm-up</h1>"
+    + "<p>This paragraph only exists to make a new extraction worker load its models"
+    " before the first real page arrives, so that pages are not delayed.</p>" * 4
+    + "</article></body></html>"
+)
+
+
+def extract_page(body: bytes, url: str, encoding: str | None) -> dict[str, Any]:
+    """Extract one page (in a worker): the Article as a dict; ExtractError says why not."""
+    return extract.extract_article(body, url, encoding=encoding).to_dict()
+
+
+def _warm_up() -> None:
+    try:
+        extract.extract_article(_WARM_UP_PAGE, "http://warm-up.invalid/article")
+    except extract.ExtractError:
+        pass
+
+
+def _alive(pid: int, started: float) -> bool:
+    """Whether the crawl process still runs (not gone, not a zombie, not a reused pid)."""
+    try:
+        process = psutil.Process(pid)
+        return process.create_time() == started and process.status() != psutil.STATUS_ZOMBIE
+    except psutil.Error:
+        return False
+
+
+def _init_worker(crawl_pid: int, crawl_started: float) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+
+    def watch() -> None:
+        # A worker's parent is the forkserver, which itself stays up while any
+        # worker lives: only the crawl process itself tells whether to go on.
+        while _alive(crawl_pid, crawl_started):
+            time.sleep(1.0)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="crawl-watch", daemon=True).start()
+    _warm_up()
+
+
+class ExtractorPool:
+    """Worker processes extracting pages; `await pool.extract(...)` from the event loop."""
+
+    def __init__(self, workers: int = 0, *, tasks_per_worker: int = 2000, timeout: float = 120):
+        self.workers = workers or os.cpu_count() or 1
+        self.tasks_per_worker = tasks_per_worker
+        self.timeout = timeout
+        self._executor: ProcessPoolExecutor | None = None
+
+    def start(self) -> None:
+        """Start the workers (and warm them up) before the first page arrives."""
+        if self._executor is not None:
+            return
+        method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
+        context = multiprocessing.get_context(method)
+        if method == "forkserver":
+            context.set_forkserver_preload(["narrative_archive.workers"])
+        me = os.getpid()
+        self._executor = ProcessPoolExecutor(
+            self.workers, mp_context=context, initializer=_init_worker,
+            initargs=(me, psutil.Process(me).create_time()),
+            max_tasks_per_child=self.tasks_per_worker or None,
+        )
+        # Spawn every worker now rather than on demand, so the warm-ups overlap the first fetches.
+        for _ in range(self.workers):
+            self._executor.submit(os.getpid)
+
+    async def extract(self, body: bytes, url: str, encoding: str | None) -> dict[str, Any]:
+        """The extracted article as a dict; raises ExtractError, TimeoutError, or a worker's crash."""
+        if self._executor is None:
+            self.start()
+        future = self._executor.submit(extract_page, body, url, encoding)
+        try:
+            return await asyncio.wait_for(asyncio.wrap_future(future), self.timeout)
+        except TimeoutError:
+            future.cancel()
+            raise
+
+    def close(self) -> None:
+        if self._executor is not None:
+            self._executor.shutdown(wait=True, cancel_futures=True)
+            self._executor = None

@@ -1,0 +1,455 @@
+"""What the discovery spiders share: their arguments, the outlets, dedup, and what they yield.
+
+A spider only discovers article URLs and fetches them. It yields a `Page` for
+every article page it got and a `Problem` for every URL it could not get; the
+pipeline (narrative_archive.pipelines) extracts, stores and matches. Before a
+URL is requested it is canonicalised, checked against the outlets crawled
+(no wandering off their domains except through discovery), and skipped when
+the archive fetched it within NARRATIVE_ARCHIVE_REFETCH_AFTER.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from email.utils import parsedate_to_datetime
+from typing import Any, ClassVar
+from urllib.parse import urlsplit
+
+import scrapy
+from scrapy.exceptions import (
+    CannotResolveHostError,
+    DownloadCancelledError,
+    DownloadConnectionRefusedError,
+    DownloadFailedError,
+    DownloadTimeoutError,
+    IgnoreRequest,
+    ResponseDataLossError,
+)
+from scrapy.http import Response
+from scrapy.spidermiddlewares.httperror import HttpError
+from twisted.python.failure import Failure
+from w3lib.encoding import http_content_type_encoding
+
+from narrative_archive import store
+from narrative_archive.config import Config, Narrative, Outlet, load_config, parse_duration
+from narrative_archive.extract import canonicalize_url
+
+STAT = "narrative_archive/"  # prefix of the spiders' and the pipeline's counters in crawler.stats
+HTML_TYPES = ("text/html", "application/xhtml+xml")
+WEB_SCHEMES = ("http", "https")
+
+
+# --- what spiders yield ----------------------------------------------------
+
+
+@dataclass(frozen=True, eq=False)
+class Page:
+    """One fetched article page, on its way to extraction."""
+
+    url: str  # where the page was fetched from (after redirects)
+    body: bytes = field(repr=False)
+    encoding: str | None  # the charset of the Content-Type header, if it named one
+    fetched_at: str  # when the response arrived (UTC ISO 8601)
+    outlet_id: str | None  # None: a search result from a domain no outlet claims
+    via: str  # feed | sitemap | search
+    title: str | None = None  # discovery hints: what the feed, sitemap or search said
+    published_at: str | None = None
+    source: str | None = None  # the feed, sitemap or search URL that listed the page
+    narrative_id: str | None = None  # the narrative a search result was found for
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A URL that could not be fetched or used, and why (a crawl_errors row)."""
+
+    url: str | None
+    reason: str
+    outlet_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Link:
+    """An article URL found by discovery, with what the listing said about it."""
+
+    url: str
+    title: str | None = None
+    published_at: str | None = None
+
+
+# --- dates -----------------------------------------------------------------
+
+
+def iso(moment: datetime) -> str:
+    """UTC ISO 8601 to the second, as the archive writes times."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_when(value: Any, *, end: bool = False, now: datetime | None = None) -> datetime | None:
+    """A --since/--until value as an aware UTC datetime.
+
+    Accepts a date (2024-05-01), an ISO 8601 time (2024-05-01T12:00:00Z) or a
+    duration back from now (90m, 6h, 3d). A bare date given as the end of a
+    range means the end of that day. Raises ValueError for anything else.
+    """
+    if value is None or value == "":
+        return None
+    now = now or datetime.now(UTC)
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    if isinstance(value, date):
+        value = value.isoformat()
+    text = str(value).strip()
+    seconds = parse_duration(text)
+    if seconds:
+        return now - timedelta(seconds=seconds)
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+        try:
+            day = datetime.combine(date.fromisoformat(text), datetime.min.time(), UTC)
+        except ValueError:
+            pass
+        else:
+            return day + timedelta(days=1, microseconds=-1) if end else day
+    else:
+        try:
+            moment = datetime.fromisoformat(text)
+        except ValueError:
+            pass
+        else:
+            return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    raise ValueError(
+        f"expected a date (2024-05-01), a time (2024-05-01T12:00:00Z) or a duration back "
+        f"from now (6h, 3d), got {value!r}"
+    )
+
+
+def parse_listed_date(value: str | None) -> datetime | None:
+    """A date as feeds and sitemaps write it (W3C/ISO 8601 or RFC 822), else None."""
+    if not value or not value.strip():
+        return None
+    text = value.strip()
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        try:
+            moment = parsedate_to_datetime(text)
+        except (TypeError, ValueError, IndexError):
+            return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    try:
+        return moment.astimezone(UTC)
+    except (OverflowError, ValueError):
+        return None
+
+
+def in_range(moment: datetime | None, since: datetime | None, until: datetime | None) -> bool:
+    """Whether a dated entry falls in [since, until]; an undated one always does."""
+    if moment is None:
+        return True
+    return (since is None or moment >= since) and (until is None or moment <= until)
+
+
+# --- outlets ---------------------------------------------------------------
+
+
+def host_of(url: str) -> str:
+    """The lowercase host of a URL without a leading www. ('' when there is none)."""
+    try:
+        host = urlsplit(url).hostname or ""
+    except ValueError:
+        return ""
+    return host.lower().rstrip(".").removeprefix("www.")
+
+
+class OutletIndex:
+    """Which configured outlet a URL belongs to: its host or a parent domain in `domains`."""
+
+    def __init__(self, outlets: Iterable[Outlet]):
+        self.by_domain: dict[str, Outlet] = {}
+        for outlet in outlets:
+            for domain in outlet.domains:
+                self.by_domain.setdefault(domain.lower().removeprefix("www."), outlet)
+
+    def for_url(self, url: str) -> Outlet | None:
+        host = host_of(url)
+        while host:
+            if host in self.by_domain:
+                return self.by_domain[host]
+            _, _, host = host.partition(".")
+        return None
+
+
+# --- failures --------------------------------------------------------------
+
+
+def describe_failure(failure: Failure) -> str | None:
+    """A short reason for a failed request; None for deliberate skips (robots.txt, offsite)."""
+    error = failure.value
+    if isinstance(error, HttpError):
+        response = error.response
+        return f"HTTP {response.status}"
+    if isinstance(error, IgnoreRequest):
+        message = str(error)
+        if "robots.txt" in message or "offsite" in message.lower():
+            return None
+        if message.startswith("redirect loop"):
+            return message
+        if "redirections" in message:
+            return "too many redirects"
+        return f"ignored: {message}"
+    if isinstance(error, DownloadCancelledError):
+        message = str(error)
+        if "max size" in message:
+            size = re.search(r"max size \((\d+)\)", message)
+            limit = f" ({int(size[1]) // 1024} KiB)" if size else ""
+            return f"too big: larger than the download limit{limit}"
+        return f"download cancelled: {message}"
+    if isinstance(error, DownloadTimeoutError):
+        return "timed out"
+    if isinstance(error, CannotResolveHostError):
+        return "DNS lookup failed"
+    if isinstance(error, DownloadConnectionRefusedError):
+        return "connection refused"
+    if isinstance(error, ResponseDataLossError):
+        return "connection closed before the whole page arrived"
+    if isinstance(error, DownloadFailedError):
+        return f"download failed: {error}"
+    return f"{type(error).__name__}: {error}"
+
+
+def skip_kind(failure: Failure) -> str | None:
+    """'robots' or 'offsite' when the request was skipped on purpose."""
+    if failure.check(IgnoreRequest):
+        message = str(failure.value)
+        if "robots.txt" in message:
+            return "robots"
+        if "offsite" in message.lower():
+            return "offsite"
+    return None
+
+
+# --- the base spider -------------------------------------------------------
+
+
+def _names(value: Any) -> tuple[str, ...]:
+    """Spider arguments come as lists (from crawl) or comma-separated strings (from -a)."""
+    if not value:
+        return ()
+    if isinstance(value, str):
+        value = value.split(",")
+    return tuple(v.strip() for v in value if v and v.strip())
+
+
+class ArchiveSpider(scrapy.Spider):
+    """A discovery spider over the configured outlets; subclasses implement start()."""
+
+    via: ClassVar[str] = ""
+    default_since_setting: ClassVar[str | None] = None  # a setting with a default --since
+    follows_any_domain: ClassVar[bool] = False  # search: results may be on any domain
+
+    config: Config
+    outlets: tuple[Outlet, ...]
+    narratives: tuple[Narrative, ...]
+    since: datetime | None
+    until: datetime | None
+    limit: int | None
+    run_id: int | None
+
+    @classmethod
+    def from_crawler(cls, crawler, *args, **kwargs):
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        spider.setup(crawler.settings, **kwargs)
+        return spider
+
+    def setup(self, settings, outlets=None, narratives=None, since=None, until=None, limit=None,
+              run_id=None, **_) -> None:
+        """Read the config and the spider's arguments; raise ValueError for bad ones."""
+        self.config = load_config(settings.get("NARRATIVE_ARCHIVE_CONFIG") or None)
+        self.outlet_index = OutletIndex(self.config.outlets)
+        self.outlets = select(self.config.outlets, _names(outlets), "outlet")
+        self.outlets_chosen = bool(_names(outlets))
+        self.narratives = select(self.config.narratives, _names(narratives), "narrative")
+        if since in (None, "") and self.default_since_setting:
+            since = settings.get(self.default_since_setting) or None
+        self.since = parse_when(since)
+        self.until = parse_when(until, end=True)
+        if self.since and self.until and self.since > self.until:
+            raise ValueError("--since is after --until")
+        self.limit = int(limit) if limit not in (None, "", 0, "0") else None
+        self.run_id = int(run_id) if run_id not in (None, "") else None
+        self.run_args = {
+            key: value for key, value in (
+                ("outlets", list(_names(outlets))), ("narratives", list(_names(narratives))),
+                ("since", iso(self.since) if self.since else None),
+                ("until", iso(self.until) if self.until else None), ("limit", self.limit),
+            ) if value
+        }
+        self.db_path = settings.get("NARRATIVE_ARCHIVE_DB") or "archive.db"
+        self.refetch_after = parse_duration(settings.get("NARRATIVE_ARCHIVE_REFETCH_AFTER") or 0) or 0
+        self.max_sitemap_size = settings.getint("NARRATIVE_ARCHIVE_SITEMAP_MAXSIZE")
+        self._db = None
+        self.seen: set[str] = set()
+        self.requested: Counter[str] = Counter()  # article requests per outlet or narrative
+        if not self.follows_any_domain:
+            # The safety net behind follow(): OffsiteMiddleware drops anything else.
+            domains = {d for outlet in self.outlets for d in outlet.domains}
+            for outlet in self.outlets:
+                for url in (outlet.url, *outlet.feeds, *outlet.sitemaps):
+                    domains.add(host_of(url))
+            self.allowed_domains = sorted(d for d in domains if d)
+
+    @property
+    def db(self):
+        if self._db is None:
+            self._db = store.open_db(self.db_path)
+        return self._db
+
+    def closed(self, reason: str) -> None:
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+
+    def count(self, key: str, value: int = 1) -> None:
+        self.crawler.stats.inc_value(STAT + key, value)
+
+    # -- following article links --
+
+    def follow(self, links: Iterable[Link], *, outlet: Outlet | None = None, source: str,
+               narrative: Narrative | None = None) -> Iterator[scrapy.Request]:
+        """Requests for the article links worth fetching, in their order.
+
+        Drops non-http(s) links, links off the crawled outlets' domains (unless
+        this spider follows any domain), duplicates within the run, URLs the
+        archive fetched within NARRATIVE_ARCHIVE_REFETCH_AFTER, and links past
+        --limit (per outlet; per narrative for search).
+        """
+        candidates: list[tuple[Link, str, Outlet | None]] = []
+        selected = {o.id for o in self.outlets}
+        for link in links:
+            url = (link.url or "").strip()
+            if urlsplit(url).scheme.lower() not in WEB_SCHEMES:
+                self.count("skipped_not_http")
+                continue
+            try:
+                canonical = canonicalize_url(url)
+            except ValueError:
+                self.count("skipped_not_http")
+                continue
+            owner = self.outlet_index.for_url(url)
+            if self.follows_any_domain and not self.outlets_chosen:
+                pass  # search: any domain, known or not
+            elif owner is None or owner.id not in selected:
+                self.count("skipped_offsite")
+                self.logger.debug("Not following %s: not on the domains of %s", url,
+                                  outlet.id if outlet else "the outlets crawled")
+                continue
+            if canonical in self.seen:
+                self.count("skipped_duplicate")
+                continue
+            self.seen.add(canonical)
+            candidates.append((link, canonical, owner))
+        recent = self.recently_fetched([canonical for _, canonical, _ in candidates])
+        failed = self.recently_failed([link.url.strip() for link, _, _ in candidates])
+        for link, canonical, owner in candidates:
+            if canonical in recent:
+                self.count("skipped_recent")
+                continue
+            if link.url.strip() in failed:
+                self.count("skipped_failed")
+                continue
+            key = narrative.id if narrative else (owner.id if owner else "")
+            if self.limit and self.requested[key] >= self.limit:
+                self.count("skipped_limit")
+                continue
+            self.requested[key] += 1
+            self.count("requested")
+            yield scrapy.Request(
+                link.url.strip(), callback=self.parse_article, errback=self.failed,
+                meta={
+                    "outlet_id": owner.id if owner else None, "title": link.title,
+                    "published_at": link.published_at, "source": source,
+                    "narrative_id": narrative.id if narrative else None,
+                },
+            )
+
+    def recently_fetched(self, canonical_urls: list[str]) -> set[str]:
+        if not self.refetch_after or not canonical_urls:
+            return set()
+        since = iso(datetime.now(UTC) - timedelta(seconds=self.refetch_after))
+        return store.recently_fetched(self.db, canonical_urls, since)
+
+    def recently_failed(self, urls: list[str]) -> set[str]:
+        """Which of these URLs failed within the refetch interval (not worth asking again yet:
+        a transient failure was already retried within its run)."""
+        if not self.refetch_after or not urls:
+            return set()
+        since = iso(datetime.now(UTC) - timedelta(seconds=self.refetch_after))
+        found: set[str] = set()
+        for start in range(0, len(urls), 500):
+            chunk = urls[start:start + 500]
+            found.update(row[0] for row in self.db.execute(
+                f"SELECT DISTINCT url FROM crawl_errors WHERE at >= ?"
+                f" AND url IN ({', '.join('?' * len(chunk))})", [since, *chunk]))
+        return found
+
+    def listing_request(self, url: str, callback, *, outlet: Outlet | None = None, **meta):
+        """A request for a feed, sitemap or search answer: discovery may live on other hosts."""
+        return scrapy.Request(
+            url, callback=callback, errback=self.failed,
+            meta={"allow_offsite": True, "outlet_id": outlet.id if outlet else None, **meta},
+        )
+
+    # -- responses --
+
+    def parse_article(self, response: Response):
+        """Hand an article page to the pipeline (or say why it is not one)."""
+        self.count("fetched")
+        meta = response.meta
+        content_type = response.headers.get("Content-Type", b"").decode("latin-1")
+        mime = content_type.split(";")[0].strip().lower()
+        if mime and mime not in HTML_TYPES:
+            yield Problem(response.url, f"not HTML ({mime})", meta.get("outlet_id"))
+            return
+        yield Page(
+            url=response.url, body=response.body,
+            encoding=http_content_type_encoding(content_type) if content_type else None,
+            fetched_at=store.now(), outlet_id=meta.get("outlet_id"), via=self.via,
+            title=meta.get("title"), published_at=meta.get("published_at"),
+            source=meta.get("source"), narrative_id=meta.get("narrative_id"),
+        )
+
+    def failed(self, failure: Failure):
+        """Errback: a Problem for the pipeline to record, unless the skip was deliberate."""
+        request = failure.request
+        kind = skip_kind(failure)
+        if kind:
+            self.count(f"skipped_{kind}")
+            return
+        reason = describe_failure(failure)
+        if reason is None:
+            return
+        url = (request.meta.get("redirect_urls") or [request.url])[0]  # the URL discovery listed
+        self.logger.info("Failed %s: %s", url, reason)
+        yield Problem(url, reason, request.meta.get("outlet_id"))
+
+    def listing_problem(self, response: Response, reason: str) -> Problem:
+        self.logger.warning("%s: %s", response.url, reason)
+        return Problem(response.url, reason, response.meta.get("outlet_id"))
+
+
+def select(items, ids: tuple[str, ...], kind: str):
+    """The configured items with these ids (all of them when none are given)."""
+    if not ids:
+        return tuple(items)
+    known = {item.id: item for item in items}
+    unknown = [i for i in ids if i not in known]
+    if unknown:
+        raise ValueError(
+            f"unknown {kind}{'s' if len(unknown) > 1 else ''}: {', '.join(unknown)}"
+            f" (known: {', '.join(sorted(known)) or 'none'})"
+        )
+    return tuple(known[i] for i in dict.fromkeys(ids))

@@ -1,0 +1,161 @@
+"""The search spider: narrative queries as search queries, GDELT and news-search RSS answers,
+then a crawl that stores only the results a narrative matches, wherever they are."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from types import SimpleNamespace
+from urllib.parse import parse_qs
+
+import pytest
+
+from narrative_archive.config import DEFAULT_CONFIG_DIR, load_narratives
+from narrative_archive.narratives import check_query
+from narrative_archive.spiders.feeds import parse_feed
+from narrative_archive.spiders.search import gdelt_url, parse_gdelt, unwrap, web_query
+from tests.fixture_server import FixtureServer, query, run_crawl, write_config
+
+FILES = Path(__file__).parent / "files" / "search"
+
+
+# --- FTS5 query → search-engine query -----------------------------------------------------
+
+
+@pytest.mark.parametrize("fts5, web", [
+    ("taliban", "taliban"),
+    ("taliban*", "taliban"),
+    ("russia AND taliban", "russia taliban"),
+    ("russia taliban", "russia taliban"),
+    ("russia OR moscow", "(russia OR moscow)"),
+    ('"left behind" AND weapon*', '"left behind" weapon'),
+    ("NEAR(russia* arm taliban*, 20)", "russia arm taliban"),
+    ("NEAR(russia* arm taliban*, 20) OR NEAR(moscow weapon* taliban*, 20)",
+     "taliban (russia OR moscow) (arm OR weapon)"),
+    ("(russia OR moscow) AND taliban NOT football", "(russia OR moscow) taliban"),
+    ("title: taliban AND russia", "taliban russia"),
+    ('"weapon* to the taliban"', '"weapon to the taliban"'),
+    # "u s" is too short for a search engine: its whole OR-clause goes, never just the term
+    ('taliban AND ("u s" weapon* OR american weapon*)', "taliban weapon"),
+    ("ghost + soldier*", '"ghost soldier"'),
+    ("талиб* AND (росси* OR москв*)", "талиб (росси OR москв)"),
+])
+def test_web_query(fts5, web):
+    assert web_query(fts5) == web
+
+
+def test_web_query_of_every_shipped_narrative():
+    """Each default narrative turns into a non-empty query, in any language variant."""
+    for narrative in load_narratives(DEFAULT_CONFIG_DIR / "narratives.yml", check_query):
+        for fts5 in (narrative.query, *(q for _, q in narrative.queries)):
+            web = web_query(fts5)
+            assert web and "*" not in web and "NEAR" not in web, (narrative.id, web)
+
+
+@pytest.mark.parametrize("bad", ["(taliban", "taliban OR", "NEAR(a b", ""])
+def test_web_query_rejects_broken_queries(bad):
+    with pytest.raises(ValueError):
+        web_query(bad)
+
+
+# --- endpoints ----------------------------------------------------------------------------
+
+
+def test_gdelt_url_parameters():
+    url = gdelt_url("http://api.gdelt.test/api/v2/doc/doc", "taliban (russia OR moscow)",
+                    since=datetime(2024, 5, 1, tzinfo=UTC), until=None, max_records=75)
+    params = {k: v[0] for k, v in parse_qs(url.split("?", 1)[1]).items()}
+    assert params == {"query": "taliban (russia OR moscow)", "mode": "ArtList", "format": "json",
+                      "maxrecords": "75", "sort": "DateDesc", "startdatetime": "20240501000000"}
+
+
+def test_parse_gdelt_artlist():
+    links = parse_gdelt((FILES / "gdelt_artlist.json").read_bytes())
+    assert [(link.url, link.title) for link in links] == [
+        ("https://www.example.com/2024/05/20/russia-taliban-weapons",
+         "Russia accused of arming the Taliban"),
+        ("https://www.example.ru/news/12345", "Россия опровергла поставки оружия"),
+    ]
+    assert parse_gdelt((FILES / "gdelt_empty.json").read_bytes()) == []
+
+
+@pytest.mark.parametrize("name, message", [
+    ("gdelt_rate_limited.txt", "GDELT answered: Please limit requests to one every 5 seconds"),
+    ("gdelt_error.txt", "GDELT answered: The specified phrase is too short."),
+])
+def test_parse_gdelt_errors_say_what_gdelt_said(name, message):
+    with pytest.raises(ValueError, match=message.replace(".", r"\.")):
+        parse_gdelt((FILES / name).read_bytes())
+
+
+def test_news_search_rss_links_are_unwrapped():
+    feed = parse_feed((FILES / "bing_news.rss").read_bytes(), "https://www.bing.com/news/search")
+    assert [unwrap(link.url) for link in feed.links] == [
+        "https://www.example.com/world/russia-denies", "https://news.example.org/direct"]
+    assert feed.links[0].published_at == "2024-05-21T06:00:00Z"
+
+
+# --- end to end ---------------------------------------------------------------------------
+
+ENDPOINTS = {
+    "NARRATIVE_ARCHIVE_GDELT_URL": "http://api.gdelt.test/api/v2/doc/doc",
+    "NARRATIVE_ARCHIVE_SEARCH_FEEDS": "http://news.search.test/rss.xml?q={query}&since={since}",
+}
+
+
+@pytest.fixture(scope="module")
+def searched(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("search")
+    config = write_config(tmp / "config")
+    with FixtureServer() as server:
+        result = run_crawl(server, ["search"], tmp / "archive.db", config,
+                           "--narrative", "russia-arming-taliban", settings=ENDPOINTS)
+        yield SimpleNamespace(result=result, db_path=tmp / "archive.db", server=server)
+
+
+def test_search_succeeds(searched):
+    assert searched.result.returncode == 0, searched.result.stderr[-3000:]
+    assert "DeprecationWarning" not in searched.result.stderr
+
+
+def test_endpoints_are_asked_for_the_narrative(searched):
+    asked = [(host, q) for host, path, q in searched.server.queries if path != "/robots.txt"]
+    gdelt = [q for host, q in asked if host == "api.gdelt.test"]
+    rss = [q for host, q in asked if host == "news.search.test"]
+    assert len(gdelt) == 1 and len(rss) == 1
+    params = {k: v[0] for k, v in parse_qs(gdelt[0]).items()}
+    assert params["query"] == "russia taliban (arm OR weapon OR supplie)"
+    assert params["mode"] == "ArtList" and params["format"] == "json"
+    assert parse_qs(rss[0])["q"] == ["russia taliban (arm OR weapon OR supplie)"]
+    assert parse_qs(rss[0])["since"][0] <= datetime.now(UTC).strftime("%Y-%m-%d")
+
+
+def test_only_matching_results_are_stored(searched):
+    rows = query(searched.db_path, "SELECT canonical_url, outlet_id, via FROM articles ORDER BY id")
+    assert {(r["canonical_url"], r["outlet_id"]) for r in rows} == {
+        ("http://blog.unknown.test/2024/05/russia-arms-taliban", "blog.unknown.test"),
+        ("http://mirror.unknown.test/world/russia-taliban-weapons", "mirror.unknown.test"),
+        ("http://dawn.test/news/1830001", "dawn"),  # a configured outlet keeps its id
+    }
+    assert {r["via"] for r in rows} == {"search"}
+    # Fetched, but no narrative matched: not stored, and no outlet row for its domain.
+    assert searched.server.fetched("sports.unknown.test", "/cricket/final") == 1
+    mentions = query(searched.db_path, "SELECT count(*) AS n FROM mentions")[0]["n"]
+    assert mentions == 3
+
+
+def test_unknown_domains_get_outlet_rows(searched):
+    rows = query(searched.db_path, "SELECT id, name, domains, kind, configured FROM outlets"
+                                   " WHERE configured = 0 ORDER BY id")
+    assert rows == [
+        {"id": "blog.unknown.test", "name": "blog.unknown.test", "domains": '["blog.unknown.test"]',
+         "kind": None, "configured": 0},
+        {"id": "mirror.unknown.test", "name": "mirror.unknown.test",
+         "domains": '["mirror.unknown.test"]', "kind": None, "configured": 0},
+    ]
+
+
+def test_search_run_counts(searched):
+    [run] = query(searched.db_path, "SELECT * FROM crawl_runs")
+    assert (run["spider"], run["status"], run["pages"], run["new_articles"], run["mentions"],
+            run["errors"]) == ("search", "ok", 4, 3, 3, 0)
