@@ -271,9 +271,12 @@ def run_scheduler(
                     break
             while not stop.wait(poll):
                 ended = [name for name, p in children.items() if p.poll() is not None]
-                if ended:
-                    log("stopping", message=f"{', '.join(ended)} exited on its own")
+                for name in ended:
+                    process = children.pop(name)
+                    log("exited", process=name, pid=process.pid, code=process.returncode,
+                        message="exited on its own: stopping everything")
                     status = 1
+                if ended:
                     break
         finally:
             for process in children.values():  # SIGTERM them now, wait after the crawls

@@ -273,7 +273,7 @@ def test_start_up_marks_dead_runs_abandoned_and_leaves_live_crawls_alone(archive
 
 # --- the service: `narrative-archive schedule` with real crawls ---------------
 
-SLOW_SECONDS = 2.0  # the slow outlet's feed takes this long to answer
+SLOW_SECONDS = 1.5  # the slow outlet's feed takes this long to answer
 OUTLETS = """\
 - id: good-news
   name: Good News
@@ -606,3 +606,19 @@ def test_up_serves_and_schedules_and_ctrl_c_stops_all_of_it(tmp_path, site, star
     wait_for(lambda: not process_or_zombie(datasette), 5, "Datasette to be gone")
     assert not answers()
     assert up.events("stopped") and up.events("exited", process="datasette")
+
+
+def test_up_stops_everything_when_datasette_exits(tmp_path, site, start):
+    import socket
+
+    with socket.socket() as taken:  # Datasette cannot listen here
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        config = write_config(tmp_path / "config", site,
+                              feeds_job("good", "good-news", every="1h"))
+        up = start(config, "--port", str(taken.getsockname()[1]), command="up")
+        assert up.process.wait(30) == 1
+    up._reader.join(5)
+    assert up.events("exited", process="datasette")
+    assert up.events("stopped")
+    assert all(run["status"] != "running" for run in runs(tmp_path / "archive.db"))
