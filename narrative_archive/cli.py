@@ -380,7 +380,7 @@ def crawl(db_path, config_dir, spiders, outlet_ids, narrative_ids, since, until,
     except ValueError as error:
         raise click.UsageError(str(error)) from error
     crawling.print_summary(runs, db_path)
-    sys.exit(crawling.exit_code(runs))
+    crawling.exit_now(crawling.exit_code(runs))
 
 
 @cli.command()

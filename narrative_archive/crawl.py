@@ -37,8 +37,8 @@ class SpiderRun:
     """One spider's run: its crawl_runs row and, as it goes, its counters."""
 
     spider: str
-    run_id: int
-    status: str = "running"
+    run_id: int | None  # None until the spider starts
+    status: str = "waiting"
     message: str | None = None
     finish_reason: str | None = None
     stats: dict[str, Any] = field(default_factory=dict)
@@ -151,17 +151,14 @@ def run_crawl(
     arguments = {key: value for key, value in (
         ("outlets", list(outlets)), ("narratives", list(narratives)), ("since", since),
         ("until", until), ("limit", limit)) if value}
-    runs = []
-    for name in spiders:
-        if run_id is not None:
-            row = db.execute("SELECT status, pid FROM crawl_runs WHERE id = ?", [run_id]).fetchone()
-            if row is None:
-                raise ValueError(f"--run-id {run_id}: no such crawl run in {db_path}")
-            if row[1] is None:
-                store.update_run(db, run_id, pid=os.getpid())
-            runs.append(SpiderRun(name, run_id))
-        else:
-            runs.append(SpiderRun(name, store.start_run(db, name, arguments, pid=os.getpid())))
+    if run_id is not None:
+        row = db.execute("SELECT pid FROM crawl_runs WHERE id = ?", [run_id]).fetchone()
+        if row is None:
+            raise ValueError(f"--run-id {run_id}: no such crawl run in {db_path}")
+        if row[0] is None:
+            store.update_run(db, run_id, pid=os.getpid())
+    # A spider's run row is created when it starts (a spider waiting its turn is not running).
+    runs = [SpiderRun(name, run_id) for name in spiders]
 
     if progress:
         _log_to_console(console, scrapy_conf, explicit="LOG_LEVEL" in overrides)
@@ -173,6 +170,8 @@ def run_crawl(
     @defer.inlineCallbacks
     def crawl_all():
         for run in runs:
+            if run.run_id is None:
+                run.run_id = store.start_run(db, run.spider, arguments, pid=os.getpid())
             crawler = process.create_crawler(run.spider)
             run.crawler, run.started = crawler, time.monotonic()
             try:
@@ -184,7 +183,7 @@ def run_crawl(
                 logging.getLogger(__name__).error("%s could not start: %s", run.spider, error)
                 run.message = f"could not start: {error}"
             run.finished = time.monotonic()
-            run.stats = dict(crawler.stats.get_stats())
+            run.stats = _stats(crawler)
             run.finish_reason = run.stats.get("finish_reason")
             if run.finish_reason == "shutdown":
                 break  # Ctrl-C or SIGTERM: do not start the next spider
@@ -215,20 +214,29 @@ def close_runs(db, runs: list[SpiderRun]) -> list[SpiderRun]:
     """Read back each run; close any the pipeline could not (a forced stop, a startup error)."""
     for run in runs:
         if run.crawler is not None and not run.stats:
-            run.stats = dict(run.crawler.stats.get_stats())
+            run.stats = _stats(run.crawler)
         run.crawler = None
+        if run.run_id is None:  # never started (the crawl was stopped before its turn)
+            run.status, run.message = "not started", None
+            continue
         row = db.execute("SELECT status, message FROM crawl_runs WHERE id = ?",
                          [run.run_id]).fetchone()
         if row and row[0] == "running":
             fetched = int(run.stats.get(STAT + "fetched", 0) or 0)
-            message = run.message or ("stopped before the run was closed" if run.started
-                                      else "not started: the crawl stopped before it")
+            message = run.message or "stopped before the run was closed"
             store.finish_run(db, run.run_id, "ok" if fetched else "failed", message=message)
             row = db.execute("SELECT status, message FROM crawl_runs WHERE id = ?",
                              [run.run_id]).fetchone()
         if row:
             run.status, run.message = row
     return runs
+
+
+def _stats(crawler) -> dict[str, Any]:
+    try:
+        return dict(crawler.stats.get_stats())
+    except AttributeError:  # the crawler never set itself up
+        return {}
 
 
 def _stop_reactor(_=None) -> None:
@@ -241,6 +249,20 @@ def _stop_reactor(_=None) -> None:
 def exit_code(runs: Sequence[SpiderRun]) -> int:
     """Non-zero only when nothing at all could be fetched."""
     return 0 if any(run.fetched for run in runs) else 1
+
+
+def exit_now(code: int) -> None:
+    """Leave the process now that every run is closed and the summary printed.
+
+    Everything worth keeping is committed. A normal interpreter exit would join
+    the threads of the extraction pool and the archive writer, and after a
+    forced stop (Ctrl-C twice) one of them may be stuck: a crawl must never
+    outlive its work. Extraction workers notice and leave within a second.
+    """
+    sys.stdout.flush()
+    sys.stderr.flush()
+    logging.shutdown()
+    os._exit(code)
 
 
 def _log_to_console(console: Console, settings, explicit: bool) -> None:
@@ -265,7 +287,7 @@ def progress_table(runs: Sequence[SpiderRun]) -> Table:
         table.add_column(column, justify="left" if column == "spider" else "right")
     for run in runs:
         if run.crawler is None and not run.stats:
-            table.add_row(run.spider, str(run.run_id), *["" for _ in range(9)])
+            table.add_row(run.spider, str(run.run_id or ""), *["" for _ in range(9)])
             continue
         elapsed = run.elapsed
         pages = run.value("pages")
@@ -288,7 +310,7 @@ def summary_table(runs: Sequence[SpiderRun]) -> Table:
     for run in runs:
         elapsed = run.elapsed
         table.add_row(
-            run.spider, str(run.run_id), run.status,
+            run.spider, str(run.run_id or ""), run.status,
             *(str(run.value(k)) for k in COUNTERS),
             str(sum(run.value(k) for k in SKIPS)),
             f"{run.value('pages') / elapsed:.1f}" if elapsed > 0 else "",
@@ -299,7 +321,9 @@ def summary_table(runs: Sequence[SpiderRun]) -> Table:
 
 def errors_table(db, runs: Sequence[SpiderRun], limit: int = 8) -> Table | None:
     """The most frequent failure reasons of these runs, with an example URL."""
-    ids = [run.run_id for run in runs]
+    ids = [run.run_id for run in runs if run.run_id is not None]
+    if not ids:
+        return None
     rows = db.execute(
         f"SELECT reason, count(*) AS n, min(url) FROM crawl_errors"
         f" WHERE run_id IN ({', '.join('?' * len(ids))}) GROUP BY reason"
@@ -328,7 +352,7 @@ def print_summary(runs: Sequence[SpiderRun], db_path: str | Path,
     if errors is not None:
         console.print(errors)
     for run in runs:
-        if run.message:
+        if run.message and run.run_id is not None:
             console.print(f"{run.spider} (run {run.run_id}): {run.status}: {run.message}",
                           highlight=False, soft_wrap=True)
 

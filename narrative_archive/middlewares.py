@@ -1,4 +1,5 @@
-"""Downloader middleware: retries that back off, as an outlet under load would want."""
+"""Politeness in the downloader: retries that back off, redirect loops that fail loudly,
+and robots.txt's Crawl-delay (which Scrapy itself ignores) honoured."""
 
 from __future__ import annotations
 
@@ -6,9 +7,9 @@ import asyncio
 import random
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-
 from urllib.parse import urljoin
 
+from scrapy import signals
 from scrapy.downloadermiddlewares.retry import RetryMiddleware
 from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Request, Response
@@ -105,3 +106,50 @@ class RedirectLoopMiddleware:
         if target in chain:
             raise IgnoreRequest(f"redirect loop: {request.url} -> {target}")
         return response
+
+
+class RobotsCrawlDelay:
+    """Extension: a robots.txt Crawl-delay for our user agent becomes that site's minimum
+    download delay (capped at ROBOTSTXT_CRAWL_DELAY_MAX seconds), AutoThrottle or not."""
+
+    def __init__(self, crawler):
+        self.crawler = crawler
+        self.user_agent = crawler.settings.get("ROBOTSTXT_USER_AGENT") or crawler.settings.get(
+            "USER_AGENT")
+        self.maximum = crawler.settings.getfloat("ROBOTSTXT_CRAWL_DELAY_MAX", 30.0)
+        self.delays: dict[str, float] = {}  # download slot → its Crawl-delay
+        crawler.signals.connect(self.robots_parsed, signal=signals.robots_parsed)
+        # Connected after AutoThrottle's handler, so it runs after it and restores the floor.
+        crawler.signals.connect(self.response_downloaded, signal=signals.response_downloaded)
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        return cls(crawler)
+
+    def robots_parsed(self, robotparser, request: Request) -> None:
+        try:
+            delay = robotparser.crawl_delay(self.user_agent)
+        except (AttributeError, NotImplementedError, TypeError, ValueError):
+            return
+        if not delay or delay <= 0:
+            return
+        delay = min(float(delay), self.maximum)
+        downloader = self.crawler.engine.downloader
+        key = downloader.get_slot_key(request)
+        self.delays[key] = delay
+        settings = downloader.per_slot_settings.setdefault(key, {})
+        settings["delay"] = max(settings.get("delay", 0.0), delay)
+        slot = downloader.slots.get(key)
+        if slot is not None and slot.delay < delay:
+            slot.delay = delay
+        self.crawler.stats.set_value(f"robotstxt/crawl_delay/{key}", delay)
+
+    def response_downloaded(self, response: Response, request: Request, spider=None) -> None:
+        if not self.delays:
+            return
+        downloader = self.crawler.engine.downloader
+        key = request.meta.get("download_slot") or downloader.get_slot_key(request)
+        floor = self.delays.get(key)
+        slot = downloader.slots.get(key)
+        if floor and slot is not None and slot.delay < floor:
+            slot.delay = floor

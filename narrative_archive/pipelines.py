@@ -179,7 +179,12 @@ class ArchivePipeline:
             first = self.db.execute(
                 "SELECT reason, count(*) FROM crawl_errors WHERE run_id = ? GROUP BY reason"
                 " ORDER BY count(*) DESC LIMIT 3", [self.run_id]).fetchall()
-            why = "; ".join(f"{r} ({n})" for r, n in first) or "nothing to fetch"
+            skipped = {key.removeprefix(STAT + "skipped_"): value
+                       for key, value in self.stats.get_stats().items()
+                       if key.startswith(STAT + "skipped_") and value}
+            why = "; ".join(f"{r} ({n})" for r, n in first) or (
+                "everything was skipped: " + ", ".join(f"{k} {v}" for k, v in skipped.items())
+                if skipped else "there was nothing to fetch")
             message = f"nothing could be fetched: {why}"
         store.finish_run(self.db, self.run_id, status, message=message, **self.run_counters())
         self.db.close()
@@ -222,8 +227,11 @@ class ArchivePipeline:
         outcome = {"url": page.url, "canonical_url": article.get("canonical_url"),
                    "outlet_id": page.outlet_id, "via": page.via}
         outlet_id = page.outlet_id
+        # Which narratives match, decided in memory (constant cost); the archive's own
+        # FTS index (whose cost grows with the archive) then only records those mentions.
+        likely = set(self.matcher.match(article.get("title"), article.get("text")))
         if page.via == "search":
-            if not self.matcher.match(article.get("title"), article.get("text")):
+            if not likely:
                 self.count("unmatched")
                 self._maybe_flush()
                 return {**outcome, "status": "unmatched"}
@@ -237,9 +245,15 @@ class ArchivePipeline:
         # fetched_at is the time of writing, after any warning above: the archive's
         # "failures since the last fetch" must not count this page's own warnings.
         article_id, status = store.save_article(self.db, article, outlet_id, via=page.via)
+        if status == "new":  # no mentions yet: only the narratives that match can add one
+            candidates = [n for n in self.config.narratives if n.id in likely]
+        elif status == "updated":  # a changed text may also lose a mention: ask them all
+            candidates = list(self.config.narratives)
+        else:
+            candidates = []
         matched = []
-        if status != "unchanged":
-            matched = narratives_module.match_article(self.db, article_id, self.config.narratives)
+        if candidates:
+            matched = narratives_module.match_article(self.db, article_id, candidates)
         self.count(status)
         self.count("mentions", len(matched))
         self._maybe_flush()

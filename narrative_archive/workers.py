@@ -40,7 +40,8 @@ def extract_page(body: bytes, url: str, encoding: str | None) -> dict[str, Any]:
     return extract.extract_article(body, url, encoding=encoding).to_dict()
 
 
-def _warm_up() -> None:
+def warm_up() -> None:
+    """Load extraction's lazy state (trafilatura, htmldate, the language model) now."""
     try:
         extract.extract_article(_WARM_UP_PAGE, "http://warm-up.invalid/article")
     except extract.ExtractError:
@@ -68,16 +69,16 @@ def _init_worker(crawl_pid: int, crawl_started: float) -> None:
         os._exit(0)
 
     threading.Thread(target=watch, name="crawl-watch", daemon=True).start()
-    _warm_up()
+    warm_up()  # quick when the forkserver preloaded everything
 
 
 class ExtractorPool:
     """Worker processes extracting pages; `await pool.extract(...)` from the event loop."""
 
-    def __init__(self, workers: int = 0, *, tasks_per_worker: int = 2000, timeout: float = 120):
+    def __init__(self, workers: int = 0, *, timeout: float = 120, grace: float = 5.0):
         self.workers = workers or os.cpu_count() or 1
-        self.tasks_per_worker = tasks_per_worker
-        self.timeout = timeout
+        self.timeout = timeout  # for one page
+        self.grace = grace  # for a busy worker to finish when the pool closes
         self._executor: ProcessPoolExecutor | None = None
 
     def start(self) -> None:
@@ -87,12 +88,14 @@ class ExtractorPool:
         method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
         context = multiprocessing.get_context(method)
         if method == "forkserver":
-            context.set_forkserver_preload(["narrative_archive.workers"])
+            context.set_forkserver_preload(["narrative_archive.workers_preload"])
         me = os.getpid()
+        # No max_tasks_per_child: with it, CPython 3.11's executor can deadlock when it
+        # replaces a worker, and extraction does not grow a worker's memory anyway
+        # (flat over 6,000 pages).
         self._executor = ProcessPoolExecutor(
             self.workers, mp_context=context, initializer=_init_worker,
             initargs=(me, psutil.Process(me).create_time()),
-            max_tasks_per_child=self.tasks_per_worker or None,
         )
         # Spawn every worker now rather than on demand, so the warm-ups overlap the first fetches.
         for _ in range(self.workers):
@@ -110,6 +113,15 @@ class ExtractorPool:
             raise
 
     def close(self) -> None:
-        if self._executor is not None:
-            self._executor.shutdown(wait=True, cancel_futures=True)
-            self._executor = None
+        """Stop the workers: idle ones at once, a busy one after `grace` seconds at most."""
+        executor, self._executor = self._executor, None
+        if executor is None:
+            return
+        executor.shutdown(wait=False, cancel_futures=True)
+        # A worker stuck on one page (past its timeout) would otherwise keep the crawl
+        # process from exiting: concurrent.futures joins its workers at interpreter exit.
+        deadline = time.monotonic() + self.grace
+        for process in list((getattr(executor, "_processes", None) or {}).values()):
+            process.join(max(0.0, deadline - time.monotonic()))
+            if process.is_alive():
+                process.terminate()

@@ -324,8 +324,8 @@ class ArchiveSpider(scrapy.Spider):
 
         Drops non-http(s) links, links off the crawled outlets' domains (unless
         this spider follows any domain), duplicates within the run, URLs the
-        archive fetched within NARRATIVE_ARCHIVE_REFETCH_AFTER, and links past
-        --limit (per outlet; per narrative for search).
+        archive fetched, or failed to fetch, within NARRATIVE_ARCHIVE_REFETCH_AFTER,
+        and links past --limit (per outlet; per narrative for search).
         """
         candidates: list[tuple[Link, str, Outlet | None]] = []
         selected = {o.id for o in self.outlets}

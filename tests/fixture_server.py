@@ -16,7 +16,6 @@ politeness settings turned down so the tests are fast.
 
 from __future__ import annotations
 
-import gzip
 import os
 import subprocess
 import sys
@@ -76,6 +75,7 @@ class FixtureServer:
         self.delays: dict[str, float] = {}  # host → seconds to wait before every answer
         self.hits: Counter[tuple[str, str]] = Counter()
         self.queries: list[tuple[str, str, str]] = []  # (host, path, query) of every request
+        self.times: list[tuple[str, str, float]] = []  # (host, path, time.monotonic())
         self.user_agents: set[str] = set()
         self.proxied = 0
         self._lock = threading.Lock()
@@ -173,6 +173,7 @@ def _handler(fixture: FixtureServer):
                 path, query = parts.path or "/", parts.query
             with fixture._lock:
                 fixture.queries.append((host, path, query))
+                fixture.times.append((host, path, time.monotonic()))
                 fixture.user_agents.add(self.headers.get("User-Agent", ""))
             reply = fixture.reply(host, path)
             delay = reply.delay or fixture.delays.get(host, 0.0)
@@ -282,10 +283,6 @@ def run_crawl(server: FixtureServer | None, spiders: Iterable[str], db: Path, co
     )
     return CrawlResult(process.returncode, process.stdout, process.stderr,
                        time.monotonic() - started)
-
-
-def gzip_bytes(data: bytes) -> bytes:
-    return gzip.compress(data, mtime=0)
 
 
 def query(db_path: Path, sql: str, params: Iterable = ()) -> list[dict]:

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections import Counter
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+from narrative_archive.spiders.feeds import discover_feeds, parse_feed
 from scrapy.http import HtmlResponse
 
-from narrative_archive.spiders.feeds import discover_feeds, parse_feed
 from narrative_archive.settings import USER_AGENT
 from tests.fixture_server import (
     FixtureServer,
@@ -226,6 +227,14 @@ def test_syndicated_copies_share_a_content_hash(world):
     assert wire["content_hash"] == copy["content_hash"] and wire["outlet_id"] != copy["outlet_id"]
     [row] = query(world.db_path, "SELECT copies, outlets FROM syndicated_copies")
     assert row == {"copies": 2, "outlets": 2}
+
+
+def test_robots_txt_crawl_delay_is_honoured(world):
+    # khaama.test asks for Crawl-delay: 0.5 (Scrapy jitters a delay by 0.5-1.5x)
+    times = [t for host, path, t in world.server.times
+             if host == "khaama.test" and path != "/robots.txt"]
+    assert len(times) >= 3
+    assert min(b - a for a, b in itertools.pairwise(times)) >= 0.2
 
 
 def test_polite_identity_through_the_proxy(world):

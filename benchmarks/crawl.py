@@ -1,0 +1,294 @@
+"""Crawl throughput and memory: the whole crawl against bare trafilatura on the same pages.
+
+Serves N generated news pages (article pages of realistic weight: navigation,
+inline scripts, JSON-LD or OpenGraph, related links, 6-14 paragraphs, about one
+in ten mentioning a tracked narrative) and a news sitemap listing them from a
+local server on 127.0.0.1, crawls them end to end with politeness off
+(`narrative-archive crawl sitemaps` in a subprocess: fetch, extract in worker
+processes, store, match), then times bare `trafilatura.extract` over the same
+pages in this one process. Prints pages/s for both, the ratio, and the peak
+memory of the crawl: the crawl process alone (RSS), and its whole process tree
+(extraction workers included) as RSS and as PSS (shared pages counted once).
+
+    python benchmarks/crawl.py                 # 2,000 pages
+    python benchmarks/crawl.py --pages 10000   # the 10k-page memory target
+
+Never a timed assertion in the tests: run it, read it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import psutil
+
+REPO = Path(__file__).resolve().parent.parent
+TEMPLATES = 97  # distinct page layouts+texts; every page number makes its text unique
+
+WORDS = (
+    "government officials said the province security forces district minister report "
+    "talks agreement border trade water election parliament court police economy budget "
+    "villagers market road school hospital spokesman statement week capital council "
+    "delegation meeting region analysts according sources percent million project "
+    "humanitarian aid agency refugees drought winter prices wheat fuel electricity "
+    "investment railway mining contract ministry commission inquiry protest strike "
+).split()
+MENTION = ("A senior US commander said Russia is arming the Taliban, supplying weapons through "
+           "Central Asia; Moscow denied it again on {n}.")
+
+
+def _sentence(rng: random.Random, n: int) -> str:
+    words = [rng.choice(WORDS) for _ in range(rng.randint(12, 28))]
+    words[0] = words[0].capitalize()
+    return " ".join(words) + f" ({n})."
+
+
+def template(index: int) -> bytes:
+    """One page layout with its text; '{{N}}' is replaced by the page number when served."""
+    rng = random.Random(index)
+    title = " ".join(rng.choice(WORDS) for _ in range(8)).capitalize() + " {{N}}"
+    paragraphs = []
+    for p in range(rng.randint(6, 14)):
+        text = " ".join(_sentence(rng, p) for _ in range(rng.randint(2, 5)))
+        if index % 10 == 0 and p == 2:
+            text = MENTION.format(n="{{N}}") + " " + text
+        paragraphs.append(f"<p>{text} Story {{{{N}}}}.</p>")
+    nav = "".join(f'<li><a href="/section/{w}">{w.title()}</a></li>' for w in WORDS[:40])
+    related = "".join(
+        f'<li class="card"><div class="card__media"><a href="/article/{rng.randint(0, 10**6)}">'
+        f'<img src="/img/{i}.jpg" alt="" loading="lazy"></a></div><div class="card__body">'
+        f'<span class="card__kicker">{rng.choice(WORDS)}</span><h4><a href="/article/'
+        f'{rng.randint(0, 10**6)}">{" ".join(rng.choice(WORDS) for _ in range(9))}</a></h4>'
+        f'<p>{_sentence(rng, i)}</p><time>{rng.randint(1, 59)} min ago</time></div></li>'
+        for i in range(40))
+    comments = "".join(
+        f'<div class="comment"><div class="comment__author"><a href="/user/{i}">reader{i}</a>'
+        f'</div><div class="comment__text"><p>{_sentence(rng, i)}</p></div>'
+        f'<div class="comment__actions"><button>Reply</button><button>Like</button></div></div>'
+        for i in range(rng.randint(5, 30)))
+    icons = "".join(f'<svg viewBox="0 0 24 24" class="i{i}"><path d="M{i} 0L24 {i}Z"/></svg>'
+                    for i in range(30))
+    script = "window.__STATE__=" + json.dumps(
+        {"config": {w: [rng.random() for _ in range(8)] for w in WORDS[:60]}}) + ";"
+    meta = (
+        '<script type="application/ld+json">' + json.dumps({
+            "@context": "https://schema.org", "@type": "NewsArticle", "headline": title,
+            "datePublished": "2024-05-20T10:00:00Z", "author": {"@type": "Person",
+                                                                "name": "Staff Reporter"},
+            "publisher": {"@type": "Organization", "name": "Bench News"}}) + "</script>"
+        if index % 2 else
+        f'<meta property="og:title" content="{title}"><meta property="og:type" content="article">'
+        '<meta property="article:published_time" content="2024-05-20T10:00:00Z">'
+    )
+    css = "".join(f".c{i}{{margin:{i}px;padding:{i % 7}px}}" for i in range(300))
+    page = f"""<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{title}</title>
+{meta}<style>{css}</style><script>{script}</script></head><body>
+<header><div class="top"><a href="/">Bench News</a><form action="/search"><input name="q"></form></div>
+<nav><ul>{nav}</ul></nav></header>
+<main><div class="breadcrumbs"><a href="/">Home</a> / <a href="/section/world">World</a></div>
+<article><h1>{title}</h1><div class="byline">By Staff Reporter</div>
+<div class="article-body">{''.join(paragraphs)}</div>
+<div class="share"><a href="https://twitter.com/intent/tweet?u=x">Share</a></div></article>
+<section class="comments"><h3>Comments</h3>{comments}</section>
+<aside><h3>Related</h3><ul>{related}</ul><div class="ad" data-slot="side">Advertisement</div></aside></main>
+<div class="icons">{icons}</div>
+<footer><ul>{nav}</ul><ul>{nav}</ul><p>© Bench News. All rights reserved.</p></footer>
+<script>{script}</script></body></html>"""
+    return page.encode("utf-8")
+
+
+class Site:
+    """A local news outlet of N pages, generated from TEMPLATES layouts."""
+
+    def __init__(self, pages: int):
+        self.pages = pages
+        self.templates = [template(i) for i in range(TEMPLATES)]
+        self.sitemap = self._sitemap().encode()
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self.server.daemon_threads = True
+
+    def page(self, number: int) -> bytes:
+        return self.templates[number % TEMPLATES].replace(b"{{N}}", str(number).encode())
+
+    def _sitemap(self) -> str:
+        now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        entries = "".join(
+            f"<url><loc>{{base}}/article/{n}</loc><lastmod>{now}</lastmod></url>"
+            for n in range(self.pages))
+        return ('<?xml version="1.0" encoding="UTF-8"?><urlset xmlns='
+                f'"http://www.sitemaps.org/schemas/sitemap/0.9">{entries}</urlset>')
+
+    def _handler(self):
+        site = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_GET(self):  # noqa: N802
+                if self.path == "/sitemap.xml":
+                    body, kind = site.sitemap.replace(b"{base}", site.base.encode()), "text/xml"
+                elif self.path.startswith("/article/"):
+                    body, kind = site.page(int(self.path.rsplit("/", 1)[1])), "text/html; charset=utf-8"
+                elif self.path == "/robots.txt":
+                    body, kind = b"User-agent: *\nDisallow: /search\n", "text/plain"
+                else:
+                    body, kind = b"not found", "text/plain"
+                self.send_response(200 if kind != "text/plain" or "robots" in self.path else 404)
+                self.send_header("Content-Type", kind)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        return Handler
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def __enter__(self):
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        return self
+
+    def __exit__(self, *exc):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+class Memory:
+    """Peak memory of a process and its descendants, sampled every few tenths of a second."""
+
+    def __init__(self, pid: int):
+        self.root = psutil.Process(pid)
+        self.main_rss = self.tree_rss = self.tree_pss = 0
+        self.cpu: dict[int, tuple[bool, float]] = {}  # pid → (is the crawl process, CPU seconds)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self):
+        while not self._stop.is_set():
+            try:
+                processes = [self.root, *self.root.children(recursive=True)]
+                rss = pss = 0
+                for process in processes:
+                    try:
+                        info = process.memory_full_info()
+                    except psutil.Error:
+                        continue
+                    rss += info.rss
+                    times = process.cpu_times()
+                    self.cpu[process.pid] = (process.pid == self.root.pid,
+                                             times.user + times.system)
+                    pss += getattr(info, "pss", info.rss)
+                    if process.pid == self.root.pid:
+                        self.main_rss = max(self.main_rss, info.rss)
+                self.tree_rss, self.tree_pss = max(self.tree_rss, rss), max(self.tree_pss, pss)
+            except psutil.Error:
+                pass
+            self._stop.wait(0.25)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+
+
+def crawl(site: Site, workdir: Path, extra: list[str]) -> dict:
+    config = workdir / "config"
+    config.mkdir()
+    (config / "outlets.yml").write_text(
+        f"- id: bench\n  name: Bench News\n  url: {site.base}/\n  domains: ['127.0.0.1']\n"
+        f"  sitemaps: ['{site.base}/sitemap.xml']\n")
+    (config / "schedule.yml").write_text("jobs: []\n")
+    db = workdir / "archive.db"
+    command = [sys.executable, "-m", "narrative_archive", "crawl", "sitemaps", "--since", "1d",
+               "--db", str(db), "--config", str(config), "--no-progress"]
+    for setting in ("AUTOTHROTTLE_ENABLED=0", "DOWNLOAD_DELAY=0", "CONCURRENT_REQUESTS=32",
+                    "CONCURRENT_REQUESTS_PER_DOMAIN=32", "LOG_LEVEL=WARNING", *extra):
+        command += ["-s", setting]
+    env = {k: v for k, v in os.environ.items() if "proxy" not in k.lower()}
+    started = time.monotonic()
+    process = subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    with Memory(process.pid) as memory:
+        stdout, stderr = process.communicate()
+    wall = time.monotonic() - started
+    if process.returncode:
+        raise SystemExit(f"crawl failed ({process.returncode}):\n{stderr[-3000:]}")
+    connection = sqlite3.connect(db)
+    stored, first, last = connection.execute(
+        "SELECT count(*), min(fetched_at), max(fetched_at) FROM articles").fetchone()
+    mentions = connection.execute("SELECT count(*) FROM mentions").fetchone()[0]
+    connection.close()
+    span = (datetime.fromisoformat(last) - datetime.fromisoformat(first)).total_seconds()
+    main_cpu = sum(cpu for is_main, cpu in memory.cpu.values() if is_main)
+    other_cpu = sum(cpu for is_main, cpu in memory.cpu.values() if not is_main)
+    return {"stored": stored, "mentions": mentions, "wall": wall, "span": span,
+            "main_rss": memory.main_rss, "tree_rss": memory.tree_rss,
+            "tree_pss": memory.tree_pss, "main_cpu": main_cpu, "worker_cpu": other_cpu}
+
+
+def bare_trafilatura(site: Site, pages: int) -> float:
+    import trafilatura
+
+    trafilatura.extract(site.page(0).decode())  # imports and first-call set-up, untimed
+    started = time.perf_counter()
+    for number in range(pages):
+        trafilatura.extract(site.page(number).decode())
+    return pages / (time.perf_counter() - started)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--pages", type=int, default=2000, help="pages to crawl (default 2000)")
+    parser.add_argument("--baseline-pages", type=int, default=2000,
+                        help="pages for the bare trafilatura timing (default: min(2000, --pages))")
+    parser.add_argument("-s", dest="settings", action="append", default=[],
+                        help="extra Scrapy setting for the crawl, NAME=VALUE")
+    args = parser.parse_args()
+    mib = 1024 * 1024
+    with Site(args.pages) as site, tempfile.TemporaryDirectory() as tmp:
+        sizes = [len(site.page(n)) for n in range(TEMPLATES)]
+        print(f"{args.pages} pages, {sum(sizes) / len(sizes) / 1024:.0f} KiB on average, "
+              f"{os.cpu_count()} cores")
+        result = crawl(site, Path(tmp), args.settings)
+        baseline_pages = min(args.baseline_pages, args.pages)
+        baseline = bare_trafilatura(site, baseline_pages)
+    crawl_rate = result["stored"] / result["span"] if result["span"] else float("nan")
+    wall_rate = result["stored"] / result["wall"]
+    print(f"crawl: {result['stored']} articles stored, {result['mentions']} mentions, "
+          f"{result['wall']:.1f} s wall (start-up included)")
+    print(f"crawl pages/s:            {crawl_rate:7.1f}  (first to last stored article)")
+    print(f"crawl pages/s, wall:      {wall_rate:7.1f}  (process start to exit)")
+    print(f"bare trafilatura pages/s: {baseline:7.1f}  (one process, {baseline_pages} pages)")
+    print(f"ratio:                    {crawl_rate / baseline:7.2f}  "
+          f"(wall: {wall_rate / baseline:.2f}; target >= 1.0)")
+    per_page = 1000 / max(result["stored"], 1)
+    print(f"CPU per page:             {result['main_cpu'] * per_page:7.1f} ms crawl process "
+          f"(Scrapy, archive writes), {result['worker_cpu'] * per_page:.1f} ms workers "
+          f"(extraction); bare trafilatura {1000 / baseline:.1f} ms")
+    print(f"peak RSS, crawl process:  {result['main_rss'] / mib:7.0f} MiB")
+    print(f"peak RSS, process tree:   {result['tree_rss'] / mib:7.0f} MiB  (workers included;"
+          " shared pages counted in each)")
+    print(f"peak PSS, process tree:   {result['tree_pss'] / mib:7.0f} MiB  (shared pages once)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,182 @@
+"""The pieces between a response and a row: the narrative matcher, the outlet index, failure
+reasons, retry backoff, redirect loops, date hints and the extraction worker pool."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
+from pathlib import Path
+
+import pytest
+from narrative_archive.spiders.base import OutletIndex, describe_failure, skip_kind
+from scrapy import Request
+from scrapy.exceptions import (
+    CannotResolveHostError,
+    DownloadCancelledError,
+    DownloadConnectionRefusedError,
+    DownloadTimeoutError,
+    IgnoreRequest,
+)
+from scrapy.http import Response
+from scrapy.settings import Settings
+from scrapy.spidermiddlewares.httperror import HttpError
+from twisted.python.failure import Failure
+
+from narrative_archive import narratives, store
+from narrative_archive.config import Outlet, load_narratives
+from narrative_archive.extract import ExtractError
+from narrative_archive.middlewares import (
+    BackoffRetryMiddleware,
+    RedirectLoopMiddleware,
+    retry_after,
+)
+from narrative_archive.pipelines import NarrativeMatcher, is_date_warning, prefer_listed_date
+from narrative_archive.workers import ExtractorPool
+
+FILES = Path(__file__).parent / "files"
+TEST_NARRATIVES = FILES / "crawl" / "narratives.yml"
+
+TEXTS = [
+    ("Russia arming Taliban", "A US general said Russia supplied weapons to the Taliban."),
+    ("МИД", "МИД России опроверг сообщения о поставках оружия талибам."),
+    ("عاجل", "اتهم قائد أميركي روسيا بتزويد طالبان بالأسلحة"),
+    ("Moscow talks", "Russia hosted the Taliban for peace talks in Moscow."),
+    ("Parade", "The Taliban showed off American weapons at a parade."),
+    ("Ghosts", "Afghan ghost soldiers drained the payroll."),
+    ("Nothing", "Cricket: Afghanistan beat Pakistan."),
+    (None, ""),
+]
+
+
+@pytest.mark.parametrize("title, text", TEXTS)
+def test_matcher_agrees_with_the_archive(tmp_path, title, text):
+    """Matching before storing (search results) and after (match_article) is one semantics."""
+    loaded = load_narratives(TEST_NARRATIVES, narratives.check_query)
+    db = store.open_db(tmp_path / "a.db")
+    narratives.save_narratives(db, loaded)
+    article_id, _ = store.save_article(
+        db, {"url": "https://x.test/a", "title": title, "text": text}, None)
+    archive = narratives.match_article(db, article_id, loaded)
+    assert NarrativeMatcher(loaded).match(title, text) == archive
+    db.close()
+
+
+def test_matcher_leaves_nothing_behind():
+    matcher = NarrativeMatcher(load_narratives(TEST_NARRATIVES, narratives.check_query))
+    assert matcher.match(*TEXTS[0]) == ["russia-arming-taliban"]
+    assert matcher.match(*TEXTS[0]) == ["russia-arming-taliban"]  # no duplicate rowid error
+    assert matcher.conn.execute("SELECT count(*) FROM articles_fts").fetchone()[0] == 0
+
+
+def test_outlet_index_matches_subdomains_and_www():
+    index = OutletIndex([
+        Outlet("bbc", "BBC", "https://www.bbc.co.uk/", ("bbc.co.uk", "bbc.com")),
+        Outlet("bbc-russian", "BBC Russian", "https://www.bbc.com/russian", ("russian.bbc.com",)),
+    ])
+    assert index.for_url("https://www.bbc.co.uk/news/world-1").id == "bbc"
+    assert index.for_url("https://feeds.bbci.co.uk/news/rss.xml") is None
+    assert index.for_url("https://russian.bbc.com/x").id == "bbc-russian"  # the closest domain
+    assert index.for_url("https://news.russian.bbc.com/x").id == "bbc-russian"
+    assert index.for_url("https://BBC.COM./x").id == "bbc"
+    assert index.for_url("https://notbbc.com/x") is None
+    assert index.for_url("not a url") is None
+
+
+def failure_of(error: Exception, url: str = "https://x.test/a") -> Failure:
+    failure = Failure(error)
+    failure.request = Request(url)
+    return failure
+
+
+@pytest.mark.parametrize("error, reason", [
+    (HttpError(Response("https://x.test/a", status=404), "Ignoring"), "HTTP 404"),
+    (HttpError(Response("https://x.test/a", status=503), "Ignoring"), "HTTP 503"),
+    (IgnoreRequest("max redirections reached"), "too many redirects"),
+    (IgnoreRequest("redirect loop: a -> b"), "redirect loop: a -> b"),
+    (DownloadCancelledError("Expected to receive 300 bytes which is larger than download max size"
+                            " (262144) in request <GET x>."),
+     "too big: larger than the download limit (256 KiB)"),
+    (DownloadTimeoutError("took longer than 30.0 seconds"), "timed out"),
+    (CannotResolveHostError("x.test"), "DNS lookup failed"),
+    (DownloadConnectionRefusedError("refused"), "connection refused"),
+    (IgnoreRequest("Forbidden by robots.txt"), None),
+    (IgnoreRequest("Filtered offsite request to 'y.test'"), None),
+    (ValueError("odd"), "ValueError: odd"),
+])
+def test_failure_reasons(error, reason):
+    assert describe_failure(failure_of(error)) == reason
+
+
+def test_deliberate_skips():
+    assert skip_kind(failure_of(IgnoreRequest("Forbidden by robots.txt"))) == "robots"
+    assert skip_kind(failure_of(IgnoreRequest("Filtered offsite request to 'y'"))) == "offsite"
+    assert skip_kind(failure_of(IgnoreRequest("max redirections reached"))) is None
+
+
+def test_retry_after_header():
+    def response(value):
+        return Response("https://x.test/", status=429, headers={"Retry-After": value})
+
+    assert retry_after(response("120")) == 120
+    later = format_datetime(datetime.now(UTC) + timedelta(seconds=90), usegmt=True)
+    assert 80 <= retry_after(response(later)) <= 90
+    assert retry_after(response("soon")) is None
+    assert retry_after(Response("https://x.test/")) is None
+
+
+def test_backoff_doubles_and_is_capped():
+    middleware = BackoffRetryMiddleware(Settings({"RETRY_BACKOFF_BASE": 2, "RETRY_BACKOFF_MAX": 10}))
+    first = middleware.backoff(Request("https://x.test/"))
+    third = middleware.backoff(Request("https://x.test/", meta={"retry_times": 2}))
+    assert 1 <= first <= 3 and 4 <= third <= 10
+    assert middleware.backoff(Request("https://x.test/", meta={"retry_times": 9})) == 10
+    asked = Response("https://x.test/", status=503, headers={"Retry-After": "3600"})
+    assert middleware.backoff(Request("https://x.test/"), asked) == 10
+
+
+def test_redirect_loop_is_an_error():
+    middleware = RedirectLoopMiddleware()
+    request = Request("https://x.test/b", meta={"redirect_urls": ["https://x.test/a"]})
+    back = Response("https://x.test/b", status=302, headers={"Location": "/a"})
+    with pytest.raises(IgnoreRequest, match="redirect loop"):
+        middleware.process_response(request, back)
+    onward = Response("https://x.test/b", status=302, headers={"Location": "/c"})
+    assert middleware.process_response(request, onward) is onward
+
+
+@pytest.mark.parametrize("extracted, listed, chosen", [
+    ("2024-05-20T08:05:00Z", "2024-05-21T00:00:00Z", "2024-05-20T08:05:00Z"),  # the page's own
+    ("2024-01-01", "2024-05-21T11:20:00Z", "2024-05-21T11:20:00Z"),  # a day-only guess loses
+    (None, "2024-05-21T11:20:00Z", "2024-05-21T11:20:00Z"),
+    ("2024-05-20", None, "2024-05-20"),
+    (None, None, None),
+])
+def test_prefer_listed_date(extracted, listed, chosen):
+    assert prefer_listed_date(extracted, listed) == chosen
+
+
+def test_date_warnings():
+    assert is_date_warning("unparsable date in JSON-LD datePublished: 'x'")
+    assert is_date_warning("implausible date in meta date: '0001-01-01'")
+    assert not is_date_warning("invalid JSON-LD block skipped")
+
+
+def test_extractor_pool_off_the_event_loop():
+    page = (FILES / "extract" / "jsonld_newsarticle.html").read_bytes()
+
+    async def run(pool):
+        article = await pool.extract(page, "https://example.com/a", "utf-8")
+        with pytest.raises(ExtractError):
+            await pool.extract(b"\x89PNG\r\n\x1a\n" + b"\x00" * 100, "https://example.com/p", None)
+        results = await asyncio.gather(*(pool.extract(page, f"https://example.com/{i}", None)
+                                         for i in range(6)))
+        return article, results
+
+    pool = ExtractorPool(2)
+    try:
+        article, results = asyncio.run(run(pool))
+    finally:
+        pool.close()
+    assert article["title"] == "US general says Russia is arming the Taliban"
+    assert {r["content_hash"] for r in results} == {article["content_hash"]}
