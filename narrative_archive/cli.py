@@ -327,13 +327,6 @@ def serve(db_path, config_dir, host, port, metadata_path, settings, cors, print_
     sys.exit(serve_module.serve(db_path, host, port, **options))
 
 
-def not_yet(name: str, issue: str):
-    def command(**_):
-        raise click.ClickException(f"`{name}` is not there yet ({issue}).")
-
-    return command
-
-
 @cli.command()
 @archive_options
 @click.argument("spiders", nargs=-1, metavar="[SPIDER]...",
@@ -410,14 +403,6 @@ def extract(db_path, config_dir, files, url, fmt):
                               indent=2, ensure_ascii=False))
     if any("error" in result for result in results):
         sys.exit(1)
-
-
-for _name, _issue, _help in (
-):
-    if _name not in cli.commands:
-        cli.command(_name, help=_help, context_settings={"ignore_unknown_options": True,
-                                                         "allow_extra_args": True})(
-            archive_options(not_yet(_name, _issue)))
 
 
 def main():

@@ -216,6 +216,11 @@ MIGRATIONS: list[str] = [
     CREATE INDEX articles_outlet_first_seen ON articles(outlet_id, first_seen_at);
     DROP INDEX articles_outlet;
     """,
+    # 5: skip recently fetched or failed URLs by the URL they were listed under
+    """
+    CREATE INDEX articles_url ON articles(url);
+    CREATE INDEX crawl_errors_url ON crawl_errors(url, at);
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -390,20 +395,34 @@ def _save_version(db, article_id: int, fetched_at: str, values: Mapping[str, Any
     )
 
 
-def recently_fetched(db: sqlite_utils.Database, canonical_urls: Iterable[str], since: str) -> set[str]:
-    """Which of these canonical URLs were fetched at or after `since`."""
-    urls = list(canonical_urls)
+def _urls_where(db: sqlite_utils.Database, sql: str, urls: Iterable[str], since: str) -> set[str]:
+    """Run `sql` (with `{marks}` for the URL placeholders) over URLs in chunks."""
+    urls = list(urls)
     found: set[str] = set()
-    for start in range(0, len(urls), 500):
-        chunk = urls[start:start + 500]
-        found.update(
-            row[0] for row in db.execute(
-                f"SELECT canonical_url FROM articles WHERE fetched_at >= ?"
-                f" AND canonical_url IN ({', '.join('?' * len(chunk))})",
-                [since, *chunk],
-            )
-        )
+    for start in range(0, len(urls), 400):
+        chunk = urls[start:start + 400]
+        marks = ", ".join("?" * len(chunk))
+        found.update(row[0] for row in db.execute(sql.format(marks=marks), [since, *chunk]))
     return found
+
+
+def recently_fetched(db: sqlite_utils.Database, urls: Iterable[str], since: str) -> set[str]:
+    """Which of these URLs (canonical, or as listed) were fetched at or after `since`."""
+    urls = list(urls)
+    return _urls_where(
+        db, "SELECT canonical_url FROM articles WHERE fetched_at >= ?"
+        " AND canonical_url IN ({marks})", urls, since,
+    ) | _urls_where(
+        db, "SELECT url FROM articles WHERE fetched_at >= ? AND url IN ({marks})", urls, since,
+    )
+
+
+def recently_failed(db: sqlite_utils.Database, urls: Iterable[str], since: str) -> set[str]:
+    """Which of these URLs failed at or after `since` (already retried within their run)."""
+    return _urls_where(
+        db, "SELECT DISTINCT url FROM crawl_errors WHERE at >= ? AND url IN ({marks})",
+        urls, since,
+    )
 
 
 # --- crawl runs ------------------------------------------------------------

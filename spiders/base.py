@@ -388,13 +388,7 @@ class ArchiveSpider(scrapy.Spider):
         if not self.refetch_after or not urls:
             return set()
         since = iso(datetime.now(UTC) - timedelta(seconds=self.refetch_after))
-        found: set[str] = set()
-        for start in range(0, len(urls), 500):
-            chunk = urls[start:start + 500]
-            found.update(row[0] for row in self.db.execute(
-                f"SELECT DISTINCT url FROM crawl_errors WHERE at >= ?"
-                f" AND url IN ({', '.join('?' * len(chunk))})", [since, *chunk]))
-        return found
+        return store.recently_failed(self.db, urls, since)
 
     def listing_request(self, url: str, callback, *, outlet: Outlet | None = None, **meta):
         """A request for a feed, sitemap or search answer: discovery may live on other hosts."""

@@ -109,3 +109,15 @@ def test_recently_fetched(db):
     urls = ["https://example.com/a", "https://example.com/b"]
     assert store.recently_fetched(db, urls, "2026-01-01T00:00:00Z") == {"https://example.com/a"}
     assert store.recently_fetched(db, urls, "2026-02-01T00:00:00Z") == set()
+
+
+def test_recently_fetched_by_listed_url_and_recently_failed(db):
+    listed = "https://example.com/a?utm_source=rss"
+    store.save_article(db, article(listed, "x", canonical_url="https://example.com/a"),
+                       "example-news", fetched_at="2026-01-05T00:00:00Z")
+    assert store.recently_fetched(db, [listed], "2026-01-01T00:00:00Z") == {listed}
+    run_id = store.start_run(db, "feeds")
+    store.record_error(db, run_id, "https://example.com/gone", "HTTP 404", "example-news")
+    urls = ["https://example.com/gone", "https://example.com/fine"]
+    assert store.recently_failed(db, urls, "2000-01-01T00:00:00Z") == {"https://example.com/gone"}
+    assert store.recently_failed(db, urls, "2999-01-01T00:00:00Z") == set()
