@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qsl, quote, quote_plus, urlencode, urlsplit
 
-from narrative_archive.spiders.base import ArchiveSpider, Link
+from narrative_archive.spiders.base import ArchiveSpider, Link, parse_when
 from narrative_archive.spiders.feeds import parse_feed
 from scrapy.http import Response
 
@@ -289,16 +289,16 @@ class SearchSpider(ArchiveSpider):
                 self.logger.warning("%s: %s", narrative.id, error)
                 continue
             self.logger.info("%s: searching for %s", narrative.id, query)
+            # Never ask for articles from before the narrative is tracked.
+            tracked_from = parse_when(narrative.since) if narrative.since else None
+            since = max(filter(None, (self.since, tracked_from)), default=None)
             if gdelt:
-                since = self.since
                 oldest = datetime.now(UTC) - GDELT_WINDOW
-                if since is None or since < oldest:
-                    since = oldest
-                url = gdelt_url(gdelt, query, since=since, until=self.until,
-                                max_records=max_records)
+                url = gdelt_url(gdelt, query, since=max(since or oldest, oldest),
+                                until=self.until, max_records=max_records)
                 yield self.listing_request(url, self.parse_gdelt, narrative_id=narrative.id)
             for template in templates:
-                url = search_feed_url(template.strip(), query, since=self.since, until=self.until)
+                url = search_feed_url(template.strip(), query, since=since, until=self.until)
                 yield self.listing_request(url, self.parse_search_feed, narrative_id=narrative.id)
 
     def narrative(self, response: Response) -> Narrative:

@@ -159,3 +159,21 @@ def test_search_run_counts(searched):
     [run] = query(searched.db_path, "SELECT * FROM crawl_runs")
     assert (run["spider"], run["status"], run["pages"], run["new_articles"], run["mentions"],
             run["errors"]) == ("search", "ok", 4, 3, 3, 0)
+
+
+def test_search_never_asks_for_articles_older_than_the_narrative(tmp_path):
+    config = write_config(tmp_path / "config")
+    today = datetime.now(UTC).strftime("%Y-%m-%d")
+    narratives = (config / "narratives.yml").read_text(encoding="utf-8")
+    (config / "narratives.yml").write_text(
+        narratives.replace("- id: russia-arming-taliban\n",
+                           f"- id: russia-arming-taliban\n  since: {today}\n", 1),
+        encoding="utf-8")
+    with FixtureServer() as server:
+        result = run_crawl(server, ["search"], tmp_path / "archive.db", config,
+                           "--narrative", "russia-arming-taliban", "--since", "30d",
+                           settings=ENDPOINTS)
+        assert result.returncode in (0, 1), result.stderr[-2000:]
+        rss = [q for host, path, q in server.queries
+               if host == "news.search.test" and path != "/robots.txt"]
+    assert parse_qs(rss[0]).get("since") == [today], rss
