@@ -29,7 +29,7 @@ test: $(STAMP) browser
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/rematch.py
-	$(BIN)/python benchmarks/crawl.py
+	$(BIN)/python benchmarks/crawl.py --pages 10000
 
 clean:
 	rm -rf $(VENV) *.egg-info

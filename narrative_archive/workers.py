@@ -83,7 +83,8 @@ class ExtractorPool:
     """Worker processes extracting pages; `await pool.extract(...)` from the event loop."""
 
     def __init__(self, workers: int = 0, *, timeout: float = 120, grace: float = 5.0):
-        self.workers = workers or os.cpu_count() or 1
+        # The crawl process itself (Scrapy, archive writes) keeps one core busy.
+        self.workers = workers or max(1, (os.cpu_count() or 2) - 1)
         self.timeout = timeout  # for one page
         self.grace = grace  # for a busy worker to finish when the pool closes
         self._executor: ProcessPoolExecutor | None = None
