@@ -29,14 +29,14 @@ from pathlib import Path
 from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_MAX_INSTANCES, EVENT_JOB_MISSED
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
-from narrative_archive.scheduler.jobs import process_alive, run_crawl
-from narrative_archive.scheduler.lock import SchedulerLock
-from narrative_archive.scheduler.log import EventLog
-from narrative_archive.scheduler.plan import describe_trigger, first_run_at, make_trigger
 
 from narrative_archive import store
 from narrative_archive.config import Job
 from narrative_archive.health import job_of
+from narrative_archive.scheduler.jobs import process_alive, run_crawl
+from narrative_archive.scheduler.lock import SchedulerLock
+from narrative_archive.scheduler.log import EventLog
+from narrative_archive.scheduler.plan import describe_trigger, first_run_at, make_trigger
 
 DEFAULT_GRACE = 30.0
 DEFAULT_MAX_CRAWLS = 2

@@ -16,8 +16,9 @@ from datetime import UTC, datetime
 from urllib.parse import urljoin
 
 import feedparser
-from narrative_archive.spiders.base import ArchiveSpider, Link, in_range, iso, parse_listed_date
 from scrapy.http import Response
+
+from narrative_archive.spiders.base import ArchiveSpider, Link, in_range, iso, parse_listed_date
 
 FEED_TYPES = (
     "application/rss+xml", "application/atom+xml", "application/rdf+xml", "application/feed+json",

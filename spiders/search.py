@@ -24,11 +24,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qsl, quote, quote_plus, urlencode, urlsplit
 
-from narrative_archive.spiders.base import ArchiveSpider, Link, parse_when
-from narrative_archive.spiders.feeds import parse_feed
 from scrapy.http import Response
 
 from narrative_archive.config import Narrative
+from narrative_archive.spiders.base import ArchiveSpider, Link, parse_when
+from narrative_archive.spiders.feeds import parse_feed
 
 GDELT_WINDOW = timedelta(days=90)  # the DOC API searches the last three months only
 MIN_WORD = 3  # GDELT rejects shorter keywords

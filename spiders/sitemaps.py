@@ -18,9 +18,10 @@ from datetime import datetime
 from urllib.parse import urljoin
 
 from lxml import etree
-from narrative_archive.spiders.base import ArchiveSpider, Link, in_range, iso, parse_listed_date
 from scrapy.http import Response
 from scrapy.utils.gz import gunzip
+
+from narrative_archive.spiders.base import ArchiveSpider, Link, in_range, iso, parse_listed_date
 
 MAX_DEPTH = 3  # sitemap index → index → index → urlset, and no deeper
 _PARSER = etree.XMLParser(

@@ -9,10 +9,10 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-from narrative_archive.spiders.feeds import discover_feeds, parse_feed
 from scrapy.http import HtmlResponse
 
 from narrative_archive.settings import USER_AGENT
+from narrative_archive.spiders.feeds import discover_feeds, parse_feed
 from tests.fixture_server import (
     FixtureServer,
     Reply,

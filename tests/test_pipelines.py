@@ -9,7 +9,6 @@ from email.utils import format_datetime
 from pathlib import Path
 
 import pytest
-from narrative_archive.spiders.base import OutletIndex, describe_failure, skip_kind
 from scrapy import Request
 from scrapy.exceptions import (
     CannotResolveHostError,
@@ -32,6 +31,7 @@ from narrative_archive.middlewares import (
     retry_after,
 )
 from narrative_archive.pipelines import NarrativeMatcher, is_date_warning, prefer_listed_date
+from narrative_archive.spiders.base import OutletIndex, describe_failure, skip_kind
 from narrative_archive.workers import ExtractorPool
 
 FILES = Path(__file__).parent / "files"

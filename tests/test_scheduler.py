@@ -28,6 +28,11 @@ from pathlib import Path
 
 import psutil
 import pytest
+from pytest_httpserver import HTTPServer
+from werkzeug import Response
+
+from narrative_archive import store
+from narrative_archive.config import Job
 from narrative_archive.scheduler import jobs, plan
 from narrative_archive.scheduler.lock import (
     SchedulerAlreadyRunning,
@@ -36,11 +41,6 @@ from narrative_archive.scheduler.lock import (
 )
 from narrative_archive.scheduler.log import format_event
 from narrative_archive.scheduler.service import SchedulerService
-from pytest_httpserver import HTTPServer
-from werkzeug import Response
-
-from narrative_archive import store
-from narrative_archive.config import Job
 
 FILES = Path(__file__).parent / "files" / "scheduler"
 FAKE_CRAWL = FILES / "fake_crawl.py"

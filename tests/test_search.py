@@ -9,11 +9,11 @@ from types import SimpleNamespace
 from urllib.parse import parse_qs
 
 import pytest
-from narrative_archive.spiders.feeds import parse_feed
-from narrative_archive.spiders.search import gdelt_url, parse_gdelt, unwrap, web_query
 
 from narrative_archive.config import DEFAULT_CONFIG_DIR, load_narratives
 from narrative_archive.narratives import check_query
+from narrative_archive.spiders.feeds import parse_feed
+from narrative_archive.spiders.search import gdelt_url, parse_gdelt, unwrap, web_query
 from tests.fixture_server import FixtureServer, query, run_crawl, write_config
 
 FILES = Path(__file__).parent / "files" / "search"

@@ -7,8 +7,8 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-from narrative_archive.spiders.sitemaps import parse_sitemap, robots_sitemaps
 
+from narrative_archive.spiders.sitemaps import parse_sitemap, robots_sitemaps
 from tests.fixture_server import FixtureServer, query, run_crawl, write_config
 
 FILES = Path(__file__).parent / "files" / "sitemaps"

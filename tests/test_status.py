@@ -6,11 +6,11 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from narrative_archive.scheduler.lock import SchedulerLock
 
 from narrative_archive import health, store
 from narrative_archive.cli import cli
 from narrative_archive.config import Job
+from narrative_archive.scheduler.lock import SchedulerLock
 from tests.conftest import article
 
 SCHEDULE = """\
