@@ -118,8 +118,8 @@ def outlet_health(db: sqlite_utils.Database) -> list[dict]:
 def failing_outlets(db: sqlite_utils.Database) -> list[dict]:
     """Outlets with failures since their last successful fetch, the most failures first."""
     return list(db.query(
-        "SELECT * FROM outlet_health WHERE failures_since_last_fetch > 0"
-        " ORDER BY failures_since_last_fetch DESC, outlet"
+        "SELECT * FROM outlet_health WHERE consecutive_failures > 0"
+        " ORDER BY consecutive_failures DESC, outlet"
     ))
 
 

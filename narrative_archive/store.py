@@ -221,6 +221,24 @@ MIGRATIONS: list[str] = [
     CREATE INDEX articles_url ON articles(url);
     CREATE INDEX crawl_errors_url ON crawl_errors(url, at);
     """,
+    # 6: outlet_health names its failure count for what it is, and says when the last one was
+    """
+    DROP VIEW outlet_health;
+    CREATE VIEW outlet_health AS
+        SELECT o.id AS outlet, o.name,
+               (SELECT max(fetched_at) FROM articles WHERE outlet_id = o.id) AS last_fetched_at,
+               (SELECT count(*) FROM articles WHERE outlet_id = o.id
+                  AND first_seen_at >= strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '-1 day')) AS articles_24h,
+               (SELECT count(*) FROM articles WHERE outlet_id = o.id
+                  AND first_seen_at >= strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '-7 days')) AS articles_7d,
+               (SELECT count(*) FROM crawl_errors e WHERE e.outlet_id = o.id
+                  AND e.at > coalesce((SELECT max(fetched_at) FROM articles WHERE outlet_id = o.id), '')
+               ) AS consecutive_failures,
+               (SELECT max(at) FROM crawl_errors e WHERE e.outlet_id = o.id) AS last_error_at,
+               (SELECT reason FROM crawl_errors e WHERE e.outlet_id = o.id
+                  ORDER BY e.at DESC LIMIT 1) AS last_error
+        FROM outlets o WHERE o.configured = 1;
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -98,7 +98,7 @@ def test_status_json(runner, db_path, config_dir, history):
     assert jobs["nightly-sitemaps"]["next_run_at"].endswith("T03:00:00Z")
     assert [run["job"] for run in report["last_runs"]] == [None, "feeds", "feeds"]
     [failing] = report["failing_outlets"]
-    assert failing["outlet"] == "example-news" and failing["failures_since_last_fetch"] == 2
+    assert failing["outlet"] == "example-news" and failing["consecutive_failures"] == 2
 
 
 def test_status_while_a_scheduler_runs(runner, db_path, config_dir, history):
