@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import random
 from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from urllib.parse import urljoin
 
 from scrapy import signals
@@ -14,6 +13,8 @@ from scrapy.downloadermiddlewares.retry import RetryMiddleware
 from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Request, Response
 from scrapy.utils.response import response_status_message
+
+from narrative_archive.spiders.base import parse_listed_date
 
 SLOW_DOWN = (429, 503)  # statuses that ask the whole site to slow down, not just this request
 
@@ -26,12 +27,9 @@ def retry_after(response: Response) -> float | None:
     text = value.decode("latin-1").strip()
     if text.isdigit():
         return float(text)
-    try:
-        moment = parsedate_to_datetime(text)
-    except (TypeError, ValueError, IndexError):
+    moment = parse_listed_date(text)  # an HTTP date is RFC 822, as in feeds
+    if moment is None:
         return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
     return max(0.0, (moment - datetime.now(UTC)).total_seconds())
 
 
