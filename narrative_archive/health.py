@@ -99,8 +99,10 @@ def schedule(db: sqlite_utils.Database, jobs: Sequence[Job], scheduler_running: 
             note = f"running now (run {run['id']})"
         elif not scheduler_running:
             note = "at start-up" if next_at <= now else _iso(next_at)
+        elif next_at <= now:
+            note = f"due now (within {humanize(job.jitter)} of jitter)" if job.jitter else "due now"
         else:
-            note = f"{_iso(next_at)} (in {humanize(max(0, (next_at - now).total_seconds()))})"
+            note = f"{_iso(next_at)} (in {humanize((next_at - now).total_seconds())})"
         rows.append({
             "job": job.id, "spider": job.spider, "trigger": describe_trigger(job),
             "next_run_at": _iso(next_at), "next_run": note,

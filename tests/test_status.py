@@ -136,3 +136,9 @@ def test_next_run_estimates():
     # a stopped one would run it at start-up
     assert next_run_estimate(feeds, last, now, False) == now
     assert health.humanize(7260) == "2h 1m" and health.humanize(42) == "42s"
+
+
+def test_a_job_that_never_ran_is_due_now(db):
+    fresh = Job(id="fresh", spider="feeds", every=1800, jitter=120)
+    [row] = health.schedule(db, [fresh], scheduler_running=True)
+    assert row["next_run"] == "due now (within 2m of jitter)"
