@@ -232,6 +232,7 @@ class ArchivePipeline:
         likely = set(self.matcher.match(article.get("title"), article.get("text")))
         if page.via == "search":
             if not likely:
+                store.save_unmatched(self.db, [page.url, article.get("canonical_url")])
                 self.count("unmatched")
                 self._maybe_flush()
                 return {**outcome, "status": "unmatched"}

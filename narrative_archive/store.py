@@ -239,6 +239,13 @@ MIGRATIONS: list[str] = [
                   ORDER BY e.at DESC LIMIT 1) AS last_error
         FROM outlets o WHERE o.configured = 1;
     """,
+    # 7: search results fetched that matched no narrative (not stored; not refetched at once)
+    """
+    CREATE TABLE unmatched_urls (
+        url TEXT PRIMARY KEY,
+        checked_at TEXT NOT NULL
+    );
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -425,14 +432,29 @@ def _urls_where(db: sqlite_utils.Database, sql: str, urls: Iterable[str], since:
 
 
 def recently_fetched(db: sqlite_utils.Database, urls: Iterable[str], since: str) -> set[str]:
-    """Which of these URLs (canonical, or as listed) were fetched at or after `since`."""
+    """Which of these URLs (canonical, or as listed) were fetched at or after `since`:
+    stored articles, and search results that matched no narrative."""
     urls = list(urls)
     return _urls_where(
         db, "SELECT canonical_url FROM articles WHERE fetched_at >= ?"
         " AND canonical_url IN ({marks})", urls, since,
     ) | _urls_where(
         db, "SELECT url FROM articles WHERE fetched_at >= ? AND url IN ({marks})", urls, since,
+    ) | _urls_where(
+        db, "SELECT url FROM unmatched_urls WHERE checked_at >= ? AND url IN ({marks})",
+        urls, since,
     )
+
+
+def save_unmatched(db: sqlite_utils.Database, urls: Iterable[str | None]) -> None:
+    """Remember search results that matched no narrative, so they are not refetched at once."""
+    checked_at = now()
+    with db.conn:
+        db.conn.executemany(
+            "INSERT INTO unmatched_urls (url, checked_at) VALUES (?, ?)"
+            " ON CONFLICT(url) DO UPDATE SET checked_at = excluded.checked_at",
+            [(url, checked_at) for url in dict.fromkeys(urls) if url],
+        )
 
 
 def recently_failed(db: sqlite_utils.Database, urls: Iterable[str], since: str) -> set[str]:

@@ -177,3 +177,15 @@ def test_search_never_asks_for_articles_older_than_the_narrative(tmp_path):
         rss = [q for host, path, q in server.queries
                if host == "news.search.test" and path != "/robots.txt"]
     assert parse_qs(rss[0]).get("since") == [today], rss
+
+
+def test_results_that_matched_nothing_are_not_refetched_at_once(tmp_path):
+    config = write_config(tmp_path / "config")
+    with FixtureServer() as server:
+        for _ in range(2):
+            result = run_crawl(server, ["search"], tmp_path / "archive.db", config,
+                               "--narrative", "russia-arming-taliban", settings=ENDPOINTS)
+            assert result.returncode == 0, result.stderr[-2000:]
+        assert server.fetched("sports.unknown.test", "/cricket/final") == 1
+    assert query(tmp_path / "archive.db",
+                 "SELECT count(*) AS n FROM articles WHERE url LIKE '%cricket%'")[0]["n"] == 0

@@ -121,3 +121,11 @@ def test_recently_fetched_by_listed_url_and_recently_failed(db):
     urls = ["https://example.com/gone", "https://example.com/fine"]
     assert store.recently_failed(db, urls, "2000-01-01T00:00:00Z") == {"https://example.com/gone"}
     assert store.recently_failed(db, urls, "2999-01-01T00:00:00Z") == set()
+
+
+def test_unmatched_search_results_count_as_recently_fetched(db):
+    store.save_unmatched(db, ["https://other.example/cricket", None])
+    urls = ["https://other.example/cricket", "https://other.example/new"]
+    assert store.recently_fetched(db, urls, "2000-01-01T00:00:00Z") == {urls[0]}
+    assert store.recently_fetched(db, urls, "2999-01-01T00:00:00Z") == set()
+    assert db["articles"].count == 0
