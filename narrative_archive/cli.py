@@ -43,12 +43,9 @@ def read_config(config_dir: str | None) -> Config:
 
 
 def prepare_archive(db_path: str, config: Config, echo=click.echo):
-    """Migrate the archive, store outlets and narratives, rematch changed narratives."""
+    """Open (and migrate) the archive, then narratives.prepare_archive, saying what changed."""
     db = store.open_db(db_path)
-    store.save_outlets(db, config.outlets)
-    changed = narratives_module.save_narratives(db, config.narratives)
-    for narrative_id in changed:
-        result = narratives_module.rematch(db, config.narrative(narrative_id))
+    for narrative_id, result in narratives_module.prepare_archive(db, config).items():
         version = narratives_module.narrative_version(db, narrative_id)
         echo(f"narrative {narrative_id} v{version}: {result['matched']} mentions "
              f"(+{result['added']} -{result['removed']})")

@@ -135,8 +135,6 @@ def run_crawl(
     from scrapy.crawler import CrawlerProcess
     from twisted.internet import defer, task
 
-    from narrative_archive.pipelines import prepare_archive
-
     spiders = list(dict.fromkeys(spiders)) or list(SPIDERS)
     config = load_config(config_dir)
     check_arguments(config, spiders, outlets, narratives, since, until, run_id)
@@ -146,8 +144,7 @@ def run_crawl(
         progress = console.is_terminal
     scrapy_conf = scrapy_settings(db_path, config_dir, overrides)
 
-    db = store.open_db(db_path)
-    prepare_archive(db, config)
+    db = store.open_db(db_path)  # the pipeline stores outlets and narratives when it opens
     arguments = {key: value for key, value in (
         ("outlets", list(outlets)), ("narratives", list(narratives)), ("since", since),
         ("until", until), ("limit", limit)) if value}

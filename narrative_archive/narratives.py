@@ -14,7 +14,8 @@ from collections.abc import Iterable
 
 import sqlite_utils
 
-from narrative_archive.config import Narrative
+from narrative_archive import store
+from narrative_archive.config import Config, Narrative
 from narrative_archive.store import FTS_TOKENIZER, now
 
 MARK_OPEN, MARK_CLOSE = "<mark>", "</mark>"
@@ -182,5 +183,11 @@ def rematch(db: sqlite_utils.Database, narrative: Narrative) -> dict[str, int]:
     return {"matched": matched, "added": matched - before, "removed": removed}
 
 
-def rematch_all(db: sqlite_utils.Database, narratives: Iterable[Narrative]) -> dict[str, dict]:
-    return {narrative.id: rematch(db, narrative) for narrative in narratives}
+def prepare_archive(db: sqlite_utils.Database, config: Config) -> dict[str, dict[str, int]]:
+    """Store the configured outlets and narratives; re-match narratives whose query changed.
+
+    Returns the rematch result of each new or changed narrative.
+    """
+    store.save_outlets(db, config.outlets)
+    changed = save_narratives(db, config.narratives)
+    return {narrative_id: rematch(db, config.narrative(narrative_id)) for narrative_id in changed}

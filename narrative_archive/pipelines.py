@@ -80,15 +80,6 @@ class NarrativeMatcher:
             self.conn.execute("ROLLBACK")
 
 
-def prepare_archive(db, config: Config) -> list[str]:
-    """Store the configured outlets and narratives; re-match narratives whose query changed."""
-    store.save_outlets(db, config.outlets)
-    changed = narratives_module.save_narratives(db, config.narratives)
-    for narrative_id in changed:
-        narratives_module.rematch(db, config.narrative(narrative_id))
-    return changed
-
-
 def prefer_listed_date(extracted: str | None, listed: str | None) -> str | None:
     """The page's own publication date, unless it has none or only a day and the feed or
     sitemap gave a full timestamp (a CMS-written listing beats a guess from the page text)."""
@@ -143,7 +134,7 @@ class ArchivePipeline:
         # WAL + NORMAL: a crash (even kill -9) loses no committed article; only a
         # power cut may lose the last few commits. Much faster than FULL.
         self.db.execute("PRAGMA synchronous = NORMAL")
-        prepare_archive(self.db, self.config)
+        narratives_module.prepare_archive(self.db, self.config)
         run_id = getattr(spider, "run_id", None) or self.settings.getint("NARRATIVE_ARCHIVE_RUN_ID")
         if run_id:
             self.run_id = run_id
