@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import json
 import sys
 from pathlib import Path
@@ -17,21 +16,19 @@ from narrative_archive.timeline import format_rows, narrative_timeline
 
 def archive_options(command):
     """--db and --config, shared by every command."""
-
-    @click.option(
+    for option in reversed((
+        click.option(
         "--db", "db_path", default="archive.db", show_default=True, envvar="NARRATIVE_ARCHIVE_DB",
         type=click.Path(dir_okay=False), help="The archive (SQLite). Env: NARRATIVE_ARCHIVE_DB.",
-    )
-    @click.option(
+        ),
+        click.option(
         "--config", "config_dir", default=None, envvar="NARRATIVE_ARCHIVE_CONFIG",
         type=click.Path(file_okay=False), help="Directory whose outlets.yml, narratives.yml and "
         "schedule.yml replace the defaults. Env: NARRATIVE_ARCHIVE_CONFIG.",
-    )
-    @functools.wraps(command)
-    def wrapped(*args, **kwargs):
-        return command(*args, **kwargs)
-
-    return wrapped
+        ),
+    )):
+        command = option(command)
+    return command
 
 
 def read_config(config_dir: str | None) -> Config:
@@ -208,16 +205,13 @@ def status(db_path, config_dir, fmt):
 def service_options(command):
     """--grace and --max-crawls, shared by `schedule` and `up`."""
 
-    @click.option("--grace", type=click.FloatRange(0), default=30, show_default=True,
-                  help="Seconds a running crawl gets to close its run after SIGTERM (on "
-                  "stop or timeout) before it is killed.")
-    @click.option("--max-crawls", type=click.IntRange(1), default=2, show_default=True,
-                  help="Crawls running at the same time; other due jobs wait their turn.")
-    @functools.wraps(command)
-    def wrapped(*args, **kwargs):
-        return command(*args, **kwargs)
-
-    return wrapped
+    command = click.option(
+        "--max-crawls", type=click.IntRange(1), default=2, show_default=True,
+        help="Crawls running at the same time; other due jobs wait their turn.")(command)
+    return click.option(
+        "--grace", type=click.FloatRange(0), default=30, show_default=True,
+        help="Seconds a running crawl gets to close its run after SIGTERM (on stop or "
+        "timeout) before it is killed.")(command)
 
 
 def run_service(db_path, config_dir, grace, max_crawls, companions=None, log=None) -> int:
