@@ -153,10 +153,9 @@ def status(db_path, config_dir, fmt):
         "narratives": list(db.query(
             "SELECT n.id AS narrative, n.version, count(m.article_id) AS mentions,"
             " count(DISTINCT a.outlet_id) AS outlets,"
-            " min(coalesce(a.published_at, a.first_seen_at)) AS first,"
-            " max(coalesce(a.published_at, a.first_seen_at)) AS last"
+            " min(a.dated_at) AS first, max(a.dated_at) AS last"
             " FROM narratives n LEFT JOIN mentions m ON m.narrative_id = n.id"
-            " LEFT JOIN articles a ON a.id = m.article_id GROUP BY n.id ORDER BY n.id"
+            " LEFT JOIN article_dates a ON a.article_id = m.article_id GROUP BY n.id ORDER BY n.id"
         )),
         "scheduler": scheduler,
         "schedule": health.schedule(db, jobs, scheduler["running"]),

@@ -23,8 +23,7 @@ def narrative_timeline(
     A period is a day (YYYY-MM-DD), the Monday a week starts on, or a month
     (YYYY-MM). An article is dated by published_at, else first_seen_at.
     """
-    view = PERIOD_VIEWS[by]
-    column = {"day": "day", "week": "week", "month": "month"}[by]
+    view, column = PERIOD_VIEWS[by], by  # each view names its period column after it
     where, params = ["narrative = ?"], [narrative_id]
     if since:
         where.append(f"{column} >= ?")
