@@ -31,12 +31,15 @@ def archive_options(command):
     return command
 
 
-def read_config(config_dir: str | None) -> Config:
-    """Load the config or exit 2 with the error naming file, entry and line."""
+def read_config(config_dir: str | None, warn=None) -> Config:
+    """Load the config or exit 1 with the error naming file, entry and line; warnings to stderr."""
     try:
-        return load_config(config_dir)
+        config = load_config(config_dir)
     except ConfigError as error:
         raise click.ClickException(str(error)) from error
+    for warning in config.warnings:
+        (warn or (lambda text: click.echo(f"Warning: {text}", err=True)))(warning)
+    return config
 
 
 def prepare_archive(db_path: str, config: Config, echo=click.echo):
@@ -219,8 +222,8 @@ def run_service(db_path, config_dir, grace, max_crawls, companions=None, log=Non
     from narrative_archive.scheduler.log import EventLog
     from narrative_archive.scheduler.service import run_scheduler
 
-    config = read_config(config_dir)
     log = log or EventLog()
+    config = read_config(config_dir, warn=lambda text: log("config_warning", message=text))
 
     def prepare():  # once this scheduler holds the archive: init
         prepare_archive(db_path, config, echo=lambda text: log("init", message=text)).close()

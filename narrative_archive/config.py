@@ -7,9 +7,12 @@ with the file, the entry, the key and the line it came from.
 
 from __future__ import annotations
 
+import ipaddress
+import json
 import re
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
+from functools import cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -26,6 +29,9 @@ OUTLET_KINDS = (
 SPIDERS = ("feeds", "sitemaps", "search")
 DURATION = re.compile(r"^(\d+)\s*(s|m|h|d)$")
 DURATION_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+HOST_LABEL = re.compile(r"^[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?$")
+CRON_DAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
+_CRON_DAY_TOKEN = re.compile(r"^(\*|\w+)(?:-(\w+))?(?:/(\d+))?$")
 
 
 class ConfigError(ValueError):
@@ -109,6 +115,7 @@ class Config:
     narratives: tuple[Narrative, ...]
     jobs: tuple[Job, ...]
     paths: dict[str, Path] = field(default_factory=dict, compare=False)
+    warnings: tuple[str, ...] = field(default=(), compare=False)  # legal, but likely mistakes
 
     def outlet(self, outlet_id: str) -> Outlet:
         for outlet in self.outlets:
@@ -133,7 +140,7 @@ def config_paths(config_dir: str | Path | None = None) -> dict[str, Path]:
 
 
 def load_config(config_dir: str | Path | None = None, check_query=None) -> Config:
-    """Load and validate all three files.
+    """Load and validate all three files; raises ConfigError, collects Config.warnings.
 
     `check_query(query) -> str | None` returns an error message for an invalid
     narrative query (narratives.check_query, which asks SQLite's FTS5 itself).
@@ -141,25 +148,79 @@ def load_config(config_dir: str | Path | None = None, check_query=None) -> Confi
     if check_query is None:
         from narrative_archive.narratives import check_query
     paths = config_paths(config_dir)
+    warnings: list[str] = []
     outlets = load_outlets(paths["outlets.yml"])
     narratives = load_narratives(paths["narratives.yml"], check_query)
     jobs = load_schedule(
-        paths["schedule.yml"], [o.id for o in outlets], [n.id for n in narratives]
+        paths["schedule.yml"], [o.id for o in outlets], [n.id for n in narratives], warnings
     )
-    return Config(outlets, narratives, jobs, paths)
+    return Config(outlets, narratives, jobs, paths, tuple(warnings))
 
 
 # --- YAML with line numbers ------------------------------------------------
 
 
+class DuplicateKeyError(yaml.constructor.ConstructorError):
+    """A mapping holds one key twice (plain PyYAML keeps the last one silently)."""
+
+    def __init__(self, key: Any, mark):
+        super().__init__(None, None, f"duplicate key {key!r}", mark)
+        self.key = key
+
+
+class ConfigLoader(yaml.SafeLoader):
+    """SafeLoader that refuses duplicate keys and leaves an impossible date a string.
+
+    `since: 2017-13-01` then reaches the date check (which names the key and
+    line) instead of failing inside PyYAML.
+    """
+
+    def construct_mapping(self, node, deep=False):
+        if isinstance(node, yaml.MappingNode):
+            seen = set()
+            for key_node, _ in node.value:
+                if key_node.tag == "tag:yaml.org,2002:merge":
+                    continue  # keys a merge (<<) brings in may be overridden
+                key = self.construct_object(key_node, deep=True)
+                try:
+                    duplicate = key in seen
+                    seen.add(key)
+                except TypeError:  # an unhashable key: SafeLoader reports it
+                    continue
+                if duplicate:
+                    raise DuplicateKeyError(key, key_node.start_mark)
+        return super().construct_mapping(node, deep)
+
+    def construct_yaml_timestamp(self, node):
+        try:
+            return super().construct_yaml_timestamp(node)
+        except ValueError:
+            return self.construct_scalar(node)
+
+
+ConfigLoader.add_constructor("tag:yaml.org,2002:timestamp", ConfigLoader.construct_yaml_timestamp)
+
+
+def _lines_of(node: yaml.MappingNode) -> dict[str, int]:
+    """The line of each key of a mapping, and of the keys of the mappings inside it."""
+    lines = {}
+    for key, value in node.value:
+        lines[str(key.value)] = key.start_mark.line + 1
+        if isinstance(value, yaml.MappingNode):  # e.g. queries.ru, settings.DOWNLOAD_DELAY
+            for sub_key, _ in value.value:
+                lines[f"{key.value}.{sub_key.value}"] = sub_key.start_mark.line + 1
+    return lines
+
+
 class _Entries:
     """The YAML list of a config file, each mapping with the line of each key."""
 
-    def __init__(self, path: Path, top_key: str | None = None):
-        self.path = path
+    def __init__(self, path: Path, kind: str, top_key: str | None = None,
+                 top_keys: tuple[str, ...] = ()):
+        self.path, self.kind = path, kind
         try:
             text = path.read_text(encoding="utf-8")
-            root = yaml.compose(text)
+            root = yaml.compose(text, Loader=ConfigLoader)
         except (OSError, UnicodeDecodeError) as error:
             raise ConfigError(path, None, f"cannot read: {error}") from error
         except yaml.YAMLError as error:
@@ -173,7 +234,14 @@ class _Entries:
             if not isinstance(root, yaml.MappingNode):
                 raise ConfigError(path, None, f"expected a mapping with a '{top_key}' list",
                                   root.start_mark.line + 1)
-            self.top = {k.value: v for k, v in root.value}
+            for key, value in root.value:
+                line = key.start_mark.line + 1
+                if key.value not in top_keys:
+                    raise ConfigError(path, None, f"{key.value}: unknown key (expected one of: "
+                                      f"{', '.join(top_keys)})", line)
+                if key.value in self.top:
+                    raise ConfigError(path, None, f"{key.value}: duplicate key", line)
+                self.top[key.value] = value
             root = self.top.get(top_key)
         if root is None:
             self.nodes = []
@@ -186,21 +254,35 @@ class _Entries:
         for index, node in enumerate(self.nodes, 1):
             line = node.start_mark.line + 1
             if not isinstance(node, yaml.MappingNode):
-                raise ConfigError(self.path, f"entry {index}", "expected a mapping", line)
-            data = yaml.safe_load(yaml.serialize(node))
-            lines = {}
-            for key, value in node.value:
-                lines[key.value] = key.start_mark.line + 1
-                if isinstance(value, yaml.MappingNode):  # e.g. queries.ru
-                    for sub_key, _ in value.value:
-                        lines[f"{key.value}.{sub_key.value}"] = sub_key.start_mark.line + 1
-            yield index, line, data, lines
+                raise ConfigError(self.path, f"{self.kind} {index}", "expected a mapping", line)
+            data = self.construct(node, self._label(index, node))
+            yield index, line, data, _lines_of(node)
 
-    def top_value(self, key: str) -> tuple[Any, int | None]:
+    def _label(self, index: int, node: yaml.MappingNode) -> str:
+        for key, value in node.value:
+            if key.value == "id" and isinstance(value, yaml.ScalarNode) and value.value:
+                return f"{self.kind} {value.value!r}"
+        return f"{self.kind} {index}"
+
+    def construct(self, node, label: str | None) -> Any:
+        """The Python value of a node, with errors (a duplicate key) naming the entry and line."""
+        try:
+            return ConfigLoader("").construct_document(node)
+        except DuplicateKeyError as error:
+            raise ConfigError(self.path, label, f"{error.key}: duplicate key",
+                              error.problem_mark.line + 1) from error
+        except yaml.YAMLError as error:
+            mark = getattr(error, "problem_mark", None)
+            raise ConfigError(self.path, label, f"invalid YAML: {getattr(error, 'problem', error)}",
+                              mark.line + 1 if mark else None) from error
+
+    def top_value(self, key: str) -> tuple[Any, int | None, dict[str, int]]:
+        """A top-level key's value, its line, and the lines of its keys when it is a mapping."""
         node = self.top.get(key)
         if node is None:
-            return None, None
-        return yaml.safe_load(yaml.serialize(node)), node.start_mark.line + 1
+            return None, None, {}
+        lines = _lines_of(node) if isinstance(node, yaml.MappingNode) else {}
+        return self.construct(node, key), node.start_mark.line + 1, lines
 
 
 class _Entry:
@@ -212,9 +294,12 @@ class _Entry:
             if key not in allowed:
                 self.fail(key, f"unknown key (expected one of: {', '.join(allowed)})")
 
-    def fail(self, key: str | None, problem: str):
+    def error(self, key: str | None, problem: str) -> ConfigError:
         prefix = f"{key}: " if key else ""
-        raise ConfigError(self.path, self.label, prefix + problem, self.lines.get(key, self.line))
+        return ConfigError(self.path, self.label, prefix + problem, self.lines.get(key, self.line))
+
+    def fail(self, key: str | None, problem: str):
+        raise self.error(key, problem)
 
     def get(self, key: str, kind=str, required: bool = False, default=None):
         value = self.data.get(key)
@@ -224,7 +309,7 @@ class _Entry:
             return default
         if kind is str and isinstance(value, (int, float, date)) and not isinstance(value, bool):
             value = str(value)
-        if not isinstance(value, kind):
+        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
             self.fail(key, f"expected {getattr(kind, '__name__', kind)}, got {value!r}")
         return value
 
@@ -241,13 +326,68 @@ class _Entry:
     def urls(self, key: str) -> tuple[str, ...]:
         values = self.strings(key)
         for value in values:
-            check_url(value) or self.fail(key, f"not an http(s) URL: {value!r}")
+            problem = url_problem(value)
+            if problem:
+                self.fail(key, problem)
         return values
 
 
+def is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
+def valid_host(host: str) -> bool:
+    """An IP address or a DNS name (IDNA allowed): no spaces, no empty or odd labels."""
+    if is_ip(host):
+        return True
+    try:
+        name = host.removesuffix(".").encode("idna").decode("ascii").lower()
+    except UnicodeError:
+        return False
+    return all(HOST_LABEL.match(label) for label in name.split("."))
+
+
+def url_problem(value: str) -> str | None:
+    """Why `value` is not a usable http(s) URL, or None when it is one."""
+    try:
+        parts = urlsplit(value)
+        host, _ = parts.hostname, parts.port  # .port raises for a port that is not a number
+    except ValueError as error:
+        return f"not a valid URL ({error}): {value!r}"
+    if parts.scheme not in ("http", "https") or not host:
+        return f"not an http(s) URL: {value!r}"
+    if not valid_host(host):
+        return f"not a valid host name {host!r} in {value!r}"
+    return None
+
+
 def check_url(value: str) -> bool:
-    parts = urlsplit(value)
-    return parts.scheme in ("http", "https") and bool(parts.netloc)
+    return url_problem(value) is None
+
+
+@cache
+def _public_suffixes():
+    import tldextract
+
+    # The list tldextract ships: no download, no cache written.
+    return tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)
+
+
+def domain_problem(domain: str) -> str | None:
+    """Why an outlet cannot claim `domain`, or None. IP addresses and localhost (test sites) pass."""
+    if is_ip(domain) or domain == "localhost":
+        return None
+    if not valid_host(domain):
+        return f"not a domain name: {domain!r} (give the host only, like rt.com)"
+    parts = _public_suffixes()(domain)
+    if "." not in domain or (parts.suffix and not parts.domain):
+        return (f"{domain!r} is not a registrable domain (a public suffix like com or co.uk "
+                "covers every site under it)")
+    return None
 
 
 def check_date(value: Any) -> str | None:
@@ -280,12 +420,26 @@ OUTLET_KEYS = (
 
 def load_outlets(path: Path) -> tuple[Outlet, ...]:
     outlets, seen = [], set()
-    for index, line, data, lines in _Entries(path):
+    claimed: dict[str, tuple[str, int]] = {}  # domain -> (outlet label, line)
+    for index, line, data, lines in _Entries(path, "outlet"):
         label = _check_ids(path, "outlet", index, lines.get("id", line), data.get("id"), seen)
         e = _Entry(path, label, data, lines, line, OUTLET_KEYS)
         url = e.get("url", required=True)
-        check_url(url) or e.fail("url", f"not an http(s) URL: {url!r}")
-        domains = e.strings("domains") or (urlsplit(url).hostname.removeprefix("www."),)
+        problem = url_problem(url)
+        if problem:
+            e.fail("url", problem)
+        domains_key = "domains" if e.strings("domains") else "url"
+        domains = e.strings("domains") or (urlsplit(url).hostname,)
+        domains = tuple(d.lower().removeprefix("www.") for d in domains)
+        for domain in domains:
+            problem = domain_problem(domain)
+            if problem:
+                e.fail(domains_key, problem)
+            if domain in claimed and not (is_ip(domain) or domain == "localhost"):
+                other, other_line = claimed[domain]
+                e.fail(domains_key, f"{domain!r} is already claimed by {other} (line "
+                       f"{other_line}): keep one outlet per domain")
+            claimed.setdefault(domain, (label, line))
         country = e.get("country")
         if country is not None and not re.fullmatch(r"[A-Z]{2}", country):
             e.fail("country", f"expected an ISO 3166 code like 'US', got {country!r}")
@@ -296,12 +450,14 @@ def load_outlets(path: Path) -> tuple[Outlet, ...]:
         if kind is not None and kind not in OUTLET_KINDS:
             e.fail("kind", f"expected one of {', '.join(OUTLET_KINDS)}, got {kind!r}")
         outlets.append(Outlet(
-            id=data["id"], name=e.get("name", required=True), url=url,
-            domains=tuple(d.lower().removeprefix("www.") for d in domains),
+            id=data["id"], name=e.get("name", required=True), url=url, domains=domains,
             country=country, language=language, kind=kind, owner=e.get("owner"),
             state_affiliated=e.get("state_affiliated", bool, default=False),
             feeds=e.urls("feeds"), sitemaps=e.urls("sitemaps"), notes=e.get("notes"),
         ))
+    if not outlets:
+        raise ConfigError(path, None, "no outlets: list at least one (the shipped "
+                          "config/outlets.yml shows the format)")
     return tuple(outlets)
 
 
@@ -310,7 +466,7 @@ NARRATIVE_KEYS = ("id", "title", "description", "query", "queries", "since")
 
 def load_narratives(path: Path, check_query) -> tuple[Narrative, ...]:
     narratives, seen = [], set()
-    for index, line, data, lines in _Entries(path):
+    for index, line, data, lines in _Entries(path, "narrative"):
         label = _check_ids(path, "narrative", index, lines.get("id", line), data.get("id"), seen)
         e = _Entry(path, label, data, lines, line, NARRATIVE_KEYS)
         query = " ".join(e.get("query", required=True).split())
@@ -338,10 +494,13 @@ def load_narratives(path: Path, check_query) -> tuple[Narrative, ...]:
     return tuple(narratives)
 
 
+SCHEDULE_KEYS = ("defaults", "jobs")
+DEFAULT_KEYS = ("jitter", "timeout")
 JOB_KEYS = (
     "id", "spider", "every", "cron", "jitter", "timeout", "outlets", "narratives", "since",
     "limit", "settings", "per_narrative",
 )
+DURATION_EXAMPLES = {"every": "90s, 30m, 6h or 1d", "timeout": "1h", "jitter": "60s"}
 
 
 def parse_duration(value: Any) -> int | None:
@@ -352,36 +511,188 @@ def parse_duration(value: Any) -> int | None:
     return int(match[1]) * DURATION_SECONDS[match[2]] if match and int(match[1]) > 0 else None
 
 
-def load_schedule(path: Path, outlet_ids: list[str], narrative_ids: list[str]) -> tuple[Job, ...]:
-    entries = _Entries(path, top_key="jobs")
-    defaults, defaults_line = entries.top_value("defaults")
-    defaults = defaults or {}
+def _duration(e: _Entry, key: str, default: int | None = None, zero: bool = False) -> int | None:
+    """A schedule duration in seconds. It needs a unit: `every: 1` could mean any of them."""
+    value = e.data.get(key)
+    if value is None:
+        return default
+    text = str(value).strip()
+    if not isinstance(value, bool) and re.fullmatch(r"\d+", text) and int(text) > 0:
+        e.fail(key, f"{text} has no unit: write {text}s, {text}m, {text}h or {text}d")
+    match = None if isinstance(value, bool) else DURATION.match(text)
+    if text == "0" and not isinstance(value, bool):
+        seconds = 0
+    elif match:
+        seconds = int(match[1]) * DURATION_SECONDS[match[2]]
+    else:
+        e.fail(key, f"expected a duration like {DURATION_EXAMPLES[key]}, got {value!r}")
+    if seconds == 0 and not zero:
+        e.fail(key, f"must be longer than 0, got {value!r}")
+    return seconds
+
+
+def _cron_day_number(name: str) -> int:
+    if name.isdigit():
+        number = int(name)
+        if not 0 <= number <= 7:
+            raise ValueError(name)
+        return number % 7
+    return CRON_DAYS.index(name.lower()[:3])
+
+
+def cron_day_of_week(field: str) -> str:
+    """A crontab day-of-week field in APScheduler 3's terms ('1-5' -> 'mon,tue,wed,thu,fri')."""
+    if field in ("*", "?"):
+        return "*"
+    try:
+        days: set[int] = set()
+        for token in field.split(","):
+            match = _CRON_DAY_TOKEN.match(token.strip())
+            if not match:
+                raise ValueError(token)
+            first, last, step = match.groups()
+            if first == "*":
+                start, end = 0, 6
+            else:
+                start = _cron_day_number(first)
+                end = _cron_day_number(last) if last else (6 if step else start)
+                if end < start or (last and last.isdigit() and int(last) == 7):
+                    end += 7  # '5-7' and 'sat-sun' wrap to Sunday
+            days.update(day % 7 for day in range(start, end + 1, int(step or 1)))
+        if not days:
+            raise ValueError(field)
+    except (ValueError, IndexError):
+        return field  # not plain crontab (e.g. APScheduler's own syntax): leave it as it is
+    return ",".join(CRON_DAYS[day] for day in sorted(days))
+
+
+def cron_trigger(expression: str, jitter: int | None = None):
+    """An APScheduler CronTrigger for a standard 5-field crontab expression, in UTC."""
+    from apscheduler.triggers.cron import CronTrigger
+
+    minute, hour, day, month, day_of_week = expression.split()
+    return CronTrigger(minute=minute, hour=hour, day=day, month=month,
+                       day_of_week=cron_day_of_week(day_of_week), timezone=UTC,
+                       jitter=jitter or None)
+
+
+def cron_problem(expression: str, now: datetime | None = None) -> str | None:
+    """Why a crontab expression cannot schedule a job (invalid, or never fires), or None."""
+    fields = expression.split()
+    if len(fields) != 5:
+        return ("invalid crontab expression: expected 5 fields (minute hour day month "
+                f"day-of-week), got {len(fields)}")
+    try:
+        trigger = cron_trigger(expression)
+    except ValueError as error:
+        return f"invalid crontab expression: {error}"
+    if trigger.get_next_fire_time(None, now or datetime.now(UTC)) is None:
+        return f"{expression!r} never fires: no date has that day in that month"
+    return None
+
+
+@cache
+def known_settings() -> dict[str, Any]:
+    """Scrapy's default settings, overlaid with narrative_archive.settings: name -> default."""
+    from scrapy.settings import default_settings
+
+    from narrative_archive import settings as project
+
+    known: dict[str, Any] = {}
+    for module in (default_settings, project):
+        for name in dir(module):
+            value = getattr(module, name)
+            if name.isupper() and (value is not None or name not in known):
+                known[name] = value
+    return known
+
+
+SCRAPY_BOOLS = ("0", "1", "True", "true", "False", "false")  # what Settings.getbool accepts
+
+
+def setting_problem(value: Any, default: Any) -> str | None:
+    """Why `value` cannot stand in for a setting whose default is `default`, or None."""
+    if value is None:
+        return "expected a value"
+    if isinstance(default, bool):
+        ok = isinstance(value, bool) or str(value) in SCRAPY_BOOLS
+        expected = "true or false"
+    elif isinstance(default, (int, float)):
+        try:
+            ok = not isinstance(value, (bool, dict, list)) and float(value) == float(value)
+        except ValueError:
+            ok = False
+        expected = "a number"
+    elif isinstance(default, dict):
+        ok = isinstance(value, dict)
+        expected = "a mapping"
+    elif isinstance(default, list):
+        ok = isinstance(value, (list, str))
+        expected = "a list"
+    elif isinstance(default, str):
+        ok = not isinstance(value, (dict, list))
+        expected = "a string"
+    else:
+        return None
+    return None if ok else f"expected {expected} (the default is {default!r}), got {value!r}"
+
+
+def setting_text(value: Any) -> str:
+    """A setting's value as `-s NAME=VALUE` text that Scrapy's getdict/getlist/getbool read back."""
+    if isinstance(value, dict):
+        return json.dumps(value)
+    if isinstance(value, list):
+        return ",".join(str(item) for item in value)
+    return str(value)
+
+
+def _job_settings(e: _Entry, warnings: list[str]) -> tuple[tuple[str, str], ...]:
+    settings = e.get("settings", dict, default={})
+    pairs = []
+    for name, value in settings.items():
+        key = f"settings.{name}"
+        if not isinstance(name, str):
+            e.fail(key, "a setting name must be text")
+        if name not in known_settings():
+            warnings.append(str(e.error(
+                key, "not a Scrapy or narrative-archive setting: ignored; check the spelling")))
+        else:
+            problem = setting_problem(value, known_settings()[name])
+            if problem:
+                e.fail(key, problem)
+        pairs.append((name, setting_text(value)))
+    return tuple(pairs)
+
+
+def load_schedule(path: Path, outlet_ids: list[str], narrative_ids: list[str],
+                  warnings: list[str] | None = None) -> tuple[Job, ...]:
+    """The jobs of schedule.yml; likely mistakes that are legal go to `warnings`."""
+    warnings = [] if warnings is None else warnings
+    entries = _Entries(path, "job", top_key="jobs", top_keys=SCHEDULE_KEYS)
+    defaults, defaults_line, defaults_lines = entries.top_value("defaults")
+    defaults = {} if defaults is None else defaults
     if not isinstance(defaults, dict):
         raise ConfigError(path, "defaults", "expected a mapping", defaults_line)
+    d = _Entry(path, "defaults", defaults, defaults_lines, defaults_line, DEFAULT_KEYS)
+    default_timeout = _duration(d, "timeout", default=3600)
+    default_jitter = _duration(d, "jitter", default=0, zero=True)
     jobs, seen = [], set()
+    made: dict[str, str] = {}  # job id -> the entry that made it
     for index, line, data, lines in entries:
-        merged = {**{k: v for k, v in defaults.items() if k in ("jitter", "timeout")}, **data}
         label = _check_ids(path, "job", index, lines.get("id", line), data.get("id"), seen)
-        e = _Entry(path, label, merged, lines, line, JOB_KEYS)
+        e = _Entry(path, label, data, lines, line, JOB_KEYS)
         spider = e.get("spider", required=True)
         spider in SPIDERS or e.fail("spider", f"expected one of {', '.join(SPIDERS)}")
-        every, cron = merged.get("every"), e.get("cron")
+        every, cron = data.get("every"), e.get("cron")
         if (every is None) == (cron is None):
             e.fail(None, "give exactly one trigger: 'every' (e.g. 30m) or 'cron'")
-        if every is not None and parse_duration(every) is None:
-            e.fail("every", f"expected a duration like 90s, 30m, 6h or 1d, got {every!r}")
+        every = _duration(e, "every")
         if cron is not None:
-            from apscheduler.triggers.cron import CronTrigger
-
-            try:
-                CronTrigger.from_crontab(cron)
-            except ValueError as error:
-                e.fail("cron", f"invalid crontab expression: {error}")
-        timeout = parse_duration(merged.get("timeout", 3600))
-        timeout or e.fail("timeout", "expected a duration like 1h")
-        jitter = merged.get("jitter", 0)
-        jitter = 0 if jitter in (0, "0") else parse_duration(jitter)
-        jitter is not None or e.fail("jitter", "expected a duration like 60s")
+            problem = cron_problem(cron)
+            if problem:
+                e.fail("cron", problem)
+        timeout = _duration(e, "timeout", default=default_timeout)
+        jitter = _duration(e, "jitter", default=default_jitter, zero=True)
         outlets = e.strings("outlets")
         for outlet in outlets:
             outlet in outlet_ids or e.fail("outlets", f"unknown outlet {outlet!r}")
@@ -391,17 +702,25 @@ def load_schedule(path: Path, outlet_ids: list[str], narrative_ids: list[str]) -
         since = e.get("since", (str, date))
         if since is not None and check_date(since) is None and parse_duration(since) is None:
             e.fail("since", f"expected a date or a duration back from now, got {since!r}")
-        settings = e.get("settings", dict, default={})
-        limit = e.get("limit", int)
+        limit = data.get("limit")
+        if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int)
+                                  or limit < 1):
+            e.fail("limit", f"expected a number of pages above 0, got {limit!r}")
         job = dict(
-            spider=spider, every=parse_duration(every) if every is not None else None, cron=cron,
-            jitter=jitter, timeout=timeout, outlets=outlets,
-            since=check_date(since) or (str(since) if since else None),
-            limit=limit, settings=tuple((str(k), str(v)) for k, v in settings.items()),
+            spider=spider, every=every, cron=cron, jitter=jitter, timeout=timeout,
+            outlets=outlets, since=check_date(since) or (str(since) if since else None),
+            limit=limit, settings=_job_settings(e, warnings),
         )
         if e.get("per_narrative", bool, default=False):
-            for narrative in narratives or narrative_ids:
-                jobs.append(Job(id=f"{data['id']}-{narrative}", narratives=(narrative,), **job))
+            made_here = [(f"{data['id']}-{n}", (n,)) for n in narratives or narrative_ids]
+            key, maker = "per_narrative", f"per_narrative of {label} (line {line})"
         else:
-            jobs.append(Job(id=data["id"], narratives=narratives, **job))
+            made_here = [(data["id"], narratives)]
+            key, maker = "id", f"{label} (line {line})"
+        for job_id, job_narratives in made_here:
+            if job_id in made:  # a generated id can be another job's id: APScheduler refuses both
+                problem = f"{job_id!r} is already taken by {made[job_id]}; rename one"
+                e.fail(key, f"makes job {problem}" if key == "per_narrative" else problem)
+            made[job_id] = maker
+            jobs.append(Job(id=job_id, narratives=job_narratives, **job))
     return tuple(jobs)

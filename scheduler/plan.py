@@ -20,17 +20,13 @@ Sunday, 1 is Monday), not APScheduler 3's Monday-is-0.
 from __future__ import annotations
 
 import random
-import re
 from datetime import UTC, datetime, timedelta
 
 from apscheduler.triggers.base import BaseTrigger
-from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from narrative_archive.config import Job
-
-CRON_DAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
-_CRON_DAY_TOKEN = re.compile(r"^(\*|\w+)(?:-(\w+))?(?:/(\d+))?$")
+# The crontab dialect lives in config, which validates it with the same trigger.
+from narrative_archive.config import Job, cron_day_of_week, cron_trigger  # noqa: F401
 
 
 def format_duration(seconds: int | float) -> str:
@@ -46,49 +42,6 @@ def describe_trigger(job: Job) -> str:
     """'every 30m' or 'cron 0 */2 * * *' (UTC), with the jitter when there is one."""
     text = f"every {format_duration(job.every)}" if job.every else f"cron {job.cron} UTC"
     return text + (f" (+ up to {format_duration(job.jitter)} jitter)" if job.jitter else "")
-
-
-def _cron_day_number(name: str) -> int:
-    if name.isdigit():
-        number = int(name)
-        if not 0 <= number <= 7:
-            raise ValueError(name)
-        return number % 7
-    return CRON_DAYS.index(name.lower()[:3])
-
-
-def cron_day_of_week(field: str) -> str:
-    """A crontab day-of-week field in APScheduler 3's terms ('1-5' -> 'mon,tue,wed,thu,fri')."""
-    if field in ("*", "?"):
-        return "*"
-    try:
-        days: set[int] = set()
-        for token in field.split(","):
-            match = _CRON_DAY_TOKEN.match(token.strip())
-            if not match:
-                raise ValueError(token)
-            first, last, step = match.groups()
-            if first == "*":
-                start, end = 0, 6
-            else:
-                start = _cron_day_number(first)
-                end = _cron_day_number(last) if last else (6 if step else start)
-                if end < start or (last and last.isdigit() and int(last) == 7):
-                    end += 7  # '5-7' and 'sat-sun' wrap to Sunday
-            days.update(day % 7 for day in range(start, end + 1, int(step or 1)))
-        if not days:
-            raise ValueError(field)
-    except (ValueError, IndexError):
-        return field  # not plain crontab (e.g. APScheduler's own syntax): leave it as it is
-    return ",".join(CRON_DAYS[day] for day in sorted(days))
-
-
-def cron_trigger(expression: str, jitter: int | None = None) -> CronTrigger:
-    """A CronTrigger for a standard 5-field crontab expression, in UTC."""
-    minute, hour, day, month, day_of_week = expression.split()
-    return CronTrigger(minute=minute, hour=hour, day=day, month=month,
-                       day_of_week=cron_day_of_week(day_of_week), timezone=UTC,
-                       jitter=jitter or None)
 
 
 def make_trigger(job: Job) -> BaseTrigger:
