@@ -719,8 +719,9 @@ def load_schedule(path: Path, outlet_ids: list[str], narrative_ids: list[str],
             key, maker = "id", f"{label} (line {line})"
         for job_id, job_narratives in made_here:
             if job_id in made:  # a generated id can be another job's id: APScheduler refuses both
-                problem = f"{job_id!r} is already taken by {made[job_id]}; rename one"
-                e.fail(key, f"makes job {problem}" if key == "per_narrative" else problem)
+                taken = f"already taken by {made[job_id]}; rename one"
+                e.fail(key, f"makes job {job_id!r}, an id {taken}" if key == "per_narrative"
+                       else f"{job_id!r} is {taken}")
             made[job_id] = maker
             jobs.append(Job(id=job_id, narratives=job_narratives, **job))
     return tuple(jobs)
