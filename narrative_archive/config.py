@@ -655,7 +655,7 @@ def _job_settings(e: _Entry, warnings: list[str]) -> tuple[tuple[str, str], ...]
             e.fail(key, "a setting name must be text")
         if name not in known_settings():
             warnings.append(str(e.error(
-                key, "not a Scrapy or narrative-archive setting: ignored; check the spelling")))
+                key, "not a setting Scrapy or narrative-archive knows; check the spelling")))
         else:
             problem = setting_problem(value, known_settings()[name])
             if problem:

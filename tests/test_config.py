@@ -158,8 +158,8 @@ def test_unknown_scrapy_setting_is_a_warning_on_stderr(runner, db_path, config_d
                                                  "  DOWNLAOD_DELAY: 2"))
     result = runner.invoke(cli, ["init", "--db", str(db_path), "--config", str(config_dir)])
     assert result.exit_code == 0, result.output
-    assert ("schedule.yml: job 'j': settings.DOWNLAOD_DELAY: not a Scrapy or narrative-archive "
-            "setting: ignored; check the spelling (line 6)") in result.stderr
+    assert ("schedule.yml: job 'j': settings.DOWNLAOD_DELAY: not a setting Scrapy or narrative-archive "
+            "knows; check the spelling (line 6)") in result.stderr
     assert db_path.exists()
 
 
