@@ -221,7 +221,7 @@ class ArchivePipeline:
         # Which narratives match, decided in memory (constant cost); the archive's own
         # FTS index (whose cost grows with the archive) then only records those mentions.
         likely = set(self.matcher.match(article.get("title"), article.get("text")))
-        if page.via == "search":
+        if page.via == "search" or (page.via == "archive" and page.outlet_id is None):
             if not likely:
                 store.save_unmatched(self.db, [page.url, article.get("canonical_url")])
                 self.count("unmatched")
@@ -236,7 +236,10 @@ class ArchivePipeline:
                 logger.debug("%s: %s", page.url, warning)
         # fetched_at is the time of writing, after any warning above: the archive's
         # "failures since the last fetch" must not count this page's own warnings.
-        article_id, status = store.save_article(self.db, article, outlet_id, via=page.via)
+        archive = {"source": page.archive_source, "url": page.archive_url,
+                   "archived_at": page.archived_at} if page.archived_at else None
+        article_id, status = store.save_article(self.db, article, outlet_id, via=page.via,
+                                                archive=archive)
         if status == "new":  # no mentions yet: only the narratives that match can add one
             candidates = [n for n in self.config.narratives if n.id in likely]
         elif status == "updated":  # a changed text may also lose a mention: ask them all

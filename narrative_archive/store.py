@@ -20,6 +20,55 @@ FTS_TOKENIZER = "porter unicode61 remove_diacritics 2"
 # An article's date on a timeline: what the page says, else when we first saw it.
 ARTICLE_DATE = "coalesce(a.published_at, a.first_seen_at)"
 
+# The timeline views as migration 8 defines them, over {article_date}.
+_TIMELINE_VIEWS = """
+    CREATE VIEW article_dates AS
+        SELECT a.id AS article_id, a.outlet_id, {article_date} AS dated_at,
+               substr({article_date}, 1, 10) AS day,
+               CASE WHEN a.published_at IS NOT NULL THEN 'published'
+                    WHEN a.archived_at IS NOT NULL THEN 'archived'
+                    ELSE 'first_seen' END AS date_source
+        FROM articles a;
+    CREATE VIEW mention_articles AS
+        SELECT m.narrative_id, m.narrative_version, d.day, d.dated_at, d.date_source,
+               a.id AS article_id, a.title, a.url, a.outlet_id, o.name AS outlet,
+               o.country, o.kind AS outlet_kind, o.state_affiliated, a.language,
+               a.published_at, a.first_seen_at, m.matched_at, m.snippet, m.terms,
+               a.content_hash, a.via, a.archived_at, a.archive_url, a.archive_source
+        FROM mentions m
+        JOIN articles a ON a.id = m.article_id
+        JOIN article_dates d ON d.article_id = a.id
+        LEFT JOIN outlets o ON o.id = a.outlet_id;
+    CREATE VIEW narrative_daily AS
+        SELECT narrative_id AS narrative, day,
+               count(*) AS articles, count(DISTINCT outlet_id) AS outlets
+        FROM mention_articles GROUP BY narrative_id, day;
+    CREATE VIEW narrative_weekly AS
+        SELECT narrative_id AS narrative, date(day, 'weekday 0', '-6 days') AS week,
+               count(*) AS articles, count(DISTINCT outlet_id) AS outlets
+        FROM mention_articles GROUP BY narrative_id, week;
+    CREATE VIEW narrative_monthly AS
+        SELECT narrative_id AS narrative, substr(day, 1, 7) AS month,
+               count(*) AS articles, count(DISTINCT outlet_id) AS outlets
+        FROM mention_articles GROUP BY narrative_id, month;
+    CREATE VIEW narrative_first_seen AS
+        SELECT narrative_id AS narrative, outlet_id AS outlet, outlet AS outlet_name,
+               article_id, title, url, dated_at AS first_dated_at, date_source
+        FROM (
+            SELECT *, row_number() OVER (
+                PARTITION BY narrative_id, outlet_id ORDER BY dated_at, article_id) AS rank
+            FROM mention_articles
+        ) WHERE rank = 1;
+    CREATE VIEW outlet_daily AS
+        SELECT outlet_id AS outlet, day, count(*) AS articles
+        FROM article_dates GROUP BY outlet_id, day;
+    CREATE VIEW narrative_outlets AS
+        SELECT narrative_id AS narrative, outlet_id AS outlet, outlet AS outlet_name,
+               country, outlet_kind, state_affiliated, count(*) AS mentions,
+               min(dated_at) AS first_dated_at, max(dated_at) AS last_dated_at
+        FROM mention_articles GROUP BY narrative_id, outlet_id;
+"""
+
 # Each entry migrates the archive from version N-1 to N (PRAGMA user_version).
 # Never edit a released entry: append a new one.
 MIGRATIONS: list[str] = [
@@ -246,6 +295,46 @@ MIGRATIONS: list[str] = [
         checked_at TEXT NOT NULL
     );
     """,
+    # 8: backfill from web archives: where an archived copy came from, the archives'
+    # listing cursors, every capture listed (so none is fetched twice), and timelines
+    # that date an archived copy by its capture when the page gives no date
+    f"""
+    ALTER TABLE articles ADD COLUMN archived_at TEXT;
+    ALTER TABLE articles ADD COLUMN archive_url TEXT;
+    ALTER TABLE articles ADD COLUMN archive_source TEXT;
+    CREATE TABLE backfill_cursors (
+        source TEXT NOT NULL,
+        domain TEXT NOT NULL,
+        key TEXT NOT NULL,
+        resume_key TEXT,
+        done INTEGER NOT NULL DEFAULT 0,
+        updated_at TEXT NOT NULL,
+        PRIMARY KEY (source, domain, key)
+    );
+    CREATE TABLE backfill_captures (
+        source TEXT NOT NULL,
+        capture TEXT NOT NULL,
+        url TEXT NOT NULL,
+        captured_at TEXT NOT NULL,
+        outlet_id TEXT,
+        fetch TEXT NOT NULL DEFAULT '{{}}',
+        state TEXT NOT NULL DEFAULT 'pending',
+        reason TEXT,
+        updated_at TEXT NOT NULL,
+        PRIMARY KEY (source, capture)
+    );
+    CREATE INDEX backfill_captures_state ON backfill_captures(state, source);
+    CREATE INDEX backfill_captures_url ON backfill_captures(url);
+    DROP VIEW narrative_outlets;
+    DROP VIEW narrative_first_seen;
+    DROP VIEW narrative_monthly;
+    DROP VIEW narrative_weekly;
+    DROP VIEW narrative_daily;
+    DROP VIEW outlet_daily;
+    DROP VIEW mention_articles;
+    DROP VIEW article_dates;
+    {_TIMELINE_VIEWS.format(article_date="coalesce(a.published_at, a.archived_at, a.first_seen_at)")}
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -357,12 +446,15 @@ def save_article(
     outlet_id: str | None,
     via: str | None = None,
     fetched_at: str | None = None,
+    archive: Mapping[str, Any] | None = None,
 ) -> tuple[int, str]:
     """Upsert an article on its canonical URL.
 
     Returns (article id, what happened): "new", "updated" (text or title changed:
     a new article_versions row), or "unchanged" (only last_seen_at moves).
-    first_seen_at is never overwritten.
+    first_seen_at is never overwritten. `archive` ({"source": "wayback" |
+    "commoncrawl", "url": ..., "archived_at": ...}) says where an archived copy
+    came from; the earliest capture recorded is kept.
     """
     fetched_at = fetched_at or now()
     canonical = article.get("canonical_url") or article["url"]
@@ -384,8 +476,10 @@ def save_article(
             )
             article_id = cursor.lastrowid
             _save_version(db, article_id, fetched_at, values)
+            _save_archive(db, article_id, archive)
             return article_id, "new"
         article_id, old_title, old_text, old_hash = existing
+        _save_archive(db, article_id, archive)
         changed = (values["text"], values["title"]) != (old_text, old_title)
         if changed:
             # Keep what the page said before, then what it says now.
@@ -409,6 +503,18 @@ def save_article(
             [fetched_at, fetched_at, values["published_at"], values["modified_at"], article_id],
         )
         return article_id, "unchanged"
+
+
+def _save_archive(db, article_id: int, archive: Mapping[str, Any] | None) -> None:
+    """Record an archived copy's provenance, unless an earlier capture is already recorded."""
+    if not archive or not archive.get("archived_at"):
+        return
+    db.conn.execute(
+        "UPDATE articles SET archived_at = ?, archive_url = ?, archive_source = ?"
+        " WHERE id = ? AND (archived_at IS NULL OR archived_at > ?)",
+        [archive["archived_at"], archive.get("url"), archive.get("source"), article_id,
+         archive["archived_at"]],
+    )
 
 
 def _save_version(db, article_id: int, fetched_at: str, values: Mapping[str, Any]) -> None:
@@ -463,6 +569,82 @@ def recently_failed(db: sqlite_utils.Database, urls: Iterable[str], since: str) 
         db, "SELECT DISTINCT url FROM crawl_errors WHERE at >= ? AND url IN ({marks})",
         urls, since,
     )
+
+
+# --- backfill: cursors and captures listed by web archives ---------------------
+
+
+def backfill_cursor(db: sqlite_utils.Database, source: str, domain: str,
+                    key: str) -> tuple[str | None, bool]:
+    """Where listing (source, domain, key) stopped: (resume key or None, whether it is done)."""
+    row = db.execute(
+        "SELECT resume_key, done FROM backfill_cursors WHERE source = ? AND domain = ? AND key = ?",
+        [source, domain, key]).fetchone()
+    return (row[0], bool(row[1])) if row else (None, False)
+
+
+def save_backfill_listing(db: sqlite_utils.Database, source: str, domain: str, key: str,
+                          captures: Iterable[Mapping[str, Any]], resume_key: str | None,
+                          done: bool) -> list[dict]:
+    """Remember one listed page of captures and where the listing goes on, in one transaction.
+
+    Each capture is a mapping with capture (its id within the source), url,
+    captured_at, outlet_id and fetch (how to get it). Returns the captures still
+    to fetch: listed before or now, still pending, whose URL is not stored yet.
+    """
+    at = now()
+    rows = list(captures)
+    with db.conn:
+        db.conn.execute("BEGIN IMMEDIATE")
+        db.conn.executemany(
+            "INSERT OR IGNORE INTO backfill_captures (source, capture, url, captured_at,"
+            " outlet_id, fetch, state, updated_at) VALUES (?, ?, ?, ?, ?, ?, 'pending', ?)",
+            [(source, c["capture"], c["url"], c["captured_at"], c.get("outlet_id"),
+              _json(c.get("fetch") or {}), at) for c in rows])
+        db.conn.execute(
+            "INSERT INTO backfill_cursors (source, domain, key, resume_key, done, updated_at)"
+            " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(source, domain, key) DO UPDATE SET"
+            " resume_key = excluded.resume_key, done = excluded.done,"
+            " updated_at = excluded.updated_at",
+            [source, domain, key, resume_key, int(done), at])
+    return pending_captures(db, source, [c["capture"] for c in rows])
+
+
+def pending_captures(db: sqlite_utils.Database, source: str,
+                     captures: Iterable[str] | None = None) -> list[dict]:
+    """Captures listed but not fetched yet (all of the source's, or these), whose URL no
+    stored article has; in the order they were listed."""
+    sql = ("SELECT c.capture, c.url, c.captured_at, c.outlet_id, c.fetch FROM backfill_captures c"
+           " WHERE c.source = ? AND c.state = 'pending'"
+           " AND NOT EXISTS (SELECT 1 FROM articles a WHERE a.url = c.url)"
+           " AND NOT EXISTS (SELECT 1 FROM articles a WHERE a.canonical_url = c.url)")
+    params: list[Any] = [source]
+    found: list[dict] = []
+    if captures is None:
+        chunks = [None]
+    else:
+        captures = list(captures)
+        chunks = [captures[i:i + 400] for i in range(0, len(captures), 400)]
+    for chunk in chunks:
+        extra = ""
+        if chunk is not None:
+            if not chunk:
+                continue
+            extra = f" AND c.capture IN ({', '.join('?' * len(chunk))})"
+        for capture, url, captured_at, outlet_id, fetch in db.execute(
+                sql + extra + " ORDER BY c.rowid", [*params, *(chunk or [])]):
+            found.append({"capture": capture, "url": url, "captured_at": captured_at,
+                          "outlet_id": outlet_id, "fetch": json.loads(fetch or "{}")})
+    return found
+
+
+def finish_capture(db: sqlite_utils.Database, source: str, capture: str, state: str,
+                   reason: str | None = None) -> None:
+    """Mark a listed capture as done with: 'skipped' (with why) or 'failed' (with why)."""
+    with db.conn:
+        db.conn.execute(
+            "UPDATE backfill_captures SET state = ?, reason = ?, updated_at = ?"
+            " WHERE source = ? AND capture = ?", [state, reason, now(), source, capture])
 
 
 # --- crawl runs ------------------------------------------------------------

@@ -55,11 +55,15 @@ class Page:
     encoding: str | None  # the charset of the Content-Type header, if it named one
     fetched_at: str  # when the response arrived (UTC ISO 8601)
     outlet_id: str | None  # None: a search result from a domain no outlet claims
-    via: str  # feed | sitemap | search
+    via: str  # feed | sitemap | search | archive
     title: str | None = None  # discovery hints: what the feed, sitemap or search said
     published_at: str | None = None
     source: str | None = None  # the feed, sitemap or search URL that listed the page
     narrative_id: str | None = None  # the narrative a search result was found for
+    # An archived copy (via archive): url is the original URL, these say where the copy came from.
+    archive_source: str | None = None  # wayback | commoncrawl
+    archive_url: str | None = None  # the capture as the archive serves it
+    archived_at: str | None = None  # the capture's timestamp (UTC ISO 8601)
 
 
 @dataclass(frozen=True)
