@@ -371,6 +371,62 @@ def crawl(db_path, config_dir, spiders, outlet_ids, narrative_ids, since, until,
 
 @cli.command()
 @archive_options
+@click.argument("narrative_ids", nargs=-1, metavar="[NARRATIVE]...")
+@click.option("--since", required=True, metavar="DATE",
+              help="First day of the range (2017-01-01), or a time.")
+@click.option("--until", required=True, metavar="DATE", help="Last day of the range (inclusive).")
+@click.option("--source", type=click.Choice(["wayback", "commoncrawl", "mediacloud", "all"]),
+              help="Where to look. Default: wayback, plus mediacloud when "
+              "NARRATIVE_ARCHIVE_MEDIACLOUD_KEY is set.")
+@click.option("--outlet", "outlet_ids", multiple=True, metavar="ID",
+              help="Only this outlet (repeatable; default: all configured outlets).")
+@click.option("--all-urls", is_flag=True, help="List every HTML capture of the outlets in the "
+              "range, not only URLs carrying the narratives' terms (for outlets whose URLs are "
+              "ids only). Warns with the index's size first: it can be a great many.")
+@click.option("--limit", type=click.IntRange(min=1), metavar="N",
+              help="At most N captures fetched per outlet.")
+@click.option("-s", "--set", "scrapy_settings", multiple=True, metavar="NAME=VALUE",
+              help="A Scrapy setting (repeatable), e.g. -s NARRATIVE_ARCHIVE_WAYBACK_URL=URL.")
+@click.option("--progress/--no-progress", default=None,
+              help="Live counters on stderr (default: when it is a terminal).")
+def backfill(db_path, config_dir, narrative_ids, since, until, source, outlet_ids, all_urls,
+             limit, scrapy_settings, progress):
+    """Fill the archive from web archives: the outlets' articles of a date range.
+
+    For each outlet, lists archived copies from the Wayback Machine, Common
+    Crawl or Media Cloud, keeps those whose URL carries a term of the
+    NARRATIVEs (all of them by default), fetches each once and feeds it through
+    extract, store and match, like a crawl. Each article keeps its original URL
+    and where its copy came from (archive_source, archive_url, archived_at).
+    Resumable: run it again after a stop and it goes on where it stopped.
+    """
+    from narrative_archive import crawl as crawling
+    from narrative_archive.spiders.backfill import sources_for
+
+    try:
+        overrides = crawling.parse_settings(scrapy_settings)
+        key = crawling.scrapy_settings(db_path, config_dir, overrides).get(
+            "NARRATIVE_ARCHIVE_MEDIACLOUD_KEY")
+        sources_for(source, key)  # an unknown source, or mediacloud without a key: exit 2
+        if source in (None, "all") and not key:
+            click.echo("mediacloud: skipped (no API key; set NARRATIVE_ARCHIVE_MEDIACLOUD_KEY)",
+                       err=True)
+        runs = crawling.run_crawl(
+            ["backfill"], db_path=db_path, config_dir=config_dir, outlets=outlet_ids,
+            narratives=narrative_ids, since=since, until=until, limit=limit,
+            settings=overrides, progress=progress,
+            spider_args={"source": source or "", "all_urls": all_urls},
+        )
+    except ConfigError as error:
+        raise click.ClickException(str(error)) from error
+    except ValueError as error:
+        raise click.UsageError(str(error)) from error
+    crawling.print_summary(runs, db_path)
+    crawling.exit_now(crawling.exit_code(runs))
+
+
+@cli.command()
+@archive_options
 @click.argument("files", nargs=-1, required=True,
                 type=click.Path(exists=True, dir_okay=False))
 @click.option("--url", help="The URL the page was fetched from (default: the file's file:// "

@@ -29,7 +29,10 @@ from narrative_archive.config import SPIDERS, Config, load_config
 STAT = "narrative_archive/"
 COUNTERS = ("fetched", "pages", "new", "updated", "unchanged", "mentions", "errors")
 SKIPS = ("skipped_recent", "skipped_failed", "skipped_robots", "skipped_offsite", "skipped_out_of_range",
-         "skipped_limit", "skipped_undated", "unmatched")
+         "skipped_limit", "skipped_undated", "unmatched", "skipped_fetched_before",
+         "skipped_not_html", "skipped_soft_404", "skipped_redirect", "skipped_not_ok",
+         "skipped_stored")
+ON_DEMAND = ("backfill",)  # spiders run only when named (never by a bare `crawl`)
 
 
 @dataclass
@@ -97,7 +100,7 @@ def check_arguments(config: Config, spiders: Sequence[str], outlets: Sequence[st
     """Raise ValueError naming the first bad argument, before anything starts."""
     from narrative_archive.spiders.base import parse_when, select
 
-    unknown = [s for s in spiders if s not in SPIDERS]
+    unknown = [s for s in spiders if s not in SPIDERS and s not in ON_DEMAND]
     if unknown:
         raise ValueError(f"unknown spider {unknown[0]!r} (known: {', '.join(SPIDERS)})")
     select(config.outlets, tuple(outlets), "outlet")
@@ -125,6 +128,7 @@ def run_crawl(
     run_id: int | None = None,
     progress: bool | None = None,
     console: Console | None = None,
+    spider_args: dict[str, Any] | None = None,
 ) -> list[SpiderRun]:
     """Run the spiders (all of them by default) one after another; return their runs.
 
@@ -147,7 +151,7 @@ def run_crawl(
     db = store.open_db(db_path)  # the pipeline stores outlets and narratives when it opens
     arguments = {key: value for key, value in (
         ("outlets", list(outlets)), ("narratives", list(narratives)), ("since", since),
-        ("until", until), ("limit", limit)) if value}
+        ("until", until), ("limit", limit), *(spider_args or {}).items()) if value}
     if run_id is not None:
         row = db.execute("SELECT pid FROM crawl_runs WHERE id = ?", [run_id]).fetchone()
         if row is None:
@@ -174,7 +178,7 @@ def run_crawl(
             try:
                 yield process.crawl(
                     crawler, outlets=list(outlets), narratives=list(narratives), since=since,
-                    until=until, limit=limit, run_id=run.run_id,
+                    until=until, limit=limit, run_id=run.run_id, **(spider_args or {}),
                 )
             except Exception as error:  # the spider could not even start
                 logging.getLogger(__name__).error("%s could not start: %s", run.spider, error)
