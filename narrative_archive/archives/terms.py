@@ -47,19 +47,21 @@ def slug_terms(queries: Iterable[str]) -> list[str]:
     """The distinctive words every match of these queries must contain (a small hitting set).
 
     Greedy: the word needed by the most alternatives first (ties: the longer
-    word, then query order), until every alternative that has a word of
+    word, then the later one in its query: queries name the actor before the
+    target, NEAR(russia* arm taliban*)), until every alternative that has a word of
     MIN_TERM letters or more is covered. Terms that contain another chosen term
     are dropped: a substring match of the shorter one finds them.
     """
     alternatives: list[frozenset[str]] = []
     order: dict[str, int] = {}
     for query in queries:
+        text = query.lower()
         for alternative in _alternatives(_Parser(query).parse()):
             usable = frozenset(w for w in alternative if len(w) >= MIN_TERM)
             if usable:
                 alternatives.append(usable)
-                for word in sorted(usable):
-                    order.setdefault(word, len(order))
+                for word in usable:
+                    order.setdefault(word, text.find(word))
     chosen: list[str] = []
     left = list(alternatives)
     while left:
@@ -67,7 +69,7 @@ def slug_terms(queries: Iterable[str]) -> list[str]:
         for alternative in left:
             for word in alternative:
                 counts[word] = counts.get(word, 0) + 1
-        best = max(counts, key=lambda w: (counts[w], len(w), -order[w]))
+        best = max(counts, key=lambda w: (counts[w], len(w), order[w], w))
         chosen.append(best)
         left = [a for a in left if best not in a]
     return [t for t in chosen if not any(o != t and o in t for o in chosen)]
