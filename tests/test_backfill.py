@@ -195,6 +195,8 @@ class Archives:
         with self.lock:
             self.cdx_queries.append(query)
         domain = query["url"]
+        if query.get("showNumPages"):
+            return 200, "text/plain", b"2\n", {}
         rows = [r for r in cdx_rows() if urlsplit(r[1]).hostname.endswith(domain)]
         for name, value in params:  # filter=[!]field:regex
             if name != "filter":
@@ -455,6 +457,19 @@ def test_media_cloud_stories_fetched_live_else_from_the_wayback_machine(archives
     assert gone["archive_source"] == "wayback" and gone["archived_at"] == "2017-06-02T10:10:10Z"
     assert "http://khaama.test/old-story" not in rows  # published before --since
     assert archives.hits["khaama.test /old-story"] == 0
+
+
+def test_all_urls_lists_id_only_urls_after_a_size_warning(archives, config, tmp_path):
+    db = tmp_path / "archive.db"
+    result = backfill(archives, db, config, *RANGE, "--outlet", "tass", "--all-urls")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "--all-urls: the Wayback index holds 2 page(s) of captures for tass.test" in (
+        result.stderr)
+    urls = {row["url"] for row in query(db, "SELECT url FROM articles")}
+    assert "http://tass.test/politika/4123457" in urls
+    listing = [q for q in archives.cdx_queries if "showNumPages" not in q]
+    assert listing and not any(f.startswith("original:") for q in listing
+                               for f in [q.get("filter", "")])
 
 
 # --- bad input: clear errors before anything is fetched --------------------------------------
