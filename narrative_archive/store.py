@@ -613,11 +613,12 @@ def save_backfill_listing(db: sqlite_utils.Database, source: str, domain: str, k
 def pending_captures(db: sqlite_utils.Database, source: str,
                      captures: Iterable[str] | None = None) -> list[dict]:
     """Captures listed but not fetched yet (all of the source's, or these), whose URL no
-    stored article has; in the order they were listed."""
+    stored article has (nor a search-like result that matched nothing); in listed order."""
     sql = ("SELECT c.capture, c.url, c.captured_at, c.outlet_id, c.fetch FROM backfill_captures c"
            " WHERE c.source = ? AND c.state = 'pending'"
            " AND NOT EXISTS (SELECT 1 FROM articles a WHERE a.url = c.url)"
-           " AND NOT EXISTS (SELECT 1 FROM articles a WHERE a.canonical_url = c.url)")
+           " AND NOT EXISTS (SELECT 1 FROM articles a WHERE a.canonical_url = c.url)"
+           " AND NOT EXISTS (SELECT 1 FROM unmatched_urls u WHERE u.url = c.url)")
     params: list[Any] = [source]
     found: list[dict] = []
     if captures is None:

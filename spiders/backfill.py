@@ -183,6 +183,12 @@ class BackfillSpider(ArchiveSpider):
             return
         if capture["source"] == "wayback":
             yield self.wayback_request(capture["fetch"]["timestamp"], capture["url"], capture)
+        elif capture["source"] == "mediacloud":
+            capture = {**capture, **capture["fetch"]}  # title, published_at, listing: hints
+            yield scrapy.Request(capture["url"], callback=self.parse_live,
+                                 errback=self.live_failed, dont_filter=True,
+                                 meta={"allow_offsite": True, "capture": capture,
+                                       "handle_httpstatus_list": [404, 410]})
         else:
             fetch = capture["fetch"]
             record = commoncrawl.Record(capture["url"], fetch["timestamp"], fetch["filename"],
@@ -204,7 +210,9 @@ class BackfillSpider(ArchiveSpider):
     def resume(self, source: str):
         """Requests for captures listed by an earlier run but never fetched."""
         for capture in store.pending_captures(self.db, source):
-            if capture["outlet_id"] in self.selected and self.in_range(capture["captured_at"]):
+            outlet = capture["outlet_id"]
+            wanted = outlet in self.selected or (outlet is None and not self.outlets_chosen)
+            if wanted and self.in_range(capture["captured_at"]):
                 self.count("resumed")
                 yield from self.capture_requests({**capture, "source": source})
 
@@ -262,6 +270,8 @@ class BackfillSpider(ArchiveSpider):
                     f"{self.cc_index_url.rstrip('/')}/collinfo.json", self.parse_collinfo,
                     "commoncrawl-index")
             elif source == "mediacloud" and self.mediacloud_key:
+                for request in self.resume("mediacloud"):
+                    yield request
                 for narrative in self.narratives:
                     request = self.mediacloud_listing(narrative.id)
                     if request is not None:
@@ -519,22 +529,12 @@ class BackfillSpider(ArchiveSpider):
                 self.count("skipped_offsite")
                 continue
             candidates.append((story, owner))
-        stored = store.recently_fetched(self.db, [s.url for s, _ in candidates], "")
-        store.save_backfill_listing(self.db, "mediacloud", "*", meta["key"], [], token,
-                                    done=token is None)
-        for story, owner in candidates:
-            if story.url in stored:
-                self.count("skipped_stored")
-                continue
-            capture = {"source": "mediacloud", "capture": story.url, "url": story.url,
-                       "captured_at": story.published_at or iso(self.since),
-                       "outlet_id": owner.id if owner else None, "title": story.title,
-                       "published_at": story.published_at, "listing": response.url}
-            if not self.take(capture):
-                continue
-            yield scrapy.Request(story.url, callback=self.parse_live, errback=self.live_failed,
-                                 meta={"allow_offsite": True, "capture": capture,
-                                       "handle_httpstatus_list": [404, 410]})
+        rows = [{"capture": story.url, "url": story.url,
+                 "captured_at": story.published_at or iso(self.since),
+                 "outlet_id": owner.id if owner else None,
+                 "fetch": {"title": story.title, "published_at": story.published_at,
+                           "listing": response.url}} for story, owner in candidates]
+        yield from self.listed("mediacloud", "*", meta["key"], rows, token)
         if token:
             request = self.mediacloud_listing(meta["narrative_id"], token)
             if request is not None:
@@ -565,8 +565,7 @@ class BackfillSpider(ArchiveSpider):
         self.logger.info("%s: %s live; asking the Wayback Machine", capture["url"], reason)
         moment = parse_listed_date(capture["captured_at"]) or self.since
         return self.wayback_request(wayback.timestamp_of(moment), capture["url"],
-                                    {**capture, "source": "wayback",
-                                     "fetch": {"timestamp": wayback.timestamp_of(moment)}},
+                                    {**capture, "fetch": {"timestamp": wayback.timestamp_of(moment)}},
                                     fallback=True)
 
     def failed(self, failure):
