@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -300,6 +301,26 @@ def _statements(script: str) -> Iterable[str]:
         raise ValueError(f"incomplete SQL statement in migration: {buffer.strip()[:80]}")
 
 
+@contextmanager
+def transaction(db: sqlite_utils.Database) -> Iterator[sqlite3.Connection]:
+    """One write transaction (BEGIN IMMEDIATE), committed on exit, rolled back on error.
+
+    Re-entrant: inside an open transaction it joins it, so several writes (an
+    article and its mentions) can be made to commit together or not at all.
+    """
+    conn = db.conn
+    if conn.in_transaction:
+        yield conn
+        return
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield conn
+    except BaseException:
+        conn.rollback()
+        raise
+    conn.commit()
+
+
 def _json(value: Any) -> str:
     return json.dumps(list(value) if isinstance(value, tuple) else value, ensure_ascii=False)
 
@@ -324,7 +345,7 @@ def save_outlets(db: sqlite_utils.Database, outlets: Iterable[Any]) -> int:
             row["state_affiliated"] = int(bool(row["state_affiliated"]))
         row["configured"] = 1
         rows.append(row)
-    with db.conn:
+    with transaction(db):
         db["outlets"].upsert_all(rows, pk="id")
     return len(rows)
 
@@ -334,7 +355,7 @@ def ensure_outlet_for_domain(db: sqlite_utils.Database, domain: str) -> str:
     domain = domain.lower().removeprefix("www.")
     outlet_id = domain
     if db["outlets"].count_where("id = ?", [outlet_id]) == 0:
-        with db.conn:
+        with transaction(db):
             db.conn.execute(
                 "INSERT OR IGNORE INTO outlets (id, name, url, domains, configured)"
                 " VALUES (?, ?, ?, ?, 0)",
@@ -369,8 +390,7 @@ def save_article(
     values = {field: article.get(field) for field in ARTICLE_FIELDS}
     values["authors"] = _json(values["authors"] or [])
     values["links"] = _json(values["links"] or [])
-    with db.conn:
-        db.conn.execute("BEGIN IMMEDIATE")
+    with transaction(db):
         existing = db.conn.execute(
             "SELECT id, title, text, content_hash FROM articles WHERE canonical_url = ?",
             [canonical],
@@ -449,7 +469,7 @@ def recently_fetched(db: sqlite_utils.Database, urls: Iterable[str], since: str)
 def save_unmatched(db: sqlite_utils.Database, urls: Iterable[str | None]) -> None:
     """Remember search results that matched no narrative, so they are not refetched at once."""
     checked_at = now()
-    with db.conn:
+    with transaction(db):
         db.conn.executemany(
             "INSERT INTO unmatched_urls (url, checked_at) VALUES (?, ?)"
             " ON CONFLICT(url) DO UPDATE SET checked_at = excluded.checked_at",
@@ -474,7 +494,7 @@ RUN_STATUSES = ("running", "ok", "failed", "timeout", "abandoned")
 def start_run(db: sqlite_utils.Database, spider: str, args: Mapping[str, Any] | None = None,
               pid: int | None = None) -> int:
     """Record a crawl run as running; return its id."""
-    with db.conn:
+    with transaction(db):
         cursor = db.conn.execute(
             "INSERT INTO crawl_runs (spider, args, started_at, status, pid) VALUES (?, ?, ?, 'running', ?)",
             [spider, _json(dict(args or {})), now(), pid],
@@ -492,7 +512,7 @@ def update_run(db: sqlite_utils.Database, run_id: int, **fields: Any) -> None:
         raise ValueError(f"unknown status {fields['status']!r}")
     if not fields:
         return
-    with db.conn:
+    with transaction(db):
         db.conn.execute(
             f"UPDATE crawl_runs SET {', '.join(f'{k} = ?' for k in fields)} WHERE id = ?",
             [*fields.values(), run_id],
@@ -507,7 +527,7 @@ def finish_run(db: sqlite_utils.Database, run_id: int, status: str, **fields: An
 def record_error(db: sqlite_utils.Database, run_id: int | None, url: str | None, reason: str,
                  outlet_id: str | None = None) -> None:
     """Log a failure (a URL and why) against a run and count it there."""
-    with db.conn:
+    with transaction(db):
         db.conn.execute(
             "INSERT INTO crawl_errors (run_id, outlet_id, url, reason, at) VALUES (?, ?, ?, ?, ?)",
             [run_id, outlet_id, url, reason, now()],

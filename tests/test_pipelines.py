@@ -4,6 +4,7 @@ reasons, retry backoff, redirect loops, date hints and the extraction worker poo
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from pathlib import Path
@@ -33,6 +34,8 @@ from narrative_archive.middlewares import (
 from narrative_archive.pipelines import NarrativeMatcher, is_date_warning, prefer_listed_date
 from narrative_archive.spiders.base import OutletIndex, describe_failure, skip_kind
 from narrative_archive.workers import ExtractorPool
+from tests.fixture_server import FixtureServer, Reply, query, run_crawl, write_config
+from tests.test_narratives import SNIPPET_BUG_QUERY
 
 FILES = Path(__file__).parent / "files"
 TEST_NARRATIVES = FILES / "crawl" / "narratives.yml"
@@ -180,3 +183,68 @@ def test_extractor_pool_off_the_event_loop():
         pool.close()
     assert article["title"] == "US general says Russia is arming the Taliban"
     assert {r["content_hash"] for r in results} == {article["content_hash"]}
+
+
+# --- end to end: crawls of local feeds ------------------------------------------------------
+
+
+def feed_site(server: FixtureServer, host: str, pages: dict[str, bytes]) -> str:
+    """Serve these article pages on `host` and an RSS feed listing them in order; the feed URL."""
+    items = "".join(f"<item><title>{path}</title><link>http://{host}{path}</link></item>"
+                    for path in pages)
+    for path, body in pages.items():
+        server.add(host, path, Reply(200, body))
+    server.add(host, "/feed.xml", Reply(
+        200, f"<rss version='2.0'><channel><title>{host}</title>{items}</channel></rss>".encode(),
+        {"Content-Type": "application/rss+xml"}))
+    server.add(host, "/robots.txt", Reply(200, b"", {"Content-Type": "text/plain"}))
+    return f"http://{host}/feed.xml"
+
+
+def html_page(title: str, *paragraphs: str, head: str = "", h1: bool = False) -> bytes:
+    body = "".join(f"<p>{p}</p>" for p in paragraphs)
+    heading = f"<h1>{title}</h1>" if h1 else ""
+    return (f"<html><head><title>{title}</title>{head}</head><body><article>{heading}{body}"
+            "</article></body></html>").encode()
+
+
+def outlet(outlet_id: str, host: str, feed: str, **extra) -> dict:
+    return {"id": outlet_id, "name": outlet_id, "url": f"http://{host}/", "domains": [host],
+            "feeds": [feed], **extra}
+
+
+# One worker, one request at a time: pages reach the archive in a fixed order.
+IN_ORDER = {"CONCURRENT_REQUESTS": "1", "NARRATIVE_ARCHIVE_EXTRACT_WORKERS": "1"}
+
+
+@pytest.fixture(scope="module")
+def server():
+    with FixtureServer(sites=None) as fixture:
+        yield fixture
+
+
+def test_crawl_of_the_snippet_bug_articles_records_both_mentions(server, tmp_path):
+    """FIELD_NOTES' snippet() bug: crawled from a feed, the second article got no mention."""
+    feed = feed_site(server, "bug.test", {  # Scrapy fetches the last listed first
+        "/moscow": html_page("Moscow and the Taliban", "Moscow weapons Taliban Russian.",
+                             "Moscow weapons Taliban Russian."),
+        "/smuggled": html_page("Smuggled",
+                               "officials said Russian weapons were smuggled to the Taliban",
+                               h1=True),
+    })
+    config = write_config(tmp_path / "config", [outlet("bug", "bug.test", feed)])
+    (config / "narratives.yml").write_text(
+        "- id: bug\n  title: Bug\n  query: 'NEAR(\"russian weapons\" taliban) OR NEAR(moscow taliban)'\n")
+    db_path = tmp_path / "a.db"
+    result = run_crawl(server, ["feeds"], db_path, config, settings=IN_ORDER)
+    assert result.returncode == 0, result.stderr[-2000:]
+    rows = query(db_path, "SELECT a.title, m.snippet FROM articles a"
+                          " LEFT JOIN mentions m ON m.article_id = a.id ORDER BY a.id")
+    assert [r["title"] for r in rows] == ["Smuggled", "Moscow and the Taliban"]
+    assert all(r["snippet"] for r in rows), rows
+    assert "<mark>Moscow</mark>" in rows[1]["snippet"]
+    assert query(db_path, "SELECT errors FROM crawl_runs")[0]["errors"] == 0
+    # The archive does reproduce the bug: a plain snippet() scan fails on it.
+    with pytest.raises(sqlite3.DatabaseError, match="malformed"):
+        query(db_path, f"SELECT {narratives.SNIPPET_SQL} FROM articles_fts"
+                       " WHERE articles_fts MATCH ?", [SNIPPET_BUG_QUERY])
