@@ -18,6 +18,9 @@ import sqlite_utils
 
 FTS_TOKENIZER = "porter unicode61 remove_diacritics 2"
 
+# The archive's time format, in SQL (triggers and views).
+NOW_SQL = "strftime('%Y-%m-%dT%H:%M:%SZ', 'now')"
+
 # An article's date on a timeline: what the page says, else when we first saw it.
 ARTICLE_DATE = "coalesce(a.published_at, a.first_seen_at)"
 
@@ -246,6 +249,44 @@ MIGRATIONS: list[str] = [
         url TEXT PRIMARY KEY,
         checked_at TEXT NOT NULL
     );
+    """,
+    # 8: mention history: every narrative version a mention held in, and when it stopped
+    # holding (a narrower query, an edited article). Kept by triggers on mentions.
+    f"""
+    CREATE TABLE mention_history (
+        article_id INTEGER NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
+        narrative_id TEXT NOT NULL REFERENCES narratives(id) ON DELETE CASCADE,
+        narrative_version INTEGER NOT NULL,
+        matched_at TEXT NOT NULL,
+        snippet TEXT,
+        removed_at TEXT,
+        removed_in_version INTEGER,
+        PRIMARY KEY (article_id, narrative_id, narrative_version)
+    );
+    CREATE INDEX mention_history_narrative ON mention_history(narrative_id, narrative_version);
+    INSERT INTO mention_history (article_id, narrative_id, narrative_version, matched_at, snippet)
+        SELECT article_id, narrative_id, narrative_version, matched_at, snippet FROM mentions;
+    CREATE TRIGGER mentions_history_ai AFTER INSERT ON mentions BEGIN
+        INSERT INTO mention_history (article_id, narrative_id, narrative_version, matched_at,
+                                     snippet)
+            VALUES (new.article_id, new.narrative_id, new.narrative_version, {NOW_SQL},
+                    new.snippet)
+            ON CONFLICT DO UPDATE SET removed_at = NULL, removed_in_version = NULL;
+    END;
+    CREATE TRIGGER mentions_history_au AFTER UPDATE OF narrative_version ON mentions
+        WHEN new.narrative_version IS NOT old.narrative_version BEGIN
+        INSERT INTO mention_history (article_id, narrative_id, narrative_version, matched_at,
+                                     snippet)
+            VALUES (new.article_id, new.narrative_id, new.narrative_version, {NOW_SQL},
+                    new.snippet)
+            ON CONFLICT DO UPDATE SET removed_at = NULL, removed_in_version = NULL;
+    END;
+    CREATE TRIGGER mentions_history_ad AFTER DELETE ON mentions BEGIN
+        UPDATE mention_history SET removed_at = {NOW_SQL},
+               removed_in_version = (SELECT version FROM narratives WHERE id = old.narrative_id)
+            WHERE article_id = old.article_id AND narrative_id = old.narrative_id
+              AND removed_at IS NULL;
+    END;
     """,
 ]
 

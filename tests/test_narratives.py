@@ -189,3 +189,32 @@ def test_rematch_survives_the_snippet_bug_and_one_narrative_failing(db, caplog):
     assert "error" in results["broken"] and "run init" in results["broken"]["error"]
     assert results["other"] == {"matched": 2, "added": 2, "removed": 0}
     assert "broken" in caplog.text
+
+
+def test_mention_history_keeps_what_each_version_matched(db):
+    broad = Narrative("n", "N", "taliban")
+    narratives.save_narratives(db, [broad])
+    weapons = save(db, "https://example.com/w", "Russia sent weapons to the Taliban.")
+    talks = save(db, "https://example.com/t", "The Taliban attended talks in Moscow.")
+    narratives.rematch(db, broad)
+    narrow = Narrative("n", "N", "taliban AND weapon*")
+    narratives.save_narratives(db, [narrow])
+    assert narratives.rematch(db, narrow)["removed"] == 1
+
+    def held(version):
+        return {r["article_id"]: r for r in db["mention_history"].rows_where(
+            "narrative_id = 'n' AND narrative_version = ?", [version])}
+
+    version_1, version_2 = held(1), held(2)
+    assert set(version_1) == {weapons, talks}  # what version 1 matched, after version 2
+    assert set(version_2) == {weapons}
+    assert version_1[talks]["removed_at"] and version_1[talks]["removed_in_version"] == 2
+    assert "<mark>Taliban</mark>" in version_1[talks]["snippet"]
+    assert version_1[weapons]["removed_at"] is None  # it still holds (as version 2)
+
+    # An edit that loses the mention is history too.
+    store.save_article(db, article("https://example.com/w", "Correction: the Taliban bought fuel."),
+                       "example-news")
+    narratives.match_article(db, weapons, [narrow])
+    assert held(2)[weapons]["removed_at"] is not None
+    assert db["mentions"].count == 0
