@@ -1,7 +1,7 @@
 """Scrapy glue: extract → store → match, for every Page the spiders yield.
 
     Page ──(worker process)──► extract.extract_article ──(writer thread)──►
-        store.save_article ──► narratives.match_article ──► mentions
+        store.save_article ──► narratives.match_article ──► mentions   (one transaction)
 
 Extraction runs in an ExtractorPool (one process per core) and every archive
 write in one writer thread, so the reactor only fetches. Every article from a
@@ -236,16 +236,19 @@ class ArchivePipeline:
                 logger.debug("%s: %s", page.url, warning)
         # fetched_at is the time of writing, after any warning above: the archive's
         # "failures since the last fetch" must not count this page's own warnings.
-        article_id, status = store.save_article(self.db, article, outlet_id, via=page.via)
-        if status == "new":  # no mentions yet: only the narratives that match can add one
-            candidates = [n for n in self.config.narratives if n.id in likely]
-        elif status == "updated":  # a changed text may also lose a mention: ask them all
-            candidates = list(self.config.narratives)
-        else:
-            candidates = []
-        matched = []
-        if candidates:
-            matched = narratives_module.match_article(self.db, article_id, candidates)
+        # One transaction: a crash (even kill -9) leaves the article with its mentions
+        # or not stored at all, and then the next run fetches it again.
+        with store.transaction(self.db):
+            article_id, status = store.save_article(self.db, article, outlet_id, via=page.via)
+            if status == "new":  # no mentions yet: only the narratives that match can add one
+                candidates = [n for n in self.config.narratives if n.id in likely]
+            elif status == "updated":  # a changed text may also lose a mention: ask them all
+                candidates = list(self.config.narratives)
+            else:
+                candidates = []
+            matched = []
+            if candidates:
+                matched = narratives_module.match_article(self.db, article_id, candidates)
         self.count(status)
         self.count("mentions", len(matched))
         self._maybe_flush()

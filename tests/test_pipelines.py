@@ -4,7 +4,9 @@ reasons, retry backoff, redirect loops, date hints and the extraction worker poo
 from __future__ import annotations
 
 import asyncio
+import signal
 import sqlite3
+import subprocess
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from pathlib import Path
@@ -34,7 +36,16 @@ from narrative_archive.middlewares import (
 from narrative_archive.pipelines import NarrativeMatcher, is_date_warning, prefer_listed_date
 from narrative_archive.spiders.base import OutletIndex, describe_failure, skip_kind
 from narrative_archive.workers import ExtractorPool
-from tests.fixture_server import FixtureServer, Reply, query, run_crawl, write_config
+from tests.fixture_server import (
+    REPO,
+    FixtureServer,
+    Reply,
+    crawl_command,
+    crawl_env,
+    query,
+    run_crawl,
+    write_config,
+)
 from tests.test_narratives import SNIPPET_BUG_QUERY
 
 FILES = Path(__file__).parent / "files"
@@ -248,3 +259,35 @@ def test_crawl_of_the_snippet_bug_articles_records_both_mentions(server, tmp_pat
     with pytest.raises(sqlite3.DatabaseError, match="malformed"):
         query(db_path, f"SELECT {narratives.SNIPPET_SQL} FROM articles_fts"
                        " WHERE articles_fts MATCH ?", [SNIPPET_BUG_QUERY])
+
+
+KILLED_BEFORE_MATCHING = """
+import os, signal, sys
+from narrative_archive import narratives
+def killed(*args, **kwargs):
+    os.kill(os.getpid(), signal.SIGKILL)  # kill -9 between storing an article and its mentions
+narratives.match_article = killed
+from narrative_archive.cli import cli
+cli(sys.argv[1:])
+"""
+
+
+def test_kill_9_between_storing_and_matching_loses_no_mention(server, tmp_path):
+    feed = feed_site(server, "kill.test", {"/arms": html_page(
+        "Russia arming the Taliban", "A US general said Russia supplied weapons to the Taliban"
+        " across the Tajik border, and Moscow denied it the next day.")})
+    config = write_config(tmp_path / "config", [outlet("kill", "kill.test", feed)])
+    db_path = tmp_path / "a.db"
+    command = crawl_command(["feeds"], db_path, config)
+    assert command[1:4] == ["-m", "narrative_archive", "crawl"]
+    killed = subprocess.run([command[0], "-c", KILLED_BEFORE_MATCHING, *command[3:]],
+                            env=crawl_env(server), cwd=REPO, capture_output=True, text=True,
+                            timeout=60)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
+    assert query(db_path, "SELECT count(*) AS n FROM articles")[0]["n"] == 0  # not half-stored
+
+    resumed = run_crawl(server, ["feeds"], db_path, config)  # the next run, as the scheduler would
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    rows = query(db_path, "SELECT a.url, m.narrative_id FROM articles a"
+                          " LEFT JOIN mentions m ON m.article_id = a.id")
+    assert rows == [{"url": "http://kill.test/arms", "narrative_id": "russia-arming-taliban"}]
