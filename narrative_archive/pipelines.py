@@ -22,6 +22,7 @@ crawl_errors row and the run goes on.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import sqlite3
@@ -34,9 +35,9 @@ from typing import Any
 from scrapy import signals
 
 from narrative_archive import narratives as narratives_module
-from narrative_archive import store
+from narrative_archive import store, urls
 from narrative_archive.config import Config, Narrative, load_config, parse_duration
-from narrative_archive.extract import ExtractError
+from narrative_archive.extract import ExtractError, canonicalize_url
 from narrative_archive.spiders.base import STAT, Page, Problem, host_of
 from narrative_archive.workers import ExtractorPool
 
@@ -215,9 +216,10 @@ class ArchivePipeline:
         article["published_at"] = prefer_listed_date(article.get("published_at"), page.published_at)
         if not article.get("title") and page.title:
             article["title"] = page.title
+        outlet_id = page.outlet_id
+        self._check_canonical(page, article)
         outcome = {"url": page.url, "canonical_url": article.get("canonical_url"),
                    "outlet_id": page.outlet_id, "via": page.via}
-        outlet_id = page.outlet_id
         # Which narratives match, decided in memory (constant cost); the archive's own
         # FTS index (whose cost grows with the archive) then only records those mentions.
         likely = set(self.matcher.match(article.get("title"), article.get("text")))
@@ -254,6 +256,21 @@ class ArchivePipeline:
         self._maybe_flush()
         return {**outcome, "outlet_id": outlet_id, "status": status, "article_id": article_id,
                 "mentions": matched}
+
+    def _check_canonical(self, page: Page, article: dict[str, Any]) -> None:
+        """A canonical URL on another site than the page (and not its outlet's) is only a
+        claim: the article is keyed on the fetched URL and the claim kept beside it."""
+        claimed = article.get("canonical_url")
+        domains = ()
+        if page.outlet_id:
+            with contextlib.suppress(KeyError):
+                domains = self.config.outlet(page.outlet_id).domains
+        if not claimed or urls.trusted_canonical(page.url, claimed, domains):
+            return
+        logger.warning("%s names %s as its canonical URL: another site's, not believed",
+                       page.url, claimed)
+        article["claimed_canonical_url"] = claimed
+        article["canonical_url"] = canonicalize_url(page.url)
 
     def _record(self, url: str | None, reason: str, outlet_id: str | None) -> None:
         store.record_error(self.db, self.run_id, url, reason, outlet_id)

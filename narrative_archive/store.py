@@ -288,6 +288,11 @@ MIGRATIONS: list[str] = [
               AND removed_at IS NULL;
     END;
     """,
+    # 9: the canonical URL a page claimed when it was not believed (another site's URL):
+    # such an article is keyed on the URL it was fetched from
+    """
+    ALTER TABLE articles ADD COLUMN claimed_canonical_url TEXT;
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -409,7 +414,7 @@ def ensure_outlet_for_domain(db: sqlite_utils.Database, domain: str) -> str:
 
 ARTICLE_FIELDS = (
     "url", "title", "text", "description", "authors", "published_at", "modified_at",
-    "language", "links", "content_hash",
+    "language", "links", "content_hash", "claimed_canonical_url",
 )
 
 

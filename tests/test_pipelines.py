@@ -291,3 +291,51 @@ def test_kill_9_between_storing_and_matching_loses_no_mention(server, tmp_path):
     rows = query(db_path, "SELECT a.url, m.narrative_id FROM articles a"
                           " LEFT JOIN mentions m ON m.article_id = a.id")
     assert rows == [{"url": "http://kill.test/arms", "narrative_id": "russia-arming-taliban"}]
+
+
+REAL = html_page("US general: Russia is arming the Taliban",
+                 "A US general said Russia supplied weapons to the Taliban across the Tajik"
+                 " border; Moscow denied it the next day.")
+HIJACK = html_page("Russia never armed anyone, says a blog",
+                   "This page claims to be another outlet's article: its canonical link points"
+                   " there, and its headline and text are not that article's at all.",
+                   head='<link rel="canonical" href="http://real.test/story">')
+
+
+@pytest.mark.parametrize("order", [("real", "hijack"), ("hijack", "real")])
+def test_a_canonical_on_another_domain_cannot_take_over_an_article(server, tmp_path, order):
+    outlets = [outlet("real", "real.test", feed_site(server, "real.test", {"/story": REAL})),
+               outlet("hijack", "hijack.test", feed_site(server, "hijack.test", {"/copy": HIJACK}))]
+    config = write_config(tmp_path / "config", outlets)
+    db_path = tmp_path / "a.db"
+    for outlet_id in order:
+        result = run_crawl(server, ["feeds"], db_path, config, "--outlet", outlet_id)
+        assert result.returncode == 0, result.stderr[-2000:]
+    rows = {r["outlet_id"]: r for r in query(
+        db_path, "SELECT outlet_id, url, canonical_url, claimed_canonical_url, title FROM articles")}
+    assert rows["real"] == {"outlet_id": "real", "url": "http://real.test/story",
+                            "canonical_url": "http://real.test/story",
+                            "claimed_canonical_url": None,
+                            "title": "US general: Russia is arming the Taliban"}
+    assert rows["hijack"]["canonical_url"] == "http://hijack.test/copy"  # keyed on where it is
+    assert rows["hijack"]["claimed_canonical_url"] == "http://real.test/story"  # what it said
+    assert query(db_path, "SELECT a.outlet_id FROM mentions m JOIN articles a"
+                          " ON a.id = m.article_id") == [{"outlet_id": "real"}]
+
+
+def test_which_canonical_urls_are_trusted():
+    from narrative_archive.urls import registrable_domain, trusted_canonical
+
+    assert registrable_domain("https://www.bbc.co.uk/news/1") == "bbc.co.uk"
+    assert registrable_domain("http://news.tass.test/a") == "tass.test"  # no public suffix
+    assert registrable_domain("http://127.0.0.1:8000/a") == "127.0.0.1"
+    assert registrable_domain("https://a.blogspot.com/") == "a.blogspot.com"  # private suffix
+    page = "https://m.example.com/2024/story?amp=1"
+    assert trusted_canonical(page, "https://www.example.com/2024/story")
+    assert not trusted_canonical(page, "https://other.example.net/2024/story")
+    assert not trusted_canonical("https://a.blogspot.com/x", "https://b.blogspot.com/x")
+    # A domain the same outlet owns (outlets.yml `domains`) is trusted.
+    assert trusted_canonical("https://www.bbc.com/news/1", "https://www.bbc.co.uk/news/1",
+                             ("bbc.co.uk", "bbc.com"))
+    assert not trusted_canonical("https://www.bbc.com/news/1", "https://evil.bbc.co.uk.test/x",
+                                 ("bbc.co.uk", "bbc.com"))
