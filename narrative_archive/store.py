@@ -293,6 +293,57 @@ MIGRATIONS: list[str] = [
     """
     ALTER TABLE articles ADD COLUMN claimed_canonical_url TEXT;
     """,
+    # 10: dates ordered as times, not text, with their precision: a day-only date
+    # (2024-05-20) sorts at the latest moment it can be (when we first saw the
+    # article that day, else the day's end), never before 2024-05-20T02:45:00Z
+    f"""
+    DROP VIEW narrative_outlets;
+    DROP VIEW narrative_first_seen;
+    DROP VIEW mention_articles;
+    DROP VIEW article_dates;
+    CREATE VIEW article_dates AS
+        SELECT article_id, outlet_id, dated_at, substr(sorted_at, 1, 10) AS day, date_source,
+               date_precision, sorted_at
+        FROM (
+            SELECT a.id AS article_id, a.outlet_id, {ARTICLE_DATE} AS dated_at,
+                   CASE WHEN a.published_at IS NULL THEN 'first_seen' ELSE 'published' END
+                     AS date_source,
+                   CASE WHEN length({ARTICLE_DATE}) = 10 THEN 'day' ELSE 'second' END
+                     AS date_precision,
+                   CASE WHEN length({ARTICLE_DATE}) = 10
+                     THEN max({ARTICLE_DATE} || 'T00:00:00Z',
+                              min({ARTICLE_DATE} || 'T23:59:59Z', a.first_seen_at))
+                     ELSE coalesce(strftime('%Y-%m-%dT%H:%M:%SZ', {ARTICLE_DATE}), {ARTICLE_DATE})
+                   END AS sorted_at
+            FROM articles a
+        );
+    CREATE VIEW mention_articles AS
+        SELECT m.narrative_id, m.narrative_version, d.day, d.dated_at, d.date_source,
+               a.id AS article_id, a.title, a.url, a.outlet_id, o.name AS outlet,
+               o.country, o.kind AS outlet_kind, o.state_affiliated, a.language,
+               a.published_at, a.first_seen_at, m.matched_at, m.snippet, m.terms,
+               a.content_hash, d.date_precision, d.sorted_at
+        FROM mentions m
+        JOIN articles a ON a.id = m.article_id
+        JOIN article_dates d ON d.article_id = a.id
+        LEFT JOIN outlets o ON o.id = a.outlet_id;
+    CREATE VIEW narrative_first_seen AS
+        SELECT narrative_id AS narrative, outlet_id AS outlet, outlet AS outlet_name,
+               article_id, title, url, dated_at AS first_dated_at, date_source,
+               date_precision, sorted_at AS first_sorted_at
+        FROM (
+            SELECT *, row_number() OVER (
+                PARTITION BY narrative_id, outlet_id ORDER BY sorted_at, article_id) AS rank
+            FROM mention_articles
+        ) WHERE rank = 1;
+    CREATE VIEW narrative_outlets AS
+        SELECT narrative_id AS narrative, outlet_id AS outlet, outlet AS outlet_name,
+               country, outlet_kind, state_affiliated, count(*) AS mentions,
+               -- sorted_at is 20 characters: the earliest and latest by it, as written
+               substr(min(sorted_at || dated_at), 21) AS first_dated_at,
+               substr(max(sorted_at || dated_at), 21) AS last_dated_at
+        FROM mention_articles GROUP BY narrative_id, outlet_id;
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
