@@ -15,8 +15,9 @@ created (spider argument run_id, or the NARRATIVE_ARCHIVE_RUN_ID setting) or
 starts its own (`scrapy crawl feeds`), updates its counters every
 NARRATIVE_ARCHIVE_PROGRESS_EVERY seconds and closes it when the spider closes:
 'ok', or 'failed' when nothing at all could be fetched. Every failure (from
-the spiders as a Problem, or here: no text, not HTML, a bad date) becomes a
-crawl_errors row and the run goes on.
+the spiders as a Problem, or here: no text, not HTML) becomes a crawl_errors
+row and the run goes on; a bad date is a warning (articles.warnings, counted in
+crawl_runs.warnings): the page is still stored.
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ logger = logging.getLogger(__name__)
 
 # Counters shown while crawling and written to crawl_runs (stats key → column).
 RUN_COLUMNS = {"pages": "pages", "new": "new_articles", "updated": "updated_articles",
-               "mentions": "mentions"}
+               "mentions": "mentions", "warnings": "warnings"}
 
 
 class NarrativeMatcher:
@@ -231,13 +232,14 @@ class ArchivePipeline:
                 return {**outcome, "status": "unmatched"}
             if outlet_id is None:
                 outlet_id = store.ensure_outlet_for_domain(self.db, host_of(page.url))
+        # A bad date is a warning, not an error: the page is stored (with the listing's
+        # date when there is one), the warning kept on the article and counted on the run.
         for warning in article.get("warnings") or ():
             if is_date_warning(warning):
-                self._record(page.url, f"bad date: {warning}", outlet_id)
+                logger.warning("%s: %s", page.url, warning)
+                self.count("warnings")
             else:
                 logger.debug("%s: %s", page.url, warning)
-        # fetched_at is the time of writing, after any warning above: the archive's
-        # "failures since the last fetch" must not count this page's own warnings.
         # One transaction: a crash (even kill -9) leaves the article with its mentions
         # or not stored at all, and then the next run fetches it again.
         with store.transaction(self.db):
@@ -282,7 +284,8 @@ class ArchivePipeline:
         self.stats.inc_value(STAT + key, value)
 
     def counts(self) -> dict[str, int]:
-        keys = ("pages", "new", "updated", "unchanged", "mentions", "errors", "unmatched")
+        keys = ("pages", "new", "updated", "unchanged", "mentions", "errors", "unmatched",
+                "warnings")
         return {key: self.stats.get_value(STAT + key, 0) for key in keys}
 
     def run_counters(self) -> dict[str, int]:

@@ -344,6 +344,33 @@ MIGRATIONS: list[str] = [
                substr(max(sorted_at || dated_at), 21) AS last_dated_at
         FROM mention_articles GROUP BY narrative_id, outlet_id;
     """,
+    # 11: failures after the last stored article counted by crawl_errors id, not by the
+    # second (an error in the same second counts); extraction warnings kept, not errors
+    """
+    ALTER TABLE articles ADD COLUMN fetched_after_error_id INTEGER;
+    ALTER TABLE articles ADD COLUMN warnings TEXT NOT NULL DEFAULT '[]';
+    ALTER TABLE crawl_runs ADD COLUMN warnings INTEGER NOT NULL DEFAULT 0;
+    DROP VIEW outlet_health;
+    CREATE VIEW outlet_health AS
+        SELECT o.id AS outlet, o.name,
+               (SELECT max(fetched_at) FROM articles WHERE outlet_id = o.id) AS last_fetched_at,
+               (SELECT count(*) FROM articles WHERE outlet_id = o.id
+                  AND first_seen_at >= strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '-1 day')) AS articles_24h,
+               (SELECT count(*) FROM articles WHERE outlet_id = o.id
+                  AND first_seen_at >= strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '-7 days')) AS articles_7d,
+               (SELECT count(*) FROM crawl_errors e WHERE e.outlet_id = o.id
+                  AND e.id > coalesce((SELECT fetched_after_error_id FROM articles
+                                       WHERE outlet_id = o.id
+                                       ORDER BY fetched_at DESC, fetched_after_error_id DESC
+                                       LIMIT 1), 0)
+                  AND e.at >= coalesce((SELECT max(fetched_at) FROM articles
+                                        WHERE outlet_id = o.id), '')
+               ) AS consecutive_failures,
+               (SELECT max(at) FROM crawl_errors e WHERE e.outlet_id = o.id) AS last_error_at,
+               (SELECT reason FROM crawl_errors e WHERE e.outlet_id = o.id
+                  ORDER BY e.at DESC, e.id DESC LIMIT 1) AS last_error
+        FROM outlets o WHERE o.configured = 1;
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -465,7 +492,7 @@ def ensure_outlet_for_domain(db: sqlite_utils.Database, domain: str) -> str:
 
 ARTICLE_FIELDS = (
     "url", "title", "text", "description", "authors", "published_at", "modified_at",
-    "language", "links", "content_hash", "claimed_canonical_url",
+    "language", "links", "content_hash", "claimed_canonical_url", "warnings",
 )
 
 
@@ -487,7 +514,10 @@ def save_article(
     values = {field: article.get(field) for field in ARTICLE_FIELDS}
     values["authors"] = _json(values["authors"] or [])
     values["links"] = _json(values["links"] or [])
+    values["warnings"] = _json(values["warnings"] or [])
     with transaction(db):
+        # The crawl_errors high-water mark: errors after it came after this fetch.
+        error_mark = db.conn.execute("SELECT max(id) FROM crawl_errors").fetchone()[0] or 0
         existing = db.conn.execute(
             "SELECT id, title, text, content_hash FROM articles WHERE canonical_url = ?",
             [canonical],
@@ -495,9 +525,10 @@ def save_article(
         if existing is None:
             cursor = db.conn.execute(
                 f"INSERT INTO articles (canonical_url, outlet_id, via, first_seen_at, last_seen_at,"
-                f" fetched_at, {', '.join(ARTICLE_FIELDS)}) VALUES (?, ?, ?, ?, ?, ?,"
-                f" {', '.join('?' * len(ARTICLE_FIELDS))})",
-                [canonical, outlet_id, via, fetched_at, fetched_at, fetched_at, *values.values()],
+                f" fetched_at, fetched_after_error_id, {', '.join(ARTICLE_FIELDS)})"
+                f" VALUES (?, ?, ?, ?, ?, ?, ?, {', '.join('?' * len(ARTICLE_FIELDS))})",
+                [canonical, outlet_id, via, fetched_at, fetched_at, fetched_at, error_mark,
+                 *values.values()],
             )
             article_id = cursor.lastrowid
             _save_version(db, article_id, fetched_at, values)
@@ -514,16 +545,17 @@ def save_article(
             assignments = ", ".join(f"{field} = ?" for field in ARTICLE_FIELDS)
             db.conn.execute(
                 f"UPDATE articles SET {assignments}, last_seen_at = ?, fetched_at = ?,"
-                " outlet_id = coalesce(outlet_id, ?) WHERE id = ?",
-                [*values.values(), fetched_at, fetched_at, outlet_id, article_id],
+                " fetched_after_error_id = ?, outlet_id = coalesce(outlet_id, ?) WHERE id = ?",
+                [*values.values(), fetched_at, fetched_at, error_mark, outlet_id, article_id],
             )
             _save_version(db, article_id, fetched_at, values)
             return article_id, "updated"
         db.conn.execute(
-            "UPDATE articles SET last_seen_at = ?, fetched_at = ?,"
-            " published_at = coalesce(published_at, ?), modified_at = coalesce(?, modified_at)"
-            " WHERE id = ?",
-            [fetched_at, fetched_at, values["published_at"], values["modified_at"], article_id],
+            "UPDATE articles SET last_seen_at = ?, fetched_at = ?, fetched_after_error_id = ?,"
+            " published_at = coalesce(published_at, ?), modified_at = coalesce(?, modified_at),"
+            " warnings = ? WHERE id = ?",
+            [fetched_at, fetched_at, error_mark, values["published_at"], values["modified_at"],
+             values["warnings"], article_id],
         )
         return article_id, "unchanged"
 
@@ -563,6 +595,24 @@ def recently_fetched(db: sqlite_utils.Database, urls: Iterable[str], since: str)
     )
 
 
+def mark_seen(db: sqlite_utils.Database, urls: Iterable[str], seen_at: str | None = None) -> int:
+    """A feed or sitemap listed these stored articles again (canonical or listed URL) without
+    their being refetched: move their last_seen_at (never back). Returns how many moved."""
+    seen_at = seen_at or now()
+    urls = list(dict.fromkeys(urls))
+    moved = 0
+    with transaction(db):
+        for start in range(0, len(urls), 400):
+            chunk = urls[start:start + 400]
+            marks = ", ".join("?" * len(chunk))
+            moved += db.conn.execute(
+                f"UPDATE articles SET last_seen_at = ? WHERE last_seen_at < ?"
+                f" AND (canonical_url IN ({marks}) OR url IN ({marks}))",
+                [seen_at, seen_at, *chunk, *chunk],
+            ).rowcount
+    return moved
+
+
 def save_unmatched(db: sqlite_utils.Database, urls: Iterable[str | None]) -> None:
     """Remember search results that matched no narrative, so they are not refetched at once."""
     checked_at = now()
@@ -584,7 +634,7 @@ def recently_failed(db: sqlite_utils.Database, urls: Iterable[str], since: str) 
 
 # --- crawl runs ------------------------------------------------------------
 
-RUN_COUNTERS = ("pages", "new_articles", "updated_articles", "mentions", "errors")
+RUN_COUNTERS = ("pages", "new_articles", "updated_articles", "mentions", "errors", "warnings")
 RUN_STATUSES = ("running", "ok", "failed", "timeout", "abandoned")
 
 

@@ -199,10 +199,15 @@ def test_extractor_pool_off_the_event_loop():
 # --- end to end: crawls of local feeds ------------------------------------------------------
 
 
-def feed_site(server: FixtureServer, host: str, pages: dict[str, bytes]) -> str:
-    """Serve these article pages on `host` and an RSS feed listing them in order; the feed URL."""
-    items = "".join(f"<item><title>{path}</title><link>http://{host}{path}</link></item>"
-                    for path in pages)
+def feed_site(server: FixtureServer, host: str, pages: dict[str, bytes],
+              dates: dict[str, str] | None = None) -> str:
+    """Serve these article pages on `host` and an RSS feed listing them in order (with a
+    pubDate from `dates`); the feed URL."""
+    dates = dates or {}
+    items = "".join(
+        f"<item><title>{path}</title><link>http://{host}{path}</link>"
+        + (f"<pubDate>{dates[path]}</pubDate>" if path in dates else "") + "</item>"
+        for path in pages)
     for path, body in pages.items():
         server.add(host, path, Reply(200, body))
     server.add(host, "/feed.xml", Reply(
@@ -339,3 +344,35 @@ def test_which_canonical_urls_are_trusted():
                              ("bbc.co.uk", "bbc.com"))
     assert not trusted_canonical("https://www.bbc.com/news/1", "https://evil.bbc.co.uk.test/x",
                                  ("bbc.co.uk", "bbc.com"))
+
+
+def test_listed_again_is_seen_again_and_a_bad_date_is_a_warning(server, tmp_path):
+    bad_date = html_page(
+        "Russia arming the Taliban", "A US general said Russia supplied weapons to the Taliban"
+        " across the Tajik border, and Moscow denied it the next day.",
+        head='<script type="application/ld+json">{"@type": "NewsArticle",'
+             ' "datePublished": "0001-01-01T00:00:00Z"}</script>')
+    feed = feed_site(server, "seen.test", {"/a": bad_date},
+                     dates={"/a": "Mon, 20 May 2024 08:05:00 GMT"})
+    config = write_config(tmp_path / "config", [outlet("seen", "seen.test", feed)])
+    db_path = tmp_path / "a.db"
+    first = run_crawl(server, ["feeds"], db_path, config)
+    assert first.returncode == 0, first.stderr[-2000:]
+    [row] = query(db_path, "SELECT published_at, warnings FROM articles")
+    assert row["published_at"] == "2024-05-20T08:05:00Z"  # the feed's date
+    assert "implausible date" in row["warnings"]
+    [run] = query(db_path, "SELECT errors, warnings, new_articles FROM crawl_runs")
+    assert run == {"errors": 0, "warnings": 1, "new_articles": 1}
+    assert query(db_path, "SELECT * FROM crawl_errors") == []
+    assert query(db_path, "SELECT consecutive_failures FROM outlet_health") == [
+        {"consecutive_failures": 0}]
+
+    db = store.open_db(db_path)  # as if the first crawl was a day ago
+    db.execute("UPDATE articles SET last_seen_at = '2024-05-20T09:00:00Z'")
+    db.close()
+    again = run_crawl(server, ["feeds"], db_path, config)  # listed again, not refetched
+    assert again.returncode in (0, 1), again.stderr[-2000:]
+    assert server.fetched("seen.test", "/a") == 1
+    [row] = query(db_path, "SELECT last_seen_at, fetched_at FROM articles")
+    assert row["last_seen_at"] > "2024-05-20T09:00:00Z"
+    assert row["last_seen_at"] >= row["fetched_at"]

@@ -170,3 +170,29 @@ def test_a_day_only_date_does_not_sort_before_a_time_on_that_day(db):
     assert first["first_dated_at"] == "2024-05-20T02:45:00Z"
     [outlet] = db.query("SELECT first_dated_at, last_dated_at FROM narrative_outlets")
     assert outlet == {"first_dated_at": "2024-05-20T02:45:00Z", "last_dated_at": "2024-05-20"}
+
+
+def test_listed_again_moves_last_seen_at(db):
+    listed = "https://example.com/a?utm_source=rss"
+    store.save_article(db, article(listed, "x", canonical_url="https://example.com/a"),
+                       "example-news", fetched_at="2026-01-05T00:00:00Z")
+    store.save_article(db, article("https://example.com/b", "y"), "example-news",
+                       fetched_at="2026-01-05T00:00:00Z")
+    assert store.mark_seen(db, [listed, "https://example.com/new"], "2026-01-06T00:00:00Z") == 1
+    assert store.mark_seen(db, ["https://example.com/a"], "2026-01-04T00:00:00Z") == 0  # never back
+    seen = {r["canonical_url"]: (r["last_seen_at"], r["fetched_at"]) for r in db["articles"].rows}
+    assert seen == {"https://example.com/a": ("2026-01-06T00:00:00Z", "2026-01-05T00:00:00Z"),
+                    "https://example.com/b": ("2026-01-05T00:00:00Z", "2026-01-05T00:00:00Z")}
+
+
+def test_consecutive_failures_count_an_error_in_the_same_second_as_a_stored_article(db):
+    run_id = store.start_run(db, "feeds")
+    store.record_error(db, run_id, "https://example.com/before", "HTTP 500", "example-news")
+    store.save_article(db, article("https://example.com/a", "x"), "example-news")
+    store.record_error(db, run_id, "https://example.com/after", "HTTP 404", "example-news")
+    # All in one second, as a fast crawl writes them.
+    db.execute("UPDATE crawl_errors SET at = '2026-01-05T00:00:00Z'")
+    db.execute("UPDATE articles SET fetched_at = '2026-01-05T00:00:00Z'")
+    [health] = db.query("SELECT consecutive_failures, last_error FROM outlet_health"
+                        " WHERE outlet = 'example-news'")
+    assert health == {"consecutive_failures": 1, "last_error": "HTTP 404"}
