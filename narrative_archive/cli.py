@@ -47,9 +47,14 @@ def prepare_archive(db_path: str, config: Config, echo=click.echo):
     db = store.open_db(db_path)
     for narrative_id, result in narratives_module.prepare_archive(db, config).items():
         version = narratives_module.narrative_version(db, narrative_id)
-        echo(f"narrative {narrative_id} v{version}: {result['matched']} mentions "
-             f"(+{result['added']} -{result['removed']})")
+        echo(f"narrative {narrative_id} v{version}: {describe_rematch(result)}")
     return db
+
+
+def describe_rematch(result: dict) -> str:
+    if "error" in result:
+        return f"rematch failed: {result['error']}"
+    return f"{result['matched']} mentions (+{result['added']} -{result['removed']})"
 
 
 @click.group()
@@ -86,6 +91,7 @@ def rematch(db_path, config_dir, narrative_ids):
 
     Adds mentions a query now matches, removes those it no longer matches, and
     records the narrative version on each. Run it after editing narratives.yml.
+    A narrative that fails is reported and the others still run (exit status 1).
     """
     config = read_config(config_dir)
     db = store.open_db(db_path)
@@ -99,11 +105,12 @@ def rematch(db_path, config_dir, narrative_ids):
             raise click.BadParameter(f"unknown narrative(s): {', '.join(unknown)}",
                                      param_hint="--narrative")
         selected = [n for n in config.narratives if n.id in narrative_ids]
-    for narrative in selected:
-        result = narratives_module.rematch(db, narrative)
-        version = narratives_module.narrative_version(db, narrative.id)
-        click.echo(f"{narrative.id} v{version}: {result['matched']} mentions "
-                   f"(+{result['added']} -{result['removed']})")
+    results = narratives_module.rematch_many(db, selected)
+    for narrative_id, result in results.items():
+        version = narratives_module.narrative_version(db, narrative_id)
+        click.echo(f"{narrative_id} v{version}: {describe_rematch(result)}")
+    if any("error" in result for result in results.values()):
+        raise SystemExit(1)
 
 
 @cli.command()
