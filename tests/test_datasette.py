@@ -510,6 +510,31 @@ def test_csv_streams_every_row(client):
     assert len(rows) == len(ARTICLES)
 
 
+def test_readme_says_which_exports_stream_every_row(archive):
+    small = Client(make_datasette(archive[0], max_returned_rows=3, default_page_size=2))
+
+    def csv_rows(path):
+        import csv
+        import io
+
+        response = small.get(path)
+        assert response.status_code == 200, (path, response.text[:300])
+        return list(csv.DictReader(io.StringIO(response.text)))
+
+    assert len(csv_rows("/archive/articles.csv?_stream=on")) == len(ARTICLES)
+    assert len(csv_rows("/archive/mention_articles.csv?_stream=on")) == sum(
+        len(hits) for hits in MENTIONS.values())
+    # Canned queries and ?sql= stop at max_returned_rows, _stream or not.
+    assert len(csv_rows("/archive/new_mentions_since.csv?since=2000-01-01&narrative="
+                        "&_stream=on")) == 3
+    assert len(csv_rows("/archive.csv?sql=select+id+from+articles&_stream=on")) == 3
+    readme = (serve.DATASETTE_DIR.parent / "README.md").read_text()
+    claims = [" ".join(p.split()) for p in readme.split("\n\n") if "_stream=on" in p]
+    assert claims, "the README no longer says how to export every row"
+    for claim in claims:
+        assert "tables and views" in claim.lower() and "stop at 1,000 rows" in claim, claim
+
+
 def test_titles_link_to_the_article_page(client, ids):
     html = client.get(f"/archive/mention_articles?narrative_id={RB}").text
     assert f'<a href="/archive/articles/{ids["bounties"]}">Russia offered bounties' in html
