@@ -12,6 +12,7 @@ import re
 import shlex
 import sqlite3
 import xml.etree.ElementTree as ET
+from urllib.parse import urlencode
 
 import pytest
 from click.testing import CliRunner
@@ -564,6 +565,66 @@ def test_long_query_is_cut_off(client):
     response = client.get("/archive.json", params={"sql": sql})
     assert response.status_code == 400
     assert "time limit" in response.json()["error"]
+
+
+def sql_error(client, sql):
+    response = client.get("/archive.json", params={"sql": sql})
+    assert response.status_code == 400, (sql, response.text[:300])
+    return response.json()["error"]
+
+
+# Datasette turns on sqlite3 callback tracebacks: a refused printf() field is also logged.
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+def test_one_value_cannot_take_the_servers_memory(client):
+    # 50 MB: more than any article; before the limit this came back as a 50 MB string.
+    for sql in ("select length(printf('%.*c', 50000000, 'x'))",
+                "select printf('%.*c', 900000000, 'x')",
+                "select length(zeroblob(900000000))",
+                "select printf('%900000000d', 1)", "select format('%*c', -900000000, 'x')",
+                "select length(group_concat(printf('%.*c', 1000000, 'x'))) from "
+                "(with recursive n(i) as (select 1 union all select i + 1 from n where i < 100)"
+                " select i from n)"):
+        assert "string or blob too big" in sql_error(client, sql), sql
+    # Everything legitimate still fits: the longest article, and its highlighted text.
+    rows = client.rows("/archive.json?sql=select+max(length(text))+as+n+from+articles")
+    assert rows[0]["n"] > 0
+
+
+def test_sql_text_length_is_limited(client):
+    assert "too large" in sql_error(client, "select 1" + " " * 55_000)
+
+
+def test_printf_still_formats(client):
+    sql = ("select printf('%05d|%.2f|%-4s|%q|%%|%c', 42, 3.14159, 'ab', 'it''s', 'xyz') as a,"
+           " format('%s-%s', 'x', null) as b, printf('%.*s', 3, 'abcdef') as c")
+    rows = client.rows("/archive.json?" + urlencode({"sql": sql}))
+    assert rows == [{"a": "00042|3.14|ab  |it''s|%|x", "b": "x-", "c": "abc"}]
+
+
+@pytest.mark.parametrize("sql", [
+    "select fts3_tokenizer('simple')",
+    "select hex(FTS3_TOKENIZER('porter'))",
+    "select fts3_tokenizer('x', zeroblob(8))",
+])
+def test_fts3_tokenizer_is_refused(client, sql):
+    assert "not authorized" in sql_error(client, sql)
+
+
+def test_the_servers_file_path_is_not_disclosed(client, archive):
+    path = str(archive[0])
+    names = [d["name"] for d in client.json("/-/databases.json")]
+    assert names == ["archive"]
+    for url in ("/-/databases.json", "/-/databases", "/archive.json", "/archive", "/",
+                "/.json", "/-/versions.json", "/-/settings.json", "/-/metadata.json"):
+        response = client.get(url)
+        assert response.status_code == 200, url
+        assert path not in response.text and archive[0].name not in response.text, url
+    for sql in ("select * from pragma_database_list", "select file from pragma_database_list()",
+                "select group_concat(file) as file from PRAGMA_DATABASE_LIST"):
+        rows = client.rows("/archive.json?" + urlencode({"sql": sql}))
+        assert rows and all(not row["file"] for row in rows), sql
+    assert path not in client.get("/archive.json", params={
+        "sql": "select * from pragma_database_list"}).text
 
 
 def test_csv_streams_every_row(client):

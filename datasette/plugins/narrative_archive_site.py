@@ -18,8 +18,11 @@ import asyncio
 import difflib
 import json
 import re
+import sqlite3
+import threading
 
 from datasette import hookimpl
+from datasette.utils.asgi import Response
 from markupsafe import Markup, escape
 
 PLUGIN = "narrative-archive"
@@ -53,6 +56,98 @@ def startup(datasette):
         db = datasette.databases[files[0]]
         datasette.remove_database(files[0])
         datasette.add_database(db, name=name)
+
+
+# --- SQL limits: what anonymous SQL may do ------------------------------------------
+
+
+# Longest string or blob (and row) a query may make. Above any stored article, so every
+# row still reads; far below what printf('%.*c', 900000000, 'x') would allocate.
+MAX_VALUE_BYTES = 16 * 1024 * 1024
+MAX_SQL_BYTES = 50_000  # the longest SQL text; ready-made queries are a few KB
+# fts3_tokenizer('name') returns a C pointer; with two arguments it registers a tokenizer.
+REFUSED_FUNCTIONS = {"fts3_tokenizer"}
+
+
+def authorize(action, arg1, arg2, db_name, trigger):
+    """sqlite3 authorizer for Datasette's connections: refuse REFUSED_FUNCTIONS, and read
+    the file column of pragma_database_list as NULL (it is the server's file path)."""
+    if action == sqlite3.SQLITE_FUNCTION and (arg2 or "").lower() in REFUSED_FUNCTIONS:
+        return sqlite3.SQLITE_DENY
+    if (action == sqlite3.SQLITE_READ and (arg1 or "").lower() == "pragma_database_list"
+            and (arg2 or "").lower() == "file"):
+        return sqlite3.SQLITE_IGNORE
+    return sqlite3.SQLITE_OK
+
+
+# SQLite 3.40's printf() loops once per character of a field's width or precision, with no
+# check of the time limit: printf('%.*c', 900000000, 'x') runs for seconds even when the
+# result is refused as too long. Such fields are refused before SQLite sees them.
+PRINTF_MAX_FIELD = 100_000
+_PRINTF_FIELD = re.compile(r"%[-+ #!0,]*(\*|\d+)?(?:\.(\*|\d*))?l{0,2}(.)", re.DOTALL)
+_printf_connections = threading.local()
+
+
+def guarded_printf(format_string, *args):
+    """SQLite's printf(format, ...) (alias format()), refusing widths and precisions above
+    PRINTF_MAX_FIELD with "string or blob too big"."""
+    if isinstance(format_string, str):
+        position = 0
+        for match in _PRINTF_FIELD.finditer(format_string):
+            width, precision, conversion = match.groups()
+            for field in (width, precision):
+                if field == "*":
+                    value = args[position] if position < len(args) else 0
+                    position += 1
+                    try:
+                        field = abs(int(value))
+                    except (TypeError, ValueError):
+                        field = 0
+                if field and int(field) > PRINTF_MAX_FIELD:
+                    raise OverflowError("printf field too wide")  # sqlite3: SQLITE_TOOBIG
+            if conversion != "%":
+                position += 1
+    conn = getattr(_printf_connections, "conn", None)
+    if conn is None:
+        conn = _printf_connections.conn = sqlite3.connect(":memory:", check_same_thread=False)
+        conn.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, MAX_VALUE_BYTES)
+    marks = ", ".join("?" * (len(args) + 1))
+    try:
+        return conn.execute(f"select printf({marks})", (format_string, *args)).fetchone()[0]
+    except sqlite3.DataError as error:
+        raise OverflowError(str(error)) from None
+
+
+@hookimpl
+def prepare_connection(conn, database, datasette):
+    if database == "_internal":  # Datasette's own catalog, not reachable by anonymous SQL
+        return
+    conn.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, MAX_VALUE_BYTES)
+    conn.setlimit(sqlite3.SQLITE_LIMIT_SQL_LENGTH, MAX_SQL_BYTES)
+    conn.set_authorizer(authorize)
+    for name in ("printf", "format"):
+        conn.create_function(name, -1, guarded_printf, deterministic=True)
+
+
+def public_databases(datasette) -> list[dict]:
+    """What /-/databases.json says, without the server's file paths."""
+    return [{key: value for key, value in db.items() if key != "path"}
+            for db in datasette._connected_databases()]
+
+
+async def databases_view(request, datasette):
+    data = public_databases(datasette)
+    if request.url_vars.get("format"):
+        return Response.json(data)
+    return Response.html(await datasette.render_template(
+        "show_json.html", {"filename": "databases.json", "data_json": json.dumps(data, indent=4)},
+        request=request))
+
+
+@hookimpl
+def register_routes(datasette):
+    # Ahead of Datasette's own /-/databases: plugin routes are matched first.
+    return [(r"^/-/databases(\.(?P<format>json))?$", databases_view)]
 
 
 # --- read-only ---------------------------------------------------------------
