@@ -24,6 +24,7 @@ from tests.datasette_fixtures import (
     MENTIONS,
     NEAR_SEARCH,
     NEAR_SEARCH_HITS,
+    OUTLETS,
     XSS_TITLE,
     Client,
     build_archive,
@@ -258,6 +259,41 @@ def test_search_snippets(client, ids):
     assert all("<mark>" in r["snippet"] for r in rows)
     html = client.get(f"/archive/search_snippets?q={NEAR_SEARCH}").text
     assert "<mark>arming</mark>" in html  # highlighted, not escaped
+
+
+def test_search_snippets_survive_the_fts5_snippet_bug(tmp_path):
+    # FIELD_NOTES: snippet() fails with "database disk image is malformed" on these two rows.
+    path = tmp_path / "archive.db"
+    db = store.open_db(path)
+    store.save_outlets(db, OUTLETS)
+    texts = {"Officials on weapons": "officials said Russian weapons were smuggled to the Taliban",
+             "Moscow and the Taliban": "Moscow weapons Taliban Russian."}
+    for number, (title, text) in enumerate(texts.items()):
+        store.save_article(db, {"url": f"https://tass.com/{number}", "title": title,
+                                "text": text, "content_hash": str(number)}, "tass",
+                           via="feed", fetched_at="2021-01-01T00:00:00Z")
+    db.close()
+    query = 'NEAR("russian weapons" taliban) OR NEAR(moscow taliban)'
+    rows = Client(make_datasette(path)).rows(
+        "/archive/search_snippets.json?" + urlencode({"q": query}))
+    assert {row["title"]: row["snippet"] for row in rows} == {
+        "Officials on weapons":
+            "officials said <mark>Russian weapons</mark> were smuggled to the <mark>Taliban</mark>",
+        "Moscow and the Taliban": "<mark>Moscow</mark> weapons <mark>Taliban</mark> Russian.",
+    }
+
+
+def test_marked_passage():
+    plugin = load_plugin()
+    words = [f"w{i}" for i in range(100)]
+    words[50], words[52] = "<mark>Russia", "Taliban</mark>"
+    passage = plugin.marked_passage(" ".join(words), 8)
+    assert passage.startswith("… ") and passage.endswith(" …")
+    assert "<mark>Russia w51 Taliban</mark>" in passage and len(passage.split()) == 10
+    # A window that starts inside a highlight reopens it, one that ends inside closes it.
+    assert plugin.marked_passage("a <mark>b c d</mark> e", 2) == "… <mark>b c</mark> …"
+    assert plugin.marked_passage("no highlight here", 8) is None
+    assert plugin.marked_passage(None, 8) is None
 
 
 # --- the Atom feed ----------------------------------------------------------------------
