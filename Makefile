@@ -34,6 +34,8 @@ bench: $(STAMP)
 clean:
 	rm -rf $(VENV) *.egg-info
 
-# A demo archive of synthetic articles, and the README screenshots taken from it.
+# A demo archive of synthetic articles, and screenshots taken from it: in build/ (gitignored)
+# unless asked, e.g. `make demo SCREENSHOTS=docs/screenshots` to retake the README's.
+SCREENSHOTS ?= build/screenshots
 demo: $(STAMP)
-	$(BIN)/python datasette/demo.py demo.db --screenshots docs/screenshots
+	$(BIN)/python datasette/demo.py demo.db --screenshots $(SCREENSHOTS)
