@@ -25,6 +25,7 @@ browser:
 
 test: $(STAMP) browser
 	$(BIN)/ruff check .
+	$(BIN)/narrative-archive check
 	$(BIN)/python -m pytest -q
 
 bench: $(STAMP)
