@@ -30,7 +30,7 @@ from narrative_archive.config import DEFAULT_CONFIG_DIR, ConfigError
 
 DEFAULT_STANCE_FILE = DEFAULT_CONFIG_DIR / "stance.yml"
 STANCES = ("asserts", "reports", "disputes")
-CUE_LISTS = ("attribution", "denial", "negation", "not_denial", "prefixes")
+CUE_LISTS = ("attribution", "denial", "negation", "not_denial", "labels", "prefixes")
 MAX_SENTENCES = 8
 MAX_SENTENCE_CHARS = 500  # a "sentence" with no boundary in sight is cut to this around the term
 TITLE_WEIGHT, LEDE_WEIGHT, BODY_WEIGHT = 2.0, 1.5, 1.0
@@ -46,6 +46,7 @@ _BOUNDARY = re.compile(r"[.!?؟。…]+[\"»”’')\]]*(?=\s)|\n")
 _ABBREVIATION = re.compile(
     r"(?:^|\W)(?:[A-ZА-Я]|Mr|Mrs|Ms|Dr|Gen|Lt|Col|Maj|Sgt|Adm|Sen|Rep|Gov|Jr|Sr|St|Prof|No|vs|etc|Jan|Feb|Aug|Sept|Oct|Nov|Dec|ул|им|г|т|тыс|млн|млрд)$"
 )
+_SPEAKER = re.compile(r"^\s*((?:[^\W\d][\w'.-]*\s+){0,2}[^\W\d][\w'.-]*)\s*:\s*(?!\d)")
 _QUESTION_END = re.compile(r"[?؟]\s*[\"»”’')\]]*\s*$")
 _CYRILLIC, _ARABIC = re.compile(r"[\u0400-\u04ff]"), re.compile(r"[\u0600-\u06ff]")
 
@@ -58,6 +59,7 @@ class LanguageCues:
     denial: tuple[tuple[str, ...], ...] = ()
     negation: tuple[tuple[str, ...], ...] = ()
     not_denial: tuple[tuple[str, ...], ...] = ()
+    labels: tuple[tuple[str, ...], ...] = ()
     prefixes: tuple[str, ...] = ()
     negation_window: tuple[int, int] = (3, 0)
 
@@ -205,6 +207,11 @@ def read_sentence(sentence: str, stems: tuple[str, ...], lc: LanguageCues) -> tu
     if disputes:
         return "disputes", found
     attributions = [" ".join(tokens[s:e]) for s, e in _find(tokens, lc.attribution, lc.prefixes, used)]
+    speaker = _SPEAKER.match(sentence)
+    if speaker:
+        words = _TOKEN.findall(fold(speaker.group(1)))
+        if not _find(words, lc.labels, lc.prefixes) and not _term_positions(words, stems):
+            attributions.append(" ".join(words) + ":")
     found.extend(attributions)
     if _QUESTION_END.search(sentence):
         found.append("question")
@@ -240,7 +247,7 @@ def _compile(lists: Mapping) -> LanguageCues:
         return tuple(cue for cue in seen if cue)
     return LanguageCues(
         attribution=cues("attribution"), denial=cues("denial"), negation=cues("negation"),
-        not_denial=cues("not_denial"),
+        not_denial=cues("not_denial"), labels=cues("labels"),
         prefixes=tuple(fold(p) for p in lists.get("prefixes", [])),
         negation_window=tuple(lists.get("negation_window", (3, 0))),
     )
