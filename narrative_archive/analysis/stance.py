@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import re
-import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -26,26 +25,16 @@ from typing import Any
 
 import yaml
 
+from narrative_archive.analysis.sentences import FOLD, fold, sentence_span
 from narrative_archive.config import DEFAULT_CONFIG_DIR, ConfigError
 
 DEFAULT_STANCE_FILE = DEFAULT_CONFIG_DIR / "stance.yml"
 STANCES = ("asserts", "reports", "disputes")
 CUE_LISTS = ("attribution", "denial", "negation", "not_denial", "labels", "prefixes")
 MAX_SENTENCES = 8
-MAX_SENTENCE_CHARS = 500  # a "sentence" with no boundary in sight is cut to this around the term
 TITLE_WEIGHT, LEDE_WEIGHT, BODY_WEIGHT = 2.0, 1.5, 1.0
 
-_FOLD = str.maketrans({
-    "ё": "е", "Ё": "Е", "’": "'", "‘": "'", "ʼ": "'", "`": "'",
-    "\u200c": " ", "\u200d": " ", "\u00a0": " ",
-    "أ": "ا", "إ": "ا", "آ": "ا", "ٱ": "ا", "ى": "ي", "ی": "ي", "ک": "ك", "ۀ": "ه",
-})
-_MARKS = re.compile("[\u064b-\u0652\u0670\u0640]")  # Arabic diacritics and tatweel
 _TOKEN = re.compile(r"\w+(?:'\w+)*")
-_BOUNDARY = re.compile(r"[.!?؟。…]+[\"»”’')\]]*(?=\s)|\n")
-_ABBREVIATION = re.compile(
-    r"(?:^|\W)(?:[A-ZА-Я]|Mr|Mrs|Ms|Dr|Gen|Lt|Col|Maj|Sgt|Adm|Sen|Rep|Gov|Jr|Sr|St|Prof|No|vs|etc|Jan|Feb|Aug|Sept|Oct|Nov|Dec|ул|им|г|т|тыс|млн|млрд)$"
-)
 _SPEAKER = re.compile(r"^\s*((?:[^\W\d][\w'.-]*\s+){0,2}[^\W\d][\w'.-]*)\s*:\s*(?!\d)")
 _QUESTION_END = re.compile(r"[?؟]\s*[\"»”’')\]]*\s*$")
 _CYRILLIC, _ARABIC = re.compile(r"[\u0400-\u04ff]"), re.compile(r"[\u0600-\u06ff]")
@@ -79,11 +68,6 @@ class Stance:
             "stance": self.stance, "confidence": self.confidence, "evidence": self.evidence,
             "reason": self.reason, "language": self.language,
         }
-
-
-def fold(text: str) -> str:
-    """Text as cues are compared: lowercased, ё as е, Arabic/Persian letters unified."""
-    return _MARKS.sub("", unicodedata.normalize("NFC", text).translate(_FOLD).lower())
 
 
 def load_cues(path: str | Path | None = None, override: Mapping | None = None) -> dict[str, LanguageCues]:
@@ -391,11 +375,11 @@ def _sentences(title, text, stems, language, limit) -> list[tuple[str, float, bo
     if stems and text:
         lead = "" if language in ("ar", "fa") else r"(?<!\w)"
         pattern = re.compile(lead + "(?:" + "|".join(map(re.escape, stems)) + ")", re.IGNORECASE)
-        searchable = text.translate(_FOLD)  # one-to-one: offsets stay those of ``text``
+        searchable = text.translate(FOLD)  # one-to-one: offsets stay those of ``text``
         for match in pattern.finditer(searchable):
             if any(start <= match.start() < end for start, end in spans):
                 continue
-            spans.append(_sentence_span(text, match.start()))
+            spans.append(sentence_span(text, match.start()))
             if len(spans) >= limit:
                 break
     with_terms = bool(spans)
@@ -404,7 +388,7 @@ def _sentences(title, text, stems, language, limit) -> list[tuple[str, float, bo
         for _ in range(2):
             if position >= len(text):
                 break
-            start, end = _sentence_span(text, position)
+            start, end = sentence_span(text, position)
             spans.append((start, end))
             position = end + 1
             while position < len(text) and text[position].isspace():
@@ -418,34 +402,3 @@ def _sentences(title, text, stems, language, limit) -> list[tuple[str, float, bo
 
 def _text_has_stem(text: str, stems) -> bool:
     return any(_has_stem(token, stems) for token in _TOKEN.findall(fold(text)))
-
-
-def _is_boundary(text: str, match: re.Match) -> bool:
-    if match.group() == "\n":
-        return True
-    if match.group().startswith(".") and _ABBREVIATION.search(text[max(0, match.start() - 6):match.start()]):
-        return False
-    following = text[match.end():match.end() + 3].lstrip()
-    return not (following[:1].islower() and following[:1].isalpha())
-
-
-def _sentence_span(text: str, position: int) -> tuple[int, int]:
-    low = max(0, position - MAX_SENTENCE_CHARS)
-    start = low
-    for match in _BOUNDARY.finditer(text, low, position):
-        if _is_boundary(text, match):
-            start = match.end()
-    if start == low and low > 0:  # no boundary in sight: start at a word
-        space = text.find(" ", low, position)
-        start = space + 1 if space >= 0 else low
-    high = min(len(text), position + MAX_SENTENCE_CHARS)
-    end = high
-    for match in _BOUNDARY.finditer(text, position, high):
-        if _is_boundary(text, match):
-            end = match.end()
-            break
-    else:
-        if high < len(text):
-            space = text.rfind(" ", position, high)
-            end = space if space > position else high
-    return start, end
