@@ -34,6 +34,7 @@ import os
 import socket
 import tempfile
 import threading
+import uuid
 import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -642,24 +643,21 @@ def export_wacz(records: Iterable[tuple[str, int, int]], captures_dir: str | os.
                 mime = (response.content_type or "").split(";")[0].strip().lower()
                 if response.status and 200 <= response.status < 300 and mime in (
                         "text/html", "application/xhtml+xml"):
-                    page = {"url": response.url,
+                    page = {"id": uuid.uuid4().hex, "url": response.url,
                             "ts": _page_ts(response.date)}
                     if page_titles and page_titles.get(response.url):
                         page["title"] = page_titles[response.url]
                     pages.append(page)
         if not count:
             raise CaptureError("nothing to export: no readable capture among the records given")
-        args = ["create", "-o", str(out), str(warc), "--title", title]
+        pages_file = Path(scratch) / "pages.jsonl"
+        lines = [{"format": "json-pages-1.0", "id": "pages", "title": title}, *pages]
+        pages_file.write_text("".join(json.dumps(line) + "\n" for line in lines),
+                              encoding="utf-8")
+        args = ["create", "-o", str(out), str(warc), "--title", title,
+                "--pages", str(pages_file), "--copy-pages"]
         if description:
             args += ["--desc", description]
-        if pages:
-            pages_file = Path(scratch) / "pages.jsonl"
-            lines = [{"format": "json-pages-1.0", "id": "pages", "title": title}, *pages]
-            pages_file.write_text("".join(json.dumps(line) + "\n" for line in lines),
-                                  encoding="utf-8")
-            args += ["--pages", str(pages_file)]
-        else:
-            args += ["--detect-pages"]
         out.parent.mkdir(parents=True, exist_ok=True)
         with contextlib.redirect_stdout(io.StringIO()) as chatter:
             code = wacz_main(args)
