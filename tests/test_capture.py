@@ -441,3 +441,68 @@ def test_wacz_export_validates_and_holds_the_exact_records(crawl, tmp_path):
 def test_wacz_export_of_nothing_readable_is_an_error(tmp_path):
     with pytest.raises(capture.CaptureError, match="nothing to export"):
         capture.export_wacz([("../x.warc.gz", 0, 10)], tmp_path, tmp_path / "o.wacz", "t")
+
+
+# --- the middleware, called directly --------------------------------------------------------
+
+
+def middleware(tmp_path, **settings):
+    import scrapy
+    from scrapy.utils.test import get_crawler
+
+    from narrative_archive.capture_middleware import CaptureMiddleware
+
+    crawler = get_crawler(scrapy.Spider, {
+        "NARRATIVE_ARCHIVE_CAPTURES": str(tmp_path / "captures"),
+        "NARRATIVE_ARCHIVE_CAPTURE_THREAD": False, **settings})
+    spider = scrapy.Spider("probe")
+    spider.run_id = 5
+    instance = CaptureMiddleware.from_crawler(crawler)
+    instance.spider_opened(spider)
+    return instance, crawler, spider
+
+
+def test_the_middleware_attaches_the_capture_to_the_response_meta(tmp_path):
+    import asyncio
+
+    from scrapy.http import HtmlResponse, Request
+
+    instance, crawler, spider = middleware(tmp_path)
+    request = Request("http://tass.test/a", headers={"Proxy-Authorization": "Basic c2VjcmV0",
+                                                     "Accept-Encoding": "gzip"})
+    encoded = gzip.compress(HTML)
+    response = HtmlResponse(request.url, status=200, body=encoded, request=request, headers={
+        "Content-Type": "text/html", "Content-Encoding": "gzip"})
+    assert asyncio.run(instance.process_response(request, response)) is response
+    record = response.meta["capture"]
+    assert response.meta["captures"] == [record]
+    assert (record.url, record.status, record.warc_file.split("-")[2]) == (request.url, 200, "5")
+    stored = capture.stored_record(tmp_path / "captures", record.warc_file, record.offset)
+    assert stored.payload == encoded and stored.body() == HTML
+    [sent] = [r for r in iter_records(tmp_path / "captures" / record.warc_file)
+              if r.type == "request"]
+    assert capture.header(sent.headers, "Proxy-Authorization") is None
+    assert capture.header(sent.headers, "Accept-Encoding") == "gzip"
+    assert crawler.stats.get_value("narrative_archive/capture/records") == 1
+
+    # a write that fails (the directory vanished) loses the capture, not the response
+    instance.writer.close()
+    for name in os.listdir(tmp_path / "captures"):
+        os.remove(tmp_path / "captures" / name)
+    os.rmdir(tmp_path / "captures")
+    second = Request("http://tass.test/b")
+    answer = HtmlResponse(second.url, status=500, body=b"oops", request=second)
+    assert asyncio.run(instance.process_response(second, answer)) is answer
+    assert "capture" not in second.meta and "capture failed" in second.meta["capture_error"]
+    assert crawler.stats.get_value("narrative_archive/capture/errors") == 1
+    instance.spider_closed(spider)
+
+
+def test_the_middleware_is_off_without_a_directory(tmp_path):
+    from scrapy.exceptions import NotConfigured
+
+    with pytest.raises(NotConfigured):
+        middleware(tmp_path, NARRATIVE_ARCHIVE_CAPTURES=None)
+    with pytest.raises(NotConfigured):
+        middleware(tmp_path, NARRATIVE_ARCHIVE_CAPTURE=False)
+    assert not (tmp_path / "captures").exists()
