@@ -11,7 +11,7 @@ connections, timeouts, oversized bodies) produce no response, so no record.
 It is on when NARRATIVE_ARCHIVE_CAPTURES names a directory and
 NARRATIVE_ARCHIVE_CAPTURE is true. The directory is checked when the crawler is
 built, before anything is fetched (CaptureDirError). Writes run in one worker
-thread (gzip at warcio's level 9 costs more than a page's parsing), and the
+thread (zlib and SHA-1 release the GIL; benchmarks/capture.py measures it), and the
 response waits for its write, so `response.meta["capture"]` holds the
 CaptureRecord when the spider's callback runs (`meta["captures"]`: every record
 of the request's retries and redirects, in order). A failed write is logged and
@@ -32,6 +32,7 @@ from twisted.internet.threads import deferToThreadPool
 from twisted.python.threadpool import ThreadPool
 
 from narrative_archive.capture import (
+    DEFAULT_GZIP_LEVEL,
     DEFAULT_MAX_BYTES,
     CaptureRecord,
     CaptureWriter,
@@ -53,11 +54,13 @@ def scrapy_pairs(headers) -> list[tuple[bytes, bytes]]:
 class CaptureMiddleware:
     """Downloader middleware: each response as a WARC response + request record pair."""
 
-    def __init__(self, crawler, captures_dir: str, max_bytes: int, threaded: bool = True):
+    def __init__(self, crawler, captures_dir: str, max_bytes: int, threaded: bool = True,
+                 gzip_level: int = DEFAULT_GZIP_LEVEL):
         self.crawler = crawler
         self.captures_dir = captures_dir
         self.max_bytes = max_bytes
         self.threaded = threaded
+        self.gzip_level = gzip_level
         self.writer: CaptureWriter | None = None
         self.pool: ThreadPool | None = None
         crawler.signals.connect(self.spider_opened, signal=signals.spider_opened)
@@ -72,7 +75,8 @@ class CaptureMiddleware:
         check_captures_dir(directory)
         return cls(crawler, directory,
                    settings.getint("NARRATIVE_ARCHIVE_CAPTURE_MAX_BYTES", DEFAULT_MAX_BYTES),
-                   settings.getbool("NARRATIVE_ARCHIVE_CAPTURE_THREAD", True))
+                   settings.getbool("NARRATIVE_ARCHIVE_CAPTURE_THREAD", True),
+                   settings.getint("NARRATIVE_ARCHIVE_CAPTURE_GZIP_LEVEL", DEFAULT_GZIP_LEVEL))
 
     # -- lifecycle --
 
@@ -81,7 +85,8 @@ class CaptureMiddleware:
                   or self.crawler.settings.get("NARRATIVE_ARCHIVE_RUN_ID")
                   or f"{spider.name}-{os.getpid()}")
         settings = self.crawler.settings
-        self.writer = CaptureWriter(self.captures_dir, run_id, max_bytes=self.max_bytes, info={
+        self.writer = CaptureWriter(self.captures_dir, run_id, max_bytes=self.max_bytes,
+                                    gzip_level=self.gzip_level, info={
             "http-header-user-agent": settings.get("USER_AGENT"),
             "robots": "obey" if settings.getbool("ROBOTSTXT_OBEY") else "ignore",
             "description": f"spider {spider.name}",
