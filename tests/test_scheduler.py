@@ -144,6 +144,23 @@ def test_one_scheduler_per_archive(tmp_path):
     SchedulerLock(db_path).acquire(timeout=0)  # released: free again
 
 
+def test_a_symlink_to_the_archive_is_the_same_archive(tmp_path):
+    db_path = tmp_path / "data" / "archive.db"
+    db_path.parent.mkdir()
+    store.open_db(db_path).close()
+    (tmp_path / "link.db").symlink_to(db_path)  # the file, by another name
+    (tmp_path / "mnt").symlink_to(db_path.parent)  # its directory, by another path
+    with SchedulerLock(db_path):
+        for other in (tmp_path / "link.db", tmp_path / "mnt" / "archive.db",
+                      tmp_path / "data" / ".." / "data" / "archive.db"):
+            with pytest.raises(SchedulerAlreadyRunning):
+                SchedulerLock(other).acquire(timeout=0)
+            assert scheduler_state(other)["running"]
+    with SchedulerLock(tmp_path / "link.db"):
+        with pytest.raises(SchedulerAlreadyRunning):
+            SchedulerLock(db_path).acquire(timeout=0)
+
+
 # --- one crawl: scheduler/jobs.py with a fake crawl --------------------------
 
 
