@@ -143,6 +143,7 @@ def status(db_path, config_dir, fmt):
     if not Path(db_path).exists():
         raise click.ClickException(f"{db_path}: no archive here; run `narrative-archive init`")
     db = store.open_db(db_path)
+    health.settle_runs(db)  # a run whose process is gone (kill -9) is abandoned, not running
     scheduler = health.scheduler_state(db_path)
     try:
         jobs, schedule_error = load_config(config_dir).jobs, None

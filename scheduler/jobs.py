@@ -25,6 +25,7 @@ import collections
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -74,8 +75,8 @@ def crawl_command(job: Job, db_path: str | Path, config_dir: str | Path | None, 
 
 def run_args(job: Job) -> dict:
     """What the scheduler records in crawl_runs.args: the job id (how `status` finds a job's
-    runs after a restart) and the crawl arguments."""
-    return {"job": job.id, "crawl": job.crawl_args()}
+    runs after a restart), the crawl arguments, and the host the crawl's pid belongs to."""
+    return {"job": job.id, "crawl": job.crawl_args(), "host": socket.gethostname()}
 
 
 def exit_field(returncode: int | None) -> str:
@@ -133,21 +134,6 @@ class OutputTail:
     def errors(self) -> str:
         """The last error lines (call text() first)."""
         return "\n".join(self._errors)[-MESSAGE_LIMIT:]
-
-
-def process_alive(pid: int) -> bool:
-    """Whether a crawl process with this pid still runs (not a zombie, not a reused pid)."""
-    import psutil
-
-    try:
-        process = psutil.Process(pid)
-        if process.status() == psutil.STATUS_ZOMBIE:
-            return False
-        cmdline = process.cmdline()
-    except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
-        return False
-    command = " ".join(cmdline)
-    return "crawl" in cmdline and ("narrative_archive" in command or "narrative-archive" in command)
 
 
 def _kill_group(pgid: int, sig: int) -> None:

@@ -32,8 +32,8 @@ from apscheduler.schedulers.background import BackgroundScheduler
 
 from narrative_archive import store
 from narrative_archive.config import Job
-from narrative_archive.health import job_of
-from narrative_archive.scheduler.jobs import process_alive, run_crawl
+from narrative_archive.health import job_of, settle_runs
+from narrative_archive.scheduler.jobs import run_crawl
 from narrative_archive.scheduler.lock import SchedulerLock
 from narrative_archive.scheduler.log import EventLog
 from narrative_archive.scheduler.plan import describe_trigger, first_run_at, make_trigger
@@ -134,15 +134,13 @@ class SchedulerService:
 
     def _settle_previous_runs(self, db) -> None:
         """Rows left 'running' by a scheduler or crawl that died become 'abandoned'."""
-        running = {run_id: (spider, args, pid) for run_id, spider, args, pid in db.execute(
-            "SELECT id, spider, args, pid FROM crawl_runs WHERE status = 'running'")}
-        abandoned = store.mark_abandoned_runs(db, alive=process_alive)
-        for run_id, (spider, args, pid) in running.items():
-            job = job_of(args)
-            if run_id in abandoned:
-                self.log("abandoned", job=job, run=run_id, spider=spider, pid=pid)
-            else:  # a manual crawl, or one whose scheduler was killed: it closes its own row
-                self.log("still-running", job=job, run=run_id, spider=spider, pid=pid)
+        abandoned, alive = settle_runs(db, scheduler_gone=True)
+        for event, settled in (("abandoned", abandoned), ("still-running", alive)):
+            # still running: a manual crawl, or one whose scheduler was killed and which
+            # is closing its own run (crawls stop when their scheduler dies)
+            for run in settled:
+                self.log(event, job=job_of(run["args"]), run=run["id"], spider=run["spider"],
+                         pid=run["pid"])
 
     def _run(self, job: Job) -> None:
         """One scheduled run of a job (on an executor thread)."""

@@ -271,12 +271,15 @@ def test_kill_9_loses_nothing_stored_and_leaves_no_workers(server, tmp_path):
     stored = query(db_path, "SELECT count(*) AS n FROM articles")[0]["n"]
     gone, alive = psutil.wait_procs(children, timeout=10)
     assert not alive, f"orphaned workers: {alive}"
-    [run] = query(db_path, "SELECT status FROM crawl_runs")
-    assert run["status"] == "running"  # the scheduler marks it abandoned
+    [run] = query(db_path, "SELECT id, status FROM crawl_runs")
+    assert run["status"] == "running"  # nobody could close it
 
     result = run_crawl(None, ["feeds"], db_path, config)
     assert result.returncode == 0, result.stderr[-2000:]
     assert_complete_without_duplicates(db_path, 8)
+    # the next crawl saw its process gone
+    assert query(db_path, "SELECT status, message FROM crawl_runs WHERE id = ?", [run["id"]]) \
+        == [{"status": "abandoned", "message": "process ended without closing the run"}]
     assert query(db_path, "SELECT new_articles FROM crawl_runs ORDER BY id DESC LIMIT 1")[0][
         "new_articles"] == 8 - stored
 
