@@ -339,8 +339,12 @@ def serve(db_path, config_dir, host, port, metadata_path, settings, cors, print_
               help="Live counters on stderr (default: when it is a terminal).")
 @click.option("--run-id", type=int, hidden=True,
               help="Report into this existing crawl_runs row (the scheduler creates it).")
+@click.option("--supervisor", type=int, hidden=True, metavar="PID",
+              help="The scheduler that started this crawl: stop when it dies.")
+@click.option("--grace", type=click.FloatRange(0), default=30, hidden=True,
+              help="With --supervisor: seconds to close gracefully before being killed.")
 def crawl(db_path, config_dir, spiders, outlet_ids, narrative_ids, since, until, limit,
-          scrapy_settings, progress, run_id):
+          scrapy_settings, progress, run_id, supervisor, grace):
     """Run spiders now: discover, fetch and extract articles into the archive.
 
     SPIDER is feeds (RSS/Atom), sitemaps (news sitemaps, by date) or search
@@ -358,6 +362,7 @@ def crawl(db_path, config_dir, spiders, outlet_ids, narrative_ids, since, until,
             spiders, db_path=db_path, config_dir=config_dir, outlets=outlet_ids,
             narratives=narrative_ids, since=since, until=until, limit=limit,
             settings=overrides, run_id=run_id, progress=progress,
+            supervisor=supervisor, grace=grace,
         )
     except ConfigError as error:
         raise click.ClickException(str(error)) from error

@@ -3,7 +3,10 @@
 The contract with `narrative-archive crawl`:
 
 - the scheduler creates the crawl_runs row (status 'running') and starts
-  `python -m narrative_archive crawl <job args> --db PATH [--config DIR] --run-id N`;
+  `python -m narrative_archive crawl <job args> --db PATH [--config DIR] --run-id N
+  --supervisor PID --grace S`;
+- the crawl stops by itself if the scheduler (PID) dies: SIGTERM to itself, SIGKILL
+  to its group after the grace, so no crawl runs on unsupervised;
 - the crawl updates that row's counters as it goes and closes it with status
   'ok' or 'failed' (every fetch failed is 'failed');
 - the scheduler owns everything the crawl cannot do for itself: its pid, the
@@ -64,13 +67,15 @@ class CrawlOutcome:
 
 
 def crawl_command(job: Job, db_path: str | Path, config_dir: str | Path | None, run_id: int,
-                  python: str = sys.executable) -> list[str]:
-    """The command line of one scheduled crawl."""
+                  python: str = sys.executable, grace: float = 30.0) -> list[str]:
+    """The command line of one scheduled crawl: it reports into run `run_id` and stops
+    (SIGTERM, then SIGKILL after `grace` seconds) if this process, its scheduler, dies."""
     command = [python, "-m", "narrative_archive", "crawl", *job.crawl_args(),
                "--db", str(db_path)]
     if config_dir is not None:
         command += ["--config", str(config_dir)]
-    return command + ["--run-id", str(run_id)]
+    return command + ["--run-id", str(run_id), "--supervisor", str(os.getpid()),
+                      "--grace", f"{grace:g}"]
 
 
 def run_args(job: Job) -> dict:
@@ -181,7 +186,8 @@ def run_crawl(
         elif command is not None:
             argv = list(command)
         else:
-            argv = crawl_command(job, Path(db_path).absolute(), config_dir, run_id)
+            argv = crawl_command(job, Path(db_path).absolute(), config_dir, run_id,
+                                 grace=grace)
         started = time.monotonic()
         try:
             process = subprocess.Popen(

@@ -531,6 +531,57 @@ def test_sigterm_stops_a_running_crawl_and_a_restart_carries_on(tmp_path, site, 
                             last=ran["started_at"])
 
 
+def test_a_crawl_does_not_outlive_a_killed_scheduler(tmp_path, site, start):
+    db_path = tmp_path / "archive.db"
+    config = write_config(tmp_path / "config", site, feeds_job("stuck", "stuck-news"))
+    scheduler = start(config)  # --grace 3
+    running = wait_for(lambda: [run for run in job_runs(db_path, "stuck")
+                                if run["status"] == "running" and run["pid"]], 20,
+                       "a stuck crawl to start")[0]
+    crawl = psutil.Process(running["pid"])
+    wait_for(lambda: crawl.children(recursive=True), 20, "the extraction workers")
+    family = [crawl, *crawl.children(recursive=True)]
+    scheduler.process.kill()  # kill -9: nothing of the scheduler runs any more
+    scheduler.process.wait()
+    wait_for(lambda: not any(process_or_zombie(p.pid) for p in family), 20,
+             "the crawl and its workers to stop with their scheduler")
+    # it closed its own run, or a restart's first look finds it gone
+    restarted = start(write_config(tmp_path / "config", site))
+    wait_for(lambda: restarted.events("ready"), 20, "the restarted scheduler")
+    [run] = job_runs(db_path, "stuck")
+    assert run["status"] in ("ok", "failed", "abandoned") and run["finished_at"], run
+    assert restarted.stop()[0] == 0
+
+
+def test_a_restart_does_not_start_a_job_whose_previous_run_is_alive(tmp_path, site, start):
+    import socket
+
+    db_path = tmp_path / "archive.db"
+    config = write_config(tmp_path / "config", site, feeds_job("good", "good-news"))
+    # the crawl of a scheduler that was killed, still closing its run
+    orphan = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)",
+                               "crawl", "narrative_archive"])
+    try:
+        db = store.open_db(db_path)
+        previous = store.start_run(db, "feeds", {"job": "good", "host": socket.gethostname()},
+                                   pid=orphan.pid)
+        db.close()
+        scheduler = start(config)
+        wait_for(lambda: scheduler.events("skipped", job="good", run=previous,
+                                          pid=orphan.pid, reason="still-running"), 30,
+                 "the job's tick to be skipped")
+        assert scheduler.events("still-running", job="good", run=previous, pid=orphan.pid)
+        assert [run["id"] for run in job_runs(db_path, "good")] == [previous]
+    finally:
+        orphan.kill()
+        orphan.wait()
+    done = wait_for(lambda: finished(db_path, "good", 2), 30, "a run once the orphan is gone")
+    assert (done[0]["id"], done[0]["status"]) == (previous, "abandoned")
+    assert done[1]["status"] == "ok"
+    assert scheduler.events("abandoned", job="good", run=previous)
+    assert scheduler.stop()[0] == 0
+
+
 def process_or_zombie(pid: int) -> bool:
     try:
         return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
