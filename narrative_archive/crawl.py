@@ -111,14 +111,16 @@ def _wait_for_exit(pid: int) -> None:
         os.close(handle)
 
 
-def watch_supervisor(pid: int, grace: float) -> threading.Thread:
+def watch_supervisor(pid: int, grace: float, db_path: str | Path | None = None,
+                     run_id: int | None = None) -> threading.Thread:
     """Stop this crawl when its scheduler (`pid`, its parent) dies, however it dies.
 
     A crawl left running by a scheduler killed with -9 would run on with no timeout,
     and a restarted scheduler would start the same job beside it. Once the scheduler
     is gone the crawl gets what the scheduler's stop would have given it: SIGTERM (a
-    graceful close of its run), then after `grace` seconds SIGKILL for its process
-    group, extraction workers included.
+    graceful close of its run), then after `grace` seconds its run `run_id` marked
+    'abandoned' (if still open) and SIGKILL for its process group, extraction
+    workers included.
     """
 
     def watch() -> None:
@@ -127,6 +129,12 @@ def watch_supervisor(pid: int, grace: float) -> threading.Thread:
             "the scheduler (pid %d) is gone: stopping this crawl", pid)
         os.kill(os.getpid(), signal.SIGTERM)
         time.sleep(grace)
+        if db_path is not None and run_id is not None:
+            with contextlib.suppress(Exception):  # being killed matters more than the note
+                db = store.open_db(db_path, migrate=False)
+                store.abandon_run(db, run_id, f"its scheduler (pid {pid}) died: stopped, "
+                                  "killed after the grace period")
+                db.close()
         if os.getpgrp() == os.getpid():  # our own group (the scheduler starts us so)
             os.killpg(os.getpgrp(), signal.SIGKILL)
         os.kill(os.getpid(), signal.SIGKILL)
@@ -181,7 +189,7 @@ def run_crawl(
     that started this crawl, which stops when it dies (see watch_supervisor).
     """
     if supervisor is not None:
-        watch_supervisor(supervisor, grace)
+        watch_supervisor(supervisor, grace, db_path, run_id)
     from scrapy.crawler import CrawlerProcess
     from twisted.internet import defer, task
 
