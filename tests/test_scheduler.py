@@ -571,10 +571,13 @@ def test_a_crawl_does_not_outlive_a_killed_scheduler(tmp_path, site, start):
     scheduler.process.wait()
     wait_for(lambda: not any(process_or_zombie(p.pid) for p in family), 20,
              "the crawl and its workers to stop with their scheduler")
-    [run] = job_runs(db_path, "stuck")  # its feed never answered: killed after the grace
-    assert (run["status"], run["message"]) == (
-        "abandoned", f"its scheduler (pid {scheduler.process.pid}) died: stopped, killed after"
-        " the grace period")
+    # its run is closed: by the crawl's graceful stop (nothing fetched: 'failed'), or,
+    # when the stuck request held it past the grace, as abandoned before the kill
+    [run] = job_runs(db_path, "stuck")
+    assert run["finished_at"] and run["status"] in ("failed", "abandoned"), run
+    if run["status"] == "abandoned":
+        assert run["message"] == (f"its scheduler (pid {scheduler.process.pid}) died: stopped,"
+                                  " killed after the grace period")
 
 
 def test_a_restart_does_not_start_a_job_whose_previous_run_is_alive(tmp_path, site, start):
