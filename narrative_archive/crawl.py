@@ -127,8 +127,11 @@ def watch_supervisor(pid: int, grace: float, db_path: str | Path | None = None,
         _wait_for_exit(pid)
         logging.getLogger(__name__).warning(
             "the scheduler (pid %d) is gone: stopping this crawl", pid)
-        os.kill(os.getpid(), signal.SIGTERM)
-        time.sleep(grace)
+        if signal.getsignal(signal.SIGTERM) not in (signal.SIG_DFL, None):
+            os.kill(os.getpid(), signal.SIGTERM)  # Scrapy's graceful stop
+            time.sleep(grace)
+        # else still starting up: nothing to close gracefully, and SIGTERM would kill
+        # this process before its run is closed
         if db_path is not None and run_id is not None:
             with contextlib.suppress(Exception):  # being killed matters more than the note
                 db = store.open_db(db_path, migrate=False)
