@@ -25,15 +25,20 @@ browser:
 
 test: $(STAMP) browser
 	$(BIN)/ruff check .
+	$(BIN)/narrative-archive check
 	$(BIN)/python -m pytest -q
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/rematch.py
 	$(BIN)/python benchmarks/crawl.py --pages 10000
+	$(BIN)/python benchmarks/stance.py && $(BIN)/python benchmarks/citations.py
+	$(BIN)/python benchmarks/stories.py --index-size 1000000
 
 clean:
 	rm -rf $(VENV) *.egg-info
 
-# A demo archive of synthetic articles, and the README screenshots taken from it.
+# A demo archive of synthetic articles, and screenshots taken from it: in build/ (gitignored)
+# unless asked, e.g. `make demo SCREENSHOTS=docs/screenshots` to retake the README's.
+SCREENSHOTS ?= build/screenshots
 demo: $(STAMP)
-	$(BIN)/python datasette/demo.py demo.db --screenshots docs/screenshots
+	$(BIN)/python datasette/demo.py demo.db --screenshots $(SCREENSHOTS)

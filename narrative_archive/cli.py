@@ -47,9 +47,14 @@ def prepare_archive(db_path: str, config: Config, echo=click.echo):
     db = store.open_db(db_path)
     for narrative_id, result in narratives_module.prepare_archive(db, config).items():
         version = narratives_module.narrative_version(db, narrative_id)
-        echo(f"narrative {narrative_id} v{version}: {result['matched']} mentions "
-             f"(+{result['added']} -{result['removed']})")
+        echo(f"narrative {narrative_id} v{version}: {describe_rematch(result)}")
     return db
+
+
+def describe_rematch(result: dict) -> str:
+    if "error" in result:
+        return f"rematch failed: {result['error']}"
+    return f"{result['matched']} mentions (+{result['added']} -{result['removed']})"
 
 
 @click.group()
@@ -70,12 +75,18 @@ def init(db_path, config_dir):
     Safe to run again: it only applies what is missing. A narrative whose query
     changed gets a new version and is re-matched over the whole archive.
     """
+    from narrative_archive.coverage import check_narrative
+
     config = read_config(config_dir)
     db = prepare_archive(db_path, config)
     click.echo(
         f"{db_path}: schema v{store.schema_version(db)}, {len(config.outlets)} outlets, "
         f"{len(config.narratives)} narratives"
     )
+    failing = [n.id for n in config.narratives if not check_narrative(n).ok]
+    if failing:
+        click.echo(f"warning: narrative(s) failing their own examples: {', '.join(failing)} "
+                   "(see `narrative-archive check`)", err=True)
 
 
 @cli.command()
@@ -86,6 +97,7 @@ def rematch(db_path, config_dir, narrative_ids):
 
     Adds mentions a query now matches, removes those it no longer matches, and
     records the narrative version on each. Run it after editing narratives.yml.
+    A narrative that fails is reported and the others still run (exit status 1).
     """
     config = read_config(config_dir)
     db = store.open_db(db_path)
@@ -99,11 +111,12 @@ def rematch(db_path, config_dir, narrative_ids):
             raise click.BadParameter(f"unknown narrative(s): {', '.join(unknown)}",
                                      param_hint="--narrative")
         selected = [n for n in config.narratives if n.id in narrative_ids]
-    for narrative in selected:
-        result = narratives_module.rematch(db, narrative)
-        version = narratives_module.narrative_version(db, narrative.id)
-        click.echo(f"{narrative.id} v{version}: {result['matched']} mentions "
-                   f"(+{result['added']} -{result['removed']})")
+    results = narratives_module.rematch_many(db, selected)
+    for narrative_id, result in results.items():
+        version = narratives_module.narrative_version(db, narrative_id)
+        click.echo(f"{narrative_id} v{version}: {describe_rematch(result)}")
+    if any("error" in result for result in results.values()):
+        raise SystemExit(1)
 
 
 @cli.command()
@@ -146,6 +159,7 @@ def status(db_path, config_dir, fmt):
     if not Path(db_path).exists():
         raise click.ClickException(f"{db_path}: no archive here; run `narrative-archive init`")
     db = store.open_db(db_path)
+    health.settle_runs(db)  # a run whose process is gone (kill -9) is abandoned, not running
     scheduler = health.scheduler_state(db_path)
     try:
         jobs, schedule_error = load_config(config_dir).jobs, None
@@ -341,8 +355,12 @@ def serve(db_path, config_dir, host, port, metadata_path, settings, cors, print_
               help="Live counters on stderr (default: when it is a terminal).")
 @click.option("--run-id", type=int, hidden=True,
               help="Report into this existing crawl_runs row (the scheduler creates it).")
+@click.option("--supervisor", type=int, hidden=True, metavar="PID",
+              help="The scheduler that started this crawl: stop when it dies.")
+@click.option("--grace", type=click.FloatRange(0), default=30, hidden=True,
+              help="With --supervisor: seconds to close gracefully before being killed.")
 def crawl(db_path, config_dir, spiders, outlet_ids, narrative_ids, since, until, limit,
-          scrapy_settings, progress, run_id):
+          scrapy_settings, progress, run_id, supervisor, grace):
     """Run spiders now: discover, fetch and extract articles into the archive.
 
     SPIDER is feeds (RSS/Atom), sitemaps (news sitemaps, by date) or search
@@ -360,6 +378,7 @@ def crawl(db_path, config_dir, spiders, outlet_ids, narrative_ids, since, until,
             spiders, db_path=db_path, config_dir=config_dir, outlets=outlet_ids,
             narratives=narrative_ids, since=since, until=until, limit=limit,
             settings=overrides, run_id=run_id, progress=progress,
+            supervisor=supervisor, grace=grace,
         )
     except ConfigError as error:
         raise click.ClickException(str(error)) from error
@@ -452,6 +471,96 @@ def extract(db_path, config_dir, files, url, fmt):
                               indent=2, ensure_ascii=False))
     if any("error" in result for result in results):
         sys.exit(1)
+
+
+def pick_narrative(config: Config, narrative_id: str):
+    try:
+        return config.narrative(narrative_id)
+    except KeyError:
+        known = ", ".join(n.id for n in config.narratives)
+        raise click.BadParameter(f"unknown narrative {narrative_id!r} (known: {known})",
+                                 param_hint="NARRATIVE") from None
+
+
+@cli.command()
+@archive_options
+@click.argument("narrative_id", metavar="[NARRATIVE]", required=False)
+def check(db_path, config_dir, narrative_id):
+    """Run narratives against their own examples (narratives.yml `examples:`).
+
+    Each narrative's query (main query OR language variants, as the archive
+    matches it) runs over its match and no_match examples in an in-memory
+    index with the archive's tokenizer. Prints precision and recall per
+    narrative and language, then every failing example. Exits 1 on any
+    failure. The archive is not touched.
+    """
+    from narrative_archive.coverage import check_narrative, format_report
+
+    config = read_config(config_dir)
+    selected = [pick_narrative(config, narrative_id)] if narrative_id else config.narratives
+    failed = False
+    for narrative in selected:
+        report = check_narrative(narrative)
+        failed = failed or not report.ok
+        for line in format_report(report):
+            click.echo(line)
+    sys.exit(1 if failed else 0)
+
+
+@cli.command("near-misses")
+@archive_options
+@click.argument("narrative_id", metavar="NARRATIVE")
+@click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
+              show_default=True)
+def near_misses(db_path, config_dir, narrative_id, limit, fmt):
+    """Archived articles that almost match NARRATIVE: what recall is lost.
+
+    Lists articles holding one of the narrative's actor terms and one of its
+    target terms (its `lexicon:` in narratives.yml, every language) that its
+    query does not match, newest first, with the passage where those terms
+    are closest. Promote a form you find there into the query.
+    """
+    from narrative_archive import coverage
+
+    config = read_config(config_dir)
+    narrative = pick_narrative(config, narrative_id)
+    if not Path(db_path).exists():
+        raise click.ClickException(f"{db_path}: no archive here; run `narrative-archive init`")
+    try:
+        rows = coverage.near_misses(store.open_db(db_path), narrative, limit)
+    except ValueError as error:
+        raise click.ClickException(str(error)) from error
+    if fmt == "json":
+        click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
+        return
+    for row in rows:
+        click.echo(f"{row['dated_at'] or '':.10}  {row['outlet_id'] or ''}  {row['url']}")
+        click.echo(f"    {row['title'] or ''}")
+        click.echo(f"    {' '.join((row['passage'] or '').split())}")
+    if not rows:
+        click.echo("no near misses")
+
+
+@cli.command()
+@archive_options
+@click.argument("narrative_id", metavar="NARRATIVE")
+@click.option("--language", required=True, metavar="XX",
+              help="ISO 639-1 code of a language in the narrative's lexicon.")
+def suggest(db_path, config_dir, narrative_id, language):
+    """Print a draft query for NARRATIVE in another language, from its lexicon.
+
+    The draft asks for a target term and an actor term near an act term. It is
+    for a human to review, test with examples and `check`, and paste under
+    `queries:`; nothing is changed.
+    """
+    from narrative_archive import coverage
+
+    narrative = pick_narrative(read_config(config_dir), narrative_id)
+    try:
+        click.echo(coverage.suggest(narrative, language))
+    except ValueError as error:
+        raise click.ClickException(str(error)) from error
 
 
 def main():

@@ -69,6 +69,13 @@ class Narrative:
     queries: tuple[tuple[str, str], ...] = ()  # (language, query) pairs
     since: str | None = None
     line: int | None = None  # where it is defined, for error messages
+    # (language, texts it must match, texts it must not match)
+    examples: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = ()
+    # (language, {"actor": terms, "target": terms, "act": terms}) for near-misses and suggest
+    lexicon: tuple[tuple[str, tuple[tuple[str, tuple[str, ...]], ...]], ...] = ()
+
+    def lexicon_for(self, language: str) -> dict[str, tuple[str, ...]]:
+        return dict(dict(self.lexicon).get(language, ()))
 
     @property
     def match_query(self) -> str:
@@ -201,15 +208,28 @@ class ConfigLoader(yaml.SafeLoader):
 ConfigLoader.add_constructor("tag:yaml.org,2002:timestamp", ConfigLoader.construct_yaml_timestamp)
 
 
+# libyaml's parser when PyYAML has it: a large narratives.yml then composes in
+# milliseconds (every crawl subprocess pays it at start-up); ConfigLoader constructs.
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def _lines_of(node: yaml.MappingNode) -> dict[str, int]:
-    """The line of each key of a mapping, and of the keys of the mappings inside it."""
-    lines = {}
-    for key, value in node.value:
-        lines[str(key.value)] = key.start_mark.line + 1
-        if isinstance(value, yaml.MappingNode):  # e.g. queries.ru, settings.DOWNLOAD_DELAY
-            for sub_key, _ in value.value:
-                lines[f"{key.value}.{sub_key.value}"] = sub_key.start_mark.line + 1
+    """The line of every key of a mapping, nested keys (queries.ru, examples.ru.match)
+    and list items (examples.ru.match[2]) included."""
+    lines: dict[str, int] = {}
+    _key_lines(node, "", lines)
     return lines
+
+
+def _key_lines(node, prefix: str, lines: dict) -> None:
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            name = f"{prefix}{key.value}"
+            lines[name] = key.start_mark.line + 1
+            _key_lines(value, name + ".", lines)
+    elif isinstance(node, yaml.SequenceNode) and prefix:
+        for position, item in enumerate(node.value):
+            lines[f"{prefix[:-1]}[{position}]"] = item.start_mark.line + 1
 
 
 class _Entries:
@@ -220,7 +240,7 @@ class _Entries:
         self.path, self.kind = path, kind
         try:
             text = path.read_text(encoding="utf-8")
-            root = yaml.compose(text, Loader=ConfigLoader)
+            root = yaml.compose(text, Loader=_LOADER)
         except (OSError, UnicodeDecodeError) as error:
             raise ConfigError(path, None, f"cannot read: {error}") from error
         except yaml.YAMLError as error:
@@ -461,7 +481,72 @@ def load_outlets(path: Path) -> tuple[Outlet, ...]:
     return tuple(outlets)
 
 
-NARRATIVE_KEYS = ("id", "title", "description", "query", "queries", "since")
+NARRATIVE_KEYS = (
+    "id", "title", "description", "query", "queries", "since", "examples", "lexicon",
+)
+EXAMPLE_KEYS = ("match", "no_match")
+LEXICON_KEYS = ("actor", "target", "act")
+# ISO 639-1: the language codes a variant, its examples and its lexicon may use.
+ISO_639_1 = frozenset("""
+    aa ab ae af ak am an ar as av ay az ba be bg bi bm bn bo br bs ca ce ch co cr cs cu cv cy
+    da de dv dz ee el en eo es et eu fa ff fi fj fo fr fy ga gd gl gn gu gv ha he hi ho hr ht
+    hu hy hz ia id ie ig ii ik io is it iu ja jv ka kg ki kj kk kl km kn ko kr ks ku kv kw ky
+    la lb lg li ln lo lt lu lv mg mh mi mk ml mn mr ms mt my na nb nd ne ng nl nn no nr nv ny
+    oc oj om or os pa pi pl ps pt qu rm rn ro ru rw sa sc sd se sg si sk sl sm sn so sq sr ss
+    st su sv sw ta te tg th ti tk tl tn to tr ts tt tw ty ug uk ur uz ve vi vo wa wo xh yi yo
+    za zh zu
+""".split())
+
+
+def _language(e: _Entry, key: str, language) -> str:
+    language = str(language)
+    if language not in ISO_639_1:
+        e.fail(key, f"{language!r} is not an ISO 639-1 language code like 'en' or 'fa'")
+    return language
+
+
+def _examples(e: _Entry) -> tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...]:
+    """examples: {language: {match: [text, ...], no_match: [text, ...]}}"""
+    examples = e.get("examples", dict, default={})
+    parsed = []
+    for language, cases in examples.items():
+        key = f"examples.{language}"
+        language = _language(e, key, language)
+        if not isinstance(cases, dict) or not cases:
+            e.fail(key, "expected a mapping with 'match' and/or 'no_match' lists")
+        lists = {}
+        for name, texts in cases.items():
+            if name not in EXAMPLE_KEYS:
+                e.fail(f"{key}.{name}", f"unknown key (expected one of: {', '.join(EXAMPLE_KEYS)})")
+            if not isinstance(texts, list) or not texts:
+                e.fail(f"{key}.{name}", "expected a non-empty list of example texts")
+            for position, text in enumerate(texts):
+                if not isinstance(text, str) or not text.strip():
+                    e.fail(f"{key}.{name}[{position}]", f"expected a text, got {text!r}")
+            lists[name] = tuple(" ".join(text.split()) for text in texts)
+        parsed.append((language, lists.get("match", ()), lists.get("no_match", ())))
+    return tuple(parsed)
+
+
+def _lexicon(e: _Entry) -> tuple[tuple[str, tuple[tuple[str, tuple[str, ...]], ...]], ...]:
+    """lexicon: {language: {actor: [term, ...], target: [...], act: [...]}}"""
+    lexicon = e.get("lexicon", dict, default={})
+    parsed = []
+    for language, roles in lexicon.items():
+        key = f"lexicon.{language}"
+        language = _language(e, key, language)
+        if not isinstance(roles, dict) or not roles:
+            e.fail(key, f"expected a mapping with {', '.join(LEXICON_KEYS)} lists")
+        terms = []
+        for role, values in roles.items():
+            if role not in LEXICON_KEYS:
+                e.fail(f"{key}.{role}", f"unknown key (expected one of: {', '.join(LEXICON_KEYS)})")
+            if (not isinstance(values, list) or not values
+                    or not all(isinstance(v, str) and v.strip() for v in values)):
+                e.fail(f"{key}.{role}", f"expected a non-empty list of terms, got {values!r}")
+            terms.append((role, tuple(v.strip() for v in values)))
+        parsed.append((language, tuple(terms)))
+    return tuple(parsed)
 
 
 def load_narratives(path: Path, check_query) -> tuple[Narrative, ...]:
@@ -476,6 +561,7 @@ def load_narratives(path: Path, check_query) -> tuple[Narrative, ...]:
         queries = e.get("queries", dict, default={})
         variants = []
         for language, variant in queries.items():
+            _language(e, f"queries.{language}", language)
             if not isinstance(variant, str) or not variant.strip():
                 e.fail("queries", f"{language}: expected a query string")
             variant = " ".join(variant.split())
@@ -490,6 +576,7 @@ def load_narratives(path: Path, check_query) -> tuple[Narrative, ...]:
             id=data["id"], title=e.get("title", required=True), query=query,
             description=" ".join((e.get("description") or "").split()) or None,
             queries=tuple(variants), since=check_date(since) if since else None, line=line,
+            examples=_examples(e), lexicon=_lexicon(e),
         ))
     return tuple(narratives)
 

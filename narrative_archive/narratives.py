@@ -8,6 +8,7 @@ so a query behaves exactly as it does in Datasette's search box.
 from __future__ import annotations
 
 import json
+import logging
 import re
 import sqlite3
 from collections.abc import Iterable
@@ -24,6 +25,11 @@ SNIPPET_SQL = (
     f"snippet(articles_fts, -1, '{MARK_OPEN}', '{MARK_CLOSE}', '…', {SNIPPET_TOKENS})"
 )
 _MARKED = re.compile(re.escape(MARK_OPEN) + r"(.*?)" + re.escape(MARK_CLOSE), re.DOTALL)
+HIGHLIGHT_SQL = ", ".join(
+    f"highlight(articles_fts, {column}, '{MARK_OPEN}', '{MARK_CLOSE}')" for column in (0, 1)
+)
+
+logger = logging.getLogger(__name__)
 
 _checker: sqlite3.Connection | None = None
 
@@ -108,21 +114,65 @@ def narrative_version(db: sqlite_utils.Database, narrative_id: str) -> int:
     return row[0]
 
 
+def article_snippet(db: sqlite_utils.Database, query: str, article_id: int) -> str | None:
+    """The matched words of one article in context, as snippet() marks them.
+
+    snippet() hits a live FTS5 bug on some rows (FIELD_NOTES: "database disk
+    image is malformed" on an intact archive); highlight() of the same match
+    works, so those rows get an excerpt cut around highlight()'s first mark.
+    """
+    try:
+        row = db.conn.execute(
+            f"SELECT {SNIPPET_SQL} FROM articles_fts WHERE articles_fts MATCH ? AND rowid = ?",
+            [query, article_id],
+        ).fetchone()
+        return row[0] if row else None
+    except sqlite3.DatabaseError as error:
+        logger.debug("snippet() failed on article %s (%s): excerpt from highlight()",
+                     article_id, error)
+    row = db.conn.execute(
+        f"SELECT {HIGHLIGHT_SQL} FROM articles_fts WHERE articles_fts MATCH ? AND rowid = ?",
+        [query, article_id],
+    ).fetchone()
+    if row is None:
+        return None
+    # The column with the most marked words, as snippet(..., -1, ...) would choose.
+    best = max(reversed(row), key=lambda value: (value or "").count(MARK_OPEN))
+    return excerpt(best)
+
+
+def excerpt(marked: str | None, tokens: int = SNIPPET_TOKENS) -> str | None:
+    """About `tokens` words of highlighted text around its first mark, '…' where cut."""
+    if not marked:
+        return marked
+    words = marked.split()
+    first = next((i for i, word in enumerate(words) if MARK_OPEN in word), 0)
+    start = max(0, first - tokens // 4)
+    end = min(len(words), start + tokens)
+    while end < len(words) and " ".join(words[start:end]).count(MARK_OPEN) > \
+            " ".join(words[start:end]).count(MARK_CLOSE):
+        end += 1  # never cut a marked phrase in two
+    text = " ".join(words[start:end])
+    return ("…" if start > 0 else "") + text + ("…" if end < len(words) else "")
+
+
 def match_article(
     db: sqlite_utils.Database, article_id: int, narratives: Iterable[Narrative]
 ) -> list[str]:
     """Evaluate each narrative against one article; record mentions; return matched ids.
 
     A narrative that no longer matches an edited article loses its mention.
+    Inside an open store.transaction the mentions commit with it (an article
+    and its mentions are stored together or not at all).
     """
     register_functions(db)
     matched = []
     timestamp = now()
-    with db.conn:
+    with store.transaction(db):
         for narrative in narratives:
             version = narrative_version(db, narrative.id)
             hit = db.conn.execute(
-                f"SELECT {SNIPPET_SQL} FROM articles_fts WHERE articles_fts MATCH ? AND rowid = ?",
+                "SELECT 1 FROM articles_fts WHERE articles_fts MATCH ? AND rowid = ?",
                 [narrative.match_query, article_id],
             ).fetchone()
             if hit is None:
@@ -132,15 +182,49 @@ def match_article(
                 )
                 continue
             matched.append(narrative.id)
+            snippet = article_snippet(db, narrative.match_query, article_id)
             db.conn.execute(
                 "INSERT INTO mentions (article_id, narrative_id, narrative_version, matched_at,"
                 " snippet, terms) VALUES (?, ?, ?, ?, ?, marked_terms(?))"
                 " ON CONFLICT(article_id, narrative_id) DO UPDATE SET"
                 " narrative_version = excluded.narrative_version, snippet = excluded.snippet,"
                 " terms = excluded.terms",
-                [article_id, narrative.id, version, timestamp, hit[0], hit[0]],
+                [article_id, narrative.id, version, timestamp, snippet, snippet],
             )
     return matched
+
+
+def _find_hits(db: sqlite_utils.Database, query: str) -> None:
+    """temp.hits(article_id, snippet): every article the query matches.
+
+    One scan with snippet() when it works; when FTS5's snippet() bug stops the
+    scan, the hits come from MATCH alone and each gets article_snippet().
+    """
+    db.conn.execute("DROP TABLE IF EXISTS temp.hits")
+    db.conn.execute("SAVEPOINT hits")
+    try:
+        db.conn.execute(
+            f"CREATE TEMP TABLE hits AS SELECT rowid AS article_id, {SNIPPET_SQL} AS snippet"
+            " FROM articles_fts WHERE articles_fts MATCH ?",
+            [query],
+        )
+    except sqlite3.DatabaseError as error:
+        db.conn.execute("ROLLBACK TO hits")
+        db.conn.execute("RELEASE hits")
+        logger.info("snippet() failed over the whole match (%s): snippets one article at a time",
+                    error)
+        db.conn.execute(
+            "CREATE TEMP TABLE hits AS SELECT rowid AS article_id, NULL AS snippet"
+            " FROM articles_fts WHERE articles_fts MATCH ?",
+            [query],
+        )
+        ids = [row[0] for row in db.conn.execute("SELECT article_id FROM temp.hits")]
+        db.conn.executemany(
+            "UPDATE temp.hits SET snippet = ? WHERE article_id = ?",
+            [(article_snippet(db, query, article_id), article_id) for article_id in ids],
+        )
+    else:
+        db.conn.execute("RELEASE hits")
 
 
 def rematch(db: sqlite_utils.Database, narrative: Narrative) -> dict[str, int]:
@@ -153,14 +237,8 @@ def rematch(db: sqlite_utils.Database, narrative: Narrative) -> dict[str, int]:
     register_functions(db)
     version = narrative_version(db, narrative.id)
     timestamp = now()
-    with db.conn:
-        db.conn.execute("BEGIN IMMEDIATE")
-        db.conn.execute("DROP TABLE IF EXISTS temp.hits")
-        db.conn.execute(
-            f"CREATE TEMP TABLE hits AS SELECT rowid AS article_id, {SNIPPET_SQL} AS snippet"
-            " FROM articles_fts WHERE articles_fts MATCH ?",
-            [narrative.match_query],
-        )
+    with store.transaction(db):
+        _find_hits(db, narrative.match_query)
         removed = db.conn.execute(
             "DELETE FROM mentions WHERE narrative_id = ?"
             " AND article_id NOT IN (SELECT article_id FROM temp.hits)",
@@ -183,11 +261,26 @@ def rematch(db: sqlite_utils.Database, narrative: Narrative) -> dict[str, int]:
     return {"matched": matched, "added": matched - before, "removed": removed}
 
 
+def rematch_many(db: sqlite_utils.Database, narratives: Iterable[Narrative]) -> dict[str, dict]:
+    """rematch() each narrative; one that fails is logged and reported as {"error": message}
+    and the others still run."""
+    results: dict[str, dict] = {}
+    for narrative in narratives:
+        try:
+            results[narrative.id] = rematch(db, narrative)
+        except (sqlite3.Error, KeyError) as error:
+            message = error.args[0] if isinstance(error, KeyError) and error.args else str(error)
+            logger.error("rematch of narrative %s failed: %s", narrative.id, message)
+            results[narrative.id] = {"error": message}
+    return results
+
+
 def prepare_archive(db: sqlite_utils.Database, config: Config) -> dict[str, dict[str, int]]:
     """Store the configured outlets and narratives; re-match narratives whose query changed.
 
-    Returns the rematch result of each new or changed narrative.
+    Returns the rematch result of each new or changed narrative ({"error": ...} for
+    one that failed: the others are still re-matched).
     """
     store.save_outlets(db, config.outlets)
     changed = save_narratives(db, config.narratives)
-    return {narrative_id: rematch(db, config.narrative(narrative_id)) for narrative_id in changed}
+    return rematch_many(db, [config.narrative(narrative_id) for narrative_id in changed])

@@ -1,7 +1,7 @@
 """Scrapy glue: extract → store → match, for every Page the spiders yield.
 
     Page ──(worker process)──► extract.extract_article ──(writer thread)──►
-        store.save_article ──► narratives.match_article ──► mentions
+        store.save_article ──► narratives.match_article ──► mentions   (one transaction)
 
 Extraction runs in an ExtractorPool (one process per core) and every archive
 write in one writer thread, so the reactor only fetches. Every article from a
@@ -15,13 +15,15 @@ created (spider argument run_id, or the NARRATIVE_ARCHIVE_RUN_ID setting) or
 starts its own (`scrapy crawl feeds`), updates its counters every
 NARRATIVE_ARCHIVE_PROGRESS_EVERY seconds and closes it when the spider closes:
 'ok', or 'failed' when nothing at all could be fetched. Every failure (from
-the spiders as a Problem, or here: no text, not HTML, a bad date) becomes a
-crawl_errors row and the run goes on.
+the spiders as a Problem, or here: no text, not HTML) becomes a crawl_errors
+row and the run goes on; a bad date is a warning (articles.warnings, counted in
+crawl_runs.warnings): the page is still stored.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import sqlite3
@@ -34,9 +36,9 @@ from typing import Any
 from scrapy import signals
 
 from narrative_archive import narratives as narratives_module
-from narrative_archive import store
+from narrative_archive import store, urls
 from narrative_archive.config import Config, Narrative, load_config, parse_duration
-from narrative_archive.extract import ExtractError
+from narrative_archive.extract import ExtractError, canonicalize_url
 from narrative_archive.spiders.base import STAT, Page, Problem, host_of
 from narrative_archive.workers import ExtractorPool
 
@@ -44,7 +46,7 @@ logger = logging.getLogger(__name__)
 
 # Counters shown while crawling and written to crawl_runs (stats key → column).
 RUN_COLUMNS = {"pages": "pages", "new": "new_articles", "updated": "updated_articles",
-               "mentions": "mentions"}
+               "mentions": "mentions", "warnings": "warnings"}
 
 
 class NarrativeMatcher:
@@ -215,9 +217,10 @@ class ArchivePipeline:
         article["published_at"] = prefer_listed_date(article.get("published_at"), page.published_at)
         if not article.get("title") and page.title:
             article["title"] = page.title
+        outlet_id = page.outlet_id
+        self._check_canonical(page, article)
         outcome = {"url": page.url, "canonical_url": article.get("canonical_url"),
                    "outlet_id": page.outlet_id, "via": page.via}
-        outlet_id = page.outlet_id
         # Which narratives match, decided in memory (constant cost); the archive's own
         # FTS index (whose cost grows with the archive) then only records those mentions.
         likely = set(self.matcher.match(article.get("title"), article.get("text")))
@@ -229,31 +232,50 @@ class ArchivePipeline:
                 return {**outcome, "status": "unmatched"}
             if outlet_id is None:
                 outlet_id = store.ensure_outlet_for_domain(self.db, host_of(page.url))
+        # A bad date is a warning, not an error: the page is stored (with the listing's
+        # date when there is one), the warning kept on the article and counted on the run.
         for warning in article.get("warnings") or ():
             if is_date_warning(warning):
-                self._record(page.url, f"bad date: {warning}", outlet_id)
+                logger.warning("%s: %s", page.url, warning)
+                self.count("warnings")
             else:
                 logger.debug("%s: %s", page.url, warning)
-        # fetched_at is the time of writing, after any warning above: the archive's
-        # "failures since the last fetch" must not count this page's own warnings.
+        # One transaction: a crash (even kill -9) leaves the article with its mentions
+        # or not stored at all, and then the next run fetches it again.
         archive = {"source": page.archive_source, "url": page.archive_url,
                    "archived_at": page.archived_at} if page.archived_at else None
-        article_id, status = store.save_article(self.db, article, outlet_id, via=page.via,
-                                                archive=archive)
-        if status == "new":  # no mentions yet: only the narratives that match can add one
-            candidates = [n for n in self.config.narratives if n.id in likely]
-        elif status == "updated":  # a changed text may also lose a mention: ask them all
-            candidates = list(self.config.narratives)
-        else:
-            candidates = []
-        matched = []
-        if candidates:
-            matched = narratives_module.match_article(self.db, article_id, candidates)
+        with store.transaction(self.db):
+            article_id, status = store.save_article(self.db, article, outlet_id, via=page.via,
+                                                    archive=archive)
+            if status == "new":  # no mentions yet: only the narratives that match can add one
+                candidates = [n for n in self.config.narratives if n.id in likely]
+            elif status == "updated":  # a changed text may also lose a mention: ask them all
+                candidates = list(self.config.narratives)
+            else:
+                candidates = []
+            matched = []
+            if candidates:
+                matched = narratives_module.match_article(self.db, article_id, candidates)
         self.count(status)
         self.count("mentions", len(matched))
         self._maybe_flush()
         return {**outcome, "outlet_id": outlet_id, "status": status, "article_id": article_id,
                 "mentions": matched}
+
+    def _check_canonical(self, page: Page, article: dict[str, Any]) -> None:
+        """A canonical URL on another site than the page (and not its outlet's) is only a
+        claim: the article is keyed on the fetched URL and the claim kept beside it."""
+        claimed = article.get("canonical_url")
+        domains = ()
+        if page.outlet_id:
+            with contextlib.suppress(KeyError):
+                domains = self.config.outlet(page.outlet_id).domains
+        if not claimed or urls.trusted_canonical(page.url, claimed, domains):
+            return
+        logger.warning("%s names %s as its canonical URL: another site's, not believed",
+                       page.url, claimed)
+        article["claimed_canonical_url"] = claimed
+        article["canonical_url"] = canonicalize_url(page.url)
 
     def _record(self, url: str | None, reason: str, outlet_id: str | None) -> None:
         store.record_error(self.db, self.run_id, url, reason, outlet_id)
@@ -265,7 +287,8 @@ class ArchivePipeline:
         self.stats.inc_value(STAT + key, value)
 
     def counts(self) -> dict[str, int]:
-        keys = ("pages", "new", "updated", "unchanged", "mentions", "errors", "unmatched")
+        keys = ("pages", "new", "updated", "unchanged", "mentions", "errors", "unmatched",
+                "warnings")
         return {key: self.stats.get_value(STAT + key, 0) for key in keys}
 
     def run_counters(self) -> dict[str, int]:

@@ -38,6 +38,8 @@ DOWNLOADER_MIDDLEWARES = {
     "narrative_archive.middlewares.BackoffRetryMiddleware": 550,
     # Before RedirectMiddleware (600) sees the response: responses run 900 → 100.
     "narrative_archive.middlewares.RedirectLoopMiddleware": 610,
+    # First to see each response, raw (before decompression, redirects, retries): WARC capture.
+    "narrative_archive.capture_middleware.CaptureMiddleware": 950,
 }
 DOWNLOAD_TIMEOUT = 30
 DOWNLOAD_MAXSIZE = 10 * 1024 * 1024  # an article page; sitemaps get NARRATIVE_ARCHIVE_SITEMAP_MAXSIZE
@@ -72,6 +74,10 @@ NARRATIVE_ARCHIVE_GDELT_URL = "https://api.gdeltproject.org/api/v2/doc/doc"  # "
 NARRATIVE_ARCHIVE_GDELT_MAXRECORDS = 250
 # News-search RSS endpoints: URL templates with {query} (and optional {since}/{until}).
 NARRATIVE_ARCHIVE_SEARCH_FEEDS = ["https://www.bing.com/news/search?q={query}&format=rss"]
+# WARC capture of every response into this directory; None: off (as is NARRATIVE_ARCHIVE_CAPTURE=0).
+NARRATIVE_ARCHIVE_CAPTURES = os.environ.get("NARRATIVE_ARCHIVE_CAPTURES") or None
+NARRATIVE_ARCHIVE_CAPTURE = True
+NARRATIVE_ARCHIVE_CAPTURE_MAX_BYTES = 1_000_000_000  # a WARC file rotates past this size
 
 # --- backfill from web archives (the backfill spider) -------------------------------------
 NARRATIVE_ARCHIVE_WAYBACK_URL = "https://web.archive.org"  # CDX at /cdx/search/cdx, raw captures at /web/

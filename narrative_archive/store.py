@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -17,57 +18,17 @@ import sqlite_utils
 
 FTS_TOKENIZER = "porter unicode61 remove_diacritics 2"
 
+# The archive's time format, in SQL (triggers and views).
+NOW_SQL = "strftime('%Y-%m-%dT%H:%M:%SZ', 'now')"
+
 # An article's date on a timeline: what the page says, else when we first saw it.
 ARTICLE_DATE = "coalesce(a.published_at, a.first_seen_at)"
 
-# The timeline views as migration 8 defines them, over {article_date}.
-_TIMELINE_VIEWS = """
-    CREATE VIEW article_dates AS
-        SELECT a.id AS article_id, a.outlet_id, {article_date} AS dated_at,
-               substr({article_date}, 1, 10) AS day,
-               CASE WHEN a.published_at IS NOT NULL THEN 'published'
-                    WHEN a.archived_at IS NOT NULL THEN 'archived'
-                    ELSE 'first_seen' END AS date_source
-        FROM articles a;
-    CREATE VIEW mention_articles AS
-        SELECT m.narrative_id, m.narrative_version, d.day, d.dated_at, d.date_source,
-               a.id AS article_id, a.title, a.url, a.outlet_id, o.name AS outlet,
-               o.country, o.kind AS outlet_kind, o.state_affiliated, a.language,
-               a.published_at, a.first_seen_at, m.matched_at, m.snippet, m.terms,
-               a.content_hash, a.via, a.archived_at, a.archive_url, a.archive_source
-        FROM mentions m
-        JOIN articles a ON a.id = m.article_id
-        JOIN article_dates d ON d.article_id = a.id
-        LEFT JOIN outlets o ON o.id = a.outlet_id;
-    CREATE VIEW narrative_daily AS
-        SELECT narrative_id AS narrative, day,
-               count(*) AS articles, count(DISTINCT outlet_id) AS outlets
-        FROM mention_articles GROUP BY narrative_id, day;
-    CREATE VIEW narrative_weekly AS
-        SELECT narrative_id AS narrative, date(day, 'weekday 0', '-6 days') AS week,
-               count(*) AS articles, count(DISTINCT outlet_id) AS outlets
-        FROM mention_articles GROUP BY narrative_id, week;
-    CREATE VIEW narrative_monthly AS
-        SELECT narrative_id AS narrative, substr(day, 1, 7) AS month,
-               count(*) AS articles, count(DISTINCT outlet_id) AS outlets
-        FROM mention_articles GROUP BY narrative_id, month;
-    CREATE VIEW narrative_first_seen AS
-        SELECT narrative_id AS narrative, outlet_id AS outlet, outlet AS outlet_name,
-               article_id, title, url, dated_at AS first_dated_at, date_source
-        FROM (
-            SELECT *, row_number() OVER (
-                PARTITION BY narrative_id, outlet_id ORDER BY dated_at, article_id) AS rank
-            FROM mention_articles
-        ) WHERE rank = 1;
-    CREATE VIEW outlet_daily AS
-        SELECT outlet_id AS outlet, day, count(*) AS articles
-        FROM article_dates GROUP BY outlet_id, day;
-    CREATE VIEW narrative_outlets AS
-        SELECT narrative_id AS narrative, outlet_id AS outlet, outlet AS outlet_name,
-               country, outlet_kind, state_affiliated, count(*) AS mentions,
-               min(dated_at) AS first_dated_at, max(dated_at) AS last_dated_at
-        FROM mention_articles GROUP BY narrative_id, outlet_id;
-"""
+# The same for an archive that holds archived copies (migration 12 on): the page's
+# date, else the capture's timestamp, else when we first saw it.
+TIMELINE_DATE = "coalesce(a.published_at, a.archived_at, a.first_seen_at)"
+# The earliest moment we know the article existed: first captured or first seen.
+_KNOWN_BY = "min(a.first_seen_at, coalesce(a.archived_at, a.first_seen_at))"
 
 # Each entry migrates the archive from version N-1 to N (PRAGMA user_version).
 # Never edit a released entry: append a new one.
@@ -295,9 +256,131 @@ MIGRATIONS: list[str] = [
         checked_at TEXT NOT NULL
     );
     """,
-    # 8: backfill from web archives: where an archived copy came from, the archives'
+    # 8: mention history: every narrative version a mention held in, and when it stopped
+    # holding (a narrower query, an edited article). Kept by triggers on mentions.
+    f"""
+    CREATE TABLE mention_history (
+        article_id INTEGER NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
+        narrative_id TEXT NOT NULL REFERENCES narratives(id) ON DELETE CASCADE,
+        narrative_version INTEGER NOT NULL,
+        matched_at TEXT NOT NULL,
+        snippet TEXT,
+        removed_at TEXT,
+        removed_in_version INTEGER,
+        PRIMARY KEY (article_id, narrative_id, narrative_version)
+    );
+    CREATE INDEX mention_history_narrative ON mention_history(narrative_id, narrative_version);
+    INSERT INTO mention_history (article_id, narrative_id, narrative_version, matched_at, snippet)
+        SELECT article_id, narrative_id, narrative_version, matched_at, snippet FROM mentions;
+    CREATE TRIGGER mentions_history_ai AFTER INSERT ON mentions BEGIN
+        INSERT INTO mention_history (article_id, narrative_id, narrative_version, matched_at,
+                                     snippet)
+            VALUES (new.article_id, new.narrative_id, new.narrative_version, {NOW_SQL},
+                    new.snippet)
+            ON CONFLICT DO UPDATE SET removed_at = NULL, removed_in_version = NULL;
+    END;
+    CREATE TRIGGER mentions_history_au AFTER UPDATE OF narrative_version ON mentions
+        WHEN new.narrative_version IS NOT old.narrative_version BEGIN
+        INSERT INTO mention_history (article_id, narrative_id, narrative_version, matched_at,
+                                     snippet)
+            VALUES (new.article_id, new.narrative_id, new.narrative_version, {NOW_SQL},
+                    new.snippet)
+            ON CONFLICT DO UPDATE SET removed_at = NULL, removed_in_version = NULL;
+    END;
+    CREATE TRIGGER mentions_history_ad AFTER DELETE ON mentions BEGIN
+        UPDATE mention_history SET removed_at = {NOW_SQL},
+               removed_in_version = (SELECT version FROM narratives WHERE id = old.narrative_id)
+            WHERE article_id = old.article_id AND narrative_id = old.narrative_id
+              AND removed_at IS NULL;
+    END;
+    """,
+    # 9: the canonical URL a page claimed when it was not believed (another site's URL):
+    # such an article is keyed on the URL it was fetched from
+    """
+    ALTER TABLE articles ADD COLUMN claimed_canonical_url TEXT;
+    """,
+    # 10: dates ordered as times, not text, with their precision: a day-only date
+    # (2024-05-20) sorts at the latest moment it can be (when we first saw the
+    # article that day, else the day's end), never before 2024-05-20T02:45:00Z
+    f"""
+    DROP VIEW narrative_outlets;
+    DROP VIEW narrative_first_seen;
+    DROP VIEW mention_articles;
+    DROP VIEW article_dates;
+    CREATE VIEW article_dates AS
+        SELECT article_id, outlet_id, dated_at, substr(sorted_at, 1, 10) AS day, date_source,
+               date_precision, sorted_at
+        FROM (
+            SELECT a.id AS article_id, a.outlet_id, {ARTICLE_DATE} AS dated_at,
+                   CASE WHEN a.published_at IS NULL THEN 'first_seen' ELSE 'published' END
+                     AS date_source,
+                   CASE WHEN length({ARTICLE_DATE}) = 10 THEN 'day' ELSE 'second' END
+                     AS date_precision,
+                   CASE WHEN length({ARTICLE_DATE}) = 10
+                     THEN max({ARTICLE_DATE} || 'T00:00:00Z',
+                              min({ARTICLE_DATE} || 'T23:59:59Z', a.first_seen_at))
+                     ELSE coalesce(strftime('%Y-%m-%dT%H:%M:%SZ', {ARTICLE_DATE}), {ARTICLE_DATE})
+                   END AS sorted_at
+            FROM articles a
+        );
+    CREATE VIEW mention_articles AS
+        SELECT m.narrative_id, m.narrative_version, d.day, d.dated_at, d.date_source,
+               a.id AS article_id, a.title, a.url, a.outlet_id, o.name AS outlet,
+               o.country, o.kind AS outlet_kind, o.state_affiliated, a.language,
+               a.published_at, a.first_seen_at, m.matched_at, m.snippet, m.terms,
+               a.content_hash, d.date_precision, d.sorted_at
+        FROM mentions m
+        JOIN articles a ON a.id = m.article_id
+        JOIN article_dates d ON d.article_id = a.id
+        LEFT JOIN outlets o ON o.id = a.outlet_id;
+    CREATE VIEW narrative_first_seen AS
+        SELECT narrative_id AS narrative, outlet_id AS outlet, outlet AS outlet_name,
+               article_id, title, url, dated_at AS first_dated_at, date_source,
+               date_precision, sorted_at AS first_sorted_at
+        FROM (
+            SELECT *, row_number() OVER (
+                PARTITION BY narrative_id, outlet_id ORDER BY sorted_at, article_id) AS rank
+            FROM mention_articles
+        ) WHERE rank = 1;
+    CREATE VIEW narrative_outlets AS
+        SELECT narrative_id AS narrative, outlet_id AS outlet, outlet AS outlet_name,
+               country, outlet_kind, state_affiliated, count(*) AS mentions,
+               -- sorted_at is 20 characters: the earliest and latest by it, as written
+               substr(min(sorted_at || dated_at), 21) AS first_dated_at,
+               substr(max(sorted_at || dated_at), 21) AS last_dated_at
+        FROM mention_articles GROUP BY narrative_id, outlet_id;
+    """,
+    # 11: failures after the last stored article counted by crawl_errors id, not by the
+    # second (an error in the same second counts); extraction warnings kept, not errors
+    """
+    ALTER TABLE articles ADD COLUMN fetched_after_error_id INTEGER;
+    ALTER TABLE articles ADD COLUMN warnings TEXT NOT NULL DEFAULT '[]';
+    ALTER TABLE crawl_runs ADD COLUMN warnings INTEGER NOT NULL DEFAULT 0;
+    DROP VIEW outlet_health;
+    CREATE VIEW outlet_health AS
+        SELECT o.id AS outlet, o.name,
+               (SELECT max(fetched_at) FROM articles WHERE outlet_id = o.id) AS last_fetched_at,
+               (SELECT count(*) FROM articles WHERE outlet_id = o.id
+                  AND first_seen_at >= strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '-1 day')) AS articles_24h,
+               (SELECT count(*) FROM articles WHERE outlet_id = o.id
+                  AND first_seen_at >= strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '-7 days')) AS articles_7d,
+               (SELECT count(*) FROM crawl_errors e WHERE e.outlet_id = o.id
+                  AND e.id > coalesce((SELECT fetched_after_error_id FROM articles
+                                       WHERE outlet_id = o.id
+                                       ORDER BY fetched_at DESC, fetched_after_error_id DESC
+                                       LIMIT 1), 0)
+                  AND e.at >= coalesce((SELECT max(fetched_at) FROM articles
+                                        WHERE outlet_id = o.id), '')
+               ) AS consecutive_failures,
+               (SELECT max(at) FROM crawl_errors e WHERE e.outlet_id = o.id) AS last_error_at,
+               (SELECT reason FROM crawl_errors e WHERE e.outlet_id = o.id
+                  ORDER BY e.at DESC, e.id DESC LIMIT 1) AS last_error
+        FROM outlets o WHERE o.configured = 1;
+    """,
+    # 12: backfill from web archives: where an archived copy came from, the archives'
     # listing cursors, every capture listed (so none is fetched twice), and timelines
-    # that date an archived copy by its capture when the page gives no date
+    # that date an archived copy by its capture when the page gives no date (a day-only
+    # date still sorts at its latest possible moment, now bounded by the capture too)
     f"""
     ALTER TABLE articles ADD COLUMN archived_at TEXT;
     ALTER TABLE articles ADD COLUMN archive_url TEXT;
@@ -327,13 +410,53 @@ MIGRATIONS: list[str] = [
     CREATE INDEX backfill_captures_url ON backfill_captures(url);
     DROP VIEW narrative_outlets;
     DROP VIEW narrative_first_seen;
-    DROP VIEW narrative_monthly;
-    DROP VIEW narrative_weekly;
-    DROP VIEW narrative_daily;
-    DROP VIEW outlet_daily;
     DROP VIEW mention_articles;
     DROP VIEW article_dates;
-    {_TIMELINE_VIEWS.format(article_date="coalesce(a.published_at, a.archived_at, a.first_seen_at)")}
+    CREATE VIEW article_dates AS
+        SELECT article_id, outlet_id, dated_at, substr(sorted_at, 1, 10) AS day, date_source,
+               date_precision, sorted_at
+        FROM (
+            SELECT a.id AS article_id, a.outlet_id, {TIMELINE_DATE} AS dated_at,
+                   CASE WHEN a.published_at IS NOT NULL THEN 'published'
+                        WHEN a.archived_at IS NOT NULL THEN 'archived'
+                        ELSE 'first_seen' END AS date_source,
+                   CASE WHEN length({TIMELINE_DATE}) = 10 THEN 'day' ELSE 'second' END
+                     AS date_precision,
+                   CASE WHEN length({TIMELINE_DATE}) = 10
+                     THEN max({TIMELINE_DATE} || 'T00:00:00Z',
+                              min({TIMELINE_DATE} || 'T23:59:59Z', {_KNOWN_BY}))
+                     ELSE coalesce(strftime('%Y-%m-%dT%H:%M:%SZ', {TIMELINE_DATE}),
+                                   {TIMELINE_DATE})
+                   END AS sorted_at
+            FROM articles a
+        );
+    CREATE VIEW mention_articles AS
+        SELECT m.narrative_id, m.narrative_version, d.day, d.dated_at, d.date_source,
+               a.id AS article_id, a.title, a.url, a.outlet_id, o.name AS outlet,
+               o.country, o.kind AS outlet_kind, o.state_affiliated, a.language,
+               a.published_at, a.first_seen_at, m.matched_at, m.snippet, m.terms,
+               a.content_hash, d.date_precision, d.sorted_at, a.via, a.archived_at,
+               a.archive_url, a.archive_source
+        FROM mentions m
+        JOIN articles a ON a.id = m.article_id
+        JOIN article_dates d ON d.article_id = a.id
+        LEFT JOIN outlets o ON o.id = a.outlet_id;
+    CREATE VIEW narrative_first_seen AS
+        SELECT narrative_id AS narrative, outlet_id AS outlet, outlet AS outlet_name,
+               article_id, title, url, dated_at AS first_dated_at, date_source,
+               date_precision, sorted_at AS first_sorted_at
+        FROM (
+            SELECT *, row_number() OVER (
+                PARTITION BY narrative_id, outlet_id ORDER BY sorted_at, article_id) AS rank
+            FROM mention_articles
+        ) WHERE rank = 1;
+    CREATE VIEW narrative_outlets AS
+        SELECT narrative_id AS narrative, outlet_id AS outlet, outlet AS outlet_name,
+               country, outlet_kind, state_affiliated, count(*) AS mentions,
+               -- sorted_at is 20 characters: the earliest and latest by it, as written
+               substr(min(sorted_at || dated_at), 21) AS first_dated_at,
+               substr(max(sorted_at || dated_at), 21) AS last_dated_at
+        FROM mention_articles GROUP BY narrative_id, outlet_id;
     """,
 ]
 
@@ -389,6 +512,26 @@ def _statements(script: str) -> Iterable[str]:
         raise ValueError(f"incomplete SQL statement in migration: {buffer.strip()[:80]}")
 
 
+@contextmanager
+def transaction(db: sqlite_utils.Database) -> Iterator[sqlite3.Connection]:
+    """One write transaction (BEGIN IMMEDIATE), committed on exit, rolled back on error.
+
+    Re-entrant: inside an open transaction it joins it, so several writes (an
+    article and its mentions) can be made to commit together or not at all.
+    """
+    conn = db.conn
+    if conn.in_transaction:
+        yield conn
+        return
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield conn
+    except BaseException:
+        conn.rollback()
+        raise
+    conn.commit()
+
+
 def _json(value: Any) -> str:
     return json.dumps(list(value) if isinstance(value, tuple) else value, ensure_ascii=False)
 
@@ -413,7 +556,7 @@ def save_outlets(db: sqlite_utils.Database, outlets: Iterable[Any]) -> int:
             row["state_affiliated"] = int(bool(row["state_affiliated"]))
         row["configured"] = 1
         rows.append(row)
-    with db.conn:
+    with transaction(db):
         db["outlets"].upsert_all(rows, pk="id")
     return len(rows)
 
@@ -423,7 +566,7 @@ def ensure_outlet_for_domain(db: sqlite_utils.Database, domain: str) -> str:
     domain = domain.lower().removeprefix("www.")
     outlet_id = domain
     if db["outlets"].count_where("id = ?", [outlet_id]) == 0:
-        with db.conn:
+        with transaction(db):
             db.conn.execute(
                 "INSERT OR IGNORE INTO outlets (id, name, url, domains, configured)"
                 " VALUES (?, ?, ?, ?, 0)",
@@ -436,7 +579,7 @@ def ensure_outlet_for_domain(db: sqlite_utils.Database, domain: str) -> str:
 
 ARTICLE_FIELDS = (
     "url", "title", "text", "description", "authors", "published_at", "modified_at",
-    "language", "links", "content_hash",
+    "language", "links", "content_hash", "claimed_canonical_url", "warnings",
 )
 
 
@@ -461,8 +604,10 @@ def save_article(
     values = {field: article.get(field) for field in ARTICLE_FIELDS}
     values["authors"] = _json(values["authors"] or [])
     values["links"] = _json(values["links"] or [])
-    with db.conn:
-        db.conn.execute("BEGIN IMMEDIATE")
+    values["warnings"] = _json(values["warnings"] or [])
+    with transaction(db):
+        # The crawl_errors high-water mark: errors after it came after this fetch.
+        error_mark = db.conn.execute("SELECT max(id) FROM crawl_errors").fetchone()[0] or 0
         existing = db.conn.execute(
             "SELECT id, title, text, content_hash FROM articles WHERE canonical_url = ?",
             [canonical],
@@ -470,9 +615,10 @@ def save_article(
         if existing is None:
             cursor = db.conn.execute(
                 f"INSERT INTO articles (canonical_url, outlet_id, via, first_seen_at, last_seen_at,"
-                f" fetched_at, {', '.join(ARTICLE_FIELDS)}) VALUES (?, ?, ?, ?, ?, ?,"
-                f" {', '.join('?' * len(ARTICLE_FIELDS))})",
-                [canonical, outlet_id, via, fetched_at, fetched_at, fetched_at, *values.values()],
+                f" fetched_at, fetched_after_error_id, {', '.join(ARTICLE_FIELDS)})"
+                f" VALUES (?, ?, ?, ?, ?, ?, ?, {', '.join('?' * len(ARTICLE_FIELDS))})",
+                [canonical, outlet_id, via, fetched_at, fetched_at, fetched_at, error_mark,
+                 *values.values()],
             )
             article_id = cursor.lastrowid
             _save_version(db, article_id, fetched_at, values)
@@ -491,16 +637,17 @@ def save_article(
             assignments = ", ".join(f"{field} = ?" for field in ARTICLE_FIELDS)
             db.conn.execute(
                 f"UPDATE articles SET {assignments}, last_seen_at = ?, fetched_at = ?,"
-                " outlet_id = coalesce(outlet_id, ?) WHERE id = ?",
-                [*values.values(), fetched_at, fetched_at, outlet_id, article_id],
+                " fetched_after_error_id = ?, outlet_id = coalesce(outlet_id, ?) WHERE id = ?",
+                [*values.values(), fetched_at, fetched_at, error_mark, outlet_id, article_id],
             )
             _save_version(db, article_id, fetched_at, values)
             return article_id, "updated"
         db.conn.execute(
-            "UPDATE articles SET last_seen_at = ?, fetched_at = ?,"
-            " published_at = coalesce(published_at, ?), modified_at = coalesce(?, modified_at)"
-            " WHERE id = ?",
-            [fetched_at, fetched_at, values["published_at"], values["modified_at"], article_id],
+            "UPDATE articles SET last_seen_at = ?, fetched_at = ?, fetched_after_error_id = ?,"
+            " published_at = coalesce(published_at, ?), modified_at = coalesce(?, modified_at),"
+            " warnings = ? WHERE id = ?",
+            [fetched_at, fetched_at, error_mark, values["published_at"], values["modified_at"],
+             values["warnings"], article_id],
         )
         return article_id, "unchanged"
 
@@ -552,10 +699,28 @@ def recently_fetched(db: sqlite_utils.Database, urls: Iterable[str], since: str)
     )
 
 
+def mark_seen(db: sqlite_utils.Database, urls: Iterable[str], seen_at: str | None = None) -> int:
+    """A feed or sitemap listed these stored articles again (canonical or listed URL) without
+    their being refetched: move their last_seen_at (never back). Returns how many moved."""
+    seen_at = seen_at or now()
+    urls = list(dict.fromkeys(urls))
+    moved = 0
+    with transaction(db):
+        for start in range(0, len(urls), 400):
+            chunk = urls[start:start + 400]
+            marks = ", ".join("?" * len(chunk))
+            moved += db.conn.execute(
+                f"UPDATE articles SET last_seen_at = ? WHERE last_seen_at < ?"
+                f" AND (canonical_url IN ({marks}) OR url IN ({marks}))",
+                [seen_at, seen_at, *chunk, *chunk],
+            ).rowcount
+    return moved
+
+
 def save_unmatched(db: sqlite_utils.Database, urls: Iterable[str | None]) -> None:
     """Remember search results that matched no narrative, so they are not refetched at once."""
     checked_at = now()
-    with db.conn:
+    with transaction(db):
         db.conn.executemany(
             "INSERT INTO unmatched_urls (url, checked_at) VALUES (?, ?)"
             " ON CONFLICT(url) DO UPDATE SET checked_at = excluded.checked_at",
@@ -650,14 +815,14 @@ def finish_capture(db: sqlite_utils.Database, source: str, capture: str, state: 
 
 # --- crawl runs ------------------------------------------------------------
 
-RUN_COUNTERS = ("pages", "new_articles", "updated_articles", "mentions", "errors")
+RUN_COUNTERS = ("pages", "new_articles", "updated_articles", "mentions", "errors", "warnings")
 RUN_STATUSES = ("running", "ok", "failed", "timeout", "abandoned")
 
 
 def start_run(db: sqlite_utils.Database, spider: str, args: Mapping[str, Any] | None = None,
               pid: int | None = None) -> int:
     """Record a crawl run as running; return its id."""
-    with db.conn:
+    with transaction(db):
         cursor = db.conn.execute(
             "INSERT INTO crawl_runs (spider, args, started_at, status, pid) VALUES (?, ?, ?, 'running', ?)",
             [spider, _json(dict(args or {})), now(), pid],
@@ -675,7 +840,7 @@ def update_run(db: sqlite_utils.Database, run_id: int, **fields: Any) -> None:
         raise ValueError(f"unknown status {fields['status']!r}")
     if not fields:
         return
-    with db.conn:
+    with transaction(db):
         db.conn.execute(
             f"UPDATE crawl_runs SET {', '.join(f'{k} = ?' for k in fields)} WHERE id = ?",
             [*fields.values(), run_id],
@@ -690,7 +855,7 @@ def finish_run(db: sqlite_utils.Database, run_id: int, status: str, **fields: An
 def record_error(db: sqlite_utils.Database, run_id: int | None, url: str | None, reason: str,
                  outlet_id: str | None = None) -> None:
     """Log a failure (a URL and why) against a run and count it there."""
-    with db.conn:
+    with transaction(db):
         db.conn.execute(
             "INSERT INTO crawl_errors (run_id, outlet_id, url, reason, at) VALUES (?, ?, ?, ?, ?)",
             [run_id, outlet_id, url, reason, now()],
@@ -712,6 +877,22 @@ def mark_abandoned_runs(db: sqlite_utils.Database, alive=None) -> list[int]:
     return abandoned
 
 
+def running_runs(db: sqlite_utils.Database) -> list[dict]:
+    """Runs with status 'running': id, spider, args (JSON text), pid, started_at."""
+    return list(db.query("SELECT id, spider, args, pid, started_at FROM crawl_runs"
+                         " WHERE status = 'running' ORDER BY id"))
+
+
+def abandon_run(db: sqlite_utils.Database, run_id: int,
+                message: str = "process ended without closing the run") -> bool:
+    """Close a run as 'abandoned' unless it was closed meanwhile; True if it was."""
+    with db.conn:
+        cursor = db.conn.execute(
+            "UPDATE crawl_runs SET status = 'abandoned', finished_at = ?, message = ?"
+            " WHERE id = ? AND status = 'running'", [now(), message, run_id])
+    return cursor.rowcount > 0
+
+
 # --- status ----------------------------------------------------------------
 
 COUNTED_TABLES = (
@@ -729,4 +910,23 @@ def last_runs(db: sqlite_utils.Database, limit: int = 10) -> list[dict]:
         "SELECT id, spider, status, started_at, finished_at, pages, new_articles,"
         " updated_articles, mentions, errors, message FROM crawl_runs ORDER BY id DESC LIMIT ?",
         [limit],
+    ))
+
+
+# --- narrative coverage ----------------------------------------------------
+
+
+def near_misses(db: sqlite_utils.Database, candidates: str, query: str, limit: int = 20,
+                snippet_tokens: int = 32) -> list[dict]:
+    """Articles that FTS5 query `candidates` matches and `query` does not, newest first,
+    each with the passage where the candidates' terms are closest (marked with [ ])."""
+    return list(db.query(
+        "SELECT a.id AS article_id, a.url, a.title, a.outlet_id, "
+        f"{TIMELINE_DATE} AS dated_at,"
+        f" snippet(articles_fts, -1, '[', ']', '…', {int(snippet_tokens)}) AS passage"
+        " FROM articles_fts JOIN articles a ON a.id = articles_fts.rowid"
+        " WHERE articles_fts MATCH :candidates AND articles_fts.rowid NOT IN"
+        " (SELECT rowid FROM articles_fts WHERE articles_fts MATCH :query)"
+        " ORDER BY dated_at DESC LIMIT :limit",
+        {"candidates": candidates, "query": query, "limit": limit},
     ))

@@ -12,8 +12,9 @@ back. One worker per core even though the crawl process needs a share of a core
 too: on 2 cores, 2 workers crawled 10,000 pages a little faster than 1 (182
 against 172 pages/s in benchmarks/crawl.py) for ~25 MiB more memory (PSS).
 
-Workers ignore SIGINT and SIGTERM (the crawl process shuts the pool down after
-its graceful stop) and leave on their own when the crawl process disappears
+Workers and their forkserver ignore SIGINT and SIGTERM (the crawl process
+shuts the pool down after its graceful stop, so a signal to the whole process
+group loses no page in flight; see workers_preload) and leave on their own when the crawl process disappears
 (kill -9), so no orphan keeps a core busy.
 """
 

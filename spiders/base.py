@@ -357,6 +357,8 @@ class ArchiveSpider(scrapy.Spider):
             self.seen.add(canonical)
             candidates.append((link, canonical, owner))
         recent = self.recently_fetched([canonical for _, canonical, _ in candidates])
+        if recent:  # listed again, not refetched: still seen
+            store.mark_seen(self.db, recent)
         failed = self.recently_failed([link.url.strip() for link, _, _ in candidates])
         for link, canonical, owner in candidates:
             if canonical in recent:

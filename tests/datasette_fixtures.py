@@ -142,15 +142,16 @@ def build_archive(path: str | Path) -> dict[str, int]:
     return ids
 
 
-def make_datasette(path: str | Path):
-    """The Datasette that `narrative-archive serve` runs, in process."""
+def make_datasette(path: str | Path, **settings):
+    """The Datasette that `narrative-archive serve` runs, in process; `settings` override
+    datasette/settings.json one by one."""
     from datasette.app import Datasette
 
     directory = serve.datasette_dir()
     return Datasette(
         [str(path)],
         metadata=serve.load_metadata(),
-        settings=serve.load_settings(),
+        settings={**serve.load_settings(), **settings},
         template_dir=str(directory / "templates"),
         plugins_dir=str(directory / "plugins"),
         static_mounts=[(serve.STATIC_MOUNT, str(directory / "static"))],

@@ -125,3 +125,21 @@ def test_dashboard_draws_charts(server):
     assert dialogs == [], "a scraped <script> ran"
     assert outside == [], "the page tried to reach another host"
     assert errors == []
+
+
+def make_demo_command(*variables: str) -> str:
+    """The demo.py line `make demo` would run (dry run: nothing is built or written)."""
+    root = Path(__file__).resolve().parent.parent
+    out = subprocess.run(["make", "-n", "-C", str(root), "demo", *variables],
+                         capture_output=True, text=True, check=True).stdout
+    return next(line for line in out.splitlines() if "datasette/demo.py" in line)
+
+
+def test_make_demo_leaves_the_tracked_screenshots_alone():
+    root = Path(__file__).resolve().parent.parent
+    default = make_demo_command().split("--screenshots", 1)[1].split()[0]
+    assert not default.startswith("docs/")
+    ignored = subprocess.run(["git", "-C", str(root), "check-ignore", "-q",
+                              f"{default}/search.png"])
+    assert ignored.returncode == 0, f"{default} is not gitignored"
+    assert "--screenshots docs/screenshots" in make_demo_command("SCREENSHOTS=docs/screenshots")

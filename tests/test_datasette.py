@@ -12,6 +12,7 @@ import re
 import shlex
 import sqlite3
 import xml.etree.ElementTree as ET
+from urllib.parse import urlencode
 
 import pytest
 from click.testing import CliRunner
@@ -23,6 +24,7 @@ from tests.datasette_fixtures import (
     MENTIONS,
     NEAR_SEARCH,
     NEAR_SEARCH_HITS,
+    OUTLETS,
     XSS_TITLE,
     Client,
     build_archive,
@@ -259,6 +261,41 @@ def test_search_snippets(client, ids):
     assert "<mark>arming</mark>" in html  # highlighted, not escaped
 
 
+def test_search_snippets_survive_the_fts5_snippet_bug(tmp_path):
+    # FIELD_NOTES: snippet() fails with "database disk image is malformed" on these two rows.
+    path = tmp_path / "archive.db"
+    db = store.open_db(path)
+    store.save_outlets(db, OUTLETS)
+    texts = {"Officials on weapons": "officials said Russian weapons were smuggled to the Taliban",
+             "Moscow and the Taliban": "Moscow weapons Taliban Russian."}
+    for number, (title, text) in enumerate(texts.items()):
+        store.save_article(db, {"url": f"https://tass.com/{number}", "title": title,
+                                "text": text, "content_hash": str(number)}, "tass",
+                           via="feed", fetched_at="2021-01-01T00:00:00Z")
+    db.close()
+    query = 'NEAR("russian weapons" taliban) OR NEAR(moscow taliban)'
+    rows = Client(make_datasette(path)).rows(
+        "/archive/search_snippets.json?" + urlencode({"q": query}))
+    assert {row["title"]: row["snippet"] for row in rows} == {
+        "Officials on weapons":
+            "officials said <mark>Russian weapons</mark> were smuggled to the <mark>Taliban</mark>",
+        "Moscow and the Taliban": "<mark>Moscow</mark> weapons <mark>Taliban</mark> Russian.",
+    }
+
+
+def test_marked_passage():
+    plugin = load_plugin()
+    words = [f"w{i}" for i in range(100)]
+    words[50], words[52] = "<mark>Russia", "Taliban</mark>"
+    passage = plugin.marked_passage(" ".join(words), 8)
+    assert passage.startswith("… ") and passage.endswith(" …")
+    assert "<mark>Russia w51 Taliban</mark>" in passage and len(passage.split()) == 10
+    # A window that starts inside a highlight reopens it, one that ends inside closes it.
+    assert plugin.marked_passage("a <mark>b c d</mark> e", 2) == "… <mark>b c</mark> …"
+    assert plugin.marked_passage("no highlight here", 8) is None
+    assert plugin.marked_passage(None, 8) is None
+
+
 # --- the Atom feed ----------------------------------------------------------------------
 
 ATOM = "{http://www.w3.org/2005/Atom}"
@@ -375,6 +412,72 @@ def test_word_diff_escapes_and_shortens():
     assert diff.startswith("… ")
     assert "<del>&lt;b&gt;old&lt;/b&gt;</del> <ins>&lt;i&gt;new&lt;/i&gt;</ins>" in diff
     assert "w10 " not in diff and "w99" in diff
+
+
+def long_versions(words: int = 19000, paragraph: int = 60) -> tuple[str, str]:
+    """Two versions of a long article (paragraphs of common words) with three words changed
+    in every paragraph: the case that took difflib ~19 s and more on the event loop."""
+    vocabulary = ["the", "of", "and", "to", "a", "in", "Taliban", "Russia", "said", "weapons"]
+    text = [vocabulary[(i * 7 + i // 13) % len(vocabulary)] for i in range(words)]
+    edited = [f"edit{i}" if i % paragraph in (10, 30, 50) else word
+              for i, word in enumerate(text)]
+
+    def paragraphs(ws):
+        return "\n".join(" ".join(ws[i:i + paragraph]) for i in range(0, len(ws), paragraph))
+
+    return paragraphs(text), paragraphs(edited)
+
+
+def test_word_diff_of_long_versions_is_bounded():
+    plugin = load_plugin()
+    old, new = long_versions()
+    diff = str(plugin.word_diff(old, new))
+    assert "<del>and</del> <ins>edit30</ins>" in diff  # compared word by word at first
+    assert len(diff.split()) < plugin.DIFF_MAX_SHOWN + 50
+    assert "more changed words not shown" in diff
+    # One paragraph each, changes everywhere: too long to compare word by word.
+    one_old, one_new = (" ".join(text.split()) for text in (old, new))
+    diff = str(plugin.word_diff(one_old, one_new))
+    assert "compared as whole passages" in diff
+    assert len(diff.split()) < plugin.DIFF_MAX_SHOWN + 50
+
+
+def test_article_page_diffs_long_versions_off_the_event_loop(tmp_path):
+    import asyncio
+
+    from datasette.plugins import pm
+
+    path = tmp_path / "archive.db"
+    ids = build_archive(path)
+    old, new = long_versions()
+    db = store.open_db(path)
+    for text, fetched_at in ((old, "2021-01-01T00:00:00Z"), (new, "2021-01-02T00:00:00Z")):
+        store.save_article(db, {"url": "https://tass.com/long", "title": "Long read",
+                                "text": text, "content_hash": str(hash(text))}, "tass",
+                           via="feed", fetched_at=fetched_at)
+    db.close()
+    article_id = max(ids.values()) + 1
+    plugin = pm.get_plugin("narrative_archive_site.py")
+    on_loop = []
+    original = plugin.word_diff
+
+    def recording_word_diff(old_text, new_text):
+        try:
+            asyncio.get_running_loop()
+            on_loop.append(True)
+        except RuntimeError:
+            on_loop.append(False)
+        return original(old_text, new_text)
+
+    plugin.word_diff = recording_word_diff
+    try:
+        html = Client(make_datasette(path)).get(f"/archive/articles/{article_id}").text
+    finally:
+        plugin.word_diff = original
+    assert '<h1 class="article-title">Long read</h1>' in html
+    assert "<del>and</del> <ins>edit30</ins>" in html
+    assert "more changed words not shown" in html
+    assert on_loop == [False]
 
 
 # --- the dashboard -------------------------------------------------------------------------
@@ -500,6 +603,66 @@ def test_long_query_is_cut_off(client):
     assert "time limit" in response.json()["error"]
 
 
+def sql_error(client, sql):
+    response = client.get("/archive.json", params={"sql": sql})
+    assert response.status_code == 400, (sql, response.text[:300])
+    return response.json()["error"]
+
+
+# Datasette turns on sqlite3 callback tracebacks: a refused printf() field is also logged.
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+def test_one_value_cannot_take_the_servers_memory(client):
+    # 50 MB: more than any article; before the limit this came back as a 50 MB string.
+    for sql in ("select length(printf('%.*c', 50000000, 'x'))",
+                "select printf('%.*c', 900000000, 'x')",
+                "select length(zeroblob(900000000))",
+                "select printf('%900000000d', 1)", "select format('%*c', -900000000, 'x')",
+                "select length(group_concat(printf('%.*c', 1000000, 'x'))) from "
+                "(with recursive n(i) as (select 1 union all select i + 1 from n where i < 100)"
+                " select i from n)"):
+        assert "string or blob too big" in sql_error(client, sql), sql
+    # Everything legitimate still fits: the longest article, and its highlighted text.
+    rows = client.rows("/archive.json?sql=select+max(length(text))+as+n+from+articles")
+    assert rows[0]["n"] > 0
+
+
+def test_sql_text_length_is_limited(client):
+    assert "too large" in sql_error(client, "select 1" + " " * 55_000)
+
+
+def test_printf_still_formats(client):
+    sql = ("select printf('%05d|%.2f|%-4s|%q|%%|%c', 42, 3.14159, 'ab', 'it''s', 'xyz') as a,"
+           " format('%s-%s', 'x', null) as b, printf('%.*s', 3, 'abcdef') as c")
+    rows = client.rows("/archive.json?" + urlencode({"sql": sql}))
+    assert rows == [{"a": "00042|3.14|ab  |it''s|%|x", "b": "x-", "c": "abc"}]
+
+
+@pytest.mark.parametrize("sql", [
+    "select fts3_tokenizer('simple')",
+    "select hex(FTS3_TOKENIZER('porter'))",
+    "select fts3_tokenizer('x', zeroblob(8))",
+])
+def test_fts3_tokenizer_is_refused(client, sql):
+    assert "not authorized" in sql_error(client, sql)
+
+
+def test_the_servers_file_path_is_not_disclosed(client, archive):
+    path = str(archive[0])
+    names = [d["name"] for d in client.json("/-/databases.json")]
+    assert names == ["archive"]
+    for url in ("/-/databases.json", "/-/databases", "/archive.json", "/archive", "/",
+                "/.json", "/-/versions.json", "/-/settings.json", "/-/metadata.json"):
+        response = client.get(url)
+        assert response.status_code == 200, url
+        assert path not in response.text and archive[0].name not in response.text, url
+    for sql in ("select * from pragma_database_list", "select file from pragma_database_list()",
+                "select group_concat(file) as file from PRAGMA_DATABASE_LIST"):
+        rows = client.rows("/archive.json?" + urlencode({"sql": sql}))
+        assert rows and all(not row["file"] for row in rows), sql
+    assert path not in client.get("/archive.json", params={
+        "sql": "select * from pragma_database_list"}).text
+
+
 def test_csv_streams_every_row(client):
     response = client.get("/archive/articles.csv?_stream=on&_size=max")
     assert response.status_code == 200
@@ -508,6 +671,31 @@ def test_csv_streams_every_row(client):
 
     rows = list(csv.DictReader(io.StringIO(response.text)))
     assert len(rows) == len(ARTICLES)
+
+
+def test_readme_says_which_exports_stream_every_row(archive):
+    small = Client(make_datasette(archive[0], max_returned_rows=3, default_page_size=2))
+
+    def csv_rows(path):
+        import csv
+        import io
+
+        response = small.get(path)
+        assert response.status_code == 200, (path, response.text[:300])
+        return list(csv.DictReader(io.StringIO(response.text)))
+
+    assert len(csv_rows("/archive/articles.csv?_stream=on")) == len(ARTICLES)
+    assert len(csv_rows("/archive/mention_articles.csv?_stream=on")) == sum(
+        len(hits) for hits in MENTIONS.values())
+    # Canned queries and ?sql= stop at max_returned_rows, _stream or not.
+    assert len(csv_rows("/archive/new_mentions_since.csv?since=2000-01-01&narrative="
+                        "&_stream=on")) == 3
+    assert len(csv_rows("/archive.csv?sql=select+id+from+articles&_stream=on")) == 3
+    readme = (serve.DATASETTE_DIR.parent / "README.md").read_text()
+    claims = [" ".join(p.split()) for p in readme.split("\n\n") if "_stream=on" in p]
+    assert claims, "the README no longer says how to export every row"
+    for claim in claims:
+        assert "tables and views" in claim.lower() and "stop at 1,000 rows" in claim, claim
 
 
 def test_titles_link_to_the_article_page(client, ids):

@@ -195,9 +195,12 @@ def test_every_failure_is_recorded_with_its_reason(world):
         "http://antiwar.test/2024/05/22/huge/": "too big: larger than the download limit (256 KiB)",
         "http://antiwar.test/2024/05/22/report.pdf": "not HTML (application/pdf)",
         "http://antiwar.test/2024/05/22/empty/": "no article text",
-        "http://antiwar.test/2024/05/21/bad-date/":
-            "bad date: unparsable date in JSON-LD datePublished: 'next Tuesday-ish'",
     }
+    # A bad date is a warning on a stored article, not an error.
+    [bad_date] = query(world.db_path, "SELECT warnings FROM articles WHERE url = ?",
+                       ["http://antiwar.test/2024/05/21/bad-date/"])
+    assert json.loads(bad_date["warnings"]) == [
+        "unparsable date in JSON-LD datePublished: 'next Tuesday-ish'"]
     outlets = {row["outlet_id"] for row in query(world.db_path, "SELECT outlet_id FROM crawl_errors")}
     assert outlets == {"antiwar"}
 
@@ -215,7 +218,8 @@ def test_the_run_is_recorded_with_its_counters(world):
     assert run["spider"] == "feeds" and run["status"] == "ok" and run["finished_at"]
     assert run["new_articles"] == 13 and run["updated_articles"] == 0
     assert run["pages"] == 15  # 13 stored + the binary photo and the empty page
-    assert run["errors"] == errors == 7
+    assert run["errors"] == errors == 6
+    assert run["warnings"] == 1  # the bad date
     assert run["mentions"] == mentions == 7
     assert run["pid"] and run["message"].startswith("15 pages, 13 new")
 

@@ -150,3 +150,71 @@ def test_edited_article_loses_a_mention_it_no_longer_has(db):
     store.save_article(db, dict(data, text="Correction: the Taliban bought fuel."), "example-news")
     assert narratives.match_article(db, article_id, [narrative]) == []
     assert db["mentions"].count == 0
+
+
+# The two rows and the query of the live FTS5 snippet() bug (FIELD_NOTES): snippet() raises
+# "database disk image is malformed" on the second row, alone or in a scan.
+SNIPPET_BUG_QUERY = 'NEAR("russian weapons" taliban) OR NEAR(moscow taliban)'
+SNIPPET_BUG_ROWS = [
+    ("Smuggled", "officials said Russian weapons were smuggled to the Taliban"),
+    ("Moscow and the Taliban", "Moscow weapons Taliban Russian."),
+]
+
+
+def test_snippet_bug_rows_both_get_their_mention_at_ingest(db):
+    narrative = Narrative("bug", "Bug", SNIPPET_BUG_QUERY)
+    narratives.save_narratives(db, [narrative])
+    for index, (title, text) in enumerate(SNIPPET_BUG_ROWS):
+        article_id = save(db, f"https://example.com/bug/{index}", text, title=title)
+        assert narratives.match_article(db, article_id, [narrative]) == ["bug"]
+    snippets = [r["snippet"] for r in db["mentions"].rows_where("narrative_id = 'bug'",
+                                                               order_by="article_id")]
+    assert len(snippets) == 2
+    assert "<mark>Moscow</mark>" in snippets[1] and "<mark>Taliban</mark>" in snippets[1]
+
+
+def test_rematch_survives_the_snippet_bug_and_one_narrative_failing(db, caplog):
+    bug = Narrative("bug", "Bug", SNIPPET_BUG_QUERY)
+    other = Narrative("other", "Other", "taliban")
+    narratives.save_narratives(db, [bug, other])
+    for index, (title, text) in enumerate(SNIPPET_BUG_ROWS):
+        save(db, f"https://example.com/bug/{index}", text, title=title)
+    assert narratives.rematch(db, bug) == {"matched": 2, "added": 2, "removed": 0}
+    terms = [json.loads(r["terms"]) for r in db["mentions"].rows_where(
+        "narrative_id = 'bug'", order_by="article_id")]
+    assert terms[1] == ["moscow", "taliban"]
+
+    broken = Narrative("broken", "Broken", "taliban")
+    results = narratives.rematch_many(db, [broken, other])  # "broken" is not in the archive
+    assert "error" in results["broken"] and "run init" in results["broken"]["error"]
+    assert results["other"] == {"matched": 2, "added": 2, "removed": 0}
+    assert "broken" in caplog.text
+
+
+def test_mention_history_keeps_what_each_version_matched(db):
+    broad = Narrative("n", "N", "taliban")
+    narratives.save_narratives(db, [broad])
+    weapons = save(db, "https://example.com/w", "Russia sent weapons to the Taliban.")
+    talks = save(db, "https://example.com/t", "The Taliban attended talks in Moscow.")
+    narratives.rematch(db, broad)
+    narrow = Narrative("n", "N", "taliban AND weapon*")
+    narratives.save_narratives(db, [narrow])
+    assert narratives.rematch(db, narrow)["removed"] == 1
+
+    def held(version):
+        return {r["article_id"]: r for r in db["mention_history"].rows_where(
+            "narrative_id = 'n' AND narrative_version = ?", [version])}
+
+    version_1, version_2 = held(1), held(2)
+    assert set(version_1) == {weapons, talks}  # what version 1 matched, after version 2
+    assert set(version_2) == {weapons}
+    assert version_1[talks]["removed_at"] and version_1[talks]["removed_in_version"] == 2
+    assert "<mark>Taliban</mark>" in version_1[talks]["snippet"]
+    assert version_1[weapons]["removed_at"] is None  # it still holds (as version 2)
+
+    # An edit that loses the mention is history too.
+    store.save_article(db, article("https://example.com/w", "Correction: the Taliban bought fuel."),
+                       "example-news")
+    narratives.match_article(db, weapons, [narrow])
+    assert held(2)[weapons]["removed_at"] is not None
+    assert db["mentions"].count == 0

@@ -4,6 +4,9 @@ reasons, retry backoff, redirect loops, date hints and the extraction worker poo
 from __future__ import annotations
 
 import asyncio
+import signal
+import sqlite3
+import subprocess
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from pathlib import Path
@@ -33,6 +36,17 @@ from narrative_archive.middlewares import (
 from narrative_archive.pipelines import NarrativeMatcher, is_date_warning, prefer_listed_date
 from narrative_archive.spiders.base import OutletIndex, describe_failure, skip_kind
 from narrative_archive.workers import ExtractorPool
+from tests.fixture_server import (
+    REPO,
+    FixtureServer,
+    Reply,
+    crawl_command,
+    crawl_env,
+    query,
+    run_crawl,
+    write_config,
+)
+from tests.test_narratives import SNIPPET_BUG_QUERY
 
 FILES = Path(__file__).parent / "files"
 TEST_NARRATIVES = FILES / "crawl" / "narratives.yml"
@@ -180,3 +194,185 @@ def test_extractor_pool_off_the_event_loop():
         pool.close()
     assert article["title"] == "US general says Russia is arming the Taliban"
     assert {r["content_hash"] for r in results} == {article["content_hash"]}
+
+
+# --- end to end: crawls of local feeds ------------------------------------------------------
+
+
+def feed_site(server: FixtureServer, host: str, pages: dict[str, bytes],
+              dates: dict[str, str] | None = None) -> str:
+    """Serve these article pages on `host` and an RSS feed listing them in order (with a
+    pubDate from `dates`); the feed URL."""
+    dates = dates or {}
+    items = "".join(
+        f"<item><title>{path}</title><link>http://{host}{path}</link>"
+        + (f"<pubDate>{dates[path]}</pubDate>" if path in dates else "") + "</item>"
+        for path in pages)
+    for path, body in pages.items():
+        server.add(host, path, Reply(200, body))
+    server.add(host, "/feed.xml", Reply(
+        200, f"<rss version='2.0'><channel><title>{host}</title>{items}</channel></rss>".encode(),
+        {"Content-Type": "application/rss+xml"}))
+    server.add(host, "/robots.txt", Reply(200, b"", {"Content-Type": "text/plain"}))
+    return f"http://{host}/feed.xml"
+
+
+def html_page(title: str, *paragraphs: str, head: str = "", h1: bool = False) -> bytes:
+    body = "".join(f"<p>{p}</p>" for p in paragraphs)
+    heading = f"<h1>{title}</h1>" if h1 else ""
+    return (f"<html><head><title>{title}</title>{head}</head><body><article>{heading}{body}"
+            "</article></body></html>").encode()
+
+
+def outlet(outlet_id: str, host: str, feed: str, **extra) -> dict:
+    return {"id": outlet_id, "name": outlet_id, "url": f"http://{host}/", "domains": [host],
+            "feeds": [feed], **extra}
+
+
+# One worker, one request at a time: pages reach the archive in a fixed order.
+IN_ORDER = {"CONCURRENT_REQUESTS": "1", "NARRATIVE_ARCHIVE_EXTRACT_WORKERS": "1"}
+
+
+@pytest.fixture(scope="module")
+def server():
+    with FixtureServer(sites=None) as fixture:
+        yield fixture
+
+
+def test_crawl_of_the_snippet_bug_articles_records_both_mentions(server, tmp_path):
+    """FIELD_NOTES' snippet() bug: crawled from a feed, the second article got no mention."""
+    feed = feed_site(server, "bug.test", {  # Scrapy fetches the last listed first
+        "/moscow": html_page("Moscow and the Taliban", "Moscow weapons Taliban Russian.",
+                             "Moscow weapons Taliban Russian."),
+        "/smuggled": html_page("Smuggled",
+                               "officials said Russian weapons were smuggled to the Taliban",
+                               h1=True),
+    })
+    config = write_config(tmp_path / "config", [outlet("bug", "bug.test", feed)])
+    (config / "narratives.yml").write_text(
+        "- id: bug\n  title: Bug\n  query: 'NEAR(\"russian weapons\" taliban) OR NEAR(moscow taliban)'\n")
+    db_path = tmp_path / "a.db"
+    result = run_crawl(server, ["feeds"], db_path, config, settings=IN_ORDER)
+    assert result.returncode == 0, result.stderr[-2000:]
+    rows = query(db_path, "SELECT a.title, m.snippet FROM articles a"
+                          " LEFT JOIN mentions m ON m.article_id = a.id ORDER BY a.id")
+    assert [r["title"] for r in rows] == ["Smuggled", "Moscow and the Taliban"]
+    assert all(r["snippet"] for r in rows), rows
+    assert "<mark>Moscow</mark>" in rows[1]["snippet"]
+    assert query(db_path, "SELECT errors FROM crawl_runs")[0]["errors"] == 0
+    # The archive does reproduce the bug: a plain snippet() scan fails on it.
+    with pytest.raises(sqlite3.DatabaseError, match="malformed"):
+        query(db_path, f"SELECT {narratives.SNIPPET_SQL} FROM articles_fts"
+                       " WHERE articles_fts MATCH ?", [SNIPPET_BUG_QUERY])
+
+
+KILLED_BEFORE_MATCHING = """
+import os, signal, sys
+from narrative_archive import narratives
+def killed(*args, **kwargs):
+    os.kill(os.getpid(), signal.SIGKILL)  # kill -9 between storing an article and its mentions
+narratives.match_article = killed
+from narrative_archive.cli import cli
+cli(sys.argv[1:])
+"""
+
+
+def test_kill_9_between_storing_and_matching_loses_no_mention(server, tmp_path):
+    feed = feed_site(server, "kill.test", {"/arms": html_page(
+        "Russia arming the Taliban", "A US general said Russia supplied weapons to the Taliban"
+        " across the Tajik border, and Moscow denied it the next day.")})
+    config = write_config(tmp_path / "config", [outlet("kill", "kill.test", feed)])
+    db_path = tmp_path / "a.db"
+    command = crawl_command(["feeds"], db_path, config)
+    assert command[1:4] == ["-m", "narrative_archive", "crawl"]
+    killed = subprocess.run([command[0], "-c", KILLED_BEFORE_MATCHING, *command[3:]],
+                            env=crawl_env(server), cwd=REPO, capture_output=True, text=True,
+                            timeout=60)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
+    assert query(db_path, "SELECT count(*) AS n FROM articles")[0]["n"] == 0  # not half-stored
+
+    resumed = run_crawl(server, ["feeds"], db_path, config)  # the next run, as the scheduler would
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    rows = query(db_path, "SELECT a.url, m.narrative_id FROM articles a"
+                          " LEFT JOIN mentions m ON m.article_id = a.id")
+    assert rows == [{"url": "http://kill.test/arms", "narrative_id": "russia-arming-taliban"}]
+
+
+REAL = html_page("US general: Russia is arming the Taliban",
+                 "A US general said Russia supplied weapons to the Taliban across the Tajik"
+                 " border; Moscow denied it the next day.")
+HIJACK = html_page("Russia never armed anyone, says a blog",
+                   "This page claims to be another outlet's article: its canonical link points"
+                   " there, and its headline and text are not that article's at all.",
+                   head='<link rel="canonical" href="http://real.test/story">')
+
+
+@pytest.mark.parametrize("order", [("real", "hijack"), ("hijack", "real")])
+def test_a_canonical_on_another_domain_cannot_take_over_an_article(server, tmp_path, order):
+    outlets = [outlet("real", "real.test", feed_site(server, "real.test", {"/story": REAL})),
+               outlet("hijack", "hijack.test", feed_site(server, "hijack.test", {"/copy": HIJACK}))]
+    config = write_config(tmp_path / "config", outlets)
+    db_path = tmp_path / "a.db"
+    for outlet_id in order:
+        result = run_crawl(server, ["feeds"], db_path, config, "--outlet", outlet_id)
+        assert result.returncode == 0, result.stderr[-2000:]
+    rows = {r["outlet_id"]: r for r in query(
+        db_path, "SELECT outlet_id, url, canonical_url, claimed_canonical_url, title FROM articles")}
+    assert rows["real"] == {"outlet_id": "real", "url": "http://real.test/story",
+                            "canonical_url": "http://real.test/story",
+                            "claimed_canonical_url": None,
+                            "title": "US general: Russia is arming the Taliban"}
+    assert rows["hijack"]["canonical_url"] == "http://hijack.test/copy"  # keyed on where it is
+    assert rows["hijack"]["claimed_canonical_url"] == "http://real.test/story"  # what it said
+    assert query(db_path, "SELECT a.outlet_id FROM mentions m JOIN articles a"
+                          " ON a.id = m.article_id") == [{"outlet_id": "real"}]
+
+
+def test_which_canonical_urls_are_trusted():
+    from narrative_archive.urls import registrable_domain, trusted_canonical
+
+    assert registrable_domain("https://www.bbc.co.uk/news/1") == "bbc.co.uk"
+    assert registrable_domain("http://news.tass.test/a") == "tass.test"  # no public suffix
+    assert registrable_domain("http://127.0.0.1:8000/a") == "127.0.0.1"
+    assert registrable_domain("https://a.blogspot.com/") == "a.blogspot.com"  # private suffix
+    page = "https://m.example.com/2024/story?amp=1"
+    assert trusted_canonical(page, "https://www.example.com/2024/story")
+    assert not trusted_canonical(page, "https://other.example.net/2024/story")
+    assert not trusted_canonical("https://a.blogspot.com/x", "https://b.blogspot.com/x")
+    # A domain the same outlet owns (outlets.yml `domains`) is trusted.
+    assert trusted_canonical("https://www.bbc.com/news/1", "https://www.bbc.co.uk/news/1",
+                             ("bbc.co.uk", "bbc.com"))
+    assert not trusted_canonical("https://www.bbc.com/news/1", "https://evil.bbc.co.uk.test/x",
+                                 ("bbc.co.uk", "bbc.com"))
+
+
+def test_listed_again_is_seen_again_and_a_bad_date_is_a_warning(server, tmp_path):
+    bad_date = html_page(
+        "Russia arming the Taliban", "A US general said Russia supplied weapons to the Taliban"
+        " across the Tajik border, and Moscow denied it the next day.",
+        head='<script type="application/ld+json">{"@type": "NewsArticle",'
+             ' "datePublished": "0001-01-01T00:00:00Z"}</script>')
+    feed = feed_site(server, "seen.test", {"/a": bad_date},
+                     dates={"/a": "Mon, 20 May 2024 08:05:00 GMT"})
+    config = write_config(tmp_path / "config", [outlet("seen", "seen.test", feed)])
+    db_path = tmp_path / "a.db"
+    first = run_crawl(server, ["feeds"], db_path, config)
+    assert first.returncode == 0, first.stderr[-2000:]
+    [row] = query(db_path, "SELECT published_at, warnings FROM articles")
+    assert row["published_at"] == "2024-05-20T08:05:00Z"  # the feed's date
+    assert "implausible date" in row["warnings"]
+    [run] = query(db_path, "SELECT errors, warnings, new_articles FROM crawl_runs")
+    assert run == {"errors": 0, "warnings": 1, "new_articles": 1}
+    assert query(db_path, "SELECT * FROM crawl_errors") == []
+    assert query(db_path, "SELECT consecutive_failures FROM outlet_health") == [
+        {"consecutive_failures": 0}]
+
+    db = store.open_db(db_path)  # as if the first crawl was a day ago
+    db.execute("UPDATE articles SET last_seen_at = '2024-05-20T09:00:00Z'")
+    db.close()
+    again = run_crawl(server, ["feeds"], db_path, config)  # listed again, not refetched
+    assert again.returncode in (0, 1), again.stderr[-2000:]
+    assert server.fetched("seen.test", "/a") == 1
+    [row] = query(db_path, "SELECT last_seen_at, fetched_at FROM articles")
+    assert row["last_seen_at"] > "2024-05-20T09:00:00Z"
+    assert row["last_seen_at"] >= row["fetched_at"]

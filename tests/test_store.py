@@ -1,6 +1,7 @@
 """The archive schema: migrations, upserts, versions, crawl runs."""
 
 import sqlite3
+from pathlib import Path
 
 import pytest
 
@@ -129,3 +130,114 @@ def test_unmatched_search_results_count_as_recently_fetched(db):
     assert store.recently_fetched(db, urls, "2000-01-01T00:00:00Z") == {urls[0]}
     assert store.recently_fetched(db, urls, "2999-01-01T00:00:00Z") == set()
     assert db["articles"].count == 0
+
+
+def test_a_day_only_date_does_not_sort_before_a_time_on_that_day(db):
+    import yaml
+
+    from narrative_archive import narratives
+    from narrative_archive.config import DEFAULT_CONFIG_DIR, load_narratives
+
+    [narrative] = [n for n in load_narratives(DEFAULT_CONFIG_DIR / "narratives.yml",
+                                              narratives.check_query)
+                   if n.id == "russia-arming-taliban"]
+    text = "Russia is arming the Taliban, a US general said."
+    dated = {  # outlet: (published_at, first_seen_at)
+        "example-news": ("2024-05-20", "2024-05-21T08:00:00Z"),  # a day: its end counts
+        "example-state": ("2024-05-20T02:45:00Z", "2024-05-20T03:00:00Z"),
+    }
+    for outlet_id, (published_at, first_seen_at) in dated.items():
+        article_id, _ = store.save_article(
+            db, article(f"https://{outlet_id}.example/a", text, published_at=published_at),
+            outlet_id, fetched_at=first_seen_at)
+        narratives.match_article(db, article_id, [narrative])
+    rows = list(db.query("SELECT outlet, first_dated_at, date_precision FROM narrative_first_seen"
+                         " ORDER BY first_sorted_at"))
+    assert rows == [
+        {"outlet": "example-state", "first_dated_at": "2024-05-20T02:45:00Z",
+         "date_precision": "second"},
+        {"outlet": "example-news", "first_dated_at": "2024-05-20", "date_precision": "day"},
+    ]
+    metadata = yaml.safe_load((Path(__file__).parent.parent / "datasette" / "metadata.yml")
+                              .read_text())
+    sql = metadata["databases"]["archive"]["queries"]["first_appearance"]["sql"]
+    picked = [(r["pickup_order"], r["outlet"]) for r in db.query(sql, {"narrative": ""})]
+    assert picked == [(1, "example-state"), (2, "example-news")]
+
+    # One outlet, both articles: its first is the timed one.
+    db.execute("UPDATE articles SET outlet_id = 'example-news'")
+    [first] = db.query("SELECT first_dated_at FROM narrative_first_seen")
+    assert first["first_dated_at"] == "2024-05-20T02:45:00Z"
+    [outlet] = db.query("SELECT first_dated_at, last_dated_at FROM narrative_outlets")
+    assert outlet == {"first_dated_at": "2024-05-20T02:45:00Z", "last_dated_at": "2024-05-20"}
+
+
+def test_archived_copies_are_dated_by_their_capture_on_timelines(db):
+    from narrative_archive import narratives
+    from narrative_archive.config import DEFAULT_CONFIG_DIR, load_narratives
+
+    [narrative] = [n for n in load_narratives(DEFAULT_CONFIG_DIR / "narratives.yml",
+                                              narratives.check_query)
+                   if n.id == "russia-arming-taliban"]
+    text = "Russia is arming the Taliban, a US general said."
+    saved = {  # outlet: (published_at, capture timestamp or None)
+        "example-news": ("2017-03-15", "2017-03-15T12:00:00Z"),  # a day, captured at noon
+        "example-state": ("2017-03-15T20:00:00Z", None),  # a time that day, fetched live
+        None: (None, "2017-11-03T00:00:00Z"),  # no date on the page, a domain no outlet claims
+    }
+    for outlet_id, (published_at, archived_at) in saved.items():
+        url = f"https://{outlet_id or 'other'}.example/a"
+        archive = archived_at and {"source": "wayback", "archived_at": archived_at,
+                                   "url": f"http://wayback.test/web/x/{url}"}
+        article_id, _ = store.save_article(
+            db, article(url, text, published_at=published_at), outlet_id,
+            via="archive" if archive else "feed", fetched_at="2026-01-05T00:00:00Z",
+            archive=archive)
+        narratives.match_article(db, article_id, [narrative])
+    rows = list(db.query(
+        "SELECT outlet, first_dated_at, date_source, date_precision, first_sorted_at"
+        " FROM narrative_first_seen ORDER BY first_sorted_at"))
+    assert rows == [
+        # The capture proves the page existed by noon: it was first, not at the day's end.
+        {"outlet": "example-news", "first_dated_at": "2017-03-15", "date_source": "published",
+         "date_precision": "day", "first_sorted_at": "2017-03-15T12:00:00Z"},
+        {"outlet": "example-state", "first_dated_at": "2017-03-15T20:00:00Z",
+         "date_source": "published", "date_precision": "second",
+         "first_sorted_at": "2017-03-15T20:00:00Z"},
+        {"outlet": None, "first_dated_at": "2017-11-03T00:00:00Z",
+         "date_source": "archived", "date_precision": "second",
+         "first_sorted_at": "2017-11-03T00:00:00Z"},
+    ]
+    other = db.execute("SELECT day, via, archive_source, archive_url FROM mention_articles"
+                       " WHERE outlet_id IS NULL").fetchone()
+    assert other == ("2017-11-03", "archive", "wayback",
+                     "http://wayback.test/web/x/https://other.example/a")
+    months = {r["month"]: r["articles"] for r in db.query(
+        "SELECT month, articles FROM narrative_monthly")}
+    assert months == {"2017-03": 2, "2017-11": 1}  # not January 2026, when we fetched them
+
+
+def test_listed_again_moves_last_seen_at(db):
+    listed = "https://example.com/a?utm_source=rss"
+    store.save_article(db, article(listed, "x", canonical_url="https://example.com/a"),
+                       "example-news", fetched_at="2026-01-05T00:00:00Z")
+    store.save_article(db, article("https://example.com/b", "y"), "example-news",
+                       fetched_at="2026-01-05T00:00:00Z")
+    assert store.mark_seen(db, [listed, "https://example.com/new"], "2026-01-06T00:00:00Z") == 1
+    assert store.mark_seen(db, ["https://example.com/a"], "2026-01-04T00:00:00Z") == 0  # never back
+    seen = {r["canonical_url"]: (r["last_seen_at"], r["fetched_at"]) for r in db["articles"].rows}
+    assert seen == {"https://example.com/a": ("2026-01-06T00:00:00Z", "2026-01-05T00:00:00Z"),
+                    "https://example.com/b": ("2026-01-05T00:00:00Z", "2026-01-05T00:00:00Z")}
+
+
+def test_consecutive_failures_count_an_error_in_the_same_second_as_a_stored_article(db):
+    run_id = store.start_run(db, "feeds")
+    store.record_error(db, run_id, "https://example.com/before", "HTTP 500", "example-news")
+    store.save_article(db, article("https://example.com/a", "x"), "example-news")
+    store.record_error(db, run_id, "https://example.com/after", "HTTP 404", "example-news")
+    # All in one second, as a fast crawl writes them.
+    db.execute("UPDATE crawl_errors SET at = '2026-01-05T00:00:00Z'")
+    db.execute("UPDATE articles SET fetched_at = '2026-01-05T00:00:00Z'")
+    [health] = db.query("SELECT consecutive_failures, last_error FROM outlet_health"
+                        " WHERE outlet = 'example-news'")
+    assert health == {"consecutive_failures": 1, "last_error": "HTTP 404"}
