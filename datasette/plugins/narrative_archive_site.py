@@ -392,6 +392,9 @@ def render_cell(row, value, column, table, database, datasette):
 # --- the article page ----------------------------------------------------------
 
 
+ARCHIVE_NAMES = {"wayback": "the Wayback Machine", "commoncrawl": "Common Crawl"}
+
+
 ARTICLE_SQL = """
 select a.*, o.name as outlet_name, o.url as outlet_url, o.country as outlet_country,
        o.kind as outlet_kind, o.state_affiliated as outlet_state_affiliated
@@ -437,8 +440,14 @@ async def article_details(datasette, database: str, article_id) -> dict | None:
         version["diff"] = diff
         previous = version
     article = dict(article)
+    archived = None
+    if article.get("archived_at"):  # an archived copy (backfill): where it came from
+        source = article.get("archive_source")
+        archived = {"captured_at": article["archived_at"], "url": article.get("archive_url"),
+                    "by": ARCHIVE_NAMES.get(source, source or "a web archive")}
     return {
         "article": article,
+        "archived": archived,
         "authors": from_json(article.get("authors"), []) or [],
         "mentions": mentions,
         "versions": versions,
