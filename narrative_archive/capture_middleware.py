@@ -42,7 +42,9 @@ from narrative_archive.capture import (
 log = logging.getLogger(__name__)
 
 STAT = "narrative_archive/capture/"
-NOT_RECORDED = {b"proxy-authorization"}  # credentials of our own proxy, not of the request
+# Our own credentials, never the page's evidence: the proxy's, and API keys sent to archives
+# (backfill's Media Cloud token); WARC files get published.
+NOT_RECORDED = {b"proxy-authorization", b"authorization"}
 
 
 def scrapy_pairs(headers) -> list[tuple[bytes, bytes]]:

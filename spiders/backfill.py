@@ -137,6 +137,8 @@ class BackfillSpider(ArchiveSpider):
         moment = parse_listed_date(captured_at)
         return moment is not None and self.since <= moment <= self.until
 
+    # A request's listed capture goes in meta["listed"]: meta["capture"] is the capture
+    # middleware's WARC record.
     def archive_request(self, url: str, callback, slot: str, *, errback=None, **meta):
         return scrapy.Request(url, callback=callback, errback=errback or self.failed,
                               meta={**self.archive_meta, "download_slot": slot, **meta},
@@ -187,7 +189,7 @@ class BackfillSpider(ArchiveSpider):
             capture = {**capture, **capture["fetch"]}  # title, published_at, listing: hints
             yield scrapy.Request(capture["url"], callback=self.parse_live,
                                  errback=self.live_failed, dont_filter=True,
-                                 meta={"allow_offsite": True, "capture": capture,
+                                 meta={"allow_offsite": True, "listed": capture,
                                        "handle_httpstatus_list": [404, 410]})
         else:
             fetch = capture["fetch"]
@@ -195,7 +197,7 @@ class BackfillSpider(ArchiveSpider):
                                         int(fetch["offset"]), int(fetch["length"]))
             yield self.archive_request(
                 commoncrawl.data_url(self.cc_data_url, record), self.parse_cc_record,
-                "commoncrawl-data", capture=capture, record=record,
+                "commoncrawl-data", listed=capture, record=record,
                 handle_httpstatus_list=[200, 206],
             ).replace(headers={"Range": commoncrawl.byte_range(record)})
 
@@ -203,7 +205,7 @@ class BackfillSpider(ArchiveSpider):
                         fallback: bool = False):
         return self.archive_request(
             wayback.raw_url(self.wayback_url, timestamp, url), self.parse_wayback, "wayback",
-            capture=capture, hops=hops, fallback=fallback, dont_redirect=True,
+            listed=capture, hops=hops, fallback=fallback, dont_redirect=True,
             handle_httpstatus_list=[*REDIRECTS, 404, 410, 403, 451],
         )
 
@@ -354,7 +356,7 @@ class BackfillSpider(ArchiveSpider):
     def parse_wayback(self, response: Response):
         self.count("fetched")
         meta = response.meta
-        capture = meta["capture"]
+        capture = meta["listed"]
         if response.status in REDIRECTS:
             location = response.headers.get("Location", b"").decode("latin-1").strip()
             target = wayback.capture_of(self.wayback_url, urljoin(response.url, location))
@@ -472,7 +474,7 @@ class BackfillSpider(ArchiveSpider):
 
     def parse_cc_record(self, response: Response):
         self.count("fetched")
-        capture, record = response.meta["capture"], response.meta["record"]
+        capture, record = response.meta["listed"], response.meta["record"]
         try:
             http = commoncrawl.read_record(response.body)
         except ValueError as error:
@@ -542,7 +544,7 @@ class BackfillSpider(ArchiveSpider):
 
     def parse_live(self, response: Response):
         self.count("fetched")
-        capture = response.meta["capture"]
+        capture = response.meta["listed"]
         if response.status in (404, 410):
             yield self.from_wayback(capture, f"HTTP {response.status}")
             return
@@ -553,7 +555,7 @@ class BackfillSpider(ArchiveSpider):
             yield page
 
     def live_failed(self, failure):
-        capture = failure.request.meta["capture"]
+        capture = failure.request.meta["listed"]
         reason = describe_failure(failure)
         if reason is None:
             return
@@ -570,7 +572,7 @@ class BackfillSpider(ArchiveSpider):
 
     def failed(self, failure):
         """Errback: a failed capture is remembered as failed; then the usual Problem."""
-        capture = failure.request.meta.get("capture")
+        capture = failure.request.meta.get("listed")
         reason = describe_failure(failure)
         if capture is not None and reason is not None:
             store.finish_capture(self.db, capture["source"], capture["capture"], "failed", reason)

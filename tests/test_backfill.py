@@ -4,6 +4,7 @@ search API; plus the pure clients of narrative_archive.archives."""
 
 from __future__ import annotations
 
+import gzip
 import io
 import json
 import re
@@ -289,7 +290,8 @@ class Archives:
         return Handler
 
 
-def backfill(archives: Archives, db: Path, config: Path, *args: str, **settings: str):
+def backfill(archives: Archives, db: Path, config: Path, *args: str,
+             environ: dict[str, str] | None = None, **settings: str):
     command = [sys.executable, "-m", "narrative_archive", "backfill", "--db", str(db),
                "--config", str(config), *args]
     for name, value in {**FAST, "NARRATIVE_ARCHIVE_BACKFILL_SLOTS": NO_DELAYS,
@@ -300,7 +302,7 @@ def backfill(archives: Archives, db: Path, config: Path, *args: str, **settings:
                         "NARRATIVE_ARCHIVE_WAYBACK_PAGE_SIZE": "3", **settings}.items():
         command += ["-s", f"{name}={value}"]
     return subprocess.run(command, capture_output=True, text=True, timeout=120,
-                          env=crawl_env(archives), cwd=REPO)
+                          env={**crawl_env(archives), **(environ or {})}, cwd=REPO)
 
 
 @pytest.fixture
@@ -447,9 +449,15 @@ def test_common_crawl_records_by_byte_range(archives, config, tmp_path):
 def test_media_cloud_stories_fetched_live_else_from_the_wayback_machine(archives, config,
                                                                          tmp_path):
     db = tmp_path / "archive.db"
+    captures = tmp_path / "captures"  # with WARC capture on, whose files may be published
     result = backfill(archives, db, config, "russia-arming-taliban", *RANGE, "--source",
-                      "mediacloud", NARRATIVE_ARCHIVE_MEDIACLOUD_KEY="test-key")
+                      "mediacloud", environ={"NARRATIVE_ARCHIVE_MEDIACLOUD_KEY": "test-key"},
+                      NARRATIVE_ARCHIVE_CAPTURES=str(captures))
     assert result.returncode == 0, result.stderr[-3000:]
+    # The key is read from the environment, and kept out of the WARC request records.
+    warcs = b"".join(gzip.decompress(path.read_bytes()) for path in captures.rglob("*.warc.gz"))
+    assert b"mediacloud.test" in warcs and b"story-list" in warcs
+    assert b"test-key" not in warcs and b"test-key" not in db.read_bytes()
     rows = {row["url"]: row for row in query(
         db, "SELECT url, outlet_id, archive_source, archived_at FROM articles")}
     assert rows["http://khaama.test/russia-taliban-weapons-claim"]["archive_source"] is None
