@@ -258,6 +258,10 @@ _BINARY_SIGNATURES = (
 )
 _MIN_TEXT_CHARS = 50  # non-space characters; less is a stub or leftover chrome
 _MAX_LINK_TEXT_SHARE = 0.6
+# Undecodable characters beyond this share of the non-ASCII ones (and this count) mean
+# the declared encoding is wrong, not that a page has a few stray bytes.
+_MAX_GARBLED_SHARE = 0.1
+_MIN_GARBLED_CHARS = 8
 _UNICODE_BOMS = (b"\xff\xfe", b"\xfe\xff", b"\xef\xbb\xbf")
 _XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>")
 _INVISIBLE_TAGS = frozenset(("script", "style", "noscript", "template"))
@@ -299,9 +303,38 @@ def _decode(data: bytes, encoding: str | None, warnings: list[str]) -> str:
         raise ExtractError("not HTML (binary content)")
     header = f"text/html; charset={declared}" if declared else None
     used, markup = html_to_unicode(header, data, auto_detect_fun=_detect_encoding)
-    if markup.count("\ufffd") > data.count("\ufffd".encode()):
+    broken = markup.count("\ufffd") - data.count("\ufffd".encode())
+    if broken <= 0:
+        return markup
+    if not _garbled(markup, broken):
         warnings.append(f"some bytes could not be decoded as {used}")
-    return markup
+        return markup
+    # The declared encoding is wrong (a cp1251 page served as utf-8): what the bytes
+    # really are decides, as long as they decode cleanly.
+    detected = _detect_encoding(data)
+    if detected and resolve_encoding(detected) != resolve_encoding(used):
+        try:
+            markup = data.decode(detected)
+        except (UnicodeDecodeError, LookupError):
+            pass
+        else:
+            warnings.append(f"declared encoding {used} is wrong: decoded as {detected}")
+            return markup
+    share = broken / max(1, _non_ascii(markup))
+    raise ExtractError(
+        f"undecodable text: {share:.0%} of its non-ASCII characters are not valid {used}"
+        " and no other encoding fits"
+    )
+
+
+def _non_ascii(text: str) -> int:
+    return len(text) - len(text.encode("ascii", "ignore"))
+
+
+def _garbled(markup: str, broken: int) -> bool:
+    """Whether replacement characters are a significant share of the page's non-ASCII text
+    (more than a stray byte or two in an otherwise well-encoded page)."""
+    return broken >= _MIN_GARBLED_CHARS and broken > _MAX_GARBLED_SHARE * _non_ascii(markup)
 
 
 def _detect_encoding(data: bytes) -> str | None:

@@ -215,10 +215,34 @@ def test_http_header_encoding_comes_first():
     detected = extract_article(data, url)
 
     assert extract_article(data, url, encoding="windows-1251").text == detected.text
-    # A wrong header is obeyed, as a browser would, and the damage is reported.
-    wrong = extract_article(data, url, encoding="utf-8")
-    assert "Кабулов" not in wrong.text
-    assert any("could not be decoded as utf-8" in w for w in wrong.warnings)
+    assert extract_article(data, url, encoding="koi8-r").text != detected.text  # it is obeyed
+
+
+def test_a_wrong_utf8_header_does_not_garble_the_text():
+    data = page("russian_cp1251.html")
+    url = "https://vestnik-evrazii.example/world/20171223/kabulov.html"
+    article = extract_article(data, url, encoding="utf-8")
+
+    assert "\ufffd" not in article.text and "\ufffd" not in article.title
+    assert article.text == extract_article(data, url).text
+    assert article.language == "ru"
+    assert "declared encoding utf-8 is wrong: decoded as cp1251" in article.warnings
+
+
+def test_text_no_encoding_fits_is_an_error_not_garbage():
+    text = page("russian_cp1251.html").decode("cp1251")
+    half = len(text) // 2
+    mixed = text[:half].encode("utf-8") + text[half:].encode("cp1251")
+    with pytest.raises(ExtractError, match="undecodable text: .* not valid utf-8"):
+        extract_article(mixed, "https://vestnik-evrazii.example/x", encoding="utf-8")
+
+
+def test_a_stray_bad_byte_is_only_a_warning():
+    markup = with_meta("").replace("The Monitor will", "Caf\xe9 talks. The Monitor will")
+    data = markup.encode("utf-8").replace(b"Caf\xc3\xa9", b"Caf\xe9")
+    article = extract_article(data, "https://casm.example/a", encoding="utf-8")
+    assert "Caf\ufffd talks." in article.text
+    assert article.warnings == ("some bytes could not be decoded as utf-8",)
 
 
 def test_str_and_bytes_give_the_same_article():
