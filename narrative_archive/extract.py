@@ -848,7 +848,7 @@ def _first_date(sources: Iterable[tuple[str, Any]], warnings: list[str]) -> str 
         except (ValueError, TypeError, OverflowError):
             warnings.append(f"unparsable date in {source}: {raw!r}")
             continue
-        formatted = _format_if_plausible(parsed)
+        formatted = plausible_date(parsed)
         if formatted is None:
             warnings.append(f"implausible date in {source}: {raw!r}")
             continue
@@ -880,8 +880,12 @@ def _parse_date(raw: str) -> date | datetime:
     raise ValueError(raw)
 
 
-def _format_if_plausible(parsed: date | datetime) -> str | None:
-    """Format as "YYYY-MM-DDTHH:MM:SSZ" or "YYYY-MM-DD"; None before 1990 or > 2 days ahead."""
+def plausible_date(parsed: date | datetime) -> str | None:
+    """Format as "YYYY-MM-DDTHH:MM:SSZ" or "YYYY-MM-DD"; None before 1990 or > 2 days ahead.
+
+    The one test of a publication date, whatever its source: the page, a feed,
+    a sitemap or a search result.
+    """
     if parsed.year < _EARLIEST.year:
         return None
     now = datetime.now(UTC)

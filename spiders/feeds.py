@@ -4,7 +4,9 @@ Feeds are parsed with feedparser, which copes with RSS 0.9x/1.0/2.0 and Atom
 as they really are (wrong encodings, unescaped ampersands, missing closing
 tags). An outlet with no feeds configured gets its home page's
 <link rel="alternate"> feeds instead. With --since/--until, entries dated
-outside the range are skipped; undated entries are kept.
+outside the range are skipped; undated entries are kept. An implausible entry
+date (before 1990, or the year 2999) is dropped, by the same rule extraction
+applies to a page's own dates (extract.plausible_date).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from urllib.parse import urljoin
 import feedparser
 from scrapy.http import Response
 
+from narrative_archive.extract import plausible_date
 from narrative_archive.spiders.base import ArchiveSpider, Link, in_range, iso, parse_listed_date
 
 FEED_TYPES = (
@@ -35,6 +38,7 @@ class Feed:
     version: str = ""  # feedparser's name for the format: rss20, rss10, atom10, ...
     malformed: str | None = None  # why feedparser had to recover, when it had to
     error: str | None = None  # why nothing could be read from it
+    implausible_dates: list[str] = field(default_factory=list)  # dropped, as extract drops them
 
 
 def parse_feed(body: bytes, url: str, content_type: str | None = None) -> Feed:
@@ -52,6 +56,9 @@ def parse_feed(body: bytes, url: str, content_type: str | None = None) -> Feed:
         if not link:
             continue
         moment = _entry_date(entry)
+        if moment is not None and plausible_date(moment) is None:
+            feed.implausible_dates.append(f"{link}: {iso(moment)}")
+            moment = None
         title = " ".join(html.unescape(entry.get("title") or "").split()) or None
         feed.links.append(Link(urljoin(url, link), title, iso(moment) if moment else None))
     if not parsed.entries:
@@ -150,6 +157,10 @@ class FeedsSpider(ArchiveSpider):
         if feed.malformed:
             self.logger.info("%s: malformed feed, read anyway (%s)", response.url, feed.malformed)
             self.count("listings_malformed")
+        if feed.implausible_dates:
+            self.count("listed_dates_implausible", len(feed.implausible_dates))
+            self.logger.info("%s: implausible dates ignored: %s", response.url,
+                             "; ".join(feed.implausible_dates[:5]))
         links = []
         for link in feed.links:
             if in_range(parse_listed_date(link.published_at), self.since, self.until):

@@ -79,6 +79,21 @@ def test_documents_that_are_not_feeds(name, error):
     assert result.error == error and result.links == []
 
 
+def test_implausible_feed_dates_are_dropped_like_implausible_page_dates():
+    body = b"""<?xml version="1.0"?><rss version="2.0"><channel><title>x</title>
+    <item><title>Future</title><link>http://h.test/a</link>
+      <pubDate>Tue, 01 Jan 2999 10:00:00 GMT</pubDate></item>
+    <item><title>Epoch</title><link>http://h.test/b</link>
+      <pubDate>Thu, 01 Jan 1970 00:00:00 GMT</pubDate></item>
+    <item><title>Fine</title><link>http://h.test/c</link>
+      <pubDate>Mon, 20 May 2024 10:00:00 GMT</pubDate></item>
+    </channel></rss>"""
+    result = parse_feed(body, "http://h.test/rss")
+    assert [link.published_at for link in result.links] == [None, None, "2024-05-20T10:00:00Z"]
+    assert result.implausible_dates == ["http://h.test/a: 2999-01-01T10:00:00Z",
+                                        "http://h.test/b: 1970-01-01T00:00:00Z"]
+
+
 def test_discover_feeds_from_link_alternate():
     response = HtmlResponse("https://example.com/news/", body=(FILES / "not_a_feed.html").read_bytes(),
                             encoding="utf-8")

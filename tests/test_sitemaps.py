@@ -43,6 +43,21 @@ def test_google_news_sitemap_fields():
     assert undated.date is None and bad.date is None  # "last Tuesday" is no date
 
 
+def test_implausible_sitemap_dates_count_as_none():
+    body = b"""<?xml version="1.0"?>
+    <urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9"
+            xmlns:news="http://www.google.com/schemas/sitemap-news/0.9">
+      <url><loc>https://www.example.com/future</loc><lastmod>2999-01-01</lastmod></url>
+      <url><loc>https://www.example.com/epoch</loc><lastmod>1970-01-01T00:00:00Z</lastmod></url>
+      <url><loc>https://www.example.com/fallback</loc><lastmod>2024-05-20</lastmod>
+        <news:news><news:publication_date>2999-05-20T10:00:00Z</news:publication_date></news:news>
+      </url>
+    </urlset>"""
+    future, epoch, fallback = parse_sitemap(body, BASE).entries
+    assert future.date is None and epoch.date is None
+    assert fallback.published is None and fallback.date == datetime(2024, 5, 20, tzinfo=UTC)
+
+
 def test_wrong_namespace_and_short_w3c_times():
     a, b = sitemap("wrong_namespace.xml").entries
     assert a.loc == "https://www.example.com/a"
