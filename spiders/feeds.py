@@ -6,7 +6,9 @@ tags). An outlet with no feeds configured gets its home page's
 <link rel="alternate"> feeds instead. With --since/--until, entries dated
 outside the range are skipped; undated entries are kept. An implausible entry
 date (before 1990, or the year 2999) is dropped, by the same rule extraction
-applies to a page's own dates (extract.plausible_date).
+applies to a page's own dates (extract.plausible_date). A feed that yields no
+article link although it has entries, or is too broken to yield any, is an
+error of its outlet; a well-formed feed with no entries is not.
 """
 
 from __future__ import annotations
@@ -65,10 +67,12 @@ def parse_feed(body: bytes, url: str, content_type: str | None = None) -> Feed:
         head = body[:1024].lstrip().lower()
         if not feed.version and (head.startswith(b"<!doctype html") or b"<html" in head):
             feed.error = "not a feed (an HTML page)"
-        elif not feed.version and feed.malformed:
-            feed.error = f"malformed feed: {feed.malformed}"
+        elif feed.malformed:
+            feed.error = f"malformed feed: {feed.malformed} (no entry could be read)"
         elif not feed.version:
             feed.error = "not a feed"
+    elif not feed.links:
+        feed.error = f"no article links: none of its {len(parsed.entries)} entries has a URL"
     return feed
 
 

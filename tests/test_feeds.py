@@ -94,6 +94,24 @@ def test_implausible_feed_dates_are_dropped_like_implausible_page_dates():
                                         "http://h.test/b: 1970-01-01T00:00:00Z"]
 
 
+@pytest.mark.parametrize("body, error", [
+    (b'<?xml version="1.0"?><rss version="2.0"><channel><title>x</title>\x00\x01 garbage',
+     "malformed feed: not well-formed (invalid token) (no entry could be read)"),
+    (b'<?xml version="1.0"?><rss version="2.0"><channel><item><title>a</title></item>'
+     b"<item><title>b</title></item></channel></rss>",
+     "no article links: none of its 2 entries has a URL"),
+])
+def test_a_feed_that_yields_nothing_is_an_error(body, error):
+    result = parse_feed(body, "http://h.test/rss")
+    assert result.links == [] and result.error == error
+
+
+def test_an_empty_feed_is_not_an_error():
+    result = parse_feed(b'<?xml version="1.0"?><rss version="2.0"><channel><title>x</title>'
+                        b"</channel></rss>", "http://h.test/rss")
+    assert result.links == [] and result.error is None
+
+
 def test_discover_feeds_from_link_alternate():
     response = HtmlResponse("https://example.com/news/", body=(FILES / "not_a_feed.html").read_bytes(),
                             encoding="utf-8")
