@@ -10,7 +10,7 @@ from urllib.parse import urljoin
 
 from scrapy import signals
 from scrapy.downloadermiddlewares.retry import RetryMiddleware
-from scrapy.exceptions import IgnoreRequest
+from scrapy.exceptions import CannotResolveHostError, IgnoreRequest
 from scrapy.http import Request, Response
 from scrapy.utils.response import response_status_message
 
@@ -36,6 +36,7 @@ def retry_after(response: Response) -> float | None:
 class BackoffRetryMiddleware(RetryMiddleware):
     """RetryMiddleware that waits before each retry: RETRY_BACKOFF_BASE seconds, doubling
     per attempt, jittered, capped at RETRY_BACKOFF_MAX, or what Retry-After asks (capped too).
+    A failed DNS lookup is not retried.
 
     A 429 or 503 also raises the delay of the outlet's download slot, so the
     requests queued behind it slow down as well (AutoThrottle lowers it again
@@ -71,6 +72,8 @@ class BackoffRetryMiddleware(RetryMiddleware):
     async def process_exception(self, request: Request, exception: Exception):
         if request.meta.get("dont_retry", False) or not isinstance(exception, self.exceptions_to_retry):
             return None
+        if isinstance(exception, CannotResolveHostError):
+            return None  # offline, or the host is gone: seconds later it fails the same way
         retry = self._retry(request, exception)
         if retry is None:
             return None

@@ -302,3 +302,15 @@ def test_a_second_run_skips_recent_urls_then_refetch_records_versions(world):
     assert json.loads(run["args"]) == {"outlets": ["tass"]}
     count = query(db_path, "SELECT count(*) AS n, count(DISTINCT canonical_url) AS d FROM articles")
     assert count[0]["n"] == count[0]["d"] == 13
+
+def test_with_dns_failing_the_run_fails_at_once_without_retries(tmp_path):
+    # .invalid never resolves (RFC 6761); no proxy, so the lookup is the crawler's own.
+    outlets = [{"id": f"gone{n}", "name": f"Gone {n}", "url": f"http://gone{n}.invalid/",
+                "domains": [f"gone{n}.invalid"], "country": "US", "language": "en",
+                "kind": "blog", "feeds": [f"http://gone{n}.invalid/rss.xml"]} for n in range(3)]
+    config = write_config(tmp_path / "config", outlets)
+    result = run_crawl(None, ["feeds"], tmp_path / "archive.db", config)
+    assert result.returncode == 1, result.stderr[-3000:]
+    assert "Gave up retrying" not in result.stderr  # a failed lookup is not retried
+    [run] = query(tmp_path / "archive.db", "SELECT status, message FROM crawl_runs")
+    assert run == {"status": "failed", "message": "nothing could be fetched: DNS lookup failed (3)"}
