@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import random
 from datetime import UTC, datetime
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 from scrapy import signals
 from scrapy.downloadermiddlewares.retry import RetryMiddleware
@@ -92,7 +92,8 @@ class BackoffRetryMiddleware(RetryMiddleware):
 
 
 class RedirectLoopMiddleware:
-    """Fail a request whose redirect leads back to a URL of its own redirect chain.
+    """Fail a request whose redirect leads back to a URL of its own redirect chain, or to
+    a URL that is not http(s) (file:, ftp:, ...).
 
     Scrapy's duplicate filter would otherwise drop the looping request without
     a word; this turns the loop into an error the spider records.
@@ -103,6 +104,9 @@ class RedirectLoopMiddleware:
         if response.status not in (301, 302, 303, 307, 308) or not location:
             return response
         target = urljoin(request.url, location.decode("latin-1").strip())
+        if urlsplit(target).scheme.lower() not in ("http", "https"):
+            # RedirectMiddleware would hand the 3xx on, recorded as a bare "HTTP 302".
+            raise IgnoreRequest(f"redirect to a non-HTTP URL: {request.url} -> {target[:200]}")
         chain = {*request.meta.get("redirect_urls", ()), request.url}
         if target in chain:
             raise IgnoreRequest(f"redirect loop: {request.url} -> {target}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import itertools
 import json
 from collections import Counter
@@ -302,6 +303,66 @@ def test_a_second_run_skips_recent_urls_then_refetch_records_versions(world):
     assert json.loads(run["args"]) == {"outlets": ["tass"]}
     count = query(db_path, "SELECT count(*) AS n, count(DISTINCT canonical_url) AS d FROM articles")
     assert count[0]["n"] == count[0]["d"] == 13
+
+
+# --- a hostile outlet: what its feeds and pages get wrong is said, never stored as data ----
+
+BROKEN = {"id": "broken", "name": "Broken (fixture)", "url": "http://broken.test/",
+          "domains": ["broken.test"], "country": "US", "language": "en", "kind": "blog",
+          "feeds": ["http://broken.test/rss/news.xml", "http://broken.test/rss/garbage.xml"]}
+
+
+@pytest.fixture(scope="module")
+def broken(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("broken")
+    html = {"Content-Type": "text/html; charset=utf-8"}
+    with FixtureServer() as server:
+        cp1251 = (FILES.parent / "extract" / "russian_cp1251.html").read_bytes()
+        server.add("broken.test", "/news/mislabelled", Reply(200, cp1251, html))
+        server.add("broken.test", "/news/to-file", Reply(302, b"", {"Location": "file:///etc/passwd"}))
+        server.add("broken.test", "/news/endless", Reply(200, b"<p>" + b"x" * 400_000, html,
+                                                         length=False))
+        bomb = gzip.compress(b" " * (4 * 1024 * 1024))
+        server.add("broken.test", "/news/bomb",
+                   Reply(200, bomb, {**html, "Content-Encoding": "gzip"}))
+        config = write_config(tmp / "config", [BROKEN])
+        result = run_crawl(server, ["feeds"], tmp / "archive.db", config)
+        yield SimpleNamespace(result=result, db_path=tmp / "archive.db", hits=Counter(server.hits))
+
+
+def broken_errors(broken) -> dict[str, str]:
+    return {row["url"]: row["reason"] for row in query(
+        broken.db_path, "SELECT url, reason FROM crawl_errors WHERE outlet_id = 'broken'")}
+
+
+def test_an_implausible_feed_date_is_not_the_published_date(broken):
+    assert broken.result.returncode == 0, broken.result.stderr[-3000:]
+    [row] = query(broken.db_path, "SELECT published_at FROM articles"
+                                  " WHERE canonical_url = 'http://broken.test/news/future'")
+    assert not (row["published_at"] or "").startswith("2999")
+
+
+def test_a_mislabelled_charset_is_stored_readable(broken):
+    [row] = query(broken.db_path, "SELECT title, text, language FROM articles"
+                                  " WHERE canonical_url = 'http://broken.test/news/mislabelled'")
+    assert "\ufffd" not in row["text"] and "Кабулов" in row["title"]
+    assert row["language"] == "ru"
+
+
+def test_a_feed_that_yields_nothing_is_an_error_of_its_outlet(broken):
+    assert broken_errors(broken)["http://broken.test/rss/garbage.xml"].startswith(
+        "malformed feed: ")
+
+
+def test_failure_reasons_say_what_happened(broken):
+    errors = broken_errors(broken)
+    assert errors["http://broken.test/news/to-file"] == (
+        "redirect to a non-HTTP URL: http://broken.test/news/to-file -> file:///etc/passwd")
+    assert errors["http://broken.test/news/endless"] == (
+        "too big: larger than the download limit (256 KiB)")
+    assert errors["http://broken.test/news/bomb"] == (
+        "too big: decompresses beyond the download limit (256 KiB)")
+
 
 def test_with_dns_failing_the_run_fails_at_once_without_retries(tmp_path):
     # .invalid never resolves (RFC 6761); no proxy, so the lookup is the crawler's own.
