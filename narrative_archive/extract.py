@@ -76,7 +76,12 @@ class ExtractError(ValueError):
 # --- public API ---------------------------------------------------------------
 
 
-def extract_article(html: bytes | str, url: str, *, encoding: str | None = None) -> Article:
+MAX_TEXT_CHARS = 500_000  # the defaults of NARRATIVE_ARCHIVE_MAX_TEXT_CHARS and _MAX_LINKS
+MAX_LINKS = 1000
+
+
+def extract_article(html: bytes | str, url: str, *, encoding: str | None = None,
+                    max_text_chars: int = MAX_TEXT_CHARS, max_links: int = MAX_LINKS) -> Article:
     """Extract the article from one fetched page.
 
     ``html`` is the response body; bytes are decoded with ``encoding`` (the HTTP
@@ -84,6 +89,8 @@ def extract_article(html: bytes | str, url: str, *, encoding: str | None = None)
     (a byte-order mark beats them all, as in browsers).
     ``url`` is the URL the page was fetched from. Raises ExtractError when the
     page is empty, binary, not HTML or has no article text.
+    The text is cut after ``max_text_chars`` characters and the links after
+    ``max_links`` (0: no cut); a cut is a warning starting with "cut:".
     """
     warnings: list[str] = []
     if isinstance(html, bytes):
@@ -123,8 +130,14 @@ def extract_article(html: bytes | str, url: str, *, encoding: str | None = None)
     if body is None:
         raise ExtractError("no article text")
     links = _body_links(body, link_base, exclude={canonical_url, fetched_url})
+    if max_links and len(links) > max_links:
+        warnings.append(f"cut: {max_links} of its {len(links)} links kept")
+        links = links[:max_links]
     etree.strip_tags(body, "ref")
     text = xmltotxt(body, False).strip()
+    if max_text_chars and len(text) > max_text_chars:
+        warnings.append(f"cut: the first {max_text_chars} of its {len(text)} characters of text kept")
+        text = _cut(text, max_text_chars)
     if len("".join(text.split())) < _MIN_TEXT_CHARS:
         raise ExtractError("no article text")
     if _mostly_link_text(text, tree):
@@ -176,6 +189,16 @@ def extract_article(html: bytes | str, url: str, *, encoding: str | None = None)
         content_hash=content_hash(text, title),
         warnings=tuple(warnings),
     )
+
+
+def _cut(text: str, limit: int) -> str:
+    """The text up to ``limit`` characters, ending at a line or word break when one is near."""
+    head = text[:limit]
+    for separator in ("\n", " "):
+        end = head.rfind(separator)
+        if end > limit * 0.9:
+            return head[:end].rstrip()
+    return head
 
 
 def canonicalize_url(url: str, base: str | None = None) -> str:

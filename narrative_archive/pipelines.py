@@ -123,6 +123,8 @@ class ArchivePipeline:
         self.pool = ExtractorPool(
             self.settings.getint("NARRATIVE_ARCHIVE_EXTRACT_WORKERS"),
             timeout=self.settings.getfloat("NARRATIVE_ARCHIVE_EXTRACT_TIMEOUT"),
+            limits={"max_text_chars": self.settings.getint("NARRATIVE_ARCHIVE_MAX_TEXT_CHARS"),
+                    "max_links": self.settings.getint("NARRATIVE_ARCHIVE_MAX_LINKS")},
         )
         self.pool.start()
         self.writer = ThreadPoolExecutor(1, thread_name_prefix="archive-writer")
@@ -232,6 +234,9 @@ class ArchivePipeline:
         for warning in article.get("warnings") or ():
             if is_date_warning(warning):
                 self._record(page.url, f"bad date: {warning}", outlet_id)
+            elif warning.startswith("cut:"):  # stored, shortened by a NARRATIVE_ARCHIVE_MAX_ cap
+                logger.warning("%s: %s", page.url, warning)
+                self.count("cut")
             else:
                 logger.debug("%s: %s", page.url, warning)
         # fetched_at is the time of writing, after any warning above: the archive's

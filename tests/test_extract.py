@@ -555,3 +555,29 @@ def test_extract_files_with_url_and_absolute_canonical(tmp_path):
     [given] = extract_files([saved], url="https://mirror.example/story?utm_source=x")
     assert given["url"] == "https://mirror.example/story?utm_source=x"
     assert given["canonical_url"] == from_page["canonical_url"]
+
+
+# --- caps -----------------------------------------------------------------------
+
+
+def long_page(paragraphs: int) -> str:
+    return ("<html><head><title>A long read</title></head><body><article><h1>A long read</h1>"
+            + "".join(f'<p>Part {n}: see <a href="https://other.example/story/{n}">story {n}</a>'
+                      " on the arms trade in the region.</p>" for n in range(paragraphs))
+            + "</article></body></html>")
+
+
+def test_text_and_links_are_capped_and_the_cut_is_a_warning():
+    article = extract_article(long_page(300), "https://casm.example/a", max_text_chars=2000,
+                              max_links=5)
+    assert 1800 < len(article.text) <= 2000 and article.text.endswith("region.")
+    assert article.links == tuple(f"https://other.example/story/{n}" for n in range(5))
+    assert "cut: 5 of its 300 links kept" in article.warnings
+    assert any(w.startswith("cut: the first 2000 of its ") for w in article.warnings)
+
+
+def test_the_caps_have_defaults_and_zero_turns_them_off():
+    article = extract_article(long_page(1200), "https://casm.example/a")
+    assert len(article.links) == extract.MAX_LINKS == 1000
+    unlimited = extract_article(long_page(1200), "https://casm.example/a", max_links=0)
+    assert len(unlimited.links) == 1200 and not any(w.startswith("cut:") for w in unlimited.warnings)

@@ -325,8 +325,16 @@ def broken(tmp_path_factory):
         bomb = gzip.compress(b" " * (4 * 1024 * 1024))
         server.add("broken.test", "/news/bomb",
                    Reply(200, bomb, {**html, "Content-Encoding": "gzip"}))
+        server.add("broken.test", "/news/busy",
+                   Reply(503, b"<h1>Busy</h1>", {**html, "Retry-After": "86400"}))
+        long_read = "".join(f'<p>Part {n}: see <a href="http://other.test/{n}">story {n}</a>'
+                            " on the arms trade in the region.</p>" for n in range(400))
+        server.add("broken.test", "/news/long", Reply(200, (
+            f"<html><body><article><h1>A long read</h1>{long_read}</article></body></html>"
+        ).encode(), html))
         config = write_config(tmp / "config", [BROKEN])
-        result = run_crawl(server, ["feeds"], tmp / "archive.db", config)
+        result = run_crawl(server, ["feeds"], tmp / "archive.db", config, settings={
+            "NARRATIVE_ARCHIVE_MAX_TEXT_CHARS": "3000", "NARRATIVE_ARCHIVE_MAX_LINKS": "10"})
         yield SimpleNamespace(result=result, db_path=tmp / "archive.db", hits=Counter(server.hits))
 
 
@@ -364,6 +372,13 @@ def test_failure_reasons_say_what_happened(broken):
         "too big: decompresses beyond the download limit (256 KiB)")
 
 
+def test_a_long_retry_after_leaves_the_url_for_a_later_run(broken):
+    assert broken.hits[("broken.test", "/news/busy")] == 1  # not retried, not waited for
+    assert broken_errors(broken)["http://broken.test/news/busy"] == (
+        "HTTP 503, asked to retry after 86400 s: left for a later run"
+        " (NARRATIVE_ARCHIVE_RETRY_AFTER_MAX is 60 s)")
+
+
 def test_with_dns_failing_the_run_fails_at_once_without_retries(tmp_path):
     # .invalid never resolves (RFC 6761); no proxy, so the lookup is the crawler's own.
     outlets = [{"id": f"gone{n}", "name": f"Gone {n}", "url": f"http://gone{n}.invalid/",
@@ -375,3 +390,11 @@ def test_with_dns_failing_the_run_fails_at_once_without_retries(tmp_path):
     assert "Gave up retrying" not in result.stderr  # a failed lookup is not retried
     [run] = query(tmp_path / "archive.db", "SELECT status, message FROM crawl_runs")
     assert run == {"status": "failed", "message": "nothing could be fetched: DNS lookup failed (3)"}
+
+
+def test_text_and_links_are_cut_at_their_caps_and_the_cut_is_logged(broken):
+    [row] = query(broken.db_path, "SELECT text, links FROM articles"
+                                  " WHERE canonical_url = 'http://broken.test/news/long'")
+    assert 2700 < len(row["text"]) <= 3000 and len(json.loads(row["links"])) == 10
+    assert "http://broken.test/news/long: cut: 10 of its 400 links kept" in broken.result.stderr
+    assert "http://broken.test/news/long: cut: the first 3000 of its " in broken.result.stderr
