@@ -49,6 +49,8 @@ _HTML_TAG = re.compile(
     r"<(?:p|div|br|span|a|html|body|article|section|h[1-6]|li|ul|table|script|style|img)"
     r"\b[^>]*>", re.IGNORECASE)
 
+_ANY_TAG = re.compile(r"</?[a-zA-Z][a-zA-Z0-9]*\b[^>]*>")
+
 
 class RowError(ValueError):
     """A row that cannot be imported; str() is the reason shown beside file:line."""
@@ -215,7 +217,7 @@ def to_article(record: Mapping[str, Any]) -> dict[str, Any]:
         except extract.ExtractError as error:
             raise RowError(f"text is HTML and has no article text ({error})") from error
         warnings.append("text was HTML: its main text was extracted")
-    if title and _HTML_TAG.search(title):
+    if title and _ANY_TAG.search(title):
         title = " ".join(lxml.html.fromstring(title).text_content().split()) or None
     article = {
         "url": url,
