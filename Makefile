@@ -30,6 +30,7 @@ test: $(STAMP) browser
 bench: $(STAMP)
 	$(BIN)/python benchmarks/rematch.py
 	$(BIN)/python benchmarks/crawl.py --pages 10000
+	$(BIN)/python benchmarks/datasette.py $(if $(ARTICLES),--articles $(ARTICLES))
 
 clean:
 	rm -rf $(VENV) *.egg-info
