@@ -125,9 +125,11 @@ def read_records(path: str | Path, fmt: str,
         try:
             record = json.loads(text)
         except ValueError as error:
-            if number == 1 or text in ("{", "["):
-                whole = _whole_file(path, line + "".join(lines))
+            if number == 1:  # perhaps one pretty-printed object (or list) for the whole file
+                whole = _whole_file(path)
                 if whole is not None:
+                    if progress:
+                        progress(path.stat().st_size - len(line.encode("utf-8")))
                     yield from whole
                     return
             yield number, RowError(f"broken JSON: {error.msg} (column {error.colno})")
@@ -139,9 +141,9 @@ def read_records(path: str | Path, fmt: str,
         yield number, record if isinstance(record, dict) else RowError("not a JSON object")
 
 
-def _whole_file(path: Path, text: str) -> list[tuple[int, dict | RowError]] | None:
+def _whole_file(path: Path) -> list[tuple[int, dict | RowError]] | None:
     try:
-        data = json.loads(text.lstrip("\ufeff"))
+        data = json.loads(path.read_text(encoding="utf-8", errors="replace").lstrip("\ufeff"))
     except ValueError:
         return None
     records = data if isinstance(data, list) else [data]

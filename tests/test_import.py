@@ -150,6 +150,14 @@ def test_bad_rows_are_reported_with_file_and_line_and_skipped(runner, tmp_path, 
     assert errors[1] == {"url": None, "reason": f"{source}:3: no url"}
 
 
+def test_a_broken_first_line_does_not_lose_the_rest(db, tmp_path, config):
+    source = jsonl(tmp_path / "a.jsonl", '{"url": "https://example.com/0", "text": "x',
+                   {"url": "https://example.com/1", "text": PLAIN})
+    summary = importer.import_files(db, [source], config)
+    assert (summary.new, [str(p) for p in summary.problems]) == (
+        1, [f"{source}:1: broken JSON: Unterminated string starting at (column 42)"])
+
+
 def test_mentions_are_matched_after_the_import(db, db_path, tmp_path, config):
     source = jsonl(tmp_path / "a.jsonl",
                    {"url": "https://example.com/1", "title": "Arms", "text": MENTION},
