@@ -32,7 +32,9 @@ from typing import Any, ClassVar
 from urllib.parse import urljoin
 
 import scrapy
+from scrapy.exceptions import DownloadCancelledError, IgnoreRequest
 from scrapy.http import Response
+from scrapy.spidermiddlewares.httperror import HttpError
 from w3lib.encoding import http_content_type_encoding
 
 from narrative_archive import store
@@ -43,6 +45,7 @@ from narrative_archive.spiders.base import (
     ArchiveSpider,
     Page,
     Problem,
+    Refused,
     describe_failure,
     host_of,
     iso,
@@ -50,12 +53,25 @@ from narrative_archive.spiders.base import (
 )
 
 SOURCES = ("wayback", "commoncrawl", "mediacloud")
+BUSY = (408, 429)  # with every 5xx: the archive is busy or down for now, not the capture gone
 REDIRECTS = (301, 302, 303, 307, 308)
 LISTING_ATTEMPTS = 3  # a broken index page (truncated JSON, an HTML error page) is asked again
 _TITLE = re.compile(rb"<title[^>]*>(.*?)</title>", re.I | re.S)
 _SOFT_404 = re.compile(
     r"\b404\b|page not found|not be found|page does not exist|страница не найдена"
     r"|страницу не найдено|сторінку не знайдено|الصفحة غير موجودة", re.I)
+
+
+def fails_for_good(failure) -> bool:
+    """Whether a failed archive fetch would fail the same way again (a 4xx, a body over the
+    size limit, a bad redirect), rather than the archive being busy or out of reach for now
+    (429, 5xx, a Retry-After too long to wait, timeouts, our own per-run caps)."""
+    if failure.check(Refused):
+        return False
+    if failure.check(HttpError):
+        status = failure.value.response.status
+        return 400 <= status < 500 and status not in BUSY
+    return bool(failure.check(DownloadCancelledError, IgnoreRequest))
 
 
 def sources_for(source: str | None, mediacloud_key: str | None) -> list[str]:
@@ -571,9 +587,10 @@ class BackfillSpider(ArchiveSpider):
                                     fallback=True)
 
     def failed(self, failure):
-        """Errback: a failed capture is remembered as failed; then the usual Problem."""
+        """Errback: a capture that would fail again is remembered as failed (one the archive
+        could not serve just now stays pending, for the next run); then the usual Problem."""
         capture = failure.request.meta.get("listed")
         reason = describe_failure(failure)
-        if capture is not None and reason is not None:
+        if capture is not None and reason is not None and fails_for_good(failure):
             store.finish_capture(self.db, capture["source"], capture["capture"], "failed", reason)
         yield from super().failed(failure)

@@ -148,6 +148,7 @@ class Archives:
         self.hits: Counter[str] = Counter()  # "host path" of every request
         self.cdx_queries: list[dict] = []
         self.failures: dict[str, list[int | str]] = {}  # resume key → failures to serve first
+        self.busy: dict[str, int] = {}  # replay path → 429s (Retry-After: an hour) served first
         self.warc, self.warc_where = warc_file()
         self.lock = threading.Lock()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self.handler())
@@ -173,6 +174,10 @@ class Archives:
     def answer(self, host: str, path: str, params: list[tuple[str, str]], headers) -> tuple:
         if host == "wayback.test" and path == "/cdx/search/cdx":
             return self.cdx(params)
+        if host == "wayback.test" and self.busy.get(path):
+            with self.lock:
+                self.busy[path] -= 1
+            return 429, "text/plain", b"Too Many Requests", {"Retry-After": "3600"}
         if host == "wayback.test":
             return replays().get(path, (404, "text/html", b"<h1>Not in the archive</h1>", {}))
         if host == "cc-index.test":
@@ -421,6 +426,27 @@ def test_an_interrupted_backfill_resumes_and_fetches_nothing_twice(archives, con
     stored = {row["url"].rsplit("/", 1)[-1] for row in query(db, "SELECT url FROM articles")}
     assert stored == {"russia-arming-taliban-says-us-general", "taliban-deny-russian-support",
                       "taliban-talks"}
+
+
+def test_a_capture_the_archive_cannot_serve_now_is_fetched_by_the_next_run(archives, config,
+                                                                           tmp_path):
+    db = tmp_path / "archive.db"
+    arming = cdx_rows()[0][1]
+    busy = f"/web/20170315120000id_/{arming}"
+    archives.busy = {busy: 1}  # asks for an hour's wait: more than a run waits for
+    first = backfill(archives, db, config, *RANGE, "--outlet", "dawn")
+    assert first.returncode in (0, 1), first.stderr[-3000:]
+    assert arming not in {row["url"] for row in query(db, "SELECT url FROM articles")}
+    assert query(db, "SELECT state FROM backfill_captures WHERE url = ?", [arming]) == [
+        {"state": "pending"}]
+    assert any("HTTP 429" in row["reason"] for row in query(db, "SELECT reason FROM crawl_errors"))
+
+    second = backfill(archives, db, config, *RANGE, "--outlet", "dawn")
+    assert second.returncode == 0, second.stderr[-3000:]
+    assert arming in {row["url"] for row in query(db, "SELECT url FROM articles")}
+    fetched = archives.fetches()
+    assert fetched[f"wayback.test {busy}"] == 2  # the 429, then the capture
+    assert max(count for key, count in fetched.items() if key != f"wayback.test {busy}") == 1
 
 
 def test_common_crawl_records_by_byte_range(archives, config, tmp_path):
