@@ -26,7 +26,7 @@ SLUG = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 OUTLET_KINDS = (
     "state", "public", "commercial", "independent", "wire", "government", "think-tank", "blog",
 )
-SPIDERS = ("feeds", "sitemaps", "search")
+SPIDERS = ("feeds", "sitemaps", "search", "revisit")
 DURATION = re.compile(r"^(\d+)\s*(s|m|h|d)$")
 DURATION_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 HOST_LABEL = re.compile(r"^[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?$")

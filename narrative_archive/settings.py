@@ -70,6 +70,8 @@ NARRATIVE_ARCHIVE_PROGRESS_EVERY = 2  # seconds between crawl_runs counter updat
 NARRATIVE_ARCHIVE_SITEMAP_SINCE = "2d"  # sitemaps: the --since used when none is given
 NARRATIVE_ARCHIVE_SITEMAP_MAXSIZE = 50 * 1024 * 1024  # the sitemap protocol's own limit
 NARRATIVE_ARCHIVE_SEARCH_SINCE = "3d"  # search: the --since used when none is given
+# revisit: when a mentioned article is checked again, after it was first seen.
+NARRATIVE_ARCHIVE_REVISIT_AFTER = ["1d", "7d", "30d", "180d"]
 NARRATIVE_ARCHIVE_GDELT_URL = "https://api.gdeltproject.org/api/v2/doc/doc"  # "" to skip GDELT
 NARRATIVE_ARCHIVE_GDELT_MAXRECORDS = 250
 # News-search RSS endpoints: URL templates with {query} (and optional {since}/{until}).

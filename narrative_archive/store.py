@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -371,6 +371,37 @@ MIGRATIONS: list[str] = [
                   ORDER BY e.at DESC, e.id DESC LIMIT 1) AS last_error
         FROM outlets o WHERE o.configured = 1;
     """,
+    # 12: revisits: an article's lifecycle (live, edited, moved, gone), when it was last
+    # checked, the validators for conditional requests, and the outcome of every check
+    """
+    ALTER TABLE articles ADD COLUMN status TEXT NOT NULL DEFAULT 'live';
+    ALTER TABLE articles ADD COLUMN last_checked_at TEXT;
+    ALTER TABLE articles ADD COLUMN moved_to TEXT;
+    ALTER TABLE articles ADD COLUMN gone_at TEXT;
+    ALTER TABLE articles ADD COLUMN etag TEXT;
+    ALTER TABLE articles ADD COLUMN last_modified TEXT;
+    ALTER TABLE article_versions ADD COLUMN origin TEXT;
+    UPDATE articles SET status = 'edited' WHERE id IN (
+        SELECT article_id FROM article_versions GROUP BY article_id HAVING count(*) > 1);
+    CREATE INDEX articles_status ON articles(status);
+    CREATE TRIGGER article_versions_edited AFTER INSERT ON article_versions BEGIN
+        UPDATE articles SET status = 'edited'
+            WHERE id = new.article_id AND status = 'live'
+              AND (SELECT count(*) FROM article_versions WHERE article_id = new.article_id) > 1;
+    END;
+    CREATE TABLE revisits (
+        id INTEGER PRIMARY KEY,
+        article_id INTEGER NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
+        checked_at TEXT NOT NULL,
+        outcome TEXT NOT NULL,
+        http_status INTEGER,
+        new_url TEXT,
+        run_id INTEGER REFERENCES crawl_runs(id) ON DELETE SET NULL,
+        detail TEXT
+    );
+    CREATE INDEX revisits_article ON revisits(article_id, checked_at);
+    CREATE INDEX revisits_outcome ON revisits(outcome, checked_at);
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -630,6 +661,165 @@ def recently_failed(db: sqlite_utils.Database, urls: Iterable[str], since: str) 
         db, "SELECT DISTINCT url FROM crawl_errors WHERE at >= ? AND url IN ({marks})",
         urls, since,
     )
+
+
+# --- revisits --------------------------------------------------------------
+
+REVISIT_OUTCOMES = ("unchanged", "edited", "moved", "gone", "blocked", "failing")
+ARTICLE_STATUSES = ("live", "edited", "moved", "gone")
+_TIME = "%Y-%m-%dT%H:%M:%SZ"
+
+
+def due_for_revisit(
+    db: sqlite_utils.Database,
+    schedule: Sequence[int],
+    at: str | None = None,
+    *,
+    outlets: Sequence[str] = (),
+    narratives: Sequence[str] = (),
+    limit: int | None = None,
+) -> list[dict]:
+    """Articles that mention a narrative and are due for a revisit at `at`, most overdue first.
+
+    `schedule` holds seconds after first_seen_at (a day, a week, ...). An article is due
+    at the first of those moments after its last check (after it was first seen, if it
+    was never checked); once checked after the last moment it is never due again.
+    Moments missed while nothing ran fold into one check.
+    """
+    offsets = sorted({int(seconds) for seconds in schedule if int(seconds) > 0})
+    if not offsets:
+        return []
+    slot = "strftime('{fmt}', a.first_seen_at, '+{seconds} seconds')"
+    cases = " ".join(
+        f"WHEN coalesce(a.last_checked_at, '') < {slot.format(fmt=_TIME, seconds=s)}"
+        f" THEN {slot.format(fmt=_TIME, seconds=s)}" for s in offsets)
+    where, params = [], {"at": at or now()}
+    if outlets:
+        marks = ", ".join(f":outlet{i}" for i in range(len(outlets)))
+        where.append(f"a.outlet_id IN ({marks})")
+        params.update({f"outlet{i}": outlet for i, outlet in enumerate(outlets)})
+    mentioned = "SELECT 1 FROM mentions m WHERE m.article_id = a.id"
+    if narratives:
+        marks = ", ".join(f":narrative{i}" for i in range(len(narratives)))
+        mentioned += f" AND m.narrative_id IN ({marks})"
+        params.update({f"narrative{i}": narrative for i, narrative in enumerate(narratives)})
+    where.append(f"EXISTS ({mentioned})")
+    sql = (
+        "SELECT * FROM ("
+        " SELECT a.id, a.url, a.canonical_url, a.outlet_id, a.status, a.etag, a.last_modified,"
+        " a.first_seen_at, a.last_checked_at, a.moved_to, a.gone_at,"
+        f" CASE {cases} END AS due_at"
+        f" FROM articles a WHERE {' AND '.join(where)}"
+        ") WHERE due_at <= :at ORDER BY due_at, id"
+    )
+    if limit:
+        sql += " LIMIT :limit"
+        params["limit"] = int(limit)
+    return list(db.query(sql, params))
+
+
+def revise_article(db: sqlite_utils.Database, article_id: int, article: Mapping[str, Any],
+                   fetched_at: str | None = None) -> str:
+    """A revisit's extraction of a stored article, kept under the article's id whatever
+    canonical URL the page now claims. Returns "edited" (title or text changed: a new
+    article_versions row, origin 'revisit') or "unchanged"."""
+    fetched_at = fetched_at or now()
+    fields = [f for f in ARTICLE_FIELDS if f not in ("url", "claimed_canonical_url")]
+    values = {field: article.get(field) for field in fields}
+    for field in ("authors", "links", "warnings"):
+        values[field] = _json(values[field] or [])
+    with transaction(db):
+        error_mark = db.conn.execute("SELECT max(id) FROM crawl_errors").fetchone()[0] or 0
+        row = db.conn.execute(
+            "SELECT title, text, content_hash FROM articles WHERE id = ?", [article_id]
+        ).fetchone()
+        if row is None:
+            raise ValueError(f"no article {article_id} in the archive")
+        old_title, old_text, old_hash = row
+        if (values["text"], values["title"]) == (old_text, old_title):
+            db.conn.execute(
+                "UPDATE articles SET last_seen_at = ?, fetched_at = ?, fetched_after_error_id = ?"
+                " WHERE id = ?", [fetched_at, fetched_at, error_mark, article_id])
+            return "unchanged"
+        if not db.conn.execute(
+            "SELECT 1 FROM article_versions WHERE article_id = ?", [article_id]
+        ).fetchone():
+            _save_version(db, article_id, fetched_at,
+                          {"title": old_title, "text": old_text, "content_hash": old_hash})
+        assignments = ", ".join(f"{field} = ?" for field in fields if field != "published_at")
+        db.conn.execute(
+            f"UPDATE articles SET {assignments}, published_at = coalesce(published_at, ?),"
+            " last_seen_at = ?, fetched_at = ?, fetched_after_error_id = ? WHERE id = ?",
+            [*(values[f] for f in fields if f != "published_at"), values["published_at"],
+             fetched_at, fetched_at, error_mark, article_id],
+        )
+        db.conn.execute(
+            "INSERT INTO article_versions (article_id, fetched_at, title, text, content_hash,"
+            " origin) VALUES (?, ?, ?, ?, ?, 'revisit')",
+            [article_id, fetched_at, values["title"], values["text"], values["content_hash"]],
+        )
+        return "edited"
+
+
+def record_revisit(
+    db: sqlite_utils.Database,
+    article_id: int,
+    outcome: str,
+    *,
+    checked_at: str | None = None,
+    http_status: int | None = None,
+    new_url: str | None = None,
+    run_id: int | None = None,
+    detail: str | None = None,
+    etag: str | None = None,
+    last_modified: str | None = None,
+) -> None:
+    """Keep the outcome of one revisit and move the article's lifecycle along.
+
+    moved: moved_to is the new URL (the article keeps its id); gone: gone_at is set the
+    first time; unchanged or edited on a moved or gone article: it is back (live, or
+    edited when it has several versions). blocked and failing only date the check.
+    """
+    if outcome not in REVISIT_OUTCOMES:
+        raise ValueError(f"unknown revisit outcome {outcome!r}")
+    checked_at = checked_at or now()
+    with transaction(db):
+        db.conn.execute(
+            "INSERT INTO revisits (article_id, checked_at, outcome, http_status, new_url, run_id,"
+            " detail) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [article_id, checked_at, outcome, http_status, new_url, run_id, detail],
+        )
+        db.conn.execute(
+            "UPDATE articles SET last_checked_at = ?, etag = coalesce(?, etag),"
+            " last_modified = coalesce(?, last_modified) WHERE id = ?",
+            [checked_at, etag, last_modified, article_id],
+        )
+        if outcome == "moved":
+            db.conn.execute("UPDATE articles SET status = 'moved', moved_to = ? WHERE id = ?",
+                            [new_url, article_id])
+        elif outcome == "gone":
+            db.conn.execute(
+                "UPDATE articles SET status = 'gone', gone_at = coalesce(gone_at, ?) WHERE id = ?",
+                [checked_at, article_id])
+        elif outcome in ("unchanged", "edited"):
+            db.conn.execute(
+                "UPDATE articles SET moved_to = NULL, gone_at = NULL, status = CASE WHEN"
+                " (SELECT count(*) FROM article_versions WHERE article_id = articles.id) > 1"
+                " THEN 'edited' ELSE 'live' END WHERE id = ? AND status IN ('moved', 'gone')",
+                [article_id])
+
+
+def get_article(db: sqlite_utils.Database, article_id: int) -> dict | None:
+    """One article's row, or None."""
+    rows = list(db.query("SELECT * FROM articles WHERE id = ?", [article_id]))
+    return rows[0] if rows else None
+
+
+def article_revisits(db: sqlite_utils.Database, article_id: int) -> list[dict]:
+    """Every revisit of an article, newest first."""
+    return list(db.query(
+        "SELECT id, checked_at, outcome, http_status, new_url, run_id, detail FROM revisits"
+        " WHERE article_id = ? ORDER BY checked_at DESC, id DESC", [article_id]))
 
 
 # --- crawl runs ------------------------------------------------------------
