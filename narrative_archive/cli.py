@@ -336,7 +336,7 @@ def serve(db_path, config_dir, host, port, metadata_path, settings, cors, print_
 @cli.command()
 @archive_options
 @click.argument("spiders", nargs=-1, metavar="[SPIDER]...",
-                type=click.Choice(["feeds", "sitemaps", "search"]))
+                type=click.Choice(["feeds", "sitemaps", "search", "revisit"]))
 @click.option("--outlet", "outlet_ids", multiple=True, metavar="ID",
               help="Only this outlet (repeatable). search: only results on its domains.")
 @click.option("--narrative", "narrative_ids", multiple=True, metavar="ID",
@@ -358,12 +358,14 @@ def crawl(db_path, config_dir, spiders, outlet_ids, narrative_ids, since, until,
           scrapy_settings, progress, run_id):
     """Run spiders now: discover, fetch and extract articles into the archive.
 
-    SPIDER is feeds (RSS/Atom), sitemaps (news sitemaps, by date) or search
-    (GDELT and news-search RSS, per narrative); all three, one after another,
-    when none is given. Every article from a configured outlet is stored; a
-    search result only when a narrative matches it. Each spider's run is
-    recorded in crawl_runs, with every failure in crawl_errors. Exits 1 only
-    when nothing at all could be fetched. Ctrl-C stops gracefully.
+    SPIDER is feeds (RSS/Atom), sitemaps (news sitemaps, by date), search
+    (GDELT and news-search RSS, per narrative) or revisit (stored articles that
+    mention a narrative, fetched again when due: edits, moves, takedowns); all
+    four, one after another, when none is given. Every article from a
+    configured outlet is stored; a search result only when a narrative matches
+    it. Each spider's run is recorded in crawl_runs, with every failure in
+    crawl_errors. Exits 1 only when nothing at all could be fetched. Ctrl-C
+    stops gracefully.
     """
     from narrative_archive import crawl as crawling
 

@@ -136,10 +136,14 @@ def classify_page(url: str, title: str | None, has_password_field: bool) -> Verd
 
 
 def classify_text(old_text: str | None, new_text: str | None, html_text: str = "") -> Verdict:
-    """After extraction: a text cut down to a paywall teaser is blocked, not an edit."""
+    """After extraction: no text is a soft 404, a text cut down to a paywall teaser (or no
+    text on a page that asks to subscribe) is blocked; anything else is the article."""
     old, new = (old_text or "").strip(), (new_text or "").strip()
+    paywalled = PAYWALL_TEXT.search(html_text or new)
     if not new:
+        if paywalled:
+            return Verdict("blocked", "a paywall: no article text, and the page asks to subscribe")
         return Verdict("gone", "no article text: a soft 404")
-    if old and len(new) < 0.5 * len(old) and PAYWALL_TEXT.search(html_text or new):
+    if old and len(new) < 0.5 * len(old) and paywalled:
         return Verdict("blocked", "a paywall: the text is cut short and asks to subscribe")
     return Verdict("page")

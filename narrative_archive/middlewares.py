@@ -10,9 +10,12 @@ from urllib.parse import urljoin
 
 from scrapy import signals
 from scrapy.downloadermiddlewares.retry import RetryMiddleware
+from scrapy.downloadermiddlewares.robotstxt import RobotsTxtMiddleware
 from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Request, Response
+from scrapy.utils.httpobj import urlparse_cached
 from scrapy.utils.response import response_status_message
+from twisted.internet.defer import Deferred
 
 from narrative_archive.spiders.base import parse_listed_date
 
@@ -151,3 +154,22 @@ class RobotsCrawlDelay:
         slot = downloader.slots.get(key)
         if floor and slot is not None and slot.delay < floor:
             slot.delay = floor
+
+
+class SharedRobotsTxtMiddleware(RobotsTxtMiddleware):
+    """RobotsTxtMiddleware for requests that wait together for one site's robots.txt.
+
+    Scrapy's waits on one shared Deferred turned into a Future per waiter; the first
+    waiter's Future takes the parser and leaves None to the rest (Deferred.asFuture's
+    callback returns None), so every other request queued behind the robots.txt
+    download went out unchecked. Here a waiter left with None reads the parser that
+    was stored for the site once the download finished.
+    """
+
+    async def robot_parser(self, request: Request):
+        parser = await super().robot_parser(request)
+        if parser is None:
+            stored = self._parsers.get(urlparse_cached(request).netloc)
+            if stored is not None and not isinstance(stored, Deferred):
+                return stored
+        return parser

@@ -94,6 +94,11 @@ def is_date_warning(warning: str) -> bool:
     return "date" in warning.lower()
 
 
+def _html_text(body: bytes) -> str:
+    """A page's markup as text, enough to look for a paywall's words."""
+    return body[:500_000].decode("utf-8", "replace")
+
+
 class ArchivePipeline:
     """Extract each Page off the reactor, store it, match the narratives; record Problems."""
 
@@ -292,12 +297,13 @@ class ArchivePipeline:
         self.count("pages")
         article, reason = await self._extract(page)
         if reason is not None:
-            soft_404 = reason.startswith(("no article text", "empty page"))
+            verdict = lifecycle.Verdict("failing", reason)
+            if reason.startswith(("no article text", "empty page")):
+                verdict = lifecycle.classify_text(None, None, _html_text(page.body))
             outcome = RevisitOutcome(
-                article_id=page.article_id, url=page.url,
-                outcome="gone" if soft_404 else "failing", http_status=200,
-                detail=f"{reason}: a soft 404" if soft_404 else reason,
-                outlet_id=page.outlet_id, checked_at=page.fetched_at)
+                article_id=page.article_id, url=page.url, outcome=verdict.outcome,
+                http_status=200, detail=verdict.detail, outlet_id=page.outlet_id,
+                checked_at=page.fetched_at)
             return await self._write(self._store_revisit_outcome, outcome)
         return await self._write(self._store_revisit, page, article)
 
@@ -306,7 +312,7 @@ class ArchivePipeline:
         narratives are asked again; a paywall teaser or an empty page is no edit."""
         stored = store.get_article(self.db, page.article_id) or {}
         verdict = lifecycle.classify_text(
-            stored.get("text"), article.get("text"), page.body[:500_000].decode("utf-8", "replace"))
+            stored.get("text"), article.get("text"), _html_text(page.body))
         if verdict.outcome != "page":
             return self._store_revisit_outcome(RevisitOutcome(
                 article_id=page.article_id, url=page.url, outcome=verdict.outcome,
@@ -317,7 +323,8 @@ class ArchivePipeline:
             store.record_revisit(
                 self.db, page.article_id, outcome, checked_at=page.fetched_at, http_status=200,
                 run_id=self.run_id, etag=page.etag, last_modified=page.last_modified,
-                detail="the title or text changed" if outcome == "edited" else None)
+                detail="the title or text changed" if outcome == "edited"
+                else "the title and text are as stored")
             matched = []
             if outcome == "edited":
                 matched = narratives_module.match_article(

@@ -34,6 +34,9 @@ RETRY_HTTP_CODES = [429, 500, 502, 503, 504, 522, 524, 408]
 RETRY_BACKOFF_BASE = 2.0  # seconds before the first retry, doubling each time (jittered)
 RETRY_BACKOFF_MAX = 60.0  # and never longer than this, Retry-After included
 DOWNLOADER_MIDDLEWARES = {
+    # robots.txt checked for every request, also those queued while it downloads.
+    "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
+    "narrative_archive.middlewares.SharedRobotsTxtMiddleware": 100,
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
     "narrative_archive.middlewares.BackoffRetryMiddleware": 550,
     # Before RedirectMiddleware (600) sees the response: responses run 900 → 100.
