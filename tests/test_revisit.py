@@ -333,3 +333,52 @@ def test_migration_backfills_status(tmp_path):
     assert [(r["id"], r["status"], r["last_checked_at"]) for r in
             db.query("SELECT id, status, last_checked_at FROM articles ORDER BY id")] == [
         (1, "live", None), (2, "edited", None)]
+
+
+# --- publication ----------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def site(world, tmp_path_factory):
+    from tests.datasette_fixtures import Client, make_datasette
+    from tests.fixture_server import copy_archive
+
+    path = copy_archive(world.db_path, tmp_path_factory.mktemp("site") / "archive.db")
+    with sqlite3.connect(path) as conn:  # a hostile Location, as a server could send it
+        conn.execute("UPDATE articles SET moved_to = ? WHERE id = ?",
+                     ['http://evil.test/"><script>alert(1)</script>', world.ids["offsite"]])
+    return Client(make_datasette(path))
+
+
+def test_article_page_says_when_it_was_removed(world, site):
+    gone = article(world, "gone-410")
+    html = site.get(f"/archive/articles/{world.ids['gone-410']}").text
+    assert f"Removed on <time datetime=\"{gone['gone_at']}\">{gone['gone_at'][:10]}</time>" in html
+    assert "HTTP 410" in html and "Last checked" in html
+    assert "Moved to" not in html
+
+
+def test_article_page_says_where_it_moved(world, site):
+    html = site.get(f"/archive/articles/{world.ids['moved']}").text
+    assert f'<strong>Moved to</strong> <a href="{url("moved-new-address")}"' in html
+    hostile = site.get(f"/archive/articles/{world.ids['offsite']}").text
+    assert "<script>alert(1)</script>" not in hostile
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in hostile
+
+
+def test_article_page_shows_the_last_check_and_the_revisit_version(world, site):
+    html = site.get(f"/archive/articles/{world.ids['edited']}").text
+    assert "Removed on" not in html and "Moved to" not in html
+    assert "(seen on a revisit)" in html and ": edited (HTTP 200)" in html
+    never = site.get(f"/archive/articles/{world.ids['not-due']}").text
+    assert "not revisited yet" in never and "Revisits (" not in never
+
+
+def test_changed_articles_lists_edits_moves_and_removals(world, site):
+    rows = site.rows("/archive/changed_articles.json")
+    by_id = {row["article_id"]: row["status"] for row in rows}
+    expected = {world.ids[slug]: status for slug, (_, _, status) in EXPECTED.items()
+                if status != "live"}
+    assert by_id == expected
+    narrowed = site.rows("/archive/changed_articles.json?narrative=afghan-ghost-soldiers")
+    assert narrowed == []

@@ -406,9 +406,14 @@ where m.article_id = :id
 order by n.title
 """
 VERSIONS_SQL = """
-select id, fetched_at, title, text, content_hash
+select id, fetched_at, title, text, content_hash, origin
 from article_versions where article_id = :id
 order by fetched_at, id
+"""
+REVISITS_SQL = """
+select checked_at, outcome, http_status, new_url, detail
+from revisits where article_id = :id
+order by checked_at desc, id desc limit 20
 """
 
 
@@ -437,8 +442,10 @@ async def article_details(datasette, database: str, article_id) -> dict | None:
         version["diff"] = diff
         previous = version
     article = dict(article)
+    revisits = [dict(row) for row in await db.execute(REVISITS_SQL, {"id": article_id})]
     return {
         "article": article,
+        "revisits": revisits,
         "authors": from_json(article.get("authors"), []) or [],
         "mentions": mentions,
         "versions": versions,
