@@ -66,7 +66,7 @@ BAD_QUERY = """\
     ("schedule.yml", "jobs:\n  - id: j\n    spider: feeds\n    every: often\n",
      "schedule.yml: job 'j': every: expected a duration like 90s, 30m, 6h or 1d, got 'often' (line 4)"),
     ("schedule.yml", "jobs:\n  - id: j\n    spider: rss\n    every: 1h\n",
-     "schedule.yml: job 'j': spider: expected one of feeds, sitemaps, search (line 3)"),
+     "schedule.yml: job 'j': spider: expected one of feeds, sitemaps, search, revisit (line 3)"),
     ("schedule.yml", "jobs:\n  - id: j\n    spider: feeds\n    cron: '99 * * * *'\n",
      "schedule.yml: job 'j': cron: invalid crontab expression"),
     ("schedule.yml", "jobs:\n  - id: j\n    spider: feeds\n    every: 1h\n    outlets: [nope]\n",
