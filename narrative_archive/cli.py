@@ -159,6 +159,7 @@ def status(db_path, config_dir, fmt):
     if not Path(db_path).exists():
         raise click.ClickException(f"{db_path}: no archive here; run `narrative-archive init`")
     db = store.open_db(db_path)
+    health.settle_runs(db)  # a run whose process is gone (kill -9) is abandoned, not running
     scheduler = health.scheduler_state(db_path)
     try:
         jobs, schedule_error = load_config(config_dir).jobs, None
@@ -354,8 +355,12 @@ def serve(db_path, config_dir, host, port, metadata_path, settings, cors, print_
               help="Live counters on stderr (default: when it is a terminal).")
 @click.option("--run-id", type=int, hidden=True,
               help="Report into this existing crawl_runs row (the scheduler creates it).")
+@click.option("--supervisor", type=int, hidden=True, metavar="PID",
+              help="The scheduler that started this crawl: stop when it dies.")
+@click.option("--grace", type=click.FloatRange(0), default=30, hidden=True,
+              help="With --supervisor: seconds to close gracefully before being killed.")
 def crawl(db_path, config_dir, spiders, outlet_ids, narrative_ids, since, until, limit,
-          scrapy_settings, progress, run_id):
+          scrapy_settings, progress, run_id, supervisor, grace):
     """Run spiders now: discover, fetch and extract articles into the archive.
 
     SPIDER is feeds (RSS/Atom), sitemaps (news sitemaps, by date), search
@@ -375,6 +380,7 @@ def crawl(db_path, config_dir, spiders, outlet_ids, narrative_ids, since, until,
             spiders, db_path=db_path, config_dir=config_dir, outlets=outlet_ids,
             narratives=narrative_ids, since=since, until=until, limit=limit,
             settings=overrides, run_id=run_id, progress=progress,
+            supervisor=supervisor, grace=grace,
         )
     except ConfigError as error:
         raise click.ClickException(str(error)) from error

@@ -886,6 +886,22 @@ def mark_abandoned_runs(db: sqlite_utils.Database, alive=None) -> list[int]:
     return abandoned
 
 
+def running_runs(db: sqlite_utils.Database) -> list[dict]:
+    """Runs with status 'running': id, spider, args (JSON text), pid, started_at."""
+    return list(db.query("SELECT id, spider, args, pid, started_at FROM crawl_runs"
+                         " WHERE status = 'running' ORDER BY id"))
+
+
+def abandon_run(db: sqlite_utils.Database, run_id: int,
+                message: str = "process ended without closing the run") -> bool:
+    """Close a run as 'abandoned' unless it was closed meanwhile; True if it was."""
+    with db.conn:
+        cursor = db.conn.execute(
+            "UPDATE crawl_runs SET status = 'abandoned', finished_at = ?, message = ?"
+            " WHERE id = ? AND status = 'running'", [now(), message, run_id])
+    return cursor.rowcount > 0
+
+
 # --- status ----------------------------------------------------------------
 
 COUNTED_TABLES = (

@@ -22,11 +22,19 @@ from twisted.python.failure import Failure
 from w3lib.encoding import http_content_type_encoding
 
 from narrative_archive import store
-from narrative_archive.lifecycle import classify_page, classify_status, parse_schedule
+from narrative_archive.lifecycle import (
+    BLOCKED_STATUSES,
+    GONE_STATUSES,
+    classify_page,
+    classify_status,
+    parse_schedule,
+)
 from narrative_archive.spiders.base import (
     HTML_TYPES,
     ArchiveSpider,
     Page,
+    Problem,
+    Refused,
     RevisitOutcome,
     describe_failure,
     skip_kind,
@@ -81,6 +89,7 @@ class RevisitSpider(ArchiveSpider):
             headers=headers, dont_filter=True,
             meta={
                 "dont_redirect": True, "handle_httpstatus_all": True,
+                "answer_statuses": (*GONE_STATUSES, *BLOCKED_STATUSES),
                 "article_id": row["id"], "outlet_id": row["outlet_id"],
                 "article_url": row["url"],
             },
@@ -139,6 +148,12 @@ class RevisitSpider(ArchiveSpider):
     def revisit_failed(self, failure: Failure):
         """Errback: robots.txt said no (blocked), or the request failed (failing)."""
         meta = failure.request.meta
+        if failure.check(Refused) and not (failure.value.reason or "").startswith("HTTP "):
+            # The outlet's caps stopped the request before it was made: not checked, still due.
+            self.count("skipped_capped")
+            if failure.value.reason:
+                yield Problem(meta["article_url"], failure.value.reason, meta.get("outlet_id"))
+            return
         if skip_kind(failure) == "robots":
             outcome, detail = "blocked", "robots.txt disallows it"
         else:

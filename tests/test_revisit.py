@@ -107,7 +107,9 @@ def world(tmp_path_factory):
     with FixtureServer() as server:
         for slug, replies in CASES.items():
             server.add(HOST, f"/news/{slug}", *replies)
-        first = run_crawl(server, ["revisit"], db_path, config_dir)
+        # 404s and 403s are a revisit's answers: they do not count against the outlet's cap
+        first = run_crawl(server, ["revisit"], db_path, config_dir,
+                          settings={"NARRATIVE_ARCHIVE_MAX_ERRORS_PER_OUTLET": "2"})
         # The unchanged article's next check is its 7-day one: make it due now.
         with sqlite3.connect(db_path) as conn:
             conn.execute("UPDATE articles SET first_seen_at = ?, last_checked_at = ? WHERE id = ?",
