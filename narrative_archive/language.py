@@ -57,7 +57,7 @@ def page_language(
         meta.get("language"),
         meta.get("dc.language"),
     )
-    declared = next(filter(None, map(_normalise_language, declared_values)), None)
+    declared = next(filter(None, map(normalise_language, declared_values)), None)
     if not declared:
         return _detect_language(text[:_DETECT_SAMPLE])[0]
     # A contradiction is checked on a short sample: a fifth of the cost, and a
@@ -69,7 +69,8 @@ def page_language(
     return declared
 
 
-def _normalise_language(value: Any) -> str | None:
+def normalise_language(value: Any) -> str | None:
+    """A declared language ("en-GB", "rus", {"name": "ar"}) as an ISO 639-1 code, else None."""
     if isinstance(value, dict):
         value = value.get("alternateName") or value.get("name")
     if isinstance(value, list):
