@@ -38,8 +38,9 @@ from scrapy import signals
 from narrative_archive import lifecycle, store, urls
 from narrative_archive import narratives as narratives_module
 from narrative_archive.config import Config, Narrative, load_config, parse_duration
-from narrative_archive.extract import ExtractError, canonicalize_url
+from narrative_archive.extract import ExtractError
 from narrative_archive.spiders.base import STAT, Page, Problem, RevisitOutcome, host_of
+from narrative_archive.urls import canonicalize_url
 from narrative_archive.workers import ExtractorPool
 
 logger = logging.getLogger(__name__)

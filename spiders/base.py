@@ -36,7 +36,7 @@ from w3lib.encoding import http_content_type_encoding
 
 from narrative_archive import store
 from narrative_archive.config import Config, Narrative, Outlet, load_config, parse_duration
-from narrative_archive.extract import canonicalize_url
+from narrative_archive.urls import canonicalize_url
 
 STAT = "narrative_archive/"  # prefix of the spiders' and the pipeline's counters in crawler.stats
 HTML_TYPES = ("text/html", "application/xhtml+xml")

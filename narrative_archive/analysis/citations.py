@@ -20,7 +20,7 @@ import yaml
 
 from narrative_archive.analysis.sentences import fold, sentence
 from narrative_archive.config import DEFAULT_CONFIG_DIR, ConfigError
-from narrative_archive.extract import canonicalize_url
+from narrative_archive.urls import canonicalize_url
 
 DEFAULT_CITATIONS_FILE = DEFAULT_CONFIG_DIR / "citations.yml"
 MAX_CHARS = 1_000_000  # attributions are looked for in the first million characters
