@@ -29,6 +29,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from narrative_archive import narratives, serve, store
+from narrative_archive.analysis import archive as analysis
+from narrative_archive.analysis import citations
 from narrative_archive.config import DEFAULT_CONFIG_DIR, load_narratives, load_outlets
 
 # (outlet, published "YYYY-MM-DD HH:MM" or None, hours until we first saw it, title, text)
@@ -281,6 +283,32 @@ EDITED = {
 }
 
 
+# Syndicated copies and near-duplicates: (index of the original in STORIES, outlet,
+# hours after the original, what the copy puts before and after its text). They
+# cluster into the original's story (articles.story_id).
+COPIES = [
+    (4, "khaama-press", 6, "KABUL, March 23 -", " This report was first published by Reuters."),
+    (4, "ariana-news", 9, "", " Ariana News has translated this article from Reuters."),
+    (29, "dawn", 5, "WASHINGTON:", " This article originally appeared in The New York Times."),
+    (29, "express-tribune", 7, "", " Reuters contributed to this report."),
+    (31, "yahoo-news", 1, "WASHINGTON (AP) -", ""),
+]
+
+# Sentences added to an article (citations by attribution) and the STORIES it links to
+# (citations by link; each is in the archive, so target_article_id is set).
+ATTRIBUTIONS = {
+    18: " The claim was first reported by the BBC.",
+    19: " According to the BBC, General Nicholson had shown no evidence.",
+    32: " The bounty story was first reported by The New York Times.",
+    33: " According to The New York Times, the payments were discovered in a raid.",
+    34: " The Washington Post reported that the bounties led to deaths.",
+    35: " The New York Times first reported the intelligence finding.",
+    37: " According to The Washington Post, officials disagree.",
+}
+LINKS = {18: [17], 19: [17], 32: [29], 33: [29, 32], 34: [29, 30], 35: [29, 30], 37: [30],
+         13: [5]}
+
+
 def slugify(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:60] or "article"
 
@@ -300,8 +328,12 @@ def build_demo_archive(path: str | Path, config_dir: str | Path = DEFAULT_CONFIG
     db = store.open_db(path)
     store.save_outlets(db, outlets.values())
     narratives.save_narratives(db, tracked)
+    outlet_names = citations.outlet_index(outlets.values())
+    rows = [(outlet_id, published, lag_hours, title, text + ATTRIBUTIONS.get(index, ""))
+            for index, (outlet_id, published, lag_hours, title, text) in enumerate(STORIES)]
+    urls: dict[int, str] = {}
     ids = []
-    for index, (outlet_id, published, lag_hours, title, text) in enumerate(STORIES):
+    for index, (outlet_id, published, lag_hours, title, text) in enumerate(rows):
         outlet = outlets[outlet_id]
         if published:
             published_dt = datetime.strptime(published, "%Y-%m-%d %H:%M")
@@ -310,8 +342,10 @@ def build_demo_archive(path: str | Path, config_dir: str | Path = DEFAULT_CONFIG
         else:
             seen, published_at = datetime(2018, 2, 3, 6, 12), None
         url = (f"{outlet.url.rstrip('/')}/demo/{seen:%Y/%m}/{slugify(title)}")
+        urls[index] = url
         article = {
             "url": url, "title": title, "text": text, "published_at": published_at,
+            "links": [urls[cited] for cited in LINKS.get(index, ()) if cited in urls],
             "language": "ru" if re.search("[а-яА-Я]", text) else "en",
             "authors": [] if outlet.kind == "wire" and index % 2 else ["Staff reporter"],
             "content_hash": hashlib.sha256(text.encode()).hexdigest()[:16],
@@ -320,13 +354,30 @@ def build_demo_archive(path: str | Path, config_dir: str | Path = DEFAULT_CONFIG
         article_id, _ = store.save_article(db, article, outlet_id, via="feed",
                                            fetched_at=_iso(seen))
         narratives.match_article(db, article_id, tracked)
+        analysis.analyse_article(db, article_id, article, outlet_names)
         ids.append((article_id, article, seen))
+    for source, outlet_id, after_hours, before, after in COPIES:
+        _, original, seen = ids[source]
+        copy_seen = seen + timedelta(hours=after_hours)
+        text = " ".join(part for part in (before, original["text"]) if part) + after
+        article = {
+            **original, "text": text, "published_at": _iso(copy_seen - timedelta(minutes=20)),
+            "url": f"{outlets[outlet_id].url.rstrip('/')}/demo/{copy_seen:%Y/%m}/"
+                   f"{slugify(original['title'])}",
+            "content_hash": hashlib.sha256(text.encode()).hexdigest()[:16], "links": [],
+        }
+        article_id, _ = store.save_article(db, article, outlet_id, via="feed",
+                                           fetched_at=_iso(copy_seen))
+        narratives.match_article(db, article_id, tracked)
+        analysis.analyse_article(db, article_id, article, outlet_names)
     article_id, article, seen = ids[EDITED["index"]]
     edited = {**article, "text": article["text"] + EDITED["append"]}
     edited["content_hash"] = hashlib.sha256(edited["text"].encode()).hexdigest()[:16]
     store.save_article(db, edited, STORIES[EDITED["index"]][0], via="feed",
                        fetched_at=_iso(seen + timedelta(hours=EDITED["after_hours"])))
     narratives.match_article(db, article_id, tracked)
+    analysis.analyse_article(db, article_id, edited, outlet_names)
+    analysis.restory(db)  # what `narrative-archive analyse --stories` does: exact clusters
     counts = store.table_counts(db)
     db.close()
     return counts

@@ -1114,3 +1114,9 @@ def article_analysis(db: sqlite_utils.Database, article_id: int) -> dict[str, li
         " JOIN article_dates d ON d.article_id = a.id LEFT JOIN outlets o ON o.id = a.outlet_id"
         " WHERE c.target_article_id = ? ORDER BY d.sorted_at, a.id LIMIT 200", [article_id]))
     return {"copies": copies, "cites": cites, "cited_by": cited_by}
+
+
+def stance_counts(db: sqlite_utils.Database) -> dict[str, int]:
+    """Mentions per stance ("none" for a mention no cue could label)."""
+    return dict(db.conn.execute(
+        "SELECT coalesce(stance, 'none'), count(*) FROM mentions GROUP BY 1").fetchall())
