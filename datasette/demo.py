@@ -13,7 +13,8 @@ published archive (`narrative-archive serve --db demo.db`) and to regenerate the
 README screenshots, never as a source.
 
 --screenshots DIR serves the archive with `narrative-archive serve` on a free
-port and saves search.png, dashboard.png and article.png in DIR (it needs the
+port and saves search.png, dashboard.png, article.png and the Analysis section's
+stance.png, attention.png, disputed.png, pickups.png, citations.png in DIR (it needs the
 playwright package and Debian's chromium at /usr/bin/chromium).
 """
 
@@ -309,6 +310,30 @@ LINKS = {18: [17], 19: [17], 32: [29], 33: [29, 32], 34: [29, 30], 35: [29, 30],
          13: [5]}
 
 
+# Every outlet's other output, so attention is a share of something: a few short
+# unrelated bulletins a month from the outlets whose feeds we crawl.
+FILLER_OUTLETS = tuple(dict.fromkeys(
+    [story[0] for story in STORIES] + [copy[1] for copy in COPIES]))
+FILLER_MONTHS = [(year, month) for year in range(2017, 2022) for month in range(1, 13)
+                 if (year, month) <= (2021, 8)]
+
+
+def filler_articles(outlets) -> list[dict]:
+    rows = []
+    for year, month in FILLER_MONTHS:
+        for position, outlet_id in enumerate(FILLER_OUTLETS):
+            for n in range(1 + (year * 7 + month * 3 + position * 5) % 5):
+                day = 1 + (n * 5 + position) % 27
+                seen = datetime(year, month, day, 6 + n % 12, (5 * position) % 60)
+                title = f"{outlets[outlet_id].name} bulletin {year}-{month:02d} #{n + 1}"
+                rows.append({"outlet_id": outlet_id, "seen": seen, "article": {
+                    "url": f"{outlets[outlet_id].url.rstrip('/')}/demo/bulletin/{year}/{month}/{n}",
+                    "title": title, "published_at": _iso(seen), "language": "en",
+                    "text": f"{title}: markets, weather and sport from the region.",
+                }})
+    return rows
+
+
 def slugify(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:60] or "article"
 
@@ -326,6 +351,7 @@ def build_demo_archive(path: str | Path, config_dir: str | Path = DEFAULT_CONFIG
     outlets = {o.id: o for o in load_outlets(config_dir / "outlets.yml")}
     tracked = load_narratives(config_dir / "narratives.yml", narratives.check_query)
     db = store.open_db(path)
+    db.execute("PRAGMA synchronous = OFF")  # a demo: rebuilt, never recovered
     store.save_outlets(db, outlets.values())
     narratives.save_narratives(db, tracked)
     outlet_names = citations.outlet_index(outlets.values())
@@ -370,6 +396,10 @@ def build_demo_archive(path: str | Path, config_dir: str | Path = DEFAULT_CONFIG
                                            fetched_at=_iso(copy_seen))
         narratives.match_article(db, article_id, tracked)
         analysis.analyse_article(db, article_id, article, outlet_names)
+    for filler in filler_articles(outlets):
+        article_id, _ = store.save_article(db, filler["article"], filler["outlet_id"], via="feed",
+                                           fetched_at=_iso(filler["seen"]))
+        analysis.analyse_article(db, article_id, filler["article"], outlet_names)
     article_id, article, seen = ids[EDITED["index"]]
     edited = {**article, "text": article["text"] + EDITED["append"]}
     edited["content_hash"] = hashlib.sha256(edited["text"].encode()).hexdigest()[:16]
@@ -395,7 +425,8 @@ CHROMIUM_ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-backg
 
 def take_screenshots(db_path: str | Path, directory: str | Path,
                      chromium: str = "/usr/bin/chromium") -> list[Path]:
-    """Serve the archive and save search.png, dashboard.png and article.png in directory."""
+    """Serve the archive and save search.png, dashboard.png, article.png and the analysis
+    screenshots (stance, attention, disputed, pickups, citations) in directory."""
     from playwright.sync_api import sync_playwright
 
     directory = Path(directory)
@@ -414,6 +445,9 @@ def take_screenshots(db_path: str | Path, directory: str | Path,
         article_id = db.execute(
             "SELECT article_id FROM mention_articles WHERE title LIKE 'Russia ''arming%'"
         ).fetchone()[0]
+        bounty_id = db.execute(
+            "SELECT article_id FROM mention_articles WHERE title LIKE 'Russia secretly%'"
+            " ORDER BY sorted_at LIMIT 1").fetchone()[0]
         db.close()
         search = "NEAR(russia* arm taliban*, 20)"
         pages = [
@@ -424,19 +458,35 @@ def take_screenshots(db_path: str | Path, directory: str | Path,
             ("dashboard.png", "/-/dashboards/narratives", "#chart-timeline svg .mark-rect path",
              None),
             ("article.png", f"/archive/articles/{article_id}", "article.article", None),
+            # the Analysis section of the README (#id: only that element of the page)
+            ("stance.png", "/-/dashboards/narratives", "#chart-stance svg .mark-rect path",
+             "#card-stance"),
+            ("attention.png", "/-/dashboards/narratives?narrative=russia-arming-taliban"
+                              "&since=2017-01-01&until=2018-06-30",
+             "#chart-attention svg .mark-symbol path", "#card-attention"),
+            ("disputed.png", "/archive/who_disputed_it?narrative=russia-arming-taliban&stance=&_hide_sql=1",
+             "table.rows-and-columns", None),
+            ("pickups.png", "/archive/story_pickups?narrative=russia-taliban-bounties&_hide_sql=1",
+             "table.rows-and-columns", None),
+            ("citations.png", "/archive/citation_chain?narrative=russia-taliban-bounties&_hide_sql=1"
+                              "&article=" + str(bounty_id), "table.rows-and-columns", None),
         ]
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
             page = browser.new_page(viewport={"width": 1280, "height": 900},
                                     device_scale_factor=1)
-            # height None: the whole page; else the top `height` pixels of it.
+            # height None: the whole page; an int: the top `height` pixels of it; a
+            # "#selector": that element only.
             for name, path, ready, height in pages:
-                page.set_viewport_size({"width": 1280, "height": height or 800})
+                page.set_viewport_size({"width": 1280, "height": height if isinstance(height, int) else 800})
                 page.goto(base + path)
                 page.wait_for_selector(ready)
                 page.wait_for_load_state("networkidle")
                 target = directory / name
-                page.screenshot(path=str(target), full_page=height is None)
+                if isinstance(height, str):
+                    page.locator(height).screenshot(path=str(target))
+                else:
+                    page.screenshot(path=str(target), full_page=height is None)
                 saved.append(target)
             browser.close()
     finally:
