@@ -373,12 +373,31 @@ MIGRATIONS: list[str] = [
     """,
     # 12: analysis: stance per mention, story clusters (near-duplicates), citations, and
     # the views over them; timelines count stories beside articles
-    """
+    f"""
     ALTER TABLE mentions ADD COLUMN stance TEXT;
     ALTER TABLE mentions ADD COLUMN stance_evidence TEXT;
     ALTER TABLE mentions ADD COLUMN stance_confidence REAL;
     CREATE INDEX mentions_stance_pending ON mentions(narrative_id) WHERE stance_confidence IS NULL;
     ALTER TABLE mention_history ADD COLUMN stance TEXT;
+    DROP TRIGGER mentions_history_ai;
+    DROP TRIGGER mentions_history_au;
+    CREATE TRIGGER mentions_history_ai AFTER INSERT ON mentions BEGIN
+        INSERT INTO mention_history (article_id, narrative_id, narrative_version, matched_at,
+                                     snippet, stance)
+            VALUES (new.article_id, new.narrative_id, new.narrative_version, {NOW_SQL},
+                    new.snippet, new.stance)
+            ON CONFLICT DO UPDATE SET removed_at = NULL, removed_in_version = NULL,
+                                      stance = excluded.stance;
+    END;
+    CREATE TRIGGER mentions_history_au AFTER UPDATE OF narrative_version ON mentions
+        WHEN new.narrative_version IS NOT old.narrative_version BEGIN
+        INSERT INTO mention_history (article_id, narrative_id, narrative_version, matched_at,
+                                     snippet, stance)
+            VALUES (new.article_id, new.narrative_id, new.narrative_version, {NOW_SQL},
+                    new.snippet, new.stance)
+            ON CONFLICT DO UPDATE SET removed_at = NULL, removed_in_version = NULL,
+                                      stance = excluded.stance;
+    END;
     CREATE TRIGGER mentions_history_stance AFTER UPDATE OF stance ON mentions BEGIN
         UPDATE mention_history SET stance = new.stance
             WHERE article_id = new.article_id AND narrative_id = new.narrative_id
