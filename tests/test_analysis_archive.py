@@ -214,3 +214,54 @@ def test_datasette_shows_who_disputed_it_and_the_article_pages_copies_and_citati
     assert 'class="stance stance-disputes"' in page
     chain = client.rows(f"/archive/citation_chain.json?narrative=&article={wire}")
     assert {(r["cited_article_id"], r["citing_article_id"]) for r in chain} == {(wire, denial)}
+
+
+@pytest.mark.timeout(180)
+def test_dashboard_draws_the_stance_split_and_the_attention_series(tmp_path):
+    """On the demo archive, served by a real `narrative-archive serve`, in headless Chromium."""
+    import subprocess
+    import sys
+
+    from narrative_archive import serve
+    from tests.test_browser import CHROMIUM_ARGS, find_chromium, free_port
+
+    chromium = find_chromium()
+    if chromium is None:
+        pytest.skip("chromium not found (install Debian's package: apt-get install chromium)")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    sys.path.insert(0, str(serve.DATASETTE_DIR))
+    try:
+        from demo import build_demo_archive
+    finally:
+        sys.path.remove(str(serve.DATASETTE_DIR))
+    db_path = tmp_path / "demo.db"
+    build_demo_archive(db_path)
+    port = free_port()
+    process = subprocess.Popen([sys.executable, "-m", "narrative_archive", "serve", "--db",
+                                str(db_path), "--port", str(port)],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        serve.wait_until_ready(f"{base}/-/versions.json", timeout=60, process=process)
+        with sync_api.sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+            try:
+                page = browser.new_page()
+                page.route("**/*", lambda route: route.continue_()
+                           if route.request.url.startswith(base + "/") else route.abort())
+                page.goto(f"{base}/-/dashboards/narratives?narrative=russia-arming-taliban")
+                page.wait_for_selector("#chart-stance svg g.mark-rect path", timeout=30000)
+                page.wait_for_selector("#chart-attention svg g.mark-symbol path", timeout=30000)
+                bars = page.locator("#chart-stance svg g.mark-rect path")
+                labels = {bars.nth(i).get_attribute("aria-label") or "" for i in range(bars.count())}
+                for stance in ("asserts", "reports", "disputes"):
+                    assert any(f"Stance: {stance}" in label for label in labels), labels
+                points = page.locator("#chart-attention svg g.mark-symbol path")
+                shares = [points.nth(i).get_attribute("aria-label") or "" for i in range(points.count())]
+                assert any("% of the outlet's articles: 0" in s for s in shares)  # months without
+                assert any("% of the outlet's articles: 0" not in s for s in shares)
+            finally:
+                browser.close()
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
