@@ -19,7 +19,13 @@ import sqlite_utils
 from narrative_archive import store
 from narrative_archive.analysis import citations as citations_module
 from narrative_archive.analysis import stories
-from narrative_archive.analysis.stance import LanguageCues, Stance, classify_stance, default_cues, load_cues
+from narrative_archive.analysis.stance import (
+    LanguageCues,
+    Stance,
+    classify_stance,
+    default_cues,
+    load_cues,
+)
 
 logger = logging.getLogger(__name__)
 
