@@ -23,8 +23,8 @@ import logging
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from itertools import islice, product
 from datetime import UTC, datetime, timedelta
+from itertools import islice, product
 from urllib.parse import parse_qsl, quote, quote_plus, urlencode, urlsplit
 
 from scrapy.http import Response
@@ -177,12 +177,11 @@ class _Parser:
                             if index < len(pieces) - 1:
                                 stems.append(len(parts) + len(words))
                             words.append(piece)
-                text = " ".join(words)
                 is_phrase = is_phrase or len(words) > 1
             elif token in ("(", ")", "*", ",", ":", "+", "AND", "OR", "NOT"):
                 raise ValueError(f"unexpected {token!r} in the query")
             else:
-                words, text = [token], token
+                words = [token]
             if self.peek() == "*":
                 self.take()
                 stems.append(len(parts) + len(words) - 1)

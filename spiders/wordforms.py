@@ -20,7 +20,7 @@ import bisect
 import re
 import unicodedata
 from collections.abc import Iterable
-from functools import lru_cache
+from functools import cache
 
 from narrative_archive.config import Narrative
 
@@ -70,6 +70,8 @@ class _Lists:
             if zipf < MIN_ZIPF:
                 break
             for word in bucket:
+                if not all(unicodedata.category(c)[0] in "LM" for c in word):
+                    continue  # russia's, سلاح‌های: the tokenizer splits them, the stem covers them
                 key = fold(word)
                 if key not in spelled:  # the commonest spelling of a folded form
                     spelled[key] = word
@@ -89,7 +91,7 @@ class _Lists:
         return sorted(found, key=lambda k: -self.zipf[k])
 
 
-@lru_cache(maxsize=None)
+@cache
 def _lists(language: str) -> _Lists | None:
     from wordfreq import available_languages
 
