@@ -42,6 +42,18 @@ from trafilatura.xml import xmltotxt
 from w3lib.encoding import html_to_unicode, resolve_encoding
 
 
+@cache
+def extractor_version() -> str:
+    """Who extracted a version: "narrative-archive 0.1.0 / trafilatura 2.3.1"."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        ours = version("narrative-archive")
+    except PackageNotFoundError:
+        ours = "unknown"
+    return f"narrative-archive {ours} / trafilatura {trafilatura.__version__}"
+
+
 @dataclass(frozen=True)
 class Article:
     """What one page says about itself: text, metadata and outbound links."""

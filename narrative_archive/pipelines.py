@@ -29,7 +29,7 @@ import os
 import sqlite3
 import time
 from collections.abc import Iterable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
@@ -37,8 +37,9 @@ from scrapy import signals
 
 from narrative_archive import narratives as narratives_module
 from narrative_archive import store, urls
+from narrative_archive.capture import CaptureRecord
 from narrative_archive.config import Config, Narrative, load_config, parse_duration
-from narrative_archive.extract import ExtractError, canonicalize_url
+from narrative_archive.extract import ExtractError, canonicalize_url, extractor_version
 from narrative_archive.spiders.base import STAT, Page, Problem, host_of
 from narrative_archive.workers import ExtractorPool
 
@@ -107,6 +108,7 @@ class ArchivePipeline:
         self.pool: ExtractorPool | None = None
         self.writer: ThreadPoolExecutor | None = None
         self.matcher: NarrativeMatcher | None = None
+        self.captures = None  # the capture middleware (drain()), when capture is on
         self.flush_every = parse_duration(self.settings.get("NARRATIVE_ARCHIVE_PROGRESS_EVERY") or 2) or 2
         self.last_flush = 0.0
         crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
@@ -128,6 +130,7 @@ class ArchivePipeline:
         )
         self.pool.start()
         self.writer = ThreadPoolExecutor(1, thread_name_prefix="archive-writer")
+        self.captures = getattr(self.crawler, "narrative_archive_capture", None)
         await self._write(self._open, spider)
         self.stats.set_value(STAT + "run_id", self.run_id)
 
@@ -150,6 +153,7 @@ class ArchivePipeline:
         if self.pool is not None:
             await asyncio.get_running_loop().run_in_executor(None, self.pool.close)
         if self.writer is not None:
+            await self._write(self._save_captures, True)
             await self._write(self._flush)
             self.writer.shutdown(wait=True)
             self.writer = None
@@ -210,9 +214,11 @@ class ArchivePipeline:
             await self._write(self._record, item.url, reason, item.outlet_id)
             return {"url": item.url, "outlet_id": item.outlet_id, "status": "error",
                     "reason": reason}
-        return await self._write(self._store, item, article)
+        record = await self._capture_of(item)
+        return await self._write(self._store, item, article, record)
 
-    def _store(self, page: Page, article: dict[str, Any]) -> dict[str, Any]:
+    def _store(self, page: Page, article: dict[str, Any],
+               record: CaptureRecord | None = None) -> dict[str, Any]:
         """Runs in the writer thread: decide, save, match, count."""
         article["published_at"] = prefer_listed_date(article.get("published_at"), page.published_at)
         if not article.get("title") and page.title:
@@ -243,7 +249,12 @@ class ArchivePipeline:
         # One transaction: a crash (even kill -9) leaves the article with its mentions
         # or not stored at all, and then the next run fetches it again.
         with store.transaction(self.db):
-            article_id, status = store.save_article(self.db, article, outlet_id, via=page.via)
+            capture_id = self._save_capture(record)
+            article_id, status = store.save_article(
+                self.db, article, outlet_id, via=page.via, capture_id=capture_id,
+                extractor=extractor_version(), origin="crawl")
+            if capture_id is not None:
+                store.link_capture(self.db, capture_id, article_id)
             if status == "new":  # no mentions yet: only the narratives that match can add one
                 candidates = [n for n in self.config.narratives if n.id in likely]
             elif status == "updated":  # a changed text may also lose a mention: ask them all
@@ -274,6 +285,29 @@ class ArchivePipeline:
         article["claimed_canonical_url"] = claimed
         article["canonical_url"] = canonicalize_url(page.url)
 
+    # -- captures: one row per WARC response record --
+
+    async def _capture_of(self, page: Page) -> CaptureRecord | None:
+        """The page's CaptureRecord once its WARC write is done (None: capture off or failed)."""
+        capture = page.capture
+        if isinstance(capture, Future):
+            try:
+                return await asyncio.wrap_future(capture)
+            except Exception:  # logged and counted by the capture middleware
+                return None
+        return capture
+
+    def _save_capture(self, record: CaptureRecord | None) -> int | None:
+        if record is None:
+            return None
+        return store.save_capture(self.db, record, self.run_id)
+
+    def _save_captures(self, wait: bool = False) -> None:
+        """Runs in the writer thread: a captures row for every record written so far (feeds,
+        sitemaps, robots.txt, errors; pages are linked to their article when stored)."""
+        if self.captures is not None and self.db is not None:
+            store.save_captures(self.db, self.captures.drain(wait=wait), self.run_id)
+
     def _record(self, url: str | None, reason: str, outlet_id: str | None) -> None:
         store.record_error(self.db, self.run_id, url, reason, outlet_id)
         self.count("errors")
@@ -297,6 +331,7 @@ class ArchivePipeline:
             self._flush()
 
     def _flush(self) -> None:
+        self._save_captures()
         if self.db is not None and self.run_id is not None:
             store.update_run(self.db, self.run_id, **self.run_counters())
         self.last_flush = time.monotonic()

@@ -60,6 +60,8 @@ class Page:
     published_at: str | None = None
     source: str | None = None  # the feed, sitemap or search URL that listed the page
     narrative_id: str | None = None  # the narrative a search result was found for
+    # its WARC capture: a concurrent.futures.Future of a capture.CaptureRecord (or the record)
+    capture: Any = field(default=None, repr=False, compare=False)
 
 
 @dataclass(frozen=True)
@@ -416,6 +418,7 @@ class ArchiveSpider(scrapy.Spider):
             fetched_at=store.now(), outlet_id=meta.get("outlet_id"), via=self.via,
             title=meta.get("title"), published_at=meta.get("published_at"),
             source=meta.get("source"), narrative_id=meta.get("narrative_id"),
+            capture=meta.get("capture"),
         )
 
     def failed(self, failure: Failure):
