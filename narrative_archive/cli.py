@@ -669,8 +669,8 @@ def prune_captures(db_path, config_dir, captures, unmatched, older_than, dry_run
     from narrative_archive.capture import CaptureError, safe_path
     from narrative_archive.config import parse_duration
 
-    seconds = parse_duration(older_than)
-    if seconds is None:
+    seconds = 0 if older_than.strip().rstrip("smhdw") in ("0", "") else parse_duration(older_than)
+    if seconds is None or not older_than.strip():
         raise click.BadParameter(f"not a duration: {older_than!r}", param_hint="--older-than")
     before = (datetime.now(UTC) - timedelta(seconds=seconds)).strftime("%Y-%m-%dT%H:%M:%SZ")
     db = _existing_archive(db_path)
