@@ -18,6 +18,11 @@ NARRATIVE_ARCHIVE_PROGRESS_EVERY seconds and closes it when the spider closes:
 the spiders as a Problem, or here: no text, not HTML) becomes a crawl_errors
 row and the run goes on; a bad date is a warning (articles.warnings, counted in
 crawl_runs.warnings): the page is still stored.
+
+With capture on, the pipeline also writes the `captures` rows: every WARC
+record the capture middleware has written (drained with each counter update
+and at the close), and a Page's own record, awaited after extraction and
+stored with the article so that its version points at it.
 """
 
 from __future__ import annotations
