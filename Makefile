@@ -33,6 +33,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/crawl.py --pages 10000
 	$(BIN)/python benchmarks/stance.py && $(BIN)/python benchmarks/citations.py
 	$(BIN)/python benchmarks/stories.py --index-size 1000000
+	$(BIN)/python benchmarks/datasette.py $(if $(ARTICLES),--articles $(ARTICLES))
 
 clean:
 	rm -rf $(VENV) *.egg-info

@@ -192,6 +192,7 @@ def status(db_path, config_dir, fmt, captures):
     if not Path(db_path).exists():
         raise click.ClickException(f"{db_path}: no archive here; run `narrative-archive init`")
     db = store.open_db(db_path)
+    health.settle_runs(db)  # a run whose process is gone (kill -9) is abandoned, not running
     scheduler = health.scheduler_state(db_path)
     try:
         jobs, schedule_error = load_config(config_dir).jobs, None
@@ -404,9 +405,13 @@ def serve(db_path, config_dir, host, port, metadata_path, settings, cors, print_
               help="Live counters on stderr (default: when it is a terminal).")
 @click.option("--run-id", type=int, hidden=True,
               help="Report into this existing crawl_runs row (the scheduler creates it).")
+@click.option("--supervisor", type=int, hidden=True, metavar="PID",
+              help="The scheduler that started this crawl: stop when it dies.")
+@click.option("--grace", type=click.FloatRange(0), default=30, hidden=True,
+              help="With --supervisor: seconds to close gracefully before being killed.")
 @capture_options
 def crawl(db_path, config_dir, spiders, outlet_ids, narrative_ids, since, until, limit,
-          scrapy_settings, progress, run_id, captures, capture):
+          scrapy_settings, progress, run_id, supervisor, grace, captures, capture):
     """Run spiders now: discover, fetch and extract articles into the archive.
 
     SPIDER is feeds (RSS/Atom), sitemaps (news sitemaps, by date) or search
@@ -426,8 +431,8 @@ def crawl(db_path, config_dir, spiders, outlet_ids, narrative_ids, since, until,
         runs = crawling.run_crawl(
             spiders, db_path=db_path, config_dir=config_dir, outlets=outlet_ids,
             narratives=narrative_ids, since=since, until=until, limit=limit,
-            settings=overrides, run_id=run_id, progress=progress, captures=captures,
-            capture=capture,
+            settings=overrides, run_id=run_id, progress=progress,
+            supervisor=supervisor, grace=grace, captures=captures, capture=capture,
         )
     except (ConfigError, CaptureDirError) as error:
         raise click.ClickException(str(error)) from error
@@ -700,6 +705,71 @@ def captures_on_disk(directory: Path) -> dict:
         if directory.is_dir() else []
     return {"dir": str(directory), "files_on_disk": len(files),
             "bytes_on_disk": sum(path.stat().st_size for path in files)}
+
+
+@cli.command("import")
+@archive_options
+@click.argument("files", nargs=-1, required=True,
+                type=click.Path(exists=True, dir_okay=False))
+@click.option("--format", "fmt", type=click.Choice(["jsonl", "news-please", "csv"]),
+              help="The files' format (default: guessed from each file's extension and "
+              "first record).")
+@click.option("--outlet", "outlet_id", metavar="ID",
+              help="Every article belongs to this configured outlet (default: by domain).")
+@click.option("--batch-size", type=click.IntRange(1), default=1000, show_default=True,
+              help="Articles per transaction.")
+@click.option("--progress/--no-progress", default=None,
+              help="A progress bar on stderr (default: when it is a terminal).")
+def import_(db_path, config_dir, files, fmt, outlet_id, batch_size, progress):
+    """Bring existing collections into the archive: JSON lines of the archive's
+    own article fields, news-please's JSON output (one object per file or per
+    line) or CSV with a header row.
+
+    Each article goes to the configured outlet owning its domain (an unknown
+    domain gets an outlet row of its own), is upserted on its canonical URL
+    (via 'import') and, at the end, every narrative is matched once over the
+    whole archive. Text that is HTML gets its main text extracted. Bad rows
+    (broken JSON, no URL or text, bad dates, duplicates in a file) are reported
+    as FILE:LINE and skipped; the exit status is then 1. Batches are
+    transactions: an interrupted import keeps whole batches and running it
+    again resumes without duplicates. Recorded in crawl_runs as spider 'import'.
+    """
+    from rich.console import Console
+    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from narrative_archive import importer
+
+    config = read_config(config_dir)
+    db = store.open_db(db_path)
+    console = Console(stderr=True)
+    show = console.is_terminal if progress is None else progress
+    bar = Progress(TextColumn("importing"), BarColumn(), DownloadColumn(),
+                   TextColumn("{task.fields[counts]}"), TimeRemainingColumn(),
+                   console=console, disable=not show)
+    task = bar.add_task("import", total=importer.total_bytes(files), counts="")
+    try:
+        with bar:
+            summary = importer.import_files(
+                db, files, config, fmt=fmt, outlet_id=outlet_id, batch_size=batch_size,
+                progress=lambda n: bar.advance(task, n),
+                on_problem=lambda problem: click.echo(f"skipped {problem}", err=True),
+                on_batch=lambda s: bar.update(task, counts=f"{s.new} new, {s.skipped} skipped"),
+            )
+    except ValueError as error:
+        raise click.UsageError(str(error)) from error
+    except KeyboardInterrupt:
+        click.echo("Interrupted: whole batches are kept; run the same import again to "
+                   "resume.", err=True)
+        sys.exit(130)
+    click.echo(importer.describe(summary))
+    for narrative_id, result in summary.mentions.items():
+        click.echo(f"narrative {narrative_id}: {describe_rematch(result)}")
+    if summary.unconfigured_outlets:
+        click.echo(f"{len(summary.unconfigured_outlets)} domains are not in outlets.yml: their "
+                   "articles went to an outlet of their own (configured 0), e.g. "
+                   + ", ".join(summary.unconfigured_outlets[:5]))
+    if summary.skipped:
+        sys.exit(1)
 
 
 def main():

@@ -12,7 +12,10 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import select
+import signal
 import sys
+import threading
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -23,7 +26,7 @@ from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
-from narrative_archive import store
+from narrative_archive import health, store
 from narrative_archive.capture import CaptureDirError
 from narrative_archive.config import SPIDERS, Config, load_config
 
@@ -123,6 +126,59 @@ def capture_settings(db_path: str | Path, captures: str | Path | None, capture: 
             "NARRATIVE_ARCHIVE_CAPTURES": str(check_captures_dir(directory))}
 
 
+def _wait_for_exit(pid: int) -> None:
+    """Return once process `pid`, this process's parent, has exited."""
+    if os.getppid() != pid:
+        return  # already gone: this process was handed to another parent
+    try:
+        handle = os.pidfd_open(pid)  # Linux: readable when the process exits
+    except (AttributeError, OSError):
+        while os.getppid() == pid:
+            time.sleep(0.5)
+        return
+    try:
+        if os.getppid() == pid:  # the handle names the parent, not a reused pid
+            select.select([handle], [], [])
+    finally:
+        os.close(handle)
+
+
+def watch_supervisor(pid: int, grace: float, db_path: str | Path | None = None,
+                     run_id: int | None = None) -> threading.Thread:
+    """Stop this crawl when its scheduler (`pid`, its parent) dies, however it dies.
+
+    A crawl left running by a scheduler killed with -9 would run on with no timeout,
+    and a restarted scheduler would start the same job beside it. Once the scheduler
+    is gone the crawl gets what the scheduler's stop would have given it: SIGTERM (a
+    graceful close of its run), then after `grace` seconds its run `run_id` marked
+    'abandoned' (if still open) and SIGKILL for its process group, extraction
+    workers included.
+    """
+
+    def watch() -> None:
+        _wait_for_exit(pid)
+        logging.getLogger(__name__).warning(
+            "the scheduler (pid %d) is gone: stopping this crawl", pid)
+        if signal.getsignal(signal.SIGTERM) not in (signal.SIG_DFL, None):
+            os.kill(os.getpid(), signal.SIGTERM)  # Scrapy's graceful stop
+            time.sleep(grace)
+        # else still starting up: nothing to close gracefully, and SIGTERM would kill
+        # this process before its run is closed
+        if db_path is not None and run_id is not None:
+            with contextlib.suppress(Exception):  # being killed matters more than the note
+                db = store.open_db(db_path, migrate=False)
+                store.abandon_run(db, run_id, f"its scheduler (pid {pid}) died: stopped, "
+                                  "killed after the grace period")
+                db.close()
+        if os.getpgrp() == os.getpid():  # our own group (the scheduler starts us so)
+            os.killpg(os.getpgrp(), signal.SIGKILL)
+        os.kill(os.getpid(), signal.SIGKILL)
+
+    thread = threading.Thread(target=watch, name="supervisor-watch", daemon=True)
+    thread.start()
+    return thread
+
+
 def check_arguments(config: Config, spiders: Sequence[str], outlets: Sequence[str],
                     narratives: Sequence[str], since: str | None, until: str | None,
                     run_id: int | None) -> None:
@@ -159,6 +215,8 @@ def run_crawl(
     console: Console | None = None,
     captures: str | Path | None = None,
     capture: bool = True,
+    supervisor: int | None = None,
+    grace: float = 30.0,
 ) -> list[SpiderRun]:
     """Run the spiders (all of them by default) one after another; return their runs.
 
@@ -167,8 +225,11 @@ def run_crawl(
     arguments), config.ConfigError or capture.CaptureDirError (a captures dir
     that cannot be used; a given --run-id is closed as failed) before anything
     is fetched. `progress` (default: when stderr is a terminal) shows a live table
-    on stderr; `console` is where it goes.
+    on stderr; `console` is where it goes. `supervisor`: the pid of the scheduler
+    that started this crawl, which stops when it dies (see watch_supervisor).
     """
+    if supervisor is not None:
+        watch_supervisor(supervisor, grace, db_path, run_id)
     from scrapy.crawler import CrawlerProcess
     from twisted.internet import defer, task
 
@@ -199,6 +260,8 @@ def run_crawl(
             raise ValueError(f"--run-id {run_id}: no such crawl run in {db_path}")
         if row[0] is None:
             store.update_run(db, run_id, pid=os.getpid())
+    # runs left 'running' by a crawl killed with -9 are closed now, as `status` does
+    health.settle_runs(db, skip=[run_id] if run_id is not None else [])
     # A spider's run row is created when it starts (a spider waiting its turn is not running).
     runs = [SpiderRun(name, run_id) for name in spiders]
 
@@ -301,8 +364,9 @@ def exit_now(code: int) -> None:
     forced stop (Ctrl-C twice) one of them may be stuck: a crawl must never
     outlive its work. Extraction workers notice and leave within a second.
     """
-    sys.stdout.flush()
-    sys.stderr.flush()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):  # a reader gone (a killed scheduler)
+            stream.flush()
     logging.shutdown()
     os._exit(code)
 

@@ -88,7 +88,12 @@ class ExtractError(ValueError):
 # --- public API ---------------------------------------------------------------
 
 
-def extract_article(html: bytes | str, url: str, *, encoding: str | None = None) -> Article:
+MAX_TEXT_CHARS = 500_000  # the defaults of NARRATIVE_ARCHIVE_MAX_TEXT_CHARS and _MAX_LINKS
+MAX_LINKS = 1000
+
+
+def extract_article(html: bytes | str, url: str, *, encoding: str | None = None,
+                    max_text_chars: int = MAX_TEXT_CHARS, max_links: int = MAX_LINKS) -> Article:
     """Extract the article from one fetched page.
 
     ``html`` is the response body; bytes are decoded with ``encoding`` (the HTTP
@@ -96,6 +101,8 @@ def extract_article(html: bytes | str, url: str, *, encoding: str | None = None)
     (a byte-order mark beats them all, as in browsers).
     ``url`` is the URL the page was fetched from. Raises ExtractError when the
     page is empty, binary, not HTML or has no article text.
+    The text is cut after ``max_text_chars`` characters and the links after
+    ``max_links`` (0: no cut); a cut is a warning starting with "cut:".
     """
     warnings: list[str] = []
     if isinstance(html, bytes):
@@ -135,8 +142,14 @@ def extract_article(html: bytes | str, url: str, *, encoding: str | None = None)
     if body is None:
         raise ExtractError("no article text")
     links = _body_links(body, link_base, exclude={canonical_url, fetched_url})
+    if max_links and len(links) > max_links:
+        warnings.append(f"cut: {max_links} of its {len(links)} links kept")
+        links = links[:max_links]
     etree.strip_tags(body, "ref")
     text = xmltotxt(body, False).strip()
+    if max_text_chars and len(text) > max_text_chars:
+        warnings.append(f"cut: the first {max_text_chars} of its {len(text)} characters of text kept")
+        text = _cut(text, max_text_chars)
     if len("".join(text.split())) < _MIN_TEXT_CHARS:
         raise ExtractError("no article text")
     if _mostly_link_text(text, tree):
@@ -188,6 +201,16 @@ def extract_article(html: bytes | str, url: str, *, encoding: str | None = None)
         content_hash=content_hash(text, title),
         warnings=tuple(warnings),
     )
+
+
+def _cut(text: str, limit: int) -> str:
+    """The text up to ``limit`` characters, ending at a line or word break when one is near."""
+    head = text[:limit]
+    for separator in ("\n", " "):
+        end = head.rfind(separator)
+        if end > limit * 0.9:
+            return head[:end].rstrip()
+    return head
 
 
 def canonicalize_url(url: str, base: str | None = None) -> str:
@@ -270,6 +293,10 @@ _BINARY_SIGNATURES = (
 )
 _MIN_TEXT_CHARS = 50  # non-space characters; less is a stub or leftover chrome
 _MAX_LINK_TEXT_SHARE = 0.6
+# Undecodable characters beyond this share of the non-ASCII ones (and this count) mean
+# the declared encoding is wrong, not that a page has a few stray bytes.
+_MAX_GARBLED_SHARE = 0.1
+_MIN_GARBLED_CHARS = 8
 _UNICODE_BOMS = (b"\xff\xfe", b"\xfe\xff", b"\xef\xbb\xbf")
 _XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>")
 _INVISIBLE_TAGS = frozenset(("script", "style", "noscript", "template"))
@@ -311,9 +338,38 @@ def _decode(data: bytes, encoding: str | None, warnings: list[str]) -> str:
         raise ExtractError("not HTML (binary content)")
     header = f"text/html; charset={declared}" if declared else None
     used, markup = html_to_unicode(header, data, auto_detect_fun=_detect_encoding)
-    if markup.count("\ufffd") > data.count("\ufffd".encode()):
+    broken = markup.count("\ufffd") - data.count("\ufffd".encode())
+    if broken <= 0:
+        return markup
+    if not _garbled(markup, broken):
         warnings.append(f"some bytes could not be decoded as {used}")
-    return markup
+        return markup
+    # The declared encoding is wrong (a cp1251 page served as utf-8): what the bytes
+    # really are decides, as long as they decode cleanly.
+    detected = _detect_encoding(data)
+    if detected and resolve_encoding(detected) != resolve_encoding(used):
+        try:
+            markup = data.decode(detected)
+        except (UnicodeDecodeError, LookupError):
+            pass
+        else:
+            warnings.append(f"declared encoding {used} is wrong: decoded as {detected}")
+            return markup
+    share = broken / max(1, _non_ascii(markup))
+    raise ExtractError(
+        f"undecodable text: {share:.0%} of its non-ASCII characters are not valid {used}"
+        " and no other encoding fits"
+    )
+
+
+def _non_ascii(text: str) -> int:
+    return len(text) - len(text.encode("ascii", "ignore"))
+
+
+def _garbled(markup: str, broken: int) -> bool:
+    """Whether replacement characters are a significant share of the page's non-ASCII text
+    (more than a stray byte or two in an otherwise well-encoded page)."""
+    return broken >= _MIN_GARBLED_CHARS and broken > _MAX_GARBLED_SHARE * _non_ascii(markup)
 
 
 def _detect_encoding(data: bytes) -> str | None:
@@ -827,7 +883,7 @@ def _first_date(sources: Iterable[tuple[str, Any]], warnings: list[str]) -> str 
         except (ValueError, TypeError, OverflowError):
             warnings.append(f"unparsable date in {source}: {raw!r}")
             continue
-        formatted = _format_if_plausible(parsed)
+        formatted = plausible_date(parsed)
         if formatted is None:
             warnings.append(f"implausible date in {source}: {raw!r}")
             continue
@@ -859,8 +915,12 @@ def _parse_date(raw: str) -> date | datetime:
     raise ValueError(raw)
 
 
-def _format_if_plausible(parsed: date | datetime) -> str | None:
-    """Format as "YYYY-MM-DDTHH:MM:SSZ" or "YYYY-MM-DD"; None before 1990 or > 2 days ahead."""
+def plausible_date(parsed: date | datetime) -> str | None:
+    """Format as "YYYY-MM-DDTHH:MM:SSZ" or "YYYY-MM-DD"; None before 1990 or > 2 days ahead.
+
+    The one test of a publication date, whatever its source: the page, a feed,
+    a sitemap or a search result.
+    """
     if parsed.year < _EARLIEST.year:
         return None
     now = datetime.now(UTC)

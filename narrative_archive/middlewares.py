@@ -1,20 +1,25 @@
 """Politeness in the downloader: retries that back off, redirect loops that fail loudly,
-and robots.txt's Crawl-delay (which Scrapy itself ignores) honoured."""
+robots.txt's Crawl-delay (which Scrapy itself ignores) honoured, and the per-outlet caps
+that keep one outlet from taking a whole run."""
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import random
+from collections import Counter
 from datetime import UTC, datetime
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 from scrapy import signals
 from scrapy.downloadermiddlewares.retry import RetryMiddleware
-from scrapy.exceptions import IgnoreRequest
+from scrapy.exceptions import CannotResolveHostError, IgnoreRequest
 from scrapy.http import Request, Response
 from scrapy.utils.response import response_status_message
 
-from narrative_archive.spiders.base import parse_listed_date
+from narrative_archive.spiders.base import Refused, host_of, parse_listed_date
+
+logger = logging.getLogger(__name__)
 
 SLOW_DOWN = (429, 503)  # statuses that ask the whole site to slow down, not just this request
 
@@ -37,15 +42,19 @@ class BackoffRetryMiddleware(RetryMiddleware):
     """RetryMiddleware that waits before each retry: RETRY_BACKOFF_BASE seconds, doubling
     per attempt, jittered, capped at RETRY_BACKOFF_MAX, or what Retry-After asks (capped too).
 
-    A 429 or 503 also raises the delay of the outlet's download slot, so the
-    requests queued behind it slow down as well (AutoThrottle lowers it again
-    once the outlet answers normally).
+    A failed DNS lookup is not retried. A Retry-After longer than
+    NARRATIVE_ARCHIVE_RETRY_AFTER_MAX is not waited for at all (OutletCapsMiddleware
+    fails the URL). A 429 or 503 also raises the delay of the outlet's download
+    slot, so the requests queued behind it slow down as well (AutoThrottle lowers
+    it again once the outlet answers normally).
     """
 
     def __init__(self, settings):
         super().__init__(settings)
         self.backoff_base = settings.getfloat("RETRY_BACKOFF_BASE", 2.0)
         self.backoff_max = settings.getfloat("RETRY_BACKOFF_MAX", 60.0)
+        self.retry_after_max = settings.getfloat("NARRATIVE_ARCHIVE_RETRY_AFTER_MAX",
+                                                 self.backoff_max)
 
     def backoff(self, request: Request, response: Response | None = None) -> float:
         attempt = request.meta.get("retry_times", 0)
@@ -58,6 +67,9 @@ class BackoffRetryMiddleware(RetryMiddleware):
     async def process_response(self, request: Request, response: Response):
         if request.meta.get("dont_retry", False) or response.status not in self.retry_http_codes:
             return response
+        asked = retry_after(response)
+        if asked is not None and asked > self.retry_after_max:
+            return response  # OutletCapsMiddleware says so
         retry = self._retry(request, response_status_message(response.status))
         if retry is None:
             return response
@@ -71,6 +83,8 @@ class BackoffRetryMiddleware(RetryMiddleware):
     async def process_exception(self, request: Request, exception: Exception):
         if request.meta.get("dont_retry", False) or not isinstance(exception, self.exceptions_to_retry):
             return None
+        if isinstance(exception, CannotResolveHostError):
+            return None  # offline, or the host is gone: seconds later it fails the same way
         retry = self._retry(request, exception)
         if retry is None:
             return None
@@ -89,7 +103,8 @@ class BackoffRetryMiddleware(RetryMiddleware):
 
 
 class RedirectLoopMiddleware:
-    """Fail a request whose redirect leads back to a URL of its own redirect chain.
+    """Fail a request whose redirect leads back to a URL of its own redirect chain, or to
+    a URL that is not http(s) (file:, ftp:, ...).
 
     Scrapy's duplicate filter would otherwise drop the looping request without
     a word; this turns the loop into an error the spider records.
@@ -100,6 +115,9 @@ class RedirectLoopMiddleware:
         if response.status not in (301, 302, 303, 307, 308) or not location:
             return response
         target = urljoin(request.url, location.decode("latin-1").strip())
+        if urlsplit(target).scheme.lower() not in ("http", "https"):
+            # RedirectMiddleware would hand the 3xx on, recorded as a bare "HTTP 302".
+            raise IgnoreRequest(f"redirect to a non-HTTP URL: {request.url} -> {target[:200]}")
         chain = {*request.meta.get("redirect_urls", ()), request.url}
         if target in chain:
             raise IgnoreRequest(f"redirect loop: {request.url} -> {target}")
@@ -151,3 +169,84 @@ class RobotsCrawlDelay:
         slot = downloader.slots.get(key)
         if floor and slot is not None and slot.delay < floor:
             slot.delay = floor
+
+
+class OutletCapsMiddleware:
+    """One outlet cannot take a whole run: at most NARRATIVE_ARCHIVE_MAX_REQUESTS_PER_OUTLET
+    requests to it, none once NARRATIVE_ARCHIVE_MAX_ERRORS_PER_OUTLET of them failed (an
+    HTTP error, a timeout, a refused connection...; 0 turns a cap off), and no waiting
+    for a Retry-After longer than NARRATIVE_ARCHIVE_RETRY_AFTER_MAX: that URL fails at once
+    and is left for a later run. Retries count as requests; robots.txt does not.
+
+    An outlet is its id, or the host for a search result no outlet claims. The
+    first request refused becomes a crawl_errors row saying which cap cut the
+    outlet off; the others are counted (skipped_capped) and logged when the
+    spider closes. What was not fetched is listed again by the next run's
+    feeds and sitemaps. Placed after the retry middleware, so it sees what
+    retries could not mend.
+    """
+
+    def __init__(self, crawler):
+        settings = crawler.settings
+        self.max_requests = settings.getint("NARRATIVE_ARCHIVE_MAX_REQUESTS_PER_OUTLET")
+        self.max_errors = settings.getint("NARRATIVE_ARCHIVE_MAX_ERRORS_PER_OUTLET")
+        self.retry_after_max = settings.getfloat("NARRATIVE_ARCHIVE_RETRY_AFTER_MAX",
+                                                 settings.getfloat("RETRY_BACKOFF_MAX", 60.0))
+        self.requests: Counter[str] = Counter()
+        self.errors: Counter[str] = Counter()
+        self.refused: Counter[str] = Counter()
+        self.stopped: dict[str, str] = {}  # outlet → why it gets no more requests this run
+        crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        return cls(crawler)
+
+    @staticmethod
+    def outlet(request: Request) -> str | None:
+        if request.meta.get("dont_obey_robotstxt"):  # RobotsTxtMiddleware's own request
+            return None
+        return request.meta.get("outlet_id") or host_of(request.url)
+
+    def process_request(self, request: Request):
+        key = self.outlet(request)
+        if key is None:
+            return None
+        if key not in self.stopped and self.max_requests and self.requests[key] >= self.max_requests:
+            self.stopped[key] = (
+                f"request cap reached: {self.requests[key]} requests to {key} in this run"
+                " (NARRATIVE_ARCHIVE_MAX_REQUESTS_PER_OUTLET); the rest waits for the next run")
+        if key in self.stopped:
+            self.refused[key] += 1
+            raise Refused(self.stopped[key] if self.refused[key] == 1 else None)
+        self.requests[key] += 1
+        return None
+
+    def process_response(self, request: Request, response: Response):
+        if response.status >= 400 and self.outlet(request) is not None:
+            self._failed(request)
+            asked = retry_after(response)
+            if asked is not None and asked > self.retry_after_max:
+                raise Refused(
+                    f"HTTP {response.status}, asked to retry after {asked:.0f} s: left for a"
+                    f" later run (NARRATIVE_ARCHIVE_RETRY_AFTER_MAX is {self.retry_after_max:g} s)")
+        return response
+
+    def process_exception(self, request: Request, exception: Exception):
+        if not isinstance(exception, IgnoreRequest):  # ours, robots.txt's: not failures
+            self._failed(request)
+
+    def _failed(self, request: Request) -> None:
+        key = self.outlet(request)
+        if key is None:
+            return
+        self.errors[key] += 1
+        if self.max_errors and self.errors[key] >= self.max_errors and key not in self.stopped:
+            self.stopped[key] = (
+                f"gave up on {key} for this run after {self.errors[key]} failed requests"
+                " (NARRATIVE_ARCHIVE_MAX_ERRORS_PER_OUTLET); the rest waits for the next run")
+
+    def spider_closed(self, spider) -> None:
+        for key, refused in sorted(self.refused.items()):
+            logger.warning("%s: %d requests not made in this run: %s", key, refused,
+                           self.stopped[key])

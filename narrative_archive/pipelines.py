@@ -132,6 +132,8 @@ class ArchivePipeline:
         self.pool = ExtractorPool(
             self.settings.getint("NARRATIVE_ARCHIVE_EXTRACT_WORKERS"),
             timeout=self.settings.getfloat("NARRATIVE_ARCHIVE_EXTRACT_TIMEOUT"),
+            limits={"max_text_chars": self.settings.getint("NARRATIVE_ARCHIVE_MAX_TEXT_CHARS"),
+                    "max_links": self.settings.getint("NARRATIVE_ARCHIVE_MAX_LINKS")},
         )
         self.pool.start()
         self.writer = ThreadPoolExecutor(1, thread_name_prefix="archive-writer")
@@ -249,6 +251,9 @@ class ArchivePipeline:
             if is_date_warning(warning):
                 logger.warning("%s: %s", page.url, warning)
                 self.count("warnings")
+            elif warning.startswith("cut:"):  # stored, shortened by a NARRATIVE_ARCHIVE_MAX_ cap
+                logger.warning("%s: %s", page.url, warning)
+                self.count("cut")
             else:
                 logger.debug("%s: %s", page.url, warning)
         # One transaction: a crash (even kill -9) leaves the article with its mentions

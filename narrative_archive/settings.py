@@ -36,6 +36,8 @@ RETRY_BACKOFF_MAX = 60.0  # and never longer than this, Retry-After included
 DOWNLOADER_MIDDLEWARES = {
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
     "narrative_archive.middlewares.BackoffRetryMiddleware": 550,
+    # After retries (responses run 900 → 100): it sees what retries could not mend.
+    "narrative_archive.middlewares.OutletCapsMiddleware": 540,
     # Before RedirectMiddleware (600) sees the response: responses run 900 → 100.
     "narrative_archive.middlewares.RedirectLoopMiddleware": 610,
     # First to see each response, raw (before decompression, redirects, retries): WARC capture.
@@ -78,3 +80,10 @@ NARRATIVE_ARCHIVE_SEARCH_FEEDS = ["https://www.bing.com/news/search?q={query}&fo
 NARRATIVE_ARCHIVE_CAPTURES = os.environ.get("NARRATIVE_ARCHIVE_CAPTURES") or None
 NARRATIVE_ARCHIVE_CAPTURE = True
 NARRATIVE_ARCHIVE_CAPTURE_MAX_BYTES = 1_000_000_000  # a WARC file rotates past this size
+
+# --- caps: no single outlet or page takes a whole run (0 turns one off) --------------------
+NARRATIVE_ARCHIVE_MAX_REQUESTS_PER_OUTLET = 5000  # requests to one outlet in one run
+NARRATIVE_ARCHIVE_MAX_ERRORS_PER_OUTLET = 50  # failed URLs before the outlet is left for this run
+NARRATIVE_ARCHIVE_RETRY_AFTER_MAX = 60.0  # seconds; a longer Retry-After leaves the URL for later
+NARRATIVE_ARCHIVE_MAX_TEXT_CHARS = 500_000  # article text kept (the cut is logged)
+NARRATIVE_ARCHIVE_MAX_LINKS = 1000  # outbound links kept per article (the cut is logged)

@@ -730,6 +730,22 @@ def mark_abandoned_runs(db: sqlite_utils.Database, alive=None) -> list[int]:
     return abandoned
 
 
+def running_runs(db: sqlite_utils.Database) -> list[dict]:
+    """Runs with status 'running': id, spider, args (JSON text), pid, started_at."""
+    return list(db.query("SELECT id, spider, args, pid, started_at FROM crawl_runs"
+                         " WHERE status = 'running' ORDER BY id"))
+
+
+def abandon_run(db: sqlite_utils.Database, run_id: int,
+                message: str = "process ended without closing the run") -> bool:
+    """Close a run as 'abandoned' unless it was closed meanwhile; True if it was."""
+    with db.conn:
+        cursor = db.conn.execute(
+            "UPDATE crawl_runs SET status = 'abandoned', finished_at = ?, message = ?"
+            " WHERE id = ? AND status = 'running'", [now(), message, run_id])
+    return cursor.rowcount > 0
+
+
 # --- captures (WARC evidence) ------------------------------------------------
 
 CAPTURE_COLUMNS = ("url", "fetched_at", "status", "content_type", "warc_file", "offset",
@@ -928,3 +944,78 @@ def near_misses(db: sqlite_utils.Database, candidates: str, query: str, limit: i
         " ORDER BY dated_at DESC LIMIT :limit",
         {"candidates": candidates, "query": query, "limit": limit},
     ))
+
+
+# --- bulk import -----------------------------------------------------------
+
+BULK_FIELDS = ARTICLE_FIELDS + ("outlet_id",)
+
+
+def save_articles_bulk(db: sqlite_utils.Database, articles: Iterable[Mapping[str, Any]],
+                       via: str = "import", fetched_at: str | None = None) -> dict[str, int]:
+    """Upsert many articles on their canonical URL in one transaction (executemany).
+
+    Same outcomes as save_article: a new URL is inserted; a known one whose title
+    or text changed keeps its old text as a version and takes the new one; an
+    unchanged one only fills a missing published_at or modified_at (an import
+    does not move last_seen_at). An article's own first_seen_at / fetched_at
+    (from the collection) is kept, else `fetched_at` (now). A new article gets
+    no article_versions row: the first version is the row itself, and
+    save_article saves it as a version before any change.
+    Returns {"new", "updated", "unchanged"}.
+    """
+    fetched_at = fetched_at or now()
+    rows: dict[str, dict[str, Any]] = {}
+    for article in articles:
+        values = {field: article.get(field) for field in BULK_FIELDS}
+        for field in ("authors", "links", "warnings"):
+            values[field] = _json(values[field] or [])
+        seen = article.get("first_seen_at") or article.get("fetched_at") or fetched_at
+        values["first_seen_at"] = seen
+        values["fetched_at"] = article.get("fetched_at") or seen
+        rows[article.get("canonical_url") or article["url"]] = values
+    counts = {"new": 0, "updated": 0, "unchanged": 0}
+    if not rows:
+        return counts
+    with transaction(db):
+        error_mark = db.conn.execute("SELECT max(id) FROM crawl_errors").fetchone()[0] or 0
+        existing: dict[str, tuple] = {}
+        keys = list(rows)
+        for start in range(0, len(keys), 500):
+            chunk = keys[start:start + 500]
+            existing.update(
+                (row[0], row[1:]) for row in db.conn.execute(
+                    "SELECT canonical_url, id, title, text, content_hash FROM articles"
+                    f" WHERE canonical_url IN ({', '.join('?' * len(chunk))})", chunk))
+        new = [(canonical, via, values["first_seen_at"], values["first_seen_at"],
+                values["fetched_at"], error_mark, *(values[f] for f in BULK_FIELDS))
+               for canonical, values in rows.items() if canonical not in existing]
+        db.conn.executemany(
+            "INSERT INTO articles (canonical_url, via, first_seen_at, last_seen_at, fetched_at,"
+            f" fetched_after_error_id, {', '.join(BULK_FIELDS)})"
+            f" VALUES (?, ?, ?, ?, ?, ?, {', '.join('?' * len(BULK_FIELDS))})", new)
+        counts["new"] = len(new)
+        unchanged = []
+        for canonical, (article_id, old_title, old_text, old_hash) in existing.items():
+            values = rows[canonical]
+            if (values["text"], values["title"]) == (old_text, old_title):
+                unchanged.append((values["published_at"], values["modified_at"], article_id))
+                continue
+            if not db.conn.execute("SELECT 1 FROM article_versions WHERE article_id = ?",
+                                   [article_id]).fetchone():
+                _save_version(db, article_id, fetched_at,
+                              {"title": old_title, "text": old_text, "content_hash": old_hash})
+            assignments = ", ".join(f"{field} = ?" for field in ARTICLE_FIELDS)
+            db.conn.execute(
+                f"UPDATE articles SET {assignments}, last_seen_at = ?, fetched_at = ?,"
+                " outlet_id = coalesce(outlet_id, ?) WHERE id = ?",
+                [*(values[f] for f in ARTICLE_FIELDS), fetched_at, fetched_at,
+                 values["outlet_id"], article_id])
+            _save_version(db, article_id, fetched_at, values,
+                          origin="import" if via == "import" else None)
+            counts["updated"] += 1
+        db.conn.executemany(
+            "UPDATE articles SET published_at = coalesce(published_at, ?),"
+            " modified_at = coalesce(modified_at, ?) WHERE id = ?", unchanged)
+        counts["unchanged"] = len(unchanged)
+    return counts

@@ -12,8 +12,9 @@ back. One worker per core even though the crawl process needs a share of a core
 too: on 2 cores, 2 workers crawled 10,000 pages a little faster than 1 (182
 against 172 pages/s in benchmarks/crawl.py) for ~25 MiB more memory (PSS).
 
-Workers ignore SIGINT and SIGTERM (the crawl process shuts the pool down after
-its graceful stop) and leave on their own when the crawl process disappears
+Workers and their forkserver ignore SIGINT and SIGTERM (the crawl process
+shuts the pool down after its graceful stop, so a signal to the whole process
+group loses no page in flight; see workers_preload) and leave on their own when the crawl process disappears
 (kill -9), so no orphan keeps a core busy.
 """
 
@@ -42,9 +43,12 @@ _WARM_UP_PAGE = (
 )
 
 
-def extract_page(body: bytes, url: str, encoding: str | None) -> dict[str, Any]:
-    """Extract one page (in a worker): the Article as a dict; ExtractError says why not."""
-    return extract.extract_article(body, url, encoding=encoding).to_dict()
+def extract_page(body: bytes, url: str, encoding: str | None,
+                 limits: dict[str, int] | None = None) -> dict[str, Any]:
+    """Extract one page (in a worker): the Article as a dict; ExtractError says why not.
+
+    `limits` are extract_article's caps (max_text_chars, max_links)."""
+    return extract.extract_article(body, url, encoding=encoding, **(limits or {})).to_dict()
 
 
 def warm_up() -> None:
@@ -82,9 +86,11 @@ def _init_worker(crawl_pid: int, crawl_started: float) -> None:
 class ExtractorPool:
     """Worker processes extracting pages; `await pool.extract(...)` from the event loop."""
 
-    def __init__(self, workers: int = 0, *, timeout: float = 120, grace: float = 5.0):
+    def __init__(self, workers: int = 0, *, timeout: float = 120, grace: float = 5.0,
+                 limits: dict[str, int] | None = None):
         # The crawl process itself (Scrapy, archive writes) keeps one core busy.
         self.workers = workers or max(1, (os.cpu_count() or 2) - 1)
+        self.limits = dict(limits or {})  # extract_article's caps
         self.timeout = timeout  # for one page
         self.grace = grace  # for a busy worker to finish when the pool closes
         self._executor: ProcessPoolExecutor | None = None
@@ -113,7 +119,7 @@ class ExtractorPool:
         """The extracted article as a dict; raises ExtractError, TimeoutError, or a worker's crash."""
         if self._executor is None:
             self.start()
-        future = self._executor.submit(extract_page, body, url, encoding)
+        future = self._executor.submit(extract_page, body, url, encoding, self.limits)
         try:
             return await asyncio.wait_for(asyncio.wrap_future(future), self.timeout)
         except TimeoutError:

@@ -3,8 +3,20 @@
 It loads everything extraction needs, the language model above all, before any
 worker is forked: every worker then starts warm and shares those pages of
 memory with the others instead of loading its own copy.
+
+It also makes the forkserver ignore SIGTERM and SIGINT, and so every worker
+from birth (the ignored signals are inherited by each fork). The pool watches
+each worker through its connection to the forkserver: a forkserver killed by a
+SIGTERM to the crawl's whole process group (systemd, `docker stop`) would look
+like every worker crashing at once, and the pages in flight would be lost. The
+forkserver still leaves when the crawl process is gone (its pipe closes).
 """
 
-from narrative_archive.workers import warm_up
+import signal
+
+signal.signal(signal.SIGTERM, signal.SIG_IGN)
+signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+from narrative_archive.workers import warm_up  # noqa: E402
 
 warm_up()

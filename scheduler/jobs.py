@@ -3,7 +3,10 @@
 The contract with `narrative-archive crawl`:
 
 - the scheduler creates the crawl_runs row (status 'running') and starts
-  `python -m narrative_archive crawl <job args> --db PATH [--config DIR] --run-id N`;
+  `python -m narrative_archive crawl <job args> --db PATH [--config DIR] --run-id N
+  --supervisor PID --grace S`;
+- the crawl stops by itself if the scheduler (PID) dies: SIGTERM to itself, SIGKILL
+  to its group after the grace, so no crawl runs on unsupervised;
 - the crawl updates that row's counters as it goes and closes it with status
   'ok' or 'failed' (every fetch failed is 'failed');
 - the scheduler owns everything the crawl cannot do for itself: its pid, the
@@ -25,6 +28,7 @@ import collections
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -63,19 +67,21 @@ class CrawlOutcome:
 
 
 def crawl_command(job: Job, db_path: str | Path, config_dir: str | Path | None, run_id: int,
-                  python: str = sys.executable) -> list[str]:
-    """The command line of one scheduled crawl."""
+                  python: str = sys.executable, grace: float = 30.0) -> list[str]:
+    """The command line of one scheduled crawl: it reports into run `run_id` and stops
+    (SIGTERM, then SIGKILL after `grace` seconds) if this process, its scheduler, dies."""
     command = [python, "-m", "narrative_archive", "crawl", *job.crawl_args(),
                "--db", str(db_path)]
     if config_dir is not None:
         command += ["--config", str(config_dir)]
-    return command + ["--run-id", str(run_id)]
+    return command + ["--run-id", str(run_id), "--supervisor", str(os.getpid()),
+                      "--grace", f"{grace:g}"]
 
 
 def run_args(job: Job) -> dict:
     """What the scheduler records in crawl_runs.args: the job id (how `status` finds a job's
-    runs after a restart) and the crawl arguments."""
-    return {"job": job.id, "crawl": job.crawl_args()}
+    runs after a restart), the crawl arguments, and the host the crawl's pid belongs to."""
+    return {"job": job.id, "crawl": job.crawl_args(), "host": socket.gethostname()}
 
 
 def exit_field(returncode: int | None) -> str:
@@ -135,21 +141,6 @@ class OutputTail:
         return "\n".join(self._errors)[-MESSAGE_LIMIT:]
 
 
-def process_alive(pid: int) -> bool:
-    """Whether a crawl process with this pid still runs (not a zombie, not a reused pid)."""
-    import psutil
-
-    try:
-        process = psutil.Process(pid)
-        if process.status() == psutil.STATUS_ZOMBIE:
-            return False
-        cmdline = process.cmdline()
-    except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
-        return False
-    command = " ".join(cmdline)
-    return "crawl" in cmdline and ("narrative_archive" in command or "narrative-archive" in command)
-
-
 def _kill_group(pgid: int, sig: int) -> None:
     try:
         os.killpg(pgid, sig)
@@ -195,7 +186,8 @@ def run_crawl(
         elif command is not None:
             argv = list(command)
         else:
-            argv = crawl_command(job, Path(db_path).absolute(), config_dir, run_id)
+            argv = crawl_command(job, Path(db_path).absolute(), config_dir, run_id,
+                                 grace=grace)
         started = time.monotonic()
         try:
             process = subprocess.Popen(

@@ -2,7 +2,8 @@
 
 Two schedulers on one archive would run every crawl twice (say `make up` while
 the systemd service is running). The scheduler holds an exclusive flock on
-`<archive>-scheduler.lock` for its lifetime; the file says who holds it. The
+`<archive>-scheduler.lock` for its lifetime (next to the archive's real path, so a
+symlink to the archive finds the same lock); the file says who holds it. The
 kernel drops the lock when the process dies, however it dies, so a stale file
 never blocks a restart. `narrative-archive status` tests the lock to tell
 whether a scheduler is running, which also works from another container that
@@ -36,8 +37,13 @@ class SchedulerAlreadyRunning(RuntimeError):
 
 
 def lock_path(db_path: str | Path) -> Path:
-    """The lock file of an archive: archive.db -> archive.db-scheduler.lock (gitignored)."""
-    return Path(f"{db_path}-scheduler.lock")
+    """The lock file of an archive: archive.db -> archive.db-scheduler.lock (gitignored).
+
+    Next to the archive's real file, whatever path names it: through a symlink (to the
+    file or to a directory on the way), a relative path or `..`, one archive has one lock.
+    """
+    real = Path(os.path.realpath(db_path))
+    return real.with_name(f"{real.name}-scheduler.lock")
 
 
 def _read_holder(path: Path) -> dict:

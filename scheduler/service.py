@@ -32,8 +32,8 @@ from apscheduler.schedulers.background import BackgroundScheduler
 
 from narrative_archive import store
 from narrative_archive.config import Job
-from narrative_archive.health import job_of
-from narrative_archive.scheduler.jobs import process_alive, run_crawl
+from narrative_archive.health import job_of, run_alive, settle_runs
+from narrative_archive.scheduler.jobs import run_crawl
 from narrative_archive.scheduler.lock import SchedulerLock
 from narrative_archive.scheduler.log import EventLog
 from narrative_archive.scheduler.plan import describe_trigger, first_run_at, make_trigger
@@ -134,19 +134,42 @@ class SchedulerService:
 
     def _settle_previous_runs(self, db) -> None:
         """Rows left 'running' by a scheduler or crawl that died become 'abandoned'."""
-        running = {run_id: (spider, args, pid) for run_id, spider, args, pid in db.execute(
-            "SELECT id, spider, args, pid FROM crawl_runs WHERE status = 'running'")}
-        abandoned = store.mark_abandoned_runs(db, alive=process_alive)
-        for run_id, (spider, args, pid) in running.items():
-            job = job_of(args)
-            if run_id in abandoned:
-                self.log("abandoned", job=job, run=run_id, spider=spider, pid=pid)
-            else:  # a manual crawl, or one whose scheduler was killed: it closes its own row
-                self.log("still-running", job=job, run=run_id, spider=spider, pid=pid)
+        abandoned, alive = settle_runs(db, scheduler_gone=True)
+        for event, settled in (("abandoned", abandoned), ("still-running", alive)):
+            # still running: a manual crawl, or one whose scheduler was killed and which
+            # is closing its own run (crawls stop when their scheduler dies)
+            for run in settled:
+                self.log(event, job=job_of(run["args"]), run=run["id"], spider=run["spider"],
+                         pid=run["pid"])
+
+    def _previous_run_alive(self, job: Job) -> dict | None:
+        """A run of this job left 'running' by an earlier scheduler whose crawl still runs.
+
+        A job never overlaps itself here (max_instances), so a 'running' row of the
+        job is a predecessor's: alive, or gone by now (then it is abandoned here).
+        """
+        db = store.open_db(self.db_path, migrate=False)
+        try:
+            for run in store.running_runs(db):
+                if job_of(run["args"]) != job.id:
+                    continue
+                if run_alive(run):
+                    return run
+                if store.abandon_run(db, run["id"]):
+                    self.log("abandoned", job=job.id, run=run["id"], spider=run["spider"],
+                             pid=run["pid"])
+        finally:
+            db.close()
+        return None
 
     def _run(self, job: Job) -> None:
         """One scheduled run of a job (on an executor thread)."""
         try:
+            previous = self._previous_run_alive(job)
+            if previous is not None:
+                self.log("skipped", job=job.id, run=previous["id"], pid=previous["pid"],
+                         reason="still-running", next=self.next_run_time(job.id))
+                return
             run_crawl(job, self.db_path, self.config_dir, stop=self.stopping, force=self.force,
                       grace=self.grace, log=self._job_log(job))
         except Exception as error:  # the scheduler goes on; the next run may do better

@@ -188,27 +188,51 @@ class OutletIndex:
 # --- failures --------------------------------------------------------------
 
 
-def describe_failure(failure: Failure) -> str | None:
-    """A short reason for a failed request; None for deliberate skips (robots.txt, offsite)."""
+class Refused(IgnoreRequest):
+    """A request our own middlewares refused; `reason` is its crawl_errors reason, or None
+    for a refusal already recorded once (the rest of an outlet over its caps)."""
+
+    def __init__(self, reason: str | None):
+        super().__init__(reason or "refused")
+        self.reason = reason
+
+
+def _size(size: int) -> str:
+    return f"{size // 2**20} MiB" if size >= 2**20 and not size % 2**20 else f"{size // 1024} KiB"
+
+
+def describe_failure(failure: Failure, maxsize: int | None = None) -> str | None:
+    """A short reason for a failed request; None for deliberate skips (robots.txt, offsite).
+
+    `maxsize` is DOWNLOAD_MAXSIZE, named when a download was cut for its size.
+    """
     error = failure.value
+    request = getattr(failure, "request", None)
+    maxsize = (request.meta.get("download_maxsize") if request is not None else None) or maxsize
     if isinstance(error, HttpError):
         response = error.response
         return f"HTTP {response.status}"
+    if isinstance(error, Refused):
+        return error.reason
     if isinstance(error, IgnoreRequest):
         message = str(error)
         if "robots.txt" in message or "offsite" in message.lower():
             return None
-        if message.startswith("redirect loop"):
+        if message.startswith("redirect"):
             return message
         if "redirections" in message:
             return "too many redirects"
+        if "during decompression" in message:  # HttpCompressionMiddleware: a compression bomb
+            size = re.search(r"DOWNLOAD_MAXSIZE \((\d+) B\)", message)
+            limit = f" ({_size(int(size[1]))})" if size else ""
+            return f"too big: decompresses beyond the download limit{limit}"
         return f"ignored: {message}"
     if isinstance(error, DownloadCancelledError):
         message = str(error)
-        if "max size" in message:
-            size = re.search(r"max size \((\d+)\)", message)
-            limit = f" ({int(size[1]) // 1024} KiB)" if size else ""
-            return f"too big: larger than the download limit{limit}"
+        size = re.search(r"max size \((\d+)\)", message)
+        if size or not message:  # no message: the body outgrew the limit while arriving
+            limit = int(size[1]) if size else maxsize
+            return f"too big: larger than the download limit{f' ({_size(limit)})' if limit else ''}"
         return f"download cancelled: {message}"
     if isinstance(error, DownloadTimeoutError):
         return "timed out"
@@ -224,7 +248,9 @@ def describe_failure(failure: Failure) -> str | None:
 
 
 def skip_kind(failure: Failure) -> str | None:
-    """'robots' or 'offsite' when the request was skipped on purpose."""
+    """'robots', 'offsite' or 'capped' when the request was skipped on purpose."""
+    if failure.check(Refused):
+        return None if failure.value.reason else "capped"
     if failure.check(IgnoreRequest):
         message = str(failure.value)
         if "robots.txt" in message:
@@ -428,7 +454,7 @@ class ArchiveSpider(scrapy.Spider):
         if kind:
             self.count(f"skipped_{kind}")
             return
-        reason = describe_failure(failure)
+        reason = describe_failure(failure, self.crawler.settings.getint("DOWNLOAD_MAXSIZE"))
         if reason is None:
             return
         url = (request.meta.get("redirect_urls") or [request.url])[0]  # the URL discovery listed

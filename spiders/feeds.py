@@ -4,7 +4,11 @@ Feeds are parsed with feedparser, which copes with RSS 0.9x/1.0/2.0 and Atom
 as they really are (wrong encodings, unescaped ampersands, missing closing
 tags). An outlet with no feeds configured gets its home page's
 <link rel="alternate"> feeds instead. With --since/--until, entries dated
-outside the range are skipped; undated entries are kept.
+outside the range are skipped; undated entries are kept. An implausible entry
+date (before 1990, or the year 2999) is dropped, by the same rule extraction
+applies to a page's own dates (extract.plausible_date). A feed that yields no
+article link although it has entries, or is too broken to yield any, is an
+error of its outlet; a well-formed feed with no entries is not.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from urllib.parse import urljoin
 import feedparser
 from scrapy.http import Response
 
+from narrative_archive.extract import plausible_date
 from narrative_archive.spiders.base import ArchiveSpider, Link, in_range, iso, parse_listed_date
 
 FEED_TYPES = (
@@ -35,6 +40,7 @@ class Feed:
     version: str = ""  # feedparser's name for the format: rss20, rss10, atom10, ...
     malformed: str | None = None  # why feedparser had to recover, when it had to
     error: str | None = None  # why nothing could be read from it
+    implausible_dates: list[str] = field(default_factory=list)  # dropped, as extract drops them
 
 
 def parse_feed(body: bytes, url: str, content_type: str | None = None) -> Feed:
@@ -52,16 +58,21 @@ def parse_feed(body: bytes, url: str, content_type: str | None = None) -> Feed:
         if not link:
             continue
         moment = _entry_date(entry)
+        if moment is not None and plausible_date(moment) is None:
+            feed.implausible_dates.append(f"{link}: {iso(moment)}")
+            moment = None
         title = " ".join(html.unescape(entry.get("title") or "").split()) or None
         feed.links.append(Link(urljoin(url, link), title, iso(moment) if moment else None))
     if not parsed.entries:
         head = body[:1024].lstrip().lower()
         if not feed.version and (head.startswith(b"<!doctype html") or b"<html" in head):
             feed.error = "not a feed (an HTML page)"
-        elif not feed.version and feed.malformed:
-            feed.error = f"malformed feed: {feed.malformed}"
+        elif feed.malformed:
+            feed.error = f"malformed feed: {feed.malformed} (no entry could be read)"
         elif not feed.version:
             feed.error = "not a feed"
+    elif not feed.links:
+        feed.error = f"no article links: none of its {len(parsed.entries)} entries has a URL"
     return feed
 
 
@@ -150,6 +161,10 @@ class FeedsSpider(ArchiveSpider):
         if feed.malformed:
             self.logger.info("%s: malformed feed, read anyway (%s)", response.url, feed.malformed)
             self.count("listings_malformed")
+        if feed.implausible_dates:
+            self.count("listed_dates_implausible", len(feed.implausible_dates))
+            self.logger.info("%s: implausible dates ignored: %s", response.url,
+                             "; ".join(feed.implausible_dates[:5]))
         links = []
         for link in feed.links:
             if in_range(parse_listed_date(link.published_at), self.since, self.until):

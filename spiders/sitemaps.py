@@ -5,7 +5,9 @@ lastmod (a child last changed before --since cannot list anything newer), a
 urlset's entries by news:publication_date, else lastmod. Without --since the
 window is NARRATIVE_ARCHIVE_SITEMAP_SINCE (2 days), so a routine run never
 walks an outlet's whole history; --since/--until backfill a range. Entries with
-no date at all are skipped (and counted) since a range is always in force.
+no date at all are skipped (and counted) since a range is always in force; an
+implausible date (before 1990, or the year 2999) counts as none, by the same
+rule extraction applies to a page's own dates (extract.plausible_date).
 An outlet with no sitemaps configured gets the Sitemap: lines of its robots.txt.
 Google News fields (news:title, news:publication_date) are passed on as hints.
 """
@@ -21,6 +23,7 @@ from lxml import etree
 from scrapy.http import Response
 from scrapy.utils.gz import gunzip
 
+from narrative_archive.extract import plausible_date
 from narrative_archive.spiders.base import ArchiveSpider, Link, in_range, iso, parse_listed_date
 
 MAX_DEPTH = 3  # sitemap index → index → index → urlset, and no deeper
@@ -98,12 +101,18 @@ def parse_sitemap(body: bytes, url: str = "") -> Sitemap:
             continue
         entries.append(SitemapEntry(
             loc=urljoin(url, loc) if url else loc,
-            lastmod=parse_listed_date(_text(fields.get("lastmod"))),
-            published=parse_listed_date(_text(fields.get("publication_date"))),
+            lastmod=_listed_date(_text(fields.get("lastmod"))),
+            published=_listed_date(_text(fields.get("publication_date"))),
             title=_text(fields.get("title")),
             language=_text(fields.get("language")),
         ))
     return Sitemap(kind, tuple(entries))
+
+
+def _listed_date(value: str | None) -> datetime | None:
+    """A sitemap date, or None when it is absent, unreadable or implausible (the year 2999)."""
+    moment = parse_listed_date(value)
+    return moment if moment is not None and plausible_date(moment) else None
 
 
 _SITEMAP_LINE = re.compile(r"^\s*sitemap\s*:\s*(\S+)", re.IGNORECASE | re.MULTILINE)

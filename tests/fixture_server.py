@@ -64,6 +64,7 @@ class Reply:
     body: bytes = b""
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0
+    length: bool = True  # False: no Content-Length, the body ends when the connection closes
 
 
 class FixtureServer:
@@ -183,7 +184,11 @@ def _handler(fixture: FixtureServer):
             headers = {"Content-Type": "text/html; charset=utf-8", **reply.headers}
             for name, value in headers.items():
                 self.send_header(name, value)
-            self.send_header("Content-Length", str(len(reply.body)))
+            if reply.length:
+                self.send_header("Content-Length", str(len(reply.body)))
+            else:
+                self.send_header("Connection", "close")
+                self.close_connection = True
             self.end_headers()
             try:
                 self.wfile.write(reply.body)

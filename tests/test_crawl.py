@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import sqlite3
 import subprocess
@@ -270,12 +271,15 @@ def test_kill_9_loses_nothing_stored_and_leaves_no_workers(server, tmp_path):
     stored = query(db_path, "SELECT count(*) AS n FROM articles")[0]["n"]
     gone, alive = psutil.wait_procs(children, timeout=10)
     assert not alive, f"orphaned workers: {alive}"
-    [run] = query(db_path, "SELECT status FROM crawl_runs")
-    assert run["status"] == "running"  # the scheduler marks it abandoned
+    [run] = query(db_path, "SELECT id, status FROM crawl_runs")
+    assert run["status"] == "running"  # nobody could close it
 
     result = run_crawl(None, ["feeds"], db_path, config)
     assert result.returncode == 0, result.stderr[-2000:]
     assert_complete_without_duplicates(db_path, 8)
+    # the next crawl saw its process gone
+    assert query(db_path, "SELECT status, message FROM crawl_runs WHERE id = ?", [run["id"]]) \
+        == [{"status": "abandoned", "message": "process ended without closing the run"}]
     assert query(db_path, "SELECT new_articles FROM crawl_runs ORDER BY id DESC LIMIT 1")[0][
         "new_articles"] == 8 - stored
 
@@ -307,3 +311,28 @@ def test_exit_code_counts_any_fetch():
 
     assert exit_code([Run(0), Run(3)]) == 0
     assert exit_code([Run(0)]) == 1
+
+
+def test_sigterm_to_the_whole_process_group_loses_no_page(server, tmp_path):
+    # what systemd (KillMode=control-group) and `docker stop` do: every process of the
+    # crawl gets SIGTERM, the extraction workers and their forkserver included
+    # 24 slow pages, 4 at a time: the crawl cannot be done when the signal arrives
+    config = write_config(tmp_path / "config", [direct_outlet(server, 24, delay=1.0)])
+    db_path = tmp_path / "a.db"
+    process = subprocess.Popen(
+        crawl_command(("feeds",), db_path, config,
+                      settings={"CONCURRENT_REQUESTS": "4", "CONCURRENT_REQUESTS_PER_DOMAIN": "4"}),
+        env=crawl_env(None), cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True, start_new_session=True)
+    wait_for_articles(db_path, 1)
+    os.killpg(process.pid, signal.SIGTERM)
+    stdout, stderr = process.communicate(timeout=30)
+    assert process.returncode == 0, stderr[-2000:]
+    assert query(db_path, "SELECT url, reason FROM crawl_errors") == []
+    [run] = query(db_path, "SELECT status, message, pages, new_articles FROM crawl_runs")
+    assert run["status"] == "ok" and run["message"].startswith("stopped early (shutdown)")
+    assert run["pages"] == run["new_articles"]  # every page in flight was stored
+
+    result = run_crawl(None, ["feeds"], db_path, config)  # the rest now, not in a day
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert_complete_without_duplicates(db_path, 24)

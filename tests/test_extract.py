@@ -215,10 +215,34 @@ def test_http_header_encoding_comes_first():
     detected = extract_article(data, url)
 
     assert extract_article(data, url, encoding="windows-1251").text == detected.text
-    # A wrong header is obeyed, as a browser would, and the damage is reported.
-    wrong = extract_article(data, url, encoding="utf-8")
-    assert "Кабулов" not in wrong.text
-    assert any("could not be decoded as utf-8" in w for w in wrong.warnings)
+    assert extract_article(data, url, encoding="koi8-r").text != detected.text  # it is obeyed
+
+
+def test_a_wrong_utf8_header_does_not_garble_the_text():
+    data = page("russian_cp1251.html")
+    url = "https://vestnik-evrazii.example/world/20171223/kabulov.html"
+    article = extract_article(data, url, encoding="utf-8")
+
+    assert "\ufffd" not in article.text and "\ufffd" not in article.title
+    assert article.text == extract_article(data, url).text
+    assert article.language == "ru"
+    assert "declared encoding utf-8 is wrong: decoded as cp1251" in article.warnings
+
+
+def test_text_no_encoding_fits_is_an_error_not_garbage():
+    text = page("russian_cp1251.html").decode("cp1251")
+    half = len(text) // 2
+    mixed = text[:half].encode("utf-8") + text[half:].encode("cp1251")
+    with pytest.raises(ExtractError, match="undecodable text: .* not valid utf-8"):
+        extract_article(mixed, "https://vestnik-evrazii.example/x", encoding="utf-8")
+
+
+def test_a_stray_bad_byte_is_only_a_warning():
+    markup = with_meta("").replace("The Monitor will", "Caf\xe9 talks. The Monitor will")
+    data = markup.encode("utf-8").replace(b"Caf\xc3\xa9", b"Caf\xe9")
+    article = extract_article(data, "https://casm.example/a", encoding="utf-8")
+    assert "Caf\ufffd talks." in article.text
+    assert article.warnings == ("some bytes could not be decoded as utf-8",)
 
 
 def test_str_and_bytes_give_the_same_article():
@@ -531,3 +555,29 @@ def test_extract_files_with_url_and_absolute_canonical(tmp_path):
     [given] = extract_files([saved], url="https://mirror.example/story?utm_source=x")
     assert given["url"] == "https://mirror.example/story?utm_source=x"
     assert given["canonical_url"] == from_page["canonical_url"]
+
+
+# --- caps -----------------------------------------------------------------------
+
+
+def long_page(paragraphs: int) -> str:
+    return ("<html><head><title>A long read</title></head><body><article><h1>A long read</h1>"
+            + "".join(f'<p>Part {n}: see <a href="https://other.example/story/{n}">story {n}</a>'
+                      " on the arms trade in the region.</p>" for n in range(paragraphs))
+            + "</article></body></html>")
+
+
+def test_text_and_links_are_capped_and_the_cut_is_a_warning():
+    article = extract_article(long_page(300), "https://casm.example/a", max_text_chars=2000,
+                              max_links=5)
+    assert 1800 < len(article.text) <= 2000 and article.text.endswith("region.")
+    assert article.links == tuple(f"https://other.example/story/{n}" for n in range(5))
+    assert "cut: 5 of its 300 links kept" in article.warnings
+    assert any(w.startswith("cut: the first 2000 of its ") for w in article.warnings)
+
+
+def test_the_caps_have_defaults_and_zero_turns_them_off():
+    article = extract_article(long_page(1200), "https://casm.example/a")
+    assert len(article.links) == extract.MAX_LINKS == 1000
+    unlimited = extract_article(long_page(1200), "https://casm.example/a", max_links=0)
+    assert len(unlimited.links) == 1200 and not any(w.startswith("cut:") for w in unlimited.warnings)

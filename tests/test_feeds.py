@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import itertools
 import json
 from collections import Counter
@@ -77,6 +78,39 @@ def test_malformed_feed_is_read_anyway():
 def test_documents_that_are_not_feeds(name, error):
     result = feed(name)
     assert result.error == error and result.links == []
+
+
+def test_implausible_feed_dates_are_dropped_like_implausible_page_dates():
+    body = b"""<?xml version="1.0"?><rss version="2.0"><channel><title>x</title>
+    <item><title>Future</title><link>http://h.test/a</link>
+      <pubDate>Tue, 01 Jan 2999 10:00:00 GMT</pubDate></item>
+    <item><title>Epoch</title><link>http://h.test/b</link>
+      <pubDate>Thu, 01 Jan 1970 00:00:00 GMT</pubDate></item>
+    <item><title>Fine</title><link>http://h.test/c</link>
+      <pubDate>Mon, 20 May 2024 10:00:00 GMT</pubDate></item>
+    </channel></rss>"""
+    result = parse_feed(body, "http://h.test/rss")
+    assert [link.published_at for link in result.links] == [None, None, "2024-05-20T10:00:00Z"]
+    assert result.implausible_dates == ["http://h.test/a: 2999-01-01T10:00:00Z",
+                                        "http://h.test/b: 1970-01-01T00:00:00Z"]
+
+
+@pytest.mark.parametrize("body, error", [
+    (b'<?xml version="1.0"?><rss version="2.0"><channel><title>x</title>\x00\x01 garbage',
+     "malformed feed: not well-formed (invalid token) (no entry could be read)"),
+    (b'<?xml version="1.0"?><rss version="2.0"><channel><item><title>a</title></item>'
+     b"<item><title>b</title></item></channel></rss>",
+     "no article links: none of its 2 entries has a URL"),
+])
+def test_a_feed_that_yields_nothing_is_an_error(body, error):
+    result = parse_feed(body, "http://h.test/rss")
+    assert result.links == [] and result.error == error
+
+
+def test_an_empty_feed_is_not_an_error():
+    result = parse_feed(b'<?xml version="1.0"?><rss version="2.0"><channel><title>x</title>'
+                        b"</channel></rss>", "http://h.test/rss")
+    assert result.links == [] and result.error is None
 
 
 def test_discover_feeds_from_link_alternate():
@@ -273,3 +307,98 @@ def test_a_second_run_skips_recent_urls_then_refetch_records_versions(world):
     assert json.loads(run["args"]) == {"outlets": ["tass"]}
     count = query(db_path, "SELECT count(*) AS n, count(DISTINCT canonical_url) AS d FROM articles")
     assert count[0]["n"] == count[0]["d"] == 13
+
+
+# --- a hostile outlet: what its feeds and pages get wrong is said, never stored as data ----
+
+BROKEN = {"id": "broken", "name": "Broken (fixture)", "url": "http://broken.test/",
+          "domains": ["broken.test"], "country": "US", "language": "en", "kind": "blog",
+          "feeds": ["http://broken.test/rss/news.xml", "http://broken.test/rss/garbage.xml"]}
+
+
+@pytest.fixture(scope="module")
+def broken(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("broken")
+    html = {"Content-Type": "text/html; charset=utf-8"}
+    with FixtureServer() as server:
+        cp1251 = (FILES.parent / "extract" / "russian_cp1251.html").read_bytes()
+        server.add("broken.test", "/news/mislabelled", Reply(200, cp1251, html))
+        server.add("broken.test", "/news/to-file", Reply(302, b"", {"Location": "file:///etc/passwd"}))
+        server.add("broken.test", "/news/endless", Reply(200, b"<p>" + b"x" * 400_000, html,
+                                                         length=False))
+        bomb = gzip.compress(b" " * (4 * 1024 * 1024))
+        server.add("broken.test", "/news/bomb",
+                   Reply(200, bomb, {**html, "Content-Encoding": "gzip"}))
+        server.add("broken.test", "/news/busy",
+                   Reply(503, b"<h1>Busy</h1>", {**html, "Retry-After": "86400"}))
+        long_read = "".join(f'<p>Part {n}: see <a href="http://other.test/{n}">story {n}</a>'
+                            " on the arms trade in the region.</p>" for n in range(400))
+        server.add("broken.test", "/news/long", Reply(200, (
+            f"<html><body><article><h1>A long read</h1>{long_read}</article></body></html>"
+        ).encode(), html))
+        config = write_config(tmp / "config", [BROKEN])
+        result = run_crawl(server, ["feeds"], tmp / "archive.db", config, settings={
+            "NARRATIVE_ARCHIVE_MAX_TEXT_CHARS": "3000", "NARRATIVE_ARCHIVE_MAX_LINKS": "10"})
+        yield SimpleNamespace(result=result, db_path=tmp / "archive.db", hits=Counter(server.hits))
+
+
+def broken_errors(broken) -> dict[str, str]:
+    return {row["url"]: row["reason"] for row in query(
+        broken.db_path, "SELECT url, reason FROM crawl_errors WHERE outlet_id = 'broken'")}
+
+
+def test_an_implausible_feed_date_is_not_the_published_date(broken):
+    assert broken.result.returncode == 0, broken.result.stderr[-3000:]
+    [row] = query(broken.db_path, "SELECT published_at FROM articles"
+                                  " WHERE canonical_url = 'http://broken.test/news/future'")
+    assert not (row["published_at"] or "").startswith("2999")
+
+
+def test_a_mislabelled_charset_is_stored_readable(broken):
+    [row] = query(broken.db_path, "SELECT title, text, language FROM articles"
+                                  " WHERE canonical_url = 'http://broken.test/news/mislabelled'")
+    assert "\ufffd" not in row["text"] and "Кабулов" in row["title"]
+    assert row["language"] == "ru"
+
+
+def test_a_feed_that_yields_nothing_is_an_error_of_its_outlet(broken):
+    assert broken_errors(broken)["http://broken.test/rss/garbage.xml"].startswith(
+        "malformed feed: ")
+
+
+def test_failure_reasons_say_what_happened(broken):
+    errors = broken_errors(broken)
+    assert errors["http://broken.test/news/to-file"] == (
+        "redirect to a non-HTTP URL: http://broken.test/news/to-file -> file:///etc/passwd")
+    assert errors["http://broken.test/news/endless"] == (
+        "too big: larger than the download limit (256 KiB)")
+    assert errors["http://broken.test/news/bomb"] == (
+        "too big: decompresses beyond the download limit (256 KiB)")
+
+
+def test_a_long_retry_after_leaves_the_url_for_a_later_run(broken):
+    assert broken.hits[("broken.test", "/news/busy")] == 1  # not retried, not waited for
+    assert broken_errors(broken)["http://broken.test/news/busy"] == (
+        "HTTP 503, asked to retry after 86400 s: left for a later run"
+        " (NARRATIVE_ARCHIVE_RETRY_AFTER_MAX is 60 s)")
+
+
+def test_with_dns_failing_the_run_fails_at_once_without_retries(tmp_path):
+    # .invalid never resolves (RFC 6761); no proxy, so the lookup is the crawler's own.
+    outlets = [{"id": f"gone{n}", "name": f"Gone {n}", "url": f"http://gone{n}.invalid/",
+                "domains": [f"gone{n}.invalid"], "country": "US", "language": "en",
+                "kind": "blog", "feeds": [f"http://gone{n}.invalid/rss.xml"]} for n in range(3)]
+    config = write_config(tmp_path / "config", outlets)
+    result = run_crawl(None, ["feeds"], tmp_path / "archive.db", config)
+    assert result.returncode == 1, result.stderr[-3000:]
+    assert "Gave up retrying" not in result.stderr  # a failed lookup is not retried
+    [run] = query(tmp_path / "archive.db", "SELECT status, message FROM crawl_runs")
+    assert run == {"status": "failed", "message": "nothing could be fetched: DNS lookup failed (3)"}
+
+
+def test_text_and_links_are_cut_at_their_caps_and_the_cut_is_logged(broken):
+    [row] = query(broken.db_path, "SELECT text, links FROM articles"
+                                  " WHERE canonical_url = 'http://broken.test/news/long'")
+    assert 2700 < len(row["text"]) <= 3000 and len(json.loads(row["links"])) == 10
+    assert "http://broken.test/news/long: cut: 10 of its 400 links kept" in broken.result.stderr
+    assert "http://broken.test/news/long: cut: the first 3000 of its " in broken.result.stderr

@@ -144,6 +144,23 @@ def test_one_scheduler_per_archive(tmp_path):
     SchedulerLock(db_path).acquire(timeout=0)  # released: free again
 
 
+def test_a_symlink_to_the_archive_is_the_same_archive(tmp_path):
+    db_path = tmp_path / "data" / "archive.db"
+    db_path.parent.mkdir()
+    store.open_db(db_path).close()
+    (tmp_path / "link.db").symlink_to(db_path)  # the file, by another name
+    (tmp_path / "mnt").symlink_to(db_path.parent)  # its directory, by another path
+    with SchedulerLock(db_path):
+        for other in (tmp_path / "link.db", tmp_path / "mnt" / "archive.db",
+                      tmp_path / "data" / ".." / "data" / "archive.db"):
+            with pytest.raises(SchedulerAlreadyRunning):
+                SchedulerLock(other).acquire(timeout=0)
+            assert scheduler_state(other)["running"]
+    with SchedulerLock(tmp_path / "link.db"):
+        with pytest.raises(SchedulerAlreadyRunning):
+            SchedulerLock(db_path).acquire(timeout=0)
+
+
 # --- one crawl: scheduler/jobs.py with a fake crawl --------------------------
 
 
@@ -225,23 +242,49 @@ def test_timeout_sigkill_after_grace_reaches_the_crawls_workers(archive):
              psutil.Process(worker).status() == psutil.STATUS_ZOMBIE, 5, "the worker to die")
 
 
+def crawl_in_thread(job, archive, command, log, **options):
+    """jobs.run_crawl on a thread, as the scheduler runs it: (thread, {"outcome": ...})."""
+    result = {}
+
+    def run():
+        result["outcome"] = jobs.run_crawl(job, archive, command=command, log=log, **options)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return thread, result
+
+
+def crawl_up(archive: Path):
+    """The fake crawl's run has a pid and its first counter: its signal handlers are set."""
+    return [run for run in runs(archive) if run["status"] == "running" and run["pid"]
+            and run["pages"]]
+
+
 def test_stop_lets_a_crawl_close_or_marks_it_abandoned(archive):
     stop = threading.Event()
     job, command, events, log = fake("graceful", archive)
-    threading.Timer(0.5, stop.set).start()
-    outcome = jobs.run_crawl(job, archive, command=command, log=log, stop=stop, grace=10)
+    thread, result = crawl_in_thread(job, archive, command, log, stop=stop, grace=10)
+    wait_for(lambda: crawl_up(archive), 20, "the crawl to start")
+    stop.set()
+    thread.join(30)
+    assert not thread.is_alive()
+    outcome = result["outcome"]
     assert (outcome.status, outcome.stopped) == ("ok", "shutdown")
     assert runs(archive)[-1]["message"] == "interrupted: the scheduler was stopping"
 
     stop, force = threading.Event(), threading.Event()
     job, command, events, log = fake("stubborn", archive)
-    threading.Timer(0.5, stop.set).start()
-    threading.Timer(1.0, force.set).start()  # a second Ctrl-C: no more grace
-    started = time.monotonic()
-    outcome = jobs.run_crawl(job, archive, command=command, log=log, stop=stop, force=force,
-                             grace=60)
+    thread, result = crawl_in_thread(job, archive, command, log, stop=stop, force=force,
+                                     grace=60)
+    wait_for(lambda: crawl_up(archive), 20, "the crawl to start")
+    stop.set()
+    wait_for(lambda: [fields for event, fields in events if event == "stopping"], 20,
+             "the SIGTERM")
+    force.set()  # a second Ctrl-C: no more grace
+    thread.join(30)
+    assert not thread.is_alive(), "the forced stop waited for the grace period"
+    outcome = result["outcome"]
     assert (outcome.status, outcome.killed) == ("abandoned", True)
-    assert time.monotonic() - started < 10
     assert runs(archive)[-1]["message"].startswith(
         "stopped with the scheduler: killed after the grace period\n--- stderr ---")
     # nothing starts once the scheduler is stopping
@@ -512,6 +555,58 @@ def test_sigterm_stops_a_running_crawl_and_a_restart_carries_on(tmp_path, site, 
     due = datetime.fromisoformat(ran["started_at"].replace("Z", "+00:00")) + timedelta(hours=1)
     assert restarted.events("scheduled", job="hourly", next=due.strftime("%Y-%m-%dT%H:%M:%SZ"),
                             last=ran["started_at"])
+
+
+def test_a_crawl_does_not_outlive_a_killed_scheduler(tmp_path, site, start):
+    db_path = tmp_path / "archive.db"
+    config = write_config(tmp_path / "config", site, feeds_job("stuck", "stuck-news"))
+    scheduler = start(config)  # --grace 3
+    running = wait_for(lambda: [run for run in job_runs(db_path, "stuck")
+                                if run["status"] == "running" and run["pid"]], 20,
+                       "a stuck crawl to start")[0]
+    crawl = psutil.Process(running["pid"])
+    wait_for(lambda: crawl.children(recursive=True), 20, "the extraction workers")
+    family = [crawl, *crawl.children(recursive=True)]
+    scheduler.process.kill()  # kill -9: nothing of the scheduler runs any more
+    scheduler.process.wait()
+    wait_for(lambda: not any(process_or_zombie(p.pid) for p in family), 20,
+             "the crawl and its workers to stop with their scheduler")
+    # its run is closed: by the crawl's graceful stop (nothing fetched: 'failed'), or,
+    # when the stuck request held it past the grace, as abandoned before the kill
+    [run] = job_runs(db_path, "stuck")
+    assert run["finished_at"] and run["status"] in ("failed", "abandoned"), run
+    if run["status"] == "abandoned":
+        assert run["message"] == (f"its scheduler (pid {scheduler.process.pid}) died: stopped,"
+                                  " killed after the grace period")
+
+
+def test_a_restart_does_not_start_a_job_whose_previous_run_is_alive(tmp_path, site, start):
+    import socket
+
+    db_path = tmp_path / "archive.db"
+    config = write_config(tmp_path / "config", site, feeds_job("good", "good-news"))
+    # the crawl of a scheduler that was killed, still closing its run
+    orphan = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)",
+                               "crawl", "narrative_archive"])
+    try:
+        db = store.open_db(db_path)
+        previous = store.start_run(db, "feeds", {"job": "good", "host": socket.gethostname()},
+                                   pid=orphan.pid)
+        db.close()
+        scheduler = start(config)
+        wait_for(lambda: scheduler.events("skipped", job="good", run=previous,
+                                          pid=orphan.pid, reason="still-running"), 30,
+                 "the job's tick to be skipped")
+        assert scheduler.events("still-running", job="good", run=previous, pid=orphan.pid)
+        assert [run["id"] for run in job_runs(db_path, "good")] == [previous]
+    finally:
+        orphan.kill()
+        orphan.wait()
+    done = wait_for(lambda: finished(db_path, "good", 2), 30, "a run once the orphan is gone")
+    assert (done[0]["id"], done[0]["status"]) == (previous, "abandoned")
+    assert done[1]["status"] == "ok"
+    assert scheduler.events("abandoned", job="good", run=previous)
+    assert scheduler.stop()[0] == 0
 
 
 def process_or_zombie(pid: int) -> bool:

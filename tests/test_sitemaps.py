@@ -9,7 +9,7 @@ from types import SimpleNamespace
 import pytest
 
 from narrative_archive.spiders.sitemaps import parse_sitemap, robots_sitemaps
-from tests.fixture_server import FixtureServer, query, run_crawl, write_config
+from tests.fixture_server import FixtureServer, Reply, query, run_crawl, write_config
 
 FILES = Path(__file__).parent / "files" / "sitemaps"
 BASE = "https://www.example.com/sitemap.xml"
@@ -41,6 +41,21 @@ def test_google_news_sitemap_fields():
     assert first.date == first.published  # the publication date wins over lastmod
     assert lastmod_only.date == datetime(2024, 5, 20, tzinfo=UTC)
     assert undated.date is None and bad.date is None  # "last Tuesday" is no date
+
+
+def test_implausible_sitemap_dates_count_as_none():
+    body = b"""<?xml version="1.0"?>
+    <urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9"
+            xmlns:news="http://www.google.com/schemas/sitemap-news/0.9">
+      <url><loc>https://www.example.com/future</loc><lastmod>2999-01-01</lastmod></url>
+      <url><loc>https://www.example.com/epoch</loc><lastmod>1970-01-01T00:00:00Z</lastmod></url>
+      <url><loc>https://www.example.com/fallback</loc><lastmod>2024-05-20</lastmod>
+        <news:news><news:publication_date>2999-05-20T10:00:00Z</news:publication_date></news:news>
+      </url>
+    </urlset>"""
+    future, epoch, fallback = parse_sitemap(body, BASE).entries
+    assert future.date is None and epoch.date is None
+    assert fallback.published is None and fallback.date == datetime(2024, 5, 20, tzinfo=UTC)
 
 
 def test_wrong_namespace_and_short_w3c_times():
@@ -155,3 +170,58 @@ def test_backfill_a_date_range(server, tmp_path):
     errors = query(tmp_path / "archive.db", "SELECT url, reason FROM crawl_errors")
     assert errors == [{"url": "http://dawn.test/news/1490002", "reason": "HTTP 404"}]
     assert "skipped" in result.stdout  # the undated entry is skipped, and counted
+
+
+# --- caps: one outlet cannot take the whole run ---------------------------------------------
+
+HUGE = {"id": "huge", "name": "Huge (fixture)", "url": "http://huge.test/", "domains": ["huge.test"],
+        "country": "US", "language": "en", "kind": "blog",
+        "sitemaps": ["http://huge.test/sitemap-index.xml"]}
+
+
+def huge_index(server: FixtureServer, children: int) -> None:
+    """huge.test: a sitemap index listing `children` sitemaps, none of which exists."""
+    entries = "".join(f"<sitemap><loc>http://huge.test/sitemaps/{n}.xml</loc>"
+                      f"<lastmod>{datetime.now(UTC):%Y-%m-%d}</lastmod></sitemap>"
+                      for n in range(children))
+    body = ('<?xml version="1.0"?><sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+            f"{entries}</sitemapindex>").encode()
+    server.add("huge.test", "/sitemap-index.xml", Reply(200, body, {"Content-Type": "text/xml"}))
+
+
+def huge_hits(server: FixtureServer) -> int:
+    return sum(n for (host, path), n in server.hits.items()
+               if host == "huge.test" and path != "/robots.txt")
+
+
+def test_requests_per_outlet_are_capped(tmp_path):
+    with FixtureServer() as server:
+        huge_index(server, 200)
+        config = write_config(tmp_path / "config", [HUGE])
+        result = run_crawl(server, ["sitemaps"], tmp_path / "archive.db", config, settings={
+            "NARRATIVE_ARCHIVE_MAX_REQUESTS_PER_OUTLET": "20",
+            "NARRATIVE_ARCHIVE_MAX_ERRORS_PER_OUTLET": "0"})
+        assert huge_hits(server) == 20  # the index and 19 of its sitemaps
+    assert result.returncode == 0, result.stderr[-3000:]
+    reasons = [row["reason"] for row in query(tmp_path / "archive.db",
+                                              "SELECT reason FROM crawl_errors")]
+    assert len(reasons) == 20 and reasons.count("HTTP 404") == 19
+    assert ("request cap reached: 20 requests to huge in this run"
+            " (NARRATIVE_ARCHIVE_MAX_REQUESTS_PER_OUTLET); the rest waits for the next run") in reasons
+    assert "huge: 181 requests not made in this run" in result.stderr
+
+
+def test_an_outlet_that_keeps_failing_is_left_for_the_next_run(tmp_path):
+    with FixtureServer() as server:
+        huge_index(server, 200)
+        config = write_config(tmp_path / "config", [HUGE])
+        result = run_crawl(server, ["sitemaps"], tmp_path / "archive.db", config, settings={
+            "NARRATIVE_ARCHIVE_MAX_ERRORS_PER_OUTLET": "5", "CONCURRENT_REQUESTS": "1"})
+        hits = huge_hits(server)
+    assert result.returncode == 0, result.stderr[-3000:]
+    reasons = [row["reason"] for row in query(tmp_path / "archive.db",
+                                              "SELECT reason FROM crawl_errors")]
+    assert reasons.count("HTTP 404") == hits - 1 == 5  # the index, then 5 of its 200 sitemaps
+    assert len(reasons) == 6 and ("gave up on huge for this run after 5 failed requests"
+                                  " (NARRATIVE_ARCHIVE_MAX_ERRORS_PER_OUTLET); the rest waits"
+                                  " for the next run") in reasons

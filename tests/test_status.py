@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -111,11 +113,43 @@ def test_status_while_a_scheduler_runs(runner, db_path, config_dir, history):
     assert feeds["next_run"].startswith(feeds["next_run_at"]) and "(in " in feeds["next_run"]
 
 
-def test_status_shows_a_running_job(runner, db_path, config_dir, db, history):
-    running = store.start_run(db, "feeds", {"job": "feeds"}, pid=1)
+@pytest.fixture
+def crawl_process():
+    """A live process that looks like a crawl (its command line says so)."""
+    process = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)",
+                                "crawl", "narrative_archive"])
+    yield process
+    process.kill()
+    process.wait()
+
+
+def test_status_shows_a_running_job(runner, db_path, config_dir, db, history, crawl_process):
+    running = store.start_run(db, "feeds", {"job": "feeds"}, pid=crawl_process.pid)
     report = json.loads(status(runner, db_path, config_dir, "--format", "json"))
     feeds = next(row for row in report["schedule"] if row["job"] == "feeds")
     assert feeds["next_run"] == f"running now (run {running})"
+    assert {run["id"]: run["status"] for run in report["last_runs"]}[running] == "running"
+
+
+def test_status_marks_a_run_whose_process_is_gone_abandoned(runner, db_path, config_dir, db,
+                                                            history, crawl_process):
+    gone = subprocess.Popen([sys.executable, "-c", "pass", "crawl", "narrative_archive"])
+    gone.wait()
+    killed = store.start_run(db, "feeds", {"job": "feeds"}, pid=gone.pid)  # kill -9, say
+    # the pid now names another crawl, started long after this run: not its process
+    reused = store.start_run(db, "search", {}, pid=crawl_process.pid)
+    db.execute("UPDATE crawl_runs SET started_at = ? WHERE id = ?",
+               [iso(datetime.now(UTC) - timedelta(hours=2)), reused])
+    live = store.start_run(db, "sitemaps", {}, pid=crawl_process.pid)
+    other_host = store.start_run(db, "feeds", {"job": "feeds", "host": "elsewhere"},
+                                 pid=gone.pid)  # a pid of another machine means nothing here
+    report = json.loads(status(runner, db_path, config_dir, "--format", "json"))
+    statuses = {run["id"]: run["status"] for run in report["last_runs"]}
+    assert statuses[killed] == statuses[reused] == "abandoned"
+    assert statuses[live] == statuses[other_host] == "running"
+    message = next(run["message"] for run in report["last_runs"] if run["id"] == killed)
+    assert message == "process ended without closing the run"
+    assert "abandoned" in status(runner, db_path, config_dir)
 
 
 def test_status_with_a_broken_schedule_still_reports(runner, db_path, config_dir, history):
