@@ -1,7 +1,8 @@
 """Scrapy glue: extract → store → match, for every Page the spiders yield.
 
     Page ──(worker process)──► extract.extract_article ──(writer thread)──►
-        store.save_article ──► narratives.match_article ──► mentions   (one transaction)
+        store.save_article ──► narratives.match_article ──► mentions (+ stance)
+        ──► analysis.archive.analyse_article ──► story_id, citations   (one transaction)
 
 Extraction runs in an ExtractorPool (one process per core) and every archive
 write in one writer thread, so the reactor only fetches. Every article from a
@@ -21,8 +22,8 @@ crawl_runs.warnings): the page is still stored.
 
 With capture on, the pipeline also writes the `captures` rows: every WARC
 record the capture middleware has written (drained with each counter update
-and at the close), and a Page's own record, awaited after extraction and
-stored with the article so that its version points at it.
+and at the close), and a Page's (or a RevisitOutcome's) own record, awaited
+after extraction and stored with the article so that its version points at it.
 """
 
 from __future__ import annotations
@@ -40,12 +41,15 @@ from typing import Any
 
 from scrapy import signals
 
+from narrative_archive import lifecycle, store, urls
 from narrative_archive import narratives as narratives_module
-from narrative_archive import store, urls
+from narrative_archive.analysis import archive as analysis
+from narrative_archive.analysis import citations
 from narrative_archive.capture import CaptureRecord
 from narrative_archive.config import Config, Narrative, load_config, parse_duration
-from narrative_archive.extract import ExtractError, canonicalize_url, extractor_version
-from narrative_archive.spiders.base import STAT, Page, Problem, host_of
+from narrative_archive.extract import ExtractError, extractor_version
+from narrative_archive.spiders.base import STAT, Page, Problem, RevisitOutcome, host_of
+from narrative_archive.urls import canonicalize_url
 from narrative_archive.workers import ExtractorPool
 
 logger = logging.getLogger(__name__)
@@ -100,6 +104,11 @@ def is_date_warning(warning: str) -> bool:
     return "date" in warning.lower()
 
 
+def _html_text(body: bytes) -> str:
+    """A page's markup as text, enough to look for a paywall's words."""
+    return body[:500_000].decode("utf-8", "replace")
+
+
 class ArchivePipeline:
     """Extract each Page off the reactor, store it, match the narratives; record Problems."""
 
@@ -113,6 +122,7 @@ class ArchivePipeline:
         self.pool: ExtractorPool | None = None
         self.writer: ThreadPoolExecutor | None = None
         self.matcher: NarrativeMatcher | None = None
+        self.outlet_index = None  # analysis.citations.OutletIndex, built on first use
         self.captures = None  # the capture middleware (drain()), when capture is on
         self.flush_every = parse_duration(self.settings.get("NARRATIVE_ARCHIVE_PROGRESS_EVERY") or 2) or 2
         self.last_flush = 0.0
@@ -178,6 +188,8 @@ class ArchivePipeline:
         if fetched:
             status = "ok"
             message = summary if reason == "finished" else f"stopped early ({reason}): {summary}"
+        elif getattr(spider, "idle_reason", None):  # revisit: nothing was due, nothing failed
+            status, message = "ok", spider.idle_reason
         else:
             status = "failed"
             first = self.db.execute(
@@ -201,10 +213,25 @@ class ArchivePipeline:
             await self._write(self._record, item.url, item.reason, item.outlet_id)
             return {"url": item.url, "outlet_id": item.outlet_id, "status": "error",
                     "reason": item.reason}
+        if isinstance(item, RevisitOutcome):
+            record = await self._capture_of(item)
+            return await self._write(self._store_revisit_outcome, item, record)
         if not isinstance(item, Page):
             return item
+        if item.via == "revisit" and item.article_id is not None:
+            return await self._revisit_page(item)
         self.count("pages")
-        reason = None
+        article, reason = await self._extract(item)
+        if reason is not None:
+            await self._write(self._record, item.url, reason, item.outlet_id)
+            return {"url": item.url, "outlet_id": item.outlet_id, "status": "error",
+                    "reason": reason}
+        record = await self._capture_of(item)
+        return await self._write(self._store, item, article, record)
+
+    async def _extract(self, item: Page) -> tuple[dict[str, Any] | None, str | None]:
+        """The extracted article, or None and why not (never raises)."""
+        article, reason = None, None
         try:
             article = await self.pool.extract(item.body, item.url, item.encoding)
         except ExtractError as error:
@@ -217,12 +244,7 @@ class ArchivePipeline:
         except Exception as error:  # a bug in extraction must not stop the crawl
             logger.exception("Extraction of %s failed", item.url)
             reason = f"extraction failed: {type(error).__name__}: {error}"
-        if reason is not None:
-            await self._write(self._record, item.url, reason, item.outlet_id)
-            return {"url": item.url, "outlet_id": item.outlet_id, "status": "error",
-                    "reason": reason}
-        record = await self._capture_of(item)
-        return await self._write(self._store, item, article, record)
+        return article, reason
 
     def _store(self, page: Page, article: dict[str, Any],
                record: CaptureRecord | None = None) -> dict[str, Any]:
@@ -274,11 +296,21 @@ class ArchivePipeline:
             matched = []
             if candidates:
                 matched = narratives_module.match_article(self.db, article_id, candidates)
+            if status != "unchanged":
+                self._analyse(article_id, article)
         self.count(status)
         self.count("mentions", len(matched))
         self._maybe_flush()
         return {**outcome, "outlet_id": outlet_id, "status": status, "article_id": article_id,
                 "mentions": matched}
+
+    def _analyse(self, article_id: int, article: dict[str, Any]) -> None:
+        """Story cluster and citations of a new or changed article (same transaction as it)."""
+        if self.outlet_index is None:
+            self.outlet_index = citations.outlet_index(self.config.outlets)
+        assignment = analysis.analyse_article(self.db, article_id, article, self.outlet_index)
+        if assignment.story_id != article_id:
+            self.count("copies")
 
     def _check_canonical(self, page: Page, article: dict[str, Any]) -> None:
         """A canonical URL on another site than the page (and not its outlet's) is only a
@@ -295,11 +327,82 @@ class ArchivePipeline:
         article["claimed_canonical_url"] = claimed
         article["canonical_url"] = canonicalize_url(page.url)
 
+    # -- revisits --
+
+    async def _revisit_page(self, page: Page) -> dict[str, Any]:
+        """A revisited article page: extract it, then compare it with the stored article."""
+        self.count("pages")
+        article, reason = await self._extract(page)
+        record = await self._capture_of(page)
+        if reason is not None:
+            verdict = lifecycle.Verdict("failing", reason)
+            if reason.startswith(("no article text", "empty page")):
+                verdict = lifecycle.classify_text(None, None, _html_text(page.body))
+            outcome = RevisitOutcome(
+                article_id=page.article_id, url=page.url, outcome=verdict.outcome,
+                http_status=200, detail=verdict.detail, outlet_id=page.outlet_id,
+                checked_at=page.fetched_at)
+            return await self._write(self._store_revisit_outcome, outcome, record)
+        return await self._write(self._store_revisit, page, article, record)
+
+    def _store_revisit(self, page: Page, article: dict[str, Any],
+                       record: CaptureRecord | None = None) -> dict[str, Any]:
+        """Runs in the writer thread: an edit becomes a new version (origin 'revisit') and the
+        narratives are asked again; a paywall teaser or an empty page is no edit."""
+        stored = store.get_article(self.db, page.article_id) or {}
+        verdict = lifecycle.classify_text(
+            stored.get("text"), article.get("text"), _html_text(page.body))
+        if verdict.outcome != "page":
+            return self._store_revisit_outcome(RevisitOutcome(
+                article_id=page.article_id, url=page.url, outcome=verdict.outcome,
+                http_status=200, detail=verdict.detail, outlet_id=page.outlet_id,
+                checked_at=page.fetched_at), record)
+        with store.transaction(self.db):
+            capture_id = self._save_capture(record, page.article_id)
+            outcome = store.revise_article(self.db, page.article_id, article, page.fetched_at,
+                                           capture_id=capture_id, extractor=extractor_version())
+            store.record_revisit(
+                self.db, page.article_id, outcome, checked_at=page.fetched_at, http_status=200,
+                run_id=self.run_id, etag=page.etag, last_modified=page.last_modified,
+                detail="the title or text changed" if outcome == "edited"
+                else "the title and text are as stored")
+            matched = []
+            if outcome == "edited":
+                matched = narratives_module.match_article(
+                    self.db, page.article_id, list(self.config.narratives))
+        self.count("revisit_" + outcome)
+        self.count("updated" if outcome == "edited" else "unchanged")
+        self.count("mentions", len(matched))
+        self._maybe_flush()
+        return {"url": page.url, "article_id": page.article_id, "outlet_id": page.outlet_id,
+                "via": page.via, "status": outcome, "mentions": matched}
+
+    def _store_revisit_outcome(self, item: RevisitOutcome,
+                               record: CaptureRecord | None = None) -> dict[str, Any]:
+        """Runs in the writer thread: a revisit with no page to compare. A failing one is
+        also a crawl error (it counts against the outlet's health). Its capture (the 404,
+        the 301, the login page) is the article's: the evidence of what the revisit saw."""
+        with store.transaction(self.db):
+            self._save_capture(record, item.article_id)
+            store.record_revisit(
+                self.db, item.article_id, item.outcome, checked_at=item.checked_at,
+                http_status=item.http_status, new_url=item.new_url, run_id=self.run_id,
+                detail=item.detail, etag=item.etag, last_modified=item.last_modified)
+            if item.outcome == "failing":
+                self._record(item.url, f"revisit: {item.detail}", item.outlet_id)
+        self.count("revisit_" + item.outcome)
+        if item.outcome == "unchanged":
+            self.count("unchanged")
+        self._maybe_flush()
+        return {"url": item.url, "article_id": item.article_id, "outlet_id": item.outlet_id,
+                "via": "revisit", "status": item.outcome, "http_status": item.http_status,
+                "new_url": item.new_url, "detail": item.detail}
+
     # -- captures: one row per WARC response record --
 
-    async def _capture_of(self, page: Page) -> CaptureRecord | None:
-        """The page's CaptureRecord once its WARC write is done (None: capture off or failed)."""
-        capture = page.capture
+    async def _capture_of(self, item: Page | RevisitOutcome) -> CaptureRecord | None:
+        """The item's CaptureRecord once its WARC write is done (None: capture off or failed)."""
+        capture = item.capture
         if isinstance(capture, Future):
             try:
                 return await asyncio.wrap_future(capture)
@@ -307,10 +410,11 @@ class ArchivePipeline:
                 return None
         return capture
 
-    def _save_capture(self, record: CaptureRecord | None) -> int | None:
+    def _save_capture(self, record: CaptureRecord | None,
+                      article_id: int | None = None) -> int | None:
         if record is None:
             return None
-        return store.save_capture(self.db, record, self.run_id)
+        return store.save_capture(self.db, record, self.run_id, article_id=article_id)
 
     def _save_captures(self, wait: bool = False) -> None:
         """Runs in the writer thread: a captures row for every record written so far (feeds,
