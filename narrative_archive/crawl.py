@@ -27,6 +27,7 @@ from rich.live import Live
 from rich.table import Table
 
 from narrative_archive import health, store
+from narrative_archive.capture import CaptureDirError
 from narrative_archive.config import SPIDERS, Config, load_config
 
 STAT = "narrative_archive/"
@@ -95,6 +96,37 @@ def scrapy_settings(db_path: str | Path, config_dir: str | Path | None,
         settings.set("NARRATIVE_ARCHIVE_CONFIG", str(config_dir), priority="cmdline")
     settings.setdict(overrides or {}, priority="cmdline")
     return settings
+
+
+def captures_dir(db_path: str | Path, captures: str | Path | None = None,
+                 capture: bool = True) -> Path | None:
+    """Where a crawl's WARC files go: `captures`, else `captures/` beside the archive;
+    None when capture is off."""
+    if not capture:
+        return None
+    return Path(captures) if captures else Path(db_path).absolute().parent / "captures"
+
+
+def capture_settings(db_path: str | Path, captures: str | Path | None, capture: bool,
+                     overrides: dict[str, Any]) -> dict[str, Any]:
+    """The capture settings of a crawl, after checking the directory (CaptureDirError).
+
+    `-s NARRATIVE_ARCHIVE_CAPTURES=...` and `-s NARRATIVE_ARCHIVE_CAPTURE=0` win over
+    --captures and the default.
+    """
+    from scrapy.settings import BaseSettings
+
+    from narrative_archive.capture import check_captures_dir
+
+    given = BaseSettings(overrides)
+    if not given.getbool("NARRATIVE_ARCHIVE_CAPTURE", True):
+        capture = False
+    directory = overrides.get("NARRATIVE_ARCHIVE_CAPTURES") or captures_dir(
+        db_path, captures, capture)
+    if not capture or not directory:
+        return {"NARRATIVE_ARCHIVE_CAPTURE": False}
+    return {"NARRATIVE_ARCHIVE_CAPTURE": True,
+            "NARRATIVE_ARCHIVE_CAPTURES": str(check_captures_dir(directory))}
 
 
 def _wait_for_exit(pid: int) -> None:
@@ -184,14 +216,19 @@ def run_crawl(
     run_id: int | None = None,
     progress: bool | None = None,
     console: Console | None = None,
+    captures: str | Path | None = None,
+    capture: bool = True,
     supervisor: int | None = None,
     grace: float = 30.0,
     spider_args: dict[str, Any] | None = None,
 ) -> list[SpiderRun]:
     """Run the spiders (all of them by default) one after another; return their runs.
 
-    Raises ValueError (bad arguments) or config.ConfigError before anything is
-    fetched. `progress` (default: when stderr is a terminal) shows a live table
+    Every response is captured as WARC into `captures` (default: `captures/`
+    beside the archive) unless `capture` is off. Raises ValueError (bad
+    arguments), config.ConfigError or capture.CaptureDirError (a captures dir
+    that cannot be used; a given --run-id is closed as failed) before anything
+    is fetched. `progress` (default: when stderr is a terminal) shows a live table
     on stderr; `console` is where it goes. `supervisor`: the pid of the scheduler
     that started this crawl, which stops when it dies (see watch_supervisor).
     """
@@ -204,6 +241,14 @@ def run_crawl(
     config = load_config(config_dir)
     check_arguments(config, spiders, outlets, narratives, since, until, run_id)
     overrides = dict(settings or {})
+    try:
+        overrides.update(capture_settings(db_path, captures, capture, overrides))
+    except CaptureDirError as error:
+        if run_id is not None:
+            db = store.open_db(db_path)
+            store.finish_run(db, run_id, "failed", message=f"not started: {error}")
+            db.close()
+        raise
     console = console or Console(stderr=True)
     if progress is None:
         progress = console.is_terminal

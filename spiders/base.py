@@ -67,6 +67,8 @@ class Page:
     article_id: int | None = None  # revisit: the stored article this page is a new look at
     etag: str | None = None  # revisit: the validators for the next conditional request
     last_modified: str | None = None
+    # its WARC capture: a concurrent.futures.Future of a capture.CaptureRecord (or the record)
+    capture: Any = field(default=None, repr=False, compare=False)
 
 
 @dataclass(frozen=True)
@@ -83,6 +85,8 @@ class RevisitOutcome:
     etag: str | None = None
     last_modified: str | None = None
     checked_at: str | None = None
+    # its WARC capture (the 304, 3xx, 4xx or soft 404 as received), as in Page
+    capture: Any = field(default=None, repr=False, compare=False)
 
 
 @dataclass(frozen=True)
@@ -465,6 +469,7 @@ class ArchiveSpider(scrapy.Spider):
             fetched_at=store.now(), outlet_id=meta.get("outlet_id"), via=self.via,
             title=meta.get("title"), published_at=meta.get("published_at"),
             source=meta.get("source"), narrative_id=meta.get("narrative_id"),
+            capture=meta.get("capture"),
         )
 
     def failed(self, failure: Failure):
