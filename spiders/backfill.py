@@ -245,8 +245,10 @@ class BackfillSpider(ArchiveSpider):
         return Problem(capture["url"], f"{capture['source']}: {reason}", capture.get("outlet_id"))
 
     def page(self, capture: dict, body: bytes, content_type: str, *, url: str | None = None,
-             archive_url: str | None, archived_at: str | None, source: str | None):
-        """A Page for an archived (or live) copy, or None after skipping it with a reason."""
+             archive_url: str | None, archived_at: str | None, source: str | None,
+             response: Response | None = None):
+        """A Page for an archived (or live) copy, or None after skipping it with a reason.
+        `response` carries the WARC capture of what was fetched (the archive's answer)."""
         mime = _mime(content_type)
         if mime and mime not in HTML_TYPES:
             self.skip(capture, "not_html", f"not HTML ({mime})")
@@ -262,7 +264,7 @@ class BackfillSpider(ArchiveSpider):
             fetched_at=store.now(), outlet_id=owner.id if owner else capture.get("outlet_id"),
             via=self.via, title=capture.get("title"), published_at=capture.get("published_at"),
             source=capture.get("listing"), archive_source=source, archive_url=archive_url,
-            archived_at=archived_at,
+            archived_at=archived_at, capture=response.meta.get("capture") if response else None,
         )
 
     # -- start --
@@ -399,6 +401,7 @@ class BackfillSpider(ArchiveSpider):
             capture, response.body, response.headers.get("Content-Type", b"").decode("latin-1"),
             url=url, source="wayback", archived_at=wayback.timestamp_iso(timestamp),
             archive_url=f"{self.wayback_url.rstrip('/')}/web/{timestamp}/{url}",
+            response=response,
         )
         if page is not None:
             yield page
@@ -500,7 +503,7 @@ class BackfillSpider(ArchiveSpider):
             self.skip(capture, "not_ok", f"the archived response was HTTP {http.status}")
             return
         page = self.page(
-            capture, http.body, http.content_type, source="commoncrawl",
+            capture, http.body, http.content_type, source="commoncrawl", response=response,
             archived_at=record.captured_at,
             archive_url=(f"{commoncrawl.data_url(self.cc_data_url, record)}"
                          f"#offset={record.offset}&length={record.length}"),
@@ -566,7 +569,8 @@ class BackfillSpider(ArchiveSpider):
             return
         page = self.page(capture, response.body,
                          response.headers.get("Content-Type", b"").decode("latin-1"),
-                         url=response.url, source=None, archive_url=None, archived_at=None)
+                         url=response.url, source=None, archive_url=None, archived_at=None,
+                         response=response)
         if page is not None:
             yield page
 

@@ -344,6 +344,12 @@ def test_wayback_backfill_stores_archived_copies_with_provenance(archives, confi
         "archive_url": "http://wayback.test/web/20170315120000/"
                        "http://dawn.test/news/1320001/russia-arming-taliban-says-us-general",
         "archived_at": "2017-03-15T12:00:00Z", "published_at": "2017-03-15T09:00:00Z"}
+    # The archived copy is evidence too: its WARC capture is the archive's response.
+    [capture] = query(db, "SELECT c.url, c.source, c.status FROM captures c"
+                          " JOIN articles a ON a.id = c.article_id WHERE a.url = ?",
+                      [arming["url"]])
+    assert capture["source"] == "wayback" and capture["status"] == 200
+    assert "/web/20170315120000id_/" in capture["url"]
     # The capture that redirected to another capture was followed, once.
     denial = by_url["http://dawn.test/news/1330002/taliban-deny-russian-support"]
     assert denial["archived_at"] == "2017-11-03T00:00:00Z" and denial["published_at"] is None
