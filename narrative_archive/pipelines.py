@@ -1,7 +1,8 @@
 """Scrapy glue: extract → store → match, for every Page the spiders yield.
 
     Page ──(worker process)──► extract.extract_article ──(writer thread)──►
-        store.save_article ──► narratives.match_article ──► mentions   (one transaction)
+        store.save_article ──► narratives.match_article ──► mentions (+ stance)
+        ──► analysis.archive.analyse_article ──► story_id, citations   (one transaction)
 
 Extraction runs in an ExtractorPool (one process per core) and every archive
 write in one writer thread, so the reactor only fetches. Every article from a
@@ -37,6 +38,8 @@ from scrapy import signals
 
 from narrative_archive import lifecycle, store, urls
 from narrative_archive import narratives as narratives_module
+from narrative_archive.analysis import archive as analysis
+from narrative_archive.analysis import citations
 from narrative_archive.config import Config, Narrative, load_config, parse_duration
 from narrative_archive.extract import ExtractError
 from narrative_archive.spiders.base import STAT, Page, Problem, RevisitOutcome, host_of
@@ -113,6 +116,7 @@ class ArchivePipeline:
         self.pool: ExtractorPool | None = None
         self.writer: ThreadPoolExecutor | None = None
         self.matcher: NarrativeMatcher | None = None
+        self.outlet_index = None  # analysis.citations.OutletIndex, built on first use
         self.flush_every = parse_duration(self.settings.get("NARRATIVE_ARCHIVE_PROGRESS_EVERY") or 2) or 2
         self.last_flush = 0.0
         crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
@@ -275,11 +279,21 @@ class ArchivePipeline:
             matched = []
             if candidates:
                 matched = narratives_module.match_article(self.db, article_id, candidates)
+            if status != "unchanged":
+                self._analyse(article_id, article)
         self.count(status)
         self.count("mentions", len(matched))
         self._maybe_flush()
         return {**outcome, "outlet_id": outlet_id, "status": status, "article_id": article_id,
                 "mentions": matched}
+
+    def _analyse(self, article_id: int, article: dict[str, Any]) -> None:
+        """Story cluster and citations of a new or changed article (same transaction as it)."""
+        if self.outlet_index is None:
+            self.outlet_index = citations.outlet_index(self.config.outlets)
+        assignment = analysis.analyse_article(self.db, article_id, article, self.outlet_index)
+        if assignment.story_id != article_id:
+            self.count("copies")
 
     def _check_canonical(self, page: Page, article: dict[str, Any]) -> None:
         """A canonical URL on another site than the page (and not its outlet's) is only a
