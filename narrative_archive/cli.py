@@ -8,9 +8,10 @@ from pathlib import Path
 
 import click
 
-from narrative_archive import health, store
 from narrative_archive import narratives as narratives_module
+from narrative_archive import store
 from narrative_archive.config import Config, ConfigError, load_config
+from narrative_archive.status import one_line, status_report, took
 from narrative_archive.timeline import format_rows, narrative_timeline
 
 
@@ -233,31 +234,8 @@ def status(db_path, config_dir, fmt, captures):
     """
     if not Path(db_path).exists():
         raise click.ClickException(f"{db_path}: no archive here; run `narrative-archive init`")
-    db = store.open_db(db_path)
-    health.settle_runs(db)  # a run whose process is gone (kill -9) is abandoned, not running
-    scheduler = health.scheduler_state(db_path)
-    try:
-        jobs, schedule_error = load_config(config_dir).jobs, None
-    except ConfigError as error:  # still show what the archive knows
-        jobs, schedule_error = (), str(error)
-    report = {
-        "tables": store.table_counts(db),
-        "narratives": list(db.query(
-            "SELECT n.id AS narrative, n.version, count(m.article_id) AS mentions,"
-            " count(DISTINCT a.outlet_id) AS outlets,"
-            " min(a.dated_at) AS first, max(a.dated_at) AS last"
-            " FROM narratives n LEFT JOIN mentions m ON m.narrative_id = n.id"
-            " LEFT JOIN article_dates a ON a.article_id = m.article_id GROUP BY n.id ORDER BY n.id"
-        )),
-        "scheduler": scheduler,
-        "schedule": health.schedule(db, jobs, scheduler["running"]),
-        "last_runs": health.last_runs(db),
-        "failing_outlets": health.failing_outlets(db),
-        "captures": {**store.capture_counts(db),
-                     **captures_on_disk(captures_path(db_path, captures))},
-    }
-    if schedule_error:
-        report["schedule_error"] = schedule_error
+    report = status_report(db_path, config_dir, captures_path(db_path, captures))
+    scheduler, schedule_error = report["scheduler"], report.get("schedule_error")
     if fmt == "json":
         click.echo(json.dumps(report, indent=2, ensure_ascii=False))
         return
@@ -283,14 +261,14 @@ def status(db_path, config_dir, fmt, captures):
         click.echo("  (no jobs in schedule.yml)")
     click.echo("\nLast runs")
     runs = [{"id": run["id"], "job": run["job"] or "(manual)", "status": run["status"],
-             "started_at": run["started_at"], "took": health.took(run),
+             "started_at": run["started_at"], "took": took(run),
              "pages": run["pages"], "new": run["new_articles"],
              "updated": run["updated_articles"], "mentions": run["mentions"],
-             "errors": run["errors"], "message": health.one_line(run["message"], 50)}
+             "errors": run["errors"], "message": one_line(run["message"], 50)}
             for run in report["last_runs"]]
     click.echo(format_rows(runs, "table") if runs else "  (none yet)")
     click.echo("\nFailing outlets (errors since their last stored article)")
-    failing = [{**row, "last_error": health.one_line(row.get("last_error"), 50)}
+    failing = [{**row, "last_error": one_line(row.get("last_error"), 50)}
                for row in report["failing_outlets"]]
     click.echo(format_rows(failing, "table") if failing else "  (none)")
     held = report["captures"]
@@ -798,13 +776,6 @@ def prune_captures(db_path, config_dir, captures, unmatched, older_than, dry_run
             click.echo(f"not deleted: {name}: {error}", err=True)
     click.echo(f"pruned {len(rows)} captures; deleted {len(files)} WARC files "
                f"({freed:,} bytes)")
-
-
-def captures_on_disk(directory: Path) -> dict:
-    files = [path for path in directory.glob("*.warc*") if path.is_file()] \
-        if directory.is_dir() else []
-    return {"dir": str(directory), "files_on_disk": len(files),
-            "bytes_on_disk": sum(path.stat().st_size for path in files)}
 
 
 @cli.command("import")

@@ -26,7 +26,7 @@ from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
-from narrative_archive import health, store
+from narrative_archive import status, store
 from narrative_archive.capture import CaptureDirError
 from narrative_archive.config import SPIDERS, Config, load_config
 
@@ -265,7 +265,7 @@ def run_crawl(
         if row[0] is None:
             store.update_run(db, run_id, pid=os.getpid())
     # runs left 'running' by a crawl killed with -9 are closed now, as `status` does
-    health.settle_runs(db, skip=[run_id] if run_id is not None else [])
+    status.settle_runs(db, skip=[run_id] if run_id is not None else [])
     # A spider's run row is created when it starts (a spider waiting its turn is not running).
     runs = [SpiderRun(name, run_id) for name in spiders]
 

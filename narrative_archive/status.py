@@ -18,7 +18,7 @@ from pathlib import Path
 import sqlite_utils
 
 from narrative_archive import store
-from narrative_archive.config import Job
+from narrative_archive.config import ConfigError, Job, load_config
 
 
 def _parse(value: str | None) -> datetime | None:
@@ -42,6 +42,54 @@ def humanize(seconds: float) -> str:
         if len(parts) == 2:
             break
     return " ".join(parts)
+
+
+def status_report(db_path: str | Path, config_dir: str | Path | None,
+                  captures_dir: Path) -> dict:
+    """What `narrative-archive status` shows: rows per table, mentions per narrative, the
+    scheduler and the schedule, the last runs, failing outlets and the captures held.
+
+    A schedule.yml that does not load is reported as "schedule_error"; the rest is
+    still read from the archive.
+    """
+    db = store.open_db(db_path)
+    settle_runs(db)  # a run whose process is gone (kill -9) is abandoned, not running
+    scheduler = scheduler_state(db_path)
+    try:
+        jobs, schedule_error = load_config(config_dir).jobs, None
+    except ConfigError as error:  # still show what the archive knows
+        jobs, schedule_error = (), str(error)
+    report = {
+        "tables": store.table_counts(db),
+        "narratives": narrative_counts(db),
+        "scheduler": scheduler,
+        "schedule": schedule(db, jobs, scheduler["running"]),
+        "last_runs": last_runs(db),
+        "failing_outlets": failing_outlets(db),
+        "captures": {**store.capture_counts(db), **captures_on_disk(captures_dir)},
+    }
+    if schedule_error:
+        report["schedule_error"] = schedule_error
+    return report
+
+
+def narrative_counts(db: sqlite_utils.Database) -> list[dict]:
+    """Per narrative: its version, mentions, distinct outlets, first and last dated mention."""
+    return list(db.query(
+        "SELECT n.id AS narrative, n.version, count(m.article_id) AS mentions,"
+        " count(DISTINCT a.outlet_id) AS outlets,"
+        " min(a.dated_at) AS first, max(a.dated_at) AS last"
+        " FROM narratives n LEFT JOIN mentions m ON m.narrative_id = n.id"
+        " LEFT JOIN article_dates a ON a.article_id = m.article_id GROUP BY n.id ORDER BY n.id"
+    ))
+
+
+def captures_on_disk(directory: Path) -> dict:
+    """The captures directory: its path, WARC files and their bytes."""
+    files = [path for path in directory.glob("*.warc*") if path.is_file()] \
+        if directory.is_dir() else []
+    return {"dir": str(directory), "files_on_disk": len(files),
+            "bytes_on_disk": sum(path.stat().st_size for path in files)}
 
 
 def scheduler_state(db_path: str | Path) -> dict:
@@ -154,7 +202,7 @@ def schedule(db: sqlite_utils.Database, jobs: Sequence[Job], scheduler_running: 
     time in memory): with a scheduler running, the job's next slot; without
     one, when it would run if the scheduler started now.
     """
-    from narrative_archive.scheduler.plan import describe_trigger, next_run_estimate
+    from narrative_archive.scheduler.triggers import describe_trigger, next_run_estimate
 
     now = now or datetime.now(UTC)
     last = last_run_per_job(db)

@@ -14,7 +14,7 @@ against 172 pages/s in benchmarks/crawl.py) for ~25 MiB more memory (PSS).
 
 Workers and their forkserver ignore SIGINT and SIGTERM (the crawl process
 shuts the pool down after its graceful stop, so a signal to the whole process
-group loses no page in flight; see workers_preload) and leave on their own when the crawl process disappears
+group loses no page in flight; see _preload) and leave on their own when the crawl process disappears
 (kill -9), so no orphan keeps a core busy.
 """
 
@@ -102,7 +102,7 @@ class ExtractorPool:
         method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
         context = multiprocessing.get_context(method)
         if method == "forkserver":
-            context.set_forkserver_preload(["narrative_archive.workers_preload"])
+            context.set_forkserver_preload(["narrative_archive._preload"])
         me = os.getpid()
         # No max_tasks_per_child: with it, CPython 3.11's executor can deadlock when it
         # replaces a worker, and extraction does not grow a worker's memory anyway

@@ -9,7 +9,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from narrative_archive import health, store
+from narrative_archive import status as status_module
+from narrative_archive import store
 from narrative_archive.cli import cli
 from narrative_archive.config import Job
 from narrative_archive.scheduler.lock import SchedulerLock
@@ -162,17 +163,17 @@ def test_status_with_a_broken_schedule_still_reports(runner, db_path, config_dir
 def test_next_run_estimates():
     now = datetime(2026, 11, 25, 14, 0, tzinfo=UTC)
     feeds = Job(id="feeds", spider="feeds", every=1800)
-    from narrative_archive.scheduler.plan import next_run_estimate
+    from narrative_archive.scheduler.triggers import next_run_estimate
 
     # a running scheduler keeps the job on its grid: last start + n x interval
     last = now - timedelta(minutes=70)
     assert next_run_estimate(feeds, last, now, True) == now + timedelta(minutes=20)
     # a stopped one would run it at start-up
     assert next_run_estimate(feeds, last, now, False) == now
-    assert health.humanize(7260) == "2h 1m" and health.humanize(42) == "42s"
+    assert status_module.humanize(7260) == "2h 1m" and status_module.humanize(42) == "42s"
 
 
 def test_a_job_that_never_ran_is_due_now(db):
     fresh = Job(id="fresh", spider="feeds", every=1800, jitter=120)
-    [row] = health.schedule(db, [fresh], scheduler_running=True)
+    [row] = status_module.schedule(db, [fresh], scheduler_running=True)
     assert row["next_run"] == "due now (within 2m of jitter)"
