@@ -75,10 +75,10 @@ def read_config(config_dir: str | None, warn=None) -> Config:
     return config
 
 
-def prepare_archive(db_path: str, config: Config, echo=click.echo):
-    """Open (and migrate) the archive, then narratives.prepare_archive, saying what changed."""
+def init_archive(db_path: str, config: Config, echo=click.echo):
+    """Open (and migrate) the archive, then narratives.sync_config, saying what changed."""
     db = store.open_db(db_path)
-    for narrative_id, result in narratives_module.prepare_archive(db, config).items():
+    for narrative_id, result in narratives_module.sync_config(db, config).items():
         version = narratives_module.narrative_version(db, narrative_id)
         echo(f"narrative {narrative_id} v{version}: {describe_rematch(result)}")
     return db
@@ -111,7 +111,7 @@ def init(db_path, config_dir):
     from narrative_archive.coverage import check_narrative
 
     config = read_config(config_dir)
-    db = prepare_archive(db_path, config)
+    db = init_archive(db_path, config)
     click.echo(
         f"{db_path}: schema v{store.schema_version(db)}, {len(config.outlets)} outlets, "
         f"{len(config.narratives)} narratives"
@@ -299,7 +299,7 @@ def run_service(db_path, config_dir, grace, max_crawls, companions=None, log=Non
     config = read_config(config_dir, warn=lambda text: log("config_warning", message=text))
 
     def prepare():  # once this scheduler holds the archive: init
-        prepare_archive(db_path, config, echo=lambda text: log("init", message=text)).close()
+        init_archive(db_path, config, echo=lambda text: log("init", message=text)).close()
 
     try:
         return run_scheduler(db_path, config_dir, config.jobs, grace=grace,
@@ -682,7 +682,7 @@ def reextract(db_path, config_dir, captures, since, outlet_ids):
     if unknown:
         raise click.BadParameter(f"unknown outlet(s): {', '.join(unknown)}", param_hint="--outlet")
     db = _existing_archive(db_path)
-    narratives_module.prepare_archive(db, config)
+    narratives_module.sync_config(db, config)
     result = run(db, config, captures_path(db_path, captures), _when(since, "--since"),
                  outlet_ids)
     click.echo(f"reextract (run {result['run_id']}): {result['pages']} captures extracted, "

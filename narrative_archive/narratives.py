@@ -297,7 +297,7 @@ def rematch_many(db: sqlite_utils.Database, narratives: Iterable[Narrative]) -> 
     return results
 
 
-def prepare_archive(db: sqlite_utils.Database, config: Config) -> dict[str, dict[str, int]]:
+def sync_config(db: sqlite_utils.Database, config: Config) -> dict[str, dict[str, int]]:
     """Store the configured outlets and narratives; re-match narratives whose query changed.
 
     Returns the rematch result of each new or changed narrative ({"error": ...} for

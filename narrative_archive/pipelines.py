@@ -156,7 +156,7 @@ class ArchivePipeline:
         # WAL + NORMAL: a crash (even kill -9) loses no committed article; only a
         # power cut may lose the last few commits. Much faster than FULL.
         self.db.execute("PRAGMA synchronous = NORMAL")
-        narratives_module.prepare_archive(self.db, self.config)
+        narratives_module.sync_config(self.db, self.config)
         run_id = getattr(spider, "run_id", None) or self.settings.getint("NARRATIVE_ARCHIVE_RUN_ID")
         if run_id:
             self.run_id = run_id

@@ -156,7 +156,7 @@ def _with_tail(message: str | None, tail: str) -> str | None:
     return text[-MESSAGE_LIMIT:] if len(text) > MESSAGE_LIMIT else text
 
 
-def run_crawl(
+def run_job(
     job: Job,
     db_path: str | Path,
     config_dir: str | Path | None = None,

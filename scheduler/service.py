@@ -32,7 +32,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 
 from narrative_archive import store
 from narrative_archive.config import Job
-from narrative_archive.scheduler.jobs import run_crawl
+from narrative_archive.scheduler.jobs import run_job
 from narrative_archive.scheduler.lock import SchedulerLock
 from narrative_archive.scheduler.log import EventLog
 from narrative_archive.scheduler.triggers import describe_trigger, first_run_at, make_trigger
@@ -170,7 +170,7 @@ class SchedulerService:
                 self.log("skipped", job=job.id, run=previous["id"], pid=previous["pid"],
                          reason="still-running", next=self.next_run_time(job.id))
                 return
-            run_crawl(job, self.db_path, self.config_dir, stop=self.stopping, force=self.force,
+            run_job(job, self.db_path, self.config_dir, stop=self.stopping, force=self.force,
                       grace=self.grace, log=self._job_log(job))
         except Exception as error:  # the scheduler goes on; the next run may do better
             self.running.pop(job.id, None)

@@ -96,7 +96,7 @@ def world(tmp_path_factory):
     config = load_config(config_dir)
     db_path = tmp / "archive.db"
     db = store.open_db(db_path)
-    narratives.prepare_archive(db, config)
+    narratives.sync_config(db, config)
     now = datetime.now(UTC)
     ids = {slug: seed(db, config, slug, page(slug), now - timedelta(days=2)) for slug in CASES}
     # dawn.test's robots.txt disallows /search

@@ -172,7 +172,7 @@ def archive(tmp_path) -> Path:
 
 
 def fake(mode: str, archive: Path, **job):
-    """run_crawl of a job whose crawl is fake_crawl.py in `mode`."""
+    """run_job of a job whose crawl is fake_crawl.py in `mode`."""
     job = Job(id=f"fake-{mode}", spider="feeds", every=60, **job)
     events = []
 
@@ -188,7 +188,7 @@ def fake(mode: str, archive: Path, **job):
 
 def test_a_crawl_that_closes_its_run_keeps_its_verdict(archive):
     job, command, events, log = fake("ok", archive)
-    outcome = jobs.run_crawl(job, archive, command=command, log=log)
+    outcome = jobs.run_job(job, archive, command=command, log=log)
     assert outcome.status == "ok" and outcome.returncode == 0
     [run] = runs(archive)
     assert run["status"] == "ok" and run["pages"] == 3 and run["new_articles"] == 2
@@ -199,7 +199,7 @@ def test_a_crawl_that_closes_its_run_keeps_its_verdict(archive):
 
 def test_a_failed_crawl_gets_its_stderr_tail(archive):
     job, command, _, log = fake("fail", archive)
-    assert jobs.run_crawl(job, archive, command=command, log=log).status == "failed"
+    assert jobs.run_job(job, archive, command=command, log=log).status == "failed"
     [run] = runs(archive)
     # its own message, and the error lines of its stderr (not the whole log)
     assert run["message"] == (
@@ -209,7 +209,7 @@ def test_a_failed_crawl_gets_its_stderr_tail(archive):
 
 def test_a_crawl_that_dies_without_closing_its_run_is_failed(archive):
     job, command, _, log = fake("crash", archive)
-    outcome = jobs.run_crawl(job, archive, command=command, log=log)
+    outcome = jobs.run_job(job, archive, command=command, log=log)
     assert outcome.status == "failed" and outcome.returncode == 3
     [run] = runs(archive)
     assert run["status"] == "failed" and run["finished_at"]
@@ -219,7 +219,7 @@ def test_a_crawl_that_dies_without_closing_its_run_is_failed(archive):
 
 def test_timeout_sigterm_then_the_crawl_closes(archive):
     job, command, events, log = fake("graceful", archive, timeout=1)
-    outcome = jobs.run_crawl(job, archive, command=command, log=log, grace=10)
+    outcome = jobs.run_job(job, archive, command=command, log=log, grace=10)
     assert (outcome.status, outcome.stopped, outcome.killed) == ("timeout", "timeout", False)
     assert outcome.seconds < 8
     [run] = runs(archive)
@@ -232,7 +232,7 @@ def test_timeout_sigterm_then_the_crawl_closes(archive):
 
 def test_timeout_sigkill_after_grace_reaches_the_crawls_workers(archive):
     job, command, _, log = fake("spawn", archive, timeout=1)
-    outcome = jobs.run_crawl(job, archive, command=command, log=log, grace=0.5)
+    outcome = jobs.run_job(job, archive, command=command, log=log, grace=0.5)
     assert (outcome.status, outcome.killed) == ("timeout", True)
     assert outcome.returncode == -signal.SIGKILL
     [run] = runs(archive)
@@ -243,11 +243,11 @@ def test_timeout_sigkill_after_grace_reaches_the_crawls_workers(archive):
 
 
 def crawl_in_thread(job, archive, command, log, **options):
-    """jobs.run_crawl on a thread, as the scheduler runs it: (thread, {"outcome": ...})."""
+    """jobs.run_job on a thread, as the scheduler runs it: (thread, {"outcome": ...})."""
     result = {}
 
     def run():
-        result["outcome"] = jobs.run_crawl(job, archive, command=command, log=log, **options)
+        result["outcome"] = jobs.run_job(job, archive, command=command, log=log, **options)
 
     thread = threading.Thread(target=run, daemon=True)
     thread.start()
@@ -288,7 +288,7 @@ def test_stop_lets_a_crawl_close_or_marks_it_abandoned(archive):
     assert runs(archive)[-1]["message"].startswith(
         "stopped with the scheduler: killed after the grace period\n--- stderr ---")
     # nothing starts once the scheduler is stopping
-    assert jobs.run_crawl(job, archive, command=command, stop=stop) is None
+    assert jobs.run_job(job, archive, command=command, stop=stop) is None
     assert len(runs(archive)) == 2
 
 
@@ -665,7 +665,7 @@ def test_timeout_stops_a_real_crawl(tmp_path, site):
     from narrative_archive.config import load_config
 
     [job] = load_config(config).jobs
-    outcome = jobs.run_crawl(job, db_path, config, grace=2)
+    outcome = jobs.run_job(job, db_path, config, grace=2)
     assert outcome.status == "timeout" and outcome.stopped == "timeout"
     [run] = runs(db_path)
     assert run["status"] == "timeout"
