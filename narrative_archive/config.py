@@ -19,6 +19,8 @@ from urllib.parse import urlsplit
 
 import yaml
 
+from narrative_archive import fts
+
 DEFAULT_CONFIG_DIR = Path(__file__).resolve().parent.parent / "config"
 CONFIG_FILES = ("outlets.yml", "narratives.yml", "schedule.yml")
 
@@ -156,14 +158,12 @@ def config_paths(config_dir: str | Path | None = None) -> dict[str, Path]:
     return paths
 
 
-def load_config(config_dir: str | Path | None = None, check_query=None) -> Config:
+def load_config(config_dir: str | Path | None = None, check_query=fts.check_query) -> Config:
     """Load and validate all three files; raises ConfigError, collects Config.warnings.
 
     `check_query(query) -> str | None` returns an error message for an invalid
-    narrative query (narratives.check_query, which asks SQLite's FTS5 itself).
+    narrative query (fts.check_query, which asks SQLite's FTS5 itself).
     """
-    if check_query is None:
-        from narrative_archive.narratives import check_query
     paths = config_paths(config_dir)
     warnings: list[str] = []
     outlets = load_outlets(paths["outlets.yml"])

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import sqlite_utils
 
-from narrative_archive import store
+from narrative_archive import fts, store
 from narrative_archive.config import Narrative
 from narrative_archive.narratives import SNIPPET_SQL
 
@@ -67,10 +67,8 @@ def check_narrative(narrative: Narrative) -> NarrativeReport:
         for texts, expected in ((match, True), (no_match, False))
         for text in texts
     ]
-    conn = sqlite3.connect(":memory:")
+    conn = fts.memory_index()
     try:
-        conn.execute("CREATE VIRTUAL TABLE articles_fts USING fts5(title, text,"
-                     f" tokenize='{store.FTS_TOKENIZER}')")
         conn.executemany("INSERT INTO articles_fts (rowid, title, text) VALUES (?, '', ?)",
                          [(rowid, text) for rowid, (_, text, _) in enumerate(cases, 1)])
         try:

@@ -18,7 +18,8 @@ import sqlite_utils
 from narrative_archive import store
 from narrative_archive.analysis import archive as analysis
 from narrative_archive.config import Config, Narrative
-from narrative_archive.store import FTS_TOKENIZER, now
+from narrative_archive.fts import check_query as check_query  # validating a query is fts's
+from narrative_archive.store import now
 
 MARK_OPEN, MARK_CLOSE = "<mark>", "</mark>"
 SNIPPET_TOKENS = 32
@@ -31,29 +32,6 @@ HIGHLIGHT_SQL = ", ".join(
 )
 
 logger = logging.getLogger(__name__)
-
-_checker: sqlite3.Connection | None = None
-
-
-def check_query(query: str) -> str | None:
-    """None if `query` is valid FTS5 for the archive's index, else SQLite's message."""
-    global _checker
-    if _checker is None:
-        _checker = sqlite3.connect(":memory:", check_same_thread=False)
-        _checker.execute(
-            f"CREATE VIRTUAL TABLE articles_fts USING fts5(title, text, tokenize='{FTS_TOKENIZER}')"
-        )
-    if not query or not query.strip():
-        return "empty query"
-    try:
-        _checker.execute(
-            "SELECT count(*) FROM articles_fts WHERE articles_fts MATCH ?", [query]
-        ).fetchone()
-    except sqlite3.Error as error:
-        message = str(error)
-        return message if message.startswith("fts5") else f"fts5: {message}"
-    return None
-
 
 def marked_terms(snippet: str | None) -> str:
     """The distinct highlighted words of a snippet, as a JSON list (lowercase, sorted)."""

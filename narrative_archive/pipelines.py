@@ -32,9 +32,7 @@ import asyncio
 import contextlib
 import logging
 import os
-import sqlite3
 import time
-from collections.abc import Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
@@ -46,8 +44,9 @@ from narrative_archive import narratives as narratives_module
 from narrative_archive.analysis import archive as analysis
 from narrative_archive.analysis import citations
 from narrative_archive.capture import CaptureRecord
-from narrative_archive.config import Config, Narrative, load_config, parse_duration
+from narrative_archive.config import Config, load_config, parse_duration
 from narrative_archive.extract import ExtractError, extractor_version
+from narrative_archive.fts import NarrativeMatcher
 from narrative_archive.spiders.base import STAT, Page, Problem, RevisitOutcome, host_of
 from narrative_archive.urls import canonicalize_url
 from narrative_archive.workers import ExtractorPool
@@ -57,39 +56,6 @@ logger = logging.getLogger(__name__)
 # Counters shown while crawling and written to crawl_runs (stats key → column).
 RUN_COLUMNS = {"pages": "pages", "new": "new_articles", "updated": "updated_articles",
                "mentions": "mentions", "warnings": "warnings"}
-
-
-class NarrativeMatcher:
-    """Which narratives match an article, before it is stored.
-
-    The same FTS5 table definition and tokenizer as the archive's articles_fts,
-    in memory: the article is inserted inside a transaction that is rolled back.
-    """
-
-    def __init__(self, narratives: Iterable[Narrative]):
-        self.narratives = tuple(narratives)
-        self.conn = sqlite3.connect(":memory:", check_same_thread=False, isolation_level=None)
-        self.conn.execute(
-            "CREATE VIRTUAL TABLE articles_fts USING fts5(title, text,"
-            f" tokenize='{store.FTS_TOKENIZER}')"
-        )
-
-    def match(self, title: str | None, text: str | None) -> list[str]:
-        """The ids of the narratives whose query matches this title and text."""
-        self.conn.execute("BEGIN")
-        try:
-            self.conn.execute(
-                "INSERT INTO articles_fts (rowid, title, text) VALUES (1, ?, ?)", [title, text]
-            )
-            return [
-                narrative.id for narrative in self.narratives
-                if self.conn.execute(
-                    "SELECT 1 FROM articles_fts WHERE articles_fts MATCH ? AND rowid = 1",
-                    [narrative.match_query],
-                ).fetchone()
-            ]
-        finally:
-            self.conn.execute("ROLLBACK")
 
 
 def prefer_listed_date(extracted: str | None, listed: str | None) -> str | None:

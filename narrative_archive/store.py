@@ -16,7 +16,7 @@ from typing import Any
 
 import sqlite_utils
 
-FTS_TOKENIZER = "porter unicode61 remove_diacritics 2"
+from narrative_archive.fts import ARCHIVE_FTS_SQL
 
 # The archive's time format, in SQL (triggers and views).
 NOW_SQL = "strftime('%Y-%m-%dT%H:%M:%SZ', 'now')"
@@ -136,10 +136,7 @@ MIGRATIONS: list[str] = [
     CREATE INDEX crawl_errors_run ON crawl_errors(run_id);
     CREATE INDEX crawl_errors_outlet ON crawl_errors(outlet_id, at);
 
-    CREATE VIRTUAL TABLE articles_fts USING fts5(
-        title, text, content='articles', content_rowid='id',
-        tokenize='{FTS_TOKENIZER}'
-    );
+    {ARCHIVE_FTS_SQL};
     CREATE TRIGGER articles_ai AFTER INSERT ON articles BEGIN
         INSERT INTO articles_fts(rowid, title, text) VALUES (new.id, new.title, new.text);
     END;

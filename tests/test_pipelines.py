@@ -28,12 +28,13 @@ from twisted.python.failure import Failure
 from narrative_archive import narratives, store
 from narrative_archive.config import Outlet, load_narratives
 from narrative_archive.extract import ExtractError
+from narrative_archive.fts import NarrativeMatcher
 from narrative_archive.middlewares import (
     BackoffRetryMiddleware,
     RedirectLoopMiddleware,
     retry_after,
 )
-from narrative_archive.pipelines import NarrativeMatcher, is_date_warning, prefer_listed_date
+from narrative_archive.pipelines import is_date_warning, prefer_listed_date
 from narrative_archive.spiders.base import OutletIndex, describe_failure, skip_kind
 from narrative_archive.workers import ExtractorPool
 from tests.fixture_server import (

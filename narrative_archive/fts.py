@@ -1,0 +1,97 @@
+"""Full-text matching, a leaf that imports nothing of the package: the archive's FTS5
+tokenizer and table, query checking, and the in-memory index that evaluates narrative
+queries on an article before it is stored.
+
+The archive's articles_fts (an external-content index over articles, kept by triggers)
+and every in-memory copy are made from `fts_table_sql`, so a query matches the same
+words at ingest, in a rematch, in `check` and in Datasette's search box.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable
+from typing import Protocol
+
+FTS_TOKENIZER = "porter unicode61 remove_diacritics 2"
+FTS_COLUMNS = ("title", "text")
+
+
+def fts_table_sql(name: str = "articles_fts", content: str | None = None,
+                  content_rowid: str = "id") -> str:
+    """CREATE VIRTUAL TABLE for the archive's FTS5 index: over table `content` (external
+    content, rowid `content_rowid`), or holding its own text when `content` is None."""
+    options = [*FTS_COLUMNS]
+    if content:
+        options += [f"content='{content}'", f"content_rowid='{content_rowid}'"]
+    options.append(f"tokenize='{FTS_TOKENIZER}'")
+    return f"CREATE VIRTUAL TABLE {name} USING fts5({', '.join(options)})"
+
+
+ARCHIVE_FTS_SQL = fts_table_sql(content="articles")
+
+
+def memory_index() -> sqlite3.Connection:
+    """An empty in-memory articles_fts, defined as the archive's (no external content)."""
+    conn = sqlite3.connect(":memory:", check_same_thread=False, isolation_level=None)
+    conn.execute(fts_table_sql())
+    return conn
+
+
+_checker: sqlite3.Connection | None = None
+
+
+def check_query(query: str) -> str | None:
+    """None if `query` is valid FTS5 for the archive's index, else SQLite's message."""
+    global _checker
+    if _checker is None:
+        _checker = memory_index()
+    if not query or not query.strip():
+        return "empty query"
+    try:
+        _checker.execute(
+            "SELECT count(*) FROM articles_fts WHERE articles_fts MATCH ?", [query]
+        ).fetchone()
+    except sqlite3.Error as error:
+        message = str(error)
+        return message if message.startswith("fts5") else f"fts5: {message}"
+    return None
+
+
+class Query(Protocol):
+    """What the matcher needs of a narrative (config.Narrative has both)."""
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def match_query(self) -> str: ...
+
+
+class NarrativeMatcher:
+    """Which narratives match an article, before it is stored.
+
+    The same FTS5 table definition and tokenizer as the archive's articles_fts,
+    in memory: the article is inserted inside a transaction that is rolled back.
+    """
+
+    def __init__(self, narratives: Iterable[Query]):
+        self.narratives = tuple(narratives)
+        self.conn = memory_index()
+
+    def match(self, title: str | None, text: str | None) -> list[str]:
+        """The ids of the narratives whose query matches this title and text."""
+        self.conn.execute("BEGIN")
+        try:
+            self.conn.execute(
+                "INSERT INTO articles_fts (rowid, title, text) VALUES (1, ?, ?)", [title, text]
+            )
+            return [
+                narrative.id for narrative in self.narratives
+                if self.conn.execute(
+                    "SELECT 1 FROM articles_fts WHERE articles_fts MATCH ? AND rowid = 1",
+                    [narrative.match_query],
+                ).fetchone()
+            ]
+        finally:
+            self.conn.execute("ROLLBACK")
