@@ -51,6 +51,8 @@ from warcio.statusandheaders import StatusAndHeaders
 from warcio.timeutils import datetime_to_iso_date, iso_date_to_timestamp
 from warcio.warcwriter import WARCWriter
 
+from narrative_archive.times import iso, now
+
 log = logging.getLogger(__name__)
 
 DEFAULT_MAX_BYTES = 1_000_000_000
@@ -380,7 +382,7 @@ class CaptureWriter:
             warc_file=name, offset=start, length=end - start,
             payload_digest=response.rec_headers.get_header("WARC-Payload-Digest"),
             record_id=response_id, content_type=content_type, status=int(status), url=url,
-            fetched_at=moment.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            fetched_at=iso(moment),
         )
 
 
@@ -718,7 +720,7 @@ def _request_after(captures_dir, response: StoredRecord) -> bytes | None:
 
 def _page_ts(warc_date: str | None) -> str:
     if not warc_date:
-        return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return now()
     stamp = iso_date_to_timestamp(warc_date)
-    return datetime.strptime(stamp[:14], "%Y%m%d%H%M%S").strftime("%Y-%m-%dT%H:%M:%SZ")
+    return iso(datetime.strptime(stamp[:14], "%Y%m%d%H%M%S"))
 

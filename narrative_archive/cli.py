@@ -10,7 +10,7 @@ import click
 
 from narrative_archive import narratives as narratives_module
 from narrative_archive import store
-from narrative_archive.config import Config, ConfigError, load_config
+from narrative_archive.config import DEFAULT_DB, SPIDERS, Config, ConfigError, load_config
 from narrative_archive.status import one_line, status_report, took
 from narrative_archive.timeline import format_rows, narrative_timeline
 
@@ -19,7 +19,7 @@ def archive_options(command):
     """--db and --config, shared by every command."""
     for option in reversed((
         click.option(
-        "--db", "db_path", default="archive.db", show_default=True, envvar="NARRATIVE_ARCHIVE_DB",
+        "--db", "db_path", default=DEFAULT_DB, show_default=True, envvar="NARRATIVE_ARCHIVE_DB",
         type=click.Path(dir_okay=False), help="The archive (SQLite). Env: NARRATIVE_ARCHIVE_DB.",
         ),
         click.option(
@@ -407,7 +407,7 @@ def serve(db_path, config_dir, host, port, metadata_path, settings, cors, print_
 @cli.command()
 @archive_options
 @click.argument("spiders", nargs=-1, metavar="[SPIDER]...",
-                type=click.Choice(["feeds", "sitemaps", "search", "revisit"]))
+                type=click.Choice(SPIDERS))
 @click.option("--outlet", "outlet_ids", multiple=True, metavar="ID",
               help="Only this outlet (repeatable). search: only results on its domains.")
 @click.option("--narrative", "narrative_ids", multiple=True, metavar="ID",
@@ -750,12 +750,12 @@ def prune_captures(db_path, config_dir, captures, unmatched, older_than, dry_run
     from datetime import UTC, datetime, timedelta
 
     from narrative_archive.capture import CaptureError, safe_path
-    from narrative_archive.config import parse_duration
+    from narrative_archive.times import iso, parse_duration
 
     seconds = 0 if older_than.strip().rstrip("smhdw") in ("0", "") else parse_duration(older_than)
     if seconds is None or not older_than.strip():
         raise click.BadParameter(f"not a duration: {older_than!r}", param_hint="--older-than")
-    before = (datetime.now(UTC) - timedelta(seconds=seconds)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    before = iso(datetime.now(UTC) - timedelta(seconds=seconds))
     db = _existing_archive(db_path)
     rows = store.unmatched_captures(db, before)
     size = sum(r["length"] for r in rows)

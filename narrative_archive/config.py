@@ -20,8 +20,11 @@ from urllib.parse import urlsplit
 import yaml
 
 from narrative_archive import fts
+from narrative_archive.times import DURATION, DURATION_SECONDS
+from narrative_archive.times import parse_duration as parse_duration  # config durations
 
 DEFAULT_CONFIG_DIR = Path(__file__).resolve().parent.parent / "config"
+DEFAULT_DB = "archive.db"  # --db, NARRATIVE_ARCHIVE_DB
 CONFIG_FILES = ("outlets.yml", "narratives.yml", "schedule.yml")
 
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]*$")
@@ -29,8 +32,6 @@ OUTLET_KINDS = (
     "state", "public", "commercial", "independent", "wire", "government", "think-tank", "blog",
 )
 SPIDERS = ("feeds", "sitemaps", "search", "revisit")
-DURATION = re.compile(r"^(\d+)\s*(s|m|h|d)$")
-DURATION_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 HOST_LABEL = re.compile(r"^[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?$")
 CRON_DAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
 _CRON_DAY_TOKEN = re.compile(r"^(\*|\w+)(?:-(\w+))?(?:/(\d+))?$")
@@ -635,14 +636,6 @@ JOB_KEYS = (
     "limit", "settings", "per_narrative",
 )
 DURATION_EXAMPLES = {"every": "90s, 30m, 6h or 1d", "timeout": "1h", "jitter": "60s"}
-
-
-def parse_duration(value: Any) -> int | None:
-    """'30m' -> 1800; plain numbers are seconds; None when it is not a duration."""
-    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
-        return value
-    match = DURATION.match(str(value).strip())
-    return int(match[1]) * DURATION_SECONDS[match[2]] if match and int(match[1]) > 0 else None
 
 
 def _duration(e: _Entry, key: str, default: int | None = None, zero: bool = False) -> int | None:

@@ -28,7 +28,8 @@ from rich.table import Table
 
 from narrative_archive import status, store
 from narrative_archive.capture import CaptureDirError
-from narrative_archive.config import SPIDERS, Config, load_config
+from narrative_archive.config import DEFAULT_DB, SPIDERS, Config, load_config
+from narrative_archive.times import clock
 
 STAT = "narrative_archive/"
 COUNTERS = ("fetched", "pages", "new", "updated", "unchanged", "mentions", "errors")
@@ -205,7 +206,7 @@ def check_arguments(config: Config, spiders: Sequence[str], outlets: Sequence[st
 def run_crawl(
     spiders: Sequence[str] = (),
     *,
-    db_path: str | Path = "archive.db",
+    db_path: str | Path = DEFAULT_DB,
     config_dir: str | Path | None = None,
     outlets: Sequence[str] = (),
     narratives: Sequence[str] = (),
@@ -406,7 +407,7 @@ def progress_table(runs: Sequence[SpiderRun]) -> Table:
                 "fetched", "pages", "new", "updated", "mentions", "errors")),
             str(sum(run.value(k) for k in SKIPS)),
             f"{pages / elapsed:.1f}" if elapsed > 0 else "",
-            _duration(elapsed),
+            clock(elapsed),
         )
     return table
 
@@ -424,7 +425,7 @@ def summary_table(runs: Sequence[SpiderRun]) -> Table:
             *(str(run.value(k)) for k in COUNTERS),
             str(sum(run.value(k) for k in SKIPS)),
             f"{run.value('pages') / elapsed:.1f}" if elapsed > 0 else "",
-            _duration(elapsed),
+            clock(elapsed),
         )
     return table
 
@@ -465,8 +466,3 @@ def print_summary(runs: Sequence[SpiderRun], db_path: str | Path,
         if run.message and run.run_id is not None:
             console.print(f"{run.spider} (run {run.run_id}): {run.status}: {run.message}",
                           highlight=False, soft_wrap=True)
-
-
-def _duration(seconds: float) -> str:
-    seconds = int(seconds)
-    return f"{seconds // 60}:{seconds % 60:02d}"

@@ -14,6 +14,7 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 
 from narrative_archive.metadata import clean_text
+from narrative_archive.times import iso
 
 _PUBLISHED_META = (
     "article:published_time",
@@ -129,7 +130,7 @@ def plausible_date(parsed: date | datetime) -> str | None:
         utc = parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
         if utc.date() < _EARLIEST or utc > now + _FUTURE_SLACK:
             return None
-        return utc.strftime("%Y-%m-%dT%H:%M:%SZ")
+        return iso(utc)
     if parsed > (now + _FUTURE_SLACK).date():
         return None
     return parsed.isoformat()

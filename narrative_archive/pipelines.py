@@ -44,7 +44,7 @@ from narrative_archive import narratives as narratives_module
 from narrative_archive.analysis import archive as analysis
 from narrative_archive.analysis import citations
 from narrative_archive.capture import CaptureRecord
-from narrative_archive.config import Config, load_config, parse_duration
+from narrative_archive.config import DEFAULT_DB, Config, load_config, parse_duration
 from narrative_archive.extract import ExtractError, extractor_version
 from narrative_archive.fts import NarrativeMatcher
 from narrative_archive.spiders.base import STAT, Page, Problem, RevisitOutcome, host_of
@@ -118,7 +118,7 @@ class ArchivePipeline:
         self.stats.set_value(STAT + "run_id", self.run_id)
 
     def _open(self, spider) -> None:
-        self.db = store.open_db(self.settings.get("NARRATIVE_ARCHIVE_DB") or "archive.db")
+        self.db = store.open_db(self.settings.get("NARRATIVE_ARCHIVE_DB") or DEFAULT_DB)
         # WAL + NORMAL: a crash (even kill -9) loses no committed article; only a
         # power cut may lose the last few commits. Much faster than FULL.
         self.db.execute("PRAGMA synchronous = NORMAL")

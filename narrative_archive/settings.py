@@ -7,6 +7,8 @@ from the repository root. Override any of them with `-s NAME=VALUE`, e.g.
 
 import os
 
+from narrative_archive.config import DEFAULT_DB
+
 BOT_NAME = "narrative-archive"
 SPIDER_MODULES = ["narrative_archive.spiders"]
 NEWSPIDER_MODULE = "narrative_archive.spiders"
@@ -65,7 +67,7 @@ LOG_LEVEL = "INFO"
 FEED_EXPORT_ENCODING = "utf-8"
 
 # --- narrative-archive ------------------------------------------------------------------
-NARRATIVE_ARCHIVE_DB = os.environ.get("NARRATIVE_ARCHIVE_DB") or "archive.db"
+NARRATIVE_ARCHIVE_DB = os.environ.get("NARRATIVE_ARCHIVE_DB") or DEFAULT_DB
 NARRATIVE_ARCHIVE_CONFIG = os.environ.get("NARRATIVE_ARCHIVE_CONFIG") or None
 NARRATIVE_ARCHIVE_RUN_ID = None  # the crawl_runs row to report into (else the pipeline starts one)
 NARRATIVE_ARCHIVE_REFETCH_AFTER = "1d"  # a URL fetched more recently than this is not requested

@@ -19,29 +19,8 @@ import sqlite_utils
 
 from narrative_archive import store
 from narrative_archive.config import ConfigError, Job, load_config
-
-
-def _parse(value: str | None) -> datetime | None:
-    if not value:
-        return None
-    return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(UTC)
-
-
-def _iso(value: datetime | None) -> str | None:
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if value else None
-
-
-def humanize(seconds: float) -> str:
-    """90 -> '1m 30s', 7260 -> '2h 1m', 200000 -> '2d 7h'."""
-    seconds = int(round(seconds))
-    parts = []
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
-        if seconds >= size or (unit == "s" and not parts):
-            parts.append(f"{seconds // size}{unit}")
-            seconds %= size
-        if len(parts) == 2:
-            break
-    return " ".join(parts)
+from narrative_archive.times import humanize as humanize  # status.humanize, as before
+from narrative_archive.times import iso, parse_iso
 
 
 def status_report(db_path: str | Path, config_dir: str | Path | None,
@@ -132,7 +111,7 @@ def crawl_alive(pid: int | None, started_at: str | None = None) -> bool:
     if "crawl" not in cmdline or not any(
             name in command for name in ("narrative_archive", "narrative-archive", "scrapy")):
         return False
-    started = _parse(started_at)
+    started = parse_iso(started_at)
     return started is None or created <= started.timestamp() + START_MARGIN
 
 
@@ -209,19 +188,19 @@ def schedule(db: sqlite_utils.Database, jobs: Sequence[Job], scheduler_running: 
     rows = []
     for job in jobs:
         run = last.get(job.id) or {}
-        started = _parse(run.get("started_at"))
+        started = parse_iso(run.get("started_at"))
         next_at = next_run_estimate(job, started, now, scheduler_running)
         if run.get("status") == "running":
             note = f"running now (run {run['id']})"
         elif not scheduler_running:
-            note = "at start-up" if next_at <= now else _iso(next_at)
+            note = "at start-up" if next_at <= now else iso(next_at)
         elif next_at <= now:
             note = f"due now (within {humanize(job.jitter)} of jitter)" if job.jitter else "due now"
         else:
-            note = f"{_iso(next_at)} (in {humanize((next_at - now).total_seconds())})"
+            note = f"{iso(next_at)} (in {humanize((next_at - now).total_seconds())})"
         rows.append({
             "job": job.id, "spider": job.spider, "trigger": describe_trigger(job),
-            "next_run_at": _iso(next_at), "next_run": note,
+            "next_run_at": iso(next_at), "next_run": note,
             "last_run": run.get("id"), "last_status": run.get("status"),
             "last_started_at": run.get("started_at"), "last_finished_at": run.get("finished_at"),
         })
@@ -243,10 +222,10 @@ def failing_outlets(db: sqlite_utils.Database) -> list[dict]:
 
 def took(run: dict) -> str | None:
     """How long a run took (or has been running): '2m 5s'."""
-    started = _parse(run.get("started_at"))
+    started = parse_iso(run.get("started_at"))
     if started is None:
         return None
-    finished = _parse(run.get("finished_at")) or datetime.now(UTC)
+    finished = parse_iso(run.get("finished_at")) or datetime.now(UTC)
     return humanize(max(0.0, (finished - started).total_seconds()))
 
 

@@ -10,13 +10,14 @@ import json
 import sqlite3
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import sqlite_utils
 
 from narrative_archive.fts import ARCHIVE_FTS_SQL
+from narrative_archive.times import TIME_FORMAT as _TIME
+from narrative_archive.times import now as now  # store.now(): when a row is written
 
 # The archive's time format, in SQL (triggers and views).
 NOW_SQL = "strftime('%Y-%m-%dT%H:%M:%SZ', 'now')"
@@ -700,11 +701,6 @@ MIGRATIONS: list[str] = [
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
-def now() -> str:
-    """The current time as the archive writes it: UTC ISO 8601 to the second."""
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def open_db(path: str | Path, migrate: bool = True) -> sqlite_utils.Database:
     """Open archive.db with WAL, a busy timeout and foreign keys; migrate it by default."""
     conn = sqlite3.connect(str(path), timeout=30, isolation_level=None, check_same_thread=False)
@@ -986,7 +982,6 @@ def recently_failed(db: sqlite_utils.Database, urls: Iterable[str], since: str) 
 
 REVISIT_OUTCOMES = ("unchanged", "edited", "moved", "gone", "blocked", "failing")
 ARTICLE_STATUSES = ("live", "edited", "moved", "gone")
-_TIME = "%Y-%m-%dT%H:%M:%SZ"
 
 
 def due_for_revisit(

@@ -39,7 +39,7 @@ from pathlib import Path
 
 from narrative_archive import store
 from narrative_archive.config import Job
-from narrative_archive.scheduler.triggers import format_duration
+from narrative_archive.times import format_duration
 
 STDERR_TAIL_LINES = 40
 ERROR_LINES = 10

@@ -18,6 +18,8 @@ import socket
 import time
 from pathlib import Path
 
+from narrative_archive.config import DEFAULT_DB
+
 try:
     import fcntl
 except ImportError:  # pragma: no cover - Windows: no advisory locks, no guard
@@ -124,7 +126,7 @@ def main(argv: list[str] | None = None) -> int:
     import sys
 
     args = sys.argv[1:] if argv is None else argv
-    db_path = args[0] if args else os.environ.get("NARRATIVE_ARCHIVE_DB", "archive.db")
+    db_path = args[0] if args else os.environ.get("NARRATIVE_ARCHIVE_DB", DEFAULT_DB)
     state = scheduler_state(db_path)
     print(json.dumps(state))
     return 0 if state["running"] else 1

@@ -16,6 +16,8 @@ import threading
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
+from narrative_archive.times import iso
+
 FIRST_FIELDS = ("job", "run", "event")
 _BARE = re.compile(r"^[^\s\"=]+$")
 
@@ -23,7 +25,7 @@ _BARE = re.compile(r"^[^\s\"=]+$")
 def format_value(value: Any) -> str:
     """A field value as it appears in a log line: bare when it can be, else double-quoted."""
     if isinstance(value, datetime):
-        value = value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        value = iso(value)
     elif isinstance(value, float):
         value = f"{value:.1f}"
     text = " ".join(str(value).split()) if value is not None else "-"
@@ -37,7 +39,7 @@ def format_event(component: str, event: str, fields: dict[str, Any], at: datetim
     ordered = {key: fields[key] for key in FIRST_FIELDS if key in fields and key != "event"}
     ordered["event"] = event
     ordered.update((key, value) for key, value in fields.items() if key not in ordered)
-    stamp = at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    stamp = iso(at)
     parts = [f"{key}={format_value(value)}" for key, value in ordered.items() if value is not None]
     return f"{stamp} {component} {' '.join(parts)}"
 

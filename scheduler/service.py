@@ -37,23 +37,17 @@ from narrative_archive.scheduler.lock import SchedulerLock
 from narrative_archive.scheduler.log import EventLog
 from narrative_archive.scheduler.triggers import describe_trigger, first_run_at, make_trigger
 from narrative_archive.status import job_of, run_alive, settle_runs
+from narrative_archive.times import parse_iso
 
 DEFAULT_GRACE = 30.0
 DEFAULT_MAX_CRAWLS = 2
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
 
 
-def parse_time(value: str | None) -> datetime | None:
-    """An archive timestamp (2026-11-25T14:00:00Z) as an aware datetime."""
-    if not value:
-        return None
-    return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(UTC)
-
-
 def last_started(db) -> dict[str, datetime]:
     """Each scheduled job's last start, from crawl_runs.args.job (any status counts)."""
     return {
-        job_id: parse_time(started_at)
+        job_id: parse_iso(started_at)
         for job_id, started_at in db.execute(
             "SELECT json_extract(args, '$.job') AS job, max(started_at) FROM crawl_runs"
             " WHERE json_valid(args) AND json_extract(args, '$.job') IS NOT NULL GROUP BY job"

@@ -27,15 +27,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 # The crontab dialect lives in config, which validates it with the same trigger.
 from narrative_archive.config import Job, cron_day_of_week, cron_trigger  # noqa: F401
-
-
-def format_duration(seconds: int | float) -> str:
-    """3600 -> '1h', 90 -> '90s', 1800 -> '30m': the largest unit that divides it."""
-    seconds = int(seconds)
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds >= size and seconds % size == 0:
-            return f"{seconds // size}{unit}"
-    return f"{seconds}s"
+from narrative_archive.times import format_duration
 
 
 def describe_trigger(job: Job) -> str:

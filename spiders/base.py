@@ -35,7 +35,14 @@ from twisted.python.failure import Failure
 from w3lib.encoding import http_content_type_encoding
 
 from narrative_archive import store
-from narrative_archive.config import Config, Narrative, Outlet, load_config, parse_duration
+from narrative_archive.config import (
+    DEFAULT_DB,
+    Config,
+    Narrative,
+    Outlet,
+    load_config,
+    parse_duration,
+)
 from narrative_archive.urls import canonicalize_url
 
 STAT = "narrative_archive/"  # prefix of the spiders' and the pipeline's counters in crawler.stats
@@ -341,7 +348,7 @@ class ArchiveSpider(scrapy.Spider):
                 ("until", iso(self.until) if self.until else None), ("limit", self.limit),
             ) if value
         }
-        self.db_path = settings.get("NARRATIVE_ARCHIVE_DB") or "archive.db"
+        self.db_path = settings.get("NARRATIVE_ARCHIVE_DB") or DEFAULT_DB
         self.refetch_after = parse_duration(settings.get("NARRATIVE_ARCHIVE_REFETCH_AFTER") or 0) or 0
         self.max_sitemap_size = settings.getint("NARRATIVE_ARCHIVE_SITEMAP_MAXSIZE")
         self._db = None

@@ -17,6 +17,7 @@ from urllib.parse import quote, urlencode
 
 from narrative_archive.config import Narrative
 from narrative_archive.spiders.search import web_query
+from narrative_archive.times import iso, parse_iso
 
 DEFAULT_URL = "https://search.mediacloud.org/api"
 PLATFORM = "onlinenews-mediacloud"
@@ -122,12 +123,5 @@ def parse_story_list(body: bytes) -> tuple[list[Story], str | None]:
 
 
 def _date(value) -> str | None:
-    if not value:
-        return None
-    try:
-        moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    moment = parse_iso(value)
+    return iso(moment) if moment else None

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import quote, urlencode, urljoin, urlsplit
 
+from narrative_archive.times import iso
+
 DEFAULT_URL = "https://web.archive.org"
 FIELDS = ("urlkey", "timestamp", "original", "mimetype", "statuscode", "digest", "length")
 PAGE_SIZE = 1000
@@ -46,7 +48,7 @@ def timestamp_iso(timestamp: str) -> str:
     """A Wayback timestamp (yyyyMMddhhmmss, maybe shorter) as UTC ISO 8601."""
     digits = (timestamp + "0101000000"[len(timestamp) - 4:]) if len(timestamp) < 14 else timestamp
     moment = datetime.strptime(digits[:14], "%Y%m%d%H%M%S").replace(tzinfo=UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return iso(moment)
 
 
 def timestamp_of(moment: datetime) -> str:

@@ -1,0 +1,76 @@
+"""Time as the archive writes it, a leaf: UTC ISO 8601 to the second ("2026-11-25T14:00:00Z"),
+durations read from config ("30m") and durations written for people.
+
+store.NOW_SQL is the same format in SQL.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from typing import Any
+
+TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+
+DURATION = re.compile(r"^(\d+)\s*(s|m|h|d)$")
+DURATION_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def now() -> str:
+    """The current UTC time, as the archive writes times."""
+    return datetime.now(UTC).strftime(TIME_FORMAT)
+
+
+def iso(moment: datetime) -> str:
+    """An aware (or UTC) datetime as the archive writes times."""
+    return moment.astimezone(UTC).strftime(TIME_FORMAT) if moment.tzinfo \
+        else moment.strftime(TIME_FORMAT)
+
+
+def parse_iso(value: Any) -> datetime | None:
+    """An ISO 8601 time ("…Z" too) as an aware UTC datetime; a time without a zone is UTC.
+    None for an empty or unreadable value."""
+    if not value:
+        return None
+    try:
+        moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC)
+
+
+def parse_duration(value: Any) -> int | None:
+    """'30m' -> 1800; plain numbers are seconds; None when it is not a duration."""
+    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+        return value
+    match = DURATION.match(str(value).strip())
+    return int(match[1]) * DURATION_SECONDS[match[2]] if match and int(match[1]) > 0 else None
+
+
+def format_duration(seconds: float) -> str:
+    """3600 -> '1h', 90 -> '90s', 1800 -> '30m': the largest unit that divides it (as
+    schedule.yml writes durations)."""
+    seconds = int(seconds)
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size and seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
+
+
+def humanize(seconds: float) -> str:
+    """90 -> '1m 30s', 7260 -> '2h 1m', 200000 -> '2d 7h': the two largest units."""
+    seconds = int(round(seconds))
+    parts: list[str] = []
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
+        if seconds >= size or (unit == "s" and not parts):
+            parts.append(f"{seconds // size}{unit}")
+            seconds %= size
+        if len(parts) == 2:
+            break
+    return " ".join(parts)
+
+
+def clock(seconds: float) -> str:
+    """125 -> '2:05': minutes and seconds, as a progress display counts."""
+    seconds = int(seconds)
+    return f"{seconds // 60}:{seconds % 60:02d}"
