@@ -643,7 +643,7 @@ def suggest(db_path, config_dir, narrative_id, language):
 
 
 def _when(value: str | None, option: str, end: bool = False) -> str | None:
-    from narrative_archive.spiders.base import iso, parse_when
+    from narrative_archive.times import iso, parse_when
 
     try:
         moment = parse_when(value, end=end)

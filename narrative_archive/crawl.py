@@ -187,7 +187,8 @@ def check_arguments(config: Config, spiders: Sequence[str], outlets: Sequence[st
                     narratives: Sequence[str], since: str | None, until: str | None,
                     run_id: int | None) -> None:
     """Raise ValueError naming the first bad argument, before anything starts."""
-    from narrative_archive.spiders.base import parse_when, select
+    from narrative_archive.spiders.base import select
+    from narrative_archive.times import parse_when
 
     unknown = [s for s in spiders if s not in SPIDERS and s not in ON_DEMAND]
     if unknown:

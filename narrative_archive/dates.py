@@ -135,3 +135,22 @@ def plausible_date(parsed: date | datetime) -> str | None:
         return None
     return parsed.isoformat()
 
+
+def parse_listed_date(value: str | None) -> datetime | None:
+    """A date as feeds and sitemaps write it (W3C/ISO 8601 or RFC 822), else None."""
+    if not value or not value.strip():
+        return None
+    text = value.strip()
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        try:
+            moment = parsedate_to_datetime(text)
+        except (TypeError, ValueError, IndexError):
+            return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    try:
+        return moment.astimezone(UTC)
+    except (OverflowError, ValueError):
+        return None

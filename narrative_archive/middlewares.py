@@ -20,7 +20,9 @@ from scrapy.utils.httpobj import urlparse_cached
 from scrapy.utils.response import response_status_message
 from twisted.internet.defer import Deferred
 
-from narrative_archive.spiders.base import Refused, host_of, parse_listed_date
+from narrative_archive.dates import parse_listed_date
+from narrative_archive.items import Refused
+from narrative_archive.urls import bare_host
 
 logger = logging.getLogger(__name__)
 
@@ -209,7 +211,7 @@ class OutletCapsMiddleware:
     def outlet(request: Request) -> str | None:
         if request.meta.get("dont_obey_robotstxt"):  # RobotsTxtMiddleware's own request
             return None
-        return request.meta.get("outlet_id") or host_of(request.url)
+        return request.meta.get("outlet_id") or bare_host(request.url)
 
     def process_request(self, request: Request):
         key = self.outlet(request)

@@ -47,8 +47,8 @@ from narrative_archive.capture import CaptureRecord
 from narrative_archive.config import DEFAULT_DB, Config, load_config, parse_duration
 from narrative_archive.extract import ExtractError, extractor_version
 from narrative_archive.fts import NarrativeMatcher
-from narrative_archive.spiders.base import STAT, Page, Problem, RevisitOutcome, host_of
-from narrative_archive.urls import canonicalize_url
+from narrative_archive.items import STAT, Page, Problem, RevisitOutcome
+from narrative_archive.urls import bare_host, canonicalize_url
 from narrative_archive.workers import ExtractorPool
 
 logger = logging.getLogger(__name__)
@@ -232,7 +232,7 @@ class ArchivePipeline:
                 self._maybe_flush()
                 return {**outcome, "status": "unmatched"}
             if outlet_id is None:
-                outlet_id = store.ensure_outlet_for_domain(self.db, host_of(page.url))
+                outlet_id = store.ensure_outlet_for_domain(self.db, bare_host(page.url))
         # A bad date is a warning, not an error: the page is stored (with the listing's
         # date when there is one), the warning kept on the article and counted on the run.
         for warning in article.get("warnings") or ():

@@ -7,7 +7,7 @@ store.NOW_SQL is the same format in SQL.
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
@@ -74,3 +74,41 @@ def clock(seconds: float) -> str:
     """125 -> '2:05': minutes and seconds, as a progress display counts."""
     seconds = int(seconds)
     return f"{seconds // 60}:{seconds % 60:02d}"
+
+
+def parse_when(value: Any, *, end: bool = False, now: datetime | None = None) -> datetime | None:
+    """A --since/--until value as an aware UTC datetime.
+
+    Accepts a date (2024-05-01), an ISO 8601 time (2024-05-01T12:00:00Z) or a
+    duration back from now (90m, 6h, 3d). A bare date given as the end of a
+    range means the end of that day. Raises ValueError for anything else.
+    """
+    if value is None or value == "":
+        return None
+    now = now or datetime.now(UTC)
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    if isinstance(value, date):
+        value = value.isoformat()
+    text = str(value).strip()
+    seconds = parse_duration(text)
+    if seconds:
+        return now - timedelta(seconds=seconds)
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+        try:
+            day = datetime.combine(date.fromisoformat(text), datetime.min.time(), UTC)
+        except ValueError:
+            pass
+        else:
+            return day + timedelta(days=1, microseconds=-1) if end else day
+    else:
+        try:
+            moment = datetime.fromisoformat(text)
+        except ValueError:
+            pass
+        else:
+            return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    raise ValueError(
+        f"expected a date (2024-05-01), a time (2024-05-01T12:00:00Z) or a duration back "
+        f"from now (6h, 3d), got {value!r}"
+    )

@@ -155,3 +155,9 @@ def trusted_canonical(page_url: str, canonical_url: str, outlet_domains: Iterabl
         return True
     domains = tuple(outlet_domains)
     return _under(page_host, domains) and _under(canonical_host, domains)
+
+
+def bare_host(url: str) -> str:
+    """The lowercase host of a URL without a leading www. ('' when there is none): how
+    outlets' domains are written."""
+    return host_of(url).removeprefix("www.")

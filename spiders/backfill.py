@@ -37,20 +37,14 @@ from scrapy.http import Response
 from scrapy.spidermiddlewares.httperror import HttpError
 from w3lib.encoding import http_content_type_encoding
 
-from narrative_archive import store
+from narrative_archive import discovery
 from narrative_archive.archives import commoncrawl, mediacloud, terms, wayback
 from narrative_archive.config import Outlet
-from narrative_archive.spiders.base import (
-    HTML_TYPES,
-    ArchiveSpider,
-    Page,
-    Problem,
-    Refused,
-    describe_failure,
-    host_of,
-    iso,
-    parse_listed_date,
-)
+from narrative_archive.dates import parse_listed_date
+from narrative_archive.items import Page, Problem, Refused
+from narrative_archive.spiders.base import HTML_TYPES, ArchiveSpider, describe_failure
+from narrative_archive.times import iso, now
+from narrative_archive.urls import bare_host
 
 SOURCES = ("wayback", "commoncrawl", "mediacloud")
 BUSY = (408, 429)  # with every 5xx: the archive is busy or down for now, not the capture gone
@@ -162,7 +156,7 @@ class BackfillSpider(ArchiveSpider):
 
     def domains(self, outlet: Outlet) -> list[str]:
         return list(dict.fromkeys(d.lower().removeprefix("www.") for d in outlet.domains)) or [
-            host_of(outlet.url)]
+            bare_host(outlet.url)]
 
     def take(self, capture: dict) -> bool:
         """Whether to request this listed capture now: not already queued, within --limit."""
@@ -189,7 +183,7 @@ class BackfillSpider(ArchiveSpider):
     def listed(self, source: str, domain: str, key: str, rows: list[dict],
                resume_key: str | None):
         """Remember a listed page and its resume point; requests for what is still to fetch."""
-        pending = store.save_backfill_listing(self.db, source, domain, key, rows, resume_key,
+        pending = discovery.save_backfill_listing(self.db, source, domain, key, rows, resume_key,
                                               done=resume_key is None)
         self.count("skipped_fetched_before", len({r["capture"] for r in rows}
                                                  - {p["capture"] for p in pending}))
@@ -227,7 +221,7 @@ class BackfillSpider(ArchiveSpider):
 
     def resume(self, source: str):
         """Requests for captures listed by an earlier run but never fetched."""
-        for capture in store.pending_captures(self.db, source):
+        for capture in discovery.pending_captures(self.db, source):
             outlet = capture["outlet_id"]
             wanted = outlet in self.selected or (outlet is None and not self.outlets_chosen)
             if wanted and self.in_range(capture["captured_at"]):
@@ -237,10 +231,10 @@ class BackfillSpider(ArchiveSpider):
     def skip(self, capture: dict, kind: str, reason: str) -> None:
         self.count(f"skipped_{kind}")
         self.logger.info("Skipped %s (%s): %s", capture["url"], capture["source"], reason)
-        store.finish_capture(self.db, capture["source"], capture["capture"], "skipped", reason)
+        discovery.finish_capture(self.db, capture["source"], capture["capture"], "skipped", reason)
 
     def fail(self, capture: dict, reason: str) -> Problem:
-        store.finish_capture(self.db, capture["source"], capture["capture"], "failed", reason)
+        discovery.finish_capture(self.db, capture["source"], capture["capture"], "failed", reason)
         self.logger.info("Failed %s (%s): %s", capture["url"], capture["source"], reason)
         return Problem(capture["url"], f"{capture['source']}: {reason}", capture.get("outlet_id"))
 
@@ -261,7 +255,7 @@ class BackfillSpider(ArchiveSpider):
         return Page(
             url=url, body=body,
             encoding=http_content_type_encoding(content_type) if content_type else None,
-            fetched_at=store.now(), outlet_id=owner.id if owner else capture.get("outlet_id"),
+            fetched_at=now(), outlet_id=owner.id if owner else capture.get("outlet_id"),
             via=self.via, title=capture.get("title"), published_at=capture.get("published_at"),
             source=capture.get("listing"), archive_source=source, archive_url=archive_url,
             archived_at=archived_at, capture=response.meta.get("capture") if response else None,
@@ -300,7 +294,7 @@ class BackfillSpider(ArchiveSpider):
     # -- wayback --
 
     def wayback_listing(self, outlet: Outlet, domain: str, sized: bool = False):
-        resume_key, done = store.backfill_cursor(self.db, "wayback", domain, self.range_key)
+        resume_key, done = discovery.backfill_cursor(self.db, "wayback", domain, self.range_key)
         if done:
             self.count("listings_done_before")
             self.logger.info("wayback: %s already listed for this range", domain)
@@ -422,7 +416,7 @@ class BackfillSpider(ArchiveSpider):
             for outlet in self.outlets:
                 for domain in self.domains(outlet):
                     key = f"{crawl.id} {self.range_key}"
-                    resume_key, done = store.backfill_cursor(self.db, "commoncrawl", domain, key)
+                    resume_key, done = discovery.backfill_cursor(self.db, "commoncrawl", domain, key)
                     if done:
                         self.count("listings_done_before")
                         continue
@@ -447,7 +441,7 @@ class BackfillSpider(ArchiveSpider):
         self.count("fetched")
         meta = response.meta
         if response.status == 404:  # pywb: no captures at all
-            store.save_backfill_listing(self.db, "commoncrawl", meta["domain"], meta["key"], [],
+            discovery.save_backfill_listing(self.db, "commoncrawl", meta["domain"], meta["key"], [],
                                         None, done=True)
             return
         try:
@@ -461,7 +455,7 @@ class BackfillSpider(ArchiveSpider):
         if meta["page"] < pages:
             yield self.cc_page_request(meta, meta["page"], pages)
         else:
-            store.save_backfill_listing(self.db, "commoncrawl", meta["domain"], meta["key"], [],
+            discovery.save_backfill_listing(self.db, "commoncrawl", meta["domain"], meta["key"], [],
                                         None, done=True)
 
     def parse_cc_index(self, response: Response):
@@ -516,7 +510,7 @@ class BackfillSpider(ArchiveSpider):
     def mediacloud_listing(self, narrative_id: str, token: str | None = None):
         key = f"{narrative_id} {self.since:%Y%m%d}-{self.until:%Y%m%d}"
         if token is None:
-            token, done = store.backfill_cursor(self.db, "mediacloud", "*", key)
+            token, done = discovery.backfill_cursor(self.db, "mediacloud", "*", key)
             if done:
                 self.count("listings_done_before")
                 return None
@@ -596,5 +590,5 @@ class BackfillSpider(ArchiveSpider):
         capture = failure.request.meta.get("listed")
         reason = describe_failure(failure)
         if capture is not None and reason is not None and fails_for_good(failure):
-            store.finish_capture(self.db, capture["source"], capture["capture"], "failed", reason)
+            discovery.finish_capture(self.db, capture["source"], capture["capture"], "failed", reason)
         yield from super().failed(failure)

@@ -13,9 +13,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
-from email.utils import parsedate_to_datetime
+from datetime import datetime
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
@@ -34,7 +32,7 @@ from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 from w3lib.encoding import http_content_type_encoding
 
-from narrative_archive import store
+from narrative_archive import discovery
 from narrative_archive.config import (
     DEFAULT_DB,
     Config,
@@ -43,141 +41,15 @@ from narrative_archive.config import (
     load_config,
     parse_duration,
 )
-from narrative_archive.urls import canonicalize_url
+from narrative_archive.items import STAT, Link, Page, Problem, Refused
+from narrative_archive.times import iso, now, parse_when
+from narrative_archive.urls import bare_host, canonicalize_url
 
-STAT = "narrative_archive/"  # prefix of the spiders' and the pipeline's counters in crawler.stats
 HTML_TYPES = ("text/html", "application/xhtml+xml")
 WEB_SCHEMES = ("http", "https")
 
 
-# --- what spiders yield ----------------------------------------------------
-
-
-@dataclass(frozen=True, eq=False)
-class Page:
-    """One fetched article page, on its way to extraction."""
-
-    url: str  # where the page was fetched from (after redirects)
-    body: bytes = field(repr=False)
-    encoding: str | None  # the charset of the Content-Type header, if it named one
-    fetched_at: str  # when the response arrived (UTC ISO 8601)
-    outlet_id: str | None  # None: a search result from a domain no outlet claims
-    via: str  # feed | sitemap | search | revisit | archive
-    title: str | None = None  # discovery hints: what the feed, sitemap or search said
-    published_at: str | None = None
-    source: str | None = None  # the feed, sitemap or search URL that listed the page
-    narrative_id: str | None = None  # the narrative a search result was found for
-    # An archived copy (via archive): url is the original URL, these say where the copy came from.
-    archive_source: str | None = None  # wayback | commoncrawl
-    archive_url: str | None = None  # the capture as the archive serves it
-    archived_at: str | None = None  # the capture's timestamp (UTC ISO 8601)
-    article_id: int | None = None  # revisit: the stored article this page is a new look at
-    etag: str | None = None  # revisit: the validators for the next conditional request
-    last_modified: str | None = None
-    # its WARC capture: a concurrent.futures.Future of a capture.CaptureRecord (or the record)
-    capture: Any = field(default=None, repr=False, compare=False)
-
-
-@dataclass(frozen=True)
-class RevisitOutcome:
-    """A revisit that produced no page to extract (304, 3xx, 4xx, 5xx, soft 404, ...)."""
-
-    article_id: int
-    url: str
-    outcome: str  # unchanged | moved | gone | blocked | failing (store.REVISIT_OUTCOMES)
-    http_status: int | None = None
-    new_url: str | None = None
-    detail: str | None = None
-    outlet_id: str | None = None
-    etag: str | None = None
-    last_modified: str | None = None
-    checked_at: str | None = None
-    # its WARC capture (the 304, 3xx, 4xx or soft 404 as received), as in Page
-    capture: Any = field(default=None, repr=False, compare=False)
-
-
-@dataclass(frozen=True)
-class Problem:
-    """A URL that could not be fetched or used, and why (a crawl_errors row)."""
-
-    url: str | None
-    reason: str
-    outlet_id: str | None = None
-
-
-@dataclass(frozen=True)
-class Link:
-    """An article URL found by discovery, with what the listing said about it."""
-
-    url: str
-    title: str | None = None
-    published_at: str | None = None
-
-
 # --- dates -----------------------------------------------------------------
-
-
-def iso(moment: datetime) -> str:
-    """UTC ISO 8601 to the second, as the archive writes times."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def parse_when(value: Any, *, end: bool = False, now: datetime | None = None) -> datetime | None:
-    """A --since/--until value as an aware UTC datetime.
-
-    Accepts a date (2024-05-01), an ISO 8601 time (2024-05-01T12:00:00Z) or a
-    duration back from now (90m, 6h, 3d). A bare date given as the end of a
-    range means the end of that day. Raises ValueError for anything else.
-    """
-    if value is None or value == "":
-        return None
-    now = now or datetime.now(UTC)
-    if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=UTC)
-    if isinstance(value, date):
-        value = value.isoformat()
-    text = str(value).strip()
-    seconds = parse_duration(text)
-    if seconds:
-        return now - timedelta(seconds=seconds)
-    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
-        try:
-            day = datetime.combine(date.fromisoformat(text), datetime.min.time(), UTC)
-        except ValueError:
-            pass
-        else:
-            return day + timedelta(days=1, microseconds=-1) if end else day
-    else:
-        try:
-            moment = datetime.fromisoformat(text)
-        except ValueError:
-            pass
-        else:
-            return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-    raise ValueError(
-        f"expected a date (2024-05-01), a time (2024-05-01T12:00:00Z) or a duration back "
-        f"from now (6h, 3d), got {value!r}"
-    )
-
-
-def parse_listed_date(value: str | None) -> datetime | None:
-    """A date as feeds and sitemaps write it (W3C/ISO 8601 or RFC 822), else None."""
-    if not value or not value.strip():
-        return None
-    text = value.strip()
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        try:
-            moment = parsedate_to_datetime(text)
-        except (TypeError, ValueError, IndexError):
-            return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    try:
-        return moment.astimezone(UTC)
-    except (OverflowError, ValueError):
-        return None
 
 
 def in_range(moment: datetime | None, since: datetime | None, until: datetime | None) -> bool:
@@ -190,15 +62,6 @@ def in_range(moment: datetime | None, since: datetime | None, until: datetime | 
 # --- outlets ---------------------------------------------------------------
 
 
-def host_of(url: str) -> str:
-    """The lowercase host of a URL without a leading www. ('' when there is none)."""
-    try:
-        host = urlsplit(url).hostname or ""
-    except ValueError:
-        return ""
-    return host.lower().rstrip(".").removeprefix("www.")
-
-
 class OutletIndex:
     """Which configured outlet a URL belongs to: its host or a parent domain in `domains`."""
 
@@ -209,7 +72,7 @@ class OutletIndex:
                 self.by_domain.setdefault(domain.lower().removeprefix("www."), outlet)
 
     def for_url(self, url: str) -> Outlet | None:
-        host = host_of(url)
+        host = bare_host(url)
         while host:
             if host in self.by_domain:
                 return self.by_domain[host]
@@ -218,15 +81,6 @@ class OutletIndex:
 
 
 # --- failures --------------------------------------------------------------
-
-
-class Refused(IgnoreRequest):
-    """A request our own middlewares refused; `reason` is its crawl_errors reason, or None
-    for a refusal already recorded once (the rest of an outlet over its caps)."""
-
-    def __init__(self, reason: str | None):
-        super().__init__(reason or "refused")
-        self.reason = reason
 
 
 def _size(size: int) -> str:
@@ -359,13 +213,13 @@ class ArchiveSpider(scrapy.Spider):
             domains = {d for outlet in self.outlets for d in outlet.domains}
             for outlet in self.outlets:
                 for url in (outlet.url, *outlet.feeds, *outlet.sitemaps):
-                    domains.add(host_of(url))
+                    domains.add(bare_host(url))
             self.allowed_domains = sorted(d for d in domains if d)
 
     @property
     def db(self):
         if self._db is None:
-            self._db = store.open_db(self.db_path)
+            self._db = discovery.open_archive(self.db_path)
         return self._db
 
     def closed(self, reason: str) -> None:
@@ -412,10 +266,10 @@ class ArchiveSpider(scrapy.Spider):
                 continue
             self.seen.add(canonical)
             candidates.append((link, canonical, owner))
-        recent = self.recently_fetched([canonical for _, canonical, _ in candidates])
-        if recent:  # listed again, not refetched: still seen
-            store.mark_seen(self.db, recent)
-        failed = self.recently_failed([link.url.strip() for link, _, _ in candidates])
+        recent = discovery.fetched_lately(
+            self.db, [canonical for _, canonical, _ in candidates], self.refetch_after)
+        failed = discovery.failed_lately(
+            self.db, [link.url.strip() for link, _, _ in candidates], self.refetch_after)
         for link, canonical, owner in candidates:
             if canonical in recent:
                 self.count("skipped_recent")
@@ -438,20 +292,6 @@ class ArchiveSpider(scrapy.Spider):
                 },
             )
 
-    def recently_fetched(self, canonical_urls: list[str]) -> set[str]:
-        if not self.refetch_after or not canonical_urls:
-            return set()
-        since = iso(datetime.now(UTC) - timedelta(seconds=self.refetch_after))
-        return store.recently_fetched(self.db, canonical_urls, since)
-
-    def recently_failed(self, urls: list[str]) -> set[str]:
-        """Which of these URLs failed within the refetch interval (not worth asking again yet:
-        a transient failure was already retried within its run)."""
-        if not self.refetch_after or not urls:
-            return set()
-        since = iso(datetime.now(UTC) - timedelta(seconds=self.refetch_after))
-        return store.recently_failed(self.db, urls, since)
-
     def listing_request(self, url: str, callback, *, outlet: Outlet | None = None, **meta):
         """A request for a feed, sitemap or search answer: discovery may live on other hosts."""
         return scrapy.Request(
@@ -473,7 +313,7 @@ class ArchiveSpider(scrapy.Spider):
         yield Page(
             url=response.url, body=response.body,
             encoding=http_content_type_encoding(content_type) if content_type else None,
-            fetched_at=store.now(), outlet_id=meta.get("outlet_id"), via=self.via,
+            fetched_at=now(), outlet_id=meta.get("outlet_id"), via=self.via,
             title=meta.get("title"), published_at=meta.get("published_at"),
             source=meta.get("source"), narrative_id=meta.get("narrative_id"),
             capture=meta.get("capture"),

@@ -22,8 +22,10 @@ from urllib.parse import urljoin
 import feedparser
 from scrapy.http import Response
 
-from narrative_archive.dates import plausible_date
-from narrative_archive.spiders.base import ArchiveSpider, Link, in_range, iso, parse_listed_date
+from narrative_archive.dates import parse_listed_date, plausible_date
+from narrative_archive.items import Link
+from narrative_archive.spiders.base import ArchiveSpider, in_range
+from narrative_archive.times import iso
 
 FEED_TYPES = (
     "application/rss+xml", "application/atom+xml", "application/rdf+xml", "application/feed+json",

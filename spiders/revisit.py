@@ -2,7 +2,7 @@
 
 Articles are due on a decaying schedule after they were first seen
 (NARRATIVE_ARCHIVE_REVISIT_AFTER, by default 1 day, 7 days, 30 days and 180
-days): each run asks the archive which are due (store.due_for_revisit),
+days): each run asks the archive which are due (discovery.due_for_revisit),
 most overdue first, up to --limit. Requests are conditional when the archive
 has the page's validators (If-None-Match with its ETag, If-Modified-Since with
 its Last-Modified) and never follow a redirect: the 3xx itself is the answer.
@@ -21,7 +21,8 @@ from scrapy.http import Response
 from twisted.python.failure import Failure
 from w3lib.encoding import http_content_type_encoding
 
-from narrative_archive import store
+from narrative_archive import discovery
+from narrative_archive.items import Page, Problem, Refused, RevisitOutcome
 from narrative_archive.lifecycle import (
     BLOCKED_STATUSES,
     GONE_STATUSES,
@@ -29,16 +30,8 @@ from narrative_archive.lifecycle import (
     classify_status,
     parse_schedule,
 )
-from narrative_archive.spiders.base import (
-    HTML_TYPES,
-    ArchiveSpider,
-    Page,
-    Problem,
-    Refused,
-    RevisitOutcome,
-    describe_failure,
-    skip_kind,
-)
+from narrative_archive.spiders.base import HTML_TYPES, ArchiveSpider, describe_failure, skip_kind
+from narrative_archive.times import now
 
 # A page with a password field and less body text than this is a login page, not the
 # article (a login form in a site's header sits beside a full article).
@@ -65,7 +58,7 @@ class RevisitSpider(ArchiveSpider):
         self.idle_reason: str | None = None
 
     async def start(self):
-        due = store.due_for_revisit(
+        due = discovery.due_for_revisit(
             self.db, self.schedule,
             outlets=self.run_args.get("outlets", ()),
             narratives=self.run_args.get("narratives", ()),
@@ -129,7 +122,7 @@ class RevisitSpider(ArchiveSpider):
         yield Page(
             url=response.url, body=response.body,
             encoding=http_content_type_encoding(content_type) if content_type else None,
-            fetched_at=store.now(), outlet_id=meta.get("outlet_id"), via=self.via,
+            fetched_at=now(), outlet_id=meta.get("outlet_id"), via=self.via,
             article_id=meta["article_id"], etag=header(response, "ETag"),
             last_modified=header(response, "Last-Modified"), capture=meta.get("capture"),
         )
@@ -142,7 +135,7 @@ class RevisitSpider(ArchiveSpider):
             article_id=meta["article_id"], url=meta["article_url"], outcome=outcome,
             http_status=response.status, new_url=new_url, detail=detail,
             outlet_id=meta.get("outlet_id"), etag=header(response, "ETag"),
-            last_modified=header(response, "Last-Modified"), checked_at=store.now(),
+            last_modified=header(response, "Last-Modified"), checked_at=now(),
             capture=meta.get("capture"),
         )
 
@@ -162,5 +155,5 @@ class RevisitSpider(ArchiveSpider):
         self.logger.info("Revisit of %s: %s (%s)", meta["article_url"], outcome, detail)
         yield RevisitOutcome(
             article_id=meta["article_id"], url=meta["article_url"], outcome=outcome,
-            detail=detail, outlet_id=meta.get("outlet_id"), checked_at=store.now(),
+            detail=detail, outlet_id=meta.get("outlet_id"), checked_at=now(),
         )

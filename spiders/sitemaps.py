@@ -23,8 +23,10 @@ from lxml import etree
 from scrapy.http import Response
 from scrapy.utils.gz import gunzip
 
-from narrative_archive.dates import plausible_date
-from narrative_archive.spiders.base import ArchiveSpider, Link, in_range, iso, parse_listed_date
+from narrative_archive.dates import parse_listed_date, plausible_date
+from narrative_archive.items import Link
+from narrative_archive.spiders.base import ArchiveSpider, in_range
+from narrative_archive.times import iso
 
 MAX_DEPTH = 3  # sitemap index → index → index → urlset, and no deeper
 _PARSER = etree.XMLParser(

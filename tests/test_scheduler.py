@@ -33,7 +33,7 @@ from werkzeug import Response
 
 from narrative_archive import store
 from narrative_archive.config import Job
-from narrative_archive.scheduler import jobs, plan
+from narrative_archive.scheduler import jobs, triggers
 from narrative_archive.scheduler.lock import (
     SchedulerAlreadyRunning,
     SchedulerLock,
@@ -97,16 +97,16 @@ def test_log_lines_are_one_greppable_line_per_event():
 
 def test_crontab_weekdays_mean_what_they_mean_in_crontab():
     # APScheduler 3 reads day_of_week 0 as Monday; crontab means Sunday
-    assert plan.cron_day_of_week("1-5") == "mon,tue,wed,thu,fri"
-    assert plan.cron_day_of_week("0") == plan.cron_day_of_week("7") == "sun"
-    assert plan.cron_day_of_week("*/2") == "sun,tue,thu,sat"
-    assert plan.cron_day_of_week("5-7") == plan.cron_day_of_week("fri-sun") == "sun,fri,sat"
-    assert plan.cron_day_of_week("sat-sun") == "sun,sat"
-    assert plan.cron_day_of_week("mon#1") == "mon#1"  # not crontab: left to APScheduler
-    assert plan.cron_day_of_week("*") == "*"
+    assert triggers.cron_day_of_week("1-5") == "mon,tue,wed,thu,fri"
+    assert triggers.cron_day_of_week("0") == triggers.cron_day_of_week("7") == "sun"
+    assert triggers.cron_day_of_week("*/2") == "sun,tue,thu,sat"
+    assert triggers.cron_day_of_week("5-7") == triggers.cron_day_of_week("fri-sun") == "sun,fri,sat"
+    assert triggers.cron_day_of_week("sat-sun") == "sun,sat"
+    assert triggers.cron_day_of_week("mon#1") == "mon#1"  # not crontab: left to APScheduler
+    assert triggers.cron_day_of_week("*") == "*"
     monday_3am = Job(id="weekly", spider="sitemaps", cron="0 3 * * 1")
     wednesday = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
-    assert plan.next_cron_time(monday_3am, wednesday) == datetime(2026, 11, 30, 3, 0,
+    assert triggers.next_cron_time(monday_3am, wednesday) == datetime(2026, 11, 30, 3, 0,
                                                                   tzinfo=UTC)
 
 
@@ -114,22 +114,22 @@ def test_first_run_soon_after_start_then_carries_on_from_history():
     now = datetime(2026, 11, 25, 14, 0, tzinfo=UTC)
     feeds = Job(id="feeds", spider="feeds", every=1800, jitter=120)
     # never ran: soon, within the jitter
-    first = plan.first_run_at(feeds, None, now)
+    first = triggers.first_run_at(feeds, None, now)
     assert now <= first <= now + timedelta(seconds=120)
     # ran 10 minutes ago: carries on 30 minutes after that run, not now
     ten_ago = now - timedelta(minutes=10)
-    assert plan.due_at(feeds, ten_ago, now) == now + timedelta(minutes=20)
+    assert triggers.due_at(feeds, ten_ago, now) == now + timedelta(minutes=20)
     # due while the scheduler was down: one run now (a backlog runs once)
-    assert plan.due_at(feeds, now - timedelta(hours=5), now) == now
+    assert triggers.due_at(feeds, now - timedelta(hours=5), now) == now
     nightly = Job(id="nightly", spider="sitemaps", cron="0 3 * * *")
     # a cron job waits for its time ...
-    assert plan.due_at(nightly, None, now) == datetime(2026, 11, 26, 3, 0, tzinfo=UTC)
-    assert plan.due_at(nightly, datetime(2026, 11, 25, 3, 0, tzinfo=UTC), now) == \
+    assert triggers.due_at(nightly, None, now) == datetime(2026, 11, 26, 3, 0, tzinfo=UTC)
+    assert triggers.due_at(nightly, datetime(2026, 11, 25, 3, 0, tzinfo=UTC), now) == \
         datetime(2026, 11, 26, 3, 0, tzinfo=UTC)
     # ... unless its time passed while the scheduler was down
-    assert plan.due_at(nightly, datetime(2026, 11, 24, 3, 0, tzinfo=UTC), now) == now
-    assert plan.describe_trigger(feeds) == "every 30m (+ up to 2m jitter)"
-    assert plan.describe_trigger(nightly) == "cron 0 3 * * * UTC"
+    assert triggers.due_at(nightly, datetime(2026, 11, 24, 3, 0, tzinfo=UTC), now) == now
+    assert triggers.describe_trigger(feeds) == "every 30m (+ up to 2m jitter)"
+    assert triggers.describe_trigger(nightly) == "cron 0 3 * * * UTC"
 
 
 def test_one_scheduler_per_archive(tmp_path):
