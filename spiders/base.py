@@ -1,11 +1,12 @@
-"""What the discovery spiders share: their arguments, the outlets, dedup, and what they yield.
+"""What the discovery spiders share: their arguments, the outlets, dedup and failures.
 
 A spider only discovers article URLs and fetches them. It yields a `Page` for
 every article page it got and a `Problem` for every URL it could not get; the
 pipeline (narrative_archive.pipelines) extracts, stores and matches. Before a
 URL is requested it is canonicalised, checked against the outlets crawled
 (no wandering off their domains except through discovery), and skipped when
-the archive fetched it within NARRATIVE_ARCHIVE_REFETCH_AFTER.
+the archive fetched it within NARRATIVE_ARCHIVE_REFETCH_AFTER (asked through
+narrative_archive.discovery, the one way a spider reads the archive).
 """
 
 from __future__ import annotations
