@@ -1,4 +1,4 @@
-# `make up` runs the whole service; `make test` runs the tests. Both build .venv themselves.
+# `make up` runs the whole service; `make test` runs the checks (ruff, mypy) and the tests. Both build .venv themselves.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -26,6 +26,7 @@ browser:
 test: $(STAMP) browser
 	$(BIN)/ruff check .
 	$(BIN)/narrative-archive check
+	$(BIN)/mypy
 	$(BIN)/python -m pytest -q
 
 bench: $(STAMP)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from copy import copy
-from typing import Any
+from typing import Any, cast
 
 from lxml import etree
 from lxml.html import HtmlElement
@@ -154,7 +154,7 @@ def dom_author(tree: HtmlElement) -> str | None:
         if isinstance(found, str):  # an attribute value
             if not _BYLINE_HINT.search(found):
                 continue
-            found = found.getparent()
+            found = cast(Any, found).getparent()  # lxml's smart string knows its element
         if found not in candidates:
             level = _byline_level(found)
             if level is not None:

@@ -23,6 +23,7 @@ failed write is logged and counted; the response goes on without a capture.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import threading
@@ -128,7 +129,7 @@ class CaptureMiddleware:
                 future.set_exception(error)
         with self._lock:
             self._pending.add(future)
-        future.add_done_callback(lambda done, url=response.url: self._finished(done, url))
+        future.add_done_callback(functools.partial(self._finished, url=response.url))
         request.meta["capture"] = future
         request.meta.setdefault("captures", []).append(future)
         return response

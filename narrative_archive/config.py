@@ -450,7 +450,7 @@ OUTLET_KEYS = (
 
 
 def load_outlets(path: Path) -> tuple[Outlet, ...]:
-    outlets, seen = [], set()
+    outlets, seen = [], set[str]()
     claimed: dict[str, tuple[str, int]] = {}  # domain -> (outlet label, line)
     for index, line, data, lines in _Entries(path, "outlet"):
         label = _check_ids(path, "outlet", index, lines.get("id", line), data.get("id"), seen)
@@ -598,7 +598,7 @@ def _stance(e: _Entry) -> tuple[tuple[str, str, str, tuple], ...]:
 
 
 def load_narratives(path: Path, check_query) -> tuple[Narrative, ...]:
-    narratives, seen = [], set()
+    narratives, seen = [], set[str]()
     for index, line, data, lines in _Entries(path, "narrative"):
         label = _check_ids(path, "narrative", index, lines.get("id", line), data.get("id"), seen)
         e = _Entry(path, label, data, lines, line, NARRATIVE_KEYS)
@@ -803,7 +803,7 @@ def load_schedule(path: Path, outlet_ids: list[str], narrative_ids: list[str],
     d = _Entry(path, "defaults", defaults, defaults_lines, defaults_line, DEFAULT_KEYS)
     default_timeout = _duration(d, "timeout", default=3600)
     default_jitter = _duration(d, "jitter", default=0, zero=True)
-    jobs, seen = [], set()
+    jobs, seen = [], set[str]()
     made: dict[str, str] = {}  # job id -> the entry that made it
     for index, line, data, lines in entries:
         label = _check_ids(path, "job", index, lines.get("id", line), data.get("id"), seen)
@@ -839,7 +839,8 @@ def load_schedule(path: Path, outlet_ids: list[str], narrative_ids: list[str],
             limit=limit, settings=_job_settings(e, warnings),
         )
         if e.get("per_narrative", bool, default=False):
-            made_here = [(f"{data['id']}-{n}", (n,)) for n in narratives or narrative_ids]
+            made_here: list[tuple[str, tuple[str, ...]]] = [
+                (f"{data['id']}-{n}", (n,)) for n in narratives or narrative_ids]
             key, maker = "per_narrative", f"per_narrative of {label} (line {line})"
         else:
             made_here = [(data["id"], narratives)]

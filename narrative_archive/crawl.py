@@ -354,7 +354,7 @@ def _stop_reactor(_=None) -> None:
     from twisted.internet import reactor
 
     with contextlib.suppress(RuntimeError):  # already stopping (Ctrl-C)
-        reactor.stop()
+        reactor.stop()  # type: ignore[misc]  # the twisted stubs type the global reactor badly
 
 
 def exit_code(runs: Sequence[SpiderRun]) -> int:

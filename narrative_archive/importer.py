@@ -124,7 +124,7 @@ def read_records(path: str | Path, fmt: str,
             continue
         try:
             record = json.loads(text)
-        except ValueError as error:
+        except json.JSONDecodeError as error:
             if number == 1:  # perhaps one pretty-printed object (or list) for the whole file
                 whole = _whole_file(path)
                 if whole is not None:

@@ -69,7 +69,8 @@ class BackoffRetryMiddleware(RetryMiddleware):
         delay = self.backoff_base * (2 ** attempt) * random.uniform(0.5, 1.5)
         return min(delay, self.backoff_max)
 
-    async def process_response(self, request: Request, response: Response):
+    async def process_response(  # type: ignore[override]  # a coroutine, without spider
+            self, request: Request, response: Response):
         if request.meta.get("dont_retry", False) or response.status not in self.retry_http_codes:
             return response
         asked = retry_after(response)
@@ -85,7 +86,8 @@ class BackoffRetryMiddleware(RetryMiddleware):
             await asyncio.sleep(delay)
         return retry
 
-    async def process_exception(self, request: Request, exception: Exception):
+    async def process_exception(  # type: ignore[override]  # as process_response
+            self, request: Request, exception: Exception):
         if request.meta.get("dont_retry", False) or not isinstance(exception, self.exceptions_to_retry):
             return None
         if isinstance(exception, CannotResolveHostError):

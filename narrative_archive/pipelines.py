@@ -284,7 +284,7 @@ class ArchivePipeline:
         """A canonical URL on another site than the page (and not its outlet's) is only a
         claim: the article is keyed on the fetched URL and the claim kept beside it."""
         claimed = article.get("canonical_url")
-        domains = ()
+        domains: tuple[str, ...] = ()
         if page.outlet_id:
             with contextlib.suppress(KeyError):
                 domains = self.config.outlet(page.outlet_id).domains

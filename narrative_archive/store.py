@@ -790,7 +790,7 @@ def save_outlets(db: sqlite_utils.Database, outlets: Iterable[Any]) -> int:
         row["configured"] = 1
         rows.append(row)
     with transaction(db):
-        db["outlets"].upsert_all(rows, pk="id")
+        db.table("outlets").upsert_all(rows, pk="id")
     return len(rows)
 
 
@@ -838,7 +838,8 @@ def save_article(
     capture it came from, the extractor and its origin (crawl, reextract,
     revisit, import).
     """
-    evidence = {"capture_id": capture_id, "extractor": extractor, "origin": origin}
+    evidence: dict[str, Any] = {"capture_id": capture_id, "extractor": extractor,
+                                "origin": origin}
     fetched_at = fetched_at or now()
     canonical = article.get("canonical_url") or article["url"]
     values = {field: article.get(field) for field in ARTICLE_FIELDS}
@@ -1007,7 +1008,8 @@ def due_for_revisit(
     cases = " ".join(
         f"WHEN coalesce(a.last_checked_at, '') < {slot.format(fmt=_TIME, seconds=s)}"
         f" THEN {slot.format(fmt=_TIME, seconds=s)}" for s in offsets)
-    where, params = [], {"at": at or now()}
+    where: list[str] = []
+    params: dict[str, Any] = {"at": at or now()}
     if outlets:
         marks = ", ".join(f":outlet{i}" for i in range(len(outlets)))
         where.append(f"a.outlet_id IN ({marks})")
@@ -1185,6 +1187,7 @@ def pending_captures(db: sqlite_utils.Database, source: str,
            " AND NOT EXISTS (SELECT 1 FROM unmatched_urls u WHERE u.url = c.url)")
     params: list[Any] = [source]
     found: list[dict] = []
+    chunks: list[list[str] | None]
     if captures is None:
         chunks = [None]
     else:

@@ -17,6 +17,7 @@ import os
 import socket
 import time
 from pathlib import Path
+from typing import TextIO
 
 from narrative_archive.config import DEFAULT_DB
 
@@ -60,7 +61,7 @@ class SchedulerLock:
 
     def __init__(self, db_path: str | Path):
         self.path = lock_path(db_path)
-        self._file = None
+        self._file: TextIO | None = None
 
     def acquire(self, timeout: float = 1.0, since: str | None = None) -> None:
         """Take the lock, retrying for `timeout` seconds (status tests it briefly)."""

@@ -102,6 +102,7 @@ class BackfillSpider(ArchiveSpider):
 
     name = "backfill"
     via = "archive"
+    until: datetime  # setup() makes it now when --until is not given
 
     archive_meta: ClassVar[dict[str, Any]] = {
         "allow_offsite": True, "dont_obey_robotstxt": True, "autothrottle_dont_adjust_delay": True,

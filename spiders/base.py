@@ -118,8 +118,8 @@ def describe_failure(failure: Failure, maxsize: int | None = None) -> str | None
         message = str(error)
         size = re.search(r"max size \((\d+)\)", message)
         if size or not message:  # no message: the body outgrew the limit while arriving
-            limit = int(size[1]) if size else maxsize
-            return f"too big: larger than the download limit{f' ({_size(limit)})' if limit else ''}"
+            cap = int(size[1]) if size else maxsize
+            return f"too big: larger than the download limit{f' ({_size(cap)})' if cap else ''}"
         return f"download cancelled: {message}"
     if isinstance(error, DownloadTimeoutError):
         return "timed out"
@@ -322,7 +322,7 @@ class ArchiveSpider(scrapy.Spider):
 
     def failed(self, failure: Failure):
         """Errback: a Problem for the pipeline to record, unless the skip was deliberate."""
-        request = failure.request
+        request = failure.request  # type: ignore[attr-defined]  # Scrapy sets it on errbacks
         kind = skip_kind(failure)
         if kind:
             self.count(f"skipped_{kind}")

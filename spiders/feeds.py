@@ -104,7 +104,7 @@ def _entry_date(entry) -> datetime | None:
         value = entry.get(key)
         if value:
             try:
-                return datetime(*value[:6], tzinfo=UTC)
+                return datetime(*value[:6]).replace(tzinfo=UTC)
             except (TypeError, ValueError):
                 continue
     for key in ("published", "updated"):

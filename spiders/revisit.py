@@ -141,7 +141,7 @@ class RevisitSpider(ArchiveSpider):
 
     def revisit_failed(self, failure: Failure):
         """Errback: robots.txt said no (blocked), or the request failed (failing)."""
-        meta = failure.request.meta
+        meta = failure.request.meta  # type: ignore[attr-defined]  # Scrapy sets it on errbacks
         if failure.check(Refused) and not (failure.value.reason or "").startswith("HTTP "):
             # The outlet's caps stopped the request before it was made: not checked, still due.
             self.count("skipped_capped")

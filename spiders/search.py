@@ -18,6 +18,7 @@ domain: one that no outlet claims gets an outlet row of its own when stored.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import re
@@ -25,6 +26,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from itertools import islice, product
+from typing import Any
 from urllib.parse import parse_qsl, quote, quote_plus, urlencode, urlsplit
 
 from scrapy.http import Response
@@ -165,13 +167,14 @@ class _Parser:
     def phrase(self) -> Term:
         if self.peek() == "^":
             self.take()
-        parts, is_phrase, stems = [], False, []
+        parts: list[Any] = []
+        is_phrase, stems = False, []
         while True:
             token = self.take()
             if token.startswith('"'):
                 # Inside a string FTS5 reads * as a separator: "weapon* to" is "weapon to";
                 # the author meant a prefix, and a search engine gets the whole words.
-                words = []
+                words: list[str] = []
                 for chunk in token[1:-1].replace('""', '"').split():
                     pieces = chunk.split("*")
                     for index, piece in enumerate(pieces):
@@ -329,8 +332,7 @@ def search_queries(narrative: Narrative) -> list[tuple[str | None, str]]:
     for language, fts5 in ((None, narrative.query), *narrative.queries):
         known = narrative_words(narrative, language or MAIN_LANGUAGE)
         try:
-            web = web_query(fts5, lambda stem, lang=language, known=known:
-                            word_forms(stem, lang, known))
+            web = web_query(fts5, functools.partial(word_forms, language=language, known=known))
         except ValueError as error:
             problems.append(f"{language or 'query'}: {error}")
             continue

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable, Iterable, Mapping
+from typing import cast
 
 import sqlite_utils
 
@@ -118,7 +119,7 @@ def assign_story(db: sqlite_utils.Database, article_id: int, text: str | None) -
     with store.transaction(db):
         assignment = index.add(article_id, text, store.story_date(db, article_id))
         if not assignment.keys:  # too short to compare: its own story
-            store.set_story(db, article_id, assignment.story_id)
+            store.set_story(db, article_id, cast(int, assignment.story_id))
     return assignment
 
 
@@ -135,7 +136,7 @@ def restory(db: sqlite_utils.Database, progress: Callable[[int], None] | None = 
         for article_id, text, date in store.articles_in_story_order(db):
             assignment = index.add(article_id, text, date)
             if not assignment.keys:
-                store.set_story(db, article_id, assignment.story_id)
+                store.set_story(db, article_id, cast(int, assignment.story_id))
             if assignment.story_id != article_id:
                 copies += 1
             seen += 1

@@ -37,7 +37,7 @@ def _alternatives(node) -> list[frozenset[str]]:
         return _alternatives(node[1])
     if kind == "or":
         return [alt for child in node[1] for alt in _alternatives(child)][:MAX_ALTERNATIVES]
-    combined = [frozenset()]
+    combined: list[frozenset[str]] = [frozenset()]
     for child in node[1]:  # and, near: every child is needed
         combined = [a | b for a, b in product(combined, _alternatives(child))][:MAX_ALTERNATIVES]
     return combined
