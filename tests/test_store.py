@@ -241,3 +241,29 @@ def test_consecutive_failures_count_an_error_in_the_same_second_as_a_stored_arti
     [health] = db.query("SELECT consecutive_failures, last_error FROM outlet_health"
                         " WHERE outlet = 'example-news'")
     assert health == {"consecutive_failures": 1, "last_error": "HTTP 404"}
+
+
+def test_views_come_from_one_registry_and_are_recreated_when_one_changes(db_path, monkeypatch):
+    db = store.open_db(db_path)
+    stored = dict(db.execute("SELECT name, sql FROM sqlite_master WHERE type = 'view'"))
+    assert stored == {name: store.view_sql(name) for name in store.VIEWS}
+    assert not store.ensure_views(db.conn)  # nothing to do on the next start
+    db.close()
+    changed = dict(store.VIEWS, narrative_daily="SELECT 1 AS narrative, 2 AS day")
+    monkeypatch.setattr(store.views, "VIEWS", changed)
+    db = store.open_db(db_path)
+    assert db.execute("SELECT narrative, day FROM narrative_daily").fetchall() == [(1, 2)]
+    assert db.execute("SELECT count(*) FROM narrative_first_seen").fetchone() == (0,)
+
+
+def test_an_archive_made_by_the_released_migrations_gets_the_registry_views(db_path):
+    conn = sqlite3.connect(db_path)
+    for statement in store._statements(store.MIGRATIONS[0]):
+        conn.execute(statement)
+    conn.execute("CREATE VIEW narrative_daily AS SELECT 'old' AS narrative")
+    conn.execute("PRAGMA user_version = 1")
+    conn.commit()
+    conn.close()
+    db = store.open_db(db_path)
+    assert db.execute("SELECT sql FROM sqlite_master WHERE name = 'narrative_daily'"
+                      ).fetchone()[0] == store.view_sql("narrative_daily")

@@ -1,0 +1,98 @@
+"""Crawl runs and their errors."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import sqlite_utils
+
+from narrative_archive.store.db import _json, transaction
+from narrative_archive.times import now
+
+# --- crawl runs ------------------------------------------------------------
+
+RUN_COUNTERS = ("pages", "new_articles", "updated_articles", "mentions", "errors", "warnings")
+RUN_STATUSES = ("running", "ok", "failed", "timeout", "abandoned")
+
+
+def start_run(db: sqlite_utils.Database, spider: str, args: Mapping[str, Any] | None = None,
+              pid: int | None = None) -> int:
+    """Record a crawl run as running; return its id."""
+    with transaction(db):
+        cursor = db.conn.execute(
+            "INSERT INTO crawl_runs (spider, args, started_at, status, pid) VALUES (?, ?, ?, 'running', ?)",
+            [spider, _json(dict(args or {})), now(), pid],
+        )
+    return cursor.lastrowid
+
+
+def update_run(db: sqlite_utils.Database, run_id: int, **fields: Any) -> None:
+    """Set counters (pages, new_articles, ...), status, message or pid on a run."""
+    allowed = set(RUN_COUNTERS) | {"status", "message", "pid", "finished_at"}
+    unknown = set(fields) - allowed
+    if unknown:
+        raise ValueError(f"unknown crawl_runs fields: {sorted(unknown)}")
+    if "status" in fields and fields["status"] not in RUN_STATUSES:
+        raise ValueError(f"unknown status {fields['status']!r}")
+    if not fields:
+        return
+    with transaction(db):
+        db.conn.execute(
+            f"UPDATE crawl_runs SET {', '.join(f'{k} = ?' for k in fields)} WHERE id = ?",
+            [*fields.values(), run_id],
+        )
+
+
+def finish_run(db: sqlite_utils.Database, run_id: int, status: str, **fields: Any) -> None:
+    """Close a run with its final status and counters."""
+    update_run(db, run_id, status=status, finished_at=now(), **fields)
+
+
+def record_error(db: sqlite_utils.Database, run_id: int | None, url: str | None, reason: str,
+                 outlet_id: str | None = None) -> None:
+    """Log a failure (a URL and why) against a run and count it there."""
+    with transaction(db):
+        db.conn.execute(
+            "INSERT INTO crawl_errors (run_id, outlet_id, url, reason, at) VALUES (?, ?, ?, ?, ?)",
+            [run_id, outlet_id, url, reason, now()],
+        )
+        if run_id is not None:
+            db.conn.execute("UPDATE crawl_runs SET errors = errors + 1 WHERE id = ?", [run_id])
+
+
+def mark_abandoned_runs(db: sqlite_utils.Database, alive=None) -> list[int]:
+    """Runs left 'running' whose process is gone become 'abandoned'; return their ids.
+
+    `alive(pid) -> bool` decides whether a run's process still exists; by default
+    every running run is considered dead (call this at scheduler start-up).
+    """
+    rows = db.execute("SELECT id, pid FROM crawl_runs WHERE status = 'running'").fetchall()
+    abandoned = [run_id for run_id, pid in rows if alive is None or not pid or not alive(pid)]
+    for run_id in abandoned:
+        finish_run(db, run_id, "abandoned", message="process ended without closing the run")
+    return abandoned
+
+
+def running_runs(db: sqlite_utils.Database) -> list[dict]:
+    """Runs with status 'running': id, spider, args (JSON text), pid, started_at."""
+    return list(db.query("SELECT id, spider, args, pid, started_at FROM crawl_runs"
+                         " WHERE status = 'running' ORDER BY id"))
+
+
+def abandon_run(db: sqlite_utils.Database, run_id: int,
+                message: str = "process ended without closing the run") -> bool:
+    """Close a run as 'abandoned' unless it was closed meanwhile; True if it was."""
+    with db.conn:
+        cursor = db.conn.execute(
+            "UPDATE crawl_runs SET status = 'abandoned', finished_at = ?, message = ?"
+            " WHERE id = ? AND status = 'running'", [now(), message, run_id])
+    return cursor.rowcount > 0
+
+
+def last_runs(db: sqlite_utils.Database, limit: int = 10) -> list[dict]:
+    return list(db.query(
+        "SELECT id, spider, status, started_at, finished_at, pages, new_articles,"
+        " updated_articles, mentions, errors, message FROM crawl_runs ORDER BY id DESC LIMIT ?",
+        [limit],
+    ))
