@@ -43,7 +43,7 @@ def status_report(db_path: str | Path, config_dir: str | Path | None,
         "narratives": narrative_counts(db),
         "scheduler": scheduler,
         "schedule": schedule(db, jobs, scheduler["running"]),
-        "last_runs": last_runs(db),
+        "last_runs": store.last_runs(db),
         "failing_outlets": failing_outlets(db),
         "captures": {**store.capture_counts(db), **captures_on_disk(captures_dir)},
     }
@@ -76,15 +76,6 @@ def scheduler_state(db_path: str | Path) -> dict:
     from narrative_archive.scheduler.lock import scheduler_state as state
 
     return state(db_path)
-
-
-def job_of(args: str | None) -> str | None:
-    """The scheduled job a run belongs to (crawl_runs.args.job), None for a manual crawl."""
-    try:
-        value = json.loads(args or "{}")
-    except ValueError:
-        return None
-    return value.get("job") if isinstance(value, dict) else None
 
 
 # A scheduled run's row is written just before its process starts; a manual crawl's
@@ -143,34 +134,13 @@ def settle_runs(db: sqlite_utils.Database, scheduler_gone: bool = False,
         if run["id"] in skip:
             continue
         verdict = run_alive(run)
-        if verdict is None and scheduler_gone and job_of(run.get("args")):
+        if verdict is None and scheduler_gone and run.get("job"):
             verdict = False
         if verdict is False and store.abandon_run(db, run["id"]):
             abandoned.append(run)
         elif verdict is not False:
             alive.append(run)
     return abandoned, alive
-
-
-def last_runs(db: sqlite_utils.Database, limit: int = 10) -> list[dict]:
-    """store.last_runs with the job each run belongs to (None for a manual crawl)."""
-    runs = store.last_runs(db, limit)
-    jobs = {row_id: job_of(args) for row_id, args in db.execute(
-        f"SELECT id, args FROM crawl_runs WHERE id IN ({', '.join('?' * len(runs))})",
-        [run["id"] for run in runs])} if runs else {}
-    return [{"id": run["id"], "job": jobs.get(run["id"]),
-             **{k: v for k, v in run.items() if k != "id"}} for run in runs]
-
-
-def last_run_per_job(db: sqlite_utils.Database) -> dict[str, dict]:
-    """Each scheduled job's latest run: {job: {id, status, started_at, finished_at, ...}}."""
-    rows = db.query(
-        "SELECT json_extract(args, '$.job') AS job, id, status, started_at, finished_at,"
-        " pages, new_articles, errors, message FROM crawl_runs"
-        " WHERE id IN (SELECT max(id) FROM crawl_runs WHERE json_valid(args)"
-        "   AND json_extract(args, '$.job') IS NOT NULL GROUP BY json_extract(args, '$.job'))"
-    )
-    return {row.pop("job"): row for row in rows}
 
 
 def schedule(db: sqlite_utils.Database, jobs: Sequence[Job], scheduler_running: bool,
@@ -184,7 +154,7 @@ def schedule(db: sqlite_utils.Database, jobs: Sequence[Job], scheduler_running: 
     from narrative_archive.scheduler.triggers import describe_trigger, next_run_estimate
 
     now = now or datetime.now(UTC)
-    last = last_run_per_job(db)
+    last = store.last_run_per_job(db)
     rows = []
     for job in jobs:
         run = last.get(job.id) or {}

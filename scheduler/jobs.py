@@ -79,8 +79,9 @@ def crawl_command(job: Job, db_path: str | Path, config_dir: str | Path | None, 
 
 
 def run_args(job: Job) -> dict:
-    """What the scheduler records in crawl_runs.args: the job id (how `status` finds a job's
-    runs after a restart), the crawl arguments, and the host the crawl's pid belongs to."""
+    """What the scheduler records in crawl_runs.args: the job id (crawl_runs.job, which
+    `status` and a restarted scheduler read, holds it too), the crawl arguments, and the
+    host the crawl's pid belongs to."""
     return {"job": job.id, "crawl": job.crawl_args(), "host": socket.gethostname()}
 
 
@@ -180,7 +181,7 @@ def run_job(
         return None
     db = store.open_db(db_path, migrate=False)
     try:
-        run_id = store.start_run(db, job.spider, run_args(job))
+        run_id = store.start_run(db, job.spider, run_args(job), job=job.id)
         if callable(command):
             argv = list(command(run_id))
         elif command is not None:

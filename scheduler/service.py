@@ -36,7 +36,7 @@ from narrative_archive.scheduler.jobs import run_job
 from narrative_archive.scheduler.lock import SchedulerLock
 from narrative_archive.scheduler.log import EventLog
 from narrative_archive.scheduler.triggers import describe_trigger, first_run_at, make_trigger
-from narrative_archive.status import job_of, run_alive, settle_runs
+from narrative_archive.status import run_alive, settle_runs
 from narrative_archive.times import parse_iso
 
 DEFAULT_GRACE = 30.0
@@ -45,14 +45,9 @@ STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
 
 
 def last_started(db) -> dict[str, datetime]:
-    """Each scheduled job's last start, from crawl_runs.args.job (any status counts)."""
-    return {
-        job_id: parse_iso(started_at)
-        for job_id, started_at in db.execute(
-            "SELECT json_extract(args, '$.job') AS job, max(started_at) FROM crawl_runs"
-            " WHERE json_valid(args) AND json_extract(args, '$.job') IS NOT NULL GROUP BY job"
-        )
-    }
+    """Each scheduled job's last start (any status counts)."""
+    return {job_id: parse_iso(started_at)
+            for job_id, started_at in store.last_started(db).items()}
 
 
 class SchedulerService:
@@ -133,7 +128,7 @@ class SchedulerService:
             # still running: a manual crawl, or one whose scheduler was killed and which
             # is closing its own run (crawls stop when their scheduler dies)
             for run in settled:
-                self.log(event, job=job_of(run["args"]), run=run["id"], spider=run["spider"],
+                self.log(event, job=run["job"], run=run["id"], spider=run["spider"],
                          pid=run["pid"])
 
     def _previous_run_alive(self, job: Job) -> dict | None:
@@ -145,7 +140,7 @@ class SchedulerService:
         db = store.open_db(self.db_path, migrate=False)
         try:
             for run in store.running_runs(db):
-                if job_of(run["args"]) != job.id:
+                if run["job"] != job.id:
                     continue
                 if run_alive(run):
                     return run

@@ -267,3 +267,21 @@ def test_an_archive_made_by_the_released_migrations_gets_the_registry_views(db_p
     db = store.open_db(db_path)
     assert db.execute("SELECT sql FROM sqlite_master WHERE name = 'narrative_daily'"
                       ).fetchone()[0] == store.view_sql("narrative_daily")
+
+
+def test_a_run_of_a_scheduled_job_keeps_its_job_in_a_column(db_path):
+    conn = sqlite3.connect(db_path)
+    for version, migration in enumerate(store.MIGRATIONS[:15], 1):
+        for statement in store._statements(migration):
+            conn.execute(statement)
+        conn.execute(f"PRAGMA user_version = {version}")
+    conn.execute("INSERT INTO crawl_runs (spider, args, started_at) VALUES"
+                 " ('feeds', '{\"job\": \"feeds\"}', '2026-01-01T00:00:00Z'),"
+                 " ('search', '{}', '2026-01-02T00:00:00Z'), ('feeds', 'oops', '2026-01-03T00:00:00Z')")
+    conn.commit()
+    conn.close()
+    db = store.open_db(db_path)
+    assert [run["job"] for run in store.last_runs(db)] == [None, None, "feeds"]
+    later = store.start_run(db, "feeds", {"crawl": ["feeds"]}, job="nightly")
+    assert store.last_run_per_job(db)["nightly"]["id"] == later
+    assert store.last_started(db)["feeds"] == "2026-01-01T00:00:00Z"

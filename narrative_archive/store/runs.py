@@ -17,12 +17,18 @@ RUN_STATUSES = ("running", "ok", "failed", "timeout", "abandoned")
 
 
 def start_run(db: sqlite_utils.Database, spider: str, args: Mapping[str, Any] | None = None,
-              pid: int | None = None) -> int:
-    """Record a crawl run as running; return its id."""
+              pid: int | None = None, job: str | None = None) -> int:
+    """Record a crawl run as running; return its id. `job` is the scheduled job it
+    belongs to (None for a manual crawl; a "job" in `args` counts, as archives
+    before migration 16 recorded it)."""
+    args = dict(args or {})
+    if job is None and isinstance(args.get("job"), str):
+        job = args["job"]
     with transaction(db):
         cursor = db.conn.execute(
-            "INSERT INTO crawl_runs (spider, args, started_at, status, pid) VALUES (?, ?, ?, 'running', ?)",
-            [spider, _json(dict(args or {})), now(), pid],
+            "INSERT INTO crawl_runs (spider, args, started_at, status, pid, job)"
+            " VALUES (?, ?, ?, 'running', ?, ?)",
+            [spider, _json(args), now(), pid, job],
         )
     return cursor.lastrowid
 
@@ -75,8 +81,8 @@ def mark_abandoned_runs(db: sqlite_utils.Database, alive=None) -> list[int]:
 
 
 def running_runs(db: sqlite_utils.Database) -> list[dict]:
-    """Runs with status 'running': id, spider, args (JSON text), pid, started_at."""
-    return list(db.query("SELECT id, spider, args, pid, started_at FROM crawl_runs"
+    """Runs with status 'running': id, job, spider, args (JSON text), pid, started_at."""
+    return list(db.query("SELECT id, job, spider, args, pid, started_at FROM crawl_runs"
                          " WHERE status = 'running' ORDER BY id"))
 
 
@@ -91,8 +97,25 @@ def abandon_run(db: sqlite_utils.Database, run_id: int,
 
 
 def last_runs(db: sqlite_utils.Database, limit: int = 10) -> list[dict]:
+    """The latest runs, newest first, with the job each belongs to (None: a manual crawl)."""
     return list(db.query(
-        "SELECT id, spider, status, started_at, finished_at, pages, new_articles,"
+        "SELECT id, job, spider, status, started_at, finished_at, pages, new_articles,"
         " updated_articles, mentions, errors, message FROM crawl_runs ORDER BY id DESC LIMIT ?",
         [limit],
     ))
+
+
+def last_run_per_job(db: sqlite_utils.Database) -> dict[str, dict]:
+    """Each scheduled job's latest run: {job: {id, status, started_at, finished_at, ...}}."""
+    rows = db.query(
+        "SELECT job, id, status, started_at, finished_at, pages, new_articles, errors, message"
+        " FROM crawl_runs WHERE id IN"
+        " (SELECT max(id) FROM crawl_runs WHERE job IS NOT NULL GROUP BY job)"
+    )
+    return {row.pop("job"): row for row in rows}
+
+
+def last_started(db: sqlite_utils.Database) -> dict[str, str]:
+    """Each scheduled job's last start (any status counts): {job: started_at}."""
+    return dict(db.execute("SELECT job, max(started_at) FROM crawl_runs"
+                           " WHERE job IS NOT NULL GROUP BY job").fetchall())

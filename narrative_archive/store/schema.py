@@ -361,6 +361,13 @@ MIGRATIONS: list[str] = [
     ALTER TABLE article_versions ADD COLUMN capture_id INTEGER REFERENCES captures(id);
     ALTER TABLE article_versions ADD COLUMN extractor TEXT;
     """,
+    # 16: the scheduled job a run belongs to, a column (it was a key of the args JSON)
+    """
+    ALTER TABLE crawl_runs ADD COLUMN job TEXT;
+    UPDATE crawl_runs SET job = json_extract(args, '$.job')
+        WHERE json_valid(args) AND json_type(args, '$.job') = 'text';
+    CREATE INDEX crawl_runs_job ON crawl_runs(job, started_at);
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
