@@ -12,7 +12,7 @@ from narrative_archive import narratives as narratives_module
 from narrative_archive import store
 from narrative_archive.config import DEFAULT_DB, SPIDERS, Config, ConfigError, load_config
 from narrative_archive.status import one_line, status_report, took
-from narrative_archive.timeline import format_rows, narrative_timeline
+from narrative_archive.timeline import format_rows
 
 
 def archive_options(command):
@@ -210,10 +210,10 @@ def timeline(db_path, config_dir, narrative, by, fmt, since, until):
     if not Path(db_path).exists():
         raise click.ClickException(f"{db_path}: no archive here; run `narrative-archive init`")
     db = store.open_db(db_path)
-    if not db["narratives"].count_where("id = ?", [narrative]):
-        known = ", ".join(r[0] for r in db.execute("SELECT id FROM narratives ORDER BY id"))
+    if store.get_narrative(db, narrative) is None:
+        known = ", ".join(store.narrative_ids(db))
         raise click.ClickException(f"unknown narrative {narrative!r} (known: {known or 'none'})")
-    rows = narrative_timeline(db, narrative, by, since, until)
+    rows = store.narrative_timeline(db, narrative, by, since, until)
     output = format_rows(rows, fmt, [by, "articles", "stories", "outlets"])
     if output:
         click.echo(output)
@@ -710,10 +710,9 @@ def export_wacz(db_path, config_dir, captures, narrative_id, out, since, until):
     from narrative_archive.capture import export_wacz as package
 
     db = _existing_archive(db_path)
-    row = db.execute("SELECT title, description FROM narratives WHERE id = ?",
-                     [narrative_id]).fetchone()
+    row = store.get_narrative(db, narrative_id)
     if row is None:
-        known = ", ".join(r[0] for r in db.execute("SELECT id FROM narratives ORDER BY id"))
+        known = ", ".join(store.narrative_ids(db))
         raise click.BadParameter(f"unknown narrative {narrative_id!r} (known: {known or 'none'})",
                                  param_hint="NARRATIVE")
     rows = store.narrative_captures(db, narrative_id, _when(since, "--since"),
@@ -722,7 +721,7 @@ def export_wacz(db_path, config_dir, captures, narrative_id, out, since, until):
         raise click.ClickException(f"no captures of articles mentioning {narrative_id}")
     try:
         summary = package([(r["warc_file"], r["offset"], r["length"]) for r in rows],
-                          captures_path(db_path, captures), out, row[0], row[1],
+                          captures_path(db_path, captures), out, row["title"], row["description"],
                           page_titles={r["url"]: r["title"] for r in rows if r["title"]})
     except CaptureError as error:
         raise click.ClickException(str(error)) from error

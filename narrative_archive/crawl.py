@@ -261,10 +261,10 @@ def run_crawl(
         ("outlets", list(outlets)), ("narratives", list(narratives)), ("since", since),
         ("until", until), ("limit", limit), *(spider_args or {}).items()) if value}
     if run_id is not None:
-        row = db.execute("SELECT pid FROM crawl_runs WHERE id = ?", [run_id]).fetchone()
+        row = store.get_run(db, run_id)
         if row is None:
             raise ValueError(f"--run-id {run_id}: no such crawl run in {db_path}")
-        if row[0] is None:
+        if row["pid"] is None:
             store.update_run(db, run_id, pid=os.getpid())
     # runs left 'running' by a crawl killed with -9 are closed now, as `status` does
     status.settle_runs(db, skip=[run_id] if run_id is not None else [])
@@ -330,16 +330,14 @@ def close_runs(db, runs: list[SpiderRun]) -> list[SpiderRun]:
         if run.run_id is None:  # never started (the crawl was stopped before its turn)
             run.status, run.message = "not started", None
             continue
-        row = db.execute("SELECT status, message FROM crawl_runs WHERE id = ?",
-                         [run.run_id]).fetchone()
-        if row and row[0] == "running":
+        row = store.get_run(db, run.run_id)
+        if row and row["status"] == "running":
             fetched = int(run.stats.get(STAT + "fetched", 0) or 0)
             message = run.message or "stopped before the run was closed"
             store.finish_run(db, run.run_id, "ok" if fetched else "failed", message=message)
-            row = db.execute("SELECT status, message FROM crawl_runs WHERE id = ?",
-                             [run.run_id]).fetchone()
+            row = store.get_run(db, run.run_id)
         if row:
-            run.status, run.message = row
+            run.status, run.message = row["status"], row["message"]
     return runs
 
 
@@ -436,11 +434,7 @@ def errors_table(db, runs: Sequence[SpiderRun], limit: int = 8) -> Table | None:
     ids = [run.run_id for run in runs if run.run_id is not None]
     if not ids:
         return None
-    rows = db.execute(
-        f"SELECT reason, count(*) AS n, min(url) FROM crawl_errors"
-        f" WHERE run_id IN ({', '.join('?' * len(ids))}) GROUP BY reason"
-        f" ORDER BY n DESC, reason LIMIT ?", [*ids, limit],
-    ).fetchall()
+    rows = store.run_error_reasons(db, ids, limit)
     if not rows:
         return None
     table = Table(title="Errors", title_justify="left")

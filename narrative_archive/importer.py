@@ -369,7 +369,7 @@ def import_files(
     paths = [str(path) for path in paths]
     if outlet_id and outlet_id not in {outlet.id for outlet in config.outlets}:
         raise ValueError(f"unknown outlet {outlet_id!r}: not in outlets.yml")
-    db.execute("PRAGMA synchronous = NORMAL")
+    store.set_synchronous(db, "NORMAL")
     narratives_module.sync_config(db, config)
     summary = Summary()
     summary.run_id = store.start_run(db, "import", {"files": paths, "format": fmt,

@@ -118,15 +118,15 @@ class ArchivePipeline:
         self.stats.set_value(STAT + "run_id", self.run_id)
 
     def _open(self, spider) -> None:
-        self.db = store.open_db(self.settings.get("NARRATIVE_ARCHIVE_DB") or DEFAULT_DB)
         # WAL + NORMAL: a crash (even kill -9) loses no committed article; only a
         # power cut may lose the last few commits. Much faster than FULL.
-        self.db.execute("PRAGMA synchronous = NORMAL")
+        self.db = store.open_db(self.settings.get("NARRATIVE_ARCHIVE_DB") or DEFAULT_DB,
+                                synchronous="NORMAL")
         narratives_module.sync_config(self.db, self.config)
         run_id = getattr(spider, "run_id", None) or self.settings.getint("NARRATIVE_ARCHIVE_RUN_ID")
         if run_id:
             self.run_id = run_id
-            if not self.db["crawl_runs"].count_where("id = ?", [run_id]):
+            if store.get_run(self.db, run_id) is None:
                 raise ValueError(f"crawl run {run_id} is not in the archive")
         else:
             self.run_id = store.start_run(self.db, spider.name, getattr(spider, "run_args", {}),
@@ -147,8 +147,7 @@ class ArchivePipeline:
             return
         counts = self.counts()
         fetched = self.stats.get_value(STAT + "fetched", 0)
-        errors = self.db.execute("SELECT errors FROM crawl_runs WHERE id = ?",
-                                 [self.run_id]).fetchone()[0]
+        errors = (store.get_run(self.db, self.run_id) or {}).get("errors", 0)
         summary = (f"{counts['pages']} pages, {counts['new']} new, {counts['updated']} updated,"
                    f" {counts['mentions']} mentions, {errors} errors")
         if fetched:
@@ -158,9 +157,8 @@ class ArchivePipeline:
             status, message = "ok", spider.idle_reason
         else:
             status = "failed"
-            first = self.db.execute(
-                "SELECT reason, count(*) FROM crawl_errors WHERE run_id = ? GROUP BY reason"
-                " ORDER BY count(*) DESC LIMIT 3", [self.run_id]).fetchall()
+            first = [(reason, count) for reason, count, _ in
+                     store.run_error_reasons(self.db, [self.run_id], limit=3)]
             skipped = {key.removeprefix(STAT + "skipped_"): value
                        for key, value in self.stats.get_stats().items()
                        if key.startswith(STAT + "skipped_") and value}

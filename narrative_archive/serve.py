@@ -99,17 +99,13 @@ def check_archive(db_path: str | Path) -> None:
 
     Opens the file read-only: serving never creates or migrates an archive.
     """
-    from narrative_archive.store import SCHEMA_VERSION
+    from narrative_archive.store import SCHEMA_VERSION, file_schema_version
 
     path = Path(db_path)
     if not path.is_file():
         raise ValueError(f"{path}: no archive here; run `narrative-archive init --db {path}`")
     try:
-        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-        try:
-            version = conn.execute("PRAGMA user_version").fetchone()[0]
-        finally:
-            conn.close()
+        version = file_schema_version(path)
     except sqlite3.DatabaseError as error:
         raise ValueError(f"{path}: not a SQLite archive ({error})") from error
     if version < SCHEMA_VERSION:

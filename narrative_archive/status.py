@@ -40,27 +40,16 @@ def status_report(db_path: str | Path, config_dir: str | Path | None,
         jobs, schedule_error = (), str(error)
     report = {
         "tables": store.table_counts(db),
-        "narratives": narrative_counts(db),
+        "narratives": store.narrative_counts(db),
         "scheduler": scheduler,
         "schedule": schedule(db, jobs, scheduler["running"]),
         "last_runs": store.last_runs(db),
-        "failing_outlets": failing_outlets(db),
+        "failing_outlets": store.failing_outlets(db),
         "captures": {**store.capture_counts(db), **captures_on_disk(captures_dir)},
     }
     if schedule_error:
         report["schedule_error"] = schedule_error
     return report
-
-
-def narrative_counts(db: sqlite_utils.Database) -> list[dict]:
-    """Per narrative: its version, mentions, distinct outlets, first and last dated mention."""
-    return list(db.query(
-        "SELECT n.id AS narrative, n.version, count(m.article_id) AS mentions,"
-        " count(DISTINCT a.outlet_id) AS outlets,"
-        " min(a.dated_at) AS first, max(a.dated_at) AS last"
-        " FROM narratives n LEFT JOIN mentions m ON m.narrative_id = n.id"
-        " LEFT JOIN article_dates a ON a.article_id = m.article_id GROUP BY n.id ORDER BY n.id"
-    ))
 
 
 def captures_on_disk(directory: Path) -> dict:
@@ -175,19 +164,6 @@ def schedule(db: sqlite_utils.Database, jobs: Sequence[Job], scheduler_running: 
             "last_started_at": run.get("started_at"), "last_finished_at": run.get("finished_at"),
         })
     return rows
-
-
-def outlet_health(db: sqlite_utils.Database) -> list[dict]:
-    """Every configured outlet's row of the outlet_health view."""
-    return list(db.query("SELECT * FROM outlet_health ORDER BY outlet"))
-
-
-def failing_outlets(db: sqlite_utils.Database) -> list[dict]:
-    """Outlets with failures since their last successful fetch, the most failures first."""
-    return list(db.query(
-        "SELECT * FROM outlet_health WHERE consecutive_failures > 0"
-        " ORDER BY consecutive_failures DESC, outlet"
-    ))
 
 
 def took(run: dict) -> str | None:

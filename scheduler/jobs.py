@@ -228,9 +228,10 @@ def run_job(
         _kill_group(process.pid, signal.SIGKILL)  # leftovers: workers the crawl did not reap
         seconds = time.monotonic() - started
         status = _close_run(db, job, run_id, process.returncode, tail, stopped, killed, seconds)
-        counts = next(iter(db.query(
-            "SELECT pages, new_articles AS new, updated_articles AS updated, mentions, errors"
-            " FROM crawl_runs WHERE id = ?", [run_id])), {})
+        row = store.get_run(db, run_id)
+        counts = {"pages": row["pages"], "new": row["new_articles"],
+                  "updated": row["updated_articles"], "mentions": row["mentions"],
+                  "errors": row["errors"]} if row else {}
         log("finished", job=job.id, run=run_id, status=status,
             exit=exit_field(process.returncode), seconds=seconds, **counts,
             killed="yes" if killed else None)
@@ -240,8 +241,8 @@ def run_job(
 
 
 def _run_status(db, run_id: int) -> str | None:
-    row = db.execute("SELECT status FROM crawl_runs WHERE id = ?", [run_id]).fetchone()
-    return row[0] if row else None
+    row = store.get_run(db, run_id)
+    return row["status"] if row else None
 
 
 def _terminate(process: subprocess.Popen, grace: float, force: threading.Event,
@@ -274,10 +275,10 @@ def _close_run(db, job: Job, run_id: int, returncode: int | None, output: Output
     closed with its own message gets only its stderr's error lines.
     """
     tail = output.text()
-    row = db.execute("SELECT status, message FROM crawl_runs WHERE id = ?", [run_id]).fetchone()
+    row = store.get_run(db, run_id)
     if row is None:  # the row was deleted under us: nothing to account for
         return "failed"
-    status, message = row
+    status, message = row["status"], row["message"]
     exit_text = describe_exit(returncode)
     closed = status != "running"
     if stopped == "timeout":

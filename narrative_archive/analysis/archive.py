@@ -131,8 +131,7 @@ def restory(db: sqlite_utils.Database, progress: Callable[[int], None] | None = 
     index = stories.StoryIndex(ArchiveStorage(db))
     seen = copies = 0
     pending = 0
-    db.conn.execute("BEGIN IMMEDIATE")
-    try:
+    with store.batches(db) as next_batch:
         for article_id, text, date in store.articles_in_story_order(db):
             assignment = index.add(article_id, text, date)
             if not assignment.keys:
@@ -142,17 +141,11 @@ def restory(db: sqlite_utils.Database, progress: Callable[[int], None] | None = 
             seen += 1
             pending += 1
             if pending >= batch:
-                db.conn.commit()
-                db.conn.execute("BEGIN IMMEDIATE")
+                next_batch()
                 pending = 0
                 if progress:
                     progress(seen)
-        db.conn.commit()
-    except BaseException:
-        db.conn.rollback()
-        raise
-    stories_count = db.conn.execute("SELECT count(DISTINCT coalesce(story_id, id)) FROM articles").fetchone()[0]
-    return {"articles": seen, "copies": copies, "stories": stories_count}
+    return {"articles": seen, "copies": copies, "stories": store.story_count(db)}
 
 
 # --- citations ---------------------------------------------------------------

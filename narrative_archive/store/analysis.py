@@ -103,6 +103,11 @@ def story_rename(db: sqlite_utils.Database, old: Iterable[int], new: int) -> Non
     db.conn.execute(f"UPDATE articles SET story_id = ? WHERE story_id IN ({marks})", [new, *old])
 
 
+def story_count(db: sqlite_utils.Database) -> int:
+    """Stories in the archive: an article outside any cluster is a story of its own."""
+    return db.execute("SELECT count(DISTINCT coalesce(story_id, id)) FROM articles").fetchone()[0]
+
+
 def set_story(db: sqlite_utils.Database, article_id: int, story_id: int) -> None:
     db.conn.execute("UPDATE articles SET story_id = ? WHERE id = ? AND story_id IS NOT ?",
                     [story_id, article_id, story_id])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -14,15 +14,36 @@ import sqlite_utils
 from narrative_archive.store.schema import ensure_schema
 
 
-def open_db(path: str | Path, migrate: bool = True) -> sqlite_utils.Database:
-    """Open archive.db with WAL, a busy timeout and foreign keys; migrate it by default."""
+def open_db(path: str | Path, migrate: bool = True,
+            synchronous: str | None = None) -> sqlite_utils.Database:
+    """Open archive.db with WAL, a busy timeout and foreign keys; migrate it by default.
+    `synchronous` sets PRAGMA synchronous (NORMAL, FULL) for this connection."""
     conn = sqlite3.connect(str(path), timeout=30, isolation_level=None, check_same_thread=False)
     db = sqlite_utils.Database(conn)
     conn.execute("PRAGMA busy_timeout = 30000")
     conn.execute("PRAGMA foreign_keys = ON")
+    if synchronous is not None:
+        set_synchronous(db, synchronous)
     if migrate:
         ensure_schema(db)
     return db
+
+
+def set_synchronous(db: sqlite_utils.Database, mode: str) -> None:
+    """PRAGMA synchronous for this connection: OFF, NORMAL, FULL or EXTRA."""
+    if mode.upper() not in ("OFF", "NORMAL", "FULL", "EXTRA"):
+        raise ValueError(f"PRAGMA synchronous: unknown mode {mode!r}")
+    db.execute(f"PRAGMA synchronous = {mode.upper()}")
+
+
+def file_schema_version(path: str | Path) -> int:
+    """The schema version of the archive at `path`, opened read-only (nothing is created
+    or migrated); sqlite3.DatabaseError if it is not a SQLite file."""
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        return conn.execute("PRAGMA user_version").fetchone()[0]
+    finally:
+        conn.close()
 
 
 @contextmanager
@@ -39,6 +60,25 @@ def transaction(db: sqlite_utils.Database) -> Iterator[sqlite3.Connection]:
     conn.execute("BEGIN IMMEDIATE")
     try:
         yield conn
+    except BaseException:
+        conn.rollback()
+        raise
+    conn.commit()
+
+
+@contextmanager
+def batches(db: sqlite_utils.Database) -> Iterator[Callable[[], None]]:
+    """Write transactions in batches: yields `next_batch()`, which commits the open one
+    and begins the next; the last is committed on exit, rolled back on error."""
+    conn = db.conn
+    conn.execute("BEGIN IMMEDIATE")
+
+    def next_batch() -> None:
+        conn.commit()
+        conn.execute("BEGIN IMMEDIATE")
+
+    try:
+        yield next_batch
     except BaseException:
         conn.rollback()
         raise

@@ -46,3 +46,16 @@ def ensure_outlet_for_domain(db: sqlite_utils.Database, domain: str) -> str:
                 [outlet_id, domain, f"https://{domain}/", _json([domain])],
             )
     return outlet_id
+
+
+def outlet_health(db: sqlite_utils.Database) -> list[dict]:
+    """Every configured outlet's row of the outlet_health view."""
+    return list(db.query("SELECT * FROM outlet_health ORDER BY outlet"))
+
+
+def failing_outlets(db: sqlite_utils.Database) -> list[dict]:
+    """Outlets with failures since their last successful fetch, the most failures first."""
+    return list(db.query(
+        "SELECT * FROM outlet_health WHERE consecutive_failures > 0"
+        " ORDER BY consecutive_failures DESC, outlet"
+    ))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import sqlite_utils
@@ -78,6 +78,24 @@ def mark_abandoned_runs(db: sqlite_utils.Database, alive=None) -> list[int]:
     for run_id in abandoned:
         finish_run(db, run_id, "abandoned", message="process ended without closing the run")
     return abandoned
+
+
+def get_run(db: sqlite_utils.Database, run_id: int) -> dict | None:
+    """A crawl run's row (status, message, pid, counters, ...), None if there is none."""
+    rows = list(db.query("SELECT * FROM crawl_runs WHERE id = ?", [run_id]))
+    return rows[0] if rows else None
+
+
+def run_error_reasons(db: sqlite_utils.Database, run_ids: Sequence[int],
+                      limit: int = 8) -> list[tuple[str, int, str | None]]:
+    """The most frequent failure reasons of these runs: (reason, count, an example URL)."""
+    if not run_ids:
+        return []
+    return [tuple(row) for row in db.execute(
+        f"SELECT reason, count(*) AS n, min(url) FROM crawl_errors"
+        f" WHERE run_id IN ({', '.join('?' * len(run_ids))}) GROUP BY reason"
+        f" ORDER BY n DESC, reason LIMIT ?", [*run_ids, limit],
+    ).fetchall()]
 
 
 def running_runs(db: sqlite_utils.Database) -> list[dict]:
