@@ -43,7 +43,7 @@ def status_report(db_path: str | Path, config_dir: str | Path | None,
         "narratives": narrative_counts(db),
         "scheduler": scheduler,
         "schedule": schedule(db, jobs, scheduler["running"]),
-        "last_runs": last_runs(db),
+        "last_runs": recent_runs(db),
         "failing_outlets": failing_outlets(db),
         "captures": {**store.capture_counts(db), **captures_on_disk(captures_dir)},
     }
@@ -152,7 +152,7 @@ def settle_runs(db: sqlite_utils.Database, scheduler_gone: bool = False,
     return abandoned, alive
 
 
-def last_runs(db: sqlite_utils.Database, limit: int = 10) -> list[dict]:
+def recent_runs(db: sqlite_utils.Database, limit: int = 10) -> list[dict]:
     """store.last_runs with the job each run belongs to (None for a manual crawl)."""
     runs = store.last_runs(db, limit)
     jobs = {row_id: job_of(args) for row_id, args in db.execute(
