@@ -385,7 +385,7 @@ def build_demo_archive(path: str | Path, config_dir: str | Path = DEFAULT_CONFIG
     outlets = {o.id: o for o in load_outlets(config_dir / "outlets.yml")}
     tracked = load_narratives(config_dir / "narratives.yml", narratives.check_query)
     db = store.open_db(path)
-    db.execute("PRAGMA synchronous = OFF")  # a demo: rebuilt, never recovered
+    store.set_synchronous(db, "OFF")  # a demo: rebuilt, never recovered
     store.save_outlets(db, outlets.values())
     narratives.save_narratives(db, tracked)
     outlet_names = citations.outlet_index(outlets.values())

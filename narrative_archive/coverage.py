@@ -18,7 +18,6 @@ import sqlite_utils
 
 from narrative_archive import fts, store
 from narrative_archive.config import Narrative
-from narrative_archive.narratives import SNIPPET_SQL
 
 
 @dataclass(frozen=True)
@@ -67,18 +66,11 @@ def check_narrative(narrative: Narrative) -> NarrativeReport:
         for texts, expected in ((match, True), (no_match, False))
         for text in texts
     ]
-    conn = fts.memory_index()
     try:
-        conn.executemany("INSERT INTO articles_fts (rowid, title, text) VALUES (?, '', ?)",
-                         [(rowid, text) for rowid, (_, text, _) in enumerate(cases, 1)])
-        try:
-            hits = {row[0] for row in conn.execute(
-                f"SELECT rowid, {SNIPPET_SQL} FROM articles_fts WHERE articles_fts MATCH ?",
-                [narrative.match_query])}
-        except sqlite3.Error as error:
-            return NarrativeReport(narrative.id, (), f"{type(error).__name__}: {error}")
-    finally:
-        conn.close()
+        hits = set(fts.matching_rows([text for _, text, _ in cases], narrative.match_query,
+                                     fts.SNIPPET_SQL))
+    except sqlite3.Error as error:
+        return NarrativeReport(narrative.id, (), f"{type(error).__name__}: {error}")
     reports = []
     for language, _, _ in narrative.examples:
         mine = [(rowid, text, expected) for rowid, (lang, text, expected) in enumerate(cases, 1)

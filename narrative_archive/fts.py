@@ -9,6 +9,8 @@ words at ingest, in a rematch, in `check` and in Datasette's search box.
 
 from __future__ import annotations
 
+import json
+import re
 import sqlite3
 from collections.abc import Iterable
 from typing import Protocol
@@ -95,3 +97,39 @@ class NarrativeMatcher:
             ]
         finally:
             self.conn.execute("ROLLBACK")
+
+
+# How a match is marked in snippets and highlights: the archive's mentions.snippet,
+# Datasette's pages and `check` all read these marks.
+MARK_OPEN, MARK_CLOSE = "<mark>", "</mark>"
+SNIPPET_TOKENS = 32
+SNIPPET_SQL = (
+    f"snippet(articles_fts, -1, '{MARK_OPEN}', '{MARK_CLOSE}', '…', {SNIPPET_TOKENS})"
+)
+HIGHLIGHT_SQL = ", ".join(
+    f"highlight(articles_fts, {column}, '{MARK_OPEN}', '{MARK_CLOSE}')" for column in (0, 1)
+)
+_MARKED = re.compile(re.escape(MARK_OPEN) + r"(.*?)" + re.escape(MARK_CLOSE), re.DOTALL)
+
+
+def marked_terms(snippet: str | None) -> str:
+    """The distinct highlighted words of a snippet, as a JSON list (lowercase, sorted)."""
+    if not snippet:
+        return "[]"
+    terms = sorted({term.strip().lower() for term in _MARKED.findall(snippet) if term.strip()})
+    return json.dumps(terms, ensure_ascii=False)
+
+
+def matching_rows(texts: Iterable[str], query: str, columns: str = "") -> dict[int, tuple]:
+    """Which of `texts` (rows 1, 2, ... of an in-memory articles_fts, as text) `query`
+    matches: {row: the values of `columns` (SQL over articles_fts, e.g. SNIPPET_SQL)}.
+    sqlite3.Error when the query fails."""
+    conn = memory_index()
+    try:
+        conn.executemany("INSERT INTO articles_fts (rowid, title, text) VALUES (?, '', ?)",
+                         list(enumerate(texts, 1)))
+        select = f"rowid{', ' + columns if columns else ''}"
+        return {row[0]: tuple(row[1:]) for row in conn.execute(
+            f"SELECT {select} FROM articles_fts WHERE articles_fts MATCH ?", [query])}
+    finally:
+        conn.close()

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ast
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -64,3 +66,80 @@ def test_the_package_has_its_modules():
 @pytest.mark.parametrize("module", MODULES)
 def test_each_module_imports_alone(import_errors, module):
     assert module not in import_errors, import_errors.get(module)
+
+
+# --- SQL lives in the archive module --------------------------------------------------
+
+# Where SQL may run outside narrative_archive/store/, and why. A file listed with None
+# may run any; otherwise only on lines holding one of the fragments given.
+SQL_ALLOWED: dict[str, tuple[str, ...] | None] = {
+    # the FTS5 leaf: in-memory articles_fts tables (query checks, the ingest matcher,
+    # a narrative's examples), never the archive
+    "narrative_archive/fts.py": None,
+    # the demo and screenshot script (a script, like benchmarks/): picks pages to shoot
+    "datasette/demo.py": ("SELECT article_id FROM mention_articles", "db.execute("),
+    # Datasette presentation: printf() in a private in-memory connection, for the
+    # bounded printf SQL function the plugin registers
+    "datasette/plugins/narrative_archive_site.py": ('conn.execute(f"select printf(',),
+}
+SQL_SOURCES = ("narrative_archive", "spiders", "scheduler", "datasette")
+SQL_CALLS = {"execute", "executemany", "executescript", "query"}
+SQL_TEXT = [re.compile(pattern) for pattern in (
+    r"\bINSERT\s+(OR\s+\w+\s+)?INTO\b", r"\bSELECT\b[\s\S]*?\bFROM\b",
+    r"\bUPDATE\s+\w+\s+SET\b", r"\bDELETE\s+FROM\b")]
+
+
+def _text(node: ast.AST) -> str | None:
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return node.value
+    if isinstance(node, ast.JoinedStr):
+        return "".join(part.value if isinstance(part, ast.Constant) else "?"
+                       for part in node.values)
+    return None
+
+
+def sql_outside_the_archive_module(root: Path = ROOT) -> list[str]:
+    """file:line: what, for every SQL call or statement outside narrative_archive/store/."""
+    found = []
+    for top in SQL_SOURCES:
+        for path in sorted((root / top).rglob("*.py")):
+            name = path.relative_to(root).as_posix()
+            if name.startswith("narrative_archive/store/") or SQL_ALLOWED.get(name, ()) is None:
+                continue
+            source = path.read_text(encoding="utf-8")
+            lines, tree = source.splitlines(), ast.parse(source)
+            docstrings = {id(node.body[0].value) for node in ast.walk(tree)
+                          if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef,
+                                               ast.AsyncFunctionDef))
+                          and node.body and isinstance(node.body[0], ast.Expr)}
+            for node in ast.walk(tree):
+                if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) \
+                        and node.func.attr in SQL_CALLS:
+                    what = f".{node.func.attr}("
+                elif id(node) not in docstrings and (text := _text(node)) \
+                        and any(pattern.search(text) for pattern in SQL_TEXT):
+                    what = " ".join(text.split())[:60]
+                else:
+                    continue
+                line = lines[node.lineno - 1]
+                if any(fragment in line for fragment in SQL_ALLOWED.get(name, ())):
+                    continue
+                found.append(f"{name}:{node.lineno}: {what}")
+    return found
+
+
+def test_sql_only_in_the_archive_module():
+    """Every read and write of an archive table goes through narrative_archive.store."""
+    assert sql_outside_the_archive_module() == []
+
+
+def test_the_sql_scan_names_file_and_line(tmp_path):
+    (tmp_path / "narrative_archive" / "store").mkdir(parents=True)
+    (tmp_path / "narrative_archive" / "store" / "runs.py").write_text(
+        'def ok(db):\n    return db.execute("SELECT id FROM crawl_runs")\n')
+    (tmp_path / "narrative_archive" / "status.py").write_text(
+        '"""SELECT x FROM y in a docstring is prose."""\n\n\ndef f(db):\n'
+        '    return db.execute(\n        "SELECT id FROM articles"\n        " WHERE id = ?")\n')
+    assert sql_outside_the_archive_module(tmp_path) == [
+        "narrative_archive/status.py:5: .execute(",
+        "narrative_archive/status.py:6: SELECT id FROM articles WHERE id = ?"]

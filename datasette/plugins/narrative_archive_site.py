@@ -28,9 +28,12 @@ import sqlite3
 import threading
 from pathlib import Path
 
+import sqlite_utils
 from datasette import hookimpl
 from datasette.utils.asgi import Response
 from markupsafe import Markup, escape
+
+from narrative_archive import store
 
 PLUGIN = "narrative-archive"
 MARK_OPEN, MARK_CLOSE = "<mark>", "</mark>"
@@ -213,9 +216,8 @@ async def capture_download(request, datasette):
 
     capture_id = int(request.url_vars["id"])
     db = datasette.get_database(archive_name(datasette))
-    row = (await db.execute(
-        "select warc_file, offset, length, pruned_at from captures where id = ?",
-        [capture_id])).first()
+    row = await db.execute_fn(
+        lambda conn: store.get_capture(sqlite_utils.Database(conn), capture_id))
     directory = captures_dir(datasette)
     if row is None or row["pruned_at"] or directory is None:
         return Response.text("No such capture.\n", status=404)
@@ -445,37 +447,6 @@ def render_cell(row, value, column, table, database, datasette):
 ARCHIVE_NAMES = {"wayback": "the Wayback Machine", "commoncrawl": "Common Crawl"}
 
 
-ARTICLE_SQL = """
-select a.*, o.name as outlet_name, o.url as outlet_url, o.country as outlet_country,
-       o.kind as outlet_kind, o.state_affiliated as outlet_state_affiliated
-from articles a left join outlets o on o.id = a.outlet_id
-where a.id = :id
-"""
-MENTIONS_SQL = """
-select m.narrative_id, n.title as narrative_title, m.narrative_version,
-       n.version as current_version, m.matched_at, m.snippet, m.terms,
-       m.stance, m.stance_confidence, m.stance_evidence
-from mentions m join narratives n on n.id = m.narrative_id
-where m.article_id = :id
-order by n.title
-"""
-VERSIONS_SQL = """
-select id, fetched_at, title, text, content_hash, capture_id, extractor, origin
-from article_versions where article_id = :id
-order by fetched_at, id
-"""
-CAPTURES_SQL = """
-select id, fetched_at, status, content_type, payload_digest, warc_file, offset, length, source
-from captures where article_id = :id and pruned_at is null
-order by fetched_at desc, id desc
-"""
-REVISITS_SQL = """
-select checked_at, outcome, http_status, new_url, detail
-from revisits where article_id = :id
-order by checked_at desc, id desc limit 20
-"""
-
-
 async def article_details(datasette, database: str, article_id) -> dict | None:
     """The article, its outlet, its mentions and its versions (each with a diff to the last)."""
     try:
@@ -483,14 +454,16 @@ async def article_details(datasette, database: str, article_id) -> dict | None:
     except (TypeError, ValueError):
         return None
     db = datasette.get_database(database)
-    article = (await db.execute(ARTICLE_SQL, {"id": article_id})).first()
+    rows = await db.execute_fn(
+        lambda conn: store.article_page(sqlite_utils.Database(conn), article_id))
+    article = rows["article"]
     if article is None:
         return None
-    mentions = [dict(row) for row in await db.execute(MENTIONS_SQL, {"id": article_id})]
+    mentions = rows["mentions"]
     for mention in mentions:
         mention["terms"] = from_json(mention["terms"], [])
         mention["stance_evidence"] = from_json(mention.get("stance_evidence"), {}) or {}
-    versions = [dict(row) for row in await db.execute(VERSIONS_SQL, {"id": article_id})]
+    versions = rows["versions"]
     # CPU work: off the event loop, which would otherwise stall every other request.
     diffs = await asyncio.to_thread(version_diffs, [version["text"] for version in versions])
     previous = None
@@ -507,26 +480,17 @@ async def article_details(datasette, database: str, article_id) -> dict | None:
         source = article.get("archive_source")
         archived = {"captured_at": article["archived_at"], "url": article.get("archive_url"),
                     "by": ARCHIVE_NAMES.get(source, source or "a web archive")}
-    revisits = [dict(row) for row in await db.execute(REVISITS_SQL, {"id": article_id})]
     return {
         "article": article,
         "archived": archived,
-        "revisits": revisits,
+        "revisits": rows["revisits"],
         "authors": from_json(article.get("authors"), []) or [],
         "mentions": mentions,
         "versions": versions,
         "edited": sum(1 for v in versions if v["text_changed"] or v["title_changed"]),
         "words": len((article.get("text") or "").split()),
-        "captures": await article_captures(db, article_id),
+        "captures": rows["captures"],
     }
-
-
-async def article_captures(db, article_id: int) -> list[dict]:
-    """The article's captures, newest first (none when the archive predates captures)."""
-    try:
-        return [dict(row) for row in await db.execute(CAPTURES_SQL, {"id": article_id})]
-    except Exception:  # noqa: BLE001 (an archive without the captures table)
-        return []
 
 
 @hookimpl
@@ -546,10 +510,6 @@ def extra_template_vars(template, database, table, view_name, datasette):
 async def story_and_citations(datasette, database: str, article_id) -> dict:
     """The other copies of the article's story, what it cites and what cites it
     (store.article_analysis, on Datasette's read connection)."""
-    import sqlite_utils
-
-    from narrative_archive import store
-
     try:
         article_id = int(article_id)
     except (TypeError, ValueError):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -260,3 +261,56 @@ def save_articles_bulk(db: sqlite_utils.Database, articles: Iterable[Mapping[str
             " modified_at = coalesce(modified_at, ?) WHERE id = ?", unchanged)
         counts["unchanged"] = len(unchanged)
     return counts
+
+
+# --- an article's page ---------------------------------------------------------
+
+_ARTICLE_SQL = """
+select a.*, o.name as outlet_name, o.url as outlet_url, o.country as outlet_country,
+       o.kind as outlet_kind, o.state_affiliated as outlet_state_affiliated
+from articles a left join outlets o on o.id = a.outlet_id
+where a.id = :id
+"""
+_MENTIONS_SQL = """
+select m.narrative_id, n.title as narrative_title, m.narrative_version,
+       n.version as current_version, m.matched_at, m.snippet, m.terms,
+       m.stance, m.stance_confidence, m.stance_evidence
+from mentions m join narratives n on n.id = m.narrative_id
+where m.article_id = :id
+order by n.title
+"""
+_VERSIONS_SQL = """
+select id, fetched_at, title, text, content_hash, capture_id, extractor, origin
+from article_versions where article_id = :id
+order by fetched_at, id
+"""
+_CAPTURES_SQL = """
+select id, fetched_at, status, content_type, payload_digest, warc_file, offset, length, source
+from captures where article_id = :id and pruned_at is null
+order by fetched_at desc, id desc
+"""
+_REVISITS_SQL = """
+select checked_at, outcome, http_status, new_url, detail
+from revisits where article_id = :id
+order by checked_at desc, id desc limit 20
+"""
+
+
+def article_page(db: sqlite_utils.Database, article_id: int) -> dict[str, Any]:
+    """What an article's page shows, as rows: {"article" (with its outlet's name, url,
+    country, kind; None if there is no such article), "mentions" (with the narrative's
+    title and current version), "versions" (oldest first), "captures" (newest first,
+    none held before migration 15 or once pruned), "revisits" (the latest 20)}."""
+    found = list(db.query(_ARTICLE_SQL, {"id": article_id}))
+    page: dict[str, Any] = {"article": found[0] if found else None, "mentions": [],
+                            "versions": [], "captures": [], "revisits": []}
+    if not found:
+        return page
+    for key, sql in (("mentions", _MENTIONS_SQL), ("versions", _VERSIONS_SQL),
+                     ("revisits", _REVISITS_SQL)):
+        page[key] = list(db.query(sql, {"id": article_id}))
+    try:
+        page["captures"] = list(db.query(_CAPTURES_SQL, {"id": article_id}))
+    except sqlite3.OperationalError:  # an archive from before the captures table
+        pass
+    return page

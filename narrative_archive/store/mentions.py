@@ -2,9 +2,20 @@
 
 from __future__ import annotations
 
+import json
+import logging
+import sqlite3
+from collections.abc import Callable, Iterable
+from typing import Any
+
 import sqlite_utils
 
+from narrative_archive.fts import HIGHLIGHT_SQL, SNIPPET_SQL, marked_terms
+from narrative_archive.store.db import transaction
 from narrative_archive.store.views import TIMELINE_DATE
+from narrative_archive.times import now
+
+logger = logging.getLogger("narrative_archive.narratives")
 
 
 def narrative_ids(db: sqlite_utils.Database) -> list[str]:
@@ -77,3 +88,182 @@ def narrative_timeline(
             params,
         )
     ]
+
+
+# --- narratives and their versions -------------------------------------------
+
+
+def save_narratives(db: sqlite_utils.Database, narratives: Iterable[Any]) -> list[str]:
+    """Store narratives (config.Narrative or alike: id, title, description, query,
+    queries, since); a changed query bumps the version and records it in
+    narrative_versions. Returns the ids whose query is new or changed."""
+    changed = []
+    timestamp = now()
+    with db.conn:
+        db.conn.execute("BEGIN IMMEDIATE")
+        for narrative in narratives:
+            queries = json.dumps(dict(narrative.queries), ensure_ascii=False)
+            row = db.conn.execute(
+                "SELECT version, query, queries, updated_at FROM narratives WHERE id = ?", [narrative.id]
+            ).fetchone()
+            if row is None:
+                version = 1
+            elif (row[1], row[2]) != (narrative.query, queries):
+                version = row[0] + 1
+            else:
+                version = None
+            if version is not None:
+                changed.append(narrative.id)
+            db.conn.execute(
+                "INSERT INTO narratives (id, title, description, query, queries, since, version,"
+                " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT(id) DO UPDATE SET title = excluded.title,"
+                " description = excluded.description, query = excluded.query,"
+                " queries = excluded.queries, since = excluded.since,"
+                " version = excluded.version, updated_at = excluded.updated_at",
+                [narrative.id, narrative.title, narrative.description, narrative.query, queries,
+                 narrative.since, version or row[0], timestamp if version else row[3]],
+            )
+            if version is not None:
+                db.conn.execute(
+                    "INSERT INTO narrative_versions (narrative_id, version, query, queries,"
+                    " created_at) VALUES (?, ?, ?, ?, ?)",
+                    [narrative.id, version, narrative.query, queries, timestamp],
+                )
+    return changed
+
+
+def narrative_version(db: sqlite_utils.Database, narrative_id: str) -> int:
+    """The narrative's current version; KeyError if it is not in the archive."""
+    row = db.execute("SELECT version FROM narratives WHERE id = ?", [narrative_id]).fetchone()
+    if row is None:
+        raise KeyError(f"narrative {narrative_id!r} is not in the archive: run init")
+    return row[0]
+
+
+# --- matching one article ------------------------------------------------------
+
+
+def matches_article(db: sqlite_utils.Database, query: str, article_id: int) -> bool:
+    """Whether the FTS5 query matches this article in the archive's index."""
+    return db.conn.execute(
+        "SELECT 1 FROM articles_fts WHERE articles_fts MATCH ? AND rowid = ?",
+        [query, article_id],
+    ).fetchone() is not None
+
+
+def fts_snippet(db: sqlite_utils.Database, query: str, article_id: int) -> str | None:
+    """snippet() of the query's match in one article (None if it does not match);
+    sqlite3.DatabaseError where FTS5's snippet() bug strikes (FIELD_NOTES)."""
+    row = db.conn.execute(
+        f"SELECT {SNIPPET_SQL} FROM articles_fts WHERE articles_fts MATCH ? AND rowid = ?",
+        [query, article_id],
+    ).fetchone()
+    return row[0] if row else None
+
+
+def fts_highlights(db: sqlite_utils.Database, query: str,
+                   article_id: int) -> tuple[str | None, str | None] | None:
+    """(title, text) of one article with the query's matches marked, None if no match."""
+    row = db.conn.execute(
+        f"SELECT {HIGHLIGHT_SQL} FROM articles_fts WHERE articles_fts MATCH ? AND rowid = ?",
+        [query, article_id],
+    ).fetchone()
+    return (row[0], row[1]) if row else None
+
+
+def save_mention(db: sqlite_utils.Database, article_id: int, narrative_id: str, version: int,
+                 matched_at: str, snippet: str | None, terms: str,
+                 stance: tuple[str | None, float | None, str | None]) -> None:
+    """Upsert one mention with its snippet, matched terms (JSON) and (stance,
+    confidence, evidence JSON); a kept mention keeps its matched_at."""
+    db.conn.execute(
+        "INSERT INTO mentions (article_id, narrative_id, narrative_version, matched_at,"
+        " snippet, terms, stance, stance_confidence, stance_evidence)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        " ON CONFLICT(article_id, narrative_id) DO UPDATE SET"
+        " narrative_version = excluded.narrative_version, snippet = excluded.snippet,"
+        " terms = excluded.terms, stance = excluded.stance,"
+        " stance_confidence = excluded.stance_confidence,"
+        " stance_evidence = excluded.stance_evidence",
+        [article_id, narrative_id, version, matched_at, snippet, terms, *stance],
+    )
+
+
+def delete_mention(db: sqlite_utils.Database, article_id: int, narrative_id: str) -> None:
+    """The article no longer matches the narrative: its mention goes (into history)."""
+    db.conn.execute("DELETE FROM mentions WHERE article_id = ? AND narrative_id = ?",
+                    [article_id, narrative_id])
+
+
+# --- rematch: one narrative over the whole archive, in SQL ---------------------
+
+
+def _find_hits(db: sqlite_utils.Database, query: str,
+               snippet_of: Callable[[int], str | None]) -> None:
+    """temp.hits(article_id, snippet): every article the query matches.
+
+    One scan with snippet() when it works; when FTS5's snippet() bug stops the
+    scan, the hits come from MATCH alone and each gets `snippet_of(article_id)`.
+    """
+    db.conn.execute("DROP TABLE IF EXISTS temp.hits")
+    db.conn.execute("SAVEPOINT hits")
+    try:
+        db.conn.execute(
+            f"CREATE TEMP TABLE hits AS SELECT rowid AS article_id, {SNIPPET_SQL} AS snippet"
+            " FROM articles_fts WHERE articles_fts MATCH ?",
+            [query],
+        )
+    except sqlite3.DatabaseError as error:
+        db.conn.execute("ROLLBACK TO hits")
+        db.conn.execute("RELEASE hits")
+        logger.info("snippet() failed over the whole match (%s): snippets one article at a time",
+                    error)
+        db.conn.execute(
+            "CREATE TEMP TABLE hits AS SELECT rowid AS article_id, NULL AS snippet"
+            " FROM articles_fts WHERE articles_fts MATCH ?",
+            [query],
+        )
+        ids = [row[0] for row in db.conn.execute("SELECT article_id FROM temp.hits")]
+        db.conn.executemany(
+            "UPDATE temp.hits SET snippet = ? WHERE article_id = ?",
+            [(snippet_of(article_id), article_id) for article_id in ids],
+        )
+    else:
+        db.conn.execute("RELEASE hits")
+
+
+def rematch_mentions(db: sqlite_utils.Database, narrative_id: str, query: str, version: int,
+                     snippet_of: Callable[[int], str | None]) -> dict[str, int]:
+    """Make the narrative's mentions those its query matches now, set based (one
+    INSERT ... SELECT): mentions no longer matched are deleted, new ones added, kept
+    ones get `version` and a fresh snippet but keep their matched_at (their stance is
+    computed again when their matched words changed). Returns {"matched", "added",
+    "removed"}."""
+    db.conn.create_function("marked_terms", 1, marked_terms, deterministic=True)
+    timestamp = now()
+    with transaction(db):
+        _find_hits(db, query, snippet_of)
+        removed = db.conn.execute(
+            "DELETE FROM mentions WHERE narrative_id = ?"
+            " AND article_id NOT IN (SELECT article_id FROM temp.hits)",
+            [narrative_id],
+        ).rowcount
+        before = db.conn.execute(
+            "SELECT count(*) FROM mentions WHERE narrative_id = ?", [narrative_id]
+        ).fetchone()[0]
+        db.conn.execute(
+            "INSERT INTO mentions (article_id, narrative_id, narrative_version, matched_at,"
+            " snippet, terms) SELECT article_id, ?, ?, ?, snippet, marked_terms(snippet)"
+            " FROM temp.hits WHERE true"
+            " ON CONFLICT(article_id, narrative_id) DO UPDATE SET"
+            " narrative_version = excluded.narrative_version, snippet = excluded.snippet,"
+            " terms = excluded.terms,"
+            # other matched words, another sentence to read: the stance is computed again
+            " stance_confidence = CASE WHEN excluded.terms IS mentions.terms"
+            " THEN mentions.stance_confidence END",
+            [narrative_id, version, timestamp],
+        )
+        matched = db.conn.execute("SELECT count(*) FROM temp.hits").fetchone()[0]
+        db.conn.execute("DROP TABLE temp.hits")
+    return {"matched": matched, "added": matched - before, "removed": removed}
