@@ -38,14 +38,17 @@ from pathlib import Path
 
 import httpx
 import lxml.html
+from w3lib.encoding import html_to_unicode
 
 from narrative_archive import store
 from narrative_archive.config import load_config
 
 ROOT = Path(__file__).resolve().parent.parent
 CACHE = ROOT / "benchmarks" / ".cache"
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2
 BIN = Path(sys.executable).parent
+# Pages, feeds and documents only: not robots.txt, plain-text sitemaps or API error bodies.
+PAGE_SUFFIXES = (".html", ".htm", ".xml", ".json", ".rss", ".atom", ".rdf")
 
 # Topical words: fixture sentences holding one are kept for the narrative share only.
 TOPICAL = re.compile(r"taliban|russia|moscow|kremlin|iran|tehran|pakistan|bount|ghost|"
@@ -85,12 +88,13 @@ def fixture_sentences() -> tuple[list[str], list[str]]:
     """(plain, topical) sentences from the fixture pages, feeds and documents."""
     texts = []
     for path in sorted([*ROOT.glob("tests/sites/**/*"), *ROOT.glob("tests/files/**/*")]):
-        if not path.is_file() or path.suffix not in (".html", ".htm", ".xml", ".json", ".txt",
-                                                     ".rss", ".atom", ""):
+        if not path.is_file() or path.suffix not in PAGE_SUFFIXES:
             continue
-        raw = path.read_bytes()
+        # Decoded as a browser would (BOM, <meta charset>, XML declaration): cp1251 pages
+        # are Cyrillic words, not Latin-1 mojibake.
+        _encoding, html = html_to_unicode(None, path.read_bytes())
         try:
-            tree = lxml.html.fromstring(raw)
+            tree = lxml.html.fromstring(html)
             for bad in tree.xpath("//script|//style"):
                 bad.drop_tree()
             texts.append(tree.text_content())
@@ -345,9 +349,13 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--write-rate", type=float, default=10, help="articles/s while writing")
     parser.add_argument("--no-stock", action="store_true", help="skip stock Datasette")
+    parser.add_argument("--build-only", action="store_true", help="build the archive, serve nothing")
     args = parser.parse_args()
 
     db_path, meta = build(args.articles)
+    if args.build_only:
+        print(f"{db_path}: {json.dumps(meta)}")
+        return
     size_per_100k = meta["bytes"] / meta["articles"] * 100_000
     print(f"\nArchive: {meta['articles']:,} articles, {meta['bytes'] / 2**20:,.0f} MiB "
           f"({size_per_100k / 2**20:,.0f} MiB per 100k articles); import "
