@@ -24,6 +24,51 @@ NOW_SQL = "strftime('%Y-%m-%dT%H:%M:%SZ', 'now')"
 # An article's date on a timeline: what the page says, else when we first saw it.
 ARTICLE_DATE = "coalesce(a.published_at, a.first_seen_at)"
 
+def _day_of(row: str) -> str:
+    """SQL for the timeline day of an article row (`a`, `old`, `new`): article_dates.day."""
+    date = f"coalesce({row}.published_at, {row}.first_seen_at)"
+    return (f"substr(CASE WHEN length({date}) = 10"
+            f" THEN max({date} || 'T00:00:00Z', min({date} || 'T23:59:59Z', {row}.first_seen_at))"
+            f" ELSE coalesce(strftime('%Y-%m-%dT%H:%M:%SZ', {date}), {date}) END, 1, 10)")
+
+
+def _day_counts_change(row: str, delta: int) -> str:
+    """SQL adding `delta` to the day counts of every narrative that mentions article `row`."""
+    if delta > 0:
+        return f"""
+        INSERT INTO narrative_day_counts (narrative_id, day, outlet_id, articles)
+            SELECT m.narrative_id, {_day_of(row)}, coalesce({row}.outlet_id, ''), 1
+            FROM mentions m WHERE m.article_id = {row}.id
+            ON CONFLICT DO UPDATE SET articles = articles + 1;"""
+    return f"""
+        UPDATE narrative_day_counts SET articles = articles - 1
+            WHERE day = {_day_of(row)} AND outlet_id = coalesce({row}.outlet_id, '')
+              AND narrative_id IN (SELECT narrative_id FROM mentions WHERE article_id = {row}.id);
+        DELETE FROM narrative_day_counts
+            WHERE day = {_day_of(row)} AND outlet_id = coalesce({row}.outlet_id, '')
+              AND articles <= 0;"""
+
+
+def _mention_count_change(mention: str, delta: int) -> str:
+    """SQL adding `delta` to the day count of one mention (`new` or `old`)."""
+    article = f"(SELECT a.id, a.outlet_id, a.published_at, a.first_seen_at FROM articles a " \
+              f"WHERE a.id = {mention}.article_id)"
+    if delta > 0:
+        return f"""
+        INSERT INTO narrative_day_counts (narrative_id, day, outlet_id, articles)
+            SELECT {mention}.narrative_id, {_day_of('a')}, coalesce(a.outlet_id, ''), 1
+            FROM {article} a WHERE true
+            ON CONFLICT DO UPDATE SET articles = articles + 1;"""
+    return f"""
+        UPDATE narrative_day_counts SET articles = articles - 1
+            WHERE narrative_id = {mention}.narrative_id
+              AND (day, outlet_id) = (SELECT {_day_of('a')}, coalesce(a.outlet_id, '')
+                                      FROM {article} a);
+        DELETE FROM narrative_day_counts
+            WHERE narrative_id = {mention}.narrative_id AND articles <= 0;"""
+
+
+
 # Each entry migrates the archive from version N-1 to N (PRAGMA user_version).
 # Never edit a released entry: append a new one.
 MIGRATIONS: list[str] = [
@@ -370,6 +415,74 @@ MIGRATIONS: list[str] = [
                (SELECT reason FROM crawl_errors e WHERE e.outlet_id = o.id
                   ORDER BY e.at DESC, e.id DESC LIMIT 1) AS last_error
         FROM outlets o WHERE o.configured = 1;
+    """,
+    # 12: the published archive at a million articles. Facet columns indexed; mentions
+    # counted per narrative, day and outlet in narrative_day_counts (kept by triggers on
+    # mentions and articles) so timelines read a small table; export_mentions has every
+    # column a researcher exports, in mention order (plugins/narrative_archive_perf.py
+    # streams it).
+    f"""
+    CREATE INDEX articles_language ON articles(language);
+    CREATE INDEX articles_via ON articles(via);
+    CREATE TABLE narrative_day_counts (
+        narrative_id TEXT NOT NULL,
+        day TEXT NOT NULL,
+        outlet_id TEXT NOT NULL DEFAULT '',
+        articles INTEGER NOT NULL,
+        PRIMARY KEY (narrative_id, day, outlet_id)
+    ) WITHOUT ROWID;
+    INSERT INTO narrative_day_counts (narrative_id, day, outlet_id, articles)
+        SELECT m.narrative_id, {_day_of('a')}, coalesce(a.outlet_id, ''), count(*)
+        FROM mentions m JOIN articles a ON a.id = m.article_id
+        GROUP BY 1, 2, 3;
+    CREATE TRIGGER mentions_day_counts_ai AFTER INSERT ON mentions BEGIN
+        {_mention_count_change('new', 1)}
+    END;
+    CREATE TRIGGER mentions_day_counts_ad AFTER DELETE ON mentions BEGIN
+        {_mention_count_change('old', -1)}
+    END;
+    CREATE TRIGGER mentions_day_counts_au AFTER UPDATE OF article_id, narrative_id ON mentions
+        BEGIN
+        {_mention_count_change('old', -1)}
+        {_mention_count_change('new', 1)}
+    END;
+    CREATE TRIGGER articles_day_counts_bd BEFORE DELETE ON articles BEGIN
+        {_day_counts_change('old', -1)}
+    END;
+    CREATE TRIGGER articles_day_counts_au
+        AFTER UPDATE OF published_at, first_seen_at, outlet_id ON articles
+        WHEN {_day_of('old')} IS NOT {_day_of('new')} OR old.outlet_id IS NOT new.outlet_id
+        BEGIN
+        {_day_counts_change('old', -1)}
+        {_day_counts_change('new', 1)}
+    END;
+    DROP VIEW narrative_daily;
+    DROP VIEW narrative_weekly;
+    DROP VIEW narrative_monthly;
+    CREATE VIEW narrative_daily AS
+        SELECT narrative_id AS narrative, day, sum(articles) AS articles,
+               count(nullif(outlet_id, '')) AS outlets
+        FROM narrative_day_counts GROUP BY narrative_id, day;
+    CREATE VIEW narrative_weekly AS
+        SELECT narrative_id AS narrative, date(day, 'weekday 0', '-6 days') AS week,
+               sum(articles) AS articles, count(DISTINCT nullif(outlet_id, '')) AS outlets
+        FROM narrative_day_counts GROUP BY narrative_id, week;
+    CREATE VIEW narrative_monthly AS
+        SELECT narrative_id AS narrative, substr(day, 1, 7) AS month,
+               sum(articles) AS articles, count(DISTINCT nullif(outlet_id, '')) AS outlets
+        FROM narrative_day_counts GROUP BY narrative_id, month;
+    CREATE VIEW export_mentions AS
+        SELECT m.narrative_id, m.narrative_version, m.article_id, a.title, a.url,
+               a.canonical_url, d.dated_at, d.date_source, d.date_precision, d.day,
+               a.published_at, a.first_seen_at, a.modified_at, m.matched_at,
+               a.outlet_id, o.name AS outlet, o.country, o.kind AS outlet_kind, o.owner,
+               o.state_affiliated, a.language AS article_language,
+               o.language AS outlet_language, a.authors, a.via, m.terms, m.snippet,
+               a.content_hash
+        FROM mentions m
+        JOIN articles a ON a.id = m.article_id
+        JOIN article_dates d ON d.article_id = a.id
+        LEFT JOIN outlets o ON o.id = a.outlet_id;
     """,
 ]
 
