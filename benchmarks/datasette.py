@@ -327,6 +327,8 @@ def pages(db_path: Path, mentions: dict) -> list[tuple[str, list[str], bool]]:
         ("first appearance JSON", [f"/archive/first_appearance.json?narrative={top}"], False),
         (f"mentions CSV, streamed ({mentions[top]:,} rows)",
          [f"/archive/mention_articles.csv?narrative_id={top}&_stream=on&_size=max"], True),
+        (f"narrative export CSV, /-/export ({mentions[top]:,} rows)", [f"/-/export/{top}.csv"],
+         False),
     ]
 
 

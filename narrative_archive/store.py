@@ -418,7 +418,8 @@ MIGRATIONS: list[str] = [
     """,
     # 12: the published archive at a million articles. Facet columns indexed; mentions
     # counted per narrative, day and outlet in narrative_day_counts (kept by triggers on
-    # mentions and articles) so timelines read a small table; export_mentions has every
+    # mentions and articles) so timelines read a small table; narrative_first_seen reads
+    # only the columns it shows (not every mention's snippet); export_mentions has every
     # column a researcher exports, in mention order (plugins/narrative_archive_perf.py
     # streams it).
     f"""
@@ -471,6 +472,21 @@ MIGRATIONS: list[str] = [
         SELECT narrative_id AS narrative, substr(day, 1, 7) AS month,
                sum(articles) AS articles, count(DISTINCT nullif(outlet_id, '')) AS outlets
         FROM narrative_day_counts GROUP BY narrative_id, month;
+    DROP VIEW narrative_first_seen;
+    CREATE VIEW narrative_first_seen AS
+        SELECT narrative, outlet, outlet_name, article_id, title, url, first_dated_at,
+               date_source, date_precision, first_sorted_at
+        FROM (
+            SELECT m.narrative_id AS narrative, a.outlet_id AS outlet, o.name AS outlet_name,
+                   a.id AS article_id, a.title, a.url, d.dated_at AS first_dated_at,
+                   d.date_source, d.date_precision, d.sorted_at AS first_sorted_at,
+                   row_number() OVER (PARTITION BY m.narrative_id, a.outlet_id
+                                      ORDER BY d.sorted_at, a.id) AS rank
+            FROM mentions m
+            JOIN articles a ON a.id = m.article_id
+            JOIN article_dates d ON d.article_id = a.id
+            LEFT JOIN outlets o ON o.id = a.outlet_id
+        ) WHERE rank = 1;
     CREATE VIEW export_mentions AS
         SELECT m.narrative_id, m.narrative_version, m.article_id, a.title, a.url,
                a.canonical_url, d.dated_at, d.date_source, d.date_precision, d.day,

@@ -5,6 +5,9 @@
 - the count of a full-text search of the articles table is the FTS index's own
   count (the same number: the index is kept in sync by triggers), not a join that
   visits every matching article row;
+- a search's newest-first page is read in date order when the words are common
+  (walking the published_at index until a page of hits is found) instead of sorting
+  every hit: SQLite cannot tell from an FTS5 MATCH how many rows it will return;
 - /-/export/NARRATIVE.csv streams every mention of a narrative with its article's
   dates and its outlet's columns, straight from a read-only cursor in a worker
   thread: no page size, no row limit, no OFFSET paging.
@@ -18,6 +21,7 @@ import io
 import re
 import sqlite3
 import threading
+import time
 
 from datasette import hookimpl
 from datasette.utils.asgi import AsgiStream, Response
@@ -31,6 +35,17 @@ SEARCH_COUNT = re.compile(
     r"select count\(\*\) from articles where id in \(select rowid from articles_fts "
     r"where articles_fts match :search\)\s*")
 FTS_COUNT = "select count(*) from articles_fts where articles_fts match :search"
+FTS_HITS = "select rowid from articles_fts where articles_fts match :search"
+SEARCH_IN = f"id in ({FTS_HITS})"
+SEARCH_PROBE = ("exists (select 1 from articles_fts where articles_fts match :search "
+                "and rowid = articles.id)")
+SEARCH_PAGE = re.compile(r"select .+ from articles where .*order by published_at desc.*",
+                         re.DOTALL)
+# A search matching more than this share of the articles walks the date index probing the
+# FTS index row by row (a page of hits is near); above RARE it walks the index checking the
+# hits' rowids (a page of hits is within PAGE_SCAN rows); rarer ones sort their few hits.
+COMMON, RARE = 1 / 10, 1 / 1000
+COUNT_MEMO_SECONDS = 5
 # The columns of export_mentions; kept here so the CSV header does not depend on a query.
 EXPORT_SQL = "SELECT * FROM export_mentions WHERE narrative_id = ?"
 NARRATIVE_SQL = "SELECT 1 FROM narratives WHERE id = ?"
@@ -60,11 +75,32 @@ def startup(datasette):
 
 def _count_searches_by_index(db) -> None:
     execute = db.execute
+    counts: dict[str, tuple[float, int, int]] = {}  # search -> (when, hits, articles)
 
-    async def counted_execute(sql, *args, **kwargs):
-        if isinstance(sql, str) and SEARCH_COUNT.fullmatch(sql):
-            sql = FTS_COUNT
-        return await execute(sql, *args, **kwargs)
+    async def search_size(search: str) -> tuple[int, int]:
+        now = time.monotonic()
+        memo = counts.get(search)
+        if memo and now - memo[0] < COUNT_MEMO_SECONDS:
+            return memo[1], memo[2]
+        hits = (await execute(FTS_COUNT, {"search": search})).rows[0][0]
+        articles = (await execute("select max(id) from articles")).rows[0][0] or 0
+        if len(counts) > 1000:
+            counts.clear()
+        counts[search] = (now, hits, articles)
+        return hits, articles
+
+    async def counted_execute(sql, params=None, *args, **kwargs):
+        if isinstance(sql, str) and isinstance(params, dict) and "search" in params:
+            if SEARCH_COUNT.fullmatch(sql):
+                sql = FTS_COUNT
+            elif SEARCH_IN in sql and SEARCH_PAGE.fullmatch(sql):
+                hits, articles = await search_size(params["search"])
+                if hits > COMMON * articles:
+                    sql = sql.replace(SEARCH_IN, SEARCH_PROBE)
+                if hits > RARE * articles:
+                    sql = sql.replace("from articles where",
+                                      "from articles indexed by articles_published where", 1)
+        return await execute(sql, params, *args, **kwargs)
 
     db.execute = counted_execute
     db._fts_count = True
