@@ -133,3 +133,23 @@ def test_plans_use_the_indexes_and_the_summary(archive):
     shape = plan(db, "SELECT * FROM export_mentions WHERE narrative_id = ?", [RA])
     assert "SEARCH m USING INDEX mentions_narrative" in shape and "TEMP B-TREE" not in shape
     db.close()
+
+
+@pytest.mark.parametrize("search", ["taliban", "kremlin", "taliban NOT kremlin"])
+def test_search_pages_are_newest_first_and_page_through_every_hit(archive, search):
+    path, _ids = archive
+    db = store.open_db(path)
+    expected = [row[0] for row in db.execute(
+        "SELECT id FROM articles WHERE id IN (SELECT rowid FROM articles_fts WHERE "
+        "articles_fts MATCH ?) ORDER BY published_at DESC, id", [search])]
+    db.close()
+    client = Client(make_datasette(path))
+    assert [row["id"] for row in client.json(
+        f"/archive/articles.json?_search={search}&_size=max&_shape=objects")["rows"]] == expected
+    seen, url = [], f"/archive/articles.json?_search={search}&_size=2&_shape=objects"
+    while url:
+        data = client.json(url)
+        seen += [row["id"] for row in data["rows"]]
+        url = data["next_url"] and data["next_url"].split("://", 1)[-1].split("/", 1)[-1]
+        url = url and "/" + url
+    assert seen == expected
