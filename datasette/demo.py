@@ -13,7 +13,8 @@ published archive (`narrative-archive serve --db demo.db`) and to regenerate the
 README screenshots, never as a source.
 
 --screenshots DIR serves the archive with `narrative-archive serve` on a free
-port and saves search.png, dashboard.png and article.png in DIR (it needs the
+port and saves search.png, dashboard.png, article.png and the Analysis section's
+stance.png, attention.png, disputed.png, pickups.png, citations.png in DIR (it needs the
 playwright package and Debian's chromium at /usr/bin/chromium).
 """
 
@@ -29,6 +30,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from narrative_archive import narratives, serve, store
+from narrative_archive.analysis import archive as analysis
+from narrative_archive.analysis import citations
 from narrative_archive.config import DEFAULT_CONFIG_DIR, load_narratives, load_outlets
 
 # (outlet, published "YYYY-MM-DD HH:MM" or None, hours until we first saw it, title, text)
@@ -281,6 +284,56 @@ EDITED = {
 }
 
 
+# Syndicated copies and near-duplicates: (index of the original in STORIES, outlet,
+# hours after the original, what the copy puts before and after its text). They
+# cluster into the original's story (articles.story_id).
+COPIES = [
+    (4, "khaama-press", 6, "KABUL, March 23 -", " This report was first published by Reuters."),
+    (4, "ariana-news", 9, "", " Ariana News has translated this article from Reuters."),
+    (29, "dawn", 5, "WASHINGTON:", " This article originally appeared in The New York Times."),
+    (29, "express-tribune", 7, "", " Reuters contributed to this report."),
+    (31, "yahoo-news", 1, "WASHINGTON (AP) -", ""),
+]
+
+# Sentences added to an article (citations by attribution) and the STORIES it links to
+# (citations by link; each is in the archive, so target_article_id is set).
+ATTRIBUTIONS = {
+    18: " The claim was first reported by the BBC.",
+    19: " According to the BBC, General Nicholson had shown no evidence.",
+    32: " The bounty story was first reported by The New York Times.",
+    33: " According to The New York Times, the payments were discovered in a raid.",
+    34: " The Washington Post reported that the bounties led to deaths.",
+    35: " The New York Times first reported the intelligence finding.",
+    37: " According to The Washington Post, officials disagree.",
+}
+LINKS = {18: [17], 19: [17], 32: [29], 33: [29, 32], 34: [29, 30], 35: [29, 30], 37: [30],
+         13: [5]}
+
+
+# Every outlet's other output, so attention is a share of something: a few short
+# unrelated bulletins a month from the outlets whose feeds we crawl.
+FILLER_OUTLETS = tuple(dict.fromkeys(
+    [story[0] for story in STORIES] + [copy[1] for copy in COPIES]))
+FILLER_MONTHS = [(year, month) for year in range(2017, 2022) for month in range(1, 13)
+                 if (year, month) <= (2021, 8)]
+
+
+def filler_articles(outlets) -> list[dict]:
+    rows = []
+    for year, month in FILLER_MONTHS:
+        for position, outlet_id in enumerate(FILLER_OUTLETS):
+            for n in range(1 + (year * 7 + month * 3 + position * 5) % 5):
+                day = 1 + (n * 5 + position) % 27
+                seen = datetime(year, month, day, 6 + n % 12, (5 * position) % 60)
+                title = f"{outlets[outlet_id].name} bulletin {year}-{month:02d} #{n + 1}"
+                rows.append({"outlet_id": outlet_id, "seen": seen, "article": {
+                    "url": f"{outlets[outlet_id].url.rstrip('/')}/demo/bulletin/{year}/{month}/{n}",
+                    "title": title, "published_at": _iso(seen), "language": "en",
+                    "text": f"{title}: markets, weather and sport from the region.",
+                }})
+    return rows
+
+
 def slugify(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:60] or "article"
 
@@ -298,10 +351,15 @@ def build_demo_archive(path: str | Path, config_dir: str | Path = DEFAULT_CONFIG
     outlets = {o.id: o for o in load_outlets(config_dir / "outlets.yml")}
     tracked = load_narratives(config_dir / "narratives.yml", narratives.check_query)
     db = store.open_db(path)
+    db.execute("PRAGMA synchronous = OFF")  # a demo: rebuilt, never recovered
     store.save_outlets(db, outlets.values())
     narratives.save_narratives(db, tracked)
+    outlet_names = citations.outlet_index(outlets.values())
+    rows = [(outlet_id, published, lag_hours, title, text + ATTRIBUTIONS.get(index, ""))
+            for index, (outlet_id, published, lag_hours, title, text) in enumerate(STORIES)]
+    urls: dict[int, str] = {}
     ids = []
-    for index, (outlet_id, published, lag_hours, title, text) in enumerate(STORIES):
+    for index, (outlet_id, published, lag_hours, title, text) in enumerate(rows):
         outlet = outlets[outlet_id]
         if published:
             published_dt = datetime.strptime(published, "%Y-%m-%d %H:%M")
@@ -310,8 +368,10 @@ def build_demo_archive(path: str | Path, config_dir: str | Path = DEFAULT_CONFIG
         else:
             seen, published_at = datetime(2018, 2, 3, 6, 12), None
         url = (f"{outlet.url.rstrip('/')}/demo/{seen:%Y/%m}/{slugify(title)}")
+        urls[index] = url
         article = {
             "url": url, "title": title, "text": text, "published_at": published_at,
+            "links": [urls[cited] for cited in LINKS.get(index, ()) if cited in urls],
             "language": "ru" if re.search("[а-яА-Я]", text) else "en",
             "authors": [] if outlet.kind == "wire" and index % 2 else ["Staff reporter"],
             "content_hash": hashlib.sha256(text.encode()).hexdigest()[:16],
@@ -320,13 +380,34 @@ def build_demo_archive(path: str | Path, config_dir: str | Path = DEFAULT_CONFIG
         article_id, _ = store.save_article(db, article, outlet_id, via="feed",
                                            fetched_at=_iso(seen))
         narratives.match_article(db, article_id, tracked)
+        analysis.analyse_article(db, article_id, article, outlet_names)
         ids.append((article_id, article, seen))
+    for source, outlet_id, after_hours, before, after in COPIES:
+        _, original, seen = ids[source]
+        copy_seen = seen + timedelta(hours=after_hours)
+        text = " ".join(part for part in (before, original["text"]) if part) + after
+        article = {
+            **original, "text": text, "published_at": _iso(copy_seen - timedelta(minutes=20)),
+            "url": f"{outlets[outlet_id].url.rstrip('/')}/demo/{copy_seen:%Y/%m}/"
+                   f"{slugify(original['title'])}",
+            "content_hash": hashlib.sha256(text.encode()).hexdigest()[:16], "links": [],
+        }
+        article_id, _ = store.save_article(db, article, outlet_id, via="feed",
+                                           fetched_at=_iso(copy_seen))
+        narratives.match_article(db, article_id, tracked)
+        analysis.analyse_article(db, article_id, article, outlet_names)
+    for filler in filler_articles(outlets):
+        article_id, _ = store.save_article(db, filler["article"], filler["outlet_id"], via="feed",
+                                           fetched_at=_iso(filler["seen"]))
+        analysis.analyse_article(db, article_id, filler["article"], outlet_names)
     article_id, article, seen = ids[EDITED["index"]]
     edited = {**article, "text": article["text"] + EDITED["append"]}
     edited["content_hash"] = hashlib.sha256(edited["text"].encode()).hexdigest()[:16]
     store.save_article(db, edited, STORIES[EDITED["index"]][0], via="feed",
                        fetched_at=_iso(seen + timedelta(hours=EDITED["after_hours"])))
     narratives.match_article(db, article_id, tracked)
+    analysis.analyse_article(db, article_id, edited, outlet_names)
+    analysis.restory(db)  # what `narrative-archive analyse --stories` does: exact clusters
     counts = store.table_counts(db)
     db.close()
     return counts
@@ -344,7 +425,8 @@ CHROMIUM_ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-backg
 
 def take_screenshots(db_path: str | Path, directory: str | Path,
                      chromium: str = "/usr/bin/chromium") -> list[Path]:
-    """Serve the archive and save search.png, dashboard.png and article.png in directory."""
+    """Serve the archive and save search.png, dashboard.png, article.png and the analysis
+    screenshots (stance, attention, disputed, pickups, citations) in directory."""
     from playwright.sync_api import sync_playwright
 
     directory = Path(directory)
@@ -363,6 +445,9 @@ def take_screenshots(db_path: str | Path, directory: str | Path,
         article_id = db.execute(
             "SELECT article_id FROM mention_articles WHERE title LIKE 'Russia ''arming%'"
         ).fetchone()[0]
+        bounty_id = db.execute(
+            "SELECT article_id FROM mention_articles WHERE title LIKE 'Russia secretly%'"
+            " ORDER BY sorted_at LIMIT 1").fetchone()[0]
         db.close()
         search = "NEAR(russia* arm taliban*, 20)"
         pages = [
@@ -373,19 +458,35 @@ def take_screenshots(db_path: str | Path, directory: str | Path,
             ("dashboard.png", "/-/dashboards/narratives", "#chart-timeline svg .mark-rect path",
              None),
             ("article.png", f"/archive/articles/{article_id}", "article.article", None),
+            # the Analysis section of the README (#id: only that element of the page)
+            ("stance.png", "/-/dashboards/narratives", "#chart-stance svg .mark-rect path",
+             "#card-stance"),
+            ("attention.png", "/-/dashboards/narratives?narrative=russia-arming-taliban"
+                              "&since=2017-01-01&until=2018-06-30",
+             "#chart-attention svg .mark-symbol path", "#card-attention"),
+            ("disputed.png", "/archive/who_disputed_it?narrative=russia-arming-taliban&stance=&_hide_sql=1",
+             "table.rows-and-columns", None),
+            ("pickups.png", "/archive/story_pickups?narrative=russia-taliban-bounties&_hide_sql=1",
+             "table.rows-and-columns", None),
+            ("citations.png", "/archive/citation_chain?narrative=russia-taliban-bounties&_hide_sql=1"
+                              "&article=" + str(bounty_id), "table.rows-and-columns", None),
         ]
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
             page = browser.new_page(viewport={"width": 1280, "height": 900},
                                     device_scale_factor=1)
-            # height None: the whole page; else the top `height` pixels of it.
+            # height None: the whole page; an int: the top `height` pixels of it; a
+            # "#selector": that element only.
             for name, path, ready, height in pages:
-                page.set_viewport_size({"width": 1280, "height": height or 800})
+                page.set_viewport_size({"width": 1280, "height": height if isinstance(height, int) else 800})
                 page.goto(base + path)
                 page.wait_for_selector(ready)
                 page.wait_for_load_state("networkidle")
                 target = directory / name
-                page.screenshot(path=str(target), full_page=height is None)
+                if isinstance(height, str):
+                    page.locator(height).screenshot(path=str(target))
+                else:
+                    page.screenshot(path=str(target), full_page=height is None)
                 saved.append(target)
             browser.close()
     finally:

@@ -121,6 +121,47 @@ def rematch(db_path, config_dir, narrative_ids):
 
 @cli.command()
 @archive_options
+@click.option("--stories", "do_stories", is_flag=True, help="Re-cluster articles into stories.")
+@click.option("--citations", "do_citations", is_flag=True, help="Re-extract citations.")
+@click.option("--stance", "do_stance", is_flag=True, help="Re-classify every mention's stance.")
+def analyse(db_path, config_dir, do_stories, do_citations, do_stance):
+    """Recompute the analysis over the whole archive: stories, citations, stance.
+
+    With no option, all three. --stories re-clusters every article from scratch,
+    oldest first, so each story_id is the earliest article of its cluster (ingest
+    clusters incrementally). --citations re-extracts links and attributions and
+    points them at archived articles. --stance re-classifies every mention with
+    the current cue lists (config/stance.yml and the narratives' stance: keys).
+    """
+    from narrative_archive.analysis import archive as analysis
+    from narrative_archive.analysis import citations
+
+    if not Path(db_path).exists():
+        raise click.ClickException(f"{db_path}: no archive here; run `narrative-archive init`")
+    config = read_config(config_dir)
+    db = store.open_db(db_path)
+    store.save_outlets(db, config.outlets)
+    narratives_module.save_narratives(db, config.narratives)
+    everything = not (do_stories or do_citations or do_stance)
+    if do_stories or everything:
+        result = analysis.restory(db)
+        click.echo(f"stories: {result['articles']} articles in {result['stories']} stories "
+                   f"({result['copies']} copies)")
+    if do_citations or everything:
+        result = analysis.recite(db, citations.outlet_index(config.outlets))
+        click.echo(f"citations: {result['citations']} in {result['articles']} articles "
+                   f"({result['links']} point at archived articles)")
+    if do_stance or everything:
+        store.reset_stance(db)
+        done = analysis.compute_stances(db, config.narratives)
+        counts = store.stance_counts(db)
+        click.echo(f"stance: {done} mentions (" + ", ".join(
+            f"{counts.get(name, 0)} {name}" for name in ("asserts", "reports", "disputes", "none"))
+            + ")")
+
+
+@cli.command()
+@archive_options
 @click.argument("narrative")
 @click.option("--by", type=click.Choice(["day", "week", "month"]), default="day", show_default=True)
 @click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table",
@@ -128,9 +169,10 @@ def rematch(db_path, config_dir, narrative_ids):
 @click.option("--since", help="First day (YYYY-MM-DD) to include.")
 @click.option("--until", help="Last day (YYYY-MM-DD) to include.")
 def timeline(db_path, config_dir, narrative, by, fmt, since, until):
-    """Mentions of NARRATIVE per day, week or month: articles and distinct outlets.
+    """Mentions of NARRATIVE per day, week or month: articles, stories and distinct outlets.
 
-    An article is dated by its published date, else by when we first saw it.
+    An article is dated by its published date, else by when we first saw it. A story
+    counts syndicated copies and near-duplicates of one text once.
     """
     if not Path(db_path).exists():
         raise click.ClickException(f"{db_path}: no archive here; run `narrative-archive init`")
@@ -139,7 +181,7 @@ def timeline(db_path, config_dir, narrative, by, fmt, since, until):
         known = ", ".join(r[0] for r in db.execute("SELECT id FROM narratives ORDER BY id"))
         raise click.ClickException(f"unknown narrative {narrative!r} (known: {known or 'none'})")
     rows = narrative_timeline(db, narrative, by, since, until)
-    output = format_rows(rows, fmt, [by, "articles", "outlets"])
+    output = format_rows(rows, fmt, [by, "articles", "stories", "outlets"])
     if output:
         click.echo(output)
 
@@ -337,7 +379,7 @@ def serve(db_path, config_dir, host, port, metadata_path, settings, cors, print_
 @cli.command()
 @archive_options
 @click.argument("spiders", nargs=-1, metavar="[SPIDER]...",
-                type=click.Choice(["feeds", "sitemaps", "search"]))
+                type=click.Choice(["feeds", "sitemaps", "search", "revisit"]))
 @click.option("--outlet", "outlet_ids", multiple=True, metavar="ID",
               help="Only this outlet (repeatable). search: only results on its domains.")
 @click.option("--narrative", "narrative_ids", multiple=True, metavar="ID",
@@ -363,12 +405,14 @@ def crawl(db_path, config_dir, spiders, outlet_ids, narrative_ids, since, until,
           scrapy_settings, progress, run_id, supervisor, grace):
     """Run spiders now: discover, fetch and extract articles into the archive.
 
-    SPIDER is feeds (RSS/Atom), sitemaps (news sitemaps, by date) or search
-    (GDELT and news-search RSS, per narrative); all three, one after another,
-    when none is given. Every article from a configured outlet is stored; a
-    search result only when a narrative matches it. Each spider's run is
-    recorded in crawl_runs, with every failure in crawl_errors. Exits 1 only
-    when nothing at all could be fetched. Ctrl-C stops gracefully.
+    SPIDER is feeds (RSS/Atom), sitemaps (news sitemaps, by date), search
+    (GDELT and news-search RSS, per narrative) or revisit (stored articles that
+    mention a narrative, fetched again when due: edits, moves, takedowns); all
+    four, one after another, when none is given. Every article from a
+    configured outlet is stored; a search result only when a narrative matches
+    it. Each spider's run is recorded in crawl_runs, with every failure in
+    crawl_errors. Exits 1 only when nothing at all could be fetched. Ctrl-C
+    stops gracefully.
     """
     from narrative_archive import crawl as crawling
 

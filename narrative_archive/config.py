@@ -26,7 +26,7 @@ SLUG = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 OUTLET_KINDS = (
     "state", "public", "commercial", "independent", "wire", "government", "think-tank", "blog",
 )
-SPIDERS = ("feeds", "sitemaps", "search")
+SPIDERS = ("feeds", "sitemaps", "search", "revisit")
 DURATION = re.compile(r"^(\d+)\s*(s|m|h|d)$")
 DURATION_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 HOST_LABEL = re.compile(r"^[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?$")
@@ -73,6 +73,16 @@ class Narrative:
     examples: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = ()
     # (language, {"actor": terms, "target": terms, "act": terms}) for near-misses and suggest
     lexicon: tuple[tuple[str, tuple[tuple[str, tuple[str, ...]], ...]], ...] = ()
+    # stance cue overrides: (language or "*", list name, "add" | "replace" | "set", values)
+    stance: tuple[tuple[str, str, str, tuple], ...] = ()
+
+    def stance_override(self) -> dict[str, dict]:
+        """The ``stance:`` key as analysis.stance.load_cues(override=...) reads it."""
+        override: dict[str, dict] = {}
+        for language, name, mode, values in self.stance:
+            lists = override.setdefault(language, {})
+            lists[name] = {"replace": list(values)} if mode == "replace" else list(values)
+        return override
 
     def lexicon_for(self, language: str) -> dict[str, tuple[str, ...]]:
         return dict(dict(self.lexicon).get(language, ()))
@@ -482,7 +492,7 @@ def load_outlets(path: Path) -> tuple[Outlet, ...]:
 
 
 NARRATIVE_KEYS = (
-    "id", "title", "description", "query", "queries", "since", "examples", "lexicon",
+    "id", "title", "description", "query", "queries", "since", "examples", "lexicon", "stance",
 )
 EXAMPLE_KEYS = ("match", "no_match")
 LEXICON_KEYS = ("actor", "target", "act")
@@ -549,6 +559,43 @@ def _lexicon(e: _Entry) -> tuple[tuple[str, tuple[tuple[str, tuple[str, ...]], .
     return tuple(parsed)
 
 
+# the cue lists of config/stance.yml a narrative's `stance:` key may extend or replace
+STANCE_LISTS = ("attribution", "denial", "negation", "not_denial", "labels", "prefixes")
+
+
+def _stance(e: _Entry) -> tuple[tuple[str, str, str, tuple], ...]:
+    """stance: {language or "*": {list: [cue, ...] | {replace: [cue, ...]}, negation_window: [b, a]}}"""
+    stance = e.get("stance", dict, default={})
+    parsed = []
+    for language, lists in stance.items():
+        key = f"stance.{language}"
+        if language != "*":
+            language = _language(e, key, language)
+        if not isinstance(lists, dict) or not lists:
+            e.fail(key, f"expected a mapping of cue lists ({', '.join(STANCE_LISTS)})")
+        for name, value in lists.items():
+            where = f"{key}.{name}"
+            if name == "negation_window":
+                if (not isinstance(value, list) or len(value) != 2
+                        or not all(isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= 10
+                                   for v in value)):
+                    e.fail(where, f"expected [words before, words after], each 0-10, got {value!r}")
+                parsed.append((str(language), name, "set", tuple(value)))
+                continue
+            if name not in STANCE_LISTS:
+                e.fail(where, f"unknown cue list (expected one of: {', '.join(STANCE_LISTS)},"
+                              " negation_window)")
+            mode = "add"
+            if isinstance(value, dict):
+                if set(value) != {"replace"}:
+                    e.fail(where, "expected a list of cues, or {replace: [cues]}")
+                mode, value = "replace", value["replace"]
+            if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+                e.fail(where, f"expected a list of cue words, got {value!r}")
+            parsed.append((str(language), name, mode, tuple(" ".join(v.split()) for v in value)))
+    return tuple(parsed)
+
+
 def load_narratives(path: Path, check_query) -> tuple[Narrative, ...]:
     narratives, seen = [], set()
     for index, line, data, lines in _Entries(path, "narrative"):
@@ -576,7 +623,7 @@ def load_narratives(path: Path, check_query) -> tuple[Narrative, ...]:
             id=data["id"], title=e.get("title", required=True), query=query,
             description=" ".join((e.get("description") or "").split()) or None,
             queries=tuple(variants), since=check_date(since) if since else None, line=line,
-            examples=_examples(e), lexicon=_lexicon(e),
+            examples=_examples(e), lexicon=_lexicon(e), stance=_stance(e),
         ))
     return tuple(narratives)
 

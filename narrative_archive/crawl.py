@@ -307,8 +307,8 @@ def _stop_reactor(_=None) -> None:
 
 
 def exit_code(runs: Sequence[SpiderRun]) -> int:
-    """Non-zero only when nothing at all could be fetched."""
-    return 0 if any(run.fetched for run in runs) else 1
+    """Non-zero only when nothing at all could be fetched (a revisit with nothing due is ok)."""
+    return 0 if any(run.fetched or getattr(run, "status", None) == "ok" for run in runs) else 1
 
 
 def exit_now(code: int) -> None:

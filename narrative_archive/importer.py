@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
 
 import lxml.html
 
-from narrative_archive import extract, store, urls
+from narrative_archive import dates, extract, language, store, urls
 from narrative_archive import narratives as narratives_module
 from narrative_archive.config import Config
 
@@ -202,8 +202,8 @@ def to_article(record: Mapping[str, Any]) -> dict[str, Any]:
     if urlsplit(url).scheme.lower() not in ("http", "https") or not urls.host_of(url):
         raise RowError(f"not a web URL: {url!r}")
     try:
-        canonical = extract.canonicalize_url(_text(fields.get("canonical_url")) or url)
-        fetched = extract.canonicalize_url(url)
+        canonical = urls.canonicalize_url(_text(fields.get("canonical_url")) or url)
+        fetched = urls.canonicalize_url(url)
     except ValueError as error:
         raise RowError(f"invalid URL: {url!r}") from error
     if canonical != fetched and not urls.trusted_canonical(url, canonical):
@@ -228,7 +228,7 @@ def to_article(record: Mapping[str, Any]) -> dict[str, Any]:
         "text": text,
         "description": _text(fields.get("description")),
         "authors": _authors(fields.get("authors")),
-        "language": extract._normalise_language(fields.get("language")),
+        "language": language.normalise_language(fields.get("language")),
         "links": _list(fields.get("links")),
         "content_hash": extract.content_hash(text, title),
         "domain": urls.host_of(url).removeprefix("www."),
@@ -272,7 +272,7 @@ def _date(value: Any, name: str) -> str | None:
     if value in (None, ""):
         return None
     warnings: list[str] = []
-    formatted = extract._first_date([(name, value)], warnings)
+    formatted = dates.first_date([(name, value)], warnings)
     if formatted is None:
         problem = warnings[0].split(" in ")[0] if warnings else "unparsable date"
         raise RowError(f"{problem} in {name}: {str(value)!r}")

@@ -13,9 +13,12 @@ from urllib.parse import urljoin, urlsplit
 
 from scrapy import signals
 from scrapy.downloadermiddlewares.retry import RetryMiddleware
+from scrapy.downloadermiddlewares.robotstxt import RobotsTxtMiddleware
 from scrapy.exceptions import CannotResolveHostError, IgnoreRequest
 from scrapy.http import Request, Response
+from scrapy.utils.httpobj import urlparse_cached
 from scrapy.utils.response import response_status_message
+from twisted.internet.defer import Deferred
 
 from narrative_archive.spiders.base import Refused, host_of, parse_listed_date
 
@@ -223,6 +226,8 @@ class OutletCapsMiddleware:
         return None
 
     def process_response(self, request: Request, response: Response):
+        if response.status in request.meta.get("answer_statuses", ()):
+            return response  # a revisit's 404 or 403 is its answer, not the outlet failing
         if response.status >= 400 and self.outlet(request) is not None:
             self._failed(request)
             asked = retry_after(response)
@@ -250,3 +255,22 @@ class OutletCapsMiddleware:
         for key, refused in sorted(self.refused.items()):
             logger.warning("%s: %d requests not made in this run: %s", key, refused,
                            self.stopped[key])
+
+
+class SharedRobotsTxtMiddleware(RobotsTxtMiddleware):
+    """RobotsTxtMiddleware for requests that wait together for one site's robots.txt.
+
+    Scrapy's waits on one shared Deferred turned into a Future per waiter; the first
+    waiter's Future takes the parser and leaves None to the rest (Deferred.asFuture's
+    callback returns None), so every other request queued behind the robots.txt
+    download went out unchecked. Here a waiter left with None reads the parser that
+    was stored for the site once the download finished.
+    """
+
+    async def robot_parser(self, request: Request):
+        parser = await super().robot_parser(request)
+        if parser is None:
+            stored = self._parsers.get(urlparse_cached(request).netloc)
+            if stored is not None and not isinstance(stored, Deferred):
+                return stored
+        return parser

@@ -16,6 +16,7 @@ from collections.abc import Iterable
 import sqlite_utils
 
 from narrative_archive import store
+from narrative_archive.analysis import archive as analysis
 from narrative_archive.config import Config, Narrative
 from narrative_archive.store import FTS_TOKENIZER, now
 
@@ -169,6 +170,7 @@ def match_article(
     matched = []
     timestamp = now()
     with store.transaction(db):
+        article = None
         for narrative in narratives:
             version = narrative_version(db, narrative.id)
             hit = db.conn.execute(
@@ -183,15 +185,29 @@ def match_article(
                 continue
             matched.append(narrative.id)
             snippet = article_snippet(db, narrative.match_query, article_id)
+            article = article or store.mention_article(db, article_id)
+            stance = mention_stance(narrative, article, marked_terms(snippet))
             db.conn.execute(
                 "INSERT INTO mentions (article_id, narrative_id, narrative_version, matched_at,"
-                " snippet, terms) VALUES (?, ?, ?, ?, ?, marked_terms(?))"
+                " snippet, terms, stance, stance_confidence, stance_evidence)"
+                " VALUES (?, ?, ?, ?, ?, marked_terms(?), ?, ?, ?)"
                 " ON CONFLICT(article_id, narrative_id) DO UPDATE SET"
                 " narrative_version = excluded.narrative_version, snippet = excluded.snippet,"
-                " terms = excluded.terms",
-                [article_id, narrative.id, version, timestamp, snippet, snippet],
+                " terms = excluded.terms, stance = excluded.stance,"
+                " stance_confidence = excluded.stance_confidence,"
+                " stance_evidence = excluded.stance_evidence",
+                [article_id, narrative.id, version, timestamp, snippet, snippet, *stance],
             )
     return matched
+
+
+def mention_stance(narrative: Narrative, article: tuple | None, terms: str) -> tuple:
+    """(stance, confidence, evidence JSON) of a mention: analysis.stance with the
+    narrative's cue lists."""
+    title, text, language = article or (None, None, None)
+    stance = analysis.stance_of(title, text, terms, language, analysis.cues_for(narrative))
+    return (stance.stance, stance.confidence,
+            json.dumps(analysis.evidence_of(stance), ensure_ascii=False))
 
 
 def _find_hits(db: sqlite_utils.Database, query: str) -> None:
@@ -253,11 +269,17 @@ def rematch(db: sqlite_utils.Database, narrative: Narrative) -> dict[str, int]:
             " FROM temp.hits WHERE true"
             " ON CONFLICT(article_id, narrative_id) DO UPDATE SET"
             " narrative_version = excluded.narrative_version, snippet = excluded.snippet,"
-            " terms = excluded.terms",
+            " terms = excluded.terms,"
+            # other matched words, another sentence to read: the stance is computed again
+            " stance_confidence = CASE WHEN excluded.terms IS mentions.terms"
+            " THEN mentions.stance_confidence END",
             [narrative.id, version, timestamp],
         )
         matched = db.conn.execute("SELECT count(*) FROM temp.hits").fetchone()[0]
         db.conn.execute("DROP TABLE temp.hits")
+    # New and changed mentions get their stance after the SQL step, in bounded batches
+    # (each its own transaction); one interrupted here is pending for the next run.
+    analysis.compute_stances(db, [narrative], [narrative.id])
     return {"matched": matched, "added": matched - before, "removed": removed}
 
 

@@ -1,7 +1,8 @@
 """Scrapy glue: extract → store → match, for every Page the spiders yield.
 
     Page ──(worker process)──► extract.extract_article ──(writer thread)──►
-        store.save_article ──► narratives.match_article ──► mentions   (one transaction)
+        store.save_article ──► narratives.match_article ──► mentions (+ stance)
+        ──► analysis.archive.analyse_article ──► story_id, citations   (one transaction)
 
 Extraction runs in an ExtractorPool (one process per core) and every archive
 write in one writer thread, so the reactor only fetches. Every article from a
@@ -35,11 +36,14 @@ from typing import Any
 
 from scrapy import signals
 
+from narrative_archive import lifecycle, store, urls
 from narrative_archive import narratives as narratives_module
-from narrative_archive import store, urls
+from narrative_archive.analysis import archive as analysis
+from narrative_archive.analysis import citations
 from narrative_archive.config import Config, Narrative, load_config, parse_duration
-from narrative_archive.extract import ExtractError, canonicalize_url
-from narrative_archive.spiders.base import STAT, Page, Problem, host_of
+from narrative_archive.extract import ExtractError
+from narrative_archive.spiders.base import STAT, Page, Problem, RevisitOutcome, host_of
+from narrative_archive.urls import canonicalize_url
 from narrative_archive.workers import ExtractorPool
 
 logger = logging.getLogger(__name__)
@@ -94,6 +98,11 @@ def is_date_warning(warning: str) -> bool:
     return "date" in warning.lower()
 
 
+def _html_text(body: bytes) -> str:
+    """A page's markup as text, enough to look for a paywall's words."""
+    return body[:500_000].decode("utf-8", "replace")
+
+
 class ArchivePipeline:
     """Extract each Page off the reactor, store it, match the narratives; record Problems."""
 
@@ -107,6 +116,7 @@ class ArchivePipeline:
         self.pool: ExtractorPool | None = None
         self.writer: ThreadPoolExecutor | None = None
         self.matcher: NarrativeMatcher | None = None
+        self.outlet_index = None  # analysis.citations.OutletIndex, built on first use
         self.flush_every = parse_duration(self.settings.get("NARRATIVE_ARCHIVE_PROGRESS_EVERY") or 2) or 2
         self.last_flush = 0.0
         crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
@@ -169,6 +179,8 @@ class ArchivePipeline:
         if fetched:
             status = "ok"
             message = summary if reason == "finished" else f"stopped early ({reason}): {summary}"
+        elif getattr(spider, "idle_reason", None):  # revisit: nothing was due, nothing failed
+            status, message = "ok", spider.idle_reason
         else:
             status = "failed"
             first = self.db.execute(
@@ -192,10 +204,23 @@ class ArchivePipeline:
             await self._write(self._record, item.url, item.reason, item.outlet_id)
             return {"url": item.url, "outlet_id": item.outlet_id, "status": "error",
                     "reason": item.reason}
+        if isinstance(item, RevisitOutcome):
+            return await self._write(self._store_revisit_outcome, item)
         if not isinstance(item, Page):
             return item
+        if item.via == "revisit" and item.article_id is not None:
+            return await self._revisit_page(item)
         self.count("pages")
-        reason = None
+        article, reason = await self._extract(item)
+        if reason is not None:
+            await self._write(self._record, item.url, reason, item.outlet_id)
+            return {"url": item.url, "outlet_id": item.outlet_id, "status": "error",
+                    "reason": reason}
+        return await self._write(self._store, item, article)
+
+    async def _extract(self, item: Page) -> tuple[dict[str, Any] | None, str | None]:
+        """The extracted article, or None and why not (never raises)."""
+        article, reason = None, None
         try:
             article = await self.pool.extract(item.body, item.url, item.encoding)
         except ExtractError as error:
@@ -208,11 +233,7 @@ class ArchivePipeline:
         except Exception as error:  # a bug in extraction must not stop the crawl
             logger.exception("Extraction of %s failed", item.url)
             reason = f"extraction failed: {type(error).__name__}: {error}"
-        if reason is not None:
-            await self._write(self._record, item.url, reason, item.outlet_id)
-            return {"url": item.url, "outlet_id": item.outlet_id, "status": "error",
-                    "reason": reason}
-        return await self._write(self._store, item, article)
+        return article, reason
 
     def _store(self, page: Page, article: dict[str, Any]) -> dict[str, Any]:
         """Runs in the writer thread: decide, save, match, count."""
@@ -258,11 +279,21 @@ class ArchivePipeline:
             matched = []
             if candidates:
                 matched = narratives_module.match_article(self.db, article_id, candidates)
+            if status != "unchanged":
+                self._analyse(article_id, article)
         self.count(status)
         self.count("mentions", len(matched))
         self._maybe_flush()
         return {**outcome, "outlet_id": outlet_id, "status": status, "article_id": article_id,
                 "mentions": matched}
+
+    def _analyse(self, article_id: int, article: dict[str, Any]) -> None:
+        """Story cluster and citations of a new or changed article (same transaction as it)."""
+        if self.outlet_index is None:
+            self.outlet_index = citations.outlet_index(self.config.outlets)
+        assignment = analysis.analyse_article(self.db, article_id, article, self.outlet_index)
+        if assignment.story_id != article_id:
+            self.count("copies")
 
     def _check_canonical(self, page: Page, article: dict[str, Any]) -> None:
         """A canonical URL on another site than the page (and not its outlet's) is only a
@@ -278,6 +309,70 @@ class ArchivePipeline:
                        page.url, claimed)
         article["claimed_canonical_url"] = claimed
         article["canonical_url"] = canonicalize_url(page.url)
+
+    # -- revisits --
+
+    async def _revisit_page(self, page: Page) -> dict[str, Any]:
+        """A revisited article page: extract it, then compare it with the stored article."""
+        self.count("pages")
+        article, reason = await self._extract(page)
+        if reason is not None:
+            verdict = lifecycle.Verdict("failing", reason)
+            if reason.startswith(("no article text", "empty page")):
+                verdict = lifecycle.classify_text(None, None, _html_text(page.body))
+            outcome = RevisitOutcome(
+                article_id=page.article_id, url=page.url, outcome=verdict.outcome,
+                http_status=200, detail=verdict.detail, outlet_id=page.outlet_id,
+                checked_at=page.fetched_at)
+            return await self._write(self._store_revisit_outcome, outcome)
+        return await self._write(self._store_revisit, page, article)
+
+    def _store_revisit(self, page: Page, article: dict[str, Any]) -> dict[str, Any]:
+        """Runs in the writer thread: an edit becomes a new version (origin 'revisit') and the
+        narratives are asked again; a paywall teaser or an empty page is no edit."""
+        stored = store.get_article(self.db, page.article_id) or {}
+        verdict = lifecycle.classify_text(
+            stored.get("text"), article.get("text"), _html_text(page.body))
+        if verdict.outcome != "page":
+            return self._store_revisit_outcome(RevisitOutcome(
+                article_id=page.article_id, url=page.url, outcome=verdict.outcome,
+                http_status=200, detail=verdict.detail, outlet_id=page.outlet_id,
+                checked_at=page.fetched_at))
+        with store.transaction(self.db):
+            outcome = store.revise_article(self.db, page.article_id, article, page.fetched_at)
+            store.record_revisit(
+                self.db, page.article_id, outcome, checked_at=page.fetched_at, http_status=200,
+                run_id=self.run_id, etag=page.etag, last_modified=page.last_modified,
+                detail="the title or text changed" if outcome == "edited"
+                else "the title and text are as stored")
+            matched = []
+            if outcome == "edited":
+                matched = narratives_module.match_article(
+                    self.db, page.article_id, list(self.config.narratives))
+        self.count("revisit_" + outcome)
+        self.count("updated" if outcome == "edited" else "unchanged")
+        self.count("mentions", len(matched))
+        self._maybe_flush()
+        return {"url": page.url, "article_id": page.article_id, "outlet_id": page.outlet_id,
+                "via": page.via, "status": outcome, "mentions": matched}
+
+    def _store_revisit_outcome(self, item: RevisitOutcome) -> dict[str, Any]:
+        """Runs in the writer thread: a revisit with no page to compare. A failing one is
+        also a crawl error (it counts against the outlet's health)."""
+        with store.transaction(self.db):
+            store.record_revisit(
+                self.db, item.article_id, item.outcome, checked_at=item.checked_at,
+                http_status=item.http_status, new_url=item.new_url, run_id=self.run_id,
+                detail=item.detail, etag=item.etag, last_modified=item.last_modified)
+            if item.outcome == "failing":
+                self._record(item.url, f"revisit: {item.detail}", item.outlet_id)
+        self.count("revisit_" + item.outcome)
+        if item.outcome == "unchanged":
+            self.count("unchanged")
+        self._maybe_flush()
+        return {"url": item.url, "article_id": item.article_id, "outlet_id": item.outlet_id,
+                "via": "revisit", "status": item.outcome, "http_status": item.http_status,
+                "new_url": item.new_url, "detail": item.detail}
 
     def _record(self, url: str | None, reason: str, outlet_id: str | None) -> None:
         store.record_error(self.db, self.run_id, url, reason, outlet_id)

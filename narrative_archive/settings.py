@@ -34,6 +34,9 @@ RETRY_HTTP_CODES = [429, 500, 502, 503, 504, 522, 524, 408]
 RETRY_BACKOFF_BASE = 2.0  # seconds before the first retry, doubling each time (jittered)
 RETRY_BACKOFF_MAX = 60.0  # and never longer than this, Retry-After included
 DOWNLOADER_MIDDLEWARES = {
+    # robots.txt checked for every request, also those queued while it downloads.
+    "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
+    "narrative_archive.middlewares.SharedRobotsTxtMiddleware": 100,
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
     "narrative_archive.middlewares.BackoffRetryMiddleware": 550,
     # After retries (responses run 900 → 100): it sees what retries could not mend.
@@ -72,6 +75,8 @@ NARRATIVE_ARCHIVE_PROGRESS_EVERY = 2  # seconds between crawl_runs counter updat
 NARRATIVE_ARCHIVE_SITEMAP_SINCE = "2d"  # sitemaps: the --since used when none is given
 NARRATIVE_ARCHIVE_SITEMAP_MAXSIZE = 50 * 1024 * 1024  # the sitemap protocol's own limit
 NARRATIVE_ARCHIVE_SEARCH_SINCE = "3d"  # search: the --since used when none is given
+# revisit: when a mentioned article is checked again, after it was first seen.
+NARRATIVE_ARCHIVE_REVISIT_AFTER = ["1d", "7d", "30d", "180d"]
 NARRATIVE_ARCHIVE_GDELT_URL = "https://api.gdeltproject.org/api/v2/doc/doc"  # "" to skip GDELT
 NARRATIVE_ARCHIVE_GDELT_MAXRECORDS = 250
 # News-search RSS endpoints: URL templates with {query} (and optional {since}/{until}).

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -32,41 +32,49 @@ def _day_of(row: str) -> str:
             f" ELSE coalesce(strftime('%Y-%m-%dT%H:%M:%SZ', {date}), {date}) END, 1, 10)")
 
 
+def _story_of(row: str) -> str:
+    """SQL for the story of an article row: mention_articles.story_id."""
+    return f"coalesce({row}.story_id, {row}.id)"
+
+
 def _day_counts_change(row: str, delta: int) -> str:
     """SQL adding `delta` to the day counts of every narrative that mentions article `row`."""
     if delta > 0:
         return f"""
-        INSERT INTO narrative_day_counts (narrative_id, day, outlet_id, articles)
-            SELECT m.narrative_id, {_day_of(row)}, coalesce({row}.outlet_id, ''), 1
+        INSERT INTO narrative_day_counts (narrative_id, day, outlet_id, story_id, articles)
+            SELECT m.narrative_id, {_day_of(row)}, coalesce({row}.outlet_id, ''),
+                   {_story_of(row)}, 1
             FROM mentions m WHERE m.article_id = {row}.id
             ON CONFLICT DO UPDATE SET articles = articles + 1;"""
     return f"""
         UPDATE narrative_day_counts SET articles = articles - 1
             WHERE day = {_day_of(row)} AND outlet_id = coalesce({row}.outlet_id, '')
+              AND story_id = {_story_of(row)}
               AND narrative_id IN (SELECT narrative_id FROM mentions WHERE article_id = {row}.id);
         DELETE FROM narrative_day_counts
             WHERE day = {_day_of(row)} AND outlet_id = coalesce({row}.outlet_id, '')
-              AND articles <= 0;"""
+              AND story_id = {_story_of(row)} AND articles <= 0;"""
 
 
 def _mention_count_change(mention: str, delta: int) -> str:
     """SQL adding `delta` to the day count of one mention (`new` or `old`)."""
-    article = f"(SELECT a.id, a.outlet_id, a.published_at, a.first_seen_at FROM articles a " \
-              f"WHERE a.id = {mention}.article_id)"
+    article = (f"(SELECT a.id, a.outlet_id, a.published_at, a.first_seen_at, a.story_id "
+               f"FROM articles a WHERE a.id = {mention}.article_id)")
     if delta > 0:
         return f"""
-        INSERT INTO narrative_day_counts (narrative_id, day, outlet_id, articles)
-            SELECT {mention}.narrative_id, {_day_of('a')}, coalesce(a.outlet_id, ''), 1
+        INSERT INTO narrative_day_counts (narrative_id, day, outlet_id, story_id, articles)
+            SELECT {mention}.narrative_id, {_day_of('a')}, coalesce(a.outlet_id, ''),
+                   {_story_of('a')}, 1
             FROM {article} a WHERE true
             ON CONFLICT DO UPDATE SET articles = articles + 1;"""
     return f"""
         UPDATE narrative_day_counts SET articles = articles - 1
             WHERE narrative_id = {mention}.narrative_id
-              AND (day, outlet_id) = (SELECT {_day_of('a')}, coalesce(a.outlet_id, '')
-                                      FROM {article} a);
+              AND (day, outlet_id, story_id) = (
+                  SELECT {_day_of('a')}, coalesce(a.outlet_id, ''), {_story_of('a')}
+                  FROM {article} a);
         DELETE FROM narrative_day_counts
             WHERE narrative_id = {mention}.narrative_id AND articles <= 0;"""
-
 
 
 # Each entry migrates the archive from version N-1 to N (PRAGMA user_version).
@@ -416,12 +424,239 @@ MIGRATIONS: list[str] = [
                   ORDER BY e.at DESC, e.id DESC LIMIT 1) AS last_error
         FROM outlets o WHERE o.configured = 1;
     """,
-    # 12: the published archive at a million articles. Facet columns indexed; mentions
-    # counted per narrative, day and outlet in narrative_day_counts (kept by triggers on
-    # mentions and articles) so timelines read a small table; narrative_first_seen reads
-    # only the columns it shows (not every mention's snippet); export_mentions has every
-    # column a researcher exports, in mention order (plugins/narrative_archive_perf.py
-    # streams it).
+    # 12: revisits: an article's lifecycle (live, edited, moved, gone), when it was last
+    # checked, the validators for conditional requests, and the outcome of every check
+    """
+    ALTER TABLE articles ADD COLUMN status TEXT NOT NULL DEFAULT 'live';
+    ALTER TABLE articles ADD COLUMN last_checked_at TEXT;
+    ALTER TABLE articles ADD COLUMN moved_to TEXT;
+    ALTER TABLE articles ADD COLUMN gone_at TEXT;
+    ALTER TABLE articles ADD COLUMN etag TEXT;
+    ALTER TABLE articles ADD COLUMN last_modified TEXT;
+    ALTER TABLE article_versions ADD COLUMN origin TEXT;
+    UPDATE articles SET status = 'edited' WHERE id IN (
+        SELECT article_id FROM article_versions GROUP BY article_id HAVING count(*) > 1);
+    CREATE INDEX articles_status ON articles(status);
+    CREATE TRIGGER article_versions_edited AFTER INSERT ON article_versions BEGIN
+        UPDATE articles SET status = 'edited'
+            WHERE id = new.article_id AND status = 'live'
+              AND (SELECT count(*) FROM article_versions WHERE article_id = new.article_id) > 1;
+    END;
+    CREATE TABLE revisits (
+        id INTEGER PRIMARY KEY,
+        article_id INTEGER NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
+        checked_at TEXT NOT NULL,
+        outcome TEXT NOT NULL,
+        http_status INTEGER,
+        new_url TEXT,
+        run_id INTEGER REFERENCES crawl_runs(id) ON DELETE SET NULL,
+        detail TEXT
+    );
+    CREATE INDEX revisits_article ON revisits(article_id, checked_at);
+    CREATE INDEX revisits_outcome ON revisits(outcome, checked_at);
+    """,
+    # 13: analysis: stance per mention, story clusters (near-duplicates), citations, and
+    # the views over them; timelines count stories beside articles
+    f"""
+    ALTER TABLE mentions ADD COLUMN stance TEXT;
+    ALTER TABLE mentions ADD COLUMN stance_evidence TEXT;
+    ALTER TABLE mentions ADD COLUMN stance_confidence REAL;
+    CREATE INDEX mentions_stance_pending ON mentions(narrative_id) WHERE stance_confidence IS NULL;
+    ALTER TABLE mention_history ADD COLUMN stance TEXT;
+    DROP TRIGGER mentions_history_ai;
+    DROP TRIGGER mentions_history_au;
+    CREATE TRIGGER mentions_history_ai AFTER INSERT ON mentions BEGIN
+        INSERT INTO mention_history (article_id, narrative_id, narrative_version, matched_at,
+                                     snippet, stance)
+            VALUES (new.article_id, new.narrative_id, new.narrative_version, {NOW_SQL},
+                    new.snippet, new.stance)
+            ON CONFLICT DO UPDATE SET removed_at = NULL, removed_in_version = NULL,
+                                      stance = excluded.stance;
+    END;
+    CREATE TRIGGER mentions_history_au AFTER UPDATE OF narrative_version ON mentions
+        WHEN new.narrative_version IS NOT old.narrative_version BEGIN
+        INSERT INTO mention_history (article_id, narrative_id, narrative_version, matched_at,
+                                     snippet, stance)
+            VALUES (new.article_id, new.narrative_id, new.narrative_version, {NOW_SQL},
+                    new.snippet, new.stance)
+            ON CONFLICT DO UPDATE SET removed_at = NULL, removed_in_version = NULL,
+                                      stance = excluded.stance;
+    END;
+    CREATE TRIGGER mentions_history_stance AFTER UPDATE OF stance ON mentions BEGIN
+        UPDATE mention_history SET stance = new.stance
+            WHERE article_id = new.article_id AND narrative_id = new.narrative_id
+              AND narrative_version = new.narrative_version;
+    END;
+    ALTER TABLE articles ADD COLUMN story_id INTEGER;
+    CREATE INDEX articles_story ON articles(story_id);
+    CREATE TABLE story_buckets (
+        bucket INTEGER NOT NULL,
+        article_id INTEGER NOT NULL REFERENCES articles(id) ON DELETE CASCADE
+    );
+    CREATE INDEX story_buckets_bucket ON story_buckets(bucket);
+    CREATE INDEX story_buckets_article ON story_buckets(article_id);
+    CREATE TABLE story_signatures (
+        article_id INTEGER PRIMARY KEY REFERENCES articles(id) ON DELETE CASCADE,
+        signature BLOB NOT NULL,
+        date TEXT,
+        story_id INTEGER NOT NULL
+    );
+    CREATE INDEX story_signatures_story ON story_signatures(story_id);
+    CREATE TABLE citations (
+        id INTEGER PRIMARY KEY,
+        article_id INTEGER NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
+        kind TEXT NOT NULL CHECK (kind IN ('link', 'attribution')),
+        target_url TEXT,
+        target_article_id INTEGER REFERENCES articles(id) ON DELETE SET NULL,
+        source_name TEXT,
+        outlet_id TEXT,
+        sentence TEXT
+    );
+    CREATE INDEX citations_article ON citations(article_id);
+    CREATE INDEX citations_target_url ON citations(target_url);
+    CREATE INDEX citations_target_article ON citations(target_article_id);
+    CREATE INDEX citations_outlet ON citations(outlet_id);
+
+    DROP VIEW narrative_outlets;
+    DROP VIEW narrative_first_seen;
+    DROP VIEW narrative_monthly;
+    DROP VIEW narrative_weekly;
+    DROP VIEW narrative_daily;
+    DROP VIEW mention_articles;
+    CREATE VIEW mention_articles AS
+        SELECT m.narrative_id, m.narrative_version, d.day, d.dated_at, d.date_source,
+               a.id AS article_id, a.title, a.url, a.outlet_id, o.name AS outlet,
+               o.country, o.kind AS outlet_kind, o.state_affiliated, a.language,
+               a.published_at, a.first_seen_at, m.matched_at, m.snippet, m.terms,
+               a.content_hash, d.date_precision, d.sorted_at,
+               m.stance, m.stance_confidence, m.stance_evidence,
+               coalesce(a.story_id, a.id) AS story_id
+        FROM mentions m
+        JOIN articles a ON a.id = m.article_id
+        JOIN article_dates d ON d.article_id = a.id
+        LEFT JOIN outlets o ON o.id = a.outlet_id;
+    CREATE VIEW narrative_daily AS
+        SELECT narrative_id AS narrative, day,
+               count(*) AS articles, count(DISTINCT story_id) AS stories,
+               count(DISTINCT outlet_id) AS outlets
+        FROM mention_articles GROUP BY narrative_id, day;
+    CREATE VIEW narrative_weekly AS
+        SELECT narrative_id AS narrative, date(day, 'weekday 0', '-6 days') AS week,
+               count(*) AS articles, count(DISTINCT story_id) AS stories,
+               count(DISTINCT outlet_id) AS outlets
+        FROM mention_articles GROUP BY narrative_id, week;
+    CREATE VIEW narrative_monthly AS
+        SELECT narrative_id AS narrative, substr(day, 1, 7) AS month,
+               count(*) AS articles, count(DISTINCT story_id) AS stories,
+               count(DISTINCT outlet_id) AS outlets
+        FROM mention_articles GROUP BY narrative_id, month;
+    CREATE VIEW story_copies AS
+        SELECT coalesce(a.story_id, a.id) AS story_id, a.id AS article_id,
+               a.id = coalesce(a.story_id, a.id) AS original, a.outlet_id, o.name AS outlet,
+               a.title, a.url, d.dated_at, d.sorted_at,
+               (SELECT count(*) FROM articles c WHERE c.story_id = coalesce(a.story_id, a.id))
+                 AS copies
+        FROM articles a
+        JOIN article_dates d ON d.article_id = a.id
+        LEFT JOIN outlets o ON o.id = a.outlet_id
+        WHERE EXISTS (SELECT 1 FROM articles c
+                      WHERE c.story_id = coalesce(a.story_id, a.id) AND c.id != a.id);
+    CREATE VIEW narrative_first_seen AS
+        SELECT f.narrative_id AS narrative, f.outlet_id AS outlet, f.outlet AS outlet_name,
+               f.article_id, f.title, f.url, f.dated_at AS first_dated_at, f.date_source,
+               f.date_precision, f.sorted_at AS first_sorted_at, f.story_id,
+               CASE WHEN f.story_id = f.article_id THEN 'original' ELSE 'pickup' END AS story_role,
+               s.outlet_id AS story_outlet, so.name AS story_outlet_name
+        FROM (
+            SELECT *, row_number() OVER (
+                PARTITION BY narrative_id, outlet_id ORDER BY sorted_at, article_id) AS rank
+            FROM mention_articles
+        ) f
+        LEFT JOIN articles s ON s.id = f.story_id
+        LEFT JOIN outlets so ON so.id = s.outlet_id
+        WHERE f.rank = 1;
+    CREATE VIEW narrative_outlets AS
+        SELECT narrative_id AS narrative, outlet_id AS outlet, outlet AS outlet_name,
+               country, outlet_kind, state_affiliated, count(*) AS mentions,
+               count(DISTINCT story_id) AS stories,
+               sum(stance = 'asserts') AS asserts, sum(stance = 'reports') AS reports,
+               sum(stance = 'disputes') AS disputes,
+               -- sorted_at is 20 characters: the earliest and latest by it, as written
+               substr(min(sorted_at || dated_at), 21) AS first_dated_at,
+               substr(max(sorted_at || dated_at), 21) AS last_dated_at
+        FROM mention_articles GROUP BY narrative_id, outlet_id;
+    CREATE VIEW narrative_citations AS
+        SELECT ci.narrative_id AS narrative, ci.article_id AS citing_article_id,
+               ci.dated_at AS citing_dated_at, ci.outlet_id AS citing_outlet,
+               ce.article_id AS cited_article_id, ce.dated_at AS cited_dated_at,
+               ce.outlet_id AS cited_outlet, c.kind, c.source_name, c.target_url, c.sentence,
+               ci.stance AS citing_stance, ce.stance AS cited_stance
+        FROM citations c
+        JOIN mention_articles ci ON ci.article_id = c.article_id
+        JOIN mention_articles ce ON ce.narrative_id = ci.narrative_id
+         AND ce.article_id = c.target_article_id
+        WHERE c.target_article_id IS NOT NULL AND ce.sorted_at <= ci.sorted_at
+          AND ce.article_id != ci.article_id
+        UNION ALL
+        -- "according to Reuters": the latest earlier article of that outlet on the narrative
+        SELECT ci.narrative_id, ci.article_id, ci.dated_at, ci.outlet_id,
+               ce.article_id, ce.dated_at, ce.outlet_id, c.kind, c.source_name, c.target_url,
+               c.sentence, ci.stance, ce.stance
+        FROM citations c
+        JOIN mention_articles ci ON ci.article_id = c.article_id
+        JOIN mention_articles ce ON ce.article_id = (
+            SELECT e.article_id FROM mention_articles e
+            WHERE e.narrative_id = ci.narrative_id AND e.outlet_id = c.outlet_id
+              AND e.sorted_at <= ci.sorted_at AND e.article_id != ci.article_id
+            ORDER BY e.sorted_at DESC, e.article_id DESC LIMIT 1)
+         AND ce.narrative_id = ci.narrative_id
+        WHERE c.kind = 'attribution' AND c.outlet_id IS NOT NULL
+          AND c.outlet_id IS NOT ci.outlet_id;
+    CREATE VIEW narrative_origins AS
+        SELECT m.narrative_id AS narrative, m.article_id, m.outlet_id, m.outlet, m.title,
+               m.url, m.dated_at, m.stance,
+               (SELECT count(DISTINCT citing_article_id) FROM narrative_citations nc
+                WHERE nc.narrative = m.narrative_id AND nc.cited_article_id = m.article_id)
+                 AS cited_by
+        FROM mention_articles m
+        WHERE EXISTS (SELECT 1 FROM narrative_citations nc
+                      WHERE nc.narrative = m.narrative_id AND nc.cited_article_id = m.article_id)
+          AND NOT EXISTS (SELECT 1 FROM narrative_citations nc
+                          WHERE nc.narrative = m.narrative_id
+                            AND nc.citing_article_id = m.article_id);
+    CREATE VIEW outlet_attention AS
+        WITH periods AS (
+            SELECT outlet_id, 'week' AS period_kind,
+                   date(day, 'weekday 0', '-6 days') AS period, article_id
+            FROM article_dates
+            UNION ALL
+            SELECT outlet_id, 'month', substr(day, 1, 7), article_id FROM article_dates
+        ), output AS (
+            SELECT outlet_id, period_kind, period, count(*) AS articles
+            FROM periods GROUP BY outlet_id, period_kind, period
+        ), hits AS (
+            SELECT p.outlet_id, m.narrative_id, p.period_kind, p.period,
+                   count(DISTINCT p.article_id) AS mentioning
+            FROM periods p JOIN mentions m ON m.article_id = p.article_id
+            GROUP BY p.outlet_id, m.narrative_id, p.period_kind, p.period
+        )
+        SELECT h.outlet_id AS outlet, o.name AS outlet_name, h.narrative_id AS narrative,
+               h.period_kind, h.period, h.mentioning, w.articles,
+               round(1.0 * h.mentioning / w.articles, 4) AS share,
+               CASE WHEN o.configured = 1
+                     AND (coalesce(o.feeds, '[]') != '[]' OR coalesce(o.sitemaps, '[]') != '[]')
+                    THEN 1 ELSE 0 END AS whole_output
+        FROM hits h
+        JOIN output w ON w.outlet_id IS h.outlet_id AND w.period_kind = h.period_kind
+         AND w.period = h.period
+        LEFT JOIN outlets o ON o.id = h.outlet_id;
+    """,
+    # 14: the published archive at a million articles. Facet columns indexed; mentions
+    # counted per narrative, day, outlet and story in narrative_day_counts (kept by
+    # triggers on mentions and articles) so timelines read a narrow table, not every
+    # mention joined to its article; narrative_first_seen reads only the columns it
+    # shows (not every mention's snippet); export_mentions has every column a researcher
+    # exports, in mention order (plugins/narrative_archive_perf.py streams it).
     f"""
     CREATE INDEX articles_language ON articles(language);
     CREATE INDEX articles_via ON articles(via);
@@ -429,13 +664,15 @@ MIGRATIONS: list[str] = [
         narrative_id TEXT NOT NULL,
         day TEXT NOT NULL,
         outlet_id TEXT NOT NULL DEFAULT '',
+        story_id INTEGER NOT NULL,
         articles INTEGER NOT NULL,
-        PRIMARY KEY (narrative_id, day, outlet_id)
+        PRIMARY KEY (narrative_id, day, outlet_id, story_id)
     ) WITHOUT ROWID;
-    INSERT INTO narrative_day_counts (narrative_id, day, outlet_id, articles)
-        SELECT m.narrative_id, {_day_of('a')}, coalesce(a.outlet_id, ''), count(*)
+    INSERT INTO narrative_day_counts (narrative_id, day, outlet_id, story_id, articles)
+        SELECT m.narrative_id, {_day_of('a')}, coalesce(a.outlet_id, ''), {_story_of('a')},
+               count(*)
         FROM mentions m JOIN articles a ON a.id = m.article_id
-        GROUP BY 1, 2, 3;
+        GROUP BY 1, 2, 3, 4;
     CREATE TRIGGER mentions_day_counts_ai AFTER INSERT ON mentions BEGIN
         {_mention_count_change('new', 1)}
     END;
@@ -451,8 +688,9 @@ MIGRATIONS: list[str] = [
         {_day_counts_change('old', -1)}
     END;
     CREATE TRIGGER articles_day_counts_au
-        AFTER UPDATE OF published_at, first_seen_at, outlet_id ON articles
+        AFTER UPDATE OF published_at, first_seen_at, outlet_id, story_id ON articles
         WHEN {_day_of('old')} IS NOT {_day_of('new')} OR old.outlet_id IS NOT new.outlet_id
+          OR old.story_id IS NOT new.story_id
         BEGIN
         {_day_counts_change('old', -1)}
         {_day_counts_change('new', 1)}
@@ -462,39 +700,50 @@ MIGRATIONS: list[str] = [
     DROP VIEW narrative_monthly;
     CREATE VIEW narrative_daily AS
         SELECT narrative_id AS narrative, day, sum(articles) AS articles,
-               count(nullif(outlet_id, '')) AS outlets
+               count(DISTINCT story_id) AS stories,
+               count(DISTINCT nullif(outlet_id, '')) AS outlets
         FROM narrative_day_counts GROUP BY narrative_id, day;
     CREATE VIEW narrative_weekly AS
         SELECT narrative_id AS narrative, date(day, 'weekday 0', '-6 days') AS week,
-               sum(articles) AS articles, count(DISTINCT nullif(outlet_id, '')) AS outlets
+               sum(articles) AS articles, count(DISTINCT story_id) AS stories,
+               count(DISTINCT nullif(outlet_id, '')) AS outlets
         FROM narrative_day_counts GROUP BY narrative_id, week;
     CREATE VIEW narrative_monthly AS
         SELECT narrative_id AS narrative, substr(day, 1, 7) AS month,
-               sum(articles) AS articles, count(DISTINCT nullif(outlet_id, '')) AS outlets
+               sum(articles) AS articles, count(DISTINCT story_id) AS stories,
+               count(DISTINCT nullif(outlet_id, '')) AS outlets
         FROM narrative_day_counts GROUP BY narrative_id, month;
     DROP VIEW narrative_first_seen;
     CREATE VIEW narrative_first_seen AS
-        SELECT narrative, outlet, outlet_name, article_id, title, url, first_dated_at,
-               date_source, date_precision, first_sorted_at
+        SELECT f.narrative, f.outlet, f.outlet_name, f.article_id, f.title, f.url,
+               f.first_dated_at, f.date_source, f.date_precision, f.first_sorted_at,
+               f.story_id,
+               CASE WHEN f.story_id = f.article_id THEN 'original' ELSE 'pickup' END AS story_role,
+               s.outlet_id AS story_outlet, so.name AS story_outlet_name
         FROM (
             SELECT m.narrative_id AS narrative, a.outlet_id AS outlet, o.name AS outlet_name,
                    a.id AS article_id, a.title, a.url, d.dated_at AS first_dated_at,
                    d.date_source, d.date_precision, d.sorted_at AS first_sorted_at,
+                   {_story_of('a')} AS story_id,
                    row_number() OVER (PARTITION BY m.narrative_id, a.outlet_id
                                       ORDER BY d.sorted_at, a.id) AS rank
             FROM mentions m
             JOIN articles a ON a.id = m.article_id
             JOIN article_dates d ON d.article_id = a.id
             LEFT JOIN outlets o ON o.id = a.outlet_id
-        ) WHERE rank = 1;
+        ) f
+        LEFT JOIN articles s ON s.id = f.story_id
+        LEFT JOIN outlets so ON so.id = s.outlet_id
+        WHERE f.rank = 1;
     CREATE VIEW export_mentions AS
         SELECT m.narrative_id, m.narrative_version, m.article_id, a.title, a.url,
                a.canonical_url, d.dated_at, d.date_source, d.date_precision, d.day,
                a.published_at, a.first_seen_at, a.modified_at, m.matched_at,
                a.outlet_id, o.name AS outlet, o.country, o.kind AS outlet_kind, o.owner,
                o.state_affiliated, a.language AS article_language,
-               o.language AS outlet_language, a.authors, a.via, m.terms, m.snippet,
-               a.content_hash
+               o.language AS outlet_language, a.authors, a.via, a.status,
+               m.stance, m.stance_confidence, m.stance_evidence,
+               {_story_of('a')} AS story_id, m.terms, m.snippet, a.content_hash
         FROM mentions m
         JOIN articles a ON a.id = m.article_id
         JOIN article_dates d ON d.article_id = a.id
@@ -761,6 +1010,165 @@ def recently_failed(db: sqlite_utils.Database, urls: Iterable[str], since: str) 
     )
 
 
+# --- revisits --------------------------------------------------------------
+
+REVISIT_OUTCOMES = ("unchanged", "edited", "moved", "gone", "blocked", "failing")
+ARTICLE_STATUSES = ("live", "edited", "moved", "gone")
+_TIME = "%Y-%m-%dT%H:%M:%SZ"
+
+
+def due_for_revisit(
+    db: sqlite_utils.Database,
+    schedule: Sequence[int],
+    at: str | None = None,
+    *,
+    outlets: Sequence[str] = (),
+    narratives: Sequence[str] = (),
+    limit: int | None = None,
+) -> list[dict]:
+    """Articles that mention a narrative and are due for a revisit at `at`, most overdue first.
+
+    `schedule` holds seconds after first_seen_at (a day, a week, ...). An article is due
+    at the first of those moments after its last check (after it was first seen, if it
+    was never checked); once checked after the last moment it is never due again.
+    Moments missed while nothing ran fold into one check.
+    """
+    offsets = sorted({int(seconds) for seconds in schedule if int(seconds) > 0})
+    if not offsets:
+        return []
+    slot = "strftime('{fmt}', a.first_seen_at, '+{seconds} seconds')"
+    cases = " ".join(
+        f"WHEN coalesce(a.last_checked_at, '') < {slot.format(fmt=_TIME, seconds=s)}"
+        f" THEN {slot.format(fmt=_TIME, seconds=s)}" for s in offsets)
+    where, params = [], {"at": at or now()}
+    if outlets:
+        marks = ", ".join(f":outlet{i}" for i in range(len(outlets)))
+        where.append(f"a.outlet_id IN ({marks})")
+        params.update({f"outlet{i}": outlet for i, outlet in enumerate(outlets)})
+    mentioned = "SELECT 1 FROM mentions m WHERE m.article_id = a.id"
+    if narratives:
+        marks = ", ".join(f":narrative{i}" for i in range(len(narratives)))
+        mentioned += f" AND m.narrative_id IN ({marks})"
+        params.update({f"narrative{i}": narrative for i, narrative in enumerate(narratives)})
+    where.append(f"EXISTS ({mentioned})")
+    sql = (
+        "SELECT * FROM ("
+        " SELECT a.id, a.url, a.canonical_url, a.outlet_id, a.status, a.etag, a.last_modified,"
+        " a.first_seen_at, a.last_checked_at, a.moved_to, a.gone_at,"
+        f" CASE {cases} END AS due_at"
+        f" FROM articles a WHERE {' AND '.join(where)}"
+        ") WHERE due_at <= :at ORDER BY due_at, id"
+    )
+    if limit:
+        sql += " LIMIT :limit"
+        params["limit"] = int(limit)
+    return list(db.query(sql, params))
+
+
+def revise_article(db: sqlite_utils.Database, article_id: int, article: Mapping[str, Any],
+                   fetched_at: str | None = None) -> str:
+    """A revisit's extraction of a stored article, kept under the article's id whatever
+    canonical URL the page now claims. Returns "edited" (title or text changed: a new
+    article_versions row, origin 'revisit') or "unchanged"."""
+    fetched_at = fetched_at or now()
+    fields = [f for f in ARTICLE_FIELDS if f not in ("url", "claimed_canonical_url")]
+    values = {field: article.get(field) for field in fields}
+    for field in ("authors", "links", "warnings"):
+        values[field] = _json(values[field] or [])
+    with transaction(db):
+        error_mark = db.conn.execute("SELECT max(id) FROM crawl_errors").fetchone()[0] or 0
+        row = db.conn.execute(
+            "SELECT title, text, content_hash FROM articles WHERE id = ?", [article_id]
+        ).fetchone()
+        if row is None:
+            raise ValueError(f"no article {article_id} in the archive")
+        old_title, old_text, old_hash = row
+        if (values["text"], values["title"]) == (old_text, old_title):
+            db.conn.execute(
+                "UPDATE articles SET last_seen_at = ?, fetched_at = ?, fetched_after_error_id = ?"
+                " WHERE id = ?", [fetched_at, fetched_at, error_mark, article_id])
+            return "unchanged"
+        if not db.conn.execute(
+            "SELECT 1 FROM article_versions WHERE article_id = ?", [article_id]
+        ).fetchone():
+            _save_version(db, article_id, fetched_at,
+                          {"title": old_title, "text": old_text, "content_hash": old_hash})
+        assignments = ", ".join(f"{field} = ?" for field in fields if field != "published_at")
+        db.conn.execute(
+            f"UPDATE articles SET {assignments}, published_at = coalesce(published_at, ?),"
+            " last_seen_at = ?, fetched_at = ?, fetched_after_error_id = ? WHERE id = ?",
+            [*(values[f] for f in fields if f != "published_at"), values["published_at"],
+             fetched_at, fetched_at, error_mark, article_id],
+        )
+        db.conn.execute(
+            "INSERT INTO article_versions (article_id, fetched_at, title, text, content_hash,"
+            " origin) VALUES (?, ?, ?, ?, ?, 'revisit')",
+            [article_id, fetched_at, values["title"], values["text"], values["content_hash"]],
+        )
+        return "edited"
+
+
+def record_revisit(
+    db: sqlite_utils.Database,
+    article_id: int,
+    outcome: str,
+    *,
+    checked_at: str | None = None,
+    http_status: int | None = None,
+    new_url: str | None = None,
+    run_id: int | None = None,
+    detail: str | None = None,
+    etag: str | None = None,
+    last_modified: str | None = None,
+) -> None:
+    """Keep the outcome of one revisit and move the article's lifecycle along.
+
+    moved: moved_to is the new URL (the article keeps its id); gone: gone_at is set the
+    first time; unchanged or edited on a moved or gone article: it is back (live, or
+    edited when it has several versions). blocked and failing only date the check.
+    """
+    if outcome not in REVISIT_OUTCOMES:
+        raise ValueError(f"unknown revisit outcome {outcome!r}")
+    checked_at = checked_at or now()
+    with transaction(db):
+        db.conn.execute(
+            "INSERT INTO revisits (article_id, checked_at, outcome, http_status, new_url, run_id,"
+            " detail) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [article_id, checked_at, outcome, http_status, new_url, run_id, detail],
+        )
+        db.conn.execute(
+            "UPDATE articles SET last_checked_at = ?, etag = coalesce(?, etag),"
+            " last_modified = coalesce(?, last_modified) WHERE id = ?",
+            [checked_at, etag, last_modified, article_id],
+        )
+        if outcome == "moved":
+            db.conn.execute("UPDATE articles SET status = 'moved', moved_to = ? WHERE id = ?",
+                            [new_url, article_id])
+        elif outcome == "gone":
+            db.conn.execute(
+                "UPDATE articles SET status = 'gone', gone_at = coalesce(gone_at, ?) WHERE id = ?",
+                [checked_at, article_id])
+        elif outcome in ("unchanged", "edited"):
+            db.conn.execute(
+                "UPDATE articles SET moved_to = NULL, gone_at = NULL, status = CASE WHEN"
+                " (SELECT count(*) FROM article_versions WHERE article_id = articles.id) > 1"
+                " THEN 'edited' ELSE 'live' END WHERE id = ? AND status IN ('moved', 'gone')",
+                [article_id])
+
+
+def get_article(db: sqlite_utils.Database, article_id: int) -> dict | None:
+    """One article's row, or None."""
+    rows = list(db.query("SELECT * FROM articles WHERE id = ?", [article_id]))
+    return rows[0] if rows else None
+
+
+def article_revisits(db: sqlite_utils.Database, article_id: int) -> list[dict]:
+    """Every revisit of an article, newest first."""
+    return list(db.query(
+        "SELECT id, checked_at, outcome, http_status, new_url, run_id, detail FROM revisits"
+        " WHERE article_id = ? ORDER BY checked_at DESC, id DESC", [article_id]))
+
+
 # --- crawl runs ------------------------------------------------------------
 
 RUN_COUNTERS = ("pages", "new_articles", "updated_articles", "mentions", "errors", "warnings")
@@ -878,6 +1286,216 @@ def near_misses(db: sqlite_utils.Database, candidates: str, query: str, limit: i
         " ORDER BY dated_at DESC LIMIT :limit",
         {"candidates": candidates, "query": query, "limit": limit},
     ))
+
+
+# --- analysis: stance, stories, citations ------------------------------------
+
+
+def mention_article(db: sqlite_utils.Database, article_id: int) -> tuple | None:
+    """(title, text, language) of an article, as stance reads it."""
+    return db.conn.execute(
+        "SELECT title, text, language FROM articles WHERE id = ?", [article_id]
+    ).fetchone()
+
+
+def save_stance(db: sqlite_utils.Database, rows: Iterable[tuple]) -> int:
+    """Set (article_id, narrative_id, stance, confidence, evidence mapping) on mentions."""
+    rows = [(stance, confidence, _json(evidence), article_id, narrative_id)
+            for article_id, narrative_id, stance, confidence, evidence in rows]
+    with transaction(db):
+        db.conn.executemany(
+            "UPDATE mentions SET stance = ?, stance_confidence = ?, stance_evidence = ?"
+            " WHERE article_id = ? AND narrative_id = ?", rows)
+    return len(rows)
+
+
+def mentions_pending_stance(db: sqlite_utils.Database, narrative_ids: Iterable[str] | None = None,
+                            limit: int = 500) -> list[tuple]:
+    """Up to ``limit`` mentions whose stance is not computed yet (stance_confidence NULL):
+    (article_id, narrative_id, terms, title, text, language)."""
+    where, params = "m.stance_confidence IS NULL", []
+    if narrative_ids is not None:
+        narrative_ids = list(narrative_ids)
+        where += f" AND m.narrative_id IN ({', '.join('?' * len(narrative_ids))})"
+        params = narrative_ids
+    return db.conn.execute(
+        "SELECT m.article_id, m.narrative_id, m.terms, a.title, a.text, a.language"
+        f" FROM mentions m JOIN articles a ON a.id = m.article_id WHERE {where}"
+        " ORDER BY m.narrative_id, m.article_id LIMIT ?", [*params, limit]).fetchall()
+
+
+def reset_stance(db: sqlite_utils.Database, narrative_ids: Iterable[str] | None = None) -> int:
+    """Mark mentions' stance for recomputation (all, or those of these narratives)."""
+    with transaction(db):
+        if narrative_ids is None:
+            return db.conn.execute(
+                "UPDATE mentions SET stance_confidence = NULL").rowcount
+        narrative_ids = list(narrative_ids)
+        return db.conn.execute(
+            "UPDATE mentions SET stance_confidence = NULL WHERE narrative_id IN"
+            f" ({', '.join('?' * len(narrative_ids))})", narrative_ids).rowcount
+
+
+def story_date(db: sqlite_utils.Database, article_id: int) -> str | None:
+    """The date a story is rooted by: the article's timeline time (article_dates.sorted_at)."""
+    row = db.conn.execute(
+        "SELECT sorted_at FROM article_dates WHERE article_id = ?", [article_id]).fetchone()
+    return row[0] if row else None
+
+
+def story_candidates(db: sqlite_utils.Database, keys: Iterable[int]) -> set[int]:
+    keys = list(keys)
+    return {row[0] for row in db.conn.execute(
+        f"SELECT DISTINCT article_id FROM story_buckets WHERE bucket IN ({', '.join('?' * len(keys))})",
+        keys)}
+
+
+def story_entry(db: sqlite_utils.Database, article_id: int) -> tuple | None:
+    """(signature, date, story_id) of an indexed article."""
+    return db.conn.execute(
+        "SELECT signature, date, story_id FROM story_signatures WHERE article_id = ?",
+        [article_id]).fetchone()
+
+
+def story_put(db: sqlite_utils.Database, article_id: int, keys: Iterable[int],
+              signature: bytes, date: str | None, story_id: int) -> None:
+    """Index an article's signature under its band keys and set its story."""
+    db.conn.executemany("INSERT INTO story_buckets (bucket, article_id) VALUES (?, ?)",
+                        [(key, article_id) for key in keys])
+    db.conn.execute(
+        "INSERT OR REPLACE INTO story_signatures (article_id, signature, date, story_id)"
+        " VALUES (?, ?, ?, ?)", [article_id, signature, date, story_id])
+    set_story(db, article_id, story_id)
+
+
+def story_remove(db: sqlite_utils.Database, article_id: int) -> None:
+    if db.conn.execute("DELETE FROM story_signatures WHERE article_id = ?", [article_id]).rowcount:
+        db.conn.execute("DELETE FROM story_buckets WHERE article_id = ?", [article_id])
+
+
+def story_rename(db: sqlite_utils.Database, old: Iterable[int], new: int) -> None:
+    """Members of the ``old`` stories now belong to story ``new``."""
+    old = list(old)
+    marks = ", ".join("?" * len(old))
+    db.conn.execute(f"UPDATE story_signatures SET story_id = ? WHERE story_id IN ({marks})",
+                    [new, *old])
+    db.conn.execute(f"UPDATE articles SET story_id = ? WHERE story_id IN ({marks})", [new, *old])
+
+
+def set_story(db: sqlite_utils.Database, article_id: int, story_id: int) -> None:
+    db.conn.execute("UPDATE articles SET story_id = ? WHERE id = ? AND story_id IS NOT ?",
+                    [story_id, article_id, story_id])
+
+
+def clear_stories(db: sqlite_utils.Database) -> None:
+    """Empty the story index (restory rebuilds it); articles keep their story_id meanwhile."""
+    with transaction(db):
+        db.conn.execute("DELETE FROM story_buckets")
+        db.conn.execute("DELETE FROM story_signatures")
+
+
+def articles_in_story_order(db: sqlite_utils.Database, batch: int = 500) -> Iterator[tuple]:
+    """Every article as (id, text, story date), oldest first, read ``batch`` at a time.
+
+    The order is fixed once in a temp table of ids (not texts), so memory stays bounded
+    and writes made while reading do not move the cursor."""
+    db.conn.execute("DROP TABLE IF EXISTS temp.story_order")
+    db.conn.execute(
+        "CREATE TEMP TABLE story_order AS SELECT article_id, sorted_at FROM article_dates"
+        " ORDER BY sorted_at IS NULL, sorted_at, article_id")
+    last = 0
+    while True:
+        rows = db.conn.execute(
+            "SELECT o.rowid, o.article_id, a.text, o.sorted_at FROM temp.story_order o"
+            " JOIN articles a ON a.id = o.article_id WHERE o.rowid > ? ORDER BY o.rowid LIMIT ?",
+            [last, batch]).fetchall()
+        if not rows:
+            break
+        last = rows[-1][0]
+        for _, article_id, text, date in rows:
+            yield article_id, text, date
+    db.conn.execute("DROP TABLE IF EXISTS temp.story_order")
+
+
+def save_citations(db: sqlite_utils.Database, article_id: int, citations: Iterable[Any]) -> int:
+    """Replace an article's citations (analysis.citations.Citation or mappings); a link's
+    target_article_id is the archived article with that canonical URL, if any."""
+    rows = []
+    for citation in citations:
+        get = citation.get if isinstance(citation, Mapping) else lambda k, c=citation: getattr(c, k)
+        rows.append((article_id, get("kind"), get("target_url"), get("source_name"),
+                     get("outlet_id"), get("sentence")))
+    with transaction(db):
+        db.conn.execute("DELETE FROM citations WHERE article_id = ?", [article_id])
+        db.conn.executemany(
+            "INSERT INTO citations (article_id, kind, target_url, source_name, outlet_id,"
+            " sentence, target_article_id) VALUES (?, ?, ?, ?, ?, ?,"
+            " (SELECT id FROM articles WHERE canonical_url = ?3))", rows)
+    return len(rows)
+
+
+def resolve_citations_to(db: sqlite_utils.Database, article_id: int) -> int:
+    """Citations of this article's URL (canonical or as fetched) now point at it."""
+    with transaction(db):
+        return db.conn.execute(
+            "UPDATE citations SET target_article_id = :id"
+            " WHERE target_article_id IS NULL AND target_url IN"
+            " (SELECT canonical_url FROM articles WHERE id = :id"
+            "  UNION SELECT url FROM articles WHERE id = :id)", {"id": article_id}).rowcount
+
+
+def articles_for_citations(db: sqlite_utils.Database, batch: int = 500) -> Iterator[tuple]:
+    """Every article as (id, text, links JSON, language), by id, ``batch`` at a time."""
+    last = 0
+    while True:
+        rows = db.conn.execute(
+            "SELECT id, text, links, language FROM articles WHERE id > ? ORDER BY id LIMIT ?",
+            [last, batch]).fetchall()
+        if not rows:
+            break
+        last = rows[-1][0]
+        yield from rows
+
+
+def resolve_all_citations(db: sqlite_utils.Database) -> int:
+    """Point every link citation at the archived article with its URL (after a recite);
+    returns how many point at one."""
+    with transaction(db):
+        db.conn.execute(
+            "UPDATE citations SET target_article_id = coalesce("
+            " (SELECT id FROM articles WHERE canonical_url = citations.target_url),"
+            " (SELECT min(id) FROM articles WHERE url = citations.target_url))"
+            " WHERE target_url IS NOT NULL")
+    return db.conn.execute(
+        "SELECT count(*) FROM citations WHERE target_article_id IS NOT NULL").fetchone()[0]
+
+
+def article_analysis(db: sqlite_utils.Database, article_id: int) -> dict[str, list[dict]]:
+    """What the article page shows: the other copies of its story, what it cites and who cites it."""
+    copies = list(db.query(
+        "SELECT c.id AS article_id, c.title, c.url, c.outlet_id, o.name AS outlet,"
+        " d.dated_at, c.id = c.story_id AS original"
+        " FROM articles a JOIN articles c ON c.story_id = a.story_id AND c.id != a.id"
+        " JOIN article_dates d ON d.article_id = c.id LEFT JOIN outlets o ON o.id = c.outlet_id"
+        " WHERE a.id = ? ORDER BY d.sorted_at, c.id LIMIT 100", [article_id]))
+    cites = list(db.query(
+        "SELECT c.kind, c.source_name, c.outlet_id, c.target_url, c.target_article_id,"
+        " t.title AS target_title, c.sentence FROM citations c"
+        " LEFT JOIN articles t ON t.id = c.target_article_id"
+        " WHERE c.article_id = ? ORDER BY c.target_article_id IS NULL, c.id LIMIT 200",
+        [article_id]))
+    cited_by = list(db.query(
+        "SELECT c.article_id, a.title, a.url, o.name AS outlet, d.dated_at, c.kind, c.sentence"
+        " FROM citations c JOIN articles a ON a.id = c.article_id"
+        " JOIN article_dates d ON d.article_id = a.id LEFT JOIN outlets o ON o.id = a.outlet_id"
+        " WHERE c.target_article_id = ? ORDER BY d.sorted_at, a.id LIMIT 200", [article_id]))
+    return {"copies": copies, "cites": cites, "cited_by": cited_by}
+
+
+def stance_counts(db: sqlite_utils.Database) -> dict[str, int]:
+    """Mentions per stance ("none" for a mention no cue could label)."""
+    return dict(db.conn.execute(
+        "SELECT coalesce(stance, 'none'), count(*) FROM mentions GROUP BY 1").fetchall())
 
 
 # --- bulk import -----------------------------------------------------------

@@ -18,7 +18,7 @@ def narrative_timeline(
     since: str | None = None,
     until: str | None = None,
 ) -> list[dict]:
-    """Rows of {period, articles, outlets} for one narrative, oldest first.
+    """Rows of {period, articles, stories, outlets} for one narrative, oldest first.
 
     A period is a day (YYYY-MM-DD), the Monday a week starts on, or a month
     (YYYY-MM). An article is dated by published_at, else first_seen_at.
@@ -32,9 +32,10 @@ def narrative_timeline(
         where.append(f"{column} <= ?")
         params.append(until[: len("YYYY-MM") if by == "month" else len("YYYY-MM-DD")])
     return [
-        {by: row[column], "articles": row["articles"], "outlets": row["outlets"]}
+        {by: row[column], "articles": row["articles"], "stories": row["stories"],
+         "outlets": row["outlets"]}
         for row in db.query(
-            f"SELECT {column}, articles, outlets FROM {view} WHERE {' AND '.join(where)}"
+            f"SELECT {column}, articles, stories, outlets FROM {view} WHERE {' AND '.join(where)}"
             f" ORDER BY {column}",
             params,
         )

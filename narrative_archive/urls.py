@@ -1,4 +1,8 @@
-"""Which site a URL belongs to, and whether a page's claimed canonical URL can be believed.
+"""URLs: one spelling of each, which site one belongs to, and whether a page's claimed
+canonical URL can be believed.
+
+``canonicalize_url`` gives the spelling every table and every dedup check uses:
+lowercase scheme and host, no default port, no fragment, no tracking parameters.
 
 A page names its canonical URL itself (<link rel=canonical>, og:url), so any
 page could claim to be another outlet's article. A claim is believed only
@@ -10,15 +14,99 @@ or the domains its outlet owns in outlets.yml.
 from __future__ import annotations
 
 import ipaddress
+import re
 from collections.abc import Iterable
 from functools import lru_cache
-from urllib.parse import urlsplit
+from urllib.parse import unquote_plus, urljoin, urlsplit, urlunsplit
 
 import tldextract
 
 # The Public Suffix List snapshot shipped with tldextract: never fetched at run time.
 _EXTRACT = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None,
                                  include_psl_private_domains=True)
+
+_WEB_SCHEMES = ("http", "https")
+_DEFAULT_PORTS = {"http": "80", "https": "443", "ftp": "21"}
+_TRACKING_PARAMS = frozenset(
+    """
+    fbclid gclid gclsrc dclid gbraid wbraid msclkid yclid ysclid twclid ttclid igshid li_fat_id
+    mc_cid mc_eid mkt_tok ocid cmpid cmp ito ref ref_src ref_url refsrc smid smtyp taid
+    _ga _gl _hsenc _hsmi hsctatracking oly_anon_id oly_enc_id vero_id vero_conv
+    wt.mc_id wt_mc s_cid ncid sr_share spm __twitter_impression
+    guccounter guce_referrer guce_referrer_sig
+    ns_mchannel ns_source ns_campaign ns_linkname ns_fee
+    pk_campaign pk_kwd pk_source pk_medium pk_content mtm_campaign mtm_source mtm_medium
+    """.split()
+)
+_TRACKING_PREFIXES = ("utm_", "at_")
+_SHARE_LINK = re.compile(
+    r"^https?://(?:www\.)?(?:facebook\.com/sharer|(?:twitter|x)\.com/(?:intent|share)"
+    r"|linkedin\.com/share|reddit\.com/submit|pinterest\.com/pin/create|vk\.com/share"
+    r"|t\.me/share|wa\.me/|api\.whatsapp\.com/send|connect\.ok\.ru/offer)",
+    re.IGNORECASE,
+)
+
+
+def canonicalize_url(url: str, base: str | None = None) -> str:
+    """Return one spelling of ``url``, resolved against ``base`` when relative.
+
+    Lowercases scheme and host, drops the default port, the fragment and
+    tracking parameters (utm_*, fbclid, gclid, ...), sorts the remaining query
+    parameters and leaves the path as it is (an empty path becomes "/").
+    Raises ValueError for a URL that cannot be parsed.
+    """
+    url = url.strip()
+    if base:
+        url = urljoin(base, url)
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    netloc = _normalise_netloc(scheme, parts.netloc)
+    path = parts.path
+    if not path and netloc and scheme in _WEB_SCHEMES:
+        path = "/"
+    return urlunsplit((scheme, netloc, path, _clean_query(parts.query), ""))
+
+
+def _normalise_netloc(scheme: str, netloc: str) -> str:
+    userinfo, at, hostport = netloc.rpartition("@")
+    host, port = hostport, ""
+    if hostport.startswith("["):  # IPv6 literal
+        end = hostport.find("]") + 1
+        host, rest = hostport[:end], hostport[end:]
+        port = rest[1:] if rest.startswith(":") else ""
+    elif ":" in hostport:
+        host, _, port = hostport.rpartition(":")
+    host = host.lower()
+    if host.endswith(".") and not host.endswith(".."):
+        host = host[:-1]
+    if port == _DEFAULT_PORTS.get(scheme):
+        port = ""
+    hostport = f"{host}:{port}" if port else host
+    return f"{userinfo}{at}{hostport}"
+
+
+def _clean_query(query: str) -> str:
+    kept = [
+        part
+        for part in query.split("&")
+        if part and not _is_tracking_param(unquote_plus(part.partition("=")[0]).lower())
+    ]
+    return "&".join(sorted(kept))
+
+
+def _is_tracking_param(key: str) -> bool:
+    return key in _TRACKING_PARAMS or key.startswith(_TRACKING_PREFIXES)
+
+
+def is_web_url(url: str) -> bool:
+    """Whether ``url`` is an absolute http(s) URL with a host."""
+    parts = urlsplit(url)
+    return parts.scheme in _WEB_SCHEMES and bool(parts.netloc)
+
+
+def is_share_link(url: str) -> bool:
+    """Whether ``url`` is a "share this" button's link (Facebook, X, Telegram, ...), not a citation."""
+    return bool(_SHARE_LINK.match(url))
 
 
 def host_of(url: str) -> str:

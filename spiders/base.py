@@ -36,7 +36,7 @@ from w3lib.encoding import http_content_type_encoding
 
 from narrative_archive import store
 from narrative_archive.config import Config, Narrative, Outlet, load_config, parse_duration
-from narrative_archive.extract import canonicalize_url
+from narrative_archive.urls import canonicalize_url
 
 STAT = "narrative_archive/"  # prefix of the spiders' and the pipeline's counters in crawler.stats
 HTML_TYPES = ("text/html", "application/xhtml+xml")
@@ -55,11 +55,30 @@ class Page:
     encoding: str | None  # the charset of the Content-Type header, if it named one
     fetched_at: str  # when the response arrived (UTC ISO 8601)
     outlet_id: str | None  # None: a search result from a domain no outlet claims
-    via: str  # feed | sitemap | search
+    via: str  # feed | sitemap | search | revisit
     title: str | None = None  # discovery hints: what the feed, sitemap or search said
     published_at: str | None = None
     source: str | None = None  # the feed, sitemap or search URL that listed the page
     narrative_id: str | None = None  # the narrative a search result was found for
+    article_id: int | None = None  # revisit: the stored article this page is a new look at
+    etag: str | None = None  # revisit: the validators for the next conditional request
+    last_modified: str | None = None
+
+
+@dataclass(frozen=True)
+class RevisitOutcome:
+    """A revisit that produced no page to extract (304, 3xx, 4xx, 5xx, soft 404, ...)."""
+
+    article_id: int
+    url: str
+    outcome: str  # unchanged | moved | gone | blocked | failing (store.REVISIT_OUTCOMES)
+    http_status: int | None = None
+    new_url: str | None = None
+    detail: str | None = None
+    outlet_id: str | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+    checked_at: str | None = None
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ tags). An outlet with no feeds configured gets its home page's
 <link rel="alternate"> feeds instead. With --since/--until, entries dated
 outside the range are skipped; undated entries are kept. An implausible entry
 date (before 1990, or the year 2999) is dropped, by the same rule extraction
-applies to a page's own dates (extract.plausible_date). A feed that yields no
+applies to a page's own dates (dates.plausible_date). A feed that yields no
 article link although it has entries, or is too broken to yield any, is an
 error of its outlet; a well-formed feed with no entries is not.
 """
@@ -22,7 +22,7 @@ from urllib.parse import urljoin
 import feedparser
 from scrapy.http import Response
 
-from narrative_archive.extract import plausible_date
+from narrative_archive.dates import plausible_date
 from narrative_archive.spiders.base import ArchiveSpider, Link, in_range, iso, parse_listed_date
 
 FEED_TYPES = (

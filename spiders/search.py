@@ -19,9 +19,12 @@ domain: one that no outlet claims gets an outlet row of its own when stored.
 from __future__ import annotations
 
 import json
+import logging
 import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from itertools import islice, product
 from urllib.parse import parse_qsl, quote, quote_plus, urlencode, urlsplit
 
 from scrapy.http import Response
@@ -29,10 +32,24 @@ from scrapy.http import Response
 from narrative_archive.config import Narrative
 from narrative_archive.spiders.base import ArchiveSpider, Link, parse_when
 from narrative_archive.spiders.feeds import parse_feed
+from narrative_archive.spiders.wordforms import MAIN_LANGUAGE, narrative_words, word_forms
+
+logger = logging.getLogger(__name__)
 
 GDELT_WINDOW = timedelta(days=90)  # the DOC API searches the last three months only
 MIN_WORD = 3  # GDELT rejects shorter keywords
+MAX_COMBINATIONS = 8  # phrases one term with several prefixes becomes
 REDIRECT_PARAMS = ("url", "u")
+# GDELT's `sourcelang:` operator takes a language's English name; a variant in a
+# language not listed here is searched in every language.
+GDELT_LANGUAGES = {
+    "ar": "arabic", "bn": "bengali", "de": "german", "es": "spanish", "fa": "persian",
+    "fr": "french", "hi": "hindi", "it": "italian", "ja": "japanese", "ko": "korean",
+    "nl": "dutch", "pl": "polish", "ps": "pashto", "pt": "portuguese", "ru": "russian",
+    "tr": "turkish", "uk": "ukrainian", "ur": "urdu", "uz": "uzbek", "zh": "chinese",
+    "tg": "tajik", "ky": "kyrgyz", "kk": "kazakh", "az": "azerbaijani", "hy": "armenian",
+    "ka": "georgian", "he": "hebrew", "id": "indonesian", "ms": "malay", "sv": "swedish",
+}
 
 
 # --- FTS5 query → keyword query ------------------------------------------------------
@@ -42,6 +59,13 @@ REDIRECT_PARAMS = ("url", "u")
 class Term:
     text: str
     phrase: bool = False
+    # Positions (in text.split()) of the words written as prefixes: weapon* is a stem.
+    stems: tuple[int, ...] = ()
+
+    @property
+    def prefix(self) -> bool:
+        """The last word is a prefix."""
+        return len(self.text.split()) - 1 in self.stems
 
 
 _TOKEN = re.compile(
@@ -139,25 +163,34 @@ class _Parser:
     def phrase(self) -> Term:
         if self.peek() == "^":
             self.take()
-        parts, is_phrase = [], False
+        parts, is_phrase, stems = [], False, []
         while True:
             token = self.take()
             if token.startswith('"'):
-                # Inside a string FTS5 reads * as a separator: "weapon* to" is "weapon to".
-                text = " ".join(token[1:-1].replace('""', '"').replace("*", " ").split())
-                is_phrase = is_phrase or len(text.split()) > 1
+                # Inside a string FTS5 reads * as a separator: "weapon* to" is "weapon to";
+                # the author meant a prefix, and a search engine gets the whole words.
+                words = []
+                for chunk in token[1:-1].replace('""', '"').split():
+                    pieces = chunk.split("*")
+                    for index, piece in enumerate(pieces):
+                        if piece:
+                            if index < len(pieces) - 1:
+                                stems.append(len(parts) + len(words))
+                            words.append(piece)
+                is_phrase = is_phrase or len(words) > 1
             elif token in ("(", ")", "*", ",", ":", "+", "AND", "OR", "NOT"):
                 raise ValueError(f"unexpected {token!r} in the query")
             else:
-                text = token
+                words = [token]
             if self.peek() == "*":
                 self.take()
-            parts.append(text)
+                stems.append(len(parts) + len(words) - 1)
+            parts.extend(words)
             if self.peek() != "+":
                 break
             self.take()
             is_phrase = True
-        return Term(" ".join(parts), is_phrase or len(parts) > 1)
+        return Term(" ".join(parts), is_phrase or len(parts) > 1, tuple(dict.fromkeys(stems)))
 
 
 def _clauses(node) -> list[list[Term]]:
@@ -191,19 +224,33 @@ def _usable(term: Term) -> bool:
     return any(len(word) >= MIN_WORD for word in term.text.split())
 
 
-def web_query(query: str) -> str:
+def _forms(term: Term, words: Callable[[str], Sequence[str]] | None) -> list[Term]:
+    """A term with prefixes as the whole words they stand for (as written without `words`)."""
+    if not term.stems or words is None:
+        return [term]
+    choices = [list(dict.fromkeys(words(word) or [word])) if index in term.stems else [word]
+               for index, word in enumerate(term.text.split())]
+    return [Term(" ".join(combination), term.phrase or len(combination) > 1)
+            for combination in islice(product(*choices), MAX_COMBINATIONS)]
+
+
+def web_query(query: str, words: Callable[[str], Sequence[str]] | None = None) -> str:
     """An FTS5 query as a search-engine keyword query that finds at least its matches.
+
+    `words(stem)` gives the whole words a prefix term stands for (wordforms.word_forms);
+    without it a prefix term is sent as its stem.
 
     >>> web_query('NEAR(russia* arm taliban*, 20) OR NEAR(moscow weapon* taliban*, 20)')
     'taliban (russia OR moscow) (arm OR weapon)'
     """
     parts = []
-    for clause in _clauses(_Parser(query).parse()):
+    for terms in _clauses(_Parser(query).parse()):
+        clause = list(dict.fromkeys(form for term in terms for form in _forms(term, words)))
         if not all(_usable(t) for t in clause):
             # An alternative too short to search for: leaving it out would narrow the
             # clause, so the whole requirement goes (the query only ever loosens).
             continue
-        rendered = [f'"{t.text}"' if t.phrase else t.text for t in clause]
+        rendered = list(dict.fromkeys(f'"{t.text}"' if t.phrase else t.text for t in clause))
         parts.append(rendered[0] if len(rendered) == 1 else f"({' OR '.join(rendered)})")
     if not parts:
         raise ValueError(f"nothing searchable in the query {query!r}")
@@ -214,8 +261,11 @@ def web_query(query: str) -> str:
 
 
 def gdelt_url(base: str, query: str, *, since: datetime | None, until: datetime | None,
-              max_records: int) -> str:
-    """A GDELT DOC 2.0 ArtList request (JSON, newest first) for the keyword query."""
+              max_records: int, language: str | None = None) -> str:
+    """A GDELT DOC 2.0 ArtList request (JSON, newest first) for the keyword query,
+    restricted to articles published in `language` (ISO 639-1) when GDELT knows it."""
+    if language in GDELT_LANGUAGES:
+        query = f"{query} sourcelang:{GDELT_LANGUAGES[language]}"
     params = {"query": query, "mode": "ArtList", "format": "json",
               "maxrecords": str(max_records), "sort": "DateDesc"}
     if since:
@@ -259,12 +309,36 @@ def unwrap(url: str) -> str:
 
 
 def search_feed_url(template: str, query: str, *, since: datetime | None,
-                    until: datetime | None) -> str:
+                    until: datetime | None, language: str | None = None) -> str:
+    """A news-search URL from its template: {query}, {since}/{until}, {lang} (ISO 639-1,
+    empty for a narrative's main query)."""
     return template.format(
-        query=quote_plus(query),
+        query=quote_plus(query), lang=language or "",
         since=since.strftime("%Y-%m-%d") if since else "",
         until=until.strftime("%Y-%m-%d") if until else "",
     )
+
+
+def search_queries(narrative: Narrative) -> list[tuple[str | None, str]]:
+    """(language, keyword query) for a narrative's main query (language None: every
+    language) and each language variant, prefix terms sent as whole words; a query
+    with nothing searchable raises ValueError naming its language."""
+    queries, problems = [], []
+    for language, fts5 in ((None, narrative.query), *narrative.queries):
+        known = narrative_words(narrative, language or MAIN_LANGUAGE)
+        try:
+            web = web_query(fts5, lambda stem, lang=language, known=known:
+                            word_forms(stem, lang, known))
+        except ValueError as error:
+            problems.append(f"{language or 'query'}: {error}")
+            continue
+        if (language, web) not in queries:
+            queries.append((language, web))
+    if problems and not queries:
+        raise ValueError("; ".join(problems))
+    for problem in problems:
+        logger.warning("%s: %s", narrative.id, problem)
+    return queries
 
 
 class SearchSpider(ArchiveSpider):
@@ -284,22 +358,26 @@ class SearchSpider(ArchiveSpider):
             max_records = min(max_records, self.limit)
         for narrative in self.narratives:
             try:
-                query = web_query(narrative.query)
+                queries = search_queries(narrative)
             except ValueError as error:
                 self.logger.warning("%s: %s", narrative.id, error)
                 continue
-            self.logger.info("%s: searching for %s", narrative.id, query)
             # Never ask for articles from before the narrative is tracked.
             tracked_from = parse_when(narrative.since) if narrative.since else None
             since = max(filter(None, (self.since, tracked_from)), default=None)
-            if gdelt:
-                oldest = datetime.now(UTC) - GDELT_WINDOW
-                url = gdelt_url(gdelt, query, since=max(since or oldest, oldest),
-                                until=self.until, max_records=max_records)
-                yield self.listing_request(url, self.parse_gdelt, narrative_id=narrative.id)
-            for template in templates:
-                url = search_feed_url(template.strip(), query, since=since, until=self.until)
-                yield self.listing_request(url, self.parse_search_feed, narrative_id=narrative.id)
+            for language, query in queries:
+                self.logger.info("%s%s: searching for %s", narrative.id,
+                                 f" [{language}]" if language else "", query)
+                if gdelt:
+                    oldest = datetime.now(UTC) - GDELT_WINDOW
+                    url = gdelt_url(gdelt, query, since=max(since or oldest, oldest),
+                                    until=self.until, max_records=max_records, language=language)
+                    yield self.listing_request(url, self.parse_gdelt, narrative_id=narrative.id)
+                for template in templates:
+                    url = search_feed_url(template.strip(), query, since=since, until=self.until,
+                                          language=language)
+                    yield self.listing_request(url, self.parse_search_feed,
+                                               narrative_id=narrative.id)
 
     def narrative(self, response: Response) -> Narrative:
         return self.config.narrative(response.meta["narrative_id"])

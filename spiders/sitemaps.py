@@ -7,7 +7,7 @@ window is NARRATIVE_ARCHIVE_SITEMAP_SINCE (2 days), so a routine run never
 walks an outlet's whole history; --since/--until backfill a range. Entries with
 no date at all are skipped (and counted) since a range is always in force; an
 implausible date (before 1990, or the year 2999) counts as none, by the same
-rule extraction applies to a page's own dates (extract.plausible_date).
+rule extraction applies to a page's own dates (dates.plausible_date).
 An outlet with no sitemaps configured gets the Sitemap: lines of its robots.txt.
 Google News fields (news:title, news:publication_date) are passed on as hints.
 """
@@ -23,7 +23,7 @@ from lxml import etree
 from scrapy.http import Response
 from scrapy.utils.gz import gunzip
 
-from narrative_archive.extract import plausible_date
+from narrative_archive.dates import plausible_date
 from narrative_archive.spiders.base import ArchiveSpider, Link, in_range, iso, parse_listed_date
 
 MAX_DEPTH = 3  # sitemap index → index → index → urlset, and no deeper

@@ -78,6 +78,7 @@ class FixtureServer:
         self.queries: list[tuple[str, str, str]] = []  # (host, path, query) of every request
         self.times: list[tuple[str, str, float]] = []  # (host, path, time.monotonic())
         self.user_agents: set[str] = set()
+        self.request_headers: dict[tuple[str, str], list[dict[str, str]]] = {}  # every request's
         self.proxied = 0
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
@@ -176,6 +177,7 @@ def _handler(fixture: FixtureServer):
                 fixture.queries.append((host, path, query))
                 fixture.times.append((host, path, time.monotonic()))
                 fixture.user_agents.add(self.headers.get("User-Agent", ""))
+                fixture.request_headers.setdefault((host, path), []).append(dict(self.headers))
             reply = fixture.reply(host, path)
             delay = reply.delay or fixture.delays.get(host, 0.0)
             if delay:

@@ -66,7 +66,7 @@ BAD_QUERY = """\
     ("schedule.yml", "jobs:\n  - id: j\n    spider: feeds\n    every: often\n",
      "schedule.yml: job 'j': every: expected a duration like 90s, 30m, 6h or 1d, got 'often' (line 4)"),
     ("schedule.yml", "jobs:\n  - id: j\n    spider: rss\n    every: 1h\n",
-     "schedule.yml: job 'j': spider: expected one of feeds, sitemaps, search (line 3)"),
+     "schedule.yml: job 'j': spider: expected one of feeds, sitemaps, search, revisit (line 3)"),
     ("schedule.yml", "jobs:\n  - id: j\n    spider: feeds\n    cron: '99 * * * *'\n",
      "schedule.yml: job 'j': cron: invalid crontab expression"),
     ("schedule.yml", "jobs:\n  - id: j\n    spider: feeds\n    every: 1h\n    outlets: [nope]\n",
@@ -124,20 +124,21 @@ def test_timeline_formats(runner, db_path, config_dir, filled):
     table = invoke(runner, *base)
     assert table.exit_code == 0
     lines = table.output.splitlines()
-    assert lines[0].split() == ["day", "articles", "outlets"]
-    assert lines[2].split() == ["2017-03-23", "1", "1"]
-    assert lines[3].split() == ["2017-03-24", "2", "2"]
-    assert lines[-1].split() == ["2017-05-01", "1", "1"]
+    assert lines[0].split() == ["day", "articles", "stories", "outlets"]
+    assert lines[2].split() == ["2017-03-23", "1", "1", "1"]
+    assert lines[3].split() == ["2017-03-24", "2", "2", "2"]
+    assert lines[-1].split() == ["2017-05-01", "1", "1", "1"]
 
     rows = list(csv.DictReader(io.StringIO(invoke(runner, *base, "--format", "csv").output)))
-    assert rows[1] == {"day": "2017-03-24", "articles": "2", "outlets": "2"}
+    assert rows[1] == {"day": "2017-03-24", "articles": "2", "stories": "2", "outlets": "2"}
 
     weekly = json.loads(invoke(runner, *base, "--by", "week", "--format", "json").output)
-    assert weekly[0] == {"week": "2017-03-20", "articles": 3, "outlets": 2}
+    assert weekly[0] == {"week": "2017-03-20", "articles": 3, "stories": 3, "outlets": 2}
     monthly = json.loads(invoke(runner, *base, "--by", "month", "--format", "json").output)
-    assert monthly == [{"month": "2017-03", "articles": 3, "outlets": 2},
-                       {"month": "2017-04", "articles": 1, "outlets": 1},
-                       {"month": "2017-05", "articles": 1, "outlets": 1}]
+    assert monthly == [
+        {"month": "2017-03", "articles": 3, "stories": 3, "outlets": 2},
+        {"month": "2017-04", "articles": 1, "stories": 1, "outlets": 1},
+        {"month": "2017-05", "articles": 1, "stories": 1, "outlets": 1}]
     since = json.loads(invoke(runner, *base, "--since", "2017-04-01", "--format", "json").output)
     assert [r["day"] for r in since] == ["2017-04-02", "2017-05-01"]
 

@@ -288,7 +288,7 @@ def test_scrapy_list_and_scrapy_crawl_from_the_repo_root(server, tmp_path):
     scrapy = [sys.executable, "-m", "scrapy"]
     listed = subprocess.run([*scrapy, "list"], cwd=REPO, capture_output=True, text=True,
                             env=crawl_env(None), timeout=60)
-    assert listed.stdout.split() == ["feeds", "search", "sitemaps"], listed.stderr[-2000:]
+    assert listed.stdout.split() == ["feeds", "revisit", "search", "sitemaps"], listed.stderr[-2000:]
 
     config = write_config(tmp_path / "config", [o for o in OUTLETS if o["id"] == "tass"])
     settings = {**FAST, "NARRATIVE_ARCHIVE_DB": str(tmp_path / "a.db"),
@@ -316,7 +316,8 @@ def test_exit_code_counts_any_fetch():
 def test_sigterm_to_the_whole_process_group_loses_no_page(server, tmp_path):
     # what systemd (KillMode=control-group) and `docker stop` do: every process of the
     # crawl gets SIGTERM, the extraction workers and their forkserver included
-    config = write_config(tmp_path / "config", [direct_outlet(server, 8, delay=0.3)])
+    # 24 slow pages, 4 at a time: the crawl cannot be done when the signal arrives
+    config = write_config(tmp_path / "config", [direct_outlet(server, 24, delay=1.0)])
     db_path = tmp_path / "a.db"
     process = subprocess.Popen(
         crawl_command(("feeds",), db_path, config,
@@ -334,4 +335,4 @@ def test_sigterm_to_the_whole_process_group_loses_no_page(server, tmp_path):
 
     result = run_crawl(None, ["feeds"], db_path, config)  # the rest now, not in a day
     assert result.returncode == 0, result.stderr[-2000:]
-    assert_complete_without_duplicates(db_path, 8)
+    assert_complete_without_duplicates(db_path, 24)

@@ -2,14 +2,12 @@ import json
 from pathlib import Path
 
 import pytest
-from trafilatura.metadata import extract_author
 from trafilatura.utils import load_html
 
 from narrative_archive import extract
 from narrative_archive.extract import (
     Article,
     ExtractError,
-    canonicalize_url,
     content_hash,
     extract_article,
     extract_files,
@@ -133,122 +131,7 @@ def test_date_only_in_visible_byline():
     assert "Creative Commons" not in article.text
 
 
-def test_byline_author_when_title_and_date_are_structured(monkeypatch):
-    # Title and date from meta tags: trafilatura's metadata pass is skipped
-    # (it costs as much as the text extraction), yet the byline still counts.
-    def fail(*args, **kwargs):
-        raise AssertionError("trafilatura's metadata pass ran")
-
-    monkeypatch.setattr(extract, "extract_metadata", fail)
-    markup = with_meta(
-        '<meta property="og:title" content="Who armed the Taliban?">'
-        '<meta property="article:published_time" content="2021-09-14T08:00:00Z">'
-    )
-    article = extract_article(markup, "https://casm.example/analysis/who-armed/")
-
-    assert article.title == "Who armed the Taliban?"
-    assert article.published_at == "2021-09-14T08:00:00Z"
-    assert article.authors == ("Ahmad Rashidov",)
-
-
-BYLINES = [
-    '<div class="byline">By Jane<time>May 5</time>Doe, Reporter</div>',
-    '<div class="comments"><span class="author">Troll Guy</span></div>'
-    '<p class="byline">By Real Author</p>',
-    '<author>Ann Author</author><span class="author-name">Bob Name</span>',
-    '<span itemprop="author"><span itemprop="name">Cathy Item</span></span>',
-    '<div data-component="Byline">Dan Comp</div>',
-    '<h4 class="journalist-name">Eve Journo</h4>',
-    '<section class="sidebar"><a rel="author" href="/x">Side Bar</a></section>'
-    '<a rel="author">Fay Rel</a>',
-    '<div id="Author">Gus Id</div>',
-    '<li class="writer">Hal Writer</li>',
-    '<div class="byline"><figure>pic</figure>Ivy Fig</div>',
-    '<span class="author">X</span><span class="author">Jon Long</span>',
-    '<div class="article-share"><span class="byline">Kim Share</span></div>'
-    '<div class="Byline">Lou Cap</div>',
-    '<p><span class="posted-by">Posted by Max Post</span></p>',
-    '<a data-testid="AuthorURL" href="/a">Ned Test</a>',
-    '<div class="meta-date">Oct 1</div><span class="by">nobody</span>',
-]
-
-
-@pytest.mark.parametrize(
-    "markup",
-    [
-        *(path.read_bytes() for path in sorted(FILES.glob("*.html"))),
-        *(path.read_bytes() for path in sorted((FILES.parent.parent / "sites").rglob("*.html"))),
-        *(f"<html><body><article><h1>T</h1><p>Text.</p>{b}</article></body></html>".encode()
-          for b in BYLINES),
-    ],
-)
-def test_byline_search_finds_what_trafilatura_finds(markup):
-    # _dom_author re-implements trafilatura's extract_author (its XPaths are slow):
-    # it must stay in step with the installed trafilatura.
-    tree = load_html(markup.decode("utf-8", "replace"))
-    assert extract._dom_author(tree) == extract_author(tree)
-
-
-# --- encodings and scripts ------------------------------------------------------
-
-
-def test_windows_1251_page_without_any_charset_declaration():
-    data = page("russian_cp1251.html")
-    assert b"charset" not in data.lower() and b"lang=" not in data.lower()
-    with pytest.raises(UnicodeDecodeError):
-        data.decode("utf-8")
-
-    article = extract_article(data, "https://vestnik-evrazii.example/world/20171223/kabulov.html")
-
-    assert article.title == "Кабулов назвал ложью заявления США о поставках оружия талибам"
-    assert "Замир Кабулов назвал ложью заявления американского командования" in article.text
-    assert "Все права защищены" not in article.text
-    assert "Главное за сутки" not in article.text
-    assert article.language == "ru"
-    assert article.published_at == "2017-12-23"
-    assert article.warnings == ()
-
-
-def test_http_header_encoding_comes_first():
-    data = page("russian_cp1251.html")
-    url = "https://vestnik-evrazii.example/world/20171223/kabulov.html"
-    detected = extract_article(data, url)
-
-    assert extract_article(data, url, encoding="windows-1251").text == detected.text
-    assert extract_article(data, url, encoding="koi8-r").text != detected.text  # it is obeyed
-
-
-def test_a_wrong_utf8_header_does_not_garble_the_text():
-    data = page("russian_cp1251.html")
-    url = "https://vestnik-evrazii.example/world/20171223/kabulov.html"
-    article = extract_article(data, url, encoding="utf-8")
-
-    assert "\ufffd" not in article.text and "\ufffd" not in article.title
-    assert article.text == extract_article(data, url).text
-    assert article.language == "ru"
-    assert "declared encoding utf-8 is wrong: decoded as cp1251" in article.warnings
-
-
-def test_text_no_encoding_fits_is_an_error_not_garbage():
-    text = page("russian_cp1251.html").decode("cp1251")
-    half = len(text) // 2
-    mixed = text[:half].encode("utf-8") + text[half:].encode("cp1251")
-    with pytest.raises(ExtractError, match="undecodable text: .* not valid utf-8"):
-        extract_article(mixed, "https://vestnik-evrazii.example/x", encoding="utf-8")
-
-
-def test_a_stray_bad_byte_is_only_a_warning():
-    markup = with_meta("").replace("The Monitor will", "Caf\xe9 talks. The Monitor will")
-    data = markup.encode("utf-8").replace(b"Caf\xc3\xa9", b"Caf\xe9")
-    article = extract_article(data, "https://casm.example/a", encoding="utf-8")
-    assert "Caf\ufffd talks." in article.text
-    assert article.warnings == ("some bytes could not be decoded as utf-8",)
-
-
-def test_str_and_bytes_give_the_same_article():
-    data = page("jsonld_graph.html")
-    url = "https://frontierreview.example/x"
-    assert extract_article(data.decode("utf-8"), url) == extract_article(data, url)
+# --- scripts --------------------------------------------------------------------
 
 
 def test_arabic_right_to_left_page():
@@ -263,14 +146,6 @@ def test_arabic_right_to_left_page():
     assert "اتهموا روسيا عام 2017 بتزويد طالبان بالسلاح" in article.text
     assert "جميع الحقوق محفوظة" not in article.text
     assert "الأكثر قراءة" not in article.text
-
-
-def test_declared_language_wins_but_a_contradiction_is_reported():
-    markup = page("russian_cp1251.html").decode("cp1251").replace("<html>", '<html lang="en">')
-    article = extract_article(markup, "https://vestnik-evrazii.example/a.html")
-
-    assert article.language == "en"
-    assert "declared language 'en' but the text looks like 'ru'" in article.warnings
 
 
 # --- pages that are not articles ------------------------------------------------
@@ -340,117 +215,6 @@ def test_visible_text(body, visible):
 
 def test_extract_error_is_a_value_error():
     assert issubclass(ExtractError, ValueError)
-
-
-# --- dates ----------------------------------------------------------------------
-
-
-def test_unparsable_jsonld_date_is_a_warning_and_falls_through():
-    url = "https://www.meridian-times.example/world/russia-denies-arming-taliban"
-    article = extract_article(page("bad_date_jsonld.html"), url)
-
-    assert "unparsable date in JSON-LD datePublished: 'next Tuesday-ish'" in article.warnings
-    assert article.published_at == "2018-03-24T06:30:00Z"  # from article:published_time
-    # .NET's DateTime.MinValue is not a modification date.
-    assert "implausible date in JSON-LD dateModified: '0001-01-01T00:00:00'" in article.warnings
-    assert article.modified_at is None
-    # The rest of the JSON-LD still counts, despite a second, broken block.
-    assert article.authors == ("Claire Donnelly",)
-    assert article.publisher == "The Meridian Times"
-
-
-@pytest.mark.parametrize(
-    ("meta_date", "expected"),
-    [
-        ("2019-05-01T10:00:00", "2019-05-01T10:00:00Z"),  # naive: taken as UTC
-        ("2019-05-01T10:00:00.000+0200", "2019-05-01T08:00:00Z"),
-        ("2019-05-01T10:00:00Z", "2019-05-01T10:00:00Z"),
-        ("Wed, 01 May 2019 10:00:00 GMT", "2019-05-01T10:00:00Z"),
-        ("1556704800", "2019-05-01T10:00:00Z"),
-        ("2019-05-01", "2019-05-01"),
-    ],
-)
-def test_dates_are_utc_iso_8601(meta_date, expected):
-    markup = with_meta(f'<meta property="article:published_time" content="{meta_date}">')
-    article = extract_article(markup, "https://casm.example/a")
-    assert article.published_at == expected
-
-
-@pytest.mark.parametrize("absurd", ["1970-01-01T00:00:00Z", "2999-01-01T00:00:00Z"])
-def test_absurd_dates_are_rejected_with_a_warning(absurd):
-    markup = with_meta(f'<meta property="article:published_time" content="{absurd}">')
-    article = extract_article(markup, "https://casm.example/a")
-
-    assert f"implausible date in meta article:published_time: '{absurd}'" in article.warnings
-    assert article.published_at == "2021-09-14"  # the byline, via htmldate
-
-
-# --- URLs -----------------------------------------------------------------------
-
-
-def test_relative_canonical_with_tracking_parameters():
-    url = (
-        "https://WWW.Meridian-Times.example:443/world/asia/russia-taliban-relations.html"
-        "?utm_source=twitter&fbclid=abc#comments"
-    )
-    article = extract_article(page("canonical_relative.html"), url)
-
-    assert article.url == url
-    # rel=canonical beats og:url; resolved, tracking dropped, the rest sorted.
-    assert article.canonical_url == (
-        "https://www.meridian-times.example/world/asia/russia-taliban-relations.html?id=42&page=2"
-    )
-    assert article.links == (
-        "https://www.meridian-times.example/law/supreme-court-taliban-ban.html",
-        "https://www.reuters.example/world/asia-pacific/russia-taliban-trade-2025-06-30/",
-    )
-    assert article.authors == ("Claire Donnelly",)  # not "Diplomatic Correspondent"
-
-
-def test_canonical_pointing_to_the_home_page_is_ignored():
-    markup = with_meta('<link rel="canonical" href="https://casm.example/">')
-    article = extract_article(markup, "https://casm.example/analysis/who-armed/?utm_medium=email")
-
-    assert article.canonical_url == "https://casm.example/analysis/who-armed/"
-    assert any("points to the home page" in w for w in article.warnings)
-
-
-@pytest.mark.parametrize(
-    ("url", "expected"),
-    [
-        ("HTTPS://Example.COM:443/Path/To?b=2&a=1#frag", "https://example.com/Path/To?a=1&b=2"),
-        ("http://example.com:80", "http://example.com/"),
-        ("http://example.com:8080/a", "http://example.com:8080/a"),
-        ("https://example.com/a?", "https://example.com/a"),
-        ("https://example.com/a?utm_source=x&utm_campaign=y", "https://example.com/a"),
-        (
-            "https://example.com/a?id=7&fbclid=1&gclid=2&mc_cid=3&mc_eid=4&ocid=5&cmpid=6&CMP=7"
-            "&ref=8&ref_src=9&smid=10&taid=11&at_medium=12&at_campaign=13&ito=14&yclid=15&_ga=16",
-            "https://example.com/a?id=7",
-        ),
-        (
-            "https://example.com/search?q=taliban+russia&page=2",
-            "https://example.com/search?page=2&q=taliban+russia",
-        ),
-        ("https://example.com/a/b/", "https://example.com/a/b/"),
-        ("https://user@Example.com/a", "https://user@example.com/a"),
-        ("https://[2001:DB8::1]:443/a", "https://[2001:db8::1]/a"),
-        (
-            "https://example.com/%D8%B7%D8%A7%D9%84%D8%A8%D8%A7%D9%86",
-            "https://example.com/%D8%B7%D8%A7%D9%84%D8%A8%D8%A7%D9%86",
-        ),
-    ],
-)
-def test_canonicalize_url(url, expected):
-    assert canonicalize_url(url) == expected
-
-
-def test_canonicalize_url_resolves_relative_urls():
-    base = "https://example.com/world/asia/story.html?x=1"
-    assert canonicalize_url("other.html", base) == "https://example.com/world/asia/other.html"
-    assert canonicalize_url("../europe/", base) == "https://example.com/world/europe/"
-    assert canonicalize_url("//cdn.example.com/a#b", base) == "https://cdn.example.com/a"
-    assert canonicalize_url("?utm_source=x", base) == "https://example.com/world/asia/story.html"
 
 
 # --- content hash ---------------------------------------------------------------

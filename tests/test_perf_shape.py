@@ -19,12 +19,13 @@ RA = "russia-arming-taliban"
 
 FROM_SCRATCH = f"""
     SELECT m.narrative_id, substr(d.sorted_at, 1, 10) AS day, coalesce(a.outlet_id, '') AS outlet,
-           count(*) AS articles
+           coalesce(a.story_id, a.id) AS story, count(*) AS articles
     FROM mentions m JOIN articles a ON a.id = m.article_id
     JOIN article_dates d ON d.article_id = a.id
-    GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
+    GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4
 """
-SUMMARY = "SELECT narrative_id, day, outlet_id, articles FROM narrative_day_counts ORDER BY 1, 2, 3"
+SUMMARY = ("SELECT narrative_id, day, outlet_id, story_id, articles FROM narrative_day_counts "
+           "ORDER BY 1, 2, 3, 4")
 
 
 @pytest.fixture
@@ -53,6 +54,14 @@ def test_day_counts_follow_every_write(archive):
     assert ("2001-02-03",) in [(row[1],) for row in summary_matches(db)]
     with store.transaction(db):
         db.execute("UPDATE articles SET outlet_id = NULL WHERE id = ?", [mentioned])
+    summary_matches(db)
+    # story clustering joins it to another mentioned article's story, then parts them
+    with store.transaction(db):
+        db.execute("UPDATE articles SET story_id = (SELECT max(article_id) FROM mentions) "
+                   "WHERE id = ?", [mentioned])
+    summary_matches(db)
+    with store.transaction(db):
+        db.execute("UPDATE articles SET story_id = NULL WHERE id = ?", [mentioned])
     summary_matches(db)
 
     # an article is deleted (its mentions go with it)
@@ -96,7 +105,8 @@ def test_export_streams_every_mention_with_outlet_columns(archive):
     rows = list(csv.DictReader(io.StringIO(response.text)))
     assert {int(row["article_id"]) for row in rows} == expected and len(rows) == len(expected)
     for column in ("title", "url", "dated_at", "published_at", "first_seen_at", "outlet",
-                   "country", "outlet_kind", "owner", "state_affiliated", "article_language"):
+                   "country", "outlet_kind", "owner", "state_affiliated", "article_language",
+                   "stance", "story_id"):
         assert column in rows[0]
     assert all(row["country"] == (outlets[row["outlet_id"]] or "") for row in rows)
     assert client.get("/-/export/no-such-narrative.csv").status_code == 404

@@ -10,10 +10,20 @@ from urllib.parse import parse_qs
 
 import pytest
 
-from narrative_archive.config import DEFAULT_CONFIG_DIR, load_narratives
+from narrative_archive.config import DEFAULT_CONFIG_DIR, Narrative, load_narratives
 from narrative_archive.narratives import check_query
 from narrative_archive.spiders.feeds import parse_feed
-from narrative_archive.spiders.search import gdelt_url, parse_gdelt, unwrap, web_query
+from narrative_archive.spiders.search import (
+    Term,
+    _Parser,
+    gdelt_url,
+    parse_gdelt,
+    search_feed_url,
+    search_queries,
+    unwrap,
+    web_query,
+)
+from narrative_archive.spiders.wordforms import _languages, _lists, narrative_words, word_forms
 from tests.fixture_server import FixtureServer, query, run_crawl, write_config
 
 FILES = Path(__file__).parent / "files" / "search"
@@ -52,6 +62,103 @@ def test_web_query_of_every_shipped_narrative():
             assert web and "*" not in web and "NEAR" not in web, (narrative.id, web)
 
 
+# --- prefix terms → whole words ----------------------------------------------------------
+
+
+def _english(stem):
+    return word_forms(stem, "en")
+
+
+@pytest.mark.parametrize("fts5, present, absent", [
+    ("supplie*", {"supplies", "supplied"}, {"supplie"}),
+    ("seiz*", {"seized", "seize"}, {"seiz"}),
+    ("servic*", {"service", "services"}, {"servic"}),
+    ("weapon*", {"weapon", "weapons"}, set()),
+    # inside a string FTS5 reads * as a separator, but the author meant a prefix
+    ('"smuggl* to the taliban"', {'"smuggled to the taliban"', '"smuggling to the taliban"'},
+     {'"smuggl to the taliban"'}),
+    ("ghost + soldier*", {'"ghost soldier"', '"ghost soldiers"'}, set()),
+])
+def test_prefix_terms_are_sent_as_whole_words(fts5, present, absent):
+    web = web_query(fts5, _english)
+    alternatives = set(web.strip("()").split(" OR "))
+    assert present <= alternatives and not absent & alternatives, web
+
+
+@pytest.mark.parametrize("stem, language, word, stub", [
+    ("москв", "ru", "москва", "москв"),
+    ("талиб", "ru", "талибов", "талиб"),
+    ("збро", "uk", "зброю", "збро"),
+    ("odul", "tr", "ödül", "odul"),  # queries are written without diacritics; the word is not
+])
+def test_stems_in_other_languages_become_words(stem, language, word, stub):
+    forms = word_forms(stem, language)
+    assert word in forms and stub not in forms, forms
+
+
+def test_whole_words_written_as_prefixes_are_kept():
+    assert word_forms("طالبان", "ar")[0] == "طالبان"
+    assert word_forms("russia", "en")[:2] == ["russia", "russian"]
+
+
+def test_the_narratives_own_words_come_first():
+    assert word_forms("талиб", "ru", known=["талибам"])[0] == "талибам"
+    # a language with no frequency list: the examples' words, else the stem as written
+    assert word_forms("qarx", "yo", known=["qarxana"]) == ["qarxana"]
+    assert word_forms("qarx", "yo") == ["qarx"]
+
+
+def _wire_words(web):
+    return set(web.replace('"', " ").replace("(", " ").replace(")", " ").split()) - {"OR"}
+
+
+def _stems(fts5):
+    found, stack = set(), [_Parser(fts5).parse()]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, Term):
+            words = node.text.split()
+            found.update(words[i] for i in node.stems)
+        else:
+            stack.extend(c for child in node[1:] for c in (child if isinstance(child, list)
+                                                           else [child]))
+    return found
+
+
+def test_no_truncated_stem_reaches_the_wire_for_any_shipped_narrative():
+    """Every prefix term of every shipped query, in every language: its stem is sent only
+    when it is a word (the narrative's examples use it, or it is about as common as its
+    commonest completion, or nothing completes it) and never the known stubs."""
+    stubs = {"seiz", "servic", "supplie", "suppli", "smuggl", "funnel", "москв", "росси",
+             "талиб", "оружи", "вооружа", "таліб", "збро", "озброю", "waffe", "bewaffn",
+             "talib", "harbo", "sanctuar", "captur", "inflat", "nonexist", "polic"}
+    stubs -= {"funnel", "waffe"}  # words in their own right
+    searched = 0
+    for narrative in load_narratives(DEFAULT_CONFIG_DIR / "narratives.yml", check_query):
+        sent = dict(search_queries(narrative))
+        for language, fts5 in ((None, narrative.query), *narrative.queries):
+            wire = _wire_words(sent[language])
+            assert not wire & stubs, (narrative.id, language, wire & stubs)
+            known = set(narrative_words(narrative, language or "en"))
+            for stem in _stems(fts5) & wire:
+                lists = [x for x in map(_lists, _languages(language)) if x]
+                zipf = max((x.zipf.get(stem, 0) for x in lists), default=0)
+                best = max((x.zipf[k] for x in lists for k in x.completions(stem)), default=0)
+                assert stem in known or zipf >= best - 1 or not best, (
+                    narrative.id, language, stem, zipf, best)
+                searched += 1
+    assert searched > 100
+
+
+def test_every_language_variant_is_searched():
+    narrative = Narrative(id="n", title="N", query="NEAR(russia* weapon* taliban*, 20)",
+                          queries=(("ru", "талиб* AND росси*"), ("ar", "طالبان* AND روسيا*"),
+                                   ("fa", '"u s"')))  # nothing searchable: skipped
+    queries = search_queries(narrative)
+    assert [language for language, _ in queries] == [None, "ru", "ar"]
+    assert "талибов" in queries[1][1] and "россия" in queries[1][1]
+
+
 @pytest.mark.parametrize("bad", ["(taliban", "taliban OR", "NEAR(a b", ""])
 def test_web_query_rejects_broken_queries(bad):
     with pytest.raises(ValueError):
@@ -67,6 +174,24 @@ def test_gdelt_url_parameters():
     params = {k: v[0] for k, v in parse_qs(url.split("?", 1)[1]).items()}
     assert params == {"query": "taliban (russia OR moscow)", "mode": "ArtList", "format": "json",
                       "maxrecords": "75", "sort": "DateDesc", "startdatetime": "20240501000000"}
+
+
+def test_gdelt_url_restricts_a_variant_to_its_language():
+    def asked(language):
+        url = gdelt_url("http://api.gdelt.test/doc", "талибов", since=None, until=None,
+                        max_records=10, language=language)
+        return parse_qs(url.split("?", 1)[1])["query"][0]
+    assert asked("ru") == "талибов sourcelang:russian"
+    assert asked("fa") == "талибов sourcelang:persian"
+    assert asked(None) == asked("yo") == "талибов"  # the main query, a language GDELT lacks
+
+
+def test_search_feed_templates_may_name_the_language():
+    url = search_feed_url("http://news.search.test/rss?q={query}&lang={lang}", "талибов россия",
+                          since=None, until=None, language="ru")
+    assert parse_qs(url.split("?", 1)[1]) == {"q": ["талибов россия"], "lang": ["ru"]}
+    assert search_feed_url("http://n.test/?q={query}", "a b", since=None, until=None,
+                           language="ru") == "http://n.test/?q=a+b"
 
 
 def test_parse_gdelt_artlist():
@@ -122,11 +247,19 @@ def test_endpoints_are_asked_for_the_narrative(searched):
     asked = [(host, q) for host, path, q in searched.server.queries if path != "/robots.txt"]
     gdelt = [q for host, q in asked if host == "api.gdelt.test"]
     rss = [q for host, q in asked if host == "news.search.test"]
-    assert len(gdelt) == 1 and len(rss) == 1
-    params = {k: v[0] for k, v in parse_qs(gdelt[0]).items()}
-    assert params["query"] == "russia taliban (arm OR weapon OR supplie)"
-    assert params["mode"] == "ArtList" and params["format"] == "json"
-    assert parse_qs(rss[0])["q"] == ["russia taliban (arm OR weapon OR supplie)"]
+    # the main query and each language variant (ru, ar), each its own request
+    assert len(gdelt) == 3 and len(rss) == 3
+    params = [{k: v[0] for k, v in parse_qs(q).items()} for q in gdelt]
+    by_language = {p["query"].rpartition("sourcelang:")[2] if "sourcelang:" in p["query"]
+                   else None: p["query"] for p in params}
+    main, russian, arabic = (by_language[k] for k in (None, "russian", "arabic"))
+    assert main.startswith("(russia OR russian OR russians) taliban (arm OR weapon OR weapons")
+    assert "supplies" in main and "supplie " not in main and "sourcelang" not in main
+    assert russian.endswith(" sourcelang:russian") and "талибов" in russian
+    assert arabic.endswith(" sourcelang:arabic") and "طالبان" in arabic
+    assert all(p["mode"] == "ArtList" and p["format"] == "json" for p in params)
+    assert sorted(parse_qs(q)["q"][0] for q in rss) == sorted(
+        q.rsplit(" sourcelang:", 1)[0] for q in (main, russian, arabic))
     assert parse_qs(rss[0])["since"][0] <= datetime.now(UTC).strftime("%Y-%m-%d")
 
 

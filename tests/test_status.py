@@ -155,7 +155,7 @@ def test_status_marks_a_run_whose_process_is_gone_abandoned(runner, db_path, con
 def test_status_with_a_broken_schedule_still_reports(runner, db_path, config_dir, history):
     (config_dir / "schedule.yml").write_text("jobs:\n  - id: feeds\n    spider: nope\n")
     output = status(runner, db_path, config_dir)
-    assert "job 'feeds': spider: expected one of feeds, sitemaps, search (line 3)" in output
+    assert "job 'feeds': spider: expected one of feeds, sitemaps, search, revisit (line 3)" in output
     assert "Last runs" in output and "example-news" in output
 
 

@@ -9,7 +9,9 @@
   page;
 - gives the article page (templates/row-archive-articles.html) the article's
   outlet, narratives, snippets and versions, with a word diff between versions
-  (bounded, and computed in a worker thread, never on the event loop).
+  (bounded, and computed in a worker thread, never on the event loop), each
+  mention's stance with its evidence, the other copies of its story, what it
+  cites and what cites it.
 """
 
 from __future__ import annotations
@@ -405,15 +407,21 @@ where a.id = :id
 """
 MENTIONS_SQL = """
 select m.narrative_id, n.title as narrative_title, m.narrative_version,
-       n.version as current_version, m.matched_at, m.snippet, m.terms
+       n.version as current_version, m.matched_at, m.snippet, m.terms,
+       m.stance, m.stance_confidence, m.stance_evidence
 from mentions m join narratives n on n.id = m.narrative_id
 where m.article_id = :id
 order by n.title
 """
 VERSIONS_SQL = """
-select id, fetched_at, title, text, content_hash
+select id, fetched_at, title, text, content_hash, origin
 from article_versions where article_id = :id
 order by fetched_at, id
+"""
+REVISITS_SQL = """
+select checked_at, outcome, http_status, new_url, detail
+from revisits where article_id = :id
+order by checked_at desc, id desc limit 20
 """
 
 
@@ -430,6 +438,7 @@ async def article_details(datasette, database: str, article_id) -> dict | None:
     mentions = [dict(row) for row in await db.execute(MENTIONS_SQL, {"id": article_id})]
     for mention in mentions:
         mention["terms"] = from_json(mention["terms"], [])
+        mention["stance_evidence"] = from_json(mention.get("stance_evidence"), {}) or {}
     versions = [dict(row) for row in await db.execute(VERSIONS_SQL, {"id": article_id})]
     # CPU work: off the event loop, which would otherwise stall every other request.
     diffs = await asyncio.to_thread(version_diffs, [version["text"] for version in versions])
@@ -442,8 +451,10 @@ async def article_details(datasette, database: str, article_id) -> dict | None:
         version["diff"] = diff
         previous = version
     article = dict(article)
+    revisits = [dict(row) for row in await db.execute(REVISITS_SQL, {"id": article_id})]
     return {
         "article": article,
+        "revisits": revisits,
         "authors": from_json(article.get("authors"), []) or [],
         "mentions": mentions,
         "versions": versions,
@@ -460,7 +471,29 @@ def extra_template_vars(template, database, table, view_name, datasette):
     async def article_page(article_id):
         return await article_details(datasette, database, article_id)
 
-    return {"article_page": article_page}
+    async def article_analysis(article_id):
+        return await story_and_citations(datasette, database, article_id)
+
+    return {"article_page": article_page, "article_analysis": article_analysis}
+
+
+async def story_and_citations(datasette, database: str, article_id) -> dict:
+    """The other copies of the article's story, what it cites and what cites it
+    (store.article_analysis, on Datasette's read connection)."""
+    import sqlite_utils
+
+    from narrative_archive import store
+
+    try:
+        article_id = int(article_id)
+    except (TypeError, ValueError):
+        return {"copies": [], "cites": [], "cited_by": []}
+    db = datasette.get_database(database)
+    try:
+        return await db.execute_fn(
+            lambda conn: store.article_analysis(sqlite_utils.Database(conn), article_id))
+    except sqlite3.OperationalError:  # an archive from before the analysis tables
+        return {"copies": [], "cites": [], "cited_by": []}
 
 
 @hookimpl

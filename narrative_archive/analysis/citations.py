@@ -20,7 +20,7 @@ import yaml
 
 from narrative_archive.analysis.sentences import fold, sentence
 from narrative_archive.config import DEFAULT_CONFIG_DIR, ConfigError
-from narrative_archive.extract import canonicalize_url
+from narrative_archive.urls import canonicalize_url
 
 DEFAULT_CITATIONS_FILE = DEFAULT_CONFIG_DIR / "citations.yml"
 MAX_CHARS = 1_000_000  # attributions are looked for in the first million characters
@@ -266,7 +266,10 @@ def _attributions(text: str, language: str | None, index: OutletIndex, patterns:
                     name = cue.name.match(text, match.end())
                 resolved = name and _resolve(name.group().strip(), lang, index, patterns, cue.name_first)
                 if resolved and (resolved[1] or not cue.outlet_only):
-                    hits.append((name.start(), resolved))
+                    # the sentence is the one the resolved name is in (a capitalised run
+                    # may start in the sentence before: "Afghanistan. The Washington Post")
+                    at = text.find(resolved[0], name.start(), name.end())
+                    hits.append((at if at >= 0 else name.start(), resolved))
                     break
             if len(hits) >= MAX_CITATIONS * 4:
                 break
@@ -308,8 +311,8 @@ def _resolve(raw: str, language: str, index: OutletIndex, patterns: Patterns, na
     if language in _ARABIC_LANGUAGES:
         words = words[-2:] if name_first else words[:3]
     name = " ".join(words).strip(" .,:;،")
-    if not name or len(name.strip(_QUOTES)) < 2:
-        return None
+    if not name or len(name.strip(_QUOTES)) < 2 or fold(name) in ("the", "a", "an"):
+        return None  # "The reports say": an article is not a name
     return name, None
 
 

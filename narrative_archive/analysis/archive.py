@@ -1,0 +1,196 @@
+"""The analyse stage over the archive: the pure analysis functions fed through store functions.
+
+At ingest (pipelines) and in `narrative-archive analyse`:
+
+    stance     mentions.stance / stance_confidence / stance_evidence (narratives.py sets it
+               when a mention is recorded; ``compute_stances`` fills what is pending)
+    stories    articles.story_id through a StoryIndex over story_buckets / story_signatures
+    citations  the citations table, links resolved to archived articles
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Iterable, Mapping
+
+import sqlite_utils
+
+from narrative_archive import store
+from narrative_archive.analysis import citations as citations_module
+from narrative_archive.analysis import stories
+from narrative_archive.analysis.stance import (
+    LanguageCues,
+    Stance,
+    classify_stance,
+    default_cues,
+    load_cues,
+)
+
+logger = logging.getLogger(__name__)
+
+BATCH = 500
+
+
+class ArchiveStorage:
+    """stories.Storage over the archive's story tables (store functions); story_put also
+    sets articles.story_id, story_rename moves the members' articles.story_id too."""
+
+    def __init__(self, db: sqlite_utils.Database):
+        self.db = db
+
+    def candidates(self, keys):
+        return store.story_candidates(self.db, keys)
+
+    def get(self, article_id):
+        row = store.story_entry(self.db, article_id)
+        return stories.Entry(*row) if row else None
+
+    def put(self, article_id, keys, entry):
+        store.story_put(self.db, article_id, keys, entry.signature, entry.date, entry.story_id)
+
+    def remove(self, article_id):
+        store.story_remove(self.db, article_id)
+
+    def rename_stories(self, old, new):
+        store.story_rename(self.db, old, new)
+
+
+# --- stance ------------------------------------------------------------------
+
+_cues_cache: dict[tuple, Mapping[str, LanguageCues]] = {}
+
+
+def cues_for(narrative) -> Mapping[str, LanguageCues]:
+    """The cue lists for a narrative: the shipped ones with its ``stance:`` override applied."""
+    override = getattr(narrative, "stance", ()) or ()
+    if not override:
+        return default_cues()
+    if override not in _cues_cache:
+        _cues_cache[override] = load_cues(override=narrative.stance_override())
+    return _cues_cache[override]
+
+
+def stance_of(title, text, terms, language, cues) -> Stance:
+    """classify_stance, never raising: a failure is a null stance with its reason."""
+    try:
+        return classify_stance(title, text, terms, cues, language)
+    except Exception as error:  # a bug in the classifier must not lose the mention
+        logger.exception("stance failed")
+        return Stance(None, 0.0, {}, f"stance failed: {type(error).__name__}: {error}", language)
+
+
+def evidence_of(stance: Stance) -> dict:
+    evidence = {"sentence": stance.evidence.get("sentence"), "cues": list(stance.evidence.get("cues") or [])}
+    if stance.reason:
+        evidence["reason"] = stance.reason
+    return evidence
+
+
+def compute_stances(db: sqlite_utils.Database, narratives: Iterable, narrative_ids: Iterable[str] | None = None,
+                    batch: int = BATCH) -> int:
+    """Classify every mention whose stance is pending (stance_confidence NULL), ``batch`` at a
+    time, each batch its own transaction; returns how many. ``narratives`` give the cue
+    overrides by id (a mention of an unconfigured narrative gets the shipped cues)."""
+    by_id = {narrative.id: narrative for narrative in narratives}
+    ids = list(narrative_ids) if narrative_ids is not None else None
+    done = 0
+    while True:
+        rows = store.mentions_pending_stance(db, ids, limit=batch)
+        if not rows:
+            return done
+        results = []
+        for article_id, narrative_id, terms, title, text, language in rows:
+            narrative = by_id.get(narrative_id)
+            cues = cues_for(narrative) if narrative else default_cues()
+            stance = stance_of(title, text, terms, language, cues)
+            results.append((article_id, narrative_id, stance.stance, stance.confidence, evidence_of(stance)))
+        store.save_stance(db, results)
+        done += len(results)
+
+
+# --- stories -----------------------------------------------------------------
+
+
+def assign_story(db: sqlite_utils.Database, article_id: int, text: str | None) -> stories.Assignment:
+    """Put one new or changed article into its story (incremental; `analyse --stories` is exact)."""
+    index = stories.StoryIndex(ArchiveStorage(db))
+    with store.transaction(db):
+        assignment = index.add(article_id, text, store.story_date(db, article_id))
+        if not assignment.keys:  # too short to compare: its own story
+            store.set_story(db, article_id, assignment.story_id)
+    return assignment
+
+
+def restory(db: sqlite_utils.Database, progress: Callable[[int], None] | None = None,
+            batch: int = BATCH) -> dict[str, int]:
+    """Re-cluster the whole archive from scratch, oldest first, so every story is rooted at its
+    earliest article. Streams the articles; commits every ``batch``. Returns counts."""
+    store.clear_stories(db)
+    index = stories.StoryIndex(ArchiveStorage(db))
+    seen = copies = 0
+    pending = 0
+    db.conn.execute("BEGIN IMMEDIATE")
+    try:
+        for article_id, text, date in store.articles_in_story_order(db):
+            assignment = index.add(article_id, text, date)
+            if not assignment.keys:
+                store.set_story(db, article_id, assignment.story_id)
+            if assignment.story_id != article_id:
+                copies += 1
+            seen += 1
+            pending += 1
+            if pending >= batch:
+                db.conn.commit()
+                db.conn.execute("BEGIN IMMEDIATE")
+                pending = 0
+                if progress:
+                    progress(seen)
+        db.conn.commit()
+    except BaseException:
+        db.conn.rollback()
+        raise
+    stories_count = db.conn.execute("SELECT count(DISTINCT coalesce(story_id, id)) FROM articles").fetchone()[0]
+    return {"articles": seen, "copies": copies, "stories": stories_count}
+
+
+# --- citations ---------------------------------------------------------------
+
+
+def record_citations(db: sqlite_utils.Database, article_id: int, text: str | None, links, language: str | None,
+                     outlets: citations_module.OutletIndex) -> int:
+    """Extract and store an article's citations; then point earlier citations of its URL at it."""
+    if isinstance(links, str):
+        try:
+            links = json.loads(links)
+        except ValueError:
+            links = []
+    found = citations_module.extract_citations(text, links or (), language, outlets)
+    with store.transaction(db):
+        count = store.save_citations(db, article_id, found)
+        store.resolve_citations_to(db, article_id)
+    return count
+
+
+def recite(db: sqlite_utils.Database, outlets: citations_module.OutletIndex,
+           progress: Callable[[int], None] | None = None) -> dict[str, int]:
+    """Re-extract the citations of every article (streamed by id), then resolve every link."""
+    articles = found = 0
+    for article_id, text, links, language in store.articles_for_citations(db):
+        try:
+            found += record_citations(db, article_id, text, links, language, outlets)
+        except Exception:  # one bad text must not stop the pass
+            logger.exception("citations of article %s failed", article_id)
+        articles += 1
+        if progress and articles % BATCH == 0:
+            progress(articles)
+    resolved = store.resolve_all_citations(db)
+    return {"articles": articles, "citations": found, "links": resolved}
+
+
+def analyse_article(db: sqlite_utils.Database, article_id: int, article: Mapping,
+                    outlets: citations_module.OutletIndex) -> stories.Assignment:
+    """Story and citations of one new or changed article (its mentions carry their stance)."""
+    assignment = assign_story(db, article_id, article.get("text"))
+    record_citations(db, article_id, article.get("text"), article.get("links"), article.get("language"), outlets)
+    return assignment

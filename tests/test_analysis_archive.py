@@ -1,0 +1,267 @@
+"""The analysis in the archive: stance per mention, stories, citations, attention, and
+what Datasette shows of them, over a real SQLite file built through the ingest calls."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from narrative_archive import narratives, store
+from narrative_archive.analysis import archive as analysis
+from narrative_archive.analysis import citations
+from narrative_archive.cli import cli
+from narrative_archive.config import ConfigError, Narrative, load_narratives
+from tests.datasette_fixtures import Client, make_datasette
+
+RA = Narrative(id="russia-arming-taliban", title="Russia is arming the Taliban",
+               query="NEAR(russia* arm* taliban*, 20) OR NEAR(russia* weapon* taliban*, 20)")
+OUTLETS = [
+    {"id": "reuters", "name": "Reuters", "url": "https://www.reuters.com/",
+     "domains": ["reuters.com"], "feeds": ["https://www.reuters.com/feed"], "kind": "wire"},
+    {"id": "tass", "name": "TASS", "url": "https://tass.com/", "domains": ["tass.com"],
+     "feeds": ["https://tass.com/rss"], "kind": "state"},
+    {"id": "dawn", "name": "Dawn", "url": "https://www.dawn.com/", "domains": ["dawn.com"],
+     "sitemaps": ["https://www.dawn.com/sitemap.xml"], "kind": "commercial"},
+]
+WIRE = ("The top U.S. commander in Europe, General Curtis Scaparrotti, told a congressional "
+        "committee on Thursday that he had seen Russian influence increasing in the region and "
+        "that Russia may be supplying weapons to the Taliban in Afghanistan, adding to concern "
+        "in Washington about Moscow's aims in the war.")
+DENIAL = ("The Russian Foreign Ministry said on Friday that claims that Russia supplies weapons "
+          "to the Taliban were groundless and were meant to justify the failures of the US "
+          "military campaign in Afghanistan.")
+ARTICLES = {  # key: (outlet, published_at, url, title, text, links)
+    "wire": ("reuters", "2017-03-23T17:05:00Z", "https://www.reuters.com/world/general-russia",
+             "U.S. general says Russia may be supplying the Taliban", WIRE, []),
+    "copy": ("dawn", "2017-03-23T21:00:00Z", "https://www.dawn.com/news/general-russia",
+             "U.S. general says Russia may be supplying the Taliban",
+             "WASHINGTON: " + WIRE + " This article originally appeared on Reuters.", []),
+    "denial": ("tass", "2017-03-24T10:15:00Z", "https://tass.com/politics/groundless",
+               "Moscow dismisses claims of arms supplies to Taliban as groundless",
+               DENIAL + " According to Reuters, the US general gave no evidence.",
+               ["https://www.reuters.com/world/general-russia"]),
+    "other": ("reuters", "2017-03-25T08:00:00Z", "https://www.reuters.com/world/wheat",
+              "Afghan wheat harvest expected to rise",
+              "Afghanistan expects a larger wheat harvest this year after good rains.", []),
+}
+
+
+def ingest(db, key, narrative_list=(RA,), outlets=None):
+    outlet_id, published, url, title, text, links = ARTICLES[key]
+    article = {"url": url, "title": title, "text": text, "published_at": published,
+               "language": "en", "links": links}
+    article_id, _ = store.save_article(db, article, outlet_id, via="feed", fetched_at=published)
+    narratives.match_article(db, article_id, list(narrative_list))
+    analysis.analyse_article(db, article_id, article, outlets or citations.outlet_index(
+        [(o["id"], o["name"], o["domains"]) for o in OUTLETS]))
+    return article_id
+
+
+@pytest.fixture
+def db(tmp_path):
+    db = store.open_db(tmp_path / "archive.db")
+    store.save_outlets(db, OUTLETS)
+    narratives.save_narratives(db, [RA])
+    return db
+
+
+def mention(db, article_id):
+    return db.execute("SELECT stance, stance_confidence, stance_evidence FROM mentions"
+                      " WHERE article_id = ?", [article_id]).fetchone()
+
+
+def test_stance_and_its_evidence_are_stored_at_ingest(db):
+    wire, denial = ingest(db, "wire"), ingest(db, "denial")
+    stance, confidence, evidence = mention(db, denial)
+    assert stance == "disputes" and 0 < confidence <= 1
+    evidence = json.loads(evidence)
+    assert "groundless" in evidence["sentence"] and any("groundless" in c for c in evidence["cues"])
+    assert mention(db, wire)[0] == "reports"  # "general says", "told a committee"
+    # mention_history keeps the stance of the version it held in
+    assert db.execute("SELECT stance FROM mention_history WHERE article_id = ?",
+                      [denial]).fetchone()[0] == "disputes"
+
+
+def test_rematch_labels_the_mentions_it_adds(db):
+    narrow = Narrative(id=RA.id, title=RA.title, query="bounty")
+    narratives.save_narratives(db, [narrow])
+    denial = ingest(db, "denial", [narrow])
+    assert mention(db, denial) is None
+    narratives.save_narratives(db, [RA])
+    assert narratives.rematch(db, RA)["added"] == 1
+    assert mention(db, denial)[0] == "disputes"
+    assert store.mentions_pending_stance(db) == []
+
+
+def test_a_narratives_stance_key_extends_the_cue_lists(db, tmp_path):
+    text = "Officials in Moscow pooh-poohed the story that Russia is arming the Taliban."
+    ARTICLES["poohpooh"] = ("tass", "2017-04-01T09:00:00Z", "https://tass.com/p", None, text, [])
+    try:
+        plain = ingest(db, "poohpooh")
+        assert mention(db, plain)[0] != "disputes"
+        path = tmp_path / "narratives.yml"
+        path.write_text(
+            "- id: russia-arming-taliban\n  title: Russia arms the Taliban\n"
+            f"  query: '{RA.query}'\n  stance:\n    en:\n      denial: [pooh-pooh*]\n")
+        (configured,) = load_narratives(path, narratives.check_query)
+        assert configured.stance == (("en", "denial", "add", ("pooh-pooh*",)),)
+        store.reset_stance(db)
+        analysis.compute_stances(db, [configured])
+        stance, _, evidence = mention(db, plain)
+        assert stance == "disputes" and "pooh" in json.dumps(json.loads(evidence)["cues"])
+    finally:
+        del ARTICLES["poohpooh"]
+
+
+@pytest.mark.parametrize("stance, problem", [
+    ("en: {denail: [x]}", "stance.en.denail: unknown cue list"),
+    ("xx: {denial: [x]}", "stance.xx: 'xx' is not an ISO 639-1"),
+    ("en: {denial: {replace: x}}", "stance.en.denial: expected a list of cue words"),
+    ("'*': {negation_window: [3]}", "stance.*.negation_window: expected [words before, words after]"),
+])
+def test_a_bad_stance_key_names_file_key_and_line(tmp_path, stance, problem):
+    path = tmp_path / "narratives.yml"
+    path.write_text("- id: n\n  title: N\n  query: taliban\n"
+                    f"  stance: {{{stance}}}\n")
+    with pytest.raises(ConfigError) as error:
+        load_narratives(path, narratives.check_query)
+    assert problem in str(error.value) and "narratives.yml" in str(error.value)
+    assert "line 4" in str(error.value)
+
+
+def test_copies_join_the_story_of_the_earliest_article_whatever_arrives_first(db):
+    copy = ingest(db, "copy")  # the copy is crawled before the wire original
+    wire = ingest(db, "wire")
+    other = ingest(db, "other")
+    story = dict(db.execute("SELECT id, story_id FROM articles").fetchall())
+    assert story[copy] == story[wire] == wire and story[other] == other
+    daily = db.execute("SELECT articles, stories FROM narrative_daily WHERE day = '2017-03-23'"
+                       ).fetchone()
+    assert daily == (2, 1)
+    first = {row["outlet"]: row for row in db.query("SELECT * FROM narrative_first_seen")}
+    assert first["dawn"]["story_role"] == "pickup" and first["dawn"]["story_outlet"] == "reuters"
+    assert first["reuters"]["story_role"] == "original"
+    assert {r[0] for r in db.execute("SELECT article_id FROM story_copies")} == {wire, copy}
+
+
+def test_analyse_reclusters_exactly_and_reports_counts(db, tmp_path):
+    for key in ("copy", "wire", "denial", "other"):
+        ingest(db, key)
+    db.execute("UPDATE articles SET story_id = id")  # as an archive from before stories
+    db.conn.commit()
+    db.close()
+    result = CliRunner().invoke(cli, ["analyse", "--db", str(tmp_path / "archive.db")])
+    assert result.exit_code == 0, result.output
+    assert "4 articles in 3 stories (1 copies)" in result.output
+    assert "1 disputes" in result.output
+    again = store.open_db(tmp_path / "archive.db")
+    assert again.execute("SELECT count(DISTINCT story_id) FROM articles").fetchone()[0] == 3
+    timeline = CliRunner().invoke(cli, ["timeline", RA.id, "--db", str(tmp_path / "archive.db"),
+                                        "--format", "csv"])
+    assert timeline.output.splitlines()[:2] == ["day,articles,stories,outlets",
+                                                "2017-03-23,2,1,2"]
+
+
+def test_citations_point_at_archived_articles_even_when_they_arrive_later(db):
+    denial = ingest(db, "denial")  # links to the wire story, not archived yet
+    row = db.execute("SELECT target_article_id FROM citations WHERE kind = 'link'").fetchone()
+    assert row == (None,)
+    wire = ingest(db, "wire")
+    cites = {(r["kind"], r["outlet_id"], r["target_article_id"])
+             for r in db.query("SELECT * FROM citations WHERE article_id = ?", [denial])}
+    assert cites == {("link", "reuters", wire), ("attribution", "reuters", None)}
+    edges = list(db.query("SELECT * FROM narrative_citations"))
+    assert {(e["citing_article_id"], e["cited_article_id"], e["kind"]) for e in edges} == {
+        (denial, wire, "link"), (denial, wire, "attribution")}
+    assert [r["article_id"] for r in db.query("SELECT * FROM narrative_origins")] == [wire]
+
+
+def test_outlet_attention_is_a_share_of_the_outlets_output_and_flags_search_only_outlets(db):
+    ingest(db, "wire")
+    ingest(db, "other")
+    found = store.ensure_outlet_for_domain(db, "example.org")
+    store.save_article(db, {"url": "https://example.org/a", "title": "Russia arming the Taliban",
+                            "text": "Russia is arming the Taliban, a blog says.",
+                            "published_at": "2017-03-23T10:00:00Z"}, found, via="search")
+    narratives.match_article(db, db.execute("SELECT max(id) FROM articles").fetchone()[0], [RA])
+    rows = {(r["outlet"], r["period_kind"]): r for r in db.query("SELECT * FROM outlet_attention")}
+    reuters = rows[("reuters", "month")]
+    assert (reuters["mentioning"], reuters["articles"], reuters["share"], reuters["whole_output"]) \
+        == (1, 2, 0.5, 1)
+    assert rows[("example.org", "week")]["whole_output"] == 0
+
+
+def test_datasette_shows_who_disputed_it_and_the_article_pages_copies_and_citations(db, tmp_path):
+    wire, copy, denial = ingest(db, "wire"), ingest(db, "copy"), ingest(db, "denial")
+    db.close()
+    client = Client(make_datasette(tmp_path / "archive.db"))
+    disputed = client.rows("/archive/who_disputed_it.json?narrative=&stance=")
+    assert [(r["article_id"], r["outlet"]) for r in disputed] == [(denial, "TASS")]
+    assert "groundless" in disputed[0]["evidence_sentence"]
+    assert "groundless" in disputed[0]["evidence_cues"]
+    facet = client.json("/archive/mention_articles.json?_facet=stance")
+    assert {f["value"]: f["count"] for f in facet["facet_results"]["stance"]["results"]} == {
+        "reports": 2, "disputes": 1}
+    pickups = client.rows("/archive/story_pickups.json?narrative=" + RA.id)
+    assert [(r["article_id"], r["original"]) for r in pickups] == [(wire, 1), (copy, 0)]
+    page = client.get(f"/archive/articles/{wire}").text
+    assert "Other copies of this story (1)" in page and "Dawn" in page
+    assert "Cited by (1)" in page and "Moscow dismisses claims" in page
+    page = client.get(f"/archive/articles/{denial}").text
+    assert "Cites (2)" in page and "According to Reuters" in page
+    assert 'class="stance stance-disputes"' in page
+    chain = client.rows(f"/archive/citation_chain.json?narrative=&article={wire}")
+    assert {(r["cited_article_id"], r["citing_article_id"]) for r in chain} == {(wire, denial)}
+
+
+@pytest.mark.timeout(180)
+def test_dashboard_draws_the_stance_split_and_the_attention_series(tmp_path):
+    """On the demo archive, served by a real `narrative-archive serve`, in headless Chromium."""
+    import subprocess
+    import sys
+
+    from narrative_archive import serve
+    from tests.test_browser import CHROMIUM_ARGS, find_chromium, free_port
+
+    chromium = find_chromium()
+    if chromium is None:
+        pytest.skip("chromium not found (install Debian's package: apt-get install chromium)")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    sys.path.insert(0, str(serve.DATASETTE_DIR))
+    try:
+        from demo import build_demo_archive
+    finally:
+        sys.path.remove(str(serve.DATASETTE_DIR))
+    db_path = tmp_path / "demo.db"
+    build_demo_archive(db_path)
+    port = free_port()
+    process = subprocess.Popen([sys.executable, "-m", "narrative_archive", "serve", "--db",
+                                str(db_path), "--port", str(port)],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        serve.wait_until_ready(f"{base}/-/versions.json", timeout=60, process=process)
+        with sync_api.sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+            try:
+                page = browser.new_page()
+                page.route("**/*", lambda route: route.continue_()
+                           if route.request.url.startswith(base + "/") else route.abort())
+                page.goto(f"{base}/-/dashboards/narratives?narrative=russia-arming-taliban")
+                page.wait_for_selector("#chart-stance svg g.mark-rect path", timeout=30000)
+                page.wait_for_selector("#chart-attention svg g.mark-symbol path", timeout=30000)
+                bars = page.locator("#chart-stance svg g.mark-rect path")
+                labels = {bars.nth(i).get_attribute("aria-label") or "" for i in range(bars.count())}
+                for stance in ("asserts", "reports", "disputes"):
+                    assert any(f"Stance: {stance}" in label for label in labels), labels
+                points = page.locator("#chart-attention svg g.mark-symbol path")
+                shares = [points.nth(i).get_attribute("aria-label") or "" for i in range(points.count())]
+                assert any("% of the outlet's articles: 0" in s for s in shares)  # months without
+                assert any("% of the outlet's articles: 0" not in s for s in shares)
+            finally:
+                browser.close()
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
