@@ -17,7 +17,7 @@ from tests.datasette_fixtures import NARRATIVES, Client, build_archive, make_dat
 
 RA = "russia-arming-taliban"
 
-FROM_SCRATCH = f"""
+FROM_SCRATCH = """
     SELECT m.narrative_id, substr(d.sorted_at, 1, 10) AS day, coalesce(a.outlet_id, '') AS outlet,
            coalesce(a.story_id, a.id) AS story, count(*) AS articles
     FROM mentions m JOIN articles a ON a.id = m.article_id
