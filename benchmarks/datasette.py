@@ -329,6 +329,8 @@ def pages(db_path: Path, mentions: dict) -> list[tuple[str, list[str], bool]]:
          [f"/archive/mention_articles.csv?narrative_id={top}&_stream=on&_size=max"], True),
         (f"narrative export CSV, /-/export ({mentions[top]:,} rows)", [f"/-/export/{top}.csv"],
          False),
+        (f"narrative export CSV, 1 client ({mentions[top]:,} rows)", [f"/-/export/{top}.csv"],
+         False),
     ]
 
 
@@ -382,7 +384,8 @@ def main() -> None:
                 for name, paths, on_stock in measured:
                     if kind == "stock" and not on_stock:
                         continue
-                    result = asyncio.run(load(f"http://127.0.0.1:{port}", paths, args.clients,
+                    clients = 1 if "1 client" in name else args.clients
+                    result = asyncio.run(load(f"http://127.0.0.1:{port}", paths, clients,
                                               args.duration))
                     results[(name, kind, writing)] = result
                     print(f"{kind:5} {'writing' if writing else 'idle':7} {name}: {cell(result)}",
