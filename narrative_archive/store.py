@@ -654,8 +654,8 @@ MIGRATIONS: list[str] = [
     # 14: the published archive at a million articles. Facet columns indexed; mentions
     # counted per narrative, day, outlet and story in narrative_day_counts (kept by
     # triggers on mentions and articles) so timelines read a narrow table, not every
-    # mention joined to its article; narrative_first_seen reads only the columns it
-    # shows (not every mention's snippet); export_mentions has every column a researcher
+    # mention joined to its article; narrative_first_seen ranks only each outlet's first
+    # day's articles (found through the day counts); export_mentions has every column a researcher
     # exports, in mention order (plugins/narrative_archive_perf.py streams it).
     f"""
     CREATE INDEX articles_language ON articles(language);
@@ -721,16 +721,24 @@ MIGRATIONS: list[str] = [
                CASE WHEN f.story_id = f.article_id THEN 'original' ELSE 'pickup' END AS story_role,
                s.outlet_id AS story_outlet, so.name AS story_outlet_name
         FROM (
-            SELECT m.narrative_id AS narrative, a.outlet_id AS outlet, o.name AS outlet_name,
+            -- An outlet's first article on a narrative is on its first day in the day
+            -- counts: only that day's articles (found by their stories) are ranked.
+            SELECT c.narrative_id AS narrative, a.outlet_id AS outlet, o.name AS outlet_name,
                    a.id AS article_id, a.title, a.url, d.dated_at AS first_dated_at,
                    d.date_source, d.date_precision, d.sorted_at AS first_sorted_at,
-                   {_story_of('a')} AS story_id,
-                   row_number() OVER (PARTITION BY m.narrative_id, a.outlet_id
+                   c.story_id,
+                   row_number() OVER (PARTITION BY c.narrative_id, c.outlet_id
                                       ORDER BY d.sorted_at, a.id) AS rank
-            FROM mentions m
-            JOIN articles a ON a.id = m.article_id
-            JOIN article_dates d ON d.article_id = a.id
+            -- CROSS JOIN keeps this order: the planner would start from mentions.
+            FROM (SELECT narrative_id, outlet_id, min(day) AS day FROM narrative_day_counts
+                  GROUP BY narrative_id, outlet_id) first
+            CROSS JOIN narrative_day_counts c ON c.narrative_id = first.narrative_id
+             AND c.day = first.day AND c.outlet_id = first.outlet_id
+            CROSS JOIN articles a ON a.id = c.story_id OR a.story_id = c.story_id
+            CROSS JOIN mentions m ON m.article_id = a.id AND m.narrative_id = c.narrative_id
+            CROSS JOIN article_dates d ON d.article_id = a.id
             LEFT JOIN outlets o ON o.id = a.outlet_id
+            WHERE coalesce(a.outlet_id, '') = c.outlet_id AND d.day = c.day
         ) f
         LEFT JOIN articles s ON s.id = f.story_id
         LEFT JOIN outlets so ON so.id = s.outlet_id

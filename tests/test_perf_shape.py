@@ -24,6 +24,14 @@ FROM_SCRATCH = """
     JOIN article_dates d ON d.article_id = a.id
     GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4
 """
+FIRST_FROM_SCRATCH = """
+    SELECT narrative_id, outlet_id, article_id, sorted_at, story_id FROM (
+        SELECT *, row_number() OVER (PARTITION BY narrative_id, outlet_id
+                                     ORDER BY sorted_at, article_id) AS rank
+        FROM mention_articles) WHERE rank = 1 ORDER BY 1, 2
+"""
+FIRST = ("SELECT narrative, outlet, article_id, first_sorted_at, story_id FROM narrative_first_seen "
+         "ORDER BY 1, 2")
 SUMMARY = ("SELECT narrative_id, day, outlet_id, story_id, articles FROM narrative_day_counts "
            "ORDER BY 1, 2, 3, 4")
 
@@ -38,6 +46,9 @@ def archive(tmp_path):
 def summary_matches(db) -> list:
     expected = [tuple(row) for row in db.execute(FROM_SCRATCH)]
     assert [tuple(row) for row in db.execute(SUMMARY)] == expected
+    # who said it first, read through the summary, is who said it first
+    assert [tuple(row) for row in db.execute(FIRST)] == [
+        tuple(row) for row in db.execute(FIRST_FROM_SCRATCH)]
     return expected
 
 
@@ -140,6 +151,8 @@ def test_plans_use_the_indexes_and_the_summary(archive):
     for view in ("narrative_daily", "narrative_weekly", "narrative_monthly"):
         shape = plan(db, f"SELECT * FROM {view} WHERE narrative = ?", [RA])
         assert "narrative_day_counts" in shape and "mentions" not in shape, shape
+    shape = plan(db, "SELECT * FROM narrative_first_seen WHERE narrative = ?", [RA])
+    assert "narrative_day_counts" in shape and "SCAN m " not in shape + " ", shape
     shape = plan(db, "SELECT * FROM export_mentions WHERE narrative_id = ?", [RA])
     assert "SEARCH m USING INDEX mentions_narrative" in shape and "TEMP B-TREE" not in shape
     db.close()
