@@ -10,8 +10,13 @@ pages in this one process. Prints pages/s for both, the ratio, and the peak
 memory of the crawl: the crawl process alone (RSS), and its whole process tree
 (extraction workers included) as RSS and as PSS (shared pages counted once).
 
+The crawl runs with WARC capture off and on (captures/ beside the archive),
+alternating, `--repeat` times each: the slowdown capture costs (target <= 10%)
+and the bytes of WARC per page.
+
     python benchmarks/crawl.py                 # 2,000 pages
     python benchmarks/crawl.py --pages 10000   # the 10k-page memory target
+    python benchmarks/crawl.py --repeat 3      # capture off/on three times each
 
 Never a timed assertion in the tests: run it, read it.
 """
@@ -210,7 +215,8 @@ class Memory:
         self._thread.join()
 
 
-def crawl(site: Site, workdir: Path, extra: list[str]) -> dict:
+def crawl(site: Site, workdir: Path, extra: list[str], capture: bool = False) -> dict:
+    workdir.mkdir(parents=True)
     config = workdir / "config"
     config.mkdir()
     (config / "outlets.yml").write_text(
@@ -219,7 +225,8 @@ def crawl(site: Site, workdir: Path, extra: list[str]) -> dict:
     (config / "schedule.yml").write_text("jobs: []\n")
     db = workdir / "archive.db"
     command = [sys.executable, "-m", "narrative_archive", "crawl", "sitemaps", "--since", "1d",
-               "--db", str(db), "--config", str(config), "--no-progress"]
+               "--db", str(db), "--config", str(config), "--no-progress",
+               "--capture" if capture else "--no-capture"]
     for setting in ("AUTOTHROTTLE_ENABLED=0", "DOWNLOAD_DELAY=0", "CONCURRENT_REQUESTS=32",
                     "CONCURRENT_REQUESTS_PER_DOMAIN=32", "LOG_LEVEL=WARNING", *extra):
         command += ["-s", setting]
@@ -240,7 +247,8 @@ def crawl(site: Site, workdir: Path, extra: list[str]) -> dict:
     span = (datetime.fromisoformat(last) - datetime.fromisoformat(first)).total_seconds()
     main_cpu = sum(cpu for is_main, cpu in memory.cpu.values() if is_main)
     other_cpu = sum(cpu for is_main, cpu in memory.cpu.values() if not is_main)
-    return {"stored": stored, "mentions": mentions, "wall": wall, "span": span,
+    warc = sum(f.stat().st_size for f in (workdir / "captures").glob("*.warc.gz"))
+    return {"stored": stored, "mentions": mentions, "wall": wall, "span": span, "warc": warc,
             "main_rss": memory.main_rss, "tree_rss": memory.tree_rss,
             "tree_pss": memory.tree_pss, "main_cpu": main_cpu, "worker_cpu": other_cpu}
 
@@ -262,13 +270,20 @@ def main() -> None:
                         help="pages for the bare trafilatura timing (default: min(2000, --pages))")
     parser.add_argument("-s", dest="settings", action="append", default=[],
                         help="extra Scrapy setting for the crawl, NAME=VALUE")
+    parser.add_argument("--repeat", type=int, default=1,
+                        help="crawls with capture off and on, alternating, each (default 1)")
     args = parser.parse_args()
     mib = 1024 * 1024
+    runs: dict[bool, list[dict]] = {False: [], True: []}
     with Site(args.pages) as site, tempfile.TemporaryDirectory() as tmp:
         sizes = [len(site.page(n)) for n in range(TEMPLATES)]
         print(f"{args.pages} pages, {sum(sizes) / len(sizes) / 1024:.0f} KiB on average, "
               f"{os.cpu_count()} cores")
-        result = crawl(site, Path(tmp), args.settings)
+        for round_ in range(args.repeat):
+            for capture in (False, True) if round_ % 2 == 0 else (True, False):
+                runs[capture].append(crawl(site, Path(tmp) / f"{round_}-{capture}",
+                                           args.settings, capture))
+        result = runs[False][-1]
         baseline_pages = min(args.baseline_pages, args.pages)
         baseline = bare_trafilatura(site, baseline_pages)
     crawl_rate = result["stored"] / result["span"] if result["span"] else float("nan")
@@ -288,6 +303,29 @@ def main() -> None:
     print(f"peak RSS, process tree:   {result['tree_rss'] / mib:7.0f} MiB  (workers included;"
           " shared pages counted in each)")
     print(f"peak PSS, process tree:   {result['tree_pss'] / mib:7.0f} MiB  (shared pages once)")
+
+    def rate(run: dict) -> float:
+        return run["stored"] / run["span"] if run["span"] else float("nan")
+
+    off = sorted(rate(run) for run in runs[False])
+    on = sorted(rate(run) for run in runs[True])
+    median_off, median_on = off[len(off) // 2], on[len(on) // 2]
+    warc_per_page = sum(r["warc"] for r in runs[True]) / max(sum(r["stored"] for r in runs[True]), 1)
+    cpu = {c: 1000 * sum(r["main_cpu"] for r in runs[c]) / max(sum(r["stored"] for r in runs[c]), 1)
+           for c in (False, True)}
+    print(f"capture off pages/s:      {median_off:7.1f}  (median of {len(off)}: "
+          f"{', '.join(f'{x:.1f}' for x in off)})")
+    print(f"capture on pages/s:       {median_on:7.1f}  (median of {len(on)}: "
+          f"{', '.join(f'{x:.1f}' for x in on)})")
+    print(f"capture slowdown:         {100 * (1 - median_on / median_off):7.1f} %  (target <= 10)")
+    total = {c: 1000 * sum(r["main_cpu"] + r["worker_cpu"] for r in runs[c])
+             / max(sum(r["stored"] for r in runs[c]), 1) for c in (False, True)}
+    print(f"crawl process CPU/page:   {cpu[False]:7.1f} ms off, {cpu[True]:.1f} ms on "
+          f"(+{100 * (cpu[True] / cpu[False] - 1):.0f} %)")
+    print(f"all CPU/page (+workers):  {total[False]:7.1f} ms off, {total[True]:.1f} ms on "
+          f"(+{100 * (total[True] / total[False] - 1):.0f} %: the slowdown when CPU-bound)")
+    print(f"WARC bytes per page:      {warc_per_page:7.0f}  "
+          f"({warc_per_page * 1000 / 1e6:.1f} MB per 1,000 pages)")
 
 
 if __name__ == "__main__":

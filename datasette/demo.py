@@ -12,6 +12,11 @@ from the outlets named, and every URL has /demo/ in its path. Use it to try the
 published archive (`narrative-archive serve --db demo.db`) and to regenerate the
 README screenshots, never as a source.
 
+Each story and each edit gets a WARC capture of a synthetic page carrying its
+text, in captures/ beside the archive (where `serve` looks), so the article
+page lists captures with their WARC record downloads; a rebuild replaces the
+demo's WARC files and leaves any others there alone.
+
 --screenshots DIR serves the archive with `narrative-archive serve` on a free
 port and saves search.png, dashboard.png, article.png and the Analysis section's
 stance.png, attention.png, disputed.png, pickups.png, citations.png in DIR (it needs the
@@ -22,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import html
 import re
 import socket
 import subprocess
@@ -32,6 +38,7 @@ from pathlib import Path
 from narrative_archive import narratives, serve, store
 from narrative_archive.analysis import archive as analysis
 from narrative_archive.analysis import citations
+from narrative_archive.capture import CaptureWriter
 from narrative_archive.config import DEFAULT_CONFIG_DIR, load_narratives, load_outlets
 
 # (outlet, published "YYYY-MM-DD HH:MM" or None, hours until we first saw it, title, text)
@@ -342,11 +349,38 @@ def _iso(value: datetime) -> str:
     return value.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+DEMO_RUN = "demo"  # the demo's WARC files are narrative-archive-demo-*.warc.gz
+
+
+def demo_page(article: dict) -> bytes:
+    """A synthetic article page carrying the article's title and text."""
+    title = html.escape(article["title"])
+    paragraphs = "".join(f"<p>{html.escape(part)}</p>"
+                         for part in article["text"].split("\n") if part.strip())
+    return (f"<!doctype html><html><head><meta charset=utf-8><title>{title}</title>"
+            f'<link rel=canonical href="{html.escape(article["url"])}"></head>'
+            f"<body><article><h1>{title}</h1>{paragraphs}</article></body></html>").encode()
+
+
+def capture_page(db, writer: CaptureWriter, article: dict, seen: datetime) -> int:
+    """The captures row of a synthetic fetch of the article's page at `seen`."""
+    record = writer.write(
+        article["url"], "GET", [("User-Agent", "narrative-archive demo")], 200, None,
+        [("Content-Type", "text/html; charset=utf-8")], demo_page(article), fetched_at=seen)
+    return store.save_capture(db, record, source="live")
+
+
 def build_demo_archive(path: str | Path, config_dir: str | Path = DEFAULT_CONFIG_DIR) -> dict:
-    """Create (or replace) the demo archive at path; return counts."""
+    """Create (or replace) the demo archive at path, with its captures/ beside it;
+    return counts."""
     path = Path(path)
     for suffix in ("", "-wal", "-shm"):
         Path(f"{path}{suffix}").unlink(missing_ok=True)
+    captures_dir = path.absolute().parent / "captures"
+    for old in captures_dir.glob(f"narrative-archive-{DEMO_RUN}-*.warc.gz"):
+        old.unlink()
+    writer = CaptureWriter(captures_dir, DEMO_RUN,
+                           info={"description": "narrative-archive demo: synthetic pages"})
     config_dir = Path(config_dir)
     outlets = {o.id: o for o in load_outlets(config_dir / "outlets.yml")}
     tracked = load_narratives(config_dir / "narratives.yml", narratives.check_query)
@@ -377,8 +411,10 @@ def build_demo_archive(path: str | Path, config_dir: str | Path = DEFAULT_CONFIG
             "content_hash": hashlib.sha256(text.encode()).hexdigest()[:16],
             "description": text.split(". ")[0].rstrip(".") + ".",
         }
+        capture_id = capture_page(db, writer, article, seen)
         article_id, _ = store.save_article(db, article, outlet_id, via="feed",
-                                           fetched_at=_iso(seen))
+                                           fetched_at=_iso(seen), capture_id=capture_id)
+        store.link_capture(db, capture_id, article_id)
         narratives.match_article(db, article_id, tracked)
         analysis.analyse_article(db, article_id, article, outlet_names)
         ids.append((article_id, article, seen))
@@ -403,8 +439,12 @@ def build_demo_archive(path: str | Path, config_dir: str | Path = DEFAULT_CONFIG
     article_id, article, seen = ids[EDITED["index"]]
     edited = {**article, "text": article["text"] + EDITED["append"]}
     edited["content_hash"] = hashlib.sha256(edited["text"].encode()).hexdigest()[:16]
+    edited_seen = seen + timedelta(hours=EDITED["after_hours"])
+    capture_id = capture_page(db, writer, edited, edited_seen)
     store.save_article(db, edited, STORIES[EDITED["index"]][0], via="feed",
-                       fetched_at=_iso(seen + timedelta(hours=EDITED["after_hours"])))
+                       fetched_at=_iso(edited_seen), capture_id=capture_id)
+    store.link_capture(db, capture_id, article_id)
+    writer.close()
     narratives.match_article(db, article_id, tracked)
     analysis.analyse_article(db, article_id, edited, outlet_names)
     analysis.restory(db)  # what `narrative-archive analyse --stories` does: exact clusters

@@ -228,6 +228,15 @@ class _GzipMember:
         self.compressor = zlib.compressobj(self.level, zlib.DEFLATED, 31)
 
 
+class _PayloadDigestWriter(WARCWriter):
+    """warcio's writer hashes each body twice (WARC-Payload-Digest when the record is made,
+    WARC-Block-Digest when it is written); the block digest is optional in WARC/1.1 and left
+    out, so each body is hashed once. Readers that check digests check the payload's."""
+
+    def ensure_digest(self, record, block=True, payload=True):
+        super().ensure_digest(record, block=False, payload=payload)
+
+
 class CaptureWriter:
     """Writes request/response pairs into rotating gzip-per-record WARC/1.1 files.
 
@@ -267,8 +276,8 @@ class CaptureWriter:
                 continue
         self._name = name
         self.files.append(name)
-        self._writer = WARCWriter(_GzipMember(self._file, self.gzip_level), gzip=False,
-                                  warc_version="1.1")
+        self._writer = _PayloadDigestWriter(_GzipMember(self._file, self.gzip_level),
+                                            gzip=False, warc_version="1.1")
         fields = {
             "software": software(),
             "format": "WARC File Format 1.1",

@@ -11,25 +11,29 @@ connections, timeouts, oversized bodies) produce no response, so no record.
 It is on when NARRATIVE_ARCHIVE_CAPTURES names a directory and
 NARRATIVE_ARCHIVE_CAPTURE is true. The directory is checked when the crawler is
 built, before anything is fetched (CaptureDirError). Writes run in one worker
-thread (zlib and SHA-1 release the GIL; benchmarks/capture.py measures it), and the
-response waits for its write, so `response.meta["capture"]` holds the
-CaptureRecord when the spider's callback runs (`meta["captures"]`: every record
-of the request's retries and redirects, in order). A failed write is logged and
-counted; the response goes on without a capture (`meta["capture_error"]`).
+thread and the response never waits for its write: `response.meta["capture"]`
+is a concurrent.futures.Future of the CaptureRecord (`meta["captures"]`: the
+futures of every record of the request's retries and redirects, in order), and
+a spider hands it on in its Page. The pipeline stores one `captures` row per
+record: it drains every finished record (`drain()`: feeds, sitemaps, robots.txt
+and error responses too) and awaits a Page's own to link it to the article. The
+middleware is `crawler.narrative_archive_capture` for the pipeline to find. A
+failed write is logged and counted; the response goes on without a capture.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import threading
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import wait as wait_for
 from datetime import UTC, datetime
 
 from scrapy import signals
 from scrapy.exceptions import NotConfigured
 from scrapy.http import Request, Response
-from scrapy.utils.defer import maybe_deferred_to_future
-from twisted.internet.threads import deferToThreadPool
-from twisted.python.threadpool import ThreadPool
 
 from narrative_archive.capture import (
     DEFAULT_GZIP_LEVEL,
@@ -42,7 +46,9 @@ from narrative_archive.capture import (
 log = logging.getLogger(__name__)
 
 STAT = "narrative_archive/capture/"
-NOT_RECORDED = {b"proxy-authorization"}  # credentials of our own proxy, not of the request
+# Our own credentials, never the page's evidence: the proxy's, and API keys sent to archives
+# (backfill's Media Cloud token); WARC files get published.
+NOT_RECORDED = {b"proxy-authorization", b"authorization"}
 
 
 def scrapy_pairs(headers) -> list[tuple[bytes, bytes]]:
@@ -62,7 +68,11 @@ class CaptureMiddleware:
         self.threaded = threaded
         self.gzip_level = gzip_level
         self.writer: CaptureWriter | None = None
-        self.pool: ThreadPool | None = None
+        self.pool: ThreadPoolExecutor | None = None
+        self._lock = threading.Lock()
+        self._pending: set[Future] = set()
+        self._done: deque[CaptureRecord] = deque()
+        crawler.narrative_archive_capture = self
         crawler.signals.connect(self.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
 
@@ -92,12 +102,11 @@ class CaptureMiddleware:
             "description": f"spider {spider.name}",
         })
         if self.threaded:
-            self.pool = ThreadPool(minthreads=1, maxthreads=1, name="narrative-archive-capture")
-            self.pool.start()
+            self.pool = ThreadPoolExecutor(1, thread_name_prefix="narrative-archive-capture")
 
     def spider_closed(self, spider) -> None:
         if self.pool is not None:
-            self.pool.stop()  # waits for queued writes
+            self.pool.shutdown(wait=True)  # waits for queued writes
             self.pool = None
         if self.writer is not None:
             self.writer.close()
@@ -105,25 +114,52 @@ class CaptureMiddleware:
 
     # -- responses --
 
-    async def process_response(self, request: Request, response: Response):
+    def process_response(self, request: Request, response: Response):
         if self.writer is None:
             return response
         arguments = self.arguments(request, response)
-        try:
-            if self.pool is not None:
-                from twisted.internet import reactor  # the installed one, imported late
-
-                record = await maybe_deferred_to_future(
-                    deferToThreadPool(reactor, self.pool, self.writer.write, **arguments))
-            else:
-                record = self.writer.write(**arguments)
-        except Exception as error:  # disk full, permissions changed mid-crawl, ...
-            log.error("capture of %s failed: %s", response.url, error)
-            self.crawler.stats.inc_value(STAT + "errors")
-            request.meta["capture_error"] = f"capture failed: {error}"
-            return response
-        self.remember(request, record)
+        if self.pool is not None:
+            future = self.pool.submit(self.writer.write, **arguments)
+        else:
+            future = Future()
+            try:
+                future.set_result(self.writer.write(**arguments))
+            except Exception as error:  # disk full, permissions changed mid-crawl, ...
+                future.set_exception(error)
+        with self._lock:
+            self._pending.add(future)
+        future.add_done_callback(lambda done, url=response.url: self._finished(done, url))
+        request.meta["capture"] = future
+        request.meta.setdefault("captures", []).append(future)
         return response
+
+    def _finished(self, future: Future, url: str) -> None:
+        """Runs in the writer thread (or at once): queue the record for the pipeline."""
+        error = future.exception()
+        stats = self.crawler.stats
+        if error is not None:
+            log.error("capture of %s failed: %s", url, error)
+            stats.inc_value(STAT + "errors")
+        else:
+            stats.inc_value(STAT + "records")
+            stats.inc_value(STAT + "bytes", future.result().length)
+        with self._lock:  # queued before it stops being pending: drain(wait=True) sees it
+            if error is None:
+                self._done.append(future.result())
+            self._pending.discard(future)
+
+    def drain(self, wait: bool = False) -> list[CaptureRecord]:
+        """The records written since the last drain; with `wait`, after every queued write."""
+        while wait:
+            with self._lock:
+                pending = list(self._pending)
+            if not pending:
+                break
+            wait_for(pending)
+        with self._lock:
+            records = list(self._done)
+            self._done.clear()
+        return records
 
     def arguments(self, request: Request, response: Response) -> dict:
         """What CaptureWriter.write needs, read off a Scrapy request and response."""
@@ -140,10 +176,3 @@ class CaptureMiddleware:
             "protocol": getattr(response, "protocol", None) or "HTTP/1.1",
             "truncated": "disconnect" if "dataloss" in (response.flags or ()) else None,
         }
-
-    def remember(self, request: Request, record: CaptureRecord) -> None:
-        request.meta["capture"] = record
-        request.meta.setdefault("captures", []).append(record)
-        stats = self.crawler.stats
-        stats.inc_value(STAT + "records")
-        stats.inc_value(STAT + "bytes", record.length)

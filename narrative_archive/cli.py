@@ -31,6 +31,38 @@ def archive_options(command):
     return command
 
 
+def captures_option(command):
+    """--captures DIR: where the WARC captures are (default: captures/ beside the archive)."""
+    return click.option(
+        "--captures", "captures", default=None, envvar="NARRATIVE_ARCHIVE_CAPTURES",
+        type=click.Path(file_okay=False), help="The WARC captures directory (default: "
+        "captures/ beside the archive). Env: NARRATIVE_ARCHIVE_CAPTURES.")(command)
+
+
+def capture_options(command):
+    """--captures DIR and --no-capture, shared by crawl, schedule and up."""
+    command = click.option(
+        "--capture/--no-capture", "capture", default=True, envvar="NARRATIVE_ARCHIVE_CAPTURE",
+        show_default=True, help="Write every response as WARC records (see Evidence). "
+        "Env: NARRATIVE_ARCHIVE_CAPTURE=0 switches it off.")(command)
+    return captures_option(command)
+
+
+def captures_path(db_path: str, captures: str | None) -> Path:
+    from narrative_archive.crawl import captures_dir
+
+    return captures_dir(db_path, captures)
+
+
+def pass_capture_to_crawls(captures: str | None, capture: bool) -> None:
+    """Scheduled crawls (and Datasette under `up`) inherit the environment: say it there."""
+    import os
+
+    if captures:
+        os.environ["NARRATIVE_ARCHIVE_CAPTURES"] = str(Path(captures).absolute())
+    os.environ["NARRATIVE_ARCHIVE_CAPTURE"] = "1" if capture else "0"
+
+
 def read_config(config_dir: str | None, warn=None) -> Config:
     """Load the config or exit 1 with the error naming file, entry and line; warnings to stderr."""
     try:
@@ -190,7 +222,8 @@ def timeline(db_path, config_dir, narrative, by, fmt, since, until):
 @archive_options
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
               show_default=True)
-def status(db_path, config_dir, fmt):
+@captures_option
+def status(db_path, config_dir, fmt, captures):
     """Is collection working? Rows per table, mentions per narrative, the
     scheduler and each job's next run, the last crawl runs, and failing outlets.
 
@@ -220,6 +253,8 @@ def status(db_path, config_dir, fmt):
         "schedule": health.schedule(db, jobs, scheduler["running"]),
         "last_runs": health.last_runs(db),
         "failing_outlets": health.failing_outlets(db),
+        "captures": {**store.capture_counts(db),
+                     **captures_on_disk(captures_path(db_path, captures))},
     }
     if schedule_error:
         report["schedule_error"] = schedule_error
@@ -258,6 +293,10 @@ def status(db_path, config_dir, fmt):
     failing = [{**row, "last_error": health.one_line(row.get("last_error"), 50)}
                for row in report["failing_outlets"]]
     click.echo(format_rows(failing, "table") if failing else "  (none)")
+    held = report["captures"]
+    click.echo(f"\nCaptures: {held['captures']:,} records ({held['pruned']:,} pruned) in "
+               f"{held['dir']}: {held['files_on_disk']:,} WARC files, "
+               f"{held['bytes_on_disk'] / 1e6:,.1f} MB on disk")
 
 
 def service_options(command):
@@ -295,7 +334,8 @@ def run_service(db_path, config_dir, grace, max_crawls, companions=None, log=Non
 @cli.command()
 @archive_options
 @service_options
-def schedule(db_path, config_dir, grace, max_crawls):
+@capture_options
+def schedule(db_path, config_dir, grace, max_crawls, captures, capture):
     """The scheduler service, in the foreground: runs the jobs of schedule.yml.
 
     Each run is a `narrative-archive crawl` subprocess recorded in crawl_runs
@@ -304,7 +344,9 @@ def schedule(db_path, config_dir, grace, max_crawls):
     then carries on from its last run. SIGTERM or Ctrl-C stops it cleanly:
     running crawls get --grace seconds to close, then the scheduler exits 0.
     One line per event on stderr. systemd and Docker run this command.
+    --captures and --no-capture apply to every crawl it starts.
     """
+    pass_capture_to_crawls(captures, capture)
     sys.exit(run_service(db_path, config_dir, grace, max_crawls))
 
 
@@ -314,14 +356,18 @@ def schedule(db_path, config_dir, grace, max_crawls):
 @click.option("--host", default="127.0.0.1", show_default=True,
               help="Datasette's address (0.0.0.0 to be reachable from other machines).")
 @click.option("--port", type=int, default=8001, show_default=True, help="Datasette's port.")
-def up(db_path, config_dir, grace, max_crawls, host, port):
+@capture_options
+def up(db_path, config_dir, grace, max_crawls, host, port, captures, capture):
     """The whole service in one command: init + schedule + serve.
 
     Creates or migrates the archive, runs the scheduler and serves the archive
     with Datasette at http://HOST:PORT/. Ctrl-C (or SIGTERM) stops all of it;
     if Datasette exits, the scheduler stops too and the exit status is 1.
+    --captures and --no-capture apply to every crawl it starts.
     """
     from narrative_archive import serve
+
+    pass_capture_to_crawls(captures, capture)
     from narrative_archive.scheduler.log import EventLog
 
     log = EventLog()
@@ -351,7 +397,9 @@ def up(db_path, config_dir, grace, max_crawls, host, port):
               "sites' JavaScript can read the JSON API.")
 @click.option("--print-command", is_flag=True, help="Print the datasette command instead of "
               "running it (for systemd, Docker or `datasette publish`).")
-def serve(db_path, config_dir, host, port, metadata_path, settings, cors, print_command):
+@captures_option
+def serve(db_path, config_dir, host, port, metadata_path, settings, cors, print_command,
+          captures):
     """Publish the archive with Datasette at http://HOST:PORT/: search, facets,
     timelines, the dashboard, article pages, Atom feeds, CSV and JSON.
 
@@ -365,6 +413,8 @@ def serve(db_path, config_dir, host, port, metadata_path, settings, cors, print_
     from narrative_archive import serve as serve_module
 
     options = {"settings": dict(settings), "metadata": metadata_path, "cors": cors}
+    if captures:  # the article page's WARC record downloads read from here
+        pass_capture_to_crawls(captures, True)
     if print_command:
         click.echo(shlex.join(serve_module.datasette_args(db_path, host, port, **options)))
         return
@@ -401,8 +451,9 @@ def serve(db_path, config_dir, host, port, metadata_path, settings, cors, print_
               help="The scheduler that started this crawl: stop when it dies.")
 @click.option("--grace", type=click.FloatRange(0), default=30, hidden=True,
               help="With --supervisor: seconds to close gracefully before being killed.")
+@capture_options
 def crawl(db_path, config_dir, spiders, outlet_ids, narrative_ids, since, until, limit,
-          scrapy_settings, progress, run_id, supervisor, grace):
+          scrapy_settings, progress, run_id, supervisor, grace, captures, capture):
     """Run spiders now: discover, fetch and extract articles into the archive.
 
     SPIDER is feeds (RSS/Atom), sitemaps (news sitemaps, by date), search
@@ -412,9 +463,12 @@ def crawl(db_path, config_dir, spiders, outlet_ids, narrative_ids, since, until,
     configured outlet is stored; a search result only when a narrative matches
     it. Each spider's run is recorded in crawl_runs, with every failure in
     crawl_errors. Exits 1 only when nothing at all could be fetched. Ctrl-C
-    stops gracefully.
+    stops gracefully. Every response is captured as WARC into --captures (see
+    Evidence); a captures dir that cannot be used stops the crawl before
+    anything is fetched.
     """
     from narrative_archive import crawl as crawling
+    from narrative_archive.capture import CaptureDirError
 
     try:
         overrides = crawling.parse_settings(scrapy_settings)
@@ -422,7 +476,63 @@ def crawl(db_path, config_dir, spiders, outlet_ids, narrative_ids, since, until,
             spiders, db_path=db_path, config_dir=config_dir, outlets=outlet_ids,
             narratives=narrative_ids, since=since, until=until, limit=limit,
             settings=overrides, run_id=run_id, progress=progress,
-            supervisor=supervisor, grace=grace,
+            supervisor=supervisor, grace=grace, captures=captures, capture=capture,
+        )
+    except (ConfigError, CaptureDirError) as error:
+        raise click.ClickException(str(error)) from error
+    except ValueError as error:
+        raise click.UsageError(str(error)) from error
+    crawling.print_summary(runs, db_path)
+    crawling.exit_now(crawling.exit_code(runs))
+
+
+@cli.command()
+@archive_options
+@click.argument("narrative_ids", nargs=-1, metavar="[NARRATIVE]...")
+@click.option("--since", required=True, metavar="DATE",
+              help="First day of the range (2017-01-01), or a time.")
+@click.option("--until", required=True, metavar="DATE", help="Last day of the range (inclusive).")
+@click.option("--source", type=click.Choice(["wayback", "commoncrawl", "mediacloud", "all"]),
+              help="Where to look. Default: wayback, plus mediacloud when "
+              "NARRATIVE_ARCHIVE_MEDIACLOUD_KEY is set.")
+@click.option("--outlet", "outlet_ids", multiple=True, metavar="ID",
+              help="Only this outlet (repeatable; default: all configured outlets).")
+@click.option("--all-urls", is_flag=True, help="List every HTML capture of the outlets in the "
+              "range, not only URLs carrying the narratives' terms (for outlets whose URLs are "
+              "ids only). Warns with the index's size first: it can be a great many.")
+@click.option("--limit", type=click.IntRange(min=1), metavar="N",
+              help="At most N captures fetched per outlet.")
+@click.option("-s", "--set", "scrapy_settings", multiple=True, metavar="NAME=VALUE",
+              help="A Scrapy setting (repeatable), e.g. -s NARRATIVE_ARCHIVE_WAYBACK_URL=URL.")
+@click.option("--progress/--no-progress", default=None,
+              help="Live counters on stderr (default: when it is a terminal).")
+def backfill(db_path, config_dir, narrative_ids, since, until, source, outlet_ids, all_urls,
+             limit, scrapy_settings, progress):
+    """Fill the archive from web archives: the outlets' articles of a date range.
+
+    For each outlet, lists archived copies from the Wayback Machine, Common
+    Crawl or Media Cloud, keeps those whose URL carries a term of the
+    NARRATIVEs (all of them by default), fetches each once and feeds it through
+    extract, store and match, like a crawl. Each article keeps its original URL
+    and where its copy came from (archive_source, archive_url, archived_at).
+    Resumable: run it again after a stop and it goes on where it stopped.
+    """
+    from narrative_archive import crawl as crawling
+    from narrative_archive.spiders.backfill import sources_for
+
+    try:
+        overrides = crawling.parse_settings(scrapy_settings)
+        key = crawling.scrapy_settings(db_path, config_dir, overrides).get(
+            "NARRATIVE_ARCHIVE_MEDIACLOUD_KEY")
+        sources_for(source, key)  # an unknown source, or mediacloud without a key: exit 2
+        if source in (None, "all") and not key:
+            click.echo("mediacloud: skipped (no API key; set NARRATIVE_ARCHIVE_MEDIACLOUD_KEY)",
+                       err=True)
+        runs = crawling.run_crawl(
+            ["backfill"], db_path=db_path, config_dir=config_dir, outlets=outlet_ids,
+            narratives=narrative_ids, since=since, until=until, limit=limit,
+            settings=overrides, progress=progress,
+            spider_args={"source": source or "", "all_urls": all_urls},
         )
     except ConfigError as error:
         raise click.ClickException(str(error)) from error
@@ -549,6 +659,152 @@ def suggest(db_path, config_dir, narrative_id, language):
         click.echo(coverage.suggest(narrative, language))
     except ValueError as error:
         raise click.ClickException(str(error)) from error
+
+
+# --- evidence: WARC captures ---------------------------------------------------------------
+
+
+def _when(value: str | None, option: str, end: bool = False) -> str | None:
+    from narrative_archive.spiders.base import iso, parse_when
+
+    try:
+        moment = parse_when(value, end=end)
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint=option) from error
+    return iso(moment) if moment else None
+
+
+def _existing_archive(db_path: str):
+    if not Path(db_path).exists():
+        raise click.ClickException(f"{db_path}: no archive here; run `narrative-archive init`")
+    return store.open_db(db_path)
+
+
+@cli.command()
+@archive_options
+@captures_option
+@click.option("--since", metavar="WHEN", help="Only articles captured from then on: a date, "
+              "a time, or a duration back from now (3d).")
+@click.option("--outlet", "outlet_ids", multiple=True, metavar="ID",
+              help="Only this outlet's articles (repeatable).")
+def reextract(db_path, config_dir, captures, since, outlet_ids):
+    """Extract articles again from their stored captures, fetching nothing.
+
+    The latest capture of each article is read from its WARC file and extracted
+    with the current extractor. When the title or text differ, the article gets
+    a new version (origin 'reextract', with the extractor's version) and is
+    re-matched against every narrative. An unreadable record is skipped with an
+    error naming its file and offset. The run is a crawl_runs row (spider
+    'reextract'). Exits 1 when records were unreadable and none could be read.
+    """
+    from narrative_archive.reextract import reextract as run
+
+    config = read_config(config_dir)
+    unknown = [o for o in outlet_ids if o not in {outlet.id for outlet in config.outlets}]
+    if unknown:
+        raise click.BadParameter(f"unknown outlet(s): {', '.join(unknown)}", param_hint="--outlet")
+    db = _existing_archive(db_path)
+    narratives_module.prepare_archive(db, config)
+    result = run(db, config, captures_path(db_path, captures), _when(since, "--since"),
+                 outlet_ids)
+    click.echo(f"reextract (run {result['run_id']}): {result['pages']} captures extracted, "
+               f"{result['updated']} articles changed, {result['mentions']} mentions of "
+               f"changed articles, {result['errors']} errors")
+    if result["status"] == "failed":
+        sys.exit(1)
+
+
+@cli.command("export-wacz")
+@archive_options
+@captures_option
+@click.argument("narrative_id", metavar="NARRATIVE")
+@click.argument("out", metavar="OUT.wacz", type=click.Path(dir_okay=False))
+@click.option("--since", metavar="WHEN", help="Only captures fetched from then on.")
+@click.option("--until", metavar="WHEN", help="Only captures fetched up to then.")
+def export_wacz(db_path, config_dir, captures, narrative_id, out, since, until):
+    """Package the captures of every article that mentions NARRATIVE as a WACZ.
+
+    Each article capture (response and request records, byte for byte) goes
+    into one WACZ file that ReplayWeb.page (https://replayweb.page) opens; the
+    article pages are its pages. Unreadable records are skipped and listed.
+    """
+    from narrative_archive.capture import CaptureError
+    from narrative_archive.capture import export_wacz as package
+
+    db = _existing_archive(db_path)
+    row = db.execute("SELECT title, description FROM narratives WHERE id = ?",
+                     [narrative_id]).fetchone()
+    if row is None:
+        known = ", ".join(r[0] for r in db.execute("SELECT id FROM narratives ORDER BY id"))
+        raise click.BadParameter(f"unknown narrative {narrative_id!r} (known: {known or 'none'})",
+                                 param_hint="NARRATIVE")
+    rows = store.narrative_captures(db, narrative_id, _when(since, "--since"),
+                                    _when(until, "--until", end=True))
+    if not rows:
+        raise click.ClickException(f"no captures of articles mentioning {narrative_id}")
+    try:
+        summary = package([(r["warc_file"], r["offset"], r["length"]) for r in rows],
+                          captures_path(db_path, captures), out, row[0], row[1],
+                          page_titles={r["url"]: r["title"] for r in rows if r["title"]})
+    except CaptureError as error:
+        raise click.ClickException(str(error)) from error
+    for problem in summary["problems"]:
+        click.echo(f"skipped: {problem}", err=True)
+    click.echo(f"{out}: {summary['records']} captures, {summary['pages']} pages")
+
+
+@cli.command("prune-captures")
+@archive_options
+@captures_option
+@click.option("--unmatched", is_flag=True, required=True,
+              help="Prune captures of what matches no narrative (required: the only kind).")
+@click.option("--older-than", default="30d", show_default=True, metavar="DURATION",
+              help="Only captures fetched longer ago than this (e.g. 30d, 12h).")
+@click.option("--dry-run", is_flag=True, help="Say what would be pruned; change nothing.")
+def prune_captures(db_path, config_dir, captures, unmatched, older_than, dry_run):
+    """Free disk: prune captures of articles that mention no narrative.
+
+    Captures fetched longer ago than --older-than that belong to no article
+    mentioning a narrative (feeds, sitemaps and failed fetches included) are
+    marked pruned (their rows stay, with pruned_at); a WARC file is deleted
+    once every capture in it is pruned. Files are never rewritten.
+    """
+    from datetime import UTC, datetime, timedelta
+
+    from narrative_archive.capture import CaptureError, safe_path
+    from narrative_archive.config import parse_duration
+
+    seconds = 0 if older_than.strip().rstrip("smhdw") in ("0", "") else parse_duration(older_than)
+    if seconds is None or not older_than.strip():
+        raise click.BadParameter(f"not a duration: {older_than!r}", param_hint="--older-than")
+    before = (datetime.now(UTC) - timedelta(seconds=seconds)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    db = _existing_archive(db_path)
+    rows = store.unmatched_captures(db, before)
+    size = sum(r["length"] for r in rows)
+    if dry_run:
+        click.echo(f"would prune {len(rows)} captures ({size:,} bytes of records)")
+        return
+    files = store.prune_captures(db, [r["id"] for r in rows])
+    directory = captures_path(db_path, captures)
+    freed = 0
+    for name in files:
+        try:
+            path = safe_path(directory, name)
+            freed += path.stat().st_size
+            path.unlink()
+        except FileNotFoundError:
+            continue
+        except (CaptureError, OSError) as error:
+            click.echo(f"not deleted: {name}: {error}", err=True)
+    click.echo(f"pruned {len(rows)} captures; deleted {len(files)} WARC files "
+               f"({freed:,} bytes)")
+
+
+def captures_on_disk(directory: Path) -> dict:
+    files = [path for path in directory.glob("*.warc*") if path.is_file()] \
+        if directory.is_dir() else []
+    return {"dir": str(directory), "files_on_disk": len(files),
+            "bytes_on_disk": sum(path.stat().st_size for path in files)}
 
 
 @cli.command("import")

@@ -27,12 +27,16 @@ from rich.live import Live
 from rich.table import Table
 
 from narrative_archive import health, store
+from narrative_archive.capture import CaptureDirError
 from narrative_archive.config import SPIDERS, Config, load_config
 
 STAT = "narrative_archive/"
 COUNTERS = ("fetched", "pages", "new", "updated", "unchanged", "mentions", "errors")
 SKIPS = ("skipped_recent", "skipped_failed", "skipped_robots", "skipped_offsite", "skipped_out_of_range",
-         "skipped_limit", "skipped_undated", "unmatched")
+         "skipped_limit", "skipped_undated", "unmatched", "skipped_fetched_before",
+         "skipped_not_html", "skipped_soft_404", "skipped_redirect", "skipped_not_ok",
+         "skipped_stored")
+ON_DEMAND = ("backfill",)  # spiders run only when named (never by a bare `crawl`)
 
 
 @dataclass
@@ -94,6 +98,37 @@ def scrapy_settings(db_path: str | Path, config_dir: str | Path | None,
     return settings
 
 
+def captures_dir(db_path: str | Path, captures: str | Path | None = None,
+                 capture: bool = True) -> Path | None:
+    """Where a crawl's WARC files go: `captures`, else `captures/` beside the archive;
+    None when capture is off."""
+    if not capture:
+        return None
+    return Path(captures) if captures else Path(db_path).absolute().parent / "captures"
+
+
+def capture_settings(db_path: str | Path, captures: str | Path | None, capture: bool,
+                     overrides: dict[str, Any]) -> dict[str, Any]:
+    """The capture settings of a crawl, after checking the directory (CaptureDirError).
+
+    `-s NARRATIVE_ARCHIVE_CAPTURES=...` and `-s NARRATIVE_ARCHIVE_CAPTURE=0` win over
+    --captures and the default.
+    """
+    from scrapy.settings import BaseSettings
+
+    from narrative_archive.capture import check_captures_dir
+
+    given = BaseSettings(overrides)
+    if not given.getbool("NARRATIVE_ARCHIVE_CAPTURE", True):
+        capture = False
+    directory = overrides.get("NARRATIVE_ARCHIVE_CAPTURES") or captures_dir(
+        db_path, captures, capture)
+    if not capture or not directory:
+        return {"NARRATIVE_ARCHIVE_CAPTURE": False}
+    return {"NARRATIVE_ARCHIVE_CAPTURE": True,
+            "NARRATIVE_ARCHIVE_CAPTURES": str(check_captures_dir(directory))}
+
+
 def _wait_for_exit(pid: int) -> None:
     """Return once process `pid`, this process's parent, has exited."""
     if os.getppid() != pid:
@@ -153,7 +188,7 @@ def check_arguments(config: Config, spiders: Sequence[str], outlets: Sequence[st
     """Raise ValueError naming the first bad argument, before anything starts."""
     from narrative_archive.spiders.base import parse_when, select
 
-    unknown = [s for s in spiders if s not in SPIDERS]
+    unknown = [s for s in spiders if s not in SPIDERS and s not in ON_DEMAND]
     if unknown:
         raise ValueError(f"unknown spider {unknown[0]!r} (known: {', '.join(SPIDERS)})")
     select(config.outlets, tuple(outlets), "outlet")
@@ -181,13 +216,19 @@ def run_crawl(
     run_id: int | None = None,
     progress: bool | None = None,
     console: Console | None = None,
+    captures: str | Path | None = None,
+    capture: bool = True,
     supervisor: int | None = None,
     grace: float = 30.0,
+    spider_args: dict[str, Any] | None = None,
 ) -> list[SpiderRun]:
     """Run the spiders (all of them by default) one after another; return their runs.
 
-    Raises ValueError (bad arguments) or config.ConfigError before anything is
-    fetched. `progress` (default: when stderr is a terminal) shows a live table
+    Every response is captured as WARC into `captures` (default: `captures/`
+    beside the archive) unless `capture` is off. Raises ValueError (bad
+    arguments), config.ConfigError or capture.CaptureDirError (a captures dir
+    that cannot be used; a given --run-id is closed as failed) before anything
+    is fetched. `progress` (default: when stderr is a terminal) shows a live table
     on stderr; `console` is where it goes. `supervisor`: the pid of the scheduler
     that started this crawl, which stops when it dies (see watch_supervisor).
     """
@@ -200,6 +241,14 @@ def run_crawl(
     config = load_config(config_dir)
     check_arguments(config, spiders, outlets, narratives, since, until, run_id)
     overrides = dict(settings or {})
+    try:
+        overrides.update(capture_settings(db_path, captures, capture, overrides))
+    except CaptureDirError as error:
+        if run_id is not None:
+            db = store.open_db(db_path)
+            store.finish_run(db, run_id, "failed", message=f"not started: {error}")
+            db.close()
+        raise
     console = console or Console(stderr=True)
     if progress is None:
         progress = console.is_terminal
@@ -208,7 +257,7 @@ def run_crawl(
     db = store.open_db(db_path)  # the pipeline stores outlets and narratives when it opens
     arguments = {key: value for key, value in (
         ("outlets", list(outlets)), ("narratives", list(narratives)), ("since", since),
-        ("until", until), ("limit", limit)) if value}
+        ("until", until), ("limit", limit), *(spider_args or {}).items()) if value}
     if run_id is not None:
         row = db.execute("SELECT pid FROM crawl_runs WHERE id = ?", [run_id]).fetchone()
         if row is None:
@@ -237,7 +286,7 @@ def run_crawl(
             try:
                 yield process.crawl(
                     crawler, outlets=list(outlets), narratives=list(narratives), since=since,
-                    until=until, limit=limit, run_id=run.run_id,
+                    until=until, limit=limit, run_id=run.run_id, **(spider_args or {}),
                 )
             except Exception as error:  # the spider could not even start
                 logging.getLogger(__name__).error("%s could not start: %s", run.spider, error)

@@ -17,6 +17,7 @@ import hashlib
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, fields
+from functools import cache
 from os import PathLike
 from pathlib import Path
 from typing import Any
@@ -44,6 +45,18 @@ from narrative_archive.metadata import (
     page_canonical_url,
 )
 from narrative_archive.urls import canonicalize_url, is_share_link, is_web_url
+
+
+@cache
+def extractor_version() -> str:
+    """Who extracted a version: "narrative-archive 0.1.0 / trafilatura 2.3.1"."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        ours = version("narrative-archive")
+    except PackageNotFoundError:
+        ours = "unknown"
+    return f"narrative-archive {ours} / trafilatura {trafilatura.__version__}"
 
 
 @dataclass(frozen=True)

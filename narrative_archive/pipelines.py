@@ -19,6 +19,11 @@ NARRATIVE_ARCHIVE_PROGRESS_EVERY seconds and closes it when the spider closes:
 the spiders as a Problem, or here: no text, not HTML) becomes a crawl_errors
 row and the run goes on; a bad date is a warning (articles.warnings, counted in
 crawl_runs.warnings): the page is still stored.
+
+With capture on, the pipeline also writes the `captures` rows: every WARC
+record the capture middleware has written (drained with each counter update
+and at the close), and a Page's (or a RevisitOutcome's) own record, awaited
+after extraction and stored with the article so that its version points at it.
 """
 
 from __future__ import annotations
@@ -30,7 +35,7 @@ import os
 import sqlite3
 import time
 from collections.abc import Iterable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
@@ -40,8 +45,9 @@ from narrative_archive import lifecycle, store, urls
 from narrative_archive import narratives as narratives_module
 from narrative_archive.analysis import archive as analysis
 from narrative_archive.analysis import citations
+from narrative_archive.capture import CaptureRecord
 from narrative_archive.config import Config, Narrative, load_config, parse_duration
-from narrative_archive.extract import ExtractError
+from narrative_archive.extract import ExtractError, extractor_version
 from narrative_archive.spiders.base import STAT, Page, Problem, RevisitOutcome, host_of
 from narrative_archive.urls import canonicalize_url
 from narrative_archive.workers import ExtractorPool
@@ -117,6 +123,7 @@ class ArchivePipeline:
         self.writer: ThreadPoolExecutor | None = None
         self.matcher: NarrativeMatcher | None = None
         self.outlet_index = None  # analysis.citations.OutletIndex, built on first use
+        self.captures = None  # the capture middleware (drain()), when capture is on
         self.flush_every = parse_duration(self.settings.get("NARRATIVE_ARCHIVE_PROGRESS_EVERY") or 2) or 2
         self.last_flush = 0.0
         crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
@@ -140,6 +147,7 @@ class ArchivePipeline:
         )
         self.pool.start()
         self.writer = ThreadPoolExecutor(1, thread_name_prefix="archive-writer")
+        self.captures = getattr(self.crawler, "narrative_archive_capture", None)
         await self._write(self._open, spider)
         self.stats.set_value(STAT + "run_id", self.run_id)
 
@@ -162,6 +170,7 @@ class ArchivePipeline:
         if self.pool is not None:
             await asyncio.get_running_loop().run_in_executor(None, self.pool.close)
         if self.writer is not None:
+            await self._write(self._save_captures, True)
             await self._write(self._flush)
             self.writer.shutdown(wait=True)
             self.writer = None
@@ -205,7 +214,8 @@ class ArchivePipeline:
             return {"url": item.url, "outlet_id": item.outlet_id, "status": "error",
                     "reason": item.reason}
         if isinstance(item, RevisitOutcome):
-            return await self._write(self._store_revisit_outcome, item)
+            record = await self._capture_of(item)
+            return await self._write(self._store_revisit_outcome, item, record)
         if not isinstance(item, Page):
             return item
         if item.via == "revisit" and item.article_id is not None:
@@ -216,7 +226,8 @@ class ArchivePipeline:
             await self._write(self._record, item.url, reason, item.outlet_id)
             return {"url": item.url, "outlet_id": item.outlet_id, "status": "error",
                     "reason": reason}
-        return await self._write(self._store, item, article)
+        record = await self._capture_of(item)
+        return await self._write(self._store, item, article, record)
 
     async def _extract(self, item: Page) -> tuple[dict[str, Any] | None, str | None]:
         """The extracted article, or None and why not (never raises)."""
@@ -235,7 +246,8 @@ class ArchivePipeline:
             reason = f"extraction failed: {type(error).__name__}: {error}"
         return article, reason
 
-    def _store(self, page: Page, article: dict[str, Any]) -> dict[str, Any]:
+    def _store(self, page: Page, article: dict[str, Any],
+               record: CaptureRecord | None = None) -> dict[str, Any]:
         """Runs in the writer thread: decide, save, match, count."""
         article["published_at"] = prefer_listed_date(article.get("published_at"), page.published_at)
         if not article.get("title") and page.title:
@@ -247,7 +259,7 @@ class ArchivePipeline:
         # Which narratives match, decided in memory (constant cost); the archive's own
         # FTS index (whose cost grows with the archive) then only records those mentions.
         likely = set(self.matcher.match(article.get("title"), article.get("text")))
-        if page.via == "search":
+        if page.via == "search" or (page.via == "archive" and page.outlet_id is None):
             if not likely:
                 store.save_unmatched(self.db, [page.url, article.get("canonical_url")])
                 self.count("unmatched")
@@ -268,8 +280,15 @@ class ArchivePipeline:
                 logger.debug("%s: %s", page.url, warning)
         # One transaction: a crash (even kill -9) leaves the article with its mentions
         # or not stored at all, and then the next run fetches it again.
+        archive = {"source": page.archive_source, "url": page.archive_url,
+                   "archived_at": page.archived_at} if page.archived_at else None
         with store.transaction(self.db):
-            article_id, status = store.save_article(self.db, article, outlet_id, via=page.via)
+            capture_id = self._save_capture(record, source=page.archive_source or "live")
+            article_id, status = store.save_article(
+                self.db, article, outlet_id, via=page.via, archive=archive,
+                capture_id=capture_id, extractor=extractor_version(), origin="crawl")
+            if capture_id is not None:
+                store.link_capture(self.db, capture_id, article_id)
             if status == "new":  # no mentions yet: only the narratives that match can add one
                 candidates = [n for n in self.config.narratives if n.id in likely]
             elif status == "updated":  # a changed text may also lose a mention: ask them all
@@ -316,6 +335,7 @@ class ArchivePipeline:
         """A revisited article page: extract it, then compare it with the stored article."""
         self.count("pages")
         article, reason = await self._extract(page)
+        record = await self._capture_of(page)
         if reason is not None:
             verdict = lifecycle.Verdict("failing", reason)
             if reason.startswith(("no article text", "empty page")):
@@ -324,10 +344,11 @@ class ArchivePipeline:
                 article_id=page.article_id, url=page.url, outcome=verdict.outcome,
                 http_status=200, detail=verdict.detail, outlet_id=page.outlet_id,
                 checked_at=page.fetched_at)
-            return await self._write(self._store_revisit_outcome, outcome)
-        return await self._write(self._store_revisit, page, article)
+            return await self._write(self._store_revisit_outcome, outcome, record)
+        return await self._write(self._store_revisit, page, article, record)
 
-    def _store_revisit(self, page: Page, article: dict[str, Any]) -> dict[str, Any]:
+    def _store_revisit(self, page: Page, article: dict[str, Any],
+                       record: CaptureRecord | None = None) -> dict[str, Any]:
         """Runs in the writer thread: an edit becomes a new version (origin 'revisit') and the
         narratives are asked again; a paywall teaser or an empty page is no edit."""
         stored = store.get_article(self.db, page.article_id) or {}
@@ -337,9 +358,11 @@ class ArchivePipeline:
             return self._store_revisit_outcome(RevisitOutcome(
                 article_id=page.article_id, url=page.url, outcome=verdict.outcome,
                 http_status=200, detail=verdict.detail, outlet_id=page.outlet_id,
-                checked_at=page.fetched_at))
+                checked_at=page.fetched_at), record)
         with store.transaction(self.db):
-            outcome = store.revise_article(self.db, page.article_id, article, page.fetched_at)
+            capture_id = self._save_capture(record, page.article_id)
+            outcome = store.revise_article(self.db, page.article_id, article, page.fetched_at,
+                                           capture_id=capture_id, extractor=extractor_version())
             store.record_revisit(
                 self.db, page.article_id, outcome, checked_at=page.fetched_at, http_status=200,
                 run_id=self.run_id, etag=page.etag, last_modified=page.last_modified,
@@ -356,10 +379,13 @@ class ArchivePipeline:
         return {"url": page.url, "article_id": page.article_id, "outlet_id": page.outlet_id,
                 "via": page.via, "status": outcome, "mentions": matched}
 
-    def _store_revisit_outcome(self, item: RevisitOutcome) -> dict[str, Any]:
+    def _store_revisit_outcome(self, item: RevisitOutcome,
+                               record: CaptureRecord | None = None) -> dict[str, Any]:
         """Runs in the writer thread: a revisit with no page to compare. A failing one is
-        also a crawl error (it counts against the outlet's health)."""
+        also a crawl error (it counts against the outlet's health). Its capture (the 404,
+        the 301, the login page) is the article's: the evidence of what the revisit saw."""
         with store.transaction(self.db):
+            self._save_capture(record, item.article_id)
             store.record_revisit(
                 self.db, item.article_id, item.outcome, checked_at=item.checked_at,
                 http_status=item.http_status, new_url=item.new_url, run_id=self.run_id,
@@ -373,6 +399,32 @@ class ArchivePipeline:
         return {"url": item.url, "article_id": item.article_id, "outlet_id": item.outlet_id,
                 "via": "revisit", "status": item.outcome, "http_status": item.http_status,
                 "new_url": item.new_url, "detail": item.detail}
+
+    # -- captures: one row per WARC response record --
+
+    async def _capture_of(self, item: Page | RevisitOutcome) -> CaptureRecord | None:
+        """The item's CaptureRecord once its WARC write is done (None: capture off or failed)."""
+        capture = item.capture
+        if isinstance(capture, Future):
+            try:
+                return await asyncio.wrap_future(capture)
+            except Exception:  # logged and counted by the capture middleware
+                return None
+        return capture
+
+    def _save_capture(self, record: CaptureRecord | None, article_id: int | None = None,
+                      source: str = "live") -> int | None:
+        """The page's captures row; `source` says whose copy it is (live, wayback, commoncrawl)."""
+        if record is None:
+            return None
+        return store.save_capture(self.db, record, self.run_id, article_id=article_id,
+                                  source=source)
+
+    def _save_captures(self, wait: bool = False) -> None:
+        """Runs in the writer thread: a captures row for every record written so far (feeds,
+        sitemaps, robots.txt, errors; pages are linked to their article when stored)."""
+        if self.captures is not None and self.db is not None:
+            store.save_captures(self.db, self.captures.drain(wait=wait), self.run_id)
 
     def _record(self, url: str | None, reason: str, outlet_id: str | None) -> None:
         store.record_error(self.db, self.run_id, url, reason, outlet_id)
@@ -397,6 +449,7 @@ class ArchivePipeline:
             self._flush()
 
     def _flush(self) -> None:
+        self._save_captures()
         if self.db is not None and self.run_id is not None:
             store.update_run(self.db, self.run_id, **self.run_counters())
         self.last_flush = time.monotonic()

@@ -92,3 +92,20 @@ NARRATIVE_ARCHIVE_MAX_ERRORS_PER_OUTLET = 50  # failed URLs before the outlet is
 NARRATIVE_ARCHIVE_RETRY_AFTER_MAX = 60.0  # seconds; a longer Retry-After leaves the URL for later
 NARRATIVE_ARCHIVE_MAX_TEXT_CHARS = 500_000  # article text kept (the cut is logged)
 NARRATIVE_ARCHIVE_MAX_LINKS = 1000  # outbound links kept per article (the cut is logged)
+
+# --- backfill from web archives (the backfill spider) -------------------------------------
+NARRATIVE_ARCHIVE_WAYBACK_URL = "https://web.archive.org"  # CDX at /cdx/search/cdx, raw captures at /web/
+NARRATIVE_ARCHIVE_WAYBACK_PAGE_SIZE = 1000  # CDX rows per request
+NARRATIVE_ARCHIVE_COMMONCRAWL_INDEX_URL = "https://index.commoncrawl.org"
+NARRATIVE_ARCHIVE_COMMONCRAWL_DATA_URL = "https://data.commoncrawl.org"
+NARRATIVE_ARCHIVE_MEDIACLOUD_URL = "https://search.mediacloud.org/api"
+NARRATIVE_ARCHIVE_MEDIACLOUD_KEY = os.environ.get("NARRATIVE_ARCHIVE_MEDIACLOUD_KEY") or ""
+# Download slots of the archives (requests at once, seconds between them): the Internet
+# Archive asks for at most about one CDX request a second and blocks clients that hammer it.
+NARRATIVE_ARCHIVE_BACKFILL_SLOTS = {
+    "wayback-cdx": {"concurrency": 1, "delay": 1.0},
+    "wayback": {"concurrency": 2, "delay": 0.5},
+    "commoncrawl-index": {"concurrency": 1, "delay": 1.0},
+    "commoncrawl-data": {"concurrency": 2, "delay": 0.5},
+    "mediacloud": {"concurrency": 1, "delay": 1.0},
+}

@@ -24,11 +24,18 @@ NOW_SQL = "strftime('%Y-%m-%dT%H:%M:%SZ', 'now')"
 # An article's date on a timeline: what the page says, else when we first saw it.
 ARTICLE_DATE = "coalesce(a.published_at, a.first_seen_at)"
 
+# The same for an archive that holds archived copies (migration 14 on): the page's
+# date, else the capture's timestamp, else when we first saw it.
+TIMELINE_DATE = "coalesce(a.published_at, a.archived_at, a.first_seen_at)"
+# The earliest moment we know the article existed: first captured or first seen.
+_KNOWN_BY = "min(a.first_seen_at, coalesce(a.archived_at, a.first_seen_at))"
+
 def _day_of(row: str) -> str:
     """SQL for the timeline day of an article row (`a`, `old`, `new`): article_dates.day."""
-    date = f"coalesce({row}.published_at, {row}.first_seen_at)"
+    date = f"coalesce({row}.published_at, {row}.archived_at, {row}.first_seen_at)"
+    known_by = f"min({row}.first_seen_at, coalesce({row}.archived_at, {row}.first_seen_at))"
     return (f"substr(CASE WHEN length({date}) = 10"
-            f" THEN max({date} || 'T00:00:00Z', min({date} || 'T23:59:59Z', {row}.first_seen_at))"
+            f" THEN max({date} || 'T00:00:00Z', min({date} || 'T23:59:59Z', {known_by}))"
             f" ELSE coalesce(strftime('%Y-%m-%dT%H:%M:%SZ', {date}), {date}) END, 1, 10)")
 
 
@@ -58,8 +65,8 @@ def _day_counts_change(row: str, delta: int) -> str:
 
 def _mention_count_change(mention: str, delta: int) -> str:
     """SQL adding `delta` to the day count of one mention (`new` or `old`)."""
-    article = (f"(SELECT a.id, a.outlet_id, a.published_at, a.first_seen_at, a.story_id "
-               f"FROM articles a WHERE a.id = {mention}.article_id)")
+    article = (f"(SELECT a.id, a.outlet_id, a.published_at, a.archived_at, a.first_seen_at, "
+               f"a.story_id FROM articles a WHERE a.id = {mention}.article_id)")
     if delta > 0:
         return f"""
         INSERT INTO narrative_day_counts (narrative_id, day, outlet_id, story_id, articles)
@@ -651,7 +658,101 @@ MIGRATIONS: list[str] = [
          AND w.period = h.period
         LEFT JOIN outlets o ON o.id = h.outlet_id;
     """,
-    # 14: the published archive at a million articles. Facet columns indexed; mentions
+    # 14: backfill from web archives: where an archived copy came from, the archives'
+    # listing cursors, every capture listed (so none is fetched twice), and timelines
+    # that date an archived copy by its capture when the page gives no date (a day-only
+    # date still sorts at its latest possible moment, now bounded by the capture too).
+    # The views over article_dates and mention_articles name them and their columns, so
+    # only these two are recreated (mention_articles as migration 13 has it, plus where
+    # the copy came from).
+    f"""
+    ALTER TABLE articles ADD COLUMN archived_at TEXT;
+    ALTER TABLE articles ADD COLUMN archive_url TEXT;
+    ALTER TABLE articles ADD COLUMN archive_source TEXT;
+    CREATE TABLE backfill_cursors (
+        source TEXT NOT NULL,
+        domain TEXT NOT NULL,
+        key TEXT NOT NULL,
+        resume_key TEXT,
+        done INTEGER NOT NULL DEFAULT 0,
+        updated_at TEXT NOT NULL,
+        PRIMARY KEY (source, domain, key)
+    );
+    CREATE TABLE backfill_captures (
+        source TEXT NOT NULL,
+        capture TEXT NOT NULL,
+        url TEXT NOT NULL,
+        captured_at TEXT NOT NULL,
+        outlet_id TEXT,
+        fetch TEXT NOT NULL DEFAULT '{{}}',
+        state TEXT NOT NULL DEFAULT 'pending',
+        reason TEXT,
+        updated_at TEXT NOT NULL,
+        PRIMARY KEY (source, capture)
+    );
+    CREATE INDEX backfill_captures_state ON backfill_captures(state, source);
+    CREATE INDEX backfill_captures_url ON backfill_captures(url);
+    DROP VIEW mention_articles;
+    DROP VIEW article_dates;
+    CREATE VIEW article_dates AS
+        SELECT article_id, outlet_id, dated_at, substr(sorted_at, 1, 10) AS day, date_source,
+               date_precision, sorted_at
+        FROM (
+            SELECT a.id AS article_id, a.outlet_id, {TIMELINE_DATE} AS dated_at,
+                   CASE WHEN a.published_at IS NOT NULL THEN 'published'
+                        WHEN a.archived_at IS NOT NULL THEN 'archived'
+                        ELSE 'first_seen' END AS date_source,
+                   CASE WHEN length({TIMELINE_DATE}) = 10 THEN 'day' ELSE 'second' END
+                     AS date_precision,
+                   CASE WHEN length({TIMELINE_DATE}) = 10
+                     THEN max({TIMELINE_DATE} || 'T00:00:00Z',
+                              min({TIMELINE_DATE} || 'T23:59:59Z', {_KNOWN_BY}))
+                     ELSE coalesce(strftime('%Y-%m-%dT%H:%M:%SZ', {TIMELINE_DATE}),
+                                   {TIMELINE_DATE})
+                   END AS sorted_at
+            FROM articles a
+        );
+    CREATE VIEW mention_articles AS
+        SELECT m.narrative_id, m.narrative_version, d.day, d.dated_at, d.date_source,
+               a.id AS article_id, a.title, a.url, a.outlet_id, o.name AS outlet,
+               o.country, o.kind AS outlet_kind, o.state_affiliated, a.language,
+               a.published_at, a.first_seen_at, m.matched_at, m.snippet, m.terms,
+               a.content_hash, d.date_precision, d.sorted_at,
+               m.stance, m.stance_confidence, m.stance_evidence,
+               coalesce(a.story_id, a.id) AS story_id,
+               a.via, a.archived_at, a.archive_url, a.archive_source
+        FROM mentions m
+        JOIN articles a ON a.id = m.article_id
+        JOIN article_dates d ON d.article_id = a.id
+        LEFT JOIN outlets o ON o.id = a.outlet_id;
+    """,
+    # 15: evidence: one row per WARC response record (captures/), and each article version
+    # points at the capture it came from, with the extractor
+    # (article_versions.origin, how a version arose, came with revisits in 12)
+    """
+    CREATE TABLE captures (
+        id INTEGER PRIMARY KEY,
+        article_id INTEGER REFERENCES articles(id) ON DELETE SET NULL,
+        url TEXT NOT NULL,
+        fetched_at TEXT NOT NULL,
+        status INTEGER,
+        content_type TEXT,
+        warc_file TEXT NOT NULL,
+        offset INTEGER NOT NULL,
+        length INTEGER NOT NULL,
+        payload_digest TEXT,
+        record_id TEXT UNIQUE,
+        run_id INTEGER REFERENCES crawl_runs(id) ON DELETE SET NULL,
+        source TEXT NOT NULL DEFAULT 'live',
+        pruned_at TEXT
+    );
+    CREATE INDEX captures_article ON captures(article_id, fetched_at);
+    CREATE INDEX captures_file ON captures(warc_file);
+    CREATE INDEX captures_fetched ON captures(fetched_at);
+    ALTER TABLE article_versions ADD COLUMN capture_id INTEGER REFERENCES captures(id);
+    ALTER TABLE article_versions ADD COLUMN extractor TEXT;
+    """,
+    # 16: the published archive at a million articles. Facet columns indexed; mentions
     # counted per narrative, day, outlet and story in narrative_day_counts (kept by
     # triggers on mentions and articles) so timelines read a narrow table, not every
     # mention joined to its article; narrative_first_seen ranks only each outlet's first
@@ -688,7 +789,8 @@ MIGRATIONS: list[str] = [
         {_day_counts_change('old', -1)}
     END;
     CREATE TRIGGER articles_day_counts_au
-        AFTER UPDATE OF published_at, first_seen_at, outlet_id, story_id ON articles
+        AFTER UPDATE OF published_at, archived_at, first_seen_at, outlet_id, story_id
+        ON articles
         WHEN {_day_of('old')} IS NOT {_day_of('new')} OR old.outlet_id IS NOT new.outlet_id
           OR old.story_id IS NOT new.story_id
         BEGIN
@@ -749,7 +851,8 @@ MIGRATIONS: list[str] = [
                a.published_at, a.first_seen_at, a.modified_at, m.matched_at,
                a.outlet_id, o.name AS outlet, o.country, o.kind AS outlet_kind, o.owner,
                o.state_affiliated, a.language AS article_language,
-               o.language AS outlet_language, a.authors, a.via, a.status,
+               o.language AS outlet_language, a.authors, a.via, a.archived_at,
+               a.archive_url, a.archive_source, a.status,
                m.stance, m.stance_confidence, m.stance_evidence,
                {_story_of('a')} AS story_id, m.terms, m.snippet, a.content_hash
         FROM mentions m
@@ -888,13 +991,23 @@ def save_article(
     outlet_id: str | None,
     via: str | None = None,
     fetched_at: str | None = None,
+    archive: Mapping[str, Any] | None = None,
+    *,
+    capture_id: int | None = None,
+    extractor: str | None = None,
+    origin: str = "crawl",
 ) -> tuple[int, str]:
     """Upsert an article on its canonical URL.
 
     Returns (article id, what happened): "new", "updated" (text or title changed:
     a new article_versions row), or "unchanged" (only last_seen_at moves).
-    first_seen_at is never overwritten.
+    first_seen_at is never overwritten. `archive` ({"source": "wayback" |
+    "commoncrawl", "url": ..., "archived_at": ...}) says where an archived copy
+    came from; the earliest capture recorded is kept. A new version records the
+    capture it came from, the extractor and its origin (crawl, reextract,
+    revisit, import).
     """
+    evidence = {"capture_id": capture_id, "extractor": extractor, "origin": origin}
     fetched_at = fetched_at or now()
     canonical = article.get("canonical_url") or article["url"]
     values = {field: article.get(field) for field in ARTICLE_FIELDS}
@@ -917,9 +1030,11 @@ def save_article(
                  *values.values()],
             )
             article_id = cursor.lastrowid
-            _save_version(db, article_id, fetched_at, values)
+            _save_version(db, article_id, fetched_at, values, **evidence)
+            _save_archive(db, article_id, archive)
             return article_id, "new"
         article_id, old_title, old_text, old_hash = existing
+        _save_archive(db, article_id, archive)
         changed = (values["text"], values["title"]) != (old_text, old_title)
         if changed:
             # Keep what the page said before, then what it says now.
@@ -934,7 +1049,7 @@ def save_article(
                 " fetched_after_error_id = ?, outlet_id = coalesce(outlet_id, ?) WHERE id = ?",
                 [*values.values(), fetched_at, fetched_at, error_mark, outlet_id, article_id],
             )
-            _save_version(db, article_id, fetched_at, values)
+            _save_version(db, article_id, fetched_at, values, **evidence)
             return article_id, "updated"
         db.conn.execute(
             "UPDATE articles SET last_seen_at = ?, fetched_at = ?, fetched_after_error_id = ?,"
@@ -946,12 +1061,26 @@ def save_article(
         return article_id, "unchanged"
 
 
-def _save_version(db, article_id: int, fetched_at: str, values: Mapping[str, Any]) -> None:
+def _save_archive(db, article_id: int, archive: Mapping[str, Any] | None) -> None:
+    """Record an archived copy's provenance, unless an earlier capture is already recorded."""
+    if not archive or not archive.get("archived_at"):
+        return
     db.conn.execute(
-        "INSERT INTO article_versions (article_id, fetched_at, title, text, content_hash)"
-        " VALUES (?, ?, ?, ?, ?)",
+        "UPDATE articles SET archived_at = ?, archive_url = ?, archive_source = ?"
+        " WHERE id = ? AND (archived_at IS NULL OR archived_at > ?)",
+        [archive["archived_at"], archive.get("url"), archive.get("source"), article_id,
+         archive["archived_at"]],
+    )
+
+
+def _save_version(db, article_id: int, fetched_at: str, values: Mapping[str, Any],
+                  capture_id: int | None = None, extractor: str | None = None,
+                  origin: str | None = None) -> None:
+    db.conn.execute(
+        "INSERT INTO article_versions (article_id, fetched_at, title, text, content_hash,"
+        " capture_id, extractor, origin) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         [article_id, fetched_at, values.get("title"), values.get("text"),
-         values.get("content_hash")],
+         values.get("content_hash"), capture_id, extractor, origin],
     )
 
 
@@ -1074,10 +1203,12 @@ def due_for_revisit(
 
 
 def revise_article(db: sqlite_utils.Database, article_id: int, article: Mapping[str, Any],
-                   fetched_at: str | None = None) -> str:
+                   fetched_at: str | None = None, *, capture_id: int | None = None,
+                   extractor: str | None = None) -> str:
     """A revisit's extraction of a stored article, kept under the article's id whatever
     canonical URL the page now claims. Returns "edited" (title or text changed: a new
-    article_versions row, origin 'revisit') or "unchanged"."""
+    article_versions row, origin 'revisit', pointing at the revisit's capture) or
+    "unchanged"."""
     fetched_at = fetched_at or now()
     fields = [f for f in ARTICLE_FIELDS if f not in ("url", "claimed_canonical_url")]
     values = {field: article.get(field) for field in fields}
@@ -1108,11 +1239,8 @@ def revise_article(db: sqlite_utils.Database, article_id: int, article: Mapping[
             [*(values[f] for f in fields if f != "published_at"), values["published_at"],
              fetched_at, fetched_at, error_mark, article_id],
         )
-        db.conn.execute(
-            "INSERT INTO article_versions (article_id, fetched_at, title, text, content_hash,"
-            " origin) VALUES (?, ?, ?, ?, ?, 'revisit')",
-            [article_id, fetched_at, values["title"], values["text"], values["content_hash"]],
-        )
+        _save_version(db, article_id, fetched_at, values, capture_id=capture_id,
+                      extractor=extractor, origin="revisit")
         return "edited"
 
 
@@ -1175,6 +1303,83 @@ def article_revisits(db: sqlite_utils.Database, article_id: int) -> list[dict]:
     return list(db.query(
         "SELECT id, checked_at, outcome, http_status, new_url, run_id, detail FROM revisits"
         " WHERE article_id = ? ORDER BY checked_at DESC, id DESC", [article_id]))
+
+
+# --- backfill: cursors and captures listed by web archives ---------------------
+
+
+def backfill_cursor(db: sqlite_utils.Database, source: str, domain: str,
+                    key: str) -> tuple[str | None, bool]:
+    """Where listing (source, domain, key) stopped: (resume key or None, whether it is done)."""
+    row = db.execute(
+        "SELECT resume_key, done FROM backfill_cursors WHERE source = ? AND domain = ? AND key = ?",
+        [source, domain, key]).fetchone()
+    return (row[0], bool(row[1])) if row else (None, False)
+
+
+def save_backfill_listing(db: sqlite_utils.Database, source: str, domain: str, key: str,
+                          captures: Iterable[Mapping[str, Any]], resume_key: str | None,
+                          done: bool) -> list[dict]:
+    """Remember one listed page of captures and where the listing goes on, in one transaction.
+
+    Each capture is a mapping with capture (its id within the source), url,
+    captured_at, outlet_id and fetch (how to get it). Returns the captures still
+    to fetch: listed before or now, still pending, whose URL is not stored yet.
+    """
+    at = now()
+    rows = list(captures)
+    with db.conn:
+        db.conn.execute("BEGIN IMMEDIATE")
+        db.conn.executemany(
+            "INSERT OR IGNORE INTO backfill_captures (source, capture, url, captured_at,"
+            " outlet_id, fetch, state, updated_at) VALUES (?, ?, ?, ?, ?, ?, 'pending', ?)",
+            [(source, c["capture"], c["url"], c["captured_at"], c.get("outlet_id"),
+              _json(c.get("fetch") or {}), at) for c in rows])
+        db.conn.execute(
+            "INSERT INTO backfill_cursors (source, domain, key, resume_key, done, updated_at)"
+            " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(source, domain, key) DO UPDATE SET"
+            " resume_key = excluded.resume_key, done = excluded.done,"
+            " updated_at = excluded.updated_at",
+            [source, domain, key, resume_key, int(done), at])
+    return pending_captures(db, source, [c["capture"] for c in rows])
+
+
+def pending_captures(db: sqlite_utils.Database, source: str,
+                     captures: Iterable[str] | None = None) -> list[dict]:
+    """Captures listed but not fetched yet (all of the source's, or these), whose URL no
+    stored article has (nor a search-like result that matched nothing); in listed order."""
+    sql = ("SELECT c.capture, c.url, c.captured_at, c.outlet_id, c.fetch FROM backfill_captures c"
+           " WHERE c.source = ? AND c.state = 'pending'"
+           " AND NOT EXISTS (SELECT 1 FROM articles a WHERE a.url = c.url)"
+           " AND NOT EXISTS (SELECT 1 FROM articles a WHERE a.canonical_url = c.url)"
+           " AND NOT EXISTS (SELECT 1 FROM unmatched_urls u WHERE u.url = c.url)")
+    params: list[Any] = [source]
+    found: list[dict] = []
+    if captures is None:
+        chunks = [None]
+    else:
+        captures = list(captures)
+        chunks = [captures[i:i + 400] for i in range(0, len(captures), 400)]
+    for chunk in chunks:
+        extra = ""
+        if chunk is not None:
+            if not chunk:
+                continue
+            extra = f" AND c.capture IN ({', '.join('?' * len(chunk))})"
+        for capture, url, captured_at, outlet_id, fetch in db.execute(
+                sql + extra + " ORDER BY c.rowid", [*params, *(chunk or [])]):
+            found.append({"capture": capture, "url": url, "captured_at": captured_at,
+                          "outlet_id": outlet_id, "fetch": json.loads(fetch or "{}")})
+    return found
+
+
+def finish_capture(db: sqlite_utils.Database, source: str, capture: str, state: str,
+                   reason: str | None = None) -> None:
+    """Mark a listed capture as done with: 'skipped' (with why) or 'failed' (with why)."""
+    with db.conn:
+        db.conn.execute(
+            "UPDATE backfill_captures SET state = ?, reason = ?, updated_at = ?"
+            " WHERE source = ? AND capture = ?", [state, reason, now(), source, capture])
 
 
 # --- crawl runs ------------------------------------------------------------
@@ -1257,11 +1462,174 @@ def abandon_run(db: sqlite_utils.Database, run_id: int,
     return cursor.rowcount > 0
 
 
+# --- captures (WARC evidence) ------------------------------------------------
+
+CAPTURE_COLUMNS = ("url", "fetched_at", "status", "content_type", "warc_file", "offset",
+                   "length", "payload_digest", "record_id")
+OK_STATUS_SQL = "c.status BETWEEN 200 AND 299"
+
+
+def _capture_values(record: Any) -> list[Any]:
+    get = record.get if isinstance(record, Mapping) else lambda k: getattr(record, k, None)
+    return [get(column) for column in CAPTURE_COLUMNS]
+
+
+def save_capture(db: sqlite_utils.Database, record: Any, run_id: int | None = None,
+                 article_id: int | None = None, source: str = "live") -> int:
+    """Upsert one WARC response record (a capture.CaptureRecord or a mapping) on its
+    WARC-Record-ID; return the captures row id. An article id links it (never unlinks)."""
+    with transaction(db):
+        return db.conn.execute(
+            f"INSERT INTO captures ({', '.join(CAPTURE_COLUMNS)}, run_id, article_id, source)"
+            f" VALUES ({', '.join('?' * (len(CAPTURE_COLUMNS) + 3))})"
+            " ON CONFLICT(record_id) DO UPDATE SET"
+            " article_id = coalesce(excluded.article_id, captures.article_id),"
+            " source = CASE WHEN excluded.source <> 'live' THEN excluded.source"
+            " ELSE captures.source END RETURNING id",
+            [*_capture_values(record), run_id, article_id, source],
+        ).fetchone()[0]
+
+
+def save_captures(db: sqlite_utils.Database, records: Iterable[Any], run_id: int | None = None,
+                  source: str = "live") -> int:
+    """save_capture for many records in one transaction; return how many."""
+    count = 0
+    with transaction(db):
+        for record in records:
+            save_capture(db, record, run_id, source=source)
+            count += 1
+    return count
+
+
+def link_capture(db: sqlite_utils.Database, capture_id: int, article_id: int) -> None:
+    with transaction(db):
+        db.conn.execute("UPDATE captures SET article_id = ? WHERE id = ?", [article_id, capture_id])
+
+
+def get_capture(db: sqlite_utils.Database, capture_id: int) -> dict | None:
+    rows = list(db.query("SELECT * FROM captures WHERE id = ?", [capture_id]))
+    return rows[0] if rows else None
+
+
+def latest_article_captures(db: sqlite_utils.Database, since: str | None = None,
+                            outlet_ids: Iterable[str] = ()) -> list[dict]:
+    """The latest 2xx capture (not pruned) of each article, fetched at or after `since`,
+    of these outlets (all by default): what `reextract` extracts again."""
+    outlet_ids = list(outlet_ids)
+    where = [f"{OK_STATUS_SQL}", "c.pruned_at IS NULL", "c.article_id IS NOT NULL"]
+    params: list[Any] = []
+    if since:
+        where.append("c.fetched_at >= ?")
+        params.append(since)
+    if outlet_ids:
+        where.append(f"a.outlet_id IN ({', '.join('?' * len(outlet_ids))})")
+        params += outlet_ids
+    return list(db.query(
+        "SELECT * FROM (SELECT c.id AS capture_id, c.article_id, c.url, c.fetched_at,"
+        " c.content_type, c.warc_file, c.offset, c.length, a.outlet_id, a.title, a.text,"
+        " row_number() OVER (PARTITION BY c.article_id ORDER BY c.fetched_at DESC, c.id DESC)"
+        " AS rank FROM captures c JOIN articles a ON a.id = c.article_id"
+        f" WHERE {' AND '.join(where)}) WHERE rank = 1 ORDER BY article_id", params,
+    ))
+
+
+REEXTRACTED_FIELDS = ("title", "text", "description", "authors", "modified_at",
+                      "language", "links", "content_hash", "warnings")
+
+
+def save_reextraction(db: sqlite_utils.Database, article_id: int, article: Mapping[str, Any],
+                      capture_id: int, fetched_at: str, extractor: str) -> bool:
+    """Store a re-extraction of an article's capture when its title or text differ from the
+    stored ones: the article's fields and a new version (origin 'reextract', dated by the
+    capture). Returns whether anything changed. Its URLs and dates seen stay as they are."""
+    values = {field: article.get(field) for field in REEXTRACTED_FIELDS}
+    for column in ("authors", "links", "warnings"):
+        values[column] = _json(values[column] or [])
+    with transaction(db):
+        row = db.conn.execute("SELECT title, text, content_hash FROM articles WHERE id = ?",
+                              [article_id]).fetchone()
+        if row is None or (values["text"], values["title"]) == (row[1], row[0]):
+            return False
+        if not db.conn.execute(
+                "SELECT 1 FROM article_versions WHERE article_id = ?", [article_id]).fetchone():
+            _save_version(db, article_id, fetched_at,
+                          {"title": row[0], "text": row[1], "content_hash": row[2]})
+        db.conn.execute(
+            f"UPDATE articles SET {', '.join(f'{k} = ?' for k in values)} WHERE id = ?",
+            [*values.values(), article_id],
+        )
+        _save_version(db, article_id, fetched_at, values, capture_id=capture_id,
+                      extractor=extractor, origin="reextract")
+    return True
+
+
+def narrative_captures(db: sqlite_utils.Database, narrative_id: str, since: str | None = None,
+                       until: str | None = None) -> list[dict]:
+    """Captures (not pruned) of every article that mentions a narrative, fetched within
+    [since, until], oldest first, with the article's title."""
+    where, params = ["m.narrative_id = ?", "c.pruned_at IS NULL"], [narrative_id]
+    if since:
+        where.append("c.fetched_at >= ?")
+        params.append(since)
+    if until:
+        where.append("c.fetched_at <= ?")
+        params.append(until)
+    return list(db.query(
+        "SELECT c.id, c.url, c.fetched_at, c.status, c.warc_file, c.offset, c.length,"
+        " c.article_id, a.title FROM captures c JOIN mentions m ON m.article_id = c.article_id"
+        f" JOIN articles a ON a.id = c.article_id WHERE {' AND '.join(where)}"
+        " ORDER BY c.fetched_at, c.id", params,
+    ))
+
+
+UNMATCHED_CAPTURE_SQL = (
+    "c.pruned_at IS NULL AND c.fetched_at < ? AND (c.article_id IS NULL OR NOT EXISTS"
+    " (SELECT 1 FROM mentions m WHERE m.article_id = c.article_id))"
+)
+
+
+def unmatched_captures(db: sqlite_utils.Database, before: str) -> list[dict]:
+    """Captures fetched before `before` that belong to no article mentioning a narrative
+    (feeds, sitemaps and failures included): what `prune-captures --unmatched` prunes."""
+    return list(db.query(
+        f"SELECT c.id, c.warc_file, c.length FROM captures c WHERE {UNMATCHED_CAPTURE_SQL}",
+        [before]))
+
+
+def prune_captures(db: sqlite_utils.Database, capture_ids: Iterable[int]) -> list[str]:
+    """Mark captures pruned (the rows stay, with pruned_at); return the WARC files all of
+    whose captures are now pruned (the caller deletes them)."""
+    ids = list(capture_ids)
+    files: set[str] = set()
+    at = now()
+    with transaction(db):
+        for start in range(0, len(ids), 400):
+            chunk = ids[start:start + 400]
+            marks = ", ".join("?" * len(chunk))
+            files.update(row[0] for row in db.conn.execute(
+                f"SELECT DISTINCT warc_file FROM captures WHERE id IN ({marks})", chunk))
+            db.conn.execute(f"UPDATE captures SET pruned_at = ? WHERE id IN ({marks})",
+                            [at, *chunk])
+        return sorted(name for name in files if not db.conn.execute(
+            "SELECT 1 FROM captures WHERE warc_file = ? AND pruned_at IS NULL", [name]
+        ).fetchone())
+
+
+def capture_counts(db: sqlite_utils.Database) -> dict[str, int]:
+    """Captures kept and pruned, the WARC files they are in, and the bytes of their records."""
+    row = db.execute(
+        "SELECT count(*) FILTER (WHERE pruned_at IS NULL),"
+        " count(*) FILTER (WHERE pruned_at IS NOT NULL),"
+        " count(DISTINCT warc_file) FILTER (WHERE pruned_at IS NULL),"
+        " coalesce(sum(length) FILTER (WHERE pruned_at IS NULL), 0) FROM captures").fetchone()
+    return dict(zip(("captures", "pruned", "files", "record_bytes"), row, strict=True))
+
+
 # --- status ----------------------------------------------------------------
 
 COUNTED_TABLES = (
     "outlets", "articles", "article_versions", "narratives", "mentions", "crawl_runs",
-    "crawl_errors",
+    "crawl_errors", "captures",
 )
 
 
@@ -1286,7 +1654,7 @@ def near_misses(db: sqlite_utils.Database, candidates: str, query: str, limit: i
     each with the passage where the candidates' terms are closest (marked with [ ])."""
     return list(db.query(
         "SELECT a.id AS article_id, a.url, a.title, a.outlet_id, "
-        f"{ARTICLE_DATE} AS dated_at,"
+        f"{TIMELINE_DATE} AS dated_at,"
         f" snippet(articles_fts, -1, '[', ']', '…', {int(snippet_tokens)}) AS passage"
         " FROM articles_fts JOIN articles a ON a.id = articles_fts.rowid"
         " WHERE articles_fts MATCH :candidates AND articles_fts.rowid NOT IN"
@@ -1571,7 +1939,8 @@ def save_articles_bulk(db: sqlite_utils.Database, articles: Iterable[Mapping[str
                 " outlet_id = coalesce(outlet_id, ?) WHERE id = ?",
                 [*(values[f] for f in ARTICLE_FIELDS), fetched_at, fetched_at,
                  values["outlet_id"], article_id])
-            _save_version(db, article_id, fetched_at, values)
+            _save_version(db, article_id, fetched_at, values,
+                          origin="import" if via == "import" else None)
             counts["updated"] += 1
         db.conn.executemany(
             "UPDATE articles SET published_at = coalesce(published_at, ?),"

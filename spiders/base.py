@@ -55,14 +55,20 @@ class Page:
     encoding: str | None  # the charset of the Content-Type header, if it named one
     fetched_at: str  # when the response arrived (UTC ISO 8601)
     outlet_id: str | None  # None: a search result from a domain no outlet claims
-    via: str  # feed | sitemap | search | revisit
+    via: str  # feed | sitemap | search | revisit | archive
     title: str | None = None  # discovery hints: what the feed, sitemap or search said
     published_at: str | None = None
     source: str | None = None  # the feed, sitemap or search URL that listed the page
     narrative_id: str | None = None  # the narrative a search result was found for
+    # An archived copy (via archive): url is the original URL, these say where the copy came from.
+    archive_source: str | None = None  # wayback | commoncrawl
+    archive_url: str | None = None  # the capture as the archive serves it
+    archived_at: str | None = None  # the capture's timestamp (UTC ISO 8601)
     article_id: int | None = None  # revisit: the stored article this page is a new look at
     etag: str | None = None  # revisit: the validators for the next conditional request
     last_modified: str | None = None
+    # its WARC capture: a concurrent.futures.Future of a capture.CaptureRecord (or the record)
+    capture: Any = field(default=None, repr=False, compare=False)
 
 
 @dataclass(frozen=True)
@@ -79,6 +85,8 @@ class RevisitOutcome:
     etag: str | None = None
     last_modified: str | None = None
     checked_at: str | None = None
+    # its WARC capture (the 304, 3xx, 4xx or soft 404 as received), as in Page
+    capture: Any = field(default=None, repr=False, compare=False)
 
 
 @dataclass(frozen=True)
@@ -461,6 +469,7 @@ class ArchiveSpider(scrapy.Spider):
             fetched_at=store.now(), outlet_id=meta.get("outlet_id"), via=self.via,
             title=meta.get("title"), published_at=meta.get("published_at"),
             source=meta.get("source"), narrative_id=meta.get("narrative_id"),
+            capture=meta.get("capture"),
         )
 
     def failed(self, failure: Failure):

@@ -131,7 +131,7 @@ class RevisitSpider(ArchiveSpider):
             encoding=http_content_type_encoding(content_type) if content_type else None,
             fetched_at=store.now(), outlet_id=meta.get("outlet_id"), via=self.via,
             article_id=meta["article_id"], etag=header(response, "ETag"),
-            last_modified=header(response, "Last-Modified"),
+            last_modified=header(response, "Last-Modified"), capture=meta.get("capture"),
         )
 
     def outcome(self, response: Response, outcome: str, detail: str | None,
@@ -143,6 +143,7 @@ class RevisitSpider(ArchiveSpider):
             http_status=response.status, new_url=new_url, detail=detail,
             outlet_id=meta.get("outlet_id"), etag=header(response, "ETag"),
             last_modified=header(response, "Last-Modified"), checked_at=store.now(),
+            capture=meta.get("capture"),
         )
 
     def revisit_failed(self, failure: Failure):

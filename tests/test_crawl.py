@@ -288,7 +288,8 @@ def test_scrapy_list_and_scrapy_crawl_from_the_repo_root(server, tmp_path):
     scrapy = [sys.executable, "-m", "scrapy"]
     listed = subprocess.run([*scrapy, "list"], cwd=REPO, capture_output=True, text=True,
                             env=crawl_env(None), timeout=60)
-    assert listed.stdout.split() == ["feeds", "revisit", "search", "sitemaps"], listed.stderr[-2000:]
+    assert listed.stdout.split() == ["backfill", "feeds", "revisit", "search", "sitemaps"], \
+        listed.stderr[-2000:]
 
     config = write_config(tmp_path / "config", [o for o in OUTLETS if o["id"] == "tass"])
     settings = {**FAST, "NARRATIVE_ARCHIVE_DB": str(tmp_path / "a.db"),

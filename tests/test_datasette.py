@@ -17,11 +17,12 @@ from urllib.parse import urlencode
 import pytest
 from click.testing import CliRunner
 
-from narrative_archive import serve, store
+from narrative_archive import narratives, serve, store
 from narrative_archive.cli import cli
 from tests.datasette_fixtures import (
     ARTICLES,
     MENTIONS,
+    NARRATIVES,
     NEAR_SEARCH,
     NEAR_SEARCH_HITS,
     OUTLETS,
@@ -360,6 +361,58 @@ def test_article_page_with_two_narratives(client, ids):
     html = client.get(f"/archive/articles/{ids['both']}").text
     assert "Narratives mentioned (2)" in html
     assert html.index("Iran is arming the Taliban") < html.index("Russia is arming the Taliban")
+
+
+def test_archived_copies_on_the_article_page_and_as_a_facet(tmp_path):
+    path = tmp_path / "archive.db"
+    live_ids = build_archive(path)
+    db = store.open_db(path)
+    text = "Russia is supplying weapons to the Taliban, a US general told senators."
+    wayback_url = ("https://web.archive.org/web/20171103000000/"
+                   "https://tolonews.com/russia-arms?a=1&b=<b>x</b>")
+    copies = {  # key: (outlet, url, archive)
+        "wayback": ("tolo", "https://tolonews.com/russia-arms?a=1&b=<b>x</b>",
+                    {"source": "wayback", "archived_at": "2017-11-03T00:00:00Z",
+                     "url": wayback_url}),
+        "commoncrawl": ("reuters", "https://www.reuters.com/russia-arms",
+                        {"source": "commoncrawl", "archived_at": "2017-07-22T03:04:05Z",
+                         "url": "https://data.commoncrawl.org/crawl-data/CC-MAIN-2017-30/"
+                                "part-00001.warc.gz#offset=0&length=900"}),
+    }
+    ids = {}
+    for key, (outlet, url, archive) in copies.items():
+        ids[key], _ = store.save_article(
+            db, {"url": url, "title": f"Archived {key}", "text": text, "content_hash": key,
+                 "language": "en"}, outlet, via="archive",
+            fetched_at="2026-01-05T00:00:00Z", archive=archive)
+        narratives.match_article(db, ids[key], NARRATIVES)
+    db.close()
+    client = Client(make_datasette(path))
+
+    html = client.get(f"/archive/articles/{ids['wayback']}").text
+    assert ('archived copy, captured <time datetime="2017-11-03T00:00:00Z">2017-11-03T00:00:00Z'
+            "</time> by the Wayback Machine") in html
+    escaped = ("https://web.archive.org/web/20171103000000/"
+               "https://tolonews.com/russia-arms?a=1&amp;b=&lt;b&gt;x&lt;/b&gt;")
+    assert f'<a href="{escaped}" rel="nofollow noopener noreferrer">{escaped}</a>' in html
+    assert "<b>x</b>" not in html
+    assert "placed on timelines by its capture" in html
+    html = client.get(f"/archive/articles/{ids['commoncrawl']}").text
+    assert "2017-07-22T03:04:05Z</time> by Common Crawl" in html
+    assert "part-00001.warc.gz#offset=0&amp;length=900" in html
+    live = client.get(f"/archive/articles/{live_ids['mattis']}").text
+    assert "article-archive" not in live and "Archived copy</dt>" not in live
+
+    articles = client.json("/archive/articles.json?_facet=via")
+    assert facet_counts(articles, "via") == {"feed": len(ARTICLES), "archive": 2}
+    mentions = client.json("/archive/mention_articles.json?via=archive")
+    assert facet_counts(mentions, "via") == {"archive": 2}
+    dated = client.rows("/archive/mention_articles.json?via=archive&_sort=sorted_at")
+    assert [(r["dated_at"], r["date_source"], r["archive_source"]) for r in dated] == [
+        ("2017-07-22T03:04:05Z", "archived", "commoncrawl"),
+        ("2017-11-03T00:00:00Z", "archived", "wayback")]
+    html = client.get("/archive/backfill_captures").text
+    assert "Every capture a web archive listed for a backfill" in html
 
 
 def test_other_tables_keep_the_default_row_page(client, ids):

@@ -66,6 +66,12 @@ def test_day_counts_follow_every_write(archive):
     with store.transaction(db):
         db.execute("UPDATE articles SET outlet_id = NULL WHERE id = ?", [mentioned])
     summary_matches(db)
+    # a backfill dates another mentioned article by its capture (the page gave only a day)
+    with store.transaction(db):
+        db.execute("UPDATE articles SET published_at = '2002-03-04', "
+                   "archived_at = '2002-03-04T05:06:07Z' WHERE id = (SELECT max(article_id) "
+                   "FROM mentions)")
+    summary_matches(db)
     # story clustering joins it to another mentioned article's story, then parts them
     with store.transaction(db):
         db.execute("UPDATE articles SET story_id = (SELECT max(article_id) FROM mentions) "

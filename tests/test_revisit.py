@@ -15,8 +15,9 @@ from types import SimpleNamespace
 import pytest
 
 from narrative_archive import narratives, store
+from narrative_archive.capture import read_record
 from narrative_archive.config import load_config
-from narrative_archive.extract import extract_article
+from narrative_archive.extract import extract_article, extractor_version
 from narrative_archive.lifecycle import classify_page, classify_status, parse_schedule
 from tests.fixture_server import SITES, FixtureServer, Reply, query, run_crawl, write_config
 
@@ -155,7 +156,7 @@ def test_nothing_but_an_edit_becomes_a_new_version(world):
     versions = {slug: query(world.db_path, "SELECT text, origin FROM article_versions"
                             " WHERE article_id = ? ORDER BY id", [article_id])
                 for slug, article_id in world.ids.items()}
-    assert [v["origin"] for v in versions["edited"]] == [None, "revisit"]
+    assert [v["origin"] for v in versions["edited"]] == ["crawl", "revisit"]
     assert EDIT[1] in versions["edited"][1]["text"] and EDIT[1] in article(world, "edited")["text"]
     for slug in set(EXPECTED) - {"edited"}:
         assert len(versions[slug]) == 1, slug
@@ -164,6 +165,24 @@ def test_nothing_but_an_edit_becomes_a_new_version(world):
     mentions = query(world.db_path, "SELECT narrative_id FROM mentions WHERE article_id = ?",
                      [world.ids["edited"]])
     assert [m["narrative_id"] for m in mentions] == ["russia-arming-taliban"]
+
+
+def test_every_revisit_answer_is_kept_as_the_articles_capture(world):
+    """The edit's version points at the WARC record it was extracted from; a 404, a 301 or
+    a 304 is kept as evidence on the article too."""
+    [edit] = query(world.db_path, "SELECT * FROM article_versions WHERE article_id = ?"
+                   " AND origin = 'revisit'", [world.ids["edited"]])
+    [capture] = query(world.db_path, "SELECT * FROM captures WHERE id = ?", [edit["capture_id"]])
+    assert capture["article_id"] == world.ids["edited"] and capture["status"] == 200
+    record = read_record(world.db_path.parent / "captures", capture["warc_file"],
+                         capture["offset"], capture["length"])
+    assert EDIT[1].encode() in record.body
+    assert edit["extractor"] == extractor_version()
+    for slug, status in (("gone-404", 404), ("moved", 301), ("unchanged", 304),
+                         ("login-page", 200)):
+        rows = query(world.db_path, "SELECT status FROM captures WHERE article_id = ?",
+                     [world.ids[slug]])
+        assert status in [row["status"] for row in rows], slug
 
 
 def test_moves_keep_the_article_and_record_the_new_address(world):

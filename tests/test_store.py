@@ -172,6 +172,51 @@ def test_a_day_only_date_does_not_sort_before_a_time_on_that_day(db):
     assert outlet == {"first_dated_at": "2024-05-20T02:45:00Z", "last_dated_at": "2024-05-20"}
 
 
+def test_archived_copies_are_dated_by_their_capture_on_timelines(db):
+    from narrative_archive import narratives
+    from narrative_archive.config import DEFAULT_CONFIG_DIR, load_narratives
+
+    [narrative] = [n for n in load_narratives(DEFAULT_CONFIG_DIR / "narratives.yml",
+                                              narratives.check_query)
+                   if n.id == "russia-arming-taliban"]
+    text = "Russia is arming the Taliban, a US general said."
+    saved = {  # outlet: (published_at, capture timestamp or None)
+        "example-news": ("2017-03-15", "2017-03-15T12:00:00Z"),  # a day, captured at noon
+        "example-state": ("2017-03-15T20:00:00Z", None),  # a time that day, fetched live
+        None: (None, "2017-11-03T00:00:00Z"),  # no date on the page, a domain no outlet claims
+    }
+    for outlet_id, (published_at, archived_at) in saved.items():
+        url = f"https://{outlet_id or 'other'}.example/a"
+        archive = archived_at and {"source": "wayback", "archived_at": archived_at,
+                                   "url": f"http://wayback.test/web/x/{url}"}
+        article_id, _ = store.save_article(
+            db, article(url, text, published_at=published_at), outlet_id,
+            via="archive" if archive else "feed", fetched_at="2026-01-05T00:00:00Z",
+            archive=archive)
+        narratives.match_article(db, article_id, [narrative])
+    rows = list(db.query(
+        "SELECT outlet, first_dated_at, date_source, date_precision, first_sorted_at"
+        " FROM narrative_first_seen ORDER BY first_sorted_at"))
+    assert rows == [
+        # The capture proves the page existed by noon: it was first, not at the day's end.
+        {"outlet": "example-news", "first_dated_at": "2017-03-15", "date_source": "published",
+         "date_precision": "day", "first_sorted_at": "2017-03-15T12:00:00Z"},
+        {"outlet": "example-state", "first_dated_at": "2017-03-15T20:00:00Z",
+         "date_source": "published", "date_precision": "second",
+         "first_sorted_at": "2017-03-15T20:00:00Z"},
+        {"outlet": None, "first_dated_at": "2017-11-03T00:00:00Z",
+         "date_source": "archived", "date_precision": "second",
+         "first_sorted_at": "2017-11-03T00:00:00Z"},
+    ]
+    other = db.execute("SELECT day, via, archive_source, archive_url FROM mention_articles"
+                       " WHERE outlet_id IS NULL").fetchone()
+    assert other == ("2017-11-03", "archive", "wayback",
+                     "http://wayback.test/web/x/https://other.example/a")
+    months = {r["month"]: r["articles"] for r in db.query(
+        "SELECT month, articles FROM narrative_monthly")}
+    assert months == {"2017-03": 2, "2017-11": 1}  # not January 2026, when we fetched them
+
+
 def test_listed_again_moves_last_seen_at(db):
     listed = "https://example.com/a?utm_source=rss"
     store.save_article(db, article(listed, "x", canonical_url="https://example.com/a"),

@@ -11,7 +11,10 @@
   outlet, narratives, snippets and versions, with a word diff between versions
   (bounded, and computed in a worker thread, never on the event loop), each
   mention's stance with its evidence, the other copies of its story, what it
-  cites and what cites it.
+  cites and what cites it;
+- lists the article's WARC captures on its page, each downloadable as the exact
+  record (`/-/capture/ID.warc.gz`: looked up by captures row id, read from the
+  captures dir only; see capture_download).
 """
 
 from __future__ import annotations
@@ -19,9 +22,11 @@ from __future__ import annotations
 import asyncio
 import difflib
 import json
+import os
 import re
 import sqlite3
 import threading
+from pathlib import Path
 
 from datasette import hookimpl
 from datasette.utils.asgi import Response
@@ -188,7 +193,50 @@ async def databases_view(request, datasette):
 @hookimpl
 def register_routes(datasette):
     # Ahead of Datasette's own /-/databases: plugin routes are matched first.
-    return [(r"^/-/databases(\.(?P<format>json))?$", databases_view)]
+    return [(r"^/-/databases(\.(?P<format>json))?$", databases_view),
+            (r"^/-/capture/(?P<id>[0-9]{1,18})\.warc\.gz$", capture_download)]
+
+
+# --- WARC records ------------------------------------------------------------
+
+
+def captures_dir(datasette) -> Path | None:
+    """Where the WARC files are: plugin config `captures_dir`, else env
+    NARRATIVE_ARCHIVE_CAPTURES (`serve --captures`), else captures/ beside the archive."""
+    configured = (datasette.plugin_config(PLUGIN) or {}).get("captures_dir") or os.environ.get(
+        "NARRATIVE_ARCHIVE_CAPTURES")
+    if configured:
+        return Path(configured)
+    db = datasette.databases.get(archive_name(datasette))
+    return Path(db.path).resolve().parent / "captures" if db is not None and db.path else None
+
+
+async def capture_download(request, datasette):
+    """One capture's exact WARC record (a gzip member): looked up by its captures row id,
+    never by a path from the URL, and read only from inside the captures dir."""
+    from narrative_archive.capture import UnreadableRecord, UnsafePath, record_bytes
+
+    capture_id = int(request.url_vars["id"])
+    db = datasette.get_database(archive_name(datasette))
+    row = (await db.execute(
+        "select warc_file, offset, length, pruned_at from captures where id = ?",
+        [capture_id])).first()
+    directory = captures_dir(datasette)
+    if row is None or row["pruned_at"] or directory is None:
+        return Response.text("No such capture.\n", status=404)
+    try:
+        data = await asyncio.to_thread(record_bytes, directory, row["warc_file"], row["offset"],
+                                       row["length"])
+    except UnsafePath:
+        return Response.text("Refused: this capture's file is outside the captures directory.\n",
+                             status=403)
+    except FileNotFoundError:
+        return Response.text("This capture's WARC file is not on this server.\n", status=404)
+    except (UnreadableRecord, OSError):
+        return Response.text("This capture's record cannot be read.\n", status=500)
+    return Response(data, status=200, content_type="application/warc", headers={
+        "Content-Disposition": f'attachment; filename="capture-{capture_id}.warc.gz"',
+        "X-Content-Type-Options": "nosniff"})
 
 
 # --- read-only ---------------------------------------------------------------
@@ -399,6 +447,9 @@ def render_cell(row, value, column, table, database, datasette):
 # --- the article page ----------------------------------------------------------
 
 
+ARCHIVE_NAMES = {"wayback": "the Wayback Machine", "commoncrawl": "Common Crawl"}
+
+
 ARTICLE_SQL = """
 select a.*, o.name as outlet_name, o.url as outlet_url, o.country as outlet_country,
        o.kind as outlet_kind, o.state_affiliated as outlet_state_affiliated
@@ -414,9 +465,14 @@ where m.article_id = :id
 order by n.title
 """
 VERSIONS_SQL = """
-select id, fetched_at, title, text, content_hash, origin
+select id, fetched_at, title, text, content_hash, capture_id, extractor, origin
 from article_versions where article_id = :id
 order by fetched_at, id
+"""
+CAPTURES_SQL = """
+select id, fetched_at, status, content_type, payload_digest, warc_file, offset, length, source
+from captures where article_id = :id and pruned_at is null
+order by fetched_at desc, id desc
 """
 REVISITS_SQL = """
 select checked_at, outcome, http_status, new_url, detail
@@ -451,16 +507,31 @@ async def article_details(datasette, database: str, article_id) -> dict | None:
         version["diff"] = diff
         previous = version
     article = dict(article)
+    archived = None
+    if article.get("archived_at"):  # an archived copy (backfill): where it came from
+        source = article.get("archive_source")
+        archived = {"captured_at": article["archived_at"], "url": article.get("archive_url"),
+                    "by": ARCHIVE_NAMES.get(source, source or "a web archive")}
     revisits = [dict(row) for row in await db.execute(REVISITS_SQL, {"id": article_id})]
     return {
         "article": article,
+        "archived": archived,
         "revisits": revisits,
         "authors": from_json(article.get("authors"), []) or [],
         "mentions": mentions,
         "versions": versions,
         "edited": sum(1 for v in versions if v["text_changed"] or v["title_changed"]),
         "words": len((article.get("text") or "").split()),
+        "captures": await article_captures(db, article_id),
     }
+
+
+async def article_captures(db, article_id: int) -> list[dict]:
+    """The article's captures, newest first (none when the archive predates captures)."""
+    try:
+        return [dict(row) for row in await db.execute(CAPTURES_SQL, {"id": article_id})]
+    except Exception:  # noqa: BLE001 (an archive without the captures table)
+        return []
 
 
 @hookimpl

@@ -1,0 +1,614 @@
+"""`narrative-archive backfill` against fixture archives: a Wayback CDX server with raw
+replay, a Common Crawl index with WARC records served by byte range, Media Cloud's
+search API; plus the pure clients of narrative_archive.archives."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+import re
+import subprocess
+import sys
+import threading
+from collections import Counter
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import parse_qsl, quote, unquote, urlsplit
+
+import pytest
+from click.testing import CliRunner
+from warcio.statusandheaders import StatusAndHeaders
+from warcio.warcwriter import WARCWriter
+
+from narrative_archive.archives import commoncrawl, mediacloud, terms, wayback
+from narrative_archive.cli import cli
+from narrative_archive.config import load_config
+from narrative_archive.spiders.backfill import soft_404, sources_for
+from tests.fixture_server import FAST, REPO, crawl_env, query, write_config
+
+WAYBACK = "http://wayback.test"
+CC_INDEX = "http://cc-index.test"
+CC_DATA = "http://cc-data.test"
+MEDIACLOUD = "http://mediacloud.test/api"
+NO_DELAYS = json.dumps({name: {"concurrency": 4, "delay": 0} for name in (
+    "wayback-cdx", "wayback", "commoncrawl-index", "commoncrawl-data", "mediacloud")})
+RU_SLUG = quote("талибы-получают-оружие")
+
+
+def article(title: str, text: str, published: str | None = None, lang: str = "en") -> bytes:
+    date = f'<meta property="article:published_time" content="{published}">' if published else ""
+    paragraphs = "".join(f"<p>{text} {i}.</p>" for i in range(6))
+    return (f'<!doctype html><html lang="{lang}"><head><meta charset="utf-8"><title>{title}</title>'
+            f"{date}</head><body><article><h1>{title}</h1>{paragraphs}</article></body></html>"
+            ).encode()
+
+
+ARMING = ("A senior US general said on Thursday that Russia is supplying weapons to the Taliban"
+          " in Afghanistan, an accusation Moscow denied, officials in Kabul said")
+DENIAL = ("Taliban spokesmen denied that Russia had given weapons to the Taliban, saying the"
+          " group buys what it needs, according to a statement sent to reporters")
+OTHER = "The Taliban held talks with tribal elders about a local ceasefire in the province"
+RU_TEXT = ("Россия не поставляет оружие талибам, заявил официальный представитель МИД"
+           " России в ответ на обвинения американских военных")
+
+
+# --- the fixture archives ------------------------------------------------------------------
+
+
+def cdx_rows():
+    """(timestamp, original, mimetype, status) the fixture Wayback holds, in urlkey order."""
+    return [
+        ("20170315120000", "http://dawn.test/news/1320001/russia-arming-taliban-says-us-general",
+         "text/html", "200"),
+        ("20170316120000", "http://dawn.test/news/1320001/russia-arming-taliban-says-us-general",
+         "text/html", "200"),  # a duplicate: collapse=urlkey keeps the first
+        ("20170401000000", "http://dawn.test/news/1320002/taliban-moved", "text/html", "301"),
+        ("20171102000000", "http://dawn.test/news/1330002/taliban-deny-russian-support",
+         "text/html", "200"),
+        ("20180101000000", "http://dawn.test/news/1340003/taliban-photo", "text/html", "200"),
+        ("20180202000000", "http://dawn.test/news/1350004/taliban-removed", "text/html", "200"),
+        ("20180303000000", "http://dawn.test/news/1360005/taliban-soft", "text/html", "200"),
+        ("20180404000000", "http://dawn.test/news/1370006/taliban-loop", "text/html", "200"),
+        ("20180505000000", "http://dawn.test/news/1380007/taliban-talks", "text/html", "200"),
+        ("20180606000000", "http://dawn.test/news/1390008/taliban-gone", "text/html", "404"),
+        ("20180707000000", "http://dawn.test/news/1400009/cricket-scores", "text/html", "200"),
+        ("20190505000000", "http://dawn.test/news/1410010/taliban-later", "text/html", "200"),
+        ("20170505000000", f"http://tass.test/world/{RU_SLUG}-4123456", "text/html", "200"),
+        ("20170506000000", "http://tass.test/politika/4123457", "text/html", "200"),
+    ]
+
+
+def replays():
+    """Raw (id_) replays: path → (status, content type, body, extra headers)."""
+    html = "text/html; charset=utf-8"
+    base = "/web/{}id_/{}"
+    return {
+        base.format("20170315120000", cdx_rows()[0][1]): (
+            200, html, article("US general says Russia is arming the Taliban", ARMING,
+                               "2017-03-15T09:00:00Z"), {}),
+        base.format("20171102000000", cdx_rows()[3][1]): (
+            302, html, b"", {"Location": "/web/20171103000000id_/" + cdx_rows()[3][1]}),
+        base.format("20171103000000", cdx_rows()[3][1]): (
+            200, html, article("Taliban deny Russian support", DENIAL), {}),
+        base.format("20180101000000", cdx_rows()[4][1]): (200, "image/jpeg", b"\xff\xd8\xff", {}),
+        base.format("20180202000000", cdx_rows()[5][1]): (404, html, b"<h1>not archived</h1>", {}),
+        base.format("20180303000000", cdx_rows()[6][1]): (
+            200, html, b"<html><head><title>Page not found | Dawn</title></head><body>"
+                       b"<p>Sorry.</p></body></html>", {}),
+        base.format("20180404000000", cdx_rows()[7][1]): (
+            302, html, b"", {"Location": "/web/20180405000000id_/" + cdx_rows()[7][1]}),
+        base.format("20180405000000", cdx_rows()[7][1]): (
+            302, html, b"", {"Location": "/web/20180406000000id_/" + cdx_rows()[7][1]}),
+        base.format("20180505000000", cdx_rows()[8][1]): (
+            200, html, article("Taliban talks with elders", OTHER, "2018-05-05T08:00:00Z"), {}),
+        base.format("20190505000000", cdx_rows()[11][1]): (
+            200, html, article("Later", ARMING), {}),
+        base.format("20170505000000", cdx_rows()[12][1]): (
+            200, html, article("Талибы и оружие", RU_TEXT, "2017-05-05T10:00:00Z", "ru"), {}),
+        base.format("20170506000000", cdx_rows()[13][1]): (
+            200, html, article("Талибы и Россия", RU_TEXT, None, "ru"), {}),
+        # Media Cloud's story that is gone live: the nearest capture, through a redirect
+        "/web/20170601000000id_/http://tolonews.test/afghanistan/taliban-russian-arms": (
+            302, html, b"", {"Location": "/web/20170602101010id_/http://tolonews.test/"
+                                         "afghanistan/taliban-russian-arms"}),
+        "/web/20170602101010id_/http://tolonews.test/afghanistan/taliban-russian-arms": (
+            200, html, article("Russian arms for the Taliban, officials say", ARMING), {}),
+    }
+
+
+def warc_file() -> tuple[bytes, dict[str, tuple[int, int]]]:
+    """A WARC file of Common Crawl responses (gzip per record) and each URL's (offset, length)."""
+    buffer = io.BytesIO()
+    writer = WARCWriter(buffer, gzip=True)
+    where = {}
+    pages = [
+        ("http://aljazeera.test/news/2017/7/20/" + quote("طالبان-روسيا-أسلحة"), "text/html",
+         article("روسيا وطالبان", "قال مسؤولون إن روسيا تزود طالبان بالأسلحة في أفغانستان",
+                 "2017-07-20T12:00:00Z", "ar")),
+        ("http://aljazeera.test/news/2017/7/21/taliban-report.pdf", "application/pdf",
+         b"%PDF-1.4\n%%EOF\n"),
+    ]
+    for url, content_type, body in pages:
+        start = buffer.tell()
+        headers = StatusAndHeaders("200 OK", [("Content-Type", content_type)], protocol="HTTP/1.1")
+        record = writer.create_warc_record(url, "response", payload=io.BytesIO(body),
+                                           http_headers=headers,
+                                           warc_headers_dict={"WARC-Date": "2017-07-22T03:04:05Z"})
+        writer.write_record(record)
+        where[url] = (start, buffer.tell() - start)
+    return buffer.getvalue(), where
+
+
+class Archives:
+    """The fixture archives and outlets over HTTP, reached as a proxy (http_proxy)."""
+
+    def __init__(self):
+        self.hits: Counter[str] = Counter()  # "host path" of every request
+        self.cdx_queries: list[dict] = []
+        self.failures: dict[str, list[int | str]] = {}  # resume key → failures to serve first
+        self.busy: dict[str, int] = {}  # replay path → 429s (Retry-After: an hour) served first
+        self.warc, self.warc_where = warc_file()
+        self.lock = threading.Lock()
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self.handler())
+        self.server.daemon_threads = True
+
+    def __enter__(self):
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        return self
+
+    def __exit__(self, *exc):
+        self.server.shutdown()
+        self.server.server_close()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def fetches(self, prefix: str = "/web/") -> Counter[str]:
+        return Counter({k: v for k, v in self.hits.items() if k.split(" ", 1)[1].startswith(prefix)})
+
+    # -- answers --
+
+    def answer(self, host: str, path: str, params: list[tuple[str, str]], headers) -> tuple:
+        if host == "wayback.test" and path == "/cdx/search/cdx":
+            return self.cdx(params)
+        if host == "wayback.test" and self.busy.get(path):
+            with self.lock:
+                self.busy[path] -= 1
+            return 429, "text/plain", b"Too Many Requests", {"Retry-After": "3600"}
+        if host == "wayback.test":
+            return replays().get(path, (404, "text/html", b"<h1>Not in the archive</h1>", {}))
+        if host == "cc-index.test":
+            return self.cc_index(path, dict(params))
+        if host == "cc-data.test" and path == "/crawl-data/CC-MAIN-2017-30/part-00001.warc.gz":
+            match = re.fullmatch(r"bytes=(\d+)-(\d+)", headers.get("Range", ""))
+            if not match:
+                return 200, "application/octet-stream", self.warc, {}
+            start, end = int(match[1]), int(match[2])
+            return 206, "application/octet-stream", self.warc[start:end + 1], {
+                "Content-Range": f"bytes {start}-{end}/{len(self.warc)}"}
+        if host == "mediacloud.test" and path == "/api/search/story-list":
+            return self.mediacloud(dict(params), headers)
+        if host == "khaama.test" and path == "/russia-taliban-weapons-claim":
+            return 200, "text/html; charset=utf-8", article(
+                "Claim: Russia arms the Taliban", ARMING, "2017-04-04T10:00:00Z"), {}
+        return 404, "text/html", b"<h1>404 Not Found</h1>", {}
+
+    def cdx(self, params):
+        query = dict(params)
+        with self.lock:
+            self.cdx_queries.append(query)
+        domain = query["url"]
+        if query.get("showNumPages"):
+            return 200, "text/plain", b"2\n", {}
+        rows = [r for r in cdx_rows() if urlsplit(r[1]).hostname.endswith(domain)]
+        for name, value in params:  # filter=[!]field:regex
+            if name != "filter":
+                continue
+            negate, (field, _, regex) = value.startswith("!"), value.lstrip("!").partition(":")
+            column = {"statuscode": 3, "mimetype": 2, "original": 1}[field]
+            rows = [r for r in rows if bool(re.fullmatch(regex, r[column])) != negate]
+        if query.get("collapse") == "urlkey":
+            rows = [r for i, r in enumerate(rows) if i == 0 or rows[i - 1][1] != r[1]]
+        start = int(query.get("resumeKey") or 0)
+        failures = self.failures.get(str(start))
+        if failures:
+            failure = failures.pop(0)
+            if failure == 429:
+                return 429, "text/plain", b"Too Many Requests", {"Retry-After": "0"}
+            return 200, "application/json", b'[["urlkey","timestamp"],["com,dawn)/n', {}
+        limit = int(query.get("limit") or 1000)
+        page = rows[start:start + limit]
+        body = [list(wayback.FIELDS)]
+        body += [[r[1], r[0], r[1], r[2], r[3], "DIGEST", "1000"] for r in page]
+        if start + limit < len(rows):
+            body += [[], [str(start + limit)]]
+        return 200, "application/json", json.dumps(body).encode(), {}
+
+    def cc_index(self, path, query):
+        if path == "/collinfo.json":
+            crawls = [
+                {"id": "CC-MAIN-2016-50", "from": "2016-12-02T00:00:00", "to": "2016-12-12T00:00:00"},
+                {"id": "CC-MAIN-2017-30", "from": "2017-07-20T00:00:00", "to": "2017-07-28T00:00:00"},
+                {"id": "CC-MAIN-2019-10", "from": "2019-03-18T00:00:00", "to": "2019-03-27T00:00:00"},
+            ]
+            return 200, "application/json", json.dumps(crawls).encode(), {}
+        if path != "/CC-MAIN-2017-30-index" or query.get("url") != "*.aljazeera.test":
+            return 404, "text/plain", b"No Captures found for: " + query.get("url", "").encode(), {}
+        if query.get("showNumPages"):
+            return 200, "application/json", b'{"pages": 1, "pageSize": 5, "blocks": 1}', {}
+        lines = []
+        for url, (offset, length) in self.warc_where.items():
+            mime = "text/html"  # the index can be wrong: the PDF says text/html here
+            record = {"urlkey": url, "timestamp": "20170722030405", "url": url, "mime": mime,
+                      "status": "200", "filename": "crawl-data/CC-MAIN-2017-30/part-00001.warc.gz",
+                      "offset": str(offset), "length": str(length)}
+            regex = next((v.partition(":")[2] for k, v in query.items() if k == "filter"
+                          and v.startswith("url:")), None)
+            if regex is None or re.match(regex, url):
+                lines.append(json.dumps(record))
+        return 200, "text/x-ndjson", "\n".join(lines).encode(), {}
+
+    def mediacloud(self, query, headers):
+        if headers.get("Authorization") != "Token test-key":
+            return 403, "application/json", b'{"detail": "Invalid token."}', {}
+        if query.get("pagination_token") == "page-2":
+            stories = [{"url": "http://tolonews.test/afghanistan/taliban-russian-arms",
+                        "title": "Russian arms", "publish_date": "2017-06-01",
+                        "media_url": "tolonews.test"}]
+            return 200, "application/json", json.dumps({"stories": stories,
+                                                        "pagination_token": None}).encode(), {}
+        stories = [{"url": "http://khaama.test/russia-taliban-weapons-claim", "title": "Claim",
+                    "publish_date": "2017-04-04 10:00:00", "media_url": "khaama.test"},
+                   {"url": "http://khaama.test/old-story", "title": "Old",
+                    "publish_date": "2015-01-01", "media_url": "khaama.test"}]
+        return 200, "application/json", json.dumps({"stories": stories,
+                                                    "pagination_token": "page-2"}).encode(), {}
+
+    def handler(self):
+        archives = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_GET(self):  # noqa: N802
+                parts = urlsplit(self.path)
+                host = parts.hostname or (self.headers.get("Host") or "").split(":")[0]
+                path = unquote(parts.path) if host != "wayback.test" else parts.path
+                with archives.lock:
+                    archives.hits[f"{host} {path}"] += 1
+                status, content_type, body, extra = archives.answer(
+                    host, path, parse_qsl(parts.query), self.headers)
+                self.send_response(status)
+                self.send_header("Content-Type", content_type)
+                for name, value in extra.items():
+                    self.send_header(name, value)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        return Handler
+
+
+def backfill(archives: Archives, db: Path, config: Path, *args: str,
+             environ: dict[str, str] | None = None, **settings: str):
+    command = [sys.executable, "-m", "narrative_archive", "backfill", "--db", str(db),
+               "--config", str(config), *args]
+    for name, value in {**FAST, "NARRATIVE_ARCHIVE_BACKFILL_SLOTS": NO_DELAYS,
+                        "NARRATIVE_ARCHIVE_WAYBACK_URL": WAYBACK,
+                        "NARRATIVE_ARCHIVE_COMMONCRAWL_INDEX_URL": CC_INDEX,
+                        "NARRATIVE_ARCHIVE_COMMONCRAWL_DATA_URL": CC_DATA,
+                        "NARRATIVE_ARCHIVE_MEDIACLOUD_URL": MEDIACLOUD,
+                        "NARRATIVE_ARCHIVE_WAYBACK_PAGE_SIZE": "3", **settings}.items():
+        command += ["-s", f"{name}={value}"]
+    return subprocess.run(command, capture_output=True, text=True, timeout=120,
+                          env={**crawl_env(archives), **(environ or {})}, cwd=REPO)
+
+
+@pytest.fixture
+def archives():
+    with Archives() as fixture:
+        yield fixture
+
+
+@pytest.fixture
+def config(tmp_path):
+    return write_config(tmp_path / "config")
+
+
+RANGE = ("--since", "2017-01-01", "--until", "2018-12-31")
+
+
+# --- end to end ----------------------------------------------------------------------------
+
+
+def test_wayback_backfill_stores_archived_copies_with_provenance(archives, config, tmp_path):
+    db = tmp_path / "archive.db"
+    # Page 2 of dawn's listing (resume key 3) answers 429 once, page 3 is truncated once.
+    archives.failures = {"3": [429], "6": ["truncated"]}
+    result = backfill(archives, db, config, "russia-arming-taliban", *RANGE)
+    assert result.returncode == 0, result.stderr[-3000:]
+
+    rows = query(db, "SELECT url, outlet_id, via, archive_source, archive_url, archived_at,"
+                     " published_at FROM articles ORDER BY url")
+    by_url = {row["url"]: row for row in rows}
+    arming = by_url["http://dawn.test/news/1320001/russia-arming-taliban-says-us-general"]
+    assert arming == {
+        "url": "http://dawn.test/news/1320001/russia-arming-taliban-says-us-general",
+        "outlet_id": "dawn", "via": "archive", "archive_source": "wayback",
+        "archive_url": "http://wayback.test/web/20170315120000/"
+                       "http://dawn.test/news/1320001/russia-arming-taliban-says-us-general",
+        "archived_at": "2017-03-15T12:00:00Z", "published_at": "2017-03-15T09:00:00Z"}
+    # The archived copy is evidence too: its WARC capture is the archive's response.
+    [capture] = query(db, "SELECT c.url, c.source, c.status FROM captures c"
+                          " JOIN articles a ON a.id = c.article_id WHERE a.url = ?",
+                      [arming["url"]])
+    assert capture["source"] == "wayback" and capture["status"] == 200
+    assert "/web/20170315120000id_/" in capture["url"]
+    # The capture that redirected to another capture was followed, once.
+    denial = by_url["http://dawn.test/news/1330002/taliban-deny-russian-support"]
+    assert denial["archived_at"] == "2017-11-03T00:00:00Z" and denial["published_at"] is None
+    # Cyrillic slugs are found percent-encoded; the id-only URL is the strategy's blind spot.
+    assert any("tass.test/world/" in url for url in by_url)
+    assert "http://tass.test/politika/4123457" not in by_url
+    assert "http://dawn.test/news/1400009/cricket-scores" not in by_url  # no slug term
+    assert not any("taliban-later" in url for url in by_url)  # captured after --until
+    assert set(by_url) == {
+        "http://dawn.test/news/1320001/russia-arming-taliban-says-us-general",
+        "http://dawn.test/news/1330002/taliban-deny-russian-support",
+        "http://dawn.test/news/1380007/taliban-talks",
+        f"http://tass.test/world/{unquote(RU_SLUG)}-4123456",
+    } or set(by_url) == {  # extraction may keep the URL percent-encoded
+        "http://dawn.test/news/1320001/russia-arming-taliban-says-us-general",
+        "http://dawn.test/news/1330002/taliban-deny-russian-support",
+        "http://dawn.test/news/1380007/taliban-talks",
+        f"http://tass.test/world/{RU_SLUG}-4123456",
+    }
+
+    mentions = query(db, "SELECT a.url, d.dated_at, d.date_source FROM mentions m"
+                         " JOIN articles a ON a.id = m.article_id"
+                         " JOIN article_dates d ON d.article_id = a.id"
+                         " WHERE m.narrative_id = 'russia-arming-taliban' ORDER BY a.url")
+    dated = {row["url"].rsplit("/", 1)[-1]: (row["dated_at"], row["date_source"])
+             for row in mentions}
+    assert dated["russia-arming-taliban-says-us-general"] == ("2017-03-15T09:00:00Z", "published")
+    # No date on the page: the timeline uses the capture's, not the day we fetched it.
+    assert dated["taliban-deny-russian-support"] == ("2017-11-03T00:00:00Z", "archived")
+    assert len(mentions) == 3  # the talks with elders are stored, but mention nothing
+
+    # Every capture fetched once; the duplicate collapsed; skips and failures have reasons.
+    assert max(archives.fetches().values()) == 1
+    assert not any("20170316120000" in key for key in archives.fetches())
+    states = {row["url"].rsplit("/", 1)[-1]: (row["state"], row["reason"]) for row in query(
+        db, "SELECT url, state, reason FROM backfill_captures WHERE state != 'pending'")}
+    assert states["taliban-photo"] == ("skipped", "not HTML (image/jpeg)")
+    assert states["taliban-soft"] == ("skipped", "an error page served as 200 (soft 404)")
+    assert states["taliban-removed"] == ("failed", "HTTP 404 from the archive")
+    assert states["taliban-loop"] == ("failed", "the capture redirects more than once")
+
+    run = query(db, "SELECT spider, status, args FROM crawl_runs")[0]
+    assert run["spider"] == "backfill" and run["status"] == "ok"
+    errors = {row["reason"] for row in query(db, "SELECT reason FROM crawl_errors")}
+    assert "wayback: HTTP 404 from the archive" in errors
+    # The 429 and the truncated page were asked again, and the listing went on.
+    resume_keys = [q.get("resumeKey") for q in archives.cdx_queries if q["url"] == "dawn.test"]
+    assert resume_keys.count("3") == 2 and resume_keys.count("6") == 2
+    assert all(q["collapse"] == "urlkey" and q["from"] == "20170101" and q["to"] == "20181231"
+               for q in archives.cdx_queries)
+
+    # Again: the listings are done and every capture is known: nothing is fetched twice.
+    before = Counter(archives.hits)
+    again = backfill(archives, db, config, "russia-arming-taliban", *RANGE)
+    assert again.returncode in (0, 1), again.stderr[-2000:]
+    assert archives.hits == before
+    assert query(db, "SELECT count(*) AS n FROM articles")[0]["n"] == len(rows)
+
+
+def test_an_interrupted_backfill_resumes_and_fetches_nothing_twice(archives, config, tmp_path):
+    db = tmp_path / "archive.db"
+    # The first run stops on a broken page (truncated three times) and after one capture
+    # per outlet (--limit): what it listed but did not fetch, and the rest of the listing,
+    # are left for the next run.
+    archives.failures = {"3": ["truncated"] * 3}
+    first = backfill(archives, db, config, *RANGE, "--limit", "1", "--outlet", "dawn")
+    assert first.returncode == 0, first.stderr[-3000:]
+    assert query(db, "SELECT count(*) AS n FROM articles")[0]["n"] == 1
+    assert query(db, "SELECT count(*) AS n FROM crawl_errors WHERE reason LIKE "
+                     "'truncated CDX answer%'")[0]["n"] == 1
+    cursor = query(db, "SELECT resume_key, done FROM backfill_cursors WHERE domain = 'dawn.test'")
+    assert cursor == [{"resume_key": "3", "done": 0}]
+
+    queries_before = len(archives.cdx_queries)
+    second = backfill(archives, db, config, *RANGE, "--outlet", "dawn")
+    assert second.returncode == 0, second.stderr[-3000:]
+    resumed = archives.cdx_queries[queries_before:]
+    assert [q.get("resumeKey") for q in resumed] == ["3", "6"]  # not from the start
+    assert max(archives.fetches().values()) == 1
+    stored = {row["url"].rsplit("/", 1)[-1] for row in query(db, "SELECT url FROM articles")}
+    assert stored == {"russia-arming-taliban-says-us-general", "taliban-deny-russian-support",
+                      "taliban-talks"}
+
+
+def test_a_capture_the_archive_cannot_serve_now_is_fetched_by_the_next_run(archives, config,
+                                                                           tmp_path):
+    db = tmp_path / "archive.db"
+    arming = cdx_rows()[0][1]
+    busy = f"/web/20170315120000id_/{arming}"
+    archives.busy = {busy: 1}  # asks for an hour's wait: more than a run waits for
+    first = backfill(archives, db, config, *RANGE, "--outlet", "dawn")
+    assert first.returncode in (0, 1), first.stderr[-3000:]
+    assert arming not in {row["url"] for row in query(db, "SELECT url FROM articles")}
+    assert query(db, "SELECT state FROM backfill_captures WHERE url = ?", [arming]) == [
+        {"state": "pending"}]
+    assert any("HTTP 429" in row["reason"] for row in query(db, "SELECT reason FROM crawl_errors"))
+
+    second = backfill(archives, db, config, *RANGE, "--outlet", "dawn")
+    assert second.returncode == 0, second.stderr[-3000:]
+    assert arming in {row["url"] for row in query(db, "SELECT url FROM articles")}
+    fetched = archives.fetches()
+    assert fetched[f"wayback.test {busy}"] == 2  # the 429, then the capture
+    assert max(count for key, count in fetched.items() if key != f"wayback.test {busy}") == 1
+
+
+def test_common_crawl_records_by_byte_range(archives, config, tmp_path):
+    db = tmp_path / "archive.db"
+    result = backfill(archives, db, config, *RANGE, "--source", "commoncrawl")
+    assert result.returncode == 0, result.stderr[-3000:]
+    rows = query(db, "SELECT url, outlet_id, archive_source, archive_url, archived_at"
+                     " FROM articles")
+    assert len(rows) == 1
+    row = rows[0]
+    assert row["outlet_id"] == "aljazeera" and row["archive_source"] == "commoncrawl"
+    assert row["archived_at"] == "2017-07-22T03:04:05Z"
+    assert row["archive_url"].startswith(
+        f"{CC_DATA}/crawl-data/CC-MAIN-2017-30/part-00001.warc.gz#offset=0&length=")
+    assert query(db, "SELECT count(*) AS n FROM mentions")[0]["n"] == 1
+    # Only the crawl overlapping the range was asked.
+    asked = {key.split(" ")[1] for key in archives.hits if key.startswith("cc-index.test")}
+    assert "/CC-MAIN-2016-50-index" not in asked and "/CC-MAIN-2019-10-index" not in asked
+    assert "/CC-MAIN-2017-30-index" in asked
+    # Each record fetched once, by its byte range; the PDF is skipped with its reason.
+    assert archives.hits["cc-data.test /crawl-data/CC-MAIN-2017-30/part-00001.warc.gz"] == 2
+    assert query(db, "SELECT state, reason FROM backfill_captures WHERE url LIKE '%.pdf'") == [
+        {"state": "skipped", "reason": "not HTML (application/pdf)"}]
+
+
+def test_media_cloud_stories_fetched_live_else_from_the_wayback_machine(archives, config,
+                                                                         tmp_path):
+    db = tmp_path / "archive.db"
+    captures = tmp_path / "captures"  # with WARC capture on, whose files may be published
+    result = backfill(archives, db, config, "russia-arming-taliban", *RANGE, "--source",
+                      "mediacloud", environ={"NARRATIVE_ARCHIVE_MEDIACLOUD_KEY": "test-key"},
+                      NARRATIVE_ARCHIVE_CAPTURES=str(captures))
+    assert result.returncode == 0, result.stderr[-3000:]
+    # The key is read from the environment, and kept out of the WARC request records.
+    warcs = b"".join(gzip.decompress(path.read_bytes()) for path in captures.rglob("*.warc.gz"))
+    assert b"mediacloud.test" in warcs and b"story-list" in warcs
+    assert b"test-key" not in warcs and b"test-key" not in db.read_bytes()
+    rows = {row["url"]: row for row in query(
+        db, "SELECT url, outlet_id, archive_source, archived_at FROM articles")}
+    assert rows["http://khaama.test/russia-taliban-weapons-claim"]["archive_source"] is None
+    gone = rows["http://tolonews.test/afghanistan/taliban-russian-arms"]
+    assert gone["archive_source"] == "wayback" and gone["archived_at"] == "2017-06-02T10:10:10Z"
+    assert "http://khaama.test/old-story" not in rows  # published before --since
+    assert archives.hits["khaama.test /old-story"] == 0
+
+
+def test_all_urls_lists_id_only_urls_after_a_size_warning(archives, config, tmp_path):
+    db = tmp_path / "archive.db"
+    result = backfill(archives, db, config, *RANGE, "--outlet", "tass", "--all-urls")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "--all-urls: the Wayback index holds 2 page(s) of captures for tass.test" in (
+        result.stderr)
+    urls = {row["url"] for row in query(db, "SELECT url FROM articles")}
+    assert "http://tass.test/politika/4123457" in urls
+    listing = [q for q in archives.cdx_queries if "showNumPages" not in q]
+    assert listing and not any(f.startswith("original:") for q in listing
+                               for f in [q.get("filter", "")])
+
+
+# --- bad input: clear errors before anything is fetched --------------------------------------
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--source", "archive-today"], "Invalid value for '--source'"),
+    (["--source", "mediacloud"], "needs a Media Cloud API key"),
+    (["no-such-narrative"], "unknown narrative: no-such-narrative"),
+    (["--outlet", "nope"], "unknown outlet: nope"),
+])
+def test_bad_arguments_exit_2_before_fetching(tmp_path, config, args, message):
+    result = CliRunner().invoke(cli, ["backfill", *args, *RANGE, "--db", str(tmp_path / "a.db"),
+                                      "--config", str(config)], env={
+                                          "NARRATIVE_ARCHIVE_MEDIACLOUD_KEY": ""})
+    assert result.exit_code == 2, result.output
+    assert message in result.output
+    if (tmp_path / "a.db").exists():
+        assert query(tmp_path / "a.db", "SELECT count(*) AS n FROM crawl_runs")[0]["n"] == 0
+
+
+def test_sources():
+    assert sources_for(None, None) == ["wayback"]
+    assert sources_for(None, "key") == ["wayback", "mediacloud"]
+    assert sources_for("all", None) == ["wayback", "commoncrawl", "mediacloud"]
+    with pytest.raises(ValueError, match="unknown source 'gdelt'"):
+        sources_for("gdelt", None)
+
+
+# --- the clients -------------------------------------------------------------------------------
+
+
+def test_slug_terms_cover_every_language_variant():
+    narratives = {n.id: n for n in load_config(Path(__file__).parent / "files" / "crawl").narratives}
+    found = terms.narrative_terms([narratives["russia-arming-taliban"]])
+    assert set(found) == {"taliban", "талиб", "طالبان"}
+    assert terms.narrative_terms([narratives["afghan-ghost-soldiers"]]) == ["soldier"]
+    regex = terms.url_regex(found)
+    assert re.fullmatch(regex, "https://tass.ru/world/%D1%82%D0%B0%D0%BB%D0%B8%D0%B1%D1%8B-1")
+    assert re.fullmatch(regex, "https://dawn.com/news/1/Taliban-deny")
+    assert re.fullmatch(regex, "https://aljazeera.net/news/لطالبان-1")
+    assert not re.fullmatch(regex, "https://tass.ru/politika/4123457")
+
+
+def test_cdx_answers():
+    page = wayback.parse_cdx(json.dumps([
+        list(wayback.FIELDS), ["k", "20170315120000", "http://a.test/x", "text/html", "200", "D",
+                               "12"], [], ["next key"]]).encode())
+    assert page.resume_key == "next key"
+    assert page.captures == [wayback.Capture("http://a.test/x", "20170315120000", "text/html",
+                                             "200", "D", 12)]
+    assert wayback.parse_cdx(b"").captures == []
+    with pytest.raises(ValueError, match="truncated CDX answer"):
+        wayback.parse_cdx(b'[["urlkey"],["a')
+    with pytest.raises(ValueError, match="not a CDX answer: <html>"):
+        wayback.parse_cdx(b"<html><body>Service Unavailable</body></html>")
+    assert wayback.capture_of("https://web.archive.org", "/web/20170101000000id_/http://a.test/b?c=1"
+                              ) == ("20170101000000", "http://a.test/b?c=1")
+    assert wayback.capture_of("https://web.archive.org", "http://a.test/b") is None
+    url = wayback.cdx_url("https://web.archive.org", "dawn.com", num_pages=True,
+                          since=datetime(2017, 1, 1, tzinfo=UTC), until=None)
+    assert "showNumPages=true" in url and "output=json" not in url
+
+
+def test_common_crawl_clients():
+    crawls = commoncrawl.parse_collinfo(json.dumps([
+        {"id": "CC-MAIN-2017-04", "from": "2017-01-16T00:00:00", "to": "2017-01-24T00:00:00"},
+        {"id": "CC-MAIN-2018-51", "from": "2018-12-09T00:00:00", "to": "2018-12-19T00:00:00"},
+        {"id": "CC-MAIN-2019-04", "from": "2019-01-15T00:00:00", "to": "2019-01-24T00:00:00"},
+    ]).encode())
+    chosen = commoncrawl.crawls_between(crawls, datetime(2017, 1, 20, tzinfo=UTC),
+                                        datetime(2018, 12, 31, tzinfo=UTC))
+    assert [c.id for c in chosen] == ["CC-MAIN-2017-04", "CC-MAIN-2018-51"]
+    record = commoncrawl.Record("http://a.test/", "20170120000000", "f.warc.gz", 100, 50)
+    assert commoncrawl.byte_range(record) == "bytes=100-149"
+    data, where = warc_file()
+    offset, length = next(iter(where.values()))
+    response = commoncrawl.read_record(data[offset:offset + length])
+    assert response.status == 200 and response.content_type == "text/html"
+    assert "روسيا".encode() in response.body
+    with pytest.raises(ValueError, match="unreadable WARC record|no HTTP response"):
+        commoncrawl.read_record(b"not a warc record")
+
+
+def test_media_cloud_query_and_answers():
+    narratives = {n.id: n for n in load_config(Path(__file__).parent / "files" / "crawl").narratives}
+    assert mediacloud.narrative_query(narratives["afghan-ghost-soldiers"]) == (
+        "ghost AND soldier* AND afghan*")
+    assert mediacloud.narrative_query(narratives["russia-arming-taliban"]).startswith(
+        "(russia* AND taliban* AND (arm OR weapon* OR supplie*)) OR (росси* AND талиб*")
+    stories, token = mediacloud.parse_story_list(json.dumps({"stories": [
+        {"url": "http://a.test/1", "title": "T", "publish_date": "2017-04-04 10:00:00"}],
+        "pagination_token": "next"}).encode())
+    assert token == "next" and stories[0].published_at == "2017-04-04T10:00:00Z"
+    with pytest.raises(ValueError, match="Media Cloud answered: <html>"):
+        mediacloud.parse_story_list(b"<html>Bad gateway</html>")
+
+
+def test_soft_404():
+    assert soft_404(b"<html><head><title>404 - Page not found</title></head></html>")
+    assert soft_404("<title>Страница не найдена</title>".encode())
+    assert not soft_404(b"<title>Taliban deny Russian support</title>")
