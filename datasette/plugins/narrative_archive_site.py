@@ -49,7 +49,12 @@ DIFF_MAX_SHOWN = 2000  # words shown per pair of versions (changed and context)
 
 
 def archive_name(datasette) -> str:
-    return (datasette.plugin_config(PLUGIN) or {}).get("database", "archive")
+    # Asked for every rendered cell: read the plugin config once per Datasette.
+    name = getattr(datasette, "_narrative_archive_name", None)
+    if name is None:
+        name = (datasette.plugin_config(PLUGIN) or {}).get("database", "archive")
+        datasette._narrative_archive_name = name
+    return name
 
 
 # --- the database name ------------------------------------------------------

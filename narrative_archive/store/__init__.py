@@ -73,6 +73,7 @@ from narrative_archive.store.db import (
 from narrative_archive.store.mentions import (
     PERIOD_VIEWS,
     delete_mention,
+    export_mentions,
     fts_highlights,
     fts_snippet,
     get_narrative,
@@ -192,6 +193,7 @@ __all__ = [
     "transaction",
     "PERIOD_VIEWS",
     "delete_mention",
+    "export_mentions",
     "fts_highlights",
     "fts_snippet",
     "get_narrative",

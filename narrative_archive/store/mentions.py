@@ -267,3 +267,9 @@ def rematch_mentions(db: sqlite_utils.Database, narrative_id: str, query: str, v
         matched = db.conn.execute("SELECT count(*) FROM temp.hits").fetchone()[0]
         db.conn.execute("DROP TABLE temp.hits")
     return {"matched": matched, "added": matched - before, "removed": removed}
+
+
+def export_mentions(conn: sqlite3.Connection, narrative_id: str) -> sqlite3.Cursor:
+    """A cursor over every mention of the narrative as export_mentions has it (every
+    column a researcher exports), for streaming in batches: fetchmany(), description."""
+    return conn.execute("SELECT * FROM export_mentions WHERE narrative_id = ?", [narrative_id])

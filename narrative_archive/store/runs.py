@@ -20,7 +20,7 @@ def start_run(db: sqlite_utils.Database, spider: str, args: Mapping[str, Any] | 
               pid: int | None = None, job: str | None = None) -> int:
     """Record a crawl run as running; return its id. `job` is the scheduled job it
     belongs to (None for a manual crawl; a "job" in `args` counts, as archives
-    before migration 16 recorded it)."""
+    before migration 17 recorded it)."""
     args = dict(args or {})
     if job is None and isinstance(args.get("job"), str):
         job = args["job"]

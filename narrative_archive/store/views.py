@@ -54,37 +54,67 @@ VIEWS: dict[str, str] = {
         LEFT JOIN outlets o ON o.id = a.outlet_id
     """,
     "narrative_daily": """
-        SELECT narrative_id AS narrative, day,
-               count(*) AS articles, count(DISTINCT story_id) AS stories,
-               count(DISTINCT outlet_id) AS outlets
-        FROM mention_articles GROUP BY narrative_id, day
+        SELECT narrative_id AS narrative, day, sum(articles) AS articles,
+               count(DISTINCT story_id) AS stories,
+               count(DISTINCT nullif(outlet_id, '')) AS outlets
+        FROM narrative_day_counts GROUP BY narrative_id, day
     """,
     "narrative_weekly": """
         SELECT narrative_id AS narrative, date(day, 'weekday 0', '-6 days') AS week,
-               count(*) AS articles, count(DISTINCT story_id) AS stories,
-               count(DISTINCT outlet_id) AS outlets
-        FROM mention_articles GROUP BY narrative_id, week
+               sum(articles) AS articles, count(DISTINCT story_id) AS stories,
+               count(DISTINCT nullif(outlet_id, '')) AS outlets
+        FROM narrative_day_counts GROUP BY narrative_id, week
     """,
     "narrative_monthly": """
         SELECT narrative_id AS narrative, substr(day, 1, 7) AS month,
-               count(*) AS articles, count(DISTINCT story_id) AS stories,
-               count(DISTINCT outlet_id) AS outlets
-        FROM mention_articles GROUP BY narrative_id, month
+               sum(articles) AS articles, count(DISTINCT story_id) AS stories,
+               count(DISTINCT nullif(outlet_id, '')) AS outlets
+        FROM narrative_day_counts GROUP BY narrative_id, month
     """,
     "narrative_first_seen": """
-        SELECT f.narrative_id AS narrative, f.outlet_id AS outlet, f.outlet AS outlet_name,
-               f.article_id, f.title, f.url, f.dated_at AS first_dated_at, f.date_source,
-               f.date_precision, f.sorted_at AS first_sorted_at, f.story_id,
+        SELECT f.narrative, f.outlet, f.outlet_name, f.article_id, f.title, f.url,
+               f.first_dated_at, f.date_source, f.date_precision, f.first_sorted_at,
+               f.story_id,
                CASE WHEN f.story_id = f.article_id THEN 'original' ELSE 'pickup' END AS story_role,
                s.outlet_id AS story_outlet, so.name AS story_outlet_name
         FROM (
-            SELECT *, row_number() OVER (
-                PARTITION BY narrative_id, outlet_id ORDER BY sorted_at, article_id) AS rank
-            FROM mention_articles
+            -- An outlet's first article on a narrative is on its first day in the day
+            -- counts: only that day's articles (found by their stories) are ranked.
+            SELECT c.narrative_id AS narrative, a.outlet_id AS outlet, o.name AS outlet_name,
+                   a.id AS article_id, a.title, a.url, d.dated_at AS first_dated_at,
+                   d.date_source, d.date_precision, d.sorted_at AS first_sorted_at,
+                   c.story_id,
+                   row_number() OVER (PARTITION BY c.narrative_id, c.outlet_id
+                                      ORDER BY d.sorted_at, a.id) AS rank
+            -- CROSS JOIN keeps this order: the planner would start from mentions.
+            FROM (SELECT narrative_id, outlet_id, min(day) AS day FROM narrative_day_counts
+                  GROUP BY narrative_id, outlet_id) first
+            CROSS JOIN narrative_day_counts c ON c.narrative_id = first.narrative_id
+             AND c.day = first.day AND c.outlet_id = first.outlet_id
+            CROSS JOIN articles a ON a.id = c.story_id OR a.story_id = c.story_id
+            CROSS JOIN mentions m ON m.article_id = a.id AND m.narrative_id = c.narrative_id
+            CROSS JOIN article_dates d ON d.article_id = a.id
+            LEFT JOIN outlets o ON o.id = a.outlet_id
+            WHERE coalesce(a.outlet_id, '') = c.outlet_id AND d.day = c.day
         ) f
         LEFT JOIN articles s ON s.id = f.story_id
         LEFT JOIN outlets so ON so.id = s.outlet_id
         WHERE f.rank = 1
+    """,
+    "export_mentions": """
+        SELECT m.narrative_id, m.narrative_version, m.article_id, a.title, a.url,
+               a.canonical_url, d.dated_at, d.date_source, d.date_precision, d.day,
+               a.published_at, a.first_seen_at, a.modified_at, m.matched_at,
+               a.outlet_id, o.name AS outlet, o.country, o.kind AS outlet_kind, o.owner,
+               o.state_affiliated, a.language AS article_language,
+               o.language AS outlet_language, a.authors, a.via, a.archived_at,
+               a.archive_url, a.archive_source, a.status,
+               m.stance, m.stance_confidence, m.stance_evidence,
+               coalesce(a.story_id, a.id) AS story_id, m.terms, m.snippet, a.content_hash
+        FROM mentions m
+        JOIN articles a ON a.id = m.article_id
+        JOIN article_dates d ON d.article_id = a.id
+        LEFT JOIN outlets o ON o.id = a.outlet_id
     """,
     "narrative_outlets": """
         SELECT narrative_id AS narrative, outlet_id AS outlet, outlet AS outlet_name,

@@ -1,0 +1,187 @@
+"""Datasette plugin: the published archive stays fast at a million articles.
+
+- every connection to the archive memory-maps the file and keeps a larger page
+  cache, so a query that visits many rows reads them without a system call each;
+- the count of a full-text search of the articles table is the FTS index's own
+  count (the same number: the index is kept in sync by triggers), not a join that
+  visits every matching article row;
+- a search's newest-first page is read in date order when the words are common
+  (walking the published_at index until a page of hits is found) instead of sorting
+  every hit: SQLite cannot tell from an FTS5 MATCH how many rows it will return;
+- /-/export/NARRATIVE.csv streams every mention of a narrative with its article's
+  dates and its outlet's columns, straight from a read-only cursor in a worker
+  thread: no page size, no row limit, no OFFSET paging.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+import re
+import sqlite3
+import threading
+import time
+
+import sqlite_utils
+from datasette import hookimpl
+from datasette.utils.asgi import AsgiStream, Response
+
+from narrative_archive import store
+
+PLUGIN = "narrative-archive"
+MMAP_BYTES = 16 * 2**30  # address space only: the OS pages in what queries touch
+CACHE_KIB = 64 * 1024  # per connection
+EXPORT_BATCH = 2000  # rows per chunk sent to the client
+# Datasette's count for ?_search= on articles (filters.py), and the equal count it becomes.
+SEARCH_COUNT = re.compile(
+    r"select count\(\*\) from articles where id in \(select rowid from articles_fts "
+    r"where articles_fts match :search\)\s*")
+FTS_COUNT = "select count(*) from articles_fts where articles_fts match :search"
+FTS_HITS = "select rowid from articles_fts where articles_fts match :search"
+SEARCH_IN = f"id in ({FTS_HITS})"
+SEARCH_PROBE = ("exists (select 1 from articles_fts where articles_fts match :search "
+                "and rowid = articles.id)")
+SEARCH_PAGE = re.compile(r"select .+ from articles where .*order by published_at desc.*",
+                         re.DOTALL)
+# A search matching more than this share of the articles walks the date index probing the
+# FTS index row by row (a page of hits is near); above RARE it walks the index checking the
+# hits' rowids (a page of hits is within PAGE_SCAN rows); rarer ones sort their few hits.
+COMMON, RARE = 1 / 10, 1 / 1000
+COUNT_MEMO_SECONDS = 5
+
+
+def archive_name(datasette) -> str:
+    return (datasette.plugin_config(PLUGIN) or {}).get("database", "archive")
+
+
+@hookimpl
+def prepare_connection(conn, database, datasette):
+    if database == "_internal":
+        return
+    conn.execute(f"PRAGMA mmap_size = {MMAP_BYTES}")
+    conn.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
+
+
+@hookimpl
+def startup(datasette):
+    async def inner():
+        for db in datasette.databases.values():
+            if db.path and not getattr(db, "_fts_count", False):
+                _count_searches_by_index(db)
+
+    return inner
+
+
+def _count_searches_by_index(db) -> None:
+    execute = db.execute
+    counts: dict[str, tuple[float, int, int]] = {}  # search -> (when, hits, articles)
+
+    async def search_size(search: str) -> tuple[int, int]:
+        now = time.monotonic()
+        memo = counts.get(search)
+        if memo and now - memo[0] < COUNT_MEMO_SECONDS:
+            return memo[1], memo[2]
+        hits = (await execute(FTS_COUNT, {"search": search})).rows[0][0]
+        articles = (await execute("select max(id) from articles")).rows[0][0] or 0
+        if len(counts) > 1000:
+            counts.clear()
+        counts[search] = (now, hits, articles)
+        return hits, articles
+
+    async def counted_execute(sql, params=None, *args, **kwargs):
+        if isinstance(sql, str) and isinstance(params, dict) and "search" in params:
+            if SEARCH_COUNT.fullmatch(sql):
+                sql = FTS_COUNT
+            elif SEARCH_IN in sql and SEARCH_PAGE.fullmatch(sql):
+                hits, articles = await search_size(params["search"])
+                if hits > COMMON * articles:
+                    sql = sql.replace(SEARCH_IN, SEARCH_PROBE)
+                if hits > RARE * articles:
+                    sql = sql.replace("from articles where",
+                                      "from articles indexed by articles_published where", 1)
+        return await execute(sql, params, *args, **kwargs)
+
+    db.execute = counted_execute
+    db._fts_count = True
+
+
+# --- the export ----------------------------------------------------------------
+
+
+@hookimpl
+def register_routes(datasette):
+    return [(r"^/-/export/(?P<narrative>[^/]+)\.csv$", export_view)]
+
+
+def _rows_in_thread(path: str, narrative: str, loop, queue: asyncio.Queue,
+                    stop: threading.Event) -> None:
+    """Read the narrative's mentions on a connection of its own, batch by batch."""
+
+    def put(item):
+        asyncio.run_coroutine_threadsafe(queue.put(item), loop).result()
+
+    try:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
+        try:
+            conn.execute(f"PRAGMA mmap_size = {MMAP_BYTES}")
+            cursor = store.export_mentions(conn, narrative)
+            put([column[0] for column in cursor.description])
+            while not stop.is_set():
+                rows = cursor.fetchmany(EXPORT_BATCH)
+                if not rows:
+                    break
+                put(rows)
+        finally:
+            conn.close()
+        put(None)
+    except Exception as error:  # reported in the stream, never a hung response
+        put(error)
+
+
+async def export_view(request, datasette):
+    """Every mention of a narrative as CSV, streamed (no row limit).
+
+    The SQL time limit does not apply: the export reads one narrative's mentions
+    in index order on its own read-only connection, and stops when the client goes.
+    """
+    narrative = request.url_vars["narrative"]
+    db = datasette.get_database(archive_name(datasette))
+    found = await db.execute_fn(
+        lambda conn: store.get_narrative(sqlite_utils.Database(conn), narrative))
+    if found is None:
+        return Response.text(f"No narrative {narrative!r}\n", status=404)
+    loop = asyncio.get_running_loop()
+    queue: asyncio.Queue = asyncio.Queue(maxsize=4)
+    stop = threading.Event()
+
+    async def stream(writer):
+        thread = threading.Thread(target=_rows_in_thread,
+                                  args=(db.path, narrative, loop, queue, stop), daemon=True)
+        thread.start()
+        try:
+            while True:
+                item = await queue.get()
+                if item is None:
+                    break
+                if isinstance(item, Exception):
+                    await writer.write(f"\nexport failed: {item}\n")
+                    break
+                buffer = io.StringIO()
+                out = csv.writer(buffer)
+                if item and isinstance(item[0], str):
+                    out.writerow(item)
+                else:
+                    out.writerows(item)
+                await writer.write(buffer.getvalue())
+        finally:
+            stop.set()
+            while thread.is_alive():  # let the reader finish its put and close
+                try:
+                    queue.get_nowait()
+                except asyncio.QueueEmpty:
+                    await asyncio.sleep(0.01)
+
+    return AsgiStream(stream, headers={
+        "content-disposition": f'attachment; filename="{narrative}-mentions.csv"'},
+        content_type="text/csv; charset=utf-8")
