@@ -17,7 +17,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -236,12 +236,31 @@ def run_crawl(
     """
     if supervisor is not None:
         watch_supervisor(supervisor, grace, db_path, run_id)
-    from scrapy.crawler import CrawlerProcess
-    from twisted.internet import defer, task
-
     spiders = list(dict.fromkeys(spiders)) or list(SPIDERS)
-    config = load_config(config_dir)
-    check_arguments(config, spiders, outlets, narratives, since, until, run_id)
+    check_arguments(load_config(config_dir), spiders, outlets, narratives, since, until, run_id)
+    overrides = crawl_overrides(db_path, settings, captures, capture, run_id)
+    console = console or Console(stderr=True)
+    if progress is None:
+        progress = console.is_terminal
+    scrapy_conf = scrapy_settings(db_path, config_dir, overrides)
+    db = store.open_db(db_path)  # the pipeline stores outlets and narratives when it opens
+    runs = open_runs(db, db_path, spiders, run_id)
+    process = crawler_process(scrapy_conf, console, progress, explicit="LOG_LEVEL" in overrides)
+    live = Live(progress_table(runs), console=console, refresh_per_second=4,
+                transient=False) if progress else None
+    spider_kwargs = {"outlets": list(outlets), "narratives": list(narratives), "since": since,
+                     "until": until, "limit": limit}
+    done = crawl_in_turn(process, db, runs, spider_kwargs, spider_args or {})
+    with live_display(live, runs):
+        run_reactor(process, done)
+    return close_runs(db, runs)
+
+
+def crawl_overrides(db_path: str | Path, settings: dict[str, Any] | None,
+                    captures: str | Path | None, capture: bool,
+                    run_id: int | None) -> dict[str, Any]:
+    """The -s overrides plus the capture settings; a captures dir that cannot be used
+    raises CaptureDirError and closes a given `run_id` as failed."""
     overrides = dict(settings or {})
     try:
         overrides.update(capture_settings(db_path, captures, capture, overrides))
@@ -251,15 +270,12 @@ def run_crawl(
             store.finish_run(db, run_id, "failed", message=f"not started: {error}")
             db.close()
         raise
-    console = console or Console(stderr=True)
-    if progress is None:
-        progress = console.is_terminal
-    scrapy_conf = scrapy_settings(db_path, config_dir, overrides)
+    return overrides
 
-    db = store.open_db(db_path)  # the pipeline stores outlets and narratives when it opens
-    arguments = {key: value for key, value in (
-        ("outlets", list(outlets)), ("narratives", list(narratives)), ("since", since),
-        ("until", until), ("limit", limit), *(spider_args or {}).items()) if value}
+
+def open_runs(db, db_path: str | Path, spiders: Sequence[str],
+              run_id: int | None) -> list[SpiderRun]:
+    """One waiting SpiderRun per spider, after checking a given `run_id` (ValueError)."""
     if run_id is not None:
         row = store.get_run(db, run_id)
         if row is None:
@@ -269,56 +285,76 @@ def run_crawl(
     # runs left 'running' by a crawl killed with -9 are closed now, as `status` does
     status.settle_runs(db, skip=[run_id] if run_id is not None else [])
     # A spider's run row is created when it starts (a spider waiting its turn is not running).
-    runs = [SpiderRun(name, run_id) for name in spiders]
+    return [SpiderRun(name, run_id) for name in spiders]
+
+
+def crawler_process(scrapy_conf, console: Console, progress: bool, explicit: bool):
+    """Scrapy's CrawlerProcess; with `progress` its logs go to `console`, above the live table."""
+    from scrapy.crawler import CrawlerProcess
 
     if progress:
-        _log_to_console(console, scrapy_conf, explicit="LOG_LEVEL" in overrides)
+        _log_to_console(console, scrapy_conf, explicit=explicit)
         scrapy_conf.set("LOG_INSTALL_ROOT_HANDLER", False, priority="cmdline")
-    process = CrawlerProcess(scrapy_conf)
-    live = Live(progress_table(runs), console=console, refresh_per_second=4,
-                transient=False) if progress else None
+    return CrawlerProcess(scrapy_conf)
 
-    @defer.inlineCallbacks
-    def crawl_all():
-        for run in runs:
-            if run.run_id is None:
-                run.run_id = store.start_run(db, run.spider, arguments, pid=os.getpid())
-            crawler = process.create_crawler(run.spider)
-            run.crawler, run.started = crawler, time.monotonic()
-            try:
-                yield process.crawl(
-                    crawler, outlets=list(outlets), narratives=list(narratives), since=since,
-                    until=until, limit=limit, run_id=run.run_id, **(spider_args or {}),
-                )
-            except Exception as error:  # the spider could not even start
-                logging.getLogger(__name__).error("%s could not start: %s", run.spider, error)
-                run.message = f"could not start: {error}"
-            run.finished = time.monotonic()
-            run.stats = _stats(crawler)
-            run.finish_reason = run.stats.get("finish_reason")
-            if run.finish_reason == "shutdown":
-                break  # Ctrl-C or SIGTERM: do not start the next spider
 
-    def refresh():
-        if live is not None:
-            live.update(progress_table(runs))
+def crawl_in_turn(process, db, runs: list[SpiderRun], spider_kwargs: dict[str, Any],
+                  spider_args: dict[str, Any]):
+    """Start crawling the runs' spiders one after another; a Deferred fired when all are done.
 
-    done = crawl_all()  # installs the asyncio reactor (creating the first crawler)
-    done.addBoth(_stop_reactor)
-    ticker = task.LoopingCall(refresh)  # after: LoopingCall imports the reactor
-    if live is not None:
-        live.start()
-        ticker.start(0.25, now=False)
+    Creating the first crawler installs the asyncio reactor.
+    """
+    from twisted.internet import defer
+
+    return defer.inlineCallbacks(_crawl_each)(process, db, runs, spider_kwargs, spider_args)
+
+
+def _crawl_each(process, db, runs: list[SpiderRun], spider_kwargs: dict[str, Any],
+                spider_args: dict[str, Any]):
+    arguments = {key: value for key, value in (*spider_kwargs.items(), *spider_args.items())
+                 if value}
+    for run in runs:
+        if run.run_id is None:
+            run.run_id = store.start_run(db, run.spider, arguments, pid=os.getpid())
+        crawler = process.create_crawler(run.spider)
+        run.crawler, run.started = crawler, time.monotonic()
+        try:
+            yield process.crawl(crawler, **spider_kwargs, run_id=run.run_id, **spider_args)
+        except Exception as error:  # the spider could not even start
+            logging.getLogger(__name__).error("%s could not start: %s", run.spider, error)
+            run.message = f"could not start: {error}"
+        run.finished = time.monotonic()
+        run.stats = _stats(crawler)
+        run.finish_reason = run.stats.get("finish_reason")
+        if run.finish_reason == "shutdown":
+            break  # Ctrl-C or SIGTERM: do not start the next spider
+
+
+@contextlib.contextmanager
+def live_display(live: Live | None, runs: Sequence[SpiderRun]) -> Iterator[None]:
+    """Show `live` (if any) while the block runs, its table refreshed four times a second."""
+    if live is None:
+        yield
+        return
+    from twisted.internet import task  # once the reactor is installed: LoopingCall imports it
+
+    ticker = task.LoopingCall(lambda: live.update(progress_table(runs)))
+    live.start()
+    ticker.start(0.25, now=False)
     try:
-        if not done.called:  # every spider failed to start: no reactor to run
-            process.start(stop_after_crawl=False)
+        yield
     finally:
         if ticker.running:
             ticker.stop()
-        if live is not None:
-            live.update(progress_table(runs))
-            live.stop()
-    return close_runs(db, runs)
+        live.update(progress_table(runs))
+        live.stop()
+
+
+def run_reactor(process, done) -> None:
+    """Run the reactor until `done` fires, then stop it."""
+    done.addBoth(_stop_reactor)
+    if not done.called:  # every spider failed to start: no reactor to run
+        process.start(stop_after_crawl=False)
 
 
 def close_runs(db, runs: list[SpiderRun]) -> list[SpiderRun]:
