@@ -446,16 +446,27 @@ def crawl(db_path, config_dir, spiders, outlet_ids, narrative_ids, since, until,
     anything is fetched.
     """
     from narrative_archive import crawl as crawling
+
+    def start():
+        return crawling.run_crawl(
+            spiders, db_path=db_path, config_dir=config_dir, outlets=outlet_ids,
+            narratives=narrative_ids, since=since, until=until, limit=limit,
+            settings=crawling.parse_settings(scrapy_settings), run_id=run_id,
+            progress=progress, supervisor=supervisor, grace=grace, captures=captures,
+            capture=capture,
+        )
+
+    crawl_and_exit(start, db_path)
+
+
+def crawl_and_exit(start, db_path) -> None:
+    """Run a crawl (`start()` returns its runs): config and argument errors become click
+    errors; then the summary, and the exit code the crawl earned."""
+    from narrative_archive import crawl as crawling
     from narrative_archive.capture import CaptureDirError
 
     try:
-        overrides = crawling.parse_settings(scrapy_settings)
-        runs = crawling.run_crawl(
-            spiders, db_path=db_path, config_dir=config_dir, outlets=outlet_ids,
-            narratives=narrative_ids, since=since, until=until, limit=limit,
-            settings=overrides, run_id=run_id, progress=progress,
-            supervisor=supervisor, grace=grace, captures=captures, capture=capture,
-        )
+        runs = start()
     except (ConfigError, CaptureDirError) as error:
         raise click.ClickException(str(error)) from error
     except ValueError as error:
@@ -498,7 +509,7 @@ def backfill(db_path, config_dir, narrative_ids, since, until, source, outlet_id
     from narrative_archive import crawl as crawling
     from narrative_archive.spiders.backfill import sources_for
 
-    try:
+    def start():
         overrides = crawling.parse_settings(scrapy_settings)
         key = crawling.scrapy_settings(db_path, config_dir, overrides).get(
             "NARRATIVE_ARCHIVE_MEDIACLOUD_KEY")
@@ -506,18 +517,14 @@ def backfill(db_path, config_dir, narrative_ids, since, until, source, outlet_id
         if source in (None, "all") and not key:
             click.echo("mediacloud: skipped (no API key; set NARRATIVE_ARCHIVE_MEDIACLOUD_KEY)",
                        err=True)
-        runs = crawling.run_crawl(
+        return crawling.run_crawl(
             ["backfill"], db_path=db_path, config_dir=config_dir, outlets=outlet_ids,
             narratives=narrative_ids, since=since, until=until, limit=limit,
             settings=overrides, progress=progress,
             spider_args={"source": source or "", "all_urls": all_urls},
         )
-    except ConfigError as error:
-        raise click.ClickException(str(error)) from error
-    except ValueError as error:
-        raise click.UsageError(str(error)) from error
-    crawling.print_summary(runs, db_path)
-    crawling.exit_now(crawling.exit_code(runs))
+
+    crawl_and_exit(start, db_path)
 
 
 @cli.command()

@@ -17,6 +17,7 @@ from urllib.parse import quote, urlencode
 from warcio.archiveiterator import ArchiveIterator
 
 from narrative_archive.archives.wayback import timestamp_iso
+from narrative_archive.times import parse_iso
 
 DEFAULT_INDEX_URL = "https://index.commoncrawl.org"
 DEFAULT_DATA_URL = "https://data.commoncrawl.org"
@@ -62,16 +63,6 @@ class Response:
     date: str | None
 
 
-def _moment(value) -> datetime | None:
-    if not value:
-        return None
-    try:
-        moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
 def parse_collinfo(body: bytes) -> list[Crawl]:
     """The crawls of collinfo.json (ValueError when it is not a list of crawls)."""
     try:
@@ -80,7 +71,7 @@ def parse_collinfo(body: bytes) -> list[Crawl]:
         raise ValueError("collinfo.json is not JSON") from None
     if not isinstance(data, list):
         raise ValueError("collinfo.json is not a list of crawls")
-    return [Crawl(str(item["id"]), _moment(item.get("from")), _moment(item.get("to")))
+    return [Crawl(str(item["id"]), parse_iso(item.get("from")), parse_iso(item.get("to")))
             for item in data if isinstance(item, dict) and item.get("id")]
 
 
