@@ -72,19 +72,8 @@ def save_article(
         _save_archive(db, article_id, archive)
         changed = (values["text"], values["title"]) != (old_text, old_title)
         if changed:
-            # Keep what the page said before, then what it says now.
-            if not db.conn.execute(
-                "SELECT 1 FROM article_versions WHERE article_id = ?", [article_id]
-            ).fetchone():
-                _save_version(db, article_id, fetched_at,
-                              {"title": old_title, "text": old_text, "content_hash": old_hash})
-            assignments = ", ".join(f"{field} = ?" for field in ARTICLE_FIELDS)
-            db.conn.execute(
-                f"UPDATE articles SET {assignments}, last_seen_at = ?, fetched_at = ?,"
-                " fetched_after_error_id = ?, outlet_id = coalesce(outlet_id, ?) WHERE id = ?",
-                [*values.values(), fetched_at, fetched_at, error_mark, outlet_id, article_id],
-            )
-            _save_version(db, article_id, fetched_at, values, **evidence)
+            _replace_text(db, article_id, (old_title, old_text, old_hash), values, fetched_at,
+                          outlet_id, error_mark, evidence)
             return article_id, "updated"
         db.conn.execute(
             "UPDATE articles SET last_seen_at = ?, fetched_at = ?, fetched_after_error_id = ?,"
@@ -107,6 +96,26 @@ def _save_archive(db, article_id: int, archive: Mapping[str, Any] | None) -> Non
          archive["archived_at"]],
     )
 
+
+
+def _replace_text(db, article_id: int, old: tuple, values: Mapping[str, Any], fetched_at: str,
+                  outlet_id: str | None, error_mark: int, evidence: Mapping[str, Any]) -> None:
+    """An article's title or text changed: keep what the page said before (its first
+    version, when none is stored yet), then store and version what it says now."""
+    old_title, old_text, old_hash = old
+    if not db.conn.execute(
+        "SELECT 1 FROM article_versions WHERE article_id = ?", [article_id]
+    ).fetchone():
+        _save_version(db, article_id, fetched_at,
+                      {"title": old_title, "text": old_text, "content_hash": old_hash})
+    assignments = ", ".join(f"{field} = ?" for field in ARTICLE_FIELDS)
+    db.conn.execute(
+        f"UPDATE articles SET {assignments}, last_seen_at = ?, fetched_at = ?,"
+        " fetched_after_error_id = ?, outlet_id = coalesce(outlet_id, ?) WHERE id = ?",
+        [*(values[field] for field in ARTICLE_FIELDS), fetched_at, fetched_at, error_mark,
+         outlet_id, article_id],
+    )
+    _save_version(db, article_id, fetched_at, values, **evidence)
 
 def _save_version(db, article_id: int, fetched_at: str, values: Mapping[str, Any],
                   capture_id: int | None = None, extractor: str | None = None,
@@ -243,18 +252,9 @@ def save_articles_bulk(db: sqlite_utils.Database, articles: Iterable[Mapping[str
             if (values["text"], values["title"]) == (old_text, old_title):
                 unchanged.append((values["published_at"], values["modified_at"], article_id))
                 continue
-            if not db.conn.execute("SELECT 1 FROM article_versions WHERE article_id = ?",
-                                   [article_id]).fetchone():
-                _save_version(db, article_id, fetched_at,
-                              {"title": old_title, "text": old_text, "content_hash": old_hash})
-            assignments = ", ".join(f"{field} = ?" for field in ARTICLE_FIELDS)
-            db.conn.execute(
-                f"UPDATE articles SET {assignments}, last_seen_at = ?, fetched_at = ?,"
-                " outlet_id = coalesce(outlet_id, ?) WHERE id = ?",
-                [*(values[f] for f in ARTICLE_FIELDS), fetched_at, fetched_at,
-                 values["outlet_id"], article_id])
-            _save_version(db, article_id, fetched_at, values,
-                          origin="import" if via == "import" else None)
+            _replace_text(db, article_id, (old_title, old_text, old_hash), values, fetched_at,
+                          values["outlet_id"], error_mark,
+                          {"origin": "import" if via == "import" else None})
             counts["updated"] += 1
         db.conn.executemany(
             "UPDATE articles SET published_at = coalesce(published_at, ?),"
