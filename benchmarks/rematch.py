@@ -17,8 +17,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from narrative_archive import narratives, store
+from narrative_archive import store
 from narrative_archive.config import Narrative
+from narrative_archive.match import narratives
 
 # Each narrative: groups of alternatives; an article matches when every group matches.
 NARRATIVE_GROUPS = [

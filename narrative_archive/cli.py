@@ -8,11 +8,11 @@ from pathlib import Path
 
 import click
 
-from narrative_archive import narratives as narratives_module
 from narrative_archive import store
 from narrative_archive.config import DEFAULT_DB, SPIDERS, Config, ConfigError, load_config
-from narrative_archive.status import one_line, status_report, took
-from narrative_archive.timeline import format_rows
+from narrative_archive.match import narratives as narratives_module
+from narrative_archive.publish.status import one_line, status_report, took
+from narrative_archive.publish.tables import format_rows
 
 
 def archive_options(command):
@@ -50,7 +50,7 @@ def capture_options(command):
 
 
 def captures_path(db_path: str, captures: str | None) -> Path:
-    from narrative_archive.crawl import captures_dir
+    from narrative_archive.crawl.run import captures_dir
 
     return captures_dir(db_path, captures)
 
@@ -108,7 +108,7 @@ def init(db_path, config_dir):
     Safe to run again: it only applies what is missing. A narrative whose query
     changed gets a new version and is re-matched over the whole archive.
     """
-    from narrative_archive.coverage import check_narrative
+    from narrative_archive.match.coverage import check_narrative
 
     config = read_config(config_dir)
     db = init_archive(db_path, config)
@@ -343,7 +343,7 @@ def up(db_path, config_dir, grace, max_crawls, host, port, captures, capture):
     if Datasette exits, the scheduler stops too and the exit status is 1.
     --captures and --no-capture apply to every crawl it starts.
     """
-    from narrative_archive import serve
+    from narrative_archive.publish import serve
 
     pass_capture_to_crawls(captures, capture)
     from narrative_archive.scheduler.log import EventLog
@@ -388,7 +388,7 @@ def serve(db_path, config_dir, host, port, metadata_path, settings, cors, print_
     """
     import shlex
 
-    from narrative_archive import serve as serve_module
+    from narrative_archive.publish import serve as serve_module
 
     options = {"settings": dict(settings), "metadata": metadata_path, "cors": cors}
     if captures:  # the article page's WARC record downloads read from here
@@ -445,7 +445,7 @@ def crawl(db_path, config_dir, spiders, outlet_ids, narrative_ids, since, until,
     Evidence); a captures dir that cannot be used stops the crawl before
     anything is fetched.
     """
-    from narrative_archive import crawl as crawling
+    from narrative_archive.crawl import run as crawling
 
     def start():
         return crawling.run_crawl(
@@ -462,8 +462,8 @@ def crawl(db_path, config_dir, spiders, outlet_ids, narrative_ids, since, until,
 def crawl_and_exit(start, db_path) -> None:
     """Run a crawl (`start()` returns its runs): config and argument errors become click
     errors; then the summary, and the exit code the crawl earned."""
-    from narrative_archive import crawl as crawling
-    from narrative_archive.capture import CaptureDirError
+    from narrative_archive.capture.warc import CaptureDirError
+    from narrative_archive.crawl import run as crawling
 
     try:
         runs = start()
@@ -506,7 +506,7 @@ def backfill(db_path, config_dir, narrative_ids, since, until, source, outlet_id
     and where its copy came from (archive_source, archive_url, archived_at).
     Resumable: run it again after a stop and it goes on where it stopped.
     """
-    from narrative_archive import crawl as crawling
+    from narrative_archive.crawl import run as crawling
     from narrative_archive.spiders.backfill import sources_for
 
     def start():
@@ -543,7 +543,7 @@ def extract(db_path, config_dir, files, url, fmt):
     canonical URL, outbound links, content_hash and any warnings. Exits 1 when
     a file has no article (its entry then has "error").
     """
-    from narrative_archive.extract import extract_files
+    from narrative_archive.extract.article import extract_files
 
     results = extract_files(files, url=url)
     if fmt == "jsonl":
@@ -577,7 +577,7 @@ def check(db_path, config_dir, narrative_id):
     narrative and language, then every failing example. Exits 1 on any
     failure. The archive is not touched.
     """
-    from narrative_archive.coverage import check_narrative, format_report
+    from narrative_archive.match.coverage import check_narrative, format_report
 
     config = read_config(config_dir)
     selected = [pick_narrative(config, narrative_id)] if narrative_id else config.narratives
@@ -604,7 +604,7 @@ def near_misses(db_path, config_dir, narrative_id, limit, fmt):
     query does not match, newest first, with the passage where those terms
     are closest. Promote a form you find there into the query.
     """
-    from narrative_archive import coverage
+    from narrative_archive.match import coverage
 
     config = read_config(config_dir)
     narrative = pick_narrative(config, narrative_id)
@@ -637,7 +637,7 @@ def suggest(db_path, config_dir, narrative_id, language):
     for a human to review, test with examples and `check`, and paste under
     `queries:`; nothing is changed.
     """
-    from narrative_archive import coverage
+    from narrative_archive.match import coverage
 
     narrative = pick_narrative(read_config(config_dir), narrative_id)
     try:
@@ -682,7 +682,7 @@ def reextract(db_path, config_dir, captures, since, outlet_ids):
     error naming its file and offset. The run is a crawl_runs row (spider
     'reextract'). Exits 1 when records were unreadable and none could be read.
     """
-    from narrative_archive.reextract import reextract as run
+    from narrative_archive.ingest.reextract import reextract as run
 
     config = read_config(config_dir)
     unknown = [o for o in outlet_ids if o not in {outlet.id for outlet in config.outlets}]
@@ -713,8 +713,8 @@ def export_wacz(db_path, config_dir, captures, narrative_id, out, since, until):
     into one WACZ file that ReplayWeb.page (https://replayweb.page) opens; the
     article pages are its pages. Unreadable records are skipped and listed.
     """
-    from narrative_archive.capture import CaptureError
-    from narrative_archive.capture import export_wacz as package
+    from narrative_archive.capture.warc import CaptureError
+    from narrative_archive.capture.warc import export_wacz as package
 
     db = _existing_archive(db_path)
     row = store.get_narrative(db, narrative_id)
@@ -755,7 +755,7 @@ def prune_captures(db_path, config_dir, captures, unmatched, older_than, dry_run
     """
     from datetime import UTC, datetime, timedelta
 
-    from narrative_archive.capture import CaptureError, safe_path
+    from narrative_archive.capture.warc import CaptureError, safe_path
     from narrative_archive.times import iso, parse_duration
 
     seconds = 0 if older_than.strip().rstrip("smhdw") in ("0", "") else parse_duration(older_than)
@@ -814,7 +814,7 @@ def import_(db_path, config_dir, files, fmt, outlet_id, batch_size, progress):
     from rich.console import Console
     from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 
-    from narrative_archive import importer
+    from narrative_archive.ingest import importer
 
     config = read_config(config_dir)
     db = store.open_db(db_path)

@@ -32,11 +32,11 @@ from apscheduler.schedulers.background import BackgroundScheduler
 
 from narrative_archive import store
 from narrative_archive.config import Job
+from narrative_archive.publish.status import run_alive, settle_runs
 from narrative_archive.scheduler.jobs import run_job
 from narrative_archive.scheduler.lock import SchedulerLock
 from narrative_archive.scheduler.log import EventLog
 from narrative_archive.scheduler.triggers import describe_trigger, first_run_at, make_trigger
-from narrative_archive.status import run_alive, settle_runs
 from narrative_archive.times import parse_iso
 
 DEFAULT_GRACE = 30.0

@@ -4,7 +4,7 @@ Sources (--source; default wayback, plus mediacloud when a key is configured):
 
 - wayback: per outlet domain, the Wayback CDX server lists the HTML captures
   (status 200) of the range whose URL carries one of the narratives' slug terms
-  (narrative_archive.archives.terms; --all-urls: every URL), one per URL; each
+  (narrative_archive.sources.terms; --all-urls: every URL), one per URL; each
   is fetched raw (id_). A replay that redirects to another capture is followed
   once.
 - commoncrawl: the crawls of collinfo.json that overlap the range, per domain,
@@ -37,11 +37,11 @@ from scrapy.http import Response
 from scrapy.spidermiddlewares.httperror import HttpError
 from w3lib.encoding import http_content_type_encoding
 
-from narrative_archive import discovery
-from narrative_archive.archives import commoncrawl, mediacloud, terms, wayback
 from narrative_archive.config import Outlet
-from narrative_archive.dates import parse_listed_date
-from narrative_archive.items import Page, Problem, Refused
+from narrative_archive.crawl import discovery
+from narrative_archive.crawl.items import Page, Problem, Refused
+from narrative_archive.extract.dates import parse_listed_date
+from narrative_archive.sources import commoncrawl, mediacloud, terms, wayback
 from narrative_archive.spiders.base import HTML_TYPES, ArchiveSpider, describe_failure
 from narrative_archive.times import iso, now
 from narrative_archive.urls import bare_host

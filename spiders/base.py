@@ -2,11 +2,11 @@
 
 A spider only discovers article URLs and fetches them. It yields a `Page` for
 every article page it got and a `Problem` for every URL it could not get; the
-pipeline (narrative_archive.pipelines) extracts, stores and matches. Before a
+pipeline (narrative_archive.crawl.pipelines) extracts, stores and matches. Before a
 URL is requested it is canonicalised, checked against the outlets crawled
 (no wandering off their domains except through discovery), and skipped when
 the archive fetched it within NARRATIVE_ARCHIVE_REFETCH_AFTER (asked through
-narrative_archive.discovery, the one way a spider reads the archive).
+narrative_archive.crawl.discovery, the one way a spider reads the archive).
 """
 
 from __future__ import annotations
@@ -33,7 +33,6 @@ from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 from w3lib.encoding import http_content_type_encoding
 
-from narrative_archive import discovery
 from narrative_archive.config import (
     DEFAULT_DB,
     Config,
@@ -42,7 +41,8 @@ from narrative_archive.config import (
     load_config,
     parse_duration,
 )
-from narrative_archive.items import STAT, Link, Page, Problem, Refused
+from narrative_archive.crawl import discovery
+from narrative_archive.crawl.items import STAT, Link, Page, Problem, Refused
 from narrative_archive.times import iso, now, parse_when
 from narrative_archive.urls import bare_host, canonicalize_url
 

@@ -22,8 +22,8 @@ from urllib.parse import urljoin
 import feedparser
 from scrapy.http import Response
 
-from narrative_archive.dates import parse_listed_date, plausible_date
-from narrative_archive.items import Link
+from narrative_archive.crawl.items import Link
+from narrative_archive.extract.dates import parse_listed_date, plausible_date
 from narrative_archive.spiders.base import ArchiveSpider, in_range
 from narrative_archive.times import iso
 

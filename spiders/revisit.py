@@ -6,7 +6,7 @@ days): each run asks the archive which are due (discovery.due_for_revisit),
 most overdue first, up to --limit. Requests are conditional when the archive
 has the page's validators (If-None-Match with its ETag, If-Modified-Since with
 its Last-Modified) and never follow a redirect: the 3xx itself is the answer.
-Every response (or failure) becomes one outcome (see narrative_archive.lifecycle):
+Every response (or failure) becomes one outcome (see narrative_archive.crawl.revisit):
 a RevisitOutcome, or a Page with via='revisit' and the article's id when there
 is an article page to extract and compare. robots.txt still applies: a
 disallowed URL is recorded as blocked.
@@ -21,9 +21,9 @@ from scrapy.http import Response
 from twisted.python.failure import Failure
 from w3lib.encoding import http_content_type_encoding
 
-from narrative_archive import discovery
-from narrative_archive.items import Page, Problem, Refused, RevisitOutcome
-from narrative_archive.lifecycle import (
+from narrative_archive.crawl import discovery
+from narrative_archive.crawl.items import Page, Problem, Refused, RevisitOutcome
+from narrative_archive.crawl.revisit import (
     BLOCKED_STATUSES,
     GONE_STATUSES,
     classify_page,

@@ -32,7 +32,7 @@ from urllib.parse import parse_qsl, quote, quote_plus, urlencode, urlsplit
 from scrapy.http import Response
 
 from narrative_archive.config import Narrative
-from narrative_archive.items import Link
+from narrative_archive.crawl.items import Link
 from narrative_archive.spiders.base import ArchiveSpider
 from narrative_archive.spiders.feeds import parse_feed
 from narrative_archive.spiders.wordforms import MAIN_LANGUAGE, narrative_words, word_forms

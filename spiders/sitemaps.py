@@ -23,8 +23,8 @@ from lxml import etree
 from scrapy.http import Response
 from scrapy.utils.gz import gunzip
 
-from narrative_archive.dates import parse_listed_date, plausible_date
-from narrative_archive.items import Link
+from narrative_archive.crawl.items import Link
+from narrative_archive.extract.dates import parse_listed_date, plausible_date
 from narrative_archive.spiders.base import ArchiveSpider, in_range
 from narrative_archive.times import iso
 

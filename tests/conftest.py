@@ -7,8 +7,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from narrative_archive import narratives, store
+from narrative_archive import store
 from narrative_archive.config import DEFAULT_CONFIG_DIR, load_narratives, load_outlets
+from narrative_archive.match import narratives
 
 FILES = Path(__file__).parent / "files"
 

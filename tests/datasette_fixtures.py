@@ -16,8 +16,10 @@ import asyncio
 import hashlib
 from pathlib import Path
 
-from narrative_archive import narratives, serve, store
+from narrative_archive import store
 from narrative_archive.config import Narrative
+from narrative_archive.match import narratives
+from narrative_archive.publish import serve
 
 XSS_TITLE = "<script>alert(1)</script> Kremlin calls bounty report fake"
 XSS_TEXT = (

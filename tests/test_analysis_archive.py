@@ -8,11 +8,12 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from narrative_archive import narratives, store
+from narrative_archive import store
 from narrative_archive.analysis import archive as analysis
 from narrative_archive.analysis import citations
 from narrative_archive.cli import cli
 from narrative_archive.config import ConfigError, Narrative, load_narratives
+from narrative_archive.match import narratives
 from tests.datasette_fixtures import Client, make_datasette
 
 RA = Narrative(id="russia-arming-taliban", title="Russia is arming the Taliban",
@@ -222,7 +223,7 @@ def test_dashboard_draws_the_stance_split_and_the_attention_series(tmp_path):
     import subprocess
     import sys
 
-    from narrative_archive import serve
+    from narrative_archive.publish import serve
     from tests.test_browser import CHROMIUM_ARGS, find_chromium, free_port
 
     chromium = find_chromium()

@@ -1,6 +1,6 @@
 """`narrative-archive backfill` against fixture archives: a Wayback CDX server with raw
 replay, a Common Crawl index with WARC records served by byte range, Media Cloud's
-search API; plus the pure clients of narrative_archive.archives."""
+search API; plus the pure clients of narrative_archive.sources"""
 
 from __future__ import annotations
 
@@ -22,9 +22,9 @@ from click.testing import CliRunner
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
-from narrative_archive.archives import commoncrawl, mediacloud, terms, wayback
 from narrative_archive.cli import cli
 from narrative_archive.config import load_config
+from narrative_archive.sources import commoncrawl, mediacloud, terms, wayback
 from narrative_archive.spiders.backfill import soft_404, sources_for
 from tests.fixture_server import FAST, REPO, crawl_env, query, write_config
 

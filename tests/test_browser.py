@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from narrative_archive import serve
+from narrative_archive.publish import serve
 from tests.datasette_fixtures import ARTICLES, XSS_TITLE, build_archive
 
 CHROMIUM_ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",

@@ -4,9 +4,9 @@ import pytest
 from trafilatura.metadata import extract_author
 from trafilatura.utils import load_html
 
-from narrative_archive import extract
-from narrative_archive.bylines import dom_author
-from narrative_archive.extract import extract_article
+from narrative_archive.extract import article as extract
+from narrative_archive.extract.article import extract_article
+from narrative_archive.extract.bylines import dom_author
 from tests.test_extract import FILES, with_meta
 
 

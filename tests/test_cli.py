@@ -6,9 +6,10 @@ import json
 
 import pytest
 
-from narrative_archive import narratives, store
+from narrative_archive import store
 from narrative_archive.cli import cli
 from narrative_archive.config import load_config
+from narrative_archive.match import narratives
 from tests.conftest import article
 
 

@@ -2,9 +2,10 @@
 
 import pytest
 
-from narrative_archive import coverage, narratives, store
+from narrative_archive import store
 from narrative_archive.cli import cli
 from narrative_archive.config import ConfigError, load_narratives
+from narrative_archive.match import coverage, narratives
 from tests.conftest import article
 
 NARRATIVE = """\

@@ -19,7 +19,7 @@ from click.testing import CliRunner
 
 from narrative_archive import store
 from narrative_archive.cli import cli
-from narrative_archive.crawl import exit_code, parse_settings
+from narrative_archive.crawl.run import exit_code, parse_settings
 from narrative_archive.times import parse_when
 from tests.fixture_server import (
     FAST,

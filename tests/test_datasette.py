@@ -17,8 +17,10 @@ from urllib.parse import urlencode
 import pytest
 from click.testing import CliRunner
 
-from narrative_archive import narratives, serve, store
+from narrative_archive import store
 from narrative_archive.cli import cli
+from narrative_archive.match import narratives
+from narrative_archive.publish import serve
 from tests.datasette_fixtures import (
     ARTICLES,
     MENTIONS,

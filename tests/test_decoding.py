@@ -2,7 +2,7 @@
 
 import pytest
 
-from narrative_archive.extract import ExtractError, extract_article
+from narrative_archive.extract.article import ExtractError, extract_article
 from tests.test_extract import page, with_meta
 
 

@@ -15,10 +15,11 @@ import pytest
 from click.testing import CliRunner
 from w3lib.encoding import http_content_type_encoding
 
-from narrative_archive import capture, store
-from narrative_archive.capture import iter_records, read_record, record_bytes
+from narrative_archive import store
+from narrative_archive.capture import warc as capture
+from narrative_archive.capture.warc import iter_records, read_record, record_bytes
 from narrative_archive.cli import cli
-from narrative_archive.extract import extract_article, extractor_version
+from narrative_archive.extract.article import extract_article, extractor_version
 from tests.datasette_fixtures import Client, make_datasette
 from tests.fixture_server import (
     OUTLETS,
@@ -137,7 +138,8 @@ def test_reextract_stores_a_version_only_where_the_text_changed(crawled, tmp_pat
     tass = {r["id"] for r in query(db, "SELECT id FROM articles WHERE outlet_id = 'tass'")}
     assert tass
 
-    from narrative_archive import extract, reextract
+    from narrative_archive.extract import article as extract
+    from narrative_archive.ingest import reextract
 
     original = extract.extract_article
 

@@ -4,8 +4,8 @@ from pathlib import Path
 import pytest
 from trafilatura.utils import load_html
 
-from narrative_archive import extract
-from narrative_archive.extract import (
+from narrative_archive.extract import article as extract
+from narrative_archive.extract.article import (
     Article,
     ExtractError,
     content_hash,

@@ -12,7 +12,7 @@ from types import SimpleNamespace
 import pytest
 from scrapy.http import HtmlResponse
 
-from narrative_archive.settings import USER_AGENT
+from narrative_archive.crawl.settings import USER_AGENT
 from narrative_archive.spiders.feeds import discover_feeds, parse_feed
 from tests.fixture_server import (
     FixtureServer,

@@ -7,9 +7,11 @@ import json
 
 import pytest
 
-from narrative_archive import extract, importer, store
+from narrative_archive import store
 from narrative_archive.cli import cli
 from narrative_archive.config import load_config
+from narrative_archive.extract import article as extract
+from narrative_archive.ingest import importer
 
 MENTION = ("Officials in Kabul said Russia is arming the Taliban with weapons smuggled across "
            "the northern border, a claim Moscow denied.")

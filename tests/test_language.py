@@ -1,6 +1,6 @@
 """Language: the declared one wins, a contradicting text is reported."""
 
-from narrative_archive.extract import extract_article
+from narrative_archive.extract.article import extract_article
 from tests.test_extract import page
 
 

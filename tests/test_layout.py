@@ -59,7 +59,7 @@ def import_errors() -> dict[str, str]:
 
 
 def test_the_package_has_its_modules():
-    assert {"narrative_archive.fts", "narrative_archive.items", "narrative_archive.times",
+    assert {"narrative_archive.fts", "narrative_archive.crawl.items", "narrative_archive.times",
             "narrative_archive.spiders.base", "narrative_archive.scheduler.triggers"} <= set(MODULES)
 
 

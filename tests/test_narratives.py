@@ -4,8 +4,9 @@ import json
 
 import pytest
 
-from narrative_archive import narratives, store
+from narrative_archive import store
 from narrative_archive.config import Narrative
+from narrative_archive.match import narratives
 from tests.conftest import article
 
 NICHOLSON = (

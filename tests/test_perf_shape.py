@@ -12,7 +12,8 @@ import io
 
 import pytest
 
-from narrative_archive import narratives, store
+from narrative_archive import store
+from narrative_archive.match import narratives
 from tests.datasette_fixtures import NARRATIVES, Client, build_archive, make_datasette
 
 RA = "russia-arming-taliban"

@@ -25,18 +25,19 @@ from scrapy.settings import Settings
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
-from narrative_archive import narratives, store
+from narrative_archive import store
 from narrative_archive.config import Outlet, load_narratives
-from narrative_archive.extract import ExtractError
-from narrative_archive.fts import NarrativeMatcher
-from narrative_archive.middlewares import (
+from narrative_archive.crawl.middlewares import (
     BackoffRetryMiddleware,
     RedirectLoopMiddleware,
     retry_after,
 )
-from narrative_archive.pipelines import is_date_warning, prefer_listed_date
+from narrative_archive.crawl.pipelines import is_date_warning, prefer_listed_date
+from narrative_archive.crawl.workers import ExtractorPool
+from narrative_archive.extract.article import ExtractError
+from narrative_archive.fts import NarrativeMatcher
+from narrative_archive.match import narratives
 from narrative_archive.spiders.base import OutletIndex, describe_failure, skip_kind
-from narrative_archive.workers import ExtractorPool
 from tests.fixture_server import (
     REPO,
     FixtureServer,
@@ -269,7 +270,7 @@ def test_crawl_of_the_snippet_bug_articles_records_both_mentions(server, tmp_pat
 
 KILLED_BEFORE_MATCHING = """
 import os, signal, sys
-from narrative_archive import narratives
+from narrative_archive.match import narratives
 def killed(*args, **kwargs):
     os.kill(os.getpid(), signal.SIGKILL)  # kill -9 between storing an article and its mentions
 narratives.match_article = killed

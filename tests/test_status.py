@@ -9,10 +9,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from narrative_archive import status as status_module
 from narrative_archive import store
 from narrative_archive.cli import cli
 from narrative_archive.config import Job
+from narrative_archive.publish import status as status_module
 from narrative_archive.scheduler.lock import SchedulerLock
 from tests.conftest import article
 

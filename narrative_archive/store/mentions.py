@@ -15,7 +15,7 @@ from narrative_archive.store.db import transaction
 from narrative_archive.store.views import TIMELINE_DATE
 from narrative_archive.times import now
 
-logger = logging.getLogger("narrative_archive.narratives")
+logger = logging.getLogger("narrative_archive.match.narratives")
 
 
 def narrative_ids(db: sqlite_utils.Database) -> list[str]:

@@ -31,11 +31,11 @@ from trafilatura.settings import DEFAULT_CONFIG, Document, Extractor, set_date_p
 from trafilatura.utils import load_html
 from trafilatura.xml import xmltotxt
 
-from narrative_archive.bylines import dom_author, split_authors, structured_authors
-from narrative_archive.dates import first_date, modified_sources, published_sources
-from narrative_archive.decoding import DecodeError, decode_page
-from narrative_archive.language import page_language
-from narrative_archive.metadata import (
+from narrative_archive.extract.bylines import dom_author, split_authors, structured_authors
+from narrative_archive.extract.dates import first_date, modified_sources, published_sources
+from narrative_archive.extract.decoding import DecodeError, decode_page
+from narrative_archive.extract.language import page_language
+from narrative_archive.extract.metadata import (
     document_base,
     first_text,
     jsonld_article,

@@ -36,7 +36,7 @@ from scrapy import signals
 from scrapy.exceptions import NotConfigured
 from scrapy.http import Request, Response
 
-from narrative_archive.capture import (
+from narrative_archive.capture.warc import (
     DEFAULT_GZIP_LEVEL,
     DEFAULT_MAX_BYTES,
     CaptureRecord,

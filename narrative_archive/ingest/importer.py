@@ -24,9 +24,11 @@ from urllib.parse import urlsplit
 
 import lxml.html
 
-from narrative_archive import dates, extract, language, store, urls
-from narrative_archive import narratives as narratives_module
+from narrative_archive import store, urls
 from narrative_archive.config import Config
+from narrative_archive.extract import article as extract
+from narrative_archive.extract import dates, language
+from narrative_archive.match import narratives as narratives_module
 
 FORMATS = ("jsonl", "news-please", "csv")
 BATCH_SIZE = 1000

@@ -23,7 +23,7 @@ from narrative_archive import fts
 from narrative_archive.times import DURATION, DURATION_SECONDS
 from narrative_archive.times import parse_duration as parse_duration  # config durations
 
-DEFAULT_CONFIG_DIR = Path(__file__).resolve().parent.parent / "config"
+DEFAULT_CONFIG_DIR = Path(__file__).resolve().parents[2] / "config"
 DEFAULT_DB = "archive.db"  # --db, NARRATIVE_ARCHIVE_DB
 CONFIG_FILES = ("outlets.yml", "narratives.yml", "schedule.yml")
 
@@ -720,10 +720,10 @@ def cron_problem(expression: str, now: datetime | None = None) -> str | None:
 
 @cache
 def known_settings() -> dict[str, Any]:
-    """Scrapy's default settings, overlaid with narrative_archive.settings: name -> default."""
+    """Scrapy's default settings, overlaid with narrative_archive.crawl.settings: name -> default."""
     from scrapy.settings import default_settings
 
-    from narrative_archive import settings as project
+    from narrative_archive.crawl import settings as project
 
     known: dict[str, Any] = {}
     for module in (default_settings, project):

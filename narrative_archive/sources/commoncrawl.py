@@ -16,7 +16,7 @@ from urllib.parse import quote, urlencode
 
 from warcio.archiveiterator import ArchiveIterator
 
-from narrative_archive.archives.wayback import timestamp_iso
+from narrative_archive.sources.wayback import timestamp_iso
 from narrative_archive.times import parse_iso
 
 DEFAULT_INDEX_URL = "https://index.commoncrawl.org"

@@ -17,6 +17,6 @@ import signal
 signal.signal(signal.SIGTERM, signal.SIG_IGN)
 signal.signal(signal.SIGINT, signal.SIG_IGN)
 
-from narrative_archive.workers import warm_up  # noqa: E402
+from narrative_archive.crawl.workers import warm_up  # noqa: E402
 
 warm_up()

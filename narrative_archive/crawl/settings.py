@@ -24,7 +24,7 @@ AUTOTHROTTLE_START_DELAY = 1.0
 AUTOTHROTTLE_MAX_DELAY = 30.0
 AUTOTHROTTLE_TARGET_CONCURRENCY = 1.0
 # robots.txt Crawl-delay is honoured (Scrapy ignores it), up to this many seconds.
-EXTENSIONS = {"narrative_archive.middlewares.RobotsCrawlDelay": 500}
+EXTENSIONS = {"narrative_archive.crawl.middlewares.RobotsCrawlDelay": 500}
 ROBOTSTXT_CRAWL_DELAY_MAX = 30.0
 # The GDELT DOC API asks for at most one request every five seconds.
 DOWNLOAD_SLOTS = {"api.gdeltproject.org": {"concurrency": 1, "delay": 5.0}}
@@ -38,15 +38,15 @@ RETRY_BACKOFF_MAX = 60.0  # and never longer than this, Retry-After included
 DOWNLOADER_MIDDLEWARES = {
     # robots.txt checked for every request, also those queued while it downloads.
     "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
-    "narrative_archive.middlewares.SharedRobotsTxtMiddleware": 100,
+    "narrative_archive.crawl.middlewares.SharedRobotsTxtMiddleware": 100,
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
-    "narrative_archive.middlewares.BackoffRetryMiddleware": 550,
+    "narrative_archive.crawl.middlewares.BackoffRetryMiddleware": 550,
     # After retries (responses run 900 → 100): it sees what retries could not mend.
-    "narrative_archive.middlewares.OutletCapsMiddleware": 540,
+    "narrative_archive.crawl.middlewares.OutletCapsMiddleware": 540,
     # Before RedirectMiddleware (600) sees the response: responses run 900 → 100.
-    "narrative_archive.middlewares.RedirectLoopMiddleware": 610,
+    "narrative_archive.crawl.middlewares.RedirectLoopMiddleware": 610,
     # First to see each response, raw (before decompression, redirects, retries): WARC capture.
-    "narrative_archive.capture_middleware.CaptureMiddleware": 950,
+    "narrative_archive.capture.middleware.CaptureMiddleware": 950,
 }
 DOWNLOAD_TIMEOUT = 30
 DOWNLOAD_MAXSIZE = 10 * 1024 * 1024  # an article page; sitemaps get NARRATIVE_ARCHIVE_SITEMAP_MAXSIZE
@@ -57,7 +57,7 @@ DOWNLOAD_HANDLERS = {"file": None, "ftp": None, "s3": None, "data": None}
 # HttpProxyMiddleware stays on (the default): http_proxy / https_proxy / no_proxy are honoured.
 
 # --- the rest of Scrapy ---------------------------------------------------------------
-ITEM_PIPELINES = {"narrative_archive.pipelines.ArchivePipeline": 300}
+ITEM_PIPELINES = {"narrative_archive.crawl.pipelines.ArchivePipeline": 300}
 # Scrapy starts this many asyncio tasks for every response's output; an article page
 # yields one item, so the default 100 only costs CPU (about 2 ms a page).
 CONCURRENT_ITEMS = 8

@@ -16,7 +16,7 @@ from trafilatura.htmlprocessing import prune_unwanted_nodes
 from trafilatura.json_metadata import normalize_authors
 from trafilatura.utils import trim
 
-from narrative_archive.metadata import clean_text, jsonld_names
+from narrative_archive.extract.metadata import clean_text, jsonld_names
 
 _BYLINE_PREFIX = re.compile(r"^(?:written\s+by|by|автор:?|от)\s+", re.IGNORECASE)
 _NAME_SEPARATORS = re.compile(r"\s*(?:;|\||&|\band\b)\s*", re.IGNORECASE)

@@ -26,9 +26,10 @@ from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
-from narrative_archive import status, store
-from narrative_archive.capture import CaptureDirError
+from narrative_archive import store
+from narrative_archive.capture.warc import CaptureDirError
 from narrative_archive.config import DEFAULT_DB, SPIDERS, Config, load_config
+from narrative_archive.publish import status
 from narrative_archive.times import clock
 
 STAT = "narrative_archive/"
@@ -87,11 +88,11 @@ def parse_settings(pairs: Iterable[str]) -> dict[str, str]:
 
 def scrapy_settings(db_path: str | Path, config_dir: str | Path | None,
                     overrides: dict[str, Any] | None = None):
-    """narrative_archive.settings, then the archive and config paths, then -s overrides."""
+    """narrative_archive.crawl.settings, then the archive and config paths, then -s overrides."""
     from scrapy.settings import Settings
 
     settings = Settings()
-    settings.setmodule("narrative_archive.settings", priority="project")
+    settings.setmodule("narrative_archive.crawl.settings", priority="project")
     settings.set("NARRATIVE_ARCHIVE_DB", str(db_path), priority="cmdline")
     if config_dir:
         settings.set("NARRATIVE_ARCHIVE_CONFIG", str(config_dir), priority="cmdline")
@@ -117,7 +118,7 @@ def capture_settings(db_path: str | Path, captures: str | Path | None, capture: 
     """
     from scrapy.settings import BaseSettings
 
-    from narrative_archive.capture import check_captures_dir
+    from narrative_archive.capture.warc import check_captures_dir
 
     given = BaseSettings(overrides)
     if not given.getbool("NARRATIVE_ARCHIVE_CAPTURE", True):

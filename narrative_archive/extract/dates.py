@@ -13,7 +13,7 @@ from datetime import UTC, date, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from typing import Any
 
-from narrative_archive.metadata import clean_text
+from narrative_archive.extract.metadata import clean_text
 from narrative_archive.times import iso
 
 _PUBLISHED_META = (

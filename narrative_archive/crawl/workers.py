@@ -31,9 +31,8 @@ from typing import Any
 
 import psutil
 
-from narrative_archive import extract
+from narrative_archive.extract import article as extract
 
-# A short article that makes a new worker load everything extraction needs
 # (trafilatura's and htmldate's lazy state, the language model) before real pages arrive.
 _WARM_UP_PAGE = (
     "<html><head><title>Warm-up</title></head><body><article><h1>Warm-up</h1>"
@@ -102,7 +101,7 @@ class ExtractorPool:
         method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
         context = multiprocessing.get_context(method)
         if method == "forkserver":
-            context.set_forkserver_preload(["narrative_archive._preload"])
+            context.set_forkserver_preload(["narrative_archive.crawl._preload"])
         me = os.getpid()
         # No max_tasks_per_child: with it, CPython 3.11's executor can deadlock when it
         # replaces a worker, and extraction does not grow a worker's memory anyway

@@ -20,8 +20,8 @@ from scrapy.utils.httpobj import urlparse_cached
 from scrapy.utils.response import response_status_message
 from twisted.internet.defer import Deferred
 
-from narrative_archive.dates import parse_listed_date
-from narrative_archive.items import Refused
+from narrative_archive.crawl.items import Refused
+from narrative_archive.extract.dates import parse_listed_date
 from narrative_archive.urls import bare_host
 
 logger = logging.getLogger(__name__)

@@ -1,0 +1,1 @@
+"""Every response as a WARC record: writing, reading, WACZ, the Scrapy middleware."""

@@ -1,0 +1,1 @@
+"""Scrapy glue: the crawl command, its settings, items, pipelines, middlewares, workers."""

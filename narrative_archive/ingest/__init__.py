@@ -1,0 +1,1 @@
+"""The flow entered without a crawl: import collections, re-extract stored captures."""

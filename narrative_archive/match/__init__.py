@@ -1,0 +1,1 @@
+"""Narratives as versioned FTS5 queries: matching, rematch, coverage."""

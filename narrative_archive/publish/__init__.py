@@ -1,0 +1,1 @@
+"""What the published archive and the CLI show: Datasette, status, tables."""
