@@ -39,8 +39,9 @@ from narrative_archive import store
 from narrative_archive.analysis import archive as analysis
 from narrative_archive.analysis import citations
 from narrative_archive.capture.warc import CaptureWriter
-from narrative_archive.config import DEFAULT_CONFIG_DIR, load_narratives, load_outlets
+from narrative_archive.config import load_narratives, load_outlets
 from narrative_archive.match import narratives
+from narrative_archive.paths import DEFAULT_CONFIG_DIR
 from narrative_archive.publish import serve
 
 # (outlet, published "YYYY-MM-DD HH:MM" or None, hours until we first saw it, title, text)

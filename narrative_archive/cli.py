@@ -9,8 +9,9 @@ from pathlib import Path
 import click
 
 from narrative_archive import store
-from narrative_archive.config import DEFAULT_DB, SPIDERS, Config, ConfigError, load_config
+from narrative_archive.config import SPIDERS, Config, ConfigError, load_config
 from narrative_archive.match import narratives as narratives_module
+from narrative_archive.paths import DEFAULT_DB
 from narrative_archive.publish.status import one_line, status_report, took
 from narrative_archive.publish.tables import format_rows
 
@@ -50,7 +51,7 @@ def capture_options(command):
 
 
 def captures_path(db_path: str, captures: str | None) -> Path:
-    from narrative_archive.crawl.run import captures_dir
+    from narrative_archive.paths import captures_dir
 
     return captures_dir(db_path, captures)
 

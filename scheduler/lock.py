@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 from typing import TextIO
 
-from narrative_archive.config import DEFAULT_DB
+from narrative_archive.paths import DEFAULT_DB
 
 try:
     import fcntl

@@ -33,16 +33,10 @@ from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 from w3lib.encoding import http_content_type_encoding
 
-from narrative_archive.config import (
-    DEFAULT_DB,
-    Config,
-    Narrative,
-    Outlet,
-    load_config,
-    parse_duration,
-)
+from narrative_archive.config import Config, Narrative, Outlet, load_config, parse_duration
 from narrative_archive.crawl import discovery
 from narrative_archive.crawl.items import STAT, Link, Page, Problem, Refused
+from narrative_archive.paths import DEFAULT_DB
 from narrative_archive.times import iso, now, parse_when
 from narrative_archive.urls import bare_host, canonicalize_url
 

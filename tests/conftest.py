@@ -8,8 +8,9 @@ import pytest
 from click.testing import CliRunner
 
 from narrative_archive import store
-from narrative_archive.config import DEFAULT_CONFIG_DIR, load_narratives, load_outlets
+from narrative_archive.config import load_narratives, load_outlets
 from narrative_archive.match import narratives
+from narrative_archive.paths import DEFAULT_CONFIG_DIR
 
 FILES = Path(__file__).parent / "files"
 

@@ -10,8 +10,9 @@ from urllib.parse import parse_qs
 
 import pytest
 
-from narrative_archive.config import DEFAULT_CONFIG_DIR, Narrative, load_narratives
+from narrative_archive.config import Narrative, load_narratives
 from narrative_archive.match.narratives import check_query
+from narrative_archive.paths import DEFAULT_CONFIG_DIR
 from narrative_archive.spiders.feeds import parse_feed
 from narrative_archive.spiders.search import (
     Term,

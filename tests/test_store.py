@@ -135,8 +135,9 @@ def test_unmatched_search_results_count_as_recently_fetched(db):
 def test_a_day_only_date_does_not_sort_before_a_time_on_that_day(db):
     import yaml
 
-    from narrative_archive.config import DEFAULT_CONFIG_DIR, load_narratives
+    from narrative_archive.config import load_narratives
     from narrative_archive.match import narratives
+    from narrative_archive.paths import DEFAULT_CONFIG_DIR
 
     [narrative] = [n for n in load_narratives(DEFAULT_CONFIG_DIR / "narratives.yml",
                                               narratives.check_query)
@@ -173,8 +174,9 @@ def test_a_day_only_date_does_not_sort_before_a_time_on_that_day(db):
 
 
 def test_archived_copies_are_dated_by_their_capture_on_timelines(db):
-    from narrative_archive.config import DEFAULT_CONFIG_DIR, load_narratives
+    from narrative_archive.config import load_narratives
     from narrative_archive.match import narratives
+    from narrative_archive.paths import DEFAULT_CONFIG_DIR
 
     [narrative] = [n for n in load_narratives(DEFAULT_CONFIG_DIR / "narratives.yml",
                                               narratives.check_query)

@@ -19,7 +19,8 @@ from urllib.parse import urlsplit
 import yaml
 
 from narrative_archive.analysis.sentences import fold, sentence
-from narrative_archive.config import DEFAULT_CONFIG_DIR, ConfigError
+from narrative_archive.config import ConfigError
+from narrative_archive.paths import DEFAULT_CONFIG_DIR
 from narrative_archive.urls import canonicalize_url
 
 DEFAULT_CITATIONS_FILE = DEFAULT_CONFIG_DIR / "citations.yml"

@@ -26,7 +26,8 @@ from typing import Any
 import yaml
 
 from narrative_archive.analysis.sentences import FOLD, fold, sentence_span
-from narrative_archive.config import DEFAULT_CONFIG_DIR, ConfigError
+from narrative_archive.config import ConfigError
+from narrative_archive.paths import DEFAULT_CONFIG_DIR
 
 DEFAULT_STANCE_FILE = DEFAULT_CONFIG_DIR / "stance.yml"
 STANCES = ("asserts", "reports", "disputes")

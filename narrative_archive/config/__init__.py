@@ -20,11 +20,10 @@ from urllib.parse import urlsplit
 import yaml
 
 from narrative_archive import fts
+from narrative_archive.paths import DEFAULT_CONFIG_DIR
 from narrative_archive.times import DURATION, DURATION_SECONDS
 from narrative_archive.times import parse_duration as parse_duration  # config durations
 
-DEFAULT_CONFIG_DIR = Path(__file__).resolve().parents[2] / "config"
-DEFAULT_DB = "archive.db"  # --db, NARRATIVE_ARCHIVE_DB
 CONFIG_FILES = ("outlets.yml", "narratives.yml", "schedule.yml")
 
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]*$")

@@ -43,13 +43,14 @@ from narrative_archive import store, urls
 from narrative_archive.analysis import archive as analysis
 from narrative_archive.analysis import citations
 from narrative_archive.capture.warc import CaptureRecord
-from narrative_archive.config import DEFAULT_DB, Config, load_config, parse_duration
+from narrative_archive.config import Config, load_config, parse_duration
 from narrative_archive.crawl import revisit as lifecycle
 from narrative_archive.crawl.items import STAT, Page, Problem, RevisitOutcome
 from narrative_archive.crawl.workers import ExtractorPool
 from narrative_archive.extract.article import ExtractError, extractor_version
 from narrative_archive.fts import NarrativeMatcher
 from narrative_archive.match import narratives as narratives_module
+from narrative_archive.paths import DEFAULT_DB
 from narrative_archive.urls import bare_host, canonicalize_url
 
 logger = logging.getLogger(__name__)

@@ -28,7 +28,8 @@ from rich.table import Table
 
 from narrative_archive import store
 from narrative_archive.capture.warc import CaptureDirError
-from narrative_archive.config import DEFAULT_DB, SPIDERS, Config, load_config
+from narrative_archive.config import SPIDERS, Config, load_config
+from narrative_archive.paths import DEFAULT_DB, captures_dir
 from narrative_archive.publish import status
 from narrative_archive.times import clock
 
@@ -98,15 +99,6 @@ def scrapy_settings(db_path: str | Path, config_dir: str | Path | None,
         settings.set("NARRATIVE_ARCHIVE_CONFIG", str(config_dir), priority="cmdline")
     settings.setdict(overrides or {}, priority="cmdline")
     return settings
-
-
-def captures_dir(db_path: str | Path, captures: str | Path | None = None,
-                 capture: bool = True) -> Path | None:
-    """Where a crawl's WARC files go: `captures`, else `captures/` beside the archive;
-    None when capture is off."""
-    if not capture:
-        return None
-    return Path(captures) if captures else Path(db_path).absolute().parent / "captures"
 
 
 def capture_settings(db_path: str | Path, captures: str | Path | None, capture: bool,

@@ -7,7 +7,7 @@ from the repository root. Override any of them with `-s NAME=VALUE`, e.g.
 
 import os
 
-from narrative_archive.config import DEFAULT_DB
+from narrative_archive.paths import DEFAULT_DB
 
 BOT_NAME = "narrative-archive"
 SPIDER_MODULES = ["narrative_archive.spiders"]

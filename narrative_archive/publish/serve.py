@@ -24,7 +24,8 @@ import urllib.request
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-DATASETTE_DIR = Path(__file__).resolve().parents[2] / "datasette"
+from narrative_archive.paths import DATASETTE_DIR
+
 # Whatever the file is called, the archive is published under this name (/archive/...):
 # metadata.yml is keyed on it, and plugins/narrative_archive_site.py renames the database.
 DATABASE_NAME = "archive"
