@@ -10,6 +10,7 @@ import click
 
 from narrative_archive import store
 from narrative_archive.config import SPIDERS, Config, ConfigError, load_config
+from narrative_archive.crawl.settings_check import check_setting
 from narrative_archive.match import narratives as narratives_module
 from narrative_archive.paths import DEFAULT_DB
 from narrative_archive.publish.status import one_line, status_report, took
@@ -68,7 +69,7 @@ def pass_capture_to_crawls(captures: str | None, capture: bool) -> None:
 def read_config(config_dir: str | None, warn=None) -> Config:
     """Load the config or exit 1 with the error naming file, entry and line; warnings to stderr."""
     try:
-        config = load_config(config_dir)
+        config = load_config(config_dir, check_setting=check_setting)
     except ConfigError as error:
         raise click.ClickException(str(error)) from error
     for warning in config.warnings:

@@ -25,8 +25,10 @@ from datetime import UTC, datetime, timedelta
 from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-# The crontab dialect lives in config, which validates it with the same trigger.
-from narrative_archive.config import Job, cron_day_of_week, cron_trigger  # noqa: F401
+from narrative_archive.config import Job
+
+# The crontab dialect lives in a leaf: config validates schedule.yml with the same trigger.
+from narrative_archive.cron import cron_trigger
 from narrative_archive.times import format_duration
 
 

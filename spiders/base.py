@@ -33,11 +33,12 @@ from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 from w3lib.encoding import http_content_type_encoding
 
-from narrative_archive.config import Config, Narrative, Outlet, load_config, parse_duration
+from narrative_archive.config import Config, Narrative, Outlet, load_config
 from narrative_archive.crawl import discovery
 from narrative_archive.crawl.items import STAT, Link, Page, Problem, Refused
+from narrative_archive.crawl.settings_check import check_setting
 from narrative_archive.paths import DEFAULT_DB
-from narrative_archive.times import iso, now, parse_when
+from narrative_archive.times import iso, now, parse_duration, parse_when
 from narrative_archive.urls import bare_host, canonicalize_url
 
 HTML_TYPES = ("text/html", "application/xhtml+xml")
@@ -177,7 +178,8 @@ class ArchiveSpider(scrapy.Spider):
     def setup(self, settings, outlets=None, narratives=None, since=None, until=None, limit=None,
               run_id=None, **_) -> None:
         """Read the config and the spider's arguments; raise ValueError for bad ones."""
-        self.config = load_config(settings.get("NARRATIVE_ARCHIVE_CONFIG") or None)
+        self.config = load_config(settings.get("NARRATIVE_ARCHIVE_CONFIG") or None,
+                                  check_setting=check_setting)
         self.outlet_index = OutletIndex(self.config.outlets)
         self.outlets = select(self.config.outlets, _names(outlets), "outlet")
         self.outlets_chosen = bool(_names(outlets))

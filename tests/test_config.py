@@ -12,6 +12,7 @@ from scrapy.settings import Settings
 
 from narrative_archive.cli import cli
 from narrative_archive.config import load_config
+from narrative_archive.crawl.settings_check import check_setting
 
 OUTLET = "- id: x\n  name: X\n  url: https://x.org/\n"
 
@@ -132,7 +133,7 @@ def test_schedule_refuses_a_colliding_per_narrative_job(runner, db_path, config_
 
 def write(config_dir, filename, content):
     (config_dir / filename).write_text(content)
-    return load_config(config_dir)
+    return load_config(config_dir, check_setting=check_setting)
 
 
 @pytest.mark.parametrize("jitter", ["0", "0s", "0m", "90s"])

@@ -33,6 +33,7 @@ from werkzeug import Response
 
 from narrative_archive import store
 from narrative_archive.config import Job
+from narrative_archive.cron import cron_day_of_week
 from narrative_archive.scheduler import jobs, triggers
 from narrative_archive.scheduler.lock import (
     SchedulerAlreadyRunning,
@@ -97,13 +98,13 @@ def test_log_lines_are_one_greppable_line_per_event():
 
 def test_crontab_weekdays_mean_what_they_mean_in_crontab():
     # APScheduler 3 reads day_of_week 0 as Monday; crontab means Sunday
-    assert triggers.cron_day_of_week("1-5") == "mon,tue,wed,thu,fri"
-    assert triggers.cron_day_of_week("0") == triggers.cron_day_of_week("7") == "sun"
-    assert triggers.cron_day_of_week("*/2") == "sun,tue,thu,sat"
-    assert triggers.cron_day_of_week("5-7") == triggers.cron_day_of_week("fri-sun") == "sun,fri,sat"
-    assert triggers.cron_day_of_week("sat-sun") == "sun,sat"
-    assert triggers.cron_day_of_week("mon#1") == "mon#1"  # not crontab: left to APScheduler
-    assert triggers.cron_day_of_week("*") == "*"
+    assert cron_day_of_week("1-5") == "mon,tue,wed,thu,fri"
+    assert cron_day_of_week("0") == cron_day_of_week("7") == "sun"
+    assert cron_day_of_week("*/2") == "sun,tue,thu,sat"
+    assert cron_day_of_week("5-7") == cron_day_of_week("fri-sun") == "sun,fri,sat"
+    assert cron_day_of_week("sat-sun") == "sun,sat"
+    assert cron_day_of_week("mon#1") == "mon#1"  # not crontab: left to APScheduler
+    assert cron_day_of_week("*") == "*"
     monday_3am = Job(id="weekly", spider="sitemaps", cron="0 3 * * 1")
     wednesday = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
     assert triggers.next_cron_time(monday_3am, wednesday) == datetime(2026, 11, 30, 3, 0,

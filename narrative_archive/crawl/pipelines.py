@@ -43,14 +43,16 @@ from narrative_archive import store, urls
 from narrative_archive.analysis import archive as analysis
 from narrative_archive.analysis import citations
 from narrative_archive.capture.warc import CaptureRecord
-from narrative_archive.config import Config, load_config, parse_duration
+from narrative_archive.config import Config, load_config
 from narrative_archive.crawl import revisit as lifecycle
 from narrative_archive.crawl.items import STAT, Page, Problem, RevisitOutcome
+from narrative_archive.crawl.settings_check import check_setting
 from narrative_archive.crawl.workers import ExtractorPool
 from narrative_archive.extract.article import ExtractError, extractor_version
 from narrative_archive.fts import NarrativeMatcher
 from narrative_archive.match import narratives as narratives_module
 from narrative_archive.paths import DEFAULT_DB
+from narrative_archive.times import parse_duration
 from narrative_archive.urls import bare_host, canonicalize_url
 
 logger = logging.getLogger(__name__)
@@ -105,7 +107,7 @@ class ArchivePipeline:
     async def open_spider(self) -> None:
         spider = self.crawler.spider
         self.config = getattr(spider, "config", None) or load_config(
-            self.settings.get("NARRATIVE_ARCHIVE_CONFIG") or None)
+            self.settings.get("NARRATIVE_ARCHIVE_CONFIG") or None, check_setting=check_setting)
         self.matcher = NarrativeMatcher(self.config.narratives)
         self.pool = ExtractorPool(
             self.settings.getint("NARRATIVE_ARCHIVE_EXTRACT_WORKERS"),

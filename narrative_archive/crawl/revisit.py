@@ -17,7 +17,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from urllib.parse import urljoin, urlsplit
 
-from narrative_archive.config import parse_duration
+from narrative_archive.times import parse_duration
 from narrative_archive.urls import trusted_canonical
 
 DEFAULT_SCHEDULE = ("1d", "7d", "30d", "180d")  # after first seen

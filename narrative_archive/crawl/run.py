@@ -29,6 +29,7 @@ from rich.table import Table
 from narrative_archive import store
 from narrative_archive.capture.warc import CaptureDirError
 from narrative_archive.config import SPIDERS, Config, load_config
+from narrative_archive.crawl.settings_check import check_setting
 from narrative_archive.paths import DEFAULT_DB, captures_dir
 from narrative_archive.publish import status
 from narrative_archive.times import clock
@@ -230,7 +231,7 @@ def run_crawl(
     if supervisor is not None:
         watch_supervisor(supervisor, grace, db_path, run_id)
     spiders = list(dict.fromkeys(spiders)) or list(SPIDERS)
-    check_arguments(load_config(config_dir), spiders, outlets, narratives, since, until, run_id)
+    check_arguments(load_config(config_dir, check_setting=check_setting), spiders, outlets, narratives, since, until, run_id)
     overrides = crawl_overrides(db_path, settings, captures, capture, run_id)
     console = console or Console(stderr=True)
     if progress is None:

@@ -1,0 +1,148 @@
+"""narratives.yml: each narrative's query, language variants, examples, lexicon, stance cues."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+from narrative_archive.config.checks import check_date, check_ids
+from narrative_archive.config.model import Narrative
+from narrative_archive.config.yamlfile import Entries, Entry
+
+NARRATIVE_KEYS = (
+    "id", "title", "description", "query", "queries", "since", "examples", "lexicon", "stance",
+)
+EXAMPLE_KEYS = ("match", "no_match")
+LEXICON_KEYS = ("actor", "target", "act")
+# ISO 639-1: the language codes a variant, its examples and its lexicon may use.
+ISO_639_1 = frozenset("""
+    aa ab ae af ak am an ar as av ay az ba be bg bi bm bn bo br bs ca ce ch co cr cs cu cv cy
+    da de dv dz ee el en eo es et eu fa ff fi fj fo fr fy ga gd gl gn gu gv ha he hi ho hr ht
+    hu hy hz ia id ie ig ii ik io is it iu ja jv ka kg ki kj kk kl km kn ko kr ks ku kv kw ky
+    la lb lg li ln lo lt lu lv mg mh mi mk ml mn mr ms mt my na nb nd ne ng nl nn no nr nv ny
+    oc oj om or os pa pi pl ps pt qu rm rn ro ru rw sa sc sd se sg si sk sl sm sn so sq sr ss
+    st su sv sw ta te tg th ti tk tl tn to tr ts tt tw ty ug uk ur uz ve vi vo wa wo xh yi yo
+    za zh zu
+""".split())
+
+
+def _language(e: Entry, key: str, language) -> str:
+    language = str(language)
+    if language not in ISO_639_1:
+        e.fail(key, f"{language!r} is not an ISO 639-1 language code like 'en' or 'fa'")
+    return language
+
+
+def _examples(e: Entry) -> tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...]:
+    """examples: {language: {match: [text, ...], no_match: [text, ...]}}"""
+    examples = e.get("examples", dict, default={})
+    parsed = []
+    for language, cases in examples.items():
+        key = f"examples.{language}"
+        language = _language(e, key, language)
+        if not isinstance(cases, dict) or not cases:
+            e.fail(key, "expected a mapping with 'match' and/or 'no_match' lists")
+        lists = {}
+        for name, texts in cases.items():
+            if name not in EXAMPLE_KEYS:
+                e.fail(f"{key}.{name}", f"unknown key (expected one of: {', '.join(EXAMPLE_KEYS)})")
+            if not isinstance(texts, list) or not texts:
+                e.fail(f"{key}.{name}", "expected a non-empty list of example texts")
+            for position, text in enumerate(texts):
+                if not isinstance(text, str) or not text.strip():
+                    e.fail(f"{key}.{name}[{position}]", f"expected a text, got {text!r}")
+            lists[name] = tuple(" ".join(text.split()) for text in texts)
+        parsed.append((language, lists.get("match", ()), lists.get("no_match", ())))
+    return tuple(parsed)
+
+
+def _lexicon(e: Entry) -> tuple[tuple[str, tuple[tuple[str, tuple[str, ...]], ...]], ...]:
+    """lexicon: {language: {actor: [term, ...], target: [...], act: [...]}}"""
+    lexicon = e.get("lexicon", dict, default={})
+    parsed = []
+    for language, roles in lexicon.items():
+        key = f"lexicon.{language}"
+        language = _language(e, key, language)
+        if not isinstance(roles, dict) or not roles:
+            e.fail(key, f"expected a mapping with {', '.join(LEXICON_KEYS)} lists")
+        terms = []
+        for role, values in roles.items():
+            if role not in LEXICON_KEYS:
+                e.fail(f"{key}.{role}", f"unknown key (expected one of: {', '.join(LEXICON_KEYS)})")
+            if (not isinstance(values, list) or not values
+                    or not all(isinstance(v, str) and v.strip() for v in values)):
+                e.fail(f"{key}.{role}", f"expected a non-empty list of terms, got {values!r}")
+            terms.append((role, tuple(v.strip() for v in values)))
+        parsed.append((language, tuple(terms)))
+    return tuple(parsed)
+
+
+# the cue lists of config/stance.yml a narrative's `stance:` key may extend or replace
+STANCE_LISTS = ("attribution", "denial", "negation", "not_denial", "labels", "prefixes")
+
+
+def _stance(e: Entry) -> tuple[tuple[str, str, str, tuple], ...]:
+    """stance: {language or "*": {list: [cue, ...] | {replace: [cue, ...]}, negation_window: [b, a]}}"""
+    stance = e.get("stance", dict, default={})
+    parsed = []
+    for language, lists in stance.items():
+        key = f"stance.{language}"
+        if language != "*":
+            language = _language(e, key, language)
+        if not isinstance(lists, dict) or not lists:
+            e.fail(key, f"expected a mapping of cue lists ({', '.join(STANCE_LISTS)})")
+        for name, value in lists.items():
+            where = f"{key}.{name}"
+            if name == "negation_window":
+                if (not isinstance(value, list) or len(value) != 2
+                        or not all(isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= 10
+                                   for v in value)):
+                    e.fail(where, f"expected [words before, words after], each 0-10, got {value!r}")
+                parsed.append((str(language), name, "set", tuple(value)))
+                continue
+            if name not in STANCE_LISTS:
+                e.fail(where, f"unknown cue list (expected one of: {', '.join(STANCE_LISTS)},"
+                              " negation_window)")
+            mode = "add"
+            if isinstance(value, dict):
+                if set(value) != {"replace"}:
+                    e.fail(where, "expected a list of cues, or {replace: [cues]}")
+                mode, value = "replace", value["replace"]
+            if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+                e.fail(where, f"expected a list of cue words, got {value!r}")
+            parsed.append((str(language), name, mode, tuple(" ".join(v.split()) for v in value)))
+    return tuple(parsed)
+
+
+def load_narratives(path: Path, check_query) -> tuple[Narrative, ...]:
+    narratives, seen = [], set[str]()
+    for index, line, data, lines in Entries(path, "narrative"):
+        label = check_ids(path, "narrative", index, lines.get("id", line), data.get("id"), seen)
+        e = Entry(path, label, data, lines, line, NARRATIVE_KEYS)
+        query = " ".join(e.get("query", required=True).split())
+        error = check_query(query)
+        if error:
+            e.fail("query", error)
+        queries = e.get("queries", dict, default={})
+        variants = []
+        for language, variant in queries.items():
+            _language(e, f"queries.{language}", language)
+            if not isinstance(variant, str) or not variant.strip():
+                e.fail("queries", f"{language}: expected a query string")
+            variant = " ".join(variant.split())
+            error = check_query(variant)
+            if error:
+                e.fail(f"queries.{language}", error)
+            variants.append((str(language), variant))
+        since = e.get("since", (str, date))
+        if since is not None and check_date(since) is None:
+            e.fail("since", f"expected a date like 2017-01-01, got {since!r}")
+        narratives.append(Narrative(
+            id=data["id"], title=e.get("title", required=True), query=query,
+            description=" ".join((e.get("description") or "").split()) or None,
+            queries=tuple(variants), since=check_date(since) if since else None, line=line,
+            examples=_examples(e), lexicon=_lexicon(e), stance=_stance(e),
+        ))
+    return tuple(narratives)
+
+
