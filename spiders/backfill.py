@@ -42,7 +42,7 @@ from narrative_archive.crawl import discovery
 from narrative_archive.crawl.items import Page, Problem, Refused
 from narrative_archive.extract.dates import parse_listed_date
 from narrative_archive.sources import commoncrawl, mediacloud, terms, wayback
-from narrative_archive.spiders.base import HTML_TYPES, ArchiveSpider, describe_failure
+from narrative_archive.spiders.base import HTML_TYPES, ArchiveSpider, describe_failure, skip_kind
 from narrative_archive.times import iso, now
 from narrative_archive.urls import bare_host
 
@@ -571,6 +571,9 @@ class BackfillSpider(ArchiveSpider):
 
     def live_failed(self, failure):
         capture = failure.request.meta["listed"]
+        if skip_kind(failure):  # not fetched on purpose (robots.txt, a cap): not gone
+            yield from self.failed(failure)
+            return
         reason = describe_failure(failure)
         if reason is None:
             return

@@ -142,11 +142,11 @@ class RevisitSpider(ArchiveSpider):
     def revisit_failed(self, failure: Failure):
         """Errback: robots.txt said no (blocked), or the request failed (failing)."""
         meta = failure.request.meta  # type: ignore[attr-defined]  # Scrapy sets it on errbacks
-        if failure.check(Refused) and not (failure.value.reason or "").startswith("HTTP "):
+        if failure.check(Refused) and failure.value.skip == "capped":
             # The outlet's caps stopped the request before it was made: not checked, still due.
             self.count("skipped_capped")
-            if failure.value.reason:
-                yield Problem(meta["article_url"], failure.value.reason, meta.get("outlet_id"))
+            yield Problem(meta["article_url"], failure.value.reason or "not fetched: a cap",
+                          meta.get("outlet_id"), kind="skipped")
             return
         if skip_kind(failure) == "robots":
             outcome, detail = "blocked", "robots.txt disallows it"

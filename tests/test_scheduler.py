@@ -270,8 +270,9 @@ def test_stop_lets_a_crawl_close_or_marks_it_abandoned(archive):
     thread.join(30)
     assert not thread.is_alive()
     outcome = result["outcome"]
-    assert (outcome.status, outcome.stopped) == ("ok", "shutdown")
+    assert (outcome.status, outcome.stopped) == ("interrupted", "shutdown")
     assert runs(archive)[-1]["message"] == "interrupted: the scheduler was stopping"
+    assert runs(archive)[-1]["status"] == "interrupted"  # cut short, not complete
 
     stop, force = threading.Event(), threading.Event()
     job, command, events, log = fake("stubborn", archive)
@@ -530,7 +531,7 @@ def test_sigterm_stops_a_running_crawl_and_a_restart_carries_on(tmp_path, site, 
     code, seconds = scheduler.stop()
     assert code == 0 and seconds < 3 + 3
     [stopped] = job_runs(db_path, "stuck")
-    assert stopped["status"] in ("ok", "failed", "abandoned") and stopped["finished_at"]
+    assert stopped["status"] in ("interrupted", "failed", "abandoned") and stopped["finished_at"]
     assert stopped["message"]
     assert scheduler.events("stopping", job="stuck", run=running["id"], reason="shutdown")
     wait_for(lambda: not process_or_zombie(running["pid"]), 5, "the crawl process to be gone")

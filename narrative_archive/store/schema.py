@@ -458,6 +458,12 @@ MIGRATIONS: list[str] = [
         WHERE json_valid(args) AND json_type(args, '$.job') = 'text';
     CREATE INDEX crawl_runs_job ON crawl_runs(job, started_at);
     """,
+    # 18: pages a crawl decided not to fetch (robots.txt, off-site redirects, caps) are
+    # crawl_errors of kind 'skipped', counted apart from failures in crawl_runs.skipped
+    """
+    ALTER TABLE crawl_errors ADD COLUMN kind TEXT NOT NULL DEFAULT 'error';
+    ALTER TABLE crawl_runs ADD COLUMN skipped INTEGER NOT NULL DEFAULT 0;
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
