@@ -687,7 +687,7 @@ def test_up_serves_and_schedules_and_ctrl_c_stops_all_of_it(tmp_path, site, star
 
     def answers():
         try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/-/versions.json", timeout=2):
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/-/databases.json", timeout=2):
                 return True
         except OSError:
             return False
