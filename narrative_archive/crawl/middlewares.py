@@ -22,6 +22,7 @@ from scrapy.utils.url import url_is_from_any_domain
 from twisted.internet.defer import Deferred
 
 from narrative_archive.crawl.items import Refused
+from narrative_archive.extract.bounds import trim_body
 from narrative_archive.extract.dates import parse_listed_date
 from narrative_archive.urls import bare_host
 
@@ -304,3 +305,39 @@ class SharedRobotsTxtMiddleware(RobotsTxtMiddleware):
             if stored is not None and not isinstance(stored, Deferred):
                 return stored
         return parser
+
+
+class PageTrimMiddleware:
+    """An HTML page over NARRATIVE_ARCHIVE_MAX_PAGE_BYTES (0: off) is made smaller as soon
+    as it arrives, before the spider and the pipeline hold it: its scripts (but JSON-LD),
+    styles and comments dropped, then the rest cut at the limit (extract.bounds.trim_body).
+
+    Extraction would throw those parts away, and trims the markup the same way in the
+    worker; but a crawl holds every page it has downloaded until a worker is free for it,
+    so hostile pages of 10 MiB each, arriving faster than they are extracted, held
+    hundreds of MiB in the crawl process. Placed after the capture middleware (responses
+    run 950 → 100) and after decompression: the WARC record keeps the page as it came.
+    """
+
+    def __init__(self, crawler):
+        self.crawler = crawler
+        self.max_bytes = crawler.settings.getint("NARRATIVE_ARCHIVE_MAX_PAGE_BYTES")
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        return cls(crawler)
+
+    def process_response(self, request: Request, response: Response):
+        if not self.max_bytes or len(response.body) <= self.max_bytes:
+            return response
+        kind = response.headers.get("Content-Type", b"").split(b";")[0].strip().lower()
+        if kind not in (b"text/html", b"application/xhtml+xml"):
+            return response
+        trimmed = trim_body(response.body, self.max_bytes)
+        if trimmed is None:
+            return response
+        logger.info("%s: trimmed before extraction from %d to %d bytes (scripts, styles and"
+                    " comments dropped, cut at NARRATIVE_ARCHIVE_MAX_PAGE_BYTES)",
+                    response.url, len(response.body), len(trimmed))
+        self.crawler.stats.inc_value("narrative_archive/trimmed_pages")
+        return response.replace(body=trimmed)

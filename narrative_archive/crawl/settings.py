@@ -47,6 +47,9 @@ DOWNLOADER_MIDDLEWARES = {
     "narrative_archive.crawl.middlewares.RedirectLoopMiddleware": 610,
     # First to see each response, raw (before decompression, redirects, retries): WARC capture.
     "narrative_archive.capture.middleware.CaptureMiddleware": 950,
+    # Last to see each response (after capture and decompression): a hostile page's
+    # scripts and styles dropped before the crawl holds it (NARRATIVE_ARCHIVE_MAX_PAGE_BYTES).
+    "narrative_archive.crawl.middlewares.PageTrimMiddleware": 120,
 }
 DOWNLOAD_TIMEOUT = 30
 DOWNLOAD_MAXSIZE = 10 * 1024 * 1024  # an article page; sitemaps get NARRATIVE_ARCHIVE_SITEMAP_MAXSIZE
@@ -94,6 +97,9 @@ NARRATIVE_ARCHIVE_MAX_ERRORS_PER_OUTLET = 50  # failed URLs before the outlet is
 NARRATIVE_ARCHIVE_RETRY_AFTER_MAX = 60.0  # seconds; a longer Retry-After leaves the URL for later
 NARRATIVE_ARCHIVE_MAX_TEXT_CHARS = 500_000  # article text kept (the cut is logged)
 NARRATIVE_ARCHIVE_MAX_LINKS = 1000  # outbound links kept per article (the cut is logged)
+# An HTML page over this many bytes loses its scripts, styles and comments on arrival, and
+# is cut here (0: off); extraction keeps at most 1,000,000 characters of markup anyway.
+NARRATIVE_ARCHIVE_MAX_PAGE_BYTES = 2 * 1024 * 1024
 
 # --- backfill from web archives (the backfill spider) -------------------------------------
 NARRATIVE_ARCHIVE_WAYBACK_URL = "https://web.archive.org"  # CDX at /cdx/search/cdx, raw captures at /web/

@@ -33,6 +33,9 @@ import psutil
 
 from narrative_archive.extract import article as extract
 
+# How many workers the pool starts, for the forkserver's preload (_preload) to read.
+POOL_SIZE_VARIABLE = "NARRATIVE_ARCHIVE_EXTRACT_POOL_SIZE"
+
 # (trafilatura's and htmldate's lazy state, the language model) before real pages arrive.
 _WARM_UP_PAGE = (
     "<html><head><title>Warm-up</title></head><body><article><h1>Warm-up</h1>"
@@ -102,6 +105,7 @@ class ExtractorPool:
         context = multiprocessing.get_context(method)
         if method == "forkserver":
             context.set_forkserver_preload(["narrative_archive.crawl._preload"])
+            os.environ[POOL_SIZE_VARIABLE] = str(self.workers)  # for _preload to read
         me = os.getpid()
         # No max_tasks_per_child: with it, CPython 3.11's executor can deadlock when it
         # replaces a worker, and extraction does not grow a worker's memory anyway

@@ -31,6 +31,7 @@ from trafilatura.settings import DEFAULT_CONFIG, Document, Extractor, set_date_p
 from trafilatura.utils import load_html
 from trafilatura.xml import xmltotxt
 
+from narrative_archive.extract.bounds import bound_markup
 from narrative_archive.extract.bylines import dom_author, split_authors, structured_authors
 from narrative_archive.extract.dates import first_date, modified_sources, published_sources
 from narrative_archive.extract.decoding import DecodeError, decode_page
@@ -114,6 +115,7 @@ def extract_article(html: bytes | str, url: str, *, encoding: str | None = None,
         markup = decode_page(html, encoding, warnings)
     except DecodeError as err:
         raise ExtractError(str(err)) from err
+    markup = bound_markup(markup, warnings)  # a hostile page's tags, links, nesting capped
     tree = load_html(markup)
     if tree is None:
         raise ExtractError("not HTML")
