@@ -43,10 +43,12 @@ from narrative_archive.capture.warc import (
     CaptureWriter,
     check_captures_dir,
 )
+from narrative_archive.store import disk_full
 
 log = logging.getLogger(__name__)
 
 STAT = "narrative_archive/capture/"
+DISK_FULL_STAT = "narrative_archive/disk_full"  # crawl.faults stops the crawl when it is set
 # Our own credentials, never the page's evidence: the proxy's, and API keys sent to archives
 # (backfill's Media Cloud token); WARC files get published.
 NOT_RECORDED = {b"proxy-authorization", b"authorization"}
@@ -141,6 +143,8 @@ class CaptureMiddleware:
         if error is not None:
             log.error("capture of %s failed: %s", url, error)
             stats.inc_value(STAT + "errors")
+            if disk_full(error) and not stats.get_value(DISK_FULL_STAT):
+                stats.set_value(DISK_FULL_STAT, f"a WARC file: {error}")  # stops the crawl
         else:
             stats.inc_value(STAT + "records")
             stats.inc_value(STAT + "bytes", future.result().length)

@@ -222,12 +222,20 @@ class _GzipMember:
         self.compressor = zlib.compressobj(level, zlib.DEFLATED, 31)
 
     def write(self, data: bytes) -> None:
-        self.out.write(self.compressor.compress(data))
+        _write_all(self.out, self.compressor.compress(data))
 
     def flush(self) -> None:
-        self.out.write(self.compressor.flush())
+        _write_all(self.out, self.compressor.flush())
         self.out.flush()
         self.compressor = zlib.compressobj(self.level, zlib.DEFLATED, 31)
+
+
+def _write_all(out, data: bytes) -> None:
+    """Write all of `data` to an unbuffered file (which may take less than asked and say
+    so, as when the disk fills up: the next write then raises)."""
+    view = memoryview(data)
+    while view:
+        view = view[out.write(view):]
 
 
 class _PayloadDigestWriter(WARCWriter):
@@ -259,7 +267,7 @@ class CaptureWriter:
         self.info = info or {}
         self.files: list[str] = []  # every file this writer created, relative names
         self._serial = 0
-        self._file: io.BufferedWriter | None = None
+        self._file: io.RawIOBase | None = None
         self._name: str | None = None
         self._writer: WARCWriter | None = None
         self._lock = threading.Lock()
@@ -272,12 +280,24 @@ class CaptureWriter:
             name = f"narrative-archive-{self.run_id}-{stamp}-{self._serial:05d}.warc.gz"
             self._serial += 1
             try:
-                self._file = open(self.captures_dir / name, "xb")  # noqa: SIM115 (kept open)
+                # Unbuffered: what write() returned is on disk, and truncate() after a failed
+                # write cuts the file back without first flushing a half-written record.
+                self._file = open(self.captures_dir / name, "xb", buffering=0)  # noqa: SIM115
                 break
             except FileExistsError:
                 continue
         self._name = name
+        try:
+            self._start_file(name)
+        except BaseException:  # no room even for its warcinfo record: no empty file left
+            self._close_file()
+            with contextlib.suppress(OSError):
+                (self.captures_dir / name).unlink()
+            raise
         self.files.append(name)
+
+    def _start_file(self, name: str) -> None:
+        assert self._file is not None
         self._writer = _PayloadDigestWriter(_GzipMember(self._file, self.gzip_level),
                                             gzip=False, warc_version="1.1")
         fields = {
@@ -373,7 +393,8 @@ class CaptureWriter:
                 end = out.tell()
                 writer.write_record(request)
             except BaseException:
-                # A half-written pair (disk full, ...): cut it off and start a new file next time.
+                # A half-written pair (disk full, ...): cut it off, so the file ends at a
+                # record boundary, and start a new file next time.
                 with contextlib.suppress(OSError):
                     out.truncate(start)
                 self._close_file()

@@ -188,6 +188,8 @@ def import_(db_path, config_dir, files, fmt, outlet_id, batch_size, progress):
             )
     except ValueError as error:
         raise click.UsageError(str(error)) from error
+    except importer.DiskFull as error:
+        raise click.ClickException(str(error)) from error
     except KeyboardInterrupt:
         click.echo("Interrupted: whole batches are kept; run the same import again to "
                    "resume.", err=True)

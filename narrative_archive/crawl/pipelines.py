@@ -46,6 +46,8 @@ from narrative_archive.analysis import citations
 from narrative_archive.capture.warc import CaptureRecord
 from narrative_archive.config import Config, load_config
 from narrative_archive.crawl import revisit as lifecycle
+from narrative_archive.crawl.faults import DISK_FULL
+from narrative_archive.crawl.faults import STAT as DISK_FULL_STAT
 from narrative_archive.crawl.items import STAT, Page, Problem, RevisitOutcome
 from narrative_archive.crawl.settings_check import check_setting
 from narrative_archive.crawl.workers import ExtractorPool
@@ -157,6 +159,10 @@ class ArchivePipeline:
                    f" {counts['mentions']} mentions, {errors} errors")
         if reason == "shutdown":  # Ctrl-C, SIGTERM, the scheduler stopping: cut short
             status, message = "interrupted", f"interrupted by a signal: {summary}"
+        elif reason == DISK_FULL:  # crawl.faults stopped it: nothing more could be stored
+            status = "failed"
+            message = (f"stopped, the disk is full ({self.stats.get_value(DISK_FULL_STAT)}):"
+                       f" {summary}; the rest waits for the next run")
         elif fetched:
             status = "ok"
             message = summary if reason == "finished" else f"stopped early ({reason}): {summary}"

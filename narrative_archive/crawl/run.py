@@ -14,6 +14,7 @@ import logging
 import os
 import select
 import signal
+import sqlite3
 import sys
 import threading
 import time
@@ -29,6 +30,8 @@ from rich.table import Table
 from narrative_archive import store
 from narrative_archive.capture.warc import CaptureDirError
 from narrative_archive.config import SPIDERS, Config, load_config
+from narrative_archive.crawl.faults import DISK_FULL
+from narrative_archive.crawl.faults import STAT as DISK_FULL_STAT
 from narrative_archive.crawl.settings_check import check_setting
 from narrative_archive.paths import DEFAULT_DB, captures_dir
 from narrative_archive.publish import status
@@ -360,12 +363,20 @@ def close_runs(db, runs: list[SpiderRun]) -> list[SpiderRun]:
         if run.run_id is None:  # never started (the crawl was stopped before its turn)
             run.status, run.message = "not started", None
             continue
-        row = store.get_run(db, run.run_id)
-        if row and row["status"] == "running":  # could not start, or stopped by force
-            status = "failed" if run.message else "interrupted"
-            message = run.message or "stopped before the run was closed"
-            store.finish_run(db, run.run_id, status, message=message)
+        full = run.stats.get(DISK_FULL_STAT)
+        try:
             row = store.get_run(db, run.run_id)
+            if row and row["status"] == "running":  # could not start, or stopped by force
+                status = "failed" if run.message or full else "interrupted"
+                message = run.message or (f"stopped, the disk is full ({full})" if full else
+                                          "stopped before the run was closed")
+                store.finish_run(db, run.run_id, status, message=message)
+                row = store.get_run(db, run.run_id)
+        except sqlite3.Error as error:  # the disk is full: the next crawl settles the row
+            if not store.disk_full(error):
+                raise
+            row = {"status": "failed", "message": f"stopped, the disk is full ({full or error});"
+                   " this run stays 'running' in the archive until the next crawl settles it"}
         if row:
             run.status, run.message = row["status"], row["message"]
     return runs
@@ -386,7 +397,10 @@ def _stop_reactor(_=None) -> None:
 
 
 def exit_code(runs: Sequence[SpiderRun]) -> int:
-    """Non-zero only when nothing at all could be fetched (a revisit with nothing due is ok)."""
+    """Non-zero when nothing at all could be fetched (a revisit with nothing due is ok) or
+    when the disk filled up."""
+    if any(getattr(run, "finish_reason", None) == DISK_FULL for run in runs):
+        return 1
     return 0 if any(run.fetched or getattr(run, "status", None) == "ok" for run in runs) else 1
 
 

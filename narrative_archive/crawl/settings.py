@@ -24,7 +24,9 @@ AUTOTHROTTLE_START_DELAY = 1.0
 AUTOTHROTTLE_MAX_DELAY = 30.0
 AUTOTHROTTLE_TARGET_CONCURRENCY = 1.0
 # robots.txt Crawl-delay is honoured (Scrapy ignores it), up to this many seconds.
-EXTENSIONS = {"narrative_archive.crawl.middlewares.RobotsCrawlDelay": 500}
+EXTENSIONS = {"narrative_archive.crawl.middlewares.RobotsCrawlDelay": 500,
+              # a full disk stops the crawl at its first refused write (crawl/faults.py)
+              "narrative_archive.crawl.faults.StopWhenDiskFull": 500}
 ROBOTSTXT_CRAWL_DELAY_MAX = 30.0
 # The GDELT DOC API asks for at most one request every five seconds.
 DOWNLOAD_SLOTS = {"api.gdeltproject.org": {"concurrency": 1, "delay": 5.0}}

@@ -409,11 +409,20 @@ def import_files(
         summary.mentions = narratives_module.rematch_many(db, config.narratives)
     except BaseException as error:
         interrupted = isinstance(error, KeyboardInterrupt)
-        store.finish_run(
-            db, summary.run_id, "failed", pages=summary.rows, new_articles=summary.new,
-            updated_articles=summary.updated,
-            message=("interrupted: " if interrupted else f"{type(error).__name__}: {error}: ")
-            + f"{summary.new} new articles kept; import again to resume")
+        full = store.disk_full(error)
+        message = (("interrupted: " if interrupted else "the disk is full: " if full
+                    else f"{type(error).__name__}: {error}: ")
+                   + f"{summary.new} new articles kept; import again to resume")
+        try:
+            store.finish_run(db, summary.run_id, "failed", pages=summary.rows,
+                             new_articles=summary.new, updated_articles=summary.updated,
+                             message=message)
+        except Exception as closing:  # a full disk may refuse even this; the next one settles it
+            if not store.disk_full(closing):
+                raise
+        if full:
+            raise DiskFull(f"{message.removesuffix('; import again to resume')} ({error});"
+                           " free some space and import again to resume") from error
         raise
     summary.unconfigured_outlets = outlets.unconfigured
     mentions = sum(r.get("added", 0) for r in summary.mentions.values())
@@ -422,6 +431,10 @@ def import_files(
         updated_articles=summary.updated, mentions=mentions,
         message=describe(summary))
     return summary
+
+
+class DiskFull(RuntimeError):
+    """The archive's disk filled up during an import; whole batches before it are kept."""
 
 
 def describe(summary: Summary) -> str:

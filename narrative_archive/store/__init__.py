@@ -64,6 +64,7 @@ from narrative_archive.store.captures import (
 from narrative_archive.store.db import (
     COUNTED_TABLES,
     batches,
+    disk_full,
     file_schema_version,
     open_db,
     set_synchronous,
@@ -186,6 +187,7 @@ __all__ = [
     "unmatched_captures",
     "COUNTED_TABLES",
     "batches",
+    "disk_full",
     "file_schema_version",
     "open_db",
     "set_synchronous",

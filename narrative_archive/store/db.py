@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import sqlite3
 from collections.abc import Callable, Iterator
@@ -27,6 +28,22 @@ def open_db(path: str | Path, migrate: bool = True,
     if migrate:
         ensure_schema(db)
     return db
+
+
+# A write the disk refused: no space, a file over its size limit (RLIMIT_FSIZE), a quota.
+DISK_FULL_ERRNOS = (errno.ENOSPC, errno.EFBIG, errno.EDQUOT)
+
+
+def disk_full(error: BaseException | None) -> bool:
+    """Whether `error` means the archive (or a file beside it) cannot be written any more:
+    SQLite's "database or disk is full" or "disk I/O error", or an OSError of a full disk.
+    Every later write would fail the same way: stop, keep what is stored, say so."""
+    if isinstance(error, sqlite3.OperationalError):
+        message = str(error).lower()
+        return "database or disk is full" in message or "disk i/o error" in message
+    if isinstance(error, OSError):
+        return error.errno in DISK_FULL_ERRNOS
+    return False
 
 
 def set_synchronous(db: sqlite_utils.Database, mode: str) -> None:
