@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import sqlite3
 import subprocess
 import sys
@@ -206,3 +207,152 @@ def test_an_import_stops_on_a_full_disk_and_a_second_one_resumes(tmp_path):
         assert query(db_path, "SELECT count(*) AS n, count(DISTINCT url) AS urls FROM articles"
                      )[0] == {"n": 3000, "urls": 3000}
         assert integrity(db_path) == "ok"
+
+
+# --- a truncated or corrupted WARC capture --------------------------------------------------
+
+
+def test_a_damaged_warc_is_reported_by_reextract_and_the_download_and_both_go_on(
+        server, tmp_path):
+    from click.testing import CliRunner
+
+    from narrative_archive.cli import cli
+    from tests.datasette_fixtures import Client, make_datasette
+
+    config = write_config(tmp_path / "config", [direct_outlet(server, 8)])
+    db_path = tmp_path / "archive.db"
+    result = crawl(db_path, config)  # captures/ beside the archive
+    assert result.returncode == 0, result.stderr[-3000:]
+    rows = query(db_path, "SELECT id, warc_file, offset, length, url FROM captures"
+                          " WHERE article_id IS NOT NULL ORDER BY offset")
+    assert len(rows) == 8 and len({row["warc_file"] for row in rows}) == 1
+    warc = tmp_path / "captures" / rows[0]["warc_file"]
+    corrupt, cut = rows[2], rows[-2]  # one record's bytes garbled; the file cut in another
+    with open(warc, "r+b") as fh:
+        fh.seek(corrupt["offset"] + corrupt["length"] // 2)
+        fh.write(b"\x00garbage\xff" * 8)
+        fh.truncate(cut["offset"] + cut["length"] // 2)
+    damaged = {corrupt["url"], cut["url"], rows[-1]["url"]}  # the last one is gone entirely
+
+    reextracted = CliRunner().invoke(cli, ["reextract", "--db", str(db_path),
+                                           "--config", str(config)], catch_exceptions=False)
+    assert reextracted.exit_code == 0, reextracted.output  # it went on
+    [run] = query(db_path, "SELECT id, status, pages, errors FROM crawl_runs"
+                           " WHERE spider = 'reextract'")
+    assert (run["status"], run["pages"], run["errors"]) == ("ok", 5, 3)
+    errors = query(db_path, "SELECT url, reason FROM crawl_errors WHERE run_id = ?", [run["id"]])
+    assert {error["url"] for error in errors} == damaged
+    assert all(error["reason"].startswith("unreadable capture: ") and warc.name in error["reason"]
+               for error in errors)
+
+    client = Client(make_datasette(db_path))
+    for row in (corrupt, cut, rows[-1]):
+        answer = client.get(f"/-/capture/{row['id']}.warc.gz")
+        assert answer.status_code == 500 and "cannot be read" in answer.text
+    good = client.get(f"/-/capture/{rows[0]['id']}.warc.gz")  # the server goes on
+    assert good.status_code == 200 and good.content.startswith(b"\x1f\x8b")
+
+
+# --- the archive file restored or replaced while Datasette serves it ----------------------
+
+
+def test_a_backup_restored_in_place_is_served_at_once(tmp_path):
+    import asyncio
+
+    from narrative_archive import store
+    from tests.datasette_fixtures import build_archive, make_datasette
+
+    live, backup = tmp_path / "archive.db", tmp_path / "backup.db"
+    build_archive(live)
+    with sqlite3.connect(live) as source, sqlite3.connect(backup) as copy:
+        source.backup(copy)  # last night's backup
+    db = store.open_db(live)
+    store.save_article(db, {"url": "https://late.example/after-the-backup", "title": "Late",
+                            "text": "Written after the backup was taken. " * 20,
+                            "content_hash": "late"}, None, via="feed")
+    db.close()
+    datasette = make_datasette(live)
+
+    async def count():
+        return (await datasette.client.get("/archive/articles.json?_size=1")).json()[
+            "filtered_table_rows_count"]
+
+    async def scenario():
+        before = await count()  # Datasette has the file open, connections in its threads
+        await asyncio.to_thread(store.restore_backup, live, backup)
+        return before, await count()
+
+    before, after = asyncio.run(scenario())
+    assert after == before - 1  # the restored archive, no restart, no error
+    assert integrity(live) == "ok"
+
+
+def test_a_file_replaced_under_the_server_is_refused_not_served_stale(tmp_path):
+    import asyncio
+
+    from tests.datasette_fixtures import build_archive, make_datasette
+
+    live, other = tmp_path / "archive.db", tmp_path / "other.db"
+    build_archive(live)
+    build_archive(other)
+    datasette = make_datasette(live)
+    datasette._metadata_local["plugins"]["narrative-archive-admission"] = {"file_check_every": 0}
+
+    async def scenario():
+        first = await datasette.client.get("/archive/articles.json?_size=1")
+        os.replace(other, live)  # what `mv backup.db archive.db` does
+        return first, await datasette.client.get("/archive/articles.json?_size=1")
+
+    first, replaced = asyncio.run(scenario())
+    assert first.status_code == 200
+    assert replaced.status_code == 503 and "Restart it to serve the new one" in replaced.text
+
+
+# --- a long import while a crawl runs and Datasette serves --------------------------------
+
+
+def test_an_import_a_crawl_and_datasette_at_once_never_see_a_locked_database(server, tmp_path):
+    import asyncio
+
+    from tests.datasette_fixtures import make_datasette
+
+    config = write_config(tmp_path / "config", [direct_outlet(server, 40, delay=0.05)])
+    db_path = tmp_path / "archive.db"
+    init(db_path, config)
+    source = tmp_path / "articles.jsonl"
+    with source.open("w") as out:
+        for n in range(4000):
+            out.write(json.dumps({
+                "url": f"https://import.example/{n}", "title": f"Story {n}",
+                "text": f"Story {n}: officials said Russia is supplying weapons to the Taliban"
+                        " near Kunduz, which Moscow denied. " * 6,
+            }) + "\n")
+    importing = subprocess.Popen(
+        [sys.executable, "-m", "narrative_archive", "import", "--db", str(db_path), "--config",
+         str(config), "--batch-size", "200", str(source)], cwd=REPO, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True)
+    crawling = subprocess.Popen(
+        crawl_command(["feeds"], db_path, config, settings={"CONCURRENT_REQUESTS_PER_DOMAIN": "2"}),
+        env=crawl_env(None), cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    datasette = make_datasette(db_path)
+
+    async def serve_meanwhile() -> list:
+        answers = []
+        while importing.poll() is None or crawling.poll() is None:
+            for path in ("/archive/narratives.json", "/archive/articles.json?_size=3",
+                         "/archive/mention_articles.json?_size=3&_search=taliban"):
+                response = await datasette.client.get(path)
+                answers.append((response.status_code, "locked" in response.text))
+            await asyncio.sleep(0.05)
+        return answers
+
+    answers = asyncio.run(serve_meanwhile())
+    outputs = [process.communicate(timeout=300) for process in (importing, crawling)]
+    assert importing.returncode == 0, outputs[0][1][-3000:]
+    assert crawling.returncode == 0, outputs[1][1][-3000:]
+    assert not any("database is locked" in out + err for out, err in outputs)
+    assert query(db_path, "SELECT count(*) AS n FROM crawl_errors WHERE reason LIKE '%locked%'"
+                 ) == [{"n": 0}]
+    assert answers and set(answers) == {(200, False)}  # every page served meanwhile
+    assert query(db_path, "SELECT count(*) AS n FROM articles")[0]["n"] == 4000 + 40
+    assert integrity(db_path) == "ok"

@@ -9,6 +9,9 @@ cannot run (loaded with --plugins-dir, beside narrative_archive_site.py).
   latency while sixteen time-limit queries run;
 - Datasette's debug pages (/-/threads, /-/versions, /-/plugins and the permission,
   pattern and message debuggers) answer 404;
+- an archive file replaced under the server (another file moved or copied to its path)
+  is not served stale or mixed with the new one: every page answers 503 until a restart
+  (store.restore_backup restores a backup in place, with no restart);
 - searches (narrative_archive.publish.searches): a canned query opened without its
   search (/archive/near_misses, /archive/search_snippets) shows its form with a hint
   instead of SQLite's 'fts5: syntax error near ""' (its MATCH reads fts_query(:q),
@@ -21,6 +24,7 @@ Settings (metadata.yml, plugins: narrative-archive-admission:), all optional:
         max_wait: 10, retry_after: 2}       # arbitrary SQL
   query: {...the same keys}                  # canned queries, charts, exports
   refusal_delay: 1             # seconds before a 429/503 is sent (a tarpit for loops)
+  file_check_every: 1          # seconds between looks at whether the archive file was replaced
   trust_forwarded_for: false   # true behind a reverse proxy that sets X-Forwarded-For
   debug_endpoints: false       # true to keep Datasette's debug pages (a private instance)
 Keep `running` of both kinds below Datasette's num_sql_threads (settings.json), so a
@@ -30,7 +34,9 @@ thread is always left for cheap pages.
 from __future__ import annotations
 
 import asyncio
+import os
 import pdb
+import time
 import traceback
 from urllib.parse import parse_qsl
 
@@ -74,9 +80,27 @@ class _State:
         self.trust_forwarded_for = bool(config.get("trust_forwarded_for"))
         self.debug_endpoints = bool(config.get("debug_endpoints"))
         self.refusal_delay = float(config.get("refusal_delay", 1.0))
+        self.check_every = float(config.get("file_check_every", 1.0))
         self.base = (datasette.setting("base_url") or "/").rstrip("/")
         self.canned: dict[str, str] | None = None  # name → SQL
         self.known_sql: set[str] = set()  # canned queries' and dashboard charts' SQL
+        self.file: tuple[str, tuple[int, int] | None] | None = None  # path, (device, inode)
+        self.file_checked = 0.0
+        self.is_replaced = False
+
+    def replaced(self, datasette) -> bool:
+        """Whether the archive file was replaced (another file at its path) since this
+        server opened it; looked at once a second."""
+        now = time.monotonic()
+        if self.file is not None and now - self.file_checked < self.check_every:
+            return self.is_replaced
+        self.file_checked = now
+        if self.file is None:
+            db = datasette.databases.get(self.database)
+            path = getattr(db, "path", None)
+            self.file = (path, _identity(path)) if path else ("", None)
+        self.is_replaced = self.file[1] is not None and _identity(self.file[0]) != self.file[1]
+        return self.is_replaced
 
     async def load(self, datasette) -> None:
         if self.canned is not None:
@@ -88,6 +112,19 @@ class _State:
                   if isinstance(dashboard, dict)
                   for chart in (dashboard.get("charts") or {}).values() if isinstance(chart, dict)]
         self.known_sql = {_normal(sql) for sql in [*self.canned.values(), *charts] if sql}
+
+
+def _identity(path: str) -> tuple[int, int] | None:
+    try:
+        found = os.stat(path)
+    except OSError:
+        return (-1, -1)  # gone: not the file this server opened either
+    return found.st_dev, found.st_ino
+
+
+REPLACED = ("The archive file was replaced while this server had it open: it would serve the"
+            " old file, or a mix of both. Restart it to serve the new one (restore a backup"
+            " with narrative_archive.store.restore_backup to avoid this).")
 
 
 def _normal(sql: str) -> str:
@@ -115,6 +152,9 @@ def asgi_wrapper(datasette):
             path = scope["path"]
             if state.base and path.startswith(state.base):
                 path = path[len(state.base):] or "/"
+            if state.replaced(datasette) and not path.startswith("/static/"):
+                return await _send(send, Response.text(REPLACED + "\n", status=503,
+                                                       headers={"Retry-After": "60"}))
             if not state.debug_endpoints and DEBUG_PATHS.match(path) \
                     and scope["method"] in ("GET", "HEAD"):  # others: refused as writes
                 return await _send(send, Response.text("Not found.\n", status=404))

@@ -46,6 +46,25 @@ def disk_full(error: BaseException | None) -> bool:
     return False
 
 
+def restore_backup(db_path: str | Path, backup_path: str | Path) -> None:
+    """Make the archive at `db_path` a copy of the backup at `backup_path`, in place, through
+    SQLite's backup API: one write transaction, so a crawl waits for it and Datasette
+    serves the old archive until it commits, then the restored one, with no restart.
+
+    Never copy or move a file over a live archive instead: the processes that have it
+    open keep reading the old file, and its -wal file, left beside the new one, corrupts
+    it when the next connection opens it.
+    """
+    source = sqlite3.connect(f"file:{Path(backup_path).absolute()}?mode=ro", uri=True)
+    target = sqlite3.connect(str(db_path), timeout=30)
+    try:
+        target.execute("PRAGMA busy_timeout = 30000")
+        source.backup(target)
+    finally:
+        source.close()
+        target.close()
+
+
 def set_synchronous(db: sqlite_utils.Database, mode: str) -> None:
     """PRAGMA synchronous for this connection: OFF, NORMAL, FULL or EXTRA."""
     if mode.upper() not in ("OFF", "NORMAL", "FULL", "EXTRA"):
