@@ -32,7 +32,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 
 from narrative_archive import store
 from narrative_archive.config import Job
-from narrative_archive.publish.status import run_alive, settle_runs
+from narrative_archive.crawl.runs import run_alive, settle_runs
 from narrative_archive.scheduler.jobs import run_job
 from narrative_archive.scheduler.lock import SchedulerLock
 from narrative_archive.scheduler.log import EventLog

@@ -33,7 +33,7 @@ from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 from w3lib.encoding import http_content_type_encoding
 
-from narrative_archive.config import Config, Narrative, Outlet, load_config
+from narrative_archive.config import Config, Narrative, Outlet, load_config, select_by_id
 from narrative_archive.crawl import discovery
 from narrative_archive.crawl.items import STAT, Link, Page, Problem, Refused
 from narrative_archive.crawl.settings_check import check_setting
@@ -181,9 +181,9 @@ class ArchiveSpider(scrapy.Spider):
         self.config = load_config(settings.get("NARRATIVE_ARCHIVE_CONFIG") or None,
                                   check_setting=check_setting)
         self.outlet_index = OutletIndex(self.config.outlets)
-        self.outlets = select(self.config.outlets, _names(outlets), "outlet")
+        self.outlets = select_by_id(self.config.outlets, _names(outlets), "outlet")
         self.outlets_chosen = bool(_names(outlets))
-        self.narratives = select(self.config.narratives, _names(narratives), "narrative")
+        self.narratives = select_by_id(self.config.narratives, _names(narratives), "narrative")
         if since in (None, "") and self.default_since_setting:
             since = settings.get(self.default_since_setting) or None
         self.since = parse_when(since)
@@ -333,17 +333,3 @@ class ArchiveSpider(scrapy.Spider):
     def listing_problem(self, response: Response, reason: str) -> Problem:
         self.logger.warning("%s: %s", response.url, reason)
         return Problem(response.url, reason, response.meta.get("outlet_id"))
-
-
-def select(items, ids: tuple[str, ...], kind: str):
-    """The configured items with these ids (all of them when none are given)."""
-    if not ids:
-        return tuple(items)
-    known = {item.id: item for item in items}
-    unknown = [i for i in ids if i not in known]
-    if unknown:
-        raise ValueError(
-            f"unknown {kind}{'s' if len(unknown) > 1 else ''}: {', '.join(unknown)}"
-            f" (known: {', '.join(sorted(known)) or 'none'})"
-        )
-    return tuple(known[i] for i in dict.fromkeys(ids))

@@ -17,8 +17,8 @@ from narrative_archive.cli.options import (
     read_config,
 )
 from narrative_archive.match import narratives as narratives_module
-from narrative_archive.publish.status import one_line, status_report, took
 from narrative_archive.publish.tables import format_rows
+from narrative_archive.scheduler.status import one_line, status_report, took
 
 
 @click.command()

@@ -115,6 +115,7 @@ def crawl_and_exit(start, db_path) -> None:
     errors; then the summary, and the exit code the crawl earned."""
     from narrative_archive.capture.warc import CaptureDirError
     from narrative_archive.crawl import run as crawling
+    from narrative_archive.crawl.report import print_summary
 
     try:
         runs = start()
@@ -122,7 +123,7 @@ def crawl_and_exit(start, db_path) -> None:
         raise click.ClickException(str(error)) from error
     except ValueError as error:
         raise click.UsageError(str(error)) from error
-    crawling.print_summary(runs, db_path)
+    print_summary(runs, db_path)
     crawling.exit_now(crawling.exit_code(runs))
 
 

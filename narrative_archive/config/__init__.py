@@ -19,6 +19,7 @@ from narrative_archive.config.model import (
     Job,
     Narrative,
     Outlet,
+    select_by_id,
 )
 from narrative_archive.config.narratives import load_narratives
 from narrative_archive.config.outlets import load_outlets
@@ -27,7 +28,7 @@ from narrative_archive.paths import DEFAULT_CONFIG_DIR
 
 __all__ = ["CONFIG_FILES", "OUTLET_KINDS", "SPIDERS", "Config", "ConfigError", "Job", "Narrative",
            "Outlet", "config_paths", "load_config", "load_narratives", "load_outlets",
-           "load_schedule"]
+           "load_schedule", "select_by_id"]
 
 
 def config_paths(config_dir: str | Path | None = None) -> dict[str, Path]:

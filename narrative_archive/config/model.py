@@ -129,3 +129,15 @@ class Config:
         raise KeyError(narrative_id)
 
 
+def select_by_id(items, ids: tuple[str, ...], kind: str) -> tuple:
+    """The configured items with these ids (all of them when none are given)."""
+    if not ids:
+        return tuple(items)
+    known = {item.id: item for item in items}
+    unknown = [i for i in ids if i not in known]
+    if unknown:
+        raise ValueError(
+            f"unknown {kind}{'s' if len(unknown) > 1 else ''}: {', '.join(unknown)}"
+            f" (known: {', '.join(sorted(known)) or 'none'})"
+        )
+    return tuple(known[i] for i in dict.fromkeys(ids))
