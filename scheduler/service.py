@@ -46,8 +46,9 @@ STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
 
 def last_started(db) -> dict[str, datetime]:
     """Each scheduled job's last start (any status counts)."""
-    return {job_id: parse_iso(started_at)
-            for job_id, started_at in store.last_started(db).items()}
+    started = {job_id: parse_iso(started_at)
+               for job_id, started_at in store.last_started(db).items()}
+    return {job_id: when for job_id, when in started.items() if when is not None}
 
 
 class SchedulerService:

@@ -131,7 +131,7 @@ def describe_failure(failure: Failure, maxsize: int | None = None) -> str | None
 
 def skip_kind(failure: Failure) -> str | None:
     """'robots', 'offsite' or 'capped' when the request was skipped on purpose."""
-    if failure.check(Refused):
+    if isinstance(failure.value, Refused):
         return None if failure.value.reason else "capped"
     if failure.check(IgnoreRequest):
         message = str(failure.value)
@@ -202,7 +202,7 @@ class ArchiveSpider(scrapy.Spider):
         self.db_path = settings.get("NARRATIVE_ARCHIVE_DB") or DEFAULT_DB
         self.refetch_after = parse_duration(settings.get("NARRATIVE_ARCHIVE_REFETCH_AFTER") or 0) or 0
         self.max_sitemap_size = settings.getint("NARRATIVE_ARCHIVE_SITEMAP_MAXSIZE")
-        self._db = None
+        self._db: Any = None  # the archive, opened on first use (discovery.open_archive)
         self.seen: set[str] = set()
         self.requested: Counter[str] = Counter()  # article requests per outlet or narrative
         if not self.follows_any_domain:
@@ -302,7 +302,7 @@ class ArchiveSpider(scrapy.Spider):
         """Hand an article page to the pipeline (or say why it is not one)."""
         self.count("fetched")
         meta = response.meta
-        content_type = response.headers.get("Content-Type", b"").decode("latin-1")
+        content_type = (response.headers.get("Content-Type") or b"").decode("latin-1")
         mime = content_type.split(";")[0].strip().lower()
         if mime and mime not in HTML_TYPES:
             yield Problem(response.url, f"not HTML ({mime})", meta.get("outlet_id"))

@@ -64,7 +64,7 @@ def rematch(db_path, config_dir, narrative_ids):
         if unknown:
             raise click.BadParameter(f"unknown narrative(s): {', '.join(unknown)}",
                                      param_hint="--narrative")
-        selected = [n for n in config.narratives if n.id in narrative_ids]
+        selected = tuple(n for n in config.narratives if n.id in narrative_ids)
     results = narratives_module.rematch_many(db, selected)
     for narrative_id, result in results.items():
         version = narratives_module.narrative_version(db, narrative_id)

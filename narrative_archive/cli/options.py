@@ -50,7 +50,9 @@ def capture_options(command):
 def captures_path(db_path: str, captures: str | None) -> Path:
     from narrative_archive.paths import captures_dir
 
-    return captures_dir(db_path, captures)
+    directory = captures_dir(db_path, captures)
+    assert directory is not None  # None only when capture is off
+    return directory
 
 
 def pass_capture_to_crawls(captures: str | None, capture: bool) -> None:

@@ -65,6 +65,7 @@ def save_article(
                  *values.values()],
             )
             article_id = cursor.lastrowid
+            assert article_id is not None  # an INSERT always sets it
             _save_version(db, article_id, fetched_at, values, **evidence)
             _save_archive(db, article_id, archive)
             return article_id, "new"

@@ -30,6 +30,7 @@ def start_run(db: sqlite_utils.Database, spider: str, args: Mapping[str, Any] | 
             " VALUES (?, ?, ?, 'running', ?, ?)",
             [spider, _json(args), now(), pid, job],
         )
+    assert cursor.lastrowid is not None  # an INSERT always sets it
     return cursor.lastrowid
 
 
