@@ -26,7 +26,7 @@ import time
 import sqlite_utils
 from datasette import hookimpl
 from datasette.database import Database
-from datasette.utils.asgi import AsgiStream, Response
+from datasette.utils.asgi import Response
 
 from narrative_archive import store
 from narrative_archive.publish.instance import INTERNAL, archive_name
@@ -149,8 +149,9 @@ def _rows_in_thread(path: str, narrative: str, loop, queue: asyncio.Queue,
         put(error)
 
 
-async def export_view(request, datasette):
-    """Every mention of a narrative as CSV, streamed (no row limit).
+async def export_view(request, datasette, send):
+    """Every mention of a narrative as CSV, streamed (no row limit) through the ASGI `send`
+    that Datasette hands a route's view.
 
     The SQL time limit does not apply: the export reads one narrative's mentions
     in index order on its own read-only connection, and stops when the client goes.
@@ -161,37 +162,45 @@ async def export_view(request, datasette):
         lambda conn: store.get_narrative(sqlite_utils.Database(conn), narrative))
     if found is None:
         return Response.text(f"No narrative {narrative!r}\n", status=404)
+    await send({"type": "http.response.start", "status": 200, "headers": [
+        (b"content-type", b"text/csv; charset=utf-8"),
+        (b"content-disposition", f'attachment; filename="{narrative}-mentions.csv"'.encode())]})
+
+    async def write(text: str) -> None:
+        await send({"type": "http.response.body", "body": text.encode(), "more_body": True})
+
+    await _stream_csv(db.path, narrative, write)
+    await send({"type": "http.response.body", "body": b""})
+    return None
+
+
+async def _stream_csv(path: str, narrative: str, write) -> None:
+    """The narrative's mentions as CSV text to `write`, batch by batch, read in a thread."""
     loop = asyncio.get_running_loop()
     queue: asyncio.Queue = asyncio.Queue(maxsize=4)
     stop = threading.Event()
-
-    async def stream(writer):
-        thread = threading.Thread(target=_rows_in_thread,
-                                  args=(db.path, narrative, loop, queue, stop), daemon=True)
-        thread.start()
-        try:
-            while True:
-                item = await queue.get()
-                if item is None:
-                    break
-                if isinstance(item, Exception):
-                    await writer.write(f"\nexport failed: {item}\n")
-                    break
-                buffer = io.StringIO()
-                out = csv.writer(buffer)
-                if item and isinstance(item[0], str):
-                    out.writerow(item)
-                else:
-                    out.writerows(item)
-                await writer.write(buffer.getvalue())
-        finally:
-            stop.set()
-            while thread.is_alive():  # let the reader finish its put and close
-                try:
-                    queue.get_nowait()
-                except asyncio.QueueEmpty:
-                    await asyncio.sleep(0.01)
-
-    return AsgiStream(stream, headers={
-        "content-disposition": f'attachment; filename="{narrative}-mentions.csv"'},
-        content_type="text/csv; charset=utf-8")
+    thread = threading.Thread(target=_rows_in_thread,
+                              args=(path, narrative, loop, queue, stop), daemon=True)
+    thread.start()
+    try:
+        while True:
+            item = await queue.get()
+            if item is None:
+                break
+            if isinstance(item, Exception):
+                await write(f"\nexport failed: {item}\n")
+                break
+            buffer = io.StringIO()
+            out = csv.writer(buffer)
+            if item and isinstance(item[0], str):
+                out.writerow(item)
+            else:
+                out.writerows(item)
+            await write(buffer.getvalue())
+    finally:
+        stop.set()
+        while thread.is_alive():  # let the reader finish its put and close
+            try:
+                queue.get_nowait()
+            except asyncio.QueueEmpty:
+                await asyncio.sleep(0.01)

@@ -1,0 +1,70 @@
+"""What the Datasette plugins share (narrative_archive.publish.instance), on real Datasette
+instances built with Datasette's documented constructor."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+from datasette.app import Datasette
+
+from narrative_archive import paths
+from narrative_archive.publish.instance import (
+    PLUGIN,
+    PUBLIC_FIELDS,
+    archive_name,
+    captures_dir,
+    public_databases,
+)
+from tests.datasette_fixtures import Client, build_archive, make_datasette
+
+
+def datasette_with(tmp_path, config=None, name="news.db"):
+    path = tmp_path / name
+    sqlite3.connect(path).close()
+    metadata = {"plugins": {PLUGIN: config}} if config is not None else {}
+    return Datasette([str(path)], metadata=metadata), path
+
+
+def test_archive_name_is_the_configured_one_else_archive(tmp_path):
+    assert archive_name(datasette_with(tmp_path)[0]) == "archive"
+    assert archive_name(datasette_with(tmp_path, {"database": "news"})[0]) == "news"
+    assert archive_name(datasette_with(tmp_path, {})[0]) == "archive"
+
+
+def test_captures_are_beside_the_archive_unless_configured(tmp_path, monkeypatch):
+    monkeypatch.delenv("NARRATIVE_ARCHIVE_CAPTURES", raising=False)
+    datasette, path = datasette_with(tmp_path, {"database": "news"})
+    assert captures_dir(datasette) == paths.captures_dir(path) == tmp_path / "captures"
+    monkeypatch.setenv("NARRATIVE_ARCHIVE_CAPTURES", str(tmp_path / "env"))  # serve --captures
+    assert captures_dir(datasette) == tmp_path / "env"
+    configured, _ = datasette_with(tmp_path, {"database": "news", "captures_dir": "/srv/warc"})
+    assert captures_dir(configured) == paths.Path("/srv/warc")
+    monkeypatch.delenv("NARRATIVE_ARCHIVE_CAPTURES")
+    unnamed, _ = datasette_with(tmp_path, {"database": "elsewhere"})  # no such database
+    assert captures_dir(unnamed) is None
+
+
+def test_public_databases_never_name_the_file(tmp_path):
+    datasette, path = datasette_with(tmp_path)
+    listed = public_databases(datasette)
+    assert [db["name"] for db in listed] == ["news"]  # not _internal
+    assert set(listed[0]) == set(PUBLIC_FIELDS)
+    assert str(path) not in repr(listed) and "news.db" not in repr(listed)
+
+
+@pytest.fixture(scope="module")
+def archive(tmp_path_factory):
+    path = tmp_path_factory.mktemp("instance") / "news-2021.db"
+    build_archive(path)
+    return path
+
+
+def test_databases_json_is_datasettes_own_less_the_path(archive):
+    """/-/databases.json (the guard plugin's route) says what stock Datasette 0.65 says of
+    each database, less its "path"."""
+    stock = Client(Datasette([str(archive)])).json("/-/databases.json")
+    ours = Client(make_datasette(archive)).json("/-/databases.json")
+    assert [{k: v for k, v in db.items() if k != "path"} for db in stock] == [
+        {**db, "name": "news-2021", "route": "news-2021"} for db in ours]
+    assert [db["name"] for db in ours] == ["archive"]
