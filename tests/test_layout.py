@@ -76,8 +76,8 @@ SQL_ALLOWED: dict[str, tuple[str, ...] | None] = {
     # the FTS5 leaf: in-memory articles_fts tables (query checks, the ingest matcher,
     # a narrative's examples), never the archive
     "narrative_archive/fts.py": None,
-    # the demo and screenshot script (a script, like benchmarks/): picks pages to shoot
-    "datasette/demo.py": ("SELECT article_id FROM mention_articles", "db.execute("),
+    # the demo's screenshots (a script, like benchmarks/): picks pages to shoot
+    "datasette/demo_screenshots.py": ("SELECT article_id FROM mention_articles", "db.execute("),
     # the published archive's SQL guard: printf() in a private in-memory connection, for
     # the bounded printf SQL function the guard plugin registers
     "narrative_archive/publish/sqlguard.py": ('conn.execute(f"select printf(',),
