@@ -81,3 +81,22 @@ def test_databases_json_is_datasettes_own_less_the_path(archive):
     assert [{k: v for k, v in db.items() if k != "path"} for db in stock] == [
         {**db, "name": "news-2021", "route": "news-2021"} for db in ours]
     assert [db["name"] for db in ours] == ["archive"]
+
+
+def test_the_database_attributes_the_plugins_read(tmp_path):
+    """The plugins read these attributes of Datasette's Database objects. All but `path` and
+    `route` are in Datasette 0.65's documented introspection list; `path` is the documented
+    constructor argument and `route` add_database's. Pinned, so a Datasette without them
+    fails here rather than on a published page."""
+    import datasette
+    from datasette.database import Database
+
+    assert datasette.__version__.startswith("0.65."), datasette.__version__
+    ds = Datasette([])
+    path = str(tmp_path / "x.db")
+    sqlite3.connect(path).close()
+    db = ds.add_database(Database(ds, path=path, is_mutable=True), name="x", route="y")
+    assert (db.path, db.name, db.route, db.is_mutable, db.is_memory) == (path, "x", "y", True,
+                                                                        False)
+    assert db.size == 0 and db.hash is None
+    assert set(PUBLIC_FIELDS) <= set(dir(db))

@@ -7,7 +7,8 @@
   visits every matching article row;
 - a search's newest-first page is read in date order when the words are common
   (walking the published_at index until a page of hits is found) instead of sorting
-  every hit: SQLite cannot tell from an FTS5 MATCH how many rows it will return;
+  every hit: SQLite cannot tell from an FTS5 MATCH how many rows it will return
+  (both done by SearchDatabase, which every database file is served as);
 - /-/export/NARRATIVE.csv streams every mention of a narrative with its article's
   dates and its outlet's columns, straight from a read-only cursor in a worker
   thread: no page size, no row limit, no OFFSET paging.
