@@ -33,6 +33,7 @@ from tests.datasette_fixtures import (
     build_archive,
     make_datasette,
 )
+from tests.test_diff import long_versions
 
 XSS_ESCAPED = "&lt;script&gt;alert(1)&lt;/script&gt;"
 RA, RB, IA = "russia-arming-taliban", "russia-taliban-bounties", "iran-arming-taliban"
@@ -461,48 +462,10 @@ def test_snippet_html_and_url_filters():
         assert plugin.http_url(bad) is None
 
 
-def test_word_diff_escapes_and_shortens():
-    plugin = load_plugin()
-    old = " ".join(f"w{i}" for i in range(100)) + " <b>old</b>"
-    new = " ".join(f"w{i}" for i in range(100)) + " <i>new</i>"
-    diff = str(plugin.word_diff(old, new))
-    assert diff.startswith("… ")
-    assert "<del>&lt;b&gt;old&lt;/b&gt;</del> <ins>&lt;i&gt;new&lt;/i&gt;</ins>" in diff
-    assert "w10 " not in diff and "w99" in diff
-
-
-def long_versions(words: int = 19000, paragraph: int = 60) -> tuple[str, str]:
-    """Two versions of a long article (paragraphs of common words) with three words changed
-    in every paragraph: the case that took difflib ~19 s and more on the event loop."""
-    vocabulary = ["the", "of", "and", "to", "a", "in", "Taliban", "Russia", "said", "weapons"]
-    text = [vocabulary[(i * 7 + i // 13) % len(vocabulary)] for i in range(words)]
-    edited = [f"edit{i}" if i % paragraph in (10, 30, 50) else word
-              for i, word in enumerate(text)]
-
-    def paragraphs(ws):
-        return "\n".join(" ".join(ws[i:i + paragraph]) for i in range(0, len(ws), paragraph))
-
-    return paragraphs(text), paragraphs(edited)
-
-
-def test_word_diff_of_long_versions_is_bounded():
-    plugin = load_plugin()
-    old, new = long_versions()
-    diff = str(plugin.word_diff(old, new))
-    assert "<del>and</del> <ins>edit30</ins>" in diff  # compared word by word at first
-    assert len(diff.split()) < plugin.DIFF_MAX_SHOWN + 50
-    assert "more changed words not shown" in diff
-    # One paragraph each, changes everywhere: too long to compare word by word.
-    one_old, one_new = (" ".join(text.split()) for text in (old, new))
-    diff = str(plugin.word_diff(one_old, one_new))
-    assert "compared as whole passages" in diff
-    assert len(diff.split()) < plugin.DIFF_MAX_SHOWN + 50
-
-
-def test_article_page_diffs_long_versions_off_the_event_loop(tmp_path):
+def test_article_page_diffs_long_versions_off_the_event_loop(tmp_path, monkeypatch):
     import asyncio
 
-    from datasette.plugins import pm
+    from narrative_archive.publish import diff
 
     path = tmp_path / "archive.db"
     ids = build_archive(path)
@@ -514,9 +477,8 @@ def test_article_page_diffs_long_versions_off_the_event_loop(tmp_path):
                            via="feed", fetched_at=fetched_at)
     db.close()
     article_id = max(ids.values()) + 1
-    plugin = pm.get_plugin("narrative_archive_site.py")
     on_loop = []
-    original = plugin.word_diff
+    original = diff.word_diff
 
     def recording_word_diff(old_text, new_text):
         try:
@@ -526,11 +488,8 @@ def test_article_page_diffs_long_versions_off_the_event_loop(tmp_path):
             on_loop.append(False)
         return original(old_text, new_text)
 
-    plugin.word_diff = recording_word_diff
-    try:
-        html = Client(make_datasette(path)).get(f"/archive/articles/{article_id}").text
-    finally:
-        plugin.word_diff = original
+    monkeypatch.setattr(diff, "word_diff", recording_word_diff)
+    html = Client(make_datasette(path)).get(f"/archive/articles/{article_id}").text
     assert '<h1 class="article-title">Long read</h1>' in html
     assert "<del>and</del> <ins>edit30</ins>" in html
     assert "more changed words not shown" in html

@@ -76,17 +76,17 @@ SQL_ALLOWED: dict[str, tuple[str, ...] | None] = {
     # the FTS5 leaf: in-memory articles_fts tables (query checks, the ingest matcher,
     # a narrative's examples), never the archive
     "narrative_archive/fts.py": None,
-    # the demo and screenshot script (a script, like benchmarks/): picks pages to shoot
-    "datasette/demo.py": ("SELECT article_id FROM mention_articles", "db.execute("),
-    # Datasette presentation: printf() in a private in-memory connection, for the
-    # bounded printf SQL function the plugin registers
-    "datasette/plugins/narrative_archive_site.py": ('conn.execute(f"select printf(',),
+    # the demo's screenshots (a script, like benchmarks/): picks pages to shoot
+    "datasette/demo_screenshots.py": ("SELECT article_id FROM mention_articles", "db.execute("),
+    # the published archive's SQL guard: printf() in a private in-memory connection, for
+    # the bounded printf SQL function the guard plugin registers
+    "narrative_archive/publish/sqlguard.py": ('conn.execute(f"select printf(',),
     # Datasette performance: PRAGMAs on Datasette's connections and the export's own
     # read-only one; the count and page of Datasette's own ?_search= SQL rewritten to
     # read the FTS index (the plugin rewrites Datasette's queries, so it holds them)
     "datasette/plugins/narrative_archive_perf.py": (
-        'conn.execute(f"PRAGMA ', "await execute(FTS_COUNT", 'await execute("select max(id)',
-        "return await execute(sql"),
+        'conn.execute(f"PRAGMA ', "await super().execute(FTS_COUNT",
+        'await super().execute("select max(id)', "return await super().execute(sql"),
 }
 SQL_SOURCES = ("narrative_archive", "spiders", "scheduler", "datasette")
 SQL_CALLS = {"execute", "executemany", "executescript", "query"}
