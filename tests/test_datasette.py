@@ -87,7 +87,7 @@ def test_settings_are_safe_for_a_public_instance(client):
     assert 100 <= settings["max_returned_rows"] <= 5000
     assert settings["allow_csv_stream"] is True
     assert settings["allow_download"] is True
-    assert settings["suggest_facets"] is False  # FIELD_NOTES: 5-9 req/s with suggestions
+    assert settings["suggest_facets"] is False  # docs/performance.md: 5-9 req/s with them
     assert 0 < settings["default_cache_ttl"] <= 300
     assert "max-age=60" in client.get("/archive/articles").headers["cache-control"]
 
@@ -267,7 +267,7 @@ def test_search_snippets(client, ids):
 
 
 def test_search_snippets_survive_the_fts5_snippet_bug(tmp_path):
-    # FIELD_NOTES: snippet() fails with "database disk image is malformed" on these two rows.
+    # docs/narratives.md: snippet() fails with "database disk image is malformed" on these rows.
     path = tmp_path / "archive.db"
     db = store.open_db(path)
     store.save_outlets(db, OUTLETS)
