@@ -88,7 +88,7 @@ def test_settings_are_safe_for_a_public_instance(client):
     assert 100 <= settings["max_returned_rows"] <= 5000
     assert settings["allow_csv_stream"] is True
     assert settings["allow_download"] is True
-    assert settings["suggest_facets"] is False  # FIELD_NOTES: 5-9 req/s with suggestions
+    assert settings["suggest_facets"] is False  # docs/performance.md: 5-9 req/s with them
     assert 0 < settings["default_cache_ttl"] <= 300
     assert "max-age=60" in client.get("/archive/articles").headers["cache-control"]
 
@@ -268,7 +268,7 @@ def test_search_snippets(client, ids):
 
 
 def test_search_snippets_survive_the_fts5_snippet_bug(tmp_path):
-    # FIELD_NOTES: snippet() fails with "database disk image is malformed" on these two rows.
+    # docs/narratives.md: snippet() fails with "database disk image is malformed" on these rows.
     path = tmp_path / "archive.db"
     db = store.open_db(path)
     store.save_outlets(db, OUTLETS)
@@ -708,9 +708,9 @@ def test_readme_says_which_exports_stream_every_row(archive):
     assert len(csv_rows("/archive/new_mentions_since.csv?since=2000-01-01&narrative="
                         "&_stream=on")) == 3
     assert len(csv_rows("/archive.csv?sql=select+id+from+articles&_stream=on")) == 3
-    readme = (serve.DATASETTE_DIR.parent / "README.md").read_text()
-    claims = [" ".join(p.split()) for p in readme.split("\n\n") if "_stream=on" in p]
-    assert claims, "the README no longer says how to export every row"
+    docs = (serve.DATASETTE_DIR.parent / "docs" / "publishing.md").read_text()
+    claims = [" ".join(p.split()) for p in docs.split("\n\n") if "_stream=on" in p]
+    assert claims, "docs/publishing.md no longer says how to export every row"
     for claim in claims:
         assert "tables and views" in claim.lower() and "stop at 1,000 rows" in claim, claim
 

@@ -153,7 +153,7 @@ def test_edited_article_loses_a_mention_it_no_longer_has(db):
     assert db["mentions"].count == 0
 
 
-# The two rows and the query of the live FTS5 snippet() bug (FIELD_NOTES): snippet() raises
+# The two rows and the query of the live FTS5 snippet() bug (docs/narratives.md): snippet() raises
 # "database disk image is malformed" on the second row, alone or in a scan.
 SNIPPET_BUG_QUERY = 'NEAR("russian weapons" taliban) OR NEAR(moscow taliban)'
 SNIPPET_BUG_ROWS = [

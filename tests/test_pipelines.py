@@ -242,7 +242,8 @@ def server():
 
 
 def test_crawl_of_the_snippet_bug_articles_records_both_mentions(server, tmp_path):
-    """FIELD_NOTES' snippet() bug: crawled from a feed, the second article got no mention."""
+    """The FTS5 snippet() bug (docs/narratives.md): crawled from a feed, the second article got
+    no mention."""
     feed = feed_site(server, "bug.test", {  # Scrapy fetches the last listed first
         "/moscow": html_page("Moscow and the Taliban", "Moscow weapons Taliban Russian.",
                              "Moscow weapons Taliban Russian."),

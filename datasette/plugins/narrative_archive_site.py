@@ -61,7 +61,7 @@ def marked_passage(text, words=32):
     "…" where cut, marks kept balanced; None when nothing is marked.
 
     SQL: marked_passage(highlight(articles_fts, 1, '<mark>', '</mark>'), 32). FTS5's own
-    snippet() fails on some queries with "database disk image is malformed" (FIELD_NOTES);
+    snippet() fails on some queries with "database disk image is malformed" (docs/narratives.md);
     highlight() does not.
     """
     if not isinstance(text, str) or MARK_OPEN not in text:

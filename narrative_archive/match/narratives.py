@@ -33,7 +33,7 @@ logger = logging.getLogger(__name__)
 def article_snippet(db: sqlite_utils.Database, query: str, article_id: int) -> str | None:
     """The matched words of one article in context, as snippet() marks them.
 
-    snippet() hits a live FTS5 bug on some rows (FIELD_NOTES: "database disk
+    snippet() hits a live FTS5 bug on some rows (docs/narratives.md: "database disk
     image is malformed" on an intact archive); highlight() of the same match
     works, so those rows get an excerpt cut around highlight()'s first mark.
     """

@@ -154,7 +154,7 @@ def matches_article(db: sqlite_utils.Database, query: str, article_id: int) -> b
 
 def fts_snippet(db: sqlite_utils.Database, query: str, article_id: int) -> str | None:
     """snippet() of the query's match in one article (None if it does not match);
-    sqlite3.DatabaseError where FTS5's snippet() bug strikes (FIELD_NOTES)."""
+    sqlite3.DatabaseError where FTS5's snippet() bug strikes (docs/narratives.md)."""
     row = db.conn.execute(
         f"SELECT {SNIPPET_SQL} FROM articles_fts WHERE articles_fts MATCH ? AND rowid = ?",
         [query, article_id],
