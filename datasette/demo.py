@@ -38,10 +38,10 @@ from pathlib import Path
 from narrative_archive import store
 from narrative_archive.analysis import archive as analysis
 from narrative_archive.analysis import citations
-from narrative_archive.capture.warc import CaptureWriter
+from narrative_archive.capture import CaptureWriter
 from narrative_archive.config import load_narratives, load_outlets
 from narrative_archive.match import narratives
-from narrative_archive.paths import DEFAULT_CONFIG_DIR
+from narrative_archive.paths import DEFAULT_CONFIG_DIR, captures_dir
 from narrative_archive.publish import serve
 
 # (outlet, published "YYYY-MM-DD HH:MM" or None, hours until we first saw it, title, text)
@@ -379,10 +379,11 @@ def build_demo_archive(path: str | Path, config_dir: str | Path = DEFAULT_CONFIG
     path = Path(path)
     for suffix in ("", "-wal", "-shm"):
         Path(f"{path}{suffix}").unlink(missing_ok=True)
-    captures_dir = path.absolute().parent / "captures"
-    for old in captures_dir.glob(f"narrative-archive-{DEMO_RUN}-*.warc.gz"):
+    captures = captures_dir(path)
+    assert captures is not None  # capture is on
+    for old in captures.glob(f"narrative-archive-{DEMO_RUN}-*.warc.gz"):
         old.unlink()
-    writer = CaptureWriter(captures_dir, DEMO_RUN,
+    writer = CaptureWriter(captures, DEMO_RUN,
                            info={"description": "narrative-archive demo: synthetic pages"})
     config_dir = Path(config_dir)
     outlets = {o.id: o for o in load_outlets(config_dir / "outlets.yml")}

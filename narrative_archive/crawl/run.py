@@ -27,7 +27,7 @@ from rich.live import Live
 from rich.table import Table
 
 from narrative_archive import store
-from narrative_archive.capture.warc import CaptureDirError
+from narrative_archive.capture import CaptureDirError
 from narrative_archive.config import SPIDERS, Config, load_config
 from narrative_archive.paths import DEFAULT_DB, captures_dir
 from narrative_archive.publish import status
@@ -110,7 +110,7 @@ def capture_settings(db_path: str | Path, captures: str | Path | None, capture: 
     """
     from scrapy.settings import BaseSettings
 
-    from narrative_archive.capture.warc import check_captures_dir
+    from narrative_archive.capture import check_captures_dir
 
     given = BaseSettings(overrides)
     if not given.getbool("NARRATIVE_ARCHIVE_CAPTURE", True):
