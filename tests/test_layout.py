@@ -149,3 +149,16 @@ def test_the_sql_scan_names_file_and_line(tmp_path):
     assert sql_outside_the_archive_module(tmp_path) == [
         "narrative_archive/status.py:5: .execute(",
         "narrative_archive/status.py:6: SELECT id FROM articles WHERE id = ?"]
+
+
+def test_every_package_is_in_the_distribution():
+    """pyproject lists packages by name: a new subpackage left out of it is missing from
+    the wheel (an editable install still finds it, so nothing else would fail)."""
+    import tomllib
+
+    listed = set(tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+                 ["tool"]["setuptools"]["packages"])
+    top = ROOT / "narrative_archive"
+    packages = {".".join(("narrative_archive", *init.parent.relative_to(top).parts))
+                for init in top.rglob("__init__.py")}
+    assert packages - listed == set()

@@ -88,6 +88,7 @@ from narrative_archive.store.mentions import (
     save_mention,
     save_narratives,
 )
+from narrative_archive.store.migrations import MIGRATIONS
 from narrative_archive.store.outlets import (
     OUTLET_COLUMNS,
     ensure_outlet_for_domain,
@@ -120,7 +121,6 @@ from narrative_archive.store.runs import (
     update_run,
 )
 from narrative_archive.store.schema import (
-    MIGRATIONS,
     SCHEMA_VERSION,
     _statements,
     ensure_schema,
