@@ -128,7 +128,6 @@ from narrative_archive.store.schema import (
 )
 from narrative_archive.store.views import (
     NOW_SQL,
-    TIMELINE_DATE,
     VIEWS,
     ensure_views,
     view_sql,
@@ -238,7 +237,6 @@ __all__ = [
     "ensure_schema",
     "schema_version",
     "NOW_SQL",
-    "TIMELINE_DATE",
     "VIEWS",
     "ensure_views",
     "view_sql",

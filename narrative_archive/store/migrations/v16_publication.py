@@ -1,5 +1,5 @@
 """Migrations 16-: the published archive. Day counts kept by triggers, the job of a
-run."""
+run, an article's place on a timeline as generated columns."""
 
 from __future__ import annotations
 
@@ -102,5 +102,90 @@ MIGRATIONS: list[str] = [
     UPDATE crawl_runs SET job = json_extract(args, '$.job')
         WHERE json_valid(args) AND json_type(args, '$.job') = 'text';
     CREATE INDEX crawl_runs_job ON crawl_runs(job, started_at);
+    """,
+    # 18: an article's place on a timeline, defined once: generated columns on articles
+    # that the day-count triggers (recreated here) and views.py's views read. timeline_date
+    # is what the page says, else an archived copy's capture, else when we first saw it;
+    # timeline_at is that as a UTC time, a day-only date at the latest moment it can be
+    # (when we first saw or captured the article that day, else the day's end);
+    # timeline_day is its day. The values are migration 16's, so the counts stand.
+    # (strftime() of 'now' fails in a generated column: such a date is kept as written.)
+    """
+    ALTER TABLE articles ADD COLUMN timeline_date TEXT
+        GENERATED ALWAYS AS (coalesce(published_at, archived_at, first_seen_at)) VIRTUAL;
+    ALTER TABLE articles ADD COLUMN timeline_at TEXT
+        GENERATED ALWAYS AS (CASE WHEN length(timeline_date) = 10
+            THEN max(timeline_date || 'T00:00:00Z', min(timeline_date || 'T23:59:59Z',
+                     min(first_seen_at, coalesce(archived_at, first_seen_at))))
+            ELSE coalesce(strftime('%Y-%m-%dT%H:%M:%SZ',
+                                   CASE WHEN timeline_date NOT LIKE 'now' THEN timeline_date END),
+                          timeline_date)
+            END) VIRTUAL;
+    ALTER TABLE articles ADD COLUMN timeline_day TEXT
+        GENERATED ALWAYS AS (substr(timeline_at, 1, 10)) VIRTUAL;
+    DROP TRIGGER mentions_day_counts_ai;
+    DROP TRIGGER mentions_day_counts_ad;
+    DROP TRIGGER mentions_day_counts_au;
+    DROP TRIGGER articles_day_counts_bd;
+    DROP TRIGGER articles_day_counts_au;
+    CREATE TRIGGER mentions_day_counts_ai AFTER INSERT ON mentions BEGIN
+        INSERT INTO narrative_day_counts (narrative_id, day, outlet_id, story_id, articles)
+            SELECT new.narrative_id, a.timeline_day, coalesce(a.outlet_id, ''),
+                   coalesce(a.story_id, a.id), 1
+            FROM articles a WHERE a.id = new.article_id
+            ON CONFLICT DO UPDATE SET articles = articles + 1;
+    END;
+    CREATE TRIGGER mentions_day_counts_ad AFTER DELETE ON mentions BEGIN
+        UPDATE narrative_day_counts SET articles = articles - 1
+            WHERE narrative_id = old.narrative_id
+              AND (day, outlet_id, story_id) = (
+                  SELECT a.timeline_day, coalesce(a.outlet_id, ''), coalesce(a.story_id, a.id)
+                  FROM articles a WHERE a.id = old.article_id);
+        DELETE FROM narrative_day_counts
+            WHERE narrative_id = old.narrative_id AND articles <= 0;
+    END;
+    CREATE TRIGGER mentions_day_counts_au AFTER UPDATE OF article_id, narrative_id ON mentions
+        BEGIN
+        UPDATE narrative_day_counts SET articles = articles - 1
+            WHERE narrative_id = old.narrative_id
+              AND (day, outlet_id, story_id) = (
+                  SELECT a.timeline_day, coalesce(a.outlet_id, ''), coalesce(a.story_id, a.id)
+                  FROM articles a WHERE a.id = old.article_id);
+        DELETE FROM narrative_day_counts
+            WHERE narrative_id = old.narrative_id AND articles <= 0;
+        INSERT INTO narrative_day_counts (narrative_id, day, outlet_id, story_id, articles)
+            SELECT new.narrative_id, a.timeline_day, coalesce(a.outlet_id, ''),
+                   coalesce(a.story_id, a.id), 1
+            FROM articles a WHERE a.id = new.article_id
+            ON CONFLICT DO UPDATE SET articles = articles + 1;
+    END;
+    CREATE TRIGGER articles_day_counts_bd BEFORE DELETE ON articles BEGIN
+        UPDATE narrative_day_counts SET articles = articles - 1
+            WHERE day = old.timeline_day AND outlet_id = coalesce(old.outlet_id, '')
+              AND story_id = coalesce(old.story_id, old.id)
+              AND narrative_id IN (SELECT narrative_id FROM mentions WHERE article_id = old.id);
+        DELETE FROM narrative_day_counts
+            WHERE day = old.timeline_day AND outlet_id = coalesce(old.outlet_id, '')
+              AND story_id = coalesce(old.story_id, old.id) AND articles <= 0;
+    END;
+    CREATE TRIGGER articles_day_counts_au
+        AFTER UPDATE OF published_at, archived_at, first_seen_at, outlet_id, story_id
+        ON articles
+        WHEN old.timeline_day IS NOT new.timeline_day OR old.outlet_id IS NOT new.outlet_id
+          OR old.story_id IS NOT new.story_id
+        BEGIN
+        UPDATE narrative_day_counts SET articles = articles - 1
+            WHERE day = old.timeline_day AND outlet_id = coalesce(old.outlet_id, '')
+              AND story_id = coalesce(old.story_id, old.id)
+              AND narrative_id IN (SELECT narrative_id FROM mentions WHERE article_id = old.id);
+        DELETE FROM narrative_day_counts
+            WHERE day = old.timeline_day AND outlet_id = coalesce(old.outlet_id, '')
+              AND story_id = coalesce(old.story_id, old.id) AND articles <= 0;
+        INSERT INTO narrative_day_counts (narrative_id, day, outlet_id, story_id, articles)
+            SELECT m.narrative_id, new.timeline_day, coalesce(new.outlet_id, ''),
+                   coalesce(new.story_id, new.id), 1
+            FROM mentions m WHERE m.article_id = new.id
+            ON CONFLICT DO UPDATE SET articles = articles + 1;
+    END;
     """,
 ]
