@@ -40,7 +40,7 @@ from demo_stories import ATTRIBUTIONS, COPIES, EDITED, LINKS, STORIES
 from narrative_archive import store
 from narrative_archive.analysis import archive as analysis
 from narrative_archive.analysis import citations
-from narrative_archive.capture.warc import CaptureWriter
+from narrative_archive.capture import CaptureWriter
 from narrative_archive.config import load_narratives, load_outlets
 from narrative_archive.match import narratives
 from narrative_archive.paths import DEFAULT_CONFIG_DIR, captures_dir

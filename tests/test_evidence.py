@@ -14,9 +14,8 @@ import pytest
 from click.testing import CliRunner
 from w3lib.encoding import http_content_type_encoding
 
-from narrative_archive import store
-from narrative_archive.capture import warc as capture
-from narrative_archive.capture.warc import iter_records, read_record, record_bytes
+from narrative_archive import capture, store
+from narrative_archive.capture import iter_records, read_record, record_bytes
 from narrative_archive.cli import cli
 from narrative_archive.extract.article import extract_article, extractor_version
 from tests.conftest import wait_for

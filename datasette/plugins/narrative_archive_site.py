@@ -107,7 +107,7 @@ def register_routes(datasette):
 async def capture_download(request, datasette):
     """One capture's exact WARC record (a gzip member): looked up by its captures row id,
     never by a path from the URL, and read only from inside the captures dir."""
-    from narrative_archive.capture.warc import UnreadableRecord, UnsafePath, record_bytes
+    from narrative_archive.capture import UnreadableRecord, UnsafePath, record_bytes
 
     capture_id = int(request.url_vars["id"])
     db = datasette.get_database(archive_name(datasette))

@@ -67,8 +67,8 @@ def export_wacz(db_path, config_dir, captures, narrative_id, out, since, until):
     into one WACZ file that ReplayWeb.page (https://replayweb.page) opens; the
     article pages are its pages. Unreadable records are skipped and listed.
     """
-    from narrative_archive.capture.warc import CaptureError
-    from narrative_archive.capture.warc import export_wacz as package
+    from narrative_archive.capture import CaptureError
+    from narrative_archive.capture import export_wacz as package
 
     db = existing_archive(db_path)
     row = store.get_narrative(db, narrative_id)
@@ -109,7 +109,7 @@ def prune_captures(db_path, config_dir, captures, unmatched, older_than, dry_run
     """
     from datetime import UTC, datetime, timedelta
 
-    from narrative_archive.capture.warc import CaptureError, safe_path
+    from narrative_archive.capture import CaptureError, safe_path
     from narrative_archive.times import iso, parse_duration
 
     seconds = 0 if older_than.strip().rstrip("smhdw") in ("0", "") else parse_duration(older_than)

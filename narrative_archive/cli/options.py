@@ -115,7 +115,7 @@ def pick_narrative(config: Config, narrative_id: str):
 def crawl_and_exit(start, db_path) -> None:
     """Run a crawl (`start()` returns its runs): config and argument errors become click
     errors; then the summary, and the exit code the crawl earned."""
-    from narrative_archive.capture.warc import CaptureDirError
+    from narrative_archive.capture import CaptureDirError
     from narrative_archive.crawl import run as crawling
     from narrative_archive.crawl.report import print_summary
 

@@ -42,7 +42,7 @@ from scrapy import signals
 from narrative_archive import store, urls
 from narrative_archive.analysis import archive as analysis
 from narrative_archive.analysis import citations
-from narrative_archive.capture.warc import CaptureRecord
+from narrative_archive.capture import CaptureRecord
 from narrative_archive.config import Config, load_config
 from narrative_archive.crawl import revisit as lifecycle
 from narrative_archive.crawl.items import STAT, Page, Problem, RevisitOutcome

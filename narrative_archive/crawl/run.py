@@ -25,7 +25,7 @@ from rich.console import Console
 from rich.live import Live
 
 from narrative_archive import store
-from narrative_archive.capture.warc import CaptureDirError
+from narrative_archive.capture import CaptureDirError
 from narrative_archive.config import SPIDERS, Config, load_config, select_by_id
 from narrative_archive.crawl import runs
 from narrative_archive.crawl.report import (
@@ -73,7 +73,7 @@ def capture_settings(db_path: str | Path, captures: str | Path | None, capture: 
     """
     from scrapy.settings import BaseSettings
 
-    from narrative_archive.capture.warc import check_captures_dir
+    from narrative_archive.capture import check_captures_dir
 
     given = BaseSettings(overrides)
     if not given.getbool("NARRATIVE_ARCHIVE_CAPTURE", True):

@@ -88,6 +88,7 @@ from narrative_archive.store.mentions import (
     save_mention,
     save_narratives,
 )
+from narrative_archive.store.migrations import MIGRATIONS
 from narrative_archive.store.outlets import (
     OUTLET_COLUMNS,
     ensure_outlet_for_domain,
@@ -120,7 +121,6 @@ from narrative_archive.store.runs import (
     update_run,
 )
 from narrative_archive.store.schema import (
-    MIGRATIONS,
     SCHEMA_VERSION,
     _statements,
     ensure_schema,
@@ -128,7 +128,6 @@ from narrative_archive.store.schema import (
 )
 from narrative_archive.store.views import (
     NOW_SQL,
-    TIMELINE_DATE,
     VIEWS,
     ensure_views,
     view_sql,
@@ -238,7 +237,6 @@ __all__ = [
     "ensure_schema",
     "schema_version",
     "NOW_SQL",
-    "TIMELINE_DATE",
     "VIEWS",
     "ensure_views",
     "view_sql",

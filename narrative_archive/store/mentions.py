@@ -12,7 +12,6 @@ import sqlite_utils
 
 from narrative_archive.fts import HIGHLIGHT_SQL, SNIPPET_SQL, marked_terms
 from narrative_archive.store.db import transaction
-from narrative_archive.store.views import TIMELINE_DATE
 from narrative_archive.times import now
 
 logger = logging.getLogger("narrative_archive.match.narratives")
@@ -34,8 +33,7 @@ def near_misses(db: sqlite_utils.Database, candidates: str, query: str, limit: i
     """Articles that FTS5 query `candidates` matches and `query` does not, newest first,
     each with the passage where the candidates' terms are closest (marked with [ ])."""
     return list(db.query(
-        "SELECT a.id AS article_id, a.url, a.title, a.outlet_id, "
-        f"{TIMELINE_DATE} AS dated_at,"
+        "SELECT a.id AS article_id, a.url, a.title, a.outlet_id, a.timeline_date AS dated_at,"
         f" snippet(articles_fts, -1, '[', ']', '…', {int(snippet_tokens)}) AS passage"
         " FROM articles_fts JOIN articles a ON a.id = articles_fts.rowid"
         " WHERE articles_fts MATCH :candidates AND articles_fts.rowid NOT IN"
