@@ -83,20 +83,36 @@ class NarrativeMatcher:
 
     def match(self, title: str | None, text: str | None) -> list[str]:
         """The ids of the narratives whose query matches this title and text."""
+        return list(self.snippets(title, text, snippets=False))
+
+    def snippets(self, title: str | None, text: str | None,
+                 snippets: bool = True) -> dict[str, str | None]:
+        """{narrative id: snippet} of every narrative whose query matches this title and
+        text, in the narratives' order; the snippet is what the archive's snippet() would
+        give for the article (SNIPPET_SQL), cut from highlight() where snippet() hits FTS5's
+        bug (FIELD_NOTES). With snippets=False only the ids count (values are None)."""
+        found: dict[str, str | None] = {}
         self.conn.execute("BEGIN")
         try:
             self.conn.execute(
                 "INSERT INTO articles_fts (rowid, title, text) VALUES (1, ?, ?)", [title, text]
             )
-            return [
-                narrative.id for narrative in self.narratives
-                if self.conn.execute(
-                    "SELECT 1 FROM articles_fts WHERE articles_fts MATCH ? AND rowid = 1",
-                    [narrative.match_query],
-                ).fetchone()
-            ]
+            for narrative in self.narratives:
+                query = narrative.match_query
+                try:
+                    row = self.conn.execute(
+                        f"SELECT {SNIPPET_SQL if snippets else 1} FROM articles_fts"
+                        " WHERE articles_fts MATCH ? AND rowid = 1", [query]).fetchone()
+                except sqlite3.DatabaseError:  # the snippet() bug: highlight() has none
+                    marked = self.conn.execute(
+                        f"SELECT {HIGHLIGHT_SQL} FROM articles_fts"
+                        " WHERE articles_fts MATCH ? AND rowid = 1", [query]).fetchone()
+                    row = (best_excerpt(marked),) if marked else None
+                if row is not None:
+                    found[narrative.id] = row[0] if snippets else None
         finally:
             self.conn.execute("ROLLBACK")
+        return found
 
 
 # How a match is marked in snippets and highlights: the archive's mentions.snippet,
@@ -133,3 +149,28 @@ def matching_rows(texts: Iterable[str], query: str, columns: str = "") -> dict[i
             f"SELECT {select} FROM articles_fts WHERE articles_fts MATCH ?", [query])}
     finally:
         conn.close()
+
+
+def best_excerpt(columns: Iterable[str | None]) -> str | None:
+    """A snippet cut from highlight() output, one value per column: the column with the
+    most marked words (as snippet(..., -1, ...) chooses), around its first mark."""
+    values = list(columns)
+    if not values:
+        return None
+    return excerpt(max(reversed(values), key=lambda value: (value or "").count(MARK_OPEN)))
+
+
+def excerpt(marked: str | None, tokens: int = SNIPPET_TOKENS) -> str | None:
+    """About `tokens` words of highlighted text around its first mark, '…' where cut."""
+    if not marked:
+        return marked
+    words = marked.split()
+    first = next((i for i, word in enumerate(words) if MARK_OPEN in word), 0)
+    start = max(0, first - tokens // 4)
+    end = min(len(words), start + tokens)
+    opened = sum(word.count(MARK_OPEN) - word.count(MARK_CLOSE) for word in words[start:end])
+    while end < len(words) and opened > 0:  # never cut a marked phrase in two
+        opened += words[end].count(MARK_OPEN) - words[end].count(MARK_CLOSE)
+        end += 1
+    text = " ".join(words[start:end])
+    return ("…" if start > 0 else "") + text + ("…" if end < len(words) else "")

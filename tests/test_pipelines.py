@@ -67,14 +67,16 @@ TEXTS = [
 
 @pytest.mark.parametrize("title, text", TEXTS)
 def test_matcher_agrees_with_the_archive(tmp_path, title, text):
-    """Matching before storing (search results) and after (match_article) is one semantics."""
+    """Matching before storing (in memory, where the article is extracted), by the archive's
+    own index (rematch, Datasette's search box) and match_article are one semantics."""
     loaded = load_narratives(TEST_NARRATIVES, narratives.check_query)
     db = store.open_db(tmp_path / "a.db")
     narratives.save_narratives(db, loaded)
     article_id, _ = store.save_article(
         db, {"url": "https://x.test/a", "title": title, "text": text}, None)
-    archive = narratives.match_article(db, article_id, loaded)
+    archive = [n.id for n in loaded if store.matches_article(db, n.match_query, article_id)]
     assert NarrativeMatcher(loaded).match(title, text) == archive
+    assert narratives.match_article(db, article_id, loaded) == archive
     db.close()
 
 
