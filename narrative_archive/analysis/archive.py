@@ -113,11 +113,13 @@ def compute_stances(db: sqlite_utils.Database, narratives: Iterable, narrative_i
 # --- stories -----------------------------------------------------------------
 
 
-def assign_story(db: sqlite_utils.Database, article_id: int, text: str | None) -> stories.Assignment:
-    """Put one new or changed article into its story (incremental; `analyse --stories` is exact)."""
+def assign_story(db: sqlite_utils.Database, article_id: int, text: str | None,
+                 **signature: bytes | None) -> stories.Assignment:
+    """Put one new or changed article into its story (incremental; `analyse --stories` is exact).
+    ``signature=``: its stories.text_signature, when computed beforehand (a worker)."""
     index = stories.StoryIndex(ArchiveStorage(db))
     with store.transaction(db):
-        assignment = index.add(article_id, text, store.story_date(db, article_id))
+        assignment = index.add(article_id, text, store.story_date(db, article_id), **signature)
         if not assignment.keys:  # too short to compare: its own story
             store.set_story(db, article_id, cast(int, assignment.story_id))
     return assignment
@@ -152,14 +154,18 @@ def restory(db: sqlite_utils.Database, progress: Callable[[int], None] | None = 
 
 
 def record_citations(db: sqlite_utils.Database, article_id: int, text: str | None, links, language: str | None,
-                     outlets: citations_module.OutletIndex) -> int:
-    """Extract and store an article's citations; then point earlier citations of its URL at it."""
-    if isinstance(links, str):
-        try:
-            links = json.loads(links)
-        except ValueError:
-            links = []
-    found = citations_module.extract_citations(text, links or (), language, outlets)
+                     outlets: citations_module.OutletIndex | None,
+                     found: Iterable[Mapping | citations_module.Citation] | None = None) -> int:
+    """Extract and store an article's citations (``found``: extracted beforehand, in a
+    worker); then point earlier citations of its URL at it."""
+    if found is None:
+        if isinstance(links, str):
+            try:
+                links = json.loads(links)
+            except ValueError:
+                links = []
+        found = citations_module.extract_citations(text, links or (), language,
+                                                   outlets or citations_module.outlet_index(()))
     with store.transaction(db):
         count = store.save_citations(db, article_id, found)
         store.resolve_citations_to(db, article_id)
@@ -183,8 +189,14 @@ def recite(db: sqlite_utils.Database, outlets: citations_module.OutletIndex,
 
 
 def analyse_article(db: sqlite_utils.Database, article_id: int, article: Mapping,
-                    outlets: citations_module.OutletIndex) -> stories.Assignment:
-    """Story and citations of one new or changed article (its mentions carry their stance)."""
-    assignment = assign_story(db, article_id, article.get("text"))
-    record_citations(db, article_id, article.get("text"), article.get("links"), article.get("language"), outlets)
+                    outlets: citations_module.OutletIndex | None,
+                    reading: Mapping | None = None) -> stories.Assignment:
+    """Story and citations of one new or changed article (its mentions carry their stance).
+    ``reading`` (match.reading) holds its signature and citations when a worker computed
+    them; only the archive's part (the story lookup, the rows) is done here then."""
+    reading = reading or {}
+    signature = {"signature": reading["signature"]} if "signature" in reading else {}
+    assignment = assign_story(db, article_id, article.get("text"), **signature)
+    record_citations(db, article_id, article.get("text"), article.get("links"), article.get("language"), outlets,
+                     reading.get("citations"))
     return assignment

@@ -104,3 +104,9 @@ def read_or_none(reader: Reader | None, article: Mapping[str, Any]) -> Reading |
     except Exception:
         logger.exception("reading %s failed", article.get("url"))
         return None
+
+
+def warm_up(text: str) -> None:
+    """Load reading's lazy state (citation patterns, stance cues, MinHash permutations)."""
+    Reader((), ()).read({"title": "Warm-up", "text": text, "language": "en"})
+    analysis.cues_for(None)
