@@ -21,9 +21,6 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Protocol
 
-import numpy as np
-from datasketch import MinHash
-
 NUM_PERM = 128
 BANDS, ROWS = 32, 4  # candidates from about Jaccard 0.4; NUM_PERM == BANDS * ROWS
 SHINGLE = 5  # words per shingle
@@ -91,11 +88,13 @@ def word_count(text: str, limit: int = MIN_WORDS) -> int:
 
 def signature(text: str) -> bytes:
     """The MinHash signature of ``text`` as NUM_PERM little-endian uint32 (SIGNATURE_BYTES)."""
+    from datasketch import MinHash  # here: it imports scipy, which the crawl process never needs
+
     template = _template()  # its permutations are drawn once, not for every text
     minhash = MinHash(num_perm=NUM_PERM, hashfunc=_hash32, permutations=template.permutations,
                       scheme=template.scheme)
     minhash.update_batch(list(shingles(text)))
-    return np.asarray(minhash.hashvalues, dtype="<u4").tobytes()
+    return minhash.hashvalues.astype("<u4").tobytes()
 
 
 def text_signature(text: str | None) -> bytes | None:
@@ -108,7 +107,9 @@ def text_signature(text: str | None) -> bytes | None:
 
 
 @cache
-def _template() -> MinHash:
+def _template():
+    from datasketch import MinHash
+
     return MinHash(num_perm=NUM_PERM, hashfunc=_hash32)
 
 
@@ -127,8 +128,12 @@ def band_keys(sig: bytes) -> tuple[int, ...]:
 
 
 def similarity(a: bytes, b: bytes) -> float:
-    """Estimated Jaccard similarity of the two texts' shingles: the share of equal minhashes."""
-    return float(np.count_nonzero(np.frombuffer(a, "<u4") == np.frombuffer(b, "<u4"))) / NUM_PERM
+    """Estimated Jaccard similarity of the two texts' shingles: the share of equal minhashes
+    (compared as 32-bit words in plain Python: the writer process need not import numpy)."""
+    if len(a) != len(b):
+        return 0.0
+    same = zip(memoryview(a).cast("I"), memoryview(b).cast("I"), strict=True)
+    return sum(x == y for x, y in same) / NUM_PERM
 
 
 class MemoryStorage:

@@ -33,7 +33,7 @@ import contextlib
 import logging
 import os
 import time
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
@@ -47,6 +47,7 @@ from narrative_archive.config import Config, load_config, parse_duration
 from narrative_archive.crawl import revisit as lifecycle
 from narrative_archive.crawl.items import STAT, Page, Problem, RevisitOutcome
 from narrative_archive.crawl.workers import ExtractorPool
+from narrative_archive.crawl.writer import BatchWriter
 from narrative_archive.extract.article import ExtractError, extractor_version
 from narrative_archive.fts import NarrativeMatcher
 from narrative_archive.match import narratives as narratives_module
@@ -88,7 +89,7 @@ class ArchivePipeline:
         self.run_id: int | None = None
         self.config: Config | None = None
         self.pool: ExtractorPool | None = None
-        self.writer: ThreadPoolExecutor | None = None
+        self.writer: BatchWriter | None = None
         self.matcher: NarrativeMatcher | None = None
         self.outlet_index = None  # analysis.citations.OutletIndex, built on first use
         self.captures = None  # the capture middleware (drain()), when capture is on
@@ -115,9 +116,9 @@ class ArchivePipeline:
             outlets=tuple((o.id, o.name, o.domains) for o in self.config.outlets),
         )
         self.pool.start()
-        self.writer = ThreadPoolExecutor(1, thread_name_prefix="archive-writer")
+        self.writer = BatchWriter(lambda: self.db)
         self.captures = getattr(self.crawler, "narrative_archive_capture", None)
-        await self._write(self._open, spider)
+        await self._write_alone(self._open, spider)
         self.stats.set_value(STAT + "run_id", self.run_id)
 
     def _open(self, spider) -> None:
@@ -139,9 +140,11 @@ class ArchivePipeline:
         if self.pool is not None:
             await asyncio.get_running_loop().run_in_executor(None, self.pool.close)
         if self.writer is not None:
-            await self._write(self._save_captures, True)
-            await self._write(self._flush)
-            self.writer.shutdown(wait=True)
+            await self._write_alone(self._save_captures, True)
+            await self._write_alone(self._flush)
+            await asyncio.get_running_loop().run_in_executor(None, self.writer.shutdown)
+            logger.info("%d archive writes in %d transactions", self.writer.writes,
+                        self.writer.batches)
             self.writer = None
 
     def spider_closed(self, spider, reason: str) -> None:
@@ -441,4 +444,10 @@ class ArchivePipeline:
         self.last_flush = time.monotonic()
 
     async def _write(self, function, *args):
-        return await asyncio.get_running_loop().run_in_executor(self.writer, function, *args)
+        """Run `function(*args)` in the writer thread, in a transaction shared with the
+        writes queued beside it (writer.BatchWriter); its result once committed."""
+        return await asyncio.wrap_future(self.writer.submit(function, *args))
+
+    async def _write_alone(self, function, *args):
+        """Run `function(*args)` in the writer thread, outside any batch."""
+        return await asyncio.wrap_future(self.writer.submit(function, *args, batch=False))
