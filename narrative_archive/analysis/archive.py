@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import Executor
 from typing import cast
 
 import sqlite_utils
@@ -88,26 +89,40 @@ def evidence_of(stance: Stance) -> dict:
     return evidence
 
 
+def stances_of(rows: Iterable[tuple], narratives: Mapping[str, object]) -> list[tuple]:
+    """(article_id, narrative_id, stance, confidence, evidence) for pending-stance rows
+    (article_id, narrative_id, terms, title, text, language). Pure: runs in a worker."""
+    results = []
+    for article_id, narrative_id, terms, title, text, language in rows:
+        narrative = narratives.get(narrative_id)
+        cues = cues_for(narrative) if narrative else default_cues()
+        stance = stance_of(title, text, terms, language, cues)
+        results.append((article_id, narrative_id, stance.stance, stance.confidence, evidence_of(stance)))
+    return results
+
+
 def compute_stances(db: sqlite_utils.Database, narratives: Iterable, narrative_ids: Iterable[str] | None = None,
-                    batch: int = BATCH) -> int:
+                    batch: int = BATCH, executor: Executor | None = None) -> int:
     """Classify every mention whose stance is pending (stance_confidence NULL), ``batch`` at a
     time, each batch its own transaction; returns how many. ``narratives`` give the cue
-    overrides by id (a mention of an unconfigured narrative gets the shipped cues)."""
+    overrides by id (a mention of an unconfigured narrative gets the shipped cues). With an
+    ``executor`` (worker processes) the batches of a round are classified in parallel."""
     by_id = {narrative.id: narrative for narrative in narratives}
     ids = list(narrative_ids) if narrative_ids is not None else None
+    rounds = 8 if executor is not None else 1
     done = 0
     while True:
-        rows = store.mentions_pending_stance(db, ids, limit=batch)
+        rows = store.mentions_pending_stance(db, ids, limit=batch * rounds)
         if not rows:
             return done
-        results = []
-        for article_id, narrative_id, terms, title, text, language in rows:
-            narrative = by_id.get(narrative_id)
-            cues = cues_for(narrative) if narrative else default_cues()
-            stance = stance_of(title, text, terms, language, cues)
-            results.append((article_id, narrative_id, stance.stance, stance.confidence, evidence_of(stance)))
-        store.save_stance(db, results)
-        done += len(results)
+        chunks = [rows[start:start + batch] for start in range(0, len(rows), batch)]
+        if executor is None:
+            results = [stances_of(chunk, by_id) for chunk in chunks]
+        else:
+            results = list(executor.map(stances_of, chunks, [by_id] * len(chunks)))
+        for result in results:
+            store.save_stance(db, result)
+            done += len(result)
 
 
 # --- stories -----------------------------------------------------------------

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import sqlite3
 from collections.abc import Iterable, Mapping
+from concurrent.futures import Executor
 
 import sqlite_utils
 
@@ -65,7 +66,8 @@ def match_article(
     return matched
 
 
-def rematch(db: sqlite_utils.Database, narrative: Narrative) -> dict[str, int]:
+def rematch(db: sqlite_utils.Database, narrative: Narrative,
+            executor: Executor | None = None) -> dict[str, int]:
     """Re-evaluate one narrative over the whole archive in SQL.
 
     Mentions the query no longer matches are deleted; new ones are added; kept
@@ -76,17 +78,18 @@ def rematch(db: sqlite_utils.Database, narrative: Narrative) -> dict[str, int]:
     counts = store.rematch_mentions(db, narrative.id, narrative.match_query, version)
     # New and changed mentions get their stance after the SQL step, in bounded batches
     # (each its own transaction); one interrupted here is pending for the next run.
-    analysis.compute_stances(db, [narrative], [narrative.id])
+    analysis.compute_stances(db, [narrative], [narrative.id], executor=executor)
     return counts
 
 
-def rematch_many(db: sqlite_utils.Database, narratives: Iterable[Narrative]) -> dict[str, dict]:
+def rematch_many(db: sqlite_utils.Database, narratives: Iterable[Narrative],
+                 executor: Executor | None = None) -> dict[str, dict]:
     """rematch() each narrative; one that fails is logged and reported as {"error": message}
-    and the others still run."""
+    and the others still run. With an `executor` (worker processes) stances are read there."""
     results: dict[str, dict] = {}
     for narrative in narratives:
         try:
-            results[narrative.id] = rematch(db, narrative)
+            results[narrative.id] = rematch(db, narrative, executor)
         except (sqlite3.Error, KeyError) as error:
             message = error.args[0] if isinstance(error, KeyError) and error.args else str(error)
             logger.error("rematch of narrative %s failed: %s", narrative.id, message)
