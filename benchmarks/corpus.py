@@ -110,3 +110,29 @@ class Corpus:
 
     def paragraphs(self, n: int) -> list[str]:
         return self.article(n)["text"].split("\n\n")
+
+
+class StanceClock:
+    """Times analysis.archive.compute_stances (the stance classifier's share of a rematch)
+    while installed: `with StanceClock() as clock: ...; clock.seconds, clock.mentions`."""
+
+    def __enter__(self):
+        from narrative_archive.analysis import archive
+
+        self.archive, self.original = archive, archive.compute_stances
+        self.seconds, self.mentions = 0.0, 0
+
+        def timed(*args, **kwargs):
+            import time
+
+            started = time.perf_counter()
+            done = self.original(*args, **kwargs)
+            self.seconds += time.perf_counter() - started
+            self.mentions += done
+            return done
+
+        archive.compute_stances = timed
+        return self
+
+    def __exit__(self, *exc):
+        self.archive.compute_stances = self.original

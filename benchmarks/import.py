@@ -34,7 +34,7 @@ import time
 from pathlib import Path
 
 import yaml
-from corpus import BUG_NARRATIVE, ROOT, Corpus
+from corpus import BUG_NARRATIVE, ROOT, Corpus, StanceClock
 
 from narrative_archive import store
 from narrative_archive.config import load_config
@@ -78,15 +78,17 @@ def ours(source: Path, db_path: Path, config, workers: int | None) -> dict:
     db = store.open_db(db_path)
     marks = {}
     started = time.perf_counter()
-    summary = importer.import_files(
-        db, [source], config, workers=workers,
-        on_batch=lambda s: marks.__setitem__("stored", time.perf_counter()))
+    with StanceClock() as clock:
+        summary = importer.import_files(
+            db, [source], config, workers=workers,
+            on_batch=lambda s: marks.__setitem__("stored", time.perf_counter()))
     total = time.perf_counter() - started
     mentions = db.execute("SELECT count(*) FROM mentions").fetchone()[0]
     covered = db.execute("SELECT count(DISTINCT article_id) FROM mentions").fetchone()[0]
     db.close()
     return {"new": summary.new, "store": marks["stored"] - started, "total": total,
             "mentions": mentions, "covered": covered, "bug": bug.seen,
+            "stance": clock.seconds, "stances": clock.mentions,
             "results": summary.mentions}
 
 
@@ -132,6 +134,10 @@ def main() -> None:
     print(f"import + rematch + stance:  {result['total']:7.1f} s  {n / result['total']:7.0f} articles/s"
           f"  ({result['mentions']:,} mentions in {result['covered']:,} articles;"
           f" archive {size:.0f} MiB)")
+    rematch = result["total"] - result["store"]
+    print(f"  of which rematch (SQL):   {rematch - result['stance']:7.1f} s  (matching, snippets, terms)")
+    print(f"  of which stance:          {result['stance']:7.1f} s  ({result['stances']:,} mentions,"
+          f" {1000 * result['stance'] / max(result['stances'], 1):.1f} ms each, in the workers)")
     print(f"snippet() bug met:          {'yes' if result['bug'] else 'no'}"
           f" ({result['bug']} narrative scans fell back to highlight())")
     for narrative_id, counts in result["results"].items():
