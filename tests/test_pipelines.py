@@ -87,6 +87,38 @@ def test_matcher_leaves_nothing_behind():
     assert matcher.conn.execute("SELECT count(*) FROM articles_fts").fetchone()[0] == 0
 
 
+GATE_QUERIES = [
+    'NEAR(russia* "arm the taliban", 25) OR (arm* AND taliban NOT peace)',
+    'title:kremlin AND ("weapon* to the taliban" OR {title text}: ^moscow + taliban*)',
+    'талиб* AND (росси* OR москв*)', 'happy*', SNIPPET_BUG_QUERY,
+]
+
+
+@pytest.mark.parametrize("query", GATE_QUERIES)
+def test_the_matchers_gate_never_skips_a_query_that_matches(query):
+    """The gate (a query's words must be in the article) is a necessary condition: with it
+    the matcher finds what evaluating every query finds."""
+    from narrative_archive.config import Narrative, load_config
+    from narrative_archive.fts import query_gate
+
+    assert query_gate(query) is not None
+    narratives_ = [Narrative("q", "Q", query), *load_config(None).narratives]
+    gated, ungated = NarrativeMatcher(narratives_), NarrativeMatcher(narratives_)
+    ungated.gates = [None] * len(narratives_)
+    texts = [*TEXTS, ("Kremlin", "Moscow's weapons went to the Taliban, said a happy man."),
+             ("Талибы", "Россия поставляет оружие талибам"), ("Peace", "arms taliban peace")]
+    for title, text in texts:
+        assert gated.snippets(title, text) == ungated.snippets(title, text), text
+    assert gated.match("Nothing here", "Cricket scores") == []
+
+
+def test_the_gate_gives_up_on_a_query_it_cannot_read():
+    from narrative_archive.fts import query_gate
+
+    assert query_gate('taliban AND (russia') is None  # FTS5 itself refuses it
+    assert query_gate("a OR b)") is None
+
+
 def test_outlet_index_matches_subdomains_and_www():
     index = OutletIndex([
         Outlet("bbc", "BBC", "https://www.bbc.co.uk/", ("bbc.co.uk", "bbc.com")),
