@@ -237,3 +237,26 @@ def test_format_is_guessed_from_extension_and_content(tmp_path):
     (tmp_path / "d.data").write_text("url,title,text\n")
     assert [importer.guess_format(tmp_path / name) for name in
             ("a.csv", "b.jsonl", "c.json", "d.data")] == ["csv", "jsonl", "news-please", "csv"]
+
+
+def test_an_import_read_in_worker_processes_stores_what_a_serial_one_does(tmp_path, config):
+    """Rows mapped to articles in worker processes come back in file order: the same
+    articles, duplicates, problems and mentions (with stance) as read in one process."""
+    records = [{"url": f"https://example.com/{n}", "title": f"T{n}",
+                "text": MENTION if n % 3 == 0 else f"{PLAIN} {n}"} for n in range(1, 40)]
+    records[7] = {"url": "https://example.com/3", "text": PLAIN}  # a duplicate of line 3
+    records[11] = {"title": "no url"}
+    source = jsonl(tmp_path / "a.jsonl", *records)
+    results = []
+    for workers in (1, 2):
+        db = store.open_db(tmp_path / f"{workers}.db")
+        summary = importer.import_files(db, [source], config, batch_size=7, workers=workers)
+        results.append((
+            (summary.new, summary.skipped, [str(p) for p in summary.problems]),
+            rows(db, "SELECT url, title, text FROM articles ORDER BY id"),
+            rows(db, "SELECT a.url, m.narrative_id, m.snippet, m.stance, m.stance_confidence"
+                     " FROM mentions m JOIN articles a ON a.id = m.article_id ORDER BY a.id")))
+        db.close()
+    assert results[0] == results[1]
+    assert results[0][0][1] == 2 and len(results[0][2]) == 12
+    assert all(mention["stance_confidence"] is not None for mention in results[0][2])

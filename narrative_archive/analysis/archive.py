@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import Executor
 from typing import cast
 
 import sqlite_utils
@@ -88,36 +89,52 @@ def evidence_of(stance: Stance) -> dict:
     return evidence
 
 
+def stances_of(rows: Iterable[tuple], narratives: Mapping[str, object]) -> list[tuple]:
+    """(article_id, narrative_id, stance, confidence, evidence) for pending-stance rows
+    (article_id, narrative_id, terms, title, text, language). Pure: runs in a worker."""
+    results = []
+    for article_id, narrative_id, terms, title, text, language in rows:
+        narrative = narratives.get(narrative_id)
+        cues = cues_for(narrative) if narrative else default_cues()
+        stance = stance_of(title, text, terms, language, cues)
+        results.append((article_id, narrative_id, stance.stance, stance.confidence, evidence_of(stance)))
+    return results
+
+
 def compute_stances(db: sqlite_utils.Database, narratives: Iterable, narrative_ids: Iterable[str] | None = None,
-                    batch: int = BATCH) -> int:
+                    batch: int = BATCH, executor: Executor | None = None) -> int:
     """Classify every mention whose stance is pending (stance_confidence NULL), ``batch`` at a
     time, each batch its own transaction; returns how many. ``narratives`` give the cue
-    overrides by id (a mention of an unconfigured narrative gets the shipped cues)."""
+    overrides by id (a mention of an unconfigured narrative gets the shipped cues). With an
+    ``executor`` (worker processes) the batches of a round are classified in parallel."""
     by_id = {narrative.id: narrative for narrative in narratives}
     ids = list(narrative_ids) if narrative_ids is not None else None
+    rounds = 8 if executor is not None else 1
     done = 0
     while True:
-        rows = store.mentions_pending_stance(db, ids, limit=batch)
+        rows = store.mentions_pending_stance(db, ids, limit=batch * rounds)
         if not rows:
             return done
-        results = []
-        for article_id, narrative_id, terms, title, text, language in rows:
-            narrative = by_id.get(narrative_id)
-            cues = cues_for(narrative) if narrative else default_cues()
-            stance = stance_of(title, text, terms, language, cues)
-            results.append((article_id, narrative_id, stance.stance, stance.confidence, evidence_of(stance)))
-        store.save_stance(db, results)
-        done += len(results)
+        chunks = [rows[start:start + batch] for start in range(0, len(rows), batch)]
+        if executor is None:
+            results = [stances_of(chunk, by_id) for chunk in chunks]
+        else:
+            results = list(executor.map(stances_of, chunks, [by_id] * len(chunks)))
+        for result in results:
+            store.save_stance(db, result)
+            done += len(result)
 
 
 # --- stories -----------------------------------------------------------------
 
 
-def assign_story(db: sqlite_utils.Database, article_id: int, text: str | None) -> stories.Assignment:
-    """Put one new or changed article into its story (incremental; `analyse --stories` is exact)."""
+def assign_story(db: sqlite_utils.Database, article_id: int, text: str | None,
+                 **signature: bytes | None) -> stories.Assignment:
+    """Put one new or changed article into its story (incremental; `analyse --stories` is exact).
+    ``signature=``: its stories.text_signature, when computed beforehand (a worker)."""
     index = stories.StoryIndex(ArchiveStorage(db))
     with store.transaction(db):
-        assignment = index.add(article_id, text, store.story_date(db, article_id))
+        assignment = index.add(article_id, text, store.story_date(db, article_id), **signature)
         if not assignment.keys:  # too short to compare: its own story
             store.set_story(db, article_id, cast(int, assignment.story_id))
     return assignment
@@ -152,14 +169,18 @@ def restory(db: sqlite_utils.Database, progress: Callable[[int], None] | None = 
 
 
 def record_citations(db: sqlite_utils.Database, article_id: int, text: str | None, links, language: str | None,
-                     outlets: citations_module.OutletIndex) -> int:
-    """Extract and store an article's citations; then point earlier citations of its URL at it."""
-    if isinstance(links, str):
-        try:
-            links = json.loads(links)
-        except ValueError:
-            links = []
-    found = citations_module.extract_citations(text, links or (), language, outlets)
+                     outlets: citations_module.OutletIndex | None,
+                     found: Iterable[Mapping | citations_module.Citation] | None = None) -> int:
+    """Extract and store an article's citations (``found``: extracted beforehand, in a
+    worker); then point earlier citations of its URL at it."""
+    if found is None:
+        if isinstance(links, str):
+            try:
+                links = json.loads(links)
+            except ValueError:
+                links = []
+        found = citations_module.extract_citations(text, links or (), language,
+                                                   outlets or citations_module.outlet_index(()))
     with store.transaction(db):
         count = store.save_citations(db, article_id, found)
         store.resolve_citations_to(db, article_id)
@@ -183,8 +204,14 @@ def recite(db: sqlite_utils.Database, outlets: citations_module.OutletIndex,
 
 
 def analyse_article(db: sqlite_utils.Database, article_id: int, article: Mapping,
-                    outlets: citations_module.OutletIndex) -> stories.Assignment:
-    """Story and citations of one new or changed article (its mentions carry their stance)."""
-    assignment = assign_story(db, article_id, article.get("text"))
-    record_citations(db, article_id, article.get("text"), article.get("links"), article.get("language"), outlets)
+                    outlets: citations_module.OutletIndex | None,
+                    reading: Mapping | None = None) -> stories.Assignment:
+    """Story and citations of one new or changed article (its mentions carry their stance).
+    ``reading`` (match.reading) holds its signature and citations when a worker computed
+    them; only the archive's part (the story lookup, the rows) is done here then."""
+    reading = reading or {}
+    signature = {"signature": reading["signature"]} if "signature" in reading else {}
+    assignment = assign_story(db, article_id, article.get("text"), **signature)
+    record_citations(db, article_id, article.get("text"), article.get("links"), article.get("language"), outlets,
+                     reading.get("citations"))
     return assignment

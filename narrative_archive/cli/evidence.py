@@ -147,7 +147,7 @@ def prune_captures(db_path, config_dir, captures, unmatched, older_than, dry_run
               "first record).")
 @click.option("--outlet", "outlet_id", metavar="ID",
               help="Every article belongs to this configured outlet (default: by domain).")
-@click.option("--batch-size", type=click.IntRange(1), default=1000, show_default=True,
+@click.option("--batch-size", type=click.IntRange(1), default=5000, show_default=True,
               help="Articles per transaction.")
 @click.option("--progress/--no-progress", default=None,
               help="A progress bar on stderr (default: when it is a terminal).")

@@ -33,7 +33,7 @@ import contextlib
 import logging
 import os
 import time
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
@@ -48,6 +48,7 @@ from narrative_archive.crawl import revisit as lifecycle
 from narrative_archive.crawl.items import STAT, Page, Problem, RevisitOutcome
 from narrative_archive.crawl.settings_check import check_setting
 from narrative_archive.crawl.workers import ExtractorPool
+from narrative_archive.crawl.writer import BatchWriter
 from narrative_archive.extract.article import ExtractError, extractor_version
 from narrative_archive.fts import NarrativeMatcher
 from narrative_archive.match import narratives as narratives_module
@@ -90,7 +91,7 @@ class ArchivePipeline:
         self.run_id: int | None = None
         self.config: Config | None = None
         self.pool: ExtractorPool | None = None
-        self.writer: ThreadPoolExecutor | None = None
+        self.writer: BatchWriter | None = None
         self.matcher: NarrativeMatcher | None = None
         self.outlet_index = None  # analysis.citations.OutletIndex, built on first use
         self.captures = None  # the capture middleware (drain()), when capture is on
@@ -108,17 +109,18 @@ class ArchivePipeline:
         spider = self.crawler.spider
         self.config = getattr(spider, "config", None) or load_config(
             self.settings.get("NARRATIVE_ARCHIVE_CONFIG") or None, check_setting=check_setting)
-        self.matcher = NarrativeMatcher(self.config.narratives)
         self.pool = ExtractorPool(
             self.settings.getint("NARRATIVE_ARCHIVE_EXTRACT_WORKERS"),
             timeout=self.settings.getfloat("NARRATIVE_ARCHIVE_EXTRACT_TIMEOUT"),
             limits={"max_text_chars": self.settings.getint("NARRATIVE_ARCHIVE_MAX_TEXT_CHARS"),
                     "max_links": self.settings.getint("NARRATIVE_ARCHIVE_MAX_LINKS")},
+            narratives=tuple(self.config.narratives), read=True,
+            outlets=tuple((o.id, o.name, o.domains) for o in self.config.outlets),
         )
         self.pool.start()
-        self.writer = ThreadPoolExecutor(1, thread_name_prefix="archive-writer")
+        self.writer = BatchWriter(lambda: self.db)
         self.captures = getattr(self.crawler, "narrative_archive_capture", None)
-        await self._write(self._open, spider)
+        await self._write_alone(self._open, spider)
         self.stats.set_value(STAT + "run_id", self.run_id)
 
     def _open(self, spider) -> None:
@@ -140,9 +142,11 @@ class ArchivePipeline:
         if self.pool is not None:
             await asyncio.get_running_loop().run_in_executor(None, self.pool.close)
         if self.writer is not None:
-            await self._write(self._save_captures, True)
-            await self._write(self._flush)
-            self.writer.shutdown(wait=True)
+            await self._write_alone(self._save_captures, True)
+            await self._write_alone(self._flush)
+            await asyncio.get_running_loop().run_in_executor(None, self.writer.shutdown)
+            logger.info("%d archive writes in %d transactions", self.writer.writes,
+                        self.writer.batches)
             self.writer = None
 
     def spider_closed(self, spider, reason: str) -> None:
@@ -189,7 +193,7 @@ class ArchivePipeline:
         if item.via == "revisit" and item.article_id is not None:
             return await self._revisit_page(item)
         self.count("pages")
-        article, reason = await self._extract(item)
+        article, reason = await self._extract(item, item.title)
         if reason is not None:
             await self._write(self._record, item.url, reason, item.outlet_id)
             return {"url": item.url, "outlet_id": item.outlet_id, "status": "error",
@@ -197,11 +201,13 @@ class ArchivePipeline:
         record = await self._capture_of(item)
         return await self._write(self._store, item, article, record)
 
-    async def _extract(self, item: Page) -> tuple[dict[str, Any] | None, str | None]:
-        """The extracted article, or None and why not (never raises)."""
+    async def _extract(self, item: Page, title: str | None = None
+                       ) -> tuple[dict[str, Any] | None, str | None]:
+        """The extracted article (with `title` when the page has none), or None and why
+        not (never raises)."""
         article, reason = None, None
         try:
-            article = await self.pool.extract(item.body, item.url, item.encoding)
+            article = await self.pool.extract(item.body, item.url, item.encoding, title)
         except ExtractError as error:
             reason = str(error)
         except TimeoutError:
@@ -216,7 +222,12 @@ class ArchivePipeline:
 
     def _store(self, page: Page, article: dict[str, Any],
                record: CaptureRecord | None = None) -> dict[str, Any]:
-        """Runs in the writer thread: decide, save, match, count."""
+        """Runs in the writer thread: decide, save, record the mentions, count.
+
+        The article's reading (which narratives match it, with snippet and stance; its
+        story signature and citations) comes from the extraction worker; only when that
+        failed is it read here."""
+        reading = article.pop("reading", None)
         article["published_at"] = prefer_listed_date(article.get("published_at"), page.published_at)
         if not article.get("title") and page.title:
             article["title"] = page.title
@@ -224,9 +235,15 @@ class ArchivePipeline:
         self._check_canonical(page, article)
         outcome = {"url": page.url, "canonical_url": article.get("canonical_url"),
                    "outlet_id": page.outlet_id, "via": page.via}
-        # Which narratives match, decided in memory (constant cost); the archive's own
-        # FTS index (whose cost grows with the archive) then only records those mentions.
-        likely = set(self.matcher.match(article.get("title"), article.get("text")))
+        # Which narratives match, decided in memory (constant cost, in the worker); the
+        # archive's own FTS index (whose cost grows with the archive) is never asked.
+        mentions = reading["mentions"] if reading else None
+        if mentions is None:
+            if self.matcher is None:
+                self.matcher = NarrativeMatcher(self.config.narratives)
+            likely = set(self.matcher.match(article.get("title"), article.get("text")))
+        else:
+            likely = set(mentions)
         if page.via == "search" or (page.via == "archive" and page.outlet_id is None):
             if not likely:
                 store.save_unmatched(self.db, [page.url, article.get("canonical_url")])
@@ -265,20 +282,24 @@ class ArchivePipeline:
                 candidates = []
             matched = []
             if candidates:
-                matched = narratives_module.match_article(self.db, article_id, candidates)
+                matched = narratives_module.match_article(self.db, article_id, candidates,
+                                                          mentions)
             if status != "unchanged":
-                self._analyse(article_id, article)
+                self._analyse(article_id, article, reading)
         self.count(status)
         self.count("mentions", len(matched))
         self._maybe_flush()
         return {**outcome, "outlet_id": outlet_id, "status": status, "article_id": article_id,
                 "mentions": matched}
 
-    def _analyse(self, article_id: int, article: dict[str, Any]) -> None:
-        """Story cluster and citations of a new or changed article (same transaction as it)."""
-        if self.outlet_index is None:
+    def _analyse(self, article_id: int, article: dict[str, Any],
+                 reading: dict[str, Any] | None = None) -> None:
+        """Story cluster and citations of a new or changed article (same transaction as it):
+        from the worker's reading, or computed here when there is none."""
+        if self.outlet_index is None and not (reading and "citations" in reading):
             self.outlet_index = citations.outlet_index(self.config.outlets)
-        assignment = analysis.analyse_article(self.db, article_id, article, self.outlet_index)
+        assignment = analysis.analyse_article(self.db, article_id, article, self.outlet_index,
+                                              reading)
         if assignment.story_id != article_id:
             self.count("copies")
 
@@ -319,6 +340,7 @@ class ArchivePipeline:
                        record: CaptureRecord | None = None) -> dict[str, Any]:
         """Runs in the writer thread: an edit becomes a new version (origin 'revisit') and the
         narratives are asked again; a paywall teaser or an empty page is no edit."""
+        reading = article.pop("reading", None)
         stored = store.get_article(self.db, page.article_id) or {}
         verdict = lifecycle.classify_text(
             stored.get("text"), article.get("text"), _html_text(page.body))
@@ -339,7 +361,8 @@ class ArchivePipeline:
             matched = []
             if outcome == "edited":
                 matched = narratives_module.match_article(
-                    self.db, page.article_id, list(self.config.narratives))
+                    self.db, page.article_id, list(self.config.narratives),
+                    reading["mentions"] if reading else None)
         self.count("revisit_" + outcome)
         self.count("updated" if outcome == "edited" else "unchanged")
         self.count("mentions", len(matched))
@@ -423,4 +446,10 @@ class ArchivePipeline:
         self.last_flush = time.monotonic()
 
     async def _write(self, function, *args):
-        return await asyncio.get_running_loop().run_in_executor(self.writer, function, *args)
+        """Run `function(*args)` in the writer thread, in a transaction shared with the
+        writes queued beside it (writer.BatchWriter); its result once committed."""
+        return await asyncio.wrap_future(self.writer.submit(function, *args))
+
+    async def _write_alone(self, function, *args):
+        """Run `function(*args)` in the writer thread, outside any batch."""
+        return await asyncio.wrap_future(self.writer.submit(function, *args, batch=False))

@@ -32,6 +32,7 @@ from typing import Any
 import psutil
 
 from narrative_archive.extract import article as extract
+from narrative_archive.match import reading
 
 # (trafilatura's and htmldate's lazy state, the language model) before real pages arrive.
 _WARM_UP_PAGE = (
@@ -42,12 +43,31 @@ _WARM_UP_PAGE = (
 )
 
 
+# The worker's Reader (match.reading), built by _init_worker from the pool's narratives
+# and outlets; None in a pool that only extracts.
+_reader: reading.Reader | None = None
+
+
+_WARM_UP_TEXT = ("A warm-up text long enough to be compared, so that a new worker computes one"
+                 " story signature and reads one text for narratives and citations before the"
+                 " first real page arrives, according to Reuters; the rest are filler words"
+                 " for the shingles: one two three four five six seven eight nine ten.")
+
+
 def extract_page(body: bytes, url: str, encoding: str | None,
-                 limits: dict[str, int] | None = None) -> dict[str, Any]:
+                 limits: dict[str, int] | None = None, title: str | None = None) -> dict[str, Any]:
     """Extract one page (in a worker): the Article as a dict; ExtractError says why not.
 
-    `limits` are extract_article's caps (max_text_chars, max_links)."""
-    return extract.extract_article(body, url, encoding=encoding, **(limits or {})).to_dict()
+    `limits` are extract_article's caps (max_text_chars, max_links); `title` is the
+    listing's, for a page without one. With a Reader in this worker the dict also holds
+    the article's "reading" (match.reading: mentions with snippets and stance, story
+    signature, citations), so the crawl process only writes."""
+    article = extract.extract_article(body, url, encoding=encoding, **(limits or {})).to_dict()
+    if not article.get("title") and title:
+        article["title"] = title
+    if _reader is not None:
+        article["reading"] = reading.read_or_none(_reader, article)
+    return article
 
 
 def warm_up() -> None:
@@ -56,6 +76,8 @@ def warm_up() -> None:
         extract.extract_article(_WARM_UP_PAGE, "http://warm-up.invalid/article")
     except extract.ExtractError:
         pass
+    # reading's lazy state: citation patterns, stance cues, the MinHash permutations
+    reading.warm_up(_WARM_UP_TEXT)
 
 
 def _alive(pid: int, started: float) -> bool:
@@ -67,7 +89,8 @@ def _alive(pid: int, started: float) -> bool:
         return False
 
 
-def _init_worker(crawl_pid: int, crawl_started: float) -> None:
+def _init_worker(crawl_pid: int, crawl_started: float, readers: tuple | None = None) -> None:
+    global _reader
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
 
@@ -80,18 +103,26 @@ def _init_worker(crawl_pid: int, crawl_started: float) -> None:
 
     threading.Thread(target=watch, name="crawl-watch", daemon=True).start()
     warm_up()  # quick when the forkserver preloaded everything
+    if readers is not None:
+        narratives, outlets = readers
+        _reader = reading.Reader(narratives, outlets)
+        _reader.read({"title": "Warm-up", "text": _WARM_UP_TEXT, "language": "en"})
 
 
 class ExtractorPool:
     """Worker processes extracting pages; `await pool.extract(...)` from the event loop."""
 
     def __init__(self, workers: int = 0, *, timeout: float = 120, grace: float = 5.0,
-                 limits: dict[str, int] | None = None):
+                 limits: dict[str, int] | None = None, narratives: tuple = (),
+                 outlets: tuple = (), read: bool = False):
         # The crawl process itself (Scrapy, archive writes) keeps one core busy.
         self.workers = workers or max(1, (os.cpu_count() or 2) - 1)
         self.limits = dict(limits or {})  # extract_article's caps
         self.timeout = timeout  # for one page
         self.grace = grace  # for a busy worker to finish when the pool closes
+        # With read=True every article comes back with its "reading" (match.reading) of
+        # these narratives and outlets (config.Narrative, and (id, name, domains) tuples).
+        self.readers = (tuple(narratives), tuple(outlets)) if read else None
         self._executor: ProcessPoolExecutor | None = None
 
     def start(self) -> None:
@@ -108,17 +139,19 @@ class ExtractorPool:
         # (flat over 6,000 pages).
         self._executor = ProcessPoolExecutor(
             self.workers, mp_context=context, initializer=_init_worker,
-            initargs=(me, psutil.Process(me).create_time()),
+            initargs=(me, psutil.Process(me).create_time(), self.readers),
         )
         # Spawn every worker now rather than on demand, so the warm-ups overlap the first fetches.
         for _ in range(self.workers):
             self._executor.submit(os.getpid)
 
-    async def extract(self, body: bytes, url: str, encoding: str | None) -> dict[str, Any]:
-        """The extracted article as a dict; raises ExtractError, TimeoutError, or a worker's crash."""
+    async def extract(self, body: bytes, url: str, encoding: str | None,
+                      title: str | None = None) -> dict[str, Any]:
+        """The extracted article as a dict (with its "reading" when the pool reads);
+        raises ExtractError, TimeoutError, or a worker's crash."""
         if self._executor is None:
             self.start()
-        future = self._executor.submit(extract_page, body, url, encoding, self.limits)
+        future = self._executor.submit(extract_page, body, url, encoding, self.limits, title)
         try:
             return await asyncio.wait_for(asyncio.wrap_future(future), self.timeout)
         except TimeoutError:

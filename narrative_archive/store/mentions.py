@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 import logging
 import sqlite3
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import Any
 
 import sqlite_utils
 
-from narrative_archive.fts import HIGHLIGHT_SQL, SNIPPET_SQL, marked_terms
+from narrative_archive.fts import HIGHLIGHT_SQL, SNIPPET_SQL, best_excerpt, marked_terms
 from narrative_archive.store.db import transaction
 from narrative_archive.times import now
 
@@ -150,26 +150,6 @@ def matches_article(db: sqlite_utils.Database, query: str, article_id: int) -> b
     ).fetchone() is not None
 
 
-def fts_snippet(db: sqlite_utils.Database, query: str, article_id: int) -> str | None:
-    """snippet() of the query's match in one article (None if it does not match);
-    sqlite3.DatabaseError where FTS5's snippet() bug strikes (docs/narratives.md)."""
-    row = db.conn.execute(
-        f"SELECT {SNIPPET_SQL} FROM articles_fts WHERE articles_fts MATCH ? AND rowid = ?",
-        [query, article_id],
-    ).fetchone()
-    return row[0] if row else None
-
-
-def fts_highlights(db: sqlite_utils.Database, query: str,
-                   article_id: int) -> tuple[str | None, str | None] | None:
-    """(title, text) of one article with the query's matches marked, None if no match."""
-    row = db.conn.execute(
-        f"SELECT {HIGHLIGHT_SQL} FROM articles_fts WHERE articles_fts MATCH ? AND rowid = ?",
-        [query, article_id],
-    ).fetchone()
-    return (row[0], row[1]) if row else None
-
-
 def save_mention(db: sqlite_utils.Database, article_id: int, narrative_id: str, version: int,
                  matched_at: str, snippet: str | None, terms: str,
                  stance: tuple[str | None, float | None, str | None]) -> None:
@@ -197,12 +177,13 @@ def delete_mention(db: sqlite_utils.Database, article_id: int, narrative_id: str
 # --- rematch: one narrative over the whole archive, in SQL ---------------------
 
 
-def _find_hits(db: sqlite_utils.Database, query: str,
-               snippet_of: Callable[[int], str | None]) -> None:
-    """temp.hits(article_id, snippet): every article the query matches.
+def _find_hits(db: sqlite_utils.Database, query: str) -> None:
+    """temp.hits(article_id, snippet): every article the query matches, in one scan.
 
-    One scan with snippet() when it works; when FTS5's snippet() bug stops the
-    scan, the hits come from MATCH alone and each gets `snippet_of(article_id)`.
+    The scan computes snippet(); where FTS5's snippet() bug stops it (FIELD_NOTES), one
+    more scan computes highlight() (which has no such bug) and the snippet is cut from
+    its output in Python (fts.best_excerpt). Never one snippet() per hit: each such call
+    evaluates the whole query again, so a rematch would grow with hits x archive.
     """
     db.conn.execute("DROP TABLE IF EXISTS temp.hits")
     db.conn.execute("SAVEPOINT hits")
@@ -215,24 +196,21 @@ def _find_hits(db: sqlite_utils.Database, query: str,
     except sqlite3.DatabaseError as error:
         db.conn.execute("ROLLBACK TO hits")
         db.conn.execute("RELEASE hits")
-        logger.info("snippet() failed over the whole match (%s): snippets one article at a time",
+        logger.info("snippet() failed over the whole match (%s): snippets cut from highlight()",
                     error)
+        db.conn.create_function("best_excerpt", 2, lambda title, text: best_excerpt((title, text)),
+                                deterministic=True)
         db.conn.execute(
-            "CREATE TEMP TABLE hits AS SELECT rowid AS article_id, NULL AS snippet"
-            " FROM articles_fts WHERE articles_fts MATCH ?",
+            f"CREATE TEMP TABLE hits AS SELECT rowid AS article_id, best_excerpt({HIGHLIGHT_SQL})"
+            " AS snippet FROM articles_fts WHERE articles_fts MATCH ?",
             [query],
-        )
-        ids = [row[0] for row in db.conn.execute("SELECT article_id FROM temp.hits")]
-        db.conn.executemany(
-            "UPDATE temp.hits SET snippet = ? WHERE article_id = ?",
-            [(snippet_of(article_id), article_id) for article_id in ids],
         )
     else:
         db.conn.execute("RELEASE hits")
 
 
-def rematch_mentions(db: sqlite_utils.Database, narrative_id: str, query: str, version: int,
-                     snippet_of: Callable[[int], str | None]) -> dict[str, int]:
+def rematch_mentions(db: sqlite_utils.Database, narrative_id: str, query: str,
+                     version: int) -> dict[str, int]:
     """Make the narrative's mentions those its query matches now, set based (one
     INSERT ... SELECT): mentions no longer matched are deleted, new ones added, kept
     ones get `version` and a fresh snippet but keep their matched_at (their stance is
@@ -241,7 +219,7 @@ def rematch_mentions(db: sqlite_utils.Database, narrative_id: str, query: str, v
     db.conn.create_function("marked_terms", 1, marked_terms, deterministic=True)
     timestamp = now()
     with transaction(db):
-        _find_hits(db, query, snippet_of)
+        _find_hits(db, query)
         removed = db.conn.execute(
             "DELETE FROM mentions WHERE narrative_id = ?"
             " AND article_id NOT IN (SELECT article_id FROM temp.hits)",
