@@ -129,7 +129,8 @@ def classify_stance(
 def _decide(readings, no_terms: bool):
     """(role, sentence, reading, confidence) of the reading that frames the article."""
     relevant = [(role, sentence, r) for role, sentence, r in readings
-                if r.has_term or r.label == "disputes" or (no_terms and role != "body")]
+                if r.has_term or (r.label == "disputes" and not r.outlet_voice)
+                or (no_terms and role != "body")]
     if not relevant:
         return None
     for frame in ("title", "lead"):
