@@ -80,6 +80,10 @@ class NarrativeMatcher:
     def __init__(self, narratives: Iterable[Query]):
         self.narratives = tuple(narratives)
         self.conn = memory_index()
+        # FTS5 parses a MATCH expression on every execution: a long query costs milliseconds
+        # per article even when nothing matches. Each narrative first runs its gate, a short
+        # query every match of the full one also matches (None: no gate).
+        self.gates = {narrative.id: gate_query(narrative.match_query) for narrative in self.narratives}
 
     def match(self, title: str | None, text: str | None) -> list[str]:
         """The ids of the narratives whose query matches this title and text."""
@@ -90,13 +94,139 @@ class NarrativeMatcher:
             )
             return [
                 narrative.id for narrative in self.narratives
-                if self.conn.execute(
-                    "SELECT 1 FROM articles_fts WHERE articles_fts MATCH ? AND rowid = 1",
-                    [narrative.match_query],
-                ).fetchone()
+                if self._matches(self.gates[narrative.id]) is not False
+                and self._matches(narrative.match_query)
             ]
         finally:
             self.conn.execute("ROLLBACK")
+
+    def _matches(self, query: str | None) -> bool | None:
+        if query is None:
+            return None
+        return self.conn.execute(
+            "SELECT 1 FROM articles_fts WHERE articles_fts MATCH ? AND rowid = 1", [query],
+        ).fetchone() is not None
+
+
+# --- gates: a short necessary condition of a query -----------------------------
+
+_GATE_TOKEN = re.compile(r'\s*(?:(")((?:[^"]|"")*)"(\*?)|([(),])|([^\s()",*:^+{}]+)(\*?)|(\S))')
+
+
+def gate_query(query: str) -> str | None:
+    """A short FTS5 query that every document ``query`` matches also matches, or None.
+
+    Read from the query: a term needs itself; NEAR needs its last and its first phrase; OR
+    needs one of what each operand needs; AND and NEAR the two smallest of what their
+    operands need; NOT what its left side needs. The gate is those one or two sets of terms
+    ANDed ("(taliban* OR талиб*) AND (russia* OR moscow)"). None when the query uses syntax
+    this reading does not know (column filters, ^, +) or the gate would not be shorter.
+    """
+    try:
+        tokens = _gate_tokens(query)
+        need, position = _gate_or(tokens, 0)
+    except (ValueError, IndexError):
+        return None
+    if position != len(tokens) or not need:
+        return None
+    gate = " AND ".join("(" + " OR ".join(sorted(terms)) + ")" for terms in need)
+    return gate if len(gate) < len(query) else None
+
+
+def _gate_tokens(query: str) -> list[str]:
+    tokens, position = [], 0
+    while position < len(query):
+        match = _GATE_TOKEN.match(query, position)
+        if match is None or match.end() == position:
+            if query[position:].strip():
+                raise ValueError("unreadable")
+            break
+        position = match.end()
+        quote, phrase, star, punct, word, word_star, other = match.groups()
+        if other:
+            raise ValueError(f"unsupported syntax {other!r}")
+        if quote:
+            tokens.append(f'"{phrase}"{star}')
+        elif punct:
+            tokens.append(punct)
+        else:
+            tokens.append(word + word_star)
+    return tokens
+
+
+def _is_operand(token: str) -> bool:
+    return token not in ("AND", "OR", "NOT", ")", ",") and not token.isdigit()
+
+
+# What a match needs: a tuple of one or two term sets, each set "one of these terms".
+Need = tuple[frozenset, ...]
+
+
+def _both(needs: list[Need]) -> Need:
+    """What an AND of operands needs: the two smallest of their sets."""
+    sets = sorted(set(terms for need in needs for terms in need), key=lambda t: (len(t), sorted(t)))
+    return tuple(sets[:2])
+
+
+def _gate_or(tokens, i) -> tuple[Need, int]:
+    need, i = _gate_and(tokens, i)
+    while i < len(tokens) and tokens[i] == "OR":
+        more, i = _gate_and(tokens, i + 1)
+        need = _either(need, more)
+    return need, i
+
+
+def _either(first: Need, second: Need) -> Need:
+    """What an OR of two operands needs: each set of one joined to a set of the other (one
+    set when either needs only one), paired so the joined sets overlap most ("taliban*"
+    with "talib*", "russia*" with "moscow")."""
+    if len(first) < 2 or len(second) < 2:
+        return (frozenset().union(*first, *second),)
+    (a, b), (c, d) = first, second
+    straight = len(a & c) + len(b & d) - len(a | c) - len(b | d)
+    crossed = len(a & d) + len(b & c) - len(a | d) - len(b | c)
+    return (a | c, b | d) if straight >= crossed else (a | d, b | c)
+
+
+def _gate_and(tokens, i) -> tuple[Need, int]:
+    need, i = _gate_not(tokens, i)
+    needs = [need]
+    while i < len(tokens) and (tokens[i] == "AND" or _is_operand(tokens[i])):
+        need, i = _gate_not(tokens, i + 1 if tokens[i] == "AND" else i)
+        needs.append(need)
+    return (_both(needs) if len(needs) > 1 else needs[0]), i
+
+
+def _gate_not(tokens, i) -> tuple[Need, int]:
+    need, i = _gate_primary(tokens, i)
+    while i < len(tokens) and tokens[i] == "NOT":
+        _, i = _gate_primary(tokens, i + 1)  # what must not match gates nothing
+    return need, i
+
+
+def _gate_primary(tokens, i) -> tuple[Need, int]:
+    token = tokens[i]
+    if token == "(":
+        terms, i = _gate_or(tokens, i + 1)
+        if tokens[i] != ")":
+            raise ValueError("unbalanced")
+        return terms, i + 1
+    if token == "NEAR" and tokens[i + 1] == "(":
+        i += 2
+        phrases = []
+        while tokens[i] not in (")", ","):
+            phrases.append(tokens[i])
+            i += 1
+        if tokens[i] == ",":
+            if not tokens[i + 1].isdigit():
+                raise ValueError("NEAR distance")
+            i += 2
+        if tokens[i] != ")" or not phrases:
+            raise ValueError("unbalanced NEAR")
+        return _both([(frozenset([phrase]),) for phrase in (phrases[-1], phrases[0])]), i + 1
+    if not _is_operand(token) or token == "(":
+        raise ValueError(f"unexpected {token!r}")
+    return (frozenset([token]),), i + 1
 
 
 # How a match is marked in snippets and highlights: the archive's mentions.snippet,
