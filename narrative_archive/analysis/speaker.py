@@ -27,9 +27,12 @@ COLON_SPEAKER = re.compile(r"^\s*((?:[^\W\d][\w'.-]*\s+){0,4}[^\W\d][\w'.-]*)\s*
 
 
 def speaker_of(sentence: str, label: str | None, cue_at: int | None, lc: LanguageCues,
-               title: bool = False) -> tuple[str | None, str | None]:
+               title: bool = False, claim: frozenset[int] = frozenset()) -> tuple[str | None, str | None]:
     """(kind, name) of who makes ``label`` in ``sentence``; ``cue_at`` is the token index of
-    the cue that decided it (folded tokens, as stance reads them). Reports have no speaker."""
+    the cue that decided it (folded tokens, as stance reads them); ``claim`` the indexes of
+    the claim's matched words, which name a speaker only just before the cue ("Russia
+    denies ..."), not inside the claim ("... that Moscow is arming the Taliban, but the
+    evidence doesn't match"). Reports have no speaker."""
     if label == "asserts":
         return "outlet", None
     if label != "disputes":
@@ -40,15 +43,27 @@ def speaker_of(sentence: str, label: str | None, cue_at: int | None, lc: Languag
         return "official", " ".join(colon.group(1).split())
     unnamed = find(folded, lc.unnamed, lc.prefixes)
     attributions = find(folded, lc.attribution, lc.prefixes)
-    speakers = find(folded, lc.speakers, lc.prefixes)
     original = TOKEN.findall(sentence)
     names = _capitalised_runs(original, title) if len(original) == len(folded) else []
     cue = cue_at if cue_at is not None else len(folded)
+
+    def outside_claim(span: tuple[int, int]) -> bool:
+        return cue - 2 <= span[1] <= cue or not any(i in claim for i in range(*span))
+    speakers = [span for span in find(folded, lc.speakers, lc.prefixes) if outside_claim(span)]
+    names = [run for run in names if outside_claim(run)]
     before = [run for run in names if run[1] <= cue]
+    said = [start for start, _ in attributions if start < cue]
     if unnamed and not before:
         return "unnamed", _words(original, folded, unnamed[0])
+    if not attributions and not speakers and not any(cue - run[1] <= 2 for run in before):
+        return "outlet", None  # no one else is said to rebut: the outlet's own voice
     if before:
-        return "official", _words(original, folded, before[-1])
+        subject = before[-1]
+        if said and cue - subject[1] > 3:
+            # "Kabulov said ... Washington had shown no proof": the denial is reported speech,
+            # its speaker the subject of the first attribution
+            subject = next((run for run in reversed(names) if run[1] <= said[0]), subject)
+        return "official", _words(original, folded, subject)
     if speakers:
         nearest = min(speakers, key=lambda span: (span[0] > cue, abs(span[0] - cue)))
         return "official", _words(original, folded, _grow(nearest, names))

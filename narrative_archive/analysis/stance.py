@@ -118,9 +118,8 @@ def classify_stance(
     if decided is None:
         return Stance(None, 0.0, {}, "no sentence to read", language)
     role, sentence, reading, confidence = decided
-    kind, name = speaker_of(sentence, reading.label, reading.cue_at, lc, title=role == "title")
-    if reading.label == "disputes" and kind == "official" and reading.outlet_voice and not name:
-        kind = "outlet"
+    claim = frozenset(_term_positions(_TOKEN.findall(fold(sentence)), stems))
+    kind, name = speaker_of(sentence, reading.label, reading.cue_at, lc, title=role == "title", claim=claim)
     evidence = {"sentence": sentence, "cues": reading.cues, "frame": role}
     confidence = round(confidence * (0.5 if reason else 1.0), 2)
     return Stance(reading.label, confidence, evidence, reason, language, kind, name)
@@ -133,10 +132,15 @@ def _decide(readings, no_terms: bool):
                 or (no_terms and role != "body")]
     if not relevant:
         return None
-    for frame in ("title", "lead"):
-        for role, sentence, r in relevant:
-            if role == frame and r.label == "disputes":
-                return role, sentence, r, 0.9 if role == "title" else 0.8
+    title = next((r for role, _, r in relevant if role == "title" and r.has_term), None)
+    leads = [(role, sentence, r) for role, sentence, r in readings if role == "lead"]
+    for role, sentence, r in relevant:
+        if r.label != "disputes" or role == "body":
+            continue
+        # a denial in the headline or the lead's first sentence frames the article; one in
+        # the second sentence does unless the headline reports the claim ("X says ...")
+        if role == "title" or leads[0][1] == sentence or not (title and title.label == "reports"):
+            return role, sentence, r, 0.9 if role == "title" else 0.8
     framed = [(role, sentence, r) for role, sentence, r in relevant
               if role in ("title", "lead") and r.has_term]
     if framed and framed[0][2].label == "reports":
@@ -205,6 +209,9 @@ def _read(sentence: str, stems: tuple[str, ...], lc: LanguageCues) -> Reading:
         colon = not _find(words, lc.labels, lc.prefixes) and not _term_positions(words, stems)
     if cue_at is not None:
         voice = not attributions and not colon and not _find(tokens, lc.speakers, lc.prefixes)
+        if _claim_then_denial(sentence, tokens, cue_at, stems):
+            # "Videos appear to show Russian weapons ...; Russia denied it": both sides told
+            return Reading("reports", [*found, "claim, then denial"], cue_at, has_term)
         return Reading("disputes", found, cue_at, has_term, voice)
     found.extend(" ".join(tokens[s:e]) for s, e in attributions)
     if colon:
@@ -220,6 +227,26 @@ def _read(sentence: str, stems: tuple[str, ...], lc: LanguageCues) -> Reading:
     if attributions or colon or negated_denial or "question" in found or "quoted" in found:
         return Reading("reports", found, attributions[0][0] if attributions else None, has_term)
     return Reading("asserts", found, None, has_term)
+
+
+_CLAUSE_BREAK = re.compile(r";|\s[—–]\s")
+
+
+def _claim_then_denial(sentence: str, tokens: list[str], cue_at: int, stems) -> bool:
+    """Whether the denial sits in a later clause (after ";" or a dash) than one that states
+    the claim with a matched term."""
+    folded = fold(sentence)
+    breaks = [m.start() for m in _CLAUSE_BREAK.finditer(folded)]
+    if not breaks:
+        return False
+    starts = [m.start() for m in _TOKEN.finditer(folded)]
+    if len(starts) != len(tokens) or cue_at >= len(starts):
+        return False
+    clause_start = max((b for b in breaks if b < starts[cue_at]), default=None)
+    if clause_start is None:
+        return False
+    before = [i for i, start in enumerate(starts) if start < clause_start]
+    return bool(_term_positions([tokens[i] for i in before], stems))
 
 
 def _term_list(terms) -> list[str]:

@@ -94,12 +94,13 @@ def match_article(
 
 
 def mention_stance(narrative: Narrative, article: tuple | None, terms: str) -> tuple:
-    """(stance, confidence, evidence JSON) of a mention: analysis.stance with the
-    narrative's cue lists."""
+    """(stance, confidence, evidence JSON, speaker, speaker name) of a mention:
+    analysis.stance with the narrative's cue lists."""
     title, text, language = article or (None, None, None)
     stance = analysis.stance_of(title, text, terms, language, analysis.cues_for(narrative))
     return (stance.stance, stance.confidence,
-            json.dumps(analysis.evidence_of(stance), ensure_ascii=False))
+            json.dumps(analysis.evidence_of(stance), ensure_ascii=False),
+            stance.speaker, stance.speaker_name)
 
 
 def rematch(db: sqlite_utils.Database, narrative: Narrative) -> dict[str, int]:

@@ -458,6 +458,14 @@ MIGRATIONS: list[str] = [
         WHERE json_valid(args) AND json_type(args, '$.job') = 'text';
     CREATE INDEX crawl_runs_job ON crawl_runs(job, started_at);
     """,
+    # who disputes or asserts a mention's claim (issue 19): outlet, official or unnamed,
+    # and the speaker's words; stance is read anew by the article's frame, so every
+    # mention's stance is pending (`analyse --stance` or the next rematch computes it)
+    """
+    ALTER TABLE mentions ADD COLUMN stance_speaker TEXT;
+    ALTER TABLE mentions ADD COLUMN stance_speaker_name TEXT;
+    UPDATE mentions SET stance_confidence = NULL;
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

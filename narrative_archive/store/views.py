@@ -45,7 +45,8 @@ VIEWS: dict[str, str] = {
                o.country, o.kind AS outlet_kind, o.state_affiliated, a.language,
                a.published_at, a.first_seen_at, m.matched_at, m.snippet, m.terms,
                a.content_hash, d.date_precision, d.sorted_at,
-               m.stance, m.stance_confidence, m.stance_evidence,
+               m.stance, m.stance_confidence, m.stance_evidence, m.stance_speaker,
+               m.stance_speaker_name,
                coalesce(a.story_id, a.id) AS story_id,
                a.via, a.archived_at, a.archive_url, a.archive_source
         FROM mentions m
@@ -109,7 +110,8 @@ VIEWS: dict[str, str] = {
                o.state_affiliated, a.language AS article_language,
                o.language AS outlet_language, a.authors, a.via, a.archived_at,
                a.archive_url, a.archive_source, a.status,
-               m.stance, m.stance_confidence, m.stance_evidence,
+               m.stance, m.stance_confidence, m.stance_evidence, m.stance_speaker,
+               m.stance_speaker_name,
                coalesce(a.story_id, a.id) AS story_id, m.terms, m.snippet, a.content_hash
         FROM mentions m
         JOIN articles a ON a.id = m.article_id
