@@ -46,7 +46,7 @@ MAX_SENTENCES = 8
 LEAD_SENTENCES = 2
 TITLE_WEIGHT, LEDE_WEIGHT, BODY_WEIGHT = 2.0, 1.5, 1.0
 
-_TRAILING_SOURCE = re.compile(r"(?::|\s[|–—-])\s*(?:[^\W\d][\w'.-]*\s*){1,4}$")
+_TRAILING_SOURCE = re.compile(r"(?::|\s[|–—-])\s*(?:[^\W\d][\w'.-]*\s*){1,4}$|\((?:[^\W\d][\w'.-]*\s*){1,4}\)\s*$")
 _QUESTION_END = re.compile(r"[?؟]\s*[\"»”’')\]]*\s*$")
 _CYRILLIC, _ARABIC = re.compile(r"[\u0400-\u04ff]"), re.compile(r"[\u0600-\u06ff]")
 
@@ -113,7 +113,7 @@ def classify_stance(
     reason = None
     if not any(has_term for _, _, has_term in parts):
         reason = "no matched term found in the title or text; read the title and first sentences"
-    readings = [(role, sentence, _read(sentence, stems, lc)) for role, sentence, has_term in parts]
+    readings = [(role, sentence, _read(sentence, stems, lc, role == "title")) for role, sentence, has_term in parts]
     decided = _decide(readings, bool(reason))
     if decided is None:
         return Stance(None, 0.0, {}, "no sentence to read", language)
@@ -145,7 +145,7 @@ def _decide(readings, no_terms: bool):
               if role in ("title", "lead") and r.has_term]
     if framed and framed[0][2].label == "reports":
         return (*framed[0], 0.7)
-    if framed and any(r.label == "reports" for _, _, r in framed[1:]):
+    if framed and framed[0][0] != "title" and any(r.label == "reports" for _, _, r in framed[1:]):
         return (*next(f for f in framed if f[2].label == "reports"), 0.6)
     if framed:
         return (*framed[0], 0.7)
@@ -168,7 +168,7 @@ def read_sentence(sentence: str, stems: tuple[str, ...], lc: LanguageCues) -> tu
     return reading.label, reading.cues
 
 
-def _read(sentence: str, stems: tuple[str, ...], lc: LanguageCues) -> Reading:
+def _read(sentence: str, stems: tuple[str, ...], lc: LanguageCues, title: bool = False) -> Reading:
     tokens = _TOKEN.findall(fold(sentence))
     has_term = bool(_term_positions(tokens, stems))
     used: set[int] = set()
@@ -206,7 +206,8 @@ def _read(sentence: str, stems: tuple[str, ...], lc: LanguageCues) -> Reading:
     colon = False
     if speaker:
         words = _TOKEN.findall(fold(speaker.group(1)))
-        colon = not _find(words, lc.labels, lc.prefixes) and not _term_positions(words, stems)
+        colon = not _find(words, lc.labels, lc.prefixes) and (
+            not _term_positions(words, stems) or bool(_find(words, lc.speakers, lc.prefixes)))
     if cue_at is not None:
         voice = not attributions and not colon and not _find(tokens, lc.speakers, lc.prefixes)
         if _claim_then_denial(sentence, tokens, cue_at, stems):
@@ -220,7 +221,7 @@ def _read(sentence: str, stems: tuple[str, ...], lc: LanguageCues) -> Reading:
     if trailing and not colon and has_term and not _term_positions(_TOKEN.findall(fold(trailing.group())), stems):
         colon = True
         found.append(": " + " ".join(_TOKEN.findall(fold(trailing.group()))))
-    if _QUESTION_END.search(sentence):
+    if _QUESTION_END.search(sentence) or (title and "?" in sentence):
         found.append("question")
     if _quoted_term(sentence, stems):
         found.append("quoted")
