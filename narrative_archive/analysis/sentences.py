@@ -9,7 +9,7 @@ MAX_SENTENCE_CHARS = 500  # a "sentence" with no boundary in sight is cut to thi
 
 # one character for one, so offsets in a folded text are those of the original
 FOLD = str.maketrans({
-    "ё": "е", "Ё": "Е", "’": "'", "‘": "'", "ʼ": "'", "`": "'",
+    "ё": "е", "Ё": "Е", "İ": "i", "’": "'", "‘": "'", "ʼ": "'", "`": "'",
     "\u200c": " ", "\u200d": " ", "\u00a0": " ",
     "أ": "ا", "إ": "ا", "آ": "ا", "ٱ": "ا", "ى": "ي", "ی": "ي", "ک": "ك", "ۀ": "ه",
 })

@@ -23,7 +23,7 @@ MAX_NAME_WORDS = 6
 # Words a name may hold that are not capitalised: "Ministry of Foreign Affairs", "bin Laden".
 _CONNECTORS = frozenset("of de del der von van al el bin ibn la le du da di и".split())
 _LEADING = frozenset("the a an le la les el los las der die das il lo".split())
-COLON_SPEAKER = re.compile(r"^\s*((?:[^\W\d][\w'.-]*\s+){0,4}[^\W\d][\w'.-]*)\s*:\s*(?!\d)")
+COLON_SPEAKER = re.compile(r"^\s*[\"«„“]?((?:[^\W\d][\w'.-]*\s+){0,4}[^\W\d][\w'.-]*)[\"»”]?\s*:\s*(?!\d)")
 
 
 def speaker_of(sentence: str, label: str | None, cue_at: int | None, lc: LanguageCues,
