@@ -109,7 +109,12 @@ def test_mention_records_version_snippet_and_terms(db, default_narratives):
     assert mention["narrative_version"] == 1
     assert "<mark>Russia</mark>" in mention["snippet"]
     terms = json.loads(mention["terms"])
-    assert "russia" in terms and "arming the taliban" in terms  # phrases stay whole
+    assert "russia" in terms and "taliban" in terms
+    phrase = Narrative("phrase", "phrase", '"arming the taliban" AND russia')
+    narratives.save_narratives(db, [phrase])
+    narratives.match_article(db, article_id, [phrase])
+    phrase_terms = json.loads(db["mentions"].get((article_id, "phrase"))["terms"])
+    assert "arming the taliban" in phrase_terms  # phrases stay whole
 
 
 def test_check_query_reports_fts5_errors():

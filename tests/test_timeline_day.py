@@ -1,5 +1,5 @@
 """An article's place on a timeline has one definition: generated columns on articles
-(timeline_date, timeline_at, timeline_day; migration 18) that every view and trigger
+(timeline_date, timeline_at, timeline_day; a migration) that every view and trigger
 reads. An archive made at v17 migrates to the same timelines, and keeps its day counts
 as v17's triggers would have."""
 
@@ -16,7 +16,10 @@ from narrative_archive.config import Narrative
 from narrative_archive.match import narratives
 
 ROOT = Path(__file__).resolve().parent.parent
-V17 = 17
+# The archive just before the timeline columns (the migration that adds them is the last
+# of this round; the released v17 had the same timelines, with the rule spelled out).
+V17 = next(version for version, migration in enumerate(store.MIGRATIONS, 1)
+           if "ADD COLUMN timeline_day TEXT" in migration) - 1
 # The released v17 article_dates: the day expression spelled out in the view.
 V17_ARTICLE_DATES = """CREATE VIEW article_dates AS
 SELECT article_id, outlet_id, dated_at, substr(sorted_at, 1, 10) AS day, date_source,

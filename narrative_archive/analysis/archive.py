@@ -84,6 +84,8 @@ def stance_of(title, text, terms, language, cues) -> Stance:
 
 def evidence_of(stance: Stance) -> dict:
     evidence = {"sentence": stance.evidence.get("sentence"), "cues": list(stance.evidence.get("cues") or [])}
+    if stance.evidence.get("frame"):
+        evidence["frame"] = stance.evidence["frame"]
     if stance.reason:
         evidence["reason"] = stance.reason
     return evidence
@@ -97,7 +99,8 @@ def stances_of(rows: Iterable[tuple], narratives: Mapping[str, object]) -> list[
         narrative = narratives.get(narrative_id)
         cues = cues_for(narrative) if narrative else default_cues()
         stance = stance_of(title, text, terms, language, cues)
-        results.append((article_id, narrative_id, stance.stance, stance.confidence, evidence_of(stance)))
+        results.append((article_id, narrative_id, stance.stance, stance.confidence, evidence_of(stance),
+                        stance.speaker, stance.speaker_name))
     return results
 
 

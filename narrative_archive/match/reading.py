@@ -35,12 +35,13 @@ MentionReading = tuple[str | None, str, tuple]  # snippet, terms JSON, stance tu
 
 
 def mention_stance(narrative: Narrative, article: tuple | None, terms: str) -> tuple:
-    """(stance, confidence, evidence JSON) of a mention: analysis.stance with the
-    narrative's cue lists; `article` is (title, text, language)."""
+    """(stance, confidence, evidence JSON, speaker, speaker name) of a mention:
+    analysis.stance with the narrative's cue lists; `article` is (title, text, language)."""
     title, text, language = article or (None, None, None)
     stance = analysis.stance_of(title, text, terms, language, analysis.cues_for(narrative))
     return (stance.stance, stance.confidence,
-            json.dumps(analysis.evidence_of(stance), ensure_ascii=False))
+            json.dumps(analysis.evidence_of(stance), ensure_ascii=False),
+            stance.speaker, stance.speaker_name)
 
 
 class Reader:

@@ -20,14 +20,18 @@ def mention_article(db: sqlite_utils.Database, article_id: int) -> tuple | None:
 
 
 def save_stance(db: sqlite_utils.Database, rows: Iterable[tuple]) -> int:
-    """Set (article_id, narrative_id, stance, confidence, evidence mapping) on mentions."""
-    rows = [(stance, confidence, _json(evidence), article_id, narrative_id)
-            for article_id, narrative_id, stance, confidence, evidence in rows]
+    """Set (article_id, narrative_id, stance, confidence, evidence mapping[, speaker,
+    speaker name]) on mentions."""
+    values = []
+    for row in rows:
+        article_id, narrative_id, stance, confidence, evidence, speaker, name = (*row, None, None)[:7]
+        values.append((stance, confidence, _json(evidence), speaker, name, article_id, narrative_id))
     with transaction(db):
         db.conn.executemany(
-            "UPDATE mentions SET stance = ?, stance_confidence = ?, stance_evidence = ?"
-            " WHERE article_id = ? AND narrative_id = ?", rows)
-    return len(rows)
+            "UPDATE mentions SET stance = ?, stance_confidence = ?, stance_evidence = ?,"
+            " stance_speaker = ?, stance_speaker_name = ?"
+            " WHERE article_id = ? AND narrative_id = ?", values)
+    return len(values)
 
 
 def mentions_pending_stance(db: sqlite_utils.Database, narrative_ids: Iterable[str] | None = None,

@@ -151,19 +151,21 @@ def matches_article(db: sqlite_utils.Database, query: str, article_id: int) -> b
 
 
 def save_mention(db: sqlite_utils.Database, article_id: int, narrative_id: str, version: int,
-                 matched_at: str, snippet: str | None, terms: str,
-                 stance: tuple[str | None, float | None, str | None]) -> None:
-    """Upsert one mention with its snippet, matched terms (JSON) and (stance,
-    confidence, evidence JSON); a kept mention keeps its matched_at."""
+                 matched_at: str, snippet: str | None, terms: str, stance: tuple) -> None:
+    """Upsert one mention with its snippet, matched terms (JSON) and (stance, confidence,
+    evidence JSON[, speaker, speaker name]); a kept mention keeps its matched_at."""
+    stance = (*stance, None, None)[:5]
     db.conn.execute(
         "INSERT INTO mentions (article_id, narrative_id, narrative_version, matched_at,"
-        " snippet, terms, stance, stance_confidence, stance_evidence)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        " snippet, terms, stance, stance_confidence, stance_evidence, stance_speaker,"
+        " stance_speaker_name) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
         " ON CONFLICT(article_id, narrative_id) DO UPDATE SET"
         " narrative_version = excluded.narrative_version, snippet = excluded.snippet,"
         " terms = excluded.terms, stance = excluded.stance,"
         " stance_confidence = excluded.stance_confidence,"
-        " stance_evidence = excluded.stance_evidence",
+        " stance_evidence = excluded.stance_evidence,"
+        " stance_speaker = excluded.stance_speaker,"
+        " stance_speaker_name = excluded.stance_speaker_name",
         [article_id, narrative_id, version, matched_at, snippet, terms, *stance],
     )
 

@@ -14,7 +14,7 @@ NOW_SQL = "strftime('%Y-%m-%dT%H:%M:%SZ', 'now')"
 
 # A view may read the views above it, never one below. An article's place on a timeline
 # (timeline_date, timeline_at, timeline_day) is defined once, as generated columns on
-# articles (migration 18); article_dates names them as the views and timelines read them.
+# articles (migration 19); article_dates names them as the views and timelines read them.
 VIEWS: dict[str, str] = {
     "article_dates": """
         SELECT a.id AS article_id, a.outlet_id, a.timeline_date AS dated_at,
@@ -33,7 +33,8 @@ VIEWS: dict[str, str] = {
                o.country, o.kind AS outlet_kind, o.state_affiliated, a.language,
                a.published_at, a.first_seen_at, m.matched_at, m.snippet, m.terms,
                a.content_hash, d.date_precision, d.sorted_at,
-               m.stance, m.stance_confidence, m.stance_evidence,
+               m.stance, m.stance_confidence, m.stance_evidence, m.stance_speaker,
+               m.stance_speaker_name,
                coalesce(a.story_id, a.id) AS story_id,
                a.via, a.archived_at, a.archive_url, a.archive_source
         FROM mentions m
@@ -97,7 +98,8 @@ VIEWS: dict[str, str] = {
                o.state_affiliated, a.language AS article_language,
                o.language AS outlet_language, a.authors, a.via, a.archived_at,
                a.archive_url, a.archive_source, a.status,
-               m.stance, m.stance_confidence, m.stance_evidence,
+               m.stance, m.stance_confidence, m.stance_evidence, m.stance_speaker,
+               m.stance_speaker_name,
                coalesce(a.story_id, a.id) AS story_id, m.terms, m.snippet, a.content_hash
         FROM mentions m
         JOIN articles a ON a.id = m.article_id

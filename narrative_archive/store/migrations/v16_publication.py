@@ -103,7 +103,15 @@ MIGRATIONS: list[str] = [
         WHERE json_valid(args) AND json_type(args, '$.job') = 'text';
     CREATE INDEX crawl_runs_job ON crawl_runs(job, started_at);
     """,
-    # 18: an article's place on a timeline, defined once: generated columns on articles
+    # 18: who disputes or asserts a mention's claim (issue 19): outlet, official or unnamed,
+    # and the speaker's words; stance is read anew by the article's frame, so every
+    # mention's stance is pending (`analyse --stance` or the next rematch computes it)
+    """
+    ALTER TABLE mentions ADD COLUMN stance_speaker TEXT;
+    ALTER TABLE mentions ADD COLUMN stance_speaker_name TEXT;
+    UPDATE mentions SET stance_confidence = NULL;
+    """,
+    # 19: an article's place on a timeline, defined once: generated columns on articles
     # that the day-count triggers (recreated here) and views.py's views read. timeline_date
     # is what the page says, else an archived copy's capture, else when we first saw it;
     # timeline_at is that as a UTC time, a day-only date at the latest moment it can be
