@@ -21,18 +21,14 @@ from __future__ import annotations
 import functools
 import json
 import logging
-import re
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from itertools import islice, product
-from typing import Any
 from urllib.parse import parse_qsl, quote, quote_plus, urlencode, urlsplit
 
 from scrapy.http import Response
 
 from narrative_archive.config import Narrative
 from narrative_archive.crawl.items import Link
+from narrative_archive.sources.query import web_query
 from narrative_archive.spiders.base import ArchiveSpider
 from narrative_archive.spiders.feeds import parse_feed
 from narrative_archive.spiders.wordforms import MAIN_LANGUAGE, narrative_words, word_forms
@@ -41,8 +37,6 @@ from narrative_archive.times import parse_when
 logger = logging.getLogger(__name__)
 
 GDELT_WINDOW = timedelta(days=90)  # the DOC API searches the last three months only
-MIN_WORD = 3  # GDELT rejects shorter keywords
-MAX_COMBINATIONS = 8  # phrases one term with several prefixes becomes
 REDIRECT_PARAMS = ("url", "u")
 # GDELT's `sourcelang:` operator takes a language's English name; a variant in a
 # language not listed here is searched in every language.
@@ -54,212 +48,6 @@ GDELT_LANGUAGES = {
     "tg": "tajik", "ky": "kyrgyz", "kk": "kazakh", "az": "azerbaijani", "hy": "armenian",
     "ka": "georgian", "he": "hebrew", "id": "indonesian", "ms": "malay", "sv": "swedish",
 }
-
-
-# --- FTS5 query → keyword query ------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Term:
-    text: str
-    phrase: bool = False
-    # Positions (in text.split()) of the words written as prefixes: weapon* is a stem.
-    stems: tuple[int, ...] = ()
-
-    @property
-    def prefix(self) -> bool:
-        """The last word is a prefix."""
-        return len(self.text.split()) - 1 in self.stems
-
-
-_TOKEN = re.compile(
-    r'\s*(?:(?P<string>"(?:[^"]|"")*")|(?P<punct>[()*,:^+{}-])|(?P<word>[^\s()"*,:^+{}-]+))'
-)
-
-
-def _tokens(query: str) -> list[str]:
-    tokens, position = [], 0
-    query = query.strip()
-    while position < len(query):
-        match = _TOKEN.match(query, position)
-        if not match or match.end() == position:
-            raise ValueError(f"cannot read the query at {query[position:position + 20]!r}")
-        tokens.append(match.group(match.lastgroup))
-        position = match.end()
-        while position < len(query) and query[position].isspace():
-            position += 1
-    return tokens
-
-
-class _Parser:
-    """FTS5 query syntax → a tree of ("or"|"and", [...]), ("not", a, b), ("near", [...]), Term."""
-
-    def __init__(self, query: str):
-        self.tokens = _tokens(query)
-        self.position = 0
-
-    def peek(self) -> str | None:
-        return self.tokens[self.position] if self.position < len(self.tokens) else None
-
-    def take(self, expected: str | None = None) -> str:
-        token = self.peek()
-        if token is None or (expected is not None and token != expected):
-            raise ValueError(f"expected {expected or 'more'} in the query, got {token!r}")
-        self.position += 1
-        return token
-
-    def parse(self):
-        tree = self.or_expr()
-        if self.peek() is not None:
-            raise ValueError(f"unexpected {self.peek()!r} in the query")
-        return tree
-
-    def or_expr(self):
-        children = [self.and_expr()]
-        while self.peek() == "OR":
-            self.take()
-            children.append(self.and_expr())
-        return children[0] if len(children) == 1 else ("or", children)
-
-    def and_expr(self):
-        children = [self.not_expr()]
-        while self.peek() not in (None, ")", "OR", ","):
-            if self.peek() == "AND":
-                self.take()
-            children.append(self.not_expr())
-        return children[0] if len(children) == 1 else ("and", children)
-
-    def not_expr(self):
-        node = self.primary()
-        while self.peek() == "NOT":
-            self.take()
-            node = ("not", node, self.primary())
-        return node
-
-    def primary(self):
-        token = self.peek()
-        if token == "(":
-            self.take()
-            node = self.or_expr()
-            self.take(")")
-            return node
-        if token in ("-", "{"):  # column filters: -col: x, {a b}: x
-            while self.take() != ":":
-                pass
-            return self.primary()
-        if token == "NEAR" and self.position + 1 < len(self.tokens) and self.tokens[self.position + 1] == "(":
-            self.take()
-            self.take("(")
-            terms = []
-            while self.peek() not in (")", ","):
-                terms.append(self.phrase())
-            if self.peek() == ",":
-                self.take()
-                self.take()  # the distance
-            self.take(")")
-            return ("near", terms)
-        if self.position + 1 < len(self.tokens) and self.tokens[self.position + 1] == ":":
-            self.take()
-            self.take(":")  # a column filter: title: x
-            return self.primary()
-        return self.phrase()
-
-    def phrase(self) -> Term:
-        if self.peek() == "^":
-            self.take()
-        parts: list[Any] = []
-        is_phrase, stems = False, []
-        while True:
-            token = self.take()
-            if token.startswith('"'):
-                # Inside a string FTS5 reads * as a separator: "weapon* to" is "weapon to";
-                # the author meant a prefix, and a search engine gets the whole words.
-                words: list[str] = []
-                for chunk in token[1:-1].replace('""', '"').split():
-                    pieces = chunk.split("*")
-                    for index, piece in enumerate(pieces):
-                        if piece:
-                            if index < len(pieces) - 1:
-                                stems.append(len(parts) + len(words))
-                            words.append(piece)
-                is_phrase = is_phrase or len(words) > 1
-            elif token in ("(", ")", "*", ",", ":", "+", "AND", "OR", "NOT"):
-                raise ValueError(f"unexpected {token!r} in the query")
-            else:
-                words = [token]
-            if self.peek() == "*":
-                self.take()
-                stems.append(len(parts) + len(words) - 1)
-            parts.extend(words)
-            if self.peek() != "+":
-                break
-            self.take()
-            is_phrase = True
-        return Term(" ".join(parts), is_phrase or len(parts) > 1, tuple(dict.fromkeys(stems)))
-
-
-def _clauses(node) -> list[list[Term]]:
-    """A conjunction of OR-clauses implied by the node (a superset of what it matches)."""
-    if isinstance(node, Term):
-        return [[node]]
-    kind = node[0]
-    if kind in ("and", "near"):
-        return [clause for child in node[1] for clause in _clauses(child)]
-    if kind == "not":
-        return _clauses(node[1])
-    children = [_clauses(child) for child in node[1]]
-    # A clause every alternative requires stays a requirement of its own...
-    shared = [clause for clause in children[0] if all(clause in c for c in children[1:])]
-    rest = [[clause for clause in c if clause not in shared] for c in children]
-    if any(not r for r in rest):
-        return shared
-    # ...and the others are OR-ed position by position (each alternative implies every union).
-    merged = []
-    for position in range(min(len(r) for r in rest)):
-        union: list[Term] = []
-        for r in rest:
-            for term in r[position]:
-                if term not in union:
-                    union.append(term)
-        merged.append(union)
-    return shared + merged
-
-
-def _usable(term: Term) -> bool:
-    return any(len(word) >= MIN_WORD for word in term.text.split())
-
-
-def _forms(term: Term, words: Callable[[str], Sequence[str]] | None) -> list[Term]:
-    """A term with prefixes as the whole words they stand for (as written without `words`)."""
-    if not term.stems or words is None:
-        return [term]
-    choices = [list(dict.fromkeys(words(word) or [word])) if index in term.stems else [word]
-               for index, word in enumerate(term.text.split())]
-    return [Term(" ".join(combination), term.phrase or len(combination) > 1)
-            for combination in islice(product(*choices), MAX_COMBINATIONS)]
-
-
-def web_query(query: str, words: Callable[[str], Sequence[str]] | None = None) -> str:
-    """An FTS5 query as a search-engine keyword query that finds at least its matches.
-
-    `words(stem)` gives the whole words a prefix term stands for (wordforms.word_forms);
-    without it a prefix term is sent as its stem.
-
-    >>> web_query('NEAR(russia* arm taliban*, 20) OR NEAR(moscow weapon* taliban*, 20)')
-    'taliban (russia OR moscow) (arm OR weapon)'
-    """
-    parts = []
-    for terms in _clauses(_Parser(query).parse()):
-        clause = list(dict.fromkeys(form for term in terms for form in _forms(term, words)))
-        if not all(_usable(t) for t in clause):
-            # An alternative too short to search for: leaving it out would narrow the
-            # clause, so the whole requirement goes (the query only ever loosens).
-            continue
-        rendered = list(dict.fromkeys(f'"{t.text}"' if t.phrase else t.text for t in clause))
-        parts.append(rendered[0] if len(rendered) == 1 else f"({' OR '.join(rendered)})")
-    if not parts:
-        raise ValueError(f"nothing searchable in the query {query!r}")
-    return " ".join(dict.fromkeys(parts))
 
 
 # --- endpoints -------------------------------------------------------------------------

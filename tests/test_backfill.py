@@ -25,7 +25,7 @@ from warcio.warcwriter import WARCWriter
 from narrative_archive.cli import cli
 from narrative_archive.config import load_config
 from narrative_archive.sources import commoncrawl, mediacloud, terms, wayback
-from narrative_archive.spiders.backfill import soft_404, sources_for
+from narrative_archive.spiders.archive import soft_404, sources_for
 from tests.fixture_server import FAST, REPO, crawl_env, query, write_config
 
 WAYBACK = "http://wayback.test"

@@ -13,16 +13,14 @@ import pytest
 from narrative_archive.config import Narrative, load_narratives
 from narrative_archive.match.narratives import check_query
 from narrative_archive.paths import DEFAULT_CONFIG_DIR
+from narrative_archive.sources.query import Term, _Parser, web_query
 from narrative_archive.spiders.feeds import parse_feed
 from narrative_archive.spiders.search import (
-    Term,
-    _Parser,
     gdelt_url,
     parse_gdelt,
     search_feed_url,
     search_queries,
     unwrap,
-    web_query,
 )
 from narrative_archive.spiders.wordforms import _languages, _lists, narrative_words, word_forms
 from tests.fixture_server import FixtureServer, query, run_crawl, write_config

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from urllib.parse import quote, urlencode
 
 from narrative_archive.config import Narrative
-from narrative_archive.spiders.search import web_query
+from narrative_archive.sources.query import web_query
 from narrative_archive.times import iso, parse_iso
 
 DEFAULT_URL = "https://search.mediacloud.org/api"
