@@ -28,7 +28,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from narrative_archive.sources import commoncrawl, mediacloud, terms, wayback
+from narrative_archive.crawl import pacing
+from narrative_archive.sources import commoncrawl, terms, wayback
 from narrative_archive.spiders.archive import SOURCES, sources_for
 from narrative_archive.spiders.commoncrawl import CommonCrawlBackfill
 from narrative_archive.spiders.mediacloud import MediaCloudBackfill
@@ -45,8 +46,9 @@ class BackfillSpider(MediaCloudBackfill, CommonCrawlBackfill):
     @classmethod
     def update_settings(cls, settings):
         super().update_settings(settings)
-        slots = dict(settings.getdict("DOWNLOAD_SLOTS"))
-        slots.update(settings.getdict("NARRATIVE_ARCHIVE_BACKFILL_SLOTS"))
+        slots = {**settings.getdict("DOWNLOAD_SLOTS"),
+                 **settings.getdict("NARRATIVE_ARCHIVE_BACKFILL_SLOTS"),
+                 **pacing.paced_slots(settings)}  # the paced APIs keep their pace
         settings.set("DOWNLOAD_SLOTS", slots, priority="spider")
 
     def setup(self, settings, source=None, all_urls=None, **kwargs) -> None:
@@ -63,12 +65,12 @@ class BackfillSpider(MediaCloudBackfill, CommonCrawlBackfill):
                              or commoncrawl.DEFAULT_INDEX_URL)
         self.cc_data_url = (settings.get("NARRATIVE_ARCHIVE_COMMONCRAWL_DATA_URL")
                             or commoncrawl.DEFAULT_DATA_URL)
-        self.mediacloud_url = settings.get("NARRATIVE_ARCHIVE_MEDIACLOUD_URL") or mediacloud.DEFAULT_URL
         self.page_size = settings.getint("NARRATIVE_ARCHIVE_WAYBACK_PAGE_SIZE") or wayback.PAGE_SIZE
         self.terms = [] if self.all_urls else terms.narrative_terms(self.narratives)
         self.url_regex = terms.url_regex(self.terms) if self.terms else None
         self.selected = {outlet.id: outlet for outlet in self.outlets}
         self.queued: set[tuple[str, str]] = set()  # (source, capture) requested in this run
+        self.mediacloud_setup(settings)
         self.run_args.update({"sources": self.sources, "all_urls": self.all_urls,
                               "url_terms": self.terms})
 

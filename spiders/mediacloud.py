@@ -6,16 +6,43 @@ from __future__ import annotations
 import scrapy
 from scrapy.http import Response
 
+from narrative_archive.config import Narrative, media_cloud_ids, require_media_cloud
 from narrative_archive.crawl import discovery
 from narrative_archive.sources import mediacloud
 from narrative_archive.spiders.base import describe_failure
 from narrative_archive.spiders.wayback import WaybackBackfill
 from narrative_archive.times import iso
 
+REFUSALS = (400, 401, 403, 404, 422)  # answers that say why: recorded, not asked again
+
 
 class MediaCloudBackfill(WaybackBackfill):
     mediacloud_url: str
     mediacloud_key: str
+    mediacloud_collections: tuple[int, ...]  # when a narrative names none of its own
+    mediacloud_sources: tuple[int, ...]
+
+    def mediacloud_setup(self, settings) -> None:
+        """The key, and (when Media Cloud is asked for) every narrative's collections or
+        sources: a ConfigError naming the narrative when one has none."""
+        self.mediacloud_url = settings.get("NARRATIVE_ARCHIVE_MEDIACLOUD_URL") or mediacloud.DEFAULT_URL
+        try:
+            self.mediacloud_collections = media_cloud_ids(
+                settings.getlist("NARRATIVE_ARCHIVE_MEDIACLOUD_COLLECTIONS"), "collection")
+            self.mediacloud_sources = media_cloud_ids(
+                settings.getlist("NARRATIVE_ARCHIVE_MEDIACLOUD_SOURCES"), "source")
+        except ValueError as error:
+            raise ValueError(f"NARRATIVE_ARCHIVE_MEDIACLOUD_*: {error}") from None
+        if "mediacloud" in self.sources and self.mediacloud_key:
+            require_media_cloud(self.config.paths.get("narratives.yml", "narratives.yml"),
+                                self.narratives, self.mediacloud_collections,
+                                self.mediacloud_sources)
+
+    def mediacloud_scope(self, narrative: Narrative) -> tuple[tuple[int, ...], tuple[int, ...]]:
+        """(collections, sources) a narrative's search is limited to: its own, else the global."""
+        if narrative.mediacloud_collections or narrative.mediacloud_sources:
+            return narrative.mediacloud_collections, narrative.mediacloud_sources
+        return self.mediacloud_collections, self.mediacloud_sources
 
     def mediacloud_listings(self):
         yield from self.resume("mediacloud")
@@ -32,27 +59,36 @@ class MediaCloudBackfill(WaybackBackfill):
                                    "handle_httpstatus_list": [404, 410]})
 
     def mediacloud_listing(self, narrative_id: str, token: str | None = None):
-        key = f"{narrative_id} {self.since:%Y%m%d}-{self.until:%Y%m%d}"
+        narrative = self.config.narrative(narrative_id)
+        collections, sources = self.mediacloud_scope(narrative)
+        key = (f"{narrative_id} {self.since:%Y%m%d}-{self.until:%Y%m%d}"
+               f" cs={','.join(map(str, collections))} ss={','.join(map(str, sources))}")
         if token is None:
             token, done = discovery.backfill_cursor(self.db, "mediacloud", "*", key)
             if done:
                 self.count("listings_done_before")
                 return None
         try:
-            query = mediacloud.narrative_query(self.config.narrative(narrative_id))
+            query = mediacloud.narrative_query(narrative)
+            url = mediacloud.story_list_url(
+                self.mediacloud_url, query, since=self.since, until=self.until,
+                collections=collections, sources=sources, pagination_token=token)
         except ValueError as error:
             self.logger.warning("mediacloud: %s", error)
             return None
-        url = mediacloud.story_list_url(self.mediacloud_url, query, since=self.since,
-                                        until=self.until, pagination_token=token)
         request = self.archive_request(url, self.parse_stories, "mediacloud",
-                                       narrative_id=narrative_id, key=key, attempt=1)
+                                       narrative_id=narrative_id, key=key, attempt=1,
+                                       handle_httpstatus_list=list(REFUSALS))
         return request.replace(headers=mediacloud.headers(self.mediacloud_key))
 
     def parse_stories(self, response: Response):
+        meta = response.meta
+        if response.status in REFUSALS:  # not asked again; the run fetched nothing by it
+            yield self.listing_problem(response, mediacloud.error_message(response.status,
+                                                                          response.body))
+            return
         self.count("fetched")
         self.count("listings")
-        meta = response.meta
         try:
             stories, token = mediacloud.parse_story_list(response.body)
         except ValueError as error:

@@ -1,0 +1,155 @@
+"""The external services as they really are: each fixture refuses what the real service
+refuses, the way it refuses it (tests/services.py), and the clients keep within every
+limit. Each test's docstring names the source of the constraint it holds the client to."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.archives import CLOCK, RANGE, Archives, backfill
+from tests.fixture_server import query, write_config
+from tests.services import most_in_window
+
+KEY = {"NARRATIVE_ARCHIVE_MEDIACLOUD_KEY": "test-key"}
+
+
+@pytest.fixture
+def archives():
+    with Archives() as fixture:
+        yield fixture
+
+
+@pytest.fixture
+def config(tmp_path):
+    return write_config(tmp_path / "config")
+
+
+def scope(config: Path, narrative: str, line: str) -> None:
+    """Give a narrative of the test config a key (e.g. its Media Cloud collections)."""
+    path = config / "narratives.yml"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace(f"- id: {narrative}\n", f"- id: {narrative}\n  {line}\n", 1),
+                    encoding="utf-8")
+
+
+def errors(db: Path) -> list[str]:
+    return [row["reason"] for row in query(db, "SELECT reason FROM crawl_errors ORDER BY id")]
+
+
+# --- Media Cloud ---------------------------------------------------------------------------
+
+
+def test_media_cloud_without_collections_or_sources_is_a_config_error(archives, config,
+                                                                        tmp_path):
+    """mediacloud/web-search mcweb/backend/search/utils.py parse_query_params: a non-staff
+    key's query with neither `cs` nor `ss` is refused (422 "Must have at least one of 'ss'
+    or 'cs' parameters"). So asking for Media Cloud without them is a config error that
+    names the narrative and its line, before any request."""
+    db = tmp_path / "archive.db"
+    result = backfill(archives, db, config, "russia-arming-taliban", *RANGE,
+                      "--source", "mediacloud", environ=KEY)
+    assert result.returncode == 1, result.stderr[-2000:]
+    assert (f"{config / 'narratives.yml'}: narrative 'russia-arming-taliban': mediacloud: "
+            "Media Cloud searches only within collections or sources") in result.stderr
+    assert "(line 3)" in result.stderr
+    assert archives.media_cloud.times == []
+
+
+def test_media_cloud_asks_within_collections_or_sources_two_a_minute(archives, config,
+                                                                       tmp_path):
+    """mcweb/util/ratelimit_callables.py query_rate: "2/m" for a normal user's key (the
+    official client's RATE_LIMIT_PER_MINUTE = 2); utils.py: `cs`/`ss` are comma-separated
+    ids. Two narratives of two pages each: four requests, never three within a minute, no
+    429, each naming the narrative's own collections or the global sources."""
+    db = tmp_path / "archive.db"
+    scope(config, "russia-arming-taliban", "mediacloud: {collections: [34412234, 38379429]}")
+    result = backfill(archives, db, config, "russia-arming-taliban", "afghan-ghost-soldiers",
+                      *RANGE, "--source", "mediacloud", "--mediacloud-sources", "2,3",
+                      environ=KEY)
+    assert result.returncode == 0, result.stderr[-3000:]
+    service = archives.media_cloud
+    assert service.statuses == [200] * 4
+    assert most_in_window(service.times, CLOCK.minute) <= 2
+    scopes = sorted(((q.get("cs"), q.get("ss")) for q in service.asked), key=str)
+    assert scopes == [("34412234,38379429", None)] * 2 + [(None, "2,3")] * 2
+    assert all(q["start"] == "2017-01-01" and q["end"] == "2018-12-31" for q in service.asked)
+
+
+def test_media_cloud_refusals_are_recorded_with_its_own_message(archives, config, tmp_path):
+    """mcweb views.error_response: a refusal says why in "note" (422, e.g. utils.py
+    _validate_sources_or_collections: "invalid Collection(s): 999"); DRF answers a wrong
+    key 401 {"detail": "Invalid token."}. Neither is asked again; each is a crawl error
+    with the service's words, and the command exits 1 having fetched nothing."""
+    db = tmp_path / "archive.db"
+    scope(config, "russia-arming-taliban", "mediacloud: {collections: [999]}")
+    wrong_key = backfill(archives, db, config, "russia-arming-taliban", *RANGE,
+                         "--source", "mediacloud",
+                         environ={"NARRATIVE_ARCHIVE_MEDIACLOUD_KEY": "wrong-key"})
+    assert wrong_key.returncode == 1
+    assert errors(db) == ["Media Cloud refused the API key (HTTP 401): Invalid token."]
+    assert "Invalid token." in wrong_key.stdout
+
+    unknown = backfill(archives, db, config, "russia-arming-taliban", *RANGE,
+                       "--source", "mediacloud", environ=KEY)
+    assert unknown.returncode == 1
+    assert errors(db)[-1] == "Media Cloud refused the query (HTTP 422): invalid Collection(s): 999"
+    assert archives.media_cloud.statuses == [401, 422]  # each asked once
+
+
+def test_media_cloud_429_waits_a_minute_and_a_second_one_stops_it(archives, config, tmp_path):
+    """mcweb views.handle_429: over the rate, 429 {"note": "rate limited", "temporary":
+    true} and no Retry-After: the client leaves Media Cloud alone for the rate's minute,
+    then asks again; when the next answer is a 429 too it stops asking for this run and
+    says so (the listing resumes next run)."""
+    db = tmp_path / "archive.db"
+    service = archives.media_cloud
+    service.refuse_first = 1  # another client of the key used this minute's allowance
+    result = backfill(archives, db, config, "russia-arming-taliban", *RANGE,
+                      "--source", "mediacloud", "--mediacloud-collections", "34412234",
+                      environ=KEY)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert service.statuses == [429, 200, 200]
+    assert service.times[1] - service.times[0] >= CLOCK.minute
+    assert "http://khaama.test/russia-taliban-weapons-claim" in {
+        row["url"] for row in query(db, "SELECT url FROM articles")}
+
+    again = tmp_path / "again.db"
+    service.times.clear()
+    service.statuses.clear()
+    service.refuse_first = 2
+    stopped = backfill(archives, again, config, "russia-arming-taliban", *RANGE,
+                       "--source", "mediacloud", "--mediacloud-collections", "34412234",
+                       environ=KEY)
+    assert service.statuses == [429, 429]
+    assert stopped.returncode == 1
+    assert any(reason.startswith("Media Cloud kept answering 429") for reason in errors(again))
+
+
+@pytest.mark.parametrize("mediacloud, message", [
+    ("  mediacloud:\n    collections: [34412234, '38379429']\n    sources: 7\n", None),
+    ("  mediacloud:\n    collections: [abc]\n",
+     "mediacloud.collections: expected Media Cloud collection ids (numbers like 34412234),"
+     " got 'abc' (line 5)"),
+    ("  mediacloud:\n    collection: [1]\n",
+     "mediacloud.collection: unknown key (expected one of: collections, sources) (line 5)"),
+    ("  mediacloud:\n    collections: []\n",
+     "mediacloud: give collections and/or sources: Media Cloud searches only within them"
+     " (line 4)"),
+])
+def test_a_narratives_media_cloud_scope_is_checked_at_load(tmp_path, mediacloud, message):
+    """narratives.yml `mediacloud: {collections: [...], sources: [...]}`: Media Cloud's ids
+    (mcweb `cs`/`ss` are comma-separated numbers); a mistake names the key and line."""
+    from narrative_archive.config import ConfigError, load_narratives
+
+    path = tmp_path / "narratives.yml"
+    path.write_text("- id: n\n  title: N\n  query: taliban\n" + mediacloud, encoding="utf-8")
+    if message is None:
+        [narrative] = load_narratives(path, lambda query: None)
+        assert narrative.mediacloud_collections == (34412234, 38379429)
+        assert narrative.mediacloud_sources == (7,)
+        return
+    with pytest.raises(ConfigError) as error:
+        load_narratives(path, lambda query: None)
+    assert str(error.value).endswith(f"narrative 'n': {message}")
