@@ -153,3 +153,60 @@ def test_a_narratives_media_cloud_scope_is_checked_at_load(tmp_path, mediacloud,
     with pytest.raises(ConfigError) as error:
         load_narratives(path, lambda query: None)
     assert str(error.value).endswith(f"narrative 'n': {message}")
+
+
+# --- Common Crawl's index (pywb) -----------------------------------------------------------
+
+CC_RECORDS = [
+    {"url": "https://www.dawn.com/news/1320001/russia-arming-taliban", "status": "200",
+     "mime": "text/html"},
+    {"url": "https://www.dawn.com/news/1320002/Taliban-talks", "status": "200",
+     "mime": "text/html"},
+    {"url": "https://www.dawn.com/news/1320003/cricket", "status": "200", "mime": "text/html"},
+    {"url": "https://www.dawn.com/news/1320004/taliban.pdf", "status": "200",
+     "mime": "application/pdf"},
+    {"url": "https://www.dawn.com/news/1320005/taliban-gone", "status": "404",
+     "mime": "text/html"},
+    {"url": "https://www.dawn.com/news/1320006/taliban-moved", "status": "2001",
+     "mime": "text/html"},
+]
+
+
+@pytest.mark.parametrize("expression, kept", [
+    ("url:taliban", [0, 3, 4, 5]),  # no modifier: a substring test, case and all
+    ("status:200", [0, 1, 2, 3, 5]),  # substring: 2001 contains 200
+    ("=status:200", [0, 1, 2, 3]),  # = exact
+    ("~url:(?i).*taliban", [0, 1, 3, 4, 5]),  # ~ a regex, matched from the start
+    ("~url:taliban", []),  # re.match: anchored at the start of the URL
+    ("!=mime:text/html", [3]),  # ! negates
+    ("!~url:.*taliban", [1, 2]),
+    ("url:(?i).*(taliban).*", []),  # a regex without ~ is text to look for: nothing has it
+])
+def test_the_fixture_index_filters_as_pywb_does(expression, kept):
+    """webrecorder/pywb pywb/warcserver/index/cdxops.py CDXFilter: no modifier is `in`,
+    `=` is ==, `~` is re.match, `!` negates (cdx_toolkit README, "Filter syntax")."""
+    from tests.services import pywb_filter
+
+    test = pywb_filter(expression)
+    assert [i for i, record in enumerate(CC_RECORDS) if test(record)] == kept
+
+
+def test_common_crawl_index_queries_select_with_pywb_filters():
+    """The index query's own filters, read as pywb reads them, keep the HTML 200 captures
+    whose URL carries a slug term, whatever its case: `=status:200`, `=mime:text/html`,
+    `~url:(?i).*(...).*`. The old `url:(?i).*(...).*` would have kept none."""
+    from urllib.parse import parse_qsl, urlsplit
+
+    from narrative_archive.sources import commoncrawl, terms
+    from tests.services import pywb_select
+
+    url = commoncrawl.index_url("http://cc-index.test", "CC-MAIN-2017-30", "dawn.com",
+                                since=None, until=None, url_regex=terms.url_regex(["taliban"]))
+    params = parse_qsl(urlsplit(url).query)
+    assert [v for k, v in params if k == "filter"] == [
+        "=status:200", "=mime:text/html", "~url:(?i).*(taliban).*"]
+    kept = pywb_select(CC_RECORDS, params)
+    assert [record["url"].rsplit("/", 1)[1] for record in kept] == [
+        "russia-arming-taliban", "Taliban-talks"]
+    old = [(k, v.replace("~url:", "url:")) for k, v in params]
+    assert pywb_select(CC_RECORDS, old) == []
