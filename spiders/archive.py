@@ -110,7 +110,10 @@ class ArchiveBackfill(ArchiveSpider):
                               dont_filter=True)
 
     def domains(self, outlet: Outlet) -> list[str]:
-        return list(dict.fromkeys(d.lower().removeprefix("www.") for d in outlet.domains)) or [
+        """The outlet's domains to list, each once: a subdomain of another is in its listing
+        (matchType=domain, *.domain), so it costs no index request of its own."""
+        domains = list(dict.fromkeys(d.lower().removeprefix("www.") for d in outlet.domains))
+        return [d for d in domains if not any(d.endswith(f".{o}") for o in domains)] or [
             bare_host(outlet.url)]
 
     def take(self, capture: dict) -> bool:

@@ -33,8 +33,8 @@ MEDIACLOUD = "http://mediacloud.test/api"
 NO_DELAYS = json.dumps({name: {"concurrency": 4, "delay": 0} for name in (
     "wayback", "commoncrawl-data")})
 # The paced APIs (CDX, Common Crawl's index, Media Cloud) keep their real pace on a clock
-# 600 times faster (a minute lasts 0.1 s), and the fixture services run the same clock.
-CLOCK = Clock(speed=600)
+# 60 times faster (a minute lasts a second), and the fixture services run the same clock.
+CLOCK = Clock(speed=60)
 RU_SLUG = quote("талибы-получают-оружие")
 
 
@@ -157,13 +157,15 @@ def media_cloud_pages() -> dict:
 class Archives:
     """The fixture archives and outlets over HTTP, reached as a proxy (http_proxy)."""
 
-    def __init__(self):
+    def __init__(self, clock: Clock = CLOCK):
         self.hits: Counter[str] = Counter()  # "host path" of every request
         self.cdx_queries: list[dict] = []
         self.failures: dict[str, list[int | str]] = {}  # resume key → failures to serve first
         self.busy: dict[str, int] = {}  # replay path → 429s (Retry-After: an hour) served first
-        self.cdx_limit = WaybackCdx(CLOCK)
-        self.media_cloud = MediaCloud(CLOCK, pages=media_cloud_pages())
+        self.clock = clock
+        self.cdx_limit = WaybackCdx(clock)
+        self.extra_rows: list[tuple[str, str, str, str]] = []  # more CDX rows, after cdx_rows()
+        self.media_cloud = MediaCloud(clock, pages=media_cloud_pages())
         self.warc, self.warc_where = warc_file()
         self.lock = threading.Lock()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self.handler())
@@ -219,7 +221,10 @@ class Archives:
         domain = query["url"]
         if query.get("showNumPages"):
             return 200, "text/plain", b"2\n", {}
-        rows = [r for r in cdx_rows() if urlsplit(r[1]).hostname.endswith(domain)]
+        rows = [r for r in cdx_rows() + self.extra_rows
+                if urlsplit(r[1]).hostname.endswith(domain)
+                and query.get("from", "0") <= r[0][:len(query.get("from", "0"))]
+                and r[0][:len(query.get("to", "9"))] <= query.get("to", "9")]
         for name, value in params:  # filter=[!]field:regex
             if name != "filter":
                 continue
@@ -308,7 +313,7 @@ def backfill(archives: Archives, db: Path, config: Path, *args: str,
                         "NARRATIVE_ARCHIVE_COMMONCRAWL_DATA_URL": CC_DATA,
                         "NARRATIVE_ARCHIVE_MEDIACLOUD_URL": MEDIACLOUD,
                         "NARRATIVE_ARCHIVE_WAYBACK_PAGE_SIZE": "3",
-                        "NARRATIVE_ARCHIVE_CLOCK_SPEED": str(CLOCK.speed), **settings}.items():
+                        "NARRATIVE_ARCHIVE_CLOCK_SPEED": str(archives.clock.speed), **settings}.items():
         command += ["-s", f"{name}={value}"]
     return subprocess.run(command, capture_output=True, text=True, timeout=120,
                           env={**crawl_env(archives), **(environ or {})}, cwd=REPO)

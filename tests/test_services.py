@@ -10,7 +10,7 @@ import pytest
 
 from tests.archives import CLOCK, RANGE, Archives, backfill
 from tests.fixture_server import query, write_config
-from tests.services import most_in_window
+from tests.services import Clock, most_in_window
 
 KEY = {"NARRATIVE_ARCHIVE_MEDIACLOUD_KEY": "test-key"}
 
@@ -210,3 +210,90 @@ def test_common_crawl_index_queries_select_with_pywb_filters():
         "russia-arming-taliban", "Taliban-talks"]
     old = [(k, v.replace("~url:", "url:")) for k, v in params]
     assert pywb_select(CC_RECORDS, old) == []
+
+
+# --- the Wayback Machine's CDX server ------------------------------------------------------
+
+KHAAMA_ROWS = [(f"2017{month:02d}{day:02d}120000", f"http://khaama.test/{month}-{day}/taliban",
+                "text/html", "200") for month in range(1, 4) for day in range(1, 13)]
+SLOW = Clock(speed=20)  # a minute lasts 3 s: a client that does not pace itself is refused
+
+
+def cdx_run(archives, db, config, **settings):
+    archives.extra_rows = KHAAMA_ROWS  # 36 listed captures: 36 CDX pages of one row
+    return backfill(archives, db, config, *RANGE, "--outlet", "khaama", "--limit", "1",
+                    NARRATIVE_ARCHIVE_WAYBACK_PAGE_SIZE="1", **settings)
+
+
+def test_wayback_cdx_keeps_under_30_requests_a_minute_without_jitter(config, tmp_path):
+    """The CDX server's hard limit is about 30 requests a minute (edgi-govdata-archiving/
+    wayback _client.py DEFAULT_CDX_RATE_LIMIT = 0.8 * 30/60; its release v0.5.1 notes).
+    36 listing pages: never more than 24 in a minute (the 80% the Internet Archive asked
+    that client to keep to), each request at least 2.5 s after the answer before it,
+    none refused. The same run without the pacing is refused."""
+    with Archives(SLOW) as archives:
+        db = tmp_path / "archive.db"
+        result = cdx_run(archives, db, config)
+        assert result.returncode == 0, result.stderr[-3000:]
+        cdx = archives.cdx_limit
+        assert len(cdx.times) == 36 and cdx.refused == [] and cdx.blocked_at is None
+        assert most_in_window(cdx.times, SLOW.minute) <= 24
+        gaps = [later - earlier for earlier, later in zip(cdx.times, cdx.times[1:], strict=False)]
+        assert min(gaps) >= SLOW.seconds(2.5)
+
+        archives.cdx_limit = type(cdx)(SLOW)
+        cdx_run(archives, tmp_path / "unpaced.db", config,
+                NARRATIVE_ARCHIVE_WAYBACK_CDX_PER_MINUTE="100000")
+        assert archives.cdx_limit.refused  # the fixture refuses a client that asks too often
+
+
+def test_a_cdx_429_pauses_a_minute_then_the_listing_goes_on(archives, config, tmp_path):
+    """A CDX 429 carries no Retry-After; edgi's client pauses DEFAULT_RATE_LIMIT_DELAY =
+    60 s. The next request comes a minute later at the earliest, and the listing goes on."""
+    db = tmp_path / "archive.db"
+    archives.cdx_limit.refuse_first = 1  # another client on this IP used the allowance
+    result = cdx_run(archives, db, config)
+    assert result.returncode == 0, result.stderr[-3000:]
+    cdx = archives.cdx_limit
+    assert len(cdx.refused) == 1 and cdx.blocked_at is None
+    assert cdx.times[1] - cdx.times[0] >= CLOCK.minute
+    assert len(cdx.times) == 37  # the refused page asked again, then all 36
+
+
+def test_cdx_429s_that_go_on_stop_the_wayback_machine_for_the_run(archives, config, tmp_path):
+    """"If 429s are ignored for more than a minute we block the IP at the firewall for 1
+    hour", doubling each time (the Internet Archive, in edgi-govdata-archiving/wayback
+    issue #137). After a 429, a minute's pause; a second 429 stops every CDX request of
+    the run, recorded, and the IP is never blocked. The next run resumes the listing."""
+    db = tmp_path / "archive.db"
+    archives.cdx_limit.refuse_first = 1000  # the server refuses whatever the client does
+    result = cdx_run(archives, db, config)
+    cdx = archives.cdx_limit
+    assert len(cdx.times) == 2 and cdx.blocked_at is None
+    assert result.returncode == 1
+    assert any(reason.startswith("the Wayback CDX server kept answering 429")
+               and "the next run goes on from here" in reason for reason in errors(db))
+
+    archives.cdx_limit = type(cdx)(CLOCK)
+    again = cdx_run(archives, db, config)
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert len(archives.cdx_limit.times) == 36
+    assert query(db, "SELECT done FROM backfill_cursors WHERE domain = 'khaama.test'") == [
+        {"done": 1}]
+
+
+def test_the_fixture_cdx_server_blocks_a_client_that_ignores_429s():
+    """The block the pacing avoids, as the fixture enforces it: 429s that go on for over a
+    minute, each less than a minute after the last, close the door; a client that pauses
+    a minute after each 429 is refused, not blocked."""
+    from tests.services import BLOCKED, Clock, WaybackCdx
+
+    clock = Clock()
+    hammering = WaybackCdx(clock, refuse_first=1000)
+    answers = [hammering.answer(at) for at in range(0, 90, 2)]
+    assert answers[0][0] == 429 and BLOCKED in answers and hammering.blocked_at == 62
+    patient = WaybackCdx(clock, refuse_first=1000)
+    assert all(patient.answer(at)[0] == 429 for at in (0, 61, 122, 183))
+    assert patient.blocked_at is None
+    fast = WaybackCdx(clock)
+    assert [fast.answer(at / 10) for at in range(31)][-1][0] == 429  # 31 within 3 s
