@@ -3,7 +3,11 @@
 Two kinds of endpoint, both configurable (settings) so tests point them at a
 local server:
 
-- the GDELT DOC 2.0 API (mode ArtList, JSON): NARRATIVE_ARCHIVE_GDELT_URL;
+- the GDELT DOC 2.0 API (mode ArtList, JSON): NARRATIVE_ARCHIVE_GDELT_URL. GDELT
+  searches English translations, so a narrative's English query is sent, for every
+  language and narrowed by sourcelang: to each of its variants' languages GDELT knows;
+  each request at most 250 characters (sources.gdelt.requests), one every 5 s through
+  the paced "gdelt" slot (crawl.pacing);
 - news-search RSS endpoints given as URL templates with {query} (and optionally
   {since}/{until} as YYYY-MM-DD): NARRATIVE_ARCHIVE_SEARCH_FEEDS. Result links
   that wrap the article URL in a redirect (…?url=https%3A%2F%2F…) are unwrapped.
@@ -19,16 +23,16 @@ domain: one that no outlet claims gets an outlet row of its own when stored.
 from __future__ import annotations
 
 import functools
-import json
 import logging
-from datetime import UTC, datetime, timedelta
-from urllib.parse import parse_qsl, quote, quote_plus, urlencode, urlsplit
+from datetime import UTC, datetime
+from urllib.parse import parse_qsl, quote_plus, urlsplit
 
 from scrapy.http import Response
 
 from narrative_archive.config import Narrative
 from narrative_archive.crawl.items import Link
-from narrative_archive.sources.query import web_query
+from narrative_archive.sources import gdelt
+from narrative_archive.sources.query import render_query, web_clauses
 from narrative_archive.spiders.base import ArchiveSpider
 from narrative_archive.spiders.feeds import parse_feed
 from narrative_archive.spiders.wordforms import MAIN_LANGUAGE, narrative_words, word_forms
@@ -36,57 +40,10 @@ from narrative_archive.times import parse_when
 
 logger = logging.getLogger(__name__)
 
-GDELT_WINDOW = timedelta(days=90)  # the DOC API searches the last three months only
 REDIRECT_PARAMS = ("url", "u")
-# GDELT's `sourcelang:` operator takes a language's English name; a variant in a
-# language not listed here is searched in every language.
-GDELT_LANGUAGES = {
-    "ar": "arabic", "bn": "bengali", "de": "german", "es": "spanish", "fa": "persian",
-    "fr": "french", "hi": "hindi", "it": "italian", "ja": "japanese", "ko": "korean",
-    "nl": "dutch", "pl": "polish", "ps": "pashto", "pt": "portuguese", "ru": "russian",
-    "tr": "turkish", "uk": "ukrainian", "ur": "urdu", "uz": "uzbek", "zh": "chinese",
-    "tg": "tajik", "ky": "kyrgyz", "kk": "kazakh", "az": "azerbaijani", "hy": "armenian",
-    "ka": "georgian", "he": "hebrew", "id": "indonesian", "ms": "malay", "sv": "swedish",
-}
 
 
 # --- endpoints -------------------------------------------------------------------------
-
-
-def gdelt_url(base: str, query: str, *, since: datetime | None, until: datetime | None,
-              max_records: int, language: str | None = None) -> str:
-    """A GDELT DOC 2.0 ArtList request (JSON, newest first) for the keyword query,
-    restricted to articles published in `language` (ISO 639-1) when GDELT knows it."""
-    if language in GDELT_LANGUAGES:
-        query = f"{query} sourcelang:{GDELT_LANGUAGES[language]}"
-    params = {"query": query, "mode": "ArtList", "format": "json",
-              "maxrecords": str(max_records), "sort": "DateDesc"}
-    if since:
-        params["startdatetime"] = since.astimezone(UTC).strftime("%Y%m%d%H%M%S")
-    if until:
-        params["enddatetime"] = until.astimezone(UTC).strftime("%Y%m%d%H%M%S")
-    return f"{base}?{urlencode(params, quote_via=quote)}"
-
-
-def parse_gdelt(body: bytes) -> list[Link]:
-    """The articles of a GDELT ArtList JSON answer; ValueError with GDELT's message otherwise."""
-    text = body.decode("utf-8", "replace").strip()
-    if not text:
-        return []
-    try:
-        data = json.loads(text, strict=False)
-    except ValueError:
-        raise ValueError(f"GDELT answered: {' '.join(text.split())[:200]}") from None
-    if not isinstance(data, dict):
-        raise ValueError("GDELT answered with unexpected JSON")
-    links = []
-    for article in data.get("articles") or ():
-        if not isinstance(article, dict) or not article.get("url"):
-            continue
-        # seendate is when GDELT saw the article, not when it was published: not a hint.
-        title = " ".join(str(article.get("title") or "").split()) or None
-        links.append(Link(article["url"], title))
-    return links
 
 
 def unwrap(url: str) -> str:
@@ -112,25 +69,44 @@ def search_feed_url(template: str, query: str, *, since: datetime | None,
     )
 
 
-def search_queries(narrative: Narrative) -> list[tuple[str | None, str]]:
-    """(language, keyword query) for a narrative's main query (language None: every
-    language) and each language variant, prefix terms sent as whole words; a query
-    with nothing searchable raises ValueError naming its language."""
-    queries, problems = [], []
+def search_clauses(narrative: Narrative) -> list[tuple[str | None, list[list[str]]]]:
+    """(language, required OR-clauses) for a narrative's main query (language None, its
+    words English) and each language variant, prefix terms as whole words; a query with
+    nothing searchable raises ValueError naming its language."""
+    found: list[tuple[str | None, list[list[str]]]] = []
+    problems = []
     for language, fts5 in ((None, narrative.query), *narrative.queries):
         known = narrative_words(narrative, language or MAIN_LANGUAGE)
         try:
-            web = web_query(fts5, functools.partial(word_forms, language=language, known=known))
+            clauses = web_clauses(fts5, functools.partial(word_forms, language=language,
+                                                          known=known))
         except ValueError as error:
             problems.append(f"{language or 'query'}: {error}")
             continue
-        if (language, web) not in queries:
-            queries.append((language, web))
-    if problems and not queries:
+        if (language, clauses) not in found:
+            found.append((language, clauses))
+    if problems and not found:
         raise ValueError("; ".join(problems))
     for problem in problems:
         logger.warning("%s: %s", narrative.id, problem)
-    return queries
+    return found
+
+
+def search_queries(narrative: Narrative) -> list[tuple[str | None, str]]:
+    """(language, keyword query) of search_clauses, each written out."""
+    return [(language, render_query(clauses)) for language, clauses in search_clauses(narrative)]
+
+
+def gdelt_requests(narrative: Narrative,
+                   clauses: list[tuple[str | None, list[list[str]]]]) -> list[tuple[str | None, str]]:
+    """GDELT's (language, query) for a narrative: its English query for every language,
+    then narrowed by `sourcelang:` to each of its variants' languages GDELT monitors
+    (GDELT searches English translations), every request within GDELT's length cap."""
+    english = dict(clauses).get(None)
+    if english is None:
+        return []
+    languages: list[str | None] = [None, *(language for language, _ in narrative.queries)]
+    return gdelt.requests(english, languages)
 
 
 class SearchSpider(ArchiveSpider):
@@ -143,28 +119,30 @@ class SearchSpider(ArchiveSpider):
 
     async def start(self):
         settings = self.crawler.settings
-        gdelt = settings.get("NARRATIVE_ARCHIVE_GDELT_URL")
+        gdelt_base = settings.get("NARRATIVE_ARCHIVE_GDELT_URL")
         templates = [t for t in settings.getlist("NARRATIVE_ARCHIVE_SEARCH_FEEDS") if t.strip()]
         max_records = settings.getint("NARRATIVE_ARCHIVE_GDELT_MAXRECORDS")
         if self.limit:
             max_records = min(max_records, self.limit)
         for narrative in self.narratives:
             try:
-                queries = search_queries(narrative)
+                clauses = search_clauses(narrative)
             except ValueError as error:
                 self.logger.warning("%s: %s", narrative.id, error)
                 continue
             # Never ask for articles from before the narrative is tracked.
             tracked_from = parse_when(narrative.since) if narrative.since else None
             since = max(filter(None, (self.since, tracked_from)), default=None)
-            for language, query in queries:
-                self.logger.info("%s%s: searching for %s", narrative.id,
-                                 f" [{language}]" if language else "", query)
-                if gdelt:
-                    oldest = datetime.now(UTC) - GDELT_WINDOW
-                    url = gdelt_url(gdelt, query, since=max(since or oldest, oldest),
-                                    until=self.until, max_records=max_records, language=language)
-                    yield self.listing_request(url, self.parse_gdelt, narrative_id=narrative.id)
+            if gdelt_base:
+                oldest = datetime.now(UTC) - gdelt.WINDOW
+                for _, query in gdelt_requests(narrative, clauses):
+                    self.logger.info("%s: GDELT: %s", narrative.id, query)
+                    url = gdelt.artlist_url(gdelt_base, query, since=max(since or oldest, oldest),
+                                            until=self.until, max_records=max_records)
+                    yield self.listing_request(url, self.parse_gdelt, narrative_id=narrative.id,
+                                               download_slot="gdelt")
+            for language, language_clauses in clauses:
+                query = render_query(language_clauses)
                 for template in templates:
                     url = search_feed_url(template.strip(), query, since=since, until=self.until,
                                           language=language)
@@ -175,13 +153,13 @@ class SearchSpider(ArchiveSpider):
         return self.config.narrative(response.meta["narrative_id"])
 
     def parse_gdelt(self, response: Response):
-        self.count("fetched")
-        self.count("listings")
         try:
-            links = parse_gdelt(response.body)
-        except ValueError as error:
+            links = [Link(url, title) for url, title in gdelt.parse_artlist(response.body)]
+        except ValueError as error:  # GDELT's refusals: plain text, HTTP 200
             yield self.listing_problem(response, str(error))
             return
+        self.count("fetched")
+        self.count("listings")
         yield from self.follow(links, source=response.url, narrative=self.narrative(response))
 
     def parse_search_feed(self, response: Response):

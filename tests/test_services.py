@@ -297,3 +297,99 @@ def test_the_fixture_cdx_server_blocks_a_client_that_ignores_429s():
     assert patient.blocked_at is None
     fast = WaybackCdx(clock)
     assert [fast.answer(at / 10) for at in range(31)][-1][0] == 429  # 31 within 3 s
+
+
+# --- GDELT DOC 2.0 -------------------------------------------------------------------------
+
+GDELT_URL = "http://api.gdelt.test/api/v2/doc/doc"
+
+
+def search_run(tmp_path, service, **settings):
+    """`crawl search` for the shipped russia-arming-taliban (a long query, ten variants)
+    against the fixture GDELT service; the news-search feeds off."""
+    from narrative_archive.paths import DEFAULT_CONFIG_DIR
+    from tests.fixture_server import FixtureServer, run_crawl
+
+    config = write_config(tmp_path / "config")
+    (config / "narratives.yml").write_text(
+        (DEFAULT_CONFIG_DIR / "narratives.yml").read_text(encoding="utf-8"), encoding="utf-8")
+    with FixtureServer() as server:
+        server.services[("api.gdelt.test", "/api/v2/doc/doc")] = \
+            lambda params, headers, at: service.answer(params, at)
+        return run_crawl(server, ["search"], tmp_path / "archive.db", config,
+                         "--narrative", "russia-arming-taliban", settings={
+                             "NARRATIVE_ARCHIVE_GDELT_URL": GDELT_URL,
+                             "NARRATIVE_ARCHIVE_SEARCH_FEEDS": "",
+                             "NARRATIVE_ARCHIVE_CLOCK_SPEED": str(CLOCK.speed), **settings})
+
+
+def test_gdelt_requests_keep_within_its_length_and_pace(tmp_path):
+    """GDELT DOC 2.0 refuses, as plain text with HTTP 200, a query over ~250 characters
+    ("Your query was too short or too long.", seen at 257 and 288) and a second request
+    within 5 s ("Please limit requests to one every 5 seconds"); it searches English
+    translations and its sourcelang: names come from its language list (no Pashto: GDELT
+    blog "Updates To The DOC 2.0 API"; RBozydar/py-gdelt languages.json). A narrative of
+    2,706 characters becomes requests of at most 250, English words only, 5 s apart."""
+    from narrative_archive.sources.gdelt import LANGUAGES
+    from tests.services import Gdelt
+
+    service = Gdelt(CLOCK)
+    result = search_run(tmp_path, service)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert service.refusals == [] and len(service.queries) > 10
+    assert max(len(query) for query in service.queries) <= 250
+    assert all(query.isascii() for query in service.queries)  # English terms
+    names = {query.rpartition("sourcelang:")[2] for query in service.queries
+             if "sourcelang:" in query}
+    assert names and names <= set(LANGUAGES.values()) and "pashto" not in names
+    gaps = [b - a for a, b in zip(service.times, service.times[1:], strict=False)]
+    assert min(gaps) >= CLOCK.seconds(5)
+
+
+def test_gdelt_refusals_are_recorded_with_gdelts_words(tmp_path):
+    """GDELT's errors come back as text with HTTP 200: each is a crawl error in GDELT's
+    words. A client that does not keep GDELT's 5 s (here: paced at 0.1 s) is refused."""
+    from tests.services import GDELT_TOO_SOON, Gdelt
+
+    service = Gdelt(CLOCK)
+    result = search_run(tmp_path, service, NARRATIVE_ARCHIVE_GDELT_INTERVAL="0.1")
+    assert GDELT_TOO_SOON in service.refusals
+    assert f"GDELT answered: {GDELT_TOO_SOON}" in errors(tmp_path / "archive.db")
+    assert result.returncode in (0, 1)
+
+
+def test_the_fixture_gdelt_refuses_what_gdelt_refuses():
+    from tests.services import GDELT_PARENTHESES, GDELT_TOO_LONG, GDELT_TOO_SOON, Gdelt
+
+    service = Gdelt(Clock())
+    assert service.answer([("query", "taliban " * 31 + "xyz")], at=0)[2].decode().strip() == (
+        GDELT_TOO_LONG)  # 251 characters
+    assert service.answer([("query", "taliban")], at=4.9)[2].decode().strip() == GDELT_TOO_SOON
+    assert service.answer([("query", "(taliban russia)")], at=10)[2].decode().strip() == (
+        GDELT_PARENTHESES)
+    assert service.answer([("query", "(taliban OR taleban) russia")], at=15) is None
+
+
+def _parts(query: str) -> list[set[str]]:
+    import re
+
+    return [set(group.split(" OR ")) if group else {word}
+            for group, word in re.findall(r"\(([^()]*)\)|(\S+)", query)]
+
+
+@pytest.mark.parametrize("limit", [40, 60, 120])
+def test_a_split_query_finds_what_the_whole_query_finds(limit):
+    """(a OR b) c = a c OR b c: every way of matching the whole query (one word of each
+    clause) is a way of matching one of the split queries, each within the limit."""
+    from itertools import product
+
+    from narrative_archive.sources.query import split_query
+
+    clauses = [[f"actor{i}" for i in range(7)], ["taliban", "taleban"],
+               [f"weapon{i}" for i in range(9)]]
+    queries = split_query(clauses, len, limit)
+    assert all(len(query) <= limit for query in queries)
+    parsed = [_parts(query) for query in queries]
+    for words in product(*clauses):
+        assert any(all(any(word in part for word in words) for part in parts)
+                   for parts in parsed), words

@@ -135,7 +135,6 @@ def check_media_cloud(config_dir, narrative_ids, settings) -> None:
     """Every narrative asked for has Media Cloud collections or sources (ConfigError if not,
     before anything runs); bad ids in the options are a usage error."""
     from narrative_archive.config import load_config, media_cloud_ids, require_media_cloud
-    from narrative_archive.spiders.base import select
 
     try:
         collections = media_cloud_ids(
@@ -146,7 +145,9 @@ def check_media_cloud(config_dir, narrative_ids, settings) -> None:
         raise click.BadParameter(str(error), param_hint="--mediacloud-collections/-sources") \
             from None
     config = load_config(config_dir)
-    narratives = select(config.narratives, tuple(narrative_ids), "narrative")
+    known = {narrative.id: narrative for narrative in config.narratives}
+    narratives = [known[i] for i in narrative_ids if i in known] or (
+        [] if narrative_ids else list(config.narratives))  # an unknown id: the crawl says so
     require_media_cloud(config.paths["narratives.yml"], narratives, collections, sources)
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from itertools import islice, product
+from itertools import combinations, islice, product
 from typing import Any
 
 MIN_WORD = 3  # GDELT rejects shorter keywords
@@ -279,3 +279,27 @@ def split_query(clauses: Sequence[Sequence[str]], size: Callable[[str], int],
         else:
             raise ValueError(f"{rendered!r} alone is longer than {limit} characters")
     return found
+
+
+def split_within(clauses: Sequence[Sequence[str]], size: Callable[[str], int], limit: int,
+                 budget: int) -> list[str]:
+    """split_query, in at most `budget` queries when it can be: when the whole query needs
+    more, whole OR-clauses are left out (the union then finds more, never less), keeping
+    as many clauses as fit the budget, then the fewest queries. Past the budget only when
+    no single clause fits it (then the clause that needs the fewest)."""
+    best: tuple[tuple[int, int, int], list[str]] | None = None
+    for kept in range(len(clauses), 0, -1):
+        for chosen in combinations(range(len(clauses)), kept):
+            try:
+                queries = split_query([clauses[i] for i in chosen], size, limit)
+            except ValueError:
+                continue
+            rank = (len(queries) > budget, 0 if len(queries) <= budget else len(queries),
+                    len(queries))
+            if best is None or rank < best[0]:
+                best = (rank, queries)
+        if best is not None and not best[0][0]:
+            return best[1]
+    if best is None:
+        raise ValueError(f"no part of the query fits in {limit} characters")
+    return best[1]
