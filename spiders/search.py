@@ -8,9 +8,10 @@ local server:
   language and narrowed by sourcelang: to each of its variants' languages GDELT knows;
   each request at most 250 characters (sources.gdelt.requests), one every 5 s through
   the paced "gdelt" slot (crawl.pacing);
-- news-search RSS endpoints given as URL templates with {query} (and optionally
-  {since}/{until} as YYYY-MM-DD): NARRATIVE_ARCHIVE_SEARCH_FEEDS. Result links
-  that wrap the article URL in a redirect (…?url=https%3A%2F%2F…) are unwrapped.
+- news-search RSS endpoints (Bing News, Google News, or URL templates):
+  NARRATIVE_ARCHIVE_SEARCH_FEEDS, each URL at most 2,048 characters
+  (sources.newsrss). Result links that wrap the article URL in a redirect
+  (…?url=https%3A%2F%2F…) are unwrapped.
 
 A narrative is an FTS5 query; `web_query` turns it into the keyword syntax
 search engines take ((a OR b) c "a phrase"), keeping every result the FTS5
@@ -25,13 +26,12 @@ from __future__ import annotations
 import functools
 import logging
 from datetime import UTC, datetime
-from urllib.parse import parse_qsl, quote_plus, urlsplit
 
 from scrapy.http import Response
 
 from narrative_archive.config import Narrative
 from narrative_archive.crawl.items import Link
-from narrative_archive.sources import gdelt
+from narrative_archive.sources import gdelt, newsrss
 from narrative_archive.sources.query import render_query, web_clauses
 from narrative_archive.spiders.base import ArchiveSpider
 from narrative_archive.spiders.feeds import parse_feed
@@ -40,33 +40,9 @@ from narrative_archive.times import parse_when
 
 logger = logging.getLogger(__name__)
 
-REDIRECT_PARAMS = ("url", "u")
-
-
-# --- endpoints -------------------------------------------------------------------------
-
-
-def unwrap(url: str) -> str:
-    """The article URL inside a search engine's click-through link, else the link itself."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return url
-    for key, value in parse_qsl(parts.query):
-        if key.lower() in REDIRECT_PARAMS and value.startswith(("http://", "https://")):
-            return value
-    return url
-
-
-def search_feed_url(template: str, query: str, *, since: datetime | None,
-                    until: datetime | None, language: str | None = None) -> str:
-    """A news-search URL from its template: {query}, {since}/{until}, {lang} (ISO 639-1,
-    empty for a narrative's main query)."""
-    return template.format(
-        query=quote_plus(query), lang=language or "",
-        since=since.strftime("%Y-%m-%d") if since else "",
-        until=until.strftime("%Y-%m-%d") if until else "",
-    )
+# (news-search URL templates, unwrapping: narrative_archive.sources.newsrss)
+search_feed_url = newsrss.feed_url
+unwrap = newsrss.unwrap
 
 
 def search_clauses(narrative: Narrative) -> list[tuple[str | None, list[list[str]]]]:
@@ -120,7 +96,8 @@ class SearchSpider(ArchiveSpider):
     async def start(self):
         settings = self.crawler.settings
         gdelt_base = settings.get("NARRATIVE_ARCHIVE_GDELT_URL")
-        templates = [t for t in settings.getlist("NARRATIVE_ARCHIVE_SEARCH_FEEDS") if t.strip()]
+        templates = [newsrss.template(entry)
+                     for entry in settings.getlist("NARRATIVE_ARCHIVE_SEARCH_FEEDS") if entry.strip()]
         max_records = settings.getint("NARRATIVE_ARCHIVE_GDELT_MAXRECORDS")
         if self.limit:
             max_records = min(max_records, self.limit)
@@ -142,12 +119,11 @@ class SearchSpider(ArchiveSpider):
                     yield self.listing_request(url, self.parse_gdelt, narrative_id=narrative.id,
                                                download_slot="gdelt")
             for language, language_clauses in clauses:
-                query = render_query(language_clauses)
                 for template in templates:
-                    url = search_feed_url(template.strip(), query, since=since, until=self.until,
-                                          language=language)
-                    yield self.listing_request(url, self.parse_search_feed,
-                                               narrative_id=narrative.id)
+                    for url in newsrss.feed_urls(template, language_clauses, since=since,
+                                                 until=self.until, language=language):
+                        yield self.listing_request(url, self.parse_search_feed,
+                                                   narrative_id=narrative.id)
 
     def narrative(self, response: Response) -> Narrative:
         return self.config.narrative(response.meta["narrative_id"])
@@ -170,5 +146,11 @@ class SearchSpider(ArchiveSpider):
         if feed.error:
             yield self.listing_problem(response, feed.error)
             return
-        links = [Link(unwrap(link.url), link.title, link.published_at) for link in feed.links]
+        links = []
+        for link in feed.links:
+            url = newsrss.unwrap(link.url)
+            if newsrss.is_aggregator_link(url):  # Google's JavaScript-only redirects
+                self.count("skipped_undecodable")
+                continue
+            links.append(Link(url, link.title, link.published_at))
         yield from self.follow(links, source=response.url, narrative=self.narrative(response))

@@ -73,8 +73,8 @@ class FixtureServer:
     def __init__(self, sites: Path | None = SITES):
         self.sites = sites
         self.routes: dict[tuple[str, str], list[Reply]] = {}
-        # host+path → answer(params, headers, time.monotonic()): a (status, content type,
-        # body, headers) tuple, or None to serve the route or file as usual
+        # host+path → answer(params, headers, time.monotonic(), url): a (status, content
+        # type, body, headers) tuple, or None to serve the route or file as usual
         self.services: dict[tuple[str, str], Callable] = {}
         self.delays: dict[str, float] = {}  # host → seconds to wait before every answer
         self.hits: Counter[tuple[str, str]] = Counter()
@@ -182,7 +182,9 @@ def _handler(fixture: FixtureServer):
                 fixture.user_agents.add(self.headers.get("User-Agent", ""))
                 fixture.request_headers.setdefault((host, path), []).append(dict(self.headers))
             service = fixture.services.get((host, path))
-            answer = service(parse_qsl(query), self.headers, time.monotonic()) if service else None
+            url = target if target.startswith("http") else f"http://{host}{target}"
+            answer = (service(parse_qsl(query), self.headers, time.monotonic(), url)
+                      if service else None)
             if answer is not None:
                 status, content_type, body, extra = answer
                 reply = Reply(status, body, {"Content-Type": content_type, **extra})

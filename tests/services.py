@@ -265,3 +265,25 @@ class Gdelt:
                 return None
             self.refusals.append(problem)
             return 200, "text/html; charset=utf-8", (problem + "\n").encode(), {}
+
+
+# --- news-search RSS -----------------------------------------------------------------------
+
+
+@dataclass
+class NewsSearch:
+    """A news-search RSS endpoint (Bing News' /news/search?format=rss) with Bing's documented
+    URL limit: a request URL over 2,048 characters is refused, 414 URI Too Long (Bing Web
+    Search API documentation: "the URL ... maximum length is 2,048 characters").
+    Otherwise `answer` returns None: the caller serves the feed."""
+
+    limit: int = 2048
+    lengths: list[int] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def answer(self, url: str) -> Reply | None:
+        with self.lock:
+            self.lengths.append(len(url))
+        if len(url) > self.limit:
+            return 414, "text/html", b"<h2>Request-URI Too Long</h2>", {}
+        return None

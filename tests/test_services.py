@@ -10,7 +10,7 @@ import pytest
 
 from tests.archives import CLOCK, RANGE, Archives, backfill
 from tests.fixture_server import query, write_config
-from tests.services import Clock, most_in_window
+from tests.services import Clock, NewsSearch, most_in_window
 
 KEY = {"NARRATIVE_ARCHIVE_MEDIACLOUD_KEY": "test-key"}
 
@@ -302,24 +302,28 @@ def test_the_fixture_cdx_server_blocks_a_client_that_ignores_429s():
 # --- GDELT DOC 2.0 -------------------------------------------------------------------------
 
 GDELT_URL = "http://api.gdelt.test/api/v2/doc/doc"
+NEWS_SEARCH = "http://news.search.test/rss.xml?q={query}&format=rss&setlang={lang}"
 
 
-def search_run(tmp_path, service, **settings):
+def search_run(tmp_path, service, news=None, **settings):
     """`crawl search` for the shipped russia-arming-taliban (a long query, ten variants)
-    against the fixture GDELT service; the news-search feeds off."""
+    against the fixture GDELT service and a news-search endpoint limited as Bing is."""
     from narrative_archive.paths import DEFAULT_CONFIG_DIR
     from tests.fixture_server import FixtureServer, run_crawl
 
+    news = news or NewsSearch()
     config = write_config(tmp_path / "config")
     (config / "narratives.yml").write_text(
         (DEFAULT_CONFIG_DIR / "narratives.yml").read_text(encoding="utf-8"), encoding="utf-8")
     with FixtureServer() as server:
         server.services[("api.gdelt.test", "/api/v2/doc/doc")] = \
-            lambda params, headers, at: service.answer(params, at)
+            lambda params, headers, at, url: service.answer(params, at)
+        server.services[("news.search.test", "/rss.xml")] = \
+            lambda params, headers, at, url: news.answer(url)
         return run_crawl(server, ["search"], tmp_path / "archive.db", config,
                          "--narrative", "russia-arming-taliban", settings={
                              "NARRATIVE_ARCHIVE_GDELT_URL": GDELT_URL,
-                             "NARRATIVE_ARCHIVE_SEARCH_FEEDS": "",
+                             "NARRATIVE_ARCHIVE_SEARCH_FEEDS": NEWS_SEARCH,
                              "NARRATIVE_ARCHIVE_CLOCK_SPEED": str(CLOCK.speed), **settings})
 
 
@@ -393,3 +397,59 @@ def test_a_split_query_finds_what_the_whole_query_finds(limit):
     for words in product(*clauses):
         assert any(all(any(word in part for word in words) for part in parts)
                    for parts in parsed), words
+
+
+
+# --- news-search RSS -----------------------------------------------------------------------
+
+
+def test_news_search_urls_stay_within_2048_characters(tmp_path):
+    """Bing's documented limit for a search URL is 2,048 characters (Bing News RSS itself
+    is undocumented); a longer one is refused (414). The shipped narratives' queries,
+    up to 3,152 characters as URLs before, become URLs of at most 2,048 whose union is
+    the query, and none is refused."""
+    from tests.services import Gdelt
+
+    news = NewsSearch()
+    result = search_run(tmp_path, Gdelt(CLOCK), news)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert len(news.lengths) > 11 and max(news.lengths) <= 2048
+    assert "HTTP 414" not in " ".join(errors(tmp_path / "archive.db"))
+
+
+def test_every_shipped_narrative_fits_both_news_search_providers():
+    from narrative_archive.config import load_config
+    from narrative_archive.sources import newsrss
+    from narrative_archive.spiders.search import search_clauses
+
+    for provider in newsrss.PROVIDERS:
+        for narrative in load_config().narratives:
+            for language, clauses in search_clauses(narrative):
+                urls = newsrss.feed_urls(newsrss.template(provider), clauses, since=None,
+                                         until=None, language=language)
+                assert urls and max(map(len, urls)) <= 2048, (provider, narrative.id)
+
+
+def test_google_news_editions_and_links():
+    """Google News RSS search takes hl, gl and ceid (news.google.com/rss/search?q=…&hl=en-US
+    &gl=US&ceid=US:en); a variant goes to its language's edition where there is one. Its
+    old article links carry the article URL in base64; newer ones do not and are skipped."""
+    import base64
+    from urllib.parse import parse_qs, urlsplit
+
+    from narrative_archive.sources import newsrss
+
+    google = newsrss.template("google-news")
+    russian = newsrss.feed_url(google, "талибов россия", since=None, until=None, language="ru")
+    assert parse_qs(urlsplit(russian).query) == {
+        "q": ["талибов россия"], "hl": ["ru"], "gl": ["RU"], "ceid": ["RU:ru"]}
+    persian = newsrss.feed_url(google, "طالبان", since=None, until=None, language="fa")
+    assert "hl=en-US&gl=US&ceid=US:en" in persian
+    old = base64.urlsafe_b64encode(b'\x08\x13"+https://www.example.com/2017/taliban-arms\xd2'
+                                   b"\x01\x00").decode().rstrip("=")
+    assert newsrss.unwrap(f"https://news.google.com/rss/articles/{old}?oc=5") == (
+        "https://www.example.com/2017/taliban-arms")
+    new = "https://news.google.com/rss/articles/CBMiqwFBVV95cUxNMTRqdUZpNl9hQldXbGo2YVVL?oc=5"
+    assert newsrss.is_aggregator_link(newsrss.unwrap(new))
+    with pytest.raises(ValueError, match="not a news-search provider"):
+        newsrss.template("yahoo")

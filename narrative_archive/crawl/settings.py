@@ -82,8 +82,9 @@ NARRATIVE_ARCHIVE_REVISIT_AFTER = ["1d", "7d", "30d", "180d"]
 NARRATIVE_ARCHIVE_GDELT_URL = "https://api.gdeltproject.org/api/v2/doc/doc"  # "" to skip GDELT
 NARRATIVE_ARCHIVE_GDELT_INTERVAL = 5.0  # seconds from one GDELT answer to the next request
 NARRATIVE_ARCHIVE_GDELT_MAXRECORDS = 250
-# News-search RSS endpoints: URL templates with {query} (and optional {since}/{until}).
-NARRATIVE_ARCHIVE_SEARCH_FEEDS = ["https://www.bing.com/news/search?q={query}&format=rss"]
+# News-search RSS endpoints: bing, google-news, or URL templates with {query} (and optional
+# {since}/{until}, {lang}, {hl}/{gl}/{ceid}); sources/newsrss.py says what each does.
+NARRATIVE_ARCHIVE_SEARCH_FEEDS = ["bing"]
 # WARC capture of every response into this directory; None: off (as is NARRATIVE_ARCHIVE_CAPTURE=0).
 NARRATIVE_ARCHIVE_CAPTURES = os.environ.get("NARRATIVE_ARCHIVE_CAPTURES") or None
 NARRATIVE_ARCHIVE_CAPTURE = True
