@@ -453,3 +453,124 @@ def test_google_news_editions_and_links():
     assert newsrss.is_aggregator_link(newsrss.unwrap(new))
     with pytest.raises(ValueError, match="not a news-search provider"):
         newsrss.template("yahoo")
+
+
+# --- sources check ---------------------------------------------------------------------------
+
+EMPTY_RSS = (b'<?xml version="1.0"?><rss version="2.0"><channel><title>Empty</title>'
+             b"<link>http://empty.test/</link></channel></rss>")
+CHECKED_OUTLETS = [
+    {"id": "dawn", "name": "Dawn", "url": "http://dawn.test/", "feeds": [
+        "http://dawn.test/feeds/home"], "sitemaps": ["http://dawn.test/sitemap-index.xml"]},
+    {"id": "gone", "name": "Gone", "url": "http://gone.test/",
+     "feeds": ["http://gone.test/rss.xml"]},
+    {"id": "khaama", "name": "Khaama", "url": "http://khaama.test/",
+     "feeds": ["http://khaama.test/"]},  # a page, not a feed
+    {"id": "walled", "name": "Walled", "url": "http://walled.test/",
+     "feeds": ["http://walled.test/feed/rss.xml"]},
+    {"id": "empty", "name": "Empty", "url": "http://empty.test/",
+     "feeds": ["http://empty.test/rss.xml"]},
+]
+
+
+def sources_check(server, config: Path, *args: str, key: str = ""):
+    import subprocess
+    import sys
+
+    from tests.fixture_server import REPO, crawl_env
+
+    command = [sys.executable, "-m", "narrative_archive", "sources", "check", "--config",
+               str(config), *args]
+    for name, value in {"NARRATIVE_ARCHIVE_WAYBACK_URL": "http://wayback.test",
+                        "NARRATIVE_ARCHIVE_COMMONCRAWL_INDEX_URL": "http://cc-index.test",
+                        "NARRATIVE_ARCHIVE_MEDIACLOUD_URL": "http://mediacloud.test/api",
+                        "NARRATIVE_ARCHIVE_GDELT_URL": GDELT_URL,
+                        "NARRATIVE_ARCHIVE_SEARCH_FEEDS": NEWS_SEARCH,
+                        "NARRATIVE_ARCHIVE_MEDIACLOUD_KEY": key}.items():
+        command += ["-s", f"{name}={value}"]
+    return subprocess.run(command, capture_output=True, text=True, timeout=120,
+                          env=crawl_env(server), cwd=REPO)
+
+
+def lines_of(output: str) -> dict[tuple[str, str, str], str]:
+    """(name, what, url) → the line's level and detail."""
+    found = {}
+    for line in output.splitlines():
+        level, name, what, rest = line.split(None, 3)
+        detail, _, url = rest.rpartition("  ")
+        found[(name, what, url.strip())] = f"{level} {detail.strip()}"
+    return found
+
+
+def test_sources_check_says_what_works_and_why_the_rest_fails(tmp_path):
+    """One request per outlet feed, sitemap and robots.txt and per API, each answered as
+    its kind of server answers: a 404, an HTML page where a feed should be, a robots.txt
+    that disallows the feed, an empty feed, Media Cloud refusing the key (DRF's 401
+    "Invalid token."). Exit 1 when anything fails; warnings alone exit 0."""
+    from tests.fixture_server import FixtureServer, Reply
+
+    config = write_config(tmp_path / "config", CHECKED_OUTLETS)
+    with FixtureServer() as server:
+        server.add("walled.test", "/robots.txt", Reply(200, b"User-agent: *\nDisallow: /feed/\n",
+                                                       {"Content-Type": "text/plain"}))
+        server.add("empty.test", "/rss.xml", Reply(200, EMPTY_RSS,
+                                                   {"Content-Type": "application/rss+xml"}))
+        server.add("wayback.test", "/cdx/search/cdx", Reply(200, json_rows(),
+                                                            {"Content-Type": "application/json"}))
+        server.add("cc-index.test", "/collinfo.json", Reply(200, COLLINFO,
+                                                           {"Content-Type": "application/json"}))
+        server.add("mediacloud.test", "/api/auth/profile",
+                   Reply(401, b'{"detail": "Invalid token."}', {"Content-Type": "application/json"}))
+        everything = sources_check(server, config, "--source", "all", key="wrong-key")
+        only_dawn = sources_check(server, config, "--outlet", "dawn")
+        asked = [(host, path) for host, path, _ in server.queries]
+
+    assert everything.returncode == 1, everything.stderr[-2000:]
+    found = lines_of(everything.stdout)
+    assert found[("dawn", "feed", "http://dawn.test/feeds/home")].startswith(
+        "WARN atom10: 3 entries, newest 2024-05-21T05:00:00Z (stale)")
+    assert found[("dawn", "sitemap", "http://dawn.test/sitemap-index.xml")].startswith(
+        "WARN sitemap index: 3 sitemaps, newest 2024-05-21T05:00:00Z")
+    assert found[("dawn", "robots.txt", "http://dawn.test/robots.txt")] == "ok HTTP 200"
+    assert found[("gone", "feed", "http://gone.test/rss.xml")] == "FAIL HTTP 404"
+    assert found[("khaama", "feed", "http://khaama.test/")] == "FAIL not a feed (an HTML page)"
+    assert found[("walled", "feed", "http://walled.test/feed/rss.xml")] == (
+        "FAIL robots.txt disallows it for our user agent")
+    assert found[("empty", "feed", "http://empty.test/rss.xml")] == "WARN rss20: empty, no entries"
+    assert found[("mediacloud", "key", "http://mediacloud.test/api/auth/profile")] == (
+        "FAIL Media Cloud refused the API key (HTTP 401): Invalid token.")
+    apis = {(name, what): line for (name, what, _), line in found.items()
+            if name in ("wayback", "commoncrawl", "gdelt", "news-search")}
+    assert apis == {("wayback", "cdx"): "ok CDX answers (1 of 1 row)",
+                    ("commoncrawl", "collinfo"): "ok 2 crawls, newest CC-MAIN-2024-18",
+                    ("gdelt", "search"): "ok ArtList answers (3 articles)",
+                    ("news-search", "search"): "ok rss20: 1 results"}
+    assert "failures" in everything.stderr
+    assert ("walled.test", "/feed/rss.xml") not in asked  # robots.txt said no: not asked
+
+    assert only_dawn.returncode == 0, only_dawn.stdout + only_dawn.stderr
+    assert {name for name, _, _ in lines_of(only_dawn.stdout)} == {"dawn"}
+
+
+def json_rows() -> bytes:
+    import json
+
+    return json.dumps([["urlkey", "timestamp", "original", "mimetype", "statuscode", "digest",
+                        "length"], ["com,example)/", "20240101000000", "http://example.com/",
+                                    "text/html", "200", "D", "100"]]).encode()
+
+
+COLLINFO = (b'[{"id": "CC-MAIN-2024-18", "from": "2024-04-12T00:00:00", "to": "2024-04-25T00:00:00"},'
+            b' {"id": "CC-MAIN-2017-30", "from": "2017-07-20T00:00:00", "to": "2017-07-28T00:00:00"}]')
+
+
+def test_why_a_request_got_no_answer():
+    """The reasons a failed request is given, as the crawl gives them."""
+    import socket
+    from urllib.error import URLError
+
+    from narrative_archive.spiders.probe import why
+
+    assert why(URLError(socket.gaierror(-2, "Name or service not known"))) == "DNS lookup failed"
+    assert why(URLError(ConnectionRefusedError(111, "refused"))) == "connection refused"
+    assert why(URLError(TimeoutError("timed out"))) == "timed out"
