@@ -26,7 +26,7 @@ from narrative_archive.spiders.base import HTML_TYPES, ArchiveSpider, describe_f
 from narrative_archive.times import now
 from narrative_archive.urls import bare_host
 
-SOURCES = ("wayback", "commoncrawl", "mediacloud")
+SOURCES = ("wayback", "commoncrawl", "mediacloud", "gdelt")
 BUSY = (408, 429)  # with every 5xx: the archive is busy or down for now, not the capture gone
 REDIRECTS = (301, 302, 303, 307, 308)
 LISTING_ATTEMPTS = 3  # a broken index page (truncated JSON, an HTML error page) is asked again
@@ -125,6 +125,8 @@ class ArchiveBackfill(ArchiveSpider):
         if not self.in_range(capture["captured_at"]):
             self.count("skipped_out_of_range")
             return False
+        if capture.get("fetch", {}).get("listing_copy"):  # a feed's copy of a day: not an article
+            return True
         canonical = capture["url"]
         if canonical in self.seen:
             self.count("skipped_duplicate")

@@ -52,11 +52,7 @@ class MediaCloudBackfill(WaybackBackfill):
                 yield request
 
     def mediacloud_capture(self, capture: dict):
-        capture = {**capture, **capture["fetch"]}  # title, published_at, listing: hints
-        yield scrapy.Request(capture["url"], callback=self.parse_live,
-                             errback=self.live_failed, dont_filter=True,
-                             meta={"allow_offsite": True, "listed": capture,
-                                   "handle_httpstatus_list": [404, 410]})
+        yield self.live_request({**capture, **capture["fetch"]})  # title, published_at: hints
 
     def mediacloud_listing(self, narrative_id: str, token: str | None = None):
         narrative = self.config.narrative(narrative_id)
@@ -115,11 +111,18 @@ class MediaCloudBackfill(WaybackBackfill):
             if request is not None:
                 yield request
 
+    def live_request(self, capture: dict):
+        """The live page of a listed story or candidate (hints from its listing)."""
+        return scrapy.Request(capture["url"], callback=self.parse_live, errback=self.live_failed,
+                              dont_filter=True,
+                              meta={"allow_offsite": True, "listed": capture,
+                                    "handle_httpstatus_list": [404, 410]})
+
     def parse_live(self, response: Response):
         self.count("fetched")
         capture = response.meta["listed"]
         if response.status in (404, 410):
-            yield self.from_wayback(capture, f"HTTP {response.status}")
+            yield self.gone(capture, f"HTTP {response.status}")
             return
         page = self.page(capture, response.body,
                          response.headers.get("Content-Type", b"").decode("latin-1"),
@@ -133,4 +136,10 @@ class MediaCloudBackfill(WaybackBackfill):
         reason = describe_failure(failure)
         if reason is None:
             return
-        yield self.from_wayback(capture, reason)
+        yield self.gone(capture, reason)
+
+    def gone(self, capture: dict, reason: str):
+        """The live page is not there: its archived copy, unless the archive was asked first."""
+        if capture.get("archive_first"):
+            return self.fail(capture, f"{reason} live, and no archived copy")
+        return self.from_wayback(capture, reason)

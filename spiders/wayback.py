@@ -1,5 +1,10 @@
 """The backfill spider's Wayback Machine: CDX listings of each outlet's domains and raw
-(id_) captures, one redirect to another capture followed."""
+(id_) captures, one redirect to another capture followed.
+
+The CDX server is asked through the paced "wayback-cdx" slot (crawl.pacing: 24 a
+minute, a minute's pause after a 429, stopped for the run after a second); raw
+captures through the "wayback" slot (two at a time, 0.5 s apart: at most 120 a
+minute, well under the replay limit of about 600)."""
 
 from __future__ import annotations
 
@@ -19,7 +24,13 @@ class WaybackBackfill(ArchiveBackfill):
     page_size: int
 
     def wayback_capture(self, capture: dict):
-        yield self.wayback_request(capture["fetch"]["timestamp"], capture["url"], capture)
+        fetch = capture["fetch"]
+        hints = {key: fetch[key] for key in ("title", "published_at", "listing") if fetch.get(key)}
+        yield self.wayback_request(fetch["timestamp"], capture["url"], {**capture, **hints})
+
+    def not_archived(self, capture: dict, status: int):
+        """What to do when the archive has no copy (404/410): record the failure."""
+        yield self.fail(capture, f"HTTP {status} from the archive")
 
     def wayback_request(self, timestamp: str, url: str, capture: dict, hops: int = 0,
                         fallback: bool = False):
@@ -124,12 +135,17 @@ class WaybackBackfill(ArchiveBackfill):
                 yield self.fail(capture, "the capture redirects more than once")
                 return
             timestamp, url = target
-            if not self.in_range(wayback.timestamp_iso(timestamp)):
+            # A candidate is dated by its listing: any copy of it will do.
+            if not self.in_range(wayback.timestamp_iso(timestamp)) \
+                    and not capture["fetch"].get("candidate"):
                 self.skip(capture, "out_of_range",
                           f"the capture redirects to one of {wayback.timestamp_iso(timestamp)}")
                 return
             yield self.wayback_request(timestamp, url, {**capture, "redirected": url},
                                        hops=meta["hops"] + 1, fallback=meta["fallback"])
+            return
+        if response.status in (404, 410):
+            yield from self.not_archived(capture, response.status)
             return
         if response.status != 200:
             yield self.fail(capture, f"HTTP {response.status} from the archive")

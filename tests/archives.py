@@ -154,6 +154,15 @@ def media_cloud_pages() -> dict:
     return {None: (first, "page-2"), "page-2": (second, None)}
 
 
+def same_url(a: str, b: str) -> bool:
+    """The CDX server's exact match compares URL keys: no scheme, no www., case-blind host."""
+    def key(url: str) -> str:
+        parts = urlsplit(url if "://" in url else f"http://{url}")
+        host = (parts.hostname or "").removeprefix("www.")
+        return f"{host}{parts.path}{'?' + parts.query if parts.query else ''}"
+    return key(a) == key(b)
+
+
 class Archives:
     """The fixture archives and outlets over HTTP, reached as a proxy (http_proxy)."""
 
@@ -165,6 +174,8 @@ class Archives:
         self.clock = clock
         self.cdx_limit = WaybackCdx(clock)
         self.extra_rows: list[tuple[str, str, str, str]] = []  # more CDX rows, after cdx_rows()
+        self.replays = replays()  # raw captures by /web/{timestamp}id_/{url} path
+        self.live: dict[str, tuple] = {}  # "host path" → a live page's answer
         self.media_cloud = MediaCloud(clock, pages=media_cloud_pages())
         self.warc, self.warc_where = warc_file()
         self.lock = threading.Lock()
@@ -197,7 +208,7 @@ class Archives:
                 self.busy[path] -= 1
             return 429, "text/plain", b"Too Many Requests", {"Retry-After": "3600"}
         if host == "wayback.test":
-            return replays().get(path, (404, "text/html", b"<h1>Not in the archive</h1>", {}))
+            return self.replays.get(path) or self.nearest(path)
         if host == "cc-index.test":
             return self.cc_index(path, params)
         if host == "cc-data.test" and path == "/crawl-data/CC-MAIN-2017-30/part-00001.warc.gz":
@@ -209,10 +220,25 @@ class Archives:
                 "Content-Range": f"bytes {start}-{end}/{len(self.warc)}"}
         if host == "mediacloud.test" and path == "/api/search/story-list":
             return self.media_cloud.answer(params, headers, at)
+        if f"{host} {path}" in self.live:
+            return self.live[f"{host} {path}"]
         if host == "khaama.test" and path == "/russia-taliban-weapons-claim":
             return 200, "text/html; charset=utf-8", article(
                 "Claim: Russia arms the Taliban", ARMING, "2017-04-04T10:00:00Z"), {}
         return 404, "text/html", b"<h1>404 Not Found</h1>", {}
+
+    def nearest(self, path: str) -> tuple:
+        """As the Wayback Machine answers a replay of a time it has no capture of: a redirect
+        to its capture of the URL nearest that time, or 404 when it has none."""
+        missing = (404, "text/html", b"<h1>Not in the archive</h1>", {})
+        match = re.fullmatch(r"/web/(\d{14})id_/(.+)", path, re.S)
+        if not match:
+            return missing
+        stamps = [r[0] for r in cdx_rows() + self.extra_rows if r[1] == match[2] and r[3] == "200"]
+        if not stamps:
+            return missing
+        best = min(stamps, key=lambda s: abs(int(s) - int(match[1])))
+        return 302, "text/html", b"", {"Location": f"/web/{best}id_/{match[2]}"}
 
     def cdx(self, params):
         query = dict(params)
@@ -221,9 +247,12 @@ class Archives:
         domain = query["url"]
         if query.get("showNumPages"):
             return 200, "text/plain", b"2\n", {}
-        rows = [r for r in cdx_rows() + self.extra_rows
-                if urlsplit(r[1]).hostname.endswith(domain)
-                and query.get("from", "0") <= r[0][:len(query.get("from", "0"))]
+        if query.get("matchType", "exact") == "exact":  # the CDX server's default
+            rows = [r for r in cdx_rows() + self.extra_rows if same_url(r[1], domain)]
+        else:
+            rows = [r for r in cdx_rows() + self.extra_rows
+                    if urlsplit(r[1]).hostname.endswith(domain)]
+        rows = [r for r in rows if query.get("from", "0") <= r[0][:len(query.get("from", "0"))]
                 and r[0][:len(query.get("to", "9"))] <= query.get("to", "9")]
         for name, value in params:  # filter=[!]field:regex
             if name != "filter":
@@ -233,6 +262,8 @@ class Archives:
             rows = [r for r in rows if bool(re.fullmatch(regex, r[column])) != negate]
         if query.get("collapse") == "urlkey":
             rows = [r for i, r in enumerate(rows) if i == 0 or rows[i - 1][1] != r[1]]
+        if query.get("collapse") == "timestamp:8":  # adjacent captures of one day are one
+            rows = [r for i, r in enumerate(rows) if i == 0 or rows[i - 1][0][:8] != r[0][:8]]
         start = int(query.get("resumeKey") or 0)
         failures = self.failures.get(str(start))
         if failures:
@@ -321,3 +352,56 @@ def backfill(archives: Archives, db: Path, config: Path, *args: str,
 
 RANGE = ("--since", "2017-01-01", "--until", "2018-12-31")
 
+
+
+def rss(items: list[tuple[str, str, str]]) -> bytes:
+    """An RSS 2.0 feed of (link, title, RFC 822 date) items."""
+    body = "".join(f"<item><title>{title}</title><link>{link}</link><pubDate>{date}</pubDate>"
+                   "</item>" for link, title, date in items)
+    return (f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>Feed'
+            f"</title><link>http://x.test/</link>{body}</channel></rss>").encode()
+
+
+def news_sitemap(entries: list[tuple[str, str, str]]) -> bytes:
+    """A Google News sitemap of (loc, title, publication date) entries."""
+    body = "".join(
+        f"<url><loc>{loc}</loc><news:news><news:publication><news:name>Dawn</news:name>"
+        f"<news:language>en</news:language></news:publication><news:publication_date>{date}"
+        f"</news:publication_date><news:title>{title}</news:title></news:news></url>"
+        for loc, title, date in entries)
+    return ('<?xml version="1.0" encoding="UTF-8"?><urlset xmlns="http://www.sitemaps.org/'
+            'schemas/sitemap/0.9" xmlns:news="http://www.google.com/schemas/sitemap-news/0.9">'
+            f"{body}</urlset>").encode()
+
+
+TASS_FEED = "http://tass.test/rss/v2.xml"
+DAWN_INDEX = "http://dawn.test/sitemap-index.xml"
+DAWN_NEWS = "http://dawn.test/sitemaps/news.xml"
+ID_ONLY_ARCHIVED = "http://tass.test/politika/4123457"  # in the archive (cdx_rows)
+ID_ONLY_LIVE = "http://dawn.test/news/1360099"  # not archived; live still
+
+
+def add_archived_listings(archives: Archives) -> None:
+    """Archived copies of tass's feed and dawn's sitemap index, whose entries name pages
+    with id-only URLs: one the Wayback Machine holds, one only the live site has."""
+    feed = rss([(ID_ONLY_ARCHIVED, "Талибы получают оружие из России",
+                 "Sat, 06 May 2017 07:00:00 +0000"),
+                ("http://tass.test/sport/4123999", "Футбол", "Sat, 06 May 2017 08:00:00 +0000")])
+    index = (f'<?xml version="1.0"?><sitemapindex xmlns="http://www.sitemaps.org/schemas/'
+             f'sitemap/0.9"><sitemap><loc>{DAWN_NEWS}</loc><lastmod>2017-12-01T00:00:00Z'
+             f"</lastmod></sitemap></sitemapindex>").encode()
+    news = news_sitemap([(ID_ONLY_LIVE, "Moscow denies arming the Taliban", "2017-11-30T09:00:00Z"),
+                         ("http://dawn.test/news/1360100", "Pakistan win the final",
+                          "2017-11-30T10:00:00Z")])
+    archives.extra_rows += [
+        ("20170506080000", TASS_FEED, "application/rss+xml", "200"),
+        ("20170507080000", TASS_FEED, "application/rss+xml", "200"),
+        ("20171201000000", DAWN_INDEX, "text/xml", "200"),
+    ]
+    xml = "text/xml; charset=utf-8"
+    for stamp in ("20170506080000", "20170507080000"):
+        archives.replays[f"/web/{stamp}id_/{TASS_FEED}"] = (200, xml, feed, {})
+    archives.replays[f"/web/20171201000000id_/{DAWN_INDEX}"] = (200, xml, index, {})
+    archives.replays[f"/web/20171201000000id_/{DAWN_NEWS}"] = (200, xml, news, {})
+    archives.live["dawn.test /news/1360099"] = (200, "text/html; charset=utf-8", article(
+        "Moscow denies arming the Taliban", DENIAL, "2017-11-30T09:00:00Z"), {})

@@ -107,8 +107,9 @@ def test_wayback_backfill_stores_archived_copies_with_provenance(archives, confi
     # The 429 and the truncated page were asked again, and the listing went on.
     resume_keys = [q.get("resumeKey") for q in archives.cdx_queries if q["url"] == "dawn.test"]
     assert resume_keys.count("3") == 2 and resume_keys.count("6") == 2
-    assert all(q["collapse"] == "urlkey" and q["from"] == "20170101" and q["to"] == "20181231"
-               for q in archives.cdx_queries)
+    domains = [q for q in archives.cdx_queries if q.get("matchType") == "domain"]
+    assert domains and all(q["collapse"] == "urlkey" and q["from"] == "20170101"
+                           and q["to"] == "20181231" for q in domains)
 
     # Again: the listings are done and every capture is known: nothing is fetched twice.
     before = Counter(archives.hits)
@@ -244,9 +245,9 @@ def test_bad_arguments_exit_2_before_fetching(tmp_path, config, args, message):
 def test_sources():
     assert sources_for(None, None) == ["wayback"]
     assert sources_for(None, "key") == ["wayback", "mediacloud"]
-    assert sources_for("all", None) == ["wayback", "commoncrawl", "mediacloud"]
-    with pytest.raises(ValueError, match="unknown source 'gdelt'"):
-        sources_for("gdelt", None)
+    assert sources_for("all", None) == ["wayback", "commoncrawl", "mediacloud", "gdelt"]
+    with pytest.raises(ValueError, match="unknown source 'bing'"):
+        sources_for("bing", None)
 
 
 # --- the clients -------------------------------------------------------------------------------
@@ -322,3 +323,36 @@ def test_soft_404():
     assert soft_404(b"<html><head><title>404 - Page not found</title></head></html>")
     assert soft_404("<title>Страница не найдена</title>".encode())
     assert not soft_404(b"<title>Taliban deny Russian support</title>")
+
+
+def test_pages_whose_url_names_nothing_are_found_through_archived_feeds_and_sitemaps(
+        archives, config, tmp_path):
+    """Archived copies of the outlets' feeds and sitemaps (one CDX query each, a copy a day)
+    name pages whose URL is only an id: an entry whose title carries a narrative's term is
+    looked up by its replay URL (the archive redirects to its nearest copy; no CDX query
+    per page), or fetched live when the archive has none."""
+    from tests.archives import DAWN_NEWS, ID_ONLY_ARCHIVED, ID_ONLY_LIVE, add_archived_listings
+
+    db = tmp_path / "archive.db"
+    add_archived_listings(archives)
+    result = backfill(archives, db, config, "russia-arming-taliban", *RANGE)
+    assert result.returncode == 0, result.stderr[-3000:]
+    rows = {row["url"]: row for row in query(
+        db, "SELECT url, archive_source, archived_at, published_at FROM articles")}
+    assert rows[ID_ONLY_ARCHIVED]["archive_source"] == "wayback"
+    assert rows[ID_ONLY_ARCHIVED]["archived_at"] == "2017-05-06T00:00:00Z"
+    assert rows[ID_ONLY_LIVE]["archive_source"] is None  # not archived: the live page
+    assert rows[ID_ONLY_LIVE]["published_at"] == "2017-11-30T09:00:00Z"
+    assert "http://tass.test/sport/4123999" not in rows  # its title names nothing
+    assert "http://dawn.test/news/1360100" not in rows
+    asked = {q["url"] for q in archives.cdx_queries}
+    assert ID_ONLY_ARCHIVED not in asked and ID_ONLY_LIVE not in asked  # no CDX per page
+    assert archives.fetches()[f"wayback.test /web/20171201000000id_/{DAWN_NEWS}"] == 1
+    read = query(db, "SELECT url, reason FROM backfill_captures WHERE state = 'read'")
+    assert {row["url"] for row in read} == {"http://tass.test/rss/v2.xml", DAWN_NEWS,
+                                            "http://dawn.test/sitemap-index.xml"}
+
+    before = Counter(archives.hits)
+    again = backfill(archives, db, config, "russia-arming-taliban", *RANGE)
+    assert again.returncode in (0, 1), again.stderr[-2000:]
+    assert archives.hits == before  # read copies and fetched candidates: not asked again

@@ -72,9 +72,11 @@ def crawl(db_path, config_dir, spiders, outlet_ids, narrative_ids, since, until,
 @click.option("--since", required=True, metavar="DATE",
               help="First day of the range (2017-01-01), or a time.")
 @click.option("--until", required=True, metavar="DATE", help="Last day of the range (inclusive).")
-@click.option("--source", type=click.Choice(["wayback", "commoncrawl", "mediacloud", "all"]),
-              help="Where to look. Default: wayback, plus mediacloud when "
-              "NARRATIVE_ARCHIVE_MEDIACLOUD_KEY is set.")
+@click.option("--source", type=click.Choice(["wayback", "commoncrawl", "mediacloud", "gdelt",
+                                            "all"]),
+              help="Where to look. Default: wayback (the outlets' URLs, and their archived "
+              "feeds and sitemaps), plus mediacloud when NARRATIVE_ARCHIVE_MEDIACLOUD_KEY is "
+              "set, plus gdelt when the range reaches into its last three months.")
 @click.option("--outlet", "outlet_ids", multiple=True, metavar="ID",
               help="Only this outlet (repeatable; default: all configured outlets).")
 @click.option("--all-urls", is_flag=True, help="List every HTML capture of the outlets in the "
