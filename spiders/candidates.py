@@ -48,6 +48,8 @@ class CandidatesBackfill(MediaCloudBackfill):
 
     def wayback_listings(self):
         yield from super().wayback_listings()
+        if not self.crawler.settings.getbool("NARRATIVE_ARCHIVE_BACKFILL_ARCHIVED_LISTINGS", True):
+            return
         yield from self.resume("feeds")
         for outlet in self.outlets:
             for kind, urls in (("feed", outlet.feeds), ("sitemap", outlet.sitemaps)):

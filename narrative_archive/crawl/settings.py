@@ -100,6 +100,9 @@ NARRATIVE_ARCHIVE_MAX_LINKS = 1000  # outbound links kept per article (the cut i
 # --- backfill from web archives (the backfill spider) -------------------------------------
 NARRATIVE_ARCHIVE_WAYBACK_URL = "https://web.archive.org"  # CDX at /cdx/search/cdx, raw captures at /web/
 NARRATIVE_ARCHIVE_WAYBACK_PAGE_SIZE = 1000  # CDX rows per request
+# Read the archived copies of the outlets' feeds and sitemaps in the range for pages whose
+# URL names no narrative term (one CDX query per feed or sitemap, a copy a day fetched).
+NARRATIVE_ARCHIVE_BACKFILL_ARCHIVED_LISTINGS = True
 NARRATIVE_ARCHIVE_COMMONCRAWL_INDEX_URL = "https://index.commoncrawl.org"
 NARRATIVE_ARCHIVE_COMMONCRAWL_DATA_URL = "https://data.commoncrawl.org"
 NARRATIVE_ARCHIVE_MEDIACLOUD_URL = "https://search.mediacloud.org/api"
