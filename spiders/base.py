@@ -34,7 +34,7 @@ from twisted.python.failure import Failure
 from w3lib.encoding import http_content_type_encoding
 
 from narrative_archive.config import Config, Narrative, Outlet, load_config, select_by_id
-from narrative_archive.crawl import discovery
+from narrative_archive.crawl import discovery, pacing
 from narrative_archive.crawl.items import STAT, Link, Page, Problem, Refused
 from narrative_archive.crawl.settings_check import check_setting
 from narrative_archive.paths import DEFAULT_DB
@@ -168,6 +168,12 @@ class ArchiveSpider(scrapy.Spider):
     until: datetime | None
     limit: int | None
     run_id: int | None
+
+    @classmethod
+    def update_settings(cls, settings):
+        super().update_settings(settings)
+        slots = {**settings.getdict("DOWNLOAD_SLOTS"), **pacing.paced_slots(settings)}
+        settings.set("DOWNLOAD_SLOTS", slots, priority="spider")
 
     @classmethod
     def from_crawler(cls, crawler, *args, **kwargs):

@@ -46,7 +46,8 @@ def option_names(command: click.Command) -> set[str]:
 
 
 # Options every command takes are documented once, in the page's first section.
-COMMON = set.intersection(*(option_names(c) for c in COMMANDS.values()))
+COMMON = set.intersection(*(option_names(c) for c in COMMANDS.values()
+                             if not isinstance(c, click.Group)))
 HEADING = re.compile(r"^#{2,4} `narrative-archive ([a-z][a-z -]*)`\s*$", re.MULTILINE)
 
 

@@ -57,6 +57,9 @@ class Narrative:
     lexicon: tuple[tuple[str, tuple[tuple[str, tuple[str, ...]], ...]], ...] = ()
     # stance cue overrides: (language or "*", list name, "add" | "replace" | "set", values)
     stance: tuple[tuple[str, str, str, tuple], ...] = ()
+    # Media Cloud collection and source ids its story search is limited to (mediacloud:)
+    mediacloud_collections: tuple[int, ...] = ()
+    mediacloud_sources: tuple[int, ...] = ()
 
     def stance_override(self) -> dict[str, dict]:
         """The ``stance:`` key as analysis.stance.load_cues(override=...) reads it."""
