@@ -217,7 +217,7 @@ def start_server(kind: str, db_path: Path, port: int, log: Path) -> subprocess.P
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         try:
-            if httpx.get(f"http://127.0.0.1:{port}/-/versions.json", timeout=2).status_code == 200:
+            if httpx.get(f"http://127.0.0.1:{port}/-/databases.json", timeout=2).status_code == 200:
                 return process
         except httpx.HTTPError:
             pass

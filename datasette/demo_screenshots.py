@@ -44,7 +44,7 @@ def take_screenshots(db_path: str | Path, directory: str | Path,
     )
     saved = []
     try:
-        serve.wait_until_ready(f"{base}/-/versions.json", timeout=60, process=process)
+        serve.wait_until_ready(f"{base}/-/databases.json", timeout=60, process=process)
         db = store.open_db(db_path, migrate=False)
         article_id = db.execute(
             "SELECT article_id FROM mention_articles WHERE title LIKE 'Russia ''arming%'"

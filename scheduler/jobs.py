@@ -8,12 +8,13 @@ The contract with `narrative-archive crawl`:
 - the crawl stops by itself if the scheduler (PID) dies: SIGTERM to itself, SIGKILL
   to its group after the grace, so no crawl runs on unsupervised;
 - the crawl updates that row's counters as it goes and closes it with status
-  'ok' or 'failed' (every fetch failed is 'failed');
+  'ok', 'interrupted' (a signal cut it short) or 'failed' (every fetch failed);
 - the scheduler owns everything the crawl cannot do for itself: its pid, the
   wall-clock timeout (SIGTERM, a grace period, then SIGKILL; status 'timeout'),
   a crawl that exits without closing its row (a crash: 'failed', with the tail
   of its stderr in crawl_runs.message), a crawl stopped because the scheduler
-  is stopping ('abandoned' when it had to be killed), and the stderr tail of
+  is stopping ('interrupted' when it closed its run, 'abandoned' when it had to be
+  killed), and the stderr tail of
   every failed run.
 
 Each crawl runs in its own session (process group), so a Ctrl-C in the
@@ -290,7 +291,9 @@ def _close_run(db, job: Job, run_id: int, returncode: int | None, output: Output
     if stopped == "shutdown":
         if closed and not killed:
             note = "interrupted: the scheduler was stopping"
-            store.update_run(db, run_id, message=f"{message}; {note}" if message else note)
+            status = "interrupted" if status == "ok" else status
+            store.update_run(db, run_id, status=status,
+                             message=f"{message}; {note}" if message else note)
             return status
         note = ("stopped with the scheduler: killed after the grace period" if killed
                 else f"stopped with the scheduler: exited ({exit_text}) without closing its run")

@@ -132,7 +132,7 @@ def describe_failure(failure: Failure, maxsize: int | None = None) -> str | None
 def skip_kind(failure: Failure) -> str | None:
     """'robots', 'offsite' or 'capped' when the request was skipped on purpose."""
     if isinstance(failure.value, Refused):
-        return None if failure.value.reason else "capped"
+        return failure.value.skip
     if failure.check(IgnoreRequest):
         message = str(failure.value)
         if "robots.txt" in message:
@@ -140,6 +140,22 @@ def skip_kind(failure: Failure) -> str | None:
         if "offsite" in message.lower():
             return "offsite"
     return None
+
+
+def not_fetched(failure: Failure, kind: str) -> str:
+    """Why a page was deliberately not fetched (skip_kind's `kind`), for crawl_errors: the
+    cap that stopped it, robots.txt, or where an off-site redirect would have led."""
+    request = failure.request  # type: ignore[attr-defined]  # Scrapy sets it on errbacks
+    redirected = bool(request.meta.get("redirect_urls"))
+    if failure.check(Refused) and failure.value.reason:
+        return failure.value.reason  # a cap, or an off-site redirect: our middlewares say
+    if kind == "offsite":
+        host = urlsplit(request.url).hostname or request.url[:100]
+        return (f"not fetched: redirected off the outlet's domains (to {host})" if redirected
+                else f"not fetched: off the outlet's domains ({host})")
+    if redirected:
+        return f"not fetched: redirected to {request.url[:200]}, which robots.txt disallows"
+    return "not fetched: robots.txt disallows it"
 
 
 # --- the base spider -------------------------------------------------------
@@ -323,16 +339,20 @@ class ArchiveSpider(scrapy.Spider):
         )
 
     def failed(self, failure: Failure):
-        """Errback: a Problem for the pipeline to record, unless the skip was deliberate."""
+        """Errback: a Problem for the pipeline to record: a failure, or (kind 'skipped') a
+        page deliberately not fetched (robots.txt, an off-site redirect, a cap)."""
         request = failure.request  # type: ignore[attr-defined]  # Scrapy sets it on errbacks
+        url = (request.meta.get("redirect_urls") or [request.url])[0]  # the URL discovery listed
         kind = skip_kind(failure)
         if kind:
             self.count(f"skipped_{kind}")
+            reason = not_fetched(failure, kind)
+            self.logger.info("Not fetched %s: %s", url, reason)
+            yield Problem(url, reason, request.meta.get("outlet_id"), kind="skipped")
             return
         reason = describe_failure(failure, self.crawler.settings.getint("DOWNLOAD_MAXSIZE"))
         if reason is None:
             return
-        url = (request.meta.get("redirect_urls") or [request.url])[0]  # the URL discovery listed
         self.logger.info("Failed %s: %s", url, reason)
         yield Problem(url, reason, request.meta.get("outlet_id"))
 

@@ -9,7 +9,7 @@ from scrapy.http import Response
 from narrative_archive.config import Narrative, media_cloud_ids, require_media_cloud
 from narrative_archive.crawl import discovery
 from narrative_archive.sources import mediacloud
-from narrative_archive.spiders.base import describe_failure
+from narrative_archive.spiders.base import describe_failure, skip_kind
 from narrative_archive.spiders.wayback import WaybackBackfill
 from narrative_archive.times import iso
 
@@ -133,6 +133,9 @@ class MediaCloudBackfill(WaybackBackfill):
 
     def live_failed(self, failure):
         capture = failure.request.meta["listed"]
+        if skip_kind(failure):  # not fetched on purpose (robots.txt, a cap): not gone
+            yield from self.failed(failure)
+            return
         reason = describe_failure(failure)
         if reason is None:
             return

@@ -143,11 +143,11 @@ class RevisitSpider(ArchiveSpider):
         """Errback: robots.txt said no (blocked), or the request failed (failing)."""
         meta = failure.request.meta  # type: ignore[attr-defined]  # Scrapy sets it on errbacks
         refused = failure.value if isinstance(failure.value, Refused) else None
-        if refused is not None and not (refused.reason or "").startswith("HTTP "):
+        if refused is not None and refused.skip == "capped":
             # The outlet's caps stopped the request before it was made: not checked, still due.
             self.count("skipped_capped")
-            if refused.reason:
-                yield Problem(meta["article_url"], refused.reason, meta.get("outlet_id"))
+            yield Problem(meta["article_url"], refused.reason or "not fetched: a cap",
+                          meta.get("outlet_id"), kind="skipped")
             return
         if skip_kind(failure) == "robots":
             outcome, detail = "blocked", "robots.txt disallows it"

@@ -243,7 +243,7 @@ def test_dashboard_draws_the_stance_split_and_the_attention_series(tmp_path):
                                stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:
-        serve.wait_until_ready(f"{base}/-/versions.json", timeout=60, process=process)
+        serve.wait_until_ready(f"{base}/-/databases.json", timeout=60, process=process)
         with sync_api.sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
             try:

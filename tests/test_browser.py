@@ -50,7 +50,7 @@ def server(tmp_path):
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        serve.wait_until_ready(f"{base}/-/versions.json", timeout=30, process=process)
+        serve.wait_until_ready(f"{base}/-/databases.json", timeout=30, process=process)
         yield base
     finally:
         process.terminate()

@@ -246,7 +246,8 @@ def test_graceful_stop_then_resume(server, tmp_path, sig):
     stdout, stderr = process.communicate(timeout=30)
     assert process.returncode == 0, stderr[-2000:]
     [run] = query(db_path, "SELECT * FROM crawl_runs")  # sitemaps never started: no row
-    assert run["status"] == "ok" and run["message"].startswith("stopped early (shutdown)")
+    assert run["status"] == "interrupted"  # not 'ok': a user can tell it was cut short
+    assert run["message"].startswith("interrupted by a signal: ")
     stored = query(db_path, "SELECT count(*) AS n FROM articles")[0]["n"]
     assert 2 <= stored < 8 and run["new_articles"] == stored
     assert "not started" in stdout  # the summary says so
@@ -330,7 +331,8 @@ def test_sigterm_to_the_whole_process_group_loses_no_page(server, tmp_path):
     assert process.returncode == 0, stderr[-2000:]
     assert query(db_path, "SELECT url, reason FROM crawl_errors") == []
     [run] = query(db_path, "SELECT status, message, pages, new_articles FROM crawl_runs")
-    assert run["status"] == "ok" and run["message"].startswith("stopped early (shutdown)")
+    assert run["status"] == "interrupted"
+    assert run["message"].startswith("interrupted by a signal: ")
     assert run["pages"] == run["new_articles"]  # every page in flight was stored
 
     result = run_crawl(None, ["feeds"], db_path, config)  # the rest now, not in a day

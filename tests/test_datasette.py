@@ -145,7 +145,7 @@ def test_search_on_mentions_view(client, ids):
 def test_invalid_search_is_an_error_not_a_crash(client):
     response = client.get("/archive/articles.json?_search=NEAR(russia")
     assert response.status_code == 400
-    assert "fts5" in response.json()["error"]
+    assert "is not understood" in response.json()["error"]  # explained (test_searches.py)
 
 
 # --- facets ------------------------------------------------------------------------
@@ -606,7 +606,8 @@ def test_internal_database_is_private(client):
 
 
 def test_no_write_or_upload_plugins(client):
-    names = [plugin["name"] for plugin in client.json("/-/plugins.json")]
+    # /-/plugins.json is off on the public instance (test_admission.py): ask Datasette itself
+    names = [plugin["name"] for plugin in client.datasette._plugins()]
     assert "narrative_archive_site.py" in names
     assert not [n for n in names if re.search(r"write|insert|upload|edit|import|auth", n)]
 
@@ -667,7 +668,7 @@ def test_the_servers_file_path_is_not_disclosed(client, archive):
     names = [d["name"] for d in client.json("/-/databases.json")]
     assert names == ["archive"]
     for url in ("/-/databases.json", "/-/databases", "/archive.json", "/archive", "/",
-                "/.json", "/-/versions.json", "/-/settings.json", "/-/metadata.json"):
+                "/.json", "/-/settings.json", "/-/metadata.json"):  # /-/versions: 404
         response = client.get(url)
         assert response.status_code == 200, url
         assert path not in response.text and archive[0].name not in response.text, url

@@ -213,13 +213,16 @@ def test_robots_txt_is_obeyed_and_other_domains_are_not_followed(world):
     assert world.hits[("tass.test", "/private/100004")] == 0
     assert world.hits[("antiwar.test", "/private/members-only/")] == 0
     assert not any(host == "elsewhere.test" for host, _ in world.hits)
-    errors = query(world.db_path, "SELECT url FROM crawl_errors WHERE url LIKE '%private%'")
-    assert errors == []  # a deliberate skip, not a failure
+    skips = query(world.db_path, "SELECT url, reason, kind FROM crawl_errors"
+                                 " WHERE url LIKE '%private%' ORDER BY url")
+    assert skips == [  # a deliberate skip, not a failure, but recorded with its reason
+        {"url": url, "reason": "not fetched: robots.txt disallows it", "kind": "skipped"}
+        for url in ("http://antiwar.test/private/members-only/", "http://tass.test/private/100004")]
 
 
 def test_every_failure_is_recorded_with_its_reason(world):
     errors = {row["url"]: row["reason"] for row in query(
-        world.db_path, "SELECT url, reason, outlet_id FROM crawl_errors")}
+        world.db_path, "SELECT url, reason, outlet_id FROM crawl_errors WHERE kind = 'error'")}
     assert errors == {
         "http://antiwar.test/2024/05/22/gone/": "HTTP 404",
         "http://antiwar.test/2024/05/22/loop-a/":
@@ -235,7 +238,8 @@ def test_every_failure_is_recorded_with_its_reason(world):
                        ["http://antiwar.test/2024/05/21/bad-date/"])
     assert json.loads(bad_date["warnings"]) == [
         "unparsable date in JSON-LD datePublished: 'next Tuesday-ish'"]
-    outlets = {row["outlet_id"] for row in query(world.db_path, "SELECT outlet_id FROM crawl_errors")}
+    outlets = {row["outlet_id"] for row in query(
+        world.db_path, "SELECT outlet_id FROM crawl_errors WHERE kind = 'error'")}
     assert outlets == {"antiwar"}
 
 
@@ -246,7 +250,8 @@ def test_a_500_is_retried(world):
 
 def test_the_run_is_recorded_with_its_counters(world):
     [run] = query(world.db_path, "SELECT * FROM crawl_runs")
-    errors = query(world.db_path, "SELECT count(*) AS n FROM crawl_errors WHERE run_id = ?",
+    errors = query(world.db_path, "SELECT count(*) AS n FROM crawl_errors WHERE run_id = ?"
+                                  " AND kind = 'error'",
                    [run["id"]])[0]["n"]
     mentions = query(world.db_path, "SELECT count(*) AS n FROM mentions")[0]["n"]
     assert run["spider"] == "feeds" and run["status"] == "ok" and run["finished_at"]
@@ -344,7 +349,8 @@ def broken(tmp_path_factory):
 
 def broken_errors(broken) -> dict[str, str]:
     return {row["url"]: row["reason"] for row in query(
-        broken.db_path, "SELECT url, reason FROM crawl_errors WHERE outlet_id = 'broken'")}
+        broken.db_path, "SELECT url, reason FROM crawl_errors WHERE outlet_id = 'broken'"
+                        " AND kind = 'error'")}
 
 
 def test_an_implausible_feed_date_is_not_the_published_date(broken):

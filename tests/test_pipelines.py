@@ -32,9 +32,9 @@ from narrative_archive.crawl.middlewares import (
     RedirectLoopMiddleware,
     retry_after,
 )
-from narrative_archive.crawl.pipelines import is_date_warning, prefer_listed_date
 from narrative_archive.crawl.workers import ExtractorPool
 from narrative_archive.extract.article import ExtractError
+from narrative_archive.extract.dates import is_date_warning, prefer_listed_date
 from narrative_archive.fts import NarrativeMatcher
 from narrative_archive.match import narratives
 from narrative_archive.spiders.base import OutletIndex, describe_failure, skip_kind

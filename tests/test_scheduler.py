@@ -259,8 +259,9 @@ def test_stop_lets_a_crawl_close_or_marks_it_abandoned(archive):
     thread.join(30)
     assert not thread.is_alive()
     outcome = result["outcome"]
-    assert (outcome.status, outcome.stopped) == ("ok", "shutdown")
+    assert (outcome.status, outcome.stopped) == ("interrupted", "shutdown")
     assert runs(archive)[-1]["message"] == "interrupted: the scheduler was stopping"
+    assert runs(archive)[-1]["status"] == "interrupted"  # cut short, not complete
 
     stop, force = threading.Event(), threading.Event()
     job, command, events, log = fake("stubborn", archive)
@@ -519,7 +520,7 @@ def test_sigterm_stops_a_running_crawl_and_a_restart_carries_on(tmp_path, site, 
     code, seconds = scheduler.stop()
     assert code == 0 and seconds < 3 + 3
     [stopped] = job_runs(db_path, "stuck")
-    assert stopped["status"] in ("ok", "failed", "abandoned") and stopped["finished_at"]
+    assert stopped["status"] in ("interrupted", "failed", "abandoned") and stopped["finished_at"]
     assert stopped["message"]
     assert scheduler.events("stopping", job="stuck", run=running["id"], reason="shutdown")
     wait_for(lambda: not process_or_zombie(running["pid"]), 5, "the crawl process to be gone")
@@ -675,7 +676,7 @@ def test_up_serves_and_schedules_and_ctrl_c_stops_all_of_it(tmp_path, site, star
 
     def answers():
         try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/-/versions.json", timeout=2):
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/-/databases.json", timeout=2):
                 return True
         except OSError:
             return False

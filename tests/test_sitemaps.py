@@ -204,10 +204,15 @@ def test_requests_per_outlet_are_capped(tmp_path):
         assert huge_hits(server) == 20  # the index and 19 of its sitemaps
     assert result.returncode == 0, result.stderr[-3000:]
     reasons = [row["reason"] for row in query(tmp_path / "archive.db",
-                                              "SELECT reason FROM crawl_errors")]
-    assert len(reasons) == 20 and reasons.count("HTTP 404") == 19
-    assert ("request cap reached: 20 requests to huge in this run"
-            " (NARRATIVE_ARCHIVE_MAX_REQUESTS_PER_OUTLET); the rest waits for the next run") in reasons
+                                              "SELECT reason FROM crawl_errors WHERE kind = 'error'")]
+    assert reasons == ["HTTP 404"] * 19
+    skipped = query(tmp_path / "archive.db", "SELECT DISTINCT reason FROM crawl_errors"
+                                             " WHERE kind = 'skipped'")
+    assert skipped == [{"reason": "request cap reached: 20 requests to huge in this run"
+                        " (NARRATIVE_ARCHIVE_MAX_REQUESTS_PER_OUTLET); the rest waits for the"
+                        " next run"}]
+    [run] = query(tmp_path / "archive.db", "SELECT errors, skipped FROM crawl_runs")
+    assert run == {"errors": 19, "skipped": 181}  # every sitemap not asked for has its row
     assert "huge: 181 requests not made in this run" in result.stderr
 
 
@@ -220,8 +225,10 @@ def test_an_outlet_that_keeps_failing_is_left_for_the_next_run(tmp_path):
         hits = huge_hits(server)
     assert result.returncode == 0, result.stderr[-3000:]
     reasons = [row["reason"] for row in query(tmp_path / "archive.db",
-                                              "SELECT reason FROM crawl_errors")]
-    assert reasons.count("HTTP 404") == hits - 1 == 5  # the index, then 5 of its 200 sitemaps
-    assert len(reasons) == 6 and ("gave up on huge for this run after 5 failed requests"
+                                              "SELECT reason FROM crawl_errors WHERE kind = 'error'")]
+    assert reasons == ["HTTP 404"] * (hits - 1) and hits - 1 == 5  # the index, 5 of 200 sitemaps
+    skipped = query(tmp_path / "archive.db", "SELECT reason, count(*) AS n FROM crawl_errors"
+                                             " WHERE kind = 'skipped' GROUP BY reason")
+    assert skipped == [{"reason": "gave up on huge for this run after 5 failed requests"
                                   " (NARRATIVE_ARCHIVE_MAX_ERRORS_PER_OUTLET); the rest waits"
-                                  " for the next run") in reasons
+                                  " for the next run", "n": 195}]

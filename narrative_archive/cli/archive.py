@@ -185,7 +185,8 @@ def status(db_path, config_dir, fmt, captures):
              "started_at": run["started_at"], "took": took(run),
              "pages": run["pages"], "new": run["new_articles"],
              "updated": run["updated_articles"], "mentions": run["mentions"],
-             "errors": run["errors"], "message": one_line(run["message"], 50)}
+             "errors": run["errors"], "skipped": run["skipped"],
+             "message": one_line(run["message"], 50)}
             for run in report["last_runs"]]
     click.echo(format_rows(runs, "table") if runs else "  (none yet)")
     click.echo("\nFailing outlets (errors since their last stored article)")

@@ -24,7 +24,7 @@ def schedule(db_path, config_dir, grace, max_crawls, captures, capture):
     """The scheduler service, in the foreground: runs the jobs of schedule.yml.
 
     Each run is a `narrative-archive crawl` subprocess recorded in crawl_runs
-    (running, ok, failed, timeout or abandoned). A job never overlaps itself;
+    (running, ok, interrupted, failed, timeout or abandoned). A job never overlaps itself;
     an interval job runs soon after start-up unless it ran within its interval,
     then carries on from its last run. SIGTERM or Ctrl-C stops it cleanly:
     running crawls get --grace seconds to close, then the scheduler exits 0.

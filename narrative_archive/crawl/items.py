@@ -59,11 +59,14 @@ class RevisitOutcome:
 
 @dataclass(frozen=True)
 class Problem:
-    """A URL that could not be fetched or used, and why (a crawl_errors row)."""
+    """A URL that could not be fetched or used, and why (a crawl_errors row); `kind`
+    'skipped' for a page the crawl decided not to fetch (robots.txt, an off-site
+    redirect, a per-outlet cap), which is no failure of the outlet."""
 
     url: str | None
     reason: str
     outlet_id: str | None = None
+    kind: str = "error"
 
 
 @dataclass(frozen=True)
@@ -76,9 +79,11 @@ class Link:
 
 
 class Refused(IgnoreRequest):
-    """A request our own middlewares refused; `reason` is its crawl_errors reason, or None
-    for a refusal already recorded once (the rest of an outlet over its caps)."""
+    """A request our own middlewares refused; `reason` is its crawl_errors reason. `skip`
+    names a page deliberately not fetched rather than a failure: 'capped' (an outlet
+    over its caps) or 'offsite' (a redirect off the outlet's domains)."""
 
-    def __init__(self, reason: str | None):
+    def __init__(self, reason: str | None, skip: str | None = None):
         super().__init__(reason or "refused")
         self.reason = reason
+        self.skip = skip

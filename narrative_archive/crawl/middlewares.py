@@ -18,6 +18,7 @@ from scrapy.exceptions import CannotResolveHostError, IgnoreRequest
 from scrapy.http import Request, Response
 from scrapy.utils.httpobj import urlparse_cached
 from scrapy.utils.response import response_status_message
+from scrapy.utils.url import url_is_from_any_domain
 from twisted.internet.defer import Deferred
 
 from narrative_archive.crawl.items import Refused
@@ -111,17 +112,33 @@ class BackoffRetryMiddleware(RetryMiddleware):
 
 class RedirectLoopMiddleware:
     """Fail a request whose redirect leads back to a URL of its own redirect chain, or to
-    a URL that is not http(s) (file:, ftp:, ...).
+    a URL that is not http(s) (file:, ftp:, ...); refuse one that leads off the spider's
+    allowed domains (say to 169.254.169.254, a cloud's metadata address).
 
     Scrapy's duplicate filter would otherwise drop the looping request without
-    a word; this turns the loop into an error the spider records.
+    a word, and its OffsiteMiddleware the off-site one (when it is scheduled, so no
+    errback hears of it); this turns the loop into an error the spider records and
+    the off-site redirect into a page not fetched, with its reason.
     """
+
+    def __init__(self, crawler=None):
+        self.crawler = crawler
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        return cls(crawler)
 
     def process_response(self, request: Request, response: Response):
         location = response.headers.get("Location")
-        if response.status not in (301, 302, 303, 307, 308) or not location:
+        if response.status not in (301, 302, 303, 307, 308) or not location \
+                or request.meta.get("dont_redirect") \
+                or response.status in request.meta.get("handle_httpstatus_list", ()):
             return response
         target = urljoin(request.url, location.decode("latin-1").strip())
+        if self._off_site(request, target):
+            host = urlsplit(target).hostname or target[:100]
+            raise Refused(f"not fetched: redirected off the outlet's domains (to {host})",
+                          skip="offsite")
         if urlsplit(target).scheme.lower() not in ("http", "https"):
             # RedirectMiddleware would hand the 3xx on, recorded as a bare "HTTP 302".
             raise IgnoreRequest(f"redirect to a non-HTTP URL: {request.url} -> {target[:200]}")
@@ -129,6 +146,15 @@ class RedirectLoopMiddleware:
         if target in chain:
             raise IgnoreRequest(f"redirect loop: {request.url} -> {target}")
         return response
+
+    def _off_site(self, request: Request, target: str) -> bool:
+        """Whether OffsiteMiddleware would drop the redirect to `target`."""
+        if request.dont_filter or request.meta.get("allow_offsite") or self.crawler is None:
+            return False
+        domains = getattr(self.crawler.spider, "allowed_domains", None)
+        if not domains or urlsplit(target).scheme.lower() not in ("http", "https"):
+            return False  # a spider that follows any domain; a non-HTTP target fails above
+        return not url_is_from_any_domain(target, domains)
 
 
 class RobotsCrawlDelay:
@@ -185,10 +211,10 @@ class OutletCapsMiddleware:
     for a Retry-After longer than NARRATIVE_ARCHIVE_RETRY_AFTER_MAX: that URL fails at once
     and is left for a later run. Retries count as requests; robots.txt does not.
 
-    An outlet is its id, or the host for a search result no outlet claims. The
-    first request refused becomes a crawl_errors row saying which cap cut the
-    outlet off; the others are counted (skipped_capped) and logged when the
-    spider closes. What was not fetched is listed again by the next run's
+    An outlet is its id, or the host for a search result no outlet claims. Every
+    request refused becomes a crawl_errors row of kind 'skipped' saying which cap
+    cut the outlet off, is counted (skipped_capped), and the count is logged when
+    the spider closes. What was not fetched is listed again by the next run's
     feeds and sitemaps. Placed after the retry middleware, so it sees what
     retries could not mend.
     """
@@ -225,7 +251,7 @@ class OutletCapsMiddleware:
                 " (NARRATIVE_ARCHIVE_MAX_REQUESTS_PER_OUTLET); the rest waits for the next run")
         if key in self.stopped:
             self.refused[key] += 1
-            raise Refused(self.stopped[key] if self.refused[key] == 1 else None)
+            raise Refused(self.stopped[key], skip="capped")
         self.requests[key] += 1
         return None
 

@@ -15,7 +15,8 @@ The pipeline owns the run's crawl_runs row: it uses the one the crawl command
 created (spider argument run_id, or the NARRATIVE_ARCHIVE_RUN_ID setting) or
 starts its own (`scrapy crawl feeds`), updates its counters every
 NARRATIVE_ARCHIVE_PROGRESS_EVERY seconds and closes it when the spider closes:
-'ok', or 'failed' when nothing at all could be fetched. Every failure (from
+'ok', 'interrupted' when a signal cut it short, or 'failed' when nothing at all
+could be fetched. Every failure (from
 the spiders as a Problem, or here: no text, not HTML) becomes a crawl_errors
 row and the run goes on; a bad date is a warning (articles.warnings, counted in
 crawl_runs.warnings): the page is still stored.
@@ -50,6 +51,7 @@ from narrative_archive.crawl.settings_check import check_setting
 from narrative_archive.crawl.workers import ExtractorPool
 from narrative_archive.crawl.writer import BatchWriter
 from narrative_archive.extract.article import ExtractError, extractor_version
+from narrative_archive.extract.dates import is_date_warning, prefer_listed_date
 from narrative_archive.fts import NarrativeMatcher
 from narrative_archive.match import narratives as narratives_module
 from narrative_archive.paths import DEFAULT_DB
@@ -61,18 +63,6 @@ logger = logging.getLogger(__name__)
 # Counters shown while crawling and written to crawl_runs (stats key → column).
 RUN_COLUMNS = {"pages": "pages", "new": "new_articles", "updated": "updated_articles",
                "mentions": "mentions", "warnings": "warnings"}
-
-
-def prefer_listed_date(extracted: str | None, listed: str | None) -> str | None:
-    """The page's own publication date, unless it has none or only a day and the feed or
-    sitemap gave a full timestamp (a CMS-written listing beats a guess from the page text)."""
-    if listed and (not extracted or (len(extracted) == 10 and len(listed) > 10)):
-        return listed
-    return extracted
-
-
-def is_date_warning(warning: str) -> bool:
-    return "date" in warning.lower()
 
 
 def _html_text(body: bytes) -> str:
@@ -158,7 +148,9 @@ class ArchivePipeline:
         errors = (store.get_run(self.db, self.run_id) or {}).get("errors", 0)
         summary = (f"{counts['pages']} pages, {counts['new']} new, {counts['updated']} updated,"
                    f" {counts['mentions']} mentions, {errors} errors")
-        if fetched:
+        if reason == "shutdown":  # Ctrl-C, SIGTERM, the scheduler stopping: cut short
+            status, message = "interrupted", f"interrupted by a signal: {summary}"
+        elif fetched:
             status = "ok"
             message = summary if reason == "finished" else f"stopped early ({reason}): {summary}"
         elif getattr(spider, "idle_reason", None):  # revisit: nothing was due, nothing failed
@@ -182,8 +174,8 @@ class ArchivePipeline:
 
     async def process_item(self, item: Any) -> Any:
         if isinstance(item, Problem):
-            await self._write(self._record, item.url, item.reason, item.outlet_id)
-            return {"url": item.url, "outlet_id": item.outlet_id, "status": "error",
+            await self._write(self._record, item.url, item.reason, item.outlet_id, item.kind)
+            return {"url": item.url, "outlet_id": item.outlet_id, "status": item.kind,
                     "reason": item.reason}
         if isinstance(item, RevisitOutcome):
             record = await self._capture_of(item)
@@ -417,9 +409,11 @@ class ArchivePipeline:
         if self.captures is not None and self.db is not None:
             store.save_captures(self.db, self.captures.drain(wait=wait), self.run_id)
 
-    def _record(self, url: str | None, reason: str, outlet_id: str | None) -> None:
-        store.record_error(self.db, self.run_id, url, reason, outlet_id)
-        self.count("errors")
+    def _record(self, url: str | None, reason: str, outlet_id: str | None,
+                kind: str = "error") -> None:
+        store.record_error(self.db, self.run_id, url, reason, outlet_id, kind)
+        if kind == "error":  # a skip is counted by the spider (skipped_robots, ...)
+            self.count("errors")
 
     # -- counters --
 

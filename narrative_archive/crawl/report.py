@@ -99,15 +99,15 @@ def summary_table(runs: Sequence[SpiderRun]) -> Table:
     return table
 
 
-def errors_table(db, runs: Sequence[SpiderRun], limit: int = 8) -> Table | None:
-    """The most frequent failure reasons of these runs, with an example URL."""
+def errors_table(db, runs: Sequence[SpiderRun], limit: int = 8,
+                 kind: str = "error") -> Table | None:
+    """The most frequent failure reasons of these runs (`kind` 'skipped': why pages were
+    not fetched), with an example URL."""
     ids = [run.run_id for run in runs if run.run_id is not None]
-    if not ids:
-        return None
-    rows = store.run_error_reasons(db, ids, limit)
+    rows = store.run_error_reasons(db, ids, limit, kind) if ids else []
     if not rows:
         return None
-    table = Table(title="Errors", title_justify="left")
+    table = Table(title="Errors" if kind == "error" else "Not fetched", title_justify="left")
     table.add_column("count", justify="right")
     table.add_column("reason")
     table.add_column("example URL", overflow="fold")
@@ -122,11 +122,12 @@ def print_summary(runs: Sequence[SpiderRun], db_path: str | Path,
     console.print(summary_table(runs))
     db = store.open_db(db_path, migrate=False)
     try:
-        errors = errors_table(db, runs)
+        tables = [errors_table(db, runs), errors_table(db, runs, kind="skipped")]
     finally:
         db.close()
-    if errors is not None:
-        console.print(errors)
+    for table in tables:
+        if table is not None:
+            console.print(table)
     for run in runs:
         if run.message and run.run_id is not None:
             console.print(f"{run.spider} (run {run.run_id}): {run.status}: {run.message}",

@@ -29,7 +29,6 @@ from narrative_archive.capture import CaptureDirError
 from narrative_archive.config import SPIDERS, Config, load_config, select_by_id
 from narrative_archive.crawl import runs
 from narrative_archive.crawl.report import (
-    STAT,
     SpiderRun,
     progress_table,
 )
@@ -322,10 +321,10 @@ def close_runs(db, runs: list[SpiderRun]) -> list[SpiderRun]:
             run.status, run.message = "not started", None
             continue
         row = store.get_run(db, run.run_id)
-        if row and row["status"] == "running":
-            fetched = int(run.stats.get(STAT + "fetched", 0) or 0)
+        if row and row["status"] == "running":  # could not start, or stopped by force
+            status = "failed" if run.message else "interrupted"
             message = run.message or "stopped before the run was closed"
-            store.finish_run(db, run.run_id, "ok" if fetched else "failed", message=message)
+            store.finish_run(db, run.run_id, status, message=message)
             row = store.get_run(db, run.run_id)
         if row:
             run.status, run.message = row["status"], row["message"]

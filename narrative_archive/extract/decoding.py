@@ -2,7 +2,9 @@
 
 A byte-order mark beats the HTTP charset, which beats the page's own
 <meta charset>, which beats detection; a declared encoding the bytes plainly
-are not (a cp1251 page served as utf-8) gives way to what they are.
+are not (a cp1251 page served as utf-8) gives way to what they are. UTF-8 with
+a few bad bytes, declared or detected, stays UTF-8 (the bad bytes replaced, a
+warning given), as in a browser: never a single-byte charset that garbles it.
 """
 
 from __future__ import annotations
@@ -35,6 +37,9 @@ _BINARY_SIGNATURES = (
 # the declared encoding is wrong, not that a page has a few stray bytes.
 _MAX_GARBLED_SHARE = 0.1
 _MIN_GARBLED_CHARS = 8
+# Valid UTF-8 characters beyond 1 in this many bad sequences are UTF-8 text, not chance:
+# a single-byte charset is then never chosen over it (it would garble that text).
+_CHANCE_UTF8 = 20
 _UNICODE_BOMS = (b"\xff\xfe", b"\xfe\xff", b"\xef\xbb\xbf")
 _XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>")
 
@@ -59,7 +64,12 @@ def decode_page(html: bytes | str, encoding: str | None, warnings: list[str]) ->
 
 
 def _decode(data: bytes, encoding: str | None, warnings: list[str]) -> str:
-    """Decode like a browser: BOM, HTTP charset, <meta charset>, then detection."""
+    """Decode like a browser: BOM, HTTP charset, <meta charset>, then detection.
+
+    A body that is UTF-8 but for a few bad bytes (declared so or not) stays UTF-8, the
+    bad bytes replaced (U+FFFD) and a warning given: a single-byte charset would decode
+    every byte, and garble every valid character ("é" stored as "ÃĐ").
+    """
     if not data.strip():
         raise DecodeError("empty page")
     declared = resolve_encoding(encoding) if encoding else None
@@ -74,13 +84,21 @@ def _decode(data: bytes, encoding: str | None, warnings: list[str]) -> str:
     broken = markup.count("\ufffd") - data.count("\ufffd".encode())
     if broken <= 0:
         return markup
+    utf8 = _is_utf8(used)
+    valid, invalid = utf8_counts(data) if utf8 else (0, 0)
+    if utf8 and mostly_utf8(valid, invalid):
+        warnings.append(f"{invalid} bad bytes replaced: decoded as utf-8, which its other"
+                        f" {valid} non-ASCII characters are")
+        return markup
     if not _garbled(markup, broken):
         warnings.append(f"some bytes could not be decoded as {used}")
         return markup
     # The declared encoding is wrong (a cp1251 page served as utf-8): what the bytes
-    # really are decides, as long as they decode cleanly.
+    # really are decides, as long as they decode cleanly and no valid UTF-8 text (more
+    # than chance makes of a single-byte charset's bytes) would be garbled by it.
     detected = _detect_encoding(data)
-    if detected and resolve_encoding(detected) != resolve_encoding(used):
+    if detected and resolve_encoding(detected) != resolve_encoding(used) \
+            and valid * _CHANCE_UTF8 <= invalid:
         try:
             markup = data.decode(detected)
         except (UnicodeDecodeError, LookupError):
@@ -95,6 +113,25 @@ def _decode(data: bytes, encoding: str | None, warnings: list[str]) -> str:
     )
 
 
+def _is_utf8(encoding: str | None) -> bool:
+    return (resolve_encoding(encoding or "") or "").replace("_", "-") in ("utf-8", "utf8")
+
+
+def utf8_counts(data: bytes) -> tuple[int, int]:
+    """(valid non-ASCII characters, invalid byte sequences) of `data` read as UTF-8."""
+    text = data.decode("utf-8", "replace")
+    invalid = text.count("\ufffd") - data.count("\ufffd".encode())
+    return _non_ascii(text) - text.count("\ufffd"), invalid
+
+
+def mostly_utf8(valid: int, invalid: int) -> bool:
+    """Whether bytes with `valid` UTF-8 non-ASCII characters and `invalid` bad sequences are
+    UTF-8 with a few bad bytes: as many valid characters as bad sequences, or only a few
+    bad ones beside valid text. Text in a single-byte charset makes valid UTF-8 only by
+    chance (a lead byte followed by a continuation byte), far fewer than it makes bad."""
+    return valid > 0 and (valid >= invalid or invalid < _MIN_GARBLED_CHARS)
+
+
 def _non_ascii(text: str) -> int:
     return len(text) - len(text.encode("ascii", "ignore"))
 
@@ -106,7 +143,8 @@ def _garbled(markup: str, broken: int) -> bool:
 
 
 def _detect_encoding(data: bytes) -> str | None:
-    """Guess the encoding of a page that declares none: UTF-8 if valid, else charset-normalizer."""
+    """Guess the encoding of a page that declares none: UTF-8 if valid or mostly valid (a
+    few bad bytes), else charset-normalizer."""
     try:
         data.decode("utf-8")
         return "utf-8"
@@ -114,6 +152,7 @@ def _detect_encoding(data: bytes) -> str | None:
         # A body cut off mid-character (size limits) is still UTF-8.
         if err.start >= len(data) - 3 and err.reason == "unexpected end of data":
             return "utf-8"
+    if mostly_utf8(*utf8_counts(data)):
+        return "utf-8"
     best = charset_normalizer.from_bytes(data).best()
     return best.encoding if best else None
-

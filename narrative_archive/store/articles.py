@@ -187,7 +187,8 @@ def save_unmatched(db: sqlite_utils.Database, urls: Iterable[str | None]) -> Non
 def recently_failed(db: sqlite_utils.Database, urls: Iterable[str], since: str) -> set[str]:
     """Which of these URLs failed at or after `since` (already retried within their run)."""
     return _urls_where(
-        db, "SELECT DISTINCT url FROM crawl_errors WHERE at >= ? AND url IN ({marks})",
+        db, "SELECT DISTINCT url FROM crawl_errors WHERE at >= ? AND kind = 'error'"
+            " AND url IN ({marks})",
         urls, since,
     )
 

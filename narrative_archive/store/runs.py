@@ -13,7 +13,15 @@ from narrative_archive.times import now
 # --- crawl runs ------------------------------------------------------------
 
 RUN_COUNTERS = ("pages", "new_articles", "updated_articles", "mentions", "errors", "warnings")
-RUN_STATUSES = ("running", "ok", "failed", "timeout", "abandoned")
+# ok: ran to its end; interrupted: cut short by a signal (Ctrl-C, SIGTERM, the scheduler
+# stopping) after a graceful close; failed: nothing could be fetched or it crashed;
+# timeout: stopped by the scheduler's wall clock; abandoned: its process died unclosed.
+RUN_STATUSES = ("running", "ok", "interrupted", "failed", "timeout", "abandoned")
+# A crawl_errors row is a failure ('error': counted in crawl_runs.errors and outlet_health,
+# not retried within NARRATIVE_ARCHIVE_REFETCH_AFTER) or a page the crawl decided not to
+# fetch ('skipped': robots.txt, an off-site redirect, a per-outlet cap; counted in
+# crawl_runs.skipped, and asked again by the next run).
+ERROR_KINDS = ("error", "skipped")
 
 
 def start_run(db: sqlite_utils.Database, spider: str, args: Mapping[str, Any] | None = None,
@@ -57,15 +65,21 @@ def finish_run(db: sqlite_utils.Database, run_id: int, status: str, **fields: An
 
 
 def record_error(db: sqlite_utils.Database, run_id: int | None, url: str | None, reason: str,
-                 outlet_id: str | None = None) -> None:
-    """Log a failure (a URL and why) against a run and count it there."""
+                 outlet_id: str | None = None, kind: str = "error") -> None:
+    """Log a failure, or a page not fetched on purpose (`kind` 'skipped'), with its URL and
+    why, against a run and count it there (crawl_runs.errors or crawl_runs.skipped)."""
+    if kind not in ERROR_KINDS:
+        raise ValueError(f"unknown crawl_errors kind {kind!r}")
+    counter = "errors" if kind == "error" else "skipped"
     with transaction(db):
         db.conn.execute(
-            "INSERT INTO crawl_errors (run_id, outlet_id, url, reason, at) VALUES (?, ?, ?, ?, ?)",
-            [run_id, outlet_id, url, reason, now()],
+            "INSERT INTO crawl_errors (run_id, outlet_id, url, reason, at, kind)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            [run_id, outlet_id, url, reason, now(), kind],
         )
         if run_id is not None:
-            db.conn.execute("UPDATE crawl_runs SET errors = errors + 1 WHERE id = ?", [run_id])
+            db.conn.execute(
+                f"UPDATE crawl_runs SET {counter} = {counter} + 1 WHERE id = ?", [run_id])
 
 
 def mark_abandoned_runs(db: sqlite_utils.Database, alive=None) -> list[int]:
@@ -88,14 +102,15 @@ def get_run(db: sqlite_utils.Database, run_id: int) -> dict | None:
 
 
 def run_error_reasons(db: sqlite_utils.Database, run_ids: Sequence[int],
-                      limit: int = 8) -> list[tuple[str, int, str | None]]:
-    """The most frequent failure reasons of these runs: (reason, count, an example URL)."""
+                      limit: int = 8, kind: str = "error") -> list[tuple[str, int, str | None]]:
+    """The most frequent failure reasons of these runs (or, with `kind` 'skipped', why
+    pages were not fetched): (reason, count, an example URL)."""
     if not run_ids:
         return []
     return [tuple(row) for row in db.execute(
         f"SELECT reason, count(*) AS n, min(url) FROM crawl_errors"
-        f" WHERE run_id IN ({', '.join('?' * len(run_ids))}) GROUP BY reason"
-        f" ORDER BY n DESC, reason LIMIT ?", [*run_ids, limit],
+        f" WHERE run_id IN ({', '.join('?' * len(run_ids))}) AND kind = ? GROUP BY reason"
+        f" ORDER BY n DESC, reason LIMIT ?", [*run_ids, kind, limit],
     ).fetchall()]
 
 
@@ -119,7 +134,8 @@ def last_runs(db: sqlite_utils.Database, limit: int = 10) -> list[dict]:
     """The latest runs, newest first, with the job each belongs to (None: a manual crawl)."""
     return list(db.query(
         "SELECT id, job, spider, status, started_at, finished_at, pages, new_articles,"
-        " updated_articles, mentions, errors, message FROM crawl_runs ORDER BY id DESC LIMIT ?",
+        " updated_articles, mentions, errors, skipped, message FROM crawl_runs"
+        " ORDER BY id DESC LIMIT ?",
         [limit],
     ))
 

@@ -14,7 +14,7 @@ NOW_SQL = "strftime('%Y-%m-%dT%H:%M:%SZ', 'now')"
 
 # A view may read the views above it, never one below. An article's place on a timeline
 # (timeline_date, timeline_at, timeline_day) is defined once, as generated columns on
-# articles (migration 19); article_dates names them as the views and timelines read them.
+# articles (migration 20); article_dates names them as the views and timelines read them.
 VIEWS: dict[str, str] = {
     "article_dates": """
         SELECT a.id AS article_id, a.outlet_id, a.timeline_date AS dated_at,
@@ -215,6 +215,7 @@ VIEWS: dict[str, str] = {
                (SELECT count(*) FROM articles WHERE outlet_id = o.id
                   AND first_seen_at >= strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '-7 days')) AS articles_7d,
                (SELECT count(*) FROM crawl_errors e WHERE e.outlet_id = o.id
+                  AND e.kind = 'error'
                   AND e.id > coalesce((SELECT fetched_after_error_id FROM articles
                                        WHERE outlet_id = o.id
                                        ORDER BY fetched_at DESC, fetched_after_error_id DESC
@@ -222,9 +223,10 @@ VIEWS: dict[str, str] = {
                   AND e.at >= coalesce((SELECT max(fetched_at) FROM articles
                                         WHERE outlet_id = o.id), '')
                ) AS consecutive_failures,
-               (SELECT max(at) FROM crawl_errors e WHERE e.outlet_id = o.id) AS last_error_at,
+               (SELECT max(at) FROM crawl_errors e WHERE e.outlet_id = o.id
+                  AND e.kind = 'error') AS last_error_at,
                (SELECT reason FROM crawl_errors e WHERE e.outlet_id = o.id
-                  ORDER BY e.at DESC, e.id DESC LIMIT 1) AS last_error
+                  AND e.kind = 'error' ORDER BY e.at DESC, e.id DESC LIMIT 1) AS last_error
         FROM outlets o WHERE o.configured = 1
     """,
 }

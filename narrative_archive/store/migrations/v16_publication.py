@@ -111,7 +111,13 @@ MIGRATIONS: list[str] = [
     ALTER TABLE mentions ADD COLUMN stance_speaker_name TEXT;
     UPDATE mentions SET stance_confidence = NULL;
     """,
-    # 19: an article's place on a timeline, defined once: generated columns on articles
+    # 19: pages a crawl decided not to fetch (robots.txt, off-site redirects, caps) are
+    # crawl_errors of kind 'skipped', counted apart from failures in crawl_runs.skipped
+    """
+    ALTER TABLE crawl_errors ADD COLUMN kind TEXT NOT NULL DEFAULT 'error';
+    ALTER TABLE crawl_runs ADD COLUMN skipped INTEGER NOT NULL DEFAULT 0;
+    """,
+    # 20: an article's place on a timeline, defined once: generated columns on articles
     # that the day-count triggers (recreated here) and views.py's views read. timeline_date
     # is what the page says, else an archived copy's capture, else when we first saw it;
     # timeline_at is that as a UTC time, a day-only date at the latest moment it can be
