@@ -24,8 +24,8 @@ def fts_table_sql(name: str = "articles_fts", content: str | None = None,
     """CREATE VIRTUAL TABLE for the archive's FTS5 index: over table `content` (external
     content, rowid `content_rowid`), or holding its own text when `content` is None."""
     options = [*FTS_COLUMNS]
-    if content:
-        options += [f"content='{content}'", f"content_rowid='{content_rowid}'"]
+    if content:  # double quotes: how stock Datasette and sqlite-utils find the index
+        options += [f'content="{content}"', f'content_rowid="{content_rowid}"']
     options.append(f"tokenize='{FTS_TOKENIZER}'")
     return f"CREATE VIRTUAL TABLE {name} USING fts5({', '.join(options)})"
 

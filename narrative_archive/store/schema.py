@@ -458,6 +458,20 @@ MIGRATIONS: list[str] = [
         WHERE json_valid(args) AND json_type(args, '$.job') = 'text';
     CREATE INDEX crawl_runs_job ON crawl_runs(job, started_at);
     """,
+    # N (issue 20): the full-text index declared as stock Datasette and sqlite-utils look
+    # for it, content="articles" (they miss content='articles' in single quotes, so stock
+    # Datasette ignored ?_search= and `sqlite-utils search` refused the table). FTS5 reads
+    # both the same: only the text kept in sqlite_master changes (fts.fts_table_sql now
+    # writes double quotes, so an archive created since has it from migration 1), no row of
+    # the index is rewritten. Idempotent: a declaration already double-quoted is left alone.
+    """
+    PRAGMA writable_schema = ON;
+    UPDATE sqlite_master
+       SET sql = replace(replace(sql, 'content=''articles''', 'content="articles"'),
+                         'content_rowid=''id''', 'content_rowid="id"')
+     WHERE type = 'table' AND name = 'articles_fts' AND sql LIKE '%content=''articles''%';
+    PRAGMA writable_schema = OFF;
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
