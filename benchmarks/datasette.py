@@ -324,6 +324,14 @@ def pages(db_path: Path, mentions: dict) -> list[tuple[str, list[str], bool]]:
         ("FTS search page (HTML)", [f"/archive/articles?_search={t}" for t in SEARCH_TERMS], True),
         ("article row page", [f"/archive/articles/{i}" for i in ids], True),
         ("canned timeline JSON", [f"/archive/timeline.json?narrative={top}&by=day"], False),
+        ("narratives list (HTML)", ["/narratives"], False),
+        (f"narrative page (HTML, {mentions[top]:,} mentions)", [f"/narratives/{top}"], False),
+        ("narrative page, filtered (HTML)",
+         [f"/narratives/{top}?since=2020-01-01&until=2020-12-31",
+          f"/narratives/{top}?country=RU", f"/narratives/{top}?stance=disputes&kind=state"],
+         False),
+        ("narrative page JSON", [f"/narratives/{top}.json"], False),
+        ("narrative block CSV", [f"/narratives/{top}/outlets.csv"], False),
         ("first appearance JSON", [f"/archive/first_appearance.json?narrative={top}"], False),
         (f"mentions CSV, streamed ({mentions[top]:,} rows)",
          [f"/archive/mention_articles.csv?narrative_id={top}&_stream=on&_size=max"], True),
@@ -359,6 +367,8 @@ def main() -> None:
     parser.add_argument("--write-rate", type=float, default=10, help="articles/s while writing")
     parser.add_argument("--no-stock", action="store_true", help="skip stock Datasette")
     parser.add_argument("--build-only", action="store_true", help="build the archive, serve nothing")
+    parser.add_argument("--only", metavar="TEXT", help="measure only pages whose name has TEXT")
+    parser.add_argument("--no-writer", action="store_true", help="skip the runs with a writer")
     args = parser.parse_args()
 
     db_path, meta = build(args.articles)
@@ -370,14 +380,15 @@ def main() -> None:
           f"({size_per_100k / 2**20:,.0f} MiB per 100k articles); import "
           f"{meta['import_seconds']} s ({meta['import_rate']:,} articles/s, with FTS and "
           f"matching); mentions {meta['mentions']}\n")
-    measured = pages(db_path, meta["mentions"])
+    measured = [page for page in pages(db_path, meta["mentions"])
+                if not args.only or args.only in page[0]]
     results: dict[tuple[str, str, bool], dict] = {}
     kinds = ["serve"] + ([] if args.no_stock else ["stock"])
     for kind in kinds:
         port = free_port()
         process = start_server(kind, db_path, port, db_path.parent / f"{kind}.log")
         try:
-            for writing in (False, True):
+            for writing in (False,) if args.no_writer else (False, True):
                 writer = Writer(db_path, args.write_rate) if writing else None
                 if writer:
                     writer.start()

@@ -276,6 +276,9 @@ def test_filters_from_args():
     ("The Russian foreign ministry said accusations that Moscow sent weapons to the Taliban"
      " were idle gossip.", ["idle gossip"], "The Russian foreign ministry"),
     ("The claims are baseless, a Kremlin spokesman said.", ["baseless"], "a Kremlin spokesman"),
+    ("Claims that Russia is arming the Taliban are baseless, Russian foreign ministry "
+     "spokeswoman Maria Zakharova said on Thursday.", ["baseless"],
+     "Russian foreign ministry spokeswoman Maria Zakharova"),
     ("Moscow: US claims it arms Taliban are 'absolutely false'", ["false"], "Moscow"),
     ("Zamir Kabulov said the statements were idle chatter", ["idle chatter"], "Zamir Kabulov"),
     ("There is no evidence Russia arms the Taliban.", ["negated claim: no evidence"], None),

@@ -331,9 +331,13 @@ def disputed(db: sqlite_utils.Database, narrative_id: str, rows: list[Mention],
 
 
 _SAID_AFTER = re.compile(r",\s*([^,;]{3,80}?)\s+(?:said|says|told\b[^.]*|added|stated|insisted)"
+                         r"(?:\s+(?:on|in|at|late|earlier|this|last|yesterday|today)\b[^,.;]*)?"
                          r"\s*[.!]?\s*$", re.IGNORECASE)
 _NOT_A_NAME = {"there", "it", "this", "that", "these", "those", "they", "he", "she", "we", "i",
                "you", "but", "and", "however", "so", "yet", "the", "a", "an", "such", "no"}
+# "Claims that Russia ... are baseless": the words before the cue are the claim, not a speaker.
+_THE_CLAIM = {"claims", "claim", "reports", "report", "accusations", "allegations",
+              "suggestions", "statements", "charges", "rumours", "rumors", "that", "any"}
 _LEAD_IN = re.compile(r"^(.{3,90}?)\s+(?:(?:has|have|had|is|are|was|were|also|flatly|firmly|again|strongly|"
                       r"categorically|on \w+day)\s+)*$", re.IGNORECASE)
 
@@ -362,7 +366,7 @@ def who_disputes(sentence: str | None, cues: list[str]) -> tuple[str | None, str
     head = sentence[:min(positions)].strip(" ,;:")
     lead = _LEAD_IN.match(head + " ")
     words = (lead.group(1) if lead else head).split()
-    if 1 <= len(words) <= 10 and (
+    if 1 <= len(words) <= 10 and words[0].lower() not in _THE_CLAIM and (
             any(word[:1].isupper() for word in words[1:])
             or (words[0][:1].isupper() and words[0].lower() not in _NOT_A_NAME)):
         return " ".join(words), "sentence"
