@@ -152,14 +152,16 @@ def restory(db: sqlite_utils.Database, progress: Callable[[int], None] | None = 
 
 
 def record_citations(db: sqlite_utils.Database, article_id: int, text: str | None, links, language: str | None,
-                     outlets: citations_module.OutletIndex) -> int:
-    """Extract and store an article's citations; then point earlier citations of its URL at it."""
+                     outlets: citations_module.OutletIndex, outlet_id: str | None = None) -> int:
+    """Extract and store an article's citations (none to its own outlet, `outlet_id`); then
+    point earlier citations of its URL at it."""
     if isinstance(links, str):
         try:
             links = json.loads(links)
         except ValueError:
             links = []
-    found = citations_module.extract_citations(text, links or (), language, outlets)
+    found = citations_module.extract_citations(text, links or (), language, outlets,
+                                               own_outlet=outlet_id)
     with store.transaction(db):
         count = store.save_citations(db, article_id, found)
         store.resolve_citations_to(db, article_id)
@@ -170,9 +172,9 @@ def recite(db: sqlite_utils.Database, outlets: citations_module.OutletIndex,
            progress: Callable[[int], None] | None = None) -> dict[str, int]:
     """Re-extract the citations of every article (streamed by id), then resolve every link."""
     articles = found = 0
-    for article_id, text, links, language in store.articles_for_citations(db):
+    for article_id, text, links, language, outlet_id in store.articles_for_citations(db):
         try:
-            found += record_citations(db, article_id, text, links, language, outlets)
+            found += record_citations(db, article_id, text, links, language, outlets, outlet_id)
         except Exception:  # one bad text must not stop the pass
             logger.exception("citations of article %s failed", article_id)
         articles += 1
@@ -186,5 +188,6 @@ def analyse_article(db: sqlite_utils.Database, article_id: int, article: Mapping
                     outlets: citations_module.OutletIndex) -> stories.Assignment:
     """Story and citations of one new or changed article (its mentions carry their stance)."""
     assignment = assign_story(db, article_id, article.get("text"))
-    record_citations(db, article_id, article.get("text"), article.get("links"), article.get("language"), outlets)
+    record_citations(db, article_id, article.get("text"), article.get("links"), article.get("language"), outlets,
+                     store.article_outlet(db, article_id))
     return assignment

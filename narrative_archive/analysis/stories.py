@@ -27,7 +27,9 @@ NUM_PERM = 128
 BANDS, ROWS = 32, 4  # candidates from about Jaccard 0.4; NUM_PERM == BANDS * ROWS
 SHINGLE = 5  # words per shingle
 THRESHOLD = 0.5  # estimated Jaccard of shingles at which two texts are one story
-MIN_WORDS = 25  # shorter texts (teasers, captions) are their own story: too little to compare
+# Shorter texts (teasers, captions, short wire items) are too little to compare by shingles:
+# they join a story only as exact copies (the same words), under one key of their own.
+MIN_WORDS = 25
 MAX_WORDS = 20000  # longer texts are compared on their first words only: bounded work
 SIGNATURE_BYTES = NUM_PERM * 4
 
@@ -102,6 +104,14 @@ def band_keys(sig: bytes) -> tuple[int, ...]:
     )
 
 
+def exact_key(text: str) -> int:
+    """One bucket key for a short text: its words, lowercased, hashed. Only an exact copy
+    (the same words; punctuation and case aside) shares it."""
+    words = " ".join(match.group() for match in _WORD.finditer(text.lower()))
+    digest = hashlib.blake2b(words.encode(), digest_size=8, person=b"exact").digest()
+    return int.from_bytes(digest, "little", signed=True)
+
+
 def similarity(a: bytes, b: bytes) -> float:
     """Estimated Jaccard similarity of the two texts' shingles: the share of equal minhashes."""
     return float(np.count_nonzero(np.frombuffer(a, "<u4") == np.frombuffer(b, "<u4"))) / NUM_PERM
@@ -163,10 +173,11 @@ class StoryIndex:
         if text is not None and not isinstance(text, str):
             raise TypeError(f"StoryIndex.add: text must be a str or None, not {type(text).__name__}")
         self.storage.remove(article_id)
-        if not text or word_count(text) < MIN_WORDS:
+        words = word_count(text or "")
+        if not words:
             return Assignment(article_id, article_id)
-        sig = signature(text)
-        keys = band_keys(sig)
+        sig = signature(text or "")
+        keys = band_keys(sig) if words >= MIN_WORDS else (exact_key(text or ""),)
         matches = []
         stories: set[Hashable] = set()
         for candidate in self.storage.candidates(keys) - {article_id}:
