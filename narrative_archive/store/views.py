@@ -110,7 +110,8 @@ VIEWS: dict[str, str] = {
                o.language AS outlet_language, a.authors, a.via, a.archived_at,
                a.archive_url, a.archive_source, a.status,
                m.stance, m.stance_confidence, m.stance_evidence,
-               coalesce(a.story_id, a.id) AS story_id, m.terms, m.snippet, a.content_hash
+               coalesce(a.story_id, a.id) AS story_id, m.terms, m.snippet, a.content_hash,
+               a.text
         FROM mentions m
         JOIN articles a ON a.id = m.article_id
         JOIN article_dates d ON d.article_id = a.id
