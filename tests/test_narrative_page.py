@@ -304,3 +304,23 @@ def test_short_url_cuts_the_middle_of_a_long_path():
     shown = short_url(url)
     assert len(shown) <= 62 and shown.startswith("example.com/section-0") and \
         shown.endswith("the-end") and "…" in shown
+
+
+# --- defects of the published archive (issue 20), on this archive ------------------------
+
+
+def test_an_attribution_on_the_article_page_has_no_empty_slot(client, archive):
+    _, ids = archive
+    html = client.get(f"/archive/articles/{ids['mattis']}").text
+    [cite] = re.findall(r'<li class="cite cite-attribution">(.*?)</li>', html, re.DOTALL)
+    assert cite.startswith('attribution: <a href="/archive/outlets/tass">TASS</a> · “TASS')
+    assert ": ·" not in html
+
+
+def test_near_misses_show_their_highlights_as_highlights(client):
+    html = client.get("/archive/near_misses", params={
+        "q": "russia* AND taliban*", "narrative": RB}).text
+    cells = re.findall(r'<td class="col-snippet[^"]*">(.*?)</td>', html, re.DOTALL)
+    assert cells and all("<mark>" in cell and "&lt;mark&gt;" not in cell for cell in cells)
+    rows = client.rows(f"/archive/near_misses.json?q=russia*+AND+taliban*&narrative={RB}")
+    assert rows and all("<mark>" in row["snippet"] for row in rows)
