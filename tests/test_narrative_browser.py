@@ -160,3 +160,20 @@ def test_fts5_syntax_still_works_and_an_unreadable_search_says_why(server, brows
     page.fill("input#_search", "taliban NOT talks")
     page.press("input#_search", "Enter")
     page.wait_for_selector("td.col-matched mark")
+
+
+@pytest.mark.timeout(180)
+def test_wide_tables_read_at_1400_pixels(server, browser_page):
+    page, _ = browser_page
+    page.goto(f"{server}/archive/new_mentions_since?since=2024-01-01&narrative=")
+    page.wait_for_selector("table.rows-and-columns td.col-title")
+    widths = page.eval_on_selector_all(
+        "td.col-title, td.col-snippet", "els => els.map(e => e.getBoundingClientRect().width)")
+    assert widths and min(widths) >= 200  # no column of one word a line
+    heights = page.eval_on_selector_all(
+        "tbody tr", "els => els.map(e => e.getBoundingClientRect().height)")
+    assert max(heights) < 300
+    url = page.locator("td.col-url a.short-url").first
+    assert url.get_attribute("title").startswith("http://") and "://" not in url.inner_text()
+    assert page.eval_on_selector("thead th", "e => getComputedStyle(e).position") == "sticky"
+    assert page.locator("textarea#sql-editor").count() == 0  # the SQL is hidden
