@@ -259,8 +259,10 @@ def test_dashboard_draws_the_stance_split_and_the_attention_series(tmp_path):
                     assert any(f"Stance: {stance}" in label for label in labels), labels
                 points = page.locator("#chart-attention svg g.mark-symbol path")
                 shares = [points.nth(i).get_attribute("aria-label") or "" for i in range(points.count())]
-                assert any("% of the outlet's articles: 0" in s for s in shares)  # months without
-                assert any("% of the outlet's articles: 0" not in s for s in shares)
+                assert any("% of the outlet's articles from its feeds and sitemaps: 0" in s
+                           for s in shares)  # months without
+                assert any("% of the outlet's articles from its feeds and sitemaps: 0" not in s
+                           for s in shares)
             finally:
                 browser.close()
     finally:

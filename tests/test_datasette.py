@@ -22,6 +22,7 @@ from narrative_archive.cli import cli
 from narrative_archive.config import Narrative
 from narrative_archive.match import narratives
 from narrative_archive.publish import serve
+from narrative_archive.times import periods_between
 from tests.datasette_fixtures import (
     ARTICLES,
     MENTIONS,
@@ -193,13 +194,18 @@ def test_no_writable_canned_query():
 
 def test_timeline(client):
     monthly = client.rows(f"/archive/timeline.json?narrative={RA}&by=month")
-    assert [(r["period"], r["articles"], r["outlets"], r["cumulative_articles"])
-            for r in monthly] == [
+    with_mentions = [(r["period"], r["articles"], r["outlets"], r["cumulative_articles"])
+                     for r in monthly if r["articles"]]
+    assert with_mentions == [
         ("2017-03", 4, 3, 4), ("2017-04", 1, 1, 5), ("2017-05", 1, 1, 6),
         ("2018-01", 1, 1, 7), ("2020-06", 1, 1, 8)]
-    weekly = client.rows(f"/archive/timeline.json?narrative={RA}&by=week")
-    assert [(r["period"], r["articles"]) for r in weekly[:2]] == [
-        ("2017-03-20", 3), ("2017-03-27", 1)]  # weeks start on Monday
+    # every month from the first to the last, an empty one as 0 (none left out)
+    assert [r["period"] for r in monthly] == periods_between("2017-03", "2020-06", "month")
+    assert monthly[3] == {"narrative": RA, "period": "2017-06", "articles": 0, "stories": 0,
+                          "outlets": 0, "cumulative_articles": 6}
+    weekly = client.rows(f"/archive/timeline.json?narrative={RA}&by=week&_size=max")
+    assert [(r["period"], r["articles"]) for r in weekly[:3]] == [
+        ("2017-03-20", 3), ("2017-03-27", 1), ("2017-04-03", 0)]  # weeks start on Monday
     daily = client.rows(f"/archive/timeline.json?narrative={RB}")  # by defaults to day
     assert [(r["period"], r["articles"]) for r in daily] == [("2020-06-27", 1),
                                                              ("2020-06-28", 1)]

@@ -177,3 +177,26 @@ def test_wide_tables_read_at_1400_pixels(server, browser_page):
     assert url.get_attribute("title").startswith("http://") and "://" not in url.inner_text()
     assert page.eval_on_selector("thead th", "e => getComputedStyle(e).position") == "sticky"
     assert page.locator("textarea#sql-editor").count() == 0  # the SQL is hidden
+
+
+@pytest.mark.timeout(180)
+def test_dashboard_charts_do_not_mislead(server, browser_page):
+    page, _ = browser_page
+    page.goto(f"{server}/-/dashboards/narratives?narrative={RA}")
+    page.wait_for_selector("#chart-top-outlets svg g.mark-rect path")
+    page.wait_for_selector("#chart-timeline svg g.mark-rect path")
+    # counts on integer axes: no tick repeated, none a fraction
+    for chart in ("top-outlets", "timeline"):
+        ticks = page.eval_on_selector_all(
+            f"#chart-{chart} svg g[aria-label*='axis'] g.mark-text text",
+            "els => els.map(e => e.textContent)")
+        numbers = [t for t in ticks if t.replace(",", "").isdigit()]
+        assert numbers and len(numbers) == len(set(numbers)), (chart, ticks)
+    # the narrative has its colour from /narratives, not a stance's
+    colour = page.evaluate("fetch('/narratives.json').then(r => r.json())")
+    mine = next(n["colour"] for n in colour["narratives"] if n["id"] == RA)
+    fills = page.eval_on_selector_all("#chart-timeline svg g.mark-rect path",
+                                      "els => els.map(e => e.getAttribute('fill'))")
+    assert set(fills) == {mine}
+    # attention: points, never a line across a month without data
+    assert page.locator("#chart-attention svg g.mark-line").count() == 0

@@ -13,12 +13,8 @@ import pytest
 from narrative_archive import store
 from narrative_archive.publish import charts
 from narrative_archive.publish.display import short_url
-from narrative_archive.publish.narrative_page import (
-    BLOCKS,
-    Filters,
-    periods_between,
-    who_disputes,
-)
+from narrative_archive.publish.narrative_page import BLOCKS, Filters, who_disputes
+from narrative_archive.times import periods_between
 from tests.datasette_fixtures import Client, build_archive, make_datasette
 
 RA, RB, IA = "russia-arming-taliban", "russia-taliban-bounties", "iran-arming-taliban"

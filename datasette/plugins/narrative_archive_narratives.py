@@ -20,8 +20,10 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import sqlite3
 import tempfile
 import threading
+import time
 import urllib.parse
 from pathlib import Path
 
@@ -35,6 +37,7 @@ from narrative_archive.publish import charts
 from narrative_archive.publish.display import http_href, short_url
 from narrative_archive.publish.narrative_page import BLOCKS, Filters, narrative_page
 from narrative_archive.publish.narratives import block_rows, overview, to_csv
+from narrative_archive.store import narrative_page as rows_of
 
 PLUGIN = "narrative-archive"
 WACZ_MAX_CAPTURES = 5000
@@ -217,6 +220,63 @@ async def wacz_view(request, datasette):
     data = await asyncio.to_thread(path.read_bytes)
     return Response(data, status=200, content_type="application/wacz", headers={
         "content-disposition": f'attachment; filename="{narrative_id}.wacz"'})
+
+
+# --- one colour per narrative, on the dashboard too ---------------------------------------
+
+COLOURS_MEMO_SECONDS = 60
+
+
+def narrative_titles(datasette) -> list[str]:
+    """The archive's narrative titles in id order (read from the file, kept a minute)."""
+    memo = getattr(datasette, "_narrative_titles", None)
+    now = time.monotonic()
+    if memo and now - memo[0] < COLOURS_MEMO_SECONDS:
+        return memo[1]
+    titles: list[str] = []
+    # the name from the local metadata, not plugin_config(): that asks get_metadata again
+    local = getattr(datasette, "_metadata_local", None) or {}
+    name = ((local.get("plugins") or {}).get(PLUGIN) or {}).get("database", "archive")
+    db = datasette.databases.get(name)
+    if db is None:  # before the site plugin names it "archive": the one file served
+        db = next((d for d in datasette.databases.values() if d.path), None)
+    if db is not None and db.path:
+        try:
+            conn = sqlite3.connect(f"file:{db.path}?mode=ro", uri=True)
+            try:
+                titles = rows_of.narrative_titles(conn)
+            finally:
+                conn.close()
+        except sqlite3.Error:
+            titles = []
+    datasette._narrative_titles = (now, titles)
+    return titles
+
+
+@hookimpl
+def get_metadata(datasette, key, database, table):
+    """Each dashboard chart coloured by narrative gets the narratives' colours as its scale
+    (narrative titles in id order, charts.NARRATIVE_COLOURS): a narrative has the same colour
+    on every chart, filtered or not, as on /narratives; none is a stance's colour."""
+    if key not in (None, "plugins") or database is not None:
+        return {}
+    local = getattr(datasette, "_metadata_local", None) or {}
+    dashboards = ((local.get("plugins") or {}).get("datasette-dashboards")) or {}
+    titles = None
+    injected: dict = {}
+    for slug, dashboard in dashboards.items():
+        for name, chart in ((dashboard or {}).get("charts") or {}).items():
+            color = (((chart or {}).get("display") or {}).get("encoding") or {}).get("color") or {}
+            if color.get("field") != "narrative" or "scale" in color:
+                continue
+            titles = narrative_titles(datasette) if titles is None else titles
+            if not titles:
+                return {}
+            scale = {"domain": list(titles),
+                     "range": [charts.narrative_colour(i) for i in range(len(titles))]}
+            injected.setdefault(slug, {"charts": {}})["charts"][name] = {
+                "display": {"encoding": {"color": {"scale": scale}}}}
+    return {"plugins": {"datasette-dashboards": injected}} if injected else {}
 
 
 # --- the Atom feed: 404 for an unknown narrative -------------------------------------

@@ -23,7 +23,7 @@ STANCE_LABELS = {"asserts": "asserts (in its own voice)", "reports": "reports (a
                  "disputes": "disputes (denies or rebuts)", "unlabelled": "no stance read"}
 # Narratives: colours no stance uses (no red, blue, green or grey), in id order.
 NARRATIVE_COLOURS = ("#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf", "#bcbd22",
-                     "#393b79", "#ad494a", "#637939", "#e7969c")
+                     "#ffbb78", "#c5b0d5", "#f7b6d2", "#dbdb8d")
 
 
 def narrative_colour(index: int) -> str:

@@ -15,7 +15,7 @@ import json
 import re
 from collections import Counter, defaultdict
 from dataclasses import asdict, dataclass, fields
-from datetime import date, timedelta
+from datetime import date
 from typing import Any, NamedTuple
 
 import sqlite_utils
@@ -23,6 +23,7 @@ import sqlite_utils
 from narrative_archive import store
 from narrative_archive.publish.charts import STANCES
 from narrative_archive.store import narrative_page as rows_of
+from narrative_archive.times import period_of, periods_between
 
 FIRST_SHOWN = 10  # who said it first
 UPTAKE_SHOWN = 50  # outlets in order (HTML; exports have all)
@@ -162,33 +163,6 @@ def period_for(rows: list[Mention], filters: Filters) -> str:
     start, end = chart_range(days, filters)
     span = (date.fromisoformat(end) - date.fromisoformat(start)).days
     return "week" if span <= WEEKS_UP_TO_DAYS else "month"
-
-
-def period_of(day: str, by: str) -> str:
-    if by == "month":
-        return day[:7]
-    if by == "week":
-        start = date.fromisoformat(day)
-        return (start - timedelta(days=start.weekday())).isoformat()
-    return day
-
-
-def periods_between(start: str, end: str, by: str) -> list[str]:
-    """Every period from the one holding `start` to the one holding `end`."""
-    first, last = date.fromisoformat(start), date.fromisoformat(end)
-    out: list[str] = []
-    if by == "month":
-        year, month = first.year, first.month
-        while (year, month) <= (last.year, last.month):
-            out.append(f"{year:04d}-{month:02d}")
-            year, month = (year + 1, 1) if month == 12 else (year, month + 1)
-        return out
-    step = timedelta(days=7 if by == "week" else 1)
-    current = date.fromisoformat(period_of(start, by))
-    while current <= last:
-        out.append(current.isoformat())
-        current += step
-    return out
 
 
 def spread(rows: list[Mention], by: str, filters: Filters) -> list[dict]:

@@ -11,8 +11,9 @@ from typing import Any
 import sqlite_utils
 
 from narrative_archive.publish.charts import narrative_colour
-from narrative_archive.publish.narrative_page import BLOCKS, periods_between
+from narrative_archive.publish.narrative_page import BLOCKS
 from narrative_archive.store import narrative_page as rows_of
+from narrative_archive.times import periods_between
 
 
 def overview(db: sqlite_utils.Database) -> dict[str, Any]:

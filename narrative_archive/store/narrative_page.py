@@ -147,3 +147,8 @@ def mention_column(db: sqlite_utils.Database, narrative_id: str, column: str,
     return dict(db.execute(
         f"SELECT article_id, [{column}] FROM mentions WHERE narrative_id = ?"
         f" AND article_id IN ({_marks(ids)})", [narrative_id, *ids]).fetchall())
+
+
+def narrative_titles(conn: sqlite3.Connection) -> list[str]:
+    """The narratives' titles in id order (the order their colours follow)."""
+    return [row[0] for row in conn.execute("SELECT title FROM narratives ORDER BY id")]
