@@ -320,3 +320,24 @@ def test_near_misses_show_their_highlights_as_highlights(client):
     assert cells and all("<mark>" in cell and "&lt;mark&gt;" not in cell for cell in cells)
     rows = client.rows(f"/archive/near_misses.json?q=russia*+AND+taliban*&narrative={RB}")
     assert rows and all("<mark>" in row["snippet"] for row in rows)
+
+
+def test_who_disputes_comes_from_the_stance_speaker_when_the_archive_records_it(tmp_path):
+    """An archive with the stance_speaker columns (another migration adds them): the name
+    and kind recorded with the stance win over reading the sentence."""
+    path = tmp_path / "archive.db"
+    ids = build_archive(path)
+    db = store.open_db(path)
+    if not db.execute("SELECT 1 FROM pragma_table_info('mentions')"
+                      " WHERE name = 'stance_speaker_name'").fetchone():
+        db.execute("ALTER TABLE mentions ADD COLUMN stance_speaker TEXT")
+        db.execute("ALTER TABLE mentions ADD COLUMN stance_speaker_name TEXT")
+    db.execute("UPDATE mentions SET stance_speaker = 'official', stance_speaker_name ="
+               " 'the Russian foreign ministry' WHERE article_id = ?", [ids["denial"]])
+    db.execute("UPDATE mentions SET stance_speaker = 'outlet', stance_speaker_name = NULL"
+               " WHERE article_id = ?", [ids["denial-ru"]])
+    db.conn.commit()
+    db.close()
+    disputed = Client(make_datasette(path)).json(f"/narratives/{RA}.json")["disputed"]
+    assert [(row["who"], row["who_from"]) for row in disputed] == [
+        ("the Russian foreign ministry", "official"), ("TASS (own voice)", "outlet")]

@@ -280,25 +280,36 @@ def _hours(start: str | None, end: str | None) -> float | None:
 def disputed(db: sqlite_utils.Database, narrative_id: str, rows: list[Mention],
              details: dict[int, dict]) -> list[dict]:
     """The disputing mentions, oldest first: the sentence that decided it, its cues, and
-    who disputes (the stance_speaker column when the archive has it, else read from the
-    sentence, else the outlet in its own voice)."""
+    who disputes: the stance's speaker when the archive records one (stance_speaker_name,
+    or stance_speaker: outlet, official, unnamed), else read from the sentence, else the
+    outlet in its own voice."""
     shown = rows[:DISPUTES_SHOWN]
-    speakers = rows_of.mention_column(db, narrative_id, "stance_speaker",
-                                      [r.article_id for r in shown])
+    speakers = rows_of.mention_columns(db, narrative_id, ("stance_speaker", "stance_speaker_name"),
+                                       [r.article_id for r in shown])
     out = []
     for row in shown:
         detail = details.get(row.article_id) or {}
         evidence = _json(detail.get("stance_evidence"))
         sentence = evidence.get("sentence")
         cues = [str(cue) for cue in evidence.get("cues") or []]
-        speaker = speakers.get(row.article_id) or evidence.get("speaker")
-        who, source = (speaker, "stance") if speaker else who_disputes(sentence, cues)
+        speaker = speakers.get(row.article_id) or {}
+        kind, name = speaker.get("stance_speaker"), speaker.get("stance_speaker_name")
+        name = name or evidence.get("speaker")
+        if name:
+            who, source = name, kind or "stance"
+        elif kind == "unnamed":
+            who, source = "an unnamed source", kind
+        elif kind == "outlet":
+            who, source = None, kind
+        else:
+            who, source = who_disputes(sentence, cues)
         out.append({"article_id": row.article_id, "dated_at": row.dated_at,
                     "outlet_id": row.outlet_id, "outlet": row.outlet, "country": row.country,
                     "outlet_kind": row.outlet_kind, "state_affiliated": row.state_affiliated,
                     "title": detail.get("title"), "url": detail.get("url"),
                     "who": who or f"{row.outlet or row.outlet_id or 'the outlet'} (own voice)",
                     "who_from": source if who else "outlet",
+                    "speaker": kind,
                     "sentence": sentence, "cues": ", ".join(cues),
                     "confidence": detail.get("stance_confidence")})
     return out

@@ -138,15 +138,17 @@ def has_column(db: sqlite_utils.Database, table: str, column: str) -> bool:
     return any(row[1] == column for row in db.execute(f"PRAGMA table_info({table})"))
 
 
-def mention_column(db: sqlite_utils.Database, narrative_id: str, column: str,
-                   article_ids: Iterable[int]) -> dict[int, Any]:
-    """One column of mentions (e.g. stance_speaker, when the archive has it), by article id."""
+def mention_columns(db: sqlite_utils.Database, narrative_id: str, columns: Iterable[str],
+                    article_ids: Iterable[int]) -> dict[int, dict[str, Any]]:
+    """Those of these mentions' columns the archive has (e.g. stance_speaker and
+    stance_speaker_name, from a later migration), by article id; {} when it has none."""
     ids = list(dict.fromkeys(int(i) for i in article_ids))
-    if not ids or not has_column(db, "mentions", column):
+    present = [c for c in columns if has_column(db, "mentions", c)]
+    if not ids or not present:
         return {}
-    return dict(db.execute(
-        f"SELECT article_id, [{column}] FROM mentions WHERE narrative_id = ?"
-        f" AND article_id IN ({_marks(ids)})", [narrative_id, *ids]).fetchall())
+    return {row["article_id"]: row for row in db.query(
+        f"SELECT article_id, {', '.join(f'[{c}]' for c in present)} FROM mentions"
+        f" WHERE narrative_id = ? AND article_id IN ({_marks(ids)})", [narrative_id, *ids])}
 
 
 def narrative_titles(conn: sqlite3.Connection) -> list[str]:
