@@ -208,12 +208,15 @@ def free_port() -> int:
 
 
 def start_server(kind: str, db_path: Path, port: int, log: Path) -> subprocess.Popen:
-    if kind == "serve":
+    env = dict(os.environ)
+    if kind in ("serve", "uncached"):
         args = [str(BIN / "narrative-archive"), "serve", "--db", str(db_path), "--port", str(port)]
+        if kind == "uncached":  # every narrative page counted anew, as after any write
+            env["NARRATIVE_ARCHIVE_PAGE_CACHE"] = "off"
     else:
         args = [sys.executable, "-m", "datasette", "serve", str(db_path), "--port", str(port)]
     process = subprocess.Popen(args, stdout=log.open("w"), stderr=subprocess.STDOUT,
-                               start_new_session=True)
+                               start_new_session=True, env=env)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         try:
@@ -384,6 +387,8 @@ def main() -> None:
                 if not args.only or args.only in page[0]]
     results: dict[tuple[str, str, bool], dict] = {}
     kinds = ["serve"] + ([] if args.no_stock else ["stock"])
+    if any("narrative" in name for name, _paths, _stock in measured):
+        kinds.append("uncached")
     for kind in kinds:
         port = free_port()
         process = start_server(kind, db_path, port, db_path.parent / f"{kind}.log")
@@ -393,7 +398,8 @@ def main() -> None:
                 if writer:
                     writer.start()
                 for name, paths, on_stock in measured:
-                    if kind == "stock" and not on_stock:
+                    if (kind == "stock" and not on_stock) or (
+                            kind == "uncached" and "narrative" not in name):
                         continue
                     clients = 1 if "1 client" in name else args.clients
                     result = asyncio.run(load(f"http://127.0.0.1:{port}", paths, clients,
@@ -413,12 +419,14 @@ def main() -> None:
 
     print(f"{args.clients} clients, {args.duration:g} s per page, {meta['articles']:,} articles\n")
     header = ["page", "narrative-archive serve", "stock Datasette",
-              f"serve, writer at {args.write_rate:g}/s", f"stock, writer at {args.write_rate:g}/s"]
+              f"serve, writer at {args.write_rate:g}/s", f"stock, writer at {args.write_rate:g}/s",
+              "serve, narrative page cache off", "cache off, writer"]
     print("| " + " | ".join(header) + " |")
     print("|" + "---|" * len(header))
     for name, _paths, _on_stock in measured:
         cells = [cell(results.get((name, kind, writing)))
-                 for writing in (False, True) for kind in ("serve", "stock")]
+                 for kind_pair in (("serve", "stock"), ("uncached",))
+                 for writing in (False, True) for kind in kind_pair]
         print("| " + " | ".join([name, *cells]) + " |")
     for kind in kinds:
         writer = results.get(("writer", kind, True))

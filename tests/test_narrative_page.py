@@ -11,11 +11,12 @@ import re
 import pytest
 
 from narrative_archive import store
+from narrative_archive.match import narratives
 from narrative_archive.publish import charts
 from narrative_archive.publish.display import short_url
 from narrative_archive.publish.narrative_page import BLOCKS, Filters, who_disputes
 from narrative_archive.times import periods_between
-from tests.datasette_fixtures import Client, build_archive, make_datasette
+from tests.datasette_fixtures import NARRATIVES, Client, build_archive, make_datasette
 
 RA, RB, IA = "russia-arming-taliban", "russia-taliban-bounties", "iran-arming-taliban"
 RA_ORDER = ["nicholson", "denial", "denial-ru", "hearing", "mattis", "official", "both",
@@ -341,3 +342,20 @@ def test_who_disputes_comes_from_the_stance_speaker_when_the_archive_records_it(
     disputed = Client(make_datasette(path)).json(f"/narratives/{RA}.json")["disputed"]
     assert [(row["who"], row["who_from"]) for row in disputed] == [
         ("the Russian foreign ministry", "official"), ("TASS (own voice)", "outlet")]
+
+
+def test_the_page_follows_the_archive_when_it_changes(tmp_path):
+    """Blocks are kept while the file is unchanged, and counted again after any commit."""
+    path = tmp_path / "archive.db"
+    build_archive(path)
+    client = Client(make_datasette(path))
+    assert client.json(f"/narratives/{IA}.json")["count"] == 2
+    assert client.json(f"/narratives/{IA}.json")["count"] == 2  # from memory
+    db = store.open_db(path)
+    article_id, _ = store.save_article(db, {
+        "url": "https://tolonews.com/iran-again", "title": "Iran arms the Taliban",
+        "text": "Officials say Iran is arming the Taliban in the west.",
+        "published_at": "2021-03-01T10:00:00Z"}, "tolo", via="feed")
+    narratives.match_article(db, article_id, NARRATIVES)
+    db.close()
+    assert client.json(f"/narratives/{IA}.json")["count"] == 3

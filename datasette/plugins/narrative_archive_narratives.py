@@ -6,7 +6,8 @@
   disputed it, which outlets carry it and who cited whom, narrowed by date range,
   country, outlet kind, language and stance (templates/narrative.html; the blocks are
   counted by narrative_archive.publish.narrative_page on a read connection, off the
-  event loop); /narratives/NARRATIVE.json is every block, and
+  event loop, and kept until the archive file changes); /narratives/NARRATIVE.json is every
+  block, and
   /narratives/NARRATIVE/BLOCK.csv or .json one block, with the same filters;
 - /-/wacz/NARRATIVE.wacz packages the captures of the narrative's articles for
   ReplayWeb.page: built once per set of captures in a worker thread, one build at a
@@ -112,9 +113,42 @@ async def narratives_view(request, datasette):
         "narratives.html", {**data, "database": archive_name(datasette)}, request=request))
 
 
-def _page(request, datasette, narrative_id: str):
+# A narrative's blocks, kept until the archive file changes: the key holds the size and
+# modification time of the file and its WAL, which every commit changes (a crawl writing
+# makes every read count again; an archive at rest answers from memory).
+PAGE_CACHE_ENTRIES = 256
+_page_cache: dict[tuple, tuple[tuple, dict | None]] = {}
+_page_cache_lock = threading.Lock()
+
+
+def _file_stamp(datasette) -> tuple | None:
+    db = datasette.databases.get(archive_name(datasette))
+    if db is None or not db.path:
+        return None
+    stamp = []
+    for path in (db.path, f"{db.path}-wal"):
+        try:
+            stat = os.stat(path)
+        except OSError:
+            stat = None
+        stamp.append((stat.st_size, stat.st_mtime_ns) if stat else None)
+    return tuple(stamp)
+
+
+def _page_cache_on() -> bool:
+    return os.environ.get("NARRATIVE_ARCHIVE_PAGE_CACHE", "on").lower() not in ("0", "off", "no")
+
+
+async def _page(request, datasette, narrative_id: str):
+    """(the narrative's blocks or None, what the filters refused), from the cache when the
+    archive has not changed since they were counted."""
     filters, problems = Filters.from_args(request.args)
     by = request.args.get("by") or None
+    key = (narrative_id, tuple(sorted(filters.args().items())), by)
+    stamp = _file_stamp(datasette) if _page_cache_on() else None
+    cached = _page_cache.get(key)
+    if stamp is not None and cached is not None and cached[0] == stamp:
+        return cached[1], problems
 
     def read(db):
         page = narrative_page(db, narrative_id, filters, by)
@@ -122,14 +156,19 @@ def _page(request, datasette, narrative_id: str):
             page["colour"] = charts.narrative_colour(store.narrative_ids(db).index(narrative_id))
         return page
 
-    return _read(datasette, read), problems
+    page = await _read(datasette, read)
+    if stamp is not None:
+        with _page_cache_lock:
+            if len(_page_cache) >= PAGE_CACHE_ENTRIES:
+                _page_cache.clear()
+            _page_cache[key] = (stamp, page)
+    return page, problems
 
 
 async def narrative_view(request, datasette):
     narrative_id = urllib.parse.unquote(request.url_vars["narrative"])
     fmt = request.url_vars.get("format")
-    pending, problems = _page(request, datasette, narrative_id)
-    page = await pending
+    page, problems = await _page(request, datasette, narrative_id)
     if page is None:
         return await _not_found(request, datasette, narrative_id, fmt)
     if fmt == "json":
@@ -154,8 +193,7 @@ async def narrative_view(request, datasette):
 async def block_view(request, datasette):
     narrative_id = urllib.parse.unquote(request.url_vars["narrative"])
     block, fmt = request.url_vars["block"], request.url_vars["format"]
-    pending, _problems = _page(request, datasette, narrative_id)
-    page = await pending
+    page, _problems = await _page(request, datasette, narrative_id)
     if page is None:
         return await _not_found(request, datasette, narrative_id, fmt)
     rows = block_rows(page, block)
