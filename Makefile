@@ -41,6 +41,9 @@ clean:
 
 # A demo archive of synthetic articles, and screenshots taken from it: in build/ (gitignored)
 # unless asked, e.g. `make demo SCREENSHOTS=docs/screenshots` to retake the README's.
+# The demo archive lives in build/demo/ with its own captures/ (never the captures/ of an
+# archive.db in the repository).
 SCREENSHOTS ?= build/screenshots
+DEMO_DB ?= build/demo/demo.db
 demo: $(STAMP)
-	$(BIN)/python datasette/demo.py demo.db --screenshots $(SCREENSHOTS)
+	$(BIN)/python datasette/demo.py $(DEMO_DB) --screenshots $(SCREENSHOTS)

@@ -1,7 +1,7 @@
 """Build a demo archive, and optionally screenshot it in headless Chromium.
 
-    .venv/bin/python datasette/demo.py demo.db
-    .venv/bin/python datasette/demo.py demo.db --screenshots docs/screenshots
+    .venv/bin/python datasette/demo.py build/demo/demo.db
+    .venv/bin/python datasette/demo.py build/demo/demo.db --screenshots docs/screenshots
 
 The archive uses the shipped config (config/outlets.yml, config/narratives.yml)
 and ~60 SYNTHETIC articles (demo_stories.py): headlines and texts paraphrase how the
@@ -9,12 +9,14 @@ and ~60 SYNTHETIC articles (demo_stories.py): headlines and texts paraphrase how
 on sharing information, Nicholson and Scaparrotti on arms, the 2020 bounty reports,
 the weapons left behind in 2021), but they are written for the demo, not copied
 from the outlets named, and every URL has /demo/ in its path. Use it to try the
-published archive (`narrative-archive serve --db demo.db`) and to regenerate the
+published archive (`narrative-archive serve --db build/demo/demo.db`) and to regenerate the
 README screenshots, never as a source.
 
 Each story and each edit gets a WARC capture of a synthetic page carrying its
-text, in captures/ beside the archive (paths.captures_dir: where `serve` looks), so the article
-page lists captures with their WARC record downloads; a rebuild replaces the
+text, in captures/ beside the archive (where `serve` looks: `make demo` builds in
+build/demo/, so its captures never mix with those of an archive.db in the repository), and
+the demo stores exactly what each page extracts to (re-extracting changes nothing), so the
+article page lists captures with their WARC record downloads; a rebuild replaces the
 demo's WARC files and leaves any others there alone.
 
 --screenshots DIR (demo_screenshots.py) serves the archive with `narrative-archive serve` on a free
@@ -26,7 +28,6 @@ playwright package and Debian's chromium at /usr/bin/chromium).
 from __future__ import annotations
 
 import argparse
-import hashlib
 import html
 import re
 import sys
@@ -42,6 +43,7 @@ from narrative_archive.analysis import archive as analysis
 from narrative_archive.analysis import citations
 from narrative_archive.capture import CaptureWriter
 from narrative_archive.config import load_narratives, load_outlets
+from narrative_archive.extract.article import content_hash, extract_article
 from narrative_archive.match import narratives
 from narrative_archive.paths import DEFAULT_CONFIG_DIR, captures_dir
 
@@ -81,13 +83,24 @@ DEMO_RUN = "demo"  # the demo's WARC files are narrative-archive-demo-*.warc.gz
 
 
 def demo_page(article: dict) -> bytes:
-    """A synthetic article page carrying the article's title and text."""
+    """A synthetic article page carrying the article's title and text, so that extracting
+    it gives back exactly that title and text (no visible headline: on a short page the
+    extractor would take it into the text)."""
     title = html.escape(article["title"])
     paragraphs = "".join(f"<p>{html.escape(part)}</p>"
                          for part in article["text"].split("\n") if part.strip())
     return (f"<!doctype html><html><head><meta charset=utf-8><title>{title}</title>"
+            f'<meta property="og:title" content="{title}">'
             f'<link rel=canonical href="{html.escape(article["url"])}"></head>'
-            f"<body><article><h1>{title}</h1>{paragraphs}</article></body></html>").encode()
+            f"<body><article>{paragraphs}</article></body></html>").encode()
+
+
+def as_captured(article: dict) -> dict:
+    """The article as its synthetic page extracts: what `reextract` would find in its
+    capture is what the demo stores (title, text and their content hash)."""
+    extracted = extract_article(demo_page(article), article["url"])
+    return {**article, "title": extracted.title or article["title"],
+            "text": extracted.text or article["text"], "content_hash": extracted.content_hash}
 
 
 def capture_page(db, writer: CaptureWriter, article: dict, seen: datetime) -> int:
@@ -102,6 +115,7 @@ def build_demo_archive(path: str | Path, config_dir: str | Path = DEFAULT_CONFIG
     """Create (or replace) the demo archive at path, with its captures/ beside it;
     return counts."""
     path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
     for suffix in ("", "-wal", "-shm"):
         Path(f"{path}{suffix}").unlink(missing_ok=True)
     captures = captures_dir(path)
@@ -136,9 +150,10 @@ def build_demo_archive(path: str | Path, config_dir: str | Path = DEFAULT_CONFIG
             "links": [urls[cited] for cited in LINKS.get(index, ()) if cited in urls],
             "language": "ru" if re.search("[а-яА-Я]", text) else "en",
             "authors": [] if outlet.kind == "wire" and index % 2 else ["Staff reporter"],
-            "content_hash": hashlib.sha256(text.encode()).hexdigest()[:16],
+            "content_hash": content_hash(text, title),
             "description": text.split(". ")[0].rstrip(".") + ".",
         }
+        article = as_captured(article)
         capture_id = capture_page(db, writer, article, seen)
         article_id, _ = store.save_article(db, article, outlet_id, via="feed",
                                            fetched_at=_iso(seen), capture_id=capture_id)
@@ -154,7 +169,7 @@ def build_demo_archive(path: str | Path, config_dir: str | Path = DEFAULT_CONFIG
             **original, "text": text, "published_at": _iso(copy_seen - timedelta(minutes=20)),
             "url": f"{outlets[outlet_id].url.rstrip('/')}/demo/{copy_seen:%Y/%m}/"
                    f"{slugify(original['title'])}",
-            "content_hash": hashlib.sha256(text.encode()).hexdigest()[:16], "links": [],
+            "content_hash": content_hash(text, original["title"]), "links": [],
         }
         article_id, _ = store.save_article(db, article, outlet_id, via="feed",
                                            fetched_at=_iso(copy_seen))
@@ -166,7 +181,7 @@ def build_demo_archive(path: str | Path, config_dir: str | Path = DEFAULT_CONFIG
         analysis.analyse_article(db, article_id, filler["article"], outlet_names)
     article_id, article, seen = ids[EDITED["index"]]
     edited = {**article, "text": article["text"] + EDITED["append"]}
-    edited["content_hash"] = hashlib.sha256(edited["text"].encode()).hexdigest()[:16]
+    edited = as_captured(edited)
     edited_seen = seen + timedelta(hours=EDITED["after_hours"])
     capture_id = capture_page(db, writer, edited, edited_seen)
     store.save_article(db, edited, STORIES[EDITED["index"]][0], via="feed",

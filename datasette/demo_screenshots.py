@@ -61,6 +61,7 @@ def take_screenshots(db_path: str | Path, directory: str | Path,
                            "&_nocol=authors&_nocol=url", "table.rows-and-columns", 1600),
             ("dashboard.png", "/-/dashboards/narratives", "#chart-timeline svg .mark-rect path",
              None),
+            ("narrative-page.png", "/narratives/russia-arming-taliban", "#spread svg", None),
             ("article.png", f"/archive/articles/{article_id}", "article.article", None),
             # the Analysis section of the README (#id: only that element of the page)
             ("stance.png", "/-/dashboards/narratives", "#chart-stance svg .mark-rect path",

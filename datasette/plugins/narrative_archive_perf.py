@@ -5,6 +5,8 @@
 - the count of a full-text search of the articles table is the FTS index's own
   count (the same number: the index is kept in sync by triggers), not a join that
   visits every matching article row;
+- the search box forgives: ?_search= text that is not valid FTS5 (al-Qaeda, Taliban's,
+  U.S. weapons, taliban AND) is searched as the user meant it (fts.forgiving_query);
 - a search's newest-first page is read in date order when the words are common
   (walking the published_at index until a page of hits is found) instead of sorting
   every hit: SQLite cannot tell from an FTS5 MATCH how many rows it will return
@@ -30,6 +32,7 @@ from datasette.database import Database
 from datasette.utils.asgi import Response
 
 from narrative_archive import store
+from narrative_archive.fts import forgiving_query
 from narrative_archive.publish.instance import INTERNAL, archive_name
 
 MMAP_BYTES = 16 * 2**30  # address space only: the OS pages in what queries touch
@@ -90,6 +93,8 @@ class SearchDatabase(Database):
         return hits, articles
 
     async def execute(self, sql, params=None, *args, **kwargs):
+        if isinstance(params, dict) and isinstance(params.get("search"), str):
+            params = {**params, "search": searchable(params["search"])}
         if isinstance(sql, str) and isinstance(params, dict) and "search" in params:
             if SEARCH_COUNT.fullmatch(sql):
                 sql = FTS_COUNT
@@ -114,7 +119,19 @@ def startup(datasette):
             datasette.add_database(SearchDatabase(datasette, path=db.path,
                                                   is_mutable=db.is_mutable),
                                    name=name, route=db.route)
-            db.close()
+            # not db.close(): Datasette keeps one connection per thread and database name
+            # (datasette.database.connections), which the new database goes on using; a
+            # query another plugin ran at startup would otherwise leave it closed
+
+
+def searchable(text: str) -> str:
+    """The search box's text as the FTS5 query the user meant (fts.forgiving_query:
+    al-Qaeda, Taliban's, U.S., a dangling AND); sqlite3.OperationalError saying what is
+    wrong when it cannot be read (Datasette answers 400, templates/400.html keeps the box)."""
+    forgiven = forgiving_query(text)
+    if forgiven.query is None:
+        raise sqlite3.OperationalError(f"Search {text!r}: {forgiven.error}")
+    return forgiven.query
 
 
 # --- the export ----------------------------------------------------------------

@@ -173,9 +173,11 @@ def restory(db: sqlite_utils.Database, progress: Callable[[int], None] | None = 
 
 def record_citations(db: sqlite_utils.Database, article_id: int, text: str | None, links, language: str | None,
                      outlets: citations_module.OutletIndex | None,
-                     found: Iterable[Mapping | citations_module.Citation] | None = None) -> int:
+                     found: Iterable[Mapping | citations_module.Citation] | None = None,
+                     outlet_id: str | None = None) -> int:
     """Extract and store an article's citations (``found``: extracted beforehand, in a
-    worker); then point earlier citations of its URL at it."""
+    worker); none to its own outlet, ``outlet_id`` ("told the BBC" on a BBC page is its own
+    reporting); then point earlier citations of its URL at it."""
     if found is None:
         if isinstance(links, str):
             try:
@@ -183,7 +185,10 @@ def record_citations(db: sqlite_utils.Database, article_id: int, text: str | Non
             except ValueError:
                 links = []
         found = citations_module.extract_citations(text, links or (), language,
-                                                   outlets or citations_module.outlet_index(()))
+                                                   outlets or citations_module.outlet_index(()),
+                                                   own_outlet=outlet_id)
+    elif outlet_id:
+        found = [citation for citation in found if not _own_attribution(citation, outlet_id)]
     with store.transaction(db):
         count = store.save_citations(db, article_id, found)
         store.resolve_citations_to(db, article_id)
@@ -194,9 +199,9 @@ def recite(db: sqlite_utils.Database, outlets: citations_module.OutletIndex,
            progress: Callable[[int], None] | None = None) -> dict[str, int]:
     """Re-extract the citations of every article (streamed by id), then resolve every link."""
     articles = found = 0
-    for article_id, text, links, language in store.articles_for_citations(db):
+    for article_id, text, links, language, outlet_id in store.articles_for_citations(db):
         try:
-            found += record_citations(db, article_id, text, links, language, outlets)
+            found += record_citations(db, article_id, text, links, language, outlets, outlet_id)
         except Exception:  # one bad text must not stop the pass
             logger.exception("citations of article %s failed", article_id)
         articles += 1
@@ -204,6 +209,11 @@ def recite(db: sqlite_utils.Database, outlets: citations_module.OutletIndex,
             progress(articles)
     resolved = store.resolve_all_citations(db)
     return {"articles": articles, "citations": found, "links": resolved}
+
+
+def _own_attribution(citation: Mapping | citations_module.Citation, outlet_id: str) -> bool:
+    value = citation if isinstance(citation, Mapping) else citation.to_dict()
+    return value.get("kind") == "attribution" and value.get("outlet_id") == outlet_id
 
 
 def analyse_article(db: sqlite_utils.Database, article_id: int, article: Mapping,
@@ -216,5 +226,5 @@ def analyse_article(db: sqlite_utils.Database, article_id: int, article: Mapping
     signature = {"signature": reading["signature"]} if "signature" in reading else {}
     assignment = assign_story(db, article_id, article.get("text"), **signature)
     record_citations(db, article_id, article.get("text"), article.get("links"), article.get("language"), outlets,
-                     reading.get("citations"))
+                     reading.get("citations"), store.article_outlet(db, article_id))
     return assignment

@@ -197,12 +197,14 @@ def extract_citations(
     outlets: OutletIndex | Iterable,
     *,
     patterns: Patterns | None = None,
+    own_outlet: str | None = None,
 ) -> list[Citation]:
     """The attributions in ``text`` and the ``links`` of an article, as Citations.
 
     ``language`` picks the patterns (all languages when missing or unknown); ``outlets`` is
     an OutletIndex or the plain outlet list to build one from. A link that cannot be parsed
-    is skipped.
+    is skipped. An attribution to the article's own outlet (``own_outlet``: "told the BBC"
+    on a BBC page) is its own reporting, not a citation, and is left out.
     """
     if text is not None and not isinstance(text, str):
         raise TypeError(f"extract_citations: text must be a str or None, not {type(text).__name__}")
@@ -211,6 +213,8 @@ def extract_citations(
     found: list[Citation] = []
     seen: set[tuple] = set()
     for citation in _attributions(text or "", language, index, patterns):
+        if own_outlet and citation.outlet_id == own_outlet:
+            continue
         key = (citation.outlet_id or name_key(citation.source_name), citation.sentence)
         if key not in seen:
             seen.add(key)

@@ -25,7 +25,9 @@ NUM_PERM = 128
 BANDS, ROWS = 32, 4  # candidates from about Jaccard 0.4; NUM_PERM == BANDS * ROWS
 SHINGLE = 5  # words per shingle
 THRESHOLD = 0.5  # estimated Jaccard of shingles at which two texts are one story
-MIN_WORDS = 25  # shorter texts (teasers, captions) are their own story: too little to compare
+# Shorter texts (teasers, captions, short wire items) are too little to compare by shingles:
+# they join a story only as exact copies (the same words), under one key of their own.
+MIN_WORDS = 25
 MAX_WORDS = 20000  # longer texts are compared on their first words only: bounded work
 SIGNATURE_BYTES = NUM_PERM * 4
 
@@ -127,6 +129,14 @@ def band_keys(sig: bytes) -> tuple[int, ...]:
     )
 
 
+def exact_key(text: str) -> int:
+    """One bucket key for a short text: its words, lowercased, hashed. Only an exact copy
+    (the same words; punctuation and case aside) shares it."""
+    words = " ".join(match.group() for match in _WORD.finditer(text.lower()))
+    digest = hashlib.blake2b(words.encode(), digest_size=8, person=b"exact").digest()
+    return int.from_bytes(digest, "little", signed=True)
+
+
 def similarity(a: bytes, b: bytes) -> float:
     """Estimated Jaccard similarity of the two texts' shingles: the share of equal minhashes
     (compared as 32-bit words in plain Python: the writer process need not import numpy)."""
@@ -195,9 +205,15 @@ class StoryIndex:
             raise TypeError(f"StoryIndex.add: text must be a str or None, not {type(text).__name__}")
         sig = text_signature(text) if isinstance(signature, _Unset) else signature
         self.storage.remove(article_id)
-        if sig is None:
+        if sig is not None:
+            keys = band_keys(sig)
+        elif word_count(text or ""):
+            # under MIN_WORDS words: one bucket for exact copies only (same words), and a
+            # signature every copy shares, so they compare as equal
+            key = exact_key(text or "")
+            keys, sig = (key,), key.to_bytes(8, "little", signed=True) * (NUM_PERM // 2)
+        else:
             return Assignment(article_id, article_id)
-        keys = band_keys(sig)
         matches = []
         stories: set[Hashable] = set()
         for candidate in self.storage.candidates(keys) - {article_id}:

@@ -196,7 +196,8 @@ def import_(db_path, config_dir, files, fmt, outlet_id, batch_size, progress):
     for narrative_id, result in summary.mentions.items():
         click.echo(f"narrative {narrative_id}: {describe_rematch(result)}")
     if summary.unconfigured_outlets:
-        click.echo(f"{len(summary.unconfigured_outlets)} domains are not in outlets.yml: their "
+        count = len(summary.unconfigured_outlets)
+        click.echo(f"{count} {'domain is' if count == 1 else 'domains are'} not in outlets.yml: their "
                    "articles went to an outlet of their own (configured 0), e.g. "
                    + ", ".join(summary.unconfigured_outlets[:5]))
     if summary.skipped:

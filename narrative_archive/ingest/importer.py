@@ -189,10 +189,15 @@ def import_files(
     summary.unconfigured_outlets = outlets.unconfigured
     mentions = sum(r.get("added", 0) for r in summary.mentions.values())
     store.finish_run(
-        db, summary.run_id, "ok", pages=summary.rows, new_articles=summary.new,
+        db, summary.run_id, run_status(summary), pages=summary.rows, new_articles=summary.new,
         updated_articles=summary.updated, mentions=mentions,
         message=describe(summary))
     return summary
+
+
+def run_status(summary: Summary) -> str:
+    """ok, unless there were rows and every one of them failed."""
+    return "failed" if summary.rows and summary.skipped == summary.rows else "ok"
 
 
 def describe(summary: Summary) -> str:

@@ -43,6 +43,8 @@ ALIASES = {
     "date_download": "fetched_at",
     "author": "authors",
     "headline": "title",
+    # the archive's own /-/export/NARRATIVE.csv (export_mentions): its columns come back
+    "article_language": "language",
 }
 NEWS_PLEASE_KEYS = frozenset(("maintext", "date_publish", "source_domain", "date_download"))
 _HTML_TAG = re.compile(
@@ -127,6 +129,11 @@ def read_records(path: str | Path, fmt: str,
         except json.JSONDecodeError as error:
             if number == 1:  # perhaps one pretty-printed object (or list) for the whole file
                 whole = _whole_file(path)
+                if isinstance(whole, DocumentError):  # one document, broken: one error
+                    if progress:
+                        progress(path.stat().st_size - len(line.encode("utf-8")))
+                    yield whole.line, whole
+                    return
                 if whole is not None:
                     if progress:
                         progress(path.stat().st_size - len(line.encode("utf-8")))
@@ -141,13 +148,44 @@ def read_records(path: str | Path, fmt: str,
         yield number, record if isinstance(record, dict) else RowError("not a JSON object")
 
 
-def _whole_file(path: Path) -> list[tuple[int, dict | RowError]] | None:
+class DocumentError(RowError):
+    """A file that is one JSON document (pretty-printed, or a list) and is broken."""
+
+    def __init__(self, message: str, line: int):
+        super().__init__(message)
+        self.line = line
+
+
+def _whole_file(path: Path) -> list[tuple[int, dict | RowError]] | DocumentError | None:
+    """The records of a file that is one JSON document; DocumentError when it is one but
+    broken (truncated, say: one error, where reading it line by line would give one per
+    line); None when it is not one document (JSON lines with a broken first line)."""
+    text = path.read_text(encoding="utf-8", errors="replace").lstrip("\ufeff")
     try:
-        data = json.loads(path.read_text(encoding="utf-8", errors="replace").lstrip("\ufeff"))
-    except ValueError:
-        return None
+        data = json.loads(text)
+    except json.JSONDecodeError as error:
+        if _lines_are_records(text):
+            return None
+        truncated = error.pos >= len(text.rstrip()) or error.msg.startswith("Unterminated")
+        return DocumentError(
+            f"broken JSON: the file is one JSON document and it "
+            f"{'ends early' if truncated else 'breaks'}: {error.msg} (line {error.lineno}, "
+            f"column {error.colno})", error.lineno)
     records = data if isinstance(data, list) else [data]
     return [(1, r if isinstance(r, dict) else RowError("not a JSON object")) for r in records]
+
+
+def _lines_are_records(text: str) -> bool:
+    """Whether a JSON text reads as JSON lines: a later line of its first few is an object."""
+    for line in text.splitlines()[1:20]:
+        line = line.strip()
+        if line:
+            try:
+                if isinstance(json.loads(line), dict):
+                    return True
+            except ValueError:
+                continue
+    return False
 
 
 def _csv_records(path: Path, progress) -> Iterator[tuple[int, dict | RowError]]:

@@ -7,6 +7,7 @@ else talks to archive.db through the functions re-exported here, or through the 
 
 from narrative_archive.store.analysis import (
     article_analysis,
+    article_outlet,
     articles_for_citations,
     articles_in_story_order,
     clear_stories,
@@ -135,6 +136,7 @@ from narrative_archive.times import now
 
 __all__ = [
     "article_analysis",
+    "article_outlet",
     "articles_for_citations",
     "articles_in_story_order",
     "clear_stories",

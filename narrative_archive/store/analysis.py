@@ -174,12 +174,20 @@ def resolve_citations_to(db: sqlite_utils.Database, article_id: int) -> int:
             "  UNION SELECT url FROM articles WHERE id = :id)", {"id": article_id}).rowcount
 
 
+def article_outlet(db: sqlite_utils.Database, article_id: int) -> str | None:
+    """The outlet an article belongs to (None when unknown)."""
+    row = db.conn.execute("SELECT outlet_id FROM articles WHERE id = ?", [article_id]).fetchone()
+    return row[0] if row else None
+
+
 def articles_for_citations(db: sqlite_utils.Database, batch: int = 500) -> Iterator[tuple]:
-    """Every article as (id, text, links JSON, language), by id, ``batch`` at a time."""
+    """Every article as (id, text, links JSON, language, outlet id), by id, ``batch`` at a
+    time."""
     last = 0
     while True:
         rows = db.conn.execute(
-            "SELECT id, text, links, language FROM articles WHERE id > ? ORDER BY id LIMIT ?",
+            "SELECT id, text, links, language, outlet_id FROM articles WHERE id > ?"
+            " ORDER BY id LIMIT ?",
             [last, batch]).fetchall()
         if not rows:
             break

@@ -12,7 +12,7 @@ import sqlite_utils
 
 from narrative_archive.fts import HIGHLIGHT_SQL, SNIPPET_SQL, best_excerpt, marked_terms
 from narrative_archive.store.db import transaction
-from narrative_archive.times import now
+from narrative_archive.times import now, period_of, periods_between
 
 logger = logging.getLogger("narrative_archive.match.narratives")
 
@@ -64,7 +64,8 @@ def narrative_timeline(
     since: str | None = None,
     until: str | None = None,
 ) -> list[dict]:
-    """Rows of {period, articles, stories, outlets} for one narrative, oldest first.
+    """Rows of {period, articles, stories, outlets} for one narrative, oldest first, every
+    period from the first to the last (within since/until) with an empty one as zeros.
 
     A period is a day (YYYY-MM-DD), the Monday a week starts on, or a month
     (YYYY-MM). An article is dated by published_at, else first_seen_at.
@@ -77,15 +78,17 @@ def narrative_timeline(
     if until:
         where.append(f"{column} <= ?")
         params.append(until[: len("YYYY-MM") if by == "month" else len("YYYY-MM-DD")])
-    return [
-        {by: row[column], "articles": row["articles"], "stories": row["stories"],
-         "outlets": row["outlets"]}
-        for row in db.query(
-            f"SELECT {column}, articles, stories, outlets FROM {view} WHERE {' AND '.join(where)}"
-            f" ORDER BY {column}",
-            params,
-        )
-    ]
+    found = {row[column]: row for row in db.query(
+        f"SELECT {column}, articles, stories, outlets FROM {view} WHERE {' AND '.join(where)}"
+        f" ORDER BY {column}", params)}
+    periods = list(found)
+    if periods:
+        start = max(period_of(since, by), periods[0]) if since else periods[0]
+        end = min(period_of(until, by), periods[-1]) if until else periods[-1]
+        periods = periods_between(start, end, by)
+    empty = {"articles": 0, "stories": 0, "outlets": 0}
+    return [{by: period, **{key: (found.get(period) or empty)[key] for key in empty}}
+            for period in periods]
 
 
 # --- narratives and their versions -------------------------------------------

@@ -14,7 +14,7 @@ NOW_SQL = "strftime('%Y-%m-%dT%H:%M:%SZ', 'now')"
 
 # A view may read the views above it, never one below. An article's place on a timeline
 # (timeline_date, timeline_at, timeline_day) is defined once, as generated columns on
-# articles (migration 20); article_dates names them as the views and timelines read them.
+# articles (migration 21); article_dates names them as the views and timelines read them.
 VIEWS: dict[str, str] = {
     "article_dates": """
         SELECT a.id AS article_id, a.outlet_id, a.timeline_date AS dated_at,
@@ -100,7 +100,8 @@ VIEWS: dict[str, str] = {
                a.archive_url, a.archive_source, a.status,
                m.stance, m.stance_confidence, m.stance_evidence, m.stance_speaker,
                m.stance_speaker_name,
-               coalesce(a.story_id, a.id) AS story_id, m.terms, m.snippet, a.content_hash
+               coalesce(a.story_id, a.id) AS story_id, m.terms, m.snippet, a.content_hash,
+               a.text
         FROM mentions m
         JOIN articles a ON a.id = m.article_id
         JOIN article_dates d ON d.article_id = a.id

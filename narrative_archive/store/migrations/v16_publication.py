@@ -117,7 +117,21 @@ MIGRATIONS: list[str] = [
     ALTER TABLE crawl_errors ADD COLUMN kind TEXT NOT NULL DEFAULT 'error';
     ALTER TABLE crawl_runs ADD COLUMN skipped INTEGER NOT NULL DEFAULT 0;
     """,
-    # 20: an article's place on a timeline, defined once: generated columns on articles
+    # 20 (issue 20): the full-text index declared as stock Datasette and sqlite-utils look
+    # for it, content="articles" (they miss content='articles' in single quotes, so stock
+    # Datasette ignored ?_search= and `sqlite-utils search` refused the table). FTS5 reads
+    # both the same: only the text kept in sqlite_master changes (fts.fts_table_sql now
+    # writes double quotes, so an archive created since has it from migration 1), no row of
+    # the index is rewritten. Idempotent: a declaration already double-quoted is left alone.
+    """
+    PRAGMA writable_schema = ON;
+    UPDATE sqlite_master
+       SET sql = replace(replace(sql, 'content=''articles''', 'content="articles"'),
+                         'content_rowid=''id''', 'content_rowid="id"')
+     WHERE type = 'table' AND name = 'articles_fts' AND sql LIKE '%content=''articles''%';
+    PRAGMA writable_schema = OFF;
+    """,
+    # 21: an article's place on a timeline, defined once: generated columns on articles
     # that the day-count triggers (recreated here) and views.py's views read. timeline_date
     # is what the page says, else an archived copy's capture, else when we first saw it;
     # timeline_at is that as a UTC time, a day-only date at the latest moment it can be

@@ -1,0 +1,434 @@
+"""The narrative page's blocks, from the archive's rows (store.narrative_page).
+
+`narrative_page(db, narrative_id, filters)` reads every mention of the narrative once
+(a narrow row each: date, outlet, country, kind, language, stance, story), keeps those
+the filters allow, and counts the blocks from them: who said it first, how it spread,
+the outlets in the order they took it up, who repeated it, who disputed it, the outlets
+table and who cited whom. Only the articles a block shows are then read by id. Every
+block is a list of flat dicts, so the same rows feed the HTML, CSV and JSON.
+"""
+
+from __future__ import annotations
+
+import bisect
+import json
+import re
+from collections import Counter, defaultdict
+from dataclasses import asdict, dataclass, fields
+from datetime import date
+from typing import Any, NamedTuple
+
+import sqlite_utils
+
+from narrative_archive import store
+from narrative_archive.publish.charts import STANCES
+from narrative_archive.store import narrative_page as rows_of
+from narrative_archive.times import period_of, periods_between
+
+FIRST_SHOWN = 10  # who said it first
+UPTAKE_SHOWN = 50  # outlets in order (HTML; exports have all)
+STORIES_SHOWN = 10
+COPIES_SHOWN = 20
+DISPUTES_SHOWN = 25
+EDGES_SHOWN = 60
+WEEKS_UP_TO_DAYS = 366  # a range up to a year is drawn per week, longer per month
+BLOCKS = ("first", "spread", "uptake", "repeated", "disputed", "outlets", "citations")
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+class Mention(NamedTuple):
+    article_id: int
+    sorted_at: str | None
+    dated_at: str | None
+    day: str | None
+    date_precision: str | None
+    date_source: str | None
+    outlet_id: str | None
+    outlet: str | None
+    country: str | None
+    outlet_kind: str | None
+    state_affiliated: int | None
+    language: str | None
+    stance: str | None
+    story_id: int
+
+
+assert Mention._fields == rows_of.MENTION_COLUMNS
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What the page narrows to: a day range and one value per facet ('' for any)."""
+    since: str = ""
+    until: str = ""
+    country: str = ""
+    kind: str = ""
+    language: str = ""
+    stance: str = ""
+
+    @classmethod
+    def from_args(cls, args) -> tuple[Filters, list[str]]:
+        """Filters from request arguments, and what was refused (a malformed date)."""
+        values, problems = {}, []
+        for name in (f.name for f in fields(cls)):
+            value = (args.get(name) or "").strip()[:64]
+            if name in ("since", "until") and value and not _DATE.match(value):
+                problems.append(f"{name}: {value!r} is not a date (YYYY-MM-DD)")
+                value = ""
+            values[name] = value
+        return cls(**values), problems
+
+    def keeps(self, row: Mention) -> bool:
+        return ((not self.since or (row.day or "") >= self.since)
+                and (not self.until or (row.day or "") <= self.until)
+                and (not self.country or row.country == self.country)
+                and (not self.kind or row.outlet_kind == self.kind)
+                and (not self.language or row.language == self.language)
+                and (not self.stance or (row.stance or "unlabelled") == self.stance))
+
+    def args(self) -> dict[str, str]:
+        return {key: value for key, value in asdict(self).items() if value}
+
+    def __bool__(self) -> bool:
+        return bool(self.args())
+
+
+def narrative_page(db: sqlite_utils.Database, narrative_id: str, filters: Filters = Filters(),
+                   by: str | None = None) -> dict[str, Any] | None:
+    """Every block of the narrative's page, or None for an unknown narrative."""
+    narrative = store.get_narrative(db, narrative_id)
+    if narrative is None:
+        return None
+    every = [Mention(*row) for row in rows_of.narrative_rows(db, narrative_id)]
+    shown = sorted((row for row in every if filters.keeps(row)),
+                   key=lambda row: (row.sorted_at or "", row.article_id))
+    by = by if by in ("day", "week", "month") else period_for(shown, filters)
+    first = shown[:FIRST_SHOWN]
+    uptake = outlets_in_order(shown)
+    disputes = [row for row in shown if row.stance == "disputes"]
+    edges = citation_chain(db, narrative_id, shown)
+    wanted = [*(r.article_id for r in first), *(u["article_id"] for u in uptake[:UPTAKE_SHOWN]),
+              *(r.article_id for r in disputes[:DISPUTES_SHOWN]),
+              *(e[k] for e in edges[:EDGES_SHOWN] for k in ("citing_article_id",
+                                                             "cited_article_id"))]
+    details = rows_of.mention_details(db, narrative_id, wanted)
+    outlets = rows_of.outlet_rows(db, (row.outlet_id for row in shown))
+    return {
+        "narrative": narrative,
+        "filters": filters,
+        "options": filter_options(every),
+        "total": len(every),
+        "count": len(shown),
+        "by": by,
+        "first": [said_first(rank, details.get(row.article_id), row)
+                  for rank, row in enumerate(first, 1)],
+        "spread": spread(shown, by, filters),
+        "uptake": [{**entry, "title": (details.get(entry["article_id"]) or {}).get("title")}
+                   for entry in uptake],
+        "repeated": repeated(db, shown),
+        "disputed": disputed(db, narrative_id, disputes, details),
+        "outlets": outlet_table(shown, outlets),
+        "citations": [_edge_row(edge, details) for edge in edges],
+    }
+
+
+# --- the blocks ------------------------------------------------------------------------
+
+
+def filter_options(rows: list[Mention]) -> dict[str, list[tuple[str, int]]]:
+    """Each filter's values among all the narrative's mentions, with their counts."""
+    def counted(values) -> list[tuple[str, int]]:
+        return sorted(Counter(v for v in values if v).items(), key=lambda item: (-item[1], item[0]))
+
+    return {"country": counted(r.country for r in rows),
+            "kind": counted(r.outlet_kind for r in rows),
+            "language": counted(r.language for r in rows),
+            "stance": counted(r.stance or "unlabelled" for r in rows)}
+
+
+def chart_range(days: list[str], filters: Filters) -> tuple[str, str]:
+    """The days the chart spans: the filters' range when given (up to today), else from
+    the first mention to the last."""
+    start = filters.since or days[0]
+    end = min(filters.until, max(date.today().isoformat(), days[-1])) if filters.until \
+        else days[-1]
+    return start, max(start, end)
+
+
+def period_for(rows: list[Mention], filters: Filters) -> str:
+    """week for a range up to a year, month for longer."""
+    days = [row.day for row in rows if row.day and _DATE.match(row.day)]
+    if not days:
+        return "month"
+    start, end = chart_range(days, filters)
+    span = (date.fromisoformat(end) - date.fromisoformat(start)).days
+    return "week" if span <= WEEKS_UP_TO_DAYS else "month"
+
+
+def spread(rows: list[Mention], by: str, filters: Filters) -> list[dict]:
+    """Per period (every one from the first to the last, empty ones as zero): articles by
+    stance, distinct stories and outlets, and outlets new to the narrative."""
+    days = [row.day for row in rows if row.day and _DATE.match(row.day)]
+    if not days:
+        return []
+    start, end = chart_range(days, filters)
+    periods = periods_between(start, end, by)
+    counts: dict[str, Counter] = {p: Counter() for p in periods}
+    stories: dict[str, set] = defaultdict(set)
+    outlets: dict[str, set] = defaultdict(set)
+    seen_outlets: set = set()
+    new: Counter = Counter()
+    for row in rows:
+        if not row.day or not _DATE.match(row.day):
+            continue
+        period = period_of(row.day, by)
+        if period not in counts:
+            continue
+        counts[period][row.stance or "unlabelled"] += 1
+        stories[period].add(row.story_id)
+        if row.outlet_id:
+            outlets[period].add(row.outlet_id)
+            if row.outlet_id not in seen_outlets:
+                seen_outlets.add(row.outlet_id)
+                new[period] += 1
+    return [{"period": p, "articles": sum(counts[p].values()),
+             **{stance: counts[p][stance] for stance in STANCES},
+             "stories": len(stories[p]), "outlets": len(outlets[p]), "new_outlets": new[p]}
+            for p in periods]
+
+
+def outlets_in_order(rows: list[Mention]) -> list[dict]:
+    """Each outlet's first article on the narrative, in the order the outlets took it up."""
+    out: list[dict] = []
+    seen: set = set()
+    first_day = rows[0].day if rows else None
+    for row in rows:
+        key = row.outlet_id or ""
+        if key in seen:
+            continue
+        seen.add(key)
+        days = None
+        if first_day and row.day and _DATE.match(first_day) and _DATE.match(row.day):
+            days = (date.fromisoformat(row.day) - date.fromisoformat(first_day)).days
+        out.append({"order": len(out) + 1, "outlet_id": row.outlet_id, "outlet": row.outlet,
+                    "country": row.country, "outlet_kind": row.outlet_kind,
+                    "state_affiliated": row.state_affiliated, "dated_at": row.dated_at,
+                    "date_precision": row.date_precision, "days_after_first": days,
+                    "stance": row.stance, "article_id": row.article_id,
+                    "original": row.story_id == row.article_id})
+    return out
+
+
+def said_first(rank: int, detail: dict | None, row: Mention) -> dict:
+    """One of the earliest articles, with the earliest evidence we hold that it existed:
+    its first capture (a WARC record) or an archive's capture, when earlier than its date."""
+    detail = detail or {}
+    evidence = [(detail.get("captured_at"), "capture"), (detail.get("archived_at"), "archive")]
+    earliest = min(((at, kind) for at, kind in evidence if at), default=(None, None))
+    earlier = bool(earliest[0] and row.sorted_at and earliest[0] < row.sorted_at)
+    return {"rank": rank, "article_id": row.article_id, "title": detail.get("title"),
+            "url": detail.get("url"), "outlet_id": row.outlet_id, "outlet": row.outlet,
+            "country": row.country, "outlet_kind": row.outlet_kind,
+            "state_affiliated": row.state_affiliated, "dated_at": row.dated_at,
+            "date_source": row.date_source, "date_precision": row.date_precision,
+            "published_at": detail.get("published_at"),
+            "first_seen_at": detail.get("first_seen_at"), "stance": row.stance,
+            "captured_at": detail.get("captured_at"), "capture_id": detail.get("capture_id"),
+            "archived_at": detail.get("archived_at"), "archive_url": detail.get("archive_url"),
+            "archive_source": detail.get("archive_source"),
+            "earlier_evidence_at": earliest[0] if earlier else None,
+            "earlier_evidence": earliest[1] if earlier else None,
+            "original": row.story_id == row.article_id, "story_id": row.story_id}
+
+
+def repeated(db: sqlite_utils.Database, rows: list[Mention]) -> list[dict]:
+    """Stories on the narrative carried by more than one article: the most copied first,
+    each with its original and copies (every article of the story, on the narrative or
+    not), the copies' hours after the original."""
+    by_story = Counter(row.story_id for row in rows)
+    first_at: dict[int, str] = {}
+    for row in rows:
+        first_at.setdefault(row.story_id, row.sorted_at or "")
+    top = sorted((story for story, n in by_story.items() if n > 1),
+                 key=lambda story: (-by_story[story], first_at[story], story))[:STORIES_SHOWN]
+    members = defaultdict(list)
+    for member in rows_of.story_members(db, top):
+        members[member["story_id"]].append(member)
+    out = []
+    for story in top:
+        articles = members.get(story, [])
+        original = next((m for m in articles if m["original"]), articles[0] if articles else {})
+        for member in articles:
+            member["hours_after_original"] = _hours(original.get("sorted_at"), member["sorted_at"])
+        out.append({"story_id": story, "on_narrative": by_story[story], "articles": len(articles),
+                    "outlets": len({m["outlet_id"] for m in articles}),
+                    "original": original, "copies": [m for m in articles if m is not original]})
+    return out
+
+
+def _hours(start: str | None, end: str | None) -> float | None:
+    from datetime import datetime
+
+    try:
+        a = datetime.fromisoformat((start or "").replace("Z", "+00:00"))
+        b = datetime.fromisoformat((end or "").replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return round((b - a).total_seconds() / 3600, 1)
+
+
+def disputed(db: sqlite_utils.Database, narrative_id: str, rows: list[Mention],
+             details: dict[int, dict]) -> list[dict]:
+    """The disputing mentions, oldest first: the sentence that decided it, its cues, and
+    who disputes: the stance's speaker when the archive records one (stance_speaker_name,
+    or stance_speaker: outlet, official, unnamed), else read from the sentence, else the
+    outlet in its own voice."""
+    shown = rows[:DISPUTES_SHOWN]
+    speakers = rows_of.mention_columns(db, narrative_id, ("stance_speaker", "stance_speaker_name"),
+                                       [r.article_id for r in shown])
+    out = []
+    for row in shown:
+        detail = details.get(row.article_id) or {}
+        evidence = _json(detail.get("stance_evidence"))
+        sentence = evidence.get("sentence")
+        cues = [str(cue) for cue in evidence.get("cues") or []]
+        speaker = speakers.get(row.article_id) or {}
+        kind, name = speaker.get("stance_speaker"), speaker.get("stance_speaker_name")
+        name = name or evidence.get("speaker")
+        if name:
+            who, source = name, kind or "stance"
+        elif kind == "unnamed":
+            who, source = "an unnamed source", kind
+        elif kind == "outlet":
+            who, source = None, kind
+        else:
+            who, source = who_disputes(sentence, cues)
+        out.append({"article_id": row.article_id, "dated_at": row.dated_at,
+                    "outlet_id": row.outlet_id, "outlet": row.outlet, "country": row.country,
+                    "outlet_kind": row.outlet_kind, "state_affiliated": row.state_affiliated,
+                    "title": detail.get("title"), "url": detail.get("url"),
+                    "who": who or f"{row.outlet or row.outlet_id or 'the outlet'} (own voice)",
+                    "who_from": source if who else "outlet",
+                    "speaker": kind,
+                    "sentence": sentence, "cues": ", ".join(cues),
+                    "confidence": detail.get("stance_confidence")})
+    return out
+
+
+_SAID_AFTER = re.compile(r",\s*([^,;]{3,80}?)\s+(?:said|says|told\b[^.]*|added|stated|insisted)"
+                         r"(?:\s+(?:on|in|at|late|earlier|this|last|yesterday|today)\b[^,.;]*)?"
+                         r"\s*[.!]?\s*$", re.IGNORECASE)
+_NOT_A_NAME = {"there", "it", "this", "that", "these", "those", "they", "he", "she", "we", "i",
+               "you", "but", "and", "however", "so", "yet", "the", "a", "an", "such", "no"}
+# "Claims that Russia ... are baseless": the words before the cue are the claim, not a speaker.
+_THE_CLAIM = {"claims", "claim", "reports", "report", "accusations", "allegations",
+              "suggestions", "statements", "charges", "rumours", "rumors", "that", "any"}
+_LEAD_IN = re.compile(r"^(.{3,90}?)\s+(?:(?:has|have|had|is|are|was|were|also|flatly|firmly|again|strongly|"
+                      r"categorically|on \w+day)\s+)*$", re.IGNORECASE)
+
+
+def who_disputes(sentence: str | None, cues: list[str]) -> tuple[str | None, str]:
+    """Who the sentence says disputes the claim: "..., a spokesman said" or the words
+    before the first denial cue ("The Russian foreign ministry said ..."). (None, "")
+    when neither reads as a name."""
+    if not sentence:
+        return None, ""
+    said = _SAID_AFTER.search(sentence)
+    if said:
+        return said.group(1).strip(), "sentence"
+    speaker, colon, rest = sentence.partition(":")
+    if colon and rest.strip() and 1 <= len(speaker.split()) <= 4:  # "Moscow: US claims are false"
+        return speaker.strip(), "sentence"
+    lowered = sentence.lower()
+    positions = [lowered.find(cue.split(": ", 1)[-1].split()[0].lower()) for cue in cues
+                 if cue.split(": ", 1)[-1].split()]
+    positions = [p for p in positions if p > 0]
+    for verb in (" said", " says", " denied", " denies", " rejected", " rejects"):
+        if (at := lowered.find(verb)) > 0:
+            positions.append(at)
+    if not positions:
+        return None, ""
+    head = sentence[:min(positions)].strip(" ,;:")
+    lead = _LEAD_IN.match(head + " ")
+    words = (lead.group(1) if lead else head).split()
+    if 1 <= len(words) <= 10 and words[0].lower() not in _THE_CLAIM and (
+            any(word[:1].isupper() for word in words[1:])
+            or (words[0][:1].isupper() and words[0].lower() not in _NOT_A_NAME)):
+        return " ".join(words), "sentence"
+    return None, ""
+
+
+def outlet_table(rows: list[Mention], outlets: dict[str, dict]) -> list[dict]:
+    """Per outlet: country, kind, owner, state affiliation, first and last date, articles,
+    stories and the stance mix; most articles first."""
+    grouped: dict[str, list[Mention]] = defaultdict(list)
+    for row in rows:
+        grouped[row.outlet_id or ""].append(row)
+    out = []
+    for outlet_id, items in grouped.items():
+        meta = outlets.get(outlet_id) or {}
+        stances = Counter(row.stance or "unlabelled" for row in items)
+        out.append({"outlet_id": outlet_id or None, "outlet": meta.get("name") or items[0].outlet,
+                    "country": meta.get("country"), "kind": meta.get("kind"),
+                    "owner": meta.get("owner"), "state_affiliated": meta.get("state_affiliated"),
+                    "first_dated_at": items[0].dated_at, "last_dated_at": items[-1].dated_at,
+                    "articles": len(items), "stories": len({row.story_id for row in items}),
+                    **{stance: stances[stance] for stance in STANCES}})
+    return sorted(out, key=lambda o: (-o["articles"], o["first_dated_at"] or "", o["outlet"] or ""))
+
+
+def citation_chain(db: sqlite_utils.Database, narrative_id: str,
+                   rows: list[Mention]) -> list[dict]:
+    """Who cited whom among the shown mentions, oldest cited first: links between them,
+    and attributions to an outlet resolved to its latest earlier article on the narrative."""
+    by_id = {row.article_id: row for row in rows}
+    by_outlet: dict[str, list[tuple[str, int]]] = defaultdict(list)
+    for row in rows:
+        if row.outlet_id:
+            by_outlet[row.outlet_id].append((row.sorted_at or "", row.article_id))
+    edges, seen = [], set()
+    for edge in rows_of.citation_edges(db, narrative_id):
+        citing = by_id.get(edge["citing_article_id"])
+        if citing is None:
+            continue
+        cited_id = edge["cited_article_id"]
+        if cited_id is None:  # an attribution: the outlet's latest earlier article
+            outlet = edge["cited_outlet_id"]
+            if not outlet or outlet == citing.outlet_id:
+                continue
+            earlier = by_outlet.get(outlet, [])
+            at = bisect.bisect_right(earlier, (citing.sorted_at or "", citing.article_id)) - 1
+            cited_id = earlier[at][1] if at >= 0 else None
+        cited = by_id.get(cited_id) if cited_id is not None else None
+        if cited is None or cited_id == citing.article_id or (citing.article_id, cited_id) in seen:
+            continue
+        if (cited.sorted_at or "") > (citing.sorted_at or ""):
+            continue
+        seen.add((citing.article_id, cited_id))
+        edges.append({"cited_article_id": cited_id, "cited_outlet_id": cited.outlet_id,
+                      "cited_outlet": cited.outlet,
+                      "cited_dated_at": cited.dated_at, "cited_stance": cited.stance,
+                      "kind": edge["kind"], "source_name": edge["source_name"],
+                      "citing_article_id": citing.article_id,
+                      "citing_outlet_id": citing.outlet_id, "citing_outlet": citing.outlet,
+                      "citing_dated_at": citing.dated_at, "citing_stance": citing.stance,
+                      "sentence": edge["sentence"],
+                      "_order": (cited.sorted_at or "", citing.sorted_at or "")})
+    edges.sort(key=lambda e: e.pop("_order"))
+    return edges
+
+
+def _edge_row(edge: dict, details: dict[int, dict]) -> dict:
+    cited = details.get(edge["cited_article_id"]) or {}
+    citing = details.get(edge["citing_article_id"]) or {}
+    return {**edge, "cited_title": cited.get("title"), "citing_title": citing.get("title")}
+
+
+def _json(value: Any) -> dict:
+    if isinstance(value, dict):
+        return value
+    try:
+        parsed = json.loads(value) if isinstance(value, str) else {}
+    except ValueError:
+        return {}
+    return parsed if isinstance(parsed, dict) else {}
