@@ -24,7 +24,7 @@ from warcio.warcwriter import WARCWriter
 
 from narrative_archive.sources import wayback
 from tests.fixture_server import FAST, REPO, crawl_env
-from tests.services import BLOCKED, Clock, MediaCloud, WaybackCdx, pywb_select
+from tests.services import BLOCKED, Clock, Gdelt, MediaCloud, WaybackCdx, pywb_select
 
 WAYBACK = "http://wayback.test"
 CC_INDEX = "http://cc-index.test"
@@ -177,6 +177,8 @@ class Archives:
         self.replays = replays()  # raw captures by /web/{timestamp}id_/{url} path
         self.live: dict[str, tuple] = {}  # "host path" → a live page's answer
         self.media_cloud = MediaCloud(clock, pages=media_cloud_pages())
+        self.gdelt = Gdelt(clock)
+        self.gdelt_articles: list[dict] = []  # what GDELT's ArtList answers
         self.warc, self.warc_where = warc_file()
         self.lock = threading.Lock()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self.handler())
@@ -220,6 +222,9 @@ class Archives:
                 "Content-Range": f"bytes {start}-{end}/{len(self.warc)}"}
         if host == "mediacloud.test" and path == "/api/search/story-list":
             return self.media_cloud.answer(params, headers, at)
+        if host == "api.gdelt.test" and path == "/api/v2/doc/doc":
+            return self.gdelt.answer(params, at) or (
+                200, "application/json", json.dumps({"articles": self.gdelt_articles}).encode(), {})
         if f"{host} {path}" in self.live:
             return self.live[f"{host} {path}"]
         if host == "khaama.test" and path == "/russia-taliban-weapons-claim":
@@ -343,6 +348,7 @@ def backfill(archives: Archives, db: Path, config: Path, *args: str,
                         "NARRATIVE_ARCHIVE_COMMONCRAWL_INDEX_URL": CC_INDEX,
                         "NARRATIVE_ARCHIVE_COMMONCRAWL_DATA_URL": CC_DATA,
                         "NARRATIVE_ARCHIVE_MEDIACLOUD_URL": MEDIACLOUD,
+                        "NARRATIVE_ARCHIVE_GDELT_URL": "http://api.gdelt.test/api/v2/doc/doc",
                         "NARRATIVE_ARCHIVE_WAYBACK_PAGE_SIZE": "3",
                         "NARRATIVE_ARCHIVE_CLOCK_SPEED": str(archives.clock.speed), **settings}.items():
         command += ["-s", f"{name}={value}"]

@@ -356,3 +356,26 @@ def test_pages_whose_url_names_nothing_are_found_through_archived_feeds_and_site
     again = backfill(archives, db, config, "russia-arming-taliban", *RANGE)
     assert again.returncode in (0, 1), again.stderr[-2000:]
     assert archives.hits == before  # read copies and fetched candidates: not asked again
+
+
+def test_gdelt_articles_of_the_last_three_months_are_candidates(archives, config, tmp_path):
+    """GDELT DOC 2.0 searches the last three months only: for a range that reaches into
+    them, its articles (English query, requests of at most 250 characters, 5 s apart on
+    the test clock) are looked up in the Wayback Machine, and fetched live when it has
+    no copy."""
+    from datetime import timedelta
+
+    db = tmp_path / "archive.db"
+    archives.gdelt_articles = [
+        {"url": "http://khaama.test/russia-taliban-weapons-claim", "title": "Claim"},
+        {"url": "http://elsewhere.test/story", "title": "Not an outlet of the config"}]
+    since = (datetime.now(UTC) - timedelta(days=20)).strftime("%Y-%m-%d")
+    result = backfill(archives, db, config, "russia-arming-taliban", "--since", since,
+                      "--until", datetime.now(UTC).strftime("%Y-%m-%d"), "--outlet", "khaama")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert archives.gdelt.queries and archives.gdelt.refusals == []
+    assert all(len(q) <= 250 and q.isascii() for q in archives.gdelt.queries)
+    rows = query(db, "SELECT url, archive_source FROM articles")
+    assert rows == [{"url": "http://khaama.test/russia-taliban-weapons-claim",
+                     "archive_source": None}]
+    assert archives.hits["elsewhere.test /story"] == 0  # --outlet khaama: not its page
