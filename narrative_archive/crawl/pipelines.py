@@ -1,15 +1,19 @@
 """Scrapy glue: extract → store → match, for every Page the spiders yield.
 
-    Page ──(worker process)──► extract.extract_article ──(writer thread)──►
-        store.save_article ──► narratives.match_article ──► mentions (+ stance)
-        ──► analysis.archive.analyse_article ──► story_id, citations   (one transaction)
+    Page ──(worker process)──► extract.extract_article + match.reading.Reader.read
+         (mentions with snippet, terms and stance; story signature; citations)
+         ──(writer thread)──► store.save_article ──► narratives.match_article(readings)
+         ──► analysis.archive.analyse_article(reading) ──► story_id, citations
 
-Extraction runs in an ExtractorPool (one process per core) and every archive
-write in one writer thread, so the reactor only fetches. Every article from a
-configured outlet is stored, mention or not; a search result is stored only
-when a narrative matches it, which is decided before anything is written by
-evaluating the narratives' FTS5 queries on an in-memory FTS5 table with the
-archive's tokenizer (`NarrativeMatcher`): one matcher semantics everywhere.
+Everything that is a pure function of one article runs in an ExtractorPool (one process
+per core), so the crawl process does only what must be serial: Scrapy, the archive's
+reads and writes. Every archive write runs in one writer thread (crawl.writer), and the
+writes that arrive together share a transaction, an article always with its mentions.
+Every article from a configured outlet is stored, mention or not; a search result is
+stored only when a narrative matches it, which the worker decided by evaluating the
+narratives' FTS5 queries on an in-memory FTS5 table with the archive's tokenizer
+(`NarrativeMatcher`): one matcher semantics everywhere. When a worker could not read an
+article, the writer reads it (in memory too, never with the archive's own index).
 
 The pipeline owns the run's crawl_runs row: it uses the one the crawl command
 created (spider argument run_id, or the NARRATIVE_ARCHIVE_RUN_ID setting) or
@@ -115,7 +119,7 @@ class ArchivePipeline:
             narratives=tuple(self.config.narratives), read=True,
             outlets=tuple((o.id, o.name, o.domains) for o in self.config.outlets),
         )
-        self.pool.start()
+        self.pool.prepare()  # workers start with the first page: an empty crawl ends at once
         self.writer = BatchWriter(lambda: self.db)
         self.captures = getattr(self.crawler, "narrative_archive_capture", None)
         await self._write_alone(self._open, spider)
