@@ -31,6 +31,7 @@ test: $(STAMP) browser
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/rematch.py
+	$(BIN)/python benchmarks/import.py --articles 100000 --coverage 0.05
 	$(BIN)/python benchmarks/crawl.py --pages 10000
 	$(BIN)/python benchmarks/stance.py && $(BIN)/python benchmarks/citations.py
 	$(BIN)/python benchmarks/stories.py --index-size 1000000

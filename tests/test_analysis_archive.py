@@ -96,6 +96,21 @@ def test_rematch_labels_the_mentions_it_adds(db):
     assert store.mentions_pending_stance(db) == []
 
 
+def test_many_pending_stances_are_classified_in_worker_processes(db, monkeypatch):
+    """Past PARALLEL_STANCES pending mentions, compute_stances starts a pool of its own:
+    the stances are those classified in this process."""
+    ids = [ingest(db, key) for key in ("wire", "denial", "other")]
+    labelled = [mention(db, article_id) for article_id in ids]
+    assert store.reset_stance(db) == 2
+    monkeypatch.setattr(analysis, "PARALLEL_STANCES", 1)
+    started = []
+    real_pool = analysis.stance_pool
+    monkeypatch.setattr(analysis, "stance_pool", lambda: started.append(1) or real_pool(2))
+    assert analysis.compute_stances(db, [RA], batch=1) == 2
+    assert started == [1]
+    assert [mention(db, article_id) for article_id in ids] == labelled
+
+
 def test_a_narratives_stance_key_extends_the_cue_lists(db, tmp_path):
     text = "Officials in Moscow pooh-poohed the story that Russia is arming the Taliban."
     ARTICLES["poohpooh"] = ("tass", "2017-04-01T09:00:00Z", "https://tass.com/p", None, text, [])

@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import json
 import logging
+import multiprocessing
+import os
 from collections.abc import Callable, Iterable, Mapping
-from concurrent.futures import Executor
+from concurrent.futures import Executor, ProcessPoolExecutor
 from typing import cast
 
 import sqlite_utils
@@ -32,6 +34,7 @@ from narrative_archive.analysis.stance import (
 logger = logging.getLogger(__name__)
 
 BATCH = 500
+PARALLEL_STANCES = 2000  # pending stances from which compute_stances starts worker processes
 
 
 class ArchiveStorage:
@@ -108,24 +111,42 @@ def compute_stances(db: sqlite_utils.Database, narratives: Iterable, narrative_i
                     batch: int = BATCH, executor: Executor | None = None) -> int:
     """Classify every mention whose stance is pending (stance_confidence NULL), ``batch`` at a
     time, each batch its own transaction; returns how many. ``narratives`` give the cue
-    overrides by id (a mention of an unconfigured narrative gets the shipped cues). With an
-    ``executor`` (worker processes) the batches of a round are classified in parallel."""
+    overrides by id (a mention of an unconfigured narrative gets the shipped cues). The
+    batches of a round are classified in parallel by ``executor`` (worker processes), or
+    by a pool of this function's own when more than PARALLEL_STANCES are pending."""
     by_id = {narrative.id: narrative for narrative in narratives}
     ids = list(narrative_ids) if narrative_ids is not None else None
-    rounds = 8 if executor is not None else 1
+    rounds = 8
     done = 0
-    while True:
-        rows = store.mentions_pending_stance(db, ids, limit=batch * rounds)
-        if not rows:
-            return done
-        chunks = [rows[start:start + batch] for start in range(0, len(rows), batch)]
-        if executor is None:
-            results = [stances_of(chunk, by_id) for chunk in chunks]
-        else:
-            results = list(executor.map(stances_of, chunks, [by_id] * len(chunks)))
-        for result in results:
-            store.save_stance(db, result)
-            done += len(result)
+    own = None
+    try:
+        while True:
+            rows = store.mentions_pending_stance(db, ids, limit=batch * rounds)
+            if not rows:
+                return done
+            if executor is None and len(rows) >= PARALLEL_STANCES and (os.cpu_count() or 1) > 1:
+                executor = own = stance_pool()
+            chunks = [rows[start:start + batch] for start in range(0, len(rows), batch)]
+            if executor is None:
+                results = [stances_of(chunk, by_id) for chunk in chunks]
+            else:
+                results = list(executor.map(stances_of, chunks, [by_id] * len(chunks)))
+            for result in results:
+                store.save_stance(db, result)
+                done += len(result)
+    finally:
+        if own is not None:
+            own.shutdown(wait=True, cancel_futures=True)
+
+
+def stance_pool(workers: int = 0) -> ProcessPoolExecutor:
+    """Worker processes for stances (default: one per core), forked from a forkserver that
+    has imported the classifier once."""
+    method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
+    context = multiprocessing.get_context(method)
+    if method == "forkserver":
+        context.set_forkserver_preload(["narrative_archive.analysis.archive"])
+    return ProcessPoolExecutor(workers or os.cpu_count() or 2, mp_context=context)
 
 
 # --- stories -----------------------------------------------------------------

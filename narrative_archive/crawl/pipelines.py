@@ -1,15 +1,15 @@
 """Scrapy glue: extract → store → match, for every Page the spiders yield.
 
-    Page ──(worker process)──► extract.extract_article ──(writer thread)──►
-        store.save_article ──► narratives.match_article ──► mentions (+ stance)
-        ──► analysis.archive.analyse_article ──► story_id, citations   (one transaction)
+    Page ──(worker)──► extract + match.reading (mentions with snippet, terms, stance;
+         story signature; citations) ──(writer thread)──► store.save_article
+         ──► narratives.match_article(readings) ──► analysis.analyse_article(reading)
 
-Extraction runs in an ExtractorPool (one process per core) and every archive
-write in one writer thread, so the reactor only fetches. Every article from a
-configured outlet is stored, mention or not; a search result is stored only
-when a narrative matches it, which is decided before anything is written by
-evaluating the narratives' FTS5 queries on an in-memory FTS5 table with the
-archive's tokenizer (`NarrativeMatcher`): one matcher semantics everywhere.
+What is a pure function of one article runs in the ExtractorPool; the crawl process
+does only what is serial: Scrapy, the archive's reads and writes, all in one writer
+thread (crawl.writer: writes that arrive together share a transaction, an article
+always with its mentions). Every article from a configured outlet is stored; a search
+result only when a narrative matches it, as the worker found on an in-memory FTS5 table
+with the archive's tokenizer (`NarrativeMatcher`): one matcher semantics everywhere.
 
 The pipeline owns the run's crawl_runs row: it uses the one the crawl command
 created (spider argument run_id, or the NARRATIVE_ARCHIVE_RUN_ID setting) or
@@ -107,7 +107,7 @@ class ArchivePipeline:
             narratives=tuple(self.config.narratives), read=True,
             outlets=tuple((o.id, o.name, o.domains) for o in self.config.outlets),
         )
-        self.pool.start()
+        self.pool.prepare()  # workers start with the first page: an empty crawl ends at once
         self.writer = BatchWriter(lambda: self.db)
         self.captures = getattr(self.crawler, "narrative_archive_capture", None)
         await self._write_alone(self._open, spider)
@@ -214,11 +214,8 @@ class ArchivePipeline:
 
     def _store(self, page: Page, article: dict[str, Any],
                record: CaptureRecord | None = None) -> dict[str, Any]:
-        """Runs in the writer thread: decide, save, record the mentions, count.
-
-        The article's reading (which narratives match it, with snippet and stance; its
-        story signature and citations) comes from the extraction worker; only when that
-        failed is it read here."""
+        """Runs in the writer thread: decide, save, record the mentions (the worker's
+        reading; read here only when the worker could not), count."""
         reading = article.pop("reading", None)
         article["published_at"] = prefer_listed_date(article.get("published_at"), page.published_at)
         if not article.get("title") and page.title:
@@ -231,11 +228,9 @@ class ArchivePipeline:
         # archive's own FTS index (whose cost grows with the archive) is never asked.
         mentions = reading["mentions"] if reading else None
         if mentions is None:
-            if self.matcher is None:
-                self.matcher = NarrativeMatcher(self.config.narratives)
-            likely = set(self.matcher.match(article.get("title"), article.get("text")))
-        else:
-            likely = set(mentions)
+            self.matcher = self.matcher or NarrativeMatcher(self.config.narratives)
+        likely = set(mentions if mentions is not None else
+                     self.matcher.match(article.get("title"), article.get("text")))
         if page.via == "search" or (page.via == "archive" and page.outlet_id is None):
             if not likely:
                 store.save_unmatched(self.db, [page.url, article.get("canonical_url")])
@@ -440,8 +435,8 @@ class ArchivePipeline:
         self.last_flush = time.monotonic()
 
     async def _write(self, function, *args):
-        """Run `function(*args)` in the writer thread, in a transaction shared with the
-        writes queued beside it (writer.BatchWriter); its result once committed."""
+        """`function(*args)` in the writer thread, in a transaction shared with the writes
+        queued beside it (writer.BatchWriter); its result once committed."""
         return await asyncio.wrap_future(self.writer.submit(function, *args))
 
     async def _write_alone(self, function, *args):

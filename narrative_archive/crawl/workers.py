@@ -1,16 +1,17 @@
-"""Extraction off the reactor thread: a pool of worker processes that import extract once.
+"""Extraction and reading off the reactor thread: a pool of worker processes.
 
-Extraction costs ~5 ms of CPU per page, more than Scrapy and the archive spend
-on it in the crawl process (~3.5 ms), so it runs in worker processes (one per
-core by default), started by a forkserver that has already imported extract, so
-a new worker is ready in a fraction of a second. The pipeline awaits the
-results; the reactor never blocks.
+A worker extracts the page (~5 ms of CPU) and, with the pool's narratives and outlets,
+reads the article (match.reading: which narratives match, with snippet, terms and stance;
+its story signature; its citations), so the crawl process only writes what comes back
+(issue 21: matching and analysis in the crawl process had cut the crawl to a third of
+bare trafilatura's speed). Workers are started by a forkserver that has already imported
+extraction and reading, so a new worker is ready in a fraction of a second. The pipeline
+awaits the results; the reactor never blocks.
 
 One page per task: sending a 70 KiB page and getting its article back costs the
 crawl process ~0.1 ms, so batching pages would save little and hold articles
-back. One worker per core even though the crawl process needs a share of a core
-too: on 2 cores, 2 workers crawled 10,000 pages a little faster than 1 (182
-against 172 pages/s in benchmarks/crawl.py) for ~25 MiB more memory (PSS).
+back. One worker per core by default, less one for the crawl process (Scrapy and the
+archive writes keep a share of a core busy).
 
 Workers and their forkserver ignore SIGINT and SIGTERM (the crawl process
 shuts the pool down after its graceful stop, so a signal to the whole process
@@ -27,6 +28,7 @@ import signal
 import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import forkserver
 from typing import Any
 
 import psutil
@@ -125,14 +127,25 @@ class ExtractorPool:
         self.readers = (tuple(narratives), tuple(outlets)) if read else None
         self._executor: ProcessPoolExecutor | None = None
 
-    def start(self) -> None:
-        """Start the workers (and warm them up) before the first page arrives."""
-        if self._executor is not None:
-            return
+    def _context(self):
         method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
         context = multiprocessing.get_context(method)
         if method == "forkserver":
             context.set_forkserver_preload(["narrative_archive.crawl._preload"])
+        return context, method
+
+    def prepare(self) -> None:
+        """Start the forkserver, which imports and warms up extraction and reading, without
+        waiting for it: the crawl goes on fetching (an empty crawl ends at once) and the
+        workers, forked from it when the first page arrives, start warm."""
+        if self._executor is None and self._context()[1] == "forkserver":
+            forkserver.ensure_running()
+
+    def start(self) -> None:
+        """Start the workers (and warm them up) now; extract() does on the first page."""
+        if self._executor is not None:
+            return
+        context, _ = self._context()
         me = os.getpid()
         # No max_tasks_per_child: with it, CPython 3.11's executor can deadlock when it
         # replaces a worker, and extraction does not grow a worker's memory anyway
