@@ -59,10 +59,10 @@ def speaker_of(sentence: str, label: str | None, cue_at: int | None, lc: Languag
         return "outlet", None  # no one else is said to rebut: the outlet's own voice
     if before:
         subject = before[-1]
-        if said and cue - subject[1] > 3:
+        if said and cue - subject[1] > 1 and subject[0] > said[0]:
             # "Kabulov said ... Washington had shown no proof": the denial is reported speech,
-            # its speaker the subject of the first attribution
-            subject = next((run for run in reversed(names) if run[1] <= said[0]), subject)
+            # its speaker the subject of the attribution
+            subject = next((run for run in reversed(before) if run[1] <= said[0]), subject)
         return "official", _words(original, folded, subject)
     if speakers:
         nearest = min(speakers, key=lambda span: (span[0] > cue, abs(span[0] - cue)))
