@@ -30,9 +30,9 @@ def speaker_of(sentence: str, label: str | None, cue_at: int | None, lc: Languag
                title: bool = False, claim: frozenset[int] = frozenset()) -> tuple[str | None, str | None]:
     """(kind, name) of who makes ``label`` in ``sentence``; ``cue_at`` is the token index of
     the cue that decided it (folded tokens, as stance reads them); ``claim`` the indexes of
-    the claim's matched words, which name a speaker only just before the cue ("Russia
-    denies ..."), not inside the claim ("... that Moscow is arming the Taliban, but the
-    evidence doesn't match"). Reports have no speaker."""
+    the claim's matched words, which name a speaker only as the subject opening the sentence
+    just before the cue ("Russia denies ..."), not inside the claim ("... that Moscow is
+    arming the Taliban, but the evidence doesn't match"). Reports have no speaker."""
     if label == "asserts":
         return "outlet", None
     if label != "disputes":
@@ -48,7 +48,8 @@ def speaker_of(sentence: str, label: str | None, cue_at: int | None, lc: Languag
     cue = cue_at if cue_at is not None else len(folded)
 
     def outside_claim(span: tuple[int, int]) -> bool:
-        return cue - 2 <= span[1] <= cue or not any(i in claim for i in range(*span))
+        # a claim's word speaks only as the subject opening the sentence: "Russia denies ..."
+        return (span[0] <= 1 and cue - 2 <= span[1] <= cue) or not any(i in claim for i in range(*span))
     speakers = [span for span in find(folded, lc.speakers, lc.prefixes) if outside_claim(span)]
     names = [run for run in names if outside_claim(run)]
     before = [run for run in names if run[1] <= cue]
