@@ -56,7 +56,11 @@ def speaker_of(sentence: str, label: str | None, cue_at: int | None, lc: Languag
     said = [start for start, _ in attributions if start < cue]
     if unnamed and not before:
         return "unnamed", _words(original, folded, unnamed[0])
-    if not attributions and not speakers and not any(cue - run[1] <= 2 for run in before):
+    # an attribution before the claim's words attributes the claim ("the claim that Russia
+    # is arming ..."), not the rebuttal; one after them, or after the cue, is the rebuttal's
+    rebuttal_said = [start for start, _ in attributions
+                     if start > cue or not any(start < i < cue for i in claim)]
+    if not rebuttal_said and not speakers and not any(cue - run[1] <= 2 for run in before):
         return "outlet", None  # no one else is said to rebut: the outlet's own voice
     if before:
         subject = before[-1]
