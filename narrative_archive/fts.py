@@ -83,7 +83,7 @@ class NarrativeMatcher:
         # FTS5 parses a MATCH expression on every execution: a long query costs milliseconds
         # per article even when nothing matches. Each narrative first runs its gate, a short
         # query every match of the full one also matches (None: no gate).
-        self.gates = {narrative.id: gate_query(narrative.match_query) for narrative in self.narratives}
+        self.gates = {narrative.id: gate_queries(narrative.match_query) for narrative in self.narratives}
 
     def match(self, title: str | None, text: str | None) -> list[str]:
         """The ids of the narratives whose query matches this title and text."""
@@ -94,15 +94,13 @@ class NarrativeMatcher:
             )
             return [
                 narrative.id for narrative in self.narratives
-                if self._matches(self.gates[narrative.id]) is not False
+                if all(self._matches(gate) for gate in self.gates[narrative.id] or ())
                 and self._matches(narrative.match_query)
             ]
         finally:
             self.conn.execute("ROLLBACK")
 
-    def _matches(self, query: str | None) -> bool | None:
-        if query is None:
-            return None
+    def _matches(self, query: str) -> bool:
         return self.conn.execute(
             "SELECT 1 FROM articles_fts WHERE articles_fts MATCH ? AND rowid = 1", [query],
         ).fetchone() is not None
@@ -122,6 +120,13 @@ def gate_query(query: str) -> str | None:
     ANDed ("(taliban* OR талиб*) AND (russia* OR moscow)"). None when the query uses syntax
     this reading does not know (column filters, ^, +) or the gate would not be shorter.
     """
+    gates = gate_queries(query)
+    return " AND ".join(f"({gate})" for gate in gates) if gates else None
+
+
+def gate_queries(query: str) -> list[str] | None:
+    """gate_query's sets as separate queries, the shortest first: an article unrelated to the
+    narrative fails the first, and only that short query is run."""
     try:
         tokens = _gate_tokens(query)
         need, position = _gate_or(tokens, 0)
@@ -129,8 +134,8 @@ def gate_query(query: str) -> str | None:
         return None
     if position != len(tokens) or not need:
         return None
-    gate = " AND ".join("(" + " OR ".join(sorted(terms)) + ")" for terms in need)
-    return gate if len(gate) < len(query) else None
+    gates = sorted((" OR ".join(sorted(terms)) for terms in need), key=len)
+    return gates if sum(len(gate) + 6 for gate in gates) < len(query) else None
 
 
 def _gate_tokens(query: str) -> list[str]:
