@@ -4,6 +4,7 @@ The third-party text of benchmarks/realtext is not in the repository: the scorin
 exercised on a folder of texts written here, in the same layout.
 """
 
+import importlib.util
 import json
 import sqlite3
 import sys
@@ -20,8 +21,12 @@ from narrative_archive.store.schema import MIGRATIONS
 from tests.conftest import article
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "benchmarks"))
-import realtext  # noqa: E402
+# benchmarks/ is not a package, and holds a datasette.py: load the script by its path rather
+# than putting the folder on sys.path (where it would shadow the datasette package)
+_spec = importlib.util.spec_from_file_location("realtext", ROOT / "benchmarks" / "realtext.py")
+realtext = importlib.util.module_from_spec(_spec)
+sys.modules["realtext"] = realtext
+_spec.loader.exec_module(realtext)
 
 SHIPPED = load_narratives(DEFAULT_CONFIG_DIR / "narratives.yml", fts.check_query)
 
