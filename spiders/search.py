@@ -53,9 +53,10 @@ def search_clauses(narrative: Narrative) -> list[tuple[str | None, list[list[str
     problems = []
     for language, fts5 in ((None, narrative.query), *narrative.queries):
         known = narrative_words(narrative, language or MAIN_LANGUAGE)
+        fallback = narrative_words(narrative, MAIN_LANGUAGE) if language else ()
         try:
             clauses = web_clauses(fts5, functools.partial(word_forms, language=language,
-                                                          known=known))
+                                                          known=known, fallback=fallback))
         except ValueError as error:
             problems.append(f"{language or 'query'}: {error}")
             continue

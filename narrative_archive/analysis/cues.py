@@ -138,17 +138,45 @@ def word_matches(word: str, token: str, prefixes: tuple[str, ...]) -> bool:
 
 
 def find(tokens, cues, prefixes, used=frozenset()) -> list[tuple[int, int]]:
-    """(start, end) token spans of the cues found, left to right, never overlapping ``used``."""
+    """(start, end) token spans of the cues found, left to right, never overlapping ``used``;
+    at each token the first cue of the list that matches there."""
     spans: list[tuple[int, int]] = []
     taken = set(used)
-    for i in range(len(tokens)):
-        for cue in cues:
-            end = _match_at(tokens, i, cue, prefixes, taken)
+    exact, starts, anywhere = _first_words(cues)
+    for i, token in enumerate(tokens):
+        if i in taken:
+            continue
+        candidates = [token, *(token[len(p):] for p in prefixes if token.startswith(p) and len(token) - len(p) >= 2)]
+        possible = set(anywhere)
+        for candidate in candidates:
+            possible.update(exact.get(candidate, ()))
+            for length in range(1, len(candidate) + 1):
+                possible.update(starts.get(candidate[:length], ()))
+        for index in sorted(possible):
+            end = _match_at(tokens, i, cues[index], prefixes, taken)
             if end is not None:
                 spans.append((i, end))
                 taken.update(range(i, end))
                 break
     return spans
+
+
+@lru_cache(maxsize=256)
+def _first_words(cues: tuple[tuple[str, ...], ...]) -> tuple[dict, dict, tuple[int, ...]]:
+    """The cues by their first word, so a token is tried only against cues it can start:
+    ({word: [cue index]}, {prefix of "prefix*": [cue index]}, cue indexes to try everywhere)."""
+    exact: dict[str, list[int]] = {}
+    starts: dict[str, list[int]] = {}
+    anywhere = []
+    for index, cue in enumerate(cues):
+        first = cue[0]
+        if first == GAP[0] or first.startswith(("*", "'")):
+            anywhere.append(index)
+        elif first.endswith("*"):
+            starts.setdefault(first[:-1], []).append(index)
+        else:
+            exact.setdefault(first, []).append(index)
+    return exact, starts, tuple(anywhere)
 
 
 def _match_at(tokens, i: int, cue: tuple[str, ...], prefixes, taken) -> int | None:

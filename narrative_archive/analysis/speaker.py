@@ -30,9 +30,9 @@ def speaker_of(sentence: str, label: str | None, cue_at: int | None, lc: Languag
                title: bool = False, claim: frozenset[int] = frozenset()) -> tuple[str | None, str | None]:
     """(kind, name) of who makes ``label`` in ``sentence``; ``cue_at`` is the token index of
     the cue that decided it (folded tokens, as stance reads them); ``claim`` the indexes of
-    the claim's matched words, which name a speaker only just before the cue ("Russia
-    denies ..."), not inside the claim ("... that Moscow is arming the Taliban, but the
-    evidence doesn't match"). Reports have no speaker."""
+    the claim's matched words, which name a speaker only as the subject opening the sentence
+    just before the cue ("Russia denies ..."), not inside the claim ("... that Moscow is
+    arming the Taliban, but the evidence doesn't match"). Reports have no speaker."""
     if label == "asserts":
         return "outlet", None
     if label != "disputes":
@@ -48,21 +48,26 @@ def speaker_of(sentence: str, label: str | None, cue_at: int | None, lc: Languag
     cue = cue_at if cue_at is not None else len(folded)
 
     def outside_claim(span: tuple[int, int]) -> bool:
-        return cue - 2 <= span[1] <= cue or not any(i in claim for i in range(*span))
+        # a claim's word speaks only as the subject opening the sentence: "Russia denies ..."
+        return (span[0] <= 1 and cue - 2 <= span[1] <= cue) or not any(i in claim for i in range(*span))
     speakers = [span for span in find(folded, lc.speakers, lc.prefixes) if outside_claim(span)]
     names = [run for run in names if outside_claim(run)]
     before = [run for run in names if run[1] <= cue]
     said = [start for start, _ in attributions if start < cue]
     if unnamed and not before:
         return "unnamed", _words(original, folded, unnamed[0])
-    if not attributions and not speakers and not any(cue - run[1] <= 2 for run in before):
+    # an attribution before the claim's words attributes the claim ("the claim that Russia
+    # is arming ..."), not the rebuttal; one after them, or after the cue, is the rebuttal's
+    rebuttal_said = [start for start, _ in attributions
+                     if start > cue or not any(start < i < cue for i in claim)]
+    if not rebuttal_said and not speakers and not any(cue - run[1] <= 2 for run in before):
         return "outlet", None  # no one else is said to rebut: the outlet's own voice
     if before:
         subject = before[-1]
-        if said and cue - subject[1] > 3:
+        if said and cue - subject[1] > 1 and subject[0] > said[0]:
             # "Kabulov said ... Washington had shown no proof": the denial is reported speech,
-            # its speaker the subject of the first attribution
-            subject = next((run for run in reversed(names) if run[1] <= said[0]), subject)
+            # its speaker the subject of the attribution
+            subject = next((run for run in reversed(before) if run[1] <= said[0]), subject)
         return "official", _words(original, folded, subject)
     if speakers:
         nearest = min(speakers, key=lambda span: (span[0] > cue, abs(span[0] - cue)))

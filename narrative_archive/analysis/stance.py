@@ -363,7 +363,7 @@ def _sentences(title, text, stems, language, limit) -> list[tuple[str, str, bool
             if sentence and fold(sentence) not in seen:
                 seen.add(fold(sentence))
                 found.append(("body", sentence, True))
-                body += 1
+            body += 1  # a repeated sentence counts too: the work stays bounded
             if body >= limit:
                 break
     return found
