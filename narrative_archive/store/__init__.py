@@ -70,6 +70,15 @@ from narrative_archive.store.db import (
     table_counts,
     transaction,
 )
+from narrative_archive.store.fleet import (
+    add_to_run,
+    batch_ingested,
+    batch_totals,
+    close_node_run,
+    ingested_batch_ids,
+    node_runs,
+    record_batch,
+)
 from narrative_archive.store.mentions import (
     PERIOD_VIEWS,
     delete_mention,
@@ -191,6 +200,13 @@ __all__ = [
     "set_synchronous",
     "table_counts",
     "transaction",
+    "add_to_run",
+    "batch_ingested",
+    "batch_totals",
+    "close_node_run",
+    "ingested_batch_ids",
+    "node_runs",
+    "record_batch",
     "PERIOD_VIEWS",
     "delete_mention",
     "export_mentions",

@@ -458,6 +458,27 @@ MIGRATIONS: list[str] = [
         WHERE json_valid(args) AND json_type(args, '$.job') = 'text';
     CREATE INDEX crawl_runs_job ON crawl_runs(job, started_at);
     """,
+    # fleet: the Scrapyd node a run ran on, and the ledger of ingested batches
+    """
+    ALTER TABLE crawl_runs ADD COLUMN node TEXT;
+    CREATE TABLE fleet_batches (
+        id TEXT PRIMARY KEY,
+        run_id INTEGER REFERENCES crawl_runs(id) ON DELETE SET NULL,
+        node TEXT,
+        job_key TEXT,
+        seq INTEGER,
+        final INTEGER NOT NULL DEFAULT 0,
+        articles INTEGER NOT NULL DEFAULT 0,
+        new_articles INTEGER NOT NULL DEFAULT 0,
+        updated_articles INTEGER NOT NULL DEFAULT 0,
+        unchanged_articles INTEGER NOT NULL DEFAULT 0,
+        errors INTEGER NOT NULL DEFAULT 0,
+        bytes INTEGER NOT NULL DEFAULT 0,
+        created_at TEXT,
+        ingested_at TEXT NOT NULL
+    );
+    CREATE INDEX fleet_batches_run ON fleet_batches(run_id);
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
