@@ -116,7 +116,8 @@ class MotoServer:
         return f"http://127.0.0.1:{self.port}"
 
     def env(self) -> dict[str, str]:
-        return {"AWS_ENDPOINT_URL": self.url, "AWS_ACCESS_KEY_ID": "test",
+        # no_proxy: the crawls reach the fixture outlets through a proxy, the bucket directly
+        return {"no_proxy": "127.0.0.1,localhost", "AWS_ENDPOINT_URL": self.url, "AWS_ACCESS_KEY_ID": "test",
                 "AWS_SECRET_ACCESS_KEY": "test", "AWS_DEFAULT_REGION": "us-east-1"}
 
     def start(self, log: Path) -> MotoServer:

@@ -112,12 +112,17 @@ class BatchWriter:
         self._captures.close()
         ident = batch_id(self.job_key, self.seq)
         files = {}
-        for name, path in ((ARTICLES, self._articles_path), (CAPTURES, self._captures_path)):
-            if name == CAPTURES and not path.stat().st_size:
-                continue
-            self.storage.put_file(f"{ident}/{name}", path)
-            files[name] = {"bytes": path.stat().st_size, "sha256": _sha256(path)}
-            path.unlink()
+        try:
+            for name, path in ((ARTICLES, self._articles_path),
+                               (CAPTURES, self._captures_path)):
+                if name == CAPTURES and not path.stat().st_size:
+                    continue
+                self.storage.put_file(f"{ident}/{name}", path)
+                files[name] = {"bytes": path.stat().st_size, "sha256": _sha256(path)}
+        except BaseException:  # the storage failed: keep collecting, try again next time
+            self._articles = open(self._articles_path, "a", encoding="utf-8")
+            self._captures = open(self._captures_path, "ab")
+            raise
         manifest = {
             "format": FORMAT, "batch": ident, "job_key": self.job_key, "seq": self.seq,
             "run_id": self.run_id, "job": self.job, "node": self.node, "spider": self.spider,
@@ -126,8 +131,15 @@ class BatchWriter:
             "articles": self.articles, "counters": dict(counters), "errors": self.errors,
             "files": files,
         }
-        self.storage.put_bytes(f"{ident}/{MANIFEST}",
-                               json.dumps(manifest, ensure_ascii=False, indent=1).encode())
+        try:
+            self.storage.put_bytes(f"{ident}/{MANIFEST}",
+                                   json.dumps(manifest, ensure_ascii=False, indent=1).encode())
+        except BaseException:
+            self._articles = open(self._articles_path, "a", encoding="utf-8")
+            self._captures = open(self._captures_path, "ab")
+            raise
+        self._articles_path.unlink()
+        self._captures_path.unlink()
         self.published.append(ident)
         if final:
             self._dir.cleanup()

@@ -22,6 +22,7 @@ import hashlib
 import json
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -174,7 +175,8 @@ class Dispatcher:
                     "node_url": candidate.url}
             run_id = store.start_run(db, job.spider, args, job=job.id)
             store.update_run(db, run_id, node=candidate.name)
-            job_key = f"{job.id}-r{run_id}"
+            # unique on the node beyond this archive's run ids (a node outlives an archive)
+            job_key = f"{job.id}-r{run_id}-{uuid.uuid4().hex[:8]}"
             tried = [*tried, candidate.name]
             try:
                 self.deploy(candidate)
