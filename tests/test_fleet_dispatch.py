@@ -159,6 +159,7 @@ def test_kill_9_a_node_mid_job_and_its_share_finishes_on_the_other(world, expect
                             what="a batch from crawl-1")])
         assert not batches.final_batch(storage, key)  # killed mid-job
         victim.kill()
+        server.delays.clear()
         thread.join(180)
         assert not thread.is_alive()
     finally:

@@ -47,6 +47,27 @@ def fleet_service(db_path: str, config_dir: str | None, log) -> tuple[object | N
     return dispatcher.run, {"ingest": ingest}
 
 
+def fleet_status(db_path, config_dir) -> dict:
+    """For `status`: each node's health and last run, and the batches ingested; {} without
+    `nodes:` (or when schedule.yml does not load: status reports that already)."""
+    from narrative_archive.config.schedule import load_fleet as load
+
+    try:
+        fleet_config = load(config_paths(config_dir)["schedule.yml"])
+    except ConfigError:
+        return {}
+    if not fleet_config.nodes:
+        return {}
+    from narrative_archive import store
+
+    db = store.open_db(db_path)
+    try:
+        totals = store.batch_totals(db)
+    finally:
+        db.close()
+    return {"nodes": node_report(db_path, fleet_config), "batches": totals}
+
+
 @click.group()
 def fleet():
     """Past one machine: Scrapyd crawl nodes that leave batches in shared storage, the

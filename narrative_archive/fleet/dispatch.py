@@ -39,6 +39,9 @@ from narrative_archive.scheduler.jobs import CrawlOutcome, run_args, run_job
 LOCAL_SPIDERS = ("revisit", "backfill")  # they read the archive: the archive host runs them
 PIPELINE = "narrative_archive.fleet.node.BatchPipeline"
 SEVERITY = ("ok", "failed", "abandoned", "timeout")
+EGG: list[tuple[str, bytes]] = []  # this process's egg, built on first use
+EGG_LOCK = threading.Lock()
+DEPLOYED: dict[str, str] = {}  # "node URL, egg sha256" -> the version deployed there
 
 
 def rank(key: str, nodes: Sequence[Node]) -> list[Node]:
@@ -86,9 +89,6 @@ class Dispatcher:
         self.clients = {n.name: ScrapydNode(n, project, timeout) for n in fleet.nodes}
         self.storage: Storage = open_storage(fleet.batches)
         self.egg_dir = Path(egg_dir) if egg_dir else None
-        self._egg: tuple[str, bytes] | None = None
-        self._deployed: set[str] = set()
-        self._lock = threading.Lock()
 
     # -- nodes --
 
@@ -106,24 +106,41 @@ class Dispatcher:
         return up
 
     def egg(self) -> tuple[str, bytes]:
-        """(version, egg bytes), built once; the version names the code's content."""
-        with self._lock:
-            if self._egg is None:
+        """(version, egg bytes), built once per process; the version names its content."""
+        with EGG_LOCK:
+            if not EGG:
                 import tempfile
 
                 with tempfile.TemporaryDirectory() as tmp:
                     data = build_egg(self.egg_dir or tmp).read_bytes()
-                self._egg = (f"{int(time.time())}-{hashlib.sha256(data).hexdigest()[:10]}",
-                             data)
-            return self._egg
+                EGG.append((f"{int(time.time())}-{hashlib.sha256(data).hexdigest()[:10]}",
+                            data))
+            return EGG[0]
 
     def deploy(self, node: Node, force: bool = False) -> str:
-        """addversion.json with this code's egg (once per node and process)."""
+        """addversion.json with this code's egg (once per node URL, code and process)."""
         version, data = self.egg()
-        if force or node.name not in self._deployed:
+        key = f"{node.url} {hashlib.sha256(data).hexdigest()}"
+        if force or key not in DEPLOYED:
             self.clients[node.name].add_version(version, data)
-            self._deployed.add(node.name)
-        return version
+            DEPLOYED[key] = version
+        return DEPLOYED[key]
+
+    def deploy_all(self, nodes: Sequence[Node]) -> None:
+        """Deploy to these nodes at once (addversion.json lists the egg's spiders in a
+        process of its own: seconds per node). A node that fails is skipped here; its
+        share then fails over when it is scheduled."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        def deploy(node: Node) -> None:
+            try:
+                self.deploy(node)
+            except NodeError:
+                pass
+
+        self.egg()
+        with ThreadPoolExecutor(max(1, len(nodes))) as pool:
+            list(pool.map(deploy, nodes))
 
     # -- running a job --
 
@@ -148,6 +165,7 @@ class Dispatcher:
                                  f"daemonstatus.json ({', '.join(n.url for n in self.fleet.nodes)})")
                 log("finished", job=job.id, run=run_id, status="failed", message="no node")
                 return CrawlOutcome(run_id, "failed", None, 0.0)
+            self.deploy_all(nodes)
             outlets = [o.id for o in load_config(config_dir).outlets]
             shares = []
             for node, part in partition(job, outlets, nodes):

@@ -55,6 +55,9 @@ def _run_for(db, manifest: dict) -> int:
     run_id = manifest.get("run_id")
     if run_id and store.get_run(db, int(run_id)) is not None:
         return int(run_id)
+    earlier = store.run_of_job_key(db, manifest.get("job_key") or "")
+    if earlier is not None:
+        return earlier
     run_id = store.start_run(db, manifest.get("spider") or "node",
                              {"node": manifest.get("node"), "job_key": manifest.get("job_key")},
                              job=manifest.get("job"))

@@ -78,6 +78,7 @@ from narrative_archive.store.fleet import (
     ingested_batch_ids,
     node_runs,
     record_batch,
+    run_of_job_key,
 )
 from narrative_archive.store.mentions import (
     PERIOD_VIEWS,
@@ -207,6 +208,7 @@ __all__ = [
     "ingested_batch_ids",
     "node_runs",
     "record_batch",
+    "run_of_job_key",
     "PERIOD_VIEWS",
     "delete_mention",
     "export_mentions",

@@ -25,6 +25,13 @@ def ingested_batch_ids(db: sqlite_utils.Database, prefix: str = "") -> set[str]:
         "SELECT id FROM fleet_batches WHERE substr(id, 1, ?) = ?", [len(prefix), prefix])}
 
 
+def run_of_job_key(db: sqlite_utils.Database, job_key: str) -> int | None:
+    """The run an earlier batch of this node job was ingested into."""
+    row = db.execute("SELECT run_id FROM fleet_batches WHERE job_key = ? AND run_id IS NOT NULL"
+                     " LIMIT 1", [job_key]).fetchone()
+    return row[0] if row else None
+
+
 def record_batch(db: sqlite_utils.Database, batch_id: str, run_id: int | None,
                  manifest: Mapping[str, Any], counts: Mapping[str, int]) -> None:
     """The ledger row of an ingested batch (call inside the batch's transaction: a second
