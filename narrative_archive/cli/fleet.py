@@ -183,3 +183,60 @@ def ingest(db_path, config_dir, captures, follow, every, keep, batches_url):
                f"{summary.errors} errors, in {summary.seconds:.1f}s")
     for ident in summary.refused:
         click.echo(f"refused {ident}: its files do not match its manifest", err=True)
+
+
+def serve_replica(url: str, db_path: str, host: str, port: int, options: dict) -> int:
+    """`serve --replica URL`: follow the replica into db_path, Datasette over it, until a
+    stop signal or Datasette's exit; returns Datasette's exit status."""
+    import signal
+    import threading
+
+    from narrative_archive.fleet.replica import ReplicaFollower
+    from narrative_archive.publish import serve as serve_module
+    from narrative_archive.scheduler.log import EventLog
+
+    log = EventLog()
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    follower = ReplicaFollower(url, db_path, log=log)
+    try:
+        follower.start()
+    except RuntimeError as error:
+        follower.close()
+        raise click.ClickException(str(error)) from error
+    process = serve_module.start_datasette(db_path, host, port, **options)
+    log("serving", process="datasette", pid=process.pid, url=f"http://{host}:{port}/",
+        replica=url)
+    try:
+        while not stop.wait(0.5) and process.poll() is None:
+            pass
+    finally:
+        if process.poll() is None:
+            process.terminate()
+            process.wait(20)
+        follower.close()
+    return 0 if stop.is_set() else (process.returncode or 1)
+
+
+@fleet.command()
+@archive_options
+@click.option("--to", "url", required=True, metavar="URL",
+              help="Where the replica goes: a directory or s3://bucket/path.")
+def replicate(db_path, config_dir, url):
+    """Stream the archive to a replica with Litestream (foreground; SIGTERM stops it).
+
+    Read nodes follow it with `narrative-archive serve --replica URL`.
+    """
+    import os
+
+    from narrative_archive import store
+    from narrative_archive.fleet.replica import litestream, litestream_env, write_config
+
+    store.open_db(db_path).close()  # exists, migrated, in WAL mode
+    import tempfile
+
+    folder = Path(tempfile.mkdtemp(prefix="narrative-archive-litestream-"))
+    config = write_config(Path(db_path).absolute(), url, folder)
+    os.execve(litestream(), [litestream(), "replicate", "-config", str(config)],
+              litestream_env(url))
