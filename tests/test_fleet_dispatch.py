@@ -5,13 +5,16 @@ stored twice."""
 
 from __future__ import annotations
 
+import json
 import shutil
 import threading
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
 from narrative_archive import store
+from narrative_archive.cli import cli
 from narrative_archive.config import Job, load_config
 from narrative_archive.config.schedule import Fleet, Node, load_fleet
 from narrative_archive.fleet import batches
@@ -25,6 +28,7 @@ from tests.fleet_nodes import MotoServer, fast_settings, free_port, start_nodes
 pytestmark = pytest.mark.timeout(240)
 # with these names the six fixture outlets fall on both nodes (rendezvous hashing)
 NODE_NAMES = ("crawl-1", "crawl-2")
+AUTH_ENV = {"SCRAPYD_USERNAME": "scrapyd", "SCRAPYD_PASSWORD": "s3cret"}
 
 
 def test_partition_keeps_an_outlet_on_one_node_and_moves_only_a_lost_nodes_outlets():
@@ -68,6 +72,9 @@ def world(tmp_path_factory):
         nodes = start_nodes(tmp, server, config, env=moto.env())
         for node, name in zip(nodes, NODE_NAMES, strict=True):
             node.name = name
+        # crawl-2 asks for basic auth, as a node on a network would
+        nodes[1].stop()
+        nodes[1].start(server, config, {**moto.env(), **AUTH_ENV})
         try:
             yield {"tmp": tmp, "server": server, "config": config, "moto": moto,
                    "nodes": nodes}
@@ -87,7 +94,9 @@ def expected(world):
 
 
 def fleet_of(world, batches_url: str) -> Fleet:
-    return Fleet(tuple(Node(n.name, n.url) for n in world["nodes"]), batches_url)
+    crawl_1, crawl_2 = world["nodes"]
+    return Fleet((Node(crawl_1.name, crawl_1.url),
+                  Node(crawl_2.name, crawl_2.url, "scrapyd", "s3cret")), batches_url)
 
 
 def ingest(world, db_path: Path, storage) -> None:
@@ -129,6 +138,22 @@ def test_a_job_runs_on_both_nodes_and_its_batches_reach_the_archive_through_s3(
     health = node_health(fleet)
     assert [(row["node"], row["health"]) for row in health] == [
         ("crawl-1", "up"), ("crawl-2", "up")]
+    no_password = Fleet((Node("crawl-2", world["nodes"][1].url),), fleet.batches)
+    assert node_health(no_password)[0]["health"] == "down"  # 401 without its password
+    # `status` shows the nodes of schedule.yml, their health and last run
+    config = world["tmp"] / "status-config"
+    shutil.copytree(world["config"], config)
+    (config / "schedule.yml").write_text(
+        f"nodes:\n  - {{url: '{world['nodes'][0].url}', name: crawl-1}}\n"
+        f"  - {{url: '{world['nodes'][1].url}', name: crawl-2, username: scrapyd,"
+        f" password: s3cret}}\nbatches: s3://batches/run1\njobs: []\n")
+    result = CliRunner().invoke(cli, ["status", "--db", str(db_path), "--config", str(config),
+                                      "--format", "json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    assert [(n["node"], n["health"], n["last_status"]) for n in report["nodes"]] == [
+        ("crawl-1", "up", "ok"), ("crawl-2", "up", "ok")]
+    assert report["batches"]["batches"] >= 2
 
 
 def test_kill_9_a_node_mid_job_and_its_share_finishes_on_the_other(world, expected):
@@ -164,7 +189,7 @@ def test_kill_9_a_node_mid_job_and_its_share_finishes_on_the_other(world, expect
         assert not thread.is_alive()
     finally:
         server.delays.clear()
-        victim.start(server, world["config"], world["moto"].env())
+        victim.start(server, world["config"], world["moto"].env())  # crawl-1: no auth
     assert result and result[0].status == "ok", events
     assert ("rescheduled", ) == tuple(e for e, f in events if e == "rescheduled")
     ingest(world, db_path, storage)
