@@ -68,6 +68,6 @@ def build_egg(out_dir: str | Path, root: str | Path | None = None,
         subprocess.run([python, "setup.py", "-q", "bdist_egg", "-d", str(work / "dist")],
                        cwd=work, check=True, capture_output=True)
         egg = next((work / "dist").glob("*.egg"))
-        target = out_dir / egg.name
-        shutil.copyfile(egg, target)
-    return target
+        built = out_dir / egg.name
+        shutil.copyfile(egg, built)
+    return built

@@ -103,9 +103,9 @@ def ingest_batch(db, storage: Storage, ident: str, articles: ArticleStore,
                 counts["articles"] += 1
                 counts[f"{stored.status}_articles"] += 1
                 mentions += len(stored.mentions)
-            for error in manifest.get("errors") or ():
-                store.record_error(db, run_id, error.get("url"), error.get("reason") or "",
-                                   error.get("outlet_id"))
+            for problem in manifest.get("errors") or ():
+                store.record_error(db, run_id, problem.get("url"), problem.get("reason") or "",
+                                   problem.get("outlet_id"))
                 counts["errors"] += 1
             store.add_to_run(db, run_id, pages=counts["articles"],
                              new_articles=counts["new_articles"],
