@@ -27,6 +27,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import yaml
 
+from narrative_archive.store import copy_database
+
 SOURCE_PATH = "/replica-source/archive.db"  # the name a read node's config gives the archive
 
 
@@ -110,19 +112,6 @@ def txid(path: str | Path) -> str | None:
         return Path(f"{path}-txid").read_text().strip() or None
     except OSError:
         return None
-
-
-def copy_database(source: str | Path, target: str | Path) -> None:
-    """`target` becomes a copy of `source` in one transaction (SQLite's backup API)."""
-    src = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
-    dst = sqlite3.connect(str(target), timeout=30)
-    try:
-        src.backup(dst)
-        if dst.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
-            dst.execute("PRAGMA journal_mode = WAL")
-    finally:
-        src.close()
-        dst.close()
 
 
 class ReplicaFollower:

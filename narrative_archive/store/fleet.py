@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import sqlite_utils
@@ -83,3 +85,17 @@ def batch_totals(db: sqlite_utils.Database) -> dict[str, Any]:
     row = db.execute("SELECT count(*), coalesce(sum(articles), 0), coalesce(sum(bytes), 0),"
                      " max(ingested_at) FROM fleet_batches").fetchone()
     return {"batches": row[0], "articles": row[1], "bytes": row[2], "last_ingested_at": row[3]}
+
+
+def copy_database(source: str | Path, target: str | Path) -> None:
+    """`target` becomes a copy of `source` (opened read-only) in one write transaction,
+    through SQLite's backup API; it stays in WAL mode (a read replica's served copy)."""
+    src = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
+    dst = sqlite3.connect(str(target), timeout=30)
+    try:
+        src.backup(dst)
+        if dst.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+            dst.execute("PRAGMA journal_mode = WAL")
+    finally:
+        src.close()
+        dst.close()
