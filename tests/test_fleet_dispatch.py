@@ -154,6 +154,13 @@ def test_a_job_runs_on_both_nodes_and_its_batches_reach_the_archive_through_s3(
     assert [(n["node"], n["health"], n["last_status"]) for n in report["nodes"]] == [
         ("crawl-1", "up", "ok"), ("crawl-2", "up", "ok")]
     assert report["batches"]["batches"] >= 2
+    # a node remembers what it fetched (its scratch file): khaama again is fetched not at all
+    again = dispatcher.run(Job(id="khaama", spider="feeds", outlets=("khaama",)), db_path,
+                           world["config"])
+    assert again is not None and again.status == "ok"
+    ingest(world, db_path, storage)
+    rerun = query(db_path, "SELECT node, pages, message FROM crawl_runs WHERE job = 'khaama'")
+    assert [(r["node"], r["pages"]) for r in rerun] == [("crawl-2", 0)], rerun
 
 
 def test_kill_9_a_node_mid_job_and_its_share_finishes_on_the_other(world, expected):
@@ -163,7 +170,9 @@ def test_kill_9_a_node_mid_job_and_its_share_finishes_on_the_other(world, expect
     # crawl-1's outlets answer slowly, so its job is still running after its first batch
     for host in ("tass.test", "antiwar.test", "tolonews.test"):
         server.delays[host] = 1.0
-    settings = [*fast_settings(), ("NARRATIVE_ARCHIVE_BATCH_ARTICLES", "2")]
+    # REFETCH_AFTER=0: the nodes fetched these outlets in the test before, and remember it
+    settings = [*fast_settings(), ("NARRATIVE_ARCHIVE_BATCH_ARTICLES", "2"),
+                ("NARRATIVE_ARCHIVE_REFETCH_AFTER", "0")]
     dispatcher = Dispatcher(fleet, settings=settings, poll=0.3, down_after=2)
     db_path = tmp / "archive2.db"
     store.open_db(db_path).close()

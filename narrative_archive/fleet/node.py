@@ -24,18 +24,22 @@ import socket
 import time
 from typing import Any
 
+from narrative_archive import store
 from narrative_archive.capture.warc import CaptureRecord, record_bytes
 from narrative_archive.crawl.items import STAT, Page
 from narrative_archive.crawl.pipelines import ArchivePipeline, prefer_listed_date
 from narrative_archive.fleet.batches import BatchWriter
 from narrative_archive.fleet.storage import open_storage
+from narrative_archive.paths import DEFAULT_DB
 
 logger = logging.getLogger(__name__)
 CAPTURE_FIELDS = ("payload_digest", "record_id", "content_type", "status", "url", "fetched_at")
 
 
 class BatchPipeline(ArchivePipeline):
-    """ArchivePipeline for a crawl node: batches to shared storage instead of archive.db."""
+    """ArchivePipeline for a crawl node: batches to shared storage instead of archive.db,
+    and the URLs it fetched remembered in the node's scratch file (unmatched_urls, which
+    discovery's fetched_lately reads)."""
 
     def __init__(self, crawler):
         super().__init__(crawler)
@@ -53,6 +57,11 @@ class BatchPipeline(ArchivePipeline):
         self.run_id = run_id
         job_key = self.settings.get("NARRATIVE_ARCHIVE_JOB_KEY") or getattr(
             spider, "_job", None) or f"{spider.name}-{os.getpid()}-{int(time.time())}"
+        # The node's memory of what it fetched (its scratch NARRATIVE_ARCHIVE_DB, never the
+        # archive): discovery reads it, so a page is not fetched again within
+        # NARRATIVE_ARCHIVE_REFETCH_AFTER on this node, which keeps its outlets.
+        self.memory = store.open_db(self.settings.get("NARRATIVE_ARCHIVE_DB") or DEFAULT_DB,
+                                    synchronous="NORMAL")
         self.batch = BatchWriter(
             open_storage(url), job_key, run_id, self.settings.get("NARRATIVE_ARCHIVE_JOB"),
             self.settings.get("NARRATIVE_ARCHIVE_NODE") or socket.gethostname(), spider.name,
@@ -96,6 +105,7 @@ class BatchPipeline(ArchivePipeline):
                                     record.length)
                 capture = {name: getattr(record, name) for name in CAPTURE_FIELDS}
         self.batch.add(line, capture, data)
+        store.save_unmatched(self.memory, [page.url, article.get("canonical_url")])
         self.count("batched")
         if self.batch.full:
             self._publish()
@@ -138,3 +148,4 @@ class BatchPipeline(ArchivePipeline):
             status, message = "failed", f"nothing could be fetched: {summary}"
         self._publish(final=True, status=status, message=message)
         self.batch = None
+        self.memory.close()
