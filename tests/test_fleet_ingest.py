@@ -137,3 +137,17 @@ def test_kill_the_ingest_mid_batch_and_restart_nothing_lost_nothing_twice(host):
                 [host["run"]])[0]
     assert run == {"status": "ok", "pages": 900, "new_articles": 900}  # counted once
     assert list(batches.published(storage)) == []
+
+
+def test_nodes_in_schedule_yml_give_the_scheduler_a_dispatcher_and_an_ingest(tmp_path):
+    from narrative_archive.cli.fleet import fleet_service
+
+    config = write_config(tmp_path / "config")
+    events: list[str] = []
+    assert fleet_service(str(tmp_path / "a.db"), str(config), lambda e, **f: None) == (None, {})
+    (config / "schedule.yml").write_text(
+        f"nodes: [http://127.0.0.1:9/]\nbatches: {tmp_path / 'batches'}\njobs: []\n")
+    runner, companions = fleet_service(str(tmp_path / "a.db"), str(config),
+                                       lambda event, **fields: events.append(event))
+    assert runner.__self__.fleet.nodes[0].url == "http://127.0.0.1:9"
+    assert list(companions) == ["ingest"] and events == ["node"]
