@@ -262,9 +262,9 @@ class Dispatcher:
             share.misses = 0
             return
         if state == "finished":
-            final = batches.final_batch(self.storage, share.job_key)
-            if final is not None:
-                share.status = final.get("status") or "ok"
+            status = self._final_status(db, share)
+            if status is not None:
+                share.status = status
                 log("node-finished", job=job.id, run=share.run_id, node=share.node.name,
                     status=share.status)
                 return
@@ -289,15 +289,32 @@ class Dispatcher:
         if replacement is not None:
             shares[shares.index(share)] = replacement
 
+    def _final_status(self, db, share: Share) -> str | None:
+        """The share's verdict once its final batch is out: in the storage, or already
+        ingested (and deleted from the storage) by the archive host; None before."""
+        if store.final_batch_ingested(db, share.job_key):
+            return (store.get_run(db, share.run_id) or {}).get("status") or "ok"
+        final = batches.final_batch(self.storage, share.job_key)
+        return (final.get("status") or "ok") if final is not None else None
+
     def _cancel(self, db, share: Share, reason: str, log) -> None:
+        """Stop a share (timeout or shutdown), unless its final batch is already out."""
+        status = self._final_status(db, share)
+        if status is not None:  # it finished between two polls: nothing to stop
+            share.status = status
+            return
         try:
             self.clients[share.node.name].cancel(share.job_key)
         except NodeError:
             pass
-        status = "abandoned" if reason == "shutdown" else "timeout"
-        store.update_run(db, share.run_id, status=status, finished_at=store.now(),
-                         message=f"{reason}: cancelled on {share.node.name}")
-        share.status = status
+        message = f"{reason}: cancelled on {share.node.name}"
+        if reason == "shutdown":
+            store.abandon_run(db, share.run_id, message)
+            share.status = "abandoned"
+        else:
+            if (store.get_run(db, share.run_id) or {}).get("status") == "running":
+                store.finish_run(db, share.run_id, "timeout", message=message)
+            share.status = "timeout"
         log("cancelled", run=share.run_id, node=share.node.name, reason=reason)
 
 

@@ -34,6 +34,12 @@ def run_of_job_key(db: sqlite_utils.Database, job_key: str) -> int | None:
     return row[0] if row else None
 
 
+def final_batch_ingested(db: sqlite_utils.Database, job_key: str) -> bool:
+    """Whether the final batch of this node job is in the ledger (ingested, maybe deleted)."""
+    return db.execute("SELECT 1 FROM fleet_batches WHERE job_key = ? AND final = 1",
+                      [job_key]).fetchone() is not None
+
+
 def record_batch(db: sqlite_utils.Database, batch_id: str, run_id: int | None,
                  manifest: Mapping[str, Any], counts: Mapping[str, int]) -> None:
     """The ledger row of an ingested batch (call inside the batch's transaction: a second
