@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import shutil
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -67,6 +68,9 @@ def world(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("fleet")
     with FixtureServer() as server:
         config = write_config(tmp / "config")
+        # one machine's crawl of the same outlets, beside the nodes' start-up (`expected`)
+        single = ThreadPoolExecutor(1).submit(run_crawl, server, ["feeds"], tmp / "single.db",
+                                              config)
         moto = MotoServer(free_port()).start(tmp / "moto.log")
         moto.bucket("batches")
         nodes = start_nodes(tmp, server, config, env=moto.env())
@@ -77,7 +81,7 @@ def world(tmp_path_factory):
         nodes[1].start(server, config, {**moto.env(), **AUTH_ENV})
         try:
             yield {"tmp": tmp, "server": server, "config": config, "moto": moto,
-                   "nodes": nodes}
+                   "nodes": nodes, "single": single}
         finally:
             for node in nodes:
                 node.stop()
@@ -88,7 +92,7 @@ def world(tmp_path_factory):
 def expected(world):
     """What one machine's feeds crawl of the fixture outlets stores: canonical URLs."""
     db_path = world["tmp"] / "single.db"
-    result = run_crawl(world["server"], ["feeds"], db_path, world["config"])
+    result = world["single"].result(timeout=120)
     assert result.returncode in (0, 1), result.stderr[-3000:]
     return {row["canonical_url"] for row in query(db_path, "SELECT canonical_url FROM articles")}
 
@@ -169,7 +173,7 @@ def test_kill_9_a_node_mid_job_and_its_share_finishes_on_the_other(world, expect
     victim, survivor = world["nodes"]
     # crawl-1's outlets answer slowly, so its job is still running after its first batch
     for host in ("tass.test", "antiwar.test", "tolonews.test"):
-        server.delays[host] = 1.0
+        server.delays[host] = 0.5
     # REFETCH_AFTER=0: the nodes fetched these outlets in the test before, and remember it
     settings = [*fast_settings(), ("NARRATIVE_ARCHIVE_BATCH_ARTICLES", "2"),
                 ("NARRATIVE_ARCHIVE_REFETCH_AFTER", "0")]
