@@ -1,4 +1,4 @@
-"""Search that forgives: the query function (fts.forgiving_query) and the search pages that
+"""Search that forgives: the query function (searchbox.forgiving_query) and the search pages that
 use it (?_search= on articles and mention_articles, the search_snippets query), with the
 passage each result matched in."""
 
@@ -9,9 +9,10 @@ import re
 import pytest
 
 from narrative_archive import store
-from narrative_archive.fts import check_query, forgiving_query
+from narrative_archive.fts import check_query
 from narrative_archive.match import narratives
 from narrative_archive.publish.search import marked_passage
+from narrative_archive.searchbox import forgiving_query
 from tests.conftest import article
 from tests.datasette_fixtures import NARRATIVES, Client, build_archive, make_datasette
 

@@ -193,6 +193,8 @@ async def _bad_search(datasette, state: _State, scope, receive, path: str,
         if _format(path) in ("", "html"):
             return None  # the query's form, rendered with the explanation
     else:
+        if _format(path) in ("", "html"):
+            return None  # the table page keeps its search box (plugins/..._search.py)
         bad = bad_searches(arguments, table_search_arguments(arguments))
     if not bad:
         return None

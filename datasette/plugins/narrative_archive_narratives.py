@@ -218,7 +218,7 @@ def _captures_dir(datasette) -> Path | None:
 
 
 def _build_wacz(rows: list[dict], captures: Path, narrative: dict) -> Path:
-    from narrative_archive.capture.warc import export_wacz
+    from narrative_archive.capture import export_wacz
 
     newest = max(row["id"] for row in rows)
     directory = Path(tempfile.gettempdir()) / "narrative-archive-wacz"

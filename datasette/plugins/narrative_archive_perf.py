@@ -6,7 +6,7 @@
   count (the same number: the index is kept in sync by triggers), not a join that
   visits every matching article row;
 - the search box forgives: ?_search= text that is not valid FTS5 (al-Qaeda, Taliban's,
-  U.S. weapons, taliban AND) is searched as the user meant it (fts.forgiving_query);
+  U.S. weapons, taliban AND) is searched as the user meant it (searchbox.forgiving_query);
 - a search's newest-first page is read in date order when the words are common
   (walking the published_at index until a page of hits is found) instead of sorting
   every hit: SQLite cannot tell from an FTS5 MATCH how many rows it will return
@@ -32,8 +32,8 @@ from datasette.database import Database
 from datasette.utils.asgi import Response
 
 from narrative_archive import store
-from narrative_archive.fts import forgiving_query
 from narrative_archive.publish.instance import INTERNAL, archive_name
+from narrative_archive.searchbox import forgiving_query
 
 MMAP_BYTES = 16 * 2**30  # address space only: the OS pages in what queries touch
 CACHE_KIB = 64 * 1024  # per connection
@@ -125,7 +125,7 @@ def startup(datasette):
 
 
 def searchable(text: str) -> str:
-    """The search box's text as the FTS5 query the user meant (fts.forgiving_query:
+    """The search box's text as the FTS5 query the user meant (searchbox.forgiving_query:
     al-Qaeda, Taliban's, U.S., a dangling AND); sqlite3.OperationalError saying what is
     wrong when it cannot be read (Datasette answers 400, templates/400.html keeps the box)."""
     forgiven = forgiving_query(text)

@@ -1,6 +1,6 @@
 """Datasette plugin: search that forgives, and search results that show why they matched.
 
-- ?_search= on articles and mention_articles is read by fts.forgiving_query (the perf
+- ?_search= on articles and mention_articles is read by searchbox.forgiving_query (the perf
   plugin applies it to Datasette's own search SQL): al-Qaeda, Taliban's, U.S. weapons
   and "taliban AND" search as meant, FTS5 syntax runs as written;
 - the results page shows, beside each row, the passage of the article where the words
@@ -20,9 +20,10 @@ from datasette.utils.asgi import Response
 from datasette.views.base import DatasetteError
 from markupsafe import Markup, escape
 
-from narrative_archive.fts import MARK_CLOSE, MARK_OPEN, SEARCH_HELP, forgiving_query
+from narrative_archive.fts import MARK_CLOSE, MARK_OPEN
 from narrative_archive.publish.instance import archive_name
 from narrative_archive.publish.search import search_passages
+from narrative_archive.searchbox import SEARCH_HELP, forgiving_query
 
 PLUGIN = "narrative-archive"
 SEARCHED_TABLES = {"articles": ("id",), "mention_articles": ("article_id",)}
@@ -84,7 +85,7 @@ def extra_template_vars(template, database, table, view_name, request, datasette
             "search_help": SEARCH_HELP}
 
 
-@hookimpl
+@hookimpl(tryfirst=True)  # before the admission plugin's handler of every error
 def handle_exception(datasette, request, exception):
     """A search page's 400 (its text could not be read): the box kept, the reason said."""
     typed = request.args.get("_search") if request is not None else None

@@ -156,9 +156,14 @@ def run_service(db_path, config_dir, grace, max_crawls, companions=None, log=Non
     def prepare():  # once this scheduler holds the archive: init
         init_archive(db_path, config, echo=lambda text: log("init", message=text)).close()
 
+    from narrative_archive.cli.fleet import fleet_service
+
+    # schedule.yml's `nodes:`: jobs go to Scrapyd nodes, batches are ingested beside
+    runner, fleet_companions = fleet_service(db_path, config_dir, log)
     try:
         return run_scheduler(db_path, config_dir, config.jobs, grace=grace,
                              max_crawls=max_crawls, log=log, prepare=prepare,
-                             companions=companions)
+                             companions={**fleet_companions, **(companions or {})},
+                             runner=runner)
     except SchedulerAlreadyRunning as error:
         raise click.ClickException(str(error)) from error

@@ -6,7 +6,8 @@ import re
 
 import sqlite_utils
 
-from narrative_archive.fts import MARK_CLOSE, MARK_OPEN, forgiving_query, highlighted_rows
+from narrative_archive.fts import MARK_CLOSE, MARK_OPEN, highlighted_rows
+from narrative_archive.searchbox import forgiving_query
 from narrative_archive.store import search as rows_of
 
 PASSAGE_WORDS = 32

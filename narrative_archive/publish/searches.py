@@ -14,7 +14,8 @@ import re
 from collections.abc import Iterable, Mapping
 from urllib.parse import parse_qsl, urlencode
 
-from narrative_archive.fts import check_query, forgiving_query
+from narrative_archive.fts import check_query
+from narrative_archive.searchbox import forgiving_query
 
 # `... match :q` in a query's SQL: the parameter q is a full-text search.
 MATCH_PARAMETER = re.compile(r"\bmatch\s+:(\w+)", re.IGNORECASE)
@@ -40,7 +41,7 @@ def guard_matches(sql: str) -> str:
 
 
 def fts_query(value):
-    """SQLite function fts_query(q): q as the search box reads it (fts.forgiving_query:
+    """SQLite function fts_query(q): q as the search box reads it (searchbox.forgiving_query:
     al-Qaeda, U.S., a dangling AND), or when q is empty a search that matches nothing."""
     if value is None or (isinstance(value, str) and not value.strip()):
         return NOTHING

@@ -43,8 +43,8 @@ def start_run(db: sqlite_utils.Database, spider: str, args: Mapping[str, Any] | 
 
 
 def update_run(db: sqlite_utils.Database, run_id: int, **fields: Any) -> None:
-    """Set counters (pages, new_articles, ...), status, message or pid on a run."""
-    allowed = set(RUN_COUNTERS) | {"status", "message", "pid", "finished_at"}
+    """Set counters (pages, new_articles, ...), status, message, pid or node on a run."""
+    allowed = set(RUN_COUNTERS) | {"status", "message", "pid", "finished_at", "node"}
     unknown = set(fields) - allowed
     if unknown:
         raise ValueError(f"unknown crawl_runs fields: {sorted(unknown)}")

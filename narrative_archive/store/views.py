@@ -14,7 +14,7 @@ NOW_SQL = "strftime('%Y-%m-%dT%H:%M:%SZ', 'now')"
 
 # A view may read the views above it, never one below. An article's place on a timeline
 # (timeline_date, timeline_at, timeline_day) is defined once, as generated columns on
-# articles (migration 21); article_dates names them as the views and timelines read them.
+# articles (migration 22); article_dates names them as the views and timelines read them.
 VIEWS: dict[str, str] = {
     "article_dates": """
         SELECT a.id AS article_id, a.outlet_id, a.timeline_date AS dated_at,

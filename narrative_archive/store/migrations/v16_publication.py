@@ -131,7 +131,29 @@ MIGRATIONS: list[str] = [
      WHERE type = 'table' AND name = 'articles_fts' AND sql LIKE '%content=''articles''%';
     PRAGMA writable_schema = OFF;
     """,
-    # 21: an article's place on a timeline, defined once: generated columns on articles
+    # 21: the fleet (issue 23): the Scrapyd node a run ran on, and the ledger of ingested
+    # batches (each batch ingested once, by its id)
+    """
+    ALTER TABLE crawl_runs ADD COLUMN node TEXT;
+    CREATE TABLE fleet_batches (
+        id TEXT PRIMARY KEY,
+        run_id INTEGER REFERENCES crawl_runs(id) ON DELETE SET NULL,
+        node TEXT,
+        job_key TEXT,
+        seq INTEGER,
+        final INTEGER NOT NULL DEFAULT 0,
+        articles INTEGER NOT NULL DEFAULT 0,
+        new_articles INTEGER NOT NULL DEFAULT 0,
+        updated_articles INTEGER NOT NULL DEFAULT 0,
+        unchanged_articles INTEGER NOT NULL DEFAULT 0,
+        errors INTEGER NOT NULL DEFAULT 0,
+        bytes INTEGER NOT NULL DEFAULT 0,
+        created_at TEXT,
+        ingested_at TEXT NOT NULL
+    );
+    CREATE INDEX fleet_batches_run ON fleet_batches(run_id);
+    """,
+    # 22: an article's place on a timeline, defined once: generated columns on articles
     # that the day-count triggers (recreated here) and views.py's views read. timeline_date
     # is what the page says, else an archived copy's capture, else when we first saw it;
     # timeline_at is that as a UTC time, a day-only date at the latest moment it can be
