@@ -308,12 +308,14 @@ def main() -> None:
           f"(extraction); bare trafilatura {1000 / baseline:.1f} ms")
     # On a shared machine the wall-clock ratio moves with the other load; CPU per page
     # does not (much): the rates a CPU-bound crawl and bare trafilatura would reach here.
-    crawl_cpu = (result["main_cpu"] + result["worker_cpu"]) * per_page
     cores = os.cpu_count() or 1
-    print(f"CPU-bound estimate:       {1000 * cores / crawl_cpu:7.1f} pages/s crawl on {cores}"
-          f" cores vs {1000 / baseline_cpu:.1f} bare trafilatura on one (ratio"
-          f" {baseline_cpu * cores / crawl_cpu:.2f}); bare trafilatura {baseline_cpu:.1f} ms"
-          " CPU/page")
+    workers = next((int(v.split("=", 1)[1]) for v in args.settings
+                    if v.startswith("NARRATIVE_ARCHIVE_EXTRACT_WORKERS=")), 0) or max(1, cores - 1)
+    main_ms, worker_ms = result["main_cpu"] * per_page, result["worker_cpu"] * per_page
+    bound = min(1000 * cores / (main_ms + worker_ms), 1000 / main_ms, 1000 * workers / worker_ms)
+    print(f"CPU-bound estimate:       {bound:7.1f} pages/s crawl ({workers} workers, {cores} cores)"
+          f" vs {1000 / baseline_cpu:.1f} bare trafilatura: ratio {bound * baseline_cpu / 1000:.2f};"
+          f" bare trafilatura {baseline_cpu:.1f} ms CPU/page")
     print(f"peak RSS, crawl process:  {result['main_rss'] / mib:7.0f} MiB")
     print(f"peak RSS, process tree:   {result['tree_rss'] / mib:7.0f} MiB  (workers included;"
           " shared pages counted in each)")
