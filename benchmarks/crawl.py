@@ -257,14 +257,15 @@ def crawl(site: Site, workdir: Path, extra: list[str], capture: bool = False) ->
             "tree_pss": memory.tree_pss, "main_cpu": main_cpu, "worker_cpu": other_cpu}
 
 
-def bare_trafilatura(site: Site, pages: int) -> float:
+def bare_trafilatura(site: Site, pages: int) -> tuple[float, float]:
+    """Pages per second of wall time, and ms of CPU per page."""
     import trafilatura
 
     trafilatura.extract(site.page(0).decode())  # imports and first-call set-up, untimed
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     for number in range(pages):
         trafilatura.extract(site.page(number).decode())
-    return pages / (time.perf_counter() - started)
+    return pages / (time.perf_counter() - started), 1000 * (time.process_time() - cpu) / pages
 
 
 def main() -> None:
@@ -291,7 +292,7 @@ def main() -> None:
                                            args.settings, capture))
         result = runs[False][-1]
         baseline_pages = min(args.baseline_pages, args.pages)
-        baseline = bare_trafilatura(site, baseline_pages)
+        baseline, baseline_cpu = bare_trafilatura(site, baseline_pages)
     crawl_rate = result["stored"] / result["span"] if result["span"] else float("nan")
     wall_rate = result["stored"] / result["wall"]
     print(f"crawl: {result['stored']} articles stored, {result['mentions']} mentions, "
@@ -305,6 +306,16 @@ def main() -> None:
     print(f"CPU per page:             {result['main_cpu'] * per_page:7.1f} ms crawl process "
           f"(Scrapy, archive writes), {result['worker_cpu'] * per_page:.1f} ms workers "
           f"(extraction); bare trafilatura {1000 / baseline:.1f} ms")
+    # On a shared machine the wall-clock ratio moves with the other load; CPU per page
+    # does not (much): the rates a CPU-bound crawl and bare trafilatura would reach here.
+    cores = os.cpu_count() or 1
+    workers = next((int(v.split("=", 1)[1]) for v in args.settings
+                    if v.startswith("NARRATIVE_ARCHIVE_EXTRACT_WORKERS=")), 0) or max(1, cores - 1)
+    main_ms, worker_ms = result["main_cpu"] * per_page, result["worker_cpu"] * per_page
+    bound = min(1000 * cores / (main_ms + worker_ms), 1000 / main_ms, 1000 * workers / worker_ms)
+    print(f"CPU-bound estimate:       {bound:7.1f} pages/s crawl ({workers} workers, {cores} cores)"
+          f" vs {1000 / baseline_cpu:.1f} bare trafilatura: ratio {bound * baseline_cpu / 1000:.2f};"
+          f" bare trafilatura {baseline_cpu:.1f} ms CPU/page")
     print(f"peak RSS, crawl process:  {result['main_rss'] / mib:7.0f} MiB")
     print(f"peak RSS, process tree:   {result['tree_rss'] / mib:7.0f} MiB  (workers included;"
           " shared pages counted in each)")

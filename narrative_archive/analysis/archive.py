@@ -34,7 +34,7 @@ from narrative_archive.analysis.stance import (
 logger = logging.getLogger(__name__)
 
 BATCH = 500
-PARALLEL_STANCES = 2000  # pending stances from which compute_stances starts worker processes
+PARALLEL_STANCES = 200  # pending stances from which compute_stances starts worker processes
 
 
 class ArchiveStorage:
@@ -126,7 +126,8 @@ def compute_stances(db: sqlite_utils.Database, narratives: Iterable, narrative_i
                 return done
             if executor is None and len(rows) >= PARALLEL_STANCES and (os.cpu_count() or 1) > 1:
                 executor = own = stance_pool()
-            chunks = [rows[start:start + batch] for start in range(0, len(rows), batch)]
+            size = batch if executor is None else max(1, min(batch, -(-len(rows) // (4 * (os.cpu_count() or 1)))))
+            chunks = [rows[start:start + size] for start in range(0, len(rows), size)]
             if executor is None:
                 results = [stances_of(chunk, by_id) for chunk in chunks]
             else:

@@ -3,9 +3,9 @@ that arrive together in one transaction.
 
 A commit is the expensive part of storing an article: FTS5 turns its pending terms into a
 new index segment and SQLite writes those pages to the WAL. Writes queued while one batch
-runs (or within `linger` seconds of its first) share the next transaction, so a fast
-crawl commits tens of articles at a time and a slow one still sees each article a
-fraction of a second after its page arrived.
+runs share the next transaction, and while they keep coming (the last batch had more
+than one) the writer waits up to `linger` seconds for more, so a fast crawl commits tens
+of articles at a time and a slow one commits each article as soon as it arrives.
 
 Each write runs inside its own savepoint: one that raises is rolled back alone and its
 caller gets the exception; the others commit. A write and everything it does (an article,
@@ -35,7 +35,7 @@ _STOP = object()
 class BatchWriter:
     """`submit(fn, *args)` from any thread; `fn` runs in the writer thread with `db()`."""
 
-    def __init__(self, db: Callable[[], Any], *, linger: float = 0.05, max_batch: int = 200,
+    def __init__(self, db: Callable[[], Any], *, linger: float = 0.25, max_batch: int = 500,
                  name: str = "archive-writer"):
         self.db = db  # the archive (sqlite_utils.Database), once opened by a write
         self.linger = linger
@@ -57,6 +57,7 @@ class BatchWriter:
 
     def _run(self) -> None:
         pending = None
+        busy = False
         while True:
             item = pending or self._queue.get()
             pending = None
@@ -66,7 +67,9 @@ class BatchWriter:
                 self._run_alone(item)
                 continue
             batch = [item]
-            deadline = time.monotonic() + self.linger
+            # Linger only while writes come faster than one a batch: a trickle (a slow
+            # crawl, a test) commits each write at once.
+            deadline = time.monotonic() + (self.linger if busy else 0.0)
             while len(batch) < self.max_batch:
                 try:
                     item = self._queue.get(timeout=max(0.0, deadline - time.monotonic()))
@@ -77,6 +80,7 @@ class BatchWriter:
                     break
                 batch.append(item)
             self._run_batch(batch)
+            busy = len(batch) > 1
 
     @staticmethod
     def _run_alone(item) -> None:
