@@ -36,7 +36,13 @@ from markupsafe import Markup
 from narrative_archive import store
 from narrative_archive.publish import charts
 from narrative_archive.publish.display import http_href, short_url
-from narrative_archive.publish.narrative_page import BLOCKS, Filters, narrative_page
+from narrative_archive.publish.narrative_page import (
+    BLOCKS,
+    Filters,
+    mention_rows,
+    narrative_page,
+    sorted_rows,
+)
 from narrative_archive.publish.narratives import block_rows, overview, to_csv
 from narrative_archive.store import narrative_page as rows_of
 
@@ -117,7 +123,9 @@ async def narratives_view(request, datasette):
 # modification time of the file and its WAL, which every commit changes (a crawl writing
 # makes every read count again; an archive at rest answers from memory).
 PAGE_CACHE_ENTRIES = 256
+ROWS_CACHE_NARRATIVES = 16  # every mention of a narrative, as rows: another filter is quick
 _page_cache: dict[tuple, tuple[tuple, dict | None]] = {}
+_rows_cache: dict[str, tuple[tuple, list]] = {}
 _page_cache_lock = threading.Lock()
 
 
@@ -150,13 +158,24 @@ async def _page(request, datasette, narrative_id: str):
     if stamp is not None and cached is not None and cached[0] == stamp:
         return cached[1], problems
 
+    held = _rows_cache.get(narrative_id)
+    rows = held[1] if stamp is not None and held is not None and held[0] == stamp else None
+
     def read(db):
-        page = narrative_page(db, narrative_id, filters, by)
+        nonlocal rows
+        if rows is None and store.get_narrative(db, narrative_id) is not None:
+            rows = sorted_rows(mention_rows(db, narrative_id))
+        page = narrative_page(db, narrative_id, filters, by, rows=rows)
         if page is not None:
             page["colour"] = charts.narrative_colour(store.narrative_ids(db).index(narrative_id))
         return page
 
     page = await _read(datasette, read)
+    if stamp is not None and rows is not None:
+        with _page_cache_lock:
+            if len(_rows_cache) >= ROWS_CACHE_NARRATIVES:
+                _rows_cache.clear()
+            _rows_cache[narrative_id] = (stamp, rows)
     if stamp is not None:
         with _page_cache_lock:
             if len(_page_cache) >= PAGE_CACHE_ENTRIES:
