@@ -6,8 +6,9 @@
   disputed it, which outlets carry it and who cited whom, narrowed by date range,
   country, outlet kind, language and stance (templates/narrative.html; the blocks are
   counted by narrative_archive.publish.narrative_page on a read connection, off the
-  event loop, and kept until the archive file changes); /narratives/NARRATIVE.json is every
-  block, and
+  event loop, kept while the archive file is unchanged and for up to a minute after it
+  changes, counted by one request at a time: publish.cache.Memo); /narratives/NARRATIVE.json
+  is every block, and
   /narratives/NARRATIVE/BLOCK.csv or .json one block, with the same filters;
 - /-/wacz/NARRATIVE.wacz packages the captures of the narrative's articles for
   ReplayWeb.page: built once per set of captures in a worker thread, one build at a
@@ -35,10 +36,18 @@ from markupsafe import Markup
 
 from narrative_archive import store
 from narrative_archive.publish import charts
+from narrative_archive.publish.cache import Memo
 from narrative_archive.publish.display import http_href, short_url
-from narrative_archive.publish.narrative_page import BLOCKS, Filters, narrative_page
+from narrative_archive.publish.narrative_page import (
+    BLOCKS,
+    Filters,
+    mention_rows,
+    narrative_page,
+    sorted_rows,
+)
 from narrative_archive.publish.narratives import block_rows, overview, to_csv
 from narrative_archive.store import narrative_page as rows_of
+from narrative_archive.times import now
 
 PLUGIN = "narrative-archive"
 WACZ_MAX_CAPTURES = 5000
@@ -113,15 +122,33 @@ async def narratives_view(request, datasette):
         "narratives.html", {**data, "database": archive_name(datasette)}, request=request))
 
 
-# A narrative's blocks, kept until the archive file changes: the key holds the size and
-# modification time of the file and its WAL, which every commit changes (a crawl writing
-# makes every read count again; an archive at rest answers from memory).
-PAGE_CACHE_ENTRIES = 256
-_page_cache: dict[tuple, tuple[tuple, dict | None]] = {}
-_page_cache_lock = threading.Lock()
+# What the narrative pages count, kept (publish.cache.Memo): current while the archive file
+# is unchanged (the size and modification time of the file and its WAL, which every commit
+# changes); after a change served for up to a minute (the instance's HTTP cache time,
+# settings.json default_cache_ttl) while one request counts it again. Every mention of a
+# narrative as rows, each filtered page's blocks, and each page as HTML.
+STALE_SECONDS = 60  # NARRATIVE_ARCHIVE_PAGE_STALE overrides it (0: count after any change)
+
+
+def _memos(datasette) -> dict[str, Memo]:
+    """This Datasette's memos (rows, pages, html), with the stale time now in force."""
+    memos = getattr(datasette, "_narrative_memos", None)
+    if memos is None:
+        memos = datasette._narrative_memos = {
+            "rows": Memo(entries=16), "pages": Memo(entries=256), "html": Memo(entries=256)}
+    try:
+        stale = float(os.environ.get("NARRATIVE_ARCHIVE_PAGE_STALE", STALE_SECONDS))
+    except ValueError:
+        stale = STALE_SECONDS
+    for memo in memos.values():
+        memo.stale_seconds = stale
+    return memos
 
 
 def _file_stamp(datasette) -> tuple | None:
+    """The archive file's and its WAL's size and modification time (None: keep nothing)."""
+    if os.environ.get("NARRATIVE_ARCHIVE_PAGE_CACHE", "on").lower() in ("0", "off", "no"):
+        return None
     db = datasette.databases.get(archive_name(datasette))
     if db is None or not db.path:
         return None
@@ -135,34 +162,38 @@ def _file_stamp(datasette) -> tuple | None:
     return tuple(stamp)
 
 
-def _page_cache_on() -> bool:
-    return os.environ.get("NARRATIVE_ARCHIVE_PAGE_CACHE", "on").lower() not in ("0", "off", "no")
+def _page_key(request, narrative_id: str) -> tuple[tuple, Filters, str | None, list[str]]:
+    filters, problems = Filters.from_args(request.args)
+    by = request.args.get("by") or None
+    return (narrative_id, tuple(sorted(filters.args().items())), by), filters, by, problems
 
 
 async def _page(request, datasette, narrative_id: str):
-    """(the narrative's blocks or None, what the filters refused), from the cache when the
-    archive has not changed since they were counted."""
-    filters, problems = Filters.from_args(request.args)
-    by = request.args.get("by") or None
-    key = (narrative_id, tuple(sorted(filters.args().items())), by)
-    stamp = _file_stamp(datasette) if _page_cache_on() else None
-    cached = _page_cache.get(key)
-    if stamp is not None and cached is not None and cached[0] == stamp:
-        return cached[1], problems
+    """(the narrative's blocks or None, what the filters refused), kept as above."""
+    key, filters, by, problems = _page_key(request, narrative_id)
+    stamp = _file_stamp(datasette)
+    memos = _memos(datasette)
 
-    def read(db):
-        page = narrative_page(db, narrative_id, filters, by)
-        if page is not None:
-            page["colour"] = charts.narrative_colour(store.narrative_ids(db).index(narrative_id))
-        return page
+    async def rows():
+        return await _read(datasette, lambda db: sorted_rows(mention_rows(db, narrative_id))
+                           if store.get_narrative(db, narrative_id) is not None else None)
 
-    page = await _read(datasette, read)
-    if stamp is not None:
-        with _page_cache_lock:
-            if len(_page_cache) >= PAGE_CACHE_ENTRIES:
-                _page_cache.clear()
-            _page_cache[key] = (stamp, page)
-    return page, problems
+    async def count():
+        held = await memos["rows"].get(narrative_id, stamp, rows)
+        if held is None:
+            return None
+
+        def read(db):
+            page = narrative_page(db, narrative_id, filters, by, rows=held)
+            if page is not None:
+                page["colour"] = charts.narrative_colour(
+                    store.narrative_ids(db).index(narrative_id))
+                page["counted_at"] = now()
+            return page
+
+        return await _read(datasette, read)
+
+    return await memos["pages"].get(key, stamp, count), problems
 
 
 async def narrative_view(request, datasette):
@@ -174,6 +205,14 @@ async def narrative_view(request, datasette):
     if fmt == "json":
         return _json_response({**{k: v for k, v in page.items() if k != "filters"},
                                "filters": page["filters"].args(), "problems": problems})
+    key = (*_page_key(request, narrative_id)[0], page["counted_at"], tuple(problems))
+    html = await _memos(datasette)["html"].get(key, _file_stamp(datasette),
+                           lambda: _render(request, datasette, page, problems))
+    return Response.html(html)
+
+
+async def _render(request, datasette, page: dict, problems: list[str]) -> str:
+    """The narrative page as HTML (the same for every reader of a public instance)."""
     spread = page["spread"]
     chart = charts.stacked_bars(
         [row["period"] for row in spread],
@@ -182,12 +221,12 @@ async def narrative_view(request, datasette):
         labels=charts.STANCE_LABELS,
         title=f"Articles per {page['by']} by stance, with distinct stories") if spread else None
     query = urllib.parse.urlencode(page["filters"].args())
-    return Response.html(await datasette.render_template("narrative.html", {
+    return await datasette.render_template("narrative.html", {
         **page, "problems": problems, "chart": chart, "query": query,
         "block_titles": BLOCK_TITLES, "stance_colours": charts.STANCE_COLOURS,
         "stance_labels": charts.STANCE_LABELS, "stances": charts.STANCES,
         "database": archive_name(datasette), "by_requested": request.args.get("by") or "",
-    }, request=request))
+    }, request=request)
 
 
 async def block_view(request, datasette):

@@ -16,6 +16,7 @@ import re
 from collections import Counter, defaultdict
 from dataclasses import asdict, dataclass, fields
 from datetime import date
+from operator import itemgetter
 from typing import Any, NamedTuple
 
 import sqlite_utils
@@ -23,7 +24,7 @@ import sqlite_utils
 from narrative_archive import store
 from narrative_archive.publish.charts import STANCES
 from narrative_archive.store import narrative_page as rows_of
-from narrative_archive.times import period_of, periods_between
+from narrative_archive.times import iso, parse_iso, period_of, periods_between
 
 FIRST_SHOWN = 10  # who said it first
 UPTAKE_SHOWN = 50  # outlets in order (HTML; exports have all)
@@ -53,7 +54,39 @@ class Mention(NamedTuple):
     story_id: int
 
 
-assert Mention._fields == rows_of.MENTION_COLUMNS
+def timeline_place(published: str | None, archived: str | None,
+                   first_seen: str) -> tuple[str | None, str, str, str | None]:
+    """(dated_at, date_source, date_precision, sorted_at) by the article_dates view's rule:
+    the page's date, else an archived copy's capture, else first seen; a day-only date at
+    the latest moment it can be (when we first saw or captured it that day, else the day's
+    end); any other date as a UTC time."""
+    dated = published or archived or first_seen
+    source = "published" if published else "archived" if archived else "first_seen"
+    if dated is None:
+        return None, source, "second", None
+    if len(dated) == 10:
+        known = min(first_seen, archived or first_seen) if first_seen else archived
+        latest = dated + "T23:59:59Z" if known is None else min(dated + "T23:59:59Z", known)
+        return dated, source, "day", max(dated + "T00:00:00Z", latest)
+    if len(dated) == 20 and dated[10] == "T" and dated[19] == "Z":
+        return dated, source, "second", dated
+    moment = parse_iso(dated)
+    return dated, source, "second", iso(moment) if moment else dated
+
+
+def mention_rows(db: sqlite_utils.Database, narrative_id: str) -> list[Mention]:
+    """Every mention of the narrative, placed on the timeline, with its outlet's columns."""
+    outlets = rows_of.all_outlets(db)
+    none = (None, None, None, None)
+    out = []
+    for article_id, stance, outlet_id, story_id, language, published, archived, first_seen \
+            in rows_of.narrative_rows(db, narrative_id):
+        dated, source, precision, sorted_at = timeline_place(published, archived, first_seen)
+        name, country, kind, state = outlets.get(outlet_id, none) if outlet_id else none
+        out.append(Mention(article_id, sorted_at, dated, sorted_at[:10] if sorted_at else None,
+                           precision, source, outlet_id, name, country, kind, state, language,
+                           stance, story_id))
+    return out
 
 
 @dataclass(frozen=True)
@@ -94,14 +127,17 @@ class Filters:
 
 
 def narrative_page(db: sqlite_utils.Database, narrative_id: str, filters: Filters = Filters(),
-                   by: str | None = None) -> dict[str, Any] | None:
-    """Every block of the narrative's page, or None for an unknown narrative."""
+                   by: str | None = None,
+                   rows: list[Mention] | None = None) -> dict[str, Any] | None:
+    """Every block of the narrative's page, or None for an unknown narrative. `rows` are
+    its mention_rows() when the caller holds them already (in date order)."""
     narrative = store.get_narrative(db, narrative_id)
     if narrative is None:
         return None
-    every = [Mention(*row) for row in rows_of.narrative_rows(db, narrative_id)]
-    shown = sorted((row for row in every if filters.keeps(row)),
-                   key=lambda row: (row.sorted_at or "", row.article_id))
+    every = sorted_rows(mention_rows(db, narrative_id)) if rows is None else rows
+    shown = [row for row in every if filters.keeps(row)] if filters else every
+    every_cols = _columns(every)
+    cols = every_cols if shown is every else _columns(shown)
     by = by if by in ("day", "week", "month") else period_for(shown, filters)
     first = shown[:FIRST_SHOWN]
     uptake = outlets_in_order(shown)
@@ -112,38 +148,55 @@ def narrative_page(db: sqlite_utils.Database, narrative_id: str, filters: Filter
               *(e[k] for e in edges[:EDGES_SHOWN] for k in ("citing_article_id",
                                                              "cited_article_id"))]
     details = rows_of.mention_details(db, narrative_id, wanted)
-    outlets = rows_of.outlet_rows(db, (row.outlet_id for row in shown))
+    outlets = rows_of.outlet_rows(db, set(cols.outlet_id))
     return {
         "narrative": narrative,
         "filters": filters,
-        "options": filter_options(every),
+        "options": filter_options(every, every_cols),
         "total": len(every),
         "count": len(shown),
         "by": by,
         "first": [said_first(rank, details.get(row.article_id), row)
                   for rank, row in enumerate(first, 1)],
-        "spread": spread(shown, by, filters),
+        "spread": spread(shown, by, filters, cols),
         "uptake": [{**entry, "title": (details.get(entry["article_id"]) or {}).get("title")}
                    for entry in uptake],
-        "repeated": repeated(db, shown),
+        "repeated": repeated(db, shown, cols),
         "disputed": disputed(db, narrative_id, disputes, details),
-        "outlets": outlet_table(shown, outlets),
+        "outlets": outlet_table(shown, outlets, cols),
         "citations": [_edge_row(edge, details) for edge in edges],
     }
+
+
+def _columns(rows: list[Mention]) -> Any:
+    """The rows as columns (a Mention of tuples): counted by Counter, dict and set over
+    zipped columns, C loops, 15k mentions take milliseconds."""
+    if not rows:
+        return Mention._make([()] * len(Mention._fields))
+    return Mention._make(zip(*rows, strict=True))
+
+
+def _stance_key(stance: str | None) -> str:
+    return stance or "unlabelled"
+
+
+def sorted_rows(rows: list[Mention]) -> list[Mention]:
+    """Mentions in timeline order (the earliest first; a tie by article id)."""
+    return sorted(rows, key=lambda row: (row.sorted_at or "", row.article_id))
 
 
 # --- the blocks ------------------------------------------------------------------------
 
 
-def filter_options(rows: list[Mention]) -> dict[str, list[tuple[str, int]]]:
+def filter_options(rows: list[Mention], cols: Any = None) -> dict[str, list[tuple[str, int]]]:
     """Each filter's values among all the narrative's mentions, with their counts."""
-    def counted(values) -> list[tuple[str, int]]:
-        return sorted(Counter(v for v in values if v).items(), key=lambda item: (-item[1], item[0]))
-
-    return {"country": counted(r.country for r in rows),
-            "kind": counted(r.outlet_kind for r in rows),
-            "language": counted(r.language for r in rows),
-            "stance": counted(r.stance or "unlabelled" for r in rows)}
+    cols = _columns(rows) if cols is None else cols
+    counts = {"country": Counter(cols.country), "kind": Counter(cols.outlet_kind),
+              "language": Counter(cols.language),
+              "stance": Counter(map(_stance_key, cols.stance))}
+    return {name: sorted(((value, n) for value, n in counter.items() if value),
+                         key=lambda item: (-item[1], item[0]))
+            for name, counter in counts.items()}
 
 
 def chart_range(days: list[str], filters: Filters) -> tuple[str, str]:
@@ -157,7 +210,7 @@ def chart_range(days: list[str], filters: Filters) -> tuple[str, str]:
 
 def period_for(rows: list[Mention], filters: Filters) -> str:
     """week for a range up to a year, month for longer."""
-    days = [row.day for row in rows if row.day and _DATE.match(row.day)]
+    days = [row.day for row in rows if row.day]
     if not days:
         return "month"
     start, end = chart_range(days, filters)
@@ -165,36 +218,31 @@ def period_for(rows: list[Mention], filters: Filters) -> str:
     return "week" if span <= WEEKS_UP_TO_DAYS else "month"
 
 
-def spread(rows: list[Mention], by: str, filters: Filters) -> list[dict]:
+def spread(rows: list[Mention], by: str, filters: Filters, cols: Any = None) -> list[dict]:
     """Per period (every one from the first to the last, empty ones as zero): articles by
     stance, distinct stories and outlets, and outlets new to the narrative."""
-    days = [row.day for row in rows if row.day and _DATE.match(row.day)]
-    if not days:
+    cols = _columns(rows) if cols is None else cols
+    if None in cols.day:  # no date at all (never written by the store): left out
+        rows = [row for row in rows if row.day]
+        cols = _columns(rows)
+    if not rows:
         return []
-    start, end = chart_range(days, filters)
+    start, end = chart_range([rows[0].day, rows[-1].day], filters)
     periods = periods_between(start, end, by)
-    counts: dict[str, Counter] = {p: Counter() for p in periods}
-    stories: dict[str, set] = defaultdict(set)
-    outlets: dict[str, set] = defaultdict(set)
-    seen_outlets: set = set()
-    new: Counter = Counter()
-    for row in rows:
-        if not row.day or not _DATE.match(row.day):
-            continue
-        period = period_of(row.day, by)
-        if period not in counts:
-            continue
-        counts[period][row.stance or "unlabelled"] += 1
-        stories[period].add(row.story_id)
-        if row.outlet_id:
-            outlets[period].add(row.outlet_id)
-            if row.outlet_id not in seen_outlets:
-                seen_outlets.add(row.outlet_id)
-                new[period] += 1
-    return [{"period": p, "articles": sum(counts[p].values()),
-             **{stance: counts[p][stance] for stance in STANCES},
-             "stories": len(stories[p]), "outlets": len(outlets[p]), "new_outlets": new[p]}
-            for p in periods]
+    memo = {day: period_of(day, by) for day in set(cols.day)}
+    period = list(map(memo.__getitem__, cols.day))
+    stance = Counter(zip(period, map(_stance_key, cols.stance), strict=True))
+    stories = Counter(map(itemgetter(0), set(zip(period, cols.story_id, strict=True))))
+    outlets = Counter(p for p, o in set(zip(period, cols.outlet_id, strict=True)) if o)
+    first = dict(zip(reversed(cols.outlet_id), reversed(period), strict=True))
+    first.pop(None, None)
+    new = Counter(first.values())
+    out = []
+    for p in periods:
+        counts = {name: stance[(p, name)] for name in STANCES}
+        out.append({"period": p, "articles": sum(counts.values()), **counts,
+                    "stories": stories[p], "outlets": outlets[p], "new_outlets": new[p]})
+    return out
 
 
 def outlets_in_order(rows: list[Mention]) -> list[dict]:
@@ -208,7 +256,7 @@ def outlets_in_order(rows: list[Mention]) -> list[dict]:
             continue
         seen.add(key)
         days = None
-        if first_day and row.day and _DATE.match(first_day) and _DATE.match(row.day):
+        if first_day and row.day:
             days = (date.fromisoformat(row.day) - date.fromisoformat(first_day)).days
         out.append({"order": len(out) + 1, "outlet_id": row.outlet_id, "outlet": row.outlet,
                     "country": row.country, "outlet_kind": row.outlet_kind,
@@ -241,16 +289,16 @@ def said_first(rank: int, detail: dict | None, row: Mention) -> dict:
             "original": row.story_id == row.article_id, "story_id": row.story_id}
 
 
-def repeated(db: sqlite_utils.Database, rows: list[Mention]) -> list[dict]:
+def repeated(db: sqlite_utils.Database, rows: list[Mention], cols: Any = None) -> list[dict]:
     """Stories on the narrative carried by more than one article: the most copied first,
     each with its original and copies (every article of the story, on the narrative or
     not), the copies' hours after the original."""
-    by_story = Counter(row.story_id for row in rows)
-    first_at: dict[int, str] = {}
-    for row in rows:
-        first_at.setdefault(row.story_id, row.sorted_at or "")
-    top = sorted((story for story, n in by_story.items() if n > 1),
-                 key=lambda story: (-by_story[story], first_at[story], story))[:STORIES_SHOWN]
+    cols = _columns(rows) if cols is None else cols
+    by_story = Counter(cols.story_id)
+    copied = {story for story, n in by_story.items() if n > 1}
+    first_at = dict(zip(reversed(cols.story_id), reversed(cols.sorted_at), strict=True))
+    top = sorted(copied, key=lambda story: (-by_story[story], first_at[story] or "", story)
+                 )[:STORIES_SHOWN]
     members = defaultdict(list)
     for member in rows_of.story_members(db, top):
         members[member["story_id"]].append(member)
@@ -358,22 +406,24 @@ def who_disputes(sentence: str | None, cues: list[str]) -> tuple[str | None, str
     return None, ""
 
 
-def outlet_table(rows: list[Mention], outlets: dict[str, dict]) -> list[dict]:
+def outlet_table(rows: list[Mention], outlets: dict[str, dict], cols: Any = None) -> list[dict]:
     """Per outlet: country, kind, owner, state affiliation, first and last date, articles,
     stories and the stance mix; most articles first."""
-    grouped: dict[str, list[Mention]] = defaultdict(list)
-    for row in rows:
-        grouped[row.outlet_id or ""].append(row)
+    cols = _columns(rows) if cols is None else cols
+    first = dict(zip(reversed(cols.outlet_id), reversed(rows), strict=True))
+    last = dict(zip(cols.outlet_id, rows, strict=True))
+    articles = Counter(cols.outlet_id)
+    stances = Counter(zip(cols.outlet_id, map(_stance_key, cols.stance), strict=True))
+    stories = Counter(map(itemgetter(0), set(zip(cols.outlet_id, cols.story_id, strict=True))))
     out = []
-    for outlet_id, items in grouped.items():
-        meta = outlets.get(outlet_id) or {}
-        stances = Counter(row.stance or "unlabelled" for row in items)
-        out.append({"outlet_id": outlet_id or None, "outlet": meta.get("name") or items[0].outlet,
+    for outlet_id, row in first.items():
+        meta = outlets.get(outlet_id or "") or {}
+        out.append({"outlet_id": outlet_id or None, "outlet": meta.get("name") or row.outlet,
                     "country": meta.get("country"), "kind": meta.get("kind"),
                     "owner": meta.get("owner"), "state_affiliated": meta.get("state_affiliated"),
-                    "first_dated_at": items[0].dated_at, "last_dated_at": items[-1].dated_at,
-                    "articles": len(items), "stories": len({row.story_id for row in items}),
-                    **{stance: stances[stance] for stance in STANCES}})
+                    "first_dated_at": row.dated_at, "last_dated_at": last[outlet_id].dated_at,
+                    "articles": articles[outlet_id], "stories": stories[outlet_id],
+                    **{stance: stances[(outlet_id, stance)] for stance in STANCES}})
     return sorted(out, key=lambda o: (-o["articles"], o["first_dated_at"] or "", o["outlet"] or ""))
 
 
@@ -381,13 +431,17 @@ def citation_chain(db: sqlite_utils.Database, narrative_id: str,
                    rows: list[Mention]) -> list[dict]:
     """Who cited whom among the shown mentions, oldest cited first: links between them,
     and attributions to an outlet resolved to its latest earlier article on the narrative."""
+    found = rows_of.citation_edges(db, narrative_id)
+    if not found:
+        return []
     by_id = {row.article_id: row for row in rows}
+    named = {edge["cited_outlet_id"] for edge in found if edge["cited_article_id"] is None}
     by_outlet: dict[str, list[tuple[str, int]]] = defaultdict(list)
     for row in rows:
-        if row.outlet_id:
+        if row.outlet_id in named:
             by_outlet[row.outlet_id].append((row.sorted_at or "", row.article_id))
     edges, seen = [], set()
-    for edge in rows_of.citation_edges(db, narrative_id):
+    for edge in found:
         citing = by_id.get(edge["citing_article_id"])
         if citing is None:
             continue
