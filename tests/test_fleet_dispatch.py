@@ -62,6 +62,19 @@ def test_nodes_and_batches_in_schedule_yml(tmp_path, monkeypatch):
     assert load_fleet(path) == Fleet()
 
 
+def test_the_egg_holds_the_package_its_spiders_and_the_settings_entry_point(tmp_path):
+    import zipfile
+
+    result = CliRunner().invoke(cli, ["fleet", "deploy", "--egg", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    with zipfile.ZipFile(result.output.strip()) as egg:
+        names = set(egg.namelist())
+        entry_points = egg.read("EGG-INFO/entry_points.txt").decode()
+    assert {"narrative_archive/spiders/feeds.py", "narrative_archive/scheduler/jobs.py",
+            "narrative_archive/fleet/node.py", "narrative_archive/crawl/settings.py"} <= names
+    assert "settings = narrative_archive.crawl.settings" in entry_points
+
+
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
     """A fixture server, the test config, a moto S3 server and two Scrapyd nodes."""
@@ -158,6 +171,10 @@ def test_a_job_runs_on_both_nodes_and_its_batches_reach_the_archive_through_s3(
     assert [(n["node"], n["health"], n["last_status"]) for n in report["nodes"]] == [
         ("crawl-1", "up", "ok"), ("crawl-2", "up", "ok")]
     assert report["batches"]["batches"] >= 2
+    nodes = CliRunner().invoke(cli, ["fleet", "nodes", "--db", str(db_path), "--config",
+                                     str(config), "--format", "json"])
+    assert [(n["node"], n["health"]) for n in json.loads(nodes.output)] == [
+        ("crawl-1", "up"), ("crawl-2", "up")]
     # a node remembers what it fetched (its scratch file): khaama again is fetched not at all
     again = dispatcher.run(Job(id="khaama", spider="feeds", outlets=("khaama",)), db_path,
                            world["config"])

@@ -21,6 +21,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -125,6 +126,7 @@ class ReplicaFollower:
         self.process: subprocess.Popen | None = None
         self.stop = threading.Event()
         self.applied: str | None = None
+        self.copy_seconds = 0.0
         self._thread: threading.Thread | None = None
 
     def start(self, wait: float = 600.0) -> None:
@@ -140,8 +142,6 @@ class ReplicaFollower:
         self._thread.start()
 
     def _wait_for_staging(self, wait: float) -> bool:
-        import time
-
         deadline = time.monotonic() + wait
         while time.monotonic() < deadline:
             if txid(self.staging):
@@ -157,13 +157,16 @@ class ReplicaFollower:
         current = txid(self.staging)
         if current is None or current == self.applied:
             return False
+        started = time.monotonic()
         copy_database(self.staging, self.served)
+        self.copy_seconds = time.monotonic() - started
         self.applied = current
-        self.log("replica", txid=current)
+        self.log("replica", txid=current, seconds=f"{self.copy_seconds:.1f}")
         return True
 
     def _follow(self) -> None:
-        while not self.stop.wait(self.every):
+        # a big archive's copy takes seconds: rest as long as it took between copies
+        while not self.stop.wait(max(self.every, self.copy_seconds)):
             if self.process.poll() is not None:
                 self.log("replica-error", message="litestream restore -f exited")
                 return
