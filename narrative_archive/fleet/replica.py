@@ -131,23 +131,25 @@ class ReplicaFollower:
         """Restore, make the served copy, then follow on a thread."""
         for suffix in ("", "-wal", "-shm", "-txid"):
             Path(f"{self.staging}{suffix}").unlink(missing_ok=True)
-        self.process = restore(self.url, self.staging, follow=True,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        if not self.stop.wait(0) and not self._wait_for_staging(wait):
+        self.process = process = restore(self.url, self.staging, follow=True,
+                                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        if not self.stop.wait(0) and not self._wait_for_staging(process, wait):
             raise RuntimeError(f"no replica at {self.url} could be restored")
         self.refresh()
-        self._thread = threading.Thread(target=self._follow, name="replica", daemon=True)
+        self._thread = threading.Thread(target=self._follow, args=(process,), name="replica",
+                                        daemon=True)
         self._thread.start()
 
-    def _wait_for_staging(self, wait: float) -> bool:
+    def _wait_for_staging(self, process: subprocess.Popen, wait: float) -> bool:
         import time
 
         deadline = time.monotonic() + wait
         while time.monotonic() < deadline:
             if txid(self.staging):
                 return True
-            if self.process.poll() is not None:
-                error = self.process.stderr.read().decode(errors="replace")[-2000:]
+            if process.poll() is not None:
+                output = process.stderr.read() if process.stderr is not None else b""
+                error = output.decode(errors="replace")[-2000:]
                 raise RuntimeError(f"litestream restore exited: {error}")
             self.stop.wait(0.1)
         return False
@@ -162,9 +164,9 @@ class ReplicaFollower:
         self.log("replica", txid=current)
         return True
 
-    def _follow(self) -> None:
+    def _follow(self, process: subprocess.Popen) -> None:
         while not self.stop.wait(self.every):
-            if self.process.poll() is not None:
+            if process.poll() is not None:
                 self.log("replica-error", message="litestream restore -f exited")
                 return
             try:
