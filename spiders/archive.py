@@ -204,6 +204,7 @@ class ArchiveBackfill(ArchiveSpider):
         if attempt < LISTING_ATTEMPTS:
             self.count("listings_retried")
             self.logger.info("%s: %s; asking again", response.url, reason)
+            assert response.request is not None  # Scrapy sets it on every response it parses
             yield response.request.replace(meta={**response.meta, "attempt": attempt + 1})
             return
         yield self.listing_problem(response, f"{reason} (asked {attempt} times; the next run"

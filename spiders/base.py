@@ -147,7 +147,7 @@ def not_fetched(failure: Failure, kind: str) -> str:
     cap that stopped it, robots.txt, or where an off-site redirect would have led."""
     request = failure.request  # type: ignore[attr-defined]  # Scrapy sets it on errbacks
     redirected = bool(request.meta.get("redirect_urls"))
-    if failure.check(Refused) and failure.value.reason:
+    if isinstance(failure.value, Refused) and failure.value.reason:
         return failure.value.reason  # a cap, or an off-site redirect: our middlewares say
     if kind == "offsite":
         host = urlsplit(request.url).hostname or request.url[:100]
@@ -346,9 +346,9 @@ class ArchiveSpider(scrapy.Spider):
         kind = skip_kind(failure)
         if kind:
             self.count(f"skipped_{kind}")
-            reason = not_fetched(failure, kind)
-            self.logger.info("Not fetched %s: %s", url, reason)
-            yield Problem(url, reason, request.meta.get("outlet_id"), kind="skipped")
+            why = not_fetched(failure, kind)
+            self.logger.info("Not fetched %s: %s", url, why)
+            yield Problem(url, why, request.meta.get("outlet_id"), kind="skipped")
             return
         reason = describe_failure(failure, self.crawler.settings.getint("DOWNLOAD_MAXSIZE"))
         if reason is None:

@@ -125,7 +125,7 @@ class MediaCloudBackfill(WaybackBackfill):
             yield self.gone(capture, f"HTTP {response.status}")
             return
         page = self.page(capture, response.body,
-                         response.headers.get("Content-Type", b"").decode("latin-1"),
+                         (response.headers.get("Content-Type") or b"").decode("latin-1"),
                          url=response.url, source=None, archive_url=None, archived_at=None,
                          response=response)
         if page is not None:

@@ -142,7 +142,7 @@ class SearchSpider(ArchiveSpider):
     def parse_search_feed(self, response: Response):
         self.count("fetched")
         self.count("listings")
-        content_type = response.headers.get("Content-Type", b"").decode("latin-1") or None
+        content_type = (response.headers.get("Content-Type") or b"").decode("latin-1") or None
         feed = parse_feed(response.body, response.url, content_type)
         if feed.error:
             yield self.listing_problem(response, feed.error)

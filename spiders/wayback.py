@@ -126,7 +126,7 @@ class WaybackBackfill(ArchiveBackfill):
         meta = response.meta
         capture = meta["listed"]
         if response.status in REDIRECTS:
-            location = response.headers.get("Location", b"").decode("latin-1").strip()
+            location = (response.headers.get("Location") or b"").decode("latin-1").strip()
             target = wayback.capture_of(self.wayback_url, urljoin(response.url, location))
             if target is None:
                 self.skip(capture, "redirect", f"the capture redirects off the archive ({location})")
@@ -153,7 +153,7 @@ class WaybackBackfill(ArchiveBackfill):
         target = wayback.capture_of(self.wayback_url, response.url)
         timestamp, url = target if target else (capture["fetch"]["timestamp"], capture["url"])
         page = self.page(
-            capture, response.body, response.headers.get("Content-Type", b"").decode("latin-1"),
+            capture, response.body, (response.headers.get("Content-Type") or b"").decode("latin-1"),
             url=url, source="wayback", archived_at=wayback.timestamp_iso(timestamp),
             archive_url=f"{self.wayback_url.rstrip('/')}/web/{timestamp}/{url}",
             response=response,

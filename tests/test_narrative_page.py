@@ -149,7 +149,7 @@ def test_who_disputed_it_with_evidence_and_who(client, archive):
     assert names(ids, [row["article_id"] for row in disputed]) == ["denial", "denial-ru"]
     denial = disputed[0]
     assert denial["sentence"] and denial["cues"]
-    assert denial["who"] and denial["who_from"] in ("sentence", "outlet")
+    assert denial["who"] and denial["who_from"] in ("sentence", "outlet", "official", "unnamed")
 
 
 def test_outlets_table(client):

@@ -231,7 +231,8 @@ def extract_citations(
             continue
         seen.add(("link", url))
         outlet_id = index.by_host(host)
-        found.append(Citation("link", url, index.display.get(outlet_id, host), outlet_id, None))
+        source = host if outlet_id is None else index.display.get(outlet_id, host)
+        found.append(Citation("link", url, source, outlet_id, None))
         if len(found) >= MAX_CITATIONS:
             break
     return found
@@ -267,12 +268,14 @@ def _scanner(cues: list[Cue]) -> re.Pattern:
 
 def _attributions(text: str, language: str | None, index: OutletIndex, patterns: Patterns):
     text = text[:MAX_CHARS]
-    languages = [language] if language in patterns.patterns else list(patterns.patterns)
+    languages = ([language] if language is not None and language in patterns.patterns
+                 else list(patterns.patterns))
     hits = []
     for lang in languages:
         cues = patterns.patterns[lang]
         for found in patterns.scanners[lang].finditer(text):
             # the scanner finds where some cue starts; every cue starting there gets its try
+            assert found.lastgroup is not None  # every alternative is a named group c<i>
             first = int(found.lastgroup[1:])
             for cue in (cues[first], *cues[:first], *cues[first + 1:]):
                 match = cue.cue.match(text, found.start())
@@ -282,7 +285,9 @@ def _attributions(text: str, language: str | None, index: OutletIndex, patterns:
                     name = cue.name.search(text, max(0, match.start() - 120), match.start())
                 else:
                     name = cue.name.match(text, match.end())
-                resolved = name and _resolve(name.group().strip(), lang, index, patterns, cue.name_first)
+                if name is None:
+                    continue
+                resolved = _resolve(name.group().strip(), lang, index, patterns, cue.name_first)
                 if resolved and (resolved[1] or not cue.outlet_only):
                     # the sentence is the one the resolved name is in (a capitalised run
                     # may start in the sentence before: "Afghanistan. The Washington Post")

@@ -119,10 +119,10 @@ def classify_stance(
         return Stance(None, 0.0, {}, "no sentence to read", language)
     role, sentence, reading, confidence = decided
     claim = frozenset(_term_positions(_TOKEN.findall(fold(sentence)), stems))
-    kind, name = speaker_of(sentence, reading.label, reading.cue_at, lc, title=role == "title", claim=claim)
+    kind, speaker_name = speaker_of(sentence, reading.label, reading.cue_at, lc, title=role == "title", claim=claim)
     evidence = {"sentence": sentence, "cues": reading.cues, "frame": role}
     confidence = round(confidence * (0.5 if reason else 1.0), 2)
-    return Stance(reading.label, confidence, evidence, reason, language, kind, name)
+    return Stance(reading.label, confidence, evidence, reason, language, kind, speaker_name)
 
 
 def _decide(readings, no_terms: bool):
@@ -215,7 +215,7 @@ def _read(sentence: str, stems: tuple[str, ...], lc: LanguageCues, title: bool =
             return Reading("reports", [*found, "claim, then denial"], cue_at, has_term)
         return Reading("disputes", found, cue_at, has_term, voice)
     found.extend(" ".join(tokens[s:e]) for s, e in attributions)
-    if colon:
+    if colon and speaker:  # so far colon is only set when the speaker matched
         found.append(" ".join(_TOKEN.findall(fold(speaker.group(1)))) + ":")
     trailing = _TRAILING_SOURCE.search(sentence)
     if trailing and not colon and has_term and not _term_positions(_TOKEN.findall(fold(trailing.group())), stems):

@@ -115,9 +115,10 @@ def _members(fh, warc_file: str, start: int = 0,
             return
         if head != GZIP_MAGIC:
             yield CaptureProblem(warc_file, offset, "not a gzip record (bytes that are no WARC record)")
-            offset = _next_magic(fh, offset + 1, end)
-            if offset is None:
+            resume = _next_magic(fh, offset + 1, end)
+            if resume is None:
                 return
+            offset = resume
             fh.seek(offset)
             continue
         decompressor = zlib.decompressobj(wbits=31)
@@ -139,9 +140,10 @@ def _members(fh, warc_file: str, start: int = 0,
             position += len(chunk)
         if problem:
             yield CaptureProblem(warc_file, offset, problem)
-            offset = _next_magic(fh, offset + 1, end)
-            if offset is None:
+            resume = _next_magic(fh, offset + 1, end)
+            if resume is None:
                 return
+            offset = resume
             fh.seek(offset)
             continue
         member_end = position - len(decompressor.unused_data)

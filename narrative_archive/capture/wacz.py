@@ -72,7 +72,7 @@ def export_wacz(records: Iterable[tuple[str, int, int]], captures_dir: str | os.
                         "text/html", "application/xhtml+xml"):
                     page = {"id": uuid.uuid4().hex, "url": response.url,
                             "ts": _page_ts(response.date)}
-                    if page_titles and page_titles.get(response.url):
+                    if page_titles and response.url is not None and page_titles.get(response.url):
                         page["title"] = page_titles[response.url]
                     pages.append(page)
         if not count:

@@ -157,20 +157,21 @@ class CaptureWriter:
 
     # -- files --
 
-    def _open(self) -> None:
+    def _open(self) -> tuple[WARCWriter, io.BufferedWriter, str]:
+        """A new file, with its warcinfo record: its writer, file and name."""
         stamp = datetime.now(UTC).strftime("%Y%m%d%H%M%S")
         while True:
             name = f"narrative-archive-{self.run_id}-{stamp}-{self._serial:05d}.warc.gz"
             self._serial += 1
             try:
-                self._file = open(self.captures_dir / name, "xb")  # noqa: SIM115 (kept open)
+                file = open(self.captures_dir / name, "xb")  # noqa: SIM115 (kept open)
                 break
             except FileExistsError:
                 continue
-        self._name = name
+        self._file, self._name = file, name
         self.files.append(name)
-        self._writer = _PayloadDigestWriter(_GzipMember(self._file, self.gzip_level),
-                                            gzip=False, warc_version="1.1")
+        self._writer = writer = _PayloadDigestWriter(_GzipMember(file, self.gzip_level),
+                                                     gzip=False, warc_version="1.1")
         fields = {
             "software": software(),
             "format": "WARC File Format 1.1",
@@ -179,8 +180,9 @@ class CaptureWriter:
             "isPartOf": f"narrative-archive run {self.run_id}",
             **self.info,
         }
-        self._writer.write_record(self._writer.create_warcinfo_record(name, fields))
-        self._file.flush()
+        writer.write_record(writer.create_warcinfo_record(name, fields))
+        file.flush()
+        return writer, file, name
 
     def _close_file(self) -> None:
         if self._file is not None:
@@ -237,10 +239,10 @@ class CaptureWriter:
         content_type = next((v for n, v in kept if n.lower() == "content-type"), None)
 
         with self._lock:
-            if self._file is None or self._file.tell() >= self.max_bytes:
+            writer, out, warc_file = self._writer, self._file, self._name  # all set, or none
+            if writer is None or out is None or warc_file is None or out.tell() >= self.max_bytes:
                 self._close_file()
-                self._open()
-            writer, out, name = self._writer, self._file, self._name
+                writer, out, warc_file = self._open()
             start = out.tell()
             try:
                 response_headers_dict = {"WARC-Date": warc_date, **extra}
@@ -270,7 +272,7 @@ class CaptureWriter:
                 self._close_file()
                 raise
         return CaptureRecord(
-            warc_file=name, offset=start, length=end - start,
+            warc_file=warc_file, offset=start, length=end - start,
             payload_digest=response.rec_headers.get_header("WARC-Payload-Digest"),
             record_id=response_id, content_type=content_type, status=int(status), url=url,
             fetched_at=iso(moment),

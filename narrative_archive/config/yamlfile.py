@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import yaml
 
@@ -165,7 +165,7 @@ class Entry:
         prefix = f"{key}: " if key else ""
         return ConfigError(self.path, self.label, prefix + problem, self.lines.get(key, self.line))
 
-    def fail(self, key: str | None, problem: str):
+    def fail(self, key: str | None, problem: str) -> NoReturn:
         raise self.error(key, problem)
 
     def get(self, key: str, kind=str, required: bool = False, default=None):

@@ -38,6 +38,7 @@ from concurrent.futures import Future
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
+import sqlite_utils
 from scrapy import signals
 
 from narrative_archive import store, urls
@@ -47,6 +48,7 @@ from narrative_archive.capture import CaptureRecord
 from narrative_archive.config import Config, load_config
 from narrative_archive.crawl import revisit as lifecycle
 from narrative_archive.crawl.items import STAT, Page, Problem, RevisitOutcome
+from narrative_archive.crawl.pipeline_state import PipelineState
 from narrative_archive.crawl.settings_check import check_setting
 from narrative_archive.crawl.workers import ExtractorPool
 from narrative_archive.crawl.writer import BatchWriter
@@ -70,20 +72,20 @@ def _html_text(body: bytes) -> str:
     return body[:500_000].decode("utf-8", "replace")
 
 
-class ArchivePipeline:
+class ArchivePipeline(PipelineState):
     """Extract each Page off the reactor, store it, match the narratives; record Problems."""
 
     def __init__(self, crawler):
         self.crawler = crawler
         self.settings = crawler.settings
         self.stats = crawler.stats
-        self.db = None
+        self.db: sqlite_utils.Database | None = None
         self.run_id: int | None = None
         self.config: Config | None = None
         self.pool: ExtractorPool | None = None
         self.writer: BatchWriter | None = None
         self.matcher: NarrativeMatcher | None = None
-        self.outlet_index = None  # analysis.citations.OutletIndex, built on first use
+        self.outlet_index: citations.OutletIndex | None = None  # built on first use
         self.captures = None  # the capture middleware (drain()), when capture is on
         self.flush_every = parse_duration(self.settings.get("NARRATIVE_ARCHIVE_PROGRESS_EVERY") or 2) or 2
         self.last_flush = 0.0
@@ -97,17 +99,17 @@ class ArchivePipeline:
 
     async def open_spider(self) -> None:
         spider = self.crawler.spider
-        self.config = getattr(spider, "config", None) or load_config(
+        self.config = config = getattr(spider, "config", None) or load_config(
             self.settings.get("NARRATIVE_ARCHIVE_CONFIG") or None, check_setting=check_setting)
-        self.pool = ExtractorPool(
+        self.pool = pool = ExtractorPool(
             self.settings.getint("NARRATIVE_ARCHIVE_EXTRACT_WORKERS"),
             timeout=self.settings.getfloat("NARRATIVE_ARCHIVE_EXTRACT_TIMEOUT"),
             limits={"max_text_chars": self.settings.getint("NARRATIVE_ARCHIVE_MAX_TEXT_CHARS"),
                     "max_links": self.settings.getint("NARRATIVE_ARCHIVE_MAX_LINKS")},
-            narratives=tuple(self.config.narratives), read=True,
-            outlets=tuple((o.id, o.name, o.domains) for o in self.config.outlets),
+            narratives=tuple(config.narratives), read=True,
+            outlets=tuple((o.id, o.name, o.domains) for o in config.outlets),
         )
-        self.pool.prepare()  # workers start with the first page: an empty crawl ends at once
+        pool.prepare()  # workers start with the first page: an empty crawl ends at once
         self.writer = BatchWriter(lambda: self.db)
         self.captures = getattr(self.crawler, "narrative_archive_capture", None)
         await self._write_alone(self._open, spider)
@@ -118,7 +120,7 @@ class ArchivePipeline:
         # power cut may lose the last few commits. Much faster than FULL.
         self.db = store.open_db(self.settings.get("NARRATIVE_ARCHIVE_DB") or DEFAULT_DB,
                                 synchronous="NORMAL")
-        narratives_module.sync_config(self.db, self.config)
+        narratives_module.sync_config(self.db, self._config)
         run_id = getattr(spider, "run_id", None) or self.settings.getint("NARRATIVE_ARCHIVE_RUN_ID")
         if run_id:
             self.run_id = run_id
@@ -183,7 +185,7 @@ class ArchivePipeline:
         if not isinstance(item, Page):
             return item
         if item.via == "revisit" and item.article_id is not None:
-            return await self._revisit_page(item)
+            return await self._revisit_page(item, item.article_id)
         self.count("pages")
         article, reason = await self._extract(item, item.title)
         if reason is not None:
@@ -199,14 +201,14 @@ class ArchivePipeline:
         not (never raises)."""
         article, reason = None, None
         try:
-            article = await self.pool.extract(item.body, item.url, item.encoding, title)
+            article = await self._pool.extract(item.body, item.url, item.encoding, title)
         except ExtractError as error:
             reason = str(error)
         except TimeoutError:
-            reason = f"extraction took longer than {self.pool.timeout:g} s"
+            reason = f"extraction took longer than {self._pool.timeout:g} s"
         except BrokenProcessPool:
             reason = "extraction crashed its worker process"
-            self.pool.close()  # a new pool starts with the next page
+            self._pool.close()  # a new pool starts with the next page
         except Exception as error:  # a bug in extraction must not stop the crawl
             logger.exception("Extraction of %s failed", item.url)
             reason = f"extraction failed: {type(error).__name__}: {error}"
@@ -228,17 +230,18 @@ class ArchivePipeline:
         # archive's own FTS index (whose cost grows with the archive) is never asked.
         mentions = reading["mentions"] if reading else None
         if mentions is None:
-            self.matcher = self.matcher or NarrativeMatcher(self.config.narratives)
-        likely = set(mentions if mentions is not None else
-                     self.matcher.match(article.get("title"), article.get("text")))
+            self.matcher = matcher = self.matcher or NarrativeMatcher(self._config.narratives)
+            likely = set(matcher.match(article.get("title"), article.get("text")))
+        else:
+            likely = set(mentions)
         if page.via == "search" or (page.via == "archive" and page.outlet_id is None):
             if not likely:
-                store.save_unmatched(self.db, [page.url, article.get("canonical_url")])
+                store.save_unmatched(self._db, [page.url, article.get("canonical_url")])
                 self.count("unmatched")
                 self._maybe_flush()
                 return {**outcome, "status": "unmatched"}
             if outlet_id is None:
-                outlet_id = store.ensure_outlet_for_domain(self.db, bare_host(page.url))
+                outlet_id = store.ensure_outlet_for_domain(self._db, bare_host(page.url))
         # A bad date is a warning, not an error: the page is stored (with the listing's
         # date when there is one), the warning kept on the article and counted on the run.
         for warning in article.get("warnings") or ():
@@ -254,22 +257,22 @@ class ArchivePipeline:
         # or not stored at all, and then the next run fetches it again.
         archive = {"source": page.archive_source, "url": page.archive_url,
                    "archived_at": page.archived_at} if page.archived_at else None
-        with store.transaction(self.db):
+        with store.transaction(self._db):
             capture_id = self._save_capture(record, source=page.archive_source or "live")
             article_id, status = store.save_article(
-                self.db, article, outlet_id, via=page.via, archive=archive,
+                self._db, article, outlet_id, via=page.via, archive=archive,
                 capture_id=capture_id, extractor=extractor_version(), origin="crawl")
             if capture_id is not None:
-                store.link_capture(self.db, capture_id, article_id)
+                store.link_capture(self._db, capture_id, article_id)
             if status == "new":  # no mentions yet: only the narratives that match can add one
-                candidates = [n for n in self.config.narratives if n.id in likely]
+                candidates = [n for n in self._config.narratives if n.id in likely]
             elif status == "updated":  # a changed text may also lose a mention: ask them all
-                candidates = list(self.config.narratives)
+                candidates = list(self._config.narratives)
             else:
                 candidates = []
             matched = []
             if candidates:
-                matched = narratives_module.match_article(self.db, article_id, candidates,
+                matched = narratives_module.match_article(self._db, article_id, candidates,
                                                           mentions)
             if status != "unchanged":
                 self._analyse(article_id, article, reading)
@@ -284,8 +287,8 @@ class ArchivePipeline:
         """Story cluster and citations of a new or changed article (same transaction as it):
         from the worker's reading, or computed here when there is none."""
         if self.outlet_index is None and not (reading and "citations" in reading):
-            self.outlet_index = citations.outlet_index(self.config.outlets)
-        assignment = analysis.analyse_article(self.db, article_id, article, self.outlet_index,
+            self.outlet_index = citations.outlet_index(self._config.outlets)
+        assignment = analysis.analyse_article(self._db, article_id, article, self.outlet_index,
                                               reading)
         if assignment.story_id != article_id:
             self.count("copies")
@@ -297,7 +300,7 @@ class ArchivePipeline:
         domains: tuple[str, ...] = ()
         if page.outlet_id:
             with contextlib.suppress(KeyError):
-                domains = self.config.outlet(page.outlet_id).domains
+                domains = self._config.outlet(page.outlet_id).domains
         if not claimed or urls.trusted_canonical(page.url, claimed, domains):
             return
         logger.warning("%s names %s as its canonical URL: another site's, not believed",
@@ -307,8 +310,9 @@ class ArchivePipeline:
 
     # -- revisits --
 
-    async def _revisit_page(self, page: Page) -> dict[str, Any]:
-        """A revisited article page: extract it, then compare it with the stored article."""
+    async def _revisit_page(self, page: Page, article_id: int) -> dict[str, Any]:
+        """A revisited article page (of the stored article `article_id`): extract it, then
+        compare it with the stored article."""
         self.count("pages")
         article, reason = await self._extract(page)
         record = await self._capture_of(page)
@@ -317,44 +321,44 @@ class ArchivePipeline:
             if reason.startswith(("no article text", "empty page")):
                 verdict = lifecycle.classify_text(None, None, _html_text(page.body))
             outcome = RevisitOutcome(
-                article_id=page.article_id, url=page.url, outcome=verdict.outcome,
+                article_id=article_id, url=page.url, outcome=verdict.outcome,
                 http_status=200, detail=verdict.detail, outlet_id=page.outlet_id,
                 checked_at=page.fetched_at)
             return await self._write(self._store_revisit_outcome, outcome, record)
-        return await self._write(self._store_revisit, page, article, record)
+        return await self._write(self._store_revisit, page, article_id, article, record)
 
-    def _store_revisit(self, page: Page, article: dict[str, Any],
+    def _store_revisit(self, page: Page, article_id: int, article: dict[str, Any],
                        record: CaptureRecord | None = None) -> dict[str, Any]:
         """Runs in the writer thread: an edit becomes a new version (origin 'revisit') and the
         narratives are asked again; a paywall teaser or an empty page is no edit."""
         reading = article.pop("reading", None)
-        stored = store.get_article(self.db, page.article_id) or {}
+        stored = store.get_article(self._db, article_id) or {}
         verdict = lifecycle.classify_text(
             stored.get("text"), article.get("text"), _html_text(page.body))
         if verdict.outcome != "page":
             return self._store_revisit_outcome(RevisitOutcome(
-                article_id=page.article_id, url=page.url, outcome=verdict.outcome,
+                article_id=article_id, url=page.url, outcome=verdict.outcome,
                 http_status=200, detail=verdict.detail, outlet_id=page.outlet_id,
                 checked_at=page.fetched_at), record)
-        with store.transaction(self.db):
-            capture_id = self._save_capture(record, page.article_id)
-            outcome = store.revise_article(self.db, page.article_id, article, page.fetched_at,
+        with store.transaction(self._db):
+            capture_id = self._save_capture(record, article_id)
+            outcome = store.revise_article(self._db, article_id, article, page.fetched_at,
                                            capture_id=capture_id, extractor=extractor_version())
             store.record_revisit(
-                self.db, page.article_id, outcome, checked_at=page.fetched_at, http_status=200,
+                self._db, article_id, outcome, checked_at=page.fetched_at, http_status=200,
                 run_id=self.run_id, etag=page.etag, last_modified=page.last_modified,
                 detail="the title or text changed" if outcome == "edited"
                 else "the title and text are as stored")
             matched = []
             if outcome == "edited":
                 matched = narratives_module.match_article(
-                    self.db, page.article_id, list(self.config.narratives),
+                    self._db, article_id, list(self._config.narratives),
                     reading["mentions"] if reading else None)
         self.count("revisit_" + outcome)
         self.count("updated" if outcome == "edited" else "unchanged")
         self.count("mentions", len(matched))
         self._maybe_flush()
-        return {"url": page.url, "article_id": page.article_id, "outlet_id": page.outlet_id,
+        return {"url": page.url, "article_id": article_id, "outlet_id": page.outlet_id,
                 "via": page.via, "status": outcome, "mentions": matched}
 
     def _store_revisit_outcome(self, item: RevisitOutcome,
@@ -362,10 +366,10 @@ class ArchivePipeline:
         """Runs in the writer thread: a revisit with no page to compare. A failing one is
         also a crawl error (it counts against the outlet's health). Its capture (the 404,
         the 301, the login page) is the article's: the evidence of what the revisit saw."""
-        with store.transaction(self.db):
+        with store.transaction(self._db):
             self._save_capture(record, item.article_id)
             store.record_revisit(
-                self.db, item.article_id, item.outcome, checked_at=item.checked_at,
+                self._db, item.article_id, item.outcome, checked_at=item.checked_at,
                 http_status=item.http_status, new_url=item.new_url, run_id=self.run_id,
                 detail=item.detail, etag=item.etag, last_modified=item.last_modified)
             if item.outcome == "failing":
@@ -395,7 +399,7 @@ class ArchivePipeline:
         """The page's captures row; `source` says whose copy it is (live, wayback, commoncrawl)."""
         if record is None:
             return None
-        return store.save_capture(self.db, record, self.run_id, article_id=article_id,
+        return store.save_capture(self._db, record, self.run_id, article_id=article_id,
                                   source=source)
 
     def _save_captures(self, wait: bool = False) -> None:
@@ -406,7 +410,7 @@ class ArchivePipeline:
 
     def _record(self, url: str | None, reason: str, outlet_id: str | None,
                 kind: str = "error") -> None:
-        store.record_error(self.db, self.run_id, url, reason, outlet_id, kind)
+        store.record_error(self._db, self.run_id, url, reason, outlet_id, kind)
         if kind == "error":  # a skip is counted by the spider (skipped_robots, ...)
             self.count("errors")
 
@@ -437,8 +441,8 @@ class ArchivePipeline:
     async def _write(self, function, *args):
         """`function(*args)` in the writer thread, in a transaction shared with the writes
         queued beside it (writer.BatchWriter); its result once committed."""
-        return await asyncio.wrap_future(self.writer.submit(function, *args))
+        return await asyncio.wrap_future(self._writer.submit(function, *args))
 
     async def _write_alone(self, function, *args):
         """Run `function(*args)` in the writer thread, outside any batch."""
-        return await asyncio.wrap_future(self.writer.submit(function, *args, batch=False))
+        return await asyncio.wrap_future(self._writer.submit(function, *args, batch=False))

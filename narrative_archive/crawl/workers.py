@@ -164,6 +164,7 @@ class ExtractorPool:
         raises ExtractError, TimeoutError, or a worker's crash."""
         if self._executor is None:
             self.start()
+        assert self._executor is not None  # start() made it
         future = self._executor.submit(extract_page, body, url, encoding, self.limits, title)
         try:
             return await asyncio.wait_for(asyncio.wrap_future(future), self.timeout)

@@ -87,6 +87,8 @@ class Dispatcher:
         self.settings = tuple(settings)  # extra Scrapy settings for every node job
         self.poll, self.down_after, self.timeout = poll, down_after, timeout
         self.clients = {n.name: ScrapydNode(n, project, timeout) for n in fleet.nodes}
+        if fleet.batches is None:  # load_fleet requires `batches:` beside `nodes:`
+            raise ValueError("a fleet needs `batches:` (a directory or s3://bucket/prefix)")
         self.storage: Storage = open_storage(fleet.batches)
         self.egg_dir = Path(egg_dir) if egg_dir else None
 

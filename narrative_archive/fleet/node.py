@@ -30,6 +30,7 @@ from narrative_archive.crawl.items import STAT, Page
 from narrative_archive.crawl.pipelines import ArchivePipeline, prefer_listed_date
 from narrative_archive.fleet.batches import BatchWriter
 from narrative_archive.fleet.storage import open_storage
+from narrative_archive.fts import NarrativeMatcher
 from narrative_archive.paths import DEFAULT_DB
 
 logger = logging.getLogger(__name__)
@@ -46,6 +47,13 @@ class BatchPipeline(ArchivePipeline):
         self.batch: BatchWriter | None = None
         self.batch_seconds = self.settings.getfloat("NARRATIVE_ARCHIVE_BATCH_SECONDS", 30.0)
         self.batch_started = time.monotonic()
+
+    @property
+    def _batch(self) -> BatchWriter:
+        """The open batch (from _open until the final one is published)."""
+        if self.batch is None:
+            raise RuntimeError("no batch: open_spider has not run, or the spider closed")
+        return self.batch
 
     def _open(self, spider) -> None:
         url = self.settings.get("NARRATIVE_ARCHIVE_BATCH_URL") or os.environ.get(
@@ -84,7 +92,8 @@ class BatchPipeline(ArchivePipeline):
         outcome = {"url": page.url, "canonical_url": article.get("canonical_url"),
                    "outlet_id": page.outlet_id, "via": page.via}
         if page.via == "search" or (page.via == "archive" and page.outlet_id is None):
-            if not self.matcher.match(article.get("title"), article.get("text")):
+            self.matcher = matcher = self.matcher or NarrativeMatcher(self._config.narratives)
+            if not matcher.match(article.get("title"), article.get("text")):
                 self.count("unmatched")
                 self._maybe_flush()
                 return {**outcome, "status": "unmatched"}
@@ -104,17 +113,17 @@ class BatchPipeline(ArchivePipeline):
                 data = record_bytes(self.captures.captures_dir, record.warc_file, record.offset,
                                     record.length)
                 capture = {name: getattr(record, name) for name in CAPTURE_FIELDS}
-        self.batch.add(line, capture, data)
+        self._batch.add(line, capture, data)
         store.save_unmatched(self.memory, [page.url, article.get("canonical_url")])
         self.count("batched")
-        if self.batch.full:
+        if self._batch.full:
             self._publish()
         self._maybe_flush()
         return {**outcome, "status": "batched"}
 
     def _record(self, url: str | None, reason: str, outlet_id: str | None,
                 kind: str = "error") -> None:
-        self.batch.add_error(url, reason, outlet_id, kind)
+        self._batch.add_error(url, reason, outlet_id, kind)
         if kind == "error":  # a skip is counted by the spider (skipped_robots, ...)
             self.count("errors")
 
@@ -129,8 +138,8 @@ class BatchPipeline(ArchivePipeline):
         self.last_flush = time.monotonic()
 
     def _publish(self, **final: Any) -> None:
-        self.batch.publish(self.run_counters() | {"errors": self.counts()["errors"],
-                                                  "fetched": self._fetched()}, **final)
+        self._batch.publish(self.run_counters() | {"errors": self.counts()["errors"],
+                                                   "fetched": self._fetched()}, **final)
         self.batch_started = time.monotonic()
 
     def _fetched(self) -> int:

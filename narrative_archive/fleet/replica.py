@@ -142,12 +142,15 @@ class ReplicaFollower:
         self._thread.start()
 
     def _wait_for_staging(self, wait: float) -> bool:
+        process = self.process
+        assert process is not None  # started by start() before it waits
         deadline = time.monotonic() + wait
         while time.monotonic() < deadline:
             if txid(self.staging):
                 return True
-            if self.process.poll() is not None:
-                error = self.process.stderr.read().decode(errors="replace")[-2000:]
+            if process.poll() is not None:
+                error = (process.stderr.read() if process.stderr else b"").decode(
+                    errors="replace")[-2000:]
                 raise RuntimeError(f"litestream restore exited: {error}")
             self.stop.wait(0.1)
         return False
@@ -165,9 +168,11 @@ class ReplicaFollower:
         return True
 
     def _follow(self) -> None:
+        process = self.process
+        assert process is not None  # started by start() before the thread
         # a big archive's copy takes seconds: rest as long as it took between copies
         while not self.stop.wait(max(self.every, self.copy_seconds)):
-            if self.process.poll() is not None:
+            if process.poll() is not None:
                 self.log("replica-error", message="litestream restore -f exited")
                 return
             try:

@@ -136,8 +136,8 @@ def import_files(
     store.set_synchronous(db, "NORMAL")
     narratives_module.sync_config(db, config)
     summary = Summary()
-    summary.run_id = store.start_run(db, "import", {"files": paths, "format": fmt,
-                                                    "outlet": outlet_id})
+    summary.run_id = run_id = store.start_run(db, "import", {"files": paths, "format": fmt,
+                                                             "outlet": outlet_id})
     outlets = OutletMap(db, config, outlet_id)
     batch: list[dict[str, Any]] = []
     if workers is None:
@@ -151,7 +151,7 @@ def import_files(
         for key, value in counts.items():
             setattr(summary, key, getattr(summary, key) + value)
         batch.clear()
-        store.update_run(db, summary.run_id, pages=summary.rows, new_articles=summary.new,
+        store.update_run(db, run_id, pages=summary.rows, new_articles=summary.new,
                          updated_articles=summary.updated, errors=summary.skipped)
         if on_batch:
             on_batch(summary)

@@ -57,6 +57,7 @@ def explain(value: str | None, name: str = "q", forgiving: bool = True) -> str |
     that reading cannot make sense of is wrong; arbitrary SQL runs its MATCH as written."""
     if value is None or not value.strip():
         return f"The search {name} is empty: type the words to look for. Syntax: {SYNTAX}."
+    error: str | None
     if forgiving:
         forgiven = forgiving_query(value)
         if forgiven.query is not None:

@@ -49,6 +49,7 @@ def _tokens(query: str) -> list[str]:
         match = _TOKEN.match(query, position)
         if not match or match.end() == position:
             raise ValueError(f"cannot read the query at {query[position:position + 20]!r}")
+        assert match.lastgroup is not None  # the match is one of the three named alternatives
         tokens.append(match.group(match.lastgroup))
         position = match.end()
         while position < len(query) and query[position].isspace():

@@ -131,12 +131,12 @@ def parse_cdx(body: bytes) -> CdxPage:
         record = dict(zip(header, row, strict=True))
         if not record.get("original") or not str(record.get("timestamp", "")).isdigit():
             continue
-        length = record.get("length")
+        length = str(record.get("length") or "")
         captures.append(Capture(
             url=record["original"], timestamp=str(record["timestamp"]),
             mimetype=record.get("mimetype"), status=record.get("statuscode"),
             digest=record.get("digest"),
-            length=int(length) if str(length or "").isdigit() else None,
+            length=int(length) if length.isdigit() else None,
         ))
     return CdxPage(captures, resume_key)
 

@@ -108,7 +108,8 @@ def story_members(db: sqlite_utils.Database, story_ids: Iterable[int]) -> list[d
         " ORDER BY story_id, sorted_at, article_id", ids))
 
 
-def outlet_rows(db: sqlite_utils.Database, outlet_ids: Iterable[str]) -> dict[str, dict]:
+def outlet_rows(db: sqlite_utils.Database,
+                outlet_ids: Iterable[str | None]) -> dict[str, dict]:
     """The outlets' rows (name, country, kind, owner, state affiliation), by id."""
     ids = [i for i in dict.fromkeys(outlet_ids) if i]
     if not ids:
