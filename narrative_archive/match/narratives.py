@@ -19,7 +19,9 @@ from narrative_archive import store
 from narrative_archive.analysis import archive as analysis
 from narrative_archive.config import Config, Narrative
 
-# Marks, snippets and query checks are fts's; narratives' versions are the archive's.
+# Re-exported on purpose: this module is what the CLI, the demo and the tests call for
+# everything about a narrative (check a query, save narratives and their versions, read a
+# mention's stance); the code lives where the data is (fts, store, match.reading).
 from narrative_archive.fts import SNIPPET_SQL as SNIPPET_SQL
 from narrative_archive.fts import check_query as check_query
 from narrative_archive.fts import excerpt as excerpt
