@@ -70,6 +70,9 @@ class BatchPipeline(ArchivePipeline):
         # NARRATIVE_ARCHIVE_REFETCH_AFTER on this node, which keeps its outlets.
         self.memory = store.open_db(self.settings.get("NARRATIVE_ARCHIVE_DB") or DEFAULT_DB,
                                     synchronous="NORMAL")
+        # ArchivePipeline's writer thread runs every write in a transaction of self.db: on a
+        # node that is the scratch file, the only database it writes
+        self.db = self.memory
         self.batch = BatchWriter(
             open_storage(url), job_key, run_id, self.settings.get("NARRATIVE_ARCHIVE_JOB"),
             self.settings.get("NARRATIVE_ARCHIVE_NODE") or socket.gethostname(), spider.name,
