@@ -109,17 +109,25 @@ async def _not_found(request, datasette, narrative: str, fmt: str | None) -> Res
 
 
 async def narratives_view(request, datasette):
-    data = await _read(datasette, overview)
+    stamp, memos = _file_stamp(datasette), _memos(datasette)
+    data = await memos["pages"].get("/narratives", stamp, lambda: _read(
+        datasette, lambda db: {**overview(db), "counted_at": now()}))
     if request.url_vars.get("format") == "json":
         return _json_response(data)
-    months = data["months"]
-    for narrative in data["narratives"]:
-        narrative["chart"] = charts.sparkbars(
+
+    async def render():
+        months = data["months"]
+        charted = [{**narrative, "chart": charts.sparkbars(
             narrative["monthly"], narrative["colour"],
             title=f"{narrative['title']}: articles per month"
-                  + (f", {months[0]} to {months[-1]}" if months else ""))
-    return Response.html(await datasette.render_template(
-        "narratives.html", {**data, "database": archive_name(datasette)}, request=request))
+                  + (f", {months[0]} to {months[-1]}" if months else ""))}
+            for narrative in data["narratives"]]
+        return await datasette.render_template("narratives.html", {
+            **data, "narratives": charted, "database": archive_name(datasette)},
+            request=request)
+
+    return Response.html(await memos["html"].get(("/narratives", data["counted_at"]), stamp,
+                                                 render))
 
 
 # What the narrative pages count, kept (publish.cache.Memo): current while the archive file
