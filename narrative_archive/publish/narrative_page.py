@@ -344,6 +344,8 @@ def disputed(db: sqlite_utils.Database, narrative_id: str, rows: list[Mention],
         speaker = speakers.get(row.article_id) or {}
         kind, name = speaker.get("stance_speaker"), speaker.get("stance_speaker_name")
         name = name or evidence.get("speaker")
+        if name and name.isupper() and " " not in name:
+            name = None  # a dateline ("WASHINGTON —"), not who speaks
         if name:
             who, source = name, kind or "stance"
         elif kind == "unnamed":
