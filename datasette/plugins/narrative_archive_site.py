@@ -33,6 +33,7 @@ from markupsafe import Markup, escape
 from narrative_archive import store
 from narrative_archive.publish.diff import version_diffs
 from narrative_archive.publish.instance import INTERNAL, archive_name, captures_dir
+from narrative_archive.publish.search import marked_passage
 
 MARK_OPEN, MARK_CLOSE = "<mark>", "</mark>"
 
@@ -53,40 +54,7 @@ def startup(datasette):
         datasette.add_database(db, name=name)
 
 
-# --- the marked passage: an SQL function ------------------------------------
-
-
-def marked_passage(text, words=32):
-    """The `words` consecutive words of highlighted text holding the most <mark>ed words,
-    "…" where cut, marks kept balanced; None when nothing is marked.
-
-    SQL: marked_passage(highlight(articles_fts, 1, '<mark>', '</mark>'), 32). FTS5's own
-    snippet() fails on some queries with "database disk image is malformed" (docs/narratives.md);
-    highlight() does not.
-    """
-    if not isinstance(text, str) or MARK_OPEN not in text:
-        return None
-    tokens = text.split()
-    inside, open_at, marked = False, [], []
-    for token in tokens:
-        open_at.append(inside)
-        marked.append(inside or MARK_OPEN in token)
-        for tag in re.findall(r"</?mark>", token):
-            inside = tag == MARK_OPEN
-    size = max(int(words), 1)
-    best, score = 0, sum(marked[:size])
-    running = score
-    for start in range(1, max(len(tokens) - size + 1, 1)):
-        running += marked[start + size - 1] - marked[start - 1]
-        if running > score:
-            best, score = start, running
-    end = min(best + size, len(tokens))
-    passage = " ".join(tokens[best:end])
-    if open_at[best]:
-        passage = MARK_OPEN + passage
-    if end < len(tokens) and open_at[end]:
-        passage += MARK_CLOSE
-    return ("… " if best else "") + passage + (" …" if end < len(tokens) else "")
+# --- the marked passage: an SQL function (publish.search.marked_passage) -------
 
 
 @hookimpl
