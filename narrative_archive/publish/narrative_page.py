@@ -25,7 +25,7 @@ from narrative_archive import store
 from narrative_archive.publish.charts import STANCES
 from narrative_archive.publish.speakers import who_disputes
 from narrative_archive.store import narrative_page as rows_of
-from narrative_archive.times import iso, parse_iso, period_of, periods_between
+from narrative_archive.times import period_of, periods_between
 
 FIRST_SHOWN = 10  # who said it first
 UPTAKE_SHOWN = 50  # outlets in order (HTML; exports have all)
@@ -55,34 +55,14 @@ class Mention(NamedTuple):
     story_id: int
 
 
-def timeline_place(published: str | None, archived: str | None,
-                   first_seen: str) -> tuple[str | None, str, str, str | None]:
-    """(dated_at, date_source, date_precision, sorted_at) by the article_dates view's rule:
-    the page's date, else an archived copy's capture, else first seen; a day-only date at
-    the latest moment it can be (when we first saw or captured it that day, else the day's
-    end); any other date as a UTC time."""
-    dated = published or archived or first_seen
-    source = "published" if published else "archived" if archived else "first_seen"
-    if dated is None:
-        return None, source, "second", None
-    if len(dated) == 10:
-        known = min(first_seen, archived or first_seen) if first_seen else archived
-        latest = dated + "T23:59:59Z" if known is None else min(dated + "T23:59:59Z", known)
-        return dated, source, "day", max(dated + "T00:00:00Z", latest)
-    if len(dated) == 20 and dated[10] == "T" and dated[19] == "Z":
-        return dated, source, "second", dated
-    moment = parse_iso(dated)
-    return dated, source, "second", iso(moment) if moment else dated
-
-
 def mention_rows(db: sqlite_utils.Database, narrative_id: str) -> list[Mention]:
     """Every mention of the narrative, placed on the timeline, with its outlet's columns."""
     outlets = rows_of.all_outlets(db)
     none = (None, None, None, None)
     out = []
-    for article_id, stance, outlet_id, story_id, language, published, archived, first_seen \
+    for article_id, stance, outlet_id, story_id, language, source, dated, sorted_at \
             in rows_of.narrative_rows(db, narrative_id):
-        dated, source, precision, sorted_at = timeline_place(published, archived, first_seen)
+        precision = "day" if dated and len(dated) == 10 else "second"
         name, country, kind, state = outlets.get(outlet_id, none) if outlet_id else none
         out.append(Mention(article_id, sorted_at, dated, sorted_at[:10] if sorted_at else None,
                            precision, source, outlet_id, name, country, kind, state, language,

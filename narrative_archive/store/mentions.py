@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import sqlite3
 from collections.abc import Iterable
 from typing import Any
@@ -57,6 +58,10 @@ def narrative_counts(db: sqlite_utils.Database) -> list[dict]:
 PERIOD_VIEWS = {"day": "narrative_daily", "week": "narrative_weekly", "month": "narrative_monthly"}
 
 
+_PERIOD = {"day": re.compile(r"^\d{4}-\d{2}-\d{2}$"), "week": re.compile(r"^\d{4}-\d{2}-\d{2}$"),
+           "month": re.compile(r"^\d{4}-\d{2}$")}
+
+
 def narrative_timeline(
     db: sqlite_utils.Database,
     narrative_id: str,
@@ -81,11 +86,14 @@ def narrative_timeline(
     found = {row[column]: row for row in db.query(
         f"SELECT {column}, articles, stories, outlets FROM {view} WHERE {' AND '.join(where)}"
         f" ORDER BY {column}", params)}
-    periods = list(found)
-    if periods:
-        start = max(period_of(since, by), periods[0]) if since else periods[0]
-        end = min(period_of(until, by), periods[-1]) if until else periods[-1]
+    readable = [period for period in found if _PERIOD[by].match(period or "")]
+    periods = readable
+    if readable:  # every period from the first to the last, empty ones as zero
+        start = max(period_of(since, by), readable[0]) if since else readable[0]
+        end = min(period_of(until, by), readable[-1]) if until else readable[-1]
         periods = periods_between(start, end, by)
+    # a page's date that is no date ("last Tuesday"): listed as it stands, after the rest
+    periods += [period for period in found if period not in readable]
     empty = {"articles": 0, "stories": 0, "outlets": 0}
     return [{by: period, **{key: (found.get(period) or empty)[key] for key in empty}}
             for period in periods]

@@ -44,13 +44,16 @@ def monthly_counts(db: sqlite_utils.Database) -> list[tuple[str, str, int]]:
 
 
 def narrative_rows(db: sqlite_utils.Database, narrative_id: str) -> list[tuple]:
-    """Every mention of the narrative as a tuple of MENTION_COLUMNS: the article's three
-    dates as stored (the caller places it on the timeline by article_dates' rule), its
-    outlet, story and language, and the stance. Reads mentions and articles only: at a
-    million articles the mention_articles view costs twice as much for the same rows."""
+    """Every mention of the narrative as a tuple: article id, stance, outlet, story,
+    language, which date the article stands at (published, archived or first_seen), and
+    its place on timelines (the generated timeline_date and timeline_at: the one rule). Reads
+    mentions and articles only: at a million articles the mention_articles view costs twice
+    as much for the same rows."""
     return db.execute(
         "SELECT m.article_id, m.stance, a.outlet_id, coalesce(a.story_id, a.id), a.language,"
-        " a.published_at, a.archived_at, a.first_seen_at"
+        " CASE WHEN a.published_at IS NOT NULL THEN 'published'"
+        " WHEN a.archived_at IS NOT NULL THEN 'archived' ELSE 'first_seen' END,"
+        " a.timeline_date, a.timeline_at"
         " FROM mentions m JOIN articles a ON a.id = m.article_id WHERE m.narrative_id = ?",
         [narrative_id]).fetchall()
 
