@@ -75,7 +75,12 @@ class ScrapydProcess:
         self.process = subprocess.Popen(
             [str(BIN / "scrapyd")], cwd=self.root, env=environment, start_new_session=True,
             stdout=open(self.root / "scrapyd.out", "wb"), stderr=subprocess.STDOUT)
-        wait_for(lambda: answers(self.url + "/daemonstatus.json"), what=f"scrapyd {self.name}")
+        try:
+            wait_for(lambda: answers(self.url + "/daemonstatus.json"),
+                     what=f"scrapyd {self.name}")
+        except BaseException:
+            self.kill()
+            raise
         return self
 
     def kill(self) -> None:
@@ -127,7 +132,11 @@ class MotoServer:
         self.process = subprocess.Popen(
             [str(BIN / "moto_server"), "-H", "127.0.0.1", "-p", str(self.port)],
             stdout=open(log, "wb"), stderr=subprocess.STDOUT, start_new_session=True)
-        wait_for(lambda: answers(self.url + "/moto-api/"), what="moto_server")
+        try:
+            wait_for(lambda: answers(self.url + "/moto-api/"), what="moto_server")
+        except BaseException:
+            self.stop()
+            raise
         return self
 
     def bucket(self, name: str) -> None:
@@ -140,4 +149,8 @@ class MotoServer:
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
             os.killpg(self.process.pid, signal.SIGTERM)
-            self.process.wait(20)
+            try:
+                self.process.wait(20)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()

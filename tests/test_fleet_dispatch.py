@@ -24,7 +24,7 @@ from narrative_archive.fleet.ingest import ingest_pending
 from narrative_archive.fleet.storage import open_storage
 from tests.conftest import wait_for
 from tests.fixture_server import FixtureServer, query, run_crawl, write_config
-from tests.fleet_nodes import MotoServer, fast_settings, free_port, start_nodes
+from tests.fleet_nodes import MotoServer, ScrapydProcess, fast_settings, free_port
 
 pytestmark = pytest.mark.timeout(240)
 # with these names the six fixture outlets fall on both nodes (rendezvous hashing)
@@ -84,15 +84,14 @@ def world(tmp_path_factory):
         # one machine's crawl of the same outlets, beside the nodes' start-up (`expected`)
         single = ThreadPoolExecutor(1).submit(run_crawl, server, ["feeds"], tmp / "single.db",
                                               config)
-        moto = MotoServer(free_port()).start(tmp / "moto.log")
-        moto.bucket("batches")
-        nodes = start_nodes(tmp, server, config, env=moto.env())
-        for node, name in zip(nodes, NODE_NAMES, strict=True):
-            node.name = name
-        # crawl-2 asks for basic auth, as a node on a network would
-        nodes[1].stop()
-        nodes[1].start(server, config, {**moto.env(), **AUTH_ENV})
+        moto = MotoServer(free_port())
+        nodes = [ScrapydProcess(name, tmp / name, free_port()) for name in NODE_NAMES]
         try:
+            moto.start(tmp / "moto.log")
+            moto.bucket("batches")
+            nodes[0].start(server, config, moto.env())
+            # crawl-2 asks for basic auth, as a node on a network would
+            nodes[1].start(server, config, {**moto.env(), **AUTH_ENV})
             yield {"tmp": tmp, "server": server, "config": config, "moto": moto,
                    "nodes": nodes, "single": single}
         finally:

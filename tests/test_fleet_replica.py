@@ -46,7 +46,14 @@ def stop(process: subprocess.Popen) -> None:
 
 def test_the_replica_serves_every_article_the_primary_committed(tmp_path):
     moto = MotoServer(free_port()).start(tmp_path / "moto.log")
-    moto.bucket("replicas")
+    try:
+        moto.bucket("replicas")
+        replicate_and_serve(tmp_path, moto)
+    finally:
+        moto.stop()
+
+
+def replicate_and_serve(tmp_path, moto: MotoServer) -> None:
     env = {**os.environ, **moto.env(), "PYTHONUNBUFFERED": "1"}
     config = write_config(tmp_path / "config")
     primary = tmp_path / "archive.db"
@@ -90,5 +97,4 @@ def test_the_replica_serves_every_article_the_primary_committed(tmp_path):
         if serve is not None:
             stop(serve)
         stop(replicate)
-        moto.stop()
     assert "replica" in (tmp_path / "serve.log").read_text()
