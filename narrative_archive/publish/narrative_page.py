@@ -11,7 +11,6 @@ block is a list of flat dicts, so the same rows feed the HTML, CSV and JSON.
 from __future__ import annotations
 
 import bisect
-import json
 import re
 from collections import Counter, defaultdict
 from dataclasses import asdict, dataclass, fields
@@ -23,7 +22,7 @@ import sqlite_utils
 
 from narrative_archive import store
 from narrative_archive.publish.charts import STANCES
-from narrative_archive.publish.speakers import who_disputes
+from narrative_archive.publish.disputes import DISPUTES_SHOWN, disputed
 from narrative_archive.store import narrative_page as rows_of
 from narrative_archive.times import period_of, periods_between
 
@@ -31,7 +30,6 @@ FIRST_SHOWN = 10  # who said it first
 UPTAKE_SHOWN = 50  # outlets in order (HTML; exports have all)
 STORIES_SHOWN = 10
 COPIES_SHOWN = 20
-DISPUTES_SHOWN = 25
 EDGES_SHOWN = 60
 WEEKS_UP_TO_DAYS = 366  # a range up to a year is drawn per week, longer per month
 BLOCKS = ("first", "spread", "uptake", "repeated", "disputed", "outlets", "citations")
@@ -306,46 +304,6 @@ def _hours(start: str | None, end: str | None) -> float | None:
     return round((b - a).total_seconds() / 3600, 1)
 
 
-def disputed(db: sqlite_utils.Database, narrative_id: str, rows: list[Mention],
-             details: dict[int, dict]) -> list[dict]:
-    """The disputing mentions, oldest first: the sentence that decided it, its cues, and
-    who disputes: the stance's speaker when the archive records one (stance_speaker_name,
-    or stance_speaker: outlet, official, unnamed), else read from the sentence, else the
-    outlet in its own voice."""
-    shown = rows[:DISPUTES_SHOWN]
-    speakers = rows_of.mention_columns(db, narrative_id, ("stance_speaker", "stance_speaker_name"),
-                                       [r.article_id for r in shown])
-    out = []
-    for row in shown:
-        detail = details.get(row.article_id) or {}
-        evidence = _json(detail.get("stance_evidence"))
-        sentence = evidence.get("sentence")
-        cues = [str(cue) for cue in evidence.get("cues") or []]
-        speaker = speakers.get(row.article_id) or {}
-        kind, name = speaker.get("stance_speaker"), speaker.get("stance_speaker_name")
-        name = name or evidence.get("speaker")
-        if name and name.isupper() and " " not in name:
-            name = None  # a dateline ("WASHINGTON —"), not who speaks
-        if name:
-            who, source = name, kind or "stance"
-        elif kind == "unnamed":
-            who, source = "an unnamed source", kind
-        elif kind == "outlet":
-            who, source = None, kind
-        else:
-            who, source = who_disputes(sentence, cues)
-        out.append({"article_id": row.article_id, "dated_at": row.dated_at,
-                    "outlet_id": row.outlet_id, "outlet": row.outlet, "country": row.country,
-                    "outlet_kind": row.outlet_kind, "state_affiliated": row.state_affiliated,
-                    "title": detail.get("title"), "url": detail.get("url"),
-                    "who": who or f"{row.outlet or row.outlet_id or 'the outlet'} (own voice)",
-                    "who_from": source if who else "outlet",
-                    "speaker": kind,
-                    "sentence": sentence, "cues": ", ".join(cues),
-                    "confidence": detail.get("stance_confidence")})
-    return out
-
-
 def outlet_table(rows: list[Mention], outlets: dict[str, dict], cols: Any = None) -> list[dict]:
     """Per outlet: country, kind, owner, state affiliation, first and last date, articles,
     stories and the stance mix; most articles first."""
@@ -416,13 +374,3 @@ def _edge_row(edge: dict, details: dict[int, dict]) -> dict:
     cited = details.get(edge["cited_article_id"]) or {}
     citing = details.get(edge["citing_article_id"]) or {}
     return {**edge, "cited_title": cited.get("title"), "citing_title": citing.get("title")}
-
-
-def _json(value: Any) -> dict:
-    if isinstance(value, dict):
-        return value
-    try:
-        parsed = json.loads(value) if isinstance(value, str) else {}
-    except ValueError:
-        return {}
-    return parsed if isinstance(parsed, dict) else {}
