@@ -133,7 +133,7 @@ def main() -> None:
     print(f"articles: {n:,}; coverage {args.coverage:.0%}; {os.cpu_count()} cores;"
           f" {len(config.narratives)} narratives (the shipped ones + the snippet-bug query)")
     print(f"import, store phase:        {result['store']:7.1f} s  {n / result['store']:7.0f} articles/s")
-    print(f"  writer's CPU, store phase: {1000 * result['store_cpu'] / n:.3f} ms/article: at most"
+    print(f"  import process CPU (reader + writer), store phase: {1000 * result['store_cpu'] / n:.3f} ms/article: at most"
           f" {n / result['store_cpu']:.0f} articles/s with a core of its own")
     print(f"import + rematch + stance:  {result['total']:7.1f} s  {n / result['total']:7.0f} articles/s"
           f"  ({result['mentions']:,} mentions in {result['covered']:,} articles;"
