@@ -48,7 +48,7 @@ from narrative_archive.crawl import revisit as lifecycle
 from narrative_archive.crawl.items import STAT, Page, Problem, RevisitOutcome
 from narrative_archive.crawl.workers import ExtractorPool
 from narrative_archive.crawl.writer import BatchWriter
-from narrative_archive.extract.article import ExtractError, extractor_version
+from narrative_archive.extract.errors import ExtractError, extractor_version
 from narrative_archive.fts import NarrativeMatcher
 from narrative_archive.match import narratives as narratives_module
 from narrative_archive.paths import DEFAULT_DB
