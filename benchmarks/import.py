@@ -77,16 +77,18 @@ def ours(source: Path, db_path: Path, config, workers: int | None) -> dict:
     logging.getLogger("narrative_archive").setLevel(logging.INFO)
     db = store.open_db(db_path)
     marks = {}
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     with StanceClock() as clock:
         summary = importer.import_files(
             db, [source], config, workers=workers,
-            on_batch=lambda s: marks.__setitem__("stored", time.perf_counter()))
+            on_batch=lambda s: marks.update(stored=time.perf_counter(),
+                                            cpu=time.process_time()))
     total = time.perf_counter() - started
     mentions = db.execute("SELECT count(*) FROM mentions").fetchone()[0]
     covered = db.execute("SELECT count(DISTINCT article_id) FROM mentions").fetchone()[0]
     db.close()
     return {"new": summary.new, "store": marks["stored"] - started, "total": total,
+            "store_cpu": marks["cpu"] - cpu,
             "mentions": mentions, "covered": covered, "bug": bug.seen,
             "stance": clock.seconds, "stances": clock.mentions,
             "results": summary.mentions}
@@ -131,6 +133,8 @@ def main() -> None:
     print(f"articles: {n:,}; coverage {args.coverage:.0%}; {os.cpu_count()} cores;"
           f" {len(config.narratives)} narratives (the shipped ones + the snippet-bug query)")
     print(f"import, store phase:        {result['store']:7.1f} s  {n / result['store']:7.0f} articles/s")
+    print(f"  import process CPU (reader + writer), store phase: {1000 * result['store_cpu'] / n:.3f} ms/article: at most"
+          f" {n / result['store_cpu']:.0f} articles/s with a core of its own")
     print(f"import + rematch + stance:  {result['total']:7.1f} s  {n / result['total']:7.0f} articles/s"
           f"  ({result['mentions']:,} mentions in {result['covered']:,} articles;"
           f" archive {size:.0f} MiB)")

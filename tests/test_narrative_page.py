@@ -14,8 +14,8 @@ from narrative_archive import store
 from narrative_archive.match import narratives
 from narrative_archive.publish import charts
 from narrative_archive.publish.display import short_url
-from narrative_archive.publish.disputes import who_disputes
 from narrative_archive.publish.narrative_page import BLOCKS, Filters, Mention, mention_rows
+from narrative_archive.publish.speakers import who_disputes
 from narrative_archive.times import periods_between
 from tests.datasette_fixtures import NARRATIVES, Client, build_archive, make_datasette
 

@@ -52,8 +52,8 @@ from narrative_archive.crawl.pipeline_state import PipelineState
 from narrative_archive.crawl.settings_check import check_setting
 from narrative_archive.crawl.workers import ExtractorPool
 from narrative_archive.crawl.writer import BatchWriter
-from narrative_archive.extract.article import ExtractError, extractor_version
 from narrative_archive.extract.dates import is_date_warning, prefer_listed_date
+from narrative_archive.extract.errors import ExtractError, extractor_version
 from narrative_archive.fts import NarrativeMatcher
 from narrative_archive.match import narratives as narratives_module
 from narrative_archive.paths import DEFAULT_DB

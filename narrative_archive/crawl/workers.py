@@ -33,7 +33,7 @@ from typing import Any
 
 import psutil
 
-from narrative_archive.extract import article as extract
+from narrative_archive.extract.errors import ExtractError
 from narrative_archive.match import reading
 
 # (trafilatura's and htmldate's lazy state, the language model) before real pages arrive.
@@ -64,6 +64,8 @@ def extract_page(body: bytes, url: str, encoding: str | None,
     listing's, for a page without one. With a Reader in this worker the dict also holds
     the article's "reading" (match.reading: mentions with snippets and stance, story
     signature, citations), so the crawl process only writes."""
+    from narrative_archive.extract import article as extract  # loaded by the forkserver
+
     article = extract.extract_article(body, url, encoding=encoding, **(limits or {})).to_dict()
     if not article.get("title") and title:
         article["title"] = title
@@ -74,9 +76,11 @@ def extract_page(body: bytes, url: str, encoding: str | None,
 
 def warm_up() -> None:
     """Load extraction's lazy state (trafilatura, htmldate, the language model) now."""
+    from narrative_archive.extract import article as extract
+
     try:
         extract.extract_article(_WARM_UP_PAGE, "http://warm-up.invalid/article")
-    except extract.ExtractError:
+    except ExtractError:
         pass
     # reading's lazy state: citation patterns, stance cues, the MinHash permutations
     reading.warm_up(_WARM_UP_TEXT)
