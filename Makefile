@@ -10,7 +10,7 @@ DB ?= archive.db
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet -e '.[test,fleet]'
 	touch $(STAMP)
 
 up: $(STAMP)
@@ -31,6 +31,7 @@ test: $(STAMP) browser
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/rematch.py
+	$(BIN)/python benchmarks/import.py --articles 100000 --coverage 0.05
 	$(BIN)/python benchmarks/crawl.py --pages 10000
 	$(BIN)/python benchmarks/stance.py && $(BIN)/python benchmarks/citations.py
 	$(BIN)/python benchmarks/stories.py --index-size 1000000
@@ -41,6 +42,9 @@ clean:
 
 # A demo archive of synthetic articles, and screenshots taken from it: in build/ (gitignored)
 # unless asked, e.g. `make demo SCREENSHOTS=docs/screenshots` to retake the README's.
+# The demo archive lives in build/demo/ with its own captures/ (never the captures/ of an
+# archive.db in the repository).
 SCREENSHOTS ?= build/screenshots
+DEMO_DB ?= build/demo/demo.db
 demo: $(STAMP)
-	$(BIN)/python datasette/demo.py demo.db --screenshots $(SCREENSHOTS)
+	$(BIN)/python datasette/demo.py $(DEMO_DB) --screenshots $(SCREENSHOTS)

@@ -29,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from crawl import TEMPLATES, Site, crawl  # noqa: E402 (benchmarks/crawl.py, beside this file)
 
-from narrative_archive.capture.warc import CaptureWriter  # noqa: E402
+from narrative_archive.capture import CaptureWriter  # noqa: E402
 
 REQUEST = [("User-Agent", "narrative-archive/0.1 (+https://github.com/narrative-archive)"),
            ("Accept", "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"),

@@ -1,8 +1,10 @@
 """Crawl throughput and memory: the whole crawl against bare trafilatura on the same pages.
 
 Serves N generated news pages (article pages of realistic weight: navigation,
-inline scripts, JSON-LD or OpenGraph, related links, 6-14 paragraphs, about one
-in ten mentioning a tracked narrative) and a news sitemap listing them from a
+inline scripts, JSON-LD or OpenGraph, related links, the text of the benchmark corpus
+(benchmarks/corpus.py): topic-dense news prose, `--coverage` of the pages carrying real
+coverage of the narratives, some with the rows of FIELD_NOTES' snippet() bug, whose query
+is one more narrative) and a news sitemap listing them from a
 local server on 127.0.0.1, crawls them end to end with politeness off
 (`narrative-archive crawl sitemaps` in a subprocess: fetch, extract in worker
 processes, store, match), then times bare `trafilatura.extract` over the same
@@ -24,6 +26,7 @@ Never a timed assertion in the tests: run it, read it.
 from __future__ import annotations
 
 import argparse
+import html
 import json
 import os
 import random
@@ -38,6 +41,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import psutil
+import yaml
+from corpus import BUG_NARRATIVE, Corpus
 
 REPO = Path(__file__).resolve().parent.parent
 TEMPLATES = 97  # distinct page layouts+texts; every page number makes its text unique
@@ -50,8 +55,6 @@ WORDS = (
     "humanitarian aid agency refugees drought winter prices wheat fuel electricity "
     "investment railway mining contract ministry commission inquiry protest strike "
 ).split()
-MENTION = ("A senior US commander said Russia is arming the Taliban, supplying weapons through "
-           "Central Asia; Moscow denied it again on {n}.")
 
 
 def _sentence(rng: random.Random, n: int) -> str:
@@ -60,16 +63,13 @@ def _sentence(rng: random.Random, n: int) -> str:
     return " ".join(words) + f" ({n})."
 
 
-def template(index: int) -> bytes:
+def template(index: int, corpus: Corpus | None = None) -> bytes:
     """One page layout with its text; '{{N}}' is replaced by the page number when served."""
     rng = random.Random(index)
+    corpus = corpus or Corpus()
     title = " ".join(rng.choice(WORDS) for _ in range(8)).capitalize() + " {{N}}"
-    paragraphs = []
-    for p in range(rng.randint(6, 14)):
-        text = " ".join(_sentence(rng, p) for _ in range(rng.randint(2, 5)))
-        if index % 10 == 0 and p == 2:
-            text = MENTION.format(n="{{N}}") + " " + text
-        paragraphs.append(f"<p>{text} Story {{{{N}}}}.</p>")
+    paragraphs = [f"<p>{html.escape(text)} Story {{{{N}}}}.</p>"
+                  for text in corpus.paragraphs(index)]
     nav = "".join(f'<li><a href="/section/{w}">{w.title()}</a></li>' for w in WORDS[:40])
     related = "".join(
         f'<li class="card"><div class="card__media"><a href="/article/{rng.randint(0, 10**6)}">'
@@ -117,9 +117,10 @@ def template(index: int) -> bytes:
 class Site:
     """A local news outlet of N pages, generated from TEMPLATES layouts."""
 
-    def __init__(self, pages: int):
+    def __init__(self, pages: int, coverage: float = 0.05):
         self.pages = pages
-        self.templates = [template(i) for i in range(TEMPLATES)]
+        corpus = Corpus(coverage=coverage)
+        self.templates = [template(i, corpus) for i in range(TEMPLATES)]
         self.sitemap = self._sitemap().encode()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.server.daemon_threads = True
@@ -223,6 +224,9 @@ def crawl(site: Site, workdir: Path, extra: list[str], capture: bool = False) ->
         f"- id: bench\n  name: Bench News\n  url: {site.base}/\n  domains: ['127.0.0.1']\n"
         f"  sitemaps: ['{site.base}/sitemap.xml']\n")
     (config / "schedule.yml").write_text("jobs: []\n")
+    narratives = yaml.safe_load((REPO / "config" / "narratives.yml").read_text(encoding="utf-8"))
+    (config / "narratives.yml").write_text(yaml.safe_dump([*narratives, BUG_NARRATIVE],
+                                                          allow_unicode=True), encoding="utf-8")
     db = workdir / "archive.db"
     command = [sys.executable, "-m", "narrative_archive", "crawl", "sitemaps", "--since", "1d",
                "--db", str(db), "--config", str(config), "--no-progress",
@@ -253,14 +257,15 @@ def crawl(site: Site, workdir: Path, extra: list[str], capture: bool = False) ->
             "tree_pss": memory.tree_pss, "main_cpu": main_cpu, "worker_cpu": other_cpu}
 
 
-def bare_trafilatura(site: Site, pages: int) -> float:
+def bare_trafilatura(site: Site, pages: int) -> tuple[float, float]:
+    """Pages per second of wall time, and ms of CPU per page."""
     import trafilatura
 
     trafilatura.extract(site.page(0).decode())  # imports and first-call set-up, untimed
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     for number in range(pages):
         trafilatura.extract(site.page(number).decode())
-    return pages / (time.perf_counter() - started)
+    return pages / (time.perf_counter() - started), 1000 * (time.process_time() - cpu) / pages
 
 
 def main() -> None:
@@ -270,12 +275,14 @@ def main() -> None:
                         help="pages for the bare trafilatura timing (default: min(2000, --pages))")
     parser.add_argument("-s", dest="settings", action="append", default=[],
                         help="extra Scrapy setting for the crawl, NAME=VALUE")
+    parser.add_argument("--coverage", type=float, default=0.05,
+                        help="share of pages carrying narrative coverage (default 0.05)")
     parser.add_argument("--repeat", type=int, default=1,
                         help="crawls with capture off and on, alternating, each (default 1)")
     args = parser.parse_args()
     mib = 1024 * 1024
     runs: dict[bool, list[dict]] = {False: [], True: []}
-    with Site(args.pages) as site, tempfile.TemporaryDirectory() as tmp:
+    with Site(args.pages, args.coverage) as site, tempfile.TemporaryDirectory() as tmp:
         sizes = [len(site.page(n)) for n in range(TEMPLATES)]
         print(f"{args.pages} pages, {sum(sizes) / len(sizes) / 1024:.0f} KiB on average, "
               f"{os.cpu_count()} cores")
@@ -285,7 +292,7 @@ def main() -> None:
                                            args.settings, capture))
         result = runs[False][-1]
         baseline_pages = min(args.baseline_pages, args.pages)
-        baseline = bare_trafilatura(site, baseline_pages)
+        baseline, baseline_cpu = bare_trafilatura(site, baseline_pages)
     crawl_rate = result["stored"] / result["span"] if result["span"] else float("nan")
     wall_rate = result["stored"] / result["wall"]
     print(f"crawl: {result['stored']} articles stored, {result['mentions']} mentions, "
@@ -299,6 +306,16 @@ def main() -> None:
     print(f"CPU per page:             {result['main_cpu'] * per_page:7.1f} ms crawl process "
           f"(Scrapy, archive writes), {result['worker_cpu'] * per_page:.1f} ms workers "
           f"(extraction); bare trafilatura {1000 / baseline:.1f} ms")
+    # On a shared machine the wall-clock ratio moves with the other load; CPU per page
+    # does not (much): the rates a CPU-bound crawl and bare trafilatura would reach here.
+    cores = os.cpu_count() or 1
+    workers = next((int(v.split("=", 1)[1]) for v in args.settings
+                    if v.startswith("NARRATIVE_ARCHIVE_EXTRACT_WORKERS=")), 0) or max(1, cores - 1)
+    main_ms, worker_ms = result["main_cpu"] * per_page, result["worker_cpu"] * per_page
+    bound = min(1000 * cores / (main_ms + worker_ms), 1000 / main_ms, 1000 * workers / worker_ms)
+    print(f"CPU-bound estimate:       {bound:7.1f} pages/s crawl ({workers} workers, {cores} cores)"
+          f" vs {1000 / baseline_cpu:.1f} bare trafilatura: ratio {bound * baseline_cpu / 1000:.2f};"
+          f" bare trafilatura {baseline_cpu:.1f} ms CPU/page")
     print(f"peak RSS, crawl process:  {result['main_rss'] / mib:7.0f} MiB")
     print(f"peak RSS, process tree:   {result['tree_rss'] / mib:7.0f} MiB  (workers included;"
           " shared pages counted in each)")

@@ -208,12 +208,15 @@ def free_port() -> int:
 
 
 def start_server(kind: str, db_path: Path, port: int, log: Path) -> subprocess.Popen:
-    if kind == "serve":
+    env = dict(os.environ)
+    if kind in ("serve", "uncached"):
         args = [str(BIN / "narrative-archive"), "serve", "--db", str(db_path), "--port", str(port)]
+        if kind == "uncached":  # every narrative page counted anew, as after any write
+            env["NARRATIVE_ARCHIVE_PAGE_CACHE"] = "off"
     else:
         args = [sys.executable, "-m", "datasette", "serve", str(db_path), "--port", str(port)]
     process = subprocess.Popen(args, stdout=log.open("w"), stderr=subprocess.STDOUT,
-                               start_new_session=True)
+                               start_new_session=True, env=env)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         try:
@@ -324,6 +327,14 @@ def pages(db_path: Path, mentions: dict) -> list[tuple[str, list[str], bool]]:
         ("FTS search page (HTML)", [f"/archive/articles?_search={t}" for t in SEARCH_TERMS], True),
         ("article row page", [f"/archive/articles/{i}" for i in ids], True),
         ("canned timeline JSON", [f"/archive/timeline.json?narrative={top}&by=day"], False),
+        ("narratives list (HTML)", ["/narratives"], False),
+        (f"narrative page (HTML, {mentions[top]:,} mentions)", [f"/narratives/{top}"], False),
+        ("narrative page, filtered (HTML)",
+         [f"/narratives/{top}?since=2020-01-01&until=2020-12-31",
+          f"/narratives/{top}?country=RU", f"/narratives/{top}?stance=disputes&kind=state"],
+         False),
+        ("narrative page JSON", [f"/narratives/{top}.json"], False),
+        ("narrative block CSV", [f"/narratives/{top}/outlets.csv"], False),
         ("first appearance JSON", [f"/archive/first_appearance.json?narrative={top}"], False),
         (f"mentions CSV, streamed ({mentions[top]:,} rows)",
          [f"/archive/mention_articles.csv?narrative_id={top}&_stream=on&_size=max"], True),
@@ -359,6 +370,8 @@ def main() -> None:
     parser.add_argument("--write-rate", type=float, default=10, help="articles/s while writing")
     parser.add_argument("--no-stock", action="store_true", help="skip stock Datasette")
     parser.add_argument("--build-only", action="store_true", help="build the archive, serve nothing")
+    parser.add_argument("--only", metavar="TEXT", help="measure only pages whose name has TEXT")
+    parser.add_argument("--no-writer", action="store_true", help="skip the runs with a writer")
     args = parser.parse_args()
 
     db_path, meta = build(args.articles)
@@ -370,19 +383,23 @@ def main() -> None:
           f"({size_per_100k / 2**20:,.0f} MiB per 100k articles); import "
           f"{meta['import_seconds']} s ({meta['import_rate']:,} articles/s, with FTS and "
           f"matching); mentions {meta['mentions']}\n")
-    measured = pages(db_path, meta["mentions"])
+    measured = [page for page in pages(db_path, meta["mentions"])
+                if not args.only or args.only in page[0]]
     results: dict[tuple[str, str, bool], dict] = {}
     kinds = ["serve"] + ([] if args.no_stock else ["stock"])
+    if any("narrative" in name for name, _paths, _stock in measured):
+        kinds.append("uncached")
     for kind in kinds:
         port = free_port()
         process = start_server(kind, db_path, port, db_path.parent / f"{kind}.log")
         try:
-            for writing in (False, True):
+            for writing in (False,) if args.no_writer else (False, True):
                 writer = Writer(db_path, args.write_rate) if writing else None
                 if writer:
                     writer.start()
                 for name, paths, on_stock in measured:
-                    if kind == "stock" and not on_stock:
+                    if (kind == "stock" and not on_stock) or (
+                            kind == "uncached" and "narrative" not in name):
                         continue
                     clients = 1 if "1 client" in name else args.clients
                     result = asyncio.run(load(f"http://127.0.0.1:{port}", paths, clients,
@@ -402,12 +419,14 @@ def main() -> None:
 
     print(f"{args.clients} clients, {args.duration:g} s per page, {meta['articles']:,} articles\n")
     header = ["page", "narrative-archive serve", "stock Datasette",
-              f"serve, writer at {args.write_rate:g}/s", f"stock, writer at {args.write_rate:g}/s"]
+              f"serve, writer at {args.write_rate:g}/s", f"stock, writer at {args.write_rate:g}/s",
+              "serve, narrative page cache off", "cache off, writer"]
     print("| " + " | ".join(header) + " |")
     print("|" + "---|" * len(header))
     for name, _paths, _on_stock in measured:
         cells = [cell(results.get((name, kind, writing)))
-                 for writing in (False, True) for kind in ("serve", "stock")]
+                 for kind_pair in (("serve", "stock"), ("uncached",))
+                 for writing in (False, True) for kind in kind_pair]
         print("| " + " | ".join([name, *cells]) + " |")
     for kind in kinds:
         writer = results.get(("writer", kind, True))

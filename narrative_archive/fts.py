@@ -9,10 +9,11 @@ words at ingest, in a rematch, in `check` and in Datasette's search box.
 
 from __future__ import annotations
 
+import bisect
 import json
 import re
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Protocol
 
 FTS_TOKENIZER = "porter unicode61 remove_diacritics 2"
@@ -24,8 +25,8 @@ def fts_table_sql(name: str = "articles_fts", content: str | None = None,
     """CREATE VIRTUAL TABLE for the archive's FTS5 index: over table `content` (external
     content, rowid `content_rowid`), or holding its own text when `content` is None."""
     options = [*FTS_COLUMNS]
-    if content:
-        options += [f"content='{content}'", f"content_rowid='{content_rowid}'"]
+    if content:  # double quotes: how stock Datasette and sqlite-utils find the index
+        options += [f'content="{content}"', f'content_rowid="{content_rowid}"']
     options.append(f"tokenize='{FTS_TOKENIZER}'")
     return f"CREATE VIRTUAL TABLE {name} USING fts5({', '.join(options)})"
 
@@ -80,23 +81,215 @@ class NarrativeMatcher:
     def __init__(self, narratives: Iterable[Query]):
         self.narratives = tuple(narratives)
         self.conn = memory_index()
+        self.conn.execute("CREATE VIRTUAL TABLE temp.terms USING fts5vocab(main, articles_fts, 'row')")
+        # A cheap necessary condition per query (see query_gate): a query whose words are
+        # not in the article cannot match it, and its (costly) evaluation is skipped.
+        self.gates = [query_gate(narrative.match_query) for narrative in self.narratives]
 
     def match(self, title: str | None, text: str | None) -> list[str]:
         """The ids of the narratives whose query matches this title and text."""
+        return list(self.snippets(title, text, snippets=False))
+
+    def snippets(self, title: str | None, text: str | None,
+                 snippets: bool = True) -> dict[str, str | None]:
+        """{narrative id: snippet} of every narrative whose query matches this title and
+        text, in the narratives' order; the snippet is what the archive's snippet() would
+        give for the article (SNIPPET_SQL), cut from highlight() where snippet() hits FTS5's
+        bug (FIELD_NOTES). With snippets=False only the ids count (values are None)."""
+        found: dict[str, str | None] = {}
         self.conn.execute("BEGIN")
         try:
             self.conn.execute(
                 "INSERT INTO articles_fts (rowid, title, text) VALUES (1, ?, ?)", [title, text]
             )
-            return [
-                narrative.id for narrative in self.narratives
-                if self.conn.execute(
-                    "SELECT 1 FROM articles_fts WHERE articles_fts MATCH ? AND rowid = 1",
-                    [narrative.match_query],
-                ).fetchone()
-            ]
+            words = Words(row[0] for row in self.conn.execute("SELECT term FROM temp.terms"))
+            for narrative, gate in zip(self.narratives, self.gates, strict=True):
+                if gate is not None and not gate(words):
+                    continue
+                query = narrative.match_query
+                try:
+                    row = self.conn.execute(
+                        f"SELECT {SNIPPET_SQL if snippets else 1} FROM articles_fts"
+                        " WHERE articles_fts MATCH ? AND rowid = 1", [query]).fetchone()
+                except sqlite3.DatabaseError:  # the snippet() bug: highlight() has none
+                    marked = self.conn.execute(
+                        f"SELECT {HIGHLIGHT_SQL} FROM articles_fts"
+                        " WHERE articles_fts MATCH ? AND rowid = 1", [query]).fetchone()
+                    row = (best_excerpt(marked),) if marked else None
+                if row is not None:
+                    found[narrative.id] = row[0] if snippets else None
         finally:
             self.conn.execute("ROLLBACK")
+        return found
+
+
+# --- the gate: which queries cannot match an article, from the words it holds --------------
+
+Gate = Callable[["Words"], bool]
+
+
+class Words:
+    """The distinct tokens of one article (as the archive's tokenizer makes them)."""
+
+    def __init__(self, tokens: Iterable[str]):
+        self.sorted = sorted(tokens)
+        self.set = set(self.sorted)
+
+    def has(self, token: str, prefix: bool = False) -> bool:
+        if not prefix:
+            return token in self.set
+        at = bisect.bisect_left(self.sorted, token)
+        return at < len(self.sorted) and self.sorted[at].startswith(token)
+
+
+_QUERY_TOKEN = re.compile(r'\s*(?:("(?:[^"]|"")*")|([(),:^*+{}])|([^\s(),":^*+{}]+))')
+
+
+def _query_tokens(query: str) -> list[str] | None:
+    tokens, at = [], 0
+    while at < len(query):
+        match = _QUERY_TOKEN.match(query, at)
+        if match is None or match.end() == at:
+            if query[at:].strip():
+                return None
+            break
+        tokens.append(match.group(match.lastindex or 0))
+        at = match.end()
+    return tokens
+
+
+def _tokenize(texts: list[str]) -> list[list[str]]:
+    """Each text as the archive's tokenizer splits and stems it."""
+    conn = memory_index()
+    try:
+        conn.executemany("INSERT INTO articles_fts (rowid, title, text) VALUES (?, '', ?)",
+                         list(enumerate(texts, 1)))
+        conn.execute("CREATE VIRTUAL TABLE temp.i USING fts5vocab(main, articles_fts, 'instance')")
+        found: list[list[tuple[int, str]]] = [[] for _ in texts]
+        for term, doc, _column, offset in conn.execute("SELECT term, doc, col, offset FROM temp.i"):
+            found[doc - 1].append((offset, term))
+        return [[term for _, term in sorted(tokens)] for tokens in found]
+    finally:
+        conn.close()
+
+
+def query_gate(query: str) -> Gate | None:
+    """A test that is True for every article the FTS5 `query` matches (and False for most
+    that it does not): every phrase must have all its tokens in the article, AND needs both
+    sides, OR either, NOT its left side, NEAR all its phrases. None when the query has a
+    form this reading does not know: then the query is always evaluated."""
+    tokens = _query_tokens(query)
+    if tokens is None:
+        return None
+    phrases: list[str] = []  # texts to tokenize, referred to by index
+    position = 0
+
+    def peek() -> str | None:
+        return tokens[position] if position < len(tokens) else None
+
+    def take(expected: str | None = None) -> str:
+        nonlocal position
+        token = peek()
+        if token is None or (expected is not None and token != expected):
+            raise ValueError(query)
+        position += 1
+        return token
+
+    def phrase() -> tuple:
+        parts = []
+        while True:
+            token = take()
+            if token in "(),:^*+{}" or token in ("AND", "OR", "NOT"):
+                raise ValueError(query)
+            text = token[1:-1].replace('""', '"') if token.startswith('"') else token
+            prefix = peek() == "*"
+            if prefix:
+                take()
+            phrases.append(text)
+            parts.append((len(phrases) - 1, prefix))
+            if peek() != "+":
+                return ("phrase", parts)
+            take()
+
+    def primary() -> tuple:
+        token = peek()
+        if token == "(":
+            take()
+            node = disjunction()
+            take(")")
+            return node
+        if token == "NEAR" and position + 1 < len(tokens) and tokens[position + 1] == "(":
+            take(), take("(")
+            members = []
+            while peek() not in (",", ")"):
+                members.append(phrase())
+            if peek() == ",":
+                take(), take()
+            take(")")
+            return ("all", members)
+        if token == "{":
+            while take() != "}":
+                pass
+            take(":")
+            return primary()
+        if token == "^":
+            take()
+            return phrase()
+        if token is not None and position + 1 < len(tokens) and tokens[position + 1] == ":":
+            take(), take(":")
+            return primary()
+        return phrase()
+
+    def negation() -> tuple:
+        node = primary()
+        while peek() == "NOT":
+            take()
+            primary()  # what must be absent: no use to a necessary condition
+        return node
+
+    def conjunction() -> tuple:
+        nodes = [negation()]
+        while peek() not in (None, ")", "OR"):
+            if peek() == "AND":
+                take()
+            nodes.append(negation())
+        return ("all", nodes) if len(nodes) > 1 else nodes[0]
+
+    def disjunction() -> tuple:
+        nodes = [conjunction()]
+        while peek() == "OR":
+            take()
+            nodes.append(conjunction())
+        return ("any", nodes) if len(nodes) > 1 else nodes[0]
+
+    try:
+        tree = disjunction()
+        if peek() is not None:
+            return None
+    except ValueError:
+        return None
+    stems = _tokenize(phrases)
+    raw = [text.lower() for text in phrases]
+
+    def build(node) -> Gate:
+        kind, parts = node
+        if kind == "phrase":
+            needs = []
+            for index, prefix in parts:
+                for i, stem in enumerate(stems[index]):
+                    last = prefix and i == len(stems[index]) - 1
+                    needs.append((stem, raw[index] if last else None, last))
+
+            def phrase_in(words: Words, needs=tuple(needs)) -> bool:
+                return all(words.has(stem, last) or (last and words.has(text, True))
+                           for stem, text, last in needs)
+            return phrase_in
+        members = [build(part) for part in parts]
+        if kind == "all":
+            return lambda words: all(member(words) for member in members)
+        return lambda words: any(member(words) for member in members)
+
+    return build(tree)
 
 
 # How a match is marked in snippets and highlights: the archive's mentions.snippet,
@@ -131,5 +324,48 @@ def matching_rows(texts: Iterable[str], query: str, columns: str = "") -> dict[i
         select = f"rowid{', ' + columns if columns else ''}"
         return {row[0]: tuple(row[1:]) for row in conn.execute(
             f"SELECT {select} FROM articles_fts WHERE articles_fts MATCH ?", [query])}
+    finally:
+        conn.close()
+
+
+def best_excerpt(columns: Iterable[str | None]) -> str | None:
+    """A snippet cut from highlight() output, one value per column: the column with the
+    most marked words (as snippet(..., -1, ...) chooses), around its first mark."""
+    values = list(columns)
+    if not values:
+        return None
+    return excerpt(max(reversed(values), key=lambda value: (value or "").count(MARK_OPEN)))
+
+
+def excerpt(marked: str | None, tokens: int = SNIPPET_TOKENS) -> str | None:
+    """About `tokens` words of highlighted text around its first mark, '…' where cut."""
+    if not marked:
+        return marked
+    words = marked.split()
+    first = next((i for i, word in enumerate(words) if MARK_OPEN in word), 0)
+    start = max(0, first - tokens // 4)
+    end = min(len(words), start + tokens)
+    opened = sum(word.count(MARK_OPEN) - word.count(MARK_CLOSE) for word in words[start:end])
+    while end < len(words) and opened > 0:  # never cut a marked phrase in two
+        opened += words[end].count(MARK_OPEN) - words[end].count(MARK_CLOSE)
+        end += 1
+    text = " ".join(words[start:end])
+    return ("…" if start > 0 else "") + text + ("…" if end < len(words) else "")
+
+
+def highlighted_rows(rows: Iterable[tuple[int, str | None, str | None]],
+                     query: str) -> dict[int, tuple[str | None, str | None]]:
+    """Which of these (id, title, text) rows `query` matches, each as (title, text) with
+    the matched words marked: an in-memory copy of the archive's index, so a search page
+    marks its 25 results without asking the archive's index (whose snippet() has a bug,
+    and whose per-row highlight() re-reads the whole query's hits). sqlite3.Error when the
+    query fails."""
+    conn = memory_index()
+    try:
+        conn.executemany("INSERT INTO articles_fts (rowid, title, text) VALUES (?, ?, ?)",
+                         list(rows))
+        return {row[0]: (row[1], row[2]) for row in conn.execute(
+            f"SELECT rowid, {HIGHLIGHT_SQL} FROM articles_fts WHERE articles_fts MATCH ?",
+            [query])}
     finally:
         conn.close()

@@ -112,3 +112,36 @@ def parse_when(value: Any, *, end: bool = False, now: datetime | None = None) ->
         f"expected a date (2024-05-01), a time (2024-05-01T12:00:00Z) or a duration back "
         f"from now (6h, 3d), got {value!r}"
     )
+
+
+# --- periods of a timeline: a day, the Monday a week starts on, a month (YYYY-MM) ---------
+
+
+def period_of(day: str, by: str) -> str:
+    """The period (day, week or month) a YYYY-MM-DD day falls in."""
+    if by == "month":
+        return day[:7]
+    if by == "week":
+        start = date.fromisoformat(day[:10])
+        return (start - timedelta(days=start.weekday())).isoformat()
+    return day[:10]
+
+
+def periods_between(start: str, end: str, by: str) -> list[str]:
+    """Every period from the one holding `start` to the one holding `end` (days or
+    YYYY-MM months), so a timeline shows an empty period as zero, not as nothing."""
+    first, last = date.fromisoformat(start[:10] if len(start) > 7 else start + "-01"), \
+        date.fromisoformat(end[:10] if len(end) > 7 else end + "-01")
+    out: list[str] = []
+    if by == "month":
+        year, month = first.year, first.month
+        while (year, month) <= (last.year, last.month):
+            out.append(f"{year:04d}-{month:02d}")
+            year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+        return out
+    step = timedelta(days=7 if by == "week" else 1)
+    current = date.fromisoformat(period_of(first.isoformat(), by))
+    while current <= last:
+        out.append(current.isoformat())
+        current += step
+    return out

@@ -24,7 +24,7 @@ from narrative_archive.paths import DEFAULT_DB
 try:
     import fcntl
 except ImportError:  # pragma: no cover - Windows: no advisory locks, no guard
-    fcntl = None
+    fcntl = None  # type: ignore[assignment, unused-ignore]
 
 
 class SchedulerAlreadyRunning(RuntimeError):

@@ -32,7 +32,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 
 from narrative_archive import store
 from narrative_archive.config import Job
-from narrative_archive.publish.status import run_alive, settle_runs
+from narrative_archive.crawl.runs import run_alive, settle_runs
 from narrative_archive.scheduler.jobs import run_job
 from narrative_archive.scheduler.lock import SchedulerLock
 from narrative_archive.scheduler.log import EventLog
@@ -46,8 +46,9 @@ STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
 
 def last_started(db) -> dict[str, datetime]:
     """Each scheduled job's last start (any status counts)."""
-    return {job_id: parse_iso(started_at)
-            for job_id, started_at in store.last_started(db).items()}
+    started = {job_id: parse_iso(started_at)
+               for job_id, started_at in store.last_started(db).items()}
+    return {job_id: when for job_id, when in started.items() if when is not None}
 
 
 class SchedulerService:
@@ -63,6 +64,7 @@ class SchedulerService:
         max_crawls: int = DEFAULT_MAX_CRAWLS,
         log: Callable[..., None] | None = None,
         rng: random.Random | None = None,
+        runner: Callable[..., object] | None = None,
     ):
         self.db_path = Path(db_path)
         self.config_dir = Path(config_dir).absolute() if config_dir else None
@@ -71,6 +73,8 @@ class SchedulerService:
         self.max_crawls = max_crawls
         self.log = log or EventLog()
         self.rng = rng or random.Random()
+        # what runs one job: a crawl subprocess here, or (docs/fleet.md) a fleet dispatcher
+        self.runner = runner or run_job
         self.stopping = threading.Event()  # set: running crawls get SIGTERM
         self.force = threading.Event()  # set: no more grace, SIGKILL now
         self.lock = SchedulerLock(self.db_path)
@@ -159,8 +163,8 @@ class SchedulerService:
                 self.log("skipped", job=job.id, run=previous["id"], pid=previous["pid"],
                          reason="still-running", next=self.next_run_time(job.id))
                 return
-            run_job(job, self.db_path, self.config_dir, stop=self.stopping, force=self.force,
-                      grace=self.grace, log=self._job_log(job))
+            self.runner(job, self.db_path, self.config_dir, stop=self.stopping, force=self.force,
+                        grace=self.grace, log=self._job_log(job))
         except Exception as error:  # the scheduler goes on; the next run may do better
             self.running.pop(job.id, None)
             self.log("error", job=job.id, error=f"{type(error).__name__}: {error}")
@@ -256,17 +260,18 @@ def run_scheduler(
     prepare: Callable[[], None] | None = None,
     companions: Mapping[str, Callable[[], subprocess.Popen]] | None = None,
     poll: float = 0.5,
+    runner: Callable[..., object] | None = None,
 ) -> int:
     """Run the scheduler in the foreground until a stop signal; return the exit status.
 
     `prepare` runs once the scheduler holds the archive (e.g. create and migrate
     it). `companions` are processes started then too (e.g. Datasette for `up`)
     and stopped with it; one of them exiting on its own stops everything with
-    status 1. Raises SchedulerAlreadyRunning.
+    status 1. `runner` replaces run_job (the fleet's dispatcher). Raises SchedulerAlreadyRunning.
     """
     log = log or EventLog()
     service = SchedulerService(db_path, config_dir, jobs, grace=grace, max_crawls=max_crawls,
-                               log=log)
+                               log=log, runner=runner)
     stop = threading.Event()
     status = 0
     children: dict[str, subprocess.Popen] = {}

@@ -42,11 +42,13 @@ def make_trigger(job: Job) -> BaseTrigger:
     """The APScheduler trigger of a job (its first run is planned by first_run_at)."""
     if job.every:
         return IntervalTrigger(seconds=job.every, jitter=job.jitter or None, timezone=UTC)
+    assert job.cron is not None  # a job has exactly one trigger (config checks it)
     return cron_trigger(job.cron, job.jitter)
 
 
 def next_cron_time(job: Job, after: datetime) -> datetime | None:
     """The first cron time strictly after `after` (no jitter)."""
+    assert job.cron is not None
     trigger = cron_trigger(job.cron)
     return trigger.get_next_fire_time(None, after + timedelta(microseconds=1))
 

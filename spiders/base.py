@@ -33,8 +33,8 @@ from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 from w3lib.encoding import http_content_type_encoding
 
-from narrative_archive.config import Config, Narrative, Outlet, load_config
-from narrative_archive.crawl import discovery
+from narrative_archive.config import Config, Narrative, Outlet, load_config, select_by_id
+from narrative_archive.crawl import discovery, pacing
 from narrative_archive.crawl.items import STAT, Link, Page, Problem, Refused
 from narrative_archive.crawl.settings_check import check_setting
 from narrative_archive.paths import DEFAULT_DB
@@ -131,7 +131,7 @@ def describe_failure(failure: Failure, maxsize: int | None = None) -> str | None
 
 def skip_kind(failure: Failure) -> str | None:
     """'robots', 'offsite' or 'capped' when the request was skipped on purpose."""
-    if failure.check(Refused):
+    if isinstance(failure.value, Refused):
         return failure.value.skip
     if failure.check(IgnoreRequest):
         message = str(failure.value)
@@ -147,7 +147,7 @@ def not_fetched(failure: Failure, kind: str) -> str:
     cap that stopped it, robots.txt, or where an off-site redirect would have led."""
     request = failure.request  # type: ignore[attr-defined]  # Scrapy sets it on errbacks
     redirected = bool(request.meta.get("redirect_urls"))
-    if failure.check(Refused) and failure.value.reason:
+    if isinstance(failure.value, Refused) and failure.value.reason:
         return failure.value.reason  # a cap, or an off-site redirect: our middlewares say
     if kind == "offsite":
         host = urlsplit(request.url).hostname or request.url[:100]
@@ -186,6 +186,12 @@ class ArchiveSpider(scrapy.Spider):
     run_id: int | None
 
     @classmethod
+    def update_settings(cls, settings):
+        super().update_settings(settings)
+        slots = {**settings.getdict("DOWNLOAD_SLOTS"), **pacing.paced_slots(settings)}
+        settings.set("DOWNLOAD_SLOTS", slots, priority="spider")
+
+    @classmethod
     def from_crawler(cls, crawler, *args, **kwargs):
         spider = super().from_crawler(crawler, *args, **kwargs)
         spider.setup(crawler.settings, **kwargs)
@@ -197,9 +203,9 @@ class ArchiveSpider(scrapy.Spider):
         self.config = load_config(settings.get("NARRATIVE_ARCHIVE_CONFIG") or None,
                                   check_setting=check_setting)
         self.outlet_index = OutletIndex(self.config.outlets)
-        self.outlets = select(self.config.outlets, _names(outlets), "outlet")
+        self.outlets = select_by_id(self.config.outlets, _names(outlets), "outlet")
         self.outlets_chosen = bool(_names(outlets))
-        self.narratives = select(self.config.narratives, _names(narratives), "narrative")
+        self.narratives = select_by_id(self.config.narratives, _names(narratives), "narrative")
         if since in (None, "") and self.default_since_setting:
             since = settings.get(self.default_since_setting) or None
         self.since = parse_when(since)
@@ -218,7 +224,7 @@ class ArchiveSpider(scrapy.Spider):
         self.db_path = settings.get("NARRATIVE_ARCHIVE_DB") or DEFAULT_DB
         self.refetch_after = parse_duration(settings.get("NARRATIVE_ARCHIVE_REFETCH_AFTER") or 0) or 0
         self.max_sitemap_size = settings.getint("NARRATIVE_ARCHIVE_SITEMAP_MAXSIZE")
-        self._db = None
+        self._db: Any = None  # the archive, opened on first use (discovery.open_archive)
         self.seen: set[str] = set()
         self.requested: Counter[str] = Counter()  # article requests per outlet or narrative
         if not self.follows_any_domain:
@@ -318,7 +324,7 @@ class ArchiveSpider(scrapy.Spider):
         """Hand an article page to the pipeline (or say why it is not one)."""
         self.count("fetched")
         meta = response.meta
-        content_type = response.headers.get("Content-Type", b"").decode("latin-1")
+        content_type = (response.headers.get("Content-Type") or b"").decode("latin-1")
         mime = content_type.split(";")[0].strip().lower()
         if mime and mime not in HTML_TYPES:
             yield Problem(response.url, f"not HTML ({mime})", meta.get("outlet_id"))
@@ -340,9 +346,9 @@ class ArchiveSpider(scrapy.Spider):
         kind = skip_kind(failure)
         if kind:
             self.count(f"skipped_{kind}")
-            reason = not_fetched(failure, kind)
-            self.logger.info("Not fetched %s: %s", url, reason)
-            yield Problem(url, reason, request.meta.get("outlet_id"), kind="skipped")
+            why = not_fetched(failure, kind)
+            self.logger.info("Not fetched %s: %s", url, why)
+            yield Problem(url, why, request.meta.get("outlet_id"), kind="skipped")
             return
         reason = describe_failure(failure, self.crawler.settings.getint("DOWNLOAD_MAXSIZE"))
         if reason is None:
@@ -353,17 +359,3 @@ class ArchiveSpider(scrapy.Spider):
     def listing_problem(self, response: Response, reason: str) -> Problem:
         self.logger.warning("%s: %s", response.url, reason)
         return Problem(response.url, reason, response.meta.get("outlet_id"))
-
-
-def select(items, ids: tuple[str, ...], kind: str):
-    """The configured items with these ids (all of them when none are given)."""
-    if not ids:
-        return tuple(items)
-    known = {item.id: item for item in items}
-    unknown = [i for i in ids if i not in known]
-    if unknown:
-        raise ValueError(
-            f"unknown {kind}{'s' if len(unknown) > 1 else ''}: {', '.join(unknown)}"
-            f" (known: {', '.join(sorted(known)) or 'none'})"
-        )
-    return tuple(known[i] for i in dict.fromkeys(ids))

@@ -155,7 +155,7 @@ class FeedsSpider(ArchiveSpider):
         self.count("fetched")
         self.count("listings")
         outlet = self.config.outlet(response.meta["outlet_id"])
-        content_type = response.headers.get("Content-Type", b"").decode("latin-1") or None
+        content_type = (response.headers.get("Content-Type") or b"").decode("latin-1") or None
         feed = parse_feed(response.body, response.url, content_type)
         if feed.error:
             yield self.listing_problem(response, feed.error)

@@ -118,10 +118,10 @@ class RevisitSpider(ArchiveSpider):
         if verdict.outcome != "page":
             yield self.outcome(response, verdict.outcome, verdict.detail, verdict.new_url)
             return
-        content_type = header(response, "Content-Type")
+        declared = header(response, "Content-Type")
         yield Page(
             url=response.url, body=response.body,
-            encoding=http_content_type_encoding(content_type) if content_type else None,
+            encoding=http_content_type_encoding(declared) if declared else None,
             fetched_at=now(), outlet_id=meta.get("outlet_id"), via=self.via,
             article_id=meta["article_id"], etag=header(response, "ETag"),
             last_modified=header(response, "Last-Modified"), capture=meta.get("capture"),
@@ -142,10 +142,11 @@ class RevisitSpider(ArchiveSpider):
     def revisit_failed(self, failure: Failure):
         """Errback: robots.txt said no (blocked), or the request failed (failing)."""
         meta = failure.request.meta  # type: ignore[attr-defined]  # Scrapy sets it on errbacks
-        if failure.check(Refused) and failure.value.skip == "capped":
+        refused = failure.value if isinstance(failure.value, Refused) else None
+        if refused is not None and refused.skip == "capped":
             # The outlet's caps stopped the request before it was made: not checked, still due.
             self.count("skipped_capped")
-            yield Problem(meta["article_url"], failure.value.reason or "not fetched: a cap",
+            yield Problem(meta["article_url"], refused.reason or "not fetched: a cap",
                           meta.get("outlet_id"), kind="skipped")
             return
         if skip_kind(failure) == "robots":

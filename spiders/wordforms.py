@@ -27,9 +27,10 @@ from narrative_archive.config import Narrative
 MAX_FORMS = 5  # words per prefix term: GDELT and news search cap a query's length
 MIN_ZIPF = 2.5  # rarer completions are mostly typos and names
 STEM_GAP = 1.0  # a stem ten times rarer than its commonest completion is a fragment
-# Languages wordfreq has no list for, and the lists of languages sharing their script
-# and much of their vocabulary.
-RELATED = {"ps": ("fa", "ur")}
+# Languages wordfreq has no list for (or whose script its list lacks: Serbian Cyrillic),
+# and the lists of languages sharing their script and much of their vocabulary (Москва is
+# spelled alike in Serbian, Macedonian and Russian).
+RELATED = {"ps": ("fa", "ur"), "sr": ("sr", "sh", "ru"), "mk": ("mk", "bg", "ru")}
 MAIN_LANGUAGE = "en"  # the language of a narrative's main query (its examples' `en`)
 
 _WORD = re.compile(r"[^\W\d_]+")
@@ -98,12 +99,15 @@ def _lists(language: str) -> _Lists | None:
     return _Lists(language) if language in available_languages("best") else None
 
 
-def word_forms(stem: str, language: str | None = None, known: Iterable[str] = ()) -> list[str]:
+def word_forms(stem: str, language: str | None = None, known: Iterable[str] = (),
+               fallback: Iterable[str] = ()) -> list[str]:
     """The whole words to search for instead of the prefix term `stem*`.
 
     `known` are words the narrative itself uses (narrative_words): their
-    completions of the stem come first. Without any list for the language and
-    no known completion, the stem is all there is and is kept.
+    completions of the stem come first. When neither they nor the language's list
+    complete the stem, `fallback` words may (the narrative's English words: talib* in a
+    Romanian variant searches "taliban", the name news search engines index). Without any
+    list for the language and no completion at all, the stem is all there is and is kept.
     """
     stem = fold(stem)
     known_words = list(dict.fromkeys(fold(w) for w in known))
@@ -123,6 +127,9 @@ def word_forms(stem: str, language: str | None = None, known: Iterable[str] = ()
         forms = []
     forms += [_spelling(w, lists) for w in from_known]
     forms += [word for _, word in common]
+    if not forms:
+        forms = [w for w in dict.fromkeys(fold(w) for w in fallback)
+                 if w.startswith(stem) and w != stem]
     return list(dict.fromkeys(forms))[:MAX_FORMS] or [stem]
 
 

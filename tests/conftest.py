@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -32,6 +33,25 @@ TEST_OUTLETS = """\
   kind: state
   state_affiliated: true
 """
+
+
+def wait_for(predicate, timeout: float = 60.0, what: str = "condition",
+             interval: float = 0.05):
+    """Poll until predicate() is truthy and return its value; fail after `timeout` seconds.
+
+    The one way tests wait for another process: a deadline, never a sleep for timing. The
+    deadline is generous, never under a minute (a loaded 2-core machine starts crawls
+    slowly); a test that passes never reaches it.
+    """
+    timeout = max(timeout, 60.0)
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
+        time.sleep(interval)
 
 
 @pytest.fixture

@@ -22,11 +22,11 @@ import sys
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 import yaml
 
@@ -73,6 +73,9 @@ class FixtureServer:
     def __init__(self, sites: Path | None = SITES):
         self.sites = sites
         self.routes: dict[tuple[str, str], list[Reply]] = {}
+        # host+path → answer(params, headers, time.monotonic(), url): a (status, content
+        # type, body, headers) tuple, or None to serve the route or file as usual
+        self.services: dict[tuple[str, str], Callable] = {}
         self.delays: dict[str, float] = {}  # host → seconds to wait before every answer
         self.hits: Counter[tuple[str, str]] = Counter()
         self.queries: list[tuple[str, str, str]] = []  # (host, path, query) of every request
@@ -178,7 +181,15 @@ def _handler(fixture: FixtureServer):
                 fixture.times.append((host, path, time.monotonic()))
                 fixture.user_agents.add(self.headers.get("User-Agent", ""))
                 fixture.request_headers.setdefault((host, path), []).append(dict(self.headers))
-            reply = fixture.reply(host, path)
+            service = fixture.services.get((host, path))
+            url = target if target.startswith("http") else f"http://{host}{target}"
+            answer = (service(parse_qsl(query), self.headers, time.monotonic(), url)
+                      if service else None)
+            if answer is not None:
+                status, content_type, body, extra = answer
+                reply = Reply(status, body, {"Content-Type": content_type, **extra})
+            else:
+                reply = fixture.reply(host, path)
             delay = reply.delay or fixture.delays.get(host, 0.0)
             if delay:
                 time.sleep(delay)

@@ -96,6 +96,21 @@ def test_rematch_labels_the_mentions_it_adds(db):
     assert store.mentions_pending_stance(db) == []
 
 
+def test_many_pending_stances_are_classified_in_worker_processes(db, monkeypatch):
+    """Past PARALLEL_STANCES pending mentions, compute_stances starts a pool of its own:
+    the stances are those classified in this process."""
+    ids = [ingest(db, key) for key in ("wire", "denial", "other")]
+    labelled = [mention(db, article_id) for article_id in ids]
+    assert store.reset_stance(db) == 2
+    monkeypatch.setattr(analysis, "PARALLEL_STANCES", 1)
+    started = []
+    real_pool = analysis.stance_pool
+    monkeypatch.setattr(analysis, "stance_pool", lambda: started.append(1) or real_pool(2))
+    assert analysis.compute_stances(db, [RA], batch=1) == 2
+    assert started == [1]
+    assert [mention(db, article_id) for article_id in ids] == labelled
+
+
 def test_a_narratives_stance_key_extends_the_cue_lists(db, tmp_path):
     text = "Officials in Moscow pooh-poohed the story that Russia is arming the Taliban."
     ARTICLES["poohpooh"] = ("tass", "2017-04-01T09:00:00Z", "https://tass.com/p", None, text, [])
@@ -259,10 +274,45 @@ def test_dashboard_draws_the_stance_split_and_the_attention_series(tmp_path):
                     assert any(f"Stance: {stance}" in label for label in labels), labels
                 points = page.locator("#chart-attention svg g.mark-symbol path")
                 shares = [points.nth(i).get_attribute("aria-label") or "" for i in range(points.count())]
-                assert any("% of the outlet's articles: 0" in s for s in shares)  # months without
-                assert any("% of the outlet's articles: 0" not in s for s in shares)
+                assert any("% of the outlet's articles from its feeds and sitemaps: 0" in s
+                           for s in shares)  # months without
+                assert any("% of the outlet's articles from its feeds and sitemaps: 0" not in s
+                           for s in shares)
             finally:
                 browser.close()
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+def test_an_article_naming_its_own_outlet_does_not_cite_it(db):
+    article = {"url": "https://www.reuters.com/world/own", "title": "Taliban deny arms",
+               "text": "A Taliban spokesman told Reuters the group had received no weapons "
+                       "from Russia, according to TASS.", "language": "en", "links": []}
+    article_id, _ = store.save_article(db, article, "reuters", via="feed")
+    analysis.analyse_article(db, article_id, article, citations.outlet_index(
+        [(o["id"], o["name"], o["domains"]) for o in OUTLETS]))
+    cited = db.execute("SELECT outlet_id FROM citations WHERE article_id = ?",
+                       [article_id]).fetchall()
+    assert cited == [("tass",)]
+    # recite (every article again) keeps to the same rule
+    analysis.recite(db, citations.outlet_index([(o["id"], o["name"], o["domains"])
+                                                for o in OUTLETS]))
+    assert db.execute("SELECT outlet_id FROM citations WHERE article_id = ?",
+                      [article_id]).fetchall() == [("tass",)]
+
+
+def test_exact_copies_of_a_short_wire_story_are_one_story_in_the_archive(db):
+    short = "Russia may be supplying weapons to the Taliban, a U.S. general said."
+    ids = []
+    for outlet, url, published in (("dawn", "https://www.dawn.com/news/short", "2017-03-23T21:00:00Z"),
+                                   ("reuters", "https://www.reuters.com/short", "2017-03-23T17:05:00Z")):
+        article = {"url": url, "title": "Short", "text": short, "published_at": published,
+                   "language": "en", "links": []}
+        article_id, _ = store.save_article(db, article, outlet, via="feed", fetched_at=published)
+        analysis.analyse_article(db, article_id, article, citations.outlet_index(
+            [(o["id"], o["name"], o["domains"]) for o in OUTLETS]))
+        ids.append(article_id)
+    stories = dict(db.execute("SELECT id, story_id FROM articles WHERE id IN (?, ?)", ids).fetchall())
+    assert stories == {ids[0]: ids[1], ids[1]: ids[1]}  # the earlier (Reuters) is the original
+    assert analysis.restory(db)["copies"] == 1

@@ -5,309 +5,22 @@ search API; plus the pure clients of narrative_archive.sources"""
 from __future__ import annotations
 
 import gzip
-import io
 import json
 import re
-import subprocess
-import sys
-import threading
 from collections import Counter
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import parse_qsl, quote, unquote, urlsplit
+from urllib.parse import unquote
 
 import pytest
 from click.testing import CliRunner
-from warcio.statusandheaders import StatusAndHeaders
-from warcio.warcwriter import WARCWriter
 
 from narrative_archive.cli import cli
 from narrative_archive.config import load_config
 from narrative_archive.sources import commoncrawl, mediacloud, terms, wayback
-from narrative_archive.spiders.backfill import soft_404, sources_for
-from tests.fixture_server import FAST, REPO, crawl_env, query, write_config
-
-WAYBACK = "http://wayback.test"
-CC_INDEX = "http://cc-index.test"
-CC_DATA = "http://cc-data.test"
-MEDIACLOUD = "http://mediacloud.test/api"
-NO_DELAYS = json.dumps({name: {"concurrency": 4, "delay": 0} for name in (
-    "wayback-cdx", "wayback", "commoncrawl-index", "commoncrawl-data", "mediacloud")})
-RU_SLUG = quote("талибы-получают-оружие")
-
-
-def article(title: str, text: str, published: str | None = None, lang: str = "en") -> bytes:
-    date = f'<meta property="article:published_time" content="{published}">' if published else ""
-    paragraphs = "".join(f"<p>{text} {i}.</p>" for i in range(6))
-    return (f'<!doctype html><html lang="{lang}"><head><meta charset="utf-8"><title>{title}</title>'
-            f"{date}</head><body><article><h1>{title}</h1>{paragraphs}</article></body></html>"
-            ).encode()
-
-
-ARMING = ("A senior US general said on Thursday that Russia is supplying weapons to the Taliban"
-          " in Afghanistan, an accusation Moscow denied, officials in Kabul said")
-DENIAL = ("Taliban spokesmen denied that Russia had given weapons to the Taliban, saying the"
-          " group buys what it needs, according to a statement sent to reporters")
-OTHER = "The Taliban held talks with tribal elders about a local ceasefire in the province"
-RU_TEXT = ("Россия не поставляет оружие талибам, заявил официальный представитель МИД"
-           " России в ответ на обвинения американских военных")
-
-
-# --- the fixture archives ------------------------------------------------------------------
-
-
-def cdx_rows():
-    """(timestamp, original, mimetype, status) the fixture Wayback holds, in urlkey order."""
-    return [
-        ("20170315120000", "http://dawn.test/news/1320001/russia-arming-taliban-says-us-general",
-         "text/html", "200"),
-        ("20170316120000", "http://dawn.test/news/1320001/russia-arming-taliban-says-us-general",
-         "text/html", "200"),  # a duplicate: collapse=urlkey keeps the first
-        ("20170401000000", "http://dawn.test/news/1320002/taliban-moved", "text/html", "301"),
-        ("20171102000000", "http://dawn.test/news/1330002/taliban-deny-russian-support",
-         "text/html", "200"),
-        ("20180101000000", "http://dawn.test/news/1340003/taliban-photo", "text/html", "200"),
-        ("20180202000000", "http://dawn.test/news/1350004/taliban-removed", "text/html", "200"),
-        ("20180303000000", "http://dawn.test/news/1360005/taliban-soft", "text/html", "200"),
-        ("20180404000000", "http://dawn.test/news/1370006/taliban-loop", "text/html", "200"),
-        ("20180505000000", "http://dawn.test/news/1380007/taliban-talks", "text/html", "200"),
-        ("20180606000000", "http://dawn.test/news/1390008/taliban-gone", "text/html", "404"),
-        ("20180707000000", "http://dawn.test/news/1400009/cricket-scores", "text/html", "200"),
-        ("20190505000000", "http://dawn.test/news/1410010/taliban-later", "text/html", "200"),
-        ("20170505000000", f"http://tass.test/world/{RU_SLUG}-4123456", "text/html", "200"),
-        ("20170506000000", "http://tass.test/politika/4123457", "text/html", "200"),
-    ]
-
-
-def replays():
-    """Raw (id_) replays: path → (status, content type, body, extra headers)."""
-    html = "text/html; charset=utf-8"
-    base = "/web/{}id_/{}"
-    return {
-        base.format("20170315120000", cdx_rows()[0][1]): (
-            200, html, article("US general says Russia is arming the Taliban", ARMING,
-                               "2017-03-15T09:00:00Z"), {}),
-        base.format("20171102000000", cdx_rows()[3][1]): (
-            302, html, b"", {"Location": "/web/20171103000000id_/" + cdx_rows()[3][1]}),
-        base.format("20171103000000", cdx_rows()[3][1]): (
-            200, html, article("Taliban deny Russian support", DENIAL), {}),
-        base.format("20180101000000", cdx_rows()[4][1]): (200, "image/jpeg", b"\xff\xd8\xff", {}),
-        base.format("20180202000000", cdx_rows()[5][1]): (404, html, b"<h1>not archived</h1>", {}),
-        base.format("20180303000000", cdx_rows()[6][1]): (
-            200, html, b"<html><head><title>Page not found | Dawn</title></head><body>"
-                       b"<p>Sorry.</p></body></html>", {}),
-        base.format("20180404000000", cdx_rows()[7][1]): (
-            302, html, b"", {"Location": "/web/20180405000000id_/" + cdx_rows()[7][1]}),
-        base.format("20180405000000", cdx_rows()[7][1]): (
-            302, html, b"", {"Location": "/web/20180406000000id_/" + cdx_rows()[7][1]}),
-        base.format("20180505000000", cdx_rows()[8][1]): (
-            200, html, article("Taliban talks with elders", OTHER, "2018-05-05T08:00:00Z"), {}),
-        base.format("20190505000000", cdx_rows()[11][1]): (
-            200, html, article("Later", ARMING), {}),
-        base.format("20170505000000", cdx_rows()[12][1]): (
-            200, html, article("Талибы и оружие", RU_TEXT, "2017-05-05T10:00:00Z", "ru"), {}),
-        base.format("20170506000000", cdx_rows()[13][1]): (
-            200, html, article("Талибы и Россия", RU_TEXT, None, "ru"), {}),
-        # Media Cloud's story that is gone live: the nearest capture, through a redirect
-        "/web/20170601000000id_/http://tolonews.test/afghanistan/taliban-russian-arms": (
-            302, html, b"", {"Location": "/web/20170602101010id_/http://tolonews.test/"
-                                         "afghanistan/taliban-russian-arms"}),
-        "/web/20170602101010id_/http://tolonews.test/afghanistan/taliban-russian-arms": (
-            200, html, article("Russian arms for the Taliban, officials say", ARMING), {}),
-    }
-
-
-def warc_file() -> tuple[bytes, dict[str, tuple[int, int]]]:
-    """A WARC file of Common Crawl responses (gzip per record) and each URL's (offset, length)."""
-    buffer = io.BytesIO()
-    writer = WARCWriter(buffer, gzip=True)
-    where = {}
-    pages = [
-        ("http://aljazeera.test/news/2017/7/20/" + quote("طالبان-روسيا-أسلحة"), "text/html",
-         article("روسيا وطالبان", "قال مسؤولون إن روسيا تزود طالبان بالأسلحة في أفغانستان",
-                 "2017-07-20T12:00:00Z", "ar")),
-        ("http://aljazeera.test/news/2017/7/21/taliban-report.pdf", "application/pdf",
-         b"%PDF-1.4\n%%EOF\n"),
-    ]
-    for url, content_type, body in pages:
-        start = buffer.tell()
-        headers = StatusAndHeaders("200 OK", [("Content-Type", content_type)], protocol="HTTP/1.1")
-        record = writer.create_warc_record(url, "response", payload=io.BytesIO(body),
-                                           http_headers=headers,
-                                           warc_headers_dict={"WARC-Date": "2017-07-22T03:04:05Z"})
-        writer.write_record(record)
-        where[url] = (start, buffer.tell() - start)
-    return buffer.getvalue(), where
-
-
-class Archives:
-    """The fixture archives and outlets over HTTP, reached as a proxy (http_proxy)."""
-
-    def __init__(self):
-        self.hits: Counter[str] = Counter()  # "host path" of every request
-        self.cdx_queries: list[dict] = []
-        self.failures: dict[str, list[int | str]] = {}  # resume key → failures to serve first
-        self.busy: dict[str, int] = {}  # replay path → 429s (Retry-After: an hour) served first
-        self.warc, self.warc_where = warc_file()
-        self.lock = threading.Lock()
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self.handler())
-        self.server.daemon_threads = True
-
-    def __enter__(self):
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        return self
-
-    def __exit__(self, *exc):
-        self.server.shutdown()
-        self.server.server_close()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}"
-
-    def fetches(self, prefix: str = "/web/") -> Counter[str]:
-        return Counter({k: v for k, v in self.hits.items() if k.split(" ", 1)[1].startswith(prefix)})
-
-    # -- answers --
-
-    def answer(self, host: str, path: str, params: list[tuple[str, str]], headers) -> tuple:
-        if host == "wayback.test" and path == "/cdx/search/cdx":
-            return self.cdx(params)
-        if host == "wayback.test" and self.busy.get(path):
-            with self.lock:
-                self.busy[path] -= 1
-            return 429, "text/plain", b"Too Many Requests", {"Retry-After": "3600"}
-        if host == "wayback.test":
-            return replays().get(path, (404, "text/html", b"<h1>Not in the archive</h1>", {}))
-        if host == "cc-index.test":
-            return self.cc_index(path, dict(params))
-        if host == "cc-data.test" and path == "/crawl-data/CC-MAIN-2017-30/part-00001.warc.gz":
-            match = re.fullmatch(r"bytes=(\d+)-(\d+)", headers.get("Range", ""))
-            if not match:
-                return 200, "application/octet-stream", self.warc, {}
-            start, end = int(match[1]), int(match[2])
-            return 206, "application/octet-stream", self.warc[start:end + 1], {
-                "Content-Range": f"bytes {start}-{end}/{len(self.warc)}"}
-        if host == "mediacloud.test" and path == "/api/search/story-list":
-            return self.mediacloud(dict(params), headers)
-        if host == "khaama.test" and path == "/russia-taliban-weapons-claim":
-            return 200, "text/html; charset=utf-8", article(
-                "Claim: Russia arms the Taliban", ARMING, "2017-04-04T10:00:00Z"), {}
-        return 404, "text/html", b"<h1>404 Not Found</h1>", {}
-
-    def cdx(self, params):
-        query = dict(params)
-        with self.lock:
-            self.cdx_queries.append(query)
-        domain = query["url"]
-        if query.get("showNumPages"):
-            return 200, "text/plain", b"2\n", {}
-        rows = [r for r in cdx_rows() if urlsplit(r[1]).hostname.endswith(domain)]
-        for name, value in params:  # filter=[!]field:regex
-            if name != "filter":
-                continue
-            negate, (field, _, regex) = value.startswith("!"), value.lstrip("!").partition(":")
-            column = {"statuscode": 3, "mimetype": 2, "original": 1}[field]
-            rows = [r for r in rows if bool(re.fullmatch(regex, r[column])) != negate]
-        if query.get("collapse") == "urlkey":
-            rows = [r for i, r in enumerate(rows) if i == 0 or rows[i - 1][1] != r[1]]
-        start = int(query.get("resumeKey") or 0)
-        failures = self.failures.get(str(start))
-        if failures:
-            failure = failures.pop(0)
-            if failure == 429:
-                return 429, "text/plain", b"Too Many Requests", {"Retry-After": "0"}
-            return 200, "application/json", b'[["urlkey","timestamp"],["com,dawn)/n', {}
-        limit = int(query.get("limit") or 1000)
-        page = rows[start:start + limit]
-        body = [list(wayback.FIELDS)]
-        body += [[r[1], r[0], r[1], r[2], r[3], "DIGEST", "1000"] for r in page]
-        if start + limit < len(rows):
-            body += [[], [str(start + limit)]]
-        return 200, "application/json", json.dumps(body).encode(), {}
-
-    def cc_index(self, path, query):
-        if path == "/collinfo.json":
-            crawls = [
-                {"id": "CC-MAIN-2016-50", "from": "2016-12-02T00:00:00", "to": "2016-12-12T00:00:00"},
-                {"id": "CC-MAIN-2017-30", "from": "2017-07-20T00:00:00", "to": "2017-07-28T00:00:00"},
-                {"id": "CC-MAIN-2019-10", "from": "2019-03-18T00:00:00", "to": "2019-03-27T00:00:00"},
-            ]
-            return 200, "application/json", json.dumps(crawls).encode(), {}
-        if path != "/CC-MAIN-2017-30-index" or query.get("url") != "*.aljazeera.test":
-            return 404, "text/plain", b"No Captures found for: " + query.get("url", "").encode(), {}
-        if query.get("showNumPages"):
-            return 200, "application/json", b'{"pages": 1, "pageSize": 5, "blocks": 1}', {}
-        lines = []
-        for url, (offset, length) in self.warc_where.items():
-            mime = "text/html"  # the index can be wrong: the PDF says text/html here
-            record = {"urlkey": url, "timestamp": "20170722030405", "url": url, "mime": mime,
-                      "status": "200", "filename": "crawl-data/CC-MAIN-2017-30/part-00001.warc.gz",
-                      "offset": str(offset), "length": str(length)}
-            regex = next((v.partition(":")[2] for k, v in query.items() if k == "filter"
-                          and v.startswith("url:")), None)
-            if regex is None or re.match(regex, url):
-                lines.append(json.dumps(record))
-        return 200, "text/x-ndjson", "\n".join(lines).encode(), {}
-
-    def mediacloud(self, query, headers):
-        if headers.get("Authorization") != "Token test-key":
-            return 403, "application/json", b'{"detail": "Invalid token."}', {}
-        if query.get("pagination_token") == "page-2":
-            stories = [{"url": "http://tolonews.test/afghanistan/taliban-russian-arms",
-                        "title": "Russian arms", "publish_date": "2017-06-01",
-                        "media_url": "tolonews.test"}]
-            return 200, "application/json", json.dumps({"stories": stories,
-                                                        "pagination_token": None}).encode(), {}
-        stories = [{"url": "http://khaama.test/russia-taliban-weapons-claim", "title": "Claim",
-                    "publish_date": "2017-04-04 10:00:00", "media_url": "khaama.test"},
-                   {"url": "http://khaama.test/old-story", "title": "Old",
-                    "publish_date": "2015-01-01", "media_url": "khaama.test"}]
-        return 200, "application/json", json.dumps({"stories": stories,
-                                                    "pagination_token": "page-2"}).encode(), {}
-
-    def handler(self):
-        archives = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def do_GET(self):  # noqa: N802
-                parts = urlsplit(self.path)
-                host = parts.hostname or (self.headers.get("Host") or "").split(":")[0]
-                path = unquote(parts.path) if host != "wayback.test" else parts.path
-                with archives.lock:
-                    archives.hits[f"{host} {path}"] += 1
-                status, content_type, body, extra = archives.answer(
-                    host, path, parse_qsl(parts.query), self.headers)
-                self.send_response(status)
-                self.send_header("Content-Type", content_type)
-                for name, value in extra.items():
-                    self.send_header(name, value)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args):
-                pass
-
-        return Handler
-
-
-def backfill(archives: Archives, db: Path, config: Path, *args: str,
-             environ: dict[str, str] | None = None, **settings: str):
-    command = [sys.executable, "-m", "narrative_archive", "backfill", "--db", str(db),
-               "--config", str(config), *args]
-    for name, value in {**FAST, "NARRATIVE_ARCHIVE_BACKFILL_SLOTS": NO_DELAYS,
-                        "NARRATIVE_ARCHIVE_WAYBACK_URL": WAYBACK,
-                        "NARRATIVE_ARCHIVE_COMMONCRAWL_INDEX_URL": CC_INDEX,
-                        "NARRATIVE_ARCHIVE_COMMONCRAWL_DATA_URL": CC_DATA,
-                        "NARRATIVE_ARCHIVE_MEDIACLOUD_URL": MEDIACLOUD,
-                        "NARRATIVE_ARCHIVE_WAYBACK_PAGE_SIZE": "3", **settings}.items():
-        command += ["-s", f"{name}={value}"]
-    return subprocess.run(command, capture_output=True, text=True, timeout=120,
-                          env={**crawl_env(archives), **(environ or {})}, cwd=REPO)
+from narrative_archive.spiders.archive import soft_404, sources_for
+from tests.archives import CC_DATA, RANGE, RU_SLUG, Archives, backfill, cdx_rows, warc_file
+from tests.fixture_server import query, write_config
 
 
 @pytest.fixture
@@ -319,10 +32,6 @@ def archives():
 @pytest.fixture
 def config(tmp_path):
     return write_config(tmp_path / "config")
-
-
-RANGE = ("--since", "2017-01-01", "--until", "2018-12-31")
-
 
 # --- end to end ----------------------------------------------------------------------------
 
@@ -398,8 +107,9 @@ def test_wayback_backfill_stores_archived_copies_with_provenance(archives, confi
     # The 429 and the truncated page were asked again, and the listing went on.
     resume_keys = [q.get("resumeKey") for q in archives.cdx_queries if q["url"] == "dawn.test"]
     assert resume_keys.count("3") == 2 and resume_keys.count("6") == 2
-    assert all(q["collapse"] == "urlkey" and q["from"] == "20170101" and q["to"] == "20181231"
-               for q in archives.cdx_queries)
+    domains = [q for q in archives.cdx_queries if q.get("matchType") == "domain"]
+    assert domains and all(q["collapse"] == "urlkey" and q["from"] == "20170101"
+                           and q["to"] == "20181231" for q in domains)
 
     # Again: the listings are done and every capture is known: nothing is fetched twice.
     before = Counter(archives.hits)
@@ -484,6 +194,7 @@ def test_media_cloud_stories_fetched_live_else_from_the_wayback_machine(archives
     captures = tmp_path / "captures"  # with WARC capture on, whose files may be published
     result = backfill(archives, db, config, "russia-arming-taliban", *RANGE, "--source",
                       "mediacloud", environ={"NARRATIVE_ARCHIVE_MEDIACLOUD_KEY": "test-key"},
+                      NARRATIVE_ARCHIVE_MEDIACLOUD_COLLECTIONS="34412234",
                       NARRATIVE_ARCHIVE_CAPTURES=str(captures))
     assert result.returncode == 0, result.stderr[-3000:]
     # The key is read from the environment, and kept out of the WARC request records.
@@ -534,9 +245,9 @@ def test_bad_arguments_exit_2_before_fetching(tmp_path, config, args, message):
 def test_sources():
     assert sources_for(None, None) == ["wayback"]
     assert sources_for(None, "key") == ["wayback", "mediacloud"]
-    assert sources_for("all", None) == ["wayback", "commoncrawl", "mediacloud"]
-    with pytest.raises(ValueError, match="unknown source 'gdelt'"):
-        sources_for("gdelt", None)
+    assert sources_for("all", None) == ["wayback", "commoncrawl", "mediacloud", "gdelt"]
+    with pytest.raises(ValueError, match="unknown source 'bing'"):
+        sources_for("bing", None)
 
 
 # --- the clients -------------------------------------------------------------------------------
@@ -612,3 +323,59 @@ def test_soft_404():
     assert soft_404(b"<html><head><title>404 - Page not found</title></head></html>")
     assert soft_404("<title>Страница не найдена</title>".encode())
     assert not soft_404(b"<title>Taliban deny Russian support</title>")
+
+
+def test_pages_whose_url_names_nothing_are_found_through_archived_feeds_and_sitemaps(
+        archives, config, tmp_path):
+    """Archived copies of the outlets' feeds and sitemaps (one CDX query each, a copy a day)
+    name pages whose URL is only an id: an entry whose title carries a narrative's term is
+    looked up by its replay URL (the archive redirects to its nearest copy; no CDX query
+    per page), or fetched live when the archive has none."""
+    from tests.archives import DAWN_NEWS, ID_ONLY_ARCHIVED, ID_ONLY_LIVE, add_archived_listings
+
+    db = tmp_path / "archive.db"
+    add_archived_listings(archives)
+    result = backfill(archives, db, config, "russia-arming-taliban", *RANGE)
+    assert result.returncode == 0, result.stderr[-3000:]
+    rows = {row["url"]: row for row in query(
+        db, "SELECT url, archive_source, archived_at, published_at FROM articles")}
+    assert rows[ID_ONLY_ARCHIVED]["archive_source"] == "wayback"
+    assert rows[ID_ONLY_ARCHIVED]["archived_at"] == "2017-05-06T00:00:00Z"
+    assert rows[ID_ONLY_LIVE]["archive_source"] is None  # not archived: the live page
+    assert rows[ID_ONLY_LIVE]["published_at"] == "2017-11-30T09:00:00Z"
+    assert "http://tass.test/sport/4123999" not in rows  # its title names nothing
+    assert "http://dawn.test/news/1360100" not in rows
+    asked = {q["url"] for q in archives.cdx_queries}
+    assert ID_ONLY_ARCHIVED not in asked and ID_ONLY_LIVE not in asked  # no CDX per page
+    assert archives.fetches()[f"wayback.test /web/20171201000000id_/{DAWN_NEWS}"] == 1
+    read = query(db, "SELECT url, reason FROM backfill_captures WHERE state = 'read'")
+    assert {row["url"] for row in read} == {"http://tass.test/rss/v2.xml", DAWN_NEWS,
+                                            "http://dawn.test/sitemap-index.xml"}
+
+    before = Counter(archives.hits)
+    again = backfill(archives, db, config, "russia-arming-taliban", *RANGE)
+    assert again.returncode in (0, 1), again.stderr[-2000:]
+    assert archives.hits == before  # read copies and fetched candidates: not asked again
+
+
+def test_gdelt_articles_of_the_last_three_months_are_candidates(archives, config, tmp_path):
+    """GDELT DOC 2.0 searches the last three months only: for a range that reaches into
+    them, its articles (English query, requests of at most 250 characters, 5 s apart on
+    the test clock) are looked up in the Wayback Machine, and fetched live when it has
+    no copy."""
+    from datetime import timedelta
+
+    db = tmp_path / "archive.db"
+    archives.gdelt_articles = [
+        {"url": "http://khaama.test/russia-taliban-weapons-claim", "title": "Claim"},
+        {"url": "http://elsewhere.test/story", "title": "Not an outlet of the config"}]
+    since = (datetime.now(UTC) - timedelta(days=20)).strftime("%Y-%m-%d")
+    result = backfill(archives, db, config, "russia-arming-taliban", "--since", since,
+                      "--until", datetime.now(UTC).strftime("%Y-%m-%d"), "--outlet", "khaama")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert archives.gdelt.queries and archives.gdelt.refusals == []
+    assert all(len(q) <= 250 and q.isascii() for q in archives.gdelt.queries)
+    rows = query(db, "SELECT url, archive_source FROM articles")
+    assert rows == [{"url": "http://khaama.test/russia-taliban-weapons-claim",
+                     "archive_source": None}]
+    assert archives.hits["elsewhere.test /story"] == 0  # --outlet khaama: not its page

@@ -143,3 +143,33 @@ def test_make_demo_leaves_the_tracked_screenshots_alone():
                               f"{default}/search.png"])
     assert ignored.returncode == 0, f"{default} is not gitignored"
     assert "--screenshots docs/screenshots" in make_demo_command("SCREENSHOTS=docs/screenshots")
+
+
+def test_make_demo_builds_beside_captures_of_its_own():
+    """`make demo` never writes its WARC files into the captures/ of an archive.db in the
+    repository: the demo archive (and so its captures/) lives in build/demo/."""
+    root = Path(__file__).resolve().parent.parent
+    db = make_demo_command().split("datasette/demo.py", 1)[1].split()[0]
+    assert Path(db).parent != Path(".") and db.startswith("build/")
+    assert subprocess.run(["git", "-C", str(root), "check-ignore", "-q",
+                           f"{Path(db).parent}/captures/x.warc.gz"]).returncode == 0
+
+
+def test_the_demo_stores_what_its_captures_extract_to(tmp_path):
+    """Re-extracting the demo's own captures changes no article."""
+    import importlib.util
+
+    from narrative_archive import store
+    from narrative_archive.config import load_config
+    from narrative_archive.ingest.reextract import reextract
+
+    spec = importlib.util.spec_from_file_location(
+        "demo_under_test", Path(__file__).resolve().parent.parent / "datasette" / "demo.py")
+    demo = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(demo)
+    path = tmp_path / "demo" / "demo.db"
+    demo.build_demo_archive(path)
+    db = store.open_db(path)
+    result = reextract(db, load_config(), path.parent / "captures")
+    db.close()
+    assert result["pages"] > 50 and (result["updated"], result["errors"]) == (0, 0)

@@ -20,8 +20,8 @@ import pytest
 from w3lib.encoding import http_content_type_encoding
 from warcio.archiveiterator import ArchiveIterator
 
-from narrative_archive.capture import warc as capture
-from narrative_archive.capture.warc import (
+from narrative_archive import capture
+from narrative_archive.capture import (
     CaptureDirError,
     CaptureWriter,
     UnreadableRecord,
@@ -219,7 +219,7 @@ def test_a_corrupt_record_in_the_middle_is_skipped_and_reading_goes_on(tmp_path)
 def test_kill_9_mid_write_leaves_every_complete_record_readable(tmp_path):
     script = (
         "import sys\n"
-        "from narrative_archive.capture.warc import CaptureWriter\n"
+        "from narrative_archive.capture import CaptureWriter\n"
         "writer = CaptureWriter(sys.argv[1], 9)\n"
         "body = bytes(range(256)) * 4000\n"
         "for n in range(100000):\n"

@@ -125,3 +125,12 @@ def test_a_huge_text_is_bounded(index):
 def test_a_text_that_is_not_a_string_is_a_clear_error(index):
     with pytest.raises(TypeError, match="text must be a str"):
         extract_citations(["According to Reuters"], [], "en", index)
+
+
+def test_an_outlet_naming_itself_is_not_citing_itself(index):
+    """'told Reuters' on a Reuters page is Reuters' own reporting, not a citation of Reuters."""
+    text = "A Taliban spokesman told Reuters the group had received no weapons, TASS reported."
+    assert sources(extract_citations(text, [], "en", index)) == [("Reuters", "reuters"),
+                                                                  ("TASS", "tass")]
+    assert sources(extract_citations(text, [], "en", index, own_outlet="reuters")) == [
+        ("TASS", "tass")]

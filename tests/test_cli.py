@@ -141,7 +141,10 @@ def test_timeline_formats(runner, db_path, config_dir, filled):
         {"month": "2017-04", "articles": 1, "stories": 1, "outlets": 1},
         {"month": "2017-05", "articles": 1, "stories": 1, "outlets": 1}]
     since = json.loads(invoke(runner, *base, "--since", "2017-04-01", "--format", "json").output)
-    assert [r["day"] for r in since] == ["2017-04-02", "2017-05-01"]
+    # every day from the first mention in range to the last, an empty one as zeros
+    assert (since[0]["day"], since[-1]["day"], len(since)) == ("2017-04-02", "2017-05-01", 30)
+    assert [r["day"] for r in since if r["articles"]] == ["2017-04-02", "2017-05-01"]
+    assert since[1] == {"day": "2017-04-03", "articles": 0, "stories": 0, "outlets": 0}
 
 
 def test_timeline_unknown_narrative(runner, db_path, filled):

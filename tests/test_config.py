@@ -59,7 +59,7 @@ BROKEN = [
     pytest.param("schedule.yml", "jobs: []\njobs:\n  - id: j\n    spider: feeds\n    every: 1h\n",
                  "schedule.yml: jobs: duplicate key (line 2)", id="duplicate-top-key"),
     pytest.param("schedule.yml", "job:\n  - id: j\n    spider: feeds\n    every: 1h\n",
-                 "schedule.yml: job: unknown key (expected one of: defaults, jobs) (line 1)",
+                 "schedule.yml: job: unknown key (expected one of: defaults, jobs, nodes, batches) (line 1)",
                  id="job-instead-of-jobs"),
     pytest.param("schedule.yml", job("every: 1h", defaults="defaults:\n  timout: 2h\n"),
                  "schedule.yml: defaults: timout: unknown key (expected one of: jitter, "

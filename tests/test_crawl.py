@@ -9,7 +9,6 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -21,6 +20,7 @@ from narrative_archive import store
 from narrative_archive.cli import cli
 from narrative_archive.crawl.run import exit_code, parse_settings
 from narrative_archive.times import parse_when
+from tests.conftest import wait_for
 from tests.fixture_server import (
     FAST,
     OUTLETS,
@@ -205,19 +205,18 @@ def test_progress_and_summary(server, tmp_path):
 
 
 def wait_for_articles(db_path: Path, count: int, timeout: float = 30) -> int:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    def stored() -> int:
         try:
             connection = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, timeout=1)
             try:
                 found = connection.execute("SELECT count(*) FROM articles").fetchone()[0]
             finally:
                 connection.close()
-            if found >= count:
-                return found
         except sqlite3.Error:
-            pass
-        time.sleep(0.05)
+            return 0
+        return found if found >= count else 0
+
+    return wait_for(stored, timeout, f"{count} articles")
     raise AssertionError(f"fewer than {count} articles after {timeout} s")
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import time
 import zipfile
 from pathlib import Path
 from types import SimpleNamespace
@@ -15,11 +14,11 @@ import pytest
 from click.testing import CliRunner
 from w3lib.encoding import http_content_type_encoding
 
-from narrative_archive import store
-from narrative_archive.capture import warc as capture
-from narrative_archive.capture.warc import iter_records, read_record, record_bytes
+from narrative_archive import capture, store
+from narrative_archive.capture import iter_records, read_record, record_bytes
 from narrative_archive.cli import cli
 from narrative_archive.extract.article import extract_article, extractor_version
+from tests.conftest import wait_for
 from tests.datasette_fixtures import Client, make_datasette
 from tests.fixture_server import (
     OUTLETS,
@@ -293,11 +292,12 @@ def test_kill_9_mid_crawl_leaves_every_complete_record_readable(tmp_path):
         process = subprocess.Popen(command, env=crawl_env(server), stdout=subprocess.DEVNULL,
                                    stderr=subprocess.DEVNULL, start_new_session=True)
         try:
-            deadline = time.monotonic() + 60
-            while not (server.fetched("tass.test", "/ekonomika/100003") and db.exists()
-                       and query(db, "SELECT count(*) AS n FROM articles")[0]["n"] >= 2):
-                assert process.poll() is None and time.monotonic() < deadline
-                time.sleep(0.05)
+            def two_stored_third_pending() -> bool:
+                assert process.poll() is None, "the crawl ended before it could be killed"
+                return bool(server.fetched("tass.test", "/ekonomika/100003") and db.exists()
+                            and query(db, "SELECT count(*) AS n FROM articles")[0]["n"] >= 2)
+
+            wait_for(two_stored_third_pending, 60, "two articles stored, the third pending")
         finally:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()

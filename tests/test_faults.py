@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from narrative_archive.capture.warc import iter_records
+from narrative_archive.capture import iter_records
 from tests.fixture_server import (
     REPO,
     FixtureServer,
@@ -85,7 +85,7 @@ def crawl(db_path: Path, config: Path, *args: str) -> subprocess.CompletedProces
 
 WRITE_UNTIL_REFUSED = textwrap.dedent("""
     import resource, signal, sys
-    from narrative_archive.capture.warc import CaptureWriter
+    from narrative_archive.capture import CaptureWriter
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # EFBIG instead of being killed
     resource.setrlimit(resource.RLIMIT_FSIZE, (60_000, 60_000))
     writer = CaptureWriter(sys.argv[1], run_id=1)

@@ -237,3 +237,90 @@ def test_format_is_guessed_from_extension_and_content(tmp_path):
     (tmp_path / "d.data").write_text("url,title,text\n")
     assert [importer.guess_format(tmp_path / name) for name in
             ("a.csv", "b.jsonl", "c.json", "d.data")] == ["csv", "jsonl", "news-please", "csv"]
+
+
+def test_an_import_read_in_worker_processes_stores_what_a_serial_one_does(tmp_path, config):
+    """Rows mapped to articles in worker processes come back in file order: the same
+    articles, duplicates, problems and mentions (with stance) as read in one process."""
+    records = [{"url": f"https://example.com/{n}", "title": f"T{n}",
+                "text": MENTION if n % 3 == 0 else f"{PLAIN} {n}"} for n in range(1, 40)]
+    records[7] = {"url": "https://example.com/3", "text": PLAIN}  # a duplicate of line 3
+    records[11] = {"title": "no url"}
+    source = jsonl(tmp_path / "a.jsonl", *records)
+    results = []
+    for workers in (1, 2):
+        db = store.open_db(tmp_path / f"{workers}.db")
+        summary = importer.import_files(db, [source], config, batch_size=7, workers=workers)
+        results.append((
+            (summary.new, summary.skipped, [str(p) for p in summary.problems]),
+            rows(db, "SELECT url, title, text FROM articles ORDER BY id"),
+            rows(db, "SELECT a.url, m.narrative_id, m.snippet, m.stance, m.stance_confidence"
+                     " FROM mentions m JOIN articles a ON a.id = m.article_id ORDER BY a.id")))
+        db.close()
+    assert results[0] == results[1]
+    assert results[0][0][1] == 2 and len(results[0][2]) == 12
+    assert all(mention["stance_confidence"] is not None for mention in results[0][2])
+
+
+# --- issue 20: our own export, broken documents, runs where nothing was imported ---------
+
+
+def test_the_archives_own_narrative_export_imports_back(runner, tmp_path, db_path, config_dir):
+    """/-/export/NARRATIVE.csv, the archive's own export, is a collection to import."""
+    from tests.datasette_fixtures import MENTIONS, Client, build_archive, make_datasette
+
+    published = tmp_path / "published.db"
+    build_archive(published)
+    exported = Client(make_datasette(published)).get("/-/export/russia-arming-taliban.csv")
+    assert exported.status_code == 200
+    source = tmp_path / "russia-arming-taliban-mentions.csv"
+    source.write_bytes(exported.content)
+    result = run_import(runner, db_path, config_dir, source)
+    assert result.exit_code == 0, result.output
+    count = len(MENTIONS["russia-arming-taliban"])
+    assert f"{count} rows: {count} new" in result.output
+    db = store.open_db(db_path)
+    back = {row["url"]: row for row in rows(db, "SELECT * FROM articles")}
+    original = store.open_db(published)
+    for row in rows(original, "SELECT a.* FROM articles a JOIN mentions m ON m.article_id = a.id"
+                              " WHERE m.narrative_id = 'russia-arming-taliban'"):
+        imported = back[row["url"]]
+        assert (imported["title"], imported["text"], imported["published_at"],
+                imported["language"]) == (row["title"], row["text"], row["published_at"],
+                                          row["language"])
+
+
+@pytest.mark.parametrize("document", [
+    json.dumps([{"url": "https://example.com/1", "text": PLAIN},
+                {"url": "https://example.com/2", "text": PLAIN}], indent=2)[:-40],
+    json.dumps({"url": "https://example.com/1", "maintext": PLAIN, "title": "Budget",
+                "date_publish": "2021-05-03"}, indent=2)[:-8],
+])
+def test_a_truncated_json_document_is_one_error(db, tmp_path, config, document):
+    source = tmp_path / "truncated.json"
+    source.write_text(document, encoding="utf-8")
+    summary = importer.import_files(db, [source], config)
+    [problem] = summary.problems
+    assert problem.line >= 1 and "broken JSON: the file is one JSON document and it ends early" \
+        in problem.reason
+    assert (summary.rows, summary.new) == (1, 0)
+
+
+def test_an_import_where_every_row_failed_is_recorded_failed(runner, db, tmp_path, config):
+    source = jsonl(tmp_path / "bad.jsonl", {"title": "No URL", "text": PLAIN},
+                   {"url": "https://example.com/notext"})
+    summary = importer.import_files(db, [source], config)
+    assert summary.skipped == summary.rows == 2
+    [run] = rows(db, "SELECT status, message FROM crawl_runs WHERE id = ?", [summary.run_id])
+    assert run["status"] == "failed" and "2 skipped" in run["message"]
+    fine = jsonl(tmp_path / "fine.jsonl", {"url": "https://example.com/ok", "text": PLAIN},
+                 {"title": "No URL", "text": PLAIN})
+    summary = importer.import_files(db, [fine], config)
+    assert rows(db, "SELECT status FROM crawl_runs WHERE id = ?", [summary.run_id]) == [
+        {"status": "ok"}]
+
+
+def test_one_unconfigured_domain_is_one_domain(runner, tmp_path, db_path, config_dir):
+    source = jsonl(tmp_path / "one.jsonl", {"url": "https://elsewhere.test/1", "text": PLAIN})
+    result = run_import(runner, db_path, config_dir, source)
+    assert "1 domain is not in outlets.yml" in result.output

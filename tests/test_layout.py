@@ -76,17 +76,17 @@ SQL_ALLOWED: dict[str, tuple[str, ...] | None] = {
     # the FTS5 leaf: in-memory articles_fts tables (query checks, the ingest matcher,
     # a narrative's examples), never the archive
     "narrative_archive/fts.py": None,
-    # the demo and screenshot script (a script, like benchmarks/): picks pages to shoot
-    "datasette/demo.py": ("SELECT article_id FROM mention_articles", "db.execute("),
-    # Datasette presentation: printf() in a private in-memory connection, for the
-    # bounded printf SQL function the plugin registers
-    "datasette/plugins/narrative_archive_site.py": ('conn.execute(f"select printf(',),
+    # the demo's screenshots (a script, like benchmarks/): picks pages to shoot
+    "datasette/demo_screenshots.py": ("SELECT article_id FROM mention_articles", "db.execute("),
+    # the published archive's SQL guard: printf() in a private in-memory connection, for
+    # the bounded printf SQL function the guard plugin registers
+    "narrative_archive/publish/sqlguard.py": ('conn.execute(f"select printf(',),
     # Datasette performance: PRAGMAs on Datasette's connections and the export's own
     # read-only one; the count and page of Datasette's own ?_search= SQL rewritten to
     # read the FTS index (the plugin rewrites Datasette's queries, so it holds them)
     "datasette/plugins/narrative_archive_perf.py": (
-        'conn.execute(f"PRAGMA ', "await execute(FTS_COUNT", 'await execute("select max(id)',
-        "return await execute(sql"),
+        'conn.execute(f"PRAGMA ', "await super().execute(FTS_COUNT",
+        'await super().execute("select max(id)', "return await super().execute(sql"),
 }
 SQL_SOURCES = ("narrative_archive", "spiders", "scheduler", "datasette")
 SQL_CALLS = {"execute", "executemany", "executescript", "query"}
@@ -149,3 +149,97 @@ def test_the_sql_scan_names_file_and_line(tmp_path):
     assert sql_outside_the_archive_module(tmp_path) == [
         "narrative_archive/status.py:5: .execute(",
         "narrative_archive/status.py:6: SELECT id FROM articles WHERE id = ?"]
+
+
+# --- the data flow: which stage may import which ------------------------------------
+
+LEAVES = {"paths", "times", "urls", "fts", "searchbox", "cron"}
+# What each part of the package may import besides the leaves and itself. Stages import
+# down the flow (crawl -> capture, extract, store, match, analysis); store is the one
+# place that knows the schema, so every stage after config may use it; nothing imports
+# upwards (a spider never imports the scheduler, publish never imports crawl).
+MAY_IMPORT: dict[str, set[str]] = {
+    "config": set(),
+    "extract": set(),
+    "capture": set(),
+    "store": set(),
+    "analysis": {"config", "store"},
+    "match": {"config", "store", "analysis"},
+    "sources": {"config"},
+    "publish": {"config", "store", "capture"},
+    "crawl": {"config", "store", "extract", "capture", "analysis", "match", "sources"},
+    "ingest": {"config", "store", "extract", "capture", "analysis", "match"},
+    "spiders": {"config", "crawl", "sources", "extract"},
+    "scheduler": {"config", "store", "crawl", "publish"},
+    "fleet": {"config", "store", "crawl", "capture", "ingest", "scheduler"},
+    "cli": {"config", "store", "extract", "capture", "analysis", "match", "sources", "crawl",
+            "ingest", "spiders", "publish", "scheduler", "fleet"},
+    "__main__": {"cli"},
+}
+KNOWN_UPWARD: set[tuple[str, str]] = set()  # none: keep it that way
+
+
+def part_of(module: str) -> str:
+    """narrative_archive.crawl.run -> crawl; narrative_archive.times -> times."""
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 else parts[0]
+
+
+def imports_against_the_flow(dirs: dict[str, Path] = PACKAGE_DIRS) -> list[str]:
+    """module -> imported module, for every import of the package that its part may not make."""
+    found = []
+    for package, directory in dirs.items():
+        for path in sorted(directory.rglob("*.py")):
+            parts = path.relative_to(directory).with_suffix("").parts
+            module = ".".join((package, *(parts[:-1] if parts[-1] == "__init__" else parts)))
+            here = part_of(module)
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                if not isinstance(node, ast.ImportFrom) or not node.module \
+                        or not node.module.startswith("narrative_archive"):
+                    continue
+                targets = [node.module] if node.module != "narrative_archive" else \
+                    [f"narrative_archive.{alias.name}" for alias in node.names]
+                for target in targets:
+                    there = part_of(target)
+                    if there == here or there in LEAVES or (here, there) in KNOWN_UPWARD:
+                        continue
+                    if here in LEAVES or there not in MAY_IMPORT.get(here, set()):
+                        found.append(f"{module} -> {target}")
+    return found
+
+
+def test_imports_run_down_the_flow():
+    assert imports_against_the_flow() == []
+
+
+def test_every_part_has_a_rule():
+    parts = {part_of(m) for m in MODULES} | {"spiders", "scheduler"}
+    assert parts - LEAVES - set(MAY_IMPORT) - {"narrative_archive"} == set()
+
+
+# --- small modules --------------------------------------------------------------------
+
+MAX_LINES = 450
+KNOWN_LONG: set[str] = set()  # none: keep it that way
+
+
+def test_no_module_over_450_lines():
+    long = [f"{path.relative_to(ROOT).as_posix()}: {lines}"
+            for top in ("narrative_archive", "spiders", "scheduler", "datasette")
+            for path in sorted((ROOT / top).rglob("*.py"))
+            if (lines := len(path.read_text(encoding="utf-8").splitlines())) > MAX_LINES
+            and path.relative_to(ROOT).as_posix() not in KNOWN_LONG]
+    assert long == []
+
+
+def test_every_package_is_in_the_distribution():
+    """pyproject lists packages by name: a new subpackage left out of it is missing from
+    the wheel (an editable install still finds it, so nothing else would fail)."""
+    import tomllib
+
+    listed = set(tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+                 ["tool"]["setuptools"]["packages"])
+    top = ROOT / "narrative_archive"
+    packages = {".".join(("narrative_archive", *init.parent.relative_to(top).parts))
+                for init in top.rglob("__init__.py")}
+    assert packages - listed == set()

@@ -109,6 +109,11 @@ def test_mention_records_version_snippet_and_terms(db, default_narratives):
     assert mention["narrative_version"] == 1
     assert "<mark>Russia</mark>" in mention["snippet"]
     terms = json.loads(mention["terms"])
+    assert {"russia", "arming", "taliban"} <= set(terms)
+    phrase = Narrative("phrase", "phrase", '"arming the taliban" AND russia')
+    narratives.save_narratives(db, [phrase])
+    narratives.match_article(db, article_id, [phrase])
+    terms = json.loads(db["mentions"].get((article_id, "phrase"))["terms"])
     assert "russia" in terms and "arming the taliban" in terms  # phrases stay whole
 
 

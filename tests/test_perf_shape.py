@@ -145,6 +145,26 @@ def test_search_count_is_the_number_of_matching_articles(archive):
     assert filtered["filtered_table_rows_count"] == len(filtered["rows"])
 
 
+def test_datasettes_search_sql_is_the_sql_the_perf_plugin_rewrites(archive):
+    """The perf plugin's SearchDatabase recognises the SQL Datasette 0.65's table view
+    writes for ?_search= on articles (its count, and its newest-first page). That SQL is
+    Datasette's own, not its documented API: a Datasette that writes it differently must
+    fail here, not silently serve every search the slow way."""
+    import datasette
+
+    assert datasette.__version__.startswith("0.65."), (
+        f"Datasette {datasette.__version__}: check SEARCH_COUNT and SEARCH_PAGE in "
+        "datasette/plugins/narrative_archive_perf.py against its table view's SQL")
+    client = Client(make_datasette(archive[0]))
+    client.json("/archive/articles.json?_search=taliban")
+    db = client.datasette.get_database("archive")
+    assert type(db).__name__ == "SearchDatabase"
+    assert db.recognised == {"count": 1, "page": 1}
+    client.json("/archive/articles.json?_search=taliban&_nocount=1")
+    client.json("/archive/articles.json")  # no search: nothing to recognise
+    assert db.recognised == {"count": 1, "page": 2}
+
+
 def plan(db, sql: str, params=()) -> str:
     return " | ".join(row[3] for row in db.execute(f"EXPLAIN QUERY PLAN {sql}", params))
 

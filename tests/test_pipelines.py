@@ -32,9 +32,9 @@ from narrative_archive.crawl.middlewares import (
     RedirectLoopMiddleware,
     retry_after,
 )
-from narrative_archive.crawl.pipelines import is_date_warning, prefer_listed_date
 from narrative_archive.crawl.workers import ExtractorPool
 from narrative_archive.extract.article import ExtractError
+from narrative_archive.extract.dates import is_date_warning, prefer_listed_date
 from narrative_archive.fts import NarrativeMatcher
 from narrative_archive.match import narratives
 from narrative_archive.spiders.base import OutletIndex, describe_failure, skip_kind
@@ -67,14 +67,16 @@ TEXTS = [
 
 @pytest.mark.parametrize("title, text", TEXTS)
 def test_matcher_agrees_with_the_archive(tmp_path, title, text):
-    """Matching before storing (search results) and after (match_article) is one semantics."""
+    """Matching before storing (in memory, where the article is extracted), by the archive's
+    own index (rematch, Datasette's search box) and match_article are one semantics."""
     loaded = load_narratives(TEST_NARRATIVES, narratives.check_query)
     db = store.open_db(tmp_path / "a.db")
     narratives.save_narratives(db, loaded)
     article_id, _ = store.save_article(
         db, {"url": "https://x.test/a", "title": title, "text": text}, None)
-    archive = narratives.match_article(db, article_id, loaded)
+    archive = [n.id for n in loaded if store.matches_article(db, n.match_query, article_id)]
     assert NarrativeMatcher(loaded).match(title, text) == archive
+    assert narratives.match_article(db, article_id, loaded) == archive
     db.close()
 
 
@@ -83,6 +85,38 @@ def test_matcher_leaves_nothing_behind():
     assert matcher.match(*TEXTS[0]) == ["russia-arming-taliban"]
     assert matcher.match(*TEXTS[0]) == ["russia-arming-taliban"]  # no duplicate rowid error
     assert matcher.conn.execute("SELECT count(*) FROM articles_fts").fetchone()[0] == 0
+
+
+GATE_QUERIES = [
+    'NEAR(russia* "arm the taliban", 25) OR (arm* AND taliban NOT peace)',
+    'title:kremlin AND ("weapon* to the taliban" OR {title text}: ^moscow + taliban*)',
+    'талиб* AND (росси* OR москв*)', 'happy*', SNIPPET_BUG_QUERY,
+]
+
+
+@pytest.mark.parametrize("query", GATE_QUERIES)
+def test_the_matchers_gate_never_skips_a_query_that_matches(query):
+    """The gate (a query's words must be in the article) is a necessary condition: with it
+    the matcher finds what evaluating every query finds."""
+    from narrative_archive.config import Narrative, load_config
+    from narrative_archive.fts import query_gate
+
+    assert query_gate(query) is not None
+    narratives_ = [Narrative("q", "Q", query), *load_config(None).narratives]
+    gated, ungated = NarrativeMatcher(narratives_), NarrativeMatcher(narratives_)
+    ungated.gates = [None] * len(narratives_)
+    texts = [*TEXTS, ("Kremlin", "Moscow's weapons went to the Taliban, said a happy man."),
+             ("Талибы", "Россия поставляет оружие талибам"), ("Peace", "arms taliban peace")]
+    for title, text in texts:
+        assert gated.snippets(title, text) == ungated.snippets(title, text), text
+    assert gated.match("Nothing here", "Cricket scores") == []
+
+
+def test_the_gate_gives_up_on_a_query_it_cannot_read():
+    from narrative_archive.fts import query_gate
+
+    assert query_gate('taliban AND (russia') is None  # FTS5 itself refuses it
+    assert query_gate("a OR b)") is None
 
 
 def test_outlet_index_matches_subdomains_and_www():
@@ -242,7 +276,8 @@ def server():
 
 
 def test_crawl_of_the_snippet_bug_articles_records_both_mentions(server, tmp_path):
-    """FIELD_NOTES' snippet() bug: crawled from a feed, the second article got no mention."""
+    """The FTS5 snippet() bug (docs/narratives.md): crawled from a feed, the second article got
+    no mention."""
     feed = feed_site(server, "bug.test", {  # Scrapy fetches the last listed first
         "/moscow": html_page("Moscow and the Taliban", "Moscow weapons Taliban Russian.",
                              "Moscow weapons Taliban Russian."),

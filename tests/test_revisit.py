@@ -15,7 +15,7 @@ from types import SimpleNamespace
 import pytest
 
 from narrative_archive import store
-from narrative_archive.capture.warc import read_record
+from narrative_archive.capture import read_record
 from narrative_archive.config import load_config
 from narrative_archive.crawl.revisit import classify_page, classify_status, parse_schedule
 from narrative_archive.extract.article import extract_article, extractor_version

@@ -42,24 +42,13 @@ from narrative_archive.scheduler.lock import (
 )
 from narrative_archive.scheduler.log import format_event
 from narrative_archive.scheduler.service import SchedulerService
+from tests.conftest import wait_for
 
 FILES = Path(__file__).parent / "files" / "scheduler"
 FAKE_CRAWL = FILES / "fake_crawl.py"
 FAST = {"AUTOTHROTTLE_ENABLED": 0, "DOWNLOAD_DELAY": 0}
 LOG_LINE = re.compile(
     r'^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ scheduler( [a-z_]+=([^\s"]+|"([^"\\]|\\.)*"))+$')
-
-
-def wait_for(predicate, timeout: float = 20.0, what: str = "condition", interval: float = 0.05):
-    """Poll until predicate() is truthy; return its value, or fail after timeout seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
-        time.sleep(interval)
 
 
 def runs(db_path: Path) -> list[dict]:

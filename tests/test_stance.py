@@ -69,7 +69,8 @@ def test_evidence_names_the_cues_that_decided():
         "Moscow denies arming the Taliban", "The talks went on.", ["moscow", "taliban", "arming"]
     )
     assert stance.stance == "disputes"
-    assert stance.evidence == {"sentence": "Moscow denies arming the Taliban", "cues": ["denies"]}
+    assert stance.evidence == {"sentence": "Moscow denies arming the Taliban", "cues": ["denies"], "frame": "title"}
+    assert (stance.speaker, stance.speaker_name) == ("official", "Moscow")
 
 
 def test_the_headline_outweighs_a_body_sentence():

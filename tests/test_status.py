@@ -12,8 +12,9 @@ import pytest
 from narrative_archive import store
 from narrative_archive.cli import cli
 from narrative_archive.config import Job
-from narrative_archive.publish import status as status_module
+from narrative_archive.scheduler import status as status_module
 from narrative_archive.scheduler.lock import SchedulerLock
+from narrative_archive.times import humanize
 from tests.conftest import article
 
 SCHEDULE = """\
@@ -170,7 +171,7 @@ def test_next_run_estimates():
     assert next_run_estimate(feeds, last, now, True) == now + timedelta(minutes=20)
     # a stopped one would run it at start-up
     assert next_run_estimate(feeds, last, now, False) == now
-    assert status_module.humanize(7260) == "2h 1m" and status_module.humanize(42) == "42s"
+    assert humanize(7260) == "2h 1m" and humanize(42) == "42s"
 
 
 def test_a_job_that_never_ran_is_due_now(db):

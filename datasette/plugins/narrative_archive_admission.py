@@ -229,10 +229,12 @@ async def _bad_search(datasette, state: _State, scope, receive, path: str,
     query = _query_sql(state, path, arguments)
     if query is not None:
         sql, canned = query
-        bad = bad_searches(arguments, match_parameters(sql), allow_empty=canned)
+        bad = bad_searches(arguments, match_parameters(sql), allow_empty=canned, forgiving=canned)
         if _format(path) in ("", "html"):
             return None  # the query's form, rendered with the explanation
     else:
+        if _format(path) in ("", "html"):
+            return None  # the table page keeps its search box (plugins/..._search.py)
         bad = bad_searches(arguments, table_search_arguments(arguments))
     if not bad:
         return None
@@ -292,7 +294,7 @@ def extra_template_vars(template, database, table, columns, view_name, request, 
         datasette.add_message(request, (
             f"Type a search in {', '.join(empty)} and press Run: this query lists what the"
             " search finds (an empty search finds nothing)."), datasette.INFO)
-    bad = bad_searches(arguments, names, allow_empty=canned)
+    bad = bad_searches(arguments, names, allow_empty=canned, forgiving=canned)
     return {"error": " ".join(bad.values())} if bad else {}
 
 

@@ -12,7 +12,10 @@ from __future__ import annotations
 
 import json
 import logging
+import multiprocessing
+import os
 from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import Executor, ProcessPoolExecutor
 from typing import cast
 
 import sqlite_utils
@@ -31,6 +34,7 @@ from narrative_archive.analysis.stance import (
 logger = logging.getLogger(__name__)
 
 BATCH = 500
+PARALLEL_STANCES = 200  # pending stances from which compute_stances starts worker processes
 
 
 class ArchiveStorage:
@@ -83,41 +87,79 @@ def stance_of(title, text, terms, language, cues) -> Stance:
 
 def evidence_of(stance: Stance) -> dict:
     evidence = {"sentence": stance.evidence.get("sentence"), "cues": list(stance.evidence.get("cues") or [])}
+    if stance.evidence.get("frame"):
+        evidence["frame"] = stance.evidence["frame"]
     if stance.reason:
         evidence["reason"] = stance.reason
     return evidence
 
 
+def stances_of(rows: Iterable[tuple], narratives: Mapping[str, object]) -> list[tuple]:
+    """(article_id, narrative_id, stance, confidence, evidence) for pending-stance rows
+    (article_id, narrative_id, terms, title, text, language). Pure: runs in a worker."""
+    results = []
+    for article_id, narrative_id, terms, title, text, language in rows:
+        narrative = narratives.get(narrative_id)
+        cues = cues_for(narrative) if narrative else default_cues()
+        stance = stance_of(title, text, terms, language, cues)
+        results.append((article_id, narrative_id, stance.stance, stance.confidence, evidence_of(stance),
+                        stance.speaker, stance.speaker_name))
+    return results
+
+
 def compute_stances(db: sqlite_utils.Database, narratives: Iterable, narrative_ids: Iterable[str] | None = None,
-                    batch: int = BATCH) -> int:
+                    batch: int = BATCH, executor: Executor | None = None) -> int:
     """Classify every mention whose stance is pending (stance_confidence NULL), ``batch`` at a
     time, each batch its own transaction; returns how many. ``narratives`` give the cue
-    overrides by id (a mention of an unconfigured narrative gets the shipped cues)."""
+    overrides by id (a mention of an unconfigured narrative gets the shipped cues). The
+    batches of a round are classified in parallel by ``executor`` (worker processes), or
+    by a pool of this function's own when more than PARALLEL_STANCES are pending."""
     by_id = {narrative.id: narrative for narrative in narratives}
     ids = list(narrative_ids) if narrative_ids is not None else None
+    rounds = 8
     done = 0
-    while True:
-        rows = store.mentions_pending_stance(db, ids, limit=batch)
-        if not rows:
-            return done
-        results = []
-        for article_id, narrative_id, terms, title, text, language in rows:
-            narrative = by_id.get(narrative_id)
-            cues = cues_for(narrative) if narrative else default_cues()
-            stance = stance_of(title, text, terms, language, cues)
-            results.append((article_id, narrative_id, stance.stance, stance.confidence, evidence_of(stance)))
-        store.save_stance(db, results)
-        done += len(results)
+    own = None
+    try:
+        while True:
+            rows = store.mentions_pending_stance(db, ids, limit=batch * rounds)
+            if not rows:
+                return done
+            if executor is None and len(rows) >= PARALLEL_STANCES and (os.cpu_count() or 1) > 1:
+                executor = own = stance_pool()
+            size = batch if executor is None else max(1, min(batch, -(-len(rows) // (4 * (os.cpu_count() or 1)))))
+            chunks = [rows[start:start + size] for start in range(0, len(rows), size)]
+            if executor is None:
+                results = [stances_of(chunk, by_id) for chunk in chunks]
+            else:
+                results = list(executor.map(stances_of, chunks, [by_id] * len(chunks)))
+            for result in results:
+                store.save_stance(db, result)
+                done += len(result)
+    finally:
+        if own is not None:
+            own.shutdown(wait=True, cancel_futures=True)
+
+
+def stance_pool(workers: int = 0) -> ProcessPoolExecutor:
+    """Worker processes for stances (default: one per core), forked from a forkserver that
+    has imported the classifier once."""
+    method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
+    context = multiprocessing.get_context(method)
+    if method == "forkserver":
+        context.set_forkserver_preload(["narrative_archive.analysis.archive"])
+    return ProcessPoolExecutor(workers or os.cpu_count() or 2, mp_context=context)
 
 
 # --- stories -----------------------------------------------------------------
 
 
-def assign_story(db: sqlite_utils.Database, article_id: int, text: str | None) -> stories.Assignment:
-    """Put one new or changed article into its story (incremental; `analyse --stories` is exact)."""
+def assign_story(db: sqlite_utils.Database, article_id: int, text: str | None,
+                 **signature: bytes | None) -> stories.Assignment:
+    """Put one new or changed article into its story (incremental; `analyse --stories` is exact).
+    ``signature=``: its stories.text_signature, when computed beforehand (a worker)."""
     index = stories.StoryIndex(ArchiveStorage(db))
     with store.transaction(db):
-        assignment = index.add(article_id, text, store.story_date(db, article_id))
+        assignment = index.add(article_id, text, store.story_date(db, article_id), **signature)
         if not assignment.keys:  # too short to compare: its own story
             store.set_story(db, article_id, cast(int, assignment.story_id))
     return assignment
@@ -152,14 +194,23 @@ def restory(db: sqlite_utils.Database, progress: Callable[[int], None] | None = 
 
 
 def record_citations(db: sqlite_utils.Database, article_id: int, text: str | None, links, language: str | None,
-                     outlets: citations_module.OutletIndex) -> int:
-    """Extract and store an article's citations; then point earlier citations of its URL at it."""
-    if isinstance(links, str):
-        try:
-            links = json.loads(links)
-        except ValueError:
-            links = []
-    found = citations_module.extract_citations(text, links or (), language, outlets)
+                     outlets: citations_module.OutletIndex | None,
+                     found: Iterable[Mapping | citations_module.Citation] | None = None,
+                     outlet_id: str | None = None) -> int:
+    """Extract and store an article's citations (``found``: extracted beforehand, in a
+    worker); none to its own outlet, ``outlet_id`` ("told the BBC" on a BBC page is its own
+    reporting); then point earlier citations of its URL at it."""
+    if found is None:
+        if isinstance(links, str):
+            try:
+                links = json.loads(links)
+            except ValueError:
+                links = []
+        found = citations_module.extract_citations(text, links or (), language,
+                                                   outlets or citations_module.outlet_index(()),
+                                                   own_outlet=outlet_id)
+    elif outlet_id:
+        found = [citation for citation in found if not _own_attribution(citation, outlet_id)]
     with store.transaction(db):
         count = store.save_citations(db, article_id, found)
         store.resolve_citations_to(db, article_id)
@@ -170,9 +221,9 @@ def recite(db: sqlite_utils.Database, outlets: citations_module.OutletIndex,
            progress: Callable[[int], None] | None = None) -> dict[str, int]:
     """Re-extract the citations of every article (streamed by id), then resolve every link."""
     articles = found = 0
-    for article_id, text, links, language in store.articles_for_citations(db):
+    for article_id, text, links, language, outlet_id in store.articles_for_citations(db):
         try:
-            found += record_citations(db, article_id, text, links, language, outlets)
+            found += record_citations(db, article_id, text, links, language, outlets, outlet_id)
         except Exception:  # one bad text must not stop the pass
             logger.exception("citations of article %s failed", article_id)
         articles += 1
@@ -182,9 +233,20 @@ def recite(db: sqlite_utils.Database, outlets: citations_module.OutletIndex,
     return {"articles": articles, "citations": found, "links": resolved}
 
 
+def _own_attribution(citation: Mapping | citations_module.Citation, outlet_id: str) -> bool:
+    value = citation if isinstance(citation, Mapping) else citation.to_dict()
+    return value.get("kind") == "attribution" and value.get("outlet_id") == outlet_id
+
+
 def analyse_article(db: sqlite_utils.Database, article_id: int, article: Mapping,
-                    outlets: citations_module.OutletIndex) -> stories.Assignment:
-    """Story and citations of one new or changed article (its mentions carry their stance)."""
-    assignment = assign_story(db, article_id, article.get("text"))
-    record_citations(db, article_id, article.get("text"), article.get("links"), article.get("language"), outlets)
+                    outlets: citations_module.OutletIndex | None,
+                    reading: Mapping | None = None) -> stories.Assignment:
+    """Story and citations of one new or changed article (its mentions carry their stance).
+    ``reading`` (match.reading) holds its signature and citations when a worker computed
+    them; only the archive's part (the story lookup, the rows) is done here then."""
+    reading = reading or {}
+    signature = {"signature": reading["signature"]} if "signature" in reading else {}
+    assignment = assign_story(db, article_id, article.get("text"), **signature)
+    record_citations(db, article_id, article.get("text"), article.get("links"), article.get("language"), outlets,
+                     reading.get("citations"), store.article_outlet(db, article_id))
     return assignment

@@ -49,6 +49,7 @@ _LEADING = {  # capitalised words a name run may start with that are not part of
     "учора", "сьогодні", "однак",
 }
 _QUOTES = "«»“”\"'„"
+_NOT_AFTER_WORD = r"(?<![\w])"  # every cue starts at a word's start
 
 
 @dataclass(frozen=True)
@@ -138,10 +139,7 @@ def load_patterns(path: str | Path | None = None) -> Patterns:
                 except re.error as error:
                     raise ConfigError(path, f"{section}.{language}", f"bad pattern {phrase!r}: {error}") from error
     aliases = {str(key): tuple(str(v) for v in value) for key, value in (raw.get("aliases") or {}).items()}
-    scanners = {
-        language: re.compile("|".join(f"(?P<c{i}>{cue.cue.pattern})" for i, cue in enumerate(cues)))
-        for language, cues in compiled.items()
-    }
+    scanners = {language: _scanner(cues) for language, cues in compiled.items()}
     return Patterns({k: tuple(v) for k, v in compiled.items()}, scanners, descriptors, aliases)
 
 
@@ -199,12 +197,14 @@ def extract_citations(
     outlets: OutletIndex | Iterable,
     *,
     patterns: Patterns | None = None,
+    own_outlet: str | None = None,
 ) -> list[Citation]:
     """The attributions in ``text`` and the ``links`` of an article, as Citations.
 
     ``language`` picks the patterns (all languages when missing or unknown); ``outlets`` is
     an OutletIndex or the plain outlet list to build one from. A link that cannot be parsed
-    is skipped.
+    is skipped. An attribution to the article's own outlet (``own_outlet``: "told the BBC"
+    on a BBC page) is its own reporting, not a citation, and is left out.
     """
     if text is not None and not isinstance(text, str):
         raise TypeError(f"extract_citations: text must be a str or None, not {type(text).__name__}")
@@ -213,6 +213,8 @@ def extract_citations(
     found: list[Citation] = []
     seen: set[tuple] = set()
     for citation in _attributions(text or "", language, index, patterns):
+        if own_outlet and citation.outlet_id == own_outlet:
+            continue
         key = (citation.outlet_id or name_key(citation.source_name), citation.sentence)
         if key not in seen:
             seen.add(key)
@@ -229,7 +231,8 @@ def extract_citations(
             continue
         seen.add(("link", url))
         outlet_id = index.by_host(host)
-        found.append(Citation("link", url, index.display.get(outlet_id, host), outlet_id, None))
+        source = host if outlet_id is None else index.display.get(outlet_id, host)
+        found.append(Citation("link", url, source, outlet_id, None))
         if len(found) >= MAX_CITATIONS:
             break
     return found
@@ -242,20 +245,37 @@ def _compile(phrase: str, name: str, descriptors: tuple[str, ...], outlet_only: 
         alternatives = "|".join(re.escape(d) for d in sorted(descriptors, key=len, reverse=True))
         described = rf"(?:(?i:{alternatives})\s+)?{name}"
     if before:
-        return Cue(re.compile(rf"(?<![\w])(?i:{before})"), re.compile(described), False, outlet_only)
+        return Cue(re.compile(rf"{_NOT_AFTER_WORD}(?i:{before})"), re.compile(described), False,
+                   outlet_only)
     return Cue(
-        re.compile(rf"(?<![\w])(?i:{after.strip()})(?![\w])"), re.compile(rf"(?:{described})\s*$"), True, outlet_only
+        re.compile(rf"{_NOT_AFTER_WORD}(?i:{after.strip()})(?![\w])"), re.compile(rf"(?:{described})\s*$"), True, outlet_only
     )
+
+
+def _scanner(cues: list[Cue]) -> re.Pattern:
+    """Every cue of a language in one alternation (group c<i> for cue i), with the check
+    that a cue starts a word made once, before the alternatives: the engine tries the
+    alternatives only at a word's start, one pass over the text (~8x faster than
+    repeating the check in each alternative)."""
+    alternatives = []
+    for i, cue in enumerate(cues):
+        pattern = cue.cue.pattern
+        if pattern.startswith(_NOT_AFTER_WORD):
+            pattern = pattern[len(_NOT_AFTER_WORD):]
+        alternatives.append(f"(?P<c{i}>{pattern})")
+    return re.compile(_NOT_AFTER_WORD + "(?:" + "|".join(alternatives) + ")")
 
 
 def _attributions(text: str, language: str | None, index: OutletIndex, patterns: Patterns):
     text = text[:MAX_CHARS]
-    languages = [language] if language in patterns.patterns else list(patterns.patterns)
+    languages = ([language] if language is not None and language in patterns.patterns
+                 else list(patterns.patterns))
     hits = []
     for lang in languages:
         cues = patterns.patterns[lang]
         for found in patterns.scanners[lang].finditer(text):
             # the scanner finds where some cue starts; every cue starting there gets its try
+            assert found.lastgroup is not None  # every alternative is a named group c<i>
             first = int(found.lastgroup[1:])
             for cue in (cues[first], *cues[:first], *cues[first + 1:]):
                 match = cue.cue.match(text, found.start())
@@ -265,7 +285,9 @@ def _attributions(text: str, language: str | None, index: OutletIndex, patterns:
                     name = cue.name.search(text, max(0, match.start() - 120), match.start())
                 else:
                     name = cue.name.match(text, match.end())
-                resolved = name and _resolve(name.group().strip(), lang, index, patterns, cue.name_first)
+                if name is None:
+                    continue
+                resolved = _resolve(name.group().strip(), lang, index, patterns, cue.name_first)
                 if resolved and (resolved[1] or not cue.outlet_only):
                     # the sentence is the one the resolved name is in (a capitalised run
                     # may start in the sentence before: "Afghanistan. The Washington Post")

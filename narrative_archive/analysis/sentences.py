@@ -9,12 +9,12 @@ MAX_SENTENCE_CHARS = 500  # a "sentence" with no boundary in sight is cut to thi
 
 # one character for one, so offsets in a folded text are those of the original
 FOLD = str.maketrans({
-    "ё": "е", "Ё": "Е", "’": "'", "‘": "'", "ʼ": "'", "`": "'",
+    "ё": "е", "Ё": "Е", "İ": "i", "’": "'", "‘": "'", "ʼ": "'", "`": "'",
     "\u200c": " ", "\u200d": " ", "\u00a0": " ",
     "أ": "ا", "إ": "ا", "آ": "ا", "ٱ": "ا", "ى": "ي", "ی": "ي", "ک": "ك", "ۀ": "ه",
 })
 _MARKS = re.compile("[\u064b-\u0652\u0670\u0640]")  # Arabic diacritics and tatweel
-_BOUNDARY = re.compile(r"[.!?؟。…]+[\"»”’')\]]*(?=\s)|\n")
+_BOUNDARY = re.compile(r"[.!?؟…।]+[\"»”’')\]]*(?=\s)|[。！？]+|\n")
 _ABBREVIATION = re.compile(
     r"(?:^|\W)(?:[A-ZА-Я]|Mr|Mrs|Ms|Dr|Gen|Lt|Col|Maj|Sgt|Adm|Sen|Rep|Gov|Jr|Sr|St|Prof|No|vs|etc|Jan|Feb|Aug|Sept|Oct|Nov|Dec|ул|им|г|т|тыс|млн|млрд)$"
 )
@@ -32,7 +32,7 @@ def sentence(text: str, position: int) -> str:
 
 
 def _is_boundary(text: str, match: re.Match) -> bool:
-    if match.group() == "\n":
+    if match.group() == "\n" or match.group()[0] in "。！？":
         return True
     if match.group().startswith(".") and _ABBREVIATION.search(text[max(0, match.start() - 6):match.start()]):
         return False

@@ -1,7 +1,9 @@
-"""Stance of a mention: does the article assert, report or dispute the narrative's claim.
+"""Stance of a mention: does the article assert, report or dispute the narrative's claim,
+and who disputes or asserts it.
 
-A transparent rule-based reading of the sentences that carry the matched terms (the
-title and the body sentences around them), with the cue lists of config/stance.yml:
+The article is read as a fact-checker reads it, by its frame: the headline first, then the
+lead (the first sentences of the body), then the body sentences around the matched terms.
+Each sentence is read with the cue lists of config/stance.yml:
 
     disputes  a denial or rebuttal cue that is not negated ("denies", "groundless"),
               or a negation just before a matched term ("is not arming")
@@ -9,8 +11,12 @@ title and the body sentences around them), with the cue lists of config/stance.y
               words inside quotation marks
     asserts   none of these: the outlet states the claim in its own voice
 
-Every label comes with the sentence and the cue words that decided it. The work is
-bounded whatever the text: only sentences around the first matches are read.
+A headline or lead that disputes the claim makes the article dispute it, even when the
+body restates the accusation it answers; otherwise the headline's reading frames the
+article, then the lead's, then a vote over the body. Every label comes with the sentence
+and the cue words that decided it, and with its speaker (analysis.speaker): the outlet, an
+official or body (named when the sentence names it), or an unnamed source. The work is
+bounded whatever the text: only the lead and sentences around the first matches are read.
 """
 
 from __future__ import annotations
@@ -19,95 +25,63 @@ import json
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
-import yaml
-
+from narrative_archive.analysis.cues import CUE_LISTS as CUE_LISTS
+from narrative_archive.analysis.cues import DEFAULT_STANCE_FILE as DEFAULT_STANCE_FILE
+from narrative_archive.analysis.cues import TOKEN as _TOKEN
+from narrative_archive.analysis.cues import LanguageCues as LanguageCues
+from narrative_archive.analysis.cues import default_cues as default_cues
+from narrative_archive.analysis.cues import find as _find
+from narrative_archive.analysis.cues import load_cues as load_cues
+from narrative_archive.analysis.cues import merge_cues as merge_cues
+from narrative_archive.analysis.cues import negation_in as _negation_in
 from narrative_archive.analysis.sentences import FOLD, fold, sentence_span
-from narrative_archive.config import ConfigError
-from narrative_archive.paths import DEFAULT_CONFIG_DIR
+from narrative_archive.analysis.speaker import COLON_SPEAKER as _SPEAKER
+from narrative_archive.analysis.speaker import SPEAKER_KINDS as SPEAKER_KINDS
+from narrative_archive.analysis.speaker import speaker_of
 
-DEFAULT_STANCE_FILE = DEFAULT_CONFIG_DIR / "stance.yml"
 STANCES = ("asserts", "reports", "disputes")
-CUE_LISTS = ("attribution", "denial", "negation", "not_denial", "labels", "prefixes")
 MAX_SENTENCES = 8
+LEAD_SENTENCES = 2
 TITLE_WEIGHT, LEDE_WEIGHT, BODY_WEIGHT = 2.0, 1.5, 1.0
 
-_TOKEN = re.compile(r"\w+(?:'\w+)*")
-_SPEAKER = re.compile(r"^\s*((?:[^\W\d][\w'.-]*\s+){0,2}[^\W\d][\w'.-]*)\s*:\s*(?!\d)")
+_TRAILING_SOURCE = re.compile(r"(?::|\s[|–—-])\s*(?:[^\W\d][\w'.-]*\s*){1,4}$|\((?:[^\W\d][\w'.-]*\s*){1,4}\)\s*$")
 _QUESTION_END = re.compile(r"[?؟]\s*[\"»”’')\]]*\s*$")
 _CYRILLIC, _ARABIC = re.compile(r"[\u0400-\u04ff]"), re.compile(r"[\u0600-\u06ff]")
 
 
 @dataclass(frozen=True)
-class LanguageCues:
-    """The compiled cue lists of one language: each cue a tuple of folded words."""
-
-    attribution: tuple[tuple[str, ...], ...] = ()
-    denial: tuple[tuple[str, ...], ...] = ()
-    negation: tuple[tuple[str, ...], ...] = ()
-    not_denial: tuple[tuple[str, ...], ...] = ()
-    labels: tuple[tuple[str, ...], ...] = ()
-    prefixes: tuple[str, ...] = ()
-    negation_window: tuple[int, int] = (3, 0)
-
-
-@dataclass(frozen=True)
 class Stance:
-    """The stance of one mention; ``stance`` is None when the text gives nothing to read."""
+    """The stance of one mention; ``stance`` is None when the text gives nothing to read.
+    ``speaker`` is who disputes or asserts (outlet, official, unnamed; None for a report),
+    ``speaker_name`` their words as the evidence sentence gives them."""
 
     stance: str | None
     confidence: float
-    evidence: dict[str, Any] = field(default_factory=dict)  # {"sentence": str, "cues": [str]}
+    evidence: dict[str, Any] = field(default_factory=dict)  # {"sentence", "cues", "frame"}
     reason: str | None = None
     language: str | None = None
+    speaker: str | None = None
+    speaker_name: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "stance": self.stance, "confidence": self.confidence, "evidence": self.evidence,
-            "reason": self.reason, "language": self.language,
+            "reason": self.reason, "language": self.language, "speaker": self.speaker,
+            "speaker_name": self.speaker_name,
         }
 
 
-def load_cues(path: str | Path | None = None, override: Mapping | None = None) -> dict[str, LanguageCues]:
-    """Read the cue lists (default config/stance.yml), extended by a narrative's ``override``.
+@dataclass(frozen=True)
+class Reading:
+    """One sentence read: its label, the cues that decided it, and where the deciding cue is."""
 
-    ``override`` maps language (or "*" for all) -> list name -> a list of cues to add, or
-    {"replace": [...]} to replace that list. Raises ConfigError naming the file and key.
-    """
-    path = Path(path) if path else DEFAULT_STANCE_FILE
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as error:
-        raise ConfigError(path, None, f"cannot read stance cues: {error}") from error
-    raw = _check_raw(path, raw)
-    if override:
-        raw = merge_cues(raw, _check_raw("override", override, allow_star=True))
-    return {language: _compile(lists) for language, lists in raw.items()}
-
-
-def merge_cues(base: Mapping, override: Mapping) -> dict[str, dict[str, Any]]:
-    """``base`` raw cue lists with ``override`` applied (see load_cues); inputs are not changed."""
-    merged = {language: dict(lists) for language, lists in base.items()}
-    for language, lists in override.items():
-        targets = list(merged) if language == "*" else [language]
-        for target in targets:
-            current = merged.setdefault(target, {})
-            for name, value in lists.items():
-                if isinstance(value, Mapping):
-                    current[name] = list(value["replace"])
-                elif name == "negation_window":
-                    current[name] = value
-                else:
-                    current[name] = [*current.get(name, []), *value]
-    return merged
-
-
-@lru_cache(maxsize=4)
-def default_cues() -> dict[str, LanguageCues]:
-    return load_cues()
+    label: str
+    cues: list[str]
+    cue_at: int | None = None  # token index of the denial or attribution cue
+    has_term: bool = False
+    outlet_voice: bool = False  # a rebuttal no one else in the sentence is said to make
 
 
 def classify_stance(
@@ -119,7 +93,7 @@ def classify_stance(
     *,
     max_sentences: int = MAX_SENTENCES,
 ) -> Stance:
-    """The stance of an article towards a claim, from the sentences around its matched ``terms``.
+    """The stance of an article towards a claim, read by its frame: headline, lead, body.
 
     ``terms`` are the words full-text search highlighted (a list, or the JSON list stored in
     mentions.terms); ``cues`` comes from load_cues() (default: the shipped lists);
@@ -135,30 +109,68 @@ def classify_stance(
         return Stance(None, 0.0, {}, "no title or text to read", language)
     lc = cues[language]
     stems = _stems(_term_list(terms))
-    sentences = _sentences(title, text, stems, language, max_sentences)
+    parts = _sentences(title, text, stems, language, max_sentences)
     reason = None
-    if not any(has_term for _, _, has_term in sentences):
+    if not any(has_term for _, _, has_term in parts):
         reason = "no matched term found in the title or text; read the title and first sentences"
-    scores = dict.fromkeys(STANCES, 0.0)
-    best: dict[str, tuple[float, str, list[str]]] = {}
-    for sentence, weight, _ in sentences:
-        label, found = read_sentence(sentence, stems, lc)
-        scores[label] += weight
-        if label not in best or weight > best[label][0]:
-            best[label] = (weight, sentence, found)
-    total = sum(scores.values())
-    if not total:
+    readings = [(role, sentence, _read(sentence, stems, lc, role == "title")) for role, sentence, has_term in parts]
+    decided = _decide(readings, bool(reason))
+    if decided is None:
         return Stance(None, 0.0, {}, "no sentence to read", language)
+    role, sentence, reading, confidence = decided
+    claim = frozenset(_term_positions(_TOKEN.findall(fold(sentence)), stems))
+    kind, speaker_name = speaker_of(sentence, reading.label, reading.cue_at, lc, title=role == "title", claim=claim)
+    evidence = {"sentence": sentence, "cues": reading.cues, "frame": role}
+    confidence = round(confidence * (0.5 if reason else 1.0), 2)
+    return Stance(reading.label, confidence, evidence, reason, language, kind, speaker_name)
+
+
+def _decide(readings, no_terms: bool):
+    """(role, sentence, reading, confidence) of the reading that frames the article."""
+    relevant = [(role, sentence, r) for role, sentence, r in readings
+                if r.has_term or (r.label == "disputes" and not r.outlet_voice)
+                or (no_terms and role != "body")]
+    if not relevant:
+        return None
+    title = next((r for role, _, r in relevant if role == "title" and r.has_term), None)
+    leads = [(role, sentence, r) for role, sentence, r in readings if role == "lead"]
+    for role, sentence, r in relevant:
+        if r.label != "disputes" or role == "body":
+            continue
+        # a denial in the headline or the lead's first sentence frames the article; one in
+        # the second sentence does unless the headline reports the claim ("X says ...")
+        if role == "title" or leads[0][1] == sentence or not (title and title.label == "reports"):
+            return role, sentence, r, 0.9 if role == "title" else 0.8
+    framed = [(role, sentence, r) for role, sentence, r in relevant
+              if role in ("title", "lead") and r.has_term]
+    if framed and framed[0][2].label == "reports":
+        return (*framed[0], 0.7)
+    if framed and framed[0][0] != "title" and any(r.label == "reports" for _, _, r in framed[1:]):
+        return (*next(f for f in framed if f[2].label == "reports"), 0.6)
+    if framed:
+        return (*framed[0], 0.7)
+    weights = {"title": TITLE_WEIGHT, "lead": LEDE_WEIGHT, "body": BODY_WEIGHT}
+    scores = dict.fromkeys(STANCES, 0.0)
+    best: dict[str, tuple[float, str, str, Reading]] = {}
+    for role, sentence, r in relevant:
+        scores[r.label] += weights[role]
+        if r.label not in best or weights[role] > best[r.label][0]:
+            best[r.label] = (weights[role], role, sentence, r)
     # ties go to the more cautious label: a disputing or attributing sentence outweighs silence
     winner = max(STANCES, key=lambda label: (scores[label], STANCES.index(label)))
-    _, sentence, found = best[winner]
-    confidence = round(scores[winner] / total * (0.5 if reason else 1.0), 2)
-    return Stance(winner, confidence, {"sentence": sentence, "cues": found}, reason, language)
+    _, role, sentence, r = best[winner]
+    return role, sentence, r, scores[winner] / sum(scores.values())
 
 
 def read_sentence(sentence: str, stems: tuple[str, ...], lc: LanguageCues) -> tuple[str, list[str]]:
     """One sentence's label and the cues that decided it."""
+    reading = _read(sentence, stems, lc)
+    return reading.label, reading.cues
+
+
+def _read(sentence: str, stems: tuple[str, ...], lc: LanguageCues, title: bool = False) -> Reading:
     tokens = _TOKEN.findall(fold(sentence))
+    has_term = bool(_term_positions(tokens, stems))
     used: set[int] = set()
     found: list[str] = []
     negated_denial = False
@@ -166,7 +178,7 @@ def read_sentence(sentence: str, stems: tuple[str, ...], lc: LanguageCues) -> tu
         used.update(range(start, end))
         found.append("not a denial: " + " ".join(tokens[start:end]))
         negated_denial = negated_denial or bool(_find(tokens[start:end], lc.denial, lc.prefixes))
-    disputes = False
+    cue_at = None
     for start, end in _find(tokens, lc.denial, lc.prefixes, used):
         # negative concord: "нет никаких доказательств" is one denial, not a cancelled one
         concord = _negation_in(tokens, [start], lc, ()) is not None
@@ -178,7 +190,7 @@ def read_sentence(sentence: str, stems: tuple[str, ...], lc: LanguageCues) -> tu
             continue
         used.update(range(start, end))
         found.append(" ".join(tokens[start:end]))
-        disputes = True
+        cue_at = start if cue_at is None else cue_at
     before_n, after_n = lc.negation_window
     for position in _term_positions(tokens, stems):
         window = [*range(max(0, position - before_n), position),
@@ -188,104 +200,54 @@ def read_sentence(sentence: str, stems: tuple[str, ...], lc: LanguageCues) -> tu
             low, high = sorted((negation, position))
             found.append("negated claim: " + " ".join(tokens[low:high + 1]))
             used.add(negation)
-            disputes = True
-    if disputes:
-        return "disputes", found
-    attributions = [" ".join(tokens[s:e]) for s, e in _find(tokens, lc.attribution, lc.prefixes, used)]
+            cue_at = negation if cue_at is None else cue_at
+    attributions = _find(tokens, lc.attribution, lc.prefixes, used)
     speaker = _SPEAKER.match(sentence)
+    colon = False
     if speaker:
         words = _TOKEN.findall(fold(speaker.group(1)))
-        if not _find(words, lc.labels, lc.prefixes) and not _term_positions(words, stems):
-            attributions.append(" ".join(words) + ":")
-    found.extend(attributions)
-    if _QUESTION_END.search(sentence):
+        colon = not _find(words, lc.labels, lc.prefixes) and (
+            not _term_positions(words, stems) or bool(_find(words, lc.speakers, lc.prefixes)))
+    if cue_at is not None:
+        voice = not attributions and not colon and not _find(tokens, lc.speakers, lc.prefixes)
+        if _claim_then_denial(sentence, tokens, cue_at, stems):
+            # "Videos appear to show Russian weapons ...; Russia denied it": both sides told
+            return Reading("reports", [*found, "claim, then denial"], cue_at, has_term)
+        return Reading("disputes", found, cue_at, has_term, voice)
+    found.extend(" ".join(tokens[s:e]) for s, e in attributions)
+    if colon and speaker:  # so far colon is only set when the speaker matched
+        found.append(" ".join(_TOKEN.findall(fold(speaker.group(1)))) + ":")
+    trailing = _TRAILING_SOURCE.search(sentence)
+    if trailing and not colon and has_term and not _term_positions(_TOKEN.findall(fold(trailing.group())), stems):
+        colon = True
+        found.append(": " + " ".join(_TOKEN.findall(fold(trailing.group()))))
+    if _QUESTION_END.search(sentence) or (title and "?" in sentence):
         found.append("question")
     if _quoted_term(sentence, stems):
         found.append("quoted")
-    if attributions or negated_denial or "question" in found or "quoted" in found:
-        return "reports", found
-    return "asserts", found
+    if attributions or colon or negated_denial or "question" in found or "quoted" in found:
+        return Reading("reports", found, attributions[0][0] if attributions else None, has_term)
+    return Reading("asserts", found, None, has_term)
 
 
-def _check_raw(path, raw, allow_star: bool = False) -> dict:
-    if not isinstance(raw, Mapping):
-        raise ConfigError(path, None, "expected a mapping of language -> cue lists")
-    for language, lists in raw.items():
-        if not isinstance(lists, Mapping) or not (allow_star and language == "*" or re.fullmatch(r"[a-z]{2,3}", str(language))):
-            raise ConfigError(path, str(language), "expected a language code mapping to cue lists")
-        for name, value in lists.items():
-            if name == "negation_window":
-                if not (isinstance(value, list | tuple) and len(value) == 2 and all(isinstance(v, int) and v >= 0 for v in value)):
-                    raise ConfigError(path, str(language), "negation_window must be [before, after] word counts")
-                continue
-            if name not in CUE_LISTS:
-                raise ConfigError(path, str(language), f"unknown cue list {name!r} (known: {', '.join(CUE_LISTS)})")
-            items = value.get("replace") if isinstance(value, Mapping) else value
-            if not isinstance(items, list) or not all(isinstance(item, str) and item.strip() for item in items):
-                raise ConfigError(path, str(language), f"{name} must be a list of non-empty strings")
-    return dict(raw)
+_CLAUSE_BREAK = re.compile(r";|\s[—–]\s")
 
 
-def _compile(lists: Mapping) -> LanguageCues:
-    def cues(name):
-        seen = dict.fromkeys(tuple(_TOKEN_CUE.findall(fold(cue))) for cue in lists.get(name, []))
-        return tuple(cue for cue in seen if cue)
-    return LanguageCues(
-        attribution=cues("attribution"), denial=cues("denial"), negation=cues("negation"),
-        not_denial=cues("not_denial"), labels=cues("labels"),
-        prefixes=tuple(fold(p) for p in lists.get("prefixes", [])),
-        negation_window=tuple(lists.get("negation_window", (3, 0))),
-    )
-
-
-_TOKEN_CUE = re.compile(r"\*?\w+(?:'\w+)*\*?|'\w+")
-
-
-def _word_matches(word: str, token: str, prefixes: tuple[str, ...]) -> bool:
-    candidates = [token, *(token[len(p):] for p in prefixes if token.startswith(p) and len(token) - len(p) >= 2)]
-    if word.startswith("'"):  # "n't"
-        return any(c.endswith(word.lstrip("'")) and "'" in c for c in candidates)
-    head, tail = word.startswith("*"), word.endswith("*")
-    core = word.strip("*")
-    for candidate in candidates:
-        if head and tail and core in candidate:
-            return True
-        if tail and not head and candidate.startswith(core):
-            return True
-        if head and not tail and candidate.endswith(core):
-            return True
-        if candidate == core:
-            return True
-    return False
-
-
-def _find(tokens, cues, prefixes, used=frozenset()) -> list[tuple[int, int]]:
-    spans: list[tuple[int, int]] = []
-    taken = set(used)
-    for i in range(len(tokens)):
-        for cue in cues:
-            end = i + len(cue)
-            if end > len(tokens) or any(j in taken for j in range(i, end)):
-                continue
-            if all(_word_matches(word, tokens[i + k], prefixes) for k, word in enumerate(cue)):
-                spans.append((i, end))
-                taken.update(range(i, end))
-                break
-    return spans
-
-
-def _negation_in(tokens, positions, lc: LanguageCues, used) -> int | None:
-    for position in positions:
-        if position in used:
-            continue
-        for cue in lc.negation:
-            if len(cue) == 1 and _word_matches(cue[0], tokens[position], lc.prefixes):
-                return position
-            if len(cue) > 1 and position + len(cue) <= len(tokens) and all(
-                _word_matches(word, tokens[position + k], lc.prefixes) for k, word in enumerate(cue)
-            ):
-                return position
-    return None
+def _claim_then_denial(sentence: str, tokens: list[str], cue_at: int, stems) -> bool:
+    """Whether the denial sits in a later clause (after ";" or a dash) than one that states
+    the claim with a matched term."""
+    folded = fold(sentence)
+    breaks = [m.start() for m in _CLAUSE_BREAK.finditer(folded)]
+    if not breaks:
+        return False
+    starts = [m.start() for m in _TOKEN.finditer(folded)]
+    if len(starts) != len(tokens) or cue_at >= len(starts):
+        return False
+    clause_start = max((b for b in breaks if b < starts[cue_at]), default=None)
+    if clause_start is None:
+        return False
+    before = [i for i, start in enumerate(starts) if start < clause_start]
+    return bool(_term_positions([tokens[i] for i in before], stems))
 
 
 def _term_list(terms) -> list[str]:
@@ -367,37 +329,43 @@ def _pick_language(language, sample: str, cues) -> str:
     return next(iter(cues)) if "en" not in cues else "en"
 
 
-def _sentences(title, text, stems, language, limit) -> list[tuple[str, float, bool]]:
-    """(sentence, weight, has a matched term): the title, then body sentences around matches."""
-    found: list[tuple[str, float, bool]] = []
+def _sentences(title, text, stems, language, limit) -> list[tuple[str, str, bool]]:
+    """(role, sentence, has a matched term): the title, the lead's first sentences, then body
+    sentences around the first matches (each sentence once)."""
+    found: list[tuple[str, str, bool]] = []
     if title:
-        found.append((title, TITLE_WEIGHT if _text_has_stem(title, stems) else BODY_WEIGHT, _text_has_stem(title, stems)))
-    spans: list[tuple[int, int]] = []
+        found.append(("title", title, _text_has_stem(title, stems)))
+    seen = {fold(title)} if title else set()
+    position = len(text) - len(text.lstrip())
+    lead: list[tuple[int, int]] = []
+    while len(lead) < LEAD_SENTENCES and position < min(len(text), 3000):
+        start, end = sentence_span(text, position)
+        sentence = " ".join(text[start:end].split())
+        if sentence and fold(sentence) not in seen and len(_TOKEN.findall(sentence)) >= 4:
+            lead.append((start, end))
+            seen.add(fold(sentence))
+            found.append(("lead", sentence, _text_has_stem(sentence, stems)))
+        position = max(end, position + 1)
+        while position < len(text) and text[position].isspace():
+            position += 1
+    spans: list[tuple[int, int]] = list(lead)
     if stems and text:
-        lead = "" if language in ("ar", "fa") else r"(?<!\w)"
-        pattern = re.compile(lead + "(?:" + "|".join(map(re.escape, stems)) + ")", re.IGNORECASE)
+        lead_re = "" if language in ("ar", "fa", "ur", "ps") else r"(?<!\w)"
+        pattern = re.compile(lead_re + "(?:" + "|".join(map(re.escape, stems)) + ")", re.IGNORECASE)
         searchable = text.translate(FOLD)  # one-to-one: offsets stay those of ``text``
+        body = 0
         for match in pattern.finditer(searchable):
             if any(start <= match.start() < end for start, end in spans):
                 continue
-            spans.append(sentence_span(text, match.start()))
-            if len(spans) >= limit:
-                break
-    with_terms = bool(spans)
-    if not spans and text.strip():
-        position = len(text) - len(text.lstrip())
-        for _ in range(2):
-            if position >= len(text):
-                break
-            start, end = sentence_span(text, position)
+            start, end = sentence_span(text, match.start())
             spans.append((start, end))
-            position = end + 1
-            while position < len(text) and text[position].isspace():
-                position += 1
-    for index, (start, end) in enumerate(spans):
-        sentence = " ".join(text[start:end].split())
-        if sentence:
-            found.append((sentence, LEDE_WEIGHT if index == 0 else BODY_WEIGHT, with_terms))
+            sentence = " ".join(text[start:end].split())
+            if sentence and fold(sentence) not in seen:
+                seen.add(fold(sentence))
+                found.append(("body", sentence, True))
+            body += 1  # a repeated sentence counts too: the work stays bounded
+            if body >= limit:
+                break
     return found
 
 

@@ -18,20 +18,27 @@ import re
 from collections import defaultdict
 from collections.abc import Hashable, Iterable, Iterator
 from dataclasses import dataclass
+from functools import cache
 from typing import Protocol
-
-import numpy as np
-from datasketch import MinHash
 
 NUM_PERM = 128
 BANDS, ROWS = 32, 4  # candidates from about Jaccard 0.4; NUM_PERM == BANDS * ROWS
 SHINGLE = 5  # words per shingle
 THRESHOLD = 0.5  # estimated Jaccard of shingles at which two texts are one story
-MIN_WORDS = 25  # shorter texts (teasers, captions) are their own story: too little to compare
+# Shorter texts (teasers, captions, short wire items) are too little to compare by shingles:
+# they join a story only as exact copies (the same words), under one key of their own.
+MIN_WORDS = 25
 MAX_WORDS = 20000  # longer texts are compared on their first words only: bounded work
 SIGNATURE_BYTES = NUM_PERM * 4
 
 _WORD = re.compile(r"\w+")
+
+
+class _Unset:
+    """The type of _UNSET: StoryIndex.add was given no precomputed signature."""
+
+
+_UNSET = _Unset()
 
 
 @dataclass(frozen=True)
@@ -83,9 +90,29 @@ def word_count(text: str, limit: int = MIN_WORDS) -> int:
 
 def signature(text: str) -> bytes:
     """The MinHash signature of ``text`` as NUM_PERM little-endian uint32 (SIGNATURE_BYTES)."""
-    minhash = MinHash(num_perm=NUM_PERM, hashfunc=_hash32)
+    from datasketch import MinHash  # here: it imports scipy, which the crawl process never needs
+
+    template = _template()  # its permutations are drawn once, not for every text
+    minhash = MinHash(num_perm=NUM_PERM, hashfunc=_hash32, permutations=template.permutations,
+                      scheme=template.scheme)
     minhash.update_batch(list(shingles(text)))
-    return np.asarray(minhash.hashvalues, dtype="<u4").tobytes()
+    return minhash.hashvalues.astype("<u4").tobytes()
+
+
+def text_signature(text: str | None) -> bytes | None:
+    """The signature a StoryIndex stores for ``text``, or None when the text is too short to
+    compare (under MIN_WORDS words): what ``StoryIndex.add(..., signature=)`` takes, so the
+    MinHash can be computed where the article is extracted (a worker process)."""
+    if not text or word_count(text) < MIN_WORDS:
+        return None
+    return signature(text)
+
+
+@cache
+def _template():
+    from datasketch import MinHash
+
+    return MinHash(num_perm=NUM_PERM, hashfunc=_hash32)
 
 
 def band_keys(sig: bytes) -> tuple[int, ...]:
@@ -102,9 +129,21 @@ def band_keys(sig: bytes) -> tuple[int, ...]:
     )
 
 
+def exact_key(text: str) -> int:
+    """One bucket key for a short text: its words, lowercased, hashed. Only an exact copy
+    (the same words; punctuation and case aside) shares it."""
+    words = " ".join(match.group() for match in _WORD.finditer(text.lower()))
+    digest = hashlib.blake2b(words.encode(), digest_size=8, person=b"exact").digest()
+    return int.from_bytes(digest, "little", signed=True)
+
+
 def similarity(a: bytes, b: bytes) -> float:
-    """Estimated Jaccard similarity of the two texts' shingles: the share of equal minhashes."""
-    return float(np.count_nonzero(np.frombuffer(a, "<u4") == np.frombuffer(b, "<u4"))) / NUM_PERM
+    """Estimated Jaccard similarity of the two texts' shingles: the share of equal minhashes
+    (compared as 32-bit words in plain Python: the writer process need not import numpy)."""
+    if len(a) != len(b):
+        return 0.0
+    same = zip(memoryview(a).cast("I"), memoryview(b).cast("I"), strict=True)
+    return sum(x == y for x, y in same) / NUM_PERM
 
 
 class MemoryStorage:
@@ -154,19 +193,27 @@ class StoryIndex:
         self.storage = storage if storage is not None else MemoryStorage()
         self.threshold = threshold
 
-    def add(self, article_id: Hashable, text: str | None, date: str | None = None) -> Assignment:
+    def add(self, article_id: Hashable, text: str | None, date: str | None = None, *,
+            signature: bytes | None | _Unset = _UNSET) -> Assignment:
         """Index one article (again, if its text changed) and return its story.
 
         ``date`` is an ISO 8601 string (published, else captured, else first seen); an
-        article without one sorts after every dated article of its cluster.
+        article without one sorts after every dated article of its cluster. ``signature``,
+        when given, is ``text_signature(text)`` computed beforehand (None: too short).
         """
         if text is not None and not isinstance(text, str):
             raise TypeError(f"StoryIndex.add: text must be a str or None, not {type(text).__name__}")
+        sig = text_signature(text) if isinstance(signature, _Unset) else signature
         self.storage.remove(article_id)
-        if not text or word_count(text) < MIN_WORDS:
+        if sig is not None:
+            keys = band_keys(sig)
+        elif word_count(text or ""):
+            # under MIN_WORDS words: one bucket for exact copies only (same words), and a
+            # signature every copy shares, so they compare as equal
+            key = exact_key(text or "")
+            keys, sig = (key,), key.to_bytes(8, "little", signed=True) * (NUM_PERM // 2)
+        else:
             return Assignment(article_id, article_id)
-        sig = signature(text)
-        keys = band_keys(sig)
         matches = []
         stories: set[Hashable] = set()
         for candidate in self.storage.candidates(keys) - {article_id}:

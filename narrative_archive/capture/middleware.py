@@ -36,12 +36,12 @@ from scrapy import signals
 from scrapy.exceptions import NotConfigured
 from scrapy.http import Request, Response
 
-from narrative_archive.capture.warc import (
+from narrative_archive.capture.paths import check_captures_dir
+from narrative_archive.capture.writer import (
     DEFAULT_GZIP_LEVEL,
     DEFAULT_MAX_BYTES,
     CaptureRecord,
     CaptureWriter,
-    check_captures_dir,
 )
 from narrative_archive.store import disk_full
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from narrative_archive.cli import archive, crawling, evidence, narratives, service
+from narrative_archive.cli import archive, crawling, evidence, fleet, narratives, service, sources
 
 
 @click.group()
@@ -35,6 +35,8 @@ cli.add_command(evidence.reextract)
 cli.add_command(evidence.export_wacz)
 cli.add_command(evidence.prune_captures)
 cli.add_command(evidence.import_)
+cli.add_command(sources.sources)
+cli.add_command(fleet.fleet)
 
 
 def main():

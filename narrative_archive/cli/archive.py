@@ -17,8 +17,8 @@ from narrative_archive.cli.options import (
     read_config,
 )
 from narrative_archive.match import narratives as narratives_module
-from narrative_archive.publish.status import one_line, status_report, took
 from narrative_archive.publish.tables import format_rows
+from narrative_archive.scheduler.status import one_line, status_report, took
 
 
 @click.command()
@@ -64,7 +64,7 @@ def rematch(db_path, config_dir, narrative_ids):
         if unknown:
             raise click.BadParameter(f"unknown narrative(s): {', '.join(unknown)}",
                                      param_hint="--narrative")
-        selected = [n for n in config.narratives if n.id in narrative_ids]
+        selected = tuple(n for n in config.narratives if n.id in narrative_ids)
     results = narratives_module.rematch_many(db, selected)
     for narrative_id, result in results.items():
         version = narratives_module.narrative_version(db, narrative_id)
@@ -156,6 +156,9 @@ def status(db_path, config_dir, fmt, captures):
     if not Path(db_path).exists():
         raise click.ClickException(f"{db_path}: no archive here; run `narrative-archive init`")
     report = status_report(db_path, config_dir, captures_path(db_path, captures))
+    from narrative_archive.cli.fleet import fleet_status
+
+    report.update(fleet_status(db_path, config_dir))  # only with `nodes:` in schedule.yml
     scheduler, schedule_error = report["scheduler"], report.get("schedule_error")
     if fmt == "json":
         click.echo(json.dumps(report, indent=2, ensure_ascii=False))
@@ -180,6 +183,11 @@ def status(db_path, config_dir, fmt, captures):
                                 "last_started_at"]))
     else:
         click.echo("  (no jobs in schedule.yml)")
+    if report.get("nodes"):
+        click.echo("\nNodes (schedule.yml `nodes:`; batches ingested: "
+                   f"{report['batches']['batches']:,}, last at "
+                   f"{report['batches']['last_ingested_at'] or 'never'})")
+        click.echo(format_rows(report["nodes"], "table"))
     click.echo("\nLast runs")
     runs = [{"id": run["id"], "job": run["job"] or "(manual)", "status": run["status"],
              "started_at": run["started_at"], "took": took(run),

@@ -72,9 +72,11 @@ def crawl(db_path, config_dir, spiders, outlet_ids, narrative_ids, since, until,
 @click.option("--since", required=True, metavar="DATE",
               help="First day of the range (2017-01-01), or a time.")
 @click.option("--until", required=True, metavar="DATE", help="Last day of the range (inclusive).")
-@click.option("--source", type=click.Choice(["wayback", "commoncrawl", "mediacloud", "all"]),
-              help="Where to look. Default: wayback, plus mediacloud when "
-              "NARRATIVE_ARCHIVE_MEDIACLOUD_KEY is set.")
+@click.option("--source", type=click.Choice(["wayback", "commoncrawl", "mediacloud", "gdelt",
+                                            "all"]),
+              help="Where to look. Default: wayback (the outlets' URLs, and their archived "
+              "feeds and sitemaps), plus mediacloud when NARRATIVE_ARCHIVE_MEDIACLOUD_KEY is "
+              "set, plus gdelt when the range reaches into its last three months.")
 @click.option("--outlet", "outlet_ids", multiple=True, metavar="ID",
               help="Only this outlet (repeatable; default: all configured outlets).")
 @click.option("--all-urls", is_flag=True, help="List every HTML capture of the outlets in the "
@@ -82,12 +84,16 @@ def crawl(db_path, config_dir, spiders, outlet_ids, narrative_ids, since, until,
               "ids only). Warns with the index's size first: it can be a great many.")
 @click.option("--limit", type=click.IntRange(min=1), metavar="N",
               help="At most N captures fetched per outlet.")
+@click.option("--mediacloud-collections", metavar="IDS", help="Media Cloud collection ids "
+              "(comma-separated) to search within, for narratives that name none of their own "
+              "(narratives.yml `mediacloud:`).")
+@click.option("--mediacloud-sources", metavar="IDS", help="Media Cloud source ids, likewise.")
 @click.option("-s", "--set", "scrapy_settings", multiple=True, metavar="NAME=VALUE",
               help="A Scrapy setting (repeatable), e.g. -s NARRATIVE_ARCHIVE_WAYBACK_URL=URL.")
 @click.option("--progress/--no-progress", default=None,
               help="Live counters on stderr (default: when it is a terminal).")
 def backfill(db_path, config_dir, narrative_ids, since, until, source, outlet_ids, all_urls,
-             limit, scrapy_settings, progress):
+             limit, mediacloud_collections, mediacloud_sources, scrapy_settings, progress):
     """Fill the archive from web archives: the outlets' articles of a date range.
 
     For each outlet, lists archived copies from the Wayback Machine, Common
@@ -96,15 +102,24 @@ def backfill(db_path, config_dir, narrative_ids, since, until, source, outlet_id
     extract, store and match, like a crawl. Each article keeps its original URL
     and where its copy came from (archive_source, archive_url, archived_at).
     Resumable: run it again after a stop and it goes on where it stopped.
+    Media Cloud searches within collections or sources only: each narrative
+    names its own (narratives.yml `mediacloud:`) or --mediacloud-collections
+    gives them; without either, Media Cloud is a config error.
     """
     from narrative_archive.crawl import run as crawling
     from narrative_archive.spiders.backfill import sources_for
 
     def start():
         overrides = crawling.parse_settings(scrapy_settings)
-        key = crawling.scrapy_settings(db_path, config_dir, overrides).get(
-            "NARRATIVE_ARCHIVE_MEDIACLOUD_KEY")
-        sources_for(source, key)  # an unknown source, or mediacloud without a key: exit 2
+        for option, setting in ((mediacloud_collections, "COLLECTIONS"),
+                                (mediacloud_sources, "SOURCES")):
+            if option:
+                overrides[f"NARRATIVE_ARCHIVE_MEDIACLOUD_{setting}"] = option
+        settings = crawling.scrapy_settings(db_path, config_dir, overrides)
+        key = settings.get("NARRATIVE_ARCHIVE_MEDIACLOUD_KEY")
+        chosen = sources_for(source, key)  # an unknown source, mediacloud without a key: exit 2
+        if "mediacloud" in chosen:
+            check_media_cloud(config_dir, narrative_ids, settings)
         if source in (None, "all") and not key:
             click.echo("mediacloud: skipped (no API key; set NARRATIVE_ARCHIVE_MEDIACLOUD_KEY)",
                        err=True)
@@ -116,6 +131,26 @@ def backfill(db_path, config_dir, narrative_ids, since, until, source, outlet_id
         )
 
     crawl_and_exit(start, db_path)
+
+
+def check_media_cloud(config_dir, narrative_ids, settings) -> None:
+    """Every narrative asked for has Media Cloud collections or sources (ConfigError if not,
+    before anything runs); bad ids in the options are a usage error."""
+    from narrative_archive.config import load_config, media_cloud_ids, require_media_cloud
+
+    try:
+        collections = media_cloud_ids(
+            settings.getlist("NARRATIVE_ARCHIVE_MEDIACLOUD_COLLECTIONS"), "collection")
+        sources = media_cloud_ids(settings.getlist("NARRATIVE_ARCHIVE_MEDIACLOUD_SOURCES"),
+                                  "source")
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint="--mediacloud-collections/-sources") \
+            from None
+    config = load_config(config_dir)
+    known = {narrative.id: narrative for narrative in config.narratives}
+    narratives = [known[i] for i in narrative_ids if i in known] or (
+        [] if narrative_ids else list(config.narratives))  # an unknown id: the crawl says so
+    require_media_cloud(config.paths["narratives.yml"], narratives, collections, sources)
 
 
 @click.command()

@@ -67,8 +67,8 @@ def export_wacz(db_path, config_dir, captures, narrative_id, out, since, until):
     into one WACZ file that ReplayWeb.page (https://replayweb.page) opens; the
     article pages are its pages. Unreadable records are skipped and listed.
     """
-    from narrative_archive.capture.warc import CaptureError
-    from narrative_archive.capture.warc import export_wacz as package
+    from narrative_archive.capture import CaptureError
+    from narrative_archive.capture import export_wacz as package
 
     db = existing_archive(db_path)
     row = store.get_narrative(db, narrative_id)
@@ -109,7 +109,7 @@ def prune_captures(db_path, config_dir, captures, unmatched, older_than, dry_run
     """
     from datetime import UTC, datetime, timedelta
 
-    from narrative_archive.capture.warc import CaptureError, safe_path
+    from narrative_archive.capture import CaptureError, safe_path
     from narrative_archive.times import iso, parse_duration
 
     seconds = 0 if older_than.strip().rstrip("smhdw") in ("0", "") else parse_duration(older_than)
@@ -147,7 +147,7 @@ def prune_captures(db_path, config_dir, captures, unmatched, older_than, dry_run
               "first record).")
 @click.option("--outlet", "outlet_id", metavar="ID",
               help="Every article belongs to this configured outlet (default: by domain).")
-@click.option("--batch-size", type=click.IntRange(1), default=1000, show_default=True,
+@click.option("--batch-size", type=click.IntRange(1), default=5000, show_default=True,
               help="Articles per transaction.")
 @click.option("--progress/--no-progress", default=None,
               help="A progress bar on stderr (default: when it is a terminal).")
@@ -198,7 +198,8 @@ def import_(db_path, config_dir, files, fmt, outlet_id, batch_size, progress):
     for narrative_id, result in summary.mentions.items():
         click.echo(f"narrative {narrative_id}: {describe_rematch(result)}")
     if summary.unconfigured_outlets:
-        click.echo(f"{len(summary.unconfigured_outlets)} domains are not in outlets.yml: their "
+        count = len(summary.unconfigured_outlets)
+        click.echo(f"{count} {'domain is' if count == 1 else 'domains are'} not in outlets.yml: their "
                    "articles went to an outlet of their own (configured 0), e.g. "
                    + ", ".join(summary.unconfigured_outlets[:5]))
     if summary.skipped:

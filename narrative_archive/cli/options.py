@@ -50,7 +50,9 @@ def capture_options(command):
 def captures_path(db_path: str, captures: str | None) -> Path:
     from narrative_archive.paths import captures_dir
 
-    return captures_dir(db_path, captures)
+    directory = captures_dir(db_path, captures)
+    assert directory is not None  # None only when capture is off
+    return directory
 
 
 def pass_capture_to_crawls(captures: str | None, capture: bool) -> None:
@@ -113,8 +115,9 @@ def pick_narrative(config: Config, narrative_id: str):
 def crawl_and_exit(start, db_path) -> None:
     """Run a crawl (`start()` returns its runs): config and argument errors become click
     errors; then the summary, and the exit code the crawl earned."""
-    from narrative_archive.capture.warc import CaptureDirError
+    from narrative_archive.capture import CaptureDirError
     from narrative_archive.crawl import run as crawling
+    from narrative_archive.crawl.report import print_summary
 
     try:
         runs = start()
@@ -122,7 +125,7 @@ def crawl_and_exit(start, db_path) -> None:
         raise click.ClickException(str(error)) from error
     except ValueError as error:
         raise click.UsageError(str(error)) from error
-    crawling.print_summary(runs, db_path)
+    print_summary(runs, db_path)
     crawling.exit_now(crawling.exit_code(runs))
 
 
@@ -153,9 +156,14 @@ def run_service(db_path, config_dir, grace, max_crawls, companions=None, log=Non
     def prepare():  # once this scheduler holds the archive: init
         init_archive(db_path, config, echo=lambda text: log("init", message=text)).close()
 
+    from narrative_archive.cli.fleet import fleet_service
+
+    # schedule.yml's `nodes:`: jobs go to Scrapyd nodes, batches are ingested beside
+    runner, fleet_companions = fleet_service(db_path, config_dir, log)
     try:
         return run_scheduler(db_path, config_dir, config.jobs, grace=grace,
                              max_crawls=max_crawls, log=log, prepare=prepare,
-                             companions=companions)
+                             companions={**fleet_companions, **(companions or {})},
+                             runner=runner)
     except SchedulerAlreadyRunning as error:
         raise click.ClickException(str(error)) from error

@@ -82,9 +82,12 @@ def up(db_path, config_dir, grace, max_crawls, host, port, captures, capture):
               "sites' JavaScript can read the JSON API.")
 @click.option("--print-command", is_flag=True, help="Print the datasette command instead of "
               "running it (for systemd, Docker or `datasette publish`).")
+@click.option("--replica", "replica_url", metavar="URL", help="Serve a read replica: restore "
+              "the archive Litestream replicates to URL (a directory or s3://bucket/path) into "
+              "--db and keep following it (docs/fleet.md).")
 @captures_option
 def serve(db_path, config_dir, host, port, metadata_path, settings, cors, print_command,
-          captures):
+          captures, replica_url):
     """Publish the archive with Datasette at http://HOST:PORT/: search, facets,
     timelines, the dashboard, article pages, Atom feeds, CSV and JSON.
 
@@ -103,6 +106,10 @@ def serve(db_path, config_dir, host, port, metadata_path, settings, cors, print_
     if print_command:
         click.echo(shlex.join(serve_module.datasette_args(db_path, host, port, **options)))
         return
+    if replica_url and not print_command:
+        from narrative_archive.cli.fleet import serve_replica
+
+        sys.exit(serve_replica(replica_url, db_path, host, port, options))
     try:
         serve_module.check_archive(db_path)
     except ValueError as error:

@@ -19,15 +19,20 @@ from narrative_archive.config.model import (
     Job,
     Narrative,
     Outlet,
+    select_by_id,
 )
-from narrative_archive.config.narratives import load_narratives
+from narrative_archive.config.narratives import (
+    load_narratives,
+    media_cloud_ids,
+    require_media_cloud,
+)
 from narrative_archive.config.outlets import load_outlets
 from narrative_archive.config.schedule import SettingCheck, load_schedule
 from narrative_archive.paths import DEFAULT_CONFIG_DIR
 
 __all__ = ["CONFIG_FILES", "OUTLET_KINDS", "SPIDERS", "Config", "ConfigError", "Job", "Narrative",
            "Outlet", "config_paths", "load_config", "load_narratives", "load_outlets",
-           "load_schedule"]
+           "load_schedule", "media_cloud_ids", "require_media_cloud", "select_by_id"]
 
 
 def config_paths(config_dir: str | Path | None = None) -> dict[str, Path]:

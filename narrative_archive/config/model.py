@@ -57,6 +57,9 @@ class Narrative:
     lexicon: tuple[tuple[str, tuple[tuple[str, tuple[str, ...]], ...]], ...] = ()
     # stance cue overrides: (language or "*", list name, "add" | "replace" | "set", values)
     stance: tuple[tuple[str, str, str, tuple], ...] = ()
+    # Media Cloud collection and source ids its story search is limited to (mediacloud:)
+    mediacloud_collections: tuple[int, ...] = ()
+    mediacloud_sources: tuple[int, ...] = ()
 
     def stance_override(self) -> dict[str, dict]:
         """The ``stance:`` key as analysis.stance.load_cues(override=...) reads it."""
@@ -129,3 +132,15 @@ class Config:
         raise KeyError(narrative_id)
 
 
+def select_by_id(items, ids: tuple[str, ...], kind: str) -> tuple:
+    """The configured items with these ids (all of them when none are given)."""
+    if not ids:
+        return tuple(items)
+    known = {item.id: item for item in items}
+    unknown = [i for i in ids if i not in known]
+    if unknown:
+        raise ValueError(
+            f"unknown {kind}{'s' if len(unknown) > 1 else ''}: {', '.join(unknown)}"
+            f" (known: {', '.join(sorted(known)) or 'none'})"
+        )
+    return tuple(known[i] for i in dict.fromkeys(ids))

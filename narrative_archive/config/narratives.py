@@ -6,12 +6,14 @@ from datetime import date
 from pathlib import Path
 
 from narrative_archive.config.checks import check_date, check_ids
-from narrative_archive.config.model import Narrative
+from narrative_archive.config.model import ConfigError, Narrative
 from narrative_archive.config.yamlfile import Entries, Entry
 
 NARRATIVE_KEYS = (
     "id", "title", "description", "query", "queries", "since", "examples", "lexicon", "stance",
+    "mediacloud",
 )
+MEDIACLOUD_KEYS = ("collections", "sources")
 EXAMPLE_KEYS = ("match", "no_match")
 LEXICON_KEYS = ("actor", "target", "act")
 # ISO 639-1: the language codes a variant, its examples and its lexicon may use.
@@ -114,6 +116,56 @@ def _stance(e: Entry) -> tuple[tuple[str, str, str, tuple], ...]:
     return tuple(parsed)
 
 
+def media_cloud_ids(values, what: str) -> tuple[int, ...]:
+    """Media Cloud collection or source ids (numbers, or text like "34412234,38379429");
+    ValueError saying what is wrong."""
+    if values is None:
+        return ()
+    if isinstance(values, (str, int)) and not isinstance(values, bool):
+        values = [part for part in str(values).replace(",", " ").split()]
+    if not isinstance(values, (list, tuple)):
+        raise ValueError(f"expected a list of Media Cloud {what} ids, got {values!r}")
+    ids = []
+    for value in values:
+        text = str(value).strip()
+        if isinstance(value, bool) or not text.isdigit() or int(text) < 1:
+            raise ValueError(f"expected Media Cloud {what} ids (numbers like 34412234),"
+                             f" got {value!r}")
+        ids.append(int(text))
+    return tuple(dict.fromkeys(ids))
+
+
+def _mediacloud(e: Entry) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """mediacloud: {collections: [id, ...], sources: [id, ...]}"""
+    scope = e.get("mediacloud", dict, default={})
+    found = {}
+    for key, values in scope.items():
+        if key not in MEDIACLOUD_KEYS:
+            e.fail(f"mediacloud.{key}", f"unknown key (expected one of: {', '.join(MEDIACLOUD_KEYS)})")
+        try:
+            found[key] = media_cloud_ids(values, key.rstrip("s"))
+        except ValueError as error:
+            e.fail(f"mediacloud.{key}", str(error))
+    if scope and not any(found.values()):
+        e.fail("mediacloud", "give collections and/or sources: Media Cloud searches only within them")
+    return found.get("collections", ()), found.get("sources", ())
+
+
+def require_media_cloud(path: Path, narratives, collections: tuple[int, ...] = (),
+                        sources: tuple[int, ...] = ()) -> None:
+    """ConfigError, naming the narrative and its line, for the first narrative Media Cloud
+    cannot search: its API refuses a query with neither collections (cs) nor sources (ss)."""
+    for narrative in narratives:
+        if not (narrative.mediacloud_collections or narrative.mediacloud_sources
+                or collections or sources):
+            raise ConfigError(
+                path, f"narrative {narrative.id!r}",
+                "mediacloud: Media Cloud searches only within collections or sources, and"
+                " answers 422 to a query without them: add `mediacloud: {collections: [id,"
+                " ...]}` (and/or sources) to this narrative, or pass backfill"
+                " --mediacloud-collections / --mediacloud-sources", narrative.line)
+
+
 def load_narratives(path: Path, check_query) -> tuple[Narrative, ...]:
     narratives, seen = [], set[str]()
     for index, line, data, lines in Entries(path, "narrative"):
@@ -137,11 +189,13 @@ def load_narratives(path: Path, check_query) -> tuple[Narrative, ...]:
         since = e.get("since", (str, date))
         if since is not None and check_date(since) is None:
             e.fail("since", f"expected a date like 2017-01-01, got {since!r}")
+        collections, sources = _mediacloud(e)
         narratives.append(Narrative(
             id=data["id"], title=e.get("title", required=True), query=query,
             description=" ".join((e.get("description") or "").split()) or None,
             queries=tuple(variants), since=check_date(since) if since else None, line=line,
             examples=_examples(e), lexicon=_lexicon(e), stance=_stance(e),
+            mediacloud_collections=collections, mediacloud_sources=sources,
         ))
     return tuple(narratives)
 

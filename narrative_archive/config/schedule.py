@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from narrative_archive.config.checks import check_date, check_ids
 from narrative_archive.config.model import SPIDERS, ConfigError, Job
@@ -15,7 +18,8 @@ from narrative_archive.config.yamlfile import Entries, Entry
 from narrative_archive.cron import cron_problem
 from narrative_archive.times import DURATION, DURATION_SECONDS, parse_duration
 
-SCHEDULE_KEYS = ("defaults", "jobs")
+SCHEDULE_KEYS = ("defaults", "jobs", "nodes", "batches")
+NODE_KEYS = ("url", "name", "username", "password")
 DEFAULT_KEYS = ("jitter", "timeout")
 JOB_KEYS = (
     "id", "spider", "every", "cron", "jitter", "timeout", "outlets", "narratives", "since",
@@ -140,3 +144,78 @@ def load_schedule(path: Path, outlet_ids: list[str], narrative_ids: list[str],
             made[job_id] = maker
             jobs.append(Job(id=job_id, narratives=job_narratives, **job))
     return tuple(jobs)
+
+
+# --- the fleet: Scrapyd nodes and where they leave their batches (docs/fleet.md) ---------
+
+
+@dataclass(frozen=True)
+class Node:
+    """A Scrapyd crawl node: its URL (no credentials in it), a name, and basic auth."""
+
+    name: str
+    url: str
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
+
+
+@dataclass(frozen=True)
+class Fleet:
+    """schedule.yml's `nodes:` and `batches:`; no nodes means the single-machine mode."""
+
+    nodes: tuple[Node, ...] = ()
+    batches: str | None = None  # a directory or s3://bucket/prefix
+
+
+_ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+def _expand(e: Entry, key: str, value: str) -> str:
+    """${NAME} from the environment, so passwords stay out of the file."""
+    missing = [name for name in _ENV.findall(value) if name not in os.environ]
+    if missing:
+        e.fail(key, f"the environment has no {missing[0]} (named as ${{{missing[0]}}})")
+    return _ENV.sub(lambda m: os.environ[m[1]], value)
+
+
+def _node(e: Entry) -> Node:
+    url = _expand(e, "url", str(e.get("url", required=True)))
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        e.fail("url", f"expected a Scrapyd URL like http://crawl-1:6800, got {url!r}")
+    username, password = parts.username, parts.password
+    if e.get("username") is not None:
+        username = _expand(e, "username", str(e.get("username")))
+    if e.get("password") is not None:
+        password = _expand(e, "password", str(e.get("password")))
+    netloc = parts.hostname + (f":{parts.port}" if parts.port else "")
+    clean = parts._replace(netloc=netloc).geturl().rstrip("/")
+    name = str(e.get("name") or netloc)
+    return Node(name=name, url=clean, username=username, password=password)
+
+
+def load_fleet(path: Path) -> Fleet:
+    """The `nodes:` (Scrapyd URLs, with basic auth as user:password@ in the URL or as
+    username/password keys; ${NAME} reads the environment) and `batches:` of schedule.yml.
+    NARRATIVE_ARCHIVE_BATCH_URL, when set, replaces `batches:`."""
+    entries = Entries(path, "job", top_key="jobs", top_keys=SCHEDULE_KEYS)
+    raw, line, _ = entries.top_value("nodes")
+    nodes: list[Node] = []
+    if raw is not None and not isinstance(raw, list):
+        raise ConfigError(path, "nodes", "expected a list of Scrapyd URLs", line)
+    for index, item in enumerate(raw or [], start=1):
+        data = {"url": item} if isinstance(item, str) else item
+        if not isinstance(data, dict):
+            raise ConfigError(path, f"node {index}", "expected a URL or a mapping", line)
+        node = _node(Entry(path, f"node {index}", data, {}, line, NODE_KEYS))
+        if any(n.name == node.name for n in nodes):
+            raise ConfigError(path, f"node {index}", f"name {node.name!r} is taken", line)
+        nodes.append(node)
+    batches, line, _ = entries.top_value("batches")
+    if batches is not None and not isinstance(batches, str):
+        raise ConfigError(path, "batches", "expected a directory or an s3:// URL", line)
+    batches = os.environ.get("NARRATIVE_ARCHIVE_BATCH_URL") or batches
+    if nodes and not batches:
+        raise ConfigError(path, "batches", "nodes need `batches:` (a directory or an s3:// "
+                          "URL that the nodes and the archive host share)", line)
+    return Fleet(tuple(nodes), batches)

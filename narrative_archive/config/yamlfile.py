@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import yaml
 
@@ -135,8 +135,8 @@ class Entries:
         try:
             return ConfigLoader("").construct_document(node)
         except DuplicateKeyError as error:
-            raise ConfigError(self.path, label, f"{error.key}: duplicate key",
-                              error.problem_mark.line + 1) from error
+            line = error.problem_mark.line + 1 if error.problem_mark else None
+            raise ConfigError(self.path, label, f"{error.key}: duplicate key", line) from error
         except yaml.YAMLError as error:
             mark = getattr(error, "problem_mark", None)
             raise ConfigError(self.path, label, f"invalid YAML: {getattr(error, 'problem', error)}",
@@ -154,7 +154,8 @@ class Entries:
 class Entry:
     """Typed access to one entry's keys, raising ConfigError that names the key and line."""
 
-    def __init__(self, path: Path, label: str, data: dict, lines: dict, line: int, allowed):
+    def __init__(self, path: Path, label: str, data: dict, lines: dict, line: int | None,
+                 allowed):
         self.path, self.label, self.data, self.lines, self.line = path, label, data, lines, line
         for key in data:
             if key not in allowed:
@@ -164,7 +165,7 @@ class Entry:
         prefix = f"{key}: " if key else ""
         return ConfigError(self.path, self.label, prefix + problem, self.lines.get(key, self.line))
 
-    def fail(self, key: str | None, problem: str):
+    def fail(self, key: str | None, problem: str) -> NoReturn:
         raise self.error(key, problem)
 
     def get(self, key: str, kind=str, required: bool = False, default=None):

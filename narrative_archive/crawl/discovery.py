@@ -19,7 +19,8 @@ import sqlite_utils
 
 from narrative_archive import store
 
-# Revisits and backfills: what the archive says is due, and the backfill's own bookkeeping.
+# Re-exported on purpose: spiders reach the archive only through this module (see above);
+# revisits and backfills ask what is due, and keep the backfill's own bookkeeping.
 from narrative_archive.store import backfill_cursor as backfill_cursor
 from narrative_archive.store import due_for_revisit as due_for_revisit
 from narrative_archive.store import finish_capture as finish_capture

@@ -9,7 +9,7 @@ DISK_FULL: the pipeline closes the run as failed with the error, the crawl
 command exits 1 with a one-line message, and what was not stored is fetched again by
 the next run (nothing of it was recorded as fetched). SQLite rolls the failed
 transaction back, so the archive stays intact; a WARC pair cut short is cut off at
-its start (capture.warc.CaptureWriter), so the file ends at a record boundary.
+its start (capture.writer.CaptureWriter), so the file ends at a record boundary.
 """
 
 from __future__ import annotations
@@ -34,6 +34,12 @@ def note_disk_full(stats, where: str, error: BaseException) -> bool:
     if not stats.get_value(STAT):
         stats.set_value(STAT, f"{where}: {error}")
     return True
+
+
+def stopped_message(stats, summary: str) -> str:
+    """The message of a run stopped for a full disk (its crawl_runs row, status failed)."""
+    return (f"stopped, the disk is full ({stats.get_value(STAT)}): {summary};"
+            " the rest waits for the next run")
 
 
 class StopWhenDiskFull:

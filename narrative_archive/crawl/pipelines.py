@@ -1,25 +1,24 @@
 """Scrapy glue: extract → store → match, for every Page the spiders yield.
 
-    Page ──(worker process)──► extract.extract_article ──(writer thread)──►
-        store.save_article ──► narratives.match_article ──► mentions (+ stance)
-        ──► analysis.archive.analyse_article ──► story_id, citations   (one transaction)
+    Page ──(worker)──► extract + match.reading (mentions with snippet, terms, stance;
+         story signature; citations) ──(writer thread)──► store.save_article
+         ──► narratives.match_article(readings) ──► analysis.analyse_article(reading)
 
-Extraction runs in an ExtractorPool (one process per core) and every archive
-write in one writer thread, so the reactor only fetches. Every article from a
-configured outlet is stored, mention or not; a search result is stored only
-when a narrative matches it, which is decided before anything is written by
-evaluating the narratives' FTS5 queries on an in-memory FTS5 table with the
-archive's tokenizer (`NarrativeMatcher`): one matcher semantics everywhere.
+What is a pure function of one article runs in the ExtractorPool; the crawl process
+does only what is serial: Scrapy, the archive's reads and writes, all in one writer
+thread (crawl.writer: writes that arrive together share a transaction, an article
+always with its mentions). Every article from a configured outlet is stored; a search
+result only when a narrative matches it, as the worker found on an in-memory FTS5 table
+with the archive's tokenizer (`NarrativeMatcher`): one matcher semantics everywhere.
 
-The pipeline owns the run's crawl_runs row: it uses the one the crawl command
-created (spider argument run_id, or the NARRATIVE_ARCHIVE_RUN_ID setting) or
-starts its own (`scrapy crawl feeds`), updates its counters every
-NARRATIVE_ARCHIVE_PROGRESS_EVERY seconds and closes it when the spider closes:
-'ok', 'interrupted' when a signal cut it short, or 'failed' when nothing at all
-could be fetched. Every failure (from
-the spiders as a Problem, or here: no text, not HTML) becomes a crawl_errors
-row and the run goes on; a bad date is a warning (articles.warnings, counted in
-crawl_runs.warnings): the page is still stored.
+The pipeline owns the run's crawl_runs row: the crawl command's (spider argument run_id,
+or the NARRATIVE_ARCHIVE_RUN_ID setting) or its own (`scrapy crawl feeds`). It updates
+its counters every NARRATIVE_ARCHIVE_PROGRESS_EVERY seconds and closes it when the spider
+closes: 'ok', 'interrupted' when a signal cut it short, 'failed' when nothing at all could
+be fetched or the disk filled up (crawl.faults stops the crawl at its first refused
+write). Every failure (from the spiders as a Problem, or here: no text, not HTML) becomes
+a crawl_errors row and the run goes on; a bad date is a warning (articles.warnings,
+counted in crawl_runs.warnings): the page is still stored.
 
 With capture on, the pipeline also writes the `captures` rows: every WARC
 record the capture middleware has written (drained with each counter update
@@ -34,24 +33,27 @@ import contextlib
 import logging
 import os
 import time
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
+import sqlite_utils
 from scrapy import signals
 
 from narrative_archive import store, urls
 from narrative_archive.analysis import archive as analysis
 from narrative_archive.analysis import citations
-from narrative_archive.capture.warc import CaptureRecord
+from narrative_archive.capture import CaptureRecord
 from narrative_archive.config import Config, load_config
 from narrative_archive.crawl import revisit as lifecycle
-from narrative_archive.crawl.faults import DISK_FULL
-from narrative_archive.crawl.faults import STAT as DISK_FULL_STAT
+from narrative_archive.crawl import faults
 from narrative_archive.crawl.items import STAT, Page, Problem, RevisitOutcome
+from narrative_archive.crawl.pipeline_state import PipelineState
 from narrative_archive.crawl.settings_check import check_setting
 from narrative_archive.crawl.workers import ExtractorPool
-from narrative_archive.extract.article import ExtractError, extractor_version
+from narrative_archive.crawl.writer import BatchWriter
+from narrative_archive.extract.dates import is_date_warning, prefer_listed_date
+from narrative_archive.extract.errors import ExtractError, extractor_version
 from narrative_archive.fts import NarrativeMatcher
 from narrative_archive.match import narratives as narratives_module
 from narrative_archive.paths import DEFAULT_DB
@@ -65,37 +67,25 @@ RUN_COLUMNS = {"pages": "pages", "new": "new_articles", "updated": "updated_arti
                "mentions": "mentions", "warnings": "warnings"}
 
 
-def prefer_listed_date(extracted: str | None, listed: str | None) -> str | None:
-    """The page's own publication date, unless it has none or only a day and the feed or
-    sitemap gave a full timestamp (a CMS-written listing beats a guess from the page text)."""
-    if listed and (not extracted or (len(extracted) == 10 and len(listed) > 10)):
-        return listed
-    return extracted
-
-
-def is_date_warning(warning: str) -> bool:
-    return "date" in warning.lower()
-
-
 def _html_text(body: bytes) -> str:
     """A page's markup as text, enough to look for a paywall's words."""
     return body[:500_000].decode("utf-8", "replace")
 
 
-class ArchivePipeline:
+class ArchivePipeline(PipelineState):
     """Extract each Page off the reactor, store it, match the narratives; record Problems."""
 
     def __init__(self, crawler):
         self.crawler = crawler
         self.settings = crawler.settings
         self.stats = crawler.stats
-        self.db = None
+        self.db: sqlite_utils.Database | None = None
         self.run_id: int | None = None
         self.config: Config | None = None
         self.pool: ExtractorPool | None = None
-        self.writer: ThreadPoolExecutor | None = None
+        self.writer: BatchWriter | None = None
         self.matcher: NarrativeMatcher | None = None
-        self.outlet_index = None  # analysis.citations.OutletIndex, built on first use
+        self.outlet_index: citations.OutletIndex | None = None  # built on first use
         self.captures = None  # the capture middleware (drain()), when capture is on
         self.flush_every = parse_duration(self.settings.get("NARRATIVE_ARCHIVE_PROGRESS_EVERY") or 2) or 2
         self.last_flush = 0.0
@@ -109,19 +99,20 @@ class ArchivePipeline:
 
     async def open_spider(self) -> None:
         spider = self.crawler.spider
-        self.config = getattr(spider, "config", None) or load_config(
+        self.config = config = getattr(spider, "config", None) or load_config(
             self.settings.get("NARRATIVE_ARCHIVE_CONFIG") or None, check_setting=check_setting)
-        self.matcher = NarrativeMatcher(self.config.narratives)
-        self.pool = ExtractorPool(
+        self.pool = pool = ExtractorPool(
             self.settings.getint("NARRATIVE_ARCHIVE_EXTRACT_WORKERS"),
             timeout=self.settings.getfloat("NARRATIVE_ARCHIVE_EXTRACT_TIMEOUT"),
             limits={"max_text_chars": self.settings.getint("NARRATIVE_ARCHIVE_MAX_TEXT_CHARS"),
                     "max_links": self.settings.getint("NARRATIVE_ARCHIVE_MAX_LINKS")},
+            narratives=tuple(config.narratives), read=True,
+            outlets=tuple((o.id, o.name, o.domains) for o in config.outlets),
         )
-        self.pool.start()
-        self.writer = ThreadPoolExecutor(1, thread_name_prefix="archive-writer")
+        pool.prepare()  # workers start with the first page: an empty crawl ends at once
+        self.writer = BatchWriter(lambda: self.db)
         self.captures = getattr(self.crawler, "narrative_archive_capture", None)
-        await self._write(self._open, spider)
+        await self._write_alone(self._open, spider)
         self.stats.set_value(STAT + "run_id", self.run_id)
 
     def _open(self, spider) -> None:
@@ -129,7 +120,7 @@ class ArchivePipeline:
         # power cut may lose the last few commits. Much faster than FULL.
         self.db = store.open_db(self.settings.get("NARRATIVE_ARCHIVE_DB") or DEFAULT_DB,
                                 synchronous="NORMAL")
-        narratives_module.sync_config(self.db, self.config)
+        narratives_module.sync_config(self.db, self._config)
         run_id = getattr(spider, "run_id", None) or self.settings.getint("NARRATIVE_ARCHIVE_RUN_ID")
         if run_id:
             self.run_id = run_id
@@ -143,9 +134,11 @@ class ArchivePipeline:
         if self.pool is not None:
             await asyncio.get_running_loop().run_in_executor(None, self.pool.close)
         if self.writer is not None:
-            await self._write(self._save_captures, True)
-            await self._write(self._flush)
-            self.writer.shutdown(wait=True)
+            await self._write_alone(self._save_captures, True)
+            await self._write_alone(self._flush)
+            await asyncio.get_running_loop().run_in_executor(None, self.writer.shutdown)
+            logger.info("%d archive writes in %d transactions", self.writer.writes,
+                        self.writer.batches)
             self.writer = None
 
     def spider_closed(self, spider, reason: str) -> None:
@@ -159,10 +152,8 @@ class ArchivePipeline:
                    f" {counts['mentions']} mentions, {errors} errors")
         if reason == "shutdown":  # Ctrl-C, SIGTERM, the scheduler stopping: cut short
             status, message = "interrupted", f"interrupted by a signal: {summary}"
-        elif reason == DISK_FULL:  # crawl.faults stopped it: nothing more could be stored
-            status = "failed"
-            message = (f"stopped, the disk is full ({self.stats.get_value(DISK_FULL_STAT)}):"
-                       f" {summary}; the rest waits for the next run")
+        elif reason == faults.DISK_FULL:  # nothing more could be stored
+            status, message = "failed", faults.stopped_message(self.stats, summary)
         elif fetched:
             status = "ok"
             message = summary if reason == "finished" else f"stopped early ({reason}): {summary}"
@@ -196,9 +187,9 @@ class ArchivePipeline:
         if not isinstance(item, Page):
             return item
         if item.via == "revisit" and item.article_id is not None:
-            return await self._revisit_page(item)
+            return await self._revisit_page(item, item.article_id)
         self.count("pages")
-        article, reason = await self._extract(item)
+        article, reason = await self._extract(item, item.title)
         if reason is not None:
             await self._write(self._record, item.url, reason, item.outlet_id)
             return {"url": item.url, "outlet_id": item.outlet_id, "status": "error",
@@ -206,18 +197,20 @@ class ArchivePipeline:
         record = await self._capture_of(item)
         return await self._write(self._store, item, article, record)
 
-    async def _extract(self, item: Page) -> tuple[dict[str, Any] | None, str | None]:
-        """The extracted article, or None and why not (never raises)."""
+    async def _extract(self, item: Page, title: str | None = None
+                       ) -> tuple[dict[str, Any] | None, str | None]:
+        """The extracted article (with `title` when the page has none), or None and why
+        not (never raises)."""
         article, reason = None, None
         try:
-            article = await self.pool.extract(item.body, item.url, item.encoding)
+            article = await self._pool.extract(item.body, item.url, item.encoding, title)
         except ExtractError as error:
             reason = str(error)
         except TimeoutError:
-            reason = f"extraction took longer than {self.pool.timeout:g} s"
+            reason = f"extraction took longer than {self._pool.timeout:g} s"
         except BrokenProcessPool:
             reason = "extraction crashed its worker process"
-            self.pool.close()  # a new pool starts with the next page
+            self._pool.close()  # a new pool starts with the next page
         except Exception as error:  # a bug in extraction must not stop the crawl
             logger.exception("Extraction of %s failed", item.url)
             reason = f"extraction failed: {type(error).__name__}: {error}"
@@ -225,7 +218,9 @@ class ArchivePipeline:
 
     def _store(self, page: Page, article: dict[str, Any],
                record: CaptureRecord | None = None) -> dict[str, Any]:
-        """Runs in the writer thread: decide, save, match, count."""
+        """Runs in the writer thread: decide, save, record the mentions (the worker's
+        reading; read here only when the worker could not), count."""
+        reading = article.pop("reading", None)
         article["published_at"] = prefer_listed_date(article.get("published_at"), page.published_at)
         if not article.get("title") and page.title:
             article["title"] = page.title
@@ -233,17 +228,22 @@ class ArchivePipeline:
         self._check_canonical(page, article)
         outcome = {"url": page.url, "canonical_url": article.get("canonical_url"),
                    "outlet_id": page.outlet_id, "via": page.via}
-        # Which narratives match, decided in memory (constant cost); the archive's own
-        # FTS index (whose cost grows with the archive) then only records those mentions.
-        likely = set(self.matcher.match(article.get("title"), article.get("text")))
+        # Which narratives match, decided in memory (constant cost, in the worker); the
+        # archive's own FTS index (whose cost grows with the archive) is never asked.
+        mentions = reading["mentions"] if reading else None
+        if mentions is None:
+            self.matcher = matcher = self.matcher or NarrativeMatcher(self._config.narratives)
+            likely = set(matcher.match(article.get("title"), article.get("text")))
+        else:
+            likely = set(mentions)
         if page.via == "search" or (page.via == "archive" and page.outlet_id is None):
             if not likely:
-                store.save_unmatched(self.db, [page.url, article.get("canonical_url")])
+                store.save_unmatched(self._db, [page.url, article.get("canonical_url")])
                 self.count("unmatched")
                 self._maybe_flush()
                 return {**outcome, "status": "unmatched"}
             if outlet_id is None:
-                outlet_id = store.ensure_outlet_for_domain(self.db, bare_host(page.url))
+                outlet_id = store.ensure_outlet_for_domain(self._db, bare_host(page.url))
         # A bad date is a warning, not an error: the page is stored (with the listing's
         # date when there is one), the warning kept on the article and counted on the run.
         for warning in article.get("warnings") or ():
@@ -259,35 +259,39 @@ class ArchivePipeline:
         # or not stored at all, and then the next run fetches it again.
         archive = {"source": page.archive_source, "url": page.archive_url,
                    "archived_at": page.archived_at} if page.archived_at else None
-        with store.transaction(self.db):
+        with store.transaction(self._db):
             capture_id = self._save_capture(record, source=page.archive_source or "live")
             article_id, status = store.save_article(
-                self.db, article, outlet_id, via=page.via, archive=archive,
+                self._db, article, outlet_id, via=page.via, archive=archive,
                 capture_id=capture_id, extractor=extractor_version(), origin="crawl")
             if capture_id is not None:
-                store.link_capture(self.db, capture_id, article_id)
+                store.link_capture(self._db, capture_id, article_id)
             if status == "new":  # no mentions yet: only the narratives that match can add one
-                candidates = [n for n in self.config.narratives if n.id in likely]
+                candidates = [n for n in self._config.narratives if n.id in likely]
             elif status == "updated":  # a changed text may also lose a mention: ask them all
-                candidates = list(self.config.narratives)
+                candidates = list(self._config.narratives)
             else:
                 candidates = []
             matched = []
             if candidates:
-                matched = narratives_module.match_article(self.db, article_id, candidates)
+                matched = narratives_module.match_article(self._db, article_id, candidates,
+                                                          mentions)
             if status != "unchanged":
-                self._analyse(article_id, article)
+                self._analyse(article_id, article, reading)
         self.count(status)
         self.count("mentions", len(matched))
         self._maybe_flush()
         return {**outcome, "outlet_id": outlet_id, "status": status, "article_id": article_id,
                 "mentions": matched}
 
-    def _analyse(self, article_id: int, article: dict[str, Any]) -> None:
-        """Story cluster and citations of a new or changed article (same transaction as it)."""
-        if self.outlet_index is None:
-            self.outlet_index = citations.outlet_index(self.config.outlets)
-        assignment = analysis.analyse_article(self.db, article_id, article, self.outlet_index)
+    def _analyse(self, article_id: int, article: dict[str, Any],
+                 reading: dict[str, Any] | None = None) -> None:
+        """Story cluster and citations of a new or changed article (same transaction as it):
+        from the worker's reading, or computed here when there is none."""
+        if self.outlet_index is None and not (reading and "citations" in reading):
+            self.outlet_index = citations.outlet_index(self._config.outlets)
+        assignment = analysis.analyse_article(self._db, article_id, article, self.outlet_index,
+                                              reading)
         if assignment.story_id != article_id:
             self.count("copies")
 
@@ -298,7 +302,7 @@ class ArchivePipeline:
         domains: tuple[str, ...] = ()
         if page.outlet_id:
             with contextlib.suppress(KeyError):
-                domains = self.config.outlet(page.outlet_id).domains
+                domains = self._config.outlet(page.outlet_id).domains
         if not claimed or urls.trusted_canonical(page.url, claimed, domains):
             return
         logger.warning("%s names %s as its canonical URL: another site's, not believed",
@@ -308,8 +312,9 @@ class ArchivePipeline:
 
     # -- revisits --
 
-    async def _revisit_page(self, page: Page) -> dict[str, Any]:
-        """A revisited article page: extract it, then compare it with the stored article."""
+    async def _revisit_page(self, page: Page, article_id: int) -> dict[str, Any]:
+        """A revisited article page (of the stored article `article_id`): extract it, then
+        compare it with the stored article."""
         self.count("pages")
         article, reason = await self._extract(page)
         record = await self._capture_of(page)
@@ -318,42 +323,44 @@ class ArchivePipeline:
             if reason.startswith(("no article text", "empty page")):
                 verdict = lifecycle.classify_text(None, None, _html_text(page.body))
             outcome = RevisitOutcome(
-                article_id=page.article_id, url=page.url, outcome=verdict.outcome,
+                article_id=article_id, url=page.url, outcome=verdict.outcome,
                 http_status=200, detail=verdict.detail, outlet_id=page.outlet_id,
                 checked_at=page.fetched_at)
             return await self._write(self._store_revisit_outcome, outcome, record)
-        return await self._write(self._store_revisit, page, article, record)
+        return await self._write(self._store_revisit, page, article_id, article, record)
 
-    def _store_revisit(self, page: Page, article: dict[str, Any],
+    def _store_revisit(self, page: Page, article_id: int, article: dict[str, Any],
                        record: CaptureRecord | None = None) -> dict[str, Any]:
         """Runs in the writer thread: an edit becomes a new version (origin 'revisit') and the
         narratives are asked again; a paywall teaser or an empty page is no edit."""
-        stored = store.get_article(self.db, page.article_id) or {}
+        reading = article.pop("reading", None)
+        stored = store.get_article(self._db, article_id) or {}
         verdict = lifecycle.classify_text(
             stored.get("text"), article.get("text"), _html_text(page.body))
         if verdict.outcome != "page":
             return self._store_revisit_outcome(RevisitOutcome(
-                article_id=page.article_id, url=page.url, outcome=verdict.outcome,
+                article_id=article_id, url=page.url, outcome=verdict.outcome,
                 http_status=200, detail=verdict.detail, outlet_id=page.outlet_id,
                 checked_at=page.fetched_at), record)
-        with store.transaction(self.db):
-            capture_id = self._save_capture(record, page.article_id)
-            outcome = store.revise_article(self.db, page.article_id, article, page.fetched_at,
+        with store.transaction(self._db):
+            capture_id = self._save_capture(record, article_id)
+            outcome = store.revise_article(self._db, article_id, article, page.fetched_at,
                                            capture_id=capture_id, extractor=extractor_version())
             store.record_revisit(
-                self.db, page.article_id, outcome, checked_at=page.fetched_at, http_status=200,
+                self._db, article_id, outcome, checked_at=page.fetched_at, http_status=200,
                 run_id=self.run_id, etag=page.etag, last_modified=page.last_modified,
                 detail="the title or text changed" if outcome == "edited"
                 else "the title and text are as stored")
             matched = []
             if outcome == "edited":
                 matched = narratives_module.match_article(
-                    self.db, page.article_id, list(self.config.narratives))
+                    self._db, article_id, list(self._config.narratives),
+                    reading["mentions"] if reading else None)
         self.count("revisit_" + outcome)
         self.count("updated" if outcome == "edited" else "unchanged")
         self.count("mentions", len(matched))
         self._maybe_flush()
-        return {"url": page.url, "article_id": page.article_id, "outlet_id": page.outlet_id,
+        return {"url": page.url, "article_id": article_id, "outlet_id": page.outlet_id,
                 "via": page.via, "status": outcome, "mentions": matched}
 
     def _store_revisit_outcome(self, item: RevisitOutcome,
@@ -361,10 +368,10 @@ class ArchivePipeline:
         """Runs in the writer thread: a revisit with no page to compare. A failing one is
         also a crawl error (it counts against the outlet's health). Its capture (the 404,
         the 301, the login page) is the article's: the evidence of what the revisit saw."""
-        with store.transaction(self.db):
+        with store.transaction(self._db):
             self._save_capture(record, item.article_id)
             store.record_revisit(
-                self.db, item.article_id, item.outcome, checked_at=item.checked_at,
+                self._db, item.article_id, item.outcome, checked_at=item.checked_at,
                 http_status=item.http_status, new_url=item.new_url, run_id=self.run_id,
                 detail=item.detail, etag=item.etag, last_modified=item.last_modified)
             if item.outcome == "failing":
@@ -394,7 +401,7 @@ class ArchivePipeline:
         """The page's captures row; `source` says whose copy it is (live, wayback, commoncrawl)."""
         if record is None:
             return None
-        return store.save_capture(self.db, record, self.run_id, article_id=article_id,
+        return store.save_capture(self._db, record, self.run_id, article_id=article_id,
                                   source=source)
 
     def _save_captures(self, wait: bool = False) -> None:
@@ -405,7 +412,7 @@ class ArchivePipeline:
 
     def _record(self, url: str | None, reason: str, outlet_id: str | None,
                 kind: str = "error") -> None:
-        store.record_error(self.db, self.run_id, url, reason, outlet_id, kind)
+        store.record_error(self._db, self.run_id, url, reason, outlet_id, kind)
         if kind == "error":  # a skip is counted by the spider (skipped_robots, ...)
             self.count("errors")
 
@@ -434,4 +441,10 @@ class ArchivePipeline:
         self.last_flush = time.monotonic()
 
     async def _write(self, function, *args):
-        return await asyncio.get_running_loop().run_in_executor(self.writer, function, *args)
+        """`function(*args)` in the writer thread, in a transaction shared with the writes
+        queued beside it (writer.BatchWriter); its result once committed."""
+        return await asyncio.wrap_future(self._writer.submit(function, *args))
+
+    async def _write_alone(self, function, *args):
+        """Run `function(*args)` in the writer thread, outside any batch."""
+        return await asyncio.wrap_future(self._writer.submit(function, *args, batch=False))

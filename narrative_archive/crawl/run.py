@@ -19,65 +19,26 @@ import sys
 import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 from rich.live import Live
-from rich.table import Table
 
 from narrative_archive import store
-from narrative_archive.capture.warc import CaptureDirError
-from narrative_archive.config import SPIDERS, Config, load_config
+from narrative_archive.capture import CaptureDirError
+from narrative_archive.config import SPIDERS, Config, load_config, select_by_id
+from narrative_archive.crawl import runs
 from narrative_archive.crawl.faults import DISK_FULL
 from narrative_archive.crawl.faults import STAT as DISK_FULL_STAT
+from narrative_archive.crawl.report import (
+    SpiderRun,
+    progress_table,
+)
 from narrative_archive.crawl.settings_check import check_setting
 from narrative_archive.paths import DEFAULT_DB, captures_dir
-from narrative_archive.publish import status
-from narrative_archive.times import clock
 
-STAT = "narrative_archive/"
-COUNTERS = ("fetched", "pages", "new", "updated", "unchanged", "mentions", "errors")
-SKIPS = ("skipped_recent", "skipped_failed", "skipped_robots", "skipped_offsite", "skipped_out_of_range",
-         "skipped_limit", "skipped_undated", "unmatched", "skipped_fetched_before",
-         "skipped_not_html", "skipped_soft_404", "skipped_redirect", "skipped_not_ok",
-         "skipped_stored")
 ON_DEMAND = ("backfill",)  # spiders run only when named (never by a bare `crawl`)
-
-
-@dataclass
-class SpiderRun:
-    """One spider's run: its crawl_runs row and, as it goes, its counters."""
-
-    spider: str
-    run_id: int | None  # None until the spider starts
-    status: str = "waiting"
-    message: str | None = None
-    finish_reason: str | None = None
-    stats: dict[str, Any] = field(default_factory=dict)
-    started: float | None = None
-    finished: float | None = None
-    crawler: Any = field(default=None, repr=False)
-
-    def value(self, key: str) -> int:
-        stats = self.stats
-        if self.crawler is not None:
-            try:
-                stats = self.crawler.stats.get_stats()
-            except AttributeError:  # the crawler has not set itself up yet
-                pass
-        return int(stats.get(STAT + key, 0) or 0)
-
-    @property
-    def elapsed(self) -> float:
-        if self.started is None:
-            return 0.0
-        return (self.finished or time.monotonic()) - self.started
-
-    @property
-    def fetched(self) -> int:
-        return self.value("fetched")
 
 
 def parse_settings(pairs: Iterable[str]) -> dict[str, str]:
@@ -114,7 +75,7 @@ def capture_settings(db_path: str | Path, captures: str | Path | None, capture: 
     """
     from scrapy.settings import BaseSettings
 
-    from narrative_archive.capture.warc import check_captures_dir
+    from narrative_archive.capture import check_captures_dir
 
     given = BaseSettings(overrides)
     if not given.getbool("NARRATIVE_ARCHIVE_CAPTURE", True):
@@ -184,14 +145,13 @@ def check_arguments(config: Config, spiders: Sequence[str], outlets: Sequence[st
                     narratives: Sequence[str], since: str | None, until: str | None,
                     run_id: int | None) -> None:
     """Raise ValueError naming the first bad argument, before anything starts."""
-    from narrative_archive.spiders.base import select
     from narrative_archive.times import parse_when
 
     unknown = [s for s in spiders if s not in SPIDERS and s not in ON_DEMAND]
     if unknown:
         raise ValueError(f"unknown spider {unknown[0]!r} (known: {', '.join(SPIDERS)})")
-    select(config.outlets, tuple(outlets), "outlet")
-    select(config.narratives, tuple(narratives), "narrative")
+    select_by_id(config.outlets, tuple(outlets), "outlet")
+    select_by_id(config.narratives, tuple(narratives), "narrative")
     start, end = parse_when(since), parse_when(until, end=True)
     if start and end and start > end:
         raise ValueError("--since is after --until")
@@ -280,7 +240,7 @@ def open_runs(db, db_path: str | Path, spiders: Sequence[str],
         if row["pid"] is None:
             store.update_run(db, run_id, pid=os.getpid())
     # runs left 'running' by a crawl killed with -9 are closed now, as `status` does
-    status.settle_runs(db, skip=[run_id] if run_id is not None else [])
+    runs.settle_runs(db, skip=[run_id] if run_id is not None else [])
     # A spider's run row is created when it starts (a spider waiting its turn is not running).
     return [SpiderRun(name, run_id) for name in spiders]
 
@@ -428,81 +388,3 @@ def _log_to_console(console: Console, settings, explicit: bool) -> None:
                           rich_tracebacks=False, log_time_format="%H:%M:%S")
     handler.setLevel(level)
     logging.root.addHandler(handler)
-
-
-# --- tables -------------------------------------------------------------------------
-
-
-def progress_table(runs: Sequence[SpiderRun]) -> Table:
-    """The live table: one row per spider, counters as they grow."""
-    table = Table(title="narrative-archive crawl", title_justify="left", expand=False)
-    for column in ("spider", "run", "fetched", "pages", "new", "updated", "mentions", "errors",
-                   "skipped", "pages/s", "time"):
-        table.add_column(column, justify="left" if column == "spider" else "right")
-    for run in runs:
-        if run.crawler is None and not run.stats:
-            table.add_row(run.spider, str(run.run_id or ""), *["" for _ in range(9)])
-            continue
-        elapsed = run.elapsed
-        pages = run.value("pages")
-        table.add_row(
-            run.spider, str(run.run_id), *(str(run.value(k)) for k in (
-                "fetched", "pages", "new", "updated", "mentions", "errors")),
-            str(sum(run.value(k) for k in SKIPS)),
-            f"{pages / elapsed:.1f}" if elapsed > 0 else "",
-            clock(elapsed),
-        )
-    return table
-
-
-def summary_table(runs: Sequence[SpiderRun]) -> Table:
-    """The table printed at the end: what each spider did and how the run ended."""
-    table = Table(title="Crawl summary", title_justify="left")
-    for column in ("spider", "run", "status", "fetched", "pages", "new", "updated", "unchanged",
-                   "mentions", "errors", "skipped", "pages/s", "time"):
-        table.add_column(column, justify="left" if column in ("spider", "status") else "right")
-    for run in runs:
-        elapsed = run.elapsed
-        table.add_row(
-            run.spider, str(run.run_id or ""), run.status,
-            *(str(run.value(k)) for k in COUNTERS),
-            str(sum(run.value(k) for k in SKIPS)),
-            f"{run.value('pages') / elapsed:.1f}" if elapsed > 0 else "",
-            clock(elapsed),
-        )
-    return table
-
-
-def errors_table(db, runs: Sequence[SpiderRun], limit: int = 8,
-                 kind: str = "error") -> Table | None:
-    """The most frequent failure reasons of these runs (`kind` 'skipped': why pages were
-    not fetched), with an example URL."""
-    ids = [run.run_id for run in runs if run.run_id is not None]
-    rows = store.run_error_reasons(db, ids, limit, kind) if ids else []
-    if not rows:
-        return None
-    table = Table(title="Errors" if kind == "error" else "Not fetched", title_justify="left")
-    table.add_column("count", justify="right")
-    table.add_column("reason")
-    table.add_column("example URL", overflow="fold")
-    for reason, count, url in rows:
-        table.add_row(str(count), reason, url or "")
-    return table
-
-
-def print_summary(runs: Sequence[SpiderRun], db_path: str | Path,
-                  console: Console | None = None) -> None:
-    console = console or Console(width=None if sys.stdout.isatty() else 160)
-    console.print(summary_table(runs))
-    db = store.open_db(db_path, migrate=False)
-    try:
-        tables = [errors_table(db, runs), errors_table(db, runs, kind="skipped")]
-    finally:
-        db.close()
-    for table in tables:
-        if table is not None:
-            console.print(table)
-    for run in runs:
-        if run.message and run.run_id is not None:
-            console.print(f"{run.spider} (run {run.run_id}): {run.status}: {run.message}",
-                          highlight=False, soft_wrap=True)

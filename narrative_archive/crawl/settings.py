@@ -28,8 +28,6 @@ EXTENSIONS = {"narrative_archive.crawl.middlewares.RobotsCrawlDelay": 500,
               # a full disk stops the crawl at its first refused write (crawl/faults.py)
               "narrative_archive.crawl.faults.StopWhenDiskFull": 500}
 ROBOTSTXT_CRAWL_DELAY_MAX = 30.0
-# The GDELT DOC API asks for at most one request every five seconds.
-DOWNLOAD_SLOTS = {"api.gdeltproject.org": {"concurrency": 1, "delay": 5.0}}
 
 # --- robustness -----------------------------------------------------------------
 RETRY_ENABLED = True
@@ -43,6 +41,8 @@ DOWNLOADER_MIDDLEWARES = {
     "narrative_archive.crawl.middlewares.SharedRobotsTxtMiddleware": 100,
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
     "narrative_archive.crawl.middlewares.BackoffRetryMiddleware": 550,
+    # Sees an API's answer before the retry middleware: its 429s pause or stop its slot.
+    "narrative_archive.crawl.pacing.PacedApiMiddleware": 560,
     # After retries (responses run 900 → 100): it sees what retries could not mend.
     "narrative_archive.crawl.middlewares.OutletCapsMiddleware": 540,
     # Before RedirectMiddleware (600) sees the response: responses run 900 → 100.
@@ -85,9 +85,11 @@ NARRATIVE_ARCHIVE_SEARCH_SINCE = "3d"  # search: the --since used when none is g
 # revisit: when a mentioned article is checked again, after it was first seen.
 NARRATIVE_ARCHIVE_REVISIT_AFTER = ["1d", "7d", "30d", "180d"]
 NARRATIVE_ARCHIVE_GDELT_URL = "https://api.gdeltproject.org/api/v2/doc/doc"  # "" to skip GDELT
+NARRATIVE_ARCHIVE_GDELT_INTERVAL = 5.0  # seconds from one GDELT answer to the next request
 NARRATIVE_ARCHIVE_GDELT_MAXRECORDS = 250
-# News-search RSS endpoints: URL templates with {query} (and optional {since}/{until}).
-NARRATIVE_ARCHIVE_SEARCH_FEEDS = ["https://www.bing.com/news/search?q={query}&format=rss"]
+# News-search RSS endpoints: bing, google-news, or URL templates with {query} (and optional
+# {since}/{until}, {lang}, {hl}/{gl}/{ceid}); sources/newsrss.py says what each does.
+NARRATIVE_ARCHIVE_SEARCH_FEEDS = ["bing"]
 # WARC capture of every response into this directory; None: off (as is NARRATIVE_ARCHIVE_CAPTURE=0).
 NARRATIVE_ARCHIVE_CAPTURES = os.environ.get("NARRATIVE_ARCHIVE_CAPTURES") or None
 NARRATIVE_ARCHIVE_CAPTURE = True
@@ -106,16 +108,28 @@ NARRATIVE_ARCHIVE_MAX_PAGE_BYTES = 2 * 1024 * 1024
 # --- backfill from web archives (the backfill spider) -------------------------------------
 NARRATIVE_ARCHIVE_WAYBACK_URL = "https://web.archive.org"  # CDX at /cdx/search/cdx, raw captures at /web/
 NARRATIVE_ARCHIVE_WAYBACK_PAGE_SIZE = 1000  # CDX rows per request
+# Read the archived copies of the outlets' feeds and sitemaps in the range for pages whose
+# URL names no narrative term (one CDX query per feed or sitemap, a copy a day fetched).
+NARRATIVE_ARCHIVE_BACKFILL_ARCHIVED_LISTINGS = True
 NARRATIVE_ARCHIVE_COMMONCRAWL_INDEX_URL = "https://index.commoncrawl.org"
 NARRATIVE_ARCHIVE_COMMONCRAWL_DATA_URL = "https://data.commoncrawl.org"
 NARRATIVE_ARCHIVE_MEDIACLOUD_URL = "https://search.mediacloud.org/api"
 NARRATIVE_ARCHIVE_MEDIACLOUD_KEY = os.environ.get("NARRATIVE_ARCHIVE_MEDIACLOUD_KEY") or ""
-# Download slots of the archives (requests at once, seconds between them): the Internet
-# Archive asks for at most about one CDX request a second and blocks clients that hammer it.
+# Media Cloud searches only within collections and/or sources (ids); a narrative's own
+# `mediacloud:` in narratives.yml wins over these (backfill --mediacloud-collections ...).
+NARRATIVE_ARCHIVE_MEDIACLOUD_COLLECTIONS: list[str] = []
+NARRATIVE_ARCHIVE_MEDIACLOUD_SOURCES: list[str] = []
+# Download slots of archive fetches (requests at once, seconds between them): the Wayback
+# Machine's replay allows about 600 a minute (edgi-govdata-archiving/wayback keeps to 480).
 NARRATIVE_ARCHIVE_BACKFILL_SLOTS = {
-    "wayback-cdx": {"concurrency": 1, "delay": 1.0},
     "wayback": {"concurrency": 2, "delay": 0.5},
-    "commoncrawl-index": {"concurrency": 1, "delay": 1.0},
     "commoncrawl-data": {"concurrency": 2, "delay": 0.5},
-    "mediacloud": {"concurrency": 1, "delay": 1.0},
 }
+
+# --- paced APIs (narrative_archive.crawl.pacing): one request at a time, no jitter, the
+# interval counted from the previous answer; a 429 pauses, a second one stops the API ------
+NARRATIVE_ARCHIVE_WAYBACK_CDX_PER_MINUTE = 24.0  # 80% of the CDX server's ~30 a minute
+NARRATIVE_ARCHIVE_COMMONCRAWL_INDEX_PER_MINUTE = 60.0
+NARRATIVE_ARCHIVE_MEDIACLOUD_PER_MINUTE = 2.0  # raise it only for a key allowed more (staff: 100)
+NARRATIVE_ARCHIVE_RATE_LIMIT_PAUSE = 60.0  # seconds an API is left alone after a 429
+NARRATIVE_ARCHIVE_CLOCK_SPEED = 1.0  # divides every pace and pause; > 1 only in tests

@@ -1,16 +1,17 @@
-"""Extraction off the reactor thread: a pool of worker processes that import extract once.
+"""Extraction and reading off the reactor thread: a pool of worker processes.
 
-Extraction costs ~5 ms of CPU per page, more than Scrapy and the archive spend
-on it in the crawl process (~3.5 ms), so it runs in worker processes (one per
-core by default), started by a forkserver that has already imported extract, so
-a new worker is ready in a fraction of a second. The pipeline awaits the
-results; the reactor never blocks.
+A worker extracts the page (~5 ms of CPU) and, with the pool's narratives and outlets,
+reads the article (match.reading: which narratives match, with snippet, terms and stance;
+its story signature; its citations), so the crawl process only writes what comes back
+(issue 21: matching and analysis in the crawl process had cut the crawl to a third of
+bare trafilatura's speed). Workers are started by a forkserver that has already imported
+extraction and reading, so a new worker is ready in a fraction of a second. The pipeline
+awaits the results; the reactor never blocks.
 
 One page per task: sending a 70 KiB page and getting its article back costs the
 crawl process ~0.1 ms, so batching pages would save little and hold articles
-back. One worker per core even though the crawl process needs a share of a core
-too: on 2 cores, 2 workers crawled 10,000 pages a little faster than 1 (182
-against 172 pages/s in benchmarks/crawl.py) for ~25 MiB more memory (PSS).
+back. One worker per core by default, less one for the crawl process (Scrapy and the
+archive writes keep a share of a core busy).
 
 Workers and their forkserver ignore SIGINT and SIGTERM (the crawl process
 shuts the pool down after its graceful stop, so a signal to the whole process
@@ -27,11 +28,13 @@ import signal
 import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import forkserver
 from typing import Any
 
 import psutil
 
-from narrative_archive.extract import article as extract
+from narrative_archive.extract.errors import ExtractError
+from narrative_archive.match import reading
 
 # How many workers the pool starts, for the forkserver's preload (_preload) to read.
 POOL_SIZE_VARIABLE = "NARRATIVE_ARCHIVE_EXTRACT_POOL_SIZE"
@@ -45,20 +48,45 @@ _WARM_UP_PAGE = (
 )
 
 
+# The worker's Reader (match.reading), built by _init_worker from the pool's narratives
+# and outlets; None in a pool that only extracts.
+_reader: reading.Reader | None = None
+
+
+_WARM_UP_TEXT = ("A warm-up text long enough to be compared, so that a new worker computes one"
+                 " story signature and reads one text for narratives and citations before the"
+                 " first real page arrives, according to Reuters; the rest are filler words"
+                 " for the shingles: one two three four five six seven eight nine ten.")
+
+
 def extract_page(body: bytes, url: str, encoding: str | None,
-                 limits: dict[str, int] | None = None) -> dict[str, Any]:
+                 limits: dict[str, int] | None = None, title: str | None = None) -> dict[str, Any]:
     """Extract one page (in a worker): the Article as a dict; ExtractError says why not.
 
-    `limits` are extract_article's caps (max_text_chars, max_links)."""
-    return extract.extract_article(body, url, encoding=encoding, **(limits or {})).to_dict()
+    `limits` are extract_article's caps (max_text_chars, max_links); `title` is the
+    listing's, for a page without one. With a Reader in this worker the dict also holds
+    the article's "reading" (match.reading: mentions with snippets and stance, story
+    signature, citations), so the crawl process only writes."""
+    from narrative_archive.extract import article as extract  # loaded by the forkserver
+
+    article = extract.extract_article(body, url, encoding=encoding, **(limits or {})).to_dict()
+    if not article.get("title") and title:
+        article["title"] = title
+    if _reader is not None:
+        article["reading"] = reading.read_or_none(_reader, article)
+    return article
 
 
 def warm_up() -> None:
     """Load extraction's lazy state (trafilatura, htmldate, the language model) now."""
+    from narrative_archive.extract import article as extract
+
     try:
         extract.extract_article(_WARM_UP_PAGE, "http://warm-up.invalid/article")
-    except extract.ExtractError:
+    except ExtractError:
         pass
+    # reading's lazy state: citation patterns, stance cues, the MinHash permutations
+    reading.warm_up(_WARM_UP_TEXT)
 
 
 def _alive(pid: int, started: float) -> bool:
@@ -70,7 +98,8 @@ def _alive(pid: int, started: float) -> bool:
         return False
 
 
-def _init_worker(crawl_pid: int, crawl_started: float) -> None:
+def _init_worker(crawl_pid: int, crawl_started: float, readers: tuple | None = None) -> None:
+    global _reader
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
 
@@ -83,46 +112,68 @@ def _init_worker(crawl_pid: int, crawl_started: float) -> None:
 
     threading.Thread(target=watch, name="crawl-watch", daemon=True).start()
     warm_up()  # quick when the forkserver preloaded everything
+    if readers is not None:
+        narratives, outlets = readers
+        _reader = reading.Reader(narratives, outlets)
+        _reader.read({"title": "Warm-up", "text": _WARM_UP_TEXT, "language": "en"})
 
 
 class ExtractorPool:
     """Worker processes extracting pages; `await pool.extract(...)` from the event loop."""
 
     def __init__(self, workers: int = 0, *, timeout: float = 120, grace: float = 5.0,
-                 limits: dict[str, int] | None = None):
+                 limits: dict[str, int] | None = None, narratives: tuple = (),
+                 outlets: tuple = (), read: bool = False):
         # The crawl process itself (Scrapy, archive writes) keeps one core busy.
         self.workers = workers or max(1, (os.cpu_count() or 2) - 1)
         self.limits = dict(limits or {})  # extract_article's caps
         self.timeout = timeout  # for one page
         self.grace = grace  # for a busy worker to finish when the pool closes
+        # With read=True every article comes back with its "reading" (match.reading) of
+        # these narratives and outlets (config.Narrative, and (id, name, domains) tuples).
+        self.readers = (tuple(narratives), tuple(outlets)) if read else None
         self._executor: ProcessPoolExecutor | None = None
 
-    def start(self) -> None:
-        """Start the workers (and warm them up) before the first page arrives."""
-        if self._executor is not None:
-            return
+    def _context(self):
         method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
         context = multiprocessing.get_context(method)
         if method == "forkserver":
             context.set_forkserver_preload(["narrative_archive.crawl._preload"])
             os.environ[POOL_SIZE_VARIABLE] = str(self.workers)  # for _preload to read
+        return context, method
+
+    def prepare(self) -> None:
+        """Start the forkserver, which imports and warms up extraction and reading, without
+        waiting for it: the crawl goes on fetching (an empty crawl ends at once) and the
+        workers, forked from it when the first page arrives, start warm."""
+        if self._executor is None and self._context()[1] == "forkserver":
+            forkserver.ensure_running()
+
+    def start(self) -> None:
+        """Start the workers (and warm them up) now; extract() does on the first page."""
+        if self._executor is not None:
+            return
+        context, _ = self._context()
         me = os.getpid()
         # No max_tasks_per_child: with it, CPython 3.11's executor can deadlock when it
         # replaces a worker, and extraction does not grow a worker's memory anyway
         # (flat over 6,000 pages).
         self._executor = ProcessPoolExecutor(
             self.workers, mp_context=context, initializer=_init_worker,
-            initargs=(me, psutil.Process(me).create_time()),
+            initargs=(me, psutil.Process(me).create_time(), self.readers),
         )
         # Spawn every worker now rather than on demand, so the warm-ups overlap the first fetches.
         for _ in range(self.workers):
             self._executor.submit(os.getpid)
 
-    async def extract(self, body: bytes, url: str, encoding: str | None) -> dict[str, Any]:
-        """The extracted article as a dict; raises ExtractError, TimeoutError, or a worker's crash."""
+    async def extract(self, body: bytes, url: str, encoding: str | None,
+                      title: str | None = None) -> dict[str, Any]:
+        """The extracted article as a dict (with its "reading" when the pool reads);
+        raises ExtractError, TimeoutError, or a worker's crash."""
         if self._executor is None:
             self.start()
-        future = self._executor.submit(extract_page, body, url, encoding, self.limits)
+        assert self._executor is not None  # start() made it
+        future = self._executor.submit(extract_page, body, url, encoding, self.limits, title)
         try:
             return await asyncio.wait_for(asyncio.wrap_future(future), self.timeout)
         except TimeoutError:

@@ -17,7 +17,6 @@ import hashlib
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, fields
-from functools import cache
 from os import PathLike
 from pathlib import Path
 from typing import Any
@@ -35,6 +34,8 @@ from narrative_archive.extract.bounds import bound_markup
 from narrative_archive.extract.bylines import dom_author, split_authors, structured_authors
 from narrative_archive.extract.dates import first_date, modified_sources, published_sources
 from narrative_archive.extract.decoding import DecodeError, decode_page
+from narrative_archive.extract.errors import ExtractError as ExtractError
+from narrative_archive.extract.errors import extractor_version as extractor_version
 from narrative_archive.extract.language import page_language
 from narrative_archive.extract.metadata import (
     document_base,
@@ -46,18 +47,6 @@ from narrative_archive.extract.metadata import (
     page_canonical_url,
 )
 from narrative_archive.urls import canonicalize_url, is_share_link, is_web_url
-
-
-@cache
-def extractor_version() -> str:
-    """Who extracted a version: "narrative-archive 0.1.0 / trafilatura 2.3.1"."""
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        ours = version("narrative-archive")
-    except PackageNotFoundError:
-        ours = "unknown"
-    return f"narrative-archive {ours} / trafilatura {trafilatura.__version__}"
 
 
 @dataclass(frozen=True)
@@ -85,10 +74,6 @@ class Article:
             value = getattr(self, item.name)
             result[item.name] = list(value) if isinstance(value, tuple) else value
         return result
-
-
-class ExtractError(ValueError):
-    """The page has no article to extract; ``str(e)`` is a short reason for a user."""
 
 
 # --- public API ---------------------------------------------------------------

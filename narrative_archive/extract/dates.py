@@ -154,3 +154,15 @@ def parse_listed_date(value: str | None) -> datetime | None:
         return moment.astimezone(UTC)
     except (OverflowError, ValueError):
         return None
+
+
+def prefer_listed_date(extracted: str | None, listed: str | None) -> str | None:
+    """The page's own publication date, unless it has none or only a day and the feed or
+    sitemap gave a full timestamp (a CMS-written listing beats a guess from the page text)."""
+    if listed and (not extracted or (len(extracted) == 10 and len(listed) > 10)):
+        return listed
+    return extracted
+
+
+def is_date_warning(warning: str) -> bool:
+    return "date" in warning.lower()

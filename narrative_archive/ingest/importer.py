@@ -1,315 +1,74 @@
-"""Existing collections → articles: read, map and check rows of JSON lines, news-please
-output or CSV, for `narrative-archive import`.
+"""`narrative-archive import`: existing collections into the archive, recorded as a crawl
+run of spider 'import', then one rematch pass per narrative.
 
-Reading is pure (no database): `read_articles` yields (line, article dict) for
-every good row and (line, Problem reason) for every bad one, so a caller stores
-the good ones in batches and reports the rest as file:line. A field holding
-HTML instead of text gets the main text extracted by the project's own
-extraction (as a crawled page would), and the article a warning saying so.
-`import_files` is the whole import: batches of upserts, one transaction each,
-then one rematch per narrative.
+    reader (this process) ──chunks of records──► workers: to_article (URLs, dates, HTML → text)
+                                                  │ (line, article | Problem), in file order
+    writer (this process) ◄──────────────────────┘ duplicate check, outlets, batches of upserts
+    then: rematch every narrative once (one FTS5 scan each), stance of the new mentions in
+    the workers
+
+Rows are read (ingest.rows) and mapped to articles in worker processes while this
+process writes the previous batch; each batch is one transaction, so an interruption
+keeps whole batches and a second run upserts the rest. A small import (under
+PARALLEL_BYTES) is read in this process: starting workers would cost more than it saves.
 """
 
 from __future__ import annotations
 
-import csv
-import json
-import re
-import sys
-from collections.abc import Callable, Iterable, Iterator, Mapping
+import itertools
+import multiprocessing
+import os
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
-import lxml.html
-
-from narrative_archive import store, urls
+from narrative_archive import store
 from narrative_archive.config import Config
-from narrative_archive.extract import article as extract
-from narrative_archive.extract import dates, language
+from narrative_archive.ingest.rows import FORMATS as FORMATS
+from narrative_archive.ingest.rows import Problem, check_format, checked, read_records, to_articles
+from narrative_archive.ingest.rows import guess_format as guess_format
+from narrative_archive.ingest.rows import read_articles as read_articles
+from narrative_archive.ingest.rows import to_article as to_article
 from narrative_archive.match import narratives as narratives_module
 
-FORMATS = ("jsonl", "news-please", "csv")
-BATCH_SIZE = 1000
-
-# Other names for our article fields (news-please's, Media Cloud's, common CSV headers).
-ALIASES = {
-    "maintext": "text",
-    "content": "text",
-    "body": "text",
-    "date_publish": "published_at",
-    "publish_date": "published_at",
-    "date": "published_at",
-    "date_modify": "modified_at",
-    "date_download": "fetched_at",
-    "author": "authors",
-    "headline": "title",
-}
-NEWS_PLEASE_KEYS = frozenset(("maintext", "date_publish", "source_domain", "date_download"))
-_HTML_TAG = re.compile(
-    r"<(?:p|div|br|span|a|html|body|article|section|h[1-6]|li|ul|table|script|style|img)"
-    r"\b[^>]*>", re.IGNORECASE)
-
-_ANY_TAG = re.compile(r"</?[a-zA-Z][a-zA-Z0-9]*\b[^>]*>")
+BATCH_SIZE = 5000  # articles per transaction: FTS5 writes one index segment per commit
+CHUNK = 250  # records per task for a worker
+PARALLEL_BYTES = 8 * 2**20  # smaller imports are read in this process
 
 
-class RowError(ValueError):
-    """A row that cannot be imported; str() is the reason shown beside file:line."""
+def worker_pool(workers: int = 0) -> ProcessPoolExecutor:
+    """Worker processes for an import (default: one per core), started by a forkserver
+    that has imported the reading code once."""
+    method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
+    context = multiprocessing.get_context(method)
+    if method == "forkserver":
+        context.set_forkserver_preload(["narrative_archive.ingest.rows",
+                                        "narrative_archive.analysis.archive"])
+    return ProcessPoolExecutor(workers or os.cpu_count() or 2, mp_context=context)
 
 
-@dataclass(frozen=True)
-class Problem:
-    """A skipped row: where it is and why."""
+def read_in_workers(executor: Executor, path: str | Path, fmt: str | None,
+                    progress: Callable[[int], None] | None = None, ahead: int = 16
+                    ) -> Iterator[tuple[int, dict[str, Any] | Problem]]:
+    """read_articles(path, fmt, progress), with to_article run in `executor`'s workers on
+    chunks of CHUNK records, at most `ahead` chunks in flight; rows come back in order."""
+    fmt = check_format(path, fmt)
+    records = read_records(path, fmt, progress)
+    chunks = iter(lambda: list(itertools.islice(records, CHUNK)), [])
+    pending = [executor.submit(to_articles, str(path), chunk)
+               for chunk in itertools.islice(chunks, ahead)]
 
-    path: str
-    line: int
-    reason: str
-    url: str | None = None
+    def rows() -> Iterator[tuple[int, dict[str, Any] | Problem]]:
+        while pending:
+            done = pending.pop(0).result()
+            chunk = next(chunks, None)
+            if chunk is not None:
+                pending.append(executor.submit(to_articles, str(path), chunk))
+            yield from done
 
-    def __str__(self) -> str:
-        return f"{self.path}:{self.line}: {self.reason}"
-
-
-# --- formats -----------------------------------------------------------------
-
-
-def guess_format(path: str | Path) -> str:
-    """jsonl, news-please or csv: from the extension, then the first record's keys."""
-    path = Path(path)
-    suffix = path.suffix.lower()
-    if suffix in (".csv", ".tsv"):
-        return "csv"
-    with open(path, encoding="utf-8", errors="replace") as handle:
-        head = handle.read(65536)
-    stripped = head.lstrip("\ufeff \t\r\n")
-    if not stripped.startswith(("{", "[")):
-        return "csv"
-    first = stripped.splitlines()[0] if stripped else ""
-    try:
-        record = json.loads(first)
-    except ValueError:  # one pretty-printed object per file: news-please's own output
-        return "news-please" if suffix == ".json" or re.search(
-            r'"(?:maintext|date_publish|source_domain)"', head) else "jsonl"
-    if isinstance(record, list):
-        record = record[0] if record and isinstance(record[0], dict) else {}
-    if isinstance(record, dict) and NEWS_PLEASE_KEYS & set(record):
-        return "news-please"
-    return "jsonl"
-
-
-def _binary_lines(path: Path, progress: Callable[[int], None] | None) -> Iterator[str]:
-    with open(path, "rb") as handle:
-        for raw in handle:
-            if progress:
-                progress(len(raw))
-            yield raw.decode("utf-8", errors="replace")
-
-
-def read_records(path: str | Path, fmt: str,
-                 progress: Callable[[int], None] | None = None
-                 ) -> Iterator[tuple[int, dict | RowError]]:
-    """(line, record dict) per record of a file, or (line, RowError) for one that is broken.
-
-    JSON formats take one object per line; a file that is one JSON object (or a
-    list of objects) as a whole, as news-please writes them, is one record (or
-    one per element) at line 1. CSV needs a header row.
-    """
-    path = Path(path)
-    if fmt == "csv":
-        yield from _csv_records(path, progress)
-        return
-    lines = _binary_lines(path, progress)
-    for number, line in enumerate(lines, start=1):
-        text = line.strip().lstrip("\ufeff")
-        if not text:
-            continue
-        try:
-            record = json.loads(text)
-        except json.JSONDecodeError as error:
-            if number == 1:  # perhaps one pretty-printed object (or list) for the whole file
-                whole = _whole_file(path)
-                if whole is not None:
-                    if progress:
-                        progress(path.stat().st_size - len(line.encode("utf-8")))
-                    yield from whole
-                    return
-            yield number, RowError(f"broken JSON: {error.msg} (column {error.colno})")
-            continue
-        if isinstance(record, list) and number == 1:
-            yield from ((1, r if isinstance(r, dict) else RowError("not a JSON object"))
-                        for r in record)
-            continue
-        yield number, record if isinstance(record, dict) else RowError("not a JSON object")
-
-
-def _whole_file(path: Path) -> list[tuple[int, dict | RowError]] | None:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8", errors="replace").lstrip("\ufeff"))
-    except ValueError:
-        return None
-    records = data if isinstance(data, list) else [data]
-    return [(1, r if isinstance(r, dict) else RowError("not a JSON object")) for r in records]
-
-
-def _csv_records(path: Path, progress) -> Iterator[tuple[int, dict | RowError]]:
-    csv.field_size_limit(sys.maxsize)
-    lines = _binary_lines(path, progress)
-    sample = next(lines, "")
-    dialect = "excel-tab" if path.suffix.lower() == ".tsv" or (
-        "\t" in sample and "," not in sample) else "excel"
-    reader = csv.DictReader(_chain([sample.lstrip("\ufeff")], lines), dialect=dialect)
-    if not reader.fieldnames:
-        return
-    start = reader.line_num + 1
-    while True:
-        try:
-            row = next(reader)
-        except StopIteration:
-            return
-        except csv.Error as error:
-            yield start, RowError(f"broken CSV: {error}")
-            start = reader.line_num + 1
-            continue
-        if None in row:  # more cells than the header has columns
-            yield start, RowError(f"{len(row[None])} cells more than the header's columns")
-        else:
-            yield start, {key: value for key, value in row.items() if value not in (None, "")}
-        start = reader.line_num + 1
-
-
-def _chain(first: Iterable[str], rest: Iterator[str]) -> Iterator[str]:
-    yield from first
-    yield from rest
-
-
-# --- mapping -------------------------------------------------------------------
-
-
-def to_article(record: Mapping[str, Any]) -> dict[str, Any]:
-    """Our article fields from one record (any format); RowError when it cannot be stored.
-
-    The URL is canonicalized as a crawl would; dates are parsed and checked with
-    extraction's rules; content_hash is computed as extraction computes it.
-    """
-    fields = {}
-    for key, value in record.items():
-        name = ALIASES.get(str(key).strip().lower(), str(key).strip().lower())
-        if value not in (None, "", []) and name not in fields:
-            fields[name] = value
-    warnings: list[str] = []
-    url = _text(fields.get("url"))
-    if not url:
-        raise RowError("no url")
-    if urlsplit(url).scheme.lower() not in ("http", "https") or not urls.host_of(url):
-        raise RowError(f"not a web URL: {url!r}")
-    try:
-        canonical = urls.canonicalize_url(_text(fields.get("canonical_url")) or url)
-        fetched = urls.canonicalize_url(url)
-    except ValueError as error:
-        raise RowError(f"invalid URL: {url!r}") from error
-    if canonical != fetched and not urls.trusted_canonical(url, canonical):
-        warnings.append(f"canonical URL {canonical} is another site's: not believed")
-        canonical = fetched
-    title = _text(fields.get("title"))
-    text = _text(fields.get("text"))
-    if not text:
-        raise RowError("no text")
-    if _HTML_TAG.search(text):
-        try:
-            text = extract.extract_article(text, url).text
-        except extract.ExtractError as error:
-            raise RowError(f"text is HTML and has no article text ({error})") from error
-        warnings.append("text was HTML: its main text was extracted")
-    if title and _ANY_TAG.search(title):
-        title = " ".join(lxml.html.fromstring(title).text_content().split()) or None
-    article = {
-        "url": url,
-        "canonical_url": canonical,
-        "title": title,
-        "text": text,
-        "description": _text(fields.get("description")),
-        "authors": _authors(fields.get("authors")),
-        "language": language.normalise_language(fields.get("language")),
-        "links": _list(fields.get("links")),
-        "content_hash": extract.content_hash(text, title),
-        "domain": urls.host_of(url).removeprefix("www."),
-    }
-    for name in ("published_at", "modified_at", "first_seen_at", "fetched_at"):
-        article[name] = _date(fields.get(name), name)
-    article["warnings"] = warnings
-    return article
-
-
-def _text(value: Any) -> str | None:
-    if value is None:
-        return None
-    value = str(value).strip()
-    return value or None
-
-
-def _list(value: Any) -> list[str]:
-    if value in (None, ""):
-        return []
-    if isinstance(value, str):
-        if value.lstrip().startswith("["):
-            try:
-                value = json.loads(value)
-            except ValueError:
-                value = [value]
-        else:
-            value = re.split(r"\s*;\s*|\s*\|\s*", value)
-    if not isinstance(value, list):
-        value = [value]
-    return [str(item).strip() for item in value if str(item).strip()]
-
-
-def _authors(value: Any) -> list[str]:
-    return list(dict.fromkeys(_list(value)))
-
-
-def _date(value: Any, name: str) -> str | None:
-    """A date as extraction writes it (UTC ISO 8601, or a day); RowError when it is
-    unparsable or implausible (before 1990, or days ahead)."""
-    if value in (None, ""):
-        return None
-    warnings: list[str] = []
-    formatted = dates.first_date([(name, value)], warnings)
-    if formatted is None:
-        problem = warnings[0].split(" in ")[0] if warnings else "unparsable date"
-        raise RowError(f"{problem} in {name}: {str(value)!r}")
-    return formatted
-
-
-def read_articles(path: str | Path, fmt: str | None = None,
-                  progress: Callable[[int], None] | None = None
-                  ) -> Iterator[tuple[int, dict[str, Any] | Problem]]:
-    """(line, article) for every good row of a file, (line, Problem) for every bad one:
-    broken records, missing URLs or text, bad dates, HTML without article text, and a
-    second row with the same canonical URL in the file."""
-    fmt = fmt or guess_format(path)
-    if fmt not in FORMATS:
-        raise ValueError(f"unknown format {fmt!r} (one of {', '.join(FORMATS)})")
-    seen: dict[int, int] = {}  # hash of canonical URL → line, per file
-    for line, record in read_records(path, fmt, progress):
-        if isinstance(record, RowError):
-            yield line, Problem(str(path), line, str(record))
-            continue
-        try:
-            article = to_article(record)
-        except RowError as error:
-            yield line, Problem(str(path), line, str(error), _text(record.get("url")))
-            continue
-        key = hash(article["canonical_url"])
-        if key in seen:
-            yield line, Problem(str(path), line, f"duplicate of line {seen[key]}",
-                                article["url"])
-            continue
-        seen.setdefault(key, line)
-        yield line, article
-
-
-# --- the import -------------------------------------------------------------------
+    yield from checked(str(path), rows())
 
 
 @dataclass
@@ -364,20 +123,26 @@ def import_files(
     progress: Callable[[int], None] | None = None,
     on_problem: Callable[[Problem], None] | None = None,
     on_batch: Callable[[Summary], None] | None = None,
+    workers: int | None = None,
 ) -> Summary:
     """Import files into the archive (via='import'), recorded as a crawl run of spider
     'import'; then rematch every narrative once. Each batch is one transaction, so an
-    interruption keeps whole batches and a second run upserts the rest."""
+    interruption keeps whole batches and a second run upserts the rest. `workers`:
+    processes that map rows to articles and read stances (None: one per core for an
+    import of PARALLEL_BYTES or more, else none; 0: one per core)."""
     paths = [str(path) for path in paths]
     if outlet_id and outlet_id not in {outlet.id for outlet in config.outlets}:
         raise ValueError(f"unknown outlet {outlet_id!r}: not in outlets.yml")
     store.set_synchronous(db, "NORMAL")
     narratives_module.sync_config(db, config)
     summary = Summary()
-    summary.run_id = store.start_run(db, "import", {"files": paths, "format": fmt,
-                                                    "outlet": outlet_id})
+    summary.run_id = run_id = store.start_run(db, "import", {"files": paths, "format": fmt,
+                                                             "outlet": outlet_id})
     outlets = OutletMap(db, config, outlet_id)
     batch: list[dict[str, Any]] = []
+    if workers is None:
+        workers = 0 if total_bytes(paths) >= PARALLEL_BYTES else 1
+    executor = worker_pool(workers) if workers != 1 else None
 
     def flush():
         for article in batch:
@@ -386,14 +151,16 @@ def import_files(
         for key, value in counts.items():
             setattr(summary, key, getattr(summary, key) + value)
         batch.clear()
-        store.update_run(db, summary.run_id, pages=summary.rows, new_articles=summary.new,
+        store.update_run(db, run_id, pages=summary.rows, new_articles=summary.new,
                          updated_articles=summary.updated, errors=summary.skipped)
         if on_batch:
             on_batch(summary)
 
     try:
         for path in paths:
-            for _line, item in read_articles(path, fmt, progress):
+            rows = (read_in_workers(executor, path, fmt, progress) if executor
+                    else read_articles(path, fmt, progress))
+            for _line, item in rows:
                 summary.rows += 1
                 if isinstance(item, Problem):
                     summary.skipped += 1
@@ -406,7 +173,8 @@ def import_files(
                 if len(batch) >= batch_size:
                     flush()
         flush()
-        summary.mentions = narratives_module.rematch_many(db, config.narratives)
+        summary.mentions = narratives_module.rematch_many(
+            db, config.narratives, executor=executor)
     except BaseException as error:
         interrupted = isinstance(error, KeyboardInterrupt)
         full = store.disk_full(error)
@@ -424,10 +192,13 @@ def import_files(
             raise DiskFull(f"{message.removesuffix('; import again to resume')} ({error});"
                            " free some space and import again to resume") from error
         raise
+    finally:
+        if executor is not None:
+            executor.shutdown(wait=True, cancel_futures=True)
     summary.unconfigured_outlets = outlets.unconfigured
     mentions = sum(r.get("added", 0) for r in summary.mentions.values())
     store.finish_run(
-        db, summary.run_id, "ok", pages=summary.rows, new_articles=summary.new,
+        db, summary.run_id, run_status(summary), pages=summary.rows, new_articles=summary.new,
         updated_articles=summary.updated, mentions=mentions,
         message=describe(summary))
     return summary
@@ -435,6 +206,11 @@ def import_files(
 
 class DiskFull(RuntimeError):
     """The archive's disk filled up during an import; whole batches before it are kept."""
+
+
+def run_status(summary: Summary) -> str:
+    """ok, unless there were rows and every one of them failed."""
+    return "failed" if summary.rows and summary.skipped == summary.rows else "ok"
 
 
 def describe(summary: Summary) -> str:

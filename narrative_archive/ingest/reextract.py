@@ -22,7 +22,7 @@ from typing import Any
 from w3lib.encoding import http_content_type_encoding
 
 from narrative_archive import store
-from narrative_archive.capture.warc import CaptureError, header, read_record
+from narrative_archive.capture import CaptureError, header, read_record
 from narrative_archive.config import Config
 from narrative_archive.extract.article import ExtractError, extract_article, extractor_version
 from narrative_archive.match import narratives as narratives_module

@@ -58,7 +58,7 @@ def check_narrative(narrative: Narrative) -> NarrativeReport:
     """Run the narrative's matching query over its own examples; report per language.
 
     The snippet the archive stores is computed too, so a query that trips
-    SQLite's snippet() (see FIELD_NOTES) fails here rather than in a rematch.
+    SQLite's snippet() (docs/narratives.md) fails here rather than in a rematch.
     """
     cases = [
         (language, text, expected)

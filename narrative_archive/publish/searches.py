@@ -15,6 +15,7 @@ from collections.abc import Iterable, Mapping
 from urllib.parse import parse_qsl, urlencode
 
 from narrative_archive.fts import check_query
+from narrative_archive.searchbox import forgiving_query
 
 # `... match :q` in a query's SQL: the parameter q is a full-text search.
 MATCH_PARAMETER = re.compile(r"\bmatch\s+:(\w+)", re.IGNORECASE)
@@ -40,20 +41,32 @@ def guard_matches(sql: str) -> str:
 
 
 def fts_query(value):
-    """SQLite function fts_query(q): q, or when q is empty a search that matches nothing."""
+    """SQLite function fts_query(q): q as the search box reads it (searchbox.forgiving_query:
+    al-Qaeda, U.S., a dangling AND), or when q is empty a search that matches nothing."""
     if value is None or (isinstance(value, str) and not value.strip()):
         return NOTHING
-    return value
+    if not isinstance(value, str):
+        return value
+    return forgiving_query(value).query or value
 
 
-def explain(value: str | None, name: str = "q") -> str | None:
+def explain(value: str | None, name: str = "q", forgiving: bool = True) -> str | None:
     """None when `value` is a valid search, else what is wrong with it, in words, with the
-    syntax. An empty search is wrong too (it is to a MATCH)."""
+    syntax. An empty search is wrong too (it is to a MATCH). `forgiving`: the search is run
+    as the search box reads it (fts_query: al-Qaeda, U.S., a dangling AND), so only what
+    that reading cannot make sense of is wrong; arbitrary SQL runs its MATCH as written."""
     if value is None or not value.strip():
         return f"The search {name} is empty: type the words to look for. Syntax: {SYNTAX}."
-    error = check_query(value)
-    if error is None:
-        return None
+    error: str | None
+    if forgiving:
+        forgiven = forgiving_query(value)
+        if forgiven.query is not None:
+            return None
+        error = forgiven.error or "it cannot be read"
+    else:
+        error = check_query(value)
+        if error is None:
+            return None
     shown = value if len(value) <= 200 else value[:199] + "…"
     return f"The search {name}={shown!r} is not understood: {_reason(error)}. Syntax: {SYNTAX}."
 
@@ -77,15 +90,15 @@ def _reason(error: str) -> str:
 
 
 def bad_searches(arguments: Mapping[str, str], names: Iterable[str],
-                 allow_empty: bool = False) -> dict[str, str]:
+                 allow_empty: bool = False, forgiving: bool = True) -> dict[str, str]:
     """{parameter: explanation} for the `names` among `arguments` that hold a bad search
-    (or, unless `allow_empty`, an empty or missing one)."""
+    (or, unless `allow_empty`, an empty or missing one); `forgiving` as for explain."""
     found = {}
     for name in names:
         value = arguments.get(name)
         if allow_empty and (value is None or not value.strip()):
             continue
-        explanation = explain(value, name)
+        explanation = explain(value, name, forgiving)
         if explanation:
             found[name] = explanation
     return found

@@ -4,6 +4,9 @@ Index server: {index}/collinfo.json lists the crawls, each with its time range;
 {index}/{crawl}-index?url=…&output=json answers JSON lines (pywb). A record
 is fetched from {data}/{filename} with Range: bytes=offset-(offset+length-1)
 and is one gzipped WARC record, read with warcio. Pure functions.
+
+Filters are pywb's, not the Wayback CDX server's: `filter=url:x` tests whether the URL
+contains the text x; a regex needs `~url:`, an exact value `=status:200`.
 """
 
 from __future__ import annotations
@@ -93,9 +96,11 @@ def index_url(base: str, crawl: str, domain: str, *, since: datetime | None,
         params.append(("from", since.astimezone(UTC).strftime("%Y%m%d%H%M%S")))
     if until:
         params.append(("to", until.astimezone(UTC).strftime("%Y%m%d%H%M%S")))
-    params += [("filter", "status:200"), ("filter", "mime:text/html")]
+    # pywb filters (pywb/warcserver/index/cdxops.py CDXFilter): `=` exact, `~` a regex
+    # (re.match), no prefix a substring test; cdx_toolkit's README: "=status:200".
+    params += [("filter", "=status:200"), ("filter", "=mime:text/html")]
     if url_regex:
-        params.append(("filter", f"url:{url_regex}"))
+        params.append(("filter", f"~url:{url_regex}"))
     if num_pages:
         params.append(("showNumPages", "true"))
     elif page is not None:

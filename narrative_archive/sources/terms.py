@@ -22,7 +22,7 @@ from itertools import product
 from urllib.parse import quote
 
 from narrative_archive.config import Narrative
-from narrative_archive.spiders.search import Term, _Parser
+from narrative_archive.sources.query import Term, parse
 
 MIN_TERM = 4  # shorter words (the, arm, gru) hit too many unrelated URLs
 MAX_ALTERNATIVES = 20_000  # ways of matching one query considered; beyond, the rest are dropped
@@ -56,7 +56,7 @@ def slug_terms(queries: Iterable[str]) -> list[str]:
     order: dict[str, int] = {}
     for query in queries:
         text = query.lower()
-        for alternative in _alternatives(_Parser(query).parse()):
+        for alternative in _alternatives(parse(query)):
             usable = frozenset(w for w in alternative if len(w) >= MIN_TERM)
             if usable:
                 alternatives.append(usable)

@@ -83,6 +83,22 @@ def cdx_url(base: str, domain: str, *, since: datetime | None, until: datetime |
     return f"{base.rstrip('/')}/cdx/search/cdx?{urlencode(params, quote_via=quote)}"
 
 
+def copies_url(base: str, url: str, *, since: datetime | None, until: datetime | None,
+               limit: int = PAGE_SIZE, resume_key: str | None = None) -> str:
+    """A CDX query for the archived copies of one URL (a feed, a sitemap) in a range, one a
+    day at most (collapse=timestamp:8: adjacent captures of the same day are one)."""
+    params: list[tuple[str, str]] = [("url", url), ("matchType", "exact")]
+    if since:
+        params.append(("from", since.astimezone(UTC).strftime("%Y%m%d")))
+    if until:
+        params.append(("to", until.astimezone(UTC).strftime("%Y%m%d")))
+    params += [("output", "json"), ("fl", ",".join(FIELDS)), ("filter", "statuscode:200"),
+               ("collapse", "timestamp:8"), ("limit", str(limit)), ("showResumeKey", "true")]
+    if resume_key:
+        params.append(("resumeKey", resume_key))
+    return f"{base.rstrip('/')}/cdx/search/cdx?{urlencode(params, quote_via=quote)}"
+
+
 def parse_cdx(body: bytes) -> CdxPage:
     """Rows of a CDX JSON answer (header row first; an empty row then the resume key last).
 
@@ -115,12 +131,12 @@ def parse_cdx(body: bytes) -> CdxPage:
         record = dict(zip(header, row, strict=True))
         if not record.get("original") or not str(record.get("timestamp", "")).isdigit():
             continue
-        length = record.get("length")
+        length = str(record.get("length") or "")
         captures.append(Capture(
             url=record["original"], timestamp=str(record["timestamp"]),
             mimetype=record.get("mimetype"), status=record.get("statuscode"),
             digest=record.get("digest"),
-            length=int(length) if str(length or "").isdigit() else None,
+            length=int(length) if length.isdigit() else None,
         ))
     return CdxPage(captures, resume_key)
 

@@ -7,6 +7,7 @@ else talks to archive.db through the functions re-exported here, or through the 
 
 from narrative_archive.store.analysis import (
     article_analysis,
+    article_outlet,
     articles_for_citations,
     articles_in_story_order,
     clear_stories,
@@ -68,16 +69,27 @@ from narrative_archive.store.db import (
     file_schema_version,
     open_db,
     restore_backup,
+    savepoint,
     set_synchronous,
     table_counts,
     transaction,
+)
+from narrative_archive.store.fleet import (
+    add_to_run,
+    batch_ingested,
+    batch_totals,
+    close_node_run,
+    copy_database,
+    final_batch_ingested,
+    ingested_batch_ids,
+    node_runs,
+    record_batch,
+    run_of_job_key,
 )
 from narrative_archive.store.mentions import (
     PERIOD_VIEWS,
     delete_mention,
     export_mentions,
-    fts_highlights,
-    fts_snippet,
     get_narrative,
     logger,
     matches_article,
@@ -90,6 +102,7 @@ from narrative_archive.store.mentions import (
     save_mention,
     save_narratives,
 )
+from narrative_archive.store.migrations import MIGRATIONS
 from narrative_archive.store.outlets import (
     OUTLET_COLUMNS,
     ensure_outlet_for_domain,
@@ -122,7 +135,6 @@ from narrative_archive.store.runs import (
     update_run,
 )
 from narrative_archive.store.schema import (
-    MIGRATIONS,
     SCHEMA_VERSION,
     _statements,
     ensure_schema,
@@ -130,7 +142,6 @@ from narrative_archive.store.schema import (
 )
 from narrative_archive.store.views import (
     NOW_SQL,
-    TIMELINE_DATE,
     VIEWS,
     ensure_views,
     view_sql,
@@ -139,6 +150,7 @@ from narrative_archive.times import now
 
 __all__ = [
     "article_analysis",
+    "article_outlet",
     "articles_for_citations",
     "articles_in_story_order",
     "clear_stories",
@@ -192,14 +204,23 @@ __all__ = [
     "file_schema_version",
     "open_db",
     "restore_backup",
+    "savepoint",
     "set_synchronous",
     "table_counts",
     "transaction",
+    "add_to_run",
+    "batch_ingested",
+    "batch_totals",
+    "close_node_run",
+    "copy_database",
+    "final_batch_ingested",
+    "ingested_batch_ids",
+    "node_runs",
+    "record_batch",
+    "run_of_job_key",
     "PERIOD_VIEWS",
     "delete_mention",
     "export_mentions",
-    "fts_highlights",
-    "fts_snippet",
     "get_narrative",
     "logger",
     "matches_article",
@@ -242,7 +263,6 @@ __all__ = [
     "ensure_schema",
     "schema_version",
     "NOW_SQL",
-    "TIMELINE_DATE",
     "VIEWS",
     "ensure_views",
     "view_sql",

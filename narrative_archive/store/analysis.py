@@ -20,14 +20,18 @@ def mention_article(db: sqlite_utils.Database, article_id: int) -> tuple | None:
 
 
 def save_stance(db: sqlite_utils.Database, rows: Iterable[tuple]) -> int:
-    """Set (article_id, narrative_id, stance, confidence, evidence mapping) on mentions."""
-    rows = [(stance, confidence, _json(evidence), article_id, narrative_id)
-            for article_id, narrative_id, stance, confidence, evidence in rows]
+    """Set (article_id, narrative_id, stance, confidence, evidence mapping[, speaker,
+    speaker name]) on mentions."""
+    values = []
+    for row in rows:
+        article_id, narrative_id, stance, confidence, evidence, speaker, name = (*row, None, None)[:7]
+        values.append((stance, confidence, _json(evidence), speaker, name, article_id, narrative_id))
     with transaction(db):
         db.conn.executemany(
-            "UPDATE mentions SET stance = ?, stance_confidence = ?, stance_evidence = ?"
-            " WHERE article_id = ? AND narrative_id = ?", rows)
-    return len(rows)
+            "UPDATE mentions SET stance = ?, stance_confidence = ?, stance_evidence = ?,"
+            " stance_speaker = ?, stance_speaker_name = ?"
+            " WHERE article_id = ? AND narrative_id = ?", values)
+    return len(values)
 
 
 def mentions_pending_stance(db: sqlite_utils.Database, narrative_ids: Iterable[str] | None = None,
@@ -170,12 +174,20 @@ def resolve_citations_to(db: sqlite_utils.Database, article_id: int) -> int:
             "  UNION SELECT url FROM articles WHERE id = :id)", {"id": article_id}).rowcount
 
 
+def article_outlet(db: sqlite_utils.Database, article_id: int) -> str | None:
+    """The outlet an article belongs to (None when unknown)."""
+    row = db.conn.execute("SELECT outlet_id FROM articles WHERE id = ?", [article_id]).fetchone()
+    return row[0] if row else None
+
+
 def articles_for_citations(db: sqlite_utils.Database, batch: int = 500) -> Iterator[tuple]:
-    """Every article as (id, text, links JSON, language), by id, ``batch`` at a time."""
+    """Every article as (id, text, links JSON, language, outlet id), by id, ``batch`` at a
+    time."""
     last = 0
     while True:
         rows = db.conn.execute(
-            "SELECT id, text, links, language FROM articles WHERE id > ? ORDER BY id LIMIT ?",
+            "SELECT id, text, links, language, outlet_id FROM articles WHERE id > ?"
+            " ORDER BY id LIMIT ?",
             [last, batch]).fetchall()
         if not rows:
             break

@@ -65,6 +65,7 @@ def save_article(
                  *values.values()],
             )
             article_id = cursor.lastrowid
+            assert article_id is not None  # an INSERT always sets it
             _save_version(db, article_id, fetched_at, values, **evidence)
             _save_archive(db, article_id, archive)
             return article_id, "new"
@@ -275,7 +276,8 @@ where a.id = :id
 _MENTIONS_SQL = """
 select m.narrative_id, n.title as narrative_title, m.narrative_version,
        n.version as current_version, m.matched_at, m.snippet, m.terms,
-       m.stance, m.stance_confidence, m.stance_evidence
+       m.stance, m.stance_confidence, m.stance_evidence, m.stance_speaker,
+       m.stance_speaker_name
 from mentions m join narratives n on n.id = m.narrative_id
 where m.article_id = :id
 order by n.title

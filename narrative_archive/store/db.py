@@ -103,6 +103,21 @@ def transaction(db: sqlite_utils.Database) -> Iterator[sqlite3.Connection]:
 
 
 @contextmanager
+def savepoint(db: sqlite_utils.Database, name: str = "write") -> Iterator[sqlite3.Connection]:
+    """A savepoint inside the open transaction: what runs in it is rolled back alone (and
+    the error raised again) when it fails; the transaction goes on."""
+    conn = db.conn
+    conn.execute(f"SAVEPOINT {name}")
+    try:
+        yield conn
+    except BaseException:
+        conn.execute(f"ROLLBACK TO {name}")
+        conn.execute(f"RELEASE {name}")
+        raise
+    conn.execute(f"RELEASE {name}")
+
+
+@contextmanager
 def batches(db: sqlite_utils.Database) -> Iterator[Callable[[], None]]:
     """Write transactions in batches: yields `next_batch()`, which commits the open one
     and begins the next; the last is committed on exit, rolled back on error."""

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import sqlite3
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import Any
 
 import sqlite_utils
 
-from narrative_archive.fts import HIGHLIGHT_SQL, SNIPPET_SQL, marked_terms
+from narrative_archive.fts import HIGHLIGHT_SQL, SNIPPET_SQL, best_excerpt, marked_terms
 from narrative_archive.store.db import transaction
-from narrative_archive.store.views import TIMELINE_DATE
-from narrative_archive.times import now
+from narrative_archive.times import now, period_of, periods_between
 
 logger = logging.getLogger("narrative_archive.match.narratives")
 
@@ -34,8 +34,7 @@ def near_misses(db: sqlite_utils.Database, candidates: str, query: str, limit: i
     """Articles that FTS5 query `candidates` matches and `query` does not, newest first,
     each with the passage where the candidates' terms are closest (marked with [ ])."""
     return list(db.query(
-        "SELECT a.id AS article_id, a.url, a.title, a.outlet_id, "
-        f"{TIMELINE_DATE} AS dated_at,"
+        "SELECT a.id AS article_id, a.url, a.title, a.outlet_id, a.timeline_date AS dated_at,"
         f" snippet(articles_fts, -1, '[', ']', '…', {int(snippet_tokens)}) AS passage"
         " FROM articles_fts JOIN articles a ON a.id = articles_fts.rowid"
         " WHERE articles_fts MATCH :candidates AND articles_fts.rowid NOT IN"
@@ -59,6 +58,10 @@ def narrative_counts(db: sqlite_utils.Database) -> list[dict]:
 PERIOD_VIEWS = {"day": "narrative_daily", "week": "narrative_weekly", "month": "narrative_monthly"}
 
 
+_PERIOD = {"day": re.compile(r"^\d{4}-\d{2}-\d{2}$"), "week": re.compile(r"^\d{4}-\d{2}-\d{2}$"),
+           "month": re.compile(r"^\d{4}-\d{2}$")}
+
+
 def narrative_timeline(
     db: sqlite_utils.Database,
     narrative_id: str,
@@ -66,7 +69,8 @@ def narrative_timeline(
     since: str | None = None,
     until: str | None = None,
 ) -> list[dict]:
-    """Rows of {period, articles, stories, outlets} for one narrative, oldest first.
+    """Rows of {period, articles, stories, outlets} for one narrative, oldest first, every
+    period from the first to the last (within since/until) with an empty one as zeros.
 
     A period is a day (YYYY-MM-DD), the Monday a week starts on, or a month
     (YYYY-MM). An article is dated by published_at, else first_seen_at.
@@ -79,15 +83,20 @@ def narrative_timeline(
     if until:
         where.append(f"{column} <= ?")
         params.append(until[: len("YYYY-MM") if by == "month" else len("YYYY-MM-DD")])
-    return [
-        {by: row[column], "articles": row["articles"], "stories": row["stories"],
-         "outlets": row["outlets"]}
-        for row in db.query(
-            f"SELECT {column}, articles, stories, outlets FROM {view} WHERE {' AND '.join(where)}"
-            f" ORDER BY {column}",
-            params,
-        )
-    ]
+    found = {row[column]: row for row in db.query(
+        f"SELECT {column}, articles, stories, outlets FROM {view} WHERE {' AND '.join(where)}"
+        f" ORDER BY {column}", params)}
+    readable = [period for period in found if _PERIOD[by].match(period or "")]
+    periods = readable
+    if readable:  # every period from the first to the last, empty ones as zero
+        start = max(period_of(since, by), readable[0]) if since else readable[0]
+        end = min(period_of(until, by), readable[-1]) if until else readable[-1]
+        periods = periods_between(start, end, by)
+    # a page's date that is no date ("last Tuesday"): listed as it stands, after the rest
+    periods += [period for period in found if period not in readable]
+    empty = {"articles": 0, "stories": 0, "outlets": 0}
+    return [{by: period, **{key: (found.get(period) or empty)[key] for key in empty}}
+            for period in periods]
 
 
 # --- narratives and their versions -------------------------------------------
@@ -152,40 +161,22 @@ def matches_article(db: sqlite_utils.Database, query: str, article_id: int) -> b
     ).fetchone() is not None
 
 
-def fts_snippet(db: sqlite_utils.Database, query: str, article_id: int) -> str | None:
-    """snippet() of the query's match in one article (None if it does not match);
-    sqlite3.DatabaseError where FTS5's snippet() bug strikes (FIELD_NOTES)."""
-    row = db.conn.execute(
-        f"SELECT {SNIPPET_SQL} FROM articles_fts WHERE articles_fts MATCH ? AND rowid = ?",
-        [query, article_id],
-    ).fetchone()
-    return row[0] if row else None
-
-
-def fts_highlights(db: sqlite_utils.Database, query: str,
-                   article_id: int) -> tuple[str | None, str | None] | None:
-    """(title, text) of one article with the query's matches marked, None if no match."""
-    row = db.conn.execute(
-        f"SELECT {HIGHLIGHT_SQL} FROM articles_fts WHERE articles_fts MATCH ? AND rowid = ?",
-        [query, article_id],
-    ).fetchone()
-    return (row[0], row[1]) if row else None
-
-
 def save_mention(db: sqlite_utils.Database, article_id: int, narrative_id: str, version: int,
-                 matched_at: str, snippet: str | None, terms: str,
-                 stance: tuple[str | None, float | None, str | None]) -> None:
-    """Upsert one mention with its snippet, matched terms (JSON) and (stance,
-    confidence, evidence JSON); a kept mention keeps its matched_at."""
+                 matched_at: str, snippet: str | None, terms: str, stance: tuple) -> None:
+    """Upsert one mention with its snippet, matched terms (JSON) and (stance, confidence,
+    evidence JSON[, speaker, speaker name]); a kept mention keeps its matched_at."""
+    stance = (*stance, None, None)[:5]
     db.conn.execute(
         "INSERT INTO mentions (article_id, narrative_id, narrative_version, matched_at,"
-        " snippet, terms, stance, stance_confidence, stance_evidence)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        " snippet, terms, stance, stance_confidence, stance_evidence, stance_speaker,"
+        " stance_speaker_name) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
         " ON CONFLICT(article_id, narrative_id) DO UPDATE SET"
         " narrative_version = excluded.narrative_version, snippet = excluded.snippet,"
         " terms = excluded.terms, stance = excluded.stance,"
         " stance_confidence = excluded.stance_confidence,"
-        " stance_evidence = excluded.stance_evidence",
+        " stance_evidence = excluded.stance_evidence,"
+        " stance_speaker = excluded.stance_speaker,"
+        " stance_speaker_name = excluded.stance_speaker_name",
         [article_id, narrative_id, version, matched_at, snippet, terms, *stance],
     )
 
@@ -199,12 +190,13 @@ def delete_mention(db: sqlite_utils.Database, article_id: int, narrative_id: str
 # --- rematch: one narrative over the whole archive, in SQL ---------------------
 
 
-def _find_hits(db: sqlite_utils.Database, query: str,
-               snippet_of: Callable[[int], str | None]) -> None:
-    """temp.hits(article_id, snippet): every article the query matches.
+def _find_hits(db: sqlite_utils.Database, query: str) -> None:
+    """temp.hits(article_id, snippet): every article the query matches, in one scan.
 
-    One scan with snippet() when it works; when FTS5's snippet() bug stops the
-    scan, the hits come from MATCH alone and each gets `snippet_of(article_id)`.
+    The scan computes snippet(); where FTS5's snippet() bug stops it (FIELD_NOTES), one
+    more scan computes highlight() (which has no such bug) and the snippet is cut from
+    its output in Python (fts.best_excerpt). Never one snippet() per hit: each such call
+    evaluates the whole query again, so a rematch would grow with hits x archive.
     """
     db.conn.execute("DROP TABLE IF EXISTS temp.hits")
     db.conn.execute("SAVEPOINT hits")
@@ -217,24 +209,21 @@ def _find_hits(db: sqlite_utils.Database, query: str,
     except sqlite3.DatabaseError as error:
         db.conn.execute("ROLLBACK TO hits")
         db.conn.execute("RELEASE hits")
-        logger.info("snippet() failed over the whole match (%s): snippets one article at a time",
+        logger.info("snippet() failed over the whole match (%s): snippets cut from highlight()",
                     error)
+        db.conn.create_function("best_excerpt", 2, lambda title, text: best_excerpt((title, text)),
+                                deterministic=True)
         db.conn.execute(
-            "CREATE TEMP TABLE hits AS SELECT rowid AS article_id, NULL AS snippet"
-            " FROM articles_fts WHERE articles_fts MATCH ?",
+            f"CREATE TEMP TABLE hits AS SELECT rowid AS article_id, best_excerpt({HIGHLIGHT_SQL})"
+            " AS snippet FROM articles_fts WHERE articles_fts MATCH ?",
             [query],
-        )
-        ids = [row[0] for row in db.conn.execute("SELECT article_id FROM temp.hits")]
-        db.conn.executemany(
-            "UPDATE temp.hits SET snippet = ? WHERE article_id = ?",
-            [(snippet_of(article_id), article_id) for article_id in ids],
         )
     else:
         db.conn.execute("RELEASE hits")
 
 
-def rematch_mentions(db: sqlite_utils.Database, narrative_id: str, query: str, version: int,
-                     snippet_of: Callable[[int], str | None]) -> dict[str, int]:
+def rematch_mentions(db: sqlite_utils.Database, narrative_id: str, query: str,
+                     version: int) -> dict[str, int]:
     """Make the narrative's mentions those its query matches now, set based (one
     INSERT ... SELECT): mentions no longer matched are deleted, new ones added, kept
     ones get `version` and a fresh snippet but keep their matched_at (their stance is
@@ -243,7 +232,7 @@ def rematch_mentions(db: sqlite_utils.Database, narrative_id: str, query: str, v
     db.conn.create_function("marked_terms", 1, marked_terms, deterministic=True)
     timestamp = now()
     with transaction(db):
-        _find_hits(db, query, snippet_of)
+        _find_hits(db, query)
         removed = db.conn.execute(
             "DELETE FROM mentions WHERE narrative_id = ?"
             " AND article_id NOT IN (SELECT article_id FROM temp.hits)",

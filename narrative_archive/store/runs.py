@@ -38,12 +38,13 @@ def start_run(db: sqlite_utils.Database, spider: str, args: Mapping[str, Any] | 
             " VALUES (?, ?, ?, 'running', ?, ?)",
             [spider, _json(args), now(), pid, job],
         )
+    assert cursor.lastrowid is not None  # an INSERT always sets it
     return cursor.lastrowid
 
 
 def update_run(db: sqlite_utils.Database, run_id: int, **fields: Any) -> None:
-    """Set counters (pages, new_articles, ...), status, message or pid on a run."""
-    allowed = set(RUN_COUNTERS) | {"status", "message", "pid", "finished_at"}
+    """Set counters (pages, new_articles, ...), status, message, pid or node on a run."""
+    allowed = set(RUN_COUNTERS) | {"status", "message", "pid", "finished_at", "node"}
     unknown = set(fields) - allowed
     if unknown:
         raise ValueError(f"unknown crawl_runs fields: {sorted(unknown)}")

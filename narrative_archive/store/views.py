@@ -2,7 +2,7 @@
 
 `ensure_views` drops and recreates them all whenever one differs from its entry here
 (github-to-sqlite's ensure_db_shape does the same), so changing a view is an edit of
-its entry, never a migration. Tables, indexes and triggers live in schema.py.
+its entry, never a migration. Tables, indexes and triggers are migrations/.
 """
 
 from __future__ import annotations
@@ -12,32 +12,20 @@ import sqlite3
 # The archive's time format, in SQL.
 NOW_SQL = "strftime('%Y-%m-%dT%H:%M:%SZ', 'now')"
 
-# An article's date on a timeline: what the page says, else the capture's timestamp
-# for an archived copy, else when we first saw it.
-TIMELINE_DATE = "coalesce(a.published_at, a.archived_at, a.first_seen_at)"
-# The earliest moment we know the article existed: first captured or first seen.
-_KNOWN_BY = "min(a.first_seen_at, coalesce(a.archived_at, a.first_seen_at))"
-
-# A view may read the views above it, never one below.
+# A view may read the views above it, never one below. An article's place on a timeline
+# (timeline_date, timeline_at, timeline_day) is defined once, as generated columns on
+# articles (migration 22); article_dates names them as the views and timelines read them.
 VIEWS: dict[str, str] = {
-    "article_dates": f"""
-        SELECT article_id, outlet_id, dated_at, substr(sorted_at, 1, 10) AS day, date_source,
-               date_precision, sorted_at
-        FROM (
-            SELECT a.id AS article_id, a.outlet_id, {TIMELINE_DATE} AS dated_at,
-                   CASE WHEN a.published_at IS NOT NULL THEN 'published'
-                        WHEN a.archived_at IS NOT NULL THEN 'archived'
-                        ELSE 'first_seen' END AS date_source,
-                   CASE WHEN length({TIMELINE_DATE}) = 10 THEN 'day' ELSE 'second' END
-                     AS date_precision,
-                   CASE WHEN length({TIMELINE_DATE}) = 10
-                     THEN max({TIMELINE_DATE} || 'T00:00:00Z',
-                              min({TIMELINE_DATE} || 'T23:59:59Z', {_KNOWN_BY}))
-                     ELSE coalesce(strftime('%Y-%m-%dT%H:%M:%SZ', {TIMELINE_DATE}),
-                                   {TIMELINE_DATE})
-                   END AS sorted_at
-            FROM articles a
-        )
+    "article_dates": """
+        SELECT a.id AS article_id, a.outlet_id, a.timeline_date AS dated_at,
+               a.timeline_day AS day,
+               CASE WHEN a.published_at IS NOT NULL THEN 'published'
+                    WHEN a.archived_at IS NOT NULL THEN 'archived'
+                    ELSE 'first_seen' END AS date_source,
+               CASE WHEN length(a.timeline_date) = 10 THEN 'day' ELSE 'second' END
+                 AS date_precision,
+               a.timeline_at AS sorted_at
+        FROM articles a
     """,
     "mention_articles": """
         SELECT m.narrative_id, m.narrative_version, d.day, d.dated_at, d.date_source,
@@ -45,7 +33,8 @@ VIEWS: dict[str, str] = {
                o.country, o.kind AS outlet_kind, o.state_affiliated, a.language,
                a.published_at, a.first_seen_at, m.matched_at, m.snippet, m.terms,
                a.content_hash, d.date_precision, d.sorted_at,
-               m.stance, m.stance_confidence, m.stance_evidence,
+               m.stance, m.stance_confidence, m.stance_evidence, m.stance_speaker,
+               m.stance_speaker_name,
                coalesce(a.story_id, a.id) AS story_id,
                a.via, a.archived_at, a.archive_url, a.archive_source
         FROM mentions m
@@ -109,8 +98,10 @@ VIEWS: dict[str, str] = {
                o.state_affiliated, a.language AS article_language,
                o.language AS outlet_language, a.authors, a.via, a.archived_at,
                a.archive_url, a.archive_source, a.status,
-               m.stance, m.stance_confidence, m.stance_evidence,
-               coalesce(a.story_id, a.id) AS story_id, m.terms, m.snippet, a.content_hash
+               m.stance, m.stance_confidence, m.stance_evidence, m.stance_speaker,
+               m.stance_speaker_name,
+               coalesce(a.story_id, a.id) AS story_id, m.terms, m.snippet, a.content_hash,
+               a.text
         FROM mentions m
         JOIN articles a ON a.id = m.article_id
         JOIN article_dates d ON d.article_id = a.id

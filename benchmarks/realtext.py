@@ -1,0 +1,262 @@
+"""Narrative matching and stance scored on real published text (issue 19).
+
+    python benchmarks/realtext.py DIR [--split dev|test|all] [--errors]
+
+DIR holds the pages' text, one file per labelled URL, named
+sha1(url).hexdigest()[:16] + ".txt": the title on the first line (may be empty), a blank
+line, then the text. The labels (facts: URL, date, language, outlet, narratives with
+stance, speaker, split) are benchmarks/realtext/labels.jsonl; the text is third-party
+and is not in the repository (docs/realtext.md says how to rebuild DIR).
+
+Every article goes the crawl's way: stored in a scratch archive, matched by the
+crawl's NarrativeMatcher, then match_article (snippet, matched terms, stance and its
+speaker), with the narratives of config/narratives.yml and the cues of config/stance.yml.
+
+    python benchmarks/realtext.py --merge A.jsonl B.jsonl ...   labels into labels.jsonl
+    python benchmarks/realtext.py --fetch DIR                    rebuild DIR from the URLs
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import sys
+import tempfile
+import time
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from narrative_archive import fts, store
+from narrative_archive.config import load_narratives
+from narrative_archive.match import narratives as narratives_module
+from narrative_archive.paths import DEFAULT_CONFIG_DIR
+
+ROOT = Path(__file__).resolve().parent.parent
+LABELS = ROOT / "benchmarks" / "realtext" / "labels.jsonl"
+STANCES = ("asserts", "reports", "disputes")
+SPEAKERS = ("outlet", "official", "unnamed")
+LABEL_KEYS = ("url", "date", "language", "outlet", "title", "narratives", "speaker", "split", "why")
+
+
+def text_name(url: str) -> str:
+    """The file in DIR that holds the text of ``url``."""
+    return hashlib.sha1(url.encode("utf-8")).hexdigest()[:16] + ".txt"
+
+
+def read_text(path: Path) -> tuple[str, str]:
+    """(title, text) of one file: the first line, then everything after the blank line."""
+    raw = path.read_text(encoding="utf-8")
+    title, _, rest = raw.partition("\n")
+    return title.strip(), rest.lstrip("\n")
+
+
+def load_labels(path: Path = LABELS, split: str = "all") -> list[dict]:
+    records = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return [r for r in records if split == "all" or r["split"] == split]
+
+
+@dataclass
+class Prediction:
+    """What the project makes of one labelled article."""
+
+    record: dict
+    matched: dict[str, dict] = field(default_factory=dict)  # narrative -> mention row
+    missing: bool = False  # no text file
+
+
+def predict(records: Iterable[dict], text_dir: Path, narratives_path: Path) -> list[Prediction]:
+    """Run every record's text through the crawl's matching and stance, in a scratch archive."""
+    narratives = load_narratives(narratives_path, fts.check_query)
+    matcher = fts.NarrativeMatcher(narratives)
+    by_id = {n.id: n for n in narratives}
+    predictions = []
+    with tempfile.TemporaryDirectory() as scratch:
+        db = store.open_db(Path(scratch) / "archive.db")
+        store.save_narratives(db, narratives)
+        for record in records:
+            prediction = Prediction(record)
+            predictions.append(prediction)
+            path = text_dir / text_name(record["url"])
+            if not path.exists():
+                prediction.missing = True
+                continue
+            title, text = read_text(path)
+            article_id, _ = store.save_article(
+                db, {"url": record["url"], "title": title or None, "text": text,
+                     "language": record.get("language")}, None)
+            candidates = [by_id[i] for i in matcher.match(title or None, text)]
+            narratives_module.match_article(db, article_id, candidates)
+            for mention in store.article_page(db, article_id)["mentions"]:
+                mention["stance_evidence"] = json.loads(mention.get("stance_evidence") or "{}")
+                prediction.matched[mention["narrative_id"]] = mention
+        db.close()
+    return predictions
+
+
+def _ratio(a: int, b: int) -> str:
+    return f"{a / b:.2f}" if b else "-"
+
+
+def score(predictions: list[Prediction], narrative_ids: list[str]) -> dict:
+    """Counts behind every table: matching per narrative and language, stance, speaker."""
+    matching = {n: Counter() for n in narrative_ids}
+    by_language: dict[str, Counter] = defaultdict(Counter)
+    confusion: Counter = Counter()
+    stance_by_language: dict[str, Counter] = defaultdict(Counter)
+    speaker: Counter = Counter()
+    errors: list[str] = []
+    for p in predictions:
+        if p.missing:
+            continue
+        r, language = p.record, p.record["language"]
+        by_language[language]["articles"] += 1
+        for n in narrative_ids:
+            gold, hit = n in r["narratives"], n in p.matched
+            kind = "tp" if gold and hit else "fn" if gold else "fp" if hit else "tn"
+            matching[n][kind] += 1
+            by_language[language][kind] += 1
+            if kind in ("fn", "fp"):
+                where = p.matched[n]["snippet"] if hit else (r.get("title") or "")
+                errors.append(f"match {kind.upper()} {n} [{language}] {r['url']}  {where}")
+            if kind != "tp":
+                continue
+            gold_stance, mention = r["narratives"][n], p.matched[n]
+            got = mention["stance"] or "none"
+            confusion[gold_stance, got] += 1
+            stance_by_language[language]["n"] += 1
+            stance_by_language[language]["right"] += got == gold_stance
+            gold_speaker = (r.get("speaker") or {}).get(n)
+            got_speaker = mention.get("stance_speaker")
+            if gold_speaker:
+                speaker["n"] += 1
+                speaker["right"] += got_speaker == gold_speaker
+                speaker[gold_speaker, got_speaker or "none"] += 1
+            if got != gold_stance or (gold_speaker and got_speaker != gold_speaker):
+                evidence = mention["stance_evidence"]
+                errors.append(
+                    f"stance {gold_stance}->{got} speaker {gold_speaker}->{got_speaker}"
+                    f" ({mention.get('stance_speaker_name') or ''}) {n} [{language}] {r['url']}\n"
+                    f"      title: {r.get('title')}\n      cues: {evidence.get('cues')}\n"
+                    f"      in: {evidence.get('sentence')}\n      why: {r.get('why')}")
+    return {"matching": matching, "by_language": by_language, "confusion": confusion,
+            "stance_by_language": stance_by_language, "speaker": speaker, "errors": errors}
+
+
+def report(counts: dict, out=sys.stdout) -> None:
+    def line(text=""):
+        print(text, file=out)
+    line(f"{'narrative':<30}{'gold':>6}{'tp':>5}{'fp':>5}{'fn':>5}{'precision':>11}{'recall':>8}")
+    for n, c in counts["matching"].items():
+        line(f"{n:<30}{c['tp'] + c['fn']:>6}{c['tp']:>5}{c['fp']:>5}{c['fn']:>5}"
+             f"{_ratio(c['tp'], c['tp'] + c['fp']):>11}{_ratio(c['tp'], c['tp'] + c['fn']):>8}")
+    confusion = counts["confusion"]
+    total = sum(confusion.values())
+    right = sum(confusion[s, s] for s in STANCES)
+    line(f"\nstance of matched labelled mentions: {total}, accuracy {_ratio(right, total)}")
+    line(f"{'':<10}" + "".join(f"{s:>10}" for s in (*STANCES, "none")) + f"{'recall':>9}{'precision':>11}")
+    for gold in STANCES:
+        row = [confusion[gold, got] for got in (*STANCES, "none")]
+        predicted = sum(confusion[g, gold] for g in STANCES)
+        line(f"{gold:<10}" + "".join(f"{n:>10}" for n in row)
+             + f"{_ratio(confusion[gold, gold], sum(row)):>9}{_ratio(confusion[gold, gold], predicted):>11}")
+    sp = counts["speaker"]
+    line(f"\nspeaker of asserts/disputes (labelled outlet/official/unnamed): {sp['n']},"
+         f" accuracy {_ratio(sp['right'], sp['n'])}")
+    for gold in SPEAKERS:
+        row = {got: sp[gold, got] for got in (*SPEAKERS, "none") if sp[gold, got]}
+        if row:
+            line(f"  {gold:<9} -> " + ", ".join(f"{k} {v}" for k, v in row.items()))
+    line(f"\n{'language':<9}{'articles':>9}{'gold':>6}{'tp':>5}{'fp':>5}{'fn':>5}"
+         f"{'precision':>11}{'recall':>8}{'stance':>8}{'accuracy':>10}")
+    for language, c in sorted(counts["by_language"].items(), key=lambda kv: (-kv[1]["articles"], kv[0])):
+        s = counts["stance_by_language"][language]
+        line(f"{language:<9}{c['articles']:>9}{c['tp'] + c['fn']:>6}{c['tp']:>5}{c['fp']:>5}{c['fn']:>5}"
+             f"{_ratio(c['tp'], c['tp'] + c['fp']):>11}{_ratio(c['tp'], c['tp'] + c['fn']):>8}"
+             f"{s['n']:>8}{_ratio(s['right'], s['n']):>10}")
+
+
+def merge(paths: Iterable[Path], out: Path = LABELS) -> int:
+    """Merge label files into one, deduplicated on URL and sorted by it. A URL labelled twice
+    must carry the same narratives, speakers and split; other fields fill each other's gaps."""
+    merged: dict[str, dict] = {}
+    for path in paths:
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if not line.strip():
+                continue
+            record = {key: json.loads(line).get(key) for key in LABEL_KEYS}
+            old = merged.get(record["url"])
+            if old is None:
+                merged[record["url"]] = record
+                continue
+            for key in ("narratives", "speaker", "split"):
+                if old[key] != record[key]:
+                    raise SystemExit(f"{record['url']}: {key} differs between label files")
+            for key in LABEL_KEYS:
+                if old[key] is None:
+                    old[key] = record[key]
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text("".join(json.dumps(merged[url], ensure_ascii=False) + "\n" for url in sorted(merged)),
+                   encoding="utf-8")
+    return len(merged)
+
+
+def fetch(text_dir: Path, records: list[dict]) -> None:
+    """Download each labelled URL and write its title and extracted text into DIR (files
+    already there are kept). Pages change or vanish: the labels were made on excerpts."""
+    import urllib.request
+
+    from narrative_archive.extract import ExtractError, extract_article
+
+    text_dir.mkdir(parents=True, exist_ok=True)
+    for record in records:
+        path = text_dir / text_name(record["url"])
+        if path.exists():
+            continue
+        request = urllib.request.Request(record["url"], headers={"User-Agent": "narrative-archive realtext"})
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                html = response.read()
+            article = extract_article(html, record["url"])
+        except (OSError, ExtractError) as error:
+            print(f"{record['url']}: {error}", file=sys.stderr)
+            continue
+        path.write_text(f"{article.title or ''}\n\n{article.text}\n", encoding="utf-8")
+        time.sleep(1)  # politeness between hosts' pages
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("dir", type=Path, nargs="?", help="folder of the pages' text, one file per URL")
+    parser.add_argument("--split", choices=("dev", "test", "all"), default="dev")
+    parser.add_argument("--labels", type=Path, default=LABELS)
+    parser.add_argument("--narratives", type=Path, default=DEFAULT_CONFIG_DIR / "narratives.yml")
+    parser.add_argument("--errors", action="store_true", help="list every mismatch with its evidence")
+    parser.add_argument("--merge", type=Path, nargs="+", metavar="JSONL", help="merge label files into --labels")
+    parser.add_argument("--fetch", action="store_true", help="download the URLs into DIR")
+    args = parser.parse_args(argv)
+    if args.merge:
+        print(f"{merge(args.merge, args.labels)} records in {args.labels}")
+        return
+    if args.dir is None:
+        parser.error("DIR is required")
+    records = load_labels(args.labels, args.split)
+    if args.fetch:
+        fetch(args.dir, records)
+        return
+    started = time.perf_counter()
+    predictions = predict(records, args.dir, args.narratives)
+    narrative_ids = [n.id for n in load_narratives(args.narratives, fts.check_query)]
+    counts = score(predictions, narrative_ids)
+    missing = sum(p.missing for p in predictions)
+    print(f"split {args.split}: {len(records) - missing} articles with text"
+          f" ({missing} without), {time.perf_counter() - started:.1f} s\n")
+    report(counts)
+    if args.errors:
+        print("\n" + "\n".join(counts["errors"]))
+
+
+if __name__ == "__main__":
+    main()

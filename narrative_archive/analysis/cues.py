@@ -1,0 +1,210 @@
+"""The cue lists stance reads (config/stance.yml): loading, checking, compiling, finding.
+
+A cue is one or more words; "*" at the end of a word matches any ending, at the start any
+beginning. Text and cues are compared folded (sentences.fold): lowercased, ё as е, Arabic
+and Persian letters unified.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from narrative_archive.analysis.sentences import fold
+from narrative_archive.config import ConfigError
+from narrative_archive.paths import DEFAULT_CONFIG_DIR
+
+DEFAULT_STANCE_FILE = DEFAULT_CONFIG_DIR / "stance.yml"
+CUE_LISTS = ("attribution", "denial", "negation", "not_denial", "labels", "prefixes",
+             "speakers", "unnamed")
+
+# A word: letters with their combining marks (Indic vowel signs are marks, which \w splits
+# on), joined by an inner apostrophe ("don't", "Russia's").
+_W = r"[\w\u0300-\u036f\u0900-\u0963\u0966-\u0dff\u0e00-\u0e7f]"
+TOKEN = re.compile(f"{_W}+(?:'{_W}+)*")
+_TOKEN_CUE = re.compile(f"\\*?{_W}+(?:'{_W}+)*\\*?|'{_W}+|\\.\\.")
+GAP, MAX_GAP = ("..",), 6  # ".." in a cue: up to MAX_GAP words ("weist .. zurück")
+
+
+@dataclass(frozen=True)
+class LanguageCues:
+    """The compiled cue lists of one language: each cue a tuple of folded words."""
+
+    attribution: tuple[tuple[str, ...], ...] = ()
+    denial: tuple[tuple[str, ...], ...] = ()
+    negation: tuple[tuple[str, ...], ...] = ()
+    not_denial: tuple[tuple[str, ...], ...] = ()
+    labels: tuple[tuple[str, ...], ...] = ()
+    prefixes: tuple[str, ...] = ()
+    negation_window: tuple[int, int] = (3, 0)
+    speakers: tuple[tuple[str, ...], ...] = ()  # who can dispute or assert: officials, bodies
+    unnamed: tuple[tuple[str, ...], ...] = ()  # a source that is not named
+
+
+def load_cues(path: str | Path | None = None, override: Mapping | None = None) -> dict[str, LanguageCues]:
+    """Read the cue lists (default config/stance.yml), extended by a narrative's ``override``.
+
+    ``override`` maps language (or "*" for all) -> list name -> a list of cues to add, or
+    {"replace": [...]} to replace that list. Raises ConfigError naming the file and key.
+    """
+    path = Path(path) if path else DEFAULT_STANCE_FILE
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as error:
+        raise ConfigError(path, None, f"cannot read stance cues: {error}") from error
+    raw = _check_raw(path, raw)
+    if override:
+        raw = merge_cues(raw, _check_raw("override", override, allow_star=True))
+    return {language: _compile(lists) for language, lists in raw.items()}
+
+
+def merge_cues(base: Mapping, override: Mapping) -> dict[str, dict[str, Any]]:
+    """``base`` raw cue lists with ``override`` applied (see load_cues); inputs are not changed."""
+    merged = {language: dict(lists) for language, lists in base.items()}
+    for language, lists in override.items():
+        targets = list(merged) if language == "*" else [language]
+        for target in targets:
+            current = merged.setdefault(target, {})
+            for name, value in lists.items():
+                if isinstance(value, Mapping):
+                    current[name] = list(value["replace"])
+                elif name == "negation_window":
+                    current[name] = value
+                else:
+                    current[name] = [*current.get(name, []), *value]
+    return merged
+
+
+@lru_cache(maxsize=4)
+def default_cues() -> dict[str, LanguageCues]:
+    return load_cues()
+
+
+def _check_raw(path, raw, allow_star: bool = False) -> dict:
+    if not isinstance(raw, Mapping):
+        raise ConfigError(path, None, "expected a mapping of language -> cue lists")
+    for language, lists in raw.items():
+        if not isinstance(lists, Mapping) or not (allow_star and language == "*" or re.fullmatch(r"[a-z]{2,3}", str(language))):
+            raise ConfigError(path, str(language), "expected a language code mapping to cue lists")
+        for name, value in lists.items():
+            if name == "negation_window":
+                if not (isinstance(value, list | tuple) and len(value) == 2 and all(isinstance(v, int) and v >= 0 for v in value)):
+                    raise ConfigError(path, str(language), "negation_window must be [before, after] word counts")
+                continue
+            if name not in CUE_LISTS:
+                raise ConfigError(path, str(language), f"unknown cue list {name!r} (known: {', '.join(CUE_LISTS)})")
+            items = value.get("replace") if isinstance(value, Mapping) else value
+            if not isinstance(items, list) or not all(isinstance(item, str) and item.strip() for item in items):
+                raise ConfigError(path, str(language), f"{name} must be a list of non-empty strings")
+    return dict(raw)
+
+
+def _compile(lists: Mapping) -> LanguageCues:
+    def cues(name):
+        seen = dict.fromkeys(tuple(_TOKEN_CUE.findall(fold(cue))) for cue in lists.get(name, []))
+        return tuple(cue for cue in seen if cue)
+    return LanguageCues(
+        attribution=cues("attribution"), denial=cues("denial"), negation=cues("negation"),
+        not_denial=cues("not_denial"), labels=cues("labels"),
+        prefixes=tuple(fold(p) for p in lists.get("prefixes", [])),
+        negation_window=tuple(lists.get("negation_window", (3, 0))),
+        speakers=cues("speakers"), unnamed=cues("unnamed"),
+    )
+
+
+def word_matches(word: str, token: str, prefixes: tuple[str, ...]) -> bool:
+    """Whether one cue word (with its * marks) matches one folded token."""
+    candidates = [token, *(token[len(p):] for p in prefixes if token.startswith(p) and len(token) - len(p) >= 2)]
+    if word.startswith("'"):  # "n't"
+        return any(c.endswith(word.lstrip("'")) and "'" in c for c in candidates)
+    head, tail = word.startswith("*"), word.endswith("*")
+    core = word.strip("*")
+    for candidate in candidates:
+        if head and tail and core in candidate:
+            return True
+        if tail and not head and candidate.startswith(core):
+            return True
+        if head and not tail and candidate.endswith(core):
+            return True
+        if candidate == core:
+            return True
+    return False
+
+
+def find(tokens, cues, prefixes, used=frozenset()) -> list[tuple[int, int]]:
+    """(start, end) token spans of the cues found, left to right, never overlapping ``used``;
+    at each token the first cue of the list that matches there."""
+    spans: list[tuple[int, int]] = []
+    taken = set(used)
+    exact, starts, anywhere = _first_words(cues)
+    for i, token in enumerate(tokens):
+        if i in taken:
+            continue
+        candidates = [token, *(token[len(p):] for p in prefixes if token.startswith(p) and len(token) - len(p) >= 2)]
+        possible = set(anywhere)
+        for candidate in candidates:
+            possible.update(exact.get(candidate, ()))
+            for length in range(1, len(candidate) + 1):
+                possible.update(starts.get(candidate[:length], ()))
+        for index in sorted(possible):
+            end = _match_at(tokens, i, cues[index], prefixes, taken)
+            if end is not None:
+                spans.append((i, end))
+                taken.update(range(i, end))
+                break
+    return spans
+
+
+@lru_cache(maxsize=256)
+def _first_words(cues: tuple[tuple[str, ...], ...]) -> tuple[dict, dict, tuple[int, ...]]:
+    """The cues by their first word, so a token is tried only against cues it can start:
+    ({word: [cue index]}, {prefix of "prefix*": [cue index]}, cue indexes to try everywhere)."""
+    exact: dict[str, list[int]] = {}
+    starts: dict[str, list[int]] = {}
+    anywhere = []
+    for index, cue in enumerate(cues):
+        first = cue[0]
+        if first == GAP[0] or first.startswith(("*", "'")):
+            anywhere.append(index)
+        elif first.endswith("*"):
+            starts.setdefault(first[:-1], []).append(index)
+        else:
+            exact.setdefault(first, []).append(index)
+    return exact, starts, tuple(anywhere)
+
+
+def _match_at(tokens, i: int, cue: tuple[str, ...], prefixes, taken) -> int | None:
+    """The end of ``cue`` matched from token ``i`` (None if it does not match there)."""
+    position = i
+    for k, word in enumerate(cue):
+        if word == GAP[0]:
+            for skip in range(MAX_GAP + 1):
+                end = _match_at(tokens, position + skip, cue[k + 1:], prefixes, taken)
+                if end is not None:
+                    return end
+            return None
+        if position >= len(tokens) or position in taken or not word_matches(word, tokens[position], prefixes):
+            return None
+        position += 1
+    return position
+
+
+def negation_in(tokens, positions, lc: LanguageCues, used) -> int | None:
+    """The first of ``positions`` where a negation cue starts (not in ``used``), or None."""
+    for position in positions:
+        if position in used:
+            continue
+        for cue in lc.negation:
+            if len(cue) == 1 and word_matches(cue[0], tokens[position], lc.prefixes):
+                return position
+            if len(cue) > 1 and position + len(cue) <= len(tokens) and all(
+                word_matches(word, tokens[position + k], lc.prefixes) for k, word in enumerate(cue)
+            ):
+                return position
+    return None

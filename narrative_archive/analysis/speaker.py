@@ -1,0 +1,122 @@
+"""Who disputes or asserts a claim in the sentence that decided a mention's stance.
+
+    outlet    the outlet in its own voice: a claim stated, or a rebuttal ("no evidence",
+              "a myth") that no one else in the sentence is said to make
+    official  a named person or body ("Lavrov", "the Kremlin", "Russia's embassy"): the
+              subject of a denial, the speaker before a colon, or the source of an attribution
+    unnamed   a source that is not named ("sources", "an official who asked not to be named")
+
+With the kind goes the speaker's words as the sentence gives them ("Sergei Lavrov",
+"Zakharova", "the Russian embassy") when there are any. A report (the claim attributed,
+no side taken) has no speaker.
+"""
+
+from __future__ import annotations
+
+import re
+
+from narrative_archive.analysis.cues import TOKEN, LanguageCues, find
+from narrative_archive.analysis.sentences import fold
+
+SPEAKER_KINDS = ("outlet", "official", "unnamed")
+MAX_NAME_WORDS = 6
+# Words a name may hold that are not capitalised: "Ministry of Foreign Affairs", "bin Laden".
+_CONNECTORS = frozenset("of de del der von van al el bin ibn la le du da di и".split())
+_LEADING = frozenset("the a an le la les el los las der die das il lo".split())
+COLON_SPEAKER = re.compile(r"^\s*[\"«„“]?((?:[^\W\d][\w'.-]*\s+){0,4}[^\W\d][\w'.-]*)[\"»”]?\s*:\s*(?!\d)")
+
+
+def speaker_of(sentence: str, label: str | None, cue_at: int | None, lc: LanguageCues,
+               title: bool = False, claim: frozenset[int] = frozenset()) -> tuple[str | None, str | None]:
+    """(kind, name) of who makes ``label`` in ``sentence``; ``cue_at`` is the token index of
+    the cue that decided it (folded tokens, as stance reads them); ``claim`` the indexes of
+    the claim's matched words, which name a speaker only as the subject opening the sentence
+    just before the cue ("Russia denies ..."), not inside the claim ("... that Moscow is
+    arming the Taliban, but the evidence doesn't match"). Reports have no speaker."""
+    if label == "asserts":
+        return "outlet", None
+    if label != "disputes":
+        return None, None
+    folded = TOKEN.findall(fold(sentence))
+    colon = COLON_SPEAKER.match(sentence)
+    if colon and not find(TOKEN.findall(fold(colon.group(1))), lc.labels, lc.prefixes):
+        return "official", " ".join(colon.group(1).split())
+    unnamed = find(folded, lc.unnamed, lc.prefixes)
+    attributions = find(folded, lc.attribution, lc.prefixes)
+    original = TOKEN.findall(sentence)
+    names = _capitalised_runs(original, title) if len(original) == len(folded) else []
+    cue = cue_at if cue_at is not None else len(folded)
+
+    def outside_claim(span: tuple[int, int]) -> bool:
+        # a claim's word speaks only as the subject opening the sentence: "Russia denies ..."
+        return (span[0] <= 1 and cue - 2 <= span[1] <= cue) or not any(i in claim for i in range(*span))
+    speakers = [span for span in find(folded, lc.speakers, lc.prefixes) if outside_claim(span)]
+    names = [run for run in names if outside_claim(run)]
+    before = [run for run in names if run[1] <= cue]
+    said = [start for start, _ in attributions if start < cue]
+    if unnamed and not before:
+        return "unnamed", _words(original, folded, unnamed[0])
+    # an attribution before the claim's words attributes the claim ("the claim that Russia
+    # is arming ..."), not the rebuttal; one after them, or after the cue, is the rebuttal's
+    rebuttal_said = [start for start, _ in attributions
+                     if start > cue or not any(start < i < cue for i in claim)]
+    if not rebuttal_said and not speakers and not any(cue - run[1] <= 2 for run in before):
+        return "outlet", None  # no one else is said to rebut: the outlet's own voice
+    if before:
+        subject = before[-1]
+        if said and cue - subject[1] > 1 and subject[0] > said[0]:
+            # "Kabulov said ... Washington had shown no proof": the denial is reported speech,
+            # its speaker the subject of the attribution
+            subject = next((run for run in reversed(before) if run[1] <= said[0]), subject)
+        return "official", _words(original, folded, subject)
+    if speakers:
+        nearest = min(speakers, key=lambda span: (span[0] > cue, abs(span[0] - cue)))
+        return "official", _words(original, folded, _grow(nearest, names))
+    if attributions:
+        after = [run for run in names if run[0] >= cue]
+        return "official", _words(original, folded, after[0]) if after else None
+    return "outlet", None
+
+
+def _capitalised_runs(tokens: list[str], title: bool) -> list[tuple[int, int]]:
+    """(start, end) of runs of capitalised words (names), connectors allowed inside; none
+    in a title written in title case, where every word is capitalised."""
+    caps = [token[:1].isupper() for token in tokens]
+    if not any(caps):
+        return []
+    words = [t for t in tokens if t[:1].isalpha()]
+    if title and len(words) >= 4 and sum(t[:1].isupper() for t in words) / len(words) > 0.6:
+        return []
+    runs: list[tuple[int, int]] = []
+    i = 0
+    while i < len(tokens):
+        if not caps[i]:
+            i += 1
+            continue
+        end = i + 1
+        while end < len(tokens) and (caps[end] or (tokens[end].lower() in _CONNECTORS
+                                                   and end + 1 < len(tokens) and caps[end + 1])):
+            end += 1
+        start = i
+        while start < end and tokens[start].lower() in _LEADING:
+            start += 1
+        if i == 0 and end - start == 1 and len(tokens[start]) == 1:
+            start = end  # a one-letter first word ("В МИД ...") is a preposition
+        if start < end:
+            runs.append((start, min(end, start + MAX_NAME_WORDS)))
+        i = end
+    return runs
+
+
+def _grow(span: tuple[int, int], names: list[tuple[int, int]]) -> tuple[int, int]:
+    """A speaker word widened to the name it is part of ("Russian Foreign Ministry")."""
+    for start, end in names:
+        if start <= span[0] < end or start < span[1] <= end:
+            return min(start, span[0]), max(end, span[1])
+    return span
+
+
+def _words(original: list[str], folded: list[str], span: tuple[int, int]) -> str | None:
+    tokens = original if len(original) == len(folded) else folded
+    words = tokens[span[0]:span[1]]
+    return " ".join(words) if words else None

@@ -1,0 +1,51 @@
+"""What ArchivePipeline.open_spider sets up, None before it: typed accessors for it.
+
+The archive, the configuration, the extractor pool and the archive writer exist only once
+the spider opens (the archive is opened in the writer thread, and closed again when the
+spider closes). Code that runs only in between reads them through `_db`, `_config`,
+`_pool` and `_writer`: the value, or a RuntimeError naming what was used too early.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import sqlite_utils
+
+    from narrative_archive.config import Config
+    from narrative_archive.crawl.workers import ExtractorPool
+    from narrative_archive.crawl.writer import BatchWriter
+
+
+class PipelineState:
+    """The pipeline's open_spider state; `None` before it (the archive: and after the close)."""
+
+    db: sqlite_utils.Database | None
+    config: Config | None
+    pool: ExtractorPool | None
+    writer: BatchWriter | None
+
+    @property
+    def _db(self) -> sqlite_utils.Database:
+        if self.db is None:
+            raise RuntimeError("the archive is not open (open_spider has not run)")
+        return self.db
+
+    @property
+    def _config(self) -> Config:
+        if self.config is None:
+            raise RuntimeError("no configuration: open_spider has not run")
+        return self.config
+
+    @property
+    def _pool(self) -> ExtractorPool:
+        if self.pool is None:
+            raise RuntimeError("no extractor pool: open_spider has not run")
+        return self.pool
+
+    @property
+    def _writer(self) -> BatchWriter:
+        if self.writer is None:
+            raise RuntimeError("no archive writer: open_spider has not run, or the spider closed")
+        return self.writer

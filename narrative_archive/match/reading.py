@@ -1,0 +1,113 @@
+"""One article read for the archive before it is stored: which narratives match it (each
+with its snippet, matched terms and stance), its story signature and its citations.
+
+All of it is a pure function of the article and the configuration, so it runs where the
+article is extracted: in the crawl's extraction workers and the import's readers, in
+parallel, while the one process that writes the archive only writes. A Reading is plain
+values (it crosses a process boundary by pickle):
+
+    {"mentions": {narrative id: (snippet, terms JSON, (stance, confidence, evidence JSON))},
+     "signature": MinHash bytes, or None for a text too short to compare,
+     "citations": [Citation.to_dict(), ...]}
+
+Matching uses the archive's own FTS5 table definition and tokenizer on an in-memory copy
+of the one article (fts.NarrativeMatcher), so a query matches here exactly what it matches
+in the archive; and the snippet is cut from that one-article index, never from the
+archive's (FTS5's snippet() bug, and its cost per call on a large archive: FIELD_NOTES).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from narrative_archive.analysis import archive as analysis
+from narrative_archive.analysis import citations, stories
+from narrative_archive.config import Narrative
+from narrative_archive.fts import NarrativeMatcher, marked_terms
+
+logger = logging.getLogger(__name__)
+
+Reading = dict[str, Any]
+MentionReading = tuple[str | None, str, tuple]  # snippet, terms JSON, stance tuple
+
+
+def mention_stance(narrative: Narrative, article: tuple | None, terms: str) -> tuple:
+    """(stance, confidence, evidence JSON, speaker, speaker name) of a mention:
+    analysis.stance with the narrative's cue lists; `article` is (title, text, language)."""
+    title, text, language = article or (None, None, None)
+    stance = analysis.stance_of(title, text, terms, language, analysis.cues_for(narrative))
+    return (stance.stance, stance.confidence,
+            json.dumps(analysis.evidence_of(stance), ensure_ascii=False),
+            stance.speaker, stance.speaker_name)
+
+
+class Reader:
+    """Reads articles against the configured narratives and outlets (build one per
+    process: it holds an in-memory FTS5 table and the outlet name index)."""
+
+    def __init__(self, narratives: Iterable[Narrative], outlets: Iterable = (),
+                 *, analyse: bool = True):
+        self.narratives = tuple(narratives)
+        self.by_id = {narrative.id: narrative for narrative in self.narratives}
+        self.matcher = NarrativeMatcher(self.narratives)
+        self.analyse = analyse  # story signature and citations too
+        self._outlets = list(outlets)
+        self._outlet_index: citations.OutletIndex | None = None
+
+    @property
+    def outlet_index(self) -> citations.OutletIndex:
+        if self._outlet_index is None:
+            self._outlet_index = citations.outlet_index(self._outlets)
+        return self._outlet_index
+
+    def mentions(self, title: str | None, text: str | None,
+                 language: str | None) -> dict[str, MentionReading]:
+        """{narrative id: (snippet, terms, stance)} for every narrative that matches."""
+        found = {}
+        for narrative_id, snippet in self.matcher.snippets(title, text).items():
+            terms = marked_terms(snippet)
+            stance = mention_stance(self.by_id[narrative_id], (title, text, language), terms)
+            found[narrative_id] = (snippet, terms, stance)
+        return found
+
+    def read(self, article: Mapping[str, Any]) -> Reading:
+        """The Reading of one extracted (or imported) article dict."""
+        title, text, language = article.get("title"), article.get("text"), article.get("language")
+        reading: Reading = {"mentions": self.mentions(title, text, language)}
+        if self.analyse:
+            reading["signature"] = stories.text_signature(text)
+            links = article.get("links")
+            if isinstance(links, str):
+                try:
+                    links = json.loads(links)
+                except ValueError:
+                    links = []
+            try:
+                found = citations.extract_citations(text, links or (), language,
+                                                    self.outlet_index)
+                reading["citations"] = [citation.to_dict() for citation in found]
+            except Exception:  # one bad text must not lose the article: no citations
+                logger.exception("citations of %s failed", article.get("url"))
+                reading["citations"] = []
+        return reading
+
+
+def read_or_none(reader: Reader | None, article: Mapping[str, Any]) -> Reading | None:
+    """reader.read(article), or None (logged) when reading fails: the writer then reads
+    the stored article itself, as before."""
+    if reader is None:
+        return None
+    try:
+        return reader.read(article)
+    except Exception:
+        logger.exception("reading %s failed", article.get("url"))
+        return None
+
+
+def warm_up(text: str) -> None:
+    """Load reading's lazy state (citation patterns, stance cues, MinHash permutations)."""
+    Reader((), ()).read({"title": "Warm-up", "text": text, "language": "en"})
+    analysis.cues_for(None)

@@ -1,0 +1,183 @@
+"""The real-text benchmark's parts, the matcher's gates and the speaker columns (issue 19).
+
+The third-party text of benchmarks/realtext is not in the repository: the scoring is
+exercised on a folder of texts written here, in the same layout.
+"""
+
+import importlib.util
+import json
+import sqlite3
+import sys
+from pathlib import Path
+
+import pytest
+
+from narrative_archive import fts, store
+from narrative_archive.analysis import archive as analysis
+from narrative_archive.config import Narrative, load_narratives
+from narrative_archive.match import narratives
+from narrative_archive.paths import DEFAULT_CONFIG_DIR
+from narrative_archive.store.schema import MIGRATIONS
+from tests.conftest import article
+
+ROOT = Path(__file__).resolve().parent.parent
+# benchmarks/ is not a package, and holds a datasette.py: load the script by its path rather
+# than putting the folder on sys.path (where it would shadow the datasette package)
+_spec = importlib.util.spec_from_file_location("realtext", ROOT / "benchmarks" / "realtext.py")
+realtext = importlib.util.module_from_spec(_spec)
+sys.modules["realtext"] = realtext
+_spec.loader.exec_module(realtext)
+
+SHIPPED = load_narratives(DEFAULT_CONFIG_DIR / "narratives.yml", fts.check_query)
+
+
+# --- the labels ------------------------------------------------------------------------
+
+def test_the_shipped_labels_are_facts_only_one_per_url_sorted():
+    records = realtext.load_labels()
+    urls = [record["url"] for record in records]
+    assert urls == sorted(set(urls))
+    assert len(records) >= 300 and len({r["language"] for r in records}) >= 8
+    narrative_ids = {n.id for n in SHIPPED}
+    for record in records:
+        assert set(record) == set(realtext.LABEL_KEYS)  # no text
+        assert record["split"] in ("dev", "test")
+        assert set(record["narratives"]) <= narrative_ids
+        assert set(record["narratives"].values()) <= set(realtext.STANCES)
+        assert set(record["speaker"]) == set(record["narratives"])
+
+
+def test_merge_dedupes_on_url_and_fills_gaps(tmp_path):
+    one = {"url": "https://b.example/1", "date": None, "language": "en", "outlet": "b.example",
+           "title": "T", "narratives": {"russia-arming-taliban": "reports"},
+           "speaker": {"russia-arming-taliban": None}, "split": "dev", "why": "first"}
+    (tmp_path / "a.jsonl").write_text(json.dumps(one) + "\n")
+    (tmp_path / "b.jsonl").write_text(json.dumps({**one, "date": "2017-04"}) + "\n"
+                                      + json.dumps({**one, "url": "https://a.example/2"}) + "\n")
+    out = tmp_path / "labels.jsonl"
+    assert realtext.merge([tmp_path / "a.jsonl", tmp_path / "b.jsonl"], out) == 2
+    merged = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [r["url"] for r in merged] == ["https://a.example/2", "https://b.example/1"]
+    assert merged[1]["date"] == "2017-04" and merged[1]["why"] == "first"
+    (tmp_path / "c.jsonl").write_text(json.dumps({**one, "split": "test"}) + "\n")
+    with pytest.raises(SystemExit, match="split differs"):
+        realtext.merge([tmp_path / "a.jsonl", tmp_path / "c.jsonl"], out)
+
+
+def test_scoring_goes_the_crawls_way_on_a_folder_of_texts(tmp_path):
+    texts = {
+        "https://x.example/denial": ("Moscow denies arming the Taliban",
+                                     "The Kremlin said reports that Russia supplies weapons to the"
+                                     " Taliban were groundless."),
+        "https://x.example/report": ("US general says Russia is arming the Taliban",
+                                     "General John Nicholson said Russia is arming the Taliban."),
+        "https://x.example/other": ("Taliban attend Moscow talks", "Delegates met in Moscow."),
+    }
+    for url, (title, text) in texts.items():
+        (tmp_path / realtext.text_name(url)).write_text(f"{title}\n\n{text}\n", encoding="utf-8")
+
+    def record(url, labels, speaker):
+        return {"url": url, "language": "en", "split": "dev", "narratives": labels,
+                "speaker": speaker, "title": texts[url][0]}
+    records = [
+        record("https://x.example/denial", {"russia-arming-taliban": "disputes"},
+               {"russia-arming-taliban": "official"}),
+        record("https://x.example/report", {"russia-arming-taliban": "reports"},
+               {"russia-arming-taliban": None}),
+        record("https://x.example/other", {}, {}),
+        {**record("https://x.example/other", {}, {}), "url": "https://x.example/missing"},
+    ]
+    predictions = realtext.predict(records, tmp_path, DEFAULT_CONFIG_DIR / "narratives.yml")
+    assert [p.missing for p in predictions] == [False, False, False, True]
+    denial = predictions[0].matched["russia-arming-taliban"]
+    assert (denial["stance"], denial["stance_speaker"], denial["stance_speaker_name"]) == (
+        "disputes", "official", "Moscow")
+    counts = realtext.score(predictions, [n.id for n in SHIPPED])
+    assert counts["matching"]["russia-arming-taliban"]["tp"] == 2
+    assert sum(counts["matching"]["russia-arming-taliban"][k] for k in ("fp", "fn")) == 0
+    assert counts["confusion"]["disputes", "disputes"] == counts["confusion"]["reports", "reports"] == 1
+    assert counts["speaker"]["right"] == counts["speaker"]["n"] == 1
+
+
+# --- the matcher's gates ----------------------------------------------------------------
+
+
+def test_every_shipped_narrative_has_a_gate_and_the_gate_never_changes_a_match():
+    texts = [text for n in SHIPPED for _, match, no_match in n.examples for text in (*match, *no_match)]
+    texts += ["Weather in Kabul", "Taliban", "Russia and the Taliban talk in Moscow"]
+    gated = fts.NarrativeMatcher(SHIPPED)
+    assert all(gate is not None for gate in gated.gates)
+    plain = fts.NarrativeMatcher(SHIPPED)
+    plain.gates = [None] * len(plain.gates)
+    for text in texts:
+        assert gated.match(None, text) == plain.match(None, text), text
+
+
+def test_shipped_prefix_terms_keep_their_meaning_under_the_porter_stemmer():
+    """porter stems a prefix term too: "rus*" would search "ru*", and "rules" would be Russia."""
+    matcher = fts.NarrativeMatcher(SHIPPED)
+    assert matcher.match("Iran rules out arming the Taliban", "") == ["iran-arming-taliban"]
+    assert matcher.match("Les talibans et la Russie", "Rumours ruled the day.") == []
+
+
+# --- who disputed it, in the archive ------------------------------------------------------
+
+def test_the_speaker_columns_come_from_an_appended_migration(db):
+    columns = {row[1] for row in db.execute("PRAGMA table_info(mentions)")}
+    assert {"stance_speaker", "stance_speaker_name"} <= columns
+    assert "stance_speaker" in MIGRATIONS[-1] or any("stance_speaker" in m for m in MIGRATIONS)
+    assert store.schema_version(db) == len(MIGRATIONS)
+
+
+def test_a_mention_records_who_disputes_it_and_the_views_show_it(db, default_narratives):
+    article_id, _ = store.save_article(db, article(
+        "https://example.com/lavrov",
+        "Russian Foreign Minister Sergei Lavrov said on Tuesday that reports that Moscow is"
+        " arming the Taliban were groundless.",
+        title="Lavrov dismisses claims Russia is arming the Taliban"), "example-news")
+    narratives.match_article(db, article_id, default_narratives)
+    row = db.execute("SELECT stance, stance_speaker, stance_speaker_name FROM mention_articles"
+                     " WHERE article_id = ?", [article_id]).fetchone()
+    assert row == ("disputes", "official", "Lavrov")
+    exported = db.execute("SELECT stance_speaker FROM export_mentions WHERE article_id = ?",
+                          [article_id]).fetchone()
+    assert exported == ("official",)
+    page = store.article_page(db, article_id)
+    assert page["mentions"][0]["stance_speaker_name"] == "Lavrov"
+
+
+def test_recomputed_stances_fill_the_speaker(db):
+    narrative = Narrative("n", "n", "russia AND taliban")
+    narratives.save_narratives(db, [narrative])
+    article_id, _ = store.save_article(db, article(
+        "https://example.com/outlet", "The claim that Russia is arming the Taliban is extremely"
+        " light on evidence.", title="Blaming Moscow"), "example-news")
+    narratives.match_article(db, article_id, [narrative])
+    store.reset_stance(db, ["n"])
+    db.execute("UPDATE mentions SET stance_speaker = NULL")
+    assert analysis.compute_stances(db, [narrative], ["n"]) == 1
+    assert db.execute("SELECT stance, stance_speaker FROM mentions").fetchone() == (
+        "disputes", "outlet")
+
+
+def test_an_archive_from_before_the_speaker_migrates_and_its_stances_become_pending(tmp_path):
+    from narrative_archive.store.schema import _statements
+    version = next(i for i, m in enumerate(MIGRATIONS) if "stance_speaker" in m)
+    path = tmp_path / "old.db"
+    conn = sqlite3.connect(path, isolation_level=None)
+    for migration in MIGRATIONS[:version]:
+        for statement in _statements(migration):
+            conn.execute(statement)
+    conn.execute(f"PRAGMA user_version = {version}")
+    conn.execute("INSERT INTO narratives (id, title, query, queries, version, updated_at)"
+                 " VALUES ('n', 'n', 'q', '{}', 1, '2020-01-01T00:00:00Z')")
+    conn.execute("INSERT INTO articles (id, url, canonical_url, first_seen_at, last_seen_at,"
+                 " fetched_at) VALUES (1, 'u', 'u', 't', 't', 't')")
+    conn.execute("INSERT INTO mentions (article_id, narrative_id, narrative_version, matched_at,"
+                 " stance, stance_confidence) VALUES (1, 'n', 1, 't', 'reports', 0.7)")
+    conn.close()
+    db = store.open_db(path)
+    assert store.schema_version(db) == len(MIGRATIONS)
+    assert db.execute("SELECT stance, stance_confidence, stance_speaker FROM mentions").fetchone() == (
+        "reports", None, None)
+    db.close()
