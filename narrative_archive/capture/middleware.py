@@ -23,6 +23,7 @@ failed write is logged and counted; the response goes on without a capture.
 
 from __future__ import annotations
 
+import errno
 import functools
 import logging
 import os
@@ -43,12 +44,14 @@ from narrative_archive.capture.writer import (
     CaptureRecord,
     CaptureWriter,
 )
-from narrative_archive.store import disk_full
 
 log = logging.getLogger(__name__)
 
 STAT = "narrative_archive/capture/"
 DISK_FULL_STAT = "narrative_archive/disk_full"  # crawl.faults stops the crawl when it is set
+# A write the disk refused: no space, a file over its size limit (RLIMIT_FSIZE), a quota
+# (store.disk_full says the same of the archive's writes).
+DISK_FULL_ERRNOS = (errno.ENOSPC, errno.EFBIG, errno.EDQUOT)
 # Our own credentials, never the page's evidence: the proxy's, and API keys sent to archives
 # (backfill's Media Cloud token); WARC files get published.
 NOT_RECORDED = {b"proxy-authorization", b"authorization"}
@@ -143,7 +146,8 @@ class CaptureMiddleware:
         if error is not None:
             log.error("capture of %s failed: %s", url, error)
             stats.inc_value(STAT + "errors")
-            if disk_full(error) and not stats.get_value(DISK_FULL_STAT):
+            full = isinstance(error, OSError) and error.errno in DISK_FULL_ERRNOS
+            if full and not stats.get_value(DISK_FULL_STAT):
                 stats.set_value(DISK_FULL_STAT, f"a WARC file: {error}")  # stops the crawl
         else:
             stats.inc_value(STAT + "records")

@@ -14,9 +14,12 @@ its start (capture.writer.CaptureWriter), so the file ends at a record boundary.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 
 from scrapy import signals
+from scrapy.exceptions import DropItem
 
 from narrative_archive.store import disk_full
 
@@ -34,6 +37,30 @@ def note_disk_full(stats, where: str, error: BaseException) -> bool:
     if not stats.get_value(STAT):
         stats.set_value(STAT, f"{where}: {error}")
     return True
+
+
+async def written(future, stats):
+    """The result of an archive write (a concurrent Future), on the event loop. A write the
+    disk refused is noted (StopWhenDiskFull stops the crawl) and its item dropped in one
+    line, instead of a traceback for every page in flight."""
+    try:
+        return await asyncio.wrap_future(future)
+    except Exception as error:
+        if not note_disk_full(stats, "the archive", error):
+            raise
+        raise DropItem(f"not stored, the disk is full ({error}): the next run fetches it"
+                       " again") from error
+
+
+@contextlib.contextmanager
+def noted_if_disk_full(stats):
+    """Around a crawl's last writes: a full disk is noted (the run closes as failed), not
+    raised, so the close goes on."""
+    try:
+        yield
+    except Exception as error:
+        if not note_disk_full(stats, "the archive", error):
+            raise
 
 
 def stopped_message(stats, summary: str) -> str:

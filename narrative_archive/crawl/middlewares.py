@@ -330,7 +330,7 @@ class PageTrimMiddleware:
     def process_response(self, request: Request, response: Response):
         if not self.max_bytes or len(response.body) <= self.max_bytes:
             return response
-        kind = response.headers.get("Content-Type", b"").split(b";")[0].strip().lower()
+        kind = (response.headers.get("Content-Type") or b"").split(b";")[0].strip().lower()
         if kind not in (b"text/html", b"application/xhtml+xml"):
             return response
         trimmed = trim_body(response.body, self.max_bytes)

@@ -45,13 +45,13 @@ from narrative_archive.analysis import archive as analysis
 from narrative_archive.analysis import citations
 from narrative_archive.capture import CaptureRecord
 from narrative_archive.config import Config, load_config
-from narrative_archive.crawl import revisit as lifecycle
 from narrative_archive.crawl import faults
+from narrative_archive.crawl import revisit as lifecycle
 from narrative_archive.crawl.items import STAT, Page, Problem, RevisitOutcome
 from narrative_archive.crawl.pipeline_state import PipelineState
 from narrative_archive.crawl.settings_check import check_setting
 from narrative_archive.crawl.workers import ExtractorPool
-from narrative_archive.crawl.writer import BatchWriter
+from narrative_archive.crawl.writer import BatchWriter, after_commit
 from narrative_archive.extract.dates import is_date_warning, prefer_listed_date
 from narrative_archive.extract.errors import ExtractError, extractor_version
 from narrative_archive.fts import NarrativeMatcher
@@ -65,11 +65,6 @@ logger = logging.getLogger(__name__)
 # Counters shown while crawling and written to crawl_runs (stats key → column).
 RUN_COLUMNS = {"pages": "pages", "new": "new_articles", "updated": "updated_articles",
                "mentions": "mentions", "warnings": "warnings"}
-
-
-def _html_text(body: bytes) -> str:
-    """A page's markup as text, enough to look for a paywall's words."""
-    return body[:500_000].decode("utf-8", "replace")
 
 
 class ArchivePipeline(PipelineState):
@@ -134,8 +129,9 @@ class ArchivePipeline(PipelineState):
         if self.pool is not None:
             await asyncio.get_running_loop().run_in_executor(None, self.pool.close)
         if self.writer is not None:
-            await self._write_alone(self._save_captures, True)
-            await self._write_alone(self._flush)
+            with faults.noted_if_disk_full(self.stats):  # then the run is closed as failed
+                await self._write_alone(self._save_captures, True)
+                await self._write_alone(self._flush)
             await asyncio.get_running_loop().run_in_executor(None, self.writer.shutdown)
             logger.info("%d archive writes in %d transactions", self.writer.writes,
                         self.writer.batches)
@@ -152,7 +148,7 @@ class ArchivePipeline(PipelineState):
                    f" {counts['mentions']} mentions, {errors} errors")
         if reason == "shutdown":  # Ctrl-C, SIGTERM, the scheduler stopping: cut short
             status, message = "interrupted", f"interrupted by a signal: {summary}"
-        elif reason == faults.DISK_FULL:  # nothing more could be stored
+        elif reason == faults.DISK_FULL or self.stats.get_value(faults.STAT):  # cut short
             status, message = "failed", faults.stopped_message(self.stats, summary)
         elif fetched:
             status = "ok"
@@ -170,7 +166,8 @@ class ArchivePipeline(PipelineState):
                 "everything was skipped: " + ", ".join(f"{k} {v}" for k, v in skipped.items())
                 if skipped else "there was nothing to fetch")
             message = f"nothing could be fetched: {why}"
-        store.finish_run(self.db, self.run_id, status, message=message, **self.run_counters())
+        with faults.noted_if_disk_full(self.stats):  # run.py reports it, the next run settles it
+            store.finish_run(self.db, self.run_id, status, message=message, **self.run_counters())
         self.db.close()
         self.db = None
 
@@ -321,7 +318,7 @@ class ArchivePipeline(PipelineState):
         if reason is not None:
             verdict = lifecycle.Verdict("failing", reason)
             if reason.startswith(("no article text", "empty page")):
-                verdict = lifecycle.classify_text(None, None, _html_text(page.body))
+                verdict = lifecycle.classify_text(None, None, lifecycle.html_text(page.body))
             outcome = RevisitOutcome(
                 article_id=article_id, url=page.url, outcome=verdict.outcome,
                 http_status=200, detail=verdict.detail, outlet_id=page.outlet_id,
@@ -336,7 +333,7 @@ class ArchivePipeline(PipelineState):
         reading = article.pop("reading", None)
         stored = store.get_article(self._db, article_id) or {}
         verdict = lifecycle.classify_text(
-            stored.get("text"), article.get("text"), _html_text(page.body))
+            stored.get("text"), article.get("text"), lifecycle.html_text(page.body))
         if verdict.outcome != "page":
             return self._store_revisit_outcome(RevisitOutcome(
                 article_id=article_id, url=page.url, outcome=verdict.outcome,
@@ -419,7 +416,8 @@ class ArchivePipeline(PipelineState):
     # -- counters --
 
     def count(self, key: str, value: int = 1) -> None:
-        self.stats.inc_value(STAT + key, value)
+        """Now, or once the archive write counting it has committed (writer.after_commit)."""
+        after_commit(self.stats.inc_value, STAT + key, value)
 
     def counts(self) -> dict[str, int]:
         keys = ("pages", "new", "updated", "unchanged", "mentions", "errors", "unmatched",
@@ -443,7 +441,7 @@ class ArchivePipeline(PipelineState):
     async def _write(self, function, *args):
         """`function(*args)` in the writer thread, in a transaction shared with the writes
         queued beside it (writer.BatchWriter); its result once committed."""
-        return await asyncio.wrap_future(self._writer.submit(function, *args))
+        return await faults.written(self._writer.submit(function, *args), self.stats)
 
     async def _write_alone(self, function, *args):
         """Run `function(*args)` in the writer thread, outside any batch."""

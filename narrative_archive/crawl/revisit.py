@@ -135,6 +135,11 @@ def classify_page(url: str, title: str | None, has_password_field: bool) -> Verd
     return Verdict("page")
 
 
+def html_text(body: bytes) -> str:
+    """A page's markup as text, enough to look for a paywall's words."""
+    return body[:500_000].decode("utf-8", "replace")
+
+
 def classify_text(old_text: str | None, new_text: str | None, html_text: str = "") -> Verdict:
     """After extraction: no text is a soft 404, a text cut down to a paywall teaser (or no
     text on a page that asks to subscribe) is blocked; anything else is the article."""

@@ -359,7 +359,8 @@ def _stop_reactor(_=None) -> None:
 def exit_code(runs: Sequence[SpiderRun]) -> int:
     """Non-zero when nothing at all could be fetched (a revisit with nothing due is ok) or
     when the disk filled up."""
-    if any(getattr(run, "finish_reason", None) == DISK_FULL for run in runs):
+    if any(getattr(run, "finish_reason", None) == DISK_FULL
+           or (getattr(run, "stats", None) or {}).get(DISK_FULL_STAT) for run in runs):
         return 1
     return 0 if any(run.fetched or getattr(run, "status", None) == "ok" for run in runs) else 1
 

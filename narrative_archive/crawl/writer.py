@@ -12,7 +12,8 @@ caller gets the exception; the others commit. A write and everything it does (an
 its mentions, its story and citations) are in one transaction, so a crash (even kill -9)
 loses whole writes, never half of one. A write's future resolves only once its
 transaction has committed. Writes submitted with `batch=False` (opening the archive,
-config sync) run alone, outside any transaction of the writer's.
+config sync) run alone, outside any transaction of the writer's. What a write counts goes
+through `after_commit`: a batch whose commit fails (a full disk) counts nothing.
 """
 
 from __future__ import annotations
@@ -30,6 +31,17 @@ from narrative_archive import store
 logger = logging.getLogger(__name__)
 
 _STOP = object()
+_batch = threading.local()  # .after: the after-commit calls of the batch this thread runs
+
+
+def after_commit(fn: Callable, *args: Any) -> None:
+    """`fn(*args)` once the write calling this has committed, never if it is rolled back
+    (its savepoint, or its batch's commit, failed); at once outside a batched write."""
+    pending = getattr(_batch, "after", None)
+    if pending is None:
+        fn(*args)
+    else:
+        pending.append((fn, args))
 
 
 class BatchWriter:
@@ -94,22 +106,31 @@ class BatchWriter:
 
     def _run_batch(self, batch: list) -> None:
         results: list[tuple[Future, bool, Any]] = []
+        after: list[tuple[Callable, tuple]] = []
+        _batch.after = after
         try:
             with store.transaction(self.db()):
                 for fn, args, future, _ in batch:
                     if not future.set_running_or_notify_cancel():
                         continue
+                    mark = len(after)
                     try:
                         with store.savepoint(self.db()):
                             results.append((future, True, fn(*args)))
                     except Exception as error:
+                        del after[mark:]  # rolled back: what it counted did not happen
                         results.append((future, False, error))
         except BaseException as error:  # the commit failed: none of them is stored
-            logger.exception("a batch of %d archive writes failed", len(batch))
+            if not store.disk_full(error):  # a full disk: one line per write, from the pipeline
+                logger.exception("a batch of %d archive writes failed", len(batch))
             for _fn, _args, future, _ in batch:
                 if not future.done():
                     future.set_exception(error)
             return
+        finally:
+            _batch.after = None
+        for fn, args in after:
+            fn(*args)
         self.batches += 1
         self.writes += len(results)
         for future, ok, value in results:
