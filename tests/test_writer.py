@@ -3,12 +3,13 @@ is rolled back alone, and a result is given only once its transaction is committ
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 
 import pytest
 
 from narrative_archive import store
-from narrative_archive.crawl.writer import BatchWriter
+from narrative_archive.crawl.writer import BatchWriter, after_commit
 
 
 @pytest.fixture
@@ -58,3 +59,31 @@ def test_a_write_alone_runs_outside_any_transaction(db):
         assert writer.submit(lambda: db.conn.in_transaction).result(timeout=30) is True
     finally:
         writer.shutdown()
+
+
+def test_what_a_write_counts_counts_only_once_its_transaction_commits(db):
+    """A write that fails, or a batch whose commit fails (a full disk), counts nothing."""
+    counted: list[str] = []
+    db.execute("PRAGMA foreign_keys = ON")
+    db.execute("CREATE TABLE parent (id INTEGER PRIMARY KEY)")
+    db.execute("CREATE TABLE child (parent INTEGER REFERENCES parent(id)"
+               " DEFERRABLE INITIALLY DEFERRED)")
+
+    def write(name: str, fails: bool = False, breaks_commit: bool = False) -> None:
+        after_commit(counted.append, name)
+        if breaks_commit:  # checked only at COMMIT: the whole batch is refused
+            db.execute("INSERT INTO child VALUES (42)")
+        if fails:
+            raise ValueError(name)
+
+    writer = BatchWriter(lambda: db)
+    try:
+        writer.submit(write, "ok").result(timeout=30)
+        with pytest.raises(ValueError):
+            writer.submit(write, "fails", True).result(timeout=30)
+        with pytest.raises(sqlite3.IntegrityError):
+            writer.submit(write, "commit refused", False, True).result(timeout=30)
+        writer.submit(write, "alone", batch=False).result(timeout=30)
+    finally:
+        writer.shutdown()
+    assert counted == ["ok", "alone"]
