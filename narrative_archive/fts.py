@@ -33,6 +33,46 @@ def fts_table_sql(name: str = "articles_fts", content: str | None = None,
 
 ARCHIVE_FTS_SQL = fts_table_sql(content="articles")
 
+# --- Chinese and Japanese: one token per character -------------------------------------
+# unicode61 keeps a run of CJK characters between punctuation as one token, so no query
+# word can match inside "五角大楼是塔利班的实际资助". Every in-memory index (the matcher,
+# `check`, coverage, rematch's reading of CJK articles) indexes such text with a zero-width
+# space between two CJK characters (a separator to unicode61, invisible in a snippet), and
+# reads a query's CJK words as phrases of characters: 塔利班 is "塔 利 班", and NEAR counts
+# characters. The archive's articles_fts indexes the text as stored (docs/realtext.md).
+CJK = "\u3040-\u30ff\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff66-\uff9f"
+CJK_SPLIT = "\u200b"
+_CJK_PAIR = re.compile(f"(?<=[{CJK}])(?=[{CJK}])")
+_CJK_RUN = re.compile(f"[{CJK}]+")
+_QUERY_PART = re.compile(r'"(?:[^"]|"")*"|[^"]+')
+
+
+def split_cjk(text: str | None) -> str | None:
+    """The text as the in-memory indexes hold it: a zero-width space between two CJK
+    characters (each one token), everything else as it is."""
+    if not text or not _CJK_RUN.search(text):
+        return text
+    return _CJK_PAIR.sub(CJK_SPLIT, text)
+
+
+def unsplit_cjk(text: str | None) -> str | None:
+    """A snippet or highlight of split text, as the article has it."""
+    return text.replace(CJK_SPLIT, "") if text else text
+
+
+def cjk_query(query: str) -> str:
+    """The query for an index of split text: a CJK word is the phrase of its characters
+    (塔利班 -> "塔 利 班"; inside a phrase, its characters in order)."""
+    if not _CJK_RUN.search(query):
+        return query
+
+    def part(match: re.Match) -> str:
+        text = match.group(0)
+        if text.startswith('"'):
+            return _CJK_RUN.sub(lambda run: " ".join(run.group(0)), text)
+        return _CJK_RUN.sub(lambda run: '"' + " ".join(run.group(0)) + '"', text)
+    return _QUERY_PART.sub(part, query)
+
 
 def memory_index() -> sqlite3.Connection:
     """An empty in-memory articles_fts, defined as the archive's (no external content)."""
@@ -84,7 +124,8 @@ class NarrativeMatcher:
         self.conn.execute("CREATE VIRTUAL TABLE temp.terms USING fts5vocab(main, articles_fts, 'row')")
         # A cheap necessary condition per query (see query_gate): a query whose words are
         # not in the article cannot match it, and its (costly) evaluation is skipped.
-        self.gates = [query_gate(narrative.match_query) for narrative in self.narratives]
+        self.queries = [cjk_query(narrative.match_query) for narrative in self.narratives]
+        self.gates = [query_gate(query) for query in self.queries]
 
     def match(self, title: str | None, text: str | None) -> list[str]:
         """The ids of the narratives whose query matches this title and text."""
@@ -100,13 +141,13 @@ class NarrativeMatcher:
         self.conn.execute("BEGIN")
         try:
             self.conn.execute(
-                "INSERT INTO articles_fts (rowid, title, text) VALUES (1, ?, ?)", [title, text]
-            )
+                "INSERT INTO articles_fts (rowid, title, text) VALUES (1, ?, ?)",
+                [split_cjk(title), split_cjk(text)])
             words = Words(row[0] for row in self.conn.execute("SELECT term FROM temp.terms"))
-            for narrative, gate in zip(self.narratives, self.gates, strict=True):
+            for narrative, query, gate in zip(self.narratives, self.queries, self.gates,
+                                              strict=True):
                 if gate is not None and not gate(words):
                     continue
-                query = narrative.match_query
                 try:
                     row = self.conn.execute(
                         f"SELECT {SNIPPET_SQL if snippets else 1} FROM articles_fts"
@@ -117,7 +158,7 @@ class NarrativeMatcher:
                         " WHERE articles_fts MATCH ? AND rowid = 1", [query]).fetchone()
                     row = (best_excerpt(marked),) if marked else None
                 if row is not None:
-                    found[narrative.id] = row[0] if snippets else None
+                    found[narrative.id] = unsplit_cjk(row[0]) if snippets else None
         finally:
             self.conn.execute("ROLLBACK")
         return found
@@ -320,10 +361,29 @@ def matching_rows(texts: Iterable[str], query: str, columns: str = "") -> dict[i
     conn = memory_index()
     try:
         conn.executemany("INSERT INTO articles_fts (rowid, title, text) VALUES (?, '', ?)",
-                         list(enumerate(texts, 1)))
+                         [(i, split_cjk(text)) for i, text in enumerate(texts, 1)])
         select = f"rowid{', ' + columns if columns else ''}"
-        return {row[0]: tuple(row[1:]) for row in conn.execute(
-            f"SELECT {select} FROM articles_fts WHERE articles_fts MATCH ?", [query])}
+        return {row[0]: tuple(unsplit_cjk(v) if isinstance(v, str) else v for v in row[1:])
+                for row in conn.execute(
+                    f"SELECT {select} FROM articles_fts WHERE articles_fts MATCH ?",
+                    [cjk_query(query)])}
+    finally:
+        conn.close()
+
+
+def split_matches(rows: Iterable[tuple[int, str | None, str | None]],
+                  query: str) -> dict[int, str | None]:
+    """Which of these (id, title, text) rows `query` matches in an in-memory index of their
+    split text (split_cjk), each with its snippet cut from highlight(): how a rematch reads
+    Chinese and Japanese articles, as the matcher did at ingest. sqlite3.Error when the
+    query fails."""
+    conn = memory_index()
+    try:
+        conn.executemany("INSERT INTO articles_fts (rowid, title, text) VALUES (?, ?, ?)",
+                         [(i, split_cjk(title), split_cjk(text)) for i, title, text in rows])
+        return {row[0]: unsplit_cjk(best_excerpt(row[1:])) for row in conn.execute(
+            f"SELECT rowid, {HIGHLIGHT_SQL} FROM articles_fts WHERE articles_fts MATCH ?",
+            [cjk_query(query)])}
     finally:
         conn.close()
 

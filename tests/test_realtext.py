@@ -120,6 +120,37 @@ def test_shipped_prefix_terms_keep_their_meaning_under_the_porter_stemmer():
     assert matcher.match("Les talibans et la Russie", "Rumours ruled the day.") == []
 
 
+# --- Chinese and Japanese: one token per character ----------------------------------------
+
+ZH = "五角大楼指责俄罗斯向塔利班提供武器，莫斯科否认。"
+
+
+def test_a_cjk_word_matches_inside_a_run_of_characters():
+    assert fts.split_cjk("塔利班 Taliban") == "塔\u200b利\u200b班 Taliban"
+    assert fts.cjk_query('NEAR(俄罗斯 塔利班, 12) OR "俄 罗斯" OR russia*') == (
+        'NEAR("俄 罗 斯" "塔 利 班", 12) OR "俄 罗 斯" OR russia*')
+    n = Narrative("n", "N", "NEAR(俄罗斯 塔利班 武器, 12) OR NEAR(ロシア タリバン, 10)")
+    matcher = fts.NarrativeMatcher([n])
+    found = matcher.snippets("", ZH)
+    assert list(found) == ["n"]
+    assert "<mark>塔利班</mark>" in found["n"] and "\u200b" not in found["n"]
+    assert fts.marked_terms(found["n"]) == '["俄罗斯", "塔利班", "武器"]'
+    assert matcher.match("ロシアがタリバンに武器", "") == ["n"]
+    assert matcher.match("", "塔利班在莫斯科会谈。俄罗斯外交部表示欢迎各方参与和平进程与阿富汗政府的对话并提供武器") == []
+    assert fts.matching_rows(["", ZH], "塔利班")[2] == ()
+
+
+def test_a_rematch_reads_chinese_and_japanese_articles_as_the_matcher_does(db):
+    n = Narrative("n", "N", "NEAR(俄罗斯 塔利班 武器, 12)")
+    narratives.save_narratives(db, [n])
+    zh, _ = store.save_article(db, article("https://example.com/zh", ZH, title="", language="zh"),
+                               "example-news")
+    narratives.match_article(db, zh, [n])
+    assert db.execute("SELECT snippet FROM mentions").fetchone()[0].count("<mark>") == 3
+    assert narratives.rematch(db, n) == {"matched": 1, "added": 0, "removed": 0}
+    assert "<mark>塔利班</mark>" in db.execute("SELECT snippet FROM mentions").fetchone()[0]
+
+
 # --- who disputed it, in the archive ------------------------------------------------------
 
 def test_the_speaker_columns_come_from_an_appended_migration(db):

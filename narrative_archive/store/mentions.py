@@ -11,7 +11,13 @@ from typing import Any
 
 import sqlite_utils
 
-from narrative_archive.fts import HIGHLIGHT_SQL, SNIPPET_SQL, best_excerpt, marked_terms
+from narrative_archive.fts import (
+    HIGHLIGHT_SQL,
+    SNIPPET_SQL,
+    best_excerpt,
+    marked_terms,
+    split_matches,
+)
 from narrative_archive.store.db import transaction
 from narrative_archive.times import now, period_of, periods_between
 
@@ -220,6 +226,24 @@ def _find_hits(db: sqlite_utils.Database, query: str) -> None:
         )
     else:
         db.conn.execute("RELEASE hits")
+    _cjk_hits(db, query)
+
+
+CJK_LANGUAGES = ("zh", "ja")
+
+
+def _cjk_hits(db: sqlite_utils.Database, query: str, batch: int = 200) -> None:
+    """Add to temp.hits the Chinese and Japanese articles the query matches as the
+    matcher reads them at ingest (one token per CJK character, fts.split_cjk): the
+    archive's index keeps a run of CJK characters as one token (docs/realtext.md)."""
+    found = {row[0] for row in db.conn.execute("SELECT article_id FROM temp.hits")}
+    cursor = db.conn.execute(
+        "SELECT id, title, text FROM articles WHERE lower(substr(language, 1, 2)) IN"
+        f" ({', '.join('?' * len(CJK_LANGUAGES))})", CJK_LANGUAGES)
+    while rows := cursor.fetchmany(batch):
+        hits = split_matches(rows, query)
+        db.conn.executemany("INSERT INTO temp.hits (article_id, snippet) VALUES (?, ?)",
+                            [(i, snippet) for i, snippet in hits.items() if i not in found])
 
 
 def rematch_mentions(db: sqlite_utils.Database, narrative_id: str, query: str,
