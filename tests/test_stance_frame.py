@@ -108,3 +108,20 @@ def test_speaker_fields_are_in_to_dict():
     result = stance("Moscow denies arming the Taliban", "")
     assert result.to_dict()["speaker"] == "official"
     assert result.to_dict()["speaker_name"] == "Moscow"
+
+
+def test_matched_terms_are_found_across_the_chunks_a_long_text_is_folded_in():
+    from narrative_archive.analysis import stance as module
+
+    pattern = module._term_pattern(("taliban",), False)
+    for at in range(module._CHUNK - 9, module._CHUNK + 2):
+        text = "x" + " " * (at - 1) + "TALİBAN and taliban"
+        starts = list(module._term_starts(text, pattern, len("taliban")))
+        assert starts == [text.index("TALİBAN"), text.index("taliban")]
+
+
+def test_cue_lookups_are_remembered_per_token_and_give_the_same_spans():
+    cues = load_cues()["en"]
+    tokens = "moscow denies arming the taliban and rejected the claims , officials said".split()
+    first = find(tokens, cues.denial, cues.prefixes)
+    assert first == find(tokens, cues.denial, cues.prefixes) and first

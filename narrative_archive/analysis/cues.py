@@ -118,6 +118,7 @@ def _compile(lists: Mapping) -> LanguageCues:
     )
 
 
+@lru_cache(maxsize=65536)
 def word_matches(word: str, token: str, prefixes: tuple[str, ...]) -> bool:
     """Whether one cue word (with its * marks) matches one folded token."""
     candidates = [token, *(token[len(p):] for p in prefixes if token.startswith(p) and len(token) - len(p) >= 2)]
@@ -142,17 +143,11 @@ def find(tokens, cues, prefixes, used=frozenset()) -> list[tuple[int, int]]:
     at each token the first cue of the list that matches there."""
     spans: list[tuple[int, int]] = []
     taken = set(used)
-    exact, starts, anywhere = _first_words(cues)
+    starting = _index(cues, prefixes).starting
     for i, token in enumerate(tokens):
         if i in taken:
             continue
-        candidates = [token, *(token[len(p):] for p in prefixes if token.startswith(p) and len(token) - len(p) >= 2)]
-        possible = set(anywhere)
-        for candidate in candidates:
-            possible.update(exact.get(candidate, ()))
-            for length in range(1, len(candidate) + 1):
-                possible.update(starts.get(candidate[:length], ()))
-        for index in sorted(possible):
+        for index in starting(token):
             end = _match_at(tokens, i, cues[index], prefixes, taken)
             if end is not None:
                 spans.append((i, end))
@@ -161,7 +156,52 @@ def find(tokens, cues, prefixes, used=frozenset()) -> list[tuple[int, int]]:
     return spans
 
 
-@lru_cache(maxsize=256)
+class _CueIndex:
+    """One cue list indexed by first word, with the answer per token remembered: which cues
+    can start at a token ("prefix*", exact word, or tried everywhere), in list order. Tokens
+    repeat across an article's sentences and articles, so most lookups are one dict get."""
+
+    MEMO = 50_000
+
+    def __init__(self, cues: tuple[tuple[str, ...], ...], prefixes: tuple[str, ...]):
+        self.cues, self.prefixes = cues, prefixes
+        self.exact, self.starts, self.anywhere = _first_words(cues)
+        self.lengths = sorted({len(key) for key in self.starts})
+        self.memo: dict[str, tuple[int, ...]] = {}
+
+    def starting(self, token: str) -> tuple[int, ...]:
+        found = self.memo.get(token)
+        if found is None:
+            possible = set(self.anywhere)
+            candidates = [token, *(token[len(p):] for p in self.prefixes
+                                   if token.startswith(p) and len(token) - len(p) >= 2)]
+            for candidate in candidates:
+                possible.update(self.exact.get(candidate, ()))
+                for length in self.lengths:
+                    if length > len(candidate):
+                        break
+                    possible.update(self.starts.get(candidate[:length], ()))
+            found = tuple(sorted(possible))
+            if len(self.memo) >= self.MEMO:
+                self.memo.clear()
+            self.memo[token] = found
+        return found
+
+
+_INDEXES: dict[tuple[int, int], _CueIndex] = {}
+
+
+def _index(cues: tuple[tuple[str, ...], ...], prefixes: tuple[str, ...]) -> _CueIndex:
+    """The index of a cue list, built once per list object (looked up by identity: hashing
+    a list of cues on every call would cost what the index saves)."""
+    index = _INDEXES.get((id(cues), id(prefixes)))
+    if index is None or index.cues is not cues or index.prefixes is not prefixes:
+        if len(_INDEXES) >= 512:
+            _INDEXES.clear()
+        index = _INDEXES[id(cues), id(prefixes)] = _CueIndex(cues, prefixes)
+    return index
+
+
 def _first_words(cues: tuple[tuple[str, ...], ...]) -> tuple[dict, dict, tuple[int, ...]]:
     """The cues by their first word, so a token is tried only against cues it can start:
     ({word: [cue index]}, {prefix of "prefix*": [cue index]}, cue indexes to try everywhere)."""
@@ -197,13 +237,13 @@ def _match_at(tokens, i: int, cue: tuple[str, ...], prefixes, taken) -> int | No
 
 def negation_in(tokens, positions, lc: LanguageCues, used) -> int | None:
     """The first of ``positions`` where a negation cue starts (not in ``used``), or None."""
+    starting = _index(lc.negation, lc.prefixes).starting
     for position in positions:
         if position in used:
             continue
-        for cue in lc.negation:
-            if len(cue) == 1 and word_matches(cue[0], tokens[position], lc.prefixes):
-                return position
-            if len(cue) > 1 and position + len(cue) <= len(tokens) and all(
+        for index in starting(tokens[position]):
+            cue = lc.negation[index]
+            if position + len(cue) <= len(tokens) and all(
                 word_matches(word, tokens[position + k], lc.prefixes) for k, word in enumerate(cue)
             ):
                 return position

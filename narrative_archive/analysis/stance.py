@@ -25,6 +25,7 @@ import json
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from narrative_archive.analysis.cues import CUE_LISTS as CUE_LISTS
@@ -272,22 +273,47 @@ def _stems(terms: list[str]) -> tuple[str, ...]:
 
 
 def _term_positions(tokens, stems) -> list[int]:
-    return [i for i, token in enumerate(tokens) if _has_stem(token, stems)]
+    has = _stem_test(stems)
+    return [i for i, token in enumerate(tokens) if has(token)]
 
 
 def _has_stem(token: str, stems) -> bool:
-    # Arabic attaches clitics in front (لطالبان): a stem may start inside the token
-    return any(token.startswith(stem) or (len(stem) >= 4 and stem in token[:len(stem) + 3]) for stem in stems)
+    return _stem_test(stems)(token)
+
+
+@lru_cache(maxsize=64)
+def _stem_test(stems: tuple[str, ...]):
+    """Whether a folded token holds one of ``stems``: at its start, or (stems of four letters
+    or more) within its first three letters, since Arabic attaches clitics in front
+    (لطالبان). One regular expression, its answers remembered per token."""
+    if not stems:
+        return lambda token: False
+    longer = [re.escape(stem) for stem in stems if len(stem) >= 4]
+    shorter = [re.escape(stem) for stem in stems if len(stem) < 4]
+    parts = ([r".{0,3}(?:" + "|".join(longer) + ")"] if longer else []) + (
+        ["(?:" + "|".join(shorter) + ")"] if shorter else [])
+    match = re.compile("|".join(parts), re.DOTALL).match
+    memo: dict[str, bool] = {}
+
+    def has(token: str) -> bool:
+        found = memo.get(token)
+        if found is None:
+            found = memo[token] = match(token) is not None
+            if len(memo) > 20_000:
+                memo.clear()
+        return found
+    return has
 
 
 def _quoted_term(sentence: str, stems) -> bool:
-    if not stems:
+    if not stems or not any(opening in sentence for opening, _ in _QUOTES):
         return False
     folded = fold(sentence)
     if len(folded) != len(sentence):  # folding changed offsets (rare letters): no quote check
         return False
+    has = _stem_test(stems)
     for match in _TOKEN.finditer(folded):
-        if _has_stem(match.group(), stems):
+        if has(match.group()):
             if _inside_quotation(sentence, match.start()):
                 return True
     return False
@@ -350,14 +376,12 @@ def _sentences(title, text, stems, language, limit) -> list[tuple[str, str, bool
             position += 1
     spans: list[tuple[int, int]] = list(lead)
     if stems and text:
-        lead_re = "" if language in ("ar", "fa", "ur", "ps") else r"(?<!\w)"
-        pattern = re.compile(lead_re + "(?:" + "|".join(map(re.escape, stems)) + ")", re.IGNORECASE)
-        searchable = text.translate(FOLD)  # one-to-one: offsets stay those of ``text``
+        pattern = _term_pattern(stems, language in ("ar", "fa", "ur", "ps"))
         body = 0
-        for match in pattern.finditer(searchable):
-            if any(start <= match.start() < end for start, end in spans):
+        for at in _term_starts(text, pattern, max(map(len, stems))):
+            if any(start <= at < end for start, end in spans):
                 continue
-            start, end = sentence_span(text, match.start())
+            start, end = sentence_span(text, at)
             spans.append((start, end))
             sentence = " ".join(text[start:end].split())
             if sentence and fold(sentence) not in seen:
@@ -369,5 +393,34 @@ def _sentences(title, text, stems, language, limit) -> list[tuple[str, str, bool
     return found
 
 
+@lru_cache(maxsize=64)
+def _term_pattern(stems: tuple[str, ...], inside_words: bool) -> re.Pattern:
+    """Where a matched term starts in folded text (anywhere in a word for scripts that attach
+    clitics in front, else at a word's start)."""
+    return re.compile(("" if inside_words else r"(?<!\w)") + "(?:" + "|".join(map(re.escape, stems)) + ")",
+                      re.IGNORECASE)
+
+
+_CHUNK = 20_000
+
+
+def _term_starts(text: str, pattern: re.Pattern, longest: int):
+    """Offsets in ``text`` where ``pattern`` matches its folded form, folded a chunk at a time
+    (a 5 MB text whose first matches are early is not folded whole); chunks overlap by the
+    longest term and one character, so no match is lost or found twice."""
+    done = 0
+    for chunk in range(0, len(text), _CHUNK):
+        low = max(0, chunk - longest - 1)
+        piece = text[low:chunk + _CHUNK + longest].translate(FOLD)  # one-to-one: offsets kept
+        for match in pattern.finditer(piece, chunk - low):
+            at = low + match.start()
+            if at >= chunk + _CHUNK:
+                break
+            if at >= done:
+                done = at + 1
+                yield at
+
+
 def _text_has_stem(text: str, stems) -> bool:
-    return any(_has_stem(token, stems) for token in _TOKEN.findall(fold(text)))
+    has = _stem_test(stems)
+    return any(has(token) for token in _TOKEN.findall(fold(text)))
