@@ -125,3 +125,16 @@ def test_cue_lookups_are_remembered_per_token_and_give_the_same_spans():
     tokens = "moscow denies arming the taliban and rejected the claims , officials said".split()
     first = find(tokens, cues.denial, cues.prefixes)
     assert first == find(tokens, cues.denial, cues.prefixes) and first
+
+
+def test_a_question_mark_before_the_claim_does_not_make_the_headline_a_question():
+    asked = stance("Is Russia arming the Taliban? What we know", "The war went on." * 2)
+    assert asked.stance == "reports" and "question" in asked.evidence["cues"]
+    stated = stance("Strategic turnaround? Russia's weapons reach the Taliban", "The war went on." * 2)
+    assert stated.stance == "asserts"
+
+
+def test_a_negated_report_is_not_a_denial_of_the_claim():
+    result = stance("Minister never heard reports Russian weapons reached the Taliban", "Nothing else.")
+    assert result.stance == "reports"
+    assert any(cue.startswith("negated report") for cue in result.evidence["cues"])

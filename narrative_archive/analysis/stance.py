@@ -193,10 +193,18 @@ def _read(sentence: str, stems: tuple[str, ...], lc: LanguageCues, title: bool =
         found.append(" ".join(tokens[start:end]))
         cue_at = start if cue_at is None else cue_at
     before_n, after_n = lc.negation_window
+    reported = _find(tokens, lc.attribution, lc.prefixes, used)
     for position in _term_positions(tokens, stems):
         window = [*range(max(0, position - before_n), position),
                   *range(position + 1, min(len(tokens), position + 1 + after_n))]
         negation = _negation_in(tokens, window, lc, used)
+        if negation is not None and any(negation < start < position for start, _ in reported):
+            # "Esper: I never received reports of Russian bounties": the reporting is negated,
+            # not the claim
+            found.append("negated report: " + " ".join(tokens[negation:position + 1]))
+            used.add(negation)
+            negated_denial = True
+            continue
         if negation is not None:
             low, high = sorted((negation, position))
             found.append("negated claim: " + " ".join(tokens[low:high + 1]))
@@ -222,13 +230,22 @@ def _read(sentence: str, stems: tuple[str, ...], lc: LanguageCues, title: bool =
     if trailing and not colon and has_term and not _term_positions(_TOKEN.findall(fold(trailing.group())), stems):
         colon = True
         found.append(": " + " ".join(_TOKEN.findall(fold(trailing.group()))))
-    if _QUESTION_END.search(sentence) or (title and "?" in sentence):
+    if _QUESTION_END.search(sentence) or (title and _questioned(sentence, stems)):
         found.append("question")
     if _quoted_term(sentence, stems):
         found.append("quoted")
     if attributions or colon or negated_denial or "question" in found or "quoted" in found:
         return Reading("reports", found, attributions[0][0] if attributions else None, has_term)
     return Reading("asserts", found, None, has_term)
+
+
+def _questioned(title: str, stems) -> bool:
+    """Whether a headline asks about the claim: a question mark closes a part of it that holds
+    a matched term ("Is Russia arming the Taliban? Experts doubt it"), not one before the
+    claim ("Strategic turnaround? Russia's support to the Taliban")."""
+    parts = re.split(r"(?<=[?؟])", title)
+    return any(part.rstrip().endswith(("?", "؟")) and (not stems or _term_positions(_TOKEN.findall(fold(part)), stems))
+               for part in parts[:-1])
 
 
 _CLAUSE_BREAK = re.compile(r";|\s[—–]\s")
