@@ -138,3 +138,18 @@ def test_a_negated_report_is_not_a_denial_of_the_claim():
     result = stance("Minister never heard reports Russian weapons reached the Taliban", "Nothing else.")
     assert result.stance == "reports"
     assert any(cue.startswith("negated report") for cue in result.evidence["cues"])
+
+
+def test_a_language_reads_the_rebuttal_words_of_its_related_languages(tmp_path):
+    path = tmp_path / "stance.yml"
+    path.write_text("pt:\n  denial: [desment*]\nro:\n  related: [pt]\n  denial: [respins*]\n", encoding="utf-8")
+    cues = load_cues(path)
+    assert cues["ro"].denial == (("respins*",), ("desment*",)) and cues["pt"].denial == (("desment*",),)
+    path.write_text("ro:\n  related: [xx]\n", encoding="utf-8")
+    with pytest.raises(Exception, match="related"):
+        load_cues(path)
+
+
+def test_a_sentence_that_quotes_someone_reports():
+    result = stance(None, 'Russia is arming the Taliban and "nobody in the valley doubts it" any more.')
+    assert result.stance == "reports" and "quotation" in result.evidence["cues"]

@@ -29,6 +29,7 @@ CUE_LISTS = ("attribution", "denial", "negation", "not_denial", "labels", "prefi
 _W = r"[\w\u0300-\u036f\u0900-\u0963\u0966-\u0dff\u0e00-\u0e7f]"
 TOKEN = re.compile(f"{_W}+(?:'{_W}+)*")
 _TOKEN_CUE = re.compile(f"\\*?{_W}+(?:'{_W}+)*\\*?|'{_W}+|\\.\\.")
+RELATED_LISTS = ("attribution", "denial")  # the lists a language borrows from its ``related`` ones
 GAP, MAX_GAP = ("..",), 6  # ".." in a cue: up to MAX_GAP words ("weist .. zurück")
 
 
@@ -59,9 +60,30 @@ def load_cues(path: str | Path | None = None, override: Mapping | None = None) -
     except (OSError, yaml.YAMLError) as error:
         raise ConfigError(path, None, f"cannot read stance cues: {error}") from error
     raw = _check_raw(path, raw)
+    for language, lists in raw.items():
+        unknown = [other for other in lists.get("related", ()) if other not in raw or other == language]
+        if unknown:
+            raise ConfigError(path, str(language), f"related: no cue lists for {', '.join(map(str, unknown))}")
+    raw = _with_related(raw)
     if override:
         raw = merge_cues(raw, _check_raw("override", override, allow_star=True))
     return {language: _compile(lists) for language, lists in raw.items()}
+
+
+def _with_related(raw: Mapping) -> dict[str, dict[str, Any]]:
+    """Each language's attribution and denial cues followed by those of its ``related``
+    languages (Romance, Slavic, Perso-Arabic neighbours share much of this vocabulary:
+    "nega", "propagand*", "تردید"), so a rebuttal worded as a neighbour words it is still
+    read; the language's own cues come first."""
+    widened = {language: dict(lists) for language, lists in raw.items()}
+    for language, lists in raw.items():
+        for name in RELATED_LISTS:
+            cues = list(lists.get(name, []))
+            for other in lists.get("related", ()):
+                cues += [cue for cue in raw[other].get(name, []) if cue not in cues]
+            if cues:
+                widened[language][name] = cues
+    return widened
 
 
 def merge_cues(base: Mapping, override: Mapping) -> dict[str, dict[str, Any]]:
@@ -96,6 +118,10 @@ def _check_raw(path, raw, allow_star: bool = False) -> dict:
             if name == "negation_window":
                 if not (isinstance(value, list | tuple) and len(value) == 2 and all(isinstance(v, int) and v >= 0 for v in value)):
                     raise ConfigError(path, str(language), "negation_window must be [before, after] word counts")
+                continue
+            if name == "related" and not allow_star:
+                if not (isinstance(value, list) and all(isinstance(v, str) for v in value)):
+                    raise ConfigError(path, str(language), "related must be a list of language codes")
                 continue
             if name not in CUE_LISTS:
                 raise ConfigError(path, str(language), f"unknown cue list {name!r} (known: {', '.join(CUE_LISTS)})")

@@ -234,7 +234,9 @@ def _read(sentence: str, stems: tuple[str, ...], lc: LanguageCues, title: bool =
         found.append("question")
     if _quoted_term(sentence, stems):
         found.append("quoted")
-    if attributions or colon or negated_denial or "question" in found or "quoted" in found:
+    if not attributions and "quoted" not in found and _has_quotation(sentence):
+        found.append("quotation")  # someone is quoted: the sentence tells what others say
+    if attributions or colon or negated_denial or any(cue in found for cue in ("question", "quoted", "quotation")):
         return Reading("reports", found, attributions[0][0] if attributions else None, has_term)
     return Reading("asserts", found, None, has_term)
 
@@ -337,6 +339,20 @@ def _quoted_term(sentence: str, stems) -> bool:
 
 
 _QUOTES = (('"', '"'), ("«", "»"), ("“", "”"), ("„", "“"))
+
+
+def _has_quotation(sentence: str) -> bool:
+    """Whether the sentence quotes three words or more between quotation marks."""
+    for opening, closing in _QUOTES:
+        start = sentence.find(opening)
+        while start >= 0:
+            end = sentence.find(closing, start + 1)
+            if end < 0:
+                break
+            if len(_TOKEN.findall(sentence[start + 1:end])) >= 3:
+                return True
+            start = sentence.find(opening, end + 1)
+    return False
 
 
 def _inside_quotation(sentence: str, position: int) -> bool:
