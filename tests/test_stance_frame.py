@@ -113,11 +113,12 @@ def test_speaker_fields_are_in_to_dict():
 def test_matched_terms_are_found_across_the_chunks_a_long_text_is_folded_in():
     from narrative_archive.analysis import stance as module
 
-    pattern = module._term_pattern(("taliban",), False)
     for at in range(module._CHUNK - 9, module._CHUNK + 2):
         text = "x" + " " * (at - 1) + "TALİBAN and taliban"
-        starts = list(module._term_starts(text, pattern, len("taliban")))
+        starts = list(module._term_starts(text, ("taliban",), False))
         assert starts == [text.index("TALİBAN"), text.index("taliban")]
+    assert list(module._term_starts("xtaliban taliban", ("taliban",), False)) == [9]
+    assert list(module._term_starts("لطالبان", ("طالبان",), True)) == [1]
 
 
 def test_cue_lookups_are_remembered_per_token_and_give_the_same_spans():

@@ -21,6 +21,8 @@ from narrative_archive.config import ConfigError
 from narrative_archive.paths import DEFAULT_CONFIG_DIR
 
 DEFAULT_STANCE_FILE = DEFAULT_CONFIG_DIR / "stance.yml"
+# libyaml's safe loader when PyYAML has it: a worker process reads the cue lists in 40 ms, not 300
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 CUE_LISTS = ("attribution", "denial", "negation", "not_denial", "labels", "prefixes",
              "speakers", "unnamed")
 
@@ -56,7 +58,7 @@ def load_cues(path: str | Path | None = None, override: Mapping | None = None) -
     """
     path = Path(path) if path else DEFAULT_STANCE_FILE
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_LOADER)  # noqa: S506 (a safe loader)
     except (OSError, yaml.YAMLError) as error:
         raise ConfigError(path, None, f"cannot read stance cues: {error}") from error
     raw = _check_raw(path, raw)
@@ -198,7 +200,9 @@ class _CueIndex:
     def starting(self, token: str) -> tuple[int, ...]:
         found = self.memo.get(token)
         if found is None:
-            possible = set(self.anywhere)
+            # ending cues ("*rait") are tried where their first word matches, gaps everywhere
+            possible = {index for index in self.anywhere
+                        if self.cues[index][0] == GAP[0] or word_matches(self.cues[index][0], token, self.prefixes)}
             candidates = [token, *(token[len(p):] for p in self.prefixes
                                    if token.startswith(p) and len(token) - len(p) >= 2)]
             for candidate in candidates:

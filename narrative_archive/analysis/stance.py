@@ -300,24 +300,20 @@ def _has_stem(token: str, stems) -> bool:
     return _stem_test(stems)(token)
 
 
-@lru_cache(maxsize=64)
+@lru_cache(maxsize=256)
 def _stem_test(stems: tuple[str, ...]):
     """Whether a folded token holds one of ``stems``: at its start, or (stems of four letters
     or more) within its first three letters, since Arabic attaches clitics in front
-    (لطالبان). One regular expression, its answers remembered per token."""
-    if not stems:
-        return lambda token: False
-    longer = [re.escape(stem) for stem in stems if len(stem) >= 4]
-    shorter = [re.escape(stem) for stem in stems if len(stem) < 4]
-    parts = ([r".{0,3}(?:" + "|".join(longer) + ")"] if longer else []) + (
-        ["(?:" + "|".join(shorter) + ")"] if shorter else [])
-    match = re.compile("|".join(parts), re.DOTALL).match
+    (لطالبان). Answers are remembered per token (no regular expression to compile: every
+    mention brings its own terms)."""
+    longer = tuple(stem for stem in stems if len(stem) >= 4)
     memo: dict[str, bool] = {}
 
     def has(token: str) -> bool:
         found = memo.get(token)
         if found is None:
-            found = memo[token] = match(token) is not None
+            found = memo[token] = token.startswith(stems) or any(
+                stem in token[:len(stem) + 3] for stem in longer)
             if len(memo) > 20_000:
                 memo.clear()
         return found
@@ -409,9 +405,8 @@ def _sentences(title, text, stems, language, limit) -> list[tuple[str, str, bool
             position += 1
     spans: list[tuple[int, int]] = list(lead)
     if stems and text:
-        pattern = _term_pattern(stems, language in ("ar", "fa", "ur", "ps"))
         body = 0
-        for at in _term_starts(text, pattern, max(map(len, stems))):
+        for at in _term_starts(text, stems, language in ("ar", "fa", "ur", "ps")):
             if any(start <= at < end for start, end in spans):
                 continue
             start, end = sentence_span(text, at)
@@ -426,32 +421,34 @@ def _sentences(title, text, stems, language, limit) -> list[tuple[str, str, bool
     return found
 
 
-@lru_cache(maxsize=64)
-def _term_pattern(stems: tuple[str, ...], inside_words: bool) -> re.Pattern:
-    """Where a matched term starts in folded text (anywhere in a word for scripts that attach
-    clitics in front, else at a word's start)."""
-    return re.compile(("" if inside_words else r"(?<!\w)") + "(?:" + "|".join(map(re.escape, stems)) + ")",
-                      re.IGNORECASE)
+_CHUNK = 5_000
 
 
-_CHUNK = 20_000
-
-
-def _term_starts(text: str, pattern: re.Pattern, longest: int):
-    """Offsets in ``text`` where ``pattern`` matches its folded form, folded a chunk at a time
-    (a 5 MB text whose first matches are early is not folded whole); chunks overlap by the
-    longest term and one character, so no match is lost or found twice."""
+def _term_starts(text: str, stems: tuple[str, ...], inside_words: bool):
+    """Offsets in ``text`` where a stem starts in its folded, lowercased form (at a word's
+    start, or anywhere in a word for scripts that attach clitics in front), in order.
+    The text is folded a chunk at a time (a 5 MB text whose first matches are early is not
+    folded whole); chunks overlap by the longest stem and one character, so no match is lost
+    or found twice."""
+    longest = max(map(len, stems))
     done = 0
     for chunk in range(0, len(text), _CHUNK):
         low = max(0, chunk - longest - 1)
         piece = text[low:chunk + _CHUNK + longest].translate(FOLD)  # one-to-one: offsets kept
-        for match in pattern.finditer(piece, chunk - low):
-            at = low + match.start()
-            if at >= chunk + _CHUNK:
-                break
-            if at >= done:
-                done = at + 1
-                yield at
+        lowered = piece.lower()
+        if len(lowered) != len(piece):  # a letter whose lowercase is longer: compare per letter
+            lowered = "".join(c.lower()[:1] or c for c in piece)
+        found = set()
+        for stem in stems:
+            at = lowered.find(stem, chunk - low)
+            while 0 <= at < chunk - low + _CHUNK:
+                if inside_words or at == 0 or not (lowered[at - 1].isalnum() or lowered[at - 1] == "_"):
+                    found.add(at)
+                at = lowered.find(stem, at + 1)
+        for at in sorted(found):
+            if low + at >= done:
+                done = low + at + 1
+                yield low + at
 
 
 def _text_has_stem(text: str, stems) -> bool:
