@@ -67,6 +67,30 @@ class Prediction:
     missing: bool = False  # no text file
 
 
+class StanceTimer:
+    """Time spent in the stance classifier (analysis.archive.stance_of) while installed."""
+
+    def __enter__(self):
+        from narrative_archive.analysis import archive
+
+        self.archive, self.original = archive, archive.stance_of
+        self.seconds, self.mentions = 0.0, 0
+
+        def timed(*args, **kwargs):
+            started = time.perf_counter()
+            try:
+                return self.original(*args, **kwargs)
+            finally:
+                self.seconds += time.perf_counter() - started
+                self.mentions += 1
+
+        archive.stance_of = timed
+        return self
+
+    def __exit__(self, *exc):
+        self.archive.stance_of = self.original
+
+
 def predict(records: Iterable[dict], text_dir: Path, narratives_path: Path) -> list[Prediction]:
     """Run every record's text through the crawl's matching and stance, in a scratch archive."""
     narratives = load_narratives(narratives_path, fts.check_query)
@@ -247,12 +271,15 @@ def main(argv: list[str] | None = None) -> None:
         fetch(args.dir, records)
         return
     started = time.perf_counter()
-    predictions = predict(records, args.dir, args.narratives)
+    with StanceTimer() as timer:
+        predictions = predict(records, args.dir, args.narratives)
     narrative_ids = [n.id for n in load_narratives(args.narratives, fts.check_query)]
     counts = score(predictions, narrative_ids)
     missing = sum(p.missing for p in predictions)
     print(f"split {args.split}: {len(records) - missing} articles with text"
-          f" ({missing} without), {time.perf_counter() - started:.1f} s\n")
+          f" ({missing} without), {time.perf_counter() - started:.1f} s;"
+          f" stance {1000 * timer.seconds / max(timer.mentions, 1):.1f} ms per mention"
+          f" ({timer.mentions} mentions)\n")
     report(counts)
     if args.errors:
         print("\n" + "\n".join(counts["errors"]))

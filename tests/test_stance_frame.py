@@ -108,3 +108,49 @@ def test_speaker_fields_are_in_to_dict():
     result = stance("Moscow denies arming the Taliban", "")
     assert result.to_dict()["speaker"] == "official"
     assert result.to_dict()["speaker_name"] == "Moscow"
+
+
+def test_matched_terms_are_found_across_the_chunks_a_long_text_is_folded_in():
+    from narrative_archive.analysis import stance as module
+
+    for at in range(module._CHUNK - 9, module._CHUNK + 2):
+        text = "x" + " " * (at - 1) + "TALİBAN and taliban"
+        starts = list(module._term_starts(text, ("taliban",), False))
+        assert starts == [text.index("TALİBAN"), text.index("taliban")]
+    assert list(module._term_starts("xtaliban taliban", ("taliban",), False)) == [9]
+    assert list(module._term_starts("لطالبان", ("طالبان",), True)) == [1]
+
+
+def test_cue_lookups_are_remembered_per_token_and_give_the_same_spans():
+    cues = load_cues()["en"]
+    tokens = "moscow denies arming the taliban and rejected the claims , officials said".split()
+    first = find(tokens, cues.denial, cues.prefixes)
+    assert first == find(tokens, cues.denial, cues.prefixes) and first
+
+
+def test_a_question_mark_before_the_claim_does_not_make_the_headline_a_question():
+    asked = stance("Is Russia arming the Taliban? What we know", "The war went on." * 2)
+    assert asked.stance == "reports" and "question" in asked.evidence["cues"]
+    stated = stance("Strategic turnaround? Russia's weapons reach the Taliban", "The war went on." * 2)
+    assert stated.stance == "asserts"
+
+
+def test_a_negated_report_is_not_a_denial_of_the_claim():
+    result = stance("Minister never heard reports Russian weapons reached the Taliban", "Nothing else.")
+    assert result.stance == "reports"
+    assert any(cue.startswith("negated report") for cue in result.evidence["cues"])
+
+
+def test_a_language_reads_the_rebuttal_words_of_its_related_languages(tmp_path):
+    path = tmp_path / "stance.yml"
+    path.write_text("pt:\n  denial: [desment*]\nro:\n  related: [pt]\n  denial: [respins*]\n", encoding="utf-8")
+    cues = load_cues(path)
+    assert cues["ro"].denial == (("respins*",), ("desment*",)) and cues["pt"].denial == (("desment*",),)
+    path.write_text("ro:\n  related: [xx]\n", encoding="utf-8")
+    with pytest.raises(Exception, match="related"):
+        load_cues(path)
+
+
+def test_a_sentence_that_quotes_someone_reports():
+    result = stance(None, 'Russia is arming the Taliban and "nobody in the valley doubts it" any more.')
+    assert result.stance == "reports" and "quotation" in result.evidence["cues"]

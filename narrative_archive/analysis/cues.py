@@ -21,6 +21,8 @@ from narrative_archive.config import ConfigError
 from narrative_archive.paths import DEFAULT_CONFIG_DIR
 
 DEFAULT_STANCE_FILE = DEFAULT_CONFIG_DIR / "stance.yml"
+# libyaml's safe loader when PyYAML has it: a worker process reads the cue lists in 40 ms, not 300
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 CUE_LISTS = ("attribution", "denial", "negation", "not_denial", "labels", "prefixes",
              "speakers", "unnamed")
 
@@ -29,6 +31,7 @@ CUE_LISTS = ("attribution", "denial", "negation", "not_denial", "labels", "prefi
 _W = r"[\w\u0300-\u036f\u0900-\u0963\u0966-\u0dff\u0e00-\u0e7f]"
 TOKEN = re.compile(f"{_W}+(?:'{_W}+)*")
 _TOKEN_CUE = re.compile(f"\\*?{_W}+(?:'{_W}+)*\\*?|'{_W}+|\\.\\.")
+RELATED_LISTS = ("attribution", "denial")  # the lists a language borrows from its ``related`` ones
 GAP, MAX_GAP = ("..",), 6  # ".." in a cue: up to MAX_GAP words ("weist .. zurück")
 
 
@@ -55,13 +58,34 @@ def load_cues(path: str | Path | None = None, override: Mapping | None = None) -
     """
     path = Path(path) if path else DEFAULT_STANCE_FILE
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_LOADER)  # noqa: S506 (a safe loader)
     except (OSError, yaml.YAMLError) as error:
         raise ConfigError(path, None, f"cannot read stance cues: {error}") from error
     raw = _check_raw(path, raw)
+    for language, lists in raw.items():
+        unknown = [other for other in lists.get("related", ()) if other not in raw or other == language]
+        if unknown:
+            raise ConfigError(path, str(language), f"related: no cue lists for {', '.join(map(str, unknown))}")
+    raw = _with_related(raw)
     if override:
         raw = merge_cues(raw, _check_raw("override", override, allow_star=True))
     return {language: _compile(lists) for language, lists in raw.items()}
+
+
+def _with_related(raw: Mapping) -> dict[str, dict[str, Any]]:
+    """Each language's attribution and denial cues followed by those of its ``related``
+    languages (Romance, Slavic, Perso-Arabic neighbours share much of this vocabulary:
+    "nega", "propagand*", "تردید"), so a rebuttal worded as a neighbour words it is still
+    read; the language's own cues come first."""
+    widened = {language: dict(lists) for language, lists in raw.items()}
+    for language, lists in raw.items():
+        for name in RELATED_LISTS:
+            cues = list(lists.get(name, []))
+            for other in lists.get("related", ()):
+                cues += [cue for cue in raw[other].get(name, []) if cue not in cues]
+            if cues:
+                widened[language][name] = cues
+    return widened
 
 
 def merge_cues(base: Mapping, override: Mapping) -> dict[str, dict[str, Any]]:
@@ -97,6 +121,10 @@ def _check_raw(path, raw, allow_star: bool = False) -> dict:
                 if not (isinstance(value, list | tuple) and len(value) == 2 and all(isinstance(v, int) and v >= 0 for v in value)):
                     raise ConfigError(path, str(language), "negation_window must be [before, after] word counts")
                 continue
+            if name == "related" and not allow_star:
+                if not (isinstance(value, list) and all(isinstance(v, str) for v in value)):
+                    raise ConfigError(path, str(language), "related must be a list of language codes")
+                continue
             if name not in CUE_LISTS:
                 raise ConfigError(path, str(language), f"unknown cue list {name!r} (known: {', '.join(CUE_LISTS)})")
             items = value.get("replace") if isinstance(value, Mapping) else value
@@ -118,6 +146,7 @@ def _compile(lists: Mapping) -> LanguageCues:
     )
 
 
+@lru_cache(maxsize=65536)
 def word_matches(word: str, token: str, prefixes: tuple[str, ...]) -> bool:
     """Whether one cue word (with its * marks) matches one folded token."""
     candidates = [token, *(token[len(p):] for p in prefixes if token.startswith(p) and len(token) - len(p) >= 2)]
@@ -142,17 +171,11 @@ def find(tokens, cues, prefixes, used=frozenset()) -> list[tuple[int, int]]:
     at each token the first cue of the list that matches there."""
     spans: list[tuple[int, int]] = []
     taken = set(used)
-    exact, starts, anywhere = _first_words(cues)
+    starting = _index(cues, prefixes).starting
     for i, token in enumerate(tokens):
         if i in taken:
             continue
-        candidates = [token, *(token[len(p):] for p in prefixes if token.startswith(p) and len(token) - len(p) >= 2)]
-        possible = set(anywhere)
-        for candidate in candidates:
-            possible.update(exact.get(candidate, ()))
-            for length in range(1, len(candidate) + 1):
-                possible.update(starts.get(candidate[:length], ()))
-        for index in sorted(possible):
+        for index in starting(token):
             end = _match_at(tokens, i, cues[index], prefixes, taken)
             if end is not None:
                 spans.append((i, end))
@@ -161,7 +184,54 @@ def find(tokens, cues, prefixes, used=frozenset()) -> list[tuple[int, int]]:
     return spans
 
 
-@lru_cache(maxsize=256)
+class _CueIndex:
+    """One cue list indexed by first word, with the answer per token remembered: which cues
+    can start at a token ("prefix*", exact word, or tried everywhere), in list order. Tokens
+    repeat across an article's sentences and articles, so most lookups are one dict get."""
+
+    MEMO = 50_000
+
+    def __init__(self, cues: tuple[tuple[str, ...], ...], prefixes: tuple[str, ...]):
+        self.cues, self.prefixes = cues, prefixes
+        self.exact, self.starts, self.anywhere = _first_words(cues)
+        self.lengths = sorted({len(key) for key in self.starts})
+        self.memo: dict[str, tuple[int, ...]] = {}
+
+    def starting(self, token: str) -> tuple[int, ...]:
+        found = self.memo.get(token)
+        if found is None:
+            # ending cues ("*rait") are tried where their first word matches, gaps everywhere
+            possible = {index for index in self.anywhere
+                        if self.cues[index][0] == GAP[0] or word_matches(self.cues[index][0], token, self.prefixes)}
+            candidates = [token, *(token[len(p):] for p in self.prefixes
+                                   if token.startswith(p) and len(token) - len(p) >= 2)]
+            for candidate in candidates:
+                possible.update(self.exact.get(candidate, ()))
+                for length in self.lengths:
+                    if length > len(candidate):
+                        break
+                    possible.update(self.starts.get(candidate[:length], ()))
+            found = tuple(sorted(possible))
+            if len(self.memo) >= self.MEMO:
+                self.memo.clear()
+            self.memo[token] = found
+        return found
+
+
+_INDEXES: dict[tuple[int, int], _CueIndex] = {}
+
+
+def _index(cues: tuple[tuple[str, ...], ...], prefixes: tuple[str, ...]) -> _CueIndex:
+    """The index of a cue list, built once per list object (looked up by identity: hashing
+    a list of cues on every call would cost what the index saves)."""
+    index = _INDEXES.get((id(cues), id(prefixes)))
+    if index is None or index.cues is not cues or index.prefixes is not prefixes:
+        if len(_INDEXES) >= 512:
+            _INDEXES.clear()
+        index = _INDEXES[id(cues), id(prefixes)] = _CueIndex(cues, prefixes)
+    return index
+
+
 def _first_words(cues: tuple[tuple[str, ...], ...]) -> tuple[dict, dict, tuple[int, ...]]:
     """The cues by their first word, so a token is tried only against cues it can start:
     ({word: [cue index]}, {prefix of "prefix*": [cue index]}, cue indexes to try everywhere)."""
@@ -197,13 +267,13 @@ def _match_at(tokens, i: int, cue: tuple[str, ...], prefixes, taken) -> int | No
 
 def negation_in(tokens, positions, lc: LanguageCues, used) -> int | None:
     """The first of ``positions`` where a negation cue starts (not in ``used``), or None."""
+    starting = _index(lc.negation, lc.prefixes).starting
     for position in positions:
         if position in used:
             continue
-        for cue in lc.negation:
-            if len(cue) == 1 and word_matches(cue[0], tokens[position], lc.prefixes):
-                return position
-            if len(cue) > 1 and position + len(cue) <= len(tokens) and all(
+        for index in starting(tokens[position]):
+            cue = lc.negation[index]
+            if position + len(cue) <= len(tokens) and all(
                 word_matches(word, tokens[position + k], lc.prefixes) for k, word in enumerate(cue)
             ):
                 return position

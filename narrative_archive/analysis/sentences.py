@@ -44,9 +44,10 @@ def sentence_span(text: str, position: int) -> tuple[int, int]:
     """(start, end) of the sentence around ``position``, at most MAX_SENTENCE_CHARS each side."""
     low = max(0, position - MAX_SENTENCE_CHARS)
     start = low
-    for match in _BOUNDARY.finditer(text, low, position):
+    for match in reversed(list(_BOUNDARY.finditer(text, low, position))):  # the last boundary
         if _is_boundary(text, match):
             start = match.end()
+            break
     if start == low and low > 0:  # no boundary in sight: start at a word
         space = text.find(" ", low, position)
         start = space + 1 if space >= 0 else low

@@ -21,7 +21,6 @@ bounded whatever the text: only the lead and sentences around the first matches 
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -36,10 +35,17 @@ from narrative_archive.analysis.cues import find as _find
 from narrative_archive.analysis.cues import load_cues as load_cues
 from narrative_archive.analysis.cues import merge_cues as merge_cues
 from narrative_archive.analysis.cues import negation_in as _negation_in
-from narrative_archive.analysis.sentences import FOLD, fold, sentence_span
+from narrative_archive.analysis.sentences import fold, sentence_span
 from narrative_archive.analysis.speaker import COLON_SPEAKER as _SPEAKER
 from narrative_archive.analysis.speaker import SPEAKER_KINDS as SPEAKER_KINDS
 from narrative_archive.analysis.speaker import speaker_of
+from narrative_archive.analysis.terms import _CHUNK as _CHUNK
+from narrative_archive.analysis.terms import stem_test as _stem_test
+from narrative_archive.analysis.terms import stems_of as _stems
+from narrative_archive.analysis.terms import term_list as _term_list
+from narrative_archive.analysis.terms import term_positions as _term_positions
+from narrative_archive.analysis.terms import term_starts as _term_starts
+from narrative_archive.analysis.terms import text_has_stem as _text_has_stem
 
 STANCES = ("asserts", "reports", "disputes")
 MAX_SENTENCES = 8
@@ -192,10 +198,18 @@ def _read(sentence: str, stems: tuple[str, ...], lc: LanguageCues, title: bool =
         found.append(" ".join(tokens[start:end]))
         cue_at = start if cue_at is None else cue_at
     before_n, after_n = lc.negation_window
+    reported = _find(tokens, lc.attribution, lc.prefixes, used)
     for position in _term_positions(tokens, stems):
         window = [*range(max(0, position - before_n), position),
                   *range(position + 1, min(len(tokens), position + 1 + after_n))]
         negation = _negation_in(tokens, window, lc, used)
+        if negation is not None and any(negation < start < position for start, _ in reported):
+            # "Esper: I never received reports of Russian bounties": the reporting is negated,
+            # not the claim
+            found.append("negated report: " + " ".join(tokens[negation:position + 1]))
+            used.add(negation)
+            negated_denial = True
+            continue
         if negation is not None:
             low, high = sorted((negation, position))
             found.append("negated claim: " + " ".join(tokens[low:high + 1]))
@@ -221,13 +235,24 @@ def _read(sentence: str, stems: tuple[str, ...], lc: LanguageCues, title: bool =
     if trailing and not colon and has_term and not _term_positions(_TOKEN.findall(fold(trailing.group())), stems):
         colon = True
         found.append(": " + " ".join(_TOKEN.findall(fold(trailing.group()))))
-    if _QUESTION_END.search(sentence) or (title and "?" in sentence):
+    if _QUESTION_END.search(sentence) or (title and _questioned(sentence, stems)):
         found.append("question")
     if _quoted_term(sentence, stems):
         found.append("quoted")
-    if attributions or colon or negated_denial or "question" in found or "quoted" in found:
+    if not attributions and "quoted" not in found and _has_quotation(sentence):
+        found.append("quotation")  # someone is quoted: the sentence tells what others say
+    if attributions or colon or negated_denial or any(cue in found for cue in ("question", "quoted", "quotation")):
         return Reading("reports", found, attributions[0][0] if attributions else None, has_term)
     return Reading("asserts", found, None, has_term)
+
+
+def _questioned(title: str, stems) -> bool:
+    """Whether a headline asks about the claim: a question mark closes a part of it that holds
+    a matched term ("Is Russia arming the Taliban? Experts doubt it"), not one before the
+    claim ("Strategic turnaround? Russia's support to the Taliban")."""
+    parts = re.split(r"(?<=[?؟])", title)
+    return any(part.rstrip().endswith(("?", "؟")) and (not stems or _term_positions(_TOKEN.findall(fold(part)), stems))
+               for part in parts[:-1])
 
 
 _CLAUSE_BREAK = re.compile(r";|\s[—–]\s")
@@ -250,50 +275,35 @@ def _claim_then_denial(sentence: str, tokens: list[str], cue_at: int, stems) -> 
     return bool(_term_positions([tokens[i] for i in before], stems))
 
 
-def _term_list(terms) -> list[str]:
-    if terms is None:
-        return []
-    if isinstance(terms, str):
-        try:
-            parsed = json.loads(terms)
-        except ValueError:
-            parsed = re.split(r"[\s,]+", terms)
-        terms = parsed if isinstance(parsed, list) else [str(parsed)]
-    return [str(term) for term in terms if str(term).strip()]
-
-
-def _stems(terms: list[str]) -> tuple[str, ...]:
-    """Terms as word beginnings: highlighted words are inflected forms ("талибам", "arming")."""
-    stems = set()
-    for term in terms:
-        for word in _TOKEN.findall(fold(term.strip("*\"'"))):
-            stems.add(word if len(word) <= 5 else word[: len(word) - 2])
-    return tuple(sorted(stems, key=len, reverse=True))
-
-
-def _term_positions(tokens, stems) -> list[int]:
-    return [i for i, token in enumerate(tokens) if _has_stem(token, stems)]
-
-
-def _has_stem(token: str, stems) -> bool:
-    # Arabic attaches clitics in front (لطالبان): a stem may start inside the token
-    return any(token.startswith(stem) or (len(stem) >= 4 and stem in token[:len(stem) + 3]) for stem in stems)
-
-
 def _quoted_term(sentence: str, stems) -> bool:
-    if not stems:
+    if not stems or not any(opening in sentence for opening, _ in _QUOTES):
         return False
     folded = fold(sentence)
     if len(folded) != len(sentence):  # folding changed offsets (rare letters): no quote check
         return False
+    has = _stem_test(stems)
     for match in _TOKEN.finditer(folded):
-        if _has_stem(match.group(), stems):
+        if has(match.group()):
             if _inside_quotation(sentence, match.start()):
                 return True
     return False
 
 
 _QUOTES = (('"', '"'), ("«", "»"), ("“", "”"), ("„", "“"))
+
+
+def _has_quotation(sentence: str) -> bool:
+    """Whether the sentence quotes three words or more between quotation marks."""
+    for opening, closing in _QUOTES:
+        start = sentence.find(opening)
+        while start >= 0:
+            end = sentence.find(closing, start + 1)
+            if end < 0:
+                break
+            if len(_TOKEN.findall(sentence[start + 1:end])) >= 3:
+                return True
+            start = sentence.find(opening, end + 1)
+    return False
 
 
 def _inside_quotation(sentence: str, position: int) -> bool:
@@ -350,14 +360,11 @@ def _sentences(title, text, stems, language, limit) -> list[tuple[str, str, bool
             position += 1
     spans: list[tuple[int, int]] = list(lead)
     if stems and text:
-        lead_re = "" if language in ("ar", "fa", "ur", "ps") else r"(?<!\w)"
-        pattern = re.compile(lead_re + "(?:" + "|".join(map(re.escape, stems)) + ")", re.IGNORECASE)
-        searchable = text.translate(FOLD)  # one-to-one: offsets stay those of ``text``
         body = 0
-        for match in pattern.finditer(searchable):
-            if any(start <= match.start() < end for start, end in spans):
+        for at in _term_starts(text, stems, language in ("ar", "fa", "ur", "ps")):
+            if any(start <= at < end for start, end in spans):
                 continue
-            start, end = sentence_span(text, match.start())
+            start, end = sentence_span(text, at)
             spans.append((start, end))
             sentence = " ".join(text[start:end].split())
             if sentence and fold(sentence) not in seen:
@@ -367,7 +374,3 @@ def _sentences(title, text, stems, language, limit) -> list[tuple[str, str, bool
             if body >= limit:
                 break
     return found
-
-
-def _text_has_stem(text: str, stems) -> bool:
-    return any(_has_stem(token, stems) for token in _TOKEN.findall(fold(text)))
