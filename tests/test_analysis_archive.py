@@ -131,6 +131,30 @@ def test_a_narratives_stance_key_extends_the_cue_lists(db, tmp_path):
         del ARTICLES["poohpooh"]
 
 
+def test_a_narratives_stance_key_names_who_speaks(db, tmp_path):
+    """`speakers` and `unnamed` extend config/stance.yml's lists like the other cue lists:
+    a body the shipped lists do not know is named as the one who disputes."""
+    text = "The jirga dismissed reports that Russia is arming the Taliban as baseless."
+    ARTICLES["shura"] = ("tass", "2017-04-02T09:00:00Z", "https://tass.com/s", None, text, [])
+    try:
+        plain = ingest(db, "shura")
+        assert db.execute("SELECT stance_speaker_name FROM mentions").fetchone() == (None,)
+        path = tmp_path / "narratives.yml"
+        path.write_text(
+            "- id: russia-arming-taliban\n  title: Russia arms the Taliban\n"
+            f"  query: '{RA.query}'\n  stance:\n    en:\n      speakers: [jirga]\n"
+            "      denial: [dismiss*]\n")
+        (configured,) = load_narratives(path, narratives.check_query)
+        store.reset_stance(db)
+        analysis.compute_stances(db, [configured])
+        assert mention(db, plain)[0] == "disputes"
+        speaker = db.execute("SELECT stance_speaker, stance_speaker_name FROM mentions"
+                             " WHERE article_id = ?", [plain]).fetchone()
+        assert speaker == ("official", "jirga")
+    finally:
+        del ARTICLES["shura"]
+
+
 @pytest.mark.parametrize("stance, problem", [
     ("en: {denail: [x]}", "stance.en.denail: unknown cue list"),
     ("xx: {denial: [x]}", "stance.xx: 'xx' is not an ISO 639-1"),
