@@ -52,6 +52,16 @@ def test_the_outlet_rebutting_in_its_own_voice_is_the_speaker():
     assert (result.stance, result.speaker, result.speaker_name) == ("disputes", "outlet", None)
 
 
+@pytest.mark.parametrize("opener", ["However", "Yet", "But"])
+def test_a_word_capitalised_because_it_opens_the_sentence_is_not_a_speaker(opener):
+    result = stance("Arms claim", f"{opener} Lavrov called reports that Russia is arming the"
+                    " Taliban baseless.")
+    assert (result.stance, result.speaker, result.speaker_name) == ("disputes", "official", "Lavrov")
+    result = stance("Arms claim", f"{opener} the claim that Russia is arming the Taliban is"
+                    " extremely light on evidence.")
+    assert (result.stance, result.speaker, result.speaker_name) == ("disputes", "outlet", None)
+
+
 def test_an_unnamed_source_is_an_unnamed_speaker():
     result = stance("Arms claim", "A diplomat who asked not to be named called reports that"
                     " Russia is arming the Taliban baseless.")

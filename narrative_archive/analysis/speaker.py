@@ -23,6 +23,11 @@ MAX_NAME_WORDS = 6
 # Words a name may hold that are not capitalised: "Ministry of Foreign Affairs", "bin Laden".
 _CONNECTORS = frozenset("of de del der von van al el bin ibn la le du da di и".split())
 _LEADING = frozenset("the a an le la les el los las der die das il lo".split())
+# capitalised only because they open the sentence: never a name
+_OPENERS = frozenset("""yet but and however meanwhile still also now instead moreover so then thus
+    this that these those it its he she they we i his her their there here in on at as if when
+    while after before since although though what why how mais et cependant pourtant aber und
+    doch jedoch pero sin embargo но и однако а""".split())
 COLON_SPEAKER = re.compile(r"^\s*[\"«„“]?((?:[^\W\d][\w'.-]*\s+){0,4}[^\W\d][\w'.-]*)[\"»”]?\s*:\s*(?!\d)")
 
 
@@ -102,6 +107,10 @@ def _capitalised_runs(tokens: list[str], title: bool) -> list[tuple[int, int]]:
             start += 1
         if i == 0 and end - start == 1 and len(tokens[start]) == 1:
             start = end  # a one-letter first word ("В МИД ...") is a preposition
+        if start == 0 and tokens[0].lower() in _OPENERS:
+            start += 1  # "Yet", "However": capitalised as the sentence's first word
+            while start < end and tokens[start].lower() in _LEADING:
+                start += 1
         if start < end:
             runs.append((start, min(end, start + MAX_NAME_WORDS)))
         i = end
