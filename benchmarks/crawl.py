@@ -310,7 +310,7 @@ def main() -> None:
     # does not (much): the rates a CPU-bound crawl and bare trafilatura would reach here.
     cores = os.cpu_count() or 1
     workers = next((int(v.split("=", 1)[1]) for v in args.settings
-                    if v.startswith("NARRATIVE_ARCHIVE_EXTRACT_WORKERS=")), 0) or max(1, cores - 1)
+                    if v.startswith("NARRATIVE_ARCHIVE_EXTRACT_WORKERS=")), 0) or cores
     main_ms, worker_ms = result["main_cpu"] * per_page, result["worker_cpu"] * per_page
     bound = min(1000 * cores / (main_ms + worker_ms), 1000 / main_ms, 1000 * workers / worker_ms)
     print(f"CPU-bound estimate:       {bound:7.1f} pages/s crawl ({workers} workers, {cores} cores)"
