@@ -19,6 +19,7 @@ and the bytes of WARC per page.
     python benchmarks/crawl.py                 # 2,000 pages
     python benchmarks/crawl.py --pages 10000   # the 10k-page memory target
     python benchmarks/crawl.py --repeat 3      # capture off/on three times each
+    python benchmarks/crawl.py --no-capture-run   # capture off only: half the time
 
 Never a timed assertion in the tests: run it, read it.
 """
@@ -279,6 +280,8 @@ def main() -> None:
                         help="share of pages carrying narrative coverage (default 0.05)")
     parser.add_argument("--repeat", type=int, default=1,
                         help="crawls with capture off and on, alternating, each (default 1)")
+    parser.add_argument("--no-capture-run", action="store_true",
+                        help="crawl with capture off only (half the time; no capture figures)")
     args = parser.parse_args()
     mib = 1024 * 1024
     runs: dict[bool, list[dict]] = {False: [], True: []}
@@ -287,7 +290,8 @@ def main() -> None:
         print(f"{args.pages} pages, {sum(sizes) / len(sizes) / 1024:.0f} KiB on average, "
               f"{os.cpu_count()} cores")
         for round_ in range(args.repeat):
-            for capture in (False, True) if round_ % 2 == 0 else (True, False):
+            order = (False, True) if round_ % 2 == 0 else (True, False)
+            for capture in (False,) if args.no_capture_run else order:
                 runs[capture].append(crawl(site, Path(tmp) / f"{round_}-{capture}",
                                            args.settings, capture))
         result = runs[False][-1]
@@ -320,6 +324,9 @@ def main() -> None:
     print(f"peak RSS, process tree:   {result['tree_rss'] / mib:7.0f} MiB  (workers included;"
           " shared pages counted in each)")
     print(f"peak PSS, process tree:   {result['tree_pss'] / mib:7.0f} MiB  (shared pages once)")
+
+    if args.no_capture_run:
+        return
 
     def rate(run: dict) -> float:
         return run["stored"] / run["span"] if run["span"] else float("nan")

@@ -31,7 +31,7 @@ import time
 from contextlib import nullcontext
 from pathlib import Path
 
-from corpus import BUG_QUERY, Corpus, StanceClock
+from corpus import BUG_QUERY, Corpus, NoStance, StanceClock
 
 from narrative_archive import store
 from narrative_archive.config import Narrative, load_config
@@ -81,20 +81,6 @@ def build(path: Path, count: int, coverage: float) -> None:
     print(f"built {count:,} articles ({coverage:.0%} with coverage) in"
           f" {time.perf_counter() - started:.1f} s ({path.stat().st_size / 2**20:.0f} MiB)")
     db.close()
-
-
-class NoStance:
-    """analysis.archive.compute_stances as a no-op while installed."""
-
-    def __enter__(self):
-        from narrative_archive.analysis import archive
-
-        self.archive, self.original = archive, archive.compute_stances
-        archive.compute_stances = lambda *args, **kwargs: 0
-        return self
-
-    def __exit__(self, *exc):
-        self.archive.compute_stances = self.original
 
 
 class BugSeen(logging.Handler):
