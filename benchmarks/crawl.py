@@ -232,8 +232,10 @@ def crawl(site: Site, workdir: Path, extra: list[str], capture: bool = False) ->
     command = [sys.executable, "-m", "narrative_archive", "crawl", "sitemaps", "--since", "1d",
                "--db", str(db), "--config", str(config), "--no-progress",
                "--capture" if capture else "--no-capture"]
+    # The one outlet serves every page: no per-outlet request cap (5,000 by default).
     for setting in ("AUTOTHROTTLE_ENABLED=0", "DOWNLOAD_DELAY=0", "CONCURRENT_REQUESTS=32",
-                    "CONCURRENT_REQUESTS_PER_DOMAIN=32", "LOG_LEVEL=WARNING", *extra):
+                    "CONCURRENT_REQUESTS_PER_DOMAIN=32", "LOG_LEVEL=WARNING",
+                    "NARRATIVE_ARCHIVE_MAX_REQUESTS_PER_OUTLET=0", *extra):
         command += ["-s", setting]
     env = {k: v for k, v in os.environ.items() if "proxy" not in k.lower()}
     started = time.monotonic()
