@@ -67,7 +67,7 @@ def write_collection(path: Path, count: int, coverage: float) -> None:
 def config_dir(tmp: Path) -> Path:
     """The shipped config with the snippet-bug query as one more narrative."""
     target = tmp / "config"
-    shutil.copytree(ROOT / "config", target)
+    shutil.copytree(ROOT / "config", target, dirs_exist_ok=True)  # --keep: a second run
     narratives = yaml.safe_load((target / "narratives.yml").read_text(encoding="utf-8"))
     narratives.append(BUG_NARRATIVE)
     (target / "narratives.yml").write_text(yaml.safe_dump(narratives, allow_unicode=True),
