@@ -136,3 +136,17 @@ class StanceClock:
 
     def __exit__(self, *exc):
         self.archive.compute_stances = self.original
+
+
+class NoStance:
+    """analysis.archive.compute_stances as a no-op while installed."""
+
+    def __enter__(self):
+        from narrative_archive.analysis import archive
+
+        self.archive, self.original = archive, archive.compute_stances
+        archive.compute_stances = lambda *args, **kwargs: 0
+        return self
+
+    def __exit__(self, *exc):
+        self.archive.compute_stances = self.original

@@ -14,6 +14,11 @@ rows of FIELD_NOTES' FTS5 snippet() bug), then
      differ on a few texts).
 
     .venv/bin/python benchmarks/rematch.py [--articles 100000] [--coverage 0.29] [--keep PATH]
+        [--no-stance] [--shipped-only]
+
+`--keep PATH` builds the archive there once and reuses it (a rerun does the same matching
+and snippets; the mentions it keeps need no new stance); `--no-stance` leaves stances out of the shipped
+narratives' rematch (reported apart anyway); `--shipped-only` skips part 2.
 """
 
 from __future__ import annotations
@@ -23,9 +28,10 @@ import logging
 import re
 import tempfile
 import time
+from contextlib import nullcontext
 from pathlib import Path
 
-from corpus import BUG_QUERY, Corpus, StanceClock
+from corpus import BUG_QUERY, Corpus, NoStance, StanceClock
 
 from narrative_archive import store
 from narrative_archive.config import Narrative, load_config
@@ -77,20 +83,6 @@ def build(path: Path, count: int, coverage: float) -> None:
     db.close()
 
 
-class NoStance:
-    """analysis.archive.compute_stances as a no-op while installed."""
-
-    def __enter__(self):
-        from narrative_archive.analysis import archive
-
-        self.archive, self.original = archive, archive.compute_stances
-        archive.compute_stances = lambda *args, **kwargs: 0
-        return self
-
-    def __exit__(self, *exc):
-        self.archive.compute_stances = self.original
-
-
 class BugSeen(logging.Handler):
     def __init__(self):
         super().__init__(logging.INFO)
@@ -105,6 +97,10 @@ def main() -> None:
     parser.add_argument("--articles", type=int, default=100_000)
     parser.add_argument("--coverage", type=float, default=0.29)
     parser.add_argument("--keep", type=Path, help="build (or reuse) the archive here")
+    parser.add_argument("--no-stance", action="store_true",
+                        help="shipped narratives: matching, snippets and terms only (no stance)")
+    parser.add_argument("--shipped-only", action="store_true",
+                        help="skip the 10 boolean narratives and the re scan")
     args = parser.parse_args()
     bug = BugSeen()
     logging.getLogger("narrative_archive").addHandler(bug)
@@ -125,13 +121,16 @@ def main() -> None:
         for narrative in shipped:
             met = bug.seen
             started = time.perf_counter()
-            with StanceClock() as clock:
+            with StanceClock() as clock, NoStance() if args.no_stance else nullcontext():
                 result = narratives.rematch(db, narrative)
             seconds = time.perf_counter() - started
             print(f"  {narrative.id:30s} {seconds:7.2f} s  {result['matched']:7,} matched;"
                   f" SQL {seconds - clock.seconds:6.2f} s, stance {clock.seconds:6.2f} s"
                   f"{'  (snippet() bug met: highlight() scan)' if bug.seen > met else ''}")
 
+        if args.shipped_only:
+            db.close()
+            return
         defined = [Narrative(f"n{i}", f"N{i}", fts_query(g)) for i, g in enumerate(NARRATIVE_GROUPS)]
         narratives.save_narratives(db, defined)
         started = time.perf_counter()

@@ -287,3 +287,32 @@ def test_a_run_of_a_scheduled_job_keeps_its_job_in_a_column(db_path):
     later = store.start_run(db, "feeds", {"crawl": ["feeds"]}, job="nightly")
     assert store.last_run_per_job(db)["nightly"]["id"] == later
     assert store.last_started(db)["feeds"] == "2026-01-01T00:00:00Z"
+
+
+def test_a_large_bulk_save_indexes_every_article_and_keeps_the_insert_trigger(db_path):
+    db = store.open_db(db_path)
+    trigger = db.execute("SELECT sql FROM sqlite_master WHERE name = 'articles_ai'").fetchone()
+    store.save_article(db, article("https://x.example/0", "an older walrus story"), None)
+    many = [article(f"https://x.example/{n}", f"story {n} about a walrus") for n in range(1, 601)]
+    assert len(many) >= store.articles.BULK_FTS_ROWS
+    assert store.save_articles_bulk(db, many)["new"] == 600
+    assert db.execute("SELECT sql FROM sqlite_master WHERE name = 'articles_ai'").fetchone() == trigger
+    found = db.execute("SELECT count(*) FROM articles_fts WHERE articles_fts MATCH 'walrus'")
+    assert found.fetchone()[0] == 601
+    store.save_article(db, article("https://x.example/new", "a later walrus story"), None)
+    found = db.execute("SELECT count(*) FROM articles_fts WHERE articles_fts MATCH 'walrus'")
+    assert found.fetchone()[0] == 602  # the trigger indexes single saves again
+    db.execute("INSERT INTO articles_fts(articles_fts, rank) VALUES ('integrity-check', 1)")
+
+
+def test_a_failed_bulk_save_leaves_the_trigger_and_the_index_as_they_were(db_path):
+    db = store.open_db(db_path)
+    trigger = db.execute("SELECT sql FROM sqlite_master WHERE name = 'articles_ai'").fetchone()
+    many = [article(f"https://x.example/{n}", f"story {n} about a walrus") for n in range(600)]
+    many.append({**article("https://x.example/bad", "walrus"), "url": None})  # NOT NULL fails
+    with pytest.raises(sqlite3.IntegrityError):
+        store.save_articles_bulk(db, many)
+    assert db.execute("SELECT sql FROM sqlite_master WHERE name = 'articles_ai'").fetchone() == trigger
+    assert db.execute("SELECT count(*) FROM articles").fetchone()[0] == 0
+    assert db.execute("SELECT count(*) FROM articles_fts WHERE articles_fts MATCH 'walrus'"
+                      ).fetchone()[0] == 0

@@ -43,21 +43,28 @@ class ArchiveStorage:
 
     def __init__(self, db: sqlite_utils.Database):
         self.db = db
+        # The candidates' entries, read with them in one query for the gets that follow
+        # (StoryIndex.add reads each candidate); dropped by any write.
+        self._entries: dict[int, tuple] = {}
 
     def candidates(self, keys):
-        return store.story_candidates(self.db, keys)
+        self._entries = store.story_candidate_entries(self.db, keys)
+        return set(self._entries)
 
     def get(self, article_id):
-        row = store.story_entry(self.db, article_id)
+        row = self._entries.get(article_id) or store.story_entry(self.db, article_id)
         return stories.Entry(*row) if row else None
 
     def put(self, article_id, keys, entry):
+        self._entries = {}
         store.story_put(self.db, article_id, keys, entry.signature, entry.date, entry.story_id)
 
     def remove(self, article_id):
+        self._entries = {}
         store.story_remove(self.db, article_id)
 
     def rename_stories(self, old, new):
+        self._entries = {}
         store.story_rename(self.db, old, new)
 
 

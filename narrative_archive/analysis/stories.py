@@ -14,6 +14,7 @@ them over its own tables. ``cluster`` re-clusters a whole collection exactly (``
 from __future__ import annotations
 
 import hashlib
+import operator
 import re
 from collections import defaultdict
 from collections.abc import Hashable, Iterable, Iterator
@@ -142,8 +143,7 @@ def similarity(a: bytes, b: bytes) -> float:
     (compared as 32-bit words in plain Python: the writer process need not import numpy)."""
     if len(a) != len(b):
         return 0.0
-    same = zip(memoryview(a).cast("I"), memoryview(b).cast("I"), strict=True)
-    return sum(x == y for x, y in same) / NUM_PERM
+    return sum(map(operator.eq, memoryview(a).cast("I"), memoryview(b).cast("I"))) / NUM_PERM
 
 
 class MemoryStorage:

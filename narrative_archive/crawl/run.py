@@ -252,6 +252,11 @@ def crawler_process(scrapy_conf, console: Console, progress: bool, explicit: boo
     if progress:
         _log_to_console(console, scrapy_conf, explicit=explicit)
         scrapy_conf.set("LOG_INSTALL_ROOT_HANDLER", False, priority="cmdline")
+    # Scrapy leaves the root logger at NOTSET and filters in its handler, so its DEBUG lines
+    # ("Crawled", "Scraped from", a few a page) are built as records and then dropped:
+    # its loggers stop at the level shown.
+    shown = scrapy_conf.get("LOG_LEVEL") if explicit or not progress else "WARNING"
+    logging.getLogger("scrapy").setLevel(shown)
     return CrawlerProcess(scrapy_conf)
 
 

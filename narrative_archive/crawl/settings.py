@@ -76,7 +76,7 @@ NARRATIVE_ARCHIVE_DB = os.environ.get("NARRATIVE_ARCHIVE_DB") or DEFAULT_DB
 NARRATIVE_ARCHIVE_CONFIG = os.environ.get("NARRATIVE_ARCHIVE_CONFIG") or None
 NARRATIVE_ARCHIVE_RUN_ID = None  # the crawl_runs row to report into (else the pipeline starts one)
 NARRATIVE_ARCHIVE_REFETCH_AFTER = "1d"  # a URL fetched more recently than this is not requested
-NARRATIVE_ARCHIVE_EXTRACT_WORKERS = 0  # extraction processes; 0 = one per CPU core but one
+NARRATIVE_ARCHIVE_EXTRACT_WORKERS = 0  # extraction processes; 0 = one per CPU core
 NARRATIVE_ARCHIVE_EXTRACT_TIMEOUT = 120  # seconds for one page
 NARRATIVE_ARCHIVE_PROGRESS_EVERY = 2  # seconds between crawl_runs counter updates
 NARRATIVE_ARCHIVE_SITEMAP_SINCE = "2d"  # sitemaps: the --since used when none is given

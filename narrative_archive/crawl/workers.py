@@ -10,8 +10,9 @@ awaits the results; the reactor never blocks.
 
 One page per task: sending a 70 KiB page and getting its article back costs the
 crawl process ~0.1 ms, so batching pages would save little and hold articles
-back. One worker per core by default, less one for the crawl process (Scrapy and the
-archive writes keep a share of a core busy).
+back. One worker per core by default: the crawl process (Scrapy and the archive writes)
+needs about a third of a worker's CPU a page, so leaving it a core of its own left most of
+that core idle on a small machine (on 2 cores, one worker was the crawl's limit).
 
 Workers and their forkserver ignore SIGINT and SIGTERM (the crawl process
 shuts the pool down after its graceful stop, so a signal to the whole process
@@ -124,8 +125,7 @@ class ExtractorPool:
     def __init__(self, workers: int = 0, *, timeout: float = 120, grace: float = 5.0,
                  limits: dict[str, int] | None = None, narratives: tuple = (),
                  outlets: tuple = (), read: bool = False):
-        # The crawl process itself (Scrapy, archive writes) keeps one core busy.
-        self.workers = workers or max(1, (os.cpu_count() or 2) - 1)
+        self.workers = workers or os.cpu_count() or 1
         self.limits = dict(limits or {})  # extract_article's caps
         self.timeout = timeout  # for one page
         self.grace = grace  # for a busy worker to finish when the pool closes

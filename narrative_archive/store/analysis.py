@@ -75,6 +75,16 @@ def story_candidates(db: sqlite_utils.Database, keys: Iterable[int]) -> set[int]
         keys)}
 
 
+def story_candidate_entries(db: sqlite_utils.Database, keys: Iterable[int]) -> dict[int, tuple]:
+    """The indexed articles sharing a bucket with ``keys``, each with its (signature, date,
+    story_id): one query where story_candidates + story_entry per candidate take many."""
+    keys = list(keys)
+    return {row[0]: row[1:] for row in db.conn.execute(
+        "SELECT s.article_id, s.signature, s.date, s.story_id FROM story_signatures s"
+        " WHERE s.article_id IN (SELECT article_id FROM story_buckets"
+        f" WHERE bucket IN ({', '.join('?' * len(keys))}))", keys)}
+
+
 def story_entry(db: sqlite_utils.Database, article_id: int) -> tuple | None:
     """(signature, date, story_id) of an indexed article."""
     return db.conn.execute(

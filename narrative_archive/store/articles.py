@@ -243,10 +243,19 @@ def save_articles_bulk(db: sqlite_utils.Database, articles: Iterable[Mapping[str
         new = [(canonical, via, values["first_seen_at"], values["first_seen_at"],
                 values["fetched_at"], error_mark, *(values[f] for f in BULK_FIELDS))
                for canonical, values in rows.items() if canonical not in existing]
+        # Many new articles: indexed for search in one statement after the inserts rather
+        # than by the insert trigger row by row (half the CPU of the whole insert). The
+        # trigger is dropped and created again as it was, inside this transaction.
+        trigger = _drop_fts_insert_trigger(db) if len(new) >= BULK_FTS_ROWS else None
+        last_id = db.conn.execute("SELECT coalesce(max(id), 0) FROM articles").fetchone()[0]
         db.conn.executemany(
             "INSERT INTO articles (canonical_url, via, first_seen_at, last_seen_at, fetched_at,"
             f" fetched_after_error_id, {', '.join(BULK_FIELDS)})"
             f" VALUES (?, ?, ?, ?, ?, ?, {', '.join('?' * len(BULK_FIELDS))})", new)
+        if trigger is not None:
+            db.conn.execute("INSERT INTO articles_fts (rowid, title, text)"
+                            " SELECT id, title, text FROM articles WHERE id > ?", [last_id])
+            db.conn.execute(trigger)
         counts["new"] = len(new)
         unchanged = []
         for canonical, (article_id, old_title, old_text, old_hash) in existing.items():
@@ -263,6 +272,20 @@ def save_articles_bulk(db: sqlite_utils.Database, articles: Iterable[Mapping[str
             " modified_at = coalesce(modified_at, ?) WHERE id = ?", unchanged)
         counts["unchanged"] = len(unchanged)
     return counts
+
+
+BULK_FTS_ROWS = 500  # new articles in one save_articles_bulk from which FTS is filled in bulk
+
+
+def _drop_fts_insert_trigger(db: sqlite_utils.Database) -> str | None:
+    """Drop the trigger that indexes each inserted article (in the caller's transaction);
+    its CREATE statement, to run again, or None when there is none."""
+    row = db.conn.execute(
+        "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = 'articles_ai'").fetchone()
+    if row is None:
+        return None
+    db.conn.execute("DROP TRIGGER articles_ai")
+    return row[0]
 
 
 # --- an article's page ---------------------------------------------------------
