@@ -197,10 +197,11 @@ def test_an_import_stops_on_a_full_disk_and_a_second_one_resumes(tmp_path):
                 "url": f"https://import.example/{n}", "title": f"Council story {n}",
                 "text": f"Story {n}: " + "the council met to discuss roads and water " * 30,
             }) + "\n")
-    with small_disk("1500k") as disk:
+    with small_disk("4m") as disk:
         db_path = disk / "archive.db"
         subprocess.run([sys.executable, "-m", "narrative_archive", "init", "--db", str(db_path)],
                        check=True, capture_output=True, cwd=REPO)  # the shipped config
+        leave_room(disk, 1000)  # a few batches of 200 past the empty archive, not 3,000
         command = [sys.executable, "-m", "narrative_archive", "import", "--db", str(db_path),
                    "--batch-size", "200", str(source)]
         full = subprocess.run(command, capture_output=True, text=True, cwd=REPO, timeout=300)
@@ -216,6 +217,25 @@ def test_an_import_stops_on_a_full_disk_and_a_second_one_resumes(tmp_path):
         assert again.returncode == 0, again.stderr[-2000:]
         assert query(db_path, "SELECT count(*) AS n, count(DISTINCT url) AS urls FROM articles"
                      )[0] == {"n": 3000, "urls": 3000}
+        assert integrity(db_path) == "ok"
+
+
+def test_a_command_on_a_disk_with_no_room_left_says_so_in_one_line(tmp_path):
+    source = tmp_path / "articles.jsonl"
+    source.write_text(json.dumps({"url": "https://import.example/1", "title": "Council",
+                                  "text": "The council met. " * 40}) + "\n")
+    with small_disk("4m") as disk:
+        db_path = disk / "archive.db"
+        subprocess.run([sys.executable, "-m", "narrative_archive", "init", "--db", str(db_path)],
+                       check=True, capture_output=True, cwd=REPO)
+        leave_room(disk, 0)
+        full = subprocess.run([sys.executable, "-m", "narrative_archive", "import", "--db",
+                               str(db_path), str(source)],
+                              capture_output=True, text=True, cwd=REPO, timeout=300)
+        assert full.returncode == 1
+        assert full.stderr.startswith("Error: the disk is full: "), full.stderr
+        assert "Traceback" not in full.stderr
+        grow(disk, "8m")  # reading needs room for the -shm file too
         assert integrity(db_path) == "ok"
 
 

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import sys
+
 import click
 
+from narrative_archive import store
 from narrative_archive.cli import archive, crawling, evidence, fleet, narratives, service, sources
 
 
@@ -40,4 +43,11 @@ cli.add_command(fleet.fleet)
 
 
 def main():
-    cli(prog_name="narrative-archive")
+    try:
+        cli(prog_name="narrative-archive")
+    except Exception as error:
+        if not store.disk_full(error):
+            raise
+        # any command, even opening the archive (its WAL needs room): one line, no traceback
+        click.echo(f"Error: the disk is full: {error}; free some space and run it again", err=True)
+        sys.exit(1)

@@ -134,10 +134,16 @@ def import_files(
     if outlet_id and outlet_id not in {outlet.id for outlet in config.outlets}:
         raise ValueError(f"unknown outlet {outlet_id!r}: not in outlets.yml")
     store.set_synchronous(db, "NORMAL")
-    narratives_module.sync_config(db, config)
     summary = Summary()
-    summary.run_id = run_id = store.start_run(db, "import", {"files": paths, "format": fmt,
-                                                             "outlet": outlet_id})
+    try:
+        narratives_module.sync_config(db, config)
+        summary.run_id = run_id = store.start_run(db, "import", {"files": paths, "format": fmt,
+                                                                 "outlet": outlet_id})
+    except Exception as error:
+        if store.disk_full(error):
+            raise DiskFull(f"the disk is full: nothing imported ({error}); free some space and"
+                           " import again") from error
+        raise
     outlets = OutletMap(db, config, outlet_id)
     batch: list[dict[str, Any]] = []
     if workers is None:
