@@ -4,7 +4,11 @@
   cache, so a query that visits many rows reads them without a system call each;
 - the count of a full-text search of the articles table is the FTS index's own
   count (the same number: the index is kept in sync by triggers), not a join that
-  visits every matching article row;
+  visits every matching article row; and it is counted once per search while the
+  archive file is unchanged (publish.cache.Memo, as the narrative pages: after a write
+  it is served for up to a minute, the instance's HTTP cache time, while one request
+  counts it again): a common word's count visits hundreds of thousands of index
+  entries at a million articles, far more than the page of rows shown;
 - the search box forgives: ?_search= text that is not valid FTS5 (al-Qaeda, Taliban's,
   U.S. weapons, taliban AND) is searched as the user meant it (searchbox.forgiving_query);
 - a search's newest-first page is read in date order when the words are common
@@ -21,10 +25,10 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
+import os
 import re
 import sqlite3
 import threading
-import time
 
 import sqlite_utils
 from datasette import hookimpl
@@ -32,6 +36,7 @@ from datasette.database import Database
 from datasette.utils.asgi import Response
 
 from narrative_archive import store
+from narrative_archive.publish.cache import Memo
 from narrative_archive.publish.instance import INTERNAL, archive_name
 from narrative_archive.searchbox import forgiving_query
 
@@ -53,7 +58,10 @@ SEARCH_PAGE = re.compile(r"select .+ from articles where .*order by published_at
 # FTS index row by row (a page of hits is near); above RARE it walks the index checking the
 # hits' rowids (a page of hits is within PAGE_SCAN rows); rarer ones sort their few hits.
 COMMON, RARE = 1 / 10, 1 / 1000
-COUNT_MEMO_SECONDS = 5
+# A count is kept while the archive file is unchanged; after a write it is served this long
+# (settings.json default_cache_ttl, the time browsers keep the page) while it is recounted.
+# NARRATIVE_ARCHIVE_PAGE_CACHE=off counts every time, as for the narrative pages.
+COUNT_STALE_SECONDS = 60
 
 
 @hookimpl
@@ -76,28 +84,45 @@ class SearchDatabase(Database):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.search_sizes: dict[str, tuple[float, int, int]] = {}  # search -> (when, hits, articles)
+        self.search_sizes = Memo(entries=1024, stale_seconds=COUNT_STALE_SECONDS)
         self.recognised = {"count": 0, "page": 0}  # Datasette search queries seen, by kind
 
+    def stamp(self) -> tuple | None:
+        """The archive file's and its WAL's size and modification time, which every commit
+        changes (None: keep nothing)."""
+        if os.environ.get("NARRATIVE_ARCHIVE_PAGE_CACHE", "on").lower() in ("0", "off", "no") \
+                or not self.path:
+            return None
+        stamp = []
+        for path in (self.path, f"{self.path}-wal"):
+            try:
+                stat = os.stat(path)
+            except OSError:
+                stamp.append(None)
+            else:
+                stamp.append((stat.st_size, stat.st_mtime_ns))
+        return tuple(stamp)
+
     async def search_size(self, search: str) -> tuple[int, int]:
-        """(articles matching search, max article id), remembered COUNT_MEMO_SECONDS."""
-        now = time.monotonic()
-        memo = self.search_sizes.get(search)
-        if memo and now - memo[0] < COUNT_MEMO_SECONDS:
-            return memo[1], memo[2]
-        hits = (await super().execute(FTS_COUNT, {"search": search})).rows[0][0]
-        articles = (await super().execute("select max(id) from articles")).rows[0][0] or 0
-        if len(self.search_sizes) > 1000:
-            self.search_sizes.clear()
-        self.search_sizes[search] = (now, hits, articles)
-        return hits, articles
+        """(articles matching search, max article id), kept while the archive is unchanged
+        (COUNT_STALE_SECONDS after a change)."""
+
+        async def count() -> tuple[int, int]:
+            hits = (await super(SearchDatabase, self).execute(
+                FTS_COUNT, {"search": search})).rows[0][0]
+            articles = (await super(SearchDatabase, self).execute(
+                "select max(id) from articles")).rows[0][0] or 0
+            return hits, articles
+
+        return await self.search_sizes.get(search, self.stamp(), count)
 
     async def execute(self, sql, params=None, *args, **kwargs):
         if isinstance(params, dict) and isinstance(params.get("search"), str):
             params = {**params, "search": searchable(params["search"])}
         if isinstance(sql, str) and isinstance(params, dict) and "search" in params:
             if SEARCH_COUNT.fullmatch(sql):
-                sql = FTS_COUNT
+                hits, _articles = await self.search_size(params["search"])
+                sql, params = "select :hits as count", {"hits": hits}
                 self.recognised["count"] += 1
             elif SEARCH_IN in sql and SEARCH_PAGE.fullmatch(sql):
                 hits, articles = await self.search_size(params["search"])
