@@ -251,13 +251,16 @@ def stop_server(process: subprocess.Popen) -> None:
         os.killpg(process.pid, signal.SIGKILL)
 
 
-async def load(base: str, paths: list[str], clients: int, duration: float) -> dict:
-    """`clients` loops requesting `paths` in turn for `duration` seconds."""
+async def load(base: str, paths: list[str], clients: int, duration: float,
+               one_address: bool = False) -> dict:
+    """`clients` loops requesting `paths` in turn for `duration` seconds, each from its own
+    address (127.0.0.2, 127.0.0.3, ...: eight readers, as admission control tells clients
+    apart), or all from 127.0.0.1 with `one_address` (one client with eight connections,
+    which admission control holds to one canned query at a time)."""
     latencies: list[float] = []
     errors = locked = 0
     counter = 0
     deadline = time.monotonic() + duration
-    limits = httpx.Limits(max_connections=clients)
 
     async def client(http: httpx.AsyncClient):
         nonlocal errors, locked, counter
@@ -278,8 +281,15 @@ async def load(base: str, paths: list[str], clients: int, duration: float) -> di
             errors += not ok
 
     started = time.monotonic()
-    async with httpx.AsyncClient(timeout=300, limits=limits) as http:
-        await asyncio.gather(*(client(http) for _ in range(clients)))
+    https = [httpx.AsyncClient(timeout=300, limits=httpx.Limits(max_connections=1),
+                               transport=httpx.AsyncHTTPTransport(
+                                   local_address=None if one_address else f"127.0.0.{2 + n}"))
+             for n in range(clients)]
+    try:
+        await asyncio.gather(*(client(http) for http in https))
+    finally:
+        for http in https:
+            await http.aclose()
     elapsed = time.monotonic() - started
     latencies.sort()
     return {
@@ -392,6 +402,9 @@ def main() -> None:
     parser.add_argument("--only", metavar="TEXT", action="append",
                         help="measure only pages whose name has TEXT (repeatable)")
     parser.add_argument("--no-writer", action="store_true", help="skip the runs with a writer")
+    parser.add_argument("--one-address", action="store_true",
+                        help="every client from 127.0.0.1 (admission control then sees one "
+                             "client: one canned query at a time)")
     parser.add_argument("--db", type=Path, metavar="PATH",
                         help="the archive file to use (built there when missing, else reused)")
     args = parser.parse_args()
@@ -427,7 +440,7 @@ def main() -> None:
                         continue
                     clients = 1 if "1 client" in name else args.clients
                     result = asyncio.run(load(f"http://127.0.0.1:{port}", paths, clients,
-                                              args.duration))
+                                              args.duration, args.one_address))
                     results[(name, kind, writing)] = result
                     print(f"{kind:5} {'writing' if writing else 'idle':7} {name}: {cell(result)}",
                           file=sys.stderr)
@@ -442,7 +455,8 @@ def main() -> None:
             stop_server(process)
             loads[-1] += f" to {load_average()}"
 
-    print(f"{args.clients} clients, {args.duration:g} s per page, {meta['articles']:,} articles;"
+    print(f"{args.clients} clients ({'one address' if args.one_address else 'one address each'}),"
+          f" {args.duration:g} s per page, {meta['articles']:,} articles;"
           f" load average (1 min) {'; '.join(loads)}\n")
     header = ["page", "narrative-archive serve", "stock Datasette",
               f"serve, writer at {args.write_rate:g}/s", f"stock, writer at {args.write_rate:g}/s",

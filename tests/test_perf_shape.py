@@ -165,6 +165,35 @@ def test_datasettes_search_sql_is_the_sql_the_perf_plugin_rewrites(archive):
     assert db.recognised == {"count": 1, "page": 2}
 
 
+def test_search_counts_and_query_results_are_kept_until_the_archive_changes(
+        archive, monkeypatch):
+    """A search's count and a canned query's rows are counted once while the archive file
+    is unchanged, and counted again (right) after a write."""
+    monkeypatch.setenv("NARRATIVE_ARCHIVE_PAGE_STALE", "0")
+    path, _ids = archive
+    client = Client(make_datasette(path))
+    timeline = f"/archive/timeline.json?narrative={RA}&_shape=array"
+    for _ in range(3):
+        count = client.json("/archive/articles.json?_search=taliban")["filtered_table_rows_count"]
+        days = client.get(timeline).json()
+    db = client.datasette.get_database("archive")
+    assert (db.search_sizes.counted, db.results.counted) == (1, 1)
+    client.json(f"/archive/timeline.json?narrative={RA}&by=week")  # other parameters
+    assert db.results.counted == 2
+
+    writer = store.open_db(path)
+    article_id, _status = store.save_article(writer, {
+        "url": "https://tass.com/new", "title": "Taliban", "content_hash": "new",
+        "text": "Russia is arming the Taliban, officials said of the new weapons."},
+        "tass", via="feed", fetched_at="2031-01-01T00:00:00Z")
+    narratives.match_article(writer, article_id, [n for n in NARRATIVES if n.id == RA])
+    writer.close()
+    assert client.json("/archive/articles.json?_search=taliban")[
+        "filtered_table_rows_count"] == count + 1
+    assert len(client.get(timeline).json()) == len(days) + 1
+    assert (db.search_sizes.counted, db.results.counted) == (2, 3)
+
+
 def plan(db, sql: str, params=()) -> str:
     return " | ".join(row[3] for row in db.execute(f"EXPLAIN QUERY PLAN {sql}", params))
 

@@ -9,6 +9,9 @@
   it is served for up to a minute, the instance's HTTP cache time, while one request
   counts it again): a common word's count visits hundreds of thousands of index
   entries at a million articles, far more than the page of rows shown;
+- the ready-made queries' and dashboard charts' results are kept the same way, per
+  query and parameters (a timeline is a few thousand rows counted from every mention
+  of a narrative; the dashboard asks for the same charts on every visit);
 - the search box forgives: ?_search= text that is not valid FTS5 (al-Qaeda, Taliban's,
   U.S. weapons, taliban AND) is searched as the user meant it (searchbox.forgiving_query);
 - a search's newest-first page is read in date order when the words are common
@@ -60,8 +63,10 @@ SEARCH_PAGE = re.compile(r"select .+ from articles where .*order by published_at
 COMMON, RARE = 1 / 10, 1 / 1000
 # A count is kept while the archive file is unchanged; after a write it is served this long
 # (settings.json default_cache_ttl, the time browsers keep the page) while it is recounted.
-# NARRATIVE_ARCHIVE_PAGE_CACHE=off counts every time, as for the narrative pages.
+# As for the narrative pages, NARRATIVE_ARCHIVE_PAGE_STALE overrides it (0: count again
+# after any write) and NARRATIVE_ARCHIVE_PAGE_CACHE=off counts every time.
 COUNT_STALE_SECONDS = 60
+KEPT_RESULTS = 64  # canned query and chart results kept (each at most max_returned_rows)
 
 
 @hookimpl
@@ -84,8 +89,14 @@ class SearchDatabase(Database):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.search_sizes = Memo(entries=1024, stale_seconds=COUNT_STALE_SECONDS)
+        try:  # the narrative pages' setting (0: count again after any write)
+            stale = float(os.environ.get("NARRATIVE_ARCHIVE_PAGE_STALE", COUNT_STALE_SECONDS))
+        except ValueError:
+            stale = COUNT_STALE_SECONDS
+        self.search_sizes = Memo(entries=1024, stale_seconds=stale)
         self.recognised = {"count": 0, "page": 0}  # Datasette search queries seen, by kind
+        self.results = Memo(entries=KEPT_RESULTS, stale_seconds=stale)
+        self.kept_sql: frozenset[str] = frozenset()  # canned queries' and charts' SQL
 
     def stamp(self) -> tuple | None:
         """The archive file's and its WAL's size and modification time, which every commit
@@ -117,6 +128,10 @@ class SearchDatabase(Database):
         return await self.search_sizes.get(search, self.stamp(), count)
 
     async def execute(self, sql, params=None, *args, **kwargs):
+        if isinstance(sql, str) and sql in self.kept_sql:
+            key = (sql, _frozen(params), args, _frozen(kwargs))
+            return await self.results.get(key, self.stamp(), lambda: super(
+                SearchDatabase, self).execute(sql, params, *args, **kwargs))
         if isinstance(params, dict) and isinstance(params.get("search"), str):
             params = {**params, "search": searchable(params["search"])}
         if isinstance(sql, str) and isinstance(params, dict) and "search" in params:
@@ -137,7 +152,8 @@ class SearchDatabase(Database):
 
 @hookimpl
 def startup(datasette):
-    """Every database file is served as a SearchDatabase, under the same name and route."""
+    """Every database file is served as a SearchDatabase, under the same name and route,
+    keeping the results of its canned queries and of the dashboard's charts."""
     for name, db in list(datasette.databases.items()):
         if db.path and not isinstance(db, SearchDatabase):
             datasette.remove_database(name)
@@ -147,6 +163,29 @@ def startup(datasette):
             # not db.close(): Datasette keeps one connection per thread and database name
             # (datasette.database.connections), which the new database goes on using; a
             # query another plugin ran at startup would otherwise leave it closed
+
+    async def keep_results():
+        charts = {chart.get("query") for dashboard in
+                  (datasette.plugin_config("datasette-dashboards") or {}).values()
+                  if isinstance(dashboard, dict)
+                  for chart in (dashboard.get("charts") or {}).values()
+                  if isinstance(chart, dict)}
+        for name, db in datasette.databases.items():
+            if isinstance(db, SearchDatabase):
+                queries = (await datasette.get_canned_queries(name, None)).values()
+                db.kept_sql = frozenset(
+                    sql for sql in [*(q.get("sql") for q in queries if not q.get("write")),
+                                    *charts]
+                    if isinstance(sql, str) and ":_" not in sql)  # not magic :_now_... ones
+
+    return keep_results
+
+
+def _frozen(values) -> tuple:
+    """A query's parameters (a dict, a list or None) as part of a memo key."""
+    if isinstance(values, dict):
+        return tuple(sorted((str(key), repr(value)) for key, value in values.items()))
+    return tuple(repr(value) for value in values or ())
 
 
 def searchable(text: str) -> str:
