@@ -118,20 +118,21 @@ class SearchDatabase(Database):
         """(articles matching search, max article id), kept while the archive is unchanged
         (COUNT_STALE_SECONDS after a change)."""
 
-        async def count() -> tuple[int, int]:
-            hits = (await super(SearchDatabase, self).execute(
-                FTS_COUNT, {"search": search})).rows[0][0]
-            articles = (await super(SearchDatabase, self).execute(
-                "select max(id) from articles")).rows[0][0] or 0
-            return hits, articles
+        return await self.search_sizes.get(search, self.stamp(), lambda: self._count(search))
 
-        return await self.search_sizes.get(search, self.stamp(), count)
+    async def _count(self, search: str) -> tuple[int, int]:
+        hits = (await super().execute(FTS_COUNT, {"search": search})).rows[0][0]
+        articles = (await super().execute("select max(id) from articles")).rows[0][0] or 0
+        return hits, articles
+
+    async def _run(self, sql, params, args, kwargs):
+        return await super().execute(sql, params, *args, **kwargs)
 
     async def execute(self, sql, params=None, *args, **kwargs):
         if isinstance(sql, str) and sql in self.kept_sql:
             key = (sql, _frozen(params), args, _frozen(kwargs))
-            return await self.results.get(key, self.stamp(), lambda: super(
-                SearchDatabase, self).execute(sql, params, *args, **kwargs))
+            return await self.results.get(key, self.stamp(),
+                                          lambda: self._run(sql, params, args, kwargs))
         if isinstance(params, dict) and isinstance(params.get("search"), str):
             params = {**params, "search": searchable(params["search"])}
         if isinstance(sql, str) and isinstance(params, dict) and "search" in params:
