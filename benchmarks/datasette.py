@@ -3,11 +3,13 @@
 Builds an N-article archive with `narrative-archive import` (cached in
 benchmarks/.cache/, keyed on N and the generator version), serves the same
 file with `narrative-archive serve` and with stock `datasette FILE` on free
-ports, and for each page runs C concurrent clients for a fixed duration, then
-the same while a writer stores articles through store.save_article at a
-crawl's rate. Prints the import rate, the file size per 100k articles and a
-markdown table of req/s, p50, p95 and errors ("locked": responses or writes
-that failed with "database is locked").
+ports, and for each page runs C concurrent clients (each from its own loopback
+address, as C readers; `--one-address`: all from 127.0.0.1) for a fixed duration,
+then the same while a writer stores articles through store.save_article at a
+crawl's rate; pages whose counts or rows `serve` keeps (searches, canned queries,
+narrative pages) are measured again with those caches off. Prints the import rate,
+the file size per 100k articles and a markdown table of req/s, p50, p95 and errors
+("locked": responses or writes that failed with "database is locked").
 
 Article text is real words: sentences from the test fixtures (tests/sites,
 tests/files) and sentences generated from a bigram model of them, so FTS terms
