@@ -14,7 +14,13 @@ import pytest
 
 from narrative_archive import store
 from narrative_archive.match import narratives
-from tests.datasette_fixtures import NARRATIVES, Client, build_archive, make_datasette
+from tests.datasette_fixtures import (
+    NARRATIVES,
+    OUTLETS,
+    Client,
+    build_archive,
+    make_datasette,
+)
 
 RA = "russia-arming-taliban"
 
@@ -192,6 +198,28 @@ def test_search_counts_and_query_results_are_kept_until_the_archive_changes(
         "filtered_table_rows_count"] == count + 1
     assert len(client.get(timeline).json()) == len(days) + 1
     assert (db.search_sizes.counted, db.results.counted) == (2, 3)
+
+
+def test_search_snippets_ranks_the_newest_2000_matches(tmp_path):
+    """search_snippets shows the best 50 (bm25) of the 2,000 matches the archive stored
+    last: a better match stored before them is left out, the best among them comes first."""
+    path = tmp_path / "archive.db"
+    db = store.open_db(path)
+    store.save_outlets(db, OUTLETS)
+
+    def article(number: int, text: str) -> dict:
+        return {"url": f"https://tass.com/{number}", "title": f"Report {number}",
+                "text": text, "content_hash": str(number), "outlet_id": "tass"}
+
+    plain = "The council met to discuss water, roads and the kabul budget among other items."
+    best = "Kabul kabul kabul: kabul."
+    store.save_articles_bulk(db, [article(0, best)] + [article(n, plain) for n in range(1, 2001)]
+                             + [article(2001, best + " Again.")], via="feed")
+    db.close()
+    rows = Client(make_datasette(path)).rows("/archive/search_snippets.json?q=kabul")
+    assert len(rows) == 50
+    assert rows[0]["title"] == "Report 2001" and "<mark>" in rows[0]["snippet"]
+    assert "Report 0" not in {row["title"] for row in rows}
 
 
 def plan(db, sql: str, params=()) -> str:
