@@ -3,11 +3,13 @@
 Builds an N-article archive with `narrative-archive import` (cached in
 benchmarks/.cache/, keyed on N and the generator version), serves the same
 file with `narrative-archive serve` and with stock `datasette FILE` on free
-ports, and for each page runs C concurrent clients for a fixed duration, then
-the same while a writer stores articles through store.save_article at a
-crawl's rate. Prints the import rate, the file size per 100k articles and a
-markdown table of req/s, p50, p95 and errors ("locked": responses or writes
-that failed with "database is locked").
+ports, and for each page runs C concurrent clients (each from its own loopback
+address, as C readers; `--one-address`: all from 127.0.0.1) for a fixed duration,
+then the same while a writer stores articles through store.save_article at a
+crawl's rate; pages whose counts or rows `serve` keeps (searches, canned queries,
+narrative pages) are measured again with those caches off. Prints the import rate,
+the file size per 100k articles and a markdown table of req/s, p50, p95 and errors
+("locked": responses or writes that failed with "database is locked").
 
 Article text is real words: sentences from the test fixtures (tests/sites,
 tests/files) and sentences generated from a bigram model of them, so FTS terms
@@ -15,6 +17,10 @@ have realistic frequencies; a fixed share of articles carries a narrative's
 claim, so a narrative has mentions in proportion (over 10k at 1M).
 
     .venv/bin/python benchmarks/datasette.py [--articles 1000000] [--duration 10]
+
+`--db PATH` keeps the archive where you say (built there once when missing, reused after:
+a 1M archive takes about an hour to build here). The load average is printed before and
+after each server's pages: the machine may be shared.
 """
 
 from __future__ import annotations
@@ -164,10 +170,15 @@ def generate(path: Path, count: int, seed: int = 13) -> None:
             out.write(json.dumps(record, ensure_ascii=False) + "\n")
 
 
-def build(count: int) -> tuple[Path, dict]:
-    """The cached archive of `count` articles (built now when missing) and its build figures."""
-    directory = CACHE / f"n{count}-g{GENERATOR_VERSION}"
-    db_path, meta_path = directory / "archive.db", directory / "build.json"
+def build(count: int, db_path: Path | None = None) -> tuple[Path, dict]:
+    """The archive of `count` articles (built now when missing) and its build figures:
+    cached under benchmarks/.cache, or at `db_path` (its figures in build.json beside it)."""
+    if db_path is None:
+        directory = CACHE / f"n{count}-g{GENERATOR_VERSION}"
+        db_path = directory / "archive.db"
+    else:
+        directory = db_path.parent
+    meta_path = directory / "build.json"
     if meta_path.exists() and db_path.exists():
         started = time.perf_counter()
         with store.open_db(db_path) as db:  # a cached archive gets this branch's migrations
@@ -175,8 +186,12 @@ def build(count: int) -> tuple[Path, dict]:
         if time.perf_counter() - started > 1:
             print(f"migrated {db_path} in {time.perf_counter() - started:.0f} s", file=sys.stderr)
         return db_path, json.loads(meta_path.read_text())
-    shutil.rmtree(directory, ignore_errors=True)
-    directory.mkdir(parents=True)
+    if db_path.parent == CACHE / f"n{count}-g{GENERATOR_VERSION}":
+        shutil.rmtree(directory, ignore_errors=True)
+    else:
+        for stale in (db_path, meta_path, Path(f"{db_path}-wal"), Path(f"{db_path}-shm")):
+            stale.unlink(missing_ok=True)
+    directory.mkdir(parents=True, exist_ok=True)
     source = directory / "articles.jsonl"
     started = time.perf_counter()
     generate(source, count)
@@ -211,7 +226,8 @@ def start_server(kind: str, db_path: Path, port: int, log: Path) -> subprocess.P
     env = dict(os.environ)
     if kind in ("serve", "uncached"):
         args = [str(BIN / "narrative-archive"), "serve", "--db", str(db_path), "--port", str(port)]
-        if kind == "uncached":  # every narrative page counted anew, as after any write
+        if kind == "uncached":  # every narrative page, search count and canned query's rows
+            # counted anew, as after any write
             env["NARRATIVE_ARCHIVE_PAGE_CACHE"] = "off"
     else:
         args = [sys.executable, "-m", "datasette", "serve", str(db_path), "--port", str(port)]
@@ -238,13 +254,16 @@ def stop_server(process: subprocess.Popen) -> None:
         os.killpg(process.pid, signal.SIGKILL)
 
 
-async def load(base: str, paths: list[str], clients: int, duration: float) -> dict:
-    """`clients` loops requesting `paths` in turn for `duration` seconds."""
+async def load(base: str, paths: list[str], clients: int, duration: float,
+               one_address: bool = False) -> dict:
+    """`clients` loops requesting `paths` in turn for `duration` seconds, each from its own
+    address (127.0.0.2, 127.0.0.3, ...: eight readers, as admission control tells clients
+    apart), or all from 127.0.0.1 with `one_address` (one client with eight connections,
+    which admission control holds to one canned query at a time)."""
     latencies: list[float] = []
     errors = locked = 0
     counter = 0
     deadline = time.monotonic() + duration
-    limits = httpx.Limits(max_connections=clients)
 
     async def client(http: httpx.AsyncClient):
         nonlocal errors, locked, counter
@@ -265,8 +284,15 @@ async def load(base: str, paths: list[str], clients: int, duration: float) -> di
             errors += not ok
 
     started = time.monotonic()
-    async with httpx.AsyncClient(timeout=300, limits=limits) as http:
-        await asyncio.gather(*(client(http) for _ in range(clients)))
+    https = [httpx.AsyncClient(timeout=300, limits=httpx.Limits(max_connections=1),
+                               transport=httpx.AsyncHTTPTransport(
+                                   local_address=None if one_address else f"127.0.0.{2 + n}"))
+             for n in range(clients)]
+    try:
+        await asyncio.gather(*(client(http) for http in https))
+    finally:
+        for http in https:
+            await http.aclose()
     elapsed = time.monotonic() - started
     latencies.sort()
     return {
@@ -326,6 +352,8 @@ def pages(db_path: Path, mentions: dict) -> list[tuple[str, list[str], bool]]:
         ("FTS search, JSON", [f"/archive/articles.json?_search={t}" for t in SEARCH_TERMS], True),
         ("FTS search page (HTML)", [f"/archive/articles?_search={t}" for t in SEARCH_TERMS], True),
         ("article row page", [f"/archive/articles/{i}" for i in ids], True),
+        ("search with snippets (search_snippets, HTML)",
+         [f"/archive/search_snippets?q={t}" for t in SEARCH_TERMS], False),
         ("canned timeline JSON", [f"/archive/timeline.json?narrative={top}&by=day"], False),
         ("narratives list (HTML)", ["/narratives"], False),
         (f"narrative page (HTML, {mentions[top]:,} mentions)", [f"/narratives/{top}"], False),
@@ -358,6 +386,17 @@ def cell(result: dict | None) -> str:
     return text
 
 
+def kept(page: str) -> bool:
+    """Whether `serve` keeps what the page counts while the archive is unchanged (narrative
+    pages, search counts, canned queries): measured again with its caches off."""
+    return any(word in page for word in ("narrative", "search", "snippets", "canned",
+                                         "appearance"))
+
+
+def load_average() -> str:
+    return f"{os.getloadavg()[0]:.1f}"
+
+
 def fmt_s(seconds: float) -> str:
     return f"{seconds * 1000:.0f} ms" if seconds < 1 else f"{seconds:.1f} s"
 
@@ -370,11 +409,17 @@ def main() -> None:
     parser.add_argument("--write-rate", type=float, default=10, help="articles/s while writing")
     parser.add_argument("--no-stock", action="store_true", help="skip stock Datasette")
     parser.add_argument("--build-only", action="store_true", help="build the archive, serve nothing")
-    parser.add_argument("--only", metavar="TEXT", help="measure only pages whose name has TEXT")
+    parser.add_argument("--only", metavar="TEXT", action="append",
+                        help="measure only pages whose name has TEXT (repeatable)")
     parser.add_argument("--no-writer", action="store_true", help="skip the runs with a writer")
+    parser.add_argument("--one-address", action="store_true",
+                        help="every client from 127.0.0.1 (admission control then sees one "
+                             "client: one canned query at a time)")
+    parser.add_argument("--db", type=Path, metavar="PATH",
+                        help="the archive file to use (built there when missing, else reused)")
     args = parser.parse_args()
 
-    db_path, meta = build(args.articles)
+    db_path, meta = build(args.articles, args.db)
     if args.build_only:
         print(f"{db_path}: {json.dumps(meta)}")
         return
@@ -384,14 +429,16 @@ def main() -> None:
           f"{meta['import_seconds']} s ({meta['import_rate']:,} articles/s, with FTS and "
           f"matching); mentions {meta['mentions']}\n")
     measured = [page for page in pages(db_path, meta["mentions"])
-                if not args.only or args.only in page[0]]
+                if not args.only or any(text in page[0] for text in args.only)]
     results: dict[tuple[str, str, bool], dict] = {}
     kinds = ["serve"] + ([] if args.no_stock else ["stock"])
-    if any("narrative" in name for name, _paths, _stock in measured):
+    if any(kept(name) for name, _paths, _stock in measured):
         kinds.append("uncached")
+    loads: list[str] = []
     for kind in kinds:
         port = free_port()
         process = start_server(kind, db_path, port, db_path.parent / f"{kind}.log")
+        loads.append(f"{kind} from {load_average()}")
         try:
             for writing in (False,) if args.no_writer else (False, True):
                 writer = Writer(db_path, args.write_rate) if writing else None
@@ -399,11 +446,11 @@ def main() -> None:
                     writer.start()
                 for name, paths, on_stock in measured:
                     if (kind == "stock" and not on_stock) or (
-                            kind == "uncached" and "narrative" not in name):
+                            kind == "uncached" and not kept(name)):
                         continue
                     clients = 1 if "1 client" in name else args.clients
                     result = asyncio.run(load(f"http://127.0.0.1:{port}", paths, clients,
-                                              args.duration))
+                                              args.duration, args.one_address))
                     results[(name, kind, writing)] = result
                     print(f"{kind:5} {'writing' if writing else 'idle':7} {name}: {cell(result)}",
                           file=sys.stderr)
@@ -416,11 +463,14 @@ def main() -> None:
                     remove_written(db_path)
         finally:
             stop_server(process)
+            loads[-1] += f" to {load_average()}"
 
-    print(f"{args.clients} clients, {args.duration:g} s per page, {meta['articles']:,} articles\n")
+    print(f"{args.clients} clients ({'one address' if args.one_address else 'one address each'}),"
+          f" {args.duration:g} s per page, {meta['articles']:,} articles;"
+          f" load average (1 min) {'; '.join(loads)}\n")
     header = ["page", "narrative-archive serve", "stock Datasette",
               f"serve, writer at {args.write_rate:g}/s", f"stock, writer at {args.write_rate:g}/s",
-              "serve, narrative page cache off", "cache off, writer"]
+              "serve, caches off", "caches off, writer"]
     print("| " + " | ".join(header) + " |")
     print("|" + "---|" * len(header))
     for name, _paths, _on_stock in measured:

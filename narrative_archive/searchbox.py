@@ -4,6 +4,7 @@ published archive's search pages and canned queries use it."""
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import NamedTuple
 
 from narrative_archive.fts import FTS_COLUMNS, check_query
@@ -24,6 +25,7 @@ class Forgiven(NamedTuple):
     error: str | None
 
 
+@lru_cache(maxsize=4096)
 def forgiving_query(text: str | None) -> Forgiven:
     """What a user typed in a search box, as the FTS5 query they meant.
 
@@ -33,6 +35,9 @@ def forgiving_query(text: str | None) -> Forgiven:
     operator with nothing on one side (taliban AND), a stray parenthesis or an unclosed
     quote is dropped or closed; near(...) is NEAR(...). If that still is not FTS5, or
     nothing but a NOT is left, `error` says what is wrong.
+
+    Remembered (a pure function of the text): a search page asks it several times, on
+    every request, and each asking checks the text against an FTS5 index.
     """
     text = (text or "").strip()
     if not text:

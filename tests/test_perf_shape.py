@@ -14,7 +14,13 @@ import pytest
 
 from narrative_archive import store
 from narrative_archive.match import narratives
-from tests.datasette_fixtures import NARRATIVES, Client, build_archive, make_datasette
+from tests.datasette_fixtures import (
+    NARRATIVES,
+    OUTLETS,
+    Client,
+    build_archive,
+    make_datasette,
+)
 
 RA = "russia-arming-taliban"
 
@@ -163,6 +169,57 @@ def test_datasettes_search_sql_is_the_sql_the_perf_plugin_rewrites(archive):
     client.json("/archive/articles.json?_search=taliban&_nocount=1")
     client.json("/archive/articles.json")  # no search: nothing to recognise
     assert db.recognised == {"count": 1, "page": 2}
+
+
+def test_search_counts_and_query_results_are_kept_until_the_archive_changes(
+        archive, monkeypatch):
+    """A search's count and a canned query's rows are counted once while the archive file
+    is unchanged, and counted again (right) after a write."""
+    monkeypatch.setenv("NARRATIVE_ARCHIVE_PAGE_STALE", "0")
+    path, _ids = archive
+    client = Client(make_datasette(path))
+    timeline = f"/archive/timeline.json?narrative={RA}&_shape=array"
+    for _ in range(3):
+        count = client.json("/archive/articles.json?_search=taliban")["filtered_table_rows_count"]
+        days = client.get(timeline).json()
+    db = client.datasette.get_database("archive")
+    assert (db.search_sizes.counted, db.results.counted) == (1, 1)
+    client.json(f"/archive/timeline.json?narrative={RA}&by=week")  # other parameters
+    assert db.results.counted == 2
+
+    writer = store.open_db(path)
+    article_id, _status = store.save_article(writer, {
+        "url": "https://tass.com/new", "title": "Taliban", "content_hash": "new",
+        "text": "Russia is arming the Taliban, officials said of the new weapons."},
+        "tass", via="feed", fetched_at="2031-01-01T00:00:00Z")
+    narratives.match_article(writer, article_id, [n for n in NARRATIVES if n.id == RA])
+    writer.close()
+    assert client.json("/archive/articles.json?_search=taliban")[
+        "filtered_table_rows_count"] == count + 1
+    assert len(client.get(timeline).json()) == len(days) + 1
+    assert (db.search_sizes.counted, db.results.counted) == (2, 3)
+
+
+def test_search_snippets_ranks_the_newest_2000_matches(tmp_path):
+    """search_snippets shows the best 50 (bm25) of the 2,000 matches the archive stored
+    last: a better match stored before them is left out, the best among them comes first."""
+    path = tmp_path / "archive.db"
+    db = store.open_db(path)
+    store.save_outlets(db, OUTLETS)
+
+    def article(number: int, text: str) -> dict:
+        return {"url": f"https://tass.com/{number}", "title": f"Report {number}",
+                "text": text, "content_hash": str(number), "outlet_id": "tass"}
+
+    plain = "The council met to discuss water, roads and the kabul budget among other items."
+    best = "Kabul kabul kabul: kabul."
+    store.save_articles_bulk(db, [article(0, best)] + [article(n, plain) for n in range(1, 2001)]
+                             + [article(2001, best + " Again.")], via="feed")
+    db.close()
+    rows = Client(make_datasette(path)).rows("/archive/search_snippets.json?q=kabul")
+    assert len(rows) == 50
+    assert rows[0]["title"] == "Report 2001" and "<mark>" in rows[0]["snippet"]
+    assert "Report 0" not in {row["title"] for row in rows}
 
 
 def plan(db, sql: str, params=()) -> str:

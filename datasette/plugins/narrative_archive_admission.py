@@ -87,6 +87,7 @@ class _State:
         self.file: tuple[str, tuple[int, int] | None] | None = None  # path, (device, inode)
         self.file_checked = 0.0
         self.is_replaced = False
+        self.guarded: dict[str, str | None] = {}  # a canned query's SQL → guarded (None: as is)
 
     def replaced(self, datasette) -> bool:
         """Whether the archive file was replaced (another file at its path) since this
@@ -263,15 +264,23 @@ def prepare_connection(conn, database, datasette):
 @hookimpl
 def canned_queries(datasette, database, actor):
     """The metadata's canned queries whose MATCH reads a parameter, guarded: MATCH
-    fts_query(:q) (an empty q matches nothing, so the page shows its form)."""
+    fts_query(:q) (an empty q matches nothing, so the page shows its form).
+
+    Datasette asks for the canned queries on every page, some pages up to three times
+    (permission checks): the guarded SQL is kept per query text, not rewritten each time."""
     queries = datasette.metadata("queries", database=database, fallback=False) or {}
+    known: dict[str, str | None] = state_of(datasette).guarded
     guarded = {}
     for name, query in queries.items():
         if isinstance(query, str):
             query = {"sql": query}
         sql = query.get("sql") or ""
-        if MATCH_PARAMETER.search(sql) and not query.get("write"):
-            guarded[name] = {**query, "sql": guard_matches(sql)}
+        if sql not in known:
+            if len(known) > 1000:
+                known.clear()
+            known[sql] = guard_matches(sql) if MATCH_PARAMETER.search(sql) else None
+        if known[sql] is not None and not query.get("write"):
+            guarded[name] = {**query, "sql": known[sql]}
     return guarded
 
 

@@ -4,7 +4,14 @@
   cache, so a query that visits many rows reads them without a system call each;
 - the count of a full-text search of the articles table is the FTS index's own
   count (the same number: the index is kept in sync by triggers), not a join that
-  visits every matching article row;
+  visits every matching article row; and it is counted once per search while the
+  archive file is unchanged (publish.cache.Memo, as the narrative pages: after a write
+  it is served for up to a minute, the instance's HTTP cache time, while one request
+  counts it again): a common word's count visits hundreds of thousands of index
+  entries at a million articles, far more than the page of rows shown;
+- the ready-made queries' and dashboard charts' results are kept the same way, per
+  query and parameters (a timeline is a few thousand rows counted from every mention
+  of a narrative; the dashboard asks for the same charts on every visit);
 - the search box forgives: ?_search= text that is not valid FTS5 (al-Qaeda, Taliban's,
   U.S. weapons, taliban AND) is searched as the user meant it (searchbox.forgiving_query);
 - a search's newest-first page is read in date order when the words are common
@@ -21,10 +28,10 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
+import os
 import re
 import sqlite3
 import threading
-import time
 
 import sqlite_utils
 from datasette import hookimpl
@@ -32,6 +39,7 @@ from datasette.database import Database
 from datasette.utils.asgi import Response
 
 from narrative_archive import store
+from narrative_archive.publish.cache import Memo
 from narrative_archive.publish.instance import INTERNAL, archive_name
 from narrative_archive.searchbox import forgiving_query
 
@@ -53,7 +61,12 @@ SEARCH_PAGE = re.compile(r"select .+ from articles where .*order by published_at
 # FTS index row by row (a page of hits is near); above RARE it walks the index checking the
 # hits' rowids (a page of hits is within PAGE_SCAN rows); rarer ones sort their few hits.
 COMMON, RARE = 1 / 10, 1 / 1000
-COUNT_MEMO_SECONDS = 5
+# A count is kept while the archive file is unchanged; after a write it is served this long
+# (settings.json default_cache_ttl, the time browsers keep the page) while it is recounted.
+# As for the narrative pages, NARRATIVE_ARCHIVE_PAGE_STALE overrides it (0: count again
+# after any write) and NARRATIVE_ARCHIVE_PAGE_CACHE=off counts every time.
+COUNT_STALE_SECONDS = 60
+KEPT_RESULTS = 64  # canned query and chart results kept (each at most max_returned_rows)
 
 
 @hookimpl
@@ -76,28 +89,56 @@ class SearchDatabase(Database):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.search_sizes: dict[str, tuple[float, int, int]] = {}  # search -> (when, hits, articles)
+        try:  # the narrative pages' setting (0: count again after any write)
+            stale = float(os.environ.get("NARRATIVE_ARCHIVE_PAGE_STALE", COUNT_STALE_SECONDS))
+        except ValueError:
+            stale = COUNT_STALE_SECONDS
+        self.search_sizes = Memo(entries=1024, stale_seconds=stale)
         self.recognised = {"count": 0, "page": 0}  # Datasette search queries seen, by kind
+        self.results = Memo(entries=KEPT_RESULTS, stale_seconds=stale)
+        self.kept_sql: frozenset[str] = frozenset()  # canned queries' and charts' SQL
+
+    def stamp(self) -> tuple | None:
+        """The archive file's and its WAL's size and modification time, which every commit
+        changes (None: keep nothing)."""
+        if os.environ.get("NARRATIVE_ARCHIVE_PAGE_CACHE", "on").lower() in ("0", "off", "no") \
+                or not self.path:
+            return None
+        stamp = []
+        for path in (self.path, f"{self.path}-wal"):
+            try:
+                stat = os.stat(path)
+            except OSError:
+                stamp.append(None)
+            else:
+                stamp.append((stat.st_size, stat.st_mtime_ns))
+        return tuple(stamp)
 
     async def search_size(self, search: str) -> tuple[int, int]:
-        """(articles matching search, max article id), remembered COUNT_MEMO_SECONDS."""
-        now = time.monotonic()
-        memo = self.search_sizes.get(search)
-        if memo and now - memo[0] < COUNT_MEMO_SECONDS:
-            return memo[1], memo[2]
+        """(articles matching search, max article id), kept while the archive is unchanged
+        (COUNT_STALE_SECONDS after a change)."""
+
+        return await self.search_sizes.get(search, self.stamp(), lambda: self._count(search))
+
+    async def _count(self, search: str) -> tuple[int, int]:
         hits = (await super().execute(FTS_COUNT, {"search": search})).rows[0][0]
         articles = (await super().execute("select max(id) from articles")).rows[0][0] or 0
-        if len(self.search_sizes) > 1000:
-            self.search_sizes.clear()
-        self.search_sizes[search] = (now, hits, articles)
         return hits, articles
 
+    async def _run(self, sql, params, args, kwargs):
+        return await super().execute(sql, params, *args, **kwargs)
+
     async def execute(self, sql, params=None, *args, **kwargs):
+        if isinstance(sql, str) and sql in self.kept_sql:
+            key = (sql, _frozen(params), args, _frozen(kwargs))
+            return await self.results.get(key, self.stamp(),
+                                          lambda: self._run(sql, params, args, kwargs))
         if isinstance(params, dict) and isinstance(params.get("search"), str):
             params = {**params, "search": searchable(params["search"])}
         if isinstance(sql, str) and isinstance(params, dict) and "search" in params:
             if SEARCH_COUNT.fullmatch(sql):
-                sql = FTS_COUNT
+                hits, _articles = await self.search_size(params["search"])
+                sql, params = "select :hits as count", {"hits": hits}
                 self.recognised["count"] += 1
             elif SEARCH_IN in sql and SEARCH_PAGE.fullmatch(sql):
                 hits, articles = await self.search_size(params["search"])
@@ -112,7 +153,8 @@ class SearchDatabase(Database):
 
 @hookimpl
 def startup(datasette):
-    """Every database file is served as a SearchDatabase, under the same name and route."""
+    """Every database file is served as a SearchDatabase, under the same name and route,
+    keeping the results of its canned queries and of the dashboard's charts."""
     for name, db in list(datasette.databases.items()):
         if db.path and not isinstance(db, SearchDatabase):
             datasette.remove_database(name)
@@ -122,6 +164,29 @@ def startup(datasette):
             # not db.close(): Datasette keeps one connection per thread and database name
             # (datasette.database.connections), which the new database goes on using; a
             # query another plugin ran at startup would otherwise leave it closed
+
+    async def keep_results():
+        charts = {chart.get("query") for dashboard in
+                  (datasette.plugin_config("datasette-dashboards") or {}).values()
+                  if isinstance(dashboard, dict)
+                  for chart in (dashboard.get("charts") or {}).values()
+                  if isinstance(chart, dict)}
+        for name, db in datasette.databases.items():
+            if isinstance(db, SearchDatabase):
+                queries = (await datasette.get_canned_queries(name, None)).values()
+                db.kept_sql = frozenset(
+                    sql for sql in [*(q.get("sql") for q in queries if not q.get("write")),
+                                    *charts]
+                    if isinstance(sql, str) and ":_" not in sql)  # not magic :_now_... ones
+
+    return keep_results
+
+
+def _frozen(values) -> tuple:
+    """A query's parameters (a dict, a list or None) as part of a memo key."""
+    if isinstance(values, dict):
+        return tuple(sorted((str(key), repr(value)) for key, value in values.items()))
+    return tuple(repr(value) for value in values or ())
 
 
 def searchable(text: str) -> str:

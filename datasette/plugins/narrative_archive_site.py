@@ -36,6 +36,7 @@ from narrative_archive.publish.instance import INTERNAL, archive_name, captures_
 from narrative_archive.publish.search import marked_passage
 
 MARK_OPEN, MARK_CLOSE = "<mark>", "</mark>"
+LINKED_COLUMNS = frozenset({"snippet", "title", "article_id"})  # what render_cell changes
 
 
 # --- the database name ------------------------------------------------------
@@ -144,23 +145,26 @@ def _row_value(row, key):
         return None
 
 
+def _link(href: str, text) -> Markup:
+    """<a href="href">text</a>, both escaped (what Markup(...).format does, without its
+    formatter: this runs for up to a thousand cells a page)."""
+    return Markup(f'<a href="{escape(href)}">{escape(text)}</a>')
+
+
 @hookimpl
 def render_cell(row, value, column, table, database, datasette):
-    if database != archive_name(datasette):
+    if column not in LINKED_COLUMNS or database != archive_name(datasette):
         return None
-    if column == "snippet" and isinstance(value, str):
-        return snippet_html(value)
-    urls = datasette.urls
+    if column == "snippet":
+        return snippet_html(value) if isinstance(value, str) else None
     if column == "title" and isinstance(value, str):
         article_id = _row_value(row, "id") if table == "articles" else _row_value(row, "article_id")
         if isinstance(article_id, int):
-            return Markup('<a href="{}">{}</a>').format(
-                urls.row(database, "articles", str(article_id)), value)
+            return _link(datasette.urls.row(database, "articles", str(article_id)), value)
     if column == "article_id" and isinstance(value, int) and table not in (
         "mentions", "article_versions"
     ):
-        return Markup('<a href="{}">{}</a>').format(
-            urls.row(database, "articles", str(value)), value)
+        return _link(datasette.urls.row(database, "articles", str(value)), value)
     return None
 
 
@@ -170,25 +174,52 @@ def render_cell(row, value, column, table, database, datasette):
 ARCHIVE_NAMES = {"wayback": "the Wayback Machine", "commoncrawl": "Common Crawl"}
 
 
-async def article_details(datasette, database: str, article_id) -> dict | None:
-    """The article, its outlet, its mentions and its versions (each with a diff to the last)."""
+NO_ANALYSIS: dict[str, list] = {"copies": [], "cites": [], "cited_by": []}
+
+
+def _analysis(db: sqlite_utils.Database, article_id: int) -> dict:
+    try:
+        return store.article_analysis(db, article_id)
+    except sqlite3.OperationalError:  # an archive from before the analysis tables
+        return {key: [] for key in NO_ANALYSIS}
+
+
+def _page_rows(conn, article_id: int, with_analysis: bool) -> dict:
+    db = sqlite_utils.Database(conn)
+    rows = store.article_page(db, article_id)
+    if with_analysis and rows["article"] is not None:
+        rows["analysis"] = _analysis(db, article_id)
+    return rows
+
+
+async def article_details(datasette, database: str, article_id,
+                          analyses: dict | None = None) -> dict | None:
+    """The article, its outlet, its mentions and its versions (each with a diff to the last).
+
+    With `analyses`, the article's story and citations are read in the same trip to a
+    SQL thread (at a million articles, waiting for a thread costs more than the queries)
+    and left there for article_analysis()."""
     try:
         article_id = int(article_id)
     except (TypeError, ValueError):
         return None
     db = datasette.get_database(database)
-    rows = await db.execute_fn(
-        lambda conn: store.article_page(sqlite_utils.Database(conn), article_id))
+    rows = await db.execute_fn(lambda conn: _page_rows(conn, article_id, analyses is not None))
     article = rows["article"]
     if article is None:
         return None
+    if analyses is not None:
+        analyses[article_id] = rows["analysis"]
     mentions = rows["mentions"]
     for mention in mentions:
         mention["terms"] = from_json(mention["terms"], [])
         mention["stance_evidence"] = from_json(mention.get("stance_evidence"), {}) or {}
     versions = rows["versions"]
-    # CPU work: off the event loop, which would otherwise stall every other request.
-    diffs = await asyncio.to_thread(version_diffs, [version["text"] for version in versions])
+    texts = [version["text"] for version in versions]
+    # CPU work: off the event loop, which would otherwise stall every other request (one
+    # version has nothing to diff).
+    diffs = await asyncio.to_thread(version_diffs, texts) if len(texts) > 1 \
+        else [None] * len(texts)
     previous = None
     for number, (version, diff) in enumerate(zip(versions, diffs, strict=True), 1):
         version["number"] = number
@@ -221,11 +252,16 @@ def extra_template_vars(template, database, table, view_name, datasette):
     if view_name != "row" or table != "articles" or database != archive_name(datasette):
         return {}
 
+    analyses: dict[int, dict] = {}  # read with the article, for this page
+
     async def article_page(article_id):
-        return await article_details(datasette, database, article_id)
+        return await article_details(datasette, database, article_id, analyses)
 
     async def article_analysis(article_id):
-        return await story_and_citations(datasette, database, article_id)
+        try:
+            return analyses.pop(int(article_id))
+        except (KeyError, TypeError, ValueError):
+            return await story_and_citations(datasette, database, article_id)
 
     return {"article_page": article_page, "article_analysis": article_analysis}
 
@@ -236,13 +272,9 @@ async def story_and_citations(datasette, database: str, article_id) -> dict:
     try:
         article_id = int(article_id)
     except (TypeError, ValueError):
-        return {"copies": [], "cites": [], "cited_by": []}
+        return {key: [] for key in NO_ANALYSIS}
     db = datasette.get_database(database)
-    try:
-        return await db.execute_fn(
-            lambda conn: store.article_analysis(sqlite_utils.Database(conn), article_id))
-    except sqlite3.OperationalError:  # an archive from before the analysis tables
-        return {"copies": [], "cites": [], "cited_by": []}
+    return await db.execute_fn(lambda conn: _analysis(sqlite_utils.Database(conn), article_id))
 
 
 @hookimpl

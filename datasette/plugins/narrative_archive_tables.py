@@ -10,17 +10,13 @@
 from __future__ import annotations
 
 from datasette import hookimpl
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from narrative_archive.publish.display import http_href, short_url
+from narrative_archive.publish.instance import archive_name
 
-PLUGIN = "narrative-archive"
 URL_COLUMNS = {"url", "canonical_url", "claimed_canonical_url", "target_url", "archive_url",
                "moved_to", "new_url", "atom_link", "source_url"}
-
-
-def archive_name(datasette) -> str:
-    return (datasette.plugin_config(PLUGIN) or {}).get("database", "archive")
 
 
 def short_link(value) -> Markup | None:
@@ -28,8 +24,9 @@ def short_link(value) -> Markup | None:
     href = http_href(value)
     if href is None:
         return None
-    return Markup('<a class="short-url" href="{}" title="{}" rel="nofollow noopener noreferrer">'
-                  "{}</a>").format(href, href, short_url(href))
+    quoted = escape(href)  # escaped as Markup(...).format escapes, without its formatter
+    return Markup(f'<a class="short-url" href="{quoted}" title="{quoted}" '
+                  f'rel="nofollow noopener noreferrer">{escape(short_url(href))}</a>')
 
 
 @hookimpl

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 
 import sqlite_utils
 
@@ -11,32 +12,53 @@ from narrative_archive.searchbox import forgiving_query
 from narrative_archive.store import search as rows_of
 
 PASSAGE_WORDS = 32
+_TAG = re.compile(r"</?mark>")
 
 
 def marked_passage(text: str | None, words: int = PASSAGE_WORDS) -> str | None:
-    """The `words` consecutive words of highlighted text holding the most <mark>ed words,
-    "…" where cut, marks kept balanced; None when nothing is marked."""
+    """The `words` consecutive words of highlighted text holding the most <mark>ed words
+    (the first such run), "…" where cut, marks kept balanced; None when nothing is marked.
+
+    Runs once per search result in SQL (search_snippets): only the words holding a tag are
+    looked at one by one, the rest of the text is split and joined by str methods."""
     if not isinstance(text, str) or MARK_OPEN not in text:
         return None
     tokens = text.split()
-    inside, open_at, marked = False, [], []
-    for token in tokens:
-        open_at.append(inside)
-        marked.append(inside or MARK_OPEN in token)
-        for tag in re.findall(r"</?mark>", token):
+    tagged = [index for index, token in enumerate(tokens) if "mark>" in token]
+    marked: list[int] = []  # indices of the words inside or opening a mark, ascending
+    after: list[bool] = []  # inside a mark after each tagged word
+    inside, previous = False, -1
+    for index in tagged:
+        if inside:
+            marked.extend(range(previous + 1, index))
+        token = tokens[index]
+        if inside or MARK_OPEN in token:
+            marked.append(index)
+        for tag in _TAG.findall(token):
             inside = tag == MARK_OPEN
+        after.append(inside)
+        previous = index
+    if inside:
+        marked.extend(range(previous + 1, len(tokens)))
+
+    def open_at(index: int) -> bool:  # inside a mark just before this word
+        before = bisect_left(tagged, index)
+        return bool(before) and after[before - 1]
+
     size = max(int(words), 1)
-    best = 0
-    running = score = sum(marked[:size])
-    for start in range(1, max(len(tokens) - size + 1, 1)):
-        running += marked[start + size - 1] - marked[start - 1]
-        if running > score:
-            best, score = start, running
+    last = max(len(tokens) - size, 0)
+    best, score = 0, -1
+    # The count of marked words in a window changes only where one enters it: the first
+    # best window starts at 0 or where a marked word enters at its right end.
+    for start in sorted({0, *(min(max(index - size + 1, 0), last) for index in marked)}):
+        count = bisect_left(marked, start + size) - bisect_left(marked, start)
+        if count > score:
+            best, score = start, count
     end = min(best + size, len(tokens))
     passage = " ".join(tokens[best:end])
-    if open_at[best]:
+    if open_at(best):
         passage = MARK_OPEN + passage
-    if end < len(tokens) and open_at[end]:
+    if end < len(tokens) and open_at(end):
         passage += MARK_CLOSE
     return ("… " if best else "") + passage + (" …" if end < len(tokens) else "")
 
