@@ -40,34 +40,20 @@ sys.path.insert(0, str(REPO))
 from narrative_archive.capture import iter_records, read_record  # noqa: E402
 from tests.fixture_server import (  # noqa: E402
     FixtureServer,
-    Reply,
     crawl_command,
     crawl_env,
     write_config,
 )
+from tests.test_crawl import direct_outlet  # noqa: E402
 
 NARRATIVE = "russia-arming-taliban"
 CLAIM = "Officials said Russia supplies weapons to the Taliban through the northern border."
 
 
 def outlet(server: FixtureServer, pages: int, delay: float) -> dict:
-    items = []
-    for number in range(pages):
-        claim = CLAIM if number % 2 == 0 else "Officials said nothing about the border."
-        text = " ".join(f"Paragraph {p} of story {number}: the administration in Kabul announced"
-                        f" new measures on trade and roads in province number {number}."
-                        for p in range(6))
-        html = (f"<html><head><title>Story {number}</title></head><body><article>"
-                f"<h1>Story {number}</h1><p>{text}</p><p>{claim}</p><p>{text}</p></article>"
-                "</body></html>")
-        server.add("127.0.0.1", f"/story/{number}", Reply(200, html.encode(), delay=delay))
-        items.append(f"<item><title>Story {number}</title>"
-                     f"<link>{server.url}/story/{number}</link></item>")
-    feed = f"<rss version='2.0'><channel><title>Kill</title>{''.join(items)}</channel></rss>"
-    server.add("127.0.0.1", "/feed.xml", Reply(200, feed.encode(),
-                                                {"Content-Type": "application/rss+xml"}))
-    return {"id": "kill", "name": "Kill", "url": f"{server.url}/", "domains": ["127.0.0.1"],
-            "feeds": [f"{server.url}/feed.xml"]}
+    """The test suite's direct outlet, every second article carrying the claim."""
+    return direct_outlet(server, pages, delay,
+                         lambda n: CLAIM if n % 2 == 0 else "Officials said nothing about the border.")
 
 
 def stored(db_path: Path) -> int:

@@ -9,6 +9,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -157,16 +158,19 @@ class socket_nobody_listens_on:
         self.socket.close()
 
 
-def direct_outlet(server: FixtureServer, count: int, delay: float = 0.0) -> dict:
-    """An outlet on 127.0.0.1:<port> itself (no proxy): a feed of `count` articles."""
+def direct_outlet(server: FixtureServer, count: int, delay: float = 0.0,
+                  claim: Callable[[int], str] | None = None) -> dict:
+    """An outlet on 127.0.0.1:<port> itself (no proxy): a feed of `count` articles;
+    `claim(number)`, when given, is one more paragraph of article `number`."""
     items = []
     for number in range(count):
         text = " ".join(
             f"Paragraph {p} of story {number}: the Taliban administration in Kabul announced new"
             f" measures on trade, roads and irrigation in province number {number}."
             for p in range(8))
+        extra = f"<p>{claim(number)}</p>" if claim else ""
         html = (f"<html><head><title>Story {number}</title></head><body><nav><a href='/'>Home</a>"
-                f"</nav><article><h1>Story {number}</h1><p>{text}</p><p>{text}</p></article>"
+                f"</nav><article><h1>Story {number}</h1><p>{text}</p>{extra}<p>{text}</p></article>"
                 "</body></html>")
         server.add("127.0.0.1", f"/story/{number}", Reply(200, html.encode(), delay=delay))
         items.append(f"<item><title>Story {number}</title>"
