@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DB ?= archive.db
 
-.PHONY: up test bench lint clean browser demo
+.PHONY: up test bench bench-reliability lint clean browser demo
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -36,6 +36,14 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/stance.py && $(BIN)/python benchmarks/citations.py
 	$(BIN)/python benchmarks/stories.py --index-size 1000000
 	$(BIN)/python benchmarks/datasette.py $(if $(ARTICLES),--articles $(ARTICLES))
+	$(BIN)/python benchmarks/backfill.py
+	$(BIN)/python benchmarks/hostile_memory.py && $(BIN)/python benchmarks/admission.py
+
+# Reliability harnesses (docs/reliability.md): kill -9 of crawls, a long import beside crawls
+# and Datasette.
+bench-reliability: $(STAMP)
+	$(BIN)/python benchmarks/kill_crawl.py
+	$(BIN)/python benchmarks/busy_writer.py
 
 clean:
 	rm -rf $(VENV) *.egg-info
