@@ -118,14 +118,17 @@ class NarrativeMatcher:
     in memory: the article is inserted inside a transaction that is rolled back.
     """
 
-    def __init__(self, narratives: Iterable[Query]):
+    def __init__(self, narratives: Iterable[Query], by_part: bool = True):
         self.narratives = tuple(narratives)
         self.conn = memory_index()
         self.conn.execute("CREATE VIRTUAL TABLE temp.terms USING fts5vocab(main, articles_fts, 'row')")
-        # A cheap necessary condition per query (see query_gate): a query whose words are
-        # not in the article cannot match it, and its (costly) evaluation is skipped.
+        # match_query is part OR part ...: only the parts (main query, language variants)
+        # whose gate (query_gate) passes are evaluated, until one matches; the snippet is the
+        # whole query's, as in the archive. by_part=False: the whole query at once.
         self.queries = [cjk_query(narrative.match_query) for narrative in self.narratives]
-        self.gates = [query_gate(query) for query in self.queries]
+        self.parts = [[(cjk_query(part), query_gate(cjk_query(part)))
+                       for part in (query_parts(narrative) if by_part else [narrative.match_query])]
+                      for narrative in self.narratives]
 
     def match(self, title: str | None, text: str | None) -> list[str]:
         """The ids of the narratives whose query matches this title and text."""
@@ -144,24 +147,40 @@ class NarrativeMatcher:
                 "INSERT INTO articles_fts (rowid, title, text) VALUES (1, ?, ?)",
                 [split_cjk(title), split_cjk(text)])
             words = Words(row[0] for row in self.conn.execute("SELECT term FROM temp.terms"))
-            for narrative, query, gate in zip(self.narratives, self.queries, self.gates,
-                                              strict=True):
-                if gate is not None and not gate(words):
+            for narrative, query, parts in zip(self.narratives, self.queries, self.parts,
+                                               strict=True):
+                passes = (part for part, gate in parts if gate is None or gate(words))
+                if len(parts) == 1 and parts[0][0] == query:  # one evaluation, with snippet
+                    row = self._row(query, snippets) if next(passes, None) else None
+                elif any(self._row(part, False) for part in passes):
+                    row = self._row(query, True) if snippets else (None,)
+                else:
                     continue
-                try:
-                    row = self.conn.execute(
-                        f"SELECT {SNIPPET_SQL if snippets else 1} FROM articles_fts"
-                        " WHERE articles_fts MATCH ? AND rowid = 1", [query]).fetchone()
-                except sqlite3.DatabaseError:  # the snippet() bug: highlight() has none
-                    marked = self.conn.execute(
-                        f"SELECT {HIGHLIGHT_SQL} FROM articles_fts"
-                        " WHERE articles_fts MATCH ? AND rowid = 1", [query]).fetchone()
-                    row = (best_excerpt(marked),) if marked else None
                 if row is not None:
                     found[narrative.id] = unsplit_cjk(row[0]) if snippets else None
         finally:
             self.conn.execute("ROLLBACK")
         return found
+
+    def _row(self, query: str, snippet: bool) -> tuple | None:  # (snippet or 1,) or None
+        try:
+            return self.conn.execute(f"SELECT {SNIPPET_SQL if snippet else 1} FROM articles_fts"
+                                     " WHERE articles_fts MATCH ? AND rowid = 1",
+                                     [query]).fetchone()
+        except sqlite3.DatabaseError:  # the snippet() bug: highlight() has none
+            marked = self.conn.execute(f"SELECT {HIGHLIGHT_SQL} FROM articles_fts"
+                                       " WHERE articles_fts MATCH ? AND rowid = 1",
+                                       [query]).fetchone()
+            return (best_excerpt(marked),) if marked else None
+
+
+def query_parts(narrative: Query) -> list[str]:
+    """The queries match_query is the OR of (main query, language variants): an article
+    matches iff one does. [match_query] when it is not such an OR."""
+    whole, parts = narrative.match_query, [str(getattr(narrative, "query", None))]
+    parts += [query for _, query in getattr(narrative, "queries", ())]
+    joined = parts[0] if len(parts) == 1 else " OR ".join(f"({part})" for part in parts)
+    return parts if joined == whole else [whole]
 
 
 # --- the gate: which queries cannot match an article, from the words it holds --------------

@@ -106,9 +106,9 @@ def test_every_shipped_narrative_has_a_gate_and_the_gate_never_changes_a_match()
     texts = [text for n in SHIPPED for _, match, no_match in n.examples for text in (*match, *no_match)]
     texts += ["Weather in Kabul", "Taliban", "Russia and the Taliban talk in Moscow"]
     gated = fts.NarrativeMatcher(SHIPPED)
-    assert all(gate is not None for gate in gated.gates)
+    assert all(gate is not None for parts in gated.parts for _, gate in parts)
     plain = fts.NarrativeMatcher(SHIPPED)
-    plain.gates = [None] * len(plain.gates)
+    plain.parts = [[(part, None) for part, _ in parts] for parts in plain.parts]
     for text in texts:
         assert gated.match(None, text) == plain.match(None, text), text
 

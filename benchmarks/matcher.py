@@ -1,0 +1,66 @@
+"""The narrative matcher's CPU a page: part by part (each narrative's main query and
+language variants behind their own gates, stopping at the first part that matches) beside
+the whole match_query behind one gate (the matcher before issue #21), on the crawl
+benchmark's topic-dense pages (benchmarks/corpus.py, `--coverage` of them carrying
+coverage), in this one process. Both must give the same snippets; it says so.
+
+    python benchmarks/matcher.py                  # 2,000 pages, coverage 0.05
+    python benchmarks/matcher.py --coverage 0.29
+
+Never a timed assertion in the tests: run it, read it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+from pathlib import Path
+
+from corpus import Corpus
+
+from narrative_archive import fts
+from narrative_archive.config import load_narratives
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def timed(matcher: fts.NarrativeMatcher, articles: list[dict]) -> tuple[float, list]:
+    started = time.process_time()
+    found = [matcher.snippets(article["title"], article["text"]) for article in articles]
+    return (time.process_time() - started) * 1000 / len(articles), found
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--pages", type=int, default=2000)
+    parser.add_argument("--coverage", type=float, default=0.05)
+    args = parser.parse_args()
+    narratives = load_narratives(REPO / "config" / "narratives.yml", fts.check_query)
+    corpus = Corpus(coverage=args.coverage)
+    articles = [corpus.article(n) for n in range(args.pages)]
+    print(f"{args.pages} pages, coverage {args.coverage}, {len(narratives)} narratives, "
+          f"load average {os.getloadavg()[0]:.2f}")
+    baseline: list = []
+    for label, by_part in (("whole query, one gate (before #21)", False),
+                           ("part by part (each variant gated)", True)):
+        started = time.process_time()
+        matcher = fts.NarrativeMatcher(narratives, by_part=by_part)
+        setup = (time.process_time() - started) * 1000
+        per_page, found = timed(matcher, articles)
+        mentions = sum(len(page) for page in found)
+        print(f"{label:38} {per_page:6.2f} ms a page  ({mentions} mentions, "
+              f"set-up {setup:.0f} ms)")
+        for narrative in narratives:
+            alone = fts.NarrativeMatcher([narrative], by_part=by_part)
+            print(f"    {narrative.id:36} {timed(alone, articles)[0]:6.2f} ms a page")
+        if by_part:
+            print("same snippets as the whole query:", found == baseline)
+        baseline = found
+    empty = fts.NarrativeMatcher([])
+    print(f"(inserting the page and reading its words, no query: {timed(empty, articles)[0]:.2f}"
+          " ms a page, in every figure above)")
+
+
+if __name__ == "__main__":
+    main()
