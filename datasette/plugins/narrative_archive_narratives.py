@@ -36,7 +36,7 @@ from markupsafe import Markup
 
 from narrative_archive import store
 from narrative_archive.publish import charts
-from narrative_archive.publish.cache import Memo
+from narrative_archive.publish.cache import Memo, file_stamp
 from narrative_archive.publish.display import http_href, short_url
 from narrative_archive.publish.narrative_page import (
     BLOCKS,
@@ -154,20 +154,9 @@ def _memos(datasette) -> dict[str, Memo]:
 
 
 def _file_stamp(datasette) -> tuple | None:
-    """The archive file's and its WAL's size and modification time (None: keep nothing)."""
-    if os.environ.get("NARRATIVE_ARCHIVE_PAGE_CACHE", "on").lower() in ("0", "off", "no"):
-        return None
+    """The archive file's stamp (publish.cache.file_stamp): None without one."""
     db = datasette.databases.get(archive_name(datasette))
-    if db is None or not db.path:
-        return None
-    stamp = []
-    for path in (db.path, f"{db.path}-wal"):
-        try:
-            stat = os.stat(path)
-        except OSError:
-            stat = None
-        stamp.append((stat.st_size, stat.st_mtime_ns) if stat else None)
-    return tuple(stamp)
+    return file_stamp(db.path if db is not None else None)
 
 
 def _page_key(request, narrative_id: str) -> tuple[tuple, Filters, str | None, list[str]]:

@@ -39,7 +39,7 @@ from datasette.database import Database
 from datasette.utils.asgi import Response
 
 from narrative_archive import store
-from narrative_archive.publish.cache import Memo
+from narrative_archive.publish.cache import Memo, file_stamp
 from narrative_archive.publish.instance import INTERNAL, archive_name
 from narrative_archive.searchbox import forgiving_query
 
@@ -99,20 +99,8 @@ class SearchDatabase(Database):
         self.kept_sql: frozenset[str] = frozenset()  # canned queries' and charts' SQL
 
     def stamp(self) -> tuple | None:
-        """The archive file's and its WAL's size and modification time, which every commit
-        changes (None: keep nothing)."""
-        if os.environ.get("NARRATIVE_ARCHIVE_PAGE_CACHE", "on").lower() in ("0", "off", "no") \
-                or not self.path:
-            return None
-        stamp = []
-        for path in (self.path, f"{self.path}-wal"):
-            try:
-                stat = os.stat(path)
-            except OSError:
-                stamp.append(None)
-            else:
-                stamp.append((stat.st_size, stat.st_mtime_ns))
-        return tuple(stamp)
+        """What kept counts and results are kept against (publish.cache.file_stamp)."""
+        return file_stamp(self.path)
 
     async def search_size(self, search: str) -> tuple[int, int]:
         """(articles matching search, max article id), kept while the archive is unchanged

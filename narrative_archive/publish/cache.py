@@ -12,6 +12,7 @@ requests for one key wait for the one count in progress instead of each counting
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from collections.abc import Awaitable, Callable, Hashable
 from typing import Any, NamedTuple
@@ -64,3 +65,20 @@ class Memo:
                 self.locks = {key: lock}
             self.values[key] = Entry(stamp, self.clock(), value)
             return value
+
+
+def file_stamp(path: str | None) -> tuple | None:
+    """The archive file's and its WAL's size and modification time, which every commit
+    changes: what a Memo's entries are kept against. None (keep nothing) without a file or
+    with NARRATIVE_ARCHIVE_PAGE_CACHE=off."""
+    if not path or os.environ.get("NARRATIVE_ARCHIVE_PAGE_CACHE", "on").lower() in ("0", "off", "no"):
+        return None
+    stamp: list[tuple[int, int] | None] = []
+    for name in (path, f"{path}-wal"):
+        try:
+            stat = os.stat(name)
+        except OSError:
+            stamp.append(None)
+        else:
+            stamp.append((stat.st_size, stat.st_mtime_ns))
+    return tuple(stamp)
