@@ -35,14 +35,12 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-import psutil
 import yaml
+from _local import NOT_FOUND, LocalServer, TreeMemory
 from corpus import BUG_NARRATIVE, Corpus
 
 REPO = Path(__file__).resolve().parent.parent
@@ -115,7 +113,7 @@ def template(index: int, corpus: Corpus | None = None) -> bytes:
     return page.encode("utf-8")
 
 
-class Site:
+class Site(LocalServer):
     """A local news outlet of N pages, generated from TEMPLATES layouts."""
 
     def __init__(self, pages: int, coverage: float = 0.05):
@@ -123,8 +121,7 @@ class Site:
         corpus = Corpus(coverage=coverage)
         self.templates = [template(i, corpus) for i in range(TEMPLATES)]
         self.sitemap = self._sitemap().encode()
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self.server.daemon_threads = True
+        super().__init__()
 
     def page(self, number: int) -> bytes:
         return self.templates[number % TEMPLATES].replace(b"{{N}}", str(number).encode())
@@ -137,84 +134,14 @@ class Site:
         return ('<?xml version="1.0" encoding="UTF-8"?><urlset xmlns='
                 f'"http://www.sitemaps.org/schemas/sitemap/0.9">{entries}</urlset>')
 
-    def _handler(self):
-        site = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def do_GET(self):  # noqa: N802
-                if self.path == "/sitemap.xml":
-                    body, kind = site.sitemap.replace(b"{base}", site.base.encode()), "text/xml"
-                elif self.path.startswith("/article/"):
-                    body, kind = site.page(int(self.path.rsplit("/", 1)[1])), "text/html; charset=utf-8"
-                elif self.path == "/robots.txt":
-                    body, kind = b"User-agent: *\nDisallow: /search\n", "text/plain"
-                else:
-                    body, kind = b"not found", "text/plain"
-                self.send_response(200 if kind != "text/plain" or "robots" in self.path else 404)
-                self.send_header("Content-Type", kind)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args):
-                pass
-
-        return Handler
-
-    @property
-    def base(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}"
-
-    def __enter__(self):
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        return self
-
-    def __exit__(self, *exc):
-        self.server.shutdown()
-        self.server.server_close()
-
-
-class Memory:
-    """Peak memory of a process and its descendants, sampled every few tenths of a second."""
-
-    def __init__(self, pid: int):
-        self.root = psutil.Process(pid)
-        self.main_rss = self.tree_rss = self.tree_pss = 0
-        self.cpu: dict[int, tuple[bool, float]] = {}  # pid → (is the crawl process, CPU seconds)
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self):
-        while not self._stop.is_set():
-            try:
-                processes = [self.root, *self.root.children(recursive=True)]
-                rss = pss = 0
-                for process in processes:
-                    try:
-                        info = process.memory_full_info()
-                    except psutil.Error:
-                        continue
-                    rss += info.rss
-                    times = process.cpu_times()
-                    self.cpu[process.pid] = (process.pid == self.root.pid,
-                                             times.user + times.system)
-                    pss += getattr(info, "pss", info.rss)
-                    if process.pid == self.root.pid:
-                        self.main_rss = max(self.main_rss, info.rss)
-                self.tree_rss, self.tree_pss = max(self.tree_rss, rss), max(self.tree_pss, pss)
-            except psutil.Error:
-                pass
-            self._stop.wait(0.25)
-
-    def __enter__(self):
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self._stop.set()
-        self._thread.join()
+    def route(self, path: str, host: str) -> tuple[int, bytes, str]:
+        if path == "/sitemap.xml":
+            return 200, self.sitemap.replace(b"{base}", self.base.encode()), "text/xml"
+        if path.startswith("/article/"):
+            return 200, self.page(int(path.rsplit("/", 1)[1])), "text/html; charset=utf-8"
+        if path == "/robots.txt":
+            return 200, b"User-agent: *\nDisallow: /search\n", "text/plain"
+        return NOT_FOUND
 
 
 def crawl(site: Site, workdir: Path, extra: list[str], capture: bool = False) -> dict:
@@ -241,7 +168,7 @@ def crawl(site: Site, workdir: Path, extra: list[str], capture: bool = False) ->
     started = time.monotonic()
     process = subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, text=True)
-    with Memory(process.pid) as memory:
+    with TreeMemory(process.pid, every=0.25) as memory:
         stdout, stderr = process.communicate()
     wall = time.monotonic() - started
     if process.returncode:
@@ -256,7 +183,7 @@ def crawl(site: Site, workdir: Path, extra: list[str], capture: bool = False) ->
     other_cpu = sum(cpu for is_main, cpu in memory.cpu.values() if not is_main)
     warc = sum(f.stat().st_size for f in (workdir / "captures").glob("*.warc.gz"))
     return {"stored": stored, "mentions": mentions, "wall": wall, "span": span, "warc": warc,
-            "main_rss": memory.main_rss, "tree_rss": memory.tree_rss,
+            "main_rss": memory.crawl_rss, "tree_rss": memory.tree_rss,
             "tree_pss": memory.tree_pss, "main_cpu": main_cpu, "worker_cpu": other_cpu}
 
 

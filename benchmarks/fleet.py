@@ -33,13 +33,14 @@ import sys
 import tempfile
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import urlsplit
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "benchmarks"))
+
+from _local import NOT_FOUND, LocalServer  # noqa: E402
 
 from narrative_archive import store  # noqa: E402
 from narrative_archive.config import Job, load_config  # noqa: E402
@@ -51,7 +52,7 @@ from narrative_archive.fleet.replica import ReplicaFollower, replicate, restore 
 from narrative_archive.fleet.storage import DirStorage  # noqa: E402
 
 
-class Outlets:
+class Outlets(LocalServer):
     """N outlets (bench0.test ...) of P pages each, behind one proxy-aware server."""
 
     def __init__(self, outlets: int, pages: int):
@@ -59,12 +60,11 @@ class Outlets:
 
         self.site = Site(1)
         self.outlets, self.pages = outlets, pages
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self.server.daemon_threads = True
+        super().__init__()
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}"
+        return self.base
 
     def sitemap(self, host: str) -> bytes:
         now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
@@ -73,34 +73,17 @@ class Outlets:
         return ('<?xml version="1.0" encoding="UTF-8"?><urlset xmlns="http://www.sitemaps.org/'
                 f'schemas/sitemap/0.9">{entries}</urlset>').encode()
 
-    def _handler(self):
-        outlets = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def do_GET(self):  # noqa: N802
-                parts = urlsplit(self.path)
-                host = parts.hostname or (self.headers.get("Host") or "").split(":")[0]
-                if parts.path == "/sitemap.xml":
-                    body, kind = outlets.sitemap(host), "text/xml"
-                elif parts.path.startswith("/article/"):
-                    number = int(parts.path.rsplit("/", 1)[1]) + 100_000 * int(host[5:-5])
-                    body, kind = outlets.site.page(number), "text/html; charset=utf-8"
-                elif parts.path == "/robots.txt":
-                    body, kind = b"User-agent: *\nAllow: /\n", "text/plain"
-                else:
-                    body, kind = b"not found", "text/plain"
-                self.send_response(404 if body == b"not found" else 200)
-                self.send_header("Content-Type", kind)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args):
-                pass
-
-        return Handler
+    def route(self, path: str, host: str) -> tuple[int, bytes, str]:
+        parts = urlsplit(path)  # a proxy request: the whole URL
+        host = parts.hostname or host.split(":")[0]
+        if parts.path == "/sitemap.xml":
+            return 200, self.sitemap(host), "text/xml"
+        if parts.path.startswith("/article/"):
+            number = int(parts.path.rsplit("/", 1)[1]) + 100_000 * int(host[5:-5])
+            return 200, self.site.page(number), "text/html; charset=utf-8"
+        if parts.path == "/robots.txt":
+            return 200, b"User-agent: *\nAllow: /\n", "text/plain"
+        return NOT_FOUND
 
     def config(self, directory: Path) -> Path:
         directory.mkdir(parents=True, exist_ok=True)
@@ -112,13 +95,6 @@ class Outlets:
         # a node reads its whole config from here: nothing falls back inside the egg
         shutil.copyfile(REPO / "config" / "narratives.yml", directory / "narratives.yml")
         return directory
-
-    def __enter__(self):
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        return self
-
-    def __exit__(self, *exc):
-        self.server.shutdown()
 
 
 SETTINGS = [("AUTOTHROTTLE_ENABLED", "0"), ("DOWNLOAD_DELAY", "0"),

@@ -32,12 +32,10 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-import psutil
+from _local import NOT_FOUND, LocalServer, TreeMemory
 
 REPO = Path(__file__).resolve().parent.parent
 MiB = 2**20
@@ -80,102 +78,28 @@ def hostile_pages() -> dict[str, bytes]:
     }
 
 
-class Outlet:
+class Outlet(LocalServer):
     """A local outlet: /feed.xml lists /ordinary and the given pages at /page/<name>."""
 
     def __init__(self, pages: dict[str, bytes]):
         self.pages = {f"/page/{name}": body for name, body in pages.items()}
         self.pages["/ordinary"] = article("An ordinary article about the border")
         self.pages["/ordinary-2"] = article("Another ordinary article about the harvest")
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self.server.daemon_threads = True
+        super().__init__()
 
     def feed(self, names: list[str]) -> bytes:
         items = "".join(f"<item><title>{path}</title><link>{self.base}{path}</link></item>"
                         for path in names)
         return f"<rss version='2.0'><channel><title>t</title>{items}</channel></rss>".encode()
 
-    def _handler(self):
-        outlet = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def do_GET(self):  # noqa: N802
-                if self.path.startswith("/feed.xml"):
-                    names = self.path.partition("?")[2].split(",")
-                    body, kind = outlet.feed(names), "application/rss+xml"
-                elif self.path in outlet.pages:
-                    body, kind = outlet.pages[self.path], "text/html; charset=utf-8"
-                elif self.path == "/robots.txt":
-                    body, kind = b"User-agent: *\nAllow: /\n", "text/plain"
-                else:
-                    body, kind = b"not found", "text/plain"
-                self.send_response(404 if body == b"not found" else 200)
-                self.send_header("Content-Type", kind)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args):
-                pass
-
-        return Handler
-
-    @property
-    def base(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}"
-
-    def __enter__(self):
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        return self
-
-    def __exit__(self, *exc):
-        self.server.shutdown()
-        self.server.server_close()
-
-
-class TreeMemory:
-    """Peak RSS and PSS of a process and all its descendants, sampled every `every` s."""
-
-    def __init__(self, pid: int, every: float = 0.02):
-        self.root, self.every = psutil.Process(pid), every
-        self.tree_rss = self.tree_pss = self.largest_rss = self.crawl_rss = 0
-        self.processes = 0
-        self.worker_rss = 0  # the largest descendant
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                processes = [self.root, *self.root.children(recursive=True)]
-            except psutil.Error:
-                break
-            rss = pss = 0
-            for process in processes:
-                try:
-                    info = process.memory_full_info()
-                except psutil.Error:
-                    continue
-                rss += info.rss
-                pss += getattr(info, "pss", info.rss)
-                self.largest_rss = max(self.largest_rss, info.rss)
-                if process.pid == self.root.pid:
-                    self.crawl_rss = max(self.crawl_rss, info.rss)
-                else:
-                    self.worker_rss = max(self.worker_rss, info.rss)
-            self.processes = max(self.processes, len(processes))
-            self.tree_rss, self.tree_pss = max(self.tree_rss, rss), max(self.tree_pss, pss)
-            self._stop.wait(self.every)
-
-    def __enter__(self):
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self._stop.set()
-        self._thread.join()
+    def route(self, path: str, host: str) -> tuple[int, bytes, str]:
+        if path.startswith("/feed.xml"):
+            return 200, self.feed(path.partition("?")[2].split(",")), "application/rss+xml"
+        if path in self.pages:
+            return 200, self.pages[path], "text/html; charset=utf-8"
+        if path == "/robots.txt":
+            return 200, b"User-agent: *\nAllow: /\n", "text/plain"
+        return NOT_FOUND
 
 
 def crawl(outlet: Outlet, paths: list[str], workdir: Path, settings: list[str]) -> dict:
