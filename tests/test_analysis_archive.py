@@ -259,11 +259,10 @@ def test_datasette_shows_who_disputed_it_and_the_article_pages_copies_and_citati
 @pytest.mark.timeout(180)
 def test_dashboard_draws_the_stance_split_and_the_attention_series(tmp_path):
     """On the demo archive, served by a real `narrative-archive serve`, in headless Chromium."""
-    import subprocess
     import sys
 
     from narrative_archive.publish import serve
-    from tests.test_browser import CHROMIUM_ARGS, find_chromium, free_port
+    from tests.test_browser import CHROMIUM_ARGS, find_chromium, serving
 
     chromium = find_chromium()
     if chromium is None:
@@ -276,13 +275,7 @@ def test_dashboard_draws_the_stance_split_and_the_attention_series(tmp_path):
         sys.path.remove(str(serve.DATASETTE_DIR))
     db_path = tmp_path / "demo.db"
     build_demo_archive(db_path)
-    port = free_port()
-    process = subprocess.Popen([sys.executable, "-m", "narrative_archive", "serve", "--db",
-                                str(db_path), "--port", str(port)],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        serve.wait_until_ready(f"{base}/-/databases.json", timeout=60, process=process)
+    with serving(db_path) as base:
         with sync_api.sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
             try:
@@ -304,9 +297,6 @@ def test_dashboard_draws_the_stance_split_and_the_attention_series(tmp_path):
                            for s in shares)
             finally:
                 browser.close()
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
 
 
 def test_an_article_naming_its_own_outlet_does_not_cite_it(db):

@@ -7,6 +7,7 @@ and never lets the page reach another host.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
@@ -37,20 +38,16 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-@pytest.fixture
-def server(tmp_path):
-    """`narrative-archive serve` over the test archive on a free port; yields its URL."""
-    db_path = tmp_path / "archive.db"
-    build_archive(db_path)
+@contextlib.contextmanager
+def serving(db_path: Path, timeout: float = 60):
+    """`narrative-archive serve` over ``db_path`` on a free port: yields its URL, stops it after."""
     port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "narrative_archive", "serve", "--db", str(db_path),
-         "--port", str(port)],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-    )
+         "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
     try:
-        serve.wait_until_ready(f"{base}/-/databases.json", timeout=30, process=process)
+        serve.wait_until_ready(f"{base}/-/databases.json", timeout=timeout, process=process)
         yield base
     finally:
         process.terminate()
@@ -59,6 +56,15 @@ def server(tmp_path):
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+@pytest.fixture
+def server(tmp_path):
+    """`narrative-archive serve` over the test archive on a free port; yields its URL."""
+    db_path = tmp_path / "archive.db"
+    build_archive(db_path)
+    with serving(db_path, timeout=30) as base:
+        yield base
 
 
 @pytest.mark.timeout(60)
@@ -163,10 +169,14 @@ def test_the_demo_stores_what_its_captures_extract_to(tmp_path):
     from narrative_archive.config import load_config
     from narrative_archive.ingest.reextract import reextract
 
-    spec = importlib.util.spec_from_file_location(
-        "demo_under_test", Path(__file__).resolve().parent.parent / "datasette" / "demo.py")
+    datasette_dir = Path(__file__).resolve().parent.parent / "datasette"
+    spec = importlib.util.spec_from_file_location("demo_under_test", datasette_dir / "demo.py")
     demo = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(demo)
+    sys.path.insert(0, str(datasette_dir))  # demo.py imports its sibling modules, as a script
+    try:
+        spec.loader.exec_module(demo)
+    finally:
+        sys.path.remove(str(datasette_dir))
     path = tmp_path / "demo" / "demo.db"
     demo.build_demo_archive(path)
     db = store.open_db(path)

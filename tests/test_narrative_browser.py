@@ -9,14 +9,10 @@ lets the page reach another host.
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import pytest
 
-from narrative_archive.publish import serve
 from tests.fixture_server import OUTLETS, FixtureServer, add_hostile_routes, run_crawl, write_config
-from tests.test_browser import CHROMIUM_ARGS, find_chromium, free_port
+from tests.test_browser import CHROMIUM_ARGS, find_chromium, serving
 
 RA = "russia-arming-taliban"
 KABULNOW = {"id": "kabulnow", "name": "KabulNow (fixture)", "url": "http://kabulnow.test/",
@@ -38,21 +34,8 @@ def crawled(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def server(crawled):
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "narrative_archive", "serve", "--db", str(crawled),
-         "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        serve.wait_until_ready(f"{base}/-/databases.json", timeout=60, process=process)
+    with serving(crawled) as base:
         yield base
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 @pytest.fixture(scope="module")
