@@ -27,6 +27,12 @@ from narrative_archive.crawl.workers import POOL_SIZE_VARIABLE, warm_up  # noqa:
 # holds no second copy that only a process-tree RSS would count twice.
 if int(os.environ.get(POOL_SIZE_VARIABLE) or 2) >= 2:
     warm_up()
+    # The language model is a read-only map of a file (extract.langmodel): the pages the
+    # warm-up read need not stay in the forkserver, which never classifies again (a page
+    # shared by map is not inherited by a fork; each worker maps what it reads itself).
+    from narrative_archive.extract import langmodel
+
+    langmodel.release()
 # What the forkserver loaded stays untouched by the workers' garbage collections, so
 # its pages stay shared instead of being copied into every worker.
 gc.freeze()
