@@ -18,7 +18,6 @@ usual way, with a debug log line.
 
 from __future__ import annotations
 
-import ctypes
 import json
 import logging
 import mmap
@@ -86,7 +85,6 @@ def _write(model: Path, folder: Path) -> None:
                 raise
     finally:
         shutil.rmtree(temporary, ignore_errors=True)
-        _trim()  # the unpacked model's heap pages go back to the system
 
 
 # The read-only maps of the tables this process classifies with (see release).
@@ -130,11 +128,3 @@ def release() -> None:
     for mapped in _MAPS:
         if hasattr(mapped, "madvise"):
             mapped.madvise(mmap.MADV_DONTNEED)
-
-
-def _trim() -> None:
-    """Give freed heap pages back to the system (glibc); nothing elsewhere."""
-    try:
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):
-        pass
