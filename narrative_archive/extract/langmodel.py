@@ -10,7 +10,7 @@ the user's cache folder ($XDG_CACHE_HOME, else ~/.cache: narrative-archive/py3la
 kernel may drop and read again, like a library's), a process holds only the pages its
 texts walk through, and a new process starts without decompressing.
 
-The identifier classifies exactly as py3langid's own (tests/test_extract_language.py): the
+The identifier classifies exactly as py3langid's own (tests/test_language.py): the
 same tables, read through memoryviews instead of lists and arrays. When the cache folder
 cannot be written (or py3langid's layout is not the one expected) the model is loaded the
 usual way, with a debug log line.
