@@ -130,6 +130,20 @@ def test_signatures_and_band_keys_are_plain_values_a_table_can_hold():
         band_keys(b"short")
 
 
+def test_signatures_are_datasketchs_minhash_bit_for_bit():
+    # stories computes datasketch's MinHash with numpy alone (importing datasketch imports
+    # scipy: 59 MiB in every extraction worker); archives keep the signatures it stored.
+    datasketch = pytest.importorskip("datasketch")
+    from narrative_archive.analysis.stories import _hash32, shingles
+
+    texts = [report["text"] for report in REPORTS.values()] + ["one two three", "a"]
+    for text in texts:
+        minhash = datasketch.MinHash(num_perm=128, hashfunc=_hash32)
+        minhash.update_batch(list(shingles(text)))
+        assert signature(text) == minhash.hashvalues.astype("<u4").tobytes()
+    assert signature("") == datasketch.MinHash(num_perm=128).hashvalues.astype("<u4").tobytes()
+
+
 def test_a_five_megabyte_text_is_read_up_to_a_bound():
     long_text = REPORTS["nh-daily"]["text"] + "\n\n" + " ".join(f"word{i}" for i in range(700_000))
     index = StoryIndex(MemoryStorage())

@@ -90,14 +90,24 @@ def word_count(text: str, limit: int = MIN_WORDS) -> int:
 
 
 def signature(text: str) -> bytes:
-    """The MinHash signature of ``text`` as NUM_PERM little-endian uint32 (SIGNATURE_BYTES)."""
-    from datasketch import MinHash  # here: it imports scipy, which the crawl process never needs
+    """The MinHash signature of ``text`` as NUM_PERM little-endian uint32 (SIGNATURE_BYTES):
+    datasketch's MinHash (its default "affine32" scheme, seed 1) of the text's shingles
+    hashed by _hash32, bit for bit, computed here with numpy alone, because importing
+    datasketch imports scipy (59 MiB in every extraction worker; see _permutations)."""
+    import numpy as np  # here: the crawl process never needs numpy
 
-    template = _template()  # its permutations are drawn once, not for every text
-    minhash = MinHash(num_perm=NUM_PERM, hashfunc=_hash32, permutations=template.permutations,
-                      scheme=template.scheme)
-    minhash.update_batch(list(shingles(text)))
-    return minhash.hashvalues.astype("<u4").tobytes()
+    hashes = [_hash32(shingle) for shingle in shingles(text)]
+    if not hashes:
+        return b"\xff" * SIGNATURE_BYTES  # the empty MinHash: every value at its maximum
+    a, b = _permutations()
+    values = np.array(hashes, dtype=np.uint32).reshape(-1, 1)
+    # MurmurHash3's 32-bit finalizer, then a * h + b: uint32 arithmetic wraps (mod 2**32)
+    values ^= values >> np.uint32(16)
+    values *= np.uint32(0x85EBCA6B)
+    values ^= values >> np.uint32(13)
+    values *= np.uint32(0xC2B2AE35)
+    values ^= values >> np.uint32(16)
+    return (values * a + b).min(axis=0).astype("<u4").tobytes()
 
 
 def text_signature(text: str | None) -> bytes | None:
@@ -110,10 +120,16 @@ def text_signature(text: str | None) -> bytes | None:
 
 
 @cache
-def _template():
-    from datasketch import MinHash
+def _permutations():
+    """datasketch.MinHash(num_perm=NUM_PERM)'s permutations (a, b): drawn from
+    RandomState(1), each `a` odd (tests/test_stories.py checks the signatures against
+    datasketch's own)."""
+    import numpy as np
 
-    return MinHash(num_perm=NUM_PERM, hashfunc=_hash32)
+    generator = np.random.RandomState(1)
+    a = generator.randint(0, 1 << 31, NUM_PERM, dtype=np.uint32) * np.uint32(2) + np.uint32(1)
+    b = generator.randint(0, 1 << 32, NUM_PERM, dtype=np.uint32)
+    return a, b
 
 
 def band_keys(sig: bytes) -> tuple[int, ...]:

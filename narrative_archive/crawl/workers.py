@@ -23,6 +23,7 @@ group loses no page in flight; see _preload) and leave on their own when the cra
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import multiprocessing
 import os
 import signal
@@ -48,6 +49,10 @@ _WARM_UP_PAGE = (
     + "</article></body></html>"
 )
 
+
+# A page body over this many bytes is hostile or close to it: after it the worker gives the
+# heap it grew back to the system (trim_heap), not to keep it for the rest of the crawl.
+TRIM_AFTER_BYTES = 1_000_000
 
 # The worker's Reader (match.reading), built by _init_worker from the pool's narratives
 # and outlets; None in a pool that only extracts.
@@ -75,7 +80,19 @@ def extract_page(body: bytes, url: str, encoding: str | None,
         article["title"] = title
     if _reader is not None:
         article["reading"] = reading.read_or_none(_reader, article)
+    if len(body) > TRIM_AFTER_BYTES:
+        trim_heap()
     return article
+
+
+def trim_heap() -> None:
+    """Give the heap's free pages back to the system (glibc's malloc_trim; a few ms):
+    Python frees a big page's objects but glibc keeps their pages, counted in the
+    process's RSS until it exits."""
+    try:
+        ctypes.CDLL(None).malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
 
 
 def warm_up() -> None:

@@ -10,7 +10,9 @@ from functools import cache
 from typing import Any
 
 from lxml.html import HtmlElement
-from py3langid.langid import MODEL_FILE, LanguageIdentifier
+from py3langid.langid import LanguageIdentifier
+
+from narrative_archive.extract import langmodel
 
 _LANGUAGE_ALIASES = {
     "iw": "he",
@@ -84,7 +86,7 @@ def normalise_language(value: Any) -> str | None:
 
 @cache
 def _language_identifier() -> LanguageIdentifier:
-    return LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+    return langmodel.identifier(norm_probs=True)  # memory-mapped: see langmodel
 
 
 _DETECT_SAMPLE = 5000  # characters when the page declares no language

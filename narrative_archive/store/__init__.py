@@ -5,6 +5,7 @@ and one module per table family the functions that read and write its rows. Ever
 else talks to archive.db through the functions re-exported here, or through the views.
 """
 
+from narrative_archive.store import _no_numpy  # noqa: F401  (first: before sqlite_utils)
 from narrative_archive.store.analysis import (
     article_analysis,
     article_outlet,
