@@ -54,3 +54,22 @@ def test_an_unwritable_cache_folder_loads_the_model_the_usual_way(tmp_path, monk
     identifier = langmodel.identifier(norm_probs=True)
     assert not isinstance(identifier.tk_nextmove, memoryview)
     assert identifier.classify(SAMPLES[0])[0] == "en"
+
+
+def test_a_half_written_model_folder_left_by_a_killed_process_is_removed(tmp_path, monkeypatch):
+    import os
+    import time
+
+    from narrative_archive.extract import langmodel
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    parent = tmp_path / "narrative-archive"
+    abandoned, live = parent / ".writing-abandoned", parent / ".writing-live"
+    for folder in (abandoned, live):
+        folder.mkdir(parents=True)
+        (folder / "ptc.npy").write_bytes(b"\0" * 1024)
+    hours_ago = time.time() - 2 * 3600
+    os.utime(abandoned, (hours_ago, hours_ago))
+    langmodel.identifier(norm_probs=True)
+    assert not abandoned.exists()
+    assert live.exists()  # another process may be writing it now

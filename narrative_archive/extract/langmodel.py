@@ -24,6 +24,7 @@ import mmap
 import os
 import shutil
 import tempfile
+import time
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -68,6 +69,7 @@ def _write(model: Path, folder: Path) -> None:
                               "nextmove": stock.tk_nextmove, "rowbase": stock._rowbase,
                               "output": stock.tk_output}
     folder.parent.mkdir(parents=True, exist_ok=True)
+    _remove_abandoned(folder.parent)
     temporary = Path(tempfile.mkdtemp(prefix=".writing-", dir=folder.parent))
     try:
         for name, (dtype, _) in _TABLES.items():
@@ -85,6 +87,17 @@ def _write(model: Path, folder: Path) -> None:
                 raise
     finally:
         shutil.rmtree(temporary, ignore_errors=True)
+
+
+def _remove_abandoned(parent: Path, older_than: float = 3600.0) -> None:
+    """Half-written folders a killed process left behind (a live writer takes seconds)."""
+    now = time.time()
+    for leftover in parent.glob(".writing-*"):
+        try:
+            if now - leftover.stat().st_mtime > older_than:
+                shutil.rmtree(leftover, ignore_errors=True)
+        except OSError:
+            continue
 
 
 # The read-only maps of the tables this process classifies with (see release).
