@@ -144,7 +144,8 @@ class Site(LocalServer):
         return NOT_FOUND
 
 
-def crawl(site: Site, workdir: Path, extra: list[str], capture: bool = False) -> dict:
+def crawl(site: Site, workdir: Path, extra: list[str], capture: bool = False,
+          env: dict[str, str] | None = None) -> dict:
     workdir.mkdir(parents=True)
     config = workdir / "config"
     config.mkdir()
@@ -164,7 +165,7 @@ def crawl(site: Site, workdir: Path, extra: list[str], capture: bool = False) ->
                     "CONCURRENT_REQUESTS_PER_DOMAIN=32", "LOG_LEVEL=WARNING",
                     "NARRATIVE_ARCHIVE_MAX_REQUESTS_PER_OUTLET=0", *extra):
         command += ["-s", setting]
-    env = {k: v for k, v in os.environ.items() if "proxy" not in k.lower()}
+    env = env or {k: v for k, v in os.environ.items() if "proxy" not in k.lower()}
     started = time.monotonic()
     process = subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, text=True)
@@ -178,13 +179,55 @@ def crawl(site: Site, workdir: Path, extra: list[str], capture: bool = False) ->
         "SELECT count(*), min(fetched_at), max(fetched_at) FROM articles").fetchone()
     mentions = connection.execute("SELECT count(*) FROM mentions").fetchone()[0]
     connection.close()
-    span = (datetime.fromisoformat(last) - datetime.fromisoformat(first)).total_seconds()
+    span = (datetime.fromisoformat(last) - datetime.fromisoformat(first)).total_seconds() \
+        if stored else 0.0
     main_cpu = sum(cpu for is_main, cpu in memory.cpu.values() if is_main)
     other_cpu = sum(cpu for is_main, cpu in memory.cpu.values() if not is_main)
     warc = sum(f.stat().st_size for f in (workdir / "captures").glob("*.warc.gz"))
     return {"stored": stored, "mentions": mentions, "wall": wall, "span": span, "warc": warc,
             "main_rss": memory.crawl_rss, "tree_rss": memory.tree_rss,
             "tree_pss": memory.tree_pss, "main_cpu": main_cpu, "worker_cpu": other_cpu}
+
+
+EMPTY_SPIDER = """import scrapy
+class Empty(scrapy.Spider):
+    name = "empty"
+    start_urls = ["{url}"]
+    def parse(self, response):
+        return []
+"""
+
+
+def startup(workdir: Path, repeat: int = 3) -> dict[str, float]:
+    """Seconds from process start to exit (best of `repeat`): an empty crawl (its outlet's
+    sitemap lists nothing) beside `python -c 'import scrapy'` and a bare `scrapy runspider`
+    of a one-URL spider, against a local server, with the same settings."""
+    # As a user's install runs: compiled modules cached (__pycache__), whatever this
+    # environment's PYTHONDONTWRITEBYTECODE says; the first of the runs writes them.
+    env = {k: v for k, v in os.environ.items()
+           if "proxy" not in k.lower() and k != "PYTHONDONTWRITEBYTECODE"}
+    with Site(0) as empty:
+        runs = {
+            "narrative-archive crawl (empty sitemap)": lambda n: crawl(
+                empty, workdir / f"empty-{n}", [], env=env)["wall"],
+            "python -c 'import scrapy'": lambda n: _timed([sys.executable, "-c", "import scrapy"], env),
+            "scrapy runspider (one page)": lambda n: _timed(
+                [sys.executable, "-m", "scrapy.cmdline", "runspider", "-s", "LOG_LEVEL=WARNING",
+                 "-s", "TELNETCONSOLE_ENABLED=0", _spider(workdir, empty.base + "/robots.txt")], env),
+        }
+        return {label: min(run(n) for n in range(repeat)) for label, run in runs.items()}
+
+
+def _spider(workdir: Path, url: str) -> str:
+    path = workdir / "empty_spider.py"
+    path.write_text(EMPTY_SPIDER.format(url=url))
+    return str(path)
+
+
+def _timed(command: list[str], env: dict[str, str]) -> float:
+    started = time.monotonic()
+    subprocess.run(command, check=True, capture_output=True, cwd=tempfile.gettempdir(), env=env)
+    return time.monotonic() - started
 
 
 def bare_trafilatura(site: Site, pages: int) -> tuple[float, float]:
@@ -211,7 +254,14 @@ def main() -> None:
                         help="crawls with capture off and on, alternating, each (default 1)")
     parser.add_argument("--no-capture-run", action="store_true",
                         help="crawl with capture off only (half the time; no capture figures)")
+    parser.add_argument("--startup-only", action="store_true",
+                        help="only time the start-up of an empty crawl (target <= 1 s)")
     args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        for label, seconds in startup(Path(tmp)).items():
+            print(f"start-up to exit, {label + ':':42} {seconds:5.2f} s  (best of 3)")
+    if args.startup_only:
+        return
     mib = 1024 * 1024
     runs: dict[bool, list[dict]] = {False: [], True: []}
     with Site(args.pages, args.coverage) as site, tempfile.TemporaryDirectory() as tmp:

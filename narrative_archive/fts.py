@@ -1,4 +1,4 @@
-"""Full-text matching, a leaf that imports nothing of the package: the archive's FTS5
+"""Full-text matching, a leaf that imports only the leaf ftsgate: the archive's FTS5
 tokenizer and table, query checking, and the in-memory index that evaluates narrative
 queries on an article before it is stored.
 
@@ -9,15 +9,39 @@ words at ingest, in a rematch, in `check` and in Datasette's search box.
 
 from __future__ import annotations
 
-import bisect
 import json
 import re
 import sqlite3
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import Protocol
+
+from narrative_archive import ftsgate
+from narrative_archive.ftsgate import Gate as Gate
+from narrative_archive.ftsgate import Words as Words
 
 FTS_TOKENIZER = "porter unicode61 remove_diacritics 2"
 FTS_COLUMNS = ("title", "text")
+
+
+def query_gate(query: str) -> Gate | None:
+    """ftsgate.query_gate with the archive's tokenizer: a test True for every article the
+    FTS5 `query` matches (None when the query has a form the gate does not read)."""
+    return ftsgate.query_gate(query, _tokenize)
+
+
+def _tokenize(texts: list[str]) -> list[list[str]]:
+    """Each text as the archive's tokenizer splits and stems it."""
+    conn = memory_index()
+    try:
+        conn.executemany("INSERT INTO articles_fts (rowid, title, text) VALUES (?, '', ?)",
+                         list(enumerate(texts, 1)))
+        conn.execute("CREATE VIRTUAL TABLE temp.i USING fts5vocab(main, articles_fts, 'instance')")
+        found: list[list[tuple[int, str]]] = [[] for _ in texts]
+        for term, doc, _column, offset in conn.execute("SELECT term, doc, col, offset FROM temp.i"):
+            found[doc - 1].append((offset, term))
+        return [[term for _, term in sorted(tokens)] for tokens in found]
+    finally:
+        conn.close()
 
 
 def fts_table_sql(name: str = "articles_fts", content: str | None = None,
@@ -122,13 +146,19 @@ class NarrativeMatcher:
         self.narratives = tuple(narratives)
         self.conn = memory_index()
         self.conn.execute("CREATE VIRTUAL TABLE temp.terms USING fts5vocab(main, articles_fts, 'row')")
-        # match_query is part OR part ...: only the parts (main query, language variants)
-        # whose gate (query_gate) passes are evaluated, until one matches; the snippet is the
-        # whole query's, as in the archive. by_part=False: the whole query at once.
+        self.conn.execute(
+            "CREATE VIRTUAL TABLE temp.instances USING fts5vocab(main, articles_fts, 'instance')")
+        # match_query is part OR part ...: the parts (main query, language variants) and
+        # their own top-level OR members; only the members whose gate (ftsgate) passes are
+        # evaluated, until one matches; the snippet is the whole query's, as in the archive.
+        # by_part=False: the whole query at once, behind the gate of the whole query.
+        # A part whose Disjuncts is None is evaluated whole, without a gate.
         self.queries = [cjk_query(narrative.match_query) for narrative in self.narratives]
-        self.parts = [[(cjk_query(part), query_gate(cjk_query(part)))
-                       for part in (query_parts(narrative) if by_part else [narrative.match_query])]
-                      for narrative in self.narratives]
+        self.parts: list[list[tuple[str, ftsgate.Disjuncts | None]]] = [
+            [(cjk_query(part), ftsgate.Disjuncts(cjk_query(part), _tokenize) if by_part else
+              _whole(cjk_query(part)))
+             for part in (query_parts(narrative) if by_part else [narrative.match_query])]
+            for narrative in self.narratives]
 
     def match(self, title: str | None, text: str | None) -> list[str]:
         """The ids of the narratives whose query matches this title and text."""
@@ -146,11 +176,14 @@ class NarrativeMatcher:
             self.conn.execute(
                 "INSERT INTO articles_fts (rowid, title, text) VALUES (1, ?, ?)",
                 [split_cjk(title), split_cjk(text)])
-            words = Words(row[0] for row in self.conn.execute("SELECT term FROM temp.terms"))
+            words = Words((row[0] for row in self.conn.execute("SELECT term FROM temp.terms")),
+                          self._offsets)
             for narrative, query, parts in zip(self.narratives, self.queries, self.parts,
                                                strict=True):
-                passes = (part for part, gate in parts if gate is None or gate(words))
-                if len(parts) == 1 and parts[0][0] == query:  # one evaluation, with snippet
+                passes = (member for part, members in parts
+                          for member in ([part] if members is None else members.passing(words)))
+                if len(parts) == 1 and parts[0][0] == query and \
+                        (parts[0][1] is None or parts[0][1].members == [query]):  # with snippet
                     row = self._row(query, snippets) if next(passes, None) else None
                 elif any(self._row(part, False) for part in passes):
                     row = self._row(query, True) if snippets else (None,)
@@ -161,6 +194,11 @@ class NarrativeMatcher:
         finally:
             self.conn.execute("ROLLBACK")
         return found
+
+    def _offsets(self, term: str) -> list[int]:
+        """Where `term` stands in the article being read (title and text together)."""
+        return sorted(row[0] for row in self.conn.execute(
+            "SELECT offset FROM temp.instances WHERE term = ?", [term]))
 
     def _row(self, query: str, snippet: bool) -> tuple | None:  # (snippet or 1,) or None
         try:
@@ -174,6 +212,11 @@ class NarrativeMatcher:
             return (best_excerpt(marked),) if marked else None
 
 
+def _whole(query: str) -> ftsgate.Disjuncts:
+    """The query as one member behind its gate (the matcher before issue #21)."""
+    return ftsgate.Disjuncts(query, _tokenize, split=False)
+
+
 def query_parts(narrative: Query) -> list[str]:
     """The queries match_query is the OR of (main query, language variants): an article
     matches iff one does. [match_query] when it is not such an OR."""
@@ -181,175 +224,6 @@ def query_parts(narrative: Query) -> list[str]:
     parts += [query for _, query in getattr(narrative, "queries", ())]
     joined = parts[0] if len(parts) == 1 else " OR ".join(f"({part})" for part in parts)
     return parts if joined == whole else [whole]
-
-
-# --- the gate: which queries cannot match an article, from the words it holds --------------
-
-Gate = Callable[["Words"], bool]
-
-
-class Words:
-    """The distinct tokens of one article (as the archive's tokenizer makes them)."""
-
-    def __init__(self, tokens: Iterable[str]):
-        self.sorted = sorted(tokens)
-        self.set = set(self.sorted)
-
-    def has(self, token: str, prefix: bool = False) -> bool:
-        if not prefix:
-            return token in self.set
-        at = bisect.bisect_left(self.sorted, token)
-        return at < len(self.sorted) and self.sorted[at].startswith(token)
-
-
-_QUERY_TOKEN = re.compile(r'\s*(?:("(?:[^"]|"")*")|([(),:^*+{}])|([^\s(),":^*+{}]+))')
-
-
-def _query_tokens(query: str) -> list[str] | None:
-    tokens, at = [], 0
-    while at < len(query):
-        match = _QUERY_TOKEN.match(query, at)
-        if match is None or match.end() == at:
-            if query[at:].strip():
-                return None
-            break
-        tokens.append(match.group(match.lastindex or 0))
-        at = match.end()
-    return tokens
-
-
-def _tokenize(texts: list[str]) -> list[list[str]]:
-    """Each text as the archive's tokenizer splits and stems it."""
-    conn = memory_index()
-    try:
-        conn.executemany("INSERT INTO articles_fts (rowid, title, text) VALUES (?, '', ?)",
-                         list(enumerate(texts, 1)))
-        conn.execute("CREATE VIRTUAL TABLE temp.i USING fts5vocab(main, articles_fts, 'instance')")
-        found: list[list[tuple[int, str]]] = [[] for _ in texts]
-        for term, doc, _column, offset in conn.execute("SELECT term, doc, col, offset FROM temp.i"):
-            found[doc - 1].append((offset, term))
-        return [[term for _, term in sorted(tokens)] for tokens in found]
-    finally:
-        conn.close()
-
-
-def query_gate(query: str) -> Gate | None:
-    """A test that is True for every article the FTS5 `query` matches (and False for most
-    that it does not): every phrase must have all its tokens in the article, AND needs both
-    sides, OR either, NOT its left side, NEAR all its phrases. None when the query has a
-    form this reading does not know: then the query is always evaluated."""
-    tokens = _query_tokens(query)
-    if tokens is None:
-        return None
-    phrases: list[str] = []  # texts to tokenize, referred to by index
-    position = 0
-
-    def peek() -> str | None:
-        return tokens[position] if position < len(tokens) else None
-
-    def take(expected: str | None = None) -> str:
-        nonlocal position
-        token = peek()
-        if token is None or (expected is not None and token != expected):
-            raise ValueError(query)
-        position += 1
-        return token
-
-    def phrase() -> tuple:
-        parts = []
-        while True:
-            token = take()
-            if token in "(),:^*+{}" or token in ("AND", "OR", "NOT"):
-                raise ValueError(query)
-            text = token[1:-1].replace('""', '"') if token.startswith('"') else token
-            prefix = peek() == "*"
-            if prefix:
-                take()
-            phrases.append(text)
-            parts.append((len(phrases) - 1, prefix))
-            if peek() != "+":
-                return ("phrase", parts)
-            take()
-
-    def primary() -> tuple:
-        token = peek()
-        if token == "(":
-            take()
-            node = disjunction()
-            take(")")
-            return node
-        if token == "NEAR" and position + 1 < len(tokens) and tokens[position + 1] == "(":
-            take(), take("(")
-            members = []
-            while peek() not in (",", ")"):
-                members.append(phrase())
-            if peek() == ",":
-                take(), take()
-            take(")")
-            return ("all", members)
-        if token == "{":
-            while take() != "}":
-                pass
-            take(":")
-            return primary()
-        if token == "^":
-            take()
-            return phrase()
-        if token is not None and position + 1 < len(tokens) and tokens[position + 1] == ":":
-            take(), take(":")
-            return primary()
-        return phrase()
-
-    def negation() -> tuple:
-        node = primary()
-        while peek() == "NOT":
-            take()
-            primary()  # what must be absent: no use to a necessary condition
-        return node
-
-    def conjunction() -> tuple:
-        nodes = [negation()]
-        while peek() not in (None, ")", "OR"):
-            if peek() == "AND":
-                take()
-            nodes.append(negation())
-        return ("all", nodes) if len(nodes) > 1 else nodes[0]
-
-    def disjunction() -> tuple:
-        nodes = [conjunction()]
-        while peek() == "OR":
-            take()
-            nodes.append(conjunction())
-        return ("any", nodes) if len(nodes) > 1 else nodes[0]
-
-    try:
-        tree = disjunction()
-        if peek() is not None:
-            return None
-    except ValueError:
-        return None
-    stems = _tokenize(phrases)
-    raw = [text.lower() for text in phrases]
-
-    def build(node) -> Gate:
-        kind, parts = node
-        if kind == "phrase":
-            needs = []
-            for index, prefix in parts:
-                for i, stem in enumerate(stems[index]):
-                    last = prefix and i == len(stems[index]) - 1
-                    needs.append((stem, raw[index] if last else None, last))
-
-            def phrase_in(words: Words, needs=tuple(needs)) -> bool:
-                return all(words.has(stem, last) or (last and words.has(text, True))
-                           for stem, text, last in needs)
-            return phrase_in
-        members = [build(part) for part in parts]
-        if kind == "all":
-            return lambda words: all(member(words) for member in members)
-        return lambda words: any(member(words) for member in members)
-
-    return build(tree)
 
 
 # How a match is marked in snippets and highlights: the archive's mentions.snippet,

@@ -19,11 +19,16 @@ from collections.abc import Iterable
 from functools import lru_cache
 from urllib.parse import unquote_plus, urljoin, urlsplit, urlunsplit
 
-import tldextract
 
-# The Public Suffix List snapshot shipped with tldextract: never fetched at run time.
-_EXTRACT = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None,
+@lru_cache(maxsize=1)
+def _extract():
+    """The Public Suffix List snapshot shipped with tldextract: never fetched at run time.
+    Imported on first use (tldextract imports requests: a quarter second at start-up)."""
+    import tldextract
+
+    return tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None,
                                  include_psl_private_domains=True)
+
 
 _WEB_SCHEMES = ("http", "https")
 _DEFAULT_PORTS = {"http": "80", "https": "443", "ftp": "21"}
@@ -124,7 +129,7 @@ def _registrable(host: str) -> str:
         return host
     except ValueError:
         pass
-    parts = _EXTRACT(host)
+    parts = _extract()(host)
     if parts.suffix:
         return f"{parts.domain}.{parts.suffix}" if parts.domain else host
     # A suffix the list does not know (an intranet, a .test fixture): its last label is one.

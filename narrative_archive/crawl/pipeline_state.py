@@ -49,3 +49,18 @@ class PipelineState:
         if self.writer is None:
             raise RuntimeError("no archive writer: open_spider has not run, or the spider closed")
         return self.writer
+
+    def prepare_pool_on_first_page(self, crawler) -> None:
+        """Start the extraction workers' forkserver (it imports and warms up extraction and
+        reading, ~2 s of CPU) when the first request for a page is scheduled, not for a crawl
+        that only reads listings: an empty crawl exits at once, with no forkserver left
+        behind. Listing requests (feeds, sitemaps, search answers) carry allow_offsite."""
+        from scrapy import signals
+
+        def scheduled(request, **_) -> None:
+            if request.meta.get("allow_offsite") or self.pool is None:
+                return
+            crawler.signals.disconnect(scheduled, signal=signals.request_scheduled)
+            self.pool.prepare()
+        self._on_first_page = scheduled  # the signal keeps a weak reference only
+        crawler.signals.connect(scheduled, signal=signals.request_scheduled)

@@ -96,7 +96,7 @@ class ArchivePipeline(PipelineState):
         spider = self.crawler.spider
         self.config = config = getattr(spider, "config", None) or load_config(
             self.settings.get("NARRATIVE_ARCHIVE_CONFIG") or None, check_setting=check_setting)
-        self.pool = pool = ExtractorPool(
+        self.pool = ExtractorPool(
             self.settings.getint("NARRATIVE_ARCHIVE_EXTRACT_WORKERS"),
             timeout=self.settings.getfloat("NARRATIVE_ARCHIVE_EXTRACT_TIMEOUT"),
             limits={"max_text_chars": self.settings.getint("NARRATIVE_ARCHIVE_MAX_TEXT_CHARS"),
@@ -104,7 +104,7 @@ class ArchivePipeline(PipelineState):
             narratives=tuple(config.narratives), read=True,
             outlets=tuple((o.id, o.name, o.domains) for o in config.outlets),
         )
-        pool.prepare()  # workers start with the first page: an empty crawl ends at once
+        self.prepare_pool_on_first_page(self.crawler)  # none for an empty crawl
         self.writer = BatchWriter(lambda: self.db)
         self.captures = getattr(self.crawler, "narrative_archive_capture", None)
         await self._write_alone(self._open, spider)

@@ -52,7 +52,13 @@ DOWNLOADER_MIDDLEWARES = {
     # Last to see each response (after capture and decompression): a hostile page's
     # scripts and styles dropped before the crawl holds it (NARRATIVE_ARCHIVE_MAX_PAGE_BYTES).
     "narrative_archive.crawl.middlewares.PageTrimMiddleware": 120,
+    # Per-response byte and status counters nobody reads (issue 21: the crawl process's CPU)
+    "scrapy.downloadermiddlewares.stats.DownloaderStats": None,
 }
+# Request depth (no DEPTH_LIMIT: only stats) and the check for meta copied between
+# requests (a spider-writing aid): per-request work the crawl does not need.
+SPIDER_MIDDLEWARES = {"scrapy.spidermiddlewares.depth.DepthMiddleware": None,
+                      "scrapy.spidermiddlewares.metacopy.MetaCopyDetectionMiddleware": None}
 DOWNLOAD_TIMEOUT = 30
 DOWNLOAD_MAXSIZE = 10 * 1024 * 1024  # an article page; sitemaps get NARRATIVE_ARCHIVE_SITEMAP_MAXSIZE
 DOWNLOAD_WARNSIZE = 4 * 1024 * 1024

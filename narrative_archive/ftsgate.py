@@ -1,0 +1,367 @@
+"""The narrative matcher's gate, a leaf: which FTS5 queries cannot match an article, read
+in Python from the words of the article and where they stand, before FTS5 evaluates any.
+
+A gate is a necessary condition, never a sufficient one: it is True for every article the
+query matches (and False for most that it does not), so skipping a query whose gate is
+False never loses a match. It reads the query as FTS5 does: every phrase must have all its
+tokens in the article, AND needs both sides, OR either, NOT its left side; a NEAR group
+needs all its phrases, and their first tokens within a window of the article
+(`near_window`: wider than FTS5's own test, so never narrower). Tokens are the archive
+tokenizer's (`tokenize`, given by fts: porter stems, CJK split), so the words are compared
+as FTS5 compares them.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+from collections.abc import Callable, Iterable, Iterator
+
+Gate = Callable[["Words"], bool]
+Need = tuple[str, str | None, bool]  # a query token: its stem, its text when a prefix, prefix
+Offsets = Callable[[str], list[int]]  # a term's token offsets in the article, sorted
+
+
+class Words:
+    """The distinct tokens of one article (as the archive's tokenizer makes them), and
+    where each stands (`offsets`, asked only for the terms a NEAR gate needs; cached)."""
+
+    def __init__(self, tokens: Iterable[str], offsets: Offsets | None = None):
+        self.sorted = sorted(tokens)
+        self.set = set(self.sorted)
+        self._offsets = offsets
+        self._cache: dict[str, list[int]] = {}
+        self._present: dict[Need, bool] = {}
+        self._starts: dict[tuple[Need, ...], list[int] | None] = {}
+
+    def has(self, token: str, prefix: bool = False) -> bool:
+        if not prefix:
+            return token in self.set
+        at = bisect.bisect_left(self.sorted, token)
+        return at < len(self.sorted) and self.sorted[at].startswith(token)
+
+    def present(self, need: Need) -> bool:
+        """Whether the article has a term the query token `need` matches."""
+        found = self._present.get(need)
+        if found is None:
+            stem, text, prefix = need
+            found = self._present[need] = self.has(stem, prefix) or (
+                prefix and text is not None and self.has(text, True))
+        return found
+
+    def starts(self, phrase: tuple[Need, ...]) -> list[int] | None:
+        """The sorted offsets where the phrase's tokens stand one after the other (any
+        column); None when this Words has no offsets."""
+        if phrase not in self._starts:
+            found: set[int] | None = None
+            for i, (stem, text, prefix) in enumerate(phrase):
+                terms = self.terms(stem, prefix)
+                if prefix and text is not None and text != stem:
+                    terms = list(dict.fromkeys([*terms, *self.terms(text, True)]))
+                offsets = self.offsets(terms)
+                if offsets is None:
+                    found = None
+                    break
+                shifted = {offset - i for offset in offsets}
+                found = shifted if found is None else found & shifted
+                if not found:
+                    break
+            self._starts[phrase] = None if found is None else sorted(found)
+        return self._starts[phrase]
+
+    def terms(self, token: str, prefix: bool = False) -> list[str]:
+        """The article's terms equal to `token`, or starting with it."""
+        if not prefix:
+            return [token] if token in self.set else []
+        at = end = bisect.bisect_left(self.sorted, token)
+        while end < len(self.sorted) and self.sorted[end].startswith(token):
+            end += 1
+        return self.sorted[at:end]
+
+    def offsets(self, terms: Iterable[str]) -> list[int] | None:
+        """The sorted offsets of any of `terms`; None when this Words has no offsets."""
+        if self._offsets is None:
+            return None
+        found: list[int] = []
+        for term in terms:
+            if term not in self._cache:
+                self._cache[term] = self._offsets(term)
+            found += self._cache[term]
+        return sorted(found)
+
+
+def near_window(distance: int, lengths: list[int]) -> int:
+    """How far apart (in tokens) the first tokens of a NEAR group's phrases may stand in a
+    match: FTS5 allows `distance` tokens between the end of the first phrase and the start
+    of the last, so the starts are at most distance + the first phrase's length apart; the
+    sum of all the lengths is never less."""
+    return distance + sum(lengths)
+
+
+def within(positions: list[list[int]], window: int) -> bool:
+    """Whether one offset of each list lies within `window` of the same start."""
+    if not positions or any(not offsets for offsets in positions):
+        return not positions
+    for start in sorted({offset for offsets in positions for offset in offsets}):
+        if all(_any_between(offsets, start, start + window) for offsets in positions):
+            return True
+    return False
+
+
+def _any_between(offsets: list[int], low: int, high: int) -> bool:
+    at = bisect.bisect_left(offsets, low)
+    return at < len(offsets) and offsets[at] <= high
+
+
+_QUERY_TOKEN = re.compile(r'\s*(?:("(?:[^"]|"")*")|([(),:^*+{}])|([^\s(),":^*+{}]+))')
+
+
+def query_tokens(query: str) -> list[str] | None:
+    tokens, at = [], 0
+    while at < len(query):
+        match = _QUERY_TOKEN.match(query, at)
+        if match is None or match.end() == at:
+            if query[at:].strip():
+                return None
+            break
+        tokens.append(match.group(match.lastindex or 0))
+        at = match.end()
+    return tokens
+
+
+Tokenize = Callable[[list[str]], list[list[str]]]
+
+
+def query_gate(query: str, tokenize: Tokenize) -> Gate | None:
+    """A test that is True for every article the FTS5 `query` matches (and False for most
+    that it does not): see the module's doc. `tokenize` splits and stems texts as the
+    archive's tokenizer does. None when the query has a form this reading does not know:
+    then the query is always evaluated."""
+    built = keyed_gates([query], tokenize)[0]
+    return built[0] if built else None
+
+
+def keyed_gates(queries: list[str], tokenize: Tokenize) -> list[tuple[Gate, Need | None] | None]:
+    """Each query's gate and key (a token it cannot match without), or None (not read);
+    every phrase of every query tokenized in one call."""
+    parsed = [_parse(query) for query in queries]
+    texts = sorted({text for found in parsed if found for text in found[1]})
+    stems = dict(zip(texts, tokenize(texts), strict=True)) if texts else {}
+    built: list[tuple[Gate, Need | None] | None] = []
+    for found in parsed:
+        if found is None:
+            built.append(None)
+            continue
+        tree, phrases = found
+        built.append(_build(tree, [stems[text] for text in phrases],
+                            [text.lower() for text in phrases]))
+    return built
+
+
+class Disjuncts:
+    """A query as the OR of its top-level members, each behind its own gate, grouped by
+    key: `passing(words)` gives the members that may match, so FTS5 evaluates those alone
+    (a member matches iff the query does through it: OR binds loosest in FTS5)."""
+
+    def __init__(self, query: str, tokenize: Tokenize, split: bool = True):
+        members = top_level_or(query) if split else [query]
+        groups: dict[Need | None, list[tuple[str, Gate | None]]] = {}
+        for member, built in zip(members, keyed_gates(members, tokenize), strict=True):
+            gate, key = built if built else (None, None)
+            groups.setdefault(key, []).append((member, gate))
+        self.members = members
+        self.groups = list(groups.items())
+
+    def passing(self, words: Words) -> Iterator[str]:
+        for key, members in self.groups:
+            if key is None or words.present(key):
+                for member, gate in members:
+                    if gate is None or gate(words):
+                        yield member
+
+
+def top_level_or(query: str) -> list[str]:
+    """The members of `query`'s top-level OR, as texts ([query] when it is no OR, or when
+    it cannot be read)."""
+    members, depth, start, at = [], 0, 0, 0
+    while at < len(query):
+        match = _QUERY_TOKEN.match(query, at)
+        if match is None or match.end() == at:
+            return [query]
+        token = match.group(match.lastindex or 0)
+        if token == "(":
+            depth += 1
+        elif token == ")":
+            depth -= 1
+        elif token == "OR" and depth == 0:
+            members.append(query[start:match.start(match.lastindex or 0)].strip())
+            start = match.end()
+        at = match.end()
+    members.append(query[start:].strip())
+    return members if depth == 0 and all(members) else [query]
+
+
+def _parse(query: str) -> tuple[tuple, list[str]] | None:
+    """The query's tree and its phrases' texts (the tree refers to them by index)."""
+    tokens = query_tokens(query)
+    if tokens is None:
+        return None
+    phrases: list[str] = []  # texts to tokenize, referred to by index
+    position = 0
+
+    def peek() -> str | None:
+        return tokens[position] if position < len(tokens) else None
+
+    def take(expected: str | None = None) -> str:
+        nonlocal position
+        token = peek()
+        if token is None or (expected is not None and token != expected):
+            raise ValueError(query)
+        position += 1
+        return token
+
+    def phrase() -> tuple:
+        parts = []
+        while True:
+            token = take()
+            if token in "(),:^*+{}" or token in ("AND", "OR", "NOT"):
+                raise ValueError(query)
+            text = token[1:-1].replace('""', '"') if token.startswith('"') else token
+            prefix = peek() == "*"
+            if prefix:
+                take()
+            phrases.append(text)
+            parts.append((len(phrases) - 1, prefix))
+            if peek() != "+":
+                return ("phrase", parts)
+            take()
+
+    def primary() -> tuple:
+        token = peek()
+        if token == "(":
+            take()
+            node = disjunction()
+            take(")")
+            return node
+        if token == "NEAR" and position + 1 < len(tokens) and tokens[position + 1] == "(":
+            take(), take("(")
+            members = []
+            while peek() not in (",", ")"):
+                members.append(phrase())
+            distance = 10  # FTS5's default
+            if peek() == ",":
+                take()
+                distance = int(take())  # ValueError: not read, always evaluated
+            take(")")
+            return ("near", (members, distance))
+        if token == "{":
+            while take() != "}":
+                pass
+            take(":")
+            return primary()
+        if token == "^":
+            take()
+            return phrase()
+        if token is not None and position + 1 < len(tokens) and tokens[position + 1] == ":":
+            take(), take(":")
+            return primary()
+        return phrase()
+
+    def negation() -> tuple:
+        node = primary()
+        while peek() == "NOT":
+            take()
+            primary()  # what must be absent: no use to a necessary condition
+        return node
+
+    def conjunction() -> tuple:
+        nodes = [negation()]
+        while peek() not in (None, ")", "OR"):
+            if peek() == "AND":
+                take()
+            nodes.append(negation())
+        return ("all", nodes) if len(nodes) > 1 else nodes[0]
+
+    def disjunction() -> tuple:
+        nodes = [conjunction()]
+        while peek() == "OR":
+            take()
+            nodes.append(conjunction())
+        return ("any", nodes) if len(nodes) > 1 else nodes[0]
+
+    try:
+        tree = disjunction()
+        if peek() is not None:
+            return None
+    except ValueError:
+        return None
+    return tree, phrases
+
+
+def _build(tree: tuple, stems: list[list[str]], raw: list[str]) -> tuple[Gate, Need | None]:
+    """The gate and key of a parsed query, its phrases tokenized (`stems`) and lowercased."""
+
+    def needs_of(parts) -> list[Need]:
+        needs = []
+        for index, prefix in parts:
+            for i, stem in enumerate(stems[index]):
+                last = prefix and i == len(stems[index]) - 1
+                needs.append((stem, raw[index] if last else None, last))
+        return needs
+
+    def phrase_gate(needs: list[Need]) -> Gate:
+        def phrase_in(words: Words, needs=tuple(needs)) -> bool:
+            return all(words.present(need) for need in needs)
+        return phrase_in
+
+    def near_gate(members: list[tuple], distance: int) -> Gate:
+        needs = [needs_of(parts) for _, parts in members]
+        present = [phrase_gate(need) for need in needs]
+        window = near_window(distance, [len(need) for need in needs])
+        # where each phrase may start: where its tokens stand one after the other (title and
+        # text together); a phrase with no token is not placed (the window is not tested)
+        phrases = [tuple(need) for need in needs]
+        placed = all(phrases)
+
+        def near(words: Words) -> bool:
+            if not all(member(words) for member in present):
+                return False
+            if not placed:
+                return True
+            positions = []
+            for phrase in phrases:
+                starts = words.starts(phrase)
+                if starts is None:  # no offsets given: the words alone decide
+                    return True
+                positions.append(starts)
+            return within(positions, window)
+        return near
+
+    def build(node) -> tuple[Gate, Need | None]:
+        """The node's gate, and one token it cannot match without (its key), if any."""
+        kind, parts = node
+        if kind == "phrase":
+            needs = needs_of(parts)
+            return phrase_gate(needs), (needs[0] if needs else None)
+        if kind == "near":
+            members = parts[0]
+            needs = needs_of(members[0][1]) if members else []
+            return near_gate(*parts), (needs[0] if needs else None)
+        built = [build(part) for part in parts]
+        if kind == "all":
+            gates = [gate for gate, _ in built]
+            key = next((key for _, key in built if key is not None), None)
+            return (lambda words: all(gate(words) for gate in gates)), key
+        # OR: the members grouped by their key, so a token the article lacks rules out
+        # every member that needs it with one look-up (a narrative's 30 languages' variants)
+        groups: dict[Need | None, list[Gate]] = {}
+        for gate, key in built:
+            groups.setdefault(key, []).append(gate)
+        keyed = [(key, tuple(gates)) for key, gates in groups.items()]
+
+        def any_of(words: Words) -> bool:
+            return any((key is None or words.present(key)) and any(gate(words) for gate in gates)
+                       for key, gates in keyed)
+        return any_of, (keyed[0][0] if len(keyed) == 1 else None)
+
+    return build(tree)
