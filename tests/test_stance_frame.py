@@ -164,3 +164,21 @@ def test_a_language_reads_the_rebuttal_words_of_its_related_languages(tmp_path):
 def test_a_sentence_that_quotes_someone_reports():
     result = stance(None, 'Russia is arming the Taliban and "nobody in the valley doubts it" any more.')
     assert result.stance == "reports" and "quotation" in result.evidence["cues"]
+
+
+def test_a_bare_headline_over_a_lead_that_credits_the_claim_is_a_report():
+    # the labelling guideline (docs/realtext.md): a bare headline is a compressed relay
+    # when the lead's claim sentence names its source after the claim
+    text = ("Russia has been supplying weapons to the Taliban, The Times reported on Monday,"
+            " citing a Taliban treasurer. The payments began two years ago.")
+    result = stance("Russia is arming the Taliban", text)
+    assert (result.stance, result.evidence["frame"]) == ("reports", "lead")
+
+
+def test_a_bare_headline_over_a_lead_in_the_outlets_voice_asserts():
+    text = ("Russia has been supplying weapons to the Taliban for two years. The apparent aim"
+            " is to weaken NATO.")
+    assert stance("Russia is arming the Taliban", text).stance == "asserts"
+    # a cue word before the claim is not the claim's source
+    text = "The apparent goal of the Kremlin: Russia is arming the Taliban to bleed NATO."
+    assert stance("Russia is arming the Taliban", text).stance == "asserts"

@@ -120,7 +120,7 @@ def classify_stance(
     if not any(has_term for _, _, has_term in parts):
         reason = "no matched term found in the title or text; read the title and first sentences"
     readings = [(role, sentence, _read(sentence, stems, lc, role == "title")) for role, sentence, has_term in parts]
-    decided = _decide(readings, bool(reason))
+    decided = _decide(readings, bool(reason), stems)
     if decided is None:
         return Stance(None, 0.0, {}, "no sentence to read", language)
     role, sentence, reading, confidence = decided
@@ -131,7 +131,7 @@ def classify_stance(
     return Stance(reading.label, confidence, evidence, reason, language, kind, speaker_name)
 
 
-def _decide(readings, no_terms: bool):
+def _decide(readings, no_terms: bool, stems: tuple[str, ...] = ()):
     """(role, sentence, reading, confidence) of the reading that frames the article."""
     relevant = [(role, sentence, r) for role, sentence, r in readings
                 if r.has_term or (r.label == "disputes" and not r.outlet_voice)
@@ -153,6 +153,13 @@ def _decide(readings, no_terms: bool):
         return (*framed[0], 0.7)
     if framed and framed[0][0] != "title" and any(r.label == "reports" for _, _, r in framed[1:]):
         return (*next(f for f in framed if f[2].label == "reports"), 0.6)
+    claim_lead = next((f for f in framed if f[0] == "lead"), None)
+    if framed and claim_lead and _names_source(claim_lead[1], claim_lead[2], stems):
+        relay = claim_lead
+        # a bare headline over a lead whose claim sentence names its source is a compressed
+        # relay ("Russia paid bounties to Taliban" / "..., the New York Times reported"); a
+        # quotation or a question in the lead is not a source
+        return (*relay, 0.6)
     if framed:
         return (*framed[0], 0.7)
     weights = {"title": TITLE_WEIGHT, "lead": LEDE_WEIGHT, "body": BODY_WEIGHT}
@@ -166,6 +173,18 @@ def _decide(readings, no_terms: bool):
     winner = max(STANCES, key=lambda label: (scores[label], STANCES.index(label)))
     _, role, sentence, r = best[winner]
     return role, sentence, r, scores[winner] / sum(scores.values())
+
+
+def _names_source(sentence: str, reading: Reading, stems) -> bool:
+    """Whether a lead sentence hands the claim to a source: an attribution cue that opens the
+    sentence ("According to the Times, ...", "Laut ...") or follows the claim's words ("...,
+    the New York Times reported", "..., according to a report"); a cue word before the
+    claim inside the sentence ("the apparent capitulation", "a secret report sheds light")
+    is not the claim's source."""
+    if reading.label != "reports" or reading.cue_at is None:
+        return False
+    terms = _term_positions(_TOKEN.findall(fold(sentence)), stems)
+    return bool(terms) and reading.cue_at > min(terms)
 
 
 def read_sentence(sentence: str, stems: tuple[str, ...], lc: LanguageCues) -> tuple[str, list[str]]:
