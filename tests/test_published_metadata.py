@@ -94,6 +94,7 @@ def test_dashboards_file_read_again_only_when_changed(archive, tmp_path):
         datasette.plugin_config("datasette-dashboards")
     state = datasette._narrative_dashboards["file"]
     assert state.reads == 1
+    state.check_every = 0  # the file is looked at once a second; now at every lookup
     config.write_text("mine:\n  title: Two, renamed\n  charts: {}\n", encoding="utf-8")
     assert datasette.plugin_config("datasette-dashboards")["mine"]["title"] == "Two, renamed"
     assert state.reads == 2
@@ -109,3 +110,24 @@ def test_dashboards_in_the_metadata_file_win(archive):
         [str(archive)], metadata=metadata, settings=serve.load_settings(),
         template_dir=str(directory / "templates"), plugins_dir=str(directory / "plugins")))
     assert set(datasette.plugin_config("datasette-dashboards")) == {"own"}
+
+
+def test_render_markdown_skipped_only_where_it_renders_nothing(archive):
+    """datasette-render-markdown's render_cell (a metadata lookup per text cell) is skipped
+    where it has no configuration and no *_markdown column; configured, it renders."""
+    def language_cell(datasette) -> str:
+        text = Client(datasette).get("/archive/articles", params={"_size": 1}).text
+        return text.split('<td class="col-language', 1)[1].split("</td>", 1)[0]
+
+    plain = started(make_datasette(archive))
+    assert "<p>" not in language_cell(plain)
+    metadata = serve.load_metadata()
+    metadata["plugins"]["datasette-render-markdown"] = {"columns": ["language"]}
+    from datasette.app import Datasette
+
+    directory = serve.datasette_dir()
+    configured = started(Datasette(
+        [str(archive)], metadata=metadata, settings=serve.load_settings(),
+        template_dir=str(directory / "templates"), plugins_dir=str(directory / "plugins")))
+    assert "<p>" in language_cell(configured)
+    assert "<p>" not in language_cell(plain)  # each instance as it is configured

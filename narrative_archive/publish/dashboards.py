@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import copy
 import os
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 from narrative_archive.publish import charts
@@ -33,16 +35,25 @@ def stamp(path: str | Path) -> tuple[int, int] | None:
 class ConfigFile:
     """A YAML file's content, read again only when its stamp changes ({} without a file)."""
 
-    def __init__(self, path: str | Path):
+    def __init__(self, path: str | Path, check_every: float = 1.0,
+                 clock: Callable[[], float] = time.monotonic):
         self.path = Path(path)
         self.stamp: tuple[int, int] | None = None
         self.value: dict = {}
         self.reads = 0  # how many times the file was read (for tests)
+        # Datasette looks the plugins' configuration up hundreds of times a table page (a
+        # plugin's render_cell asks for its own for each cell): stat the file at most once
+        # every check_every seconds
+        self.check_every, self.clock = check_every, clock
+        self.checked: float | None = None
 
     def get(self) -> tuple[tuple[int, int] | None, dict]:
         """(the file's stamp, its content)."""
+        if self.checked is not None and self.clock() - self.checked < self.check_every:
+            return self.stamp, self.value
+        self.checked = self.clock()
         now = stamp(self.path)
-        if now != self.stamp:
+        if now != self.stamp or self.reads == 0:
             self.value = load(self.path) if now is not None else {}
             self.stamp = now
             self.reads += 1
