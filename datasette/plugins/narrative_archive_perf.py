@@ -261,11 +261,7 @@ async def _note_markdown_cells(datasette) -> None:
     for name, db in datasette.databases.items():
         if name == INTERNAL:
             continue
-        rows = (await db.execute(
-            "select 1 from sqlite_master m join pragma_table_info(m.name) p "
-            "where m.type in ('table', 'view') and p.name like '%\\_markdown' escape '\\' "
-            "limit 1")).rows
-        if rows:
+        if await db.execute_fn(lambda conn: store.has_column_ending(conn, "_markdown")):
             return
     _QUIET_MARKDOWN.add(datasette)
 
