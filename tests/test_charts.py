@@ -13,7 +13,7 @@ from narrative_archive.match import narratives
 from narrative_archive.publish import charts, serve
 from tests.datasette_fixtures import NARRATIVES, Client, build_archive, make_datasette
 
-DASHBOARD = serve.load_metadata()["plugins"]["datasette-dashboards"]["narratives"]["charts"]
+DASHBOARD = serve.load_dashboards()["narratives"]["charts"]
 
 
 def colours(chart: str) -> list[str]:

@@ -557,7 +557,7 @@ def test_dashboard_static_files_served(client):
 
 
 def dashboard_charts():
-    dashboard = serve.load_metadata()["plugins"]["datasette-dashboards"]["narratives"]
+    dashboard = serve.load_dashboards()["narratives"]
     return dashboard["charts"]
 
 

@@ -173,8 +173,8 @@ def test_datasettes_search_sql_is_the_sql_the_perf_plugin_rewrites(archive):
 
 def test_search_counts_and_query_results_are_kept_until_the_archive_changes(
         archive, monkeypatch):
-    """A search's count and a canned query's rows are counted once while the archive file
-    is unchanged, and counted again (right) after a write."""
+    """A search's count, a table page's count and a canned query's rows are counted once
+    while the archive file is unchanged, and counted again (right) after a write."""
     monkeypatch.setenv("NARRATIVE_ARCHIVE_PAGE_STALE", "0")
     path, _ids = archive
     client = Client(make_datasette(path))
@@ -182,8 +182,9 @@ def test_search_counts_and_query_results_are_kept_until_the_archive_changes(
     for _ in range(3):
         count = client.json("/archive/articles.json?_search=taliban")["filtered_table_rows_count"]
         days = client.get(timeline).json()
+        total = client.json("/archive/articles.json?_size=1")["filtered_table_rows_count"]
     db = client.datasette.get_database("archive")
-    assert (db.search_sizes.counted, db.results.counted) == (1, 1)
+    assert (db.search_sizes.counted, db.results.counted, db.kept_counts.counted) == (1, 1, 1)
     client.json(f"/archive/timeline.json?narrative={RA}&by=week")  # other parameters
     assert db.results.counted == 2
 
@@ -197,7 +198,8 @@ def test_search_counts_and_query_results_are_kept_until_the_archive_changes(
     assert client.json("/archive/articles.json?_search=taliban")[
         "filtered_table_rows_count"] == count + 1
     assert len(client.get(timeline).json()) == len(days) + 1
-    assert (db.search_sizes.counted, db.results.counted) == (2, 3)
+    assert client.json("/archive/articles.json?_size=1")["filtered_table_rows_count"] == total + 1
+    assert (db.search_sizes.counted, db.results.counted, db.kept_counts.counted) == (2, 3, 2)
 
 
 def test_search_snippets_ranks_the_newest_2000_matches(tmp_path):

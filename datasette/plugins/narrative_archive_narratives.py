@@ -20,6 +20,7 @@
 from __future__ import annotations
 
 import asyncio
+import copy
 import json
 import os
 import sqlite3
@@ -35,7 +36,7 @@ from datasette.utils.asgi import Response
 from markupsafe import Markup
 
 from narrative_archive import store
-from narrative_archive.publish import charts
+from narrative_archive.publish import charts, dashboards
 from narrative_archive.publish.cache import Memo, file_stamp
 from narrative_archive.publish.display import http_href, short_url
 from narrative_archive.publish.narrative_page import (
@@ -327,30 +328,57 @@ def narrative_titles(datasette) -> list[str]:
     return titles
 
 
+# --- the dashboard's configuration: datasette/dashboards.yml -----------------------------
+
+DASHBOARDS = Path(__file__).resolve().parent.parent / dashboards.DASHBOARDS_FILE
+
+
+def _local_plugins(datasette) -> dict:
+    """The `plugins:` of the metadata file Datasette was given (read directly:
+    plugin_config() would ask get_metadata again)."""
+    return (getattr(datasette, "_metadata_local", None) or {}).get("plugins") or {}
+
+
+def dashboards_config(datasette) -> dict:
+    """datasette-dashboards' configuration, as get_metadata gives it: dashboards.yml (or the
+    file named by `narrative-archive: dashboards:`, relative to the Datasette directory)
+    with the narratives' colours, kept until the file or the narratives' titles change.
+    When the metadata itself has `plugins: datasette-dashboards:`, only the colours (the
+    metadata's own configuration is merged over them by Datasette)."""
+    local = _local_plugins(datasette)
+    own = local.get("datasette-dashboards")
+    titles = tuple(narrative_titles(datasette))
+    state = getattr(datasette, "_narrative_dashboards", None)
+    if state is None:
+        named = (local.get(PLUGIN) or {}).get("dashboards")
+        path = DASHBOARDS.parent / named if named else DASHBOARDS
+        state = datasette._narrative_dashboards = {"file": dashboards.ConfigFile(path),
+                                                   "key": None, "value": {}}
+    if isinstance(own, dict):
+        key: tuple = ("metadata", id(own), titles)
+        if key != state["key"]:
+            state["key"], state["value"] = key, dashboards.colour_scales(own, list(titles))
+        return copy.deepcopy(state["value"])  # Datasette merges the metadata's into it
+    stamp, config = state["file"].get()
+    key = ("file", stamp, titles)
+    if key != state["key"]:
+        state["key"], state["value"] = key, dashboards.with_colours(config, list(titles))
+    return state["value"]
+
+
 @hookimpl
 def get_metadata(datasette, key, database, table):
-    """Each dashboard chart coloured by narrative gets the narratives' colours as its scale
-    (narrative titles in id order, charts.NARRATIVE_COLOURS): a narrative has the same colour
-    on every chart, filtered or not, as on /narratives; none is a stance's colour."""
+    """datasette-dashboards' configuration (dashboards_config), for the `plugins` key (and the
+    whole metadata) only: Datasette's table permission checks, which deep-copy whatever
+    metadata they are given, ask for `tables` and never see it. Each chart coloured by
+    narrative gets the narratives' colours as its scale (narrative titles in id order,
+    charts.NARRATIVE_COLOURS): a narrative has the same colour on every chart, filtered or
+    not, as on /narratives; none is a stance's colour."""
     if key not in (None, "plugins") or database is not None:
         return {}
-    local = getattr(datasette, "_metadata_local", None) or {}
-    dashboards = ((local.get("plugins") or {}).get("datasette-dashboards")) or {}
-    titles = None
-    injected: dict = {}
-    for slug, dashboard in dashboards.items():
-        for name, chart in ((dashboard or {}).get("charts") or {}).items():
-            color = (((chart or {}).get("display") or {}).get("encoding") or {}).get("color") or {}
-            if color.get("field") != "narrative" or "scale" in color:
-                continue
-            titles = narrative_titles(datasette) if titles is None else titles
-            if not titles:
-                return {}
-            scale = {"domain": list(titles),
-                     "range": [charts.narrative_colour(i) for i in range(len(titles))]}
-            injected.setdefault(slug, {"charts": {}})["charts"][name] = {
-                "display": {"encoding": {"color": {"scale": scale}}}}
-    return {"plugins": {"datasette-dashboards": injected}} if injected else {}
+    config = dashboards_config(datasette)
+    # fresh outer dicts: Datasette merges the metadata file's plugins into them in place
+    return {"plugins": {"datasette-dashboards": config}} if config else {}
 
 
 # --- the Atom feed: 404 for an unknown narrative -------------------------------------

@@ -8,7 +8,9 @@
   archive file is unchanged (publish.cache.Memo, as the narrative pages: after a write
   it is served for up to a minute, the instance's HTTP cache time, while one request
   counts it again): a common word's count visits hundreds of thousands of index
-  entries at a million articles, far more than the page of rows shown;
+  entries at a million articles, far more than the page of rows shown; a table page's
+  count (every row of the articles table, or those its filters select) is kept the same
+  way;
 - the ready-made queries' and dashboard charts' results are kept the same way, per
   query and parameters (a timeline is a few thousand rows counted from every mention
   of a narrative; the dashboard asks for the same charts on every visit);
@@ -20,7 +22,10 @@
   (both done by SearchDatabase, which every database file is served as);
 - /-/export/NARRATIVE.csv streams every mention of a narrative with its article's
   dates and its outlet's columns, straight from a read-only cursor in a worker
-  thread: no page size, no row limit, no OFFSET paging.
+  thread: no page size, no row limit, no OFFSET paging;
+- the tables' and canned queries' metadata is served through get_metadata instead of
+  sitting in the metadata Datasette deep-copies on every table permission check
+  (publish.metadata: the same answer to every lookup, metadata.yml unchanged).
 """
 
 from __future__ import annotations
@@ -28,17 +33,21 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
+import json
 import os
 import re
 import sqlite3
 import threading
+import weakref
 
 import sqlite_utils
 from datasette import hookimpl
-from datasette.database import Database
+from datasette.database import Database, Results
+from datasette.plugins import pm
 from datasette.utils.asgi import Response
 
 from narrative_archive import store
+from narrative_archive.publish import metadata
 from narrative_archive.publish.cache import Memo, file_stamp
 from narrative_archive.publish.instance import INTERNAL, archive_name
 from narrative_archive.searchbox import forgiving_query
@@ -50,8 +59,13 @@ EXPORT_BATCH = 2000  # rows per chunk sent to the client
 SEARCH_COUNT = re.compile(
     r"select count\(\*\) from articles where id in \(select rowid from articles_fts "
     r"where articles_fts match :search\)\s*")
+COUNT_DESCRIPTION = (("count", None, None, None, None, None, None),)  # cursor.description
 FTS_COUNT = "select count(*) from articles_fts where articles_fts match :search"
 FTS_HITS = "select rowid from articles_fts where articles_fts match :search"
+# Datasette's count of a table page (views/table.py: "select count(*) from TABLE [where
+# ...]"): 36 ms for the 1M articles table on every visit of /archive/articles, now kept as
+# the search counts are.
+TABLE_COUNT = re.compile(r"select count\(\*\) from (\w+|\[[^\]]+\]) (where .*)?", re.DOTALL)
 SEARCH_IN = f"id in ({FTS_HITS})"
 SEARCH_PROBE = ("exists (select 1 from articles_fts where articles_fts match :search "
                 "and rowid = articles.id)")
@@ -94,6 +108,7 @@ class SearchDatabase(Database):
         except ValueError:
             stale = COUNT_STALE_SECONDS
         self.search_sizes = Memo(entries=1024, stale_seconds=stale)
+        self.kept_counts = Memo(entries=1024, stale_seconds=stale)
         self.recognised = {"count": 0, "page": 0}  # Datasette search queries seen, by kind
         self.results = Memo(entries=KEPT_RESULTS, stale_seconds=stale)
         self.kept_sql: frozenset[str] = frozenset()  # canned queries' and charts' SQL
@@ -126,8 +141,11 @@ class SearchDatabase(Database):
         if isinstance(sql, str) and isinstance(params, dict) and "search" in params:
             if SEARCH_COUNT.fullmatch(sql):
                 hits, _articles = await self.search_size(params["search"])
-                sql, params = "select :hits as count", {"hits": hits}
                 self.recognised["count"] += 1
+                # the kept count as Datasette's Results, without a trip to a SQL thread
+                # (each trip waits for one of the five threads, which under load costs
+                # more than a query)
+                return Results([(hits,)], False, COUNT_DESCRIPTION)
             elif SEARCH_IN in sql and SEARCH_PAGE.fullmatch(sql):
                 hits, articles = await self.search_size(params["search"])
                 if hits > COMMON * articles:
@@ -136,13 +154,27 @@ class SearchDatabase(Database):
                     sql = sql.replace("from articles where",
                                       "from articles indexed by articles_published where", 1)
                 self.recognised["page"] += 1
+        if isinstance(sql, str) and TABLE_COUNT.fullmatch(sql):
+            key = (sql, _frozen(params), args, _frozen(kwargs))
+            return await self.kept_counts.get(key, self.stamp(),
+                                               lambda: self._run(sql, params, args, kwargs))
         return await super().execute(sql, params, *args, **kwargs)
+
+
+@hookimpl
+def get_metadata(datasette, key, database, table):
+    """The tables' and canned queries' metadata taken out at startup (publish.metadata)."""
+    relocated = getattr(datasette, "_narrative_relocated", None)
+    return relocated.served(key, database) if relocated is not None else {}
 
 
 @hookimpl
 def startup(datasette):
     """Every database file is served as a SearchDatabase, under the same name and route,
-    keeping the results of its canned queries and of the dashboard's charts."""
+    keeping the results of its canned queries and of the dashboard's charts; the tables'
+    and queries' metadata moves out of what Datasette copies (publish.metadata)."""
+    if getattr(datasette, "_narrative_relocated", None) is None:
+        datasette._narrative_relocated = metadata.relocate(datasette._metadata_local)
     for name, db in list(datasette.databases.items()):
         if db.path and not isinstance(db, SearchDatabase):
             datasette.remove_database(name)
@@ -154,6 +186,7 @@ def startup(datasette):
             # query another plugin ran at startup would otherwise leave it closed
 
     async def keep_results():
+        await _note_markdown_cells(datasette)
         charts = {chart.get("query") for dashboard in
                   (datasette.plugin_config("datasette-dashboards") or {}).values()
                   if isinstance(dashboard, dict)
@@ -168,6 +201,69 @@ def startup(datasette):
                     if isinstance(sql, str) and ":_" not in sql)  # not magic :_now_... ones
 
     return keep_results
+
+
+# --- datasette-render-markdown, quiet where nothing is markdown -----------------------------
+# It comes with datasette-dashboards (whose markdown charts use its render_markdown()) and
+# its render_cell asks Datasette for its plugin configuration for every text cell: 14 us
+# each, 450 times an articles table page (11 % of the page's time). Where it has no
+# configuration and no served column matches its patterns (default *_markdown) it renders
+# nothing, so its render_cell is skipped there: the module is registered again (pluggy's
+# unregister/register, as Datasette's plugin tests do) behind QuietMarkdown, which answers
+# None for those instances and passes everything else on, hooks and all.
+MARKDOWN_PLUGIN = "datasette_render_markdown"
+_QUIET_MARKDOWN: weakref.WeakSet = weakref.WeakSet()  # Datasette instances with no markdown
+
+
+class QuietMarkdown:
+    """datasette-render-markdown's hooks, its render_cell skipped for _QUIET_MARKDOWN."""
+
+    quiet_markdown = True
+
+    def __init__(self, module):
+        self.module = module
+        self.__name__ = module.__name__
+
+    @hookimpl
+    def render_cell(self, value, column, table, database, datasette):
+        if datasette in _QUIET_MARKDOWN:
+            return None
+        return self.module.render_cell(value=value, column=column, table=table,
+                                       database=database, datasette=datasette)
+
+    @hookimpl
+    def extra_template_vars(self):
+        return self.module.extra_template_vars()
+
+    @hookimpl
+    def prepare_jinja2_environment(self, env):
+        return self.module.prepare_jinja2_environment(env)
+
+
+def _wrap_markdown() -> None:
+    for plugin in pm.get_plugins():
+        if getattr(plugin, "__name__", None) == MARKDOWN_PLUGIN and not getattr(
+                plugin, "quiet_markdown", False):
+            name = pm.get_name(plugin)
+            pm.unregister(plugin)
+            pm.register(QuietMarkdown(plugin), name=name)
+
+
+_wrap_markdown()
+
+
+async def _note_markdown_cells(datasette) -> None:
+    """Add datasette to _QUIET_MARKDOWN when render-markdown would render none of its cells:
+    no configuration of its own anywhere in the metadata, no column or view column named
+    like its default pattern."""
+    if "datasette-render-markdown" in json.dumps(datasette.metadata(), default=str):
+        return
+    for name, db in datasette.databases.items():
+        if name == INTERNAL:
+            continue
+        if await db.execute_fn(lambda conn: store.has_column_ending(conn, "_markdown")):
+            return
+    _QUIET_MARKDOWN.add(datasette)
 
 
 def _frozen(values) -> tuple:

@@ -1,11 +1,12 @@
 """Publish the archive with Datasette: the command line, and a subprocess for `up`.
 
 The configuration lives in the repository's datasette/ directory (not a Python
-package): metadata.yml (titles, licence, facets, search, canned queries, the
-dashboard), settings.json (time limits, export), templates/, plugins/ and
-static/. Everything here only builds the `datasette serve` command for an
-archive from that directory, so a Docker image, systemd unit or `datasette
-publish` can run exactly the same thing.
+package): metadata.yml (titles, licence, facets, search, canned queries),
+dashboards.yml (the dashboard, read by plugins/narrative_archive_narratives.py),
+settings.json (time limits, export), templates/, plugins/ and static/.
+Everything here only builds the `datasette serve` command for an archive from
+that directory, so a Docker image, systemd unit or `datasette publish` can run
+exactly the same thing.
 
 The archive is always opened mutable (never --immutable: crawls keep writing
 it) and Datasette opens it read-only (mode=ro); WAL lets both work at once.
@@ -48,6 +49,14 @@ def load_metadata(directory: str | Path | None = None) -> dict:
     import yaml
 
     return yaml.safe_load((datasette_dir(directory) / "metadata.yml").read_text(encoding="utf-8"))
+
+
+def load_dashboards(directory: str | Path | None = None) -> dict:
+    """datasette/dashboards.yml as a dict: datasette-dashboards' configuration, which the
+    narratives plugin hands to it (publish.dashboards), without the narratives' colours."""
+    from narrative_archive.publish.dashboards import DASHBOARDS_FILE, load
+
+    return load(datasette_dir(directory) / DASHBOARDS_FILE)
 
 
 def datasette_executable() -> list[str]:

@@ -140,6 +140,7 @@ from narrative_archive.store.schema import (
     SCHEMA_VERSION,
     _statements,
     ensure_schema,
+    has_column_ending,
     schema_version,
 )
 from narrative_archive.store.views import (
@@ -264,6 +265,7 @@ __all__ = [
     "SCHEMA_VERSION",
     "_statements",
     "ensure_schema",
+    "has_column_ending",
     "schema_version",
     "NOW_SQL",
     "VIEWS",

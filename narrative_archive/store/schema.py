@@ -47,3 +47,13 @@ def _statements(script: str) -> Iterable[str]:
             buffer = ""
     if buffer.strip():
         raise ValueError(f"incomplete SQL statement in migration: {buffer.strip()[:80]}")
+
+
+def has_column_ending(conn: sqlite3.Connection, suffix: str) -> bool:
+    """Whether any table or view of the file has a column whose name ends with suffix
+    (case-insensitive): the published archive asks it of "_markdown"."""
+    pattern = "%" + suffix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return conn.execute(
+        "select 1 from sqlite_master m join pragma_table_info(m.name) p "
+        "where m.type in ('table', 'view') and p.name like ? escape '\\' limit 1",
+        [pattern]).fetchone() is not None
