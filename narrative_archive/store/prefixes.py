@@ -1,0 +1,200 @@
+"""A narrative's query with its prefix terms spelt out, for finding its hits fast.
+
+FTS5 (without a prefix index, as the archive's) evaluates each prefix phrase of a query
+(`russia*`) by merging the doclists of every term it covers into one, over the whole
+archive, once per occurrence: russia-arming-taliban holds 2,567 of them, and on a topical
+archive `russia*` and `taliban*` cover most articles, so this merging is most of what
+a rematch cost. The same query with each prefix phrase replaced by the terms of the
+archive's vocabulary it covers (`NEAR(russia* arm taliban*)` -> `NEAR(russia arm taliban)
+OR NEAR(russian arm taliban)`) matches the same articles, and FTS5 reads those terms'
+doclists skipping to the rows it needs.
+
+It matches the same articles, not with the same phrases: snippet() scores a passage by
+the query's phrases, so snippets are cut with the query as written (store.rematch).
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+
+from narrative_archive.fts import _query_tokens, _tokenize
+
+# A prefix phrase is spelt out when it covers at most this many terms, and a NEAR group
+# when the product of its phrases' alternatives is at most MAX_NEAR; otherwise it stays
+# as written (the same matches, FTS5 merges its doclists as before).
+MAX_TERMS = 12
+MAX_NEAR = 48
+
+Terms = Callable[[str, int], list[str]]  # (prefix, limit) -> the vocabulary's terms
+
+
+class _Unknown(ValueError):
+    """A form of the query this rewriting does not handle: the query stays as written."""
+
+
+def spelt_out(query: str, terms: Terms) -> str | None:
+    """`query` with its prefix phrases replaced by the vocabulary terms they cover
+    (`terms(prefix, limit)`: the index's terms starting with prefix, at most limit), or
+    None when the query has a form this does not know (column filters, ^, +) or has no
+    prefix phrase to spell out: then the query as written is the one to run."""
+    tokens = _query_tokens(query)
+    if tokens is None or not any(token == "*" for token in tokens):
+        return None
+    rewriter = _Rewriter(tokens, terms)
+    try:
+        rewriter.rewrite()  # first pass: which prefixes the query holds
+        rewriter.spell()
+        rewriter.at = 0
+        return rewriter.rewrite()
+    except _Unknown:
+        return None
+
+
+class _Rewriter:
+    def __init__(self, tokens: list[str], terms: Terms):
+        self.tokens, self.at, self.terms = tokens, 0, terms
+        self.cache: dict[str, list[str] | None] = {}  # prefix as written -> alternatives
+        self.changed = False
+
+    def peek(self, ahead: int = 0) -> str | None:
+        at = self.at + ahead
+        return self.tokens[at] if at < len(self.tokens) else None
+
+    def take(self, expected: str | None = None) -> str:
+        token = self.peek()
+        if token is None or (expected is not None and token != expected):
+            raise _Unknown(expected)
+        self.at += 1
+        return token
+
+    def rewrite(self) -> str | None:
+        text = self.disjunction()
+        if self.peek() is not None:
+            raise _Unknown(self.peek())
+        return text if self.changed else None
+
+    # FTS5's grammar as query_gate reads it: OR below AND (explicit or implicit) below NOT.
+    def disjunction(self) -> str:
+        parts = [self.conjunction()]
+        while self.peek() == "OR":
+            self.take()
+            parts.append(self.conjunction())
+        return parts[0] if len(parts) == 1 else " OR ".join(parts)
+
+    def conjunction(self) -> str:
+        parts = [self.negation()]
+        while self.peek() not in (None, ")", "OR"):
+            if self.peek() == "AND":
+                self.take()
+            parts.append(self.negation())
+        return parts[0] if len(parts) == 1 else " AND ".join(parts)
+
+    def negation(self) -> str:
+        text = self.primary()
+        while self.peek() == "NOT":
+            self.take()
+            text = f"{text} NOT {self.primary()}"
+        return text
+
+    def primary(self) -> str:
+        token = self.peek()
+        if token == "(":
+            self.take()
+            inner = self.disjunction()
+            self.take(")")
+            return f"({inner})"
+        if token == "NEAR" and self.peek(1) == "(":
+            return self.near()
+        if token in ("{", "^", "+", ":", "*", ",", ")") or self.peek(1) == ":" or token is None:
+            raise _Unknown(token)  # column filters, ^initial tokens, + phrases: as written
+        return self.either([self.phrase()])
+
+    def near(self) -> str:
+        self.take("NEAR")
+        self.take("(")
+        phrases = []
+        while self.peek() not in (",", ")"):
+            phrases.append(self.phrase())
+        distance = ""
+        if self.peek() == ",":
+            self.take()
+            distance = self.take()
+            if not distance.isdigit():
+                raise _Unknown(distance)
+            distance = f", {distance}"
+        self.take(")")
+        if not phrases:
+            raise _Unknown("NEAR()")
+        return self.either(phrases, lambda members: f"NEAR({' '.join(members)}{distance})")
+
+    def phrase(self) -> tuple[str, list[str] | None]:
+        """(the phrase as written, its alternatives spelt out or None to keep it)."""
+        token = self.take()
+        if token in ("(", ")", ",", "*", "+", ":", "^", "{", "}") or token in ("AND", "OR", "NOT"):
+            raise _Unknown(token)
+        if self.peek() == "+":
+            raise _Unknown("+")
+        if self.peek() != "*":
+            return token, None
+        self.take("*")
+        return f"{token}*", self.alternatives(token)
+
+    def alternatives(self, token: str) -> list[str] | None:
+        return self.cache.setdefault(token, None)
+
+    def spell(self) -> None:
+        """Fill the cache: each prefix's alternatives, every text tokenized in one go."""
+        written = list(self.cache)
+        texts = [token[1:-1].replace('""', '"') if token.startswith('"') else token
+                 for token in written]
+        found: dict[str, tuple[list[str], list[str]]] = {}
+        for token, stems in zip(written, _tokenize(texts), strict=True):
+            if stems:  # the tokenizer stems a query's prefix as it stems a word
+                covered = self.terms(stems[-1], MAX_TERMS + 1)
+                if len(covered) <= MAX_TERMS:
+                    found[token] = (stems, covered)
+        # each word written must read back as itself (the stemmer is not idempotent)
+        words = sorted({word for stems, covered in found.values() for word in stems[:-1] + covered})
+        same = {word for word, tokens in zip(words, _tokenize(words), strict=True)
+                if tokens == [word]}
+        self.changed = False
+        for token, (stems, covered) in found.items():
+            if all(word in same for word in stems[:-1] + covered):
+                self.cache[token] = ['"' + " ".join([*stems[:-1], term]).replace('"', '""') + '"'
+                                     for term in covered]
+
+    def either(self, phrases: list[tuple[str, list[str] | None]],
+               form: Callable[[list[str]], str] = lambda members: members[0]) -> str:
+        choices = [[written] if spelt is None else spelt for written, spelt in phrases]
+        combinations = 1
+        for choice in choices:
+            combinations *= len(choice)
+        if all(spelt is None for _, spelt in phrases) or combinations > MAX_NEAR:
+            return form([written for written, _ in phrases])
+        self.changed = True
+        if combinations == 0:  # a prefix no term of the archive starts with: no match
+            return form([written for written, _ in phrases])
+        members = [form(list(combination)) for combination in itertools.product(*choices)]
+        return members[0] if len(members) == 1 else "(" + " OR ".join(members) + ")"
+
+
+def archive_terms(conn) -> Terms:
+    """terms(prefix, limit) over the archive's articles_fts: the index's terms that start
+    with prefix, in order, at most limit. Each step is one seek (fts5vocab 'instance',
+    `term >= ?`): the 'row' vocabulary would count every term's documents."""
+    conn.execute("CREATE VIRTUAL TABLE IF NOT EXISTS temp.articles_fts_terms"
+                 " USING fts5vocab(main, articles_fts, 'instance')")
+
+    def terms(prefix: str, limit: int) -> list[str]:
+        found: list[str] = []
+        after = prefix
+        while len(found) < limit:
+            row = conn.execute("SELECT term FROM temp.articles_fts_terms WHERE term >= ?"
+                               " LIMIT 1", [after]).fetchone()
+            if row is None or not row[0].startswith(prefix):
+                break
+            found.append(row[0])
+            after = row[0] + "\x00"  # the next term: `term > ?` would step through instances
+        return found
+    return terms
