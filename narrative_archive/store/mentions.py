@@ -202,11 +202,14 @@ def _find_hits(db: sqlite_utils.Database, query: str) -> None:
 
     The scan computes snippet(); where FTS5's snippet() bug stops it (FIELD_NOTES), one
     more scan computes highlight() (which has no such bug) and the snippet is cut from
-    its output in Python (fts.best_excerpt). That scan runs the query with its prefix
-    phrases spelt out (store.prefixes: the same articles and the same marked words, a
-    quarter less CPU on a topical archive). Never one snippet() per hit: each such call
+    its output in Python (fts.best_excerpt). Never one snippet() per hit: each such call
     evaluates the whole query again, so a rematch would grow with hits x archive.
+
+    Both scans run the query with each prefix phrase that covers one term of the archive
+    written as that term (store.prefixes, `taliban*` -> "taliban"): the same phrases, so
+    the same hits, snippets and highlights, without FTS5 merging a doclist for each.
     """
+    original, query = query, spelt_out(query, archive_terms(db.conn), most=1) or query
     db.conn.execute("DROP TABLE IF EXISTS temp.hits")
     db.conn.execute("SAVEPOINT hits")
     try:
@@ -225,11 +228,11 @@ def _find_hits(db: sqlite_utils.Database, query: str) -> None:
         db.conn.execute(
             f"CREATE TEMP TABLE hits AS SELECT rowid AS article_id, best_excerpt({HIGHLIGHT_SQL})"
             " AS snippet FROM articles_fts WHERE articles_fts MATCH ?",
-            [spelt_out(query, archive_terms(db.conn)) or query],
+            [query],
         )
     else:
         db.conn.execute("RELEASE hits")
-    _cjk_hits(db, query)
+    _cjk_hits(db, original)
 
 
 CJK_LANGUAGES = ("zh", "ja")

@@ -9,8 +9,11 @@ archive's vocabulary it covers (`NEAR(russia* arm taliban*)` -> `NEAR(russia arm
 OR NEAR(russian arm taliban)`) matches the same articles, and FTS5 reads those terms'
 doclists skipping to the rows it needs.
 
-It matches the same articles, not with the same phrases: snippet() scores a passage by
-the query's phrases, so snippets are cut with the query as written (store.rematch).
+Spelt out in full, a query matches the same articles but not with the same phrases:
+snippet() scores a passage by the query's phrases, and one phrase per term reports a
+word once per phrase (highlight() was slower, not faster). So a rematch spells out only
+the prefixes that cover one term (`most=1`: `taliban*` -> "taliban", the same phrase):
+the same hits, snippets and highlights, without one doclist merge per occurrence.
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ class _Unknown(ValueError):
     """A form of the query this rewriting does not handle: the query stays as written."""
 
 
-def spelt_out(query: str, terms: Terms) -> str | None:
+def spelt_out(query: str, terms: Terms, most: int = MAX_TERMS) -> str | None:
     """`query` with its prefix phrases replaced by the vocabulary terms they cover
     (`terms(prefix, limit)`: the index's terms starting with prefix, at most limit), or
     None when the query has a form this does not know (column filters, ^, +) or has no
@@ -41,7 +44,7 @@ def spelt_out(query: str, terms: Terms) -> str | None:
     tokens = _query_tokens(query)
     if tokens is None or not any(token == "*" for token in tokens):
         return None
-    rewriter = _Rewriter(tokens, terms)
+    rewriter = _Rewriter(tokens, terms, most)
     try:
         rewriter.rewrite()  # first pass: which prefixes the query holds
         rewriter.spell()
@@ -52,8 +55,8 @@ def spelt_out(query: str, terms: Terms) -> str | None:
 
 
 class _Rewriter:
-    def __init__(self, tokens: list[str], terms: Terms):
-        self.tokens, self.at, self.terms = tokens, 0, terms
+    def __init__(self, tokens: list[str], terms: Terms, most: int):
+        self.tokens, self.at, self.terms, self.most = tokens, 0, terms, most
         self.cache: dict[str, list[str] | None] = {}  # prefix as written -> alternatives
         self.changed = False
 
@@ -151,8 +154,8 @@ class _Rewriter:
         found: dict[str, tuple[list[str], list[str]]] = {}
         for token, stems in zip(written, _tokenize(texts), strict=True):
             if stems:  # the tokenizer stems a query's prefix as it stems a word
-                covered = self.terms(stems[-1], MAX_TERMS + 1)
-                if len(covered) <= MAX_TERMS:
+                covered = self.terms(stems[-1], self.most + 1)
+                if len(covered) <= self.most:
                     found[token] = (stems, covered)
         # each word written must read back as itself (the stemmer is not idempotent)
         words = sorted({word for stems, covered in found.values() for word in stems[:-1] + covered})
