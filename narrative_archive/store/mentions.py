@@ -205,12 +205,16 @@ def _find_hits(db: sqlite_utils.Database, query: str) -> None:
     its output in Python (fts.best_excerpt). Never one snippet() per hit: each such call
     evaluates the whole query again, so a rematch would grow with hits x archive.
 
-    Both scans run the query with each prefix phrase that covers one term of the archive
-    written as that term (store.prefixes, `taliban*` -> "taliban"): the same phrases, so
-    the same hits, snippets and highlights, without FTS5 merging a doclist for each.
+    Both scans run the query without its parts that need a word no article holds, and
+    with each prefix phrase that covers one term written as that term (store.prefixes):
+    the phrases that can match are the same, so the hits, snippets and highlights are.
     """
-    original, query = query, spelt_out(query, archive_terms(db.conn), most=1) or query
+    original, fast = query, spelt_out(query, archive_terms(db.conn), most=1, prune=True)
     db.conn.execute("DROP TABLE IF EXISTS temp.hits")
+    if fast == "":  # no article holds what it needs
+        db.conn.execute("CREATE TEMP TABLE hits (article_id INTEGER, snippet TEXT)")
+        return _cjk_hits(db, original)
+    query = fast or original
     db.conn.execute("SAVEPOINT hits")
     try:
         db.conn.execute(
