@@ -116,9 +116,8 @@ def check_query(query: str) -> str | None:
     if not query or not query.strip():
         return "empty query"
     try:
-        _checker.execute(
-            "SELECT count(*) FROM articles_fts WHERE articles_fts MATCH ?", [query]
-        ).fetchone()
+        _checker.execute("SELECT count(*) FROM articles_fts WHERE articles_fts MATCH ?",
+                         [query]).fetchone()
     except sqlite3.Error as error:
         message = str(error)
         return message if message.startswith("fts5") else f"fts5: {message}"
@@ -201,14 +200,12 @@ class NarrativeMatcher:
             "SELECT offset FROM temp.instances WHERE term = ?", [term]))
 
     def _row(self, query: str, snippet: bool) -> tuple | None:  # (snippet or 1,) or None
+        where = " FROM articles_fts WHERE articles_fts MATCH ? AND rowid = 1"
         try:
-            return self.conn.execute(f"SELECT {SNIPPET_SQL if snippet else 1} FROM articles_fts"
-                                     " WHERE articles_fts MATCH ? AND rowid = 1",
+            return self.conn.execute(f"SELECT {SNIPPET_SQL if snippet else 1}{where}",
                                      [query]).fetchone()
         except sqlite3.DatabaseError:  # the snippet() bug: highlight() has none
-            marked = self.conn.execute(f"SELECT {HIGHLIGHT_SQL} FROM articles_fts"
-                                       " WHERE articles_fts MATCH ? AND rowid = 1",
-                                       [query]).fetchone()
+            marked = self.conn.execute(f"SELECT {HIGHLIGHT_SQL}{where}", [query]).fetchone()
             return (best_excerpt(marked),) if marked else None
 
 
@@ -257,9 +254,8 @@ def matching_rows(texts: Iterable[str], query: str, columns: str = "") -> dict[i
                          [(i, split_cjk(text)) for i, text in enumerate(texts, 1)])
         select = f"rowid{', ' + columns if columns else ''}"
         return {row[0]: tuple(unsplit_cjk(v) if isinstance(v, str) else v for v in row[1:])
-                for row in conn.execute(
-                    f"SELECT {select} FROM articles_fts WHERE articles_fts MATCH ?",
-                    [cjk_query(query)])}
+                for row in conn.execute(f"SELECT {select} FROM articles_fts"
+                                        " WHERE articles_fts MATCH ?", [cjk_query(query)])}
     finally:
         conn.close()
 
@@ -268,8 +264,7 @@ def split_matches(rows: Iterable[tuple[int, str | None, str | None]],
                   query: str) -> dict[int, str | None]:
     """Which of these (id, title, text) rows `query` matches in an in-memory index of their
     split text (split_cjk), each with its snippet cut from highlight(): how a rematch reads
-    Chinese and Japanese articles, as the matcher did at ingest. sqlite3.Error when the
-    query fails."""
+    Chinese and Japanese articles, as the matcher did at ingest. sqlite3.Error if it fails."""
     conn = memory_index()
     try:
         conn.executemany("INSERT INTO articles_fts (rowid, title, text) VALUES (?, ?, ?)",
@@ -291,19 +286,25 @@ def best_excerpt(columns: Iterable[str | None]) -> str | None:
 
 
 def excerpt(marked: str | None, tokens: int = SNIPPET_TOKENS) -> str | None:
-    """About `tokens` words of highlighted text around its first mark, '…' where cut."""
+    """About `tokens` words of highlighted text around its first mark, '…' where cut; only
+    the words around the mark are split (a rematch cuts one excerpt for each of its hits)."""
     if not marked:
         return marked
-    words = marked.split()
-    first = next((i for i, word in enumerate(words) if MARK_OPEN in word), 0)
-    start = max(0, first - tokens // 4)
-    end = min(len(words), start + tokens)
-    opened = sum(word.count(MARK_OPEN) - word.count(MARK_CLOSE) for word in words[start:end])
-    while end < len(words) and opened > 0:  # never cut a marked phrase in two
-        opened += words[end].count(MARK_OPEN) - words[end].count(MARK_CLOSE)
-        end += 1
-    text = " ".join(words[start:end])
-    return ("…" if start > 0 else "") + text + ("…" if end < len(words) else "")
+    start, back = max(marked.find(MARK_OPEN), 0), tokens // 4  # start: the first marked word's
+    while start > 0 and not marked[start - 1].isspace():
+        start -= 1
+    before = marked[:start].rsplit(None, back) if back else [""] * bool(marked[:start].strip())
+    cut = len(before) > back  # words before the excerpt
+    words = before[1:] if cut else before
+    after = marked[start:].split(None, tokens - len(words))
+    rest = after.pop() if len(after) > tokens - len(words) else ""
+    words += after
+    opened = sum(word.count(MARK_OPEN) - word.count(MARK_CLOSE) for word in words)
+    while rest and opened > 0:  # never cut a marked phrase in two
+        word, rest = (rest.split(None, 1) + [""])[:2]
+        words.append(word)
+        opened += word.count(MARK_OPEN) - word.count(MARK_CLOSE)
+    return ("…" if cut else "") + " ".join(words) + ("…" if rest.strip() else "")
 
 
 def highlighted_rows(rows: Iterable[tuple[int, str | None, str | None]],
@@ -315,8 +316,7 @@ def highlighted_rows(rows: Iterable[tuple[int, str | None, str | None]],
     query fails."""
     conn = memory_index()
     try:
-        conn.executemany("INSERT INTO articles_fts (rowid, title, text) VALUES (?, ?, ?)",
-                         list(rows))
+        conn.executemany("INSERT INTO articles_fts (rowid, title, text) VALUES (?, ?, ?)", rows)
         return {row[0]: (row[1], row[2]) for row in conn.execute(
             f"SELECT rowid, {HIGHLIGHT_SQL} FROM articles_fts WHERE articles_fts MATCH ?",
             [query])}

@@ -19,6 +19,7 @@ from narrative_archive.fts import (
     split_matches,
 )
 from narrative_archive.store.db import transaction
+from narrative_archive.store.prefixes import archive_terms, spelt_out
 from narrative_archive.times import now, period_of, periods_between
 
 logger = logging.getLogger("narrative_archive.match.narratives")
@@ -203,8 +204,17 @@ def _find_hits(db: sqlite_utils.Database, query: str) -> None:
     more scan computes highlight() (which has no such bug) and the snippet is cut from
     its output in Python (fts.best_excerpt). Never one snippet() per hit: each such call
     evaluates the whole query again, so a rematch would grow with hits x archive.
+
+    Both scans run the query without its parts that need a word no article holds, and
+    with each prefix phrase that covers one term written as that term (store.prefixes):
+    the phrases that can match are the same, so the hits, snippets and highlights are.
     """
+    original, fast = query, spelt_out(query, archive_terms(db.conn), most=1, prune=True)
     db.conn.execute("DROP TABLE IF EXISTS temp.hits")
+    if fast == "":  # no article holds what it needs
+        db.conn.execute("CREATE TEMP TABLE hits (article_id INTEGER, snippet TEXT)")
+        return _cjk_hits(db, original)
+    query = fast or original
     db.conn.execute("SAVEPOINT hits")
     try:
         db.conn.execute(
@@ -226,7 +236,7 @@ def _find_hits(db: sqlite_utils.Database, query: str) -> None:
         )
     else:
         db.conn.execute("RELEASE hits")
-    _cjk_hits(db, query)
+    _cjk_hits(db, original)
 
 
 CJK_LANGUAGES = ("zh", "ja")
