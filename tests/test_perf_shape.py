@@ -115,6 +115,39 @@ def test_day_counts_follow_every_write(archive):
     db.close()
 
 
+def test_removing_a_mention_reads_its_own_day_count_not_the_narratives_others(archive):
+    # A rematch that drops many mentions of a large narrative must stay linear: each
+    # mention removed touches its own day count, however many days the narrative has.
+    path, _ids = archive
+    db = store.open_db(path)
+
+    def steps_to_remove_one_mention() -> int:
+        article_id, = db.execute("SELECT article_id FROM mentions WHERE narrative_id = ? "
+                                 "LIMIT 1", [RA]).fetchone()
+        steps = [0]
+
+        def count() -> int:
+            steps[0] += 1
+            return 0
+        db.conn.set_progress_handler(count, 1)
+        with store.transaction(db):
+            db.execute("DELETE FROM mentions WHERE narrative_id = ? AND article_id = ?",
+                       [RA, article_id])
+        db.conn.set_progress_handler(None, 1)
+        return steps[0]
+
+    few = steps_to_remove_one_mention()
+    with store.transaction(db):  # 5,000 more days of the same narrative
+        db.conn.executemany("INSERT INTO narrative_day_counts (narrative_id, day, outlet_id, "
+                       "story_id, articles) VALUES (?, ?, 'elsewhere', ?, 1)",
+                       [(RA, f"1990-01-{i % 28 + 1:02d}", i) for i in range(5000)])
+    many = steps_to_remove_one_mention()
+    assert many < few * 2, (few, many)
+    db.execute("DELETE FROM narrative_day_counts WHERE outlet_id = 'elsewhere'")
+    summary_matches(db)
+    db.close()
+
+
 def test_export_streams_every_mention_with_outlet_columns(archive):
     path, _ids = archive
     db = store.open_db(path)
