@@ -261,7 +261,8 @@ def rematch_mentions(db: sqlite_utils.Database, narrative_id: str, query: str,
     """Make the narrative's mentions those its query matches now, set based (one
     INSERT ... SELECT): mentions no longer matched are deleted, new ones added, kept
     ones get `version` and a fresh snippet but keep their matched_at (their stance is
-    computed again when their matched words changed). Returns {"matched", "added",
+    computed again when their matched words changed; one that nothing changed is not
+    rewritten). Returns {"matched", "added",
     "removed"}."""
     db.conn.create_function("marked_terms", 1, marked_terms, deterministic=True)
     timestamp = now()
@@ -284,7 +285,11 @@ def rematch_mentions(db: sqlite_utils.Database, narrative_id: str, query: str,
             " terms = excluded.terms,"
             # other matched words, another sentence to read: the stance is computed again
             " stance_confidence = CASE WHEN excluded.terms IS mentions.terms"
-            " THEN mentions.stance_confidence END",
+            " THEN mentions.stance_confidence END"
+            # a kept mention that nothing changed is not written again
+            " WHERE mentions.narrative_version IS NOT excluded.narrative_version"
+            " OR mentions.snippet IS NOT excluded.snippet"
+            " OR mentions.terms IS NOT excluded.terms",
             [narrative_id, version, timestamp],
         )
         matched = db.conn.execute("SELECT count(*) FROM temp.hits").fetchone()[0]
