@@ -67,18 +67,19 @@ class Memo:
             return value
 
 
+def path_stamp(path: str | os.PathLike) -> tuple[int, int] | None:
+    """A file's size and modification time; None when there is no file."""
+    try:
+        found = os.stat(path)
+    except OSError:
+        return None
+    return found.st_size, found.st_mtime_ns
+
+
 def file_stamp(path: str | None) -> tuple | None:
     """The archive file's and its WAL's size and modification time, which every commit
     changes: what a Memo's entries are kept against. None (keep nothing) without a file or
     with NARRATIVE_ARCHIVE_PAGE_CACHE=off."""
     if not path or os.environ.get("NARRATIVE_ARCHIVE_PAGE_CACHE", "on").lower() in ("0", "off", "no"):
         return None
-    stamp: list[tuple[int, int] | None] = []
-    for name in (path, f"{path}-wal"):
-        try:
-            stat = os.stat(name)
-        except OSError:
-            stamp.append(None)
-        else:
-            stamp.append((stat.st_size, stat.st_mtime_ns))
-    return tuple(stamp)
+    return (path_stamp(path), path_stamp(f"{path}-wal"))

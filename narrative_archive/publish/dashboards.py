@@ -13,23 +13,14 @@ datasette-dashboards as its plugin configuration (the `get_metadata` hook, for t
 from __future__ import annotations
 
 import copy
-import os
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 from narrative_archive.publish import charts
+from narrative_archive.publish.cache import path_stamp
 
 DASHBOARDS_FILE = "dashboards.yml"  # in the Datasette directory, beside metadata.yml
-
-
-def stamp(path: str | Path) -> tuple[int, int] | None:
-    """The file's size and modification time; None when there is no file."""
-    try:
-        found = os.stat(path)
-    except OSError:
-        return None
-    return found.st_size, found.st_mtime_ns
 
 
 class ConfigFile:
@@ -52,7 +43,7 @@ class ConfigFile:
         if self.checked is not None and self.clock() - self.checked < self.check_every:
             return self.stamp, self.value
         self.checked = self.clock()
-        now = stamp(self.path)
+        now = path_stamp(self.path)
         if now != self.stamp or self.reads == 0:
             self.value = load(self.path) if now is not None else {}
             self.stamp = now
