@@ -26,10 +26,10 @@ FTS_COLUMNS = ("title", "text")
 def query_gate(query: str) -> Gate | None:
     """ftsgate.query_gate with the archive's tokenizer: a test True for every article the
     FTS5 `query` matches (None when the query has a form the gate does not read)."""
-    return ftsgate.query_gate(query, _tokenize)
+    return ftsgate.query_gate(query, tokenize)
 
 
-def _tokenize(texts: list[str]) -> list[list[str]]:
+def tokenize(texts: list[str]) -> list[list[str]]:
     """Each text as the archive's tokenizer splits and stems it."""
     conn = memory_index()
     try:
@@ -154,7 +154,7 @@ class NarrativeMatcher:
         # A part whose Disjuncts is None is evaluated whole, without a gate.
         self.queries = [cjk_query(narrative.match_query) for narrative in self.narratives]
         self.parts: list[list[tuple[str, ftsgate.Disjuncts | None]]] = [
-            [(cjk_query(part), ftsgate.Disjuncts(cjk_query(part), _tokenize) if by_part else
+            [(cjk_query(part), ftsgate.Disjuncts(cjk_query(part), tokenize) if by_part else
               _whole(cjk_query(part)))
              for part in (query_parts(narrative) if by_part else [narrative.match_query])]
             for narrative in self.narratives]
@@ -211,7 +211,7 @@ class NarrativeMatcher:
 
 def _whole(query: str) -> ftsgate.Disjuncts:
     """The query as one member behind its gate (the matcher before issue #21)."""
-    return ftsgate.Disjuncts(query, _tokenize, split=False)
+    return ftsgate.Disjuncts(query, tokenize, split=False)
 
 
 def query_parts(narrative: Query) -> list[str]:

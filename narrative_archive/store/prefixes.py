@@ -24,8 +24,8 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable
 
-from narrative_archive.fts import _tokenize
-from narrative_archive.ftsgate import query_tokens as _query_tokens
+from narrative_archive.fts import tokenize
+from narrative_archive.ftsgate import query_tokens
 
 # A prefix phrase is spelt out when it covers at most this many terms, and a NEAR group
 # when the product of its phrases' alternatives is at most MAX_NEAR; otherwise it stays
@@ -48,7 +48,7 @@ def spelt_out(query: str, terms: Terms, most: int = MAX_TERMS,
     to change: then the query as written is the one to run. With `prune`, the parts that
     need a word no article holds (a NEAR, an AND, a NOT's left side) are left out, and ""
     means the query matches no article at all."""
-    tokens = _query_tokens(query)
+    tokens = query_tokens(query)
     if tokens is None or not (prune or "*" in tokens):
         return None
     rewriter = _Rewriter(tokens, terms, most, prune)
@@ -169,19 +169,19 @@ class _Rewriter:
         texts = [token[1:-1].replace('""', '"') if token.startswith('"') else token
                  for token in written]
         found: dict[str, tuple[list[str], list[str]]] = {}
-        for token, stems in zip(written, _tokenize(texts), strict=True):
+        for token, stems in zip(written, tokenize(texts), strict=True):
             if stems:  # the tokenizer stems a query's prefix as it stems a word
                 covered = self.terms(stems[-1], self.most + 1)
                 if len(covered) <= self.most:
                     found[token] = (stems, covered)
         # each word written must read back as itself (the stemmer is not idempotent)
         words = sorted({word for stems, covered in found.values() for word in stems[:-1] + covered})
-        same = {word for word, tokens in zip(words, _tokenize(words), strict=True)
+        same = {word for word, tokens in zip(words, tokenize(words), strict=True)
                 if tokens == [word]}
         self.changed = False
         if self.prune:  # which phrases the archive holds: each word, the prefix a term
             phrases = list(self.words)
-            for (token, prefix), stems in zip(phrases, _tokenize(
+            for (token, prefix), stems in zip(phrases, tokenize(
                     [t[1:-1].replace('""', '"') if t.startswith('"') else t
                      for t, _ in phrases]), strict=True):
                 self.words[(token, prefix)] = all(
