@@ -24,7 +24,7 @@ DEFAULT_STANCE_FILE = DEFAULT_CONFIG_DIR / "stance.yml"
 # libyaml's safe loader when PyYAML has it: a worker process reads the cue lists in 40 ms, not 300
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 CUE_LISTS = ("attribution", "denial", "negation", "not_denial", "labels", "prefixes",
-             "speakers", "unnamed")
+             "speakers", "unnamed", "not_attribution")
 
 # A word: letters with their combining marks (Indic vowel signs are marks, which \w splits
 # on), joined by an inner apostrophe ("don't", "Russia's").
@@ -48,6 +48,7 @@ class LanguageCues:
     negation_window: tuple[int, int] = (3, 0)
     speakers: tuple[tuple[str, ...], ...] = ()  # who can dispute or assert: officials, bodies
     unnamed: tuple[tuple[str, ...], ...] = ()  # a source that is not named
+    not_attribution: tuple[tuple[str, ...], ...] = ()  # words an attribution cue matches that are not one
 
 
 def load_cues(path: str | Path | None = None, override: Mapping | None = None) -> dict[str, LanguageCues]:
@@ -82,10 +83,17 @@ def _with_related(raw: Mapping) -> dict[str, dict[str, Any]]:
         for name in RELATED_LISTS:
             cues = list(lists.get(name, []))
             for other in lists.get("related", ()):
-                cues += [cue for cue in raw[other].get(name, []) if cue not in cues]
+                # an ending ("*rait", "*ria") is a neighbour's grammar, not shared vocabulary:
+                # Portuguese "*ria" would read Italian "storia" and Spanish "historia"
+                cues += [cue for cue in raw[other].get(name, []) if cue not in cues and not _ending(cue)]
             if cues:
                 widened[language][name] = cues
     return widened
+
+
+def _ending(cue: str) -> bool:
+    """Whether a cue is a word ending alone ("*rait", "*ría"): a language's morphology."""
+    return cue.startswith("*") and not cue.endswith("*") and " " not in cue.strip()
 
 
 def merge_cues(base: Mapping, override: Mapping) -> dict[str, dict[str, Any]]:
@@ -142,7 +150,7 @@ def _compile(lists: Mapping) -> LanguageCues:
         not_denial=cues("not_denial"), labels=cues("labels"),
         prefixes=tuple(fold(p) for p in lists.get("prefixes", [])),
         negation_window=tuple(lists.get("negation_window", (3, 0))),
-        speakers=cues("speakers"), unnamed=cues("unnamed"),
+        speakers=cues("speakers"), unnamed=cues("unnamed"), not_attribution=cues("not_attribution"),
     )
 
 

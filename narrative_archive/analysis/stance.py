@@ -217,7 +217,9 @@ def _read(sentence: str, stems: tuple[str, ...], lc: LanguageCues, title: bool =
         found.append(" ".join(tokens[start:end]))
         cue_at = start if cue_at is None else cue_at
     before_n, after_n = lc.negation_window
-    reported = _find(tokens, lc.attribution, lc.prefixes, used)
+    # words an attribution cue would match that are not one ("retrait", "mayoría")
+    not_said = {i for start, end in _find(tokens, lc.not_attribution, lc.prefixes, used) for i in range(start, end)}
+    reported = _find(tokens, lc.attribution, lc.prefixes, used | not_said)
     for position in _term_positions(tokens, stems):
         window = [*range(max(0, position - before_n), position),
                   *range(position + 1, min(len(tokens), position + 1 + after_n))]
@@ -234,7 +236,7 @@ def _read(sentence: str, stems: tuple[str, ...], lc: LanguageCues, title: bool =
             found.append("negated claim: " + " ".join(tokens[low:high + 1]))
             used.add(negation)
             cue_at = negation if cue_at is None else cue_at
-    attributions = _find(tokens, lc.attribution, lc.prefixes, used)
+    attributions = _find(tokens, lc.attribution, lc.prefixes, used | not_said)
     speaker = _SPEAKER.match(sentence)
     colon = False
     if speaker:
@@ -251,7 +253,7 @@ def _read(sentence: str, stems: tuple[str, ...], lc: LanguageCues, title: bool =
     if colon and speaker:  # so far colon is only set when the speaker matched
         found.append(" ".join(_TOKEN.findall(fold(speaker.group(1)))) + ":")
     trailing = _TRAILING_SOURCE.search(sentence)
-    if trailing and not colon and has_term and not _term_positions(_TOKEN.findall(fold(trailing.group())), stems):
+    if trailing and not colon and has_term and _is_source(trailing.group(), stems, lc):
         colon = True
         found.append(": " + " ".join(_TOKEN.findall(fold(trailing.group()))))
     if _QUESTION_END.search(sentence) or (title and _questioned(sentence, stems)):
@@ -263,6 +265,17 @@ def _read(sentence: str, stems: tuple[str, ...], lc: LanguageCues, title: bool =
     if attributions or colon or negated_denial or any(cue in found for cue in ("question", "quoted", "quotation")):
         return Reading("reports", found, attributions[0][0] if attributions else None, has_term)
     return Reading("asserts", found, None, has_term)
+
+
+def _is_source(words: str, stems, lc: LanguageCues) -> bool:
+    """Whether the words after a headline's colon or dash name a source (": NYT", "– report"):
+    no matched term among them, and a capitalised word or an attribution cue in them (in a
+    script with capitals): "…: трое погибших" (three dead) is the story's next clause."""
+    tokens = _TOKEN.findall(fold(words))
+    if not tokens or _term_positions(tokens, stems):
+        return False
+    letter = next((c for c in words if c.isalpha()), "")
+    return letter.isupper() or letter.lower() == letter.upper() or bool(_find(tokens, lc.attribution, lc.prefixes))
 
 
 def _questioned(title: str, stems) -> bool:

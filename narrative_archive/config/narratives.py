@@ -81,7 +81,7 @@ def _lexicon(e: Entry) -> tuple[tuple[str, tuple[tuple[str, tuple[str, ...]], ..
 
 # the cue lists of config/stance.yml a narrative's `stance:` key may extend or replace
 STANCE_LISTS = ("attribution", "denial", "negation", "not_denial", "labels", "prefixes",
-                "speakers", "unnamed")
+                "speakers", "unnamed", "not_attribution")
 
 
 def _stance(e: Entry) -> tuple[tuple[str, str, str, tuple], ...]:
