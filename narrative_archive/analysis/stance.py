@@ -88,6 +88,7 @@ class Reading:
     cue_at: int | None = None  # token index of the denial or attribution cue
     has_term: bool = False
     outlet_voice: bool = False  # a rebuttal no one else in the sentence is said to make
+    said_at: tuple[int, ...] = ()  # token index of every attribution cue
 
 
 def classify_stance(
@@ -184,7 +185,7 @@ def _names_source(sentence: str, reading: Reading, stems) -> bool:
     if reading.label != "reports" or reading.cue_at is None:
         return False
     terms = _term_positions(_TOKEN.findall(fold(sentence)), stems)
-    return bool(terms) and reading.cue_at > min(terms)
+    return bool(terms) and any(at > min(terms) for at in reading.said_at)
 
 
 def read_sentence(sentence: str, stems: tuple[str, ...], lc: LanguageCues) -> tuple[str, list[str]]:
@@ -263,7 +264,8 @@ def _read(sentence: str, stems: tuple[str, ...], lc: LanguageCues, title: bool =
     if not attributions and "quoted" not in found and _has_quotation(sentence):
         found.append("quotation")  # someone is quoted: the sentence tells what others say
     if attributions or colon or negated_denial or any(cue in found for cue in ("question", "quoted", "quotation")):
-        return Reading("reports", found, attributions[0][0] if attributions else None, has_term)
+        return Reading("reports", found, attributions[0][0] if attributions else None, has_term,
+                       said_at=tuple(start for start, _ in attributions))
     return Reading("asserts", found, None, has_term)
 
 

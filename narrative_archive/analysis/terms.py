@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+import unicodedata
 from functools import lru_cache
 
 from narrative_archive.analysis.cues import TOKEN as _TOKEN
@@ -49,17 +50,27 @@ def stem_test(stems: tuple[str, ...]):
     (لطالبان). Answers are remembered per token (no regular expression to compile: every
     mention brings its own terms)."""
     longer = tuple(stem for stem in stems if len(stem) >= 4)
+    bare = tuple(_bare(stem) for stem in stems)
     memo: dict[str, bool] = {}
 
     def has(token: str) -> bool:
         found = memo.get(token)
         if found is None:
             found = memo[token] = token.startswith(stems) or any(
-                stem in token[:len(stem) + 3] for stem in longer)
+                stem in token[:len(stem) + 3] for stem in longer) or (
+                not token.isascii() and _bare(token).startswith(bare))
             if len(memo) > 20_000:
                 memo.clear()
         return found
     return has
+
+
+def _bare(word: str) -> str:
+    """A Latin word without its accents: full-text search matches "talibów" for "talibow"
+    (the highlighted form may be another inflection's), so stance must too."""
+    if word.isascii():
+        return word
+    return "".join(c for c in unicodedata.normalize("NFD", word) if not unicodedata.combining(c))
 
 
 _CHUNK = 5_000
