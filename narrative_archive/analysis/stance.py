@@ -289,7 +289,10 @@ def _questioned(title: str, stems) -> bool:
                for part in parts[:-1])
 
 
-_CLAUSE_BREAK = re.compile(r";|\s[—–]\s")
+# a clause that closes the sentence after the claim: "; Moscow denied it", "— a charge that
+# Pakistan has denied", ", which Islamabad denies", "فيما نفى ...", "وهو ما ... نفيه"
+_CLAUSE_BREAK = re.compile(r";|\s[—–]\s|\w—|,\s*(?:which|while|whereas|a charge|an allegation|an accusation|claims)\b"
+                           r"|[,،]?\s(?:فيما|وهو ما|بينما)\s")
 
 
 def _claim_then_denial(sentence: str, tokens: list[str], cue_at: int, stems) -> bool:
