@@ -182,3 +182,56 @@ def test_a_bare_headline_over_a_lead_in_the_outlets_voice_asserts():
     # a cue word before the claim is not the claim's source
     text = "The apparent goal of the Kremlin: Russia is arming the Taliban to bleed NATO."
     assert stance("Russia is arming the Taliban", text).stance == "asserts"
+
+
+def test_a_lead_credits_the_claim_with_any_attribution_cue_after_it():
+    # "report" opens the sentence, but "according to" after the claim names its source
+    text = ("A report says Russia has been supplying weapons to the Taliban, according to The Times."
+            " The payments began two years ago.")
+    assert stance("Russia is arming the Taliban", text).stance == "reports"
+
+
+def test_a_noun_with_a_conditional_ending_is_not_a_hedge():
+    # "retrait" ends like "soutiendrait", "mayoría" like "apoyaría"
+    text = "La Russie arme les talibans depuis le retrait américain. Les armes arrivent par le nord."
+    assert stance("La Russie arme les talibans", text, "fr").stance == "asserts"
+    text = "Rusia entrega armas a los talibanes, la mayoría fusiles. Llegan por Tayikistán."
+    assert stance("Rusia arma a los talibanes", text, "es").stance == "asserts"
+    text = "La Russie soutiendrait les talibans. Les armes arrivent par le nord."
+    assert stance("La Russie arme les talibans ?", text, "fr").stance == "reports"
+
+
+def test_a_conditional_ending_is_not_borrowed_by_a_related_language(tmp_path):
+    path = tmp_path / "stance.yml"
+    path.write_text('pt:\n  attribution: ["*ria", segundo]\nit:\n  related: [pt]\n  attribution: [secondo]\n',
+                    encoding="utf-8")
+    cues = load_cues(path)
+    assert cues["it"].attribution == (("secondo",), ("segundo",))  # Italian "storia" is no hedge
+
+
+def test_lowercase_words_after_a_headline_colon_are_not_a_source():
+    text = "The Taliban flew a Black Hawk the US left behind. It crashed near Kabul."
+    terms = ["taliban", "black", "hawk", "us", "left", "behind"]
+    title = "A Black Hawk the US left behind crashes in a Taliban drill: three dead"
+    assert classify_stance(title, text, terms).stance == "asserts"
+    assert classify_stance("Taliban fly a Black Hawk the US left behind: Reuters", text, terms).stance == "reports"
+
+
+def test_matched_terms_are_found_without_their_accents():
+    # "talibów" in the headline, "talibowie" highlighted (stem "talibow"): the headline holds the claim
+    result = classify_stance("CNN: prawdopodobnie Moskwa zbroi talibów", "Moskwa dostarcza broń talibom.",
+                             ["talibowie"], language="pl")
+    assert (result.stance, result.evidence["frame"], result.reason) == ("reports", "title", None)
+
+
+def test_a_denial_closing_the_sentence_after_the_claim_tells_both_sides():
+    text = ("Hundreds of reports mention suspicions that Russia is arming the Taliban—a charge"
+            " that Moscow has repeatedly denied. More follows.")
+    assert stance("Reports on Afghanistan", text).stance == "reports"
+    text = "Russia denies that it is arming the Taliban. More follows."
+    assert stance("Reports on Afghanistan", text).stance == "disputes"
+
+
+def test_intelligence_is_a_claim_word_not_a_source():
+    terms = ["russia", "sharing", "intelligence", "taliban"]
+    assert classify_stance("Russia now sharing intelligence with Taliban", "", terms).stance == "asserts"
