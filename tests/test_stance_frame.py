@@ -209,14 +209,6 @@ def test_a_conditional_ending_is_not_borrowed_by_a_related_language(tmp_path):
     assert cues["it"].attribution == (("secondo",), ("segundo",))  # Italian "storia" is no hedge
 
 
-def test_lowercase_words_after_a_headline_colon_are_not_a_source():
-    text = "The Taliban flew a Black Hawk the US left behind. It crashed near Kabul."
-    terms = ["taliban", "black", "hawk", "us", "left", "behind"]
-    title = "A Black Hawk the US left behind crashes in a Taliban drill: three dead"
-    assert classify_stance(title, text, terms).stance == "asserts"
-    assert classify_stance("Taliban fly a Black Hawk the US left behind: Reuters", text, terms).stance == "reports"
-
-
 def test_matched_terms_are_found_without_their_accents():
     # "talibów" in the headline, "talibowie" highlighted (stem "talibow"): the headline holds the claim
     result = classify_stance("CNN: prawdopodobnie Moskwa zbroi talibów", "Moskwa dostarcza broń talibom.",

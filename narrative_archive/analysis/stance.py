@@ -254,7 +254,7 @@ def _read(sentence: str, stems: tuple[str, ...], lc: LanguageCues, title: bool =
     if colon and speaker:  # so far colon is only set when the speaker matched
         found.append(" ".join(_TOKEN.findall(fold(speaker.group(1)))) + ":")
     trailing = _TRAILING_SOURCE.search(sentence)
-    if trailing and not colon and has_term and _is_source(trailing.group(), stems, lc):
+    if trailing and not colon and has_term and not _term_positions(_TOKEN.findall(fold(trailing.group())), stems):
         colon = True
         found.append(": " + " ".join(_TOKEN.findall(fold(trailing.group()))))
     if _QUESTION_END.search(sentence) or (title and _questioned(sentence, stems)):
@@ -267,17 +267,6 @@ def _read(sentence: str, stems: tuple[str, ...], lc: LanguageCues, title: bool =
         return Reading("reports", found, attributions[0][0] if attributions else None, has_term,
                        said_at=tuple(start for start, _ in attributions))
     return Reading("asserts", found, None, has_term)
-
-
-def _is_source(words: str, stems, lc: LanguageCues) -> bool:
-    """Whether the words after a headline's colon or dash name a source (": NYT", "– report"):
-    no matched term among them, and a capitalised word or an attribution cue in them (in a
-    script with capitals): "…: трое погибших" (three dead) is the story's next clause."""
-    tokens = _TOKEN.findall(fold(words))
-    if not tokens or _term_positions(tokens, stems):
-        return False
-    letter = next((c for c in words if c.isalpha()), "")
-    return letter.isupper() or letter.lower() == letter.upper() or bool(_find(tokens, lc.attribution, lc.prefixes))
 
 
 def _questioned(title: str, stems) -> bool:
