@@ -1,12 +1,14 @@
 """Narrative matching and stance scored on real published text (issue 19).
 
-    python benchmarks/realtext.py DIR [--split dev|test|all] [--errors]
+    python benchmarks/realtext.py DIR [--split dev|test|holdout|all] [--errors]
 
 DIR holds the pages' text, one file per labelled URL, named
 sha1(url).hexdigest()[:16] + ".txt": the title on the first line (may be empty), a blank
 line, then the text. The labels (facts: URL, date, language, outlet, narratives with
 stance, speaker, split) are benchmarks/realtext/labels.jsonl; the text is third-party
-and is not in the repository (docs/realtext.md says how to rebuild DIR).
+and is not in the repository (docs/realtext.md says how to rebuild DIR). Splits: `dev`
+(tuned on), `test` (a hash of the URL), `holdout` (labelled blind, scored once); `all`
+is every record.
 
 Every article goes the crawl's way: stored in a scratch archive, matched by the
 crawl's NarrativeMatcher, then match_article (snippet, matched terms, stance and its
@@ -37,6 +39,7 @@ from narrative_archive.paths import DEFAULT_CONFIG_DIR
 ROOT = Path(__file__).resolve().parent.parent
 LABELS = ROOT / "benchmarks" / "realtext" / "labels.jsonl"
 STANCES = ("asserts", "reports", "disputes")
+SPLITS = ("dev", "test", "holdout")
 SPEAKERS = ("outlet", "official", "unnamed")
 LABEL_KEYS = ("url", "date", "language", "outlet", "title", "narratives", "speaker", "split", "why")
 
@@ -204,13 +207,16 @@ def report(counts: dict, out=sys.stdout) -> None:
 
 def merge(paths: Iterable[Path], out: Path = LABELS) -> int:
     """Merge label files into one, deduplicated on URL and sorted by it. A URL labelled twice
-    must carry the same narratives, speakers and split; other fields fill each other's gaps."""
+    must carry the same narratives, speakers and split (one of SPLITS: a holdout record stays
+    holdout); other fields fill each other's gaps."""
     merged: dict[str, dict] = {}
     for path in paths:
         for line in path.read_text(encoding="utf-8").splitlines():
             if not line.strip():
                 continue
             record = {key: json.loads(line).get(key) for key in LABEL_KEYS}
+            if record["split"] not in SPLITS:
+                raise SystemExit(f"{record['url']}: unknown split {record['split']!r}")
             old = merged.get(record["url"])
             if old is None:
                 merged[record["url"]] = record
@@ -254,7 +260,7 @@ def fetch(text_dir: Path, records: list[dict]) -> None:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("dir", type=Path, nargs="?", help="folder of the pages' text, one file per URL")
-    parser.add_argument("--split", choices=("dev", "test", "all"), default="dev")
+    parser.add_argument("--split", choices=(*SPLITS, "all"), default="dev")
     parser.add_argument("--labels", type=Path, default=LABELS)
     parser.add_argument("--narratives", type=Path, default=DEFAULT_CONFIG_DIR / "narratives.yml")
     parser.add_argument("--errors", action="store_true", help="list every mismatch with its evidence")

@@ -41,7 +41,7 @@ def test_the_shipped_labels_are_facts_only_one_per_url_sorted():
     narrative_ids = {n.id for n in SHIPPED}
     for record in records:
         assert set(record) == set(realtext.LABEL_KEYS)  # no text
-        assert record["split"] in ("dev", "test")
+        assert record["split"] in realtext.SPLITS
         assert set(record["narratives"]) <= narrative_ids
         assert set(record["narratives"].values()) <= set(realtext.STANCES)
         assert set(record["speaker"]) == set(record["narratives"])
@@ -62,6 +62,46 @@ def test_merge_dedupes_on_url_and_fills_gaps(tmp_path):
     (tmp_path / "c.jsonl").write_text(json.dumps({**one, "split": "test"}) + "\n")
     with pytest.raises(SystemExit, match="split differs"):
         realtext.merge([tmp_path / "a.jsonl", tmp_path / "c.jsonl"], out)
+    (tmp_path / "d.jsonl").write_text(json.dumps({**one, "split": "tuning"}) + "\n")
+    with pytest.raises(SystemExit, match="unknown split"):
+        realtext.merge([tmp_path / "d.jsonl"], out)
+
+
+def test_the_holdout_split_is_read_apart_and_kept_apart_by_merge(tmp_path):
+    """A holdout label file merges into labels.jsonl keeping its split; --split holdout
+    reads only it, dev and test never see it, and all reads everything."""
+    def record(url, split):
+        return {"url": url, "date": None, "language": "en", "outlet": "x.example", "title": "T",
+                "narratives": {}, "speaker": {}, "split": split, "why": "negative"}
+    (tmp_path / "labels.jsonl").write_text(
+        json.dumps(record("https://x.example/d", "dev")) + "\n"
+        + json.dumps(record("https://x.example/t", "test")) + "\n")
+    (tmp_path / "labels-holdout.jsonl").write_text(json.dumps(record("https://x.example/h", "holdout")) + "\n")
+    out = tmp_path / "labels.jsonl"
+    assert realtext.merge([out, tmp_path / "labels-holdout.jsonl"], out) == 3
+    assert [r["url"] for r in realtext.load_labels(out, "holdout")] == ["https://x.example/h"]
+    assert [r["url"] for r in realtext.load_labels(out, "dev")] == ["https://x.example/d"]
+    assert [r["url"] for r in realtext.load_labels(out, "test")] == ["https://x.example/t"]
+    assert len(realtext.load_labels(out, "all")) == 3
+    # a URL already labelled dev cannot come back as holdout
+    (tmp_path / "again.jsonl").write_text(json.dumps(record("https://x.example/d", "holdout")) + "\n")
+    with pytest.raises(SystemExit, match="split differs"):
+        realtext.merge([out, tmp_path / "again.jsonl"], out)
+
+
+def test_the_shipped_holdout_file_is_holdout_only_and_new():
+    """benchmarks/realtext/labels-holdout.jsonl: every record is split holdout, labelled by the
+    same keys, and none of its URLs is in another label file (it was labelled blind)."""
+    folder = ROOT / "benchmarks" / "realtext"
+    holdout = realtext.load_labels(folder / "labels-holdout.jsonl")
+    assert holdout and {r["split"] for r in holdout} == {"holdout"}
+    for record in holdout:
+        assert set(record) == set(realtext.LABEL_KEYS)
+        assert set(record["speaker"]) == set(record["narratives"])
+    others = {r["url"] for path in folder.glob("labels*.jsonl") if path.name not in
+              ("labels.jsonl", "labels-holdout.jsonl") for r in realtext.load_labels(path)}
+    others |= {r["url"] for r in realtext.load_labels() if r["split"] != "holdout"}
+    assert not others & {r["url"] for r in holdout}
 
 
 def test_scoring_goes_the_crawls_way_on_a_folder_of_texts(tmp_path):
