@@ -124,7 +124,7 @@ def _claim(e: Entry) -> tuple[tuple[str, tuple], ...]:
     claim = e.get("claim", dict, default={})
     if not claim:
         return ()
-    parsed = []
+    parsed: list[tuple[str, tuple]] = []
     for name, value in claim.items():
         where = f"claim.{name}"
         if name == "window":

@@ -16,10 +16,13 @@ way to match: an article the narrative's query does not match still matches when
        Taliban", "Pakistan's support for the Taliban", "Pakistan-backed Taliban"); in a
        verb-final language (`verb_final`) the target may stand between them ("پاکستان از
        طالبان حمایت می‌کند");
-    2. or the act right before the actor (at most 3 words: "support from Pakistan", "при
-       поддержке Пакистана", "تدعم باكستان طالبان"), the target anywhere in the window;
-    3. or target, act, then a `by` word up to 2 words before the actor ("the Taliban, backed
-       by Pakistan's ISI");
+    2. or the act right before the actor (at most 3 words), the target after them ("تدعم
+       باكستان طالبان", "the support of Pakistan to the Taliban");
+    3. or target, act, actor with a `by` word before the actor, at most 3 words before it
+       and not before the act's 2 words ("the Taliban, backed by Pakistan's ISI", "талибы
+       при поддержке Пакистана"; not "the Taliban support Pakistan's call");
+    4. or target, a `by` word and the actor, then the act ("the Taliban get from Pakistan's
+       ISI money and shelter");
   and no `other` actor (another state: "Pakistan says Russia backs the Taliban") and no
   `breaks` word ("against", "talks": "Pakistan supports talks with the Taliban") stands
   between the actor and the act, or between the act and the target.
@@ -65,7 +68,7 @@ def _pattern(terms: Iterable[str]) -> re.Pattern | None:
         words = _WORDS.findall(fold(term.rstrip("*")))
         if not words:
             continue
-        body = rf"[\s\-'’]+".join(re.escape(word) for word in words)
+        body = r"[\s\-'’]+".join(re.escape(word) for word in words)
         if "\u0621" <= words[0][0] <= "\u064a":  # Arabic: the attached و ف ب ل and al-
             body = ARABIC_CLITICS + body
         alternatives.append(body + ("" if prefix else f"(?![{WORD}])"))
@@ -130,10 +133,10 @@ class ClaimRule:
                         ok = clear(v, t) if v < t else clear(a, t)
                     elif a < v <= a + 2:  # Pakistan's double game (with the Taliban)
                         ok = clear(min(t, a), max(t, v))
-                    elif v < a <= v + 3:  # support from Pakistan, تدعم باكستان طالبان
-                        ok = clear(v, a, others) and (clear(a, t) if t > a else clear(t, v))
-                    elif t < v < a:  # the Taliban, backed by Pakistan
-                        ok = any(a - 2 <= b < a for b in bys) and clear(t, a)
+                    elif v < a <= v + 3 and t > a:  # تدعم باكستان طالبان, support of Pakistan to
+                        ok = clear(v, a, others) and clear(a, t)
+                    elif t < v < a:  # the Taliban, backed by Pakistan; при поддержке Пакистана
+                        ok = any(v - 2 <= b < a and a - b <= 3 for b in bys) and clear(t, a)
                     elif t < a < v:  # the Taliban get from Pakistan's ISI money and shelter
                         ok = any(a - 2 <= b < a for b in bys) and clear(t, v)
                     else:
