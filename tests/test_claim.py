@@ -158,3 +158,19 @@ class _Counting:
     def matches(self, *args):
         self.asked.append(args)
         return self.rule.matches(*args)
+
+
+def test_the_candidate_query_leaves_out_only_covered_terms(pakistan):
+    """Phrases and words another term covers are left out: the same articles match."""
+    lists = dict(pakistan.claim)
+    every = (f"({' OR '.join(claim._fts_term(t) for t in lists['actor'])}) AND"
+             f" ({' OR '.join(claim._fts_term(t) for t in lists['target'])})")
+    query = claim.candidate_query(pakistan)
+    assert len(query) < len(every)
+    texts = [text for _, match, no_match in pakistan.examples for text in match + no_match]
+    texts += [sentence for sentence, _ in HOLDS + NOT_THE_CLAIM]
+    texts += ["Пакистанские военные и талибы", "The Pakistani army met Taliban envoys",
+              "Pakistan's envoy and the Taliban", "لباكستان وطالبان"]
+    assert fts.matching_rows(texts, query) == fts.matching_rows(texts, every)
+    assert claim._fewest(["pakistan", "pakistan s", "пакистан*", "пакистанск*", "isi"]) == \
+        ["pakistan", "пакистан*", "isi"]

@@ -98,8 +98,10 @@ class ClaimRule:
                 return sentence
         return None
 
-    def holds(self, sentence: str, language: str | None = None) -> bool:
-        folded = fold(sentence)
+    def holds(self, sentence: str, language: str | None = None, is_folded: bool = False) -> bool:
+        """Whether the actor does the act to the target in this one sentence (`is_folded`:
+        the sentence is already fold()ed)."""
+        folded = sentence if is_folded else fold(sentence)
         if not self.target.search(folded) or not self.actor.search(folded):
             return False
         if self.not_ is not None and self.not_.search(folded):
@@ -146,9 +148,18 @@ class ClaimRule:
         return False
 
     def matches(self, title: str | None, text: str | None, language: str | None) -> bool:
-        """Whether one sentence of the title or the text holds the claim."""
-        return any(self.holds(sentence, language)
-                   for part in (title, text) if part for sentence in sentences(part))
+        """Whether one sentence of the title or the text holds the claim (the text folded
+        once; only the sentences that name the target are read)."""
+        for part in (title, text):
+            if not part:
+                continue
+            folded = fold(part)
+            if not self.target.search(folded) or not self.actor.search(folded):
+                continue
+            if any(self.holds(sentence, language, is_folded=True)
+                   for sentence in sentences(folded) if self.target.search(sentence)):
+                return True
+        return False
 
 
 def sentences(text: str) -> list[str]:
@@ -184,9 +195,25 @@ def candidate_query(narrative: Narrative) -> str | None:
     if not narrative.claim:
         return None
     lists = dict(narrative.claim)
-    actors = " OR ".join(_fts_term(term) for term in lists["actor"])
-    targets = " OR ".join(_fts_term(term) for term in lists["target"])
+    actors = " OR ".join(_fts_term(term) for term in _fewest(lists["actor"]))
+    targets = " OR ".join(_fts_term(term) for term in _fewest(lists["target"]))
     return f"({actors}) AND ({targets})"
+
+
+def _fewest(terms: Iterable[str]) -> list[str]:
+    """The terms less those another one covers: a phrase whose first word is a term
+    ("pakistan s", "pakistani army"), a word a prefix term covers (пакистанск* by
+    пакистан*). The query matches the same articles and costs less."""
+    terms = list(dict.fromkeys(terms))
+    words = {term for term in terms if " " not in term and not term.endswith("*")}
+    prefixes = [term[:-1] for term in terms if " " not in term and term.endswith("*")]
+
+    def covered(term: str) -> bool:
+        first = term.split()[0]
+        if " " in term and first in words:
+            return True
+        return any(first.startswith(prefix) for prefix in prefixes if term != prefix + "*")
+    return [term for term in terms if not covered(term)]
 
 
 @dataclass(frozen=True)
