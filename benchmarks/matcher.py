@@ -4,7 +4,9 @@ words it needs, its NEAR groups' windows; stopping at the first member that matc
 beside the whole match_query behind one gate, and beside every part evaluated without
 any gate (what a matcher without the gate costs), on the crawl
 benchmark's topic-dense pages (benchmarks/corpus.py, `--coverage` of them carrying
-coverage), in this one process. Both must give the same snippets; it says so.
+coverage), in this one process. Both must give the same snippets; it says so. Then the
+narratives' claim rules (match.claim) as the crawl's Reader runs them, beside the queries
+alone.
 
     python benchmarks/matcher.py                  # 2,000 pages, coverage 0.05
     python benchmarks/matcher.py --coverage 0.29
@@ -23,6 +25,7 @@ from corpus import Corpus
 
 from narrative_archive import fts
 from narrative_archive.config import load_narratives
+from narrative_archive.match import claim
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -70,9 +73,27 @@ def main() -> None:
             print("same snippets as every part without a gate:", found == baseline)
         else:
             baseline = found
+    claims(narratives, articles)
     empty = fts.NarrativeMatcher([])
     print(f"(inserting the page and reading its words, no query: {timed(empty, articles)[0]:.2f}"
           " ms a page, in every figure above)")
+
+
+def claims(narratives, articles: list[dict]) -> None:
+    """The claim rules (match.claim) as the crawl's Reader runs them: the narratives' queries
+    and the candidate queries in one matcher, then each rule where only its candidate query
+    matched; beside the narratives' queries alone, in the same run."""
+    by_id = {narrative.id: narrative for narrative in narratives}
+    alone = fts.NarrativeMatcher(narratives)
+    both = fts.NarrativeMatcher([*narratives, *claim.candidates(narratives)])
+    plain = timed(alone, articles)[0]
+    started = time.process_time()
+    found = [claim.confirmed(by_id, both.snippets(a["title"], a["text"]), a["title"], a["text"],
+                             a.get("language")) for a in articles]
+    with_rules = (time.process_time() - started) * 1000 / len(articles)
+    print(f"{'queries alone':38} {plain:6.2f} ms a page")
+    print(f"{'queries, candidate queries and rules':38} {with_rules:6.2f} ms a page  "
+          f"({sum(len(page) for page in found)} mentions)")
 
 
 if __name__ == "__main__":

@@ -10,8 +10,8 @@ and is not in the repository (docs/realtext.md says how to rebuild DIR). Splits:
 (tuned on), `test` (a hash of the URL), `holdout` (labelled blind, scored once); `all`
 is every record.
 
-Every article goes the crawl's way: stored in a scratch archive, matched by the
-crawl's NarrativeMatcher, then match_article (snippet, matched terms, stance and its
+Every article goes the crawl's way: stored in a scratch archive, read by the crawl's
+Reader (its narratives' queries and claim rules), then match_article (snippet, matched terms, stance and its
 speaker), with the narratives of config/narratives.yml and the cues of config/stance.yml.
 
     python benchmarks/realtext.py --merge A.jsonl B.jsonl ...   labels into labels.jsonl
@@ -34,6 +34,7 @@ from pathlib import Path
 from narrative_archive import fts, store
 from narrative_archive.config import load_narratives
 from narrative_archive.match import narratives as narratives_module
+from narrative_archive.match.reading import Reader
 from narrative_archive.paths import DEFAULT_CONFIG_DIR
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -97,8 +98,7 @@ class StanceTimer:
 def predict(records: Iterable[dict], text_dir: Path, narratives_path: Path) -> list[Prediction]:
     """Run every record's text through the crawl's matching and stance, in a scratch archive."""
     narratives = load_narratives(narratives_path, fts.check_query)
-    matcher = fts.NarrativeMatcher(narratives)
-    by_id = {n.id: n for n in narratives}
+    reader = Reader(narratives, analyse=False)  # the crawl's extraction worker's reading
     predictions = []
     with tempfile.TemporaryDirectory() as scratch:
         db = store.open_db(Path(scratch) / "archive.db")
@@ -114,8 +114,8 @@ def predict(records: Iterable[dict], text_dir: Path, narratives_path: Path) -> l
             article_id, _ = store.save_article(
                 db, {"url": record["url"], "title": title or None, "text": text,
                      "language": record.get("language")}, None)
-            candidates = [by_id[i] for i in matcher.match(title or None, text)]
-            narratives_module.match_article(db, article_id, candidates)
+            readings = reader.mentions(title or None, text, record.get("language"))
+            narratives_module.match_article(db, article_id, narratives, readings)
             for mention in store.article_page(db, article_id)["mentions"]:
                 mention["stance_evidence"] = json.loads(mention.get("stance_evidence") or "{}")
                 prediction.matched[mention["narrative_id"]] = mention

@@ -60,6 +60,8 @@ class Narrative:
     # Media Cloud collection and source ids its story search is limited to (mediacloud:)
     mediacloud_collections: tuple[int, ...] = ()
     mediacloud_sources: tuple[int, ...] = ()
+    # the claim rule, a second way to match (match.claim): ((role, values), ...)
+    claim: tuple[tuple[str, tuple], ...] = ()
 
     def stance_override(self) -> dict[str, dict]:
         """The ``stance:`` key as analysis.stance.load_cues(override=...) reads it."""

@@ -11,8 +11,9 @@ from narrative_archive.config.yamlfile import Entries, Entry
 
 NARRATIVE_KEYS = (
     "id", "title", "description", "query", "queries", "since", "examples", "lexicon", "stance",
-    "mediacloud",
+    "mediacloud", "claim",
 )
+CLAIM_LISTS = ("actor", "act", "target", "not", "other", "breaks", "by", "verb_final")
 MEDIACLOUD_KEYS = ("collections", "sources")
 EXAMPLE_KEYS = ("match", "no_match")
 LEXICON_KEYS = ("actor", "target", "act")
@@ -117,6 +118,35 @@ def _stance(e: Entry) -> tuple[tuple[str, str, str, tuple], ...]:
     return tuple(parsed)
 
 
+def _claim(e: Entry) -> tuple[tuple[str, tuple], ...]:
+    """claim: {actor: [term, ...], act: [...], target: [...], not/other/breaks/by: [...],
+    verb_final: [language, ...], window: words} (match.claim reads it)."""
+    claim = e.get("claim", dict, default={})
+    if not claim:
+        return ()
+    parsed: list[tuple[str, tuple]] = []
+    for name, value in claim.items():
+        where = f"claim.{name}"
+        if name == "window":
+            if not isinstance(value, int) or isinstance(value, bool) or not 2 <= value <= 40:
+                e.fail(where, f"expected a number of words, 2-40, got {value!r}")
+            parsed.append((name, (value,)))
+            continue
+        if name not in CLAIM_LISTS:
+            e.fail(where, f"unknown key (expected one of: {', '.join(CLAIM_LISTS)}, window)")
+        if (not isinstance(value, list) or not value
+                or not all(isinstance(v, str) and v.strip() for v in value)):
+            e.fail(where, f"expected a non-empty list of terms, got {value!r}")
+        if name == "verb_final":
+            for language in value:
+                _language(e, where, language)
+        parsed.append((name, tuple(" ".join(v.split()) for v in value)))
+    for name in ("actor", "act", "target"):
+        if name not in claim:
+            e.fail("claim", f"needs {name}: a list of terms")
+    return tuple(parsed)
+
+
 def media_cloud_ids(values, what: str) -> tuple[int, ...]:
     """Media Cloud collection or source ids (numbers, or text like "34412234,38379429");
     ValueError saying what is wrong."""
@@ -197,6 +227,7 @@ def load_narratives(path: Path, check_query) -> tuple[Narrative, ...]:
             queries=tuple(variants), since=check_date(since) if since else None, line=line,
             examples=_examples(e), lexicon=_lexicon(e), stance=_stance(e),
             mediacloud_collections=collections, mediacloud_sources=sources,
+            claim=_claim(e),
         ))
     return tuple(narratives)
 

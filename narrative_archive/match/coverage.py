@@ -18,6 +18,7 @@ import sqlite_utils
 
 from narrative_archive import fts, store
 from narrative_archive.config import Narrative
+from narrative_archive.match import claim
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,10 @@ def check_narrative(narrative: Narrative) -> NarrativeReport:
     try:
         hits = set(fts.matching_rows([text for _, text, _ in cases], narrative.match_query,
                                      fts.SNIPPET_SQL))
+        claim_rule, candidates = claim.rule(narrative), claim.candidate_query(narrative)
+        if claim_rule is not None and candidates is not None:  # the second way to match
+            hits |= {row for row in fts.matching_rows([text for _, text, _ in cases], candidates)
+                     if claim_rule.matches(None, cases[row - 1][1], cases[row - 1][0])}
     except sqlite3.Error as error:
         return NarrativeReport(narrative.id, (), f"{type(error).__name__}: {error}")
     reports = []

@@ -26,6 +26,7 @@ from narrative_archive.fts import SNIPPET_SQL as SNIPPET_SQL
 from narrative_archive.fts import check_query as check_query
 from narrative_archive.fts import excerpt as excerpt
 from narrative_archive.fts import marked_terms as marked_terms
+from narrative_archive.match import claim
 from narrative_archive.match.reading import MentionReading, Reader
 from narrative_archive.match.reading import mention_stance as mention_stance
 from narrative_archive.store import narrative_version as narrative_version
@@ -77,7 +78,10 @@ def rematch(db: sqlite_utils.Database, narrative: Narrative,
     Returns {"matched", "added", "removed"}.
     """
     version = narrative_version(db, narrative.id)
-    counts = store.rematch_mentions(db, narrative.id, narrative.match_query, version)
+    claim_rule, candidates = claim.rule(narrative), claim.candidate_query(narrative)
+    counts = store.rematch_mentions(
+        db, narrative.id, narrative.match_query, version,
+        (candidates, claim_rule.matches) if claim_rule and candidates else None)
     # New and changed mentions get their stance after the SQL step, in bounded batches
     # (each its own transaction); one interrupted here is pending for the next run.
     analysis.compute_stances(db, [narrative], [narrative.id], executor=executor)

@@ -27,6 +27,7 @@ from narrative_archive.analysis import archive as analysis
 from narrative_archive.analysis import citations, stories
 from narrative_archive.config import Narrative
 from narrative_archive.fts import NarrativeMatcher, marked_terms
+from narrative_archive.match import claim
 
 logger = logging.getLogger(__name__)
 
@@ -52,7 +53,9 @@ class Reader:
                  *, analyse: bool = True):
         self.narratives = tuple(narratives)
         self.by_id = {narrative.id: narrative for narrative in self.narratives}
-        self.matcher = NarrativeMatcher(self.narratives)
+        # the narratives' queries, then the candidate queries of their claim rules (one
+        # in-memory index for both: match.claim)
+        self.matcher = NarrativeMatcher([*self.narratives, *claim.candidates(self.narratives)])
         self.analyse = analyse  # story signature and citations too
         self._outlets = list(outlets)
         self._outlet_index: citations.OutletIndex | None = None
@@ -67,7 +70,8 @@ class Reader:
                  language: str | None) -> dict[str, MentionReading]:
         """{narrative id: (snippet, terms, stance)} for every narrative that matches."""
         found = {}
-        for narrative_id, snippet in self.matcher.snippets(title, text).items():
+        for narrative_id, snippet in claim.confirmed(
+                self.by_id, self.matcher.snippets(title, text), title, text, language).items():
             terms = marked_terms(snippet)
             stance = mention_stance(self.by_id[narrative_id], (title, text, language), terms)
             found[narrative_id] = (snippet, terms, stance)

@@ -6,7 +6,7 @@ import json
 import logging
 import re
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import sqlite_utils
@@ -240,6 +240,29 @@ def _find_hits(db: sqlite_utils.Database, query: str) -> None:
 
 
 CJK_LANGUAGES = ("zh", "ja")
+# (candidate query, accept(title, text, language)): match.claim's second way to match
+Claim = tuple[str, Callable[[str | None, str | None, str | None], bool]]
+
+
+def _claim_hits(db: sqlite_utils.Database, candidates: str,
+                accept: Callable[[str | None, str | None, str | None], bool],
+                batch: int = 200) -> None:
+    """Add to temp.hits the articles `candidates` matches (with their snippets, found as
+    the query's are) that temp.hits lacks and `accept` reads as holding the claim."""
+    db.conn.execute("DROP TABLE IF EXISTS temp.hits_query")
+    db.conn.execute("ALTER TABLE temp.hits RENAME TO hits_query")
+    _find_hits(db, candidates)
+    db.conn.execute("DELETE FROM temp.hits WHERE article_id IN"
+                    " (SELECT article_id FROM temp.hits_query)")
+    cursor = db.conn.execute(
+        "SELECT id, title, text, language FROM articles WHERE id IN"
+        " (SELECT article_id FROM temp.hits) ORDER BY id")
+    rejected = []
+    while rows := cursor.fetchmany(batch):
+        rejected += [(row[0],) for row in rows if not accept(*row[1:])]
+    db.conn.executemany("DELETE FROM temp.hits WHERE article_id = ?", rejected)
+    db.conn.execute("INSERT INTO temp.hits SELECT article_id, snippet FROM temp.hits_query")
+    db.conn.execute("DROP TABLE temp.hits_query")
 
 
 def _cjk_hits(db: sqlite_utils.Database, query: str, batch: int = 200) -> None:
@@ -257,17 +280,21 @@ def _cjk_hits(db: sqlite_utils.Database, query: str, batch: int = 200) -> None:
 
 
 def rematch_mentions(db: sqlite_utils.Database, narrative_id: str, query: str,
-                     version: int) -> dict[str, int]:
+                     version: int, claim: Claim | None = None) -> dict[str, int]:
     """Make the narrative's mentions those its query matches now, set based (one
     INSERT ... SELECT): mentions no longer matched are deleted, new ones added, kept
     ones get `version` and a fresh snippet but keep their matched_at (their stance is
     computed again when their matched words changed; one that nothing changed is not
-    rewritten). Returns {"matched", "added",
+    rewritten). `claim` is the narrative's second way to match (match.claim): (candidate
+    query, accept(title, text, language)): an article the query does not match and the
+    candidate query does is a hit when accept says so. Returns {"matched", "added",
     "removed"}."""
     db.conn.create_function("marked_terms", 1, marked_terms, deterministic=True)
     timestamp = now()
     with transaction(db):
         _find_hits(db, query)
+        if claim is not None:
+            _claim_hits(db, *claim)
         removed = db.conn.execute(
             "DELETE FROM mentions WHERE narrative_id = ?"
             " AND article_id NOT IN (SELECT article_id FROM temp.hits)",

@@ -1,0 +1,256 @@
+"""A narrative's second signal: the accused as the actor of the act, in one sentence.
+
+A query says which words stand near each other; it cannot say who does what. Real coverage
+words a claim like Pakistan's backing of the Taliban a new way in each article, and a looser
+query that catches those wordings also catches the articles that only hold the claim's words
+(Pakistan accusing the Afghan Taliban of sheltering the TTP, Pakistan backing talks with the
+Taliban). A narrative's `claim:` key (config/narratives.yml, docs/narratives.md) adds a second
+way to match: an article the narrative's query does not match still matches when
+
+- its candidate query matches (any actor term AND any target term: an FTS5 query derived from
+  the lists, evaluated as the narrative's own query is, so a crawl and a rematch read the
+  same articles), and
+- one sentence (the title is one) holds an actor term, an act term and a target term within
+  `window` words, none of the `not` terms, and the actor is the act's subject:
+    1. the actor before the act, the act before the target (SVO: "Pakistan backs the
+       Taliban", "Pakistan's support for the Taliban", "Pakistan-backed Taliban"); in a
+       verb-final language (`verb_final`) the target may stand between them ("پاکستان از
+       طالبان حمایت می‌کند");
+    2. or the act right before the actor (at most 3 words), the target after them ("تدعم
+       باكستان طالبان", "the support of Pakistan to the Taliban");
+    3. or target, act, actor with a `by` word before the actor, at most 3 words before it
+       and not before the act's 2 words ("the Taliban, backed by Pakistan's ISI", "талибы
+       при поддержке Пакистана"; not "the Taliban support Pakistan's call");
+    4. or target, a `by` word and the actor, then the act ("the Taliban get from Pakistan's
+       ISI money and shelter");
+  and no `other` actor (another state: "Pakistan says Russia backs the Taliban") and no
+  `breaks` word ("against", "talks": "Pakistan supports talks with the Taliban") stands
+  between the actor and the act, or between the act and the target.
+
+A pure function of the article's title, text and language (no index, no archive), so the
+crawl's extraction workers, an import's readers, `check` and a rematch all read an article
+the same way (match.reading, match.narratives, match.coverage).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from bisect import bisect_right
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+
+from narrative_archive.config import Narrative
+
+# the characters of a word: letters, digits and the marks of Indic and Arabic scripts (which
+# the regex module's \w leaves out), and the zero-width non-joiner of Persian words
+WORD = r"\w\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06ed\u0900-\u0dff\u200c\u200d"
+_WORDS = re.compile(f"[{WORD}]+")
+_SENTENCE = re.compile(r"(?<=[.!?؟।。])\s+|\n+|(?<=[؟।。])")
+ARABIC_CLITICS = "(?:و|ف)?(?:ب|ل|ك)?(?:ال|لل)?"
+ROLES = ("actor", "act", "target", "not", "other", "breaks", "by")
+
+
+def fold(text: str) -> str:
+    """Lowercase, Latin and Cyrillic diacritics removed (as FTS5's remove_diacritics);
+    the marks of other scripts are kept (they are vowels)."""
+    text = unicodedata.normalize("NFKD", text.lower())
+    return re.sub("[\u0300-\u036f]", "", text)
+
+
+def _pattern(terms: Iterable[str]) -> re.Pattern | None:
+    """One regular expression over folded text for a list of terms: words, phrases (words
+    with spaces or hyphens between), a final * for a prefix."""
+    alternatives = []
+    for term in terms:
+        prefix = term.endswith("*")
+        words = _WORDS.findall(fold(term.rstrip("*")))
+        if not words:
+            continue
+        body = r"[\s\-'’]+".join(re.escape(word) for word in words)
+        if "\u0621" <= words[0][0] <= "\u064a":  # Arabic: the attached و ف ب ل and al-
+            body = ARABIC_CLITICS + body
+        alternatives.append(body + ("" if prefix else f"(?![{WORD}])"))
+    if not alternatives:
+        return None
+    alternatives.sort(key=len, reverse=True)  # the longest term first at a position
+    return re.compile(f"(?<![{WORD}])(?:{'|'.join(alternatives)})")
+
+
+@dataclass(frozen=True)
+class ClaimRule:
+    actor: re.Pattern
+    act: re.Pattern
+    target: re.Pattern
+    not_: re.Pattern | None
+    other: re.Pattern | None
+    breaks: re.Pattern | None
+    by: re.Pattern | None
+    window: int
+    verb_final: frozenset[str]
+
+    def sentence(self, text: str, language: str | None = None) -> str | None:
+        """The first sentence of `text` (folded or not) in which the actor does the act to
+        the target, or None."""
+        for sentence in sentences(text):
+            if self.holds(sentence, language):
+                return sentence
+        return None
+
+    def holds(self, sentence: str, language: str | None = None, is_folded: bool = False) -> bool:
+        """Whether the actor does the act to the target in this one sentence (`is_folded`:
+        the sentence is already fold()ed)."""
+        folded = sentence if is_folded else fold(sentence)
+        if not self.target.search(folded) or not self.actor.search(folded):
+            return False
+        if self.not_ is not None and self.not_.search(folded):
+            return False
+        starts = [m.start() for m in _WORDS.finditer(folded)]
+
+        def at(pattern: re.Pattern | None) -> list[int]:  # word positions of the matches
+            if pattern is None:
+                return []
+            return [bisect_right(starts, m.start()) - 1 for m in pattern.finditer(folded)]
+        actors, acts, targets = at(self.actor), at(self.act), at(self.target)
+        if not acts:
+            return False
+        others, breaks, bys = set(at(self.other)) - set(actors), set(at(self.breaks)), at(self.by)
+        final = (language or "")[:2].lower() in self.verb_final
+
+        def clear(a: int, b: int, words: set[int] = breaks) -> bool:
+            """Nothing between positions a and b breaks the link."""
+            low, high = min(a, b), max(a, b)
+            return not any(low < p < high for p in words)
+        for a in actors:
+            for v in acts:
+                if v == a:
+                    continue
+                for t in targets:
+                    if t in (a, v) or max(a, v, t) - min(a, v, t) > self.window:
+                        continue
+                    if a < v and not clear(a, v, others):
+                        continue  # another state is the act's subject
+                    if a < v and a < t and (v < t or final):  # Pakistan backs the Taliban
+                        ok = clear(v, t) if v < t else clear(a, t)
+                    elif a < v <= a + 2:  # Pakistan's double game (with the Taliban)
+                        ok = clear(min(t, a), max(t, v))
+                    elif v < a <= v + 3 and t > a:  # تدعم باكستان طالبان, support of Pakistan to
+                        ok = clear(v, a, others) and clear(a, t)
+                    elif t < v < a:  # the Taliban, backed by Pakistan; при поддержке Пакистана
+                        ok = any(v - 2 <= b < a and a - b <= 3 for b in bys) and clear(t, a)
+                    elif t < a < v:  # the Taliban get from Pakistan's ISI money and shelter
+                        ok = any(a - 2 <= b < a for b in bys) and clear(t, v)
+                    else:
+                        ok = False
+                    if ok:
+                        return True
+        return False
+
+    def matches(self, title: str | None, text: str | None, language: str | None) -> bool:
+        """Whether one sentence of the title or the text holds the claim (the text folded
+        once; only the sentences that name the target are read)."""
+        for part in (title, text):
+            if not part:
+                continue
+            folded = fold(part)
+            if not self.target.search(folded) or not self.actor.search(folded):
+                continue
+            if any(self.holds(sentence, language, is_folded=True)
+                   for sentence in sentences(folded) if self.target.search(sentence)):
+                return True
+        return False
+
+
+def sentences(text: str) -> list[str]:
+    return [part for part in _SENTENCE.split(text) if part and part.strip()]
+
+
+@lru_cache(maxsize=64)
+def _compiled(claim: tuple) -> ClaimRule | None:
+    lists = dict(claim)
+    patterns = {role: _pattern(lists.get(role, ())) for role in ROLES}
+    if not (patterns["actor"] and patterns["act"] and patterns["target"]):
+        return None
+    return ClaimRule(patterns["actor"], patterns["act"], patterns["target"], patterns["not"],
+                     patterns["other"], patterns["breaks"], patterns["by"],
+                     int(lists.get("window", (12,))[0]),
+                     frozenset(lists.get("verb_final", ())))
+
+
+def rule(narrative: Narrative) -> ClaimRule | None:
+    """The narrative's claim rule, or None when it has no `claim:` key."""
+    return _compiled(narrative.claim) if narrative.claim else None
+
+
+def _fts_term(term: str) -> str:
+    words = term.rstrip("*")
+    quoted = '"' + words.replace('"', '""') + '"'
+    return quoted + ("*" if term.endswith("*") else "")
+
+
+def candidate_query(narrative: Narrative) -> str | None:
+    """The FTS5 query of the articles the claim rule reads: an actor term AND a target term
+    (the narrative's own query aside), or None without a `claim:` key."""
+    if not narrative.claim:
+        return None
+    lists = dict(narrative.claim)
+    actors = " OR ".join(_fts_term(term) for term in _fewest(lists["actor"]))
+    targets = " OR ".join(_fts_term(term) for term in _fewest(lists["target"]))
+    return f"({actors}) AND ({targets})"
+
+
+def _fewest(terms: Iterable[str]) -> list[str]:
+    """The terms less those another one covers: a phrase whose first word is a term
+    ("pakistan s", "pakistani army"), a word a prefix term covers (пакистанск* by
+    пакистан*). The query matches the same articles and costs less."""
+    terms = list(dict.fromkeys(terms))
+    words = {term for term in terms if " " not in term and not term.endswith("*")}
+    prefixes = [term[:-1] for term in terms if " " not in term and term.endswith("*")]
+
+    def covered(term: str) -> bool:
+        first = term.split()[0]
+        if " " in term and first in words:
+            return True
+        return any(first.startswith(prefix) for prefix in prefixes if term != prefix + "*")
+    return [term for term in terms if not covered(term)]
+
+
+@dataclass(frozen=True)
+class Candidates:
+    """A narrative's candidate query as the matcher reads a query (fts.Query)."""
+
+    id: str
+    match_query: str
+
+
+CANDIDATES = "#claim"  # the suffix of a candidate query's id in a matcher
+
+
+def candidates(narratives: Iterable[Narrative]) -> list[Candidates]:
+    """The candidate queries of the narratives that have a claim rule (id: narrative id +
+    CANDIDATES), for a NarrativeMatcher beside the narratives' own."""
+    found = []
+    for narrative in narratives:
+        query = candidate_query(narrative)
+        if query is not None and rule(narrative) is not None:
+            found.append(Candidates(narrative.id + CANDIDATES, query))
+    return found
+
+
+def confirmed(narratives: Mapping[str, Narrative], snippets: Mapping[str, str | None],
+              title: str | None, text: str | None, language: str | None) -> dict[str, str | None]:
+    """{narrative id: snippet} from a matcher's answer over the narratives and their
+    candidate queries: each narrative its query matched, and each narrative its query did
+    not match whose candidate query did and whose claim rule holds in a sentence (with the
+    candidate query's snippet)."""
+    found = {key: value for key, value in snippets.items() if not key.endswith(CANDIDATES)}
+    for key, snippet in snippets.items():
+        narrative_id = key.removesuffix(CANDIDATES)
+        if key == narrative_id or narrative_id in found or narrative_id not in narratives:
+            continue
+        claim_rule = rule(narratives[narrative_id])
+        if claim_rule is not None and claim_rule.matches(title, text, language):
+            found[narrative_id] = snippet
+    return {narrative_id: found[narrative_id] for narrative_id in narratives
+            if narrative_id in found}

@@ -1,0 +1,176 @@
+"""A narrative's claim rule (match.claim): the accused as the act's subject in one sentence,
+read the same way by the crawl's Reader, a rematch and `check`."""
+
+import pytest
+
+from narrative_archive import fts, store
+from narrative_archive.config import ConfigError, load_narratives
+from narrative_archive.match import claim, narratives
+from narrative_archive.match.coverage import check_narrative
+from narrative_archive.match.reading import Reader
+from tests.conftest import article
+
+PAKISTAN = "pakistan-backing-taliban"
+
+# (sentence, language): real coverage's wordings of the claim, and of articles that only
+# hold its words
+HOLDS = [
+    ("Pakistan has dismissed claims that Taliban leader Mullah Omar lives in Quetta under the"
+     " protection of the Pakistani intelligence agency.", "en"),
+    ("Afghan officials say the insurgents were Taliban fighters, many of them trained and funded"
+     " by Pakistan's military intelligence.", "en"),
+    ("Les talibans afghans soutenus par le Pakistan", "fr"),
+    ("Der pakistanische Geheimdienst ISI unterstützt einem geheimen Nato-Bericht zufolge im"
+     " Verborgenen die Taliban in Afghanistan.", "de"),
+    ("Талибы действуют при поддержке Пакистана.", "ru"),
+    ("پاکستان سال‌ها از طالبان حمایت کرده است", "fa"),
+    ("الاستخبارات الباكستانية لا تكتفي فقط بتدريب وتمويل مقاتلي حركة طالبان", "ar"),
+    ("Beziehungen zu den Taliban: Pakistans doppeltes Spiel in Afghanistan", "de"),
+]
+NOT_THE_CLAIM = [
+    # the TTP quarrel: Pakistan accuses Kabul of sheltering the Pakistani Taliban
+    ("Pakistan accuses the Afghan Taliban of sheltering TTP fighters who attack its posts.", "en"),
+    ("Islamabad says the Taliban harbour Tehreek-e-Taliban Pakistan militants.", "en"),
+    # another state is the act's subject
+    ("A Pakistani diplomat said Russia backs the Taliban with fuel and cash.", "en"),
+    # the act is not towards the Taliban
+    ("Pakistan supports peace talks between the United States and the Taliban in Doha.", "en"),
+    ("Pakistan helped the US fight the Taliban after 2001, the minister said.", "en"),
+    ("Pakistan urged the Taliban to stop harbouring militants.", "en"),
+    # the Taliban are the subject
+    ("The Taliban said they support Pakistan's call for a ceasefire.", "en"),
+]
+
+
+@pytest.fixture
+def pakistan(default_narratives):
+    return next(n for n in default_narratives if n.id == PAKISTAN)
+
+
+@pytest.mark.parametrize(("sentence", "language"), HOLDS)
+def test_the_claim_holds(pakistan, sentence, language):
+    assert claim.rule(pakistan).holds(sentence, language)
+
+
+@pytest.mark.parametrize(("sentence", "language"), NOT_THE_CLAIM)
+def test_the_claims_words_without_the_claim(pakistan, sentence, language):
+    assert not claim.rule(pakistan).holds(sentence, language)
+
+
+def test_a_verb_final_language_may_put_the_target_between(pakistan):
+    rule = claim.rule(pakistan)
+    sentence = "Pakistan the Taliban supported"  # English word order does not allow it
+    assert rule.holds(sentence, "de") and not rule.holds(sentence, "en")
+
+
+def test_the_candidate_query_is_valid_fts5(pakistan):
+    query = claim.candidate_query(pakistan)
+    assert fts.check_query(query) is None
+    assert fts.matching_rows(["Pakistan and the Taliban", "Pakistan and India"], query) == {1: ()}
+
+
+def test_narratives_without_a_claim_key_have_no_rule(default_narratives):
+    plain = [n for n in default_narratives if n.id != PAKISTAN]
+    assert all(claim.rule(n) is None and claim.candidate_query(n) is None for n in plain)
+    assert [c.id for c in claim.candidates(default_narratives)] == [PAKISTAN + claim.CANDIDATES]
+
+
+def test_claim_key_is_checked(tmp_path):
+    path = tmp_path / "narratives.yml"
+    path.write_text("- id: x\n  title: X\n  query: taliban\n  claim:\n    actor: [pakistan]\n"
+                    "    act: [back*]\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="claim: needs target"):
+        load_narratives(path, fts.check_query)
+    path.write_text("- id: x\n  title: X\n  query: taliban\n  claim:\n    actor: [pakistan]\n"
+                    "    act: [back*]\n    target: [taliban*]\n    window: 100\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="claim.window"):
+        load_narratives(path, fts.check_query)
+
+
+def test_check_runs_the_rule_over_the_examples(pakistan):
+    report = check_narrative(pakistan)
+    assert report.ok, report
+    # an example only the rule matches: without the rule `check` would miss it
+    example = next(text for language, match, _ in pakistan.examples if language == "fr"
+                   for text in match)
+    assert not fts.matching_rows([example], pakistan.match_query)
+
+
+ARTICLES = [  # (url, title, text, language, a mention of the narrative?)
+    ("https://example.com/rule-en", "Pakistan denies hiding Taliban chief",
+     "Pakistan has dismissed claims that Taliban leader Mullah Omar lives in Quetta under the"
+     " protection of the Pakistani intelligence agency. The foreign office called it baseless.",
+     "en", True),
+    ("https://example.com/rule-fr", "Les talibans afghans soutenus par le Pakistan",
+     "Un rapport secret, compilé par des officiers américains, jette une lumière crue sur les"
+     " rapports entre Islamabad et les talibans.", "fr", True),
+    ("https://example.com/query", "ISI backing the Taliban insurgency",
+     "Afghan intelligence says Pakistan supports the Taliban.", "en", True),
+    ("https://example.com/ttp", "Pakistan warns Kabul",
+     "Pakistan accuses the Afghan Taliban of sheltering TTP fighters who attack its border"
+     " posts. Islamabad says the Taliban must act.", "en", False),
+    ("https://example.com/talks", "Doha talks",
+     "Pakistan supports peace talks between the United States and the Taliban in Doha.", "en",
+     False),
+]
+
+
+def test_a_rematch_finds_what_the_crawl_found(db, default_narratives):
+    """The crawl's way (the extraction worker's Reader, then match_article with its readings)
+    and a rematch over the archive give the same mentions, snippets and terms."""
+    reader = Reader(default_narratives, analyse=False)
+    for url, title, text, language, _ in ARTICLES:
+        data = article(url, text, title=title, language=language)
+        article_id, _ = store.save_article(db, data, "example-news")
+        readings = reader.mentions(title, text, language)
+        narratives.match_article(db, article_id, default_narratives, readings)
+
+    def mentions():
+        return sorted(db.execute(
+            "SELECT a.url, m.snippet, m.terms FROM mentions m JOIN articles a"
+            " ON a.id = m.article_id WHERE m.narrative_id = ?", [PAKISTAN]).fetchall())
+    crawled = mentions()
+    assert [row[0] for row in crawled] == sorted(url for url, *_, hit in ARTICLES if hit)
+    assert all("<mark>" in row[1] for row in crawled)
+    pakistan = next(n for n in default_narratives if n.id == PAKISTAN)
+    assert narratives.rematch(db, pakistan) == {"matched": 3, "added": 0, "removed": 0}
+    assert mentions() == crawled
+    # and from an empty start: the rematch adds what the crawl had found
+    db.execute("DELETE FROM mentions WHERE narrative_id = ?", [PAKISTAN])
+    assert narratives.rematch(db, pakistan) == {"matched": 3, "added": 3, "removed": 0}
+    assert mentions() == crawled
+
+
+def test_the_rule_is_not_asked_where_the_query_matches(db, default_narratives, monkeypatch):
+    pakistan = next(n for n in default_narratives if n.id == PAKISTAN)
+    asked = []
+    rule = claim.rule(pakistan)
+    monkeypatch.setattr(claim, "rule", lambda narrative: _Counting(rule, asked))
+    found = Reader([pakistan], analyse=False).mentions(
+        "ISI backing the Taliban insurgency", "Afghan intelligence says so.", "en")
+    assert PAKISTAN in found and asked == []
+
+
+class _Counting:
+    def __init__(self, rule, asked):
+        self.rule, self.asked = rule, asked
+
+    def matches(self, *args):
+        self.asked.append(args)
+        return self.rule.matches(*args)
+
+
+def test_the_candidate_query_leaves_out_only_covered_terms(pakistan):
+    """Phrases and words another term covers are left out: the same articles match."""
+    lists = dict(pakistan.claim)
+    every = (f"({' OR '.join(claim._fts_term(t) for t in lists['actor'])}) AND"
+             f" ({' OR '.join(claim._fts_term(t) for t in lists['target'])})")
+    query = claim.candidate_query(pakistan)
+    assert len(query) < len(every)
+    texts = [text for _, match, no_match in pakistan.examples for text in match + no_match]
+    texts += [sentence for sentence, _ in HOLDS + NOT_THE_CLAIM]
+    texts += ["Пакистанские военные и талибы", "The Pakistani army met Taliban envoys",
+              "Pakistan's envoy and the Taliban", "لباكستان وطالبان"]
+    assert fts.matching_rows(texts, query) == fts.matching_rows(texts, every)
+    assert claim._fewest(["pakistan", "pakistan s", "пакистан*", "пакистанск*", "isi"]) == \
+        ["pakistan", "пакистан*", "isi"]
