@@ -35,7 +35,7 @@ from narrative_archive.analysis.cues import find as _find
 from narrative_archive.analysis.cues import load_cues as load_cues
 from narrative_archive.analysis.cues import merge_cues as merge_cues
 from narrative_archive.analysis.cues import negation_in as _negation_in
-from narrative_archive.analysis.sentences import fold, sentence_span
+from narrative_archive.analysis.sentences import after_title, fold, sentence_span, strip_dateline, tag_line
 from narrative_archive.analysis.speaker import COLON_SPEAKER as _SPEAKER
 from narrative_archive.analysis.speaker import SPEAKER_KINDS as SPEAKER_KINDS
 from narrative_archive.analysis.speaker import speaker_of
@@ -50,6 +50,8 @@ from narrative_archive.analysis.terms import text_has_stem as _text_has_stem
 STANCES = ("asserts", "reports", "disputes")
 MAX_SENTENCES = 8
 LEAD_SENTENCES = 2
+LEAD_AFTER_TITLE = SKIP_TAG_LINES = STRIP_DATELINES = True
+HEDGE_SCOPE = True
 TITLE_WEIGHT, LEDE_WEIGHT, BODY_WEIGHT = 2.0, 1.5, 1.0
 
 _TRAILING_SOURCE = re.compile(r"(?::|\s[|–—-])\s*(?:[^\W\d][\w'.-]*\s*){1,4}$|\((?:[^\W\d][\w'.-]*\s*){1,4}\)\s*$")
@@ -238,6 +240,8 @@ def _read(sentence: str, stems: tuple[str, ...], lc: LanguageCues, title: bool =
             used.add(negation)
             cue_at = negation if cue_at is None else cue_at
     attributions = _find(tokens, lc.attribution, lc.prefixes, used | not_said)
+    if HEDGE_SCOPE and lc.hedges and attributions:
+        attributions = _hedging_the_claim(tokens, attributions, stems, lc)
     speaker = _SPEAKER.match(sentence)
     colon = False
     if speaker:
@@ -267,6 +271,18 @@ def _read(sentence: str, stems: tuple[str, ...], lc: LanguageCues, title: bool =
         return Reading("reports", found, attributions[0][0] if attributions else None, has_term,
                        said_at=tuple(start for start, _ in attributions))
     return Reading("asserts", found, None, has_term)
+
+
+def _hedging_the_claim(tokens, attributions, stems, lc: LanguageCues):
+    """Attribution spans without the hedges that govern no matched word: a hedge ("allegedly",
+    "apparently", "якобы") qualifies the words after it, so one that follows every matched
+    word hedges something else ("Pakistan, once a covert supporter of the Taliban, ... for
+    allegedly sheltering terrorists", "the Taliban ... showing off apparently flightworthy
+    rotorcraft")."""
+    terms = _term_positions(tokens, stems)
+    last = max(terms) if terms else -1
+    return [(start, end) for start, end in attributions
+            if start < last or not _find(tokens[start:end], lc.hedges, lc.prefixes)]
 
 
 def _questioned(title: str, stems) -> bool:
@@ -372,12 +388,16 @@ def _sentences(title, text, stems, language, limit) -> list[tuple[str, str, bool
     if title:
         found.append(("title", title, _text_has_stem(title, stems)))
     seen = {fold(title)} if title else set()
-    position = len(text) - len(text.lstrip())
+    position = after_title(text, title) if LEAD_AFTER_TITLE else 0
+    position += len(text[position:]) - len(text[position:].lstrip())
     lead: list[tuple[int, int]] = []
     while len(lead) < LEAD_SENTENCES and position < min(len(text), 3000):
         start, end = sentence_span(text, position)
         sentence = " ".join(text[start:end].split())
-        if sentence and fold(sentence) not in seen and len(_TOKEN.findall(sentence)) >= 4:
+        if STRIP_DATELINES and not lead:
+            sentence = strip_dateline(sentence)
+        if sentence and fold(sentence) not in seen and len(_TOKEN.findall(sentence)) >= 4 and not (
+                SKIP_TAG_LINES and tag_line(text, start, end)):
             lead.append((start, end))
             seen.add(fold(sentence))
             found.append(("lead", sentence, _text_has_stem(sentence, stems)))
