@@ -52,6 +52,7 @@ MAX_SENTENCES = 8
 LEAD_SENTENCES = 2
 LEAD_AFTER_TITLE = SKIP_TAG_LINES = STRIP_DATELINES = True
 HEDGE_SCOPE = True
+COMPLEMENT = True
 TITLE_WEIGHT, LEDE_WEIGHT, BODY_WEIGHT = 2.0, 1.5, 1.0
 
 _TRAILING_SOURCE = re.compile(r"(?::|\s[|–—-])\s*(?:[^\W\d][\w'.-]*\s*){1,4}$|\((?:[^\W\d][\w'.-]*\s*){1,4}\)\s*$")
@@ -186,8 +187,20 @@ def _names_source(sentence: str, reading: Reading, stems) -> bool:
     is not the claim's source."""
     if reading.label != "reports" or reading.cue_at is None:
         return False
-    terms = _term_positions(_TOKEN.findall(fold(sentence)), stems)
-    return bool(terms) and any(at > min(terms) for at in reading.said_at)
+    tokens = _TOKEN.findall(fold(sentence))
+    terms = _term_positions(tokens, stems)
+    if not terms:
+        return False
+    if any(at > min(terms) for at in reading.said_at):
+        return True
+    # a reporting verb whose clause holds the claim: "reports have emerged, claiming that
+    # Russia ...", "die New York Times berichtet, wie Agenten ...", "asegura que el ISI ..."
+    return COMPLEMENT and any(tokens[k] in _COMPLEMENTIZERS for at in reading.said_at
+                              for k in range(at + 1, min(at + 3, min(terms))))
+
+
+_COMPLEMENTIZERS = frozenset("""that dass daß wie que qu che что чтобы как що як że
+    که كه أن ان بأن انه أنه कि""".split())
 
 
 def read_sentence(sentence: str, stems: tuple[str, ...], lc: LanguageCues) -> tuple[str, list[str]]:
