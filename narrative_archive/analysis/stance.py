@@ -53,6 +53,7 @@ LEAD_SENTENCES = 2
 LEAD_AFTER_TITLE = SKIP_TAG_LINES = STRIP_DATELINES = True
 HEDGE_SCOPE = True
 COMPLEMENT = True
+NEXT_SOURCE = True
 TITLE_WEIGHT, LEDE_WEIGHT, BODY_WEIGHT = 2.0, 1.5, 1.0
 
 _TRAILING_SOURCE = re.compile(r"(?::|\s[|–—-])\s*(?:[^\W\d][\w'.-]*\s*){1,4}$|\((?:[^\W\d][\w'.-]*\s*){1,4}\)\s*$")
@@ -164,6 +165,13 @@ def _decide(readings, no_terms: bool, stems: tuple[str, ...] = ()):
         # relay ("Russia paid bounties to Taliban" / "..., the New York Times reported"); a
         # quotation or a question in the lead is not a source
         return (*relay, 0.6)
+    if NEXT_SOURCE and framed and claim_lead and claim_lead[2].label == "asserts":
+        # "ISI secretly helps the Taliban. A Washington Times investigation makes this claim.":
+        # the lead sentence after the claim's, with no claim word of its own, names its source
+        after = [lead for lead in leads if not lead[2].has_term and lead[1] != claim_lead[1]
+                 and leads.index(lead) == leads.index(claim_lead) + 1]
+        if after and after[0][2].label == "reports" and after[0][2].cue_at is not None:
+            return (*after[0], 0.5)
     if framed:
         return (*framed[0], 0.7)
     weights = {"title": TITLE_WEIGHT, "lead": LEDE_WEIGHT, "body": BODY_WEIGHT}
