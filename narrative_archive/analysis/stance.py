@@ -54,6 +54,7 @@ LEAD_AFTER_TITLE = SKIP_TAG_LINES = STRIP_DATELINES = True
 HEDGE_SCOPE = True
 COMPLEMENT = True
 NEXT_SOURCE = True
+BODY_MARGIN = 3
 TITLE_WEIGHT, LEDE_WEIGHT, BODY_WEIGHT = 2.0, 1.5, 1.0
 
 _TRAILING_SOURCE = re.compile(r"(?::|\s[|–—-])\s*(?:[^\W\d][\w'.-]*\s*){1,4}$|\((?:[^\W\d][\w'.-]*\s*){1,4}\)\s*$")
@@ -172,6 +173,14 @@ def _decide(readings, no_terms: bool, stems: tuple[str, ...] = ()):
                  and leads.index(lead) == leads.index(claim_lead) + 1]
         if after and after[0][2].label == "reports" and after[0][2].cue_at is not None:
             return (*after[0], 0.5)
+    if BODY_MARGIN and framed and framed[0][0] == "title" and framed[0][2].label == "asserts":
+        # a bare headline over a story that hands the claim to its sources more often than it
+        # states it ("Iran supports the Taliban" over four sentences of "officials said ...")
+        said = [(role, sentence, r) for role, sentence, r in relevant
+                if role != "title" and r.has_term and r.label == "reports" and r.cue_at is not None]
+        stated = sum(1 for role, _, r in relevant if role != "title" and r.has_term and r.label == "asserts")
+        if len(said) >= stated + BODY_MARGIN:
+            return (*said[0], 0.5)
     if framed:
         return (*framed[0], 0.7)
     weights = {"title": TITLE_WEIGHT, "lead": LEDE_WEIGHT, "body": BODY_WEIGHT}
