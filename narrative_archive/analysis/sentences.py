@@ -83,23 +83,6 @@ def tag_line(text: str, start: int, end: int) -> bool:
     return at_break and not _SENTENCE_END.search(piece) and len(_WORD.findall(piece)) < TAG_LINE_TOKENS
 
 
-def after_title(text: str, title: str, within: int = 1500) -> int:
-    """Where the story starts: after the headline's own line when the page repeats it near
-    its top (the page's furniture before it is not the lead), else 0."""
-    if not title or len(title) < 12:
-        return 0
-    at = text.find(title, 0, within + len(title))
-    if at < 0:
-        return 0
-    end = at + len(title)
-    line_end = text.find("\n", end)
-    rest = text[end:line_end if line_end >= 0 else len(text)]
-    # the headline alone on its line, or followed by its source ("... - Agence France-Presse")
-    if len(_WORD.findall(rest)) > 4:
-        return 0
-    return line_end + 1 if line_end >= 0 else len(text)
-
-
 # A dateline or an agency tag before a lead's first words: "MOSCOW —", "KABUL (Reuters) -",
 # "London, 28 Dec –", "Kabul, Afghanistan —", "كابول، دبي -", "VOV.VN -", "KABUL:", "Tarz Press:",
 # "خبرگزاری راسک:". The story starts after it (a colon would read as a speaker's).

@@ -35,7 +35,7 @@ from narrative_archive.analysis.cues import find as _find
 from narrative_archive.analysis.cues import load_cues as load_cues
 from narrative_archive.analysis.cues import merge_cues as merge_cues
 from narrative_archive.analysis.cues import negation_in as _negation_in
-from narrative_archive.analysis.sentences import after_title, fold, sentence_span, strip_dateline, tag_line
+from narrative_archive.analysis.sentences import fold, sentence_span, strip_dateline, tag_line
 from narrative_archive.analysis.speaker import COLON_SPEAKER as _SPEAKER
 from narrative_archive.analysis.speaker import SPEAKER_KINDS as SPEAKER_KINDS
 from narrative_archive.analysis.speaker import speaker_of
@@ -50,11 +50,7 @@ from narrative_archive.analysis.terms import text_has_stem as _text_has_stem
 STANCES = ("asserts", "reports", "disputes")
 MAX_SENTENCES = 8
 LEAD_SENTENCES = 2
-LEAD_AFTER_TITLE = SKIP_TAG_LINES = STRIP_DATELINES = True
-HEDGE_SCOPE = True
-COMPLEMENT = True
-NEXT_SOURCE = True
-BODY_MARGIN = 3
+BODY_MARGIN = 3  # attributed claim sentences beyond the stated ones that make a bare headline a relay
 TITLE_WEIGHT, LEDE_WEIGHT, BODY_WEIGHT = 2.0, 1.5, 1.0
 
 _TRAILING_SOURCE = re.compile(r"(?::|\s[|–—-])\s*(?:[^\W\d][\w'.-]*\s*){1,4}$|\((?:[^\W\d][\w'.-]*\s*){1,4}\)\s*$")
@@ -166,14 +162,14 @@ def _decide(readings, no_terms: bool, stems: tuple[str, ...] = ()):
         # relay ("Russia paid bounties to Taliban" / "..., the New York Times reported"); a
         # quotation or a question in the lead is not a source
         return (*relay, 0.6)
-    if NEXT_SOURCE and framed and claim_lead and claim_lead[2].label == "asserts":
+    if framed and claim_lead and claim_lead[2].label == "asserts":
         # "ISI secretly helps the Taliban. A Washington Times investigation makes this claim.":
         # the lead sentence after the claim's, with no claim word of its own, names its source
         after = [lead for lead in leads if not lead[2].has_term and lead[1] != claim_lead[1]
                  and leads.index(lead) == leads.index(claim_lead) + 1]
         if after and after[0][2].label == "reports" and after[0][2].cue_at is not None:
             return (*after[0], 0.5)
-    if BODY_MARGIN and framed and framed[0][0] == "title" and framed[0][2].label == "asserts":
+    if framed and framed[0][0] == "title" and framed[0][2].label == "asserts":
         # a bare headline over a story that hands the claim to its sources more often than it
         # states it ("Iran supports the Taliban" over four sentences of "officials said ...")
         said = [(role, sentence, r) for role, sentence, r in relevant
@@ -204,20 +200,8 @@ def _names_source(sentence: str, reading: Reading, stems) -> bool:
     is not the claim's source."""
     if reading.label != "reports" or reading.cue_at is None:
         return False
-    tokens = _TOKEN.findall(fold(sentence))
-    terms = _term_positions(tokens, stems)
-    if not terms:
-        return False
-    if any(at > min(terms) for at in reading.said_at):
-        return True
-    # a reporting verb whose clause holds the claim: "reports have emerged, claiming that
-    # Russia ...", "die New York Times berichtet, wie Agenten ...", "asegura que el ISI ..."
-    return COMPLEMENT and any(tokens[k] in _COMPLEMENTIZERS for at in reading.said_at
-                              for k in range(at + 1, min(at + 3, min(terms))))
-
-
-_COMPLEMENTIZERS = frozenset("""that dass daß wie que qu che что чтобы как що як że
-    که كه أن ان بأن انه أنه कि""".split())
+    terms = _term_positions(_TOKEN.findall(fold(sentence)), stems)
+    return bool(terms) and any(at > min(terms) for at in reading.said_at)
 
 
 def read_sentence(sentence: str, stems: tuple[str, ...], lc: LanguageCues) -> tuple[str, list[str]]:
@@ -270,7 +254,7 @@ def _read(sentence: str, stems: tuple[str, ...], lc: LanguageCues, title: bool =
             used.add(negation)
             cue_at = negation if cue_at is None else cue_at
     attributions = _find(tokens, lc.attribution, lc.prefixes, used | not_said)
-    if HEDGE_SCOPE and lc.hedges and attributions:
+    if lc.hedges and attributions:
         attributions = _hedging_the_claim(tokens, attributions, stems, lc)
     speaker = _SPEAKER.match(sentence)
     colon = False
@@ -418,16 +402,15 @@ def _sentences(title, text, stems, language, limit) -> list[tuple[str, str, bool
     if title:
         found.append(("title", title, _text_has_stem(title, stems)))
     seen = {fold(title)} if title else set()
-    position = after_title(text, title) if LEAD_AFTER_TITLE else 0
-    position += len(text[position:]) - len(text[position:].lstrip())
+    position = len(text) - len(text.lstrip())
     lead: list[tuple[int, int]] = []
     while len(lead) < LEAD_SENTENCES and position < min(len(text), 3000):
         start, end = sentence_span(text, position)
         sentence = " ".join(text[start:end].split())
-        if STRIP_DATELINES and not lead:
-            sentence = strip_dateline(sentence)
-        if sentence and fold(sentence) not in seen and len(_TOKEN.findall(sentence)) >= 4 and not (
-                SKIP_TAG_LINES and tag_line(text, start, end)):
+        if not lead:
+            sentence = strip_dateline(sentence)  # "MOSCOW, June 29 (Xinhua) -- ", "Tarz Press: "
+        if sentence and fold(sentence) not in seen and len(_TOKEN.findall(sentence)) >= 4 and not tag_line(
+                text, start, end):
             lead.append((start, end))
             seen.add(fold(sentence))
             found.append(("lead", sentence, _text_has_stem(sentence, stems)))
