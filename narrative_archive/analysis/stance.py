@@ -35,7 +35,7 @@ from narrative_archive.analysis.cues import find as _find
 from narrative_archive.analysis.cues import load_cues as load_cues
 from narrative_archive.analysis.cues import merge_cues as merge_cues
 from narrative_archive.analysis.cues import negation_in as _negation_in
-from narrative_archive.analysis.sentences import fold, sentence_span
+from narrative_archive.analysis.sentences import fold, sentence_span, strip_dateline, tag_line
 from narrative_archive.analysis.speaker import COLON_SPEAKER as _SPEAKER
 from narrative_archive.analysis.speaker import SPEAKER_KINDS as SPEAKER_KINDS
 from narrative_archive.analysis.speaker import speaker_of
@@ -50,6 +50,7 @@ from narrative_archive.analysis.terms import text_has_stem as _text_has_stem
 STANCES = ("asserts", "reports", "disputes")
 MAX_SENTENCES = 8
 LEAD_SENTENCES = 2
+BODY_MARGIN = 3  # attributed claim sentences beyond the stated ones that make a bare headline a relay
 TITLE_WEIGHT, LEDE_WEIGHT, BODY_WEIGHT = 2.0, 1.5, 1.0
 
 _TRAILING_SOURCE = re.compile(r"(?::|\s[|–—-])\s*(?:[^\W\d][\w'.-]*\s*){1,4}$|\((?:[^\W\d][\w'.-]*\s*){1,4}\)\s*$")
@@ -161,6 +162,21 @@ def _decide(readings, no_terms: bool, stems: tuple[str, ...] = ()):
         # relay ("Russia paid bounties to Taliban" / "..., the New York Times reported"); a
         # quotation or a question in the lead is not a source
         return (*relay, 0.6)
+    if framed and claim_lead and claim_lead[2].label == "asserts":
+        # "ISI secretly helps the Taliban. A Washington Times investigation makes this claim.":
+        # the lead sentence after the claim's, with no claim word of its own, names its source
+        after = [lead for lead in leads if not lead[2].has_term and lead[1] != claim_lead[1]
+                 and leads.index(lead) == leads.index(claim_lead) + 1]
+        if after and after[0][2].label == "reports" and after[0][2].cue_at is not None:
+            return (*after[0], 0.5)
+    if framed and framed[0][0] == "title" and framed[0][2].label == "asserts":
+        # a bare headline over a story that hands the claim to its sources more often than it
+        # states it ("Iran supports the Taliban" over four sentences of "officials said ...")
+        said = [(role, sentence, r) for role, sentence, r in relevant
+                if role != "title" and r.has_term and r.label == "reports" and r.cue_at is not None]
+        stated = sum(1 for role, _, r in relevant if role != "title" and r.has_term and r.label == "asserts")
+        if len(said) >= stated + BODY_MARGIN:
+            return (*said[0], 0.5)
     if framed:
         return (*framed[0], 0.7)
     weights = {"title": TITLE_WEIGHT, "lead": LEDE_WEIGHT, "body": BODY_WEIGHT}
@@ -238,6 +254,8 @@ def _read(sentence: str, stems: tuple[str, ...], lc: LanguageCues, title: bool =
             used.add(negation)
             cue_at = negation if cue_at is None else cue_at
     attributions = _find(tokens, lc.attribution, lc.prefixes, used | not_said)
+    if lc.hedges and attributions:
+        attributions = _hedging_the_claim(tokens, attributions, stems, lc)
     speaker = _SPEAKER.match(sentence)
     colon = False
     if speaker:
@@ -267,6 +285,18 @@ def _read(sentence: str, stems: tuple[str, ...], lc: LanguageCues, title: bool =
         return Reading("reports", found, attributions[0][0] if attributions else None, has_term,
                        said_at=tuple(start for start, _ in attributions))
     return Reading("asserts", found, None, has_term)
+
+
+def _hedging_the_claim(tokens, attributions, stems, lc: LanguageCues):
+    """Attribution spans without the hedges that govern no matched word: a hedge ("allegedly",
+    "apparently", "якобы") qualifies the words after it, so one that follows every matched
+    word hedges something else ("Pakistan, once a covert supporter of the Taliban, ... for
+    allegedly sheltering terrorists", "the Taliban ... showing off apparently flightworthy
+    rotorcraft")."""
+    terms = _term_positions(tokens, stems)
+    last = max(terms) if terms else -1
+    return [(start, end) for start, end in attributions
+            if start < last or not _find(tokens[start:end], lc.hedges, lc.prefixes)]
 
 
 def _questioned(title: str, stems) -> bool:
@@ -377,7 +407,10 @@ def _sentences(title, text, stems, language, limit) -> list[tuple[str, str, bool
     while len(lead) < LEAD_SENTENCES and position < min(len(text), 3000):
         start, end = sentence_span(text, position)
         sentence = " ".join(text[start:end].split())
-        if sentence and fold(sentence) not in seen and len(_TOKEN.findall(sentence)) >= 4:
+        if not lead:
+            sentence = strip_dateline(sentence)  # "MOSCOW, June 29 (Xinhua) -- ", "Tarz Press: "
+        if sentence and fold(sentence) not in seen and len(_TOKEN.findall(sentence)) >= 4 and not tag_line(
+                text, start, end):
             lead.append((start, end))
             seen.add(fold(sentence))
             found.append(("lead", sentence, _text_has_stem(sentence, stems)))
