@@ -18,6 +18,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator
 
 Gate = Callable[["Words"], bool]
+_NONE: frozenset[str] = frozenset()
 Need = tuple[str, str | None, bool]  # a query token: its stem, its text when a prefix, prefix
 Offsets = Callable[[str], list[int]]  # a term's token offsets in the article, sorted
 
@@ -150,20 +151,24 @@ def query_gate(query: str, tokenize: Tokenize) -> Gate | None:
     return built[0] if built else None
 
 
-def keyed_gates(queries: list[str], tokenize: Tokenize) -> list[tuple[Gate, Need | None] | None]:
-    """Each query's gate and key (a token it cannot match without), or None (not read);
-    every phrase of every query tokenized in one call."""
+Built = tuple[Gate, Need | None, frozenset[str], frozenset[str]]
+
+
+def keyed_gates(queries: list[str], tokenize: Tokenize) -> list[Built | None]:
+    """Each query's gate, key (a token it cannot match without), and the exact tokens and
+    prefixes it cannot match without (_Builder.build), or None (not read); every phrase of
+    every query tokenized in one call."""
     parsed = [_parse(query) for query in queries]
     texts = sorted({text for found in parsed if found for text in found[1]})
     stems = dict(zip(texts, tokenize(texts), strict=True)) if texts else {}
-    built: list[tuple[Gate, Need | None] | None] = []
+    built: list[Built | None] = []
     for found in parsed:
         if found is None:
             built.append(None)
             continue
         tree, phrases = found
-        built.append(_build(tree, [stems[text] for text in phrases],
-                            [text.lower() for text in phrases]))
+        built.append(_Builder([stems[text] for text in phrases],
+                              [text.lower() for text in phrases]).build(tree))
     return built
 
 
@@ -174,18 +179,22 @@ class Disjuncts:
 
     def __init__(self, query: str, tokenize: Tokenize, split: bool = True):
         members = top_level_or(query) if split else [query]
-        groups: dict[Need | None, list[tuple[str, Gate | None]]] = {}
+        groups: dict[Need | None, list[tuple[str, Gate | None, frozenset, frozenset]]] = {}
         for member, built in zip(members, keyed_gates(members, tokenize), strict=True):
-            gate, key = built if built else (None, None)
-            groups.setdefault(key, []).append((member, gate))
+            gate, key, plain, prefixes = built if built else (None, None, _NONE, _NONE)
+            groups.setdefault(key, []).append((member, gate, plain, prefixes))
         self.members = members
-        self.groups = list(groups.items())
+        # a member's exact tokens and prefixes are tested here, before its gate is called
+        self.groups = [(None if key is None else _Builder.split([key]), group)
+                       for key, group in groups.items()]
 
     def passing(self, words: Words) -> Iterator[str]:
+        have, starts = words.set, words.prefixes
         for key, members in self.groups:
-            if key is None or words.present(key):
-                for member, gate in members:
-                    if gate is None or gate(words):
+            if key is None or (key[0] <= have and key[1] <= starts
+                               and all(map(words.present, key[2]))):
+                for member, gate, plain, prefixes in members:
+                    if gate is None or (plain <= have and prefixes <= starts and gate(words)):
                         yield member
 
 
@@ -307,11 +316,6 @@ def _parse(query: str) -> tuple[tuple, list[str]] | None:
     return tree, phrases
 
 
-def _build(tree: tuple, stems: list[list[str]], raw: list[str]) -> tuple[Gate, Need | None]:
-    """The gate and key of a parsed query, its phrases tokenized (`stems`) and lowercased."""
-    return _Builder(stems, raw).build(tree)[:2]
-
-
 class _Builder:
     """Builds a parsed query's gates. Every node also has its `plain` tokens: exact (not
     prefix) tokens it cannot match without, tested first as one subset test of the
@@ -403,18 +407,26 @@ class _Builder:
             return all_of, key, plain, prefixes
         # OR: the members grouped by their key, so a token the article lacks rules out
         # every member that needs it with one look-up (a narrative's 30 languages' variants)
-        groups: dict[Need | None, list[Gate]] = {}
-        for gate, key, _, _ in built:
-            groups.setdefault(key, []).append(gate)
-        keyed = [(key, tuple(gates)) for key, gates in groups.items()]
+        groups: dict[Need | None, list[tuple[frozenset, frozenset, Gate]]] = {}
+        for gate, key, needed, started in built:
+            groups.setdefault(key, []).append((needed, started, gate))
+        keyed = [(None if key is None else self.split([key]), tuple(gates))
+                 for key, gates in groups.items()]
         plain = frozenset.intersection(*(found[2] for found in built))
         prefixes = frozenset.intersection(*(found[3] for found in built))
 
         def any_of(words: Words) -> bool:
-            return plain <= words.set and prefixes <= words.prefixes and any(
-                (key is None or words.present(key)) and any(gate(words) for gate in gates)
-                for key, gates in keyed)
-        return any_of, (keyed[0][0] if len(keyed) == 1 else None), plain, prefixes
+            have, starts = words.set, words.prefixes
+            if not (plain <= have and prefixes <= starts):
+                return False
+            for key, gates in keyed:  # each member's own sets tested before its gate
+                if key is None or (key[0] <= have and key[1] <= starts
+                                   and all(map(words.present, key[2]))):
+                    if any(needed <= have and started <= starts and gate(words)
+                           for needed, started, gate in gates):
+                        return True
+            return False
+        return any_of, (next(iter(groups)) if len(groups) == 1 else None), plain, prefixes
 
 
 def _presence_gate(plain: frozenset[str], prefixes: frozenset[str],
