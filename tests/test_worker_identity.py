@@ -132,3 +132,31 @@ def test_citation_scanner_skips_no_cue(articles):
                 assert not any(cue.cue.match(text, found.start()) for cue in cues[:first])
                 hits += 1
     assert hits > 100
+
+
+def test_byline_search_selects_what_the_hints_select():
+    from lxml import etree
+    from trafilatura.utils import load_html
+
+    from narrative_archive.extract import bylines
+
+    hinted = " or ".join(f"contains(., '{hint}')" for hint in bylines._HINTS)
+    before = etree.XPath("|".join(
+        f"//@{name}[{hinted}]"
+        for name in ("class", "id", "itemprop", "rel", "data-testid", "data-component"))
+        + "|//author")
+
+    def kept(found: list) -> list:
+        return [value.getparent() if isinstance(value, str) else value for value in found
+                if not isinstance(value, str) or bylines._BYLINE_HINT.search(value)]
+    pages = [path.read_bytes().decode("utf-8", "replace") for path in sorted(
+        [*(TESTS / "files").rglob("*.html"), *(TESTS / "sites").rglob("*.html")])]
+    pages += [f'<html><body><div class="{value}">x</div><span id="{value}">y</span></body></html>'
+              for value in ("style-author", "stylesheet", "username", "channel-name box",
+                            "posted-by", "ed-by", "BBLine", "nameplate", "xiaobian", "Writer")]
+    selected = 0
+    for markup in pages:
+        tree = load_html(markup)
+        assert kept(bylines._BYLINE_ATTRIBUTES(tree)) == kept(before(tree))
+        selected += len(kept(before(tree)))
+    assert selected > 20
