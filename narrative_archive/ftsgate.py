@@ -317,10 +317,10 @@ def _parse(query: str) -> tuple[tuple, list[str]] | None:
 
 
 class _Builder:
-    """Builds a parsed query's gates. Every node also has its `plain` tokens: exact (not
-    prefix) tokens it cannot match without, tested first as one subset test of the
-    article's token set (a C loop), so most gates fail before any Python-level step; a
-    phrase's prefix tokens are then looked up one by one (Words.present)."""
+    """Builds a parsed query's gates. Every node also has the exact tokens and the prefixes
+    it cannot match without, tested as two subset tests (Words.set, Words.prefixes: C
+    loops), so most gates fail before any Python-level step; only a prefix token whose
+    stem and text differ (neither a prefix of the other) is looked up (Words.present)."""
 
     def __init__(self, stems: list[list[str]], raw: list[str]):
         self.stems, self.raw = stems, raw
