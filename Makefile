@@ -33,7 +33,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/rematch.py
 	$(BIN)/python benchmarks/import.py --articles 100000 --coverage 0.05
 	$(BIN)/python benchmarks/crawl.py --pages 10000
-	$(BIN)/python benchmarks/matcher.py
+	$(BIN)/python benchmarks/matcher.py && $(BIN)/python benchmarks/worker.py
 	$(BIN)/python benchmarks/stance.py && $(BIN)/python benchmarks/citations.py
 	$(BIN)/python benchmarks/stories.py --index-size 1000000
 	$(BIN)/python benchmarks/datasette.py $(if $(ARTICLES),--articles $(ARTICLES))

@@ -18,6 +18,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator
 
 Gate = Callable[["Words"], bool]
+_NONE: frozenset[str] = frozenset()
 Need = tuple[str, str | None, bool]  # a query token: its stem, its text when a prefix, prefix
 Offsets = Callable[[str], list[int]]  # a term's token offsets in the article, sorted
 
@@ -30,8 +31,8 @@ class Words:
         self.sorted = sorted(tokens)
         self.set = set(self.sorted)
         self._offsets = offsets
+        self._prefixes: set[str] | None = None
         self._cache: dict[str, list[int]] = {}
-        self._present: dict[Need, bool] = {}
         self._starts: dict[tuple[Need, ...], list[int] | None] = {}
 
     def has(self, token: str, prefix: bool = False) -> bool:
@@ -40,14 +41,23 @@ class Words:
         at = bisect.bisect_left(self.sorted, token)
         return at < len(self.sorted) and self.sorted[at].startswith(token)
 
+    @property
+    def prefixes(self) -> set[str]:
+        """Every prefix of every token ("" included when there is a token): `t in
+        prefixes` iff has(t, prefix=True), as one hash look-up (a page has ~100-1,000
+        distinct tokens, so this is built in a fraction of a millisecond, once)."""
+        if self._prefixes is None:
+            self._prefixes = {token[:end] for token in self.sorted
+                              for end in range(len(token) + 1)}
+        return self._prefixes
+
     def present(self, need: Need) -> bool:
         """Whether the article has a term the query token `need` matches."""
-        found = self._present.get(need)
-        if found is None:
-            stem, text, prefix = need
-            found = self._present[need] = self.has(stem, prefix) or (
-                prefix and text is not None and self.has(text, True))
-        return found
+        stem, text, prefix = need
+        if not prefix:
+            return stem in self.set
+        prefixes = self.prefixes
+        return stem in prefixes or (text is not None and text in prefixes)
 
     def starts(self, phrase: tuple[Need, ...]) -> list[int] | None:
         """The sorted offsets where the phrase's tokens stand one after the other (any
@@ -141,20 +151,24 @@ def query_gate(query: str, tokenize: Tokenize) -> Gate | None:
     return built[0] if built else None
 
 
-def keyed_gates(queries: list[str], tokenize: Tokenize) -> list[tuple[Gate, Need | None] | None]:
-    """Each query's gate and key (a token it cannot match without), or None (not read);
-    every phrase of every query tokenized in one call."""
+Built = tuple[Gate, Need | None, frozenset[str], frozenset[str]]
+
+
+def keyed_gates(queries: list[str], tokenize: Tokenize) -> list[Built | None]:
+    """Each query's gate, key (a token it cannot match without), and the exact tokens and
+    prefixes it cannot match without (_Builder.build), or None (not read); every phrase of
+    every query tokenized in one call."""
     parsed = [_parse(query) for query in queries]
     texts = sorted({text for found in parsed if found for text in found[1]})
     stems = dict(zip(texts, tokenize(texts), strict=True)) if texts else {}
-    built: list[tuple[Gate, Need | None] | None] = []
+    built: list[Built | None] = []
     for found in parsed:
         if found is None:
             built.append(None)
             continue
         tree, phrases = found
-        built.append(_build(tree, [stems[text] for text in phrases],
-                            [text.lower() for text in phrases]))
+        built.append(_Builder([stems[text] for text in phrases],
+                              [text.lower() for text in phrases]).build(tree))
     return built
 
 
@@ -165,18 +179,22 @@ class Disjuncts:
 
     def __init__(self, query: str, tokenize: Tokenize, split: bool = True):
         members = top_level_or(query) if split else [query]
-        groups: dict[Need | None, list[tuple[str, Gate | None]]] = {}
+        groups: dict[Need | None, list[tuple[str, Gate | None, frozenset, frozenset]]] = {}
         for member, built in zip(members, keyed_gates(members, tokenize), strict=True):
-            gate, key = built if built else (None, None)
-            groups.setdefault(key, []).append((member, gate))
+            gate, key, plain, prefixes = built if built else (None, None, _NONE, _NONE)
+            groups.setdefault(key, []).append((member, gate, plain, prefixes))
         self.members = members
-        self.groups = list(groups.items())
+        # a member's exact tokens and prefixes are tested here, before its gate is called
+        self.groups = [(None if key is None else _Builder.split([key]), group)
+                       for key, group in groups.items()]
 
     def passing(self, words: Words) -> Iterator[str]:
+        have, starts = words.set, words.prefixes
         for key, members in self.groups:
-            if key is None or words.present(key):
-                for member, gate in members:
-                    if gate is None or gate(words):
+            if key is None or (key[0] <= have and key[1] <= starts
+                               and all(map(words.present, key[2]))):
+                for member, gate, plain, prefixes in members:
+                    if gate is None or (plain <= have and prefixes <= starts and gate(words)):
                         yield member
 
 
@@ -298,25 +316,49 @@ def _parse(query: str) -> tuple[tuple, list[str]] | None:
     return tree, phrases
 
 
-def _build(tree: tuple, stems: list[list[str]], raw: list[str]) -> tuple[Gate, Need | None]:
-    """The gate and key of a parsed query, its phrases tokenized (`stems`) and lowercased."""
+class _Builder:
+    """Builds a parsed query's gates. Every node also has the exact tokens and the prefixes
+    it cannot match without, tested as two subset tests (Words.set, Words.prefixes: C
+    loops), so most gates fail before any Python-level step; only a prefix token whose
+    stem and text differ (neither a prefix of the other) is looked up (Words.present)."""
 
-    def needs_of(parts) -> list[Need]:
+    def __init__(self, stems: list[list[str]], raw: list[str]):
+        self.stems, self.raw = stems, raw
+
+    def needs_of(self, parts) -> list[Need]:
         needs = []
         for index, prefix in parts:
-            for i, stem in enumerate(stems[index]):
-                last = prefix and i == len(stems[index]) - 1
-                needs.append((stem, raw[index] if last else None, last))
+            for i, stem in enumerate(self.stems[index]):
+                last = prefix and i == len(self.stems[index]) - 1
+                needs.append((stem, self.raw[index] if last else None, last))
         return needs
 
-    def phrase_gate(needs: list[Need]) -> Gate:
-        def phrase_in(words: Words, needs=tuple(needs)) -> bool:
-            return all(words.present(need) for need in needs)
-        return phrase_in
+    @staticmethod
+    def split(needs: Iterable[Need]) -> tuple[frozenset[str], frozenset[str], tuple[Need, ...]]:
+        """(the exact tokens, the prefixes, the other needs) these needs are present with:
+        an exact token must be in Words.set and a prefix in Words.prefixes; a prefix need
+        whose stem and text differ with neither a prefix of the other needs either."""
+        plain: set[str] = set()
+        prefixes: set[str] = set()
+        either: dict[Need, None] = {}
+        for need in needs:
+            stem, text, prefix = need
+            if not prefix:
+                plain.add(stem)
+            elif text is None or text.startswith(stem):  # has(text) implies has(stem)
+                prefixes.add(stem)
+            elif stem.startswith(text):
+                prefixes.add(text)
+            else:
+                either[need] = None
+        return frozenset(plain), frozenset(prefixes), tuple(either)
 
-    def near_gate(members: list[tuple], distance: int) -> Gate:
-        needs = [needs_of(parts) for _, parts in members]
-        present = [phrase_gate(need) for need in needs]
+    def phrase_gate(self, needs: list[Need]) -> Gate:
+        return _presence_gate(*self.split(needs))
+
+    def near_gate(self, members: list[tuple], distance: int) -> Gate:
+        needs = [self.needs_of(parts) for _, parts in members]
+        present = _presence_gate(*self.split(need for phrase in needs for need in phrase))
         window = near_window(distance, [len(need) for need in needs])
         # where each phrase may start: where its tokens stand one after the other (title and
         # text together); a phrase with no token is not placed (the window is not tested)
@@ -324,7 +366,7 @@ def _build(tree: tuple, stems: list[list[str]], raw: list[str]) -> tuple[Gate, N
         placed = all(phrases)
 
         def near(words: Words) -> bool:
-            if not all(member(words) for member in present):
+            if not present(words):
                 return False
             if not placed:
                 return True
@@ -337,31 +379,69 @@ def _build(tree: tuple, stems: list[list[str]], raw: list[str]) -> tuple[Gate, N
             return within(positions, window)
         return near
 
-    def build(node) -> tuple[Gate, Need | None]:
-        """The node's gate, and one token it cannot match without (its key), if any."""
+    def build(self, node) -> tuple[Gate, Need | None, frozenset[str], frozenset[str]]:
+        """The node's gate, one token it cannot match without (its key), if any, and the
+        exact tokens and the prefixes it cannot match without (an AND or OR tests them
+        first, as two subset tests, before its members' gates)."""
         kind, parts = node
         if kind == "phrase":
-            needs = needs_of(parts)
-            return phrase_gate(needs), (needs[0] if needs else None)
+            needs = self.needs_of(parts)
+            plain, prefixes, _ = self.split(needs)
+            return self.phrase_gate(needs), (needs[0] if needs else None), plain, prefixes
         if kind == "near":
             members = parts[0]
-            needs = needs_of(members[0][1]) if members else []
-            return near_gate(*parts), (needs[0] if needs else None)
-        built = [build(part) for part in parts]
+            needs = self.needs_of(members[0][1]) if members else []
+            plain, prefixes, _ = self.split(
+                need for _, phrase in members for need in self.needs_of(phrase))
+            return self.near_gate(*parts), (needs[0] if needs else None), plain, prefixes
+        built = [self.build(part) for part in parts]
         if kind == "all":
-            gates = [gate for gate, _ in built]
-            key = next((key for _, key in built if key is not None), None)
-            return (lambda words: all(gate(words) for gate in gates)), key
+            gates = tuple(gate for gate, _, _, _ in built)
+            key = next((key for _, key, _, _ in built if key is not None), None)
+            plain = frozenset().union(*(found[2] for found in built))
+            prefixes = frozenset().union(*(found[3] for found in built))
+
+            def all_of(words: Words) -> bool:
+                return (plain <= words.set and prefixes <= words.prefixes
+                        and all(gate(words) for gate in gates))
+            return all_of, key, plain, prefixes
         # OR: the members grouped by their key, so a token the article lacks rules out
         # every member that needs it with one look-up (a narrative's 30 languages' variants)
-        groups: dict[Need | None, list[Gate]] = {}
-        for gate, key in built:
-            groups.setdefault(key, []).append(gate)
-        keyed = [(key, tuple(gates)) for key, gates in groups.items()]
+        groups: dict[Need | None, list[tuple[frozenset, frozenset, Gate]]] = {}
+        for gate, key, needed, started in built:
+            groups.setdefault(key, []).append((needed, started, gate))
+        keyed = [(None if key is None else self.split([key]), tuple(gates))
+                 for key, gates in groups.items()]
+        plain = frozenset.intersection(*(found[2] for found in built))
+        prefixes = frozenset.intersection(*(found[3] for found in built))
 
         def any_of(words: Words) -> bool:
-            return any((key is None or words.present(key)) and any(gate(words) for gate in gates)
-                       for key, gates in keyed)
-        return any_of, (keyed[0][0] if len(keyed) == 1 else None)
+            have, starts = words.set, words.prefixes
+            if not (plain <= have and prefixes <= starts):
+                return False
+            for key, gates in keyed:  # each member's own sets tested before its gate
+                if key is None or (key[0] <= have and key[1] <= starts
+                                   and all(map(words.present, key[2]))):
+                    if any(needed <= have and started <= starts and gate(words)
+                           for needed, started, gate in gates):
+                        return True
+            return False
+        return any_of, (next(iter(groups)) if len(groups) == 1 else None), plain, prefixes
 
-    return build(tree)
+
+def _presence_gate(plain: frozenset[str], prefixes: frozenset[str],
+                   either: tuple[Need, ...]) -> Gate:
+    """Whether the article has a term each need matches (see _Builder.split)."""
+    if not prefixes and not either:
+        def exact(words: Words) -> bool:
+            return plain <= words.set
+        return exact
+    if not either:
+        def present(words: Words) -> bool:
+            return plain <= words.set and prefixes <= words.prefixes
+        return present
+
+    def present_either(words: Words) -> bool:
+        return (plain <= words.set and prefixes <= words.prefixes
+                and all(words.present(need) for need in either))
+    return present_either

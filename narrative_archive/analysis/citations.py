@@ -274,10 +274,10 @@ def _attributions(text: str, language: str | None, index: OutletIndex, patterns:
     for lang in languages:
         cues = patterns.patterns[lang]
         for found in patterns.scanners[lang].finditer(text):
-            # the scanner finds where some cue starts; every cue starting there gets its try
+            # the scanner finds where some cue starts; every cue starting there gets its try:
+            # the scanner's alternation found none of the cues before this one there
             assert found.lastgroup is not None  # every alternative is a named group c<i>
-            first = int(found.lastgroup[1:])
-            for cue in (cues[first], *cues[:first], *cues[first + 1:]):
+            for cue in cues[int(found.lastgroup[1:]):]:
                 match = cue.cue.match(text, found.start())
                 if not match:
                     continue

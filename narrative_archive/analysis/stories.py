@@ -70,14 +70,23 @@ class Storage(Protocol):
 
 def shingles(text: str) -> set[bytes]:
     """The word shingles of a text, lowercased; at most MAX_WORDS words are read."""
-    words = []
-    for match in _WORD.finditer(text.lower()):
-        words.append(match.group())
-        if len(words) >= MAX_WORDS:
-            break
+    lowered = text.lower()
+    # MAX_WORDS words are at most this many characters (a word and a separator each)
+    words = _WORD.findall(lowered, 0, len(lowered) if MAX_WORDS * 2 >= len(lowered)
+                          else _end_of_words(lowered))[:MAX_WORDS]
     if len(words) < SHINGLE:
         return {" ".join(words).encode()} if words else set()
-    return {" ".join(words[i:i + SHINGLE]).encode() for i in range(len(words) - SHINGLE + 1)}
+    count = len(words) - SHINGLE + 1
+    return {" ".join(shingle).encode()
+            for shingle in zip(*(words[i:i + count] for i in range(SHINGLE)), strict=True)}
+
+
+def _end_of_words(text: str) -> int:
+    """Where the MAX_WORDS-th word of ``text`` ends (its length when it has fewer)."""
+    for count, match in enumerate(_WORD.finditer(text), 1):
+        if count >= MAX_WORDS:
+            return match.end()
+    return len(text)
 
 
 def word_count(text: str, limit: int = MIN_WORDS) -> int:
@@ -96,11 +105,13 @@ def signature(text: str) -> bytes:
     datasketch imports scipy (59 MiB in every extraction worker; see _permutations)."""
     import numpy as np  # here: the crawl process never needs numpy
 
-    hashes = [_hash32(shingle) for shingle in shingles(text)]
-    if not hashes:
+    # _hash32 of each shingle, read by numpy from the digests (little-endian uint32)
+    blake2b = hashlib.blake2b
+    digests = b"".join([blake2b(shingle, digest_size=4).digest() for shingle in shingles(text)])
+    if not digests:
         return b"\xff" * SIGNATURE_BYTES  # the empty MinHash: every value at its maximum
     a, b = _permutations()
-    values = np.array(hashes, dtype=np.uint32).reshape(-1, 1)
+    values = np.frombuffer(digests, dtype="<u4").astype(np.uint32).reshape(-1, 1)
     # MurmurHash3's 32-bit finalizer, then a * h + b: uint32 arithmetic wraps (mod 2**32)
     values ^= values >> np.uint32(16)
     values *= np.uint32(0x85EBCA6B)
