@@ -35,7 +35,7 @@ from w3lib.encoding import http_content_type_encoding
 
 from narrative_archive.config import Config, Narrative, Outlet, load_config, select_by_id
 from narrative_archive.crawl import discovery, pacing
-from narrative_archive.crawl.items import STAT, Link, Page, Problem, Refused
+from narrative_archive.crawl.items import CAPTURE_IN_WORKER, STAT, Link, Page, Problem, Refused
 from narrative_archive.crawl.settings_check import check_setting
 from narrative_archive.paths import DEFAULT_DB
 from narrative_archive.times import iso, now, parse_duration, parse_when
@@ -308,6 +308,7 @@ class ArchiveSpider(scrapy.Spider):
                     "outlet_id": owner.id if owner else None, "title": link.title,
                     "published_at": link.published_at, "source": source,
                     "narrative_id": narrative.id if narrative else None,
+                    CAPTURE_IN_WORKER: True,
                 },
             )
 

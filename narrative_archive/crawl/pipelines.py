@@ -33,7 +33,6 @@ import contextlib
 import logging
 import os
 import time
-from concurrent.futures import Future
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
@@ -44,6 +43,7 @@ from narrative_archive import store, urls
 from narrative_archive.analysis import archive as analysis
 from narrative_archive.analysis import citations
 from narrative_archive.capture import CaptureRecord
+from narrative_archive.capture.middleware import DeferredCapture
 from narrative_archive.config import Config, load_config
 from narrative_archive.crawl import faults
 from narrative_archive.crawl import revisit as lifecycle
@@ -186,7 +186,7 @@ class ArchivePipeline(PipelineState):
         if item.via == "revisit" and item.article_id is not None:
             return await self._revisit_page(item, item.article_id)
         self.count("pages")
-        article, reason = await self._extract(item, item.title)
+        article, reason = await self._extract(item, item.title, built_here=True)
         if reason is not None:
             await self._write(self._record, item.url, reason, item.outlet_id)
             return {"url": item.url, "outlet_id": item.outlet_id, "status": "error",
@@ -194,14 +194,23 @@ class ArchivePipeline(PipelineState):
         record = await self._capture_of(item)
         return await self._write(self._store, item, article, record)
 
-    async def _extract(self, item: Page, title: str | None = None
+    async def _extract(self, item: Page, title: str | None = None, built_here: bool = False
                        ) -> tuple[dict[str, Any] | None, str | None]:
         """The extracted article (with `title` when the page has none), or None and why
-        not (never raises)."""
+        not (never raises). With `built_here`, the worker also builds the page's WARC
+        records when the capture middleware left them to it (middleware.DeferredCapture)."""
         article, reason = None, None
+        deferred = item.capture if isinstance(item.capture, DeferredCapture) else None
+        arguments = (self.captures.take(deferred)
+                     if built_here and deferred is not None and self.captures is not None
+                     else None)
+        pair = None
         try:
-            article = await self._pool.extract(item.body, item.url, item.encoding, title)
+            article = await self._pool.extract(item.body, item.url, item.encoding, title,
+                                               arguments)
+            pair = article.pop("warc", None)
         except ExtractError as error:
+            pair = getattr(error, "warc", None)
             reason = str(error)
         except TimeoutError:
             reason = f"extraction took longer than {self._pool.timeout:g} s"
@@ -211,6 +220,8 @@ class ArchivePipeline(PipelineState):
         except Exception as error:  # a bug in extraction must not stop the crawl
             logger.exception("Extraction of %s failed", item.url)
             reason = f"extraction failed: {type(error).__name__}: {error}"
+        if arguments is not None:  # taken: appended, or written here if the worker failed
+            self.captures.finish(deferred, pair)
         return article, reason
 
     def _store(self, page: Page, article: dict[str, Any],
@@ -382,16 +393,6 @@ class ArchivePipeline(PipelineState):
                 "new_url": item.new_url, "detail": item.detail}
 
     # -- captures: one row per WARC response record --
-
-    async def _capture_of(self, item: Page | RevisitOutcome) -> CaptureRecord | None:
-        """The item's CaptureRecord once its WARC write is done (None: capture off or failed)."""
-        capture = item.capture
-        if isinstance(capture, Future):
-            try:
-                return await asyncio.wrap_future(capture)
-            except Exception:  # logged and counted by the capture middleware
-                return None
-        return capture
 
     def _save_capture(self, record: CaptureRecord | None, article_id: int | None = None,
                       source: str = "live") -> int | None:
