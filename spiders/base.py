@@ -198,10 +198,11 @@ class ArchiveSpider(scrapy.Spider):
         return spider
 
     def setup(self, settings, outlets=None, narratives=None, since=None, until=None, limit=None,
-              run_id=None, **_) -> None:
-        """Read the config and the spider's arguments; raise ValueError for bad ones."""
-        self.config = load_config(settings.get("NARRATIVE_ARCHIVE_CONFIG") or None,
-                                  check_setting=check_setting)
+              run_id=None, config: Config | None = None, **_) -> None:
+        """Read the config (unless the crawl command hands it over, just read) and the
+        spider's arguments; raise ValueError for bad ones."""
+        self.config = config or load_config(settings.get("NARRATIVE_ARCHIVE_CONFIG") or None,
+                                            check_setting=check_setting)
         self.outlet_index = OutletIndex(self.config.outlets)
         self.outlets = select_by_id(self.config.outlets, _names(outlets), "outlet")
         self.outlets_chosen = bool(_names(outlets))

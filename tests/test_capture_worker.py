@@ -168,6 +168,7 @@ def respond(instance, url: str, status: int = 200, in_worker: bool = True):
 def test_deferred_captures_are_written_whoever_builds_them(tmp_path, monkeypatch):
     instance, spider = middleware(tmp_path)
     built = respond(instance, "http://tass.test/built")
+    stored = respond(instance, "http://tass.test/stored")
     failed = respond(instance, "http://tass.test/failed")
     unsent = respond(instance, "http://tass.test/unsent")
     never_a_page = respond(instance, "http://tass.test/feed.xml")
@@ -181,6 +182,10 @@ def test_deferred_captures_are_written_whoever_builds_them(tmp_path, monkeypatch
     pair = extract_page(PAGE, arguments["url"], "utf-8", capture=arguments)["warc"]
     record = instance.finish(built, pair).result()
     assert instance.settle(built).result() == record  # the worker's records, written once
+    arguments = instance.take(stored)
+    pair = extract_page(PAGE, arguments["url"], "utf-8", capture=arguments)["warc"]
+    stored_record = instance.append_here(stored, pair)  # in the archive writer's thread
+    assert stored_record is not None and instance.settle(stored).result() == stored_record
 
     assert instance.take(failed) is not None
     failed_record = instance.finish(failed, None).result()  # the worker timed out, say
@@ -192,17 +197,17 @@ def test_deferred_captures_are_written_whoever_builds_them(tmp_path, monkeypatch
     drained = instance.drain()  # ... until DEFERRED_FOR has passed
     assert never_a_page.future is not None
     assert {r.url for r in drained} == {
-        "http://tass.test/built", "http://tass.test/failed", "http://tass.test/unsent",
+        "http://tass.test/built", "http://tass.test/stored", "http://tass.test/failed", "http://tass.test/unsent",
         "http://tass.test/feed.xml", "http://tass.test/gone", "http://tass.test/listing"}
-    assert {record, failed_record, unsent_record} <= set(drained)
+    assert {record, stored_record, failed_record, unsent_record} <= set(drained)
     instance.spider_closed(spider)
 
     [warc] = (tmp_path / "captures").glob("*.warc.gz")
     problems: list = []
     responses = [r for r in iter_records(warc, problems, name=warc.name) if r.type == "response"]
-    assert not problems and len(responses) == 6
+    assert not problems and len(responses) == 7
     assert all(r.body() == PAGE for r in responses)
-    assert [r[0] for r in warcio_read(warc)] == ["warcinfo"] + ["response", "request"] * 6
+    assert [r[0] for r in warcio_read(warc)] == ["warcinfo"] + ["response", "request"] * 7
 
 
 def test_a_deferred_capture_nobody_took_is_written_when_the_crawl_ends(tmp_path):

@@ -170,10 +170,10 @@ class CaptureMiddleware:
         request.meta.setdefault("captures", []).append(capture)
         return response
 
-    def _submit(self, url: str, write, /, *args, **kwargs) -> Future:
-        """`write(*args, **kwargs)` in the writer thread (or at once): its Future, pending;
-        `url` names it in the log if it fails."""
-        if self.pool is not None:
+    def _submit(self, url: str, write, /, *args, here: bool = False, **kwargs) -> Future:
+        """`write(*args, **kwargs)` in the writer thread (or at once, in this thread, with
+        `here`): its Future, pending; `url` names it in the log if it fails."""
+        if self.pool is not None and not here:
             future = self.pool.submit(write, *args, **kwargs)
         else:
             future = Future()
@@ -188,9 +188,12 @@ class CaptureMiddleware:
 
     # -- deferred captures: built by the extraction worker --
 
-    def take(self, capture: DeferredCapture) -> dict[str, Any] | None:
+    def take(self, capture: Any) -> dict[str, Any] | None:
         """build_pair's arguments, for the worker that extracts the page (then resolve()
-        or settle() it); None when its records are already being written here."""
+        or settle() it); None when its records are already being written here (or it is
+        no DeferredCapture)."""
+        if not isinstance(capture, DeferredCapture):
+            return None
         with self._lock:
             if capture.taken or capture.future is not None or capture.arguments is None:
                 return None
@@ -198,13 +201,23 @@ class CaptureMiddleware:
             self._deferred.discard(capture)
             return {**capture.arguments, "gzip_level": self.gzip_level}
 
-    def resolve(self, capture: DeferredCapture, pair: BuiltPair) -> Future:
-        """Append the records a worker built for a taken capture: its CaptureRecord's Future."""
+    def resolve(self, capture: DeferredCapture, pair: BuiltPair, here: bool = False) -> Future:
+        """Append the records a worker built for a taken capture (in this thread with
+        `here`): its CaptureRecord's Future."""
         with self._lock:
             if capture.future is None:
-                capture.future = self._submit(pair.url, self._append, pair)
+                capture.future = self._submit(pair.url, self._append, pair, here=here)
                 capture.arguments = None
             return capture.future
+
+    def append_here(self, capture: DeferredCapture, pair: BuiltPair) -> CaptureRecord | None:
+        """resolve() in this thread (the pipeline's archive writer, which stores the
+        record's row with its article next): the record, or None when the write failed
+        (logged and counted). A 22 KB append costs less than handing it to another thread."""
+        try:
+            return self.resolve(capture, pair, here=True).result()
+        except Exception:
+            return None
 
     def finish(self, capture: DeferredCapture, pair: BuiltPair | None) -> Future:
         """A taken capture once its worker is done: the records it built appended, or

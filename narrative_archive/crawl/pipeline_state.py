@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from narrative_archive.capture import CaptureRecord
     from narrative_archive.config import Config
     from narrative_archive.crawl.workers import ExtractorPool
-    from narrative_archive.crawl.writer import BatchWriter
+    from narrative_archive.crawl.writer import BatchWriter, LoopResults
 
 
 class PipelineState:
@@ -31,6 +31,7 @@ class PipelineState:
     pool: ExtractorPool | None
     writer: BatchWriter | None
     captures: Any  # the capture middleware, when capture is on
+    results: LoopResults | None = None  # the archive writes' results, back on the event loop
 
     @property
     def _db(self) -> sqlite_utils.Database:
@@ -55,6 +56,10 @@ class PipelineState:
         if self.writer is None:
             raise RuntimeError("no archive writer: open_spider has not run, or the spider closed")
         return self.writer
+
+    def _wrap(self, future: Future) -> asyncio.Future:
+        """An archive write's Future on the event loop: its batch wakes the loop once."""
+        return self.results.wrap(future) if self.results else asyncio.wrap_future(future)
 
     async def _capture_of(self, item: Any) -> CaptureRecord | None:
         """A Page's or RevisitOutcome's CaptureRecord once its WARC write is done (None:

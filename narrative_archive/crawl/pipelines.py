@@ -43,7 +43,6 @@ from narrative_archive import store, urls
 from narrative_archive.analysis import archive as analysis
 from narrative_archive.analysis import citations
 from narrative_archive.capture import CaptureRecord
-from narrative_archive.capture.middleware import DeferredCapture
 from narrative_archive.config import Config, load_config
 from narrative_archive.crawl import faults
 from narrative_archive.crawl import revisit as lifecycle
@@ -51,7 +50,7 @@ from narrative_archive.crawl.items import STAT, Page, Problem, RevisitOutcome
 from narrative_archive.crawl.pipeline_state import PipelineState
 from narrative_archive.crawl.settings_check import check_setting
 from narrative_archive.crawl.workers import ExtractorPool
-from narrative_archive.crawl.writer import BatchWriter, after_commit
+from narrative_archive.crawl.writer import BatchWriter, LoopResults, after_commit
 from narrative_archive.extract.dates import is_date_warning, prefer_listed_date
 from narrative_archive.extract.errors import ExtractError, extractor_version
 from narrative_archive.fts import NarrativeMatcher
@@ -105,7 +104,7 @@ class ArchivePipeline(PipelineState):
             outlets=tuple((o.id, o.name, o.domains) for o in config.outlets),
         )
         self.prepare_pool_on_first_page(self.crawler)  # none for an empty crawl
-        self.writer = BatchWriter(lambda: self.db)
+        self.writer, self.results = BatchWriter(lambda: self.db), LoopResults(asyncio.get_running_loop())
         self.captures = getattr(self.crawler, "narrative_archive_capture", None)
         await self._write_alone(self._open, spider)
         self.stats.set_value(STAT + "run_id", self.run_id)
@@ -191,7 +190,8 @@ class ArchivePipeline(PipelineState):
             await self._write(self._record, item.url, reason, item.outlet_id)
             return {"url": item.url, "outlet_id": item.outlet_id, "status": "error",
                     "reason": reason}
-        record = await self._capture_of(item)
+        # records the worker built are appended by _store, in the writer thread
+        record = None if article and "warc" in article else await self._capture_of(item)
         return await self._write(self._store, item, article, record)
 
     async def _extract(self, item: Page, title: str | None = None, built_here: bool = False
@@ -199,16 +199,12 @@ class ArchivePipeline(PipelineState):
         """The extracted article (with `title` when the page has none), or None and why
         not (never raises). With `built_here`, the worker also builds the page's WARC
         records when the capture middleware left them to it (middleware.DeferredCapture)."""
-        article, reason = None, None
-        deferred = item.capture if isinstance(item.capture, DeferredCapture) else None
-        arguments = (self.captures.take(deferred)
-                     if built_here and deferred is not None and self.captures is not None
-                     else None)
-        pair = None
+        article, reason, pair = None, None, None
+        arguments = self.captures.take(item.capture) if built_here and self.captures else None
         try:
             article = await self._pool.extract(item.body, item.url, item.encoding, title,
                                                arguments)
-            pair = article.pop("warc", None)
+            pair = article.get("warc")  # appended by _store
         except ExtractError as error:
             pair = getattr(error, "warc", None)
             reason = str(error)
@@ -220,14 +216,18 @@ class ArchivePipeline(PipelineState):
         except Exception as error:  # a bug in extraction must not stop the crawl
             logger.exception("Extraction of %s failed", item.url)
             reason = f"extraction failed: {type(error).__name__}: {error}"
-        if arguments is not None:  # taken: appended, or written here if the worker failed
-            self.captures.finish(deferred, pair)
+        if arguments is not None and (article is None or pair is None):
+            # no article to append them with: the worker's records, or written here
+            self.captures.finish(item.capture, pair)
         return article, reason
 
     def _store(self, page: Page, article: dict[str, Any],
                record: CaptureRecord | None = None) -> dict[str, Any]:
         """Runs in the writer thread: decide, save, record the mentions (the worker's
         reading; read here only when the worker could not), count."""
+        pair = article.pop("warc", None)  # the page's WARC records, built by the worker
+        if pair is not None:
+            record = self.captures.append_here(page.capture, pair)
         reading = article.pop("reading", None)
         article["published_at"] = prefer_listed_date(article.get("published_at"), page.published_at)
         if not article.get("title") and page.title:
@@ -442,7 +442,7 @@ class ArchivePipeline(PipelineState):
     async def _write(self, function, *args):
         """`function(*args)` in the writer thread, in a transaction shared with the writes
         queued beside it (writer.BatchWriter); its result once committed."""
-        return await faults.written(self._writer.submit(function, *args), self.stats)
+        return await faults.written(self._writer.submit(function, *args), self.stats, self._wrap)
 
     async def _write_alone(self, function, *args):
         """Run `function(*args)` in the writer thread, outside any batch."""

@@ -33,8 +33,6 @@ from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import forkserver
 from typing import Any
 
-import psutil
-
 from narrative_archive.capture.writer import build_pair
 from narrative_archive.extract.errors import ExtractError
 from narrative_archive.match import reading
@@ -121,6 +119,8 @@ def warm_up() -> None:
 
 def _alive(pid: int, started: float) -> bool:
     """Whether the crawl process still runs (not gone, not a zombie, not a reused pid)."""
+    import psutil  # imported by the forkserver's preload (the crawl process's at start())
+
     try:
         process = psutil.Process(pid)
         return process.create_time() == started and process.status() != psutil.STATUS_ZOMBIE
@@ -182,6 +182,8 @@ class ExtractorPool:
         """Start the workers (and warm them up) now; extract() does on the first page."""
         if self._executor is not None:
             return
+        import psutil  # not for a crawl that never starts its workers (0.1 s of start-up)
+
         context, _ = self._context()
         me = os.getpid()
         # No max_tasks_per_child: with it, CPython 3.11's executor can deadlock when it
