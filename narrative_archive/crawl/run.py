@@ -259,10 +259,12 @@ def crawler_process(scrapy_conf, console: Console, progress: bool, explicit: boo
         scrapy_conf.set("LOG_INSTALL_ROOT_HANDLER", False, priority="cmdline")
     # Scrapy leaves the root logger at NOTSET and filters in its handler, so its DEBUG lines
     # ("Crawled", "Scraped from", a few a page) are built as records and then dropped:
-    # its loggers stop at the level shown.
+    # its loggers stop at the level shown. (After CrawlerProcess(), whose configure_logging
+    # sets the "scrapy" logger to DEBUG.)
+    process = CrawlerProcess(scrapy_conf)
     shown = scrapy_conf.get("LOG_LEVEL") if explicit or not progress else "WARNING"
     logging.getLogger("scrapy").setLevel(shown)
-    return CrawlerProcess(scrapy_conf)
+    return process
 
 
 def crawl_in_turn(process, db, runs: list[SpiderRun], spider_kwargs: dict[str, Any],
