@@ -16,6 +16,8 @@ SPIDER_MODULES = ["narrative_archive.spiders"]
 NEWSPIDER_MODULE = "narrative_archive.spiders"
 # Imports only the spider a crawl runs, not every spider module (start-up).
 SPIDER_LOADER_CLASS = "narrative_archive.crawl.spiderloader.SpiderLoader"
+# Scrapy's MemoryStatsCollector without the deprecation shim every stats call went through.
+STATS_CLASS = "narrative_archive.crawl.stats.StatsCollector"
 
 # --- who we are and how politely we ask --------------------------------------
 USER_AGENT = "narrative-archive/0.1 (+https://github.com/narrative-archive/narrative-archive)"
