@@ -61,6 +61,19 @@ class PipelineState:
         """An archive write's Future on the event loop: its batch wakes the loop once."""
         return self.results.wrap(future) if self.results else asyncio.wrap_future(future)
 
+    def _store(self, page: Any, article: dict[str, Any],
+               record: CaptureRecord | None = None) -> dict[str, Any]:
+        raise NotImplementedError  # the pipeline's (or a crawl node's) writes
+
+    def _store_page(self, page: Any, article: dict[str, Any],
+                    record: CaptureRecord | None = None) -> dict[str, Any]:
+        """Runs in the writer thread: the page's WARC records, built by its extraction worker
+        ("warc"), appended to the run's file first, then _store with their CaptureRecord."""
+        pair = article.pop("warc", None)
+        if pair is not None:
+            record = self.captures.append_here(page.capture, pair)
+        return self._store(page, article, record)
+
     async def _capture_of(self, item: Any) -> CaptureRecord | None:
         """A Page's or RevisitOutcome's CaptureRecord once its WARC write is done (None:
         capture off or failed); one its worker did not build is written here now."""

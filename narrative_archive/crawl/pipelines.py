@@ -190,9 +190,9 @@ class ArchivePipeline(PipelineState):
             await self._write(self._record, item.url, reason, item.outlet_id)
             return {"url": item.url, "outlet_id": item.outlet_id, "status": "error",
                     "reason": reason}
-        # records the worker built are appended by _store, in the writer thread
+        # records the worker built are appended in the writer thread (_store_page)
         record = None if article and "warc" in article else await self._capture_of(item)
-        return await self._write(self._store, item, article, record)
+        return await self._write(self._store_page, item, article, record)
 
     async def _extract(self, item: Page, title: str | None = None, built_here: bool = False
                        ) -> tuple[dict[str, Any] | None, str | None]:
@@ -204,7 +204,7 @@ class ArchivePipeline(PipelineState):
         try:
             article = await self._pool.extract(item.body, item.url, item.encoding, title,
                                                arguments)
-            pair = article.get("warc")  # appended by _store
+            pair = article.get("warc")  # appended by _store_page
         except ExtractError as error:
             pair = getattr(error, "warc", None)
             reason = str(error)
@@ -225,9 +225,6 @@ class ArchivePipeline(PipelineState):
                record: CaptureRecord | None = None) -> dict[str, Any]:
         """Runs in the writer thread: decide, save, record the mentions (the worker's
         reading; read here only when the worker could not), count."""
-        pair = article.pop("warc", None)  # the page's WARC records, built by the worker
-        if pair is not None:
-            record = self.captures.append_here(page.capture, pair)
         reading = article.pop("reading", None)
         article["published_at"] = prefer_listed_date(article.get("published_at"), page.published_at)
         if not article.get("title") and page.title:
