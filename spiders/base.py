@@ -35,7 +35,7 @@ from w3lib.encoding import http_content_type_encoding
 
 from narrative_archive.config import Config, Narrative, Outlet, load_config, select_by_id
 from narrative_archive.crawl import discovery, pacing
-from narrative_archive.crawl.items import STAT, Link, Page, Problem, Refused
+from narrative_archive.crawl.items import CAPTURE_IN_WORKER, STAT, Link, Page, Problem, Refused
 from narrative_archive.crawl.settings_check import check_setting
 from narrative_archive.paths import DEFAULT_DB
 from narrative_archive.times import iso, now, parse_duration, parse_when
@@ -198,10 +198,11 @@ class ArchiveSpider(scrapy.Spider):
         return spider
 
     def setup(self, settings, outlets=None, narratives=None, since=None, until=None, limit=None,
-              run_id=None, **_) -> None:
-        """Read the config and the spider's arguments; raise ValueError for bad ones."""
-        self.config = load_config(settings.get("NARRATIVE_ARCHIVE_CONFIG") or None,
-                                  check_setting=check_setting)
+              run_id=None, config: Config | None = None, **_) -> None:
+        """Read the config (unless the crawl command hands it over, just read) and the
+        spider's arguments; raise ValueError for bad ones."""
+        self.config = config or load_config(settings.get("NARRATIVE_ARCHIVE_CONFIG") or None,
+                                            check_setting=check_setting)
         self.outlet_index = OutletIndex(self.config.outlets)
         self.outlets = select_by_id(self.config.outlets, _names(outlets), "outlet")
         self.outlets_chosen = bool(_names(outlets))
@@ -308,6 +309,7 @@ class ArchiveSpider(scrapy.Spider):
                     "outlet_id": owner.id if owner else None, "title": link.title,
                     "published_at": link.published_at, "source": source,
                     "narrative_id": narrative.id if narrative else None,
+                    CAPTURE_IN_WORKER: True,
                 },
             )
 

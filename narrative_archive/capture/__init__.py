@@ -30,13 +30,16 @@ from narrative_archive.capture.wacz import export_wacz
 from narrative_archive.capture.writer import (
     DEFAULT_GZIP_LEVEL,
     DEFAULT_MAX_BYTES,
+    BuiltPair,
     CaptureRecord,
     CaptureWriter,
+    build_pair,
 )
 
 __all__ = [
     "DEFAULT_GZIP_LEVEL",
     "DEFAULT_MAX_BYTES",
+    "BuiltPair",
     "CaptureDirError",
     "CaptureError",
     "CaptureProblem",
@@ -46,6 +49,7 @@ __all__ = [
     "StoredRecord",
     "UnreadableRecord",
     "UnsafePath",
+    "build_pair",
     "check_captures_dir",
     "decode_body",
     "export_wacz",

@@ -71,6 +71,22 @@ class CaptureRecord:
     fetched_at: str  # UTC ISO 8601 to the second, as the archive writes times
 
 
+@dataclass(frozen=True)
+class BuiltPair:
+    """One fetch's response and request records, each its own gzip member, not yet in a
+    file (build_pair): what an extraction worker hands back for the crawl process to
+    append (CaptureWriter.append)."""
+
+    data: bytes  # the response record's gzip member, then the request record's
+    response_length: int  # bytes of the response record's member
+    payload_digest: str
+    record_id: str  # the response record's WARC-Record-ID
+    content_type: str | None
+    status: int
+    url: str
+    fetched_at: str
+
+
 def _text(value: str | bytes) -> str:
     return value.decode("latin-1") if isinstance(value, bytes) else str(value)
 
@@ -160,13 +176,12 @@ class CaptureWriter:
         self._serial = 0
         self._file: io.RawIOBase | None = None
         self._name: str | None = None
-        self._writer: WARCWriter | None = None
         self._lock = threading.Lock()
 
     # -- files --
 
-    def _open(self) -> tuple[WARCWriter, io.RawIOBase, str]:
-        """A new file, with its warcinfo record: its writer, file and name."""
+    def _open(self) -> tuple[io.RawIOBase, str]:
+        """A new file, with its warcinfo record: the file and its name."""
         stamp = datetime.now(UTC).strftime("%Y%m%d%H%M%S")
         while True:
             name = f"narrative-archive-{self.run_id}-{stamp}-{self._serial:05d}.warc.gz"
@@ -180,18 +195,18 @@ class CaptureWriter:
                 continue
         self._file, self._name = file, name
         try:
-            writer = self._start_file(file, name)
+            self._start_file(file, name)
         except BaseException:  # no room even for its warcinfo record: no empty file left
             self._close_file()
             with contextlib.suppress(OSError):
                 (self.captures_dir / name).unlink()
             raise
         self.files.append(name)
-        return writer, file, name
+        return file, name
 
-    def _start_file(self, file: io.RawIOBase, name: str) -> WARCWriter:
-        """The writer of a new file, its warcinfo record written."""
-        self._writer = writer = _PayloadDigestWriter(_GzipMember(file, self.gzip_level),
+    def _start_file(self, file: io.RawIOBase, name: str) -> None:
+        """A new file's warcinfo record."""
+        writer = _PayloadDigestWriter(_GzipMember(file, self.gzip_level),
                                                      gzip=False, warc_version="1.1")
         fields = {
             "software": software(),
@@ -203,13 +218,12 @@ class CaptureWriter:
         }
         writer.write_record(writer.create_warcinfo_record(name, fields))
         file.flush()
-        return writer
 
     def _close_file(self) -> None:
         if self._file is not None:
             with contextlib.suppress(OSError):
                 self._file.close()
-        self._file = self._writer = self._name = None
+        self._file = self._name = None
 
     def close(self) -> None:
         with self._lock:
@@ -235,57 +249,21 @@ class CaptureWriter:
         `body_decoded=True` says its Content-Encoding was already undone.
         `truncated` sets WARC-Truncated (e.g. "length", "disconnect").
         """
-        moment = _when(fetched_at)
-        warc_date = datetime_to_iso_date(moment.replace(tzinfo=None), use_micros=True)
-        request_pairs = _pairs(request_headers)
-        response_pairs = _pairs(response_headers)
-        extra: dict[str, str] = {}
-        kept = []
-        for name, value in response_pairs:
-            lower = name.lower()
-            if lower == "transfer-encoding":
-                extra["WARC-Original-Transfer-Encoding"] = value
-            elif body_decoded and lower == "content-encoding":
-                extra["WARC-Original-Content-Encoding"] = value
-            elif body_decoded and lower == "content-length":
-                continue
-            else:
-                kept.append((name, value))
-        if body_decoded:
-            kept.append(("Content-Length", str(len(body))))
-        target, host = _request_target(url)
-        if not any(name.lower() == "host" for name, _ in request_pairs):
-            request_pairs.insert(0, ("Host", host))
-        reason = reason or _reason(status)
-        content_type = next((v for n, v in kept if n.lower() == "content-type"), None)
+        return self.append(build_pair(
+            url, request_method, request_headers, status, reason, response_headers, body,
+            fetched_at, protocol, request_body=request_body, body_decoded=body_decoded,
+            truncated=truncated, gzip_level=self.gzip_level))
 
+    def append(self, pair: BuiltPair) -> CaptureRecord:
+        """Append a pair of records built by build_pair (here or in another process)."""
         with self._lock:
-            writer, out, warc_file = self._writer, self._file, self._name  # all set, or none
-            if writer is None or out is None or warc_file is None or out.tell() >= self.max_bytes:
+            out, warc_file = self._file, self._name  # both set, or neither
+            if out is None or warc_file is None or out.tell() >= self.max_bytes:
                 self._close_file()
-                writer, out, warc_file = self._open()
+                out, warc_file = self._open()
             start = out.tell()
             try:
-                response_headers_dict = {"WARC-Date": warc_date, **extra}
-                if truncated:
-                    response_headers_dict["WARC-Truncated"] = truncated
-                response = writer.create_warc_record(
-                    url, "response", payload=io.BytesIO(body), length=len(body),
-                    warc_headers_dict=response_headers_dict,
-                    http_headers=StatusAndHeaders(f"{status} {reason}", kept, protocol=protocol))
-                request = writer.create_warc_record(
-                    url, "request", payload=io.BytesIO(request_body), length=len(request_body),
-                    warc_headers_dict={"WARC-Date": warc_date},
-                    http_headers=StatusAndHeaders(f"{request_method} {target} {protocol}",
-                                                  request_pairs, protocol=protocol,
-                                                  is_http_request=True))
-                response_id = response.rec_headers.get_header("WARC-Record-ID")
-                request_id = request.rec_headers.get_header("WARC-Record-ID")
-                response.rec_headers.add_header("WARC-Concurrent-To", request_id)
-                request.rec_headers.add_header("WARC-Concurrent-To", response_id)
-                writer.write_record(response)  # warcio flushes after every record
-                end = out.tell()
-                writer.write_record(request)
+                _write_all(out, pair.data)
             except BaseException:
                 # A half-written pair (disk full, ...): cut it off, so the file ends at a
                 # record boundary, and start a new file next time.
@@ -294,11 +272,73 @@ class CaptureWriter:
                 self._close_file()
                 raise
         return CaptureRecord(
-            warc_file=warc_file, offset=start, length=end - start,
-            payload_digest=response.rec_headers.get_header("WARC-Payload-Digest"),
-            record_id=response_id, content_type=content_type, status=int(status), url=url,
-            fetched_at=iso(moment),
+            warc_file=warc_file, offset=start, length=pair.response_length,
+            payload_digest=pair.payload_digest, record_id=pair.record_id,
+            content_type=pair.content_type, status=pair.status, url=pair.url,
+            fetched_at=pair.fetched_at,
         )
+
+
+def build_pair(url: str, request_method: str, request_headers, status: int,
+               reason: str | None, response_headers, body: bytes,
+               fetched_at: datetime | str | None = None, protocol: str = "HTTP/1.1", *,
+               request_body: bytes = b"", body_decoded: bool = False,
+               truncated: str | None = None, gzip_level: int = DEFAULT_GZIP_LEVEL) -> BuiltPair:
+    """One fetch's `response` and `request` records as bytes (CaptureWriter.write's
+    arguments): a pure function of them, so an extraction worker builds them (compression
+    and digest included) and the crawl process only appends the bytes to its file."""
+    moment = _when(fetched_at)
+    warc_date = datetime_to_iso_date(moment.replace(tzinfo=None), use_micros=True)
+    request_pairs = _pairs(request_headers)
+    response_pairs = _pairs(response_headers)
+    extra: dict[str, str] = {}
+    kept = []
+    for name, value in response_pairs:
+        lower = name.lower()
+        if lower == "transfer-encoding":
+            extra["WARC-Original-Transfer-Encoding"] = value
+        elif body_decoded and lower == "content-encoding":
+            extra["WARC-Original-Content-Encoding"] = value
+        elif body_decoded and lower == "content-length":
+            continue
+        else:
+            kept.append((name, value))
+    if body_decoded:
+        kept.append(("Content-Length", str(len(body))))
+    target, host = _request_target(url)
+    if not any(name.lower() == "host" for name, _ in request_pairs):
+        request_pairs.insert(0, ("Host", host))
+    reason = reason or _reason(status)
+    content_type = next((v for n, v in kept if n.lower() == "content-type"), None)
+
+    buffer = io.BytesIO()
+    writer = _PayloadDigestWriter(_GzipMember(buffer, gzip_level), gzip=False,
+                                  warc_version="1.1")
+    response_headers_dict = {"WARC-Date": warc_date, **extra}
+    if truncated:
+        response_headers_dict["WARC-Truncated"] = truncated
+    response = writer.create_warc_record(
+        url, "response", payload=io.BytesIO(body), length=len(body),
+        warc_headers_dict=response_headers_dict,
+        http_headers=StatusAndHeaders(f"{status} {reason}", kept, protocol=protocol))
+    request = writer.create_warc_record(
+        url, "request", payload=io.BytesIO(request_body), length=len(request_body),
+        warc_headers_dict={"WARC-Date": warc_date},
+        http_headers=StatusAndHeaders(f"{request_method} {target} {protocol}",
+                                      request_pairs, protocol=protocol,
+                                      is_http_request=True))
+    response_id = response.rec_headers.get_header("WARC-Record-ID")
+    request_id = request.rec_headers.get_header("WARC-Record-ID")
+    response.rec_headers.add_header("WARC-Concurrent-To", request_id)
+    request.rec_headers.add_header("WARC-Concurrent-To", response_id)
+    writer.write_record(response)  # warcio flushes after every record: one gzip member each
+    response_length = buffer.tell()
+    writer.write_record(request)
+    return BuiltPair(
+        data=buffer.getvalue(), response_length=response_length,
+        payload_digest=response.rec_headers.get_header("WARC-Payload-Digest"),
+        record_id=response_id, content_type=content_type, status=int(status), url=url,
+        fetched_at=iso(moment))
 
 
 def _reason(status: int) -> str:

@@ -24,6 +24,8 @@ import signal
 signal.signal(signal.SIGTERM, signal.SIG_IGN)
 signal.signal(signal.SIGINT, signal.SIG_IGN)
 
+import psutil  # noqa: E402, F401  # each worker's watch on the crawl process (workers._alive)
+
 from narrative_archive.crawl.workers import POOL_SIZE_VARIABLE, trim_heap, warm_up  # noqa: E402
 
 # Warm state (trafilatura's and reading's) is worth loading here only when several

@@ -39,12 +39,13 @@ def note_disk_full(stats, where: str, error: BaseException) -> bool:
     return True
 
 
-async def written(future, stats):
-    """The result of an archive write (a concurrent Future), on the event loop. A write the
-    disk refused is noted (StopWhenDiskFull stops the crawl) and its item dropped in one
-    line, instead of a traceback for every page in flight."""
+async def written(future, stats, wrap=asyncio.wrap_future):
+    """The result of an archive write (a concurrent Future), on the event loop (through
+    `wrap`: writer.LoopResults.wrap). A write the disk refused is noted (StopWhenDiskFull
+    stops the crawl) and its item dropped in one line, instead of a traceback for every
+    page in flight."""
     try:
-        return await asyncio.wrap_future(future)
+        return await wrap(future)
     except Exception as error:
         if not note_disk_full(stats, "the archive", error):
             raise

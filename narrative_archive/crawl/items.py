@@ -11,6 +11,10 @@ from typing import Any
 
 from scrapy.exceptions import IgnoreRequest
 
+# Request meta for an article page: its WARC records may be built by the extraction worker
+# (capture.middleware.DeferredCapture), the spiders' name for it.
+from narrative_archive.capture.middleware import CAPTURE_IN_WORKER  # noqa: F401
+
 STAT = "narrative_archive/"  # prefix of the spiders' and the pipeline's counters in crawler.stats
 
 

@@ -8,14 +8,19 @@ spider closes). Code that runs only in between reads them through `_db`, `_confi
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import asyncio
+from concurrent.futures import Future
+from typing import TYPE_CHECKING, Any
+
+from narrative_archive.capture.middleware import DeferredCapture
 
 if TYPE_CHECKING:
     import sqlite_utils
 
+    from narrative_archive.capture import CaptureRecord
     from narrative_archive.config import Config
     from narrative_archive.crawl.workers import ExtractorPool
-    from narrative_archive.crawl.writer import BatchWriter
+    from narrative_archive.crawl.writer import BatchWriter, LoopResults
 
 
 class PipelineState:
@@ -25,6 +30,8 @@ class PipelineState:
     config: Config | None
     pool: ExtractorPool | None
     writer: BatchWriter | None
+    captures: Any  # the capture middleware, when capture is on
+    results: LoopResults | None = None  # the archive writes' results, back on the event loop
 
     @property
     def _db(self) -> sqlite_utils.Database:
@@ -49,6 +56,36 @@ class PipelineState:
         if self.writer is None:
             raise RuntimeError("no archive writer: open_spider has not run, or the spider closed")
         return self.writer
+
+    def _wrap(self, future: Future) -> asyncio.Future:
+        """An archive write's Future on the event loop: its batch wakes the loop once."""
+        return self.results.wrap(future) if self.results else asyncio.wrap_future(future)
+
+    def _store(self, page: Any, article: dict[str, Any],
+               record: CaptureRecord | None = None) -> dict[str, Any]:
+        raise NotImplementedError  # the pipeline's (or a crawl node's) writes
+
+    def _store_page(self, page: Any, article: dict[str, Any],
+                    record: CaptureRecord | None = None) -> dict[str, Any]:
+        """Runs in the writer thread: the page's WARC records, built by its extraction worker
+        ("warc"), appended to the run's file first, then _store with their CaptureRecord."""
+        pair = article.pop("warc", None)
+        if pair is not None:
+            record = self.captures.append_here(page.capture, pair)
+        return self._store(page, article, record)
+
+    async def _capture_of(self, item: Any) -> CaptureRecord | None:
+        """A Page's or RevisitOutcome's CaptureRecord once its WARC write is done (None:
+        capture off or failed); one its worker did not build is written here now."""
+        capture = item.capture
+        if isinstance(capture, DeferredCapture):
+            capture = self.captures.settle(capture) if self.captures is not None else None
+        if isinstance(capture, Future):
+            try:
+                return await asyncio.wrap_future(capture)
+            except Exception:  # logged and counted by the capture middleware
+                return None
+        return capture
 
     def prepare_pool_on_first_page(self, crawler) -> None:
         """Start the extraction workers' forkserver (it imports and warms up extraction and

@@ -33,7 +33,6 @@ import contextlib
 import logging
 import os
 import time
-from concurrent.futures import Future
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
@@ -51,7 +50,7 @@ from narrative_archive.crawl.items import STAT, Page, Problem, RevisitOutcome
 from narrative_archive.crawl.pipeline_state import PipelineState
 from narrative_archive.crawl.settings_check import check_setting
 from narrative_archive.crawl.workers import ExtractorPool
-from narrative_archive.crawl.writer import BatchWriter, after_commit
+from narrative_archive.crawl.writer import BatchWriter, LoopResults, after_commit
 from narrative_archive.extract.dates import is_date_warning, prefer_listed_date
 from narrative_archive.extract.errors import ExtractError, extractor_version
 from narrative_archive.fts import NarrativeMatcher
@@ -105,7 +104,7 @@ class ArchivePipeline(PipelineState):
             outlets=tuple((o.id, o.name, o.domains) for o in config.outlets),
         )
         self.prepare_pool_on_first_page(self.crawler)  # none for an empty crawl
-        self.writer = BatchWriter(lambda: self.db)
+        self.writer, self.results = BatchWriter(lambda: self.db), LoopResults(asyncio.get_running_loop())
         self.captures = getattr(self.crawler, "narrative_archive_capture", None)
         await self._write_alone(self._open, spider)
         self.stats.set_value(STAT + "run_id", self.run_id)
@@ -186,22 +185,28 @@ class ArchivePipeline(PipelineState):
         if item.via == "revisit" and item.article_id is not None:
             return await self._revisit_page(item, item.article_id)
         self.count("pages")
-        article, reason = await self._extract(item, item.title)
+        article, reason = await self._extract(item, item.title, built_here=True)
         if reason is not None:
             await self._write(self._record, item.url, reason, item.outlet_id)
             return {"url": item.url, "outlet_id": item.outlet_id, "status": "error",
                     "reason": reason}
-        record = await self._capture_of(item)
-        return await self._write(self._store, item, article, record)
+        # records the worker built are appended in the writer thread (_store_page)
+        record = None if article and "warc" in article else await self._capture_of(item)
+        return await self._write(self._store_page, item, article, record)
 
-    async def _extract(self, item: Page, title: str | None = None
+    async def _extract(self, item: Page, title: str | None = None, built_here: bool = False
                        ) -> tuple[dict[str, Any] | None, str | None]:
         """The extracted article (with `title` when the page has none), or None and why
-        not (never raises)."""
-        article, reason = None, None
+        not (never raises). With `built_here`, the worker also builds the page's WARC
+        records when the capture middleware left them to it (middleware.DeferredCapture)."""
+        article, reason, pair = None, None, None
+        arguments = self.captures.take(item.capture) if built_here and self.captures else None
         try:
-            article = await self._pool.extract(item.body, item.url, item.encoding, title)
+            article = await self._pool.extract(item.body, item.url, item.encoding, title,
+                                               arguments)
+            pair = article.get("warc")  # appended by _store_page
         except ExtractError as error:
+            pair = getattr(error, "warc", None)
             reason = str(error)
         except TimeoutError:
             reason = f"extraction took longer than {self._pool.timeout:g} s"
@@ -211,6 +216,9 @@ class ArchivePipeline(PipelineState):
         except Exception as error:  # a bug in extraction must not stop the crawl
             logger.exception("Extraction of %s failed", item.url)
             reason = f"extraction failed: {type(error).__name__}: {error}"
+        if arguments is not None and (article is None or pair is None):
+            # no article to append them with: the worker's records, or written here
+            self.captures.finish(item.capture, pair)
         return article, reason
 
     def _store(self, page: Page, article: dict[str, Any],
@@ -383,16 +391,6 @@ class ArchivePipeline(PipelineState):
 
     # -- captures: one row per WARC response record --
 
-    async def _capture_of(self, item: Page | RevisitOutcome) -> CaptureRecord | None:
-        """The item's CaptureRecord once its WARC write is done (None: capture off or failed)."""
-        capture = item.capture
-        if isinstance(capture, Future):
-            try:
-                return await asyncio.wrap_future(capture)
-            except Exception:  # logged and counted by the capture middleware
-                return None
-        return capture
-
     def _save_capture(self, record: CaptureRecord | None, article_id: int | None = None,
                       source: str = "live") -> int | None:
         """The page's captures row; `source` says whose copy it is (live, wayback, commoncrawl)."""
@@ -441,7 +439,7 @@ class ArchivePipeline(PipelineState):
     async def _write(self, function, *args):
         """`function(*args)` in the writer thread, in a transaction shared with the writes
         queued beside it (writer.BatchWriter); its result once committed."""
-        return await faults.written(self._writer.submit(function, *args), self.stats)
+        return await faults.written(self._writer.submit(function, *args), self.stats, self._wrap)
 
     async def _write_alone(self, function, *args):
         """Run `function(*args)` in the writer thread, outside any batch."""

@@ -194,7 +194,8 @@ def run_crawl(
     if supervisor is not None:
         watch_supervisor(supervisor, grace, db_path, run_id)
     spiders = list(dict.fromkeys(spiders)) or list(SPIDERS)
-    check_arguments(load_config(config_dir, check_setting=check_setting), spiders, outlets, narratives, since, until, run_id)
+    config = load_config(config_dir, check_setting=check_setting)
+    check_arguments(config, spiders, outlets, narratives, since, until, run_id)
     overrides = crawl_overrides(db_path, settings, captures, capture, run_id)
     console = console or Console(stderr=True)
     if progress is None:
@@ -207,7 +208,7 @@ def run_crawl(
                 transient=False) if progress else None
     spider_kwargs = {"outlets": list(outlets), "narratives": list(narratives), "since": since,
                      "until": until, "limit": limit}
-    done = crawl_in_turn(process, db, runs, spider_kwargs, spider_args or {})
+    done = crawl_in_turn(process, db, runs, spider_kwargs, spider_args or {}, config)
     with live_display(live, runs):
         run_reactor(process, done)
     return close_runs(db, runs)
@@ -247,6 +248,10 @@ def open_runs(db, db_path: str | Path, spiders: Sequence[str],
 
 def crawler_process(scrapy_conf, console: Console, progress: bool, explicit: bool):
     """Scrapy's CrawlerProcess; with `progress` its logs go to `console`, above the live table."""
+    # Every crawl fetches over HTTP. Importing the download handler builds deprecated classes
+    # with inspect.stack() (scrapy.utils.deprecate), whose cost grows with the stack: here
+    # it is 0.08 s, at the first request (deep in the reactor's calls) 0.3 s.
+    import scrapy.core.downloader.handlers.http11  # noqa: F401
     from scrapy.crawler import CrawlerProcess
 
     if progress:
@@ -254,37 +259,45 @@ def crawler_process(scrapy_conf, console: Console, progress: bool, explicit: boo
         scrapy_conf.set("LOG_INSTALL_ROOT_HANDLER", False, priority="cmdline")
     # Scrapy leaves the root logger at NOTSET and filters in its handler, so its DEBUG lines
     # ("Crawled", "Scraped from", a few a page) are built as records and then dropped:
-    # its loggers stop at the level shown.
+    # its loggers stop at the level shown. (After CrawlerProcess(), whose configure_logging
+    # sets the "scrapy" logger to DEBUG.)
+    process = CrawlerProcess(scrapy_conf)
     shown = scrapy_conf.get("LOG_LEVEL") if explicit or not progress else "WARNING"
     logging.getLogger("scrapy").setLevel(shown)
-    return CrawlerProcess(scrapy_conf)
+    return process
 
 
 def crawl_in_turn(process, db, runs: list[SpiderRun], spider_kwargs: dict[str, Any],
-                  spider_args: dict[str, Any]):
+                  spider_args: dict[str, Any], config: Config | None = None):
     """Start crawling the runs' spiders one after another; a Deferred fired when all are done.
 
     Creating the first crawler installs the asyncio reactor.
     """
     from twisted.internet import defer
 
-    return defer.inlineCallbacks(_crawl_each)(process, db, runs, spider_kwargs, spider_args)
+    return defer.inlineCallbacks(_crawl_each)(process, db, runs, spider_kwargs, spider_args,
+                                              config)
 
 
 def _crawl_each(process, db, runs: list[SpiderRun], spider_kwargs: dict[str, Any],
-                spider_args: dict[str, Any]):
+                spider_args: dict[str, Any], config: Config | None = None):
     arguments = {key: value for key, value in (*spider_kwargs.items(), *spider_args.items())
                  if value}
+    # The first spider is handed the config run_crawl has just read (reading it costs
+    # ~0.1 s of start-up); a later one, which may start hours later, reads it again.
+    given = {"config": config} if config is not None else {}
     for run in runs:
         if run.run_id is None:
             run.run_id = store.start_run(db, run.spider, arguments, pid=os.getpid())
         crawler = process.create_crawler(run.spider)
         run.crawler, run.started = crawler, time.monotonic()
         try:
-            yield process.crawl(crawler, **spider_kwargs, run_id=run.run_id, **spider_args)
+            yield process.crawl(crawler, **spider_kwargs, run_id=run.run_id, **given,
+                                **spider_args)
         except Exception as error:  # the spider could not even start
             logging.getLogger(__name__).error("%s could not start: %s", run.spider, error)
             run.message = f"could not start: {error}"
+        given = {}
         run.finished = time.monotonic()
         run.stats = _stats(crawler)
         run.finish_reason = run.stats.get("finish_reason")

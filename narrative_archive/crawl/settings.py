@@ -7,11 +7,17 @@ from the repository root. Override any of them with `-s NAME=VALUE`, e.g.
 
 import os
 
+from scrapy.settings import default_settings
+
 from narrative_archive.paths import DEFAULT_DB
 
 BOT_NAME = "narrative-archive"
 SPIDER_MODULES = ["narrative_archive.spiders"]
 NEWSPIDER_MODULE = "narrative_archive.spiders"
+# Imports only the spider a crawl runs, not every spider module (start-up).
+SPIDER_LOADER_CLASS = "narrative_archive.crawl.spiderloader.SpiderLoader"
+# Scrapy's MemoryStatsCollector without the deprecation shim every stats call went through.
+STATS_CLASS = "narrative_archive.crawl.stats.StatsCollector"
 
 # --- who we are and how politely we ask --------------------------------------
 USER_AGENT = "narrative-archive/0.1 (+https://github.com/narrative-archive/narrative-archive)"
@@ -27,6 +33,11 @@ AUTOTHROTTLE_TARGET_CONCURRENCY = 1.0
 EXTENSIONS = {"narrative_archive.crawl.middlewares.RobotsCrawlDelay": 500,
               # a full disk stops the crawl at its first refused write (crawl/faults.py)
               "narrative_archive.crawl.faults.StopWhenDiskFull": 500}
+# Scrapy's own, without the two that are off (TELNETCONSOLE_ENABLED, REMOTE_CONTROL_ENABLED
+# below), so that they are not even imported: remote_control imports aiohttp, ~0.1 s of
+# every crawl's start-up. (Naming them None in EXTENSIONS would import them all the same.)
+EXTENSIONS_BASE = {name: order for name, order in default_settings.EXTENSIONS_BASE.items()
+                   if name.rsplit(".", 1)[-1] not in ("TelnetConsole", "RemoteControl")}
 ROBOTSTXT_CRAWL_DELAY_MAX = 30.0
 
 # --- robustness -----------------------------------------------------------------

@@ -33,8 +33,7 @@ from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import forkserver
 from typing import Any
 
-import psutil
-
+from narrative_archive.capture.writer import build_pair
 from narrative_archive.extract.errors import ExtractError
 from narrative_archive.match import reading
 
@@ -66,16 +65,27 @@ _WARM_UP_TEXT = ("A warm-up text long enough to be compared, so that a new worke
 
 
 def extract_page(body: bytes, url: str, encoding: str | None,
-                 limits: dict[str, int] | None = None, title: str | None = None) -> dict[str, Any]:
+                 limits: dict[str, int] | None = None, title: str | None = None,
+                 capture: dict[str, Any] | None = None) -> dict[str, Any]:
     """Extract one page (in a worker): the Article as a dict; ExtractError says why not.
 
     `limits` are extract_article's caps (max_text_chars, max_links); `title` is the
     listing's, for a page without one. With a Reader in this worker the dict also holds
     the article's "reading" (match.reading: mentions with snippets and stance, story
-    signature, citations), so the crawl process only writes."""
+    signature, citations), so the crawl process only writes. With `capture` (the page's
+    capture.build_pair arguments, from the capture middleware) its WARC records come back
+    built, as "warc" in the dict or on the ExtractError (capture.BuiltPair)."""
     from narrative_archive.extract import article as extract  # loaded by the forkserver
 
-    article = extract.extract_article(body, url, encoding=encoding, **(limits or {})).to_dict()
+    pair = build_pair(**capture) if capture is not None else None
+    try:
+        article = extract.extract_article(body, url, encoding=encoding,
+                                          **(limits or {})).to_dict()
+    except ExtractError as error:
+        error.warc = pair  # type: ignore[attr-defined]  # pickled with it (its __dict__)
+        raise
+    if pair is not None:
+        article["warc"] = pair
     if not article.get("title") and title:
         article["title"] = title
     if _reader is not None:
@@ -109,6 +119,8 @@ def warm_up() -> None:
 
 def _alive(pid: int, started: float) -> bool:
     """Whether the crawl process still runs (not gone, not a zombie, not a reused pid)."""
+    import psutil  # imported by the forkserver's preload (the crawl process's at start())
+
     try:
         process = psutil.Process(pid)
         return process.create_time() == started and process.status() != psutil.STATUS_ZOMBIE
@@ -170,6 +182,8 @@ class ExtractorPool:
         """Start the workers (and warm them up) now; extract() does on the first page."""
         if self._executor is not None:
             return
+        import psutil  # not for a crawl that never starts its workers (0.1 s of start-up)
+
         context, _ = self._context()
         me = os.getpid()
         # No max_tasks_per_child: with it, CPython 3.11's executor can deadlock when it
@@ -184,13 +198,16 @@ class ExtractorPool:
             self._executor.submit(os.getpid)
 
     async def extract(self, body: bytes, url: str, encoding: str | None,
-                      title: str | None = None) -> dict[str, Any]:
-        """The extracted article as a dict (with its "reading" when the pool reads);
-        raises ExtractError, TimeoutError, or a worker's crash."""
+                      title: str | None = None,
+                      capture: dict[str, Any] | None = None) -> dict[str, Any]:
+        """The extracted article as a dict (with its "reading" when the pool reads, its
+        "warc" records when `capture` asks for them: see extract_page); raises
+        ExtractError, TimeoutError, or a worker's crash."""
         if self._executor is None:
             self.start()
         assert self._executor is not None  # start() made it
-        future = self._executor.submit(extract_page, body, url, encoding, self.limits, title)
+        future = self._executor.submit(extract_page, body, url, encoding, self.limits, title,
+                                       capture)
         try:
             return await asyncio.wait_for(asyncio.wrap_future(future), self.timeout)
         except TimeoutError:

@@ -18,6 +18,7 @@ through `after_commit`: a batch whose commit fails (a full disk) counts nothing.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import queue
 import threading
@@ -138,3 +139,39 @@ class BatchWriter:
                 future.set_result(value)
             else:
                 future.set_exception(value)
+
+
+class LoopResults:
+    """asyncio.wrap_future for many futures that finish in other threads together: one
+    wake-up of the event loop for all that finish before it runs (a batch of archive
+    writes), where wrap_future wakes it once per future."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop):
+        self.loop = loop
+        self._lock = threading.Lock()
+        self._finished: list[tuple[Future, asyncio.Future]] = []
+
+    def wrap(self, future: Future) -> asyncio.Future:
+        waiter = self.loop.create_future()
+        future.add_done_callback(lambda done: self._finish(done, waiter))
+        return waiter
+
+    def _finish(self, future: Future, waiter: asyncio.Future) -> None:
+        with self._lock:
+            self._finished.append((future, waiter))
+            if len(self._finished) > 1:  # the loop is already woken for the first
+                return
+        self.loop.call_soon_threadsafe(self._deliver)
+
+    def _deliver(self) -> None:
+        with self._lock:
+            finished, self._finished = self._finished, []
+        for future, waiter in finished:
+            if waiter.cancelled():
+                continue
+            if future.cancelled():
+                waiter.cancel()
+            elif future.exception() is not None:
+                waiter.set_exception(future.exception())  # type: ignore[arg-type]
+            else:
+                waiter.set_result(future.result())
