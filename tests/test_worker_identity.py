@@ -98,14 +98,7 @@ def _signature_before(text: str) -> bytes:
               for s in _shingles_before(text)]
     if not hashes:
         return b"\xff" * stories.SIGNATURE_BYTES
-    a, b = stories._permutations()
-    values = np.array(hashes, dtype=np.uint32).reshape(-1, 1)
-    values ^= values >> np.uint32(16)
-    values *= np.uint32(0x85EBCA6B)
-    values ^= values >> np.uint32(13)
-    values *= np.uint32(0xC2B2AE35)
-    values ^= values >> np.uint32(16)
-    return (values * a + b).min(axis=0).astype("<u4").tobytes()
+    return stories.min_hashes(np.array(hashes, dtype=np.uint32))
 
 
 def test_signatures_are_the_reference_computation(articles):

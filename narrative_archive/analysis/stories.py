@@ -110,8 +110,15 @@ def signature(text: str) -> bytes:
     digests = b"".join([blake2b(shingle, digest_size=4).digest() for shingle in shingles(text)])
     if not digests:
         return b"\xff" * SIGNATURE_BYTES  # the empty MinHash: every value at its maximum
+    return min_hashes(np.frombuffer(digests, dtype="<u4").astype(np.uint32))
+
+
+def min_hashes(hashes) -> bytes:
+    """The signature of a numpy uint32 array of shingle hashes (signature's last step)."""
+    import numpy as np
+
     a, b = _permutations()
-    values = np.frombuffer(digests, dtype="<u4").astype(np.uint32).reshape(-1, 1)
+    values = hashes.reshape(-1, 1)
     # MurmurHash3's 32-bit finalizer, then a * h + b: uint32 arithmetic wraps (mod 2**32)
     values ^= values >> np.uint32(16)
     values *= np.uint32(0x85EBCA6B)
