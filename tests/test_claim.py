@@ -174,3 +174,28 @@ def test_the_candidate_query_leaves_out_only_covered_terms(pakistan):
     assert fts.matching_rows(texts, query) == fts.matching_rows(texts, every)
     assert claim._fewest(["pakistan", "pakistan s", "пакистан*", "пакистанск*", "isi"]) == \
         ["pakistan", "пакистан*", "isi"]
+
+
+def test_the_rematchs_claim_pass_is_linear_in_the_candidates(db):
+    """Candidates the rule rejects leave temp.hits in one statement: a DELETE per rejected
+    article scanned the unindexed table each time (quadratic: 489 s for the Pakistan
+    rematch at 100,000 topic-dense articles, benchmarks/rematch.py)."""
+    def steps(candidates: int) -> int:
+        with store.transaction(db):
+            for n in range(candidates):
+                store.save_article(db, article(f"https://example.com/{candidates}/{n}",
+                                               f"Pakistan and the Taliban, note {n}."),
+                                   "example-news")
+        count = [0]
+
+        def step() -> int:
+            count[0] += 1
+            return 0
+        db.conn.set_progress_handler(step, 1)
+        store.rematch_mentions(db, "linear-claim", '"nothing matches this"', 1,
+                               ('"pakistan" AND "taliban"', lambda *_: False))
+        db.conn.set_progress_handler(None, 1)
+        db.execute("DELETE FROM articles")
+        return count[0]
+    few, many = steps(100), steps(800)
+    assert many < few * 12, (few, many)  # 8x the candidates; quadratic would be ~64x

@@ -257,12 +257,19 @@ def _claim_hits(db: sqlite_utils.Database, candidates: str,
     cursor = db.conn.execute(
         "SELECT id, title, text, language FROM articles WHERE id IN"
         " (SELECT article_id FROM temp.hits) ORDER BY id")
-    rejected = []
+    accepted = []
     while rows := cursor.fetchmany(batch):
-        rejected += [(row[0],) for row in rows if not accept(*row[1:])]
-    db.conn.executemany("DELETE FROM temp.hits WHERE article_id = ?", rejected)
+        accepted += [(row[0],) for row in rows if accept(*row[1:])]
+    # temp.hits has no index: one keyed table and one NOT IN, not a DELETE per rejected
+    # article (each a scan of temp.hits: quadratic in the candidates)
+    db.conn.execute("DROP TABLE IF EXISTS temp.claim_hits")
+    db.conn.execute("CREATE TEMP TABLE claim_hits (article_id INTEGER PRIMARY KEY)")
+    db.conn.executemany("INSERT INTO temp.claim_hits VALUES (?)", accepted)
+    db.conn.execute("DELETE FROM temp.hits WHERE article_id NOT IN"
+                    " (SELECT article_id FROM temp.claim_hits)")
     db.conn.execute("INSERT INTO temp.hits SELECT article_id, snippet FROM temp.hits_query")
     db.conn.execute("DROP TABLE temp.hits_query")
+    db.conn.execute("DROP TABLE temp.claim_hits")
 
 
 def _cjk_hits(db: sqlite_utils.Database, query: str, batch: int = 200) -> None:
