@@ -5,6 +5,21 @@ from __future__ import annotations
 
 FIRST = 16  # the version this module's first entry migrates to
 
+# the day count a removed or moved mention (its `old` row) leaves: one fewer, gone at zero
+_OLD_DAY_COUNT_DOWN = """\
+        UPDATE narrative_day_counts SET articles = articles - 1
+            WHERE narrative_id = old.narrative_id
+              AND (day, outlet_id, story_id) = (
+                  SELECT a.timeline_day, coalesce(a.outlet_id, ''), coalesce(a.story_id, a.id)
+                  FROM articles a WHERE a.id = old.article_id);
+        DELETE FROM narrative_day_counts
+            WHERE narrative_id = old.narrative_id
+              AND (day, outlet_id, story_id) = (
+                  SELECT a.timeline_day, coalesce(a.outlet_id, ''), coalesce(a.story_id, a.id)
+                  FROM articles a WHERE a.id = old.article_id)
+              AND articles <= 0;
+"""
+
 MIGRATIONS: list[str] = [
     # 16: the published archive at a million articles. Facet columns indexed; mentions
     # counted per narrative, day, outlet and story in narrative_day_counts (kept by
@@ -241,36 +256,14 @@ MIGRATIONS: list[str] = [
     # 23: a mention removed deletes only its own day count when that reaches zero; the
     # triggers swept every count of the narrative for zeros, a scan per mention removed,
     # so a rematch that removed many mentions of a large narrative was quadratic
-    """
+    f"""
     DROP TRIGGER mentions_day_counts_ad;
     DROP TRIGGER mentions_day_counts_au;
     CREATE TRIGGER mentions_day_counts_ad AFTER DELETE ON mentions BEGIN
-        UPDATE narrative_day_counts SET articles = articles - 1
-            WHERE narrative_id = old.narrative_id
-              AND (day, outlet_id, story_id) = (
-                  SELECT a.timeline_day, coalesce(a.outlet_id, ''), coalesce(a.story_id, a.id)
-                  FROM articles a WHERE a.id = old.article_id);
-        DELETE FROM narrative_day_counts
-            WHERE narrative_id = old.narrative_id
-              AND (day, outlet_id, story_id) = (
-                  SELECT a.timeline_day, coalesce(a.outlet_id, ''), coalesce(a.story_id, a.id)
-                  FROM articles a WHERE a.id = old.article_id)
-              AND articles <= 0;
-    END;
+{_OLD_DAY_COUNT_DOWN}    END;
     CREATE TRIGGER mentions_day_counts_au AFTER UPDATE OF article_id, narrative_id ON mentions
         BEGIN
-        UPDATE narrative_day_counts SET articles = articles - 1
-            WHERE narrative_id = old.narrative_id
-              AND (day, outlet_id, story_id) = (
-                  SELECT a.timeline_day, coalesce(a.outlet_id, ''), coalesce(a.story_id, a.id)
-                  FROM articles a WHERE a.id = old.article_id);
-        DELETE FROM narrative_day_counts
-            WHERE narrative_id = old.narrative_id
-              AND (day, outlet_id, story_id) = (
-                  SELECT a.timeline_day, coalesce(a.outlet_id, ''), coalesce(a.story_id, a.id)
-                  FROM articles a WHERE a.id = old.article_id)
-              AND articles <= 0;
-        INSERT INTO narrative_day_counts (narrative_id, day, outlet_id, story_id, articles)
+{_OLD_DAY_COUNT_DOWN}        INSERT INTO narrative_day_counts (narrative_id, day, outlet_id, story_id, articles)
             SELECT new.narrative_id, a.timeline_day, coalesce(a.outlet_id, ''),
                    coalesce(a.story_id, a.id), 1
             FROM articles a WHERE a.id = new.article_id
