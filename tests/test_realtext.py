@@ -89,19 +89,25 @@ def test_the_holdout_split_is_read_apart_and_kept_apart_by_merge(tmp_path):
         realtext.merge([out, tmp_path / "again.jsonl"], out)
 
 
-def test_the_shipped_holdout_file_is_holdout_only_and_new():
-    """benchmarks/realtext/labels-holdout.jsonl: every record is split holdout, labelled by the
-    same keys, and none of its URLs is in another label file (it was labelled blind)."""
+@pytest.mark.parametrize("split", ["holdout", "blind"])
+def test_the_shipped_unseen_files_hold_their_split_only_and_new_urls(split):
+    """benchmarks/realtext/labels-holdout.jsonl and labels-blind.jsonl: every record is of the
+    file's split, labelled by the same keys, and none of its URLs (exact or with the scheme,
+    www. and trailing slash dropped) is in another label file: each was labelled blind."""
+    def key(url):
+        return url.lower().split("://", 1)[-1].removeprefix("www.").rstrip("/")
     folder = ROOT / "benchmarks" / "realtext"
-    holdout = realtext.load_labels(folder / "labels-holdout.jsonl")
-    assert holdout and {r["split"] for r in holdout} == {"holdout"}
-    for record in holdout:
+    name = f"labels-{split}.jsonl"
+    unseen = realtext.load_labels(folder / name)
+    assert unseen and {r["split"] for r in unseen} == {split}
+    for record in unseen:
         assert set(record) == set(realtext.LABEL_KEYS)
         assert set(record["speaker"]) == set(record["narratives"])
-    others = {r["url"] for path in folder.glob("labels*.jsonl") if path.name not in
-              ("labels.jsonl", "labels-holdout.jsonl") for r in realtext.load_labels(path)}
-    others |= {r["url"] for r in realtext.load_labels() if r["split"] != "holdout"}
-    assert not others & {r["url"] for r in holdout}
+    others = {key(r["url"]) for path in folder.glob("labels*.jsonl") if path.name not in
+              ("labels.jsonl", name) for r in realtext.load_labels(path)}
+    others |= {key(r["url"]) for r in realtext.load_labels() if r["split"] != split}
+    assert not others & {key(r["url"]) for r in unseen}
+    assert {r["url"] for r in realtext.load_labels(split=split)} == {r["url"] for r in unseen}
 
 
 def test_scoring_goes_the_crawls_way_on_a_folder_of_texts(tmp_path):
