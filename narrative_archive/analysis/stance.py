@@ -272,7 +272,8 @@ def _read(sentence: str, stems: tuple[str, ...], lc: LanguageCues, title: bool =
     if colon and speaker:  # so far colon is only set when the speaker matched
         found.append(" ".join(_TOKEN.findall(fold(speaker.group(1)))) + ":")
     trailing = _TRAILING_SOURCE.search(sentence)
-    if trailing and not colon and has_term and not _term_positions(_TOKEN.findall(fold(trailing.group())), stems):
+    if (trailing and title and not colon and has_term and _names_someone(trailing.group(), lc)
+            and not _term_positions(_TOKEN.findall(fold(trailing.group())), stems)):
         colon = True
         found.append(": " + " ".join(_TOKEN.findall(fold(trailing.group()))))
     if _QUESTION_END.search(sentence) or (title and _questioned(sentence, stems)):
@@ -285,6 +286,18 @@ def _read(sentence: str, stems: tuple[str, ...], lc: LanguageCues, title: bool =
         return Reading("reports", found, attributions[0][0] if attributions else None, has_term,
                        said_at=tuple(start for start, _ in attributions))
     return Reading("asserts", found, None, has_term)
+
+
+def _names_someone(words: str, lc: LanguageCues) -> bool:
+    """Whether the words after a headline's closing colon or dash can name a source: in a
+    script with capitals, a capitalised word or a speaker word ("- Госдеп", ": NYT", "—
+    командувач армії США"); lowercase words alone are the headline's own ("...: трое
+    погибших", "...: парадоксальные отношения")."""
+    letters = [c for c in words if c.isalpha()]
+    if not letters or not any(c.isupper() or c.islower() for c in letters):
+        return True  # a script without capitals
+    return any(w[:1].isupper() for w in _TOKEN.findall(words)) or bool(
+        _find(_TOKEN.findall(fold(words)), lc.speakers, lc.prefixes))
 
 
 def _hedging_the_claim(tokens, attributions, stems, lc: LanguageCues):
