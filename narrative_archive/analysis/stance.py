@@ -50,7 +50,7 @@ from narrative_archive.analysis.terms import text_has_stem as _text_has_stem
 STANCES = ("asserts", "reports", "disputes")
 MAX_SENTENCES = 8
 LEAD_SENTENCES = 2
-BODY_MARGIN = 3  # attributed claim sentences beyond the stated ones that make a bare headline a relay
+BODY_MARGIN = 1  # a bare headline over more attributed claim sentences than stated ones is a relay
 TITLE_WEIGHT, LEDE_WEIGHT, BODY_WEIGHT = 2.0, 1.5, 1.0
 
 _TRAILING_SOURCE = re.compile(r"(?::|\s[|–—-])\s*(?:[^\W\d][\w'.-]*\s*){1,4}$|\((?:[^\W\d][\w'.-]*\s*){1,4}\)\s*$")
@@ -153,8 +153,6 @@ def _decide(readings, no_terms: bool, stems: tuple[str, ...] = ()):
               if role in ("title", "lead") and r.has_term]
     if framed and framed[0][2].label == "reports":
         return (*framed[0], 0.7)
-    if framed and framed[0][0] != "title" and any(r.label == "reports" for _, _, r in framed[1:]):
-        return (*next(f for f in framed if f[2].label == "reports"), 0.6)
     claim_lead = next((f for f in framed if f[0] == "lead"), None)
     if framed and claim_lead and _names_source(claim_lead[1], claim_lead[2], stems):
         relay = claim_lead
