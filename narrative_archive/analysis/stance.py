@@ -147,7 +147,7 @@ def _decide(readings, no_terms: bool, stems: tuple[str, ...] = ()):
             continue
         # a denial in the headline or the lead's first sentence frames the article; one in
         # the second sentence does unless the headline reports the claim ("X says ...")
-        if role == "title" or leads[0][1] == sentence or not (title and title.label == "reports"):
+        if role == "title" or leads[0][1] == sentence or not title:
             return role, sentence, r, 0.9 if role == "title" else 0.8
     framed = [(role, sentence, r) for role, sentence, r in relevant
               if role in ("title", "lead") and r.has_term]
