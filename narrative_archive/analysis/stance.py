@@ -53,8 +53,10 @@ LEAD_SENTENCES = 2
 BODY_MARGIN = 1  # a bare headline over more attributed claim sentences than stated ones is a relay
 TITLE_WEIGHT, LEDE_WEIGHT, BODY_WEIGHT = 2.0, 1.5, 1.0
 
-_TRAILING_SOURCE = re.compile(r"(?::|\s[|–—-])\s*(?:[^\W\d][\w'.-]*\s*){1,4}$|\((?:[^\W\d][\w'.-]*\s*){1,4}\)\s*$")
+_TRAILING_SOURCE = re.compile(r"(?::|：|\s[|–—-]|(?<=[\u3040-\u30ff\u4e00-\u9fff])[-–—－])\s*(?:[^\W\d][\w'.-]*\s*){1,4}$|\((?:[^\W\d][\w'.-]*\s*){1,4}\)\s*$")
 _QUESTION_END = re.compile(r"[?؟]\s*[\"»”’')\]]*\s*$")
+_CJK = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
+MAX_CJK_SOURCE = 10  # characters: "米司令官", "ホワイトハウス", "美国国防部发言人"
 _CYRILLIC, _ARABIC = re.compile(r"[\u0400-\u04ff]"), re.compile(r"[\u0600-\u06ff]")
 
 
@@ -293,7 +295,8 @@ def _names_someone(words: str, lc: LanguageCues) -> bool:
     погибших", "...: парадоксальные отношения")."""
     letters = [c for c in words if c.isalpha()]
     if not letters or not any(c.isupper() or c.islower() for c in letters):
-        return True  # a script without capitals
+        # a script without capitals; a CJK run has no spaces, so a long one is a clause ("...：均从阿富汗人手中购买")
+        return not _CJK.search(words) or len(words.strip(" :：-–—－")) <= MAX_CJK_SOURCE
     return any(w[:1].isupper() for w in _TOKEN.findall(words)) or bool(
         _find(_TOKEN.findall(fold(words)), lc.speakers, lc.prefixes))
 
