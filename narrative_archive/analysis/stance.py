@@ -128,11 +128,24 @@ def classify_stance(
     if decided is None:
         return Stance(None, 0.0, {}, "no sentence to read", language)
     role, sentence, reading, confidence = decided
-    claim = frozenset(_term_positions(_TOKEN.findall(fold(sentence)), stems))
-    kind, speaker_name = speaker_of(sentence, reading.label, reading.cue_at, lc, title=role == "title", claim=claim)
+    kind, speaker_name = _speaker(sentence, reading, lc, stems, role == "title")
+    if kind == "outlet" and role == "title" and reading.label == "disputes":
+        # a headline compresses its speaker away ("Claims of Tehran's aid to Taliban denied",
+        # "No evidence Russia helped the Taliban"): a lead sentence that disputes names them
+        for lead_role, lead_sentence, lead in readings:
+            if lead_role == "lead" and lead.label == "disputes":
+                lead_kind, lead_name = _speaker(lead_sentence, lead, lc, stems, False)
+                if lead_kind != "outlet":
+                    kind, speaker_name = lead_kind, lead_name
+                break
     evidence = {"sentence": sentence, "cues": reading.cues, "frame": role}
     confidence = round(confidence * (0.5 if reason else 1.0), 2)
     return Stance(reading.label, confidence, evidence, reason, language, kind, speaker_name)
+
+
+def _speaker(sentence: str, reading: Reading, lc: LanguageCues, stems, title: bool):
+    claim = frozenset(_term_positions(_TOKEN.findall(fold(sentence)), stems))
+    return speaker_of(sentence, reading.label, reading.cue_at, lc, title=title, claim=claim)
 
 
 def _decide(readings, no_terms: bool, stems: tuple[str, ...] = ()):
