@@ -35,12 +35,12 @@ from narrative_archive.analysis.cues import find as _find
 from narrative_archive.analysis.cues import load_cues as load_cues
 from narrative_archive.analysis.cues import merge_cues as merge_cues
 from narrative_archive.analysis.cues import negation_in as _negation_in
+from narrative_archive.analysis.quotes import has_quotation, quoted_term
 from narrative_archive.analysis.sentences import fold, sentence_span, strip_dateline, tag_line
 from narrative_archive.analysis.speaker import COLON_SPEAKER as _SPEAKER
 from narrative_archive.analysis.speaker import SPEAKER_KINDS as SPEAKER_KINDS
 from narrative_archive.analysis.speaker import speaker_of
 from narrative_archive.analysis.terms import _CHUNK as _CHUNK
-from narrative_archive.analysis.terms import stem_test as _stem_test
 from narrative_archive.analysis.terms import stems_of as _stems
 from narrative_archive.analysis.terms import term_list as _term_list
 from narrative_archive.analysis.terms import term_positions as _term_positions
@@ -291,9 +291,9 @@ def _read(sentence: str, stems: tuple[str, ...], lc: LanguageCues, title: bool =
         found.append(": " + " ".join(_TOKEN.findall(fold(trailing.group()))))
     if _QUESTION_END.search(sentence) or (title and _questioned(sentence, stems)):
         found.append("question")
-    if _quoted_term(sentence, stems):
+    if quoted_term(sentence, stems):
         found.append("quoted")
-    if not attributions and "quoted" not in found and _has_quotation(sentence):
+    if not attributions and "quoted" not in found and has_quotation(sentence):
         found.append("quotation")  # someone is quoted: the sentence tells what others say
     if attributions or colon or negated_denial or any(cue in found for cue in ("question", "quoted", "quotation")):
         return Reading("reports", found, attributions[0][0] if attributions else None, has_term,
@@ -356,55 +356,6 @@ def _claim_then_denial(sentence: str, tokens: list[str], cue_at: int, stems) -> 
         return False
     before = [i for i, start in enumerate(starts) if start < clause_start]
     return bool(_term_positions([tokens[i] for i in before], stems))
-
-
-def _quoted_term(sentence: str, stems) -> bool:
-    if not stems or not any(opening in sentence for opening, _ in _QUOTES):
-        return False
-    folded = fold(sentence)
-    if len(folded) != len(sentence):  # folding changed offsets (rare letters): no quote check
-        return False
-    has = _stem_test(stems)
-    for match in _TOKEN.finditer(folded):
-        if has(match.group()):
-            if _inside_quotation(sentence, match.start()):
-                return True
-    return False
-
-
-_QUOTES = (('"', '"'), ("«", "»"), ("“", "”"), ("„", "“"))
-
-
-def _has_quotation(sentence: str) -> bool:
-    """Whether the sentence quotes three words or more between quotation marks."""
-    for opening, closing in _QUOTES:
-        start = sentence.find(opening)
-        while start >= 0:
-            end = sentence.find(closing, start + 1)
-            if end < 0:
-                break
-            if len(_TOKEN.findall(sentence[start + 1:end])) >= 3:
-                return True
-            start = sentence.find(opening, end + 1)
-    return False
-
-
-def _inside_quotation(sentence: str, position: int) -> bool:
-    """Whether ``position`` sits inside a quotation of three words or more (a quote that never
-    closes runs to the end); a quoted name alone («Талибан») is not a quotation."""
-    for opening, closing in _QUOTES:
-        before = sentence[:position]
-        if opening == closing:
-            if before.count(opening) % 2 == 0:
-                continue
-        elif before.count(opening) <= before.count(closing):
-            continue
-        start = before.rfind(opening) + 1
-        end = sentence.find(closing, position)
-        quoted = sentence[start:end if end >= 0 else len(sentence)]
-        if len(_TOKEN.findall(quoted)) >= 3:
-            return True
-    return False
 
 
 def _pick_language(language, sample: str, cues) -> str:
