@@ -65,7 +65,8 @@ STORIES = [
     ("cnn", "2017-04-24 19:10", 1,
      "US commander doesn't dispute Russia arming Taliban",
      "The top US commander in Afghanistan, Gen. John Nicholson, said he would not refute that "
-     "Russia was arming the Taliban, as Defense Secretary Jim Mattis visited Kabul."),
+     "Russia was arming the Taliban, as Defense Secretary Jim Mattis visited Kabul. Russian "
+     "rifles have reached Taliban units in the north for a year."),
     ("rt", "2017-04-25 09:00", 2,
      "Moscow: US claims it arms Taliban are 'absolutely false'",
      "Russian officials said claims by US generals that Moscow arms the Taliban were absolutely "

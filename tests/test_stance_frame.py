@@ -69,8 +69,12 @@ def test_an_unnamed_source_is_an_unnamed_speaker():
 
 
 def test_a_headline_stating_the_claim_is_the_outlet_asserting():
-    result = stance("Russia is arming the Taliban", "Officials said Russian weapons were seen.")
+    result = stance("Russia is arming the Taliban", "Russian weapons were seen in Kunduz.")
     assert (result.stance, result.speaker) == ("asserts", "outlet")
+    # over a story whose only claim sentence is attributed, the bare headline is a relay
+    # (guideline rule 3; the sixth round's body margin of one)
+    result = stance("Russia is arming the Taliban", "Officials said Russian weapons were seen.")
+    assert (result.stance, result.speaker) == ("reports", None)
 
 
 @pytest.mark.parametrize("title,expected", [
@@ -180,7 +184,8 @@ def test_a_bare_headline_over_a_lead_in_the_outlets_voice_asserts():
             " is to weaken NATO.")
     assert stance("Russia is arming the Taliban", text).stance == "asserts"
     # a cue word before the claim is not the claim's source
-    text = "The apparent goal of the Kremlin: Russia is arming the Taliban to bleed NATO."
+    text = ("The apparent goal of the Kremlin: Russia is arming the Taliban to bleed NATO. Russian"
+            " weapons reach the Taliban through Tajikistan.")
     assert stance("Russia is arming the Taliban", text).stance == "asserts"
 
 

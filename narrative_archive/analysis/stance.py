@@ -35,12 +35,12 @@ from narrative_archive.analysis.cues import find as _find
 from narrative_archive.analysis.cues import load_cues as load_cues
 from narrative_archive.analysis.cues import merge_cues as merge_cues
 from narrative_archive.analysis.cues import negation_in as _negation_in
+from narrative_archive.analysis.quotes import has_quotation, quoted_term
 from narrative_archive.analysis.sentences import fold, sentence_span, strip_dateline, tag_line
 from narrative_archive.analysis.speaker import COLON_SPEAKER as _SPEAKER
 from narrative_archive.analysis.speaker import SPEAKER_KINDS as SPEAKER_KINDS
 from narrative_archive.analysis.speaker import speaker_of
 from narrative_archive.analysis.terms import _CHUNK as _CHUNK
-from narrative_archive.analysis.terms import stem_test as _stem_test
 from narrative_archive.analysis.terms import stems_of as _stems
 from narrative_archive.analysis.terms import term_list as _term_list
 from narrative_archive.analysis.terms import term_positions as _term_positions
@@ -50,11 +50,13 @@ from narrative_archive.analysis.terms import text_has_stem as _text_has_stem
 STANCES = ("asserts", "reports", "disputes")
 MAX_SENTENCES = 8
 LEAD_SENTENCES = 2
-BODY_MARGIN = 3  # attributed claim sentences beyond the stated ones that make a bare headline a relay
+BODY_MARGIN = 1  # a bare headline over more attributed claim sentences than stated ones is a relay
 TITLE_WEIGHT, LEDE_WEIGHT, BODY_WEIGHT = 2.0, 1.5, 1.0
 
-_TRAILING_SOURCE = re.compile(r"(?::|\s[|–—-])\s*(?:[^\W\d][\w'.-]*\s*){1,4}$|\((?:[^\W\d][\w'.-]*\s*){1,4}\)\s*$")
+_TRAILING_SOURCE = re.compile(r"(?::|：|\s[|–—-]|(?<=[\u3040-\u30ff\u4e00-\u9fff])[-–—－])\s*(?:[^\W\d][\w'.-]*\s*){1,4}$|\((?:[^\W\d][\w'.-]*\s*){1,4}\)\s*$")
 _QUESTION_END = re.compile(r"[?؟]\s*[\"»”’')\]]*\s*$")
+_CJK = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
+MAX_CJK_SOURCE = 10  # characters: "米司令官", "ホワイトハウス", "美国国防部发言人"
 _CYRILLIC, _ARABIC = re.compile(r"[\u0400-\u04ff]"), re.compile(r"[\u0600-\u06ff]")
 
 
@@ -126,11 +128,24 @@ def classify_stance(
     if decided is None:
         return Stance(None, 0.0, {}, "no sentence to read", language)
     role, sentence, reading, confidence = decided
-    claim = frozenset(_term_positions(_TOKEN.findall(fold(sentence)), stems))
-    kind, speaker_name = speaker_of(sentence, reading.label, reading.cue_at, lc, title=role == "title", claim=claim)
+    kind, speaker_name = _speaker(sentence, reading, lc, stems, role == "title")
+    if kind == "outlet" and role == "title" and reading.label == "disputes":
+        # a headline compresses its speaker away ("Claims of Tehran's aid to Taliban denied",
+        # "No evidence Russia helped the Taliban"): a lead sentence that disputes names them
+        for lead_role, lead_sentence, lead in readings:
+            if lead_role == "lead" and lead.label == "disputes":
+                lead_kind, lead_name = _speaker(lead_sentence, lead, lc, stems, False)
+                if lead_kind != "outlet":
+                    kind, speaker_name = lead_kind, lead_name
+                break
     evidence = {"sentence": sentence, "cues": reading.cues, "frame": role}
     confidence = round(confidence * (0.5 if reason else 1.0), 2)
     return Stance(reading.label, confidence, evidence, reason, language, kind, speaker_name)
+
+
+def _speaker(sentence: str, reading: Reading, lc: LanguageCues, stems, title: bool):
+    claim = frozenset(_term_positions(_TOKEN.findall(fold(sentence)), stems))
+    return speaker_of(sentence, reading.label, reading.cue_at, lc, title=title, claim=claim)
 
 
 def _decide(readings, no_terms: bool, stems: tuple[str, ...] = ()):
@@ -147,14 +162,12 @@ def _decide(readings, no_terms: bool, stems: tuple[str, ...] = ()):
             continue
         # a denial in the headline or the lead's first sentence frames the article; one in
         # the second sentence does unless the headline reports the claim ("X says ...")
-        if role == "title" or leads[0][1] == sentence or not (title and title.label == "reports"):
+        if role == "title" or leads[0][1] == sentence or not title:
             return role, sentence, r, 0.9 if role == "title" else 0.8
     framed = [(role, sentence, r) for role, sentence, r in relevant
               if role in ("title", "lead") and r.has_term]
     if framed and framed[0][2].label == "reports":
         return (*framed[0], 0.7)
-    if framed and framed[0][0] != "title" and any(r.label == "reports" for _, _, r in framed[1:]):
-        return (*next(f for f in framed if f[2].label == "reports"), 0.6)
     claim_lead = next((f for f in framed if f[0] == "lead"), None)
     if framed and claim_lead and _names_source(claim_lead[1], claim_lead[2], stems):
         relay = claim_lead
@@ -272,19 +285,33 @@ def _read(sentence: str, stems: tuple[str, ...], lc: LanguageCues, title: bool =
     if colon and speaker:  # so far colon is only set when the speaker matched
         found.append(" ".join(_TOKEN.findall(fold(speaker.group(1)))) + ":")
     trailing = _TRAILING_SOURCE.search(sentence)
-    if trailing and not colon and has_term and not _term_positions(_TOKEN.findall(fold(trailing.group())), stems):
+    if (trailing and title and not colon and has_term and _names_someone(trailing.group(), lc)
+            and not _term_positions(_TOKEN.findall(fold(trailing.group())), stems)):
         colon = True
         found.append(": " + " ".join(_TOKEN.findall(fold(trailing.group()))))
     if _QUESTION_END.search(sentence) or (title and _questioned(sentence, stems)):
         found.append("question")
-    if _quoted_term(sentence, stems):
+    if quoted_term(sentence, stems):
         found.append("quoted")
-    if not attributions and "quoted" not in found and _has_quotation(sentence):
+    if not attributions and "quoted" not in found and has_quotation(sentence):
         found.append("quotation")  # someone is quoted: the sentence tells what others say
     if attributions or colon or negated_denial or any(cue in found for cue in ("question", "quoted", "quotation")):
         return Reading("reports", found, attributions[0][0] if attributions else None, has_term,
                        said_at=tuple(start for start, _ in attributions))
     return Reading("asserts", found, None, has_term)
+
+
+def _names_someone(words: str, lc: LanguageCues) -> bool:
+    """Whether the words after a headline's closing colon or dash can name a source: in a
+    script with capitals, a capitalised word or a speaker word ("- Госдеп", ": NYT", "—
+    командувач армії США"); lowercase words alone are the headline's own ("...: трое
+    погибших", "...: парадоксальные отношения")."""
+    letters = [c for c in words if c.isalpha()]
+    if not letters or not any(c.isupper() or c.islower() for c in letters):
+        # a script without capitals; a CJK run has no spaces, so a long one is a clause ("...：均从阿富汗人手中购买")
+        return not _CJK.search(words) or len(words.strip(" :：-–—－")) <= MAX_CJK_SOURCE
+    return any(w[:1].isupper() for w in _TOKEN.findall(words)) or bool(
+        _find(_TOKEN.findall(fold(words)), lc.speakers, lc.prefixes))
 
 
 def _hedging_the_claim(tokens, attributions, stems, lc: LanguageCues):
@@ -329,55 +356,6 @@ def _claim_then_denial(sentence: str, tokens: list[str], cue_at: int, stems) -> 
         return False
     before = [i for i, start in enumerate(starts) if start < clause_start]
     return bool(_term_positions([tokens[i] for i in before], stems))
-
-
-def _quoted_term(sentence: str, stems) -> bool:
-    if not stems or not any(opening in sentence for opening, _ in _QUOTES):
-        return False
-    folded = fold(sentence)
-    if len(folded) != len(sentence):  # folding changed offsets (rare letters): no quote check
-        return False
-    has = _stem_test(stems)
-    for match in _TOKEN.finditer(folded):
-        if has(match.group()):
-            if _inside_quotation(sentence, match.start()):
-                return True
-    return False
-
-
-_QUOTES = (('"', '"'), ("«", "»"), ("“", "”"), ("„", "“"))
-
-
-def _has_quotation(sentence: str) -> bool:
-    """Whether the sentence quotes three words or more between quotation marks."""
-    for opening, closing in _QUOTES:
-        start = sentence.find(opening)
-        while start >= 0:
-            end = sentence.find(closing, start + 1)
-            if end < 0:
-                break
-            if len(_TOKEN.findall(sentence[start + 1:end])) >= 3:
-                return True
-            start = sentence.find(opening, end + 1)
-    return False
-
-
-def _inside_quotation(sentence: str, position: int) -> bool:
-    """Whether ``position`` sits inside a quotation of three words or more (a quote that never
-    closes runs to the end); a quoted name alone («Талибан») is not a quotation."""
-    for opening, closing in _QUOTES:
-        before = sentence[:position]
-        if opening == closing:
-            if before.count(opening) % 2 == 0:
-                continue
-        elif before.count(opening) <= before.count(closing):
-            continue
-        start = before.rfind(opening) + 1
-        end = sentence.find(closing, position)
-        quoted = sentence[start:end if end >= 0 else len(sentence)]
-        if len(_TOKEN.findall(quoted)) >= 3:
-            return True
-    return False
 
 
 def _pick_language(language, sample: str, cues) -> str:
