@@ -26,6 +26,12 @@ HOLDS = [
     ("پاکستان سال‌ها از طالبان حمایت کرده است", "fa"),
     ("الاستخبارات الباكستانية لا تكتفي فقط بتدريب وتمويل مقاتلي حركة طالبان", "ar"),
     ("Beziehungen zu den Taliban: Pakistans doppeltes Spiel in Afghanistan", "de"),
+    # round 6: the act as a noun after "role in"; the Hindi agent participle (करने वाला) with
+    # the actor after it; the Persian passive "is led / directed" (رهبری / هدایت می‌شود)
+    ("Pakistan's army and spy agency played a central role in the formation of the Taliban.", "en"),
+    ("दुनिया भर में तालिबान की पैरवी करने वाला पाकिस्तान", "hi"),
+    ("तालिबान का समर्थन करने वाले पाकिस्तान पर दबाव", "hi"),
+    ("حملات طالبان از سوی آی‌اس‌آی رهبری می‌شود", "fa"),
 ]
 NOT_THE_CLAIM = [
     # the TTP quarrel: Pakistan accuses Kabul of sheltering the Pakistani Taliban
@@ -39,6 +45,11 @@ NOT_THE_CLAIM = [
     ("Pakistan urged the Taliban to stop harbouring militants.", "en"),
     # the Taliban are the subject
     ("The Taliban said they support Pakistan's call for a ceasefire.", "en"),
+    # a formation that is not Pakistan's act; leadership as a noun, not the passive
+    ("Pakistan welcomed the formation of the Taliban government in Kabul.", "en"),
+    ("هیئت پاکستانی با رهبری طالبان در کابل دیدار کرد", "fa"),
+    # the participle's subject is not the actor: soldiers who fight the Taliban
+    ("तालिबान से लड़ने वाले पाकिस्तानी सैनिक सीमा पर तैनात", "hi"),
 ]
 
 
