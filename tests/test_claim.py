@@ -32,6 +32,13 @@ HOLDS = [
     ("दुनिया भर में तालिबान की पैरवी करने वाला पाकिस्तान", "hi"),
     ("तालिबान का समर्थन करने वाले पाकिस्तान पर दबाव", "hi"),
     ("حملات طالبان از سوی آی‌اس‌آی رهبری می‌شود", "fa"),
+    # round 7: the Italian and Portuguese agent prepositions joined to the article (dai, dalla,
+    # pelo); the Italian subjunctive "sostengano" and "rifornisce" (supplies)
+    ("Secondo il rapporto, i talebani sono aiutati dai servizi segreti pakistani.", "it"),
+    ("I talebani, finanziati dalla intelligence del Pakistan, avanzano nel sud.", "it"),
+    ("Os talibãs são apoiados pelo Paquistão, diz o relatório.", "pt"),
+    ("Ci sono segnali che i servizi segreti pakistani sostengano i talebani.", "it"),
+    ("Secondo Kabul l'Isi rifornisce ancora i talebani di soldi e armi.", "it"),
 ]
 NOT_THE_CLAIM = [
     # the TTP quarrel: Pakistan accuses Kabul of sheltering the Pakistani Taliban
@@ -50,6 +57,9 @@ NOT_THE_CLAIM = [
     ("هیئت پاکستانی با رهبری طالبان در کابل دیدار کرد", "fa"),
     # the participle's subject is not the actor: soldiers who fight the Taliban
     ("तालिबान से लड़ने वाले पाकिस्तानी सैनिक सीमा पर तैनात", "hi"),
+    # the preposition before a place, not the actor; Pakistan the target of the help
+    ("I talebani sono stati cacciati dalla valle, dice l'esercito pakistano.", "it"),
+    ("I talebani aiutano dai confini afghani i ribelli contro il Pakistan.", "it"),
 ]
 
 
