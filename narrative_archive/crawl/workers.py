@@ -184,8 +184,10 @@ def _serve(tasks: Connection, results: Connection, crawl_pid: int, crawl_started
         except Exception as error:  # an answer that cannot cross: its error can
             payload = pickle.dumps((task_id, False, RuntimeError(
                 f"unpicklable answer from the extraction worker: {error!r}")))
+        frame = memoryview(_HEADER.pack(len(payload)) + payload)  # one write: one wake-up
         try:
-            results.send_bytes(payload)
+            while frame:
+                frame = frame[os.write(results.fileno(), frame):]
         except OSError:  # the pool closed while this page was extracted
             return
 
@@ -242,6 +244,7 @@ class ExtractorPool:
         self._pending: deque[_Task] = deque()  # not sent to a worker yet
         self._ids = itertools.count()
         self._initargs: tuple = ()
+        self._buffer = bytearray(PIPE_BYTES)  # what the loop reads a pipe into
 
     def _context(self):
         method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
@@ -355,16 +358,16 @@ class ExtractorPool:
 
     def _readable(self, worker: _Worker) -> None:
         try:
-            data = os.read(worker.results.fileno(), PIPE_BYTES)
+            count = os.readv(worker.results.fileno(), [self._buffer])
         except BlockingIOError:
             return
-        if not data:  # EOF: the worker is gone
+        if not count:  # EOF: the worker is gone
             self._lose(worker, WorkerCrashed(
                 f"the extraction worker (pid {worker.process.pid}) died"))
             self._dispatch()
             return
         inbox = worker.inbox
-        inbox += data
+        inbox += memoryview(self._buffer)[:count]
         answered = False
         while len(inbox) >= _HEADER.size:
             size, start = _HEADER.unpack_from(inbox)[0], _HEADER.size
