@@ -50,8 +50,6 @@ _WARM_UP_PAGE = (
     " before the first real page arrives, so that pages are not delayed.</p>" * 4
     + "</article></body></html>"
 )
-
-
 # A page body over this many bytes is hostile or close to it: after it the worker gives the
 # heap it grew back to the system (trim_heap), not to keep it for the rest of the crawl.
 TRIM_AFTER_BYTES = 1_000_000
@@ -59,8 +57,6 @@ TRIM_AFTER_BYTES = 1_000_000
 # The worker's Reader (match.reading), built by _init_worker from the pool's narratives
 # and outlets; None in a pool that only extracts.
 _reader: reading.Reader | None = None
-
-
 _WARM_UP_TEXT = ("A warm-up text long enough to be compared, so that a new worker computes one"
                  " story signature and reads one text for narratives and citations before the"
                  " first real page arrives, according to Reuters; the rest are filler words"
