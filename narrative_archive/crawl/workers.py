@@ -157,9 +157,7 @@ DEPTH = 2
 # Each pipe holds this many bytes (Linux's default is 64 KiB, less than a 70 KiB page plus
 # its capture arguments), so a page is written in one call and the reactor never waits.
 PIPE_BYTES = 1 << 20
-# multiprocessing.connection's frame: a length, then the bytes (its 8-byte length, for
-# 2 GiB and more, never comes: a page is at most DOWNLOAD_MAXSIZE)
-_HEADER = struct.Struct("!i")
+_HEADER = struct.Struct("!i")  # multiprocessing.connection's frame: a length, the bytes
 
 
 def _serve(tasks: Connection, results: Connection, crawl_pid: int, crawl_started: float,
@@ -193,7 +191,7 @@ class _Task:
     id: int
     frame: bytes  # header + pickled (id, extract_page's arguments)
     future: asyncio.Future
-    timer: asyncio.TimerHandle | None = None
+    timer: Any = None  # asyncio.TimerHandle: the page's timeout
 
 
 @dataclass(eq=False)
@@ -404,6 +402,9 @@ class ExtractorPool:
             task = worker.inflight.popleft()
             if not task.future.done():
                 task.future.set_exception(error)
+        for task in worker.inflight:  # a new timeout each: they waited behind the lost page
+            task.timer.cancel()
+            task.timer = task.future.get_loop().call_later(self.timeout, self._expire, task)
         self._pending.extendleft(reversed(worker.inflight))
         worker.inflight.clear()
 
