@@ -33,7 +33,6 @@ import contextlib
 import logging
 import os
 import time
-from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
 import sqlite_utils
@@ -49,7 +48,7 @@ from narrative_archive.crawl import revisit as lifecycle
 from narrative_archive.crawl.items import STAT, Page, Problem, RevisitOutcome
 from narrative_archive.crawl.pipeline_state import PipelineState
 from narrative_archive.crawl.settings_check import check_setting
-from narrative_archive.crawl.workers import ExtractorPool
+from narrative_archive.crawl.workers import ExtractorPool, WorkerCrashed
 from narrative_archive.crawl.writer import BatchWriter, LoopResults, after_commit
 from narrative_archive.extract.dates import is_date_warning, prefer_listed_date
 from narrative_archive.extract.errors import ExtractError, extractor_version
@@ -126,7 +125,8 @@ class ArchivePipeline(PipelineState):
 
     async def close_spider(self) -> None:
         if self.pool is not None:
-            await asyncio.get_running_loop().run_in_executor(None, self.pool.close)
+            self.pool.stop()
+            await asyncio.get_running_loop().run_in_executor(None, self.pool.join)
         if self.writer is not None:
             with faults.noted_if_disk_full(self.stats):  # then the run is closed as failed
                 await self._write_alone(self._save_captures, True)
@@ -210,9 +210,8 @@ class ArchivePipeline(PipelineState):
             reason = str(error)
         except TimeoutError:
             reason = f"extraction took longer than {self._pool.timeout:g} s"
-        except BrokenProcessPool:
+        except WorkerCrashed:  # the pool has started another worker
             reason = "extraction crashed its worker process"
-            self._pool.close()  # a new pool starts with the next page
         except Exception as error:  # a bug in extraction must not stop the crawl
             logger.exception("Extraction of %s failed", item.url)
             reason = f"extraction failed: {type(error).__name__}: {error}"
