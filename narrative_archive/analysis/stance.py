@@ -92,6 +92,7 @@ class Reading:
     has_term: bool = False
     outlet_voice: bool = False  # a rebuttal no one else in the sentence is said to make
     said_at: tuple[int, ...] = ()  # token index of every attribution cue
+    endorsed: bool = False  # the outlet vouches for its source ("CNN has confirmed that ...")
 
 
 def classify_stance(
@@ -166,6 +167,10 @@ def _decide(readings, no_terms: bool, stems: tuple[str, ...] = ()):
             return role, sentence, r, 0.9 if role == "title" else 0.8
     framed = [(role, sentence, r) for role, sentence, r in relevant
               if role in ("title", "lead") and r.has_term]
+    endorsing = next((f for f in framed if f[2].endorsed), None)
+    if endorsing:
+        # the headline or lead vouches for the source it cites: an endorsement, not a relay
+        return (*endorsing, 0.7)
     if framed and framed[0][2].label == "reports":
         return (*framed[0], 0.7)
     claim_lead = next((f for f in framed if f[0] == "lead"), None)
@@ -281,6 +286,13 @@ def _read(sentence: str, stems: tuple[str, ...], lc: LanguageCues, title: bool =
             # "Videos appear to show Russian weapons ...; Russia denied it": both sides told
             return Reading("reports", [*found, "claim, then denial"], cue_at, has_term)
         return Reading("disputes", found, cue_at, has_term, voice)
+    endorsed = _find(tokens, lc.endorsements, lc.prefixes, used) if lc.endorsements else []
+    if endorsed and has_term and not negated_denial and not _QUESTION_END.search(sentence):
+        # "CNN has confirmed that Russia is supplying weapons", "Iran was caught supplying":
+        # the outlet vouches for its source in its own voice (the guideline's endorsement);
+        # a question ("Does the CNN video prove that ...?") vouches for nothing
+        return Reading("asserts", [*found, *("endorses: " + " ".join(tokens[s:e]) for s, e in endorsed)], None,
+                       has_term, endorsed=True)
     found.extend(" ".join(tokens[s:e]) for s, e in attributions)
     if colon and speaker:  # so far colon is only set when the speaker matched
         found.append(" ".join(_TOKEN.findall(fold(speaker.group(1)))) + ":")
