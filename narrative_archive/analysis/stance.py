@@ -346,6 +346,8 @@ def _questioned(title: str, stems) -> bool:
     a matched term ("Is Russia arming the Taliban? Experts doubt it"), not one before the
     claim ("Strategic turnaround? Russia's support to the Taliban")."""
     parts = re.split(r"(?<=[?؟])", title)
+    if len(parts) > 1 and _TOKEN.search(parts[-1]) and (not stems or _term_positions(_TOKEN.findall(fold(parts[-1])), stems)):
+        return False  # the headline answers its question with the claim ("Why did it fall? Ghost troops")
     return any(part.rstrip().endswith(("?", "؟")) and (not stems or _term_positions(_TOKEN.findall(fold(part)), stems))
                for part in parts[:-1])
 
