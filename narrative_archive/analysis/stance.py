@@ -285,6 +285,10 @@ def _read(sentence: str, stems: tuple[str, ...], lc: LanguageCues, title: bool =
             not _term_positions(words, stems) or bool(_find(words, lc.speakers, lc.prefixes)))
     if cue_at is not None:
         voice = not attributions and not colon and not _find(tokens, lc.speakers, lc.prefixes)
+        if _conceded_denial(sentence, tokens, cue_at, stems):
+            # "While Islamabad has repeatedly denied it, a former minister has said Pakistan ...":
+            # the denial is conceded in an opening clause, the main clause carries the claim
+            return Reading("reports", [*found, "denial conceded, then claim"], cue_at, has_term)
         if _claim_then_denial(sentence, tokens, cue_at, stems):
             # "Videos appear to show Russian weapons ...; Russia denied it": both sides told
             return Reading("reports", [*found, "claim, then denial"], cue_at, has_term)
@@ -373,6 +377,23 @@ def _claim_then_denial(sentence: str, tokens: list[str], cue_at: int, stems) -> 
         return False
     before = [i for i, start in enumerate(starts) if start < clause_start]
     return bool(_term_positions([tokens[i] for i in before], stems))
+
+
+_CONCESSIVE = re.compile(r"\s*(?:while|although|though|whereas|even as|even though|despite|mientras|aunque|pese a|"
+                         r"alors que|bien que|même si|obwohl|während|embora|enquanto|anche se|mentre|хотя)\b")
+
+
+def _conceded_denial(sentence: str, tokens: list[str], cue_at: int, stems) -> bool:
+    """Whether the denial sits in an opening concessive clause ("While X denies ..., ...")
+    and a matched term follows that clause's comma."""
+    folded = fold(sentence)
+    if not _CONCESSIVE.match(folded):
+        return False
+    comma = folded.find(",")
+    starts = [m.start() for m in _TOKEN.finditer(folded)]
+    if comma < 0 or len(starts) != len(tokens) or cue_at >= len(starts) or starts[cue_at] > comma:
+        return False
+    return bool(_term_positions([t for t, at in zip(tokens, starts, strict=True) if at > comma], stems))
 
 
 def _pick_language(language, sample: str, cues) -> str:
