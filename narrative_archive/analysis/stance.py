@@ -26,6 +26,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from narrative_archive.analysis.clauses import claim_then_denial as _claim_then_denial
+from narrative_archive.analysis.clauses import conceded_denial as _conceded_denial
 from narrative_archive.analysis.cues import CUE_LISTS as CUE_LISTS
 from narrative_archive.analysis.cues import DEFAULT_STANCE_FILE as DEFAULT_STANCE_FILE
 from narrative_archive.analysis.cues import TOKEN as _TOKEN
@@ -354,46 +356,6 @@ def _questioned(title: str, stems) -> bool:
         return False  # the headline answers its question with the claim ("Why did it fall? Ghost troops")
     return any(part.rstrip().endswith(("?", "؟")) and (not stems or _term_positions(_TOKEN.findall(fold(part)), stems))
                for part in parts[:-1])
-
-
-# a clause that closes the sentence after the claim: "; Moscow denied it", "— a charge that
-# Pakistan has denied", ", which Islamabad denies", "فيما نفى ...", "وهو ما ... نفيه"
-_CLAUSE_BREAK = re.compile(r";|\s[—–]\s|\w—|,\s*(?:which|while|whereas|a charge|an allegation|an accusation|claims)\b"
-                           r"|[,،]?\s(?:فيما|وهو ما|بينما)\s")
-
-
-def _claim_then_denial(sentence: str, tokens: list[str], cue_at: int, stems) -> bool:
-    """Whether the denial sits in a later clause (after ";" or a dash) than one that states
-    the claim with a matched term."""
-    folded = fold(sentence)
-    breaks = [m.start() for m in _CLAUSE_BREAK.finditer(folded)]
-    if not breaks:
-        return False
-    starts = [m.start() for m in _TOKEN.finditer(folded)]
-    if len(starts) != len(tokens) or cue_at >= len(starts):
-        return False
-    clause_start = max((b for b in breaks if b < starts[cue_at]), default=None)
-    if clause_start is None:
-        return False
-    before = [i for i, start in enumerate(starts) if start < clause_start]
-    return bool(_term_positions([tokens[i] for i in before], stems))
-
-
-_CONCESSIVE = re.compile(r"\s*(?:while|although|though|whereas|even as|even though|despite|mientras|aunque|pese a|"
-                         r"alors que|bien que|même si|obwohl|während|embora|enquanto|anche se|mentre|хотя)\b")
-
-
-def _conceded_denial(sentence: str, tokens: list[str], cue_at: int, stems) -> bool:
-    """Whether the denial sits in an opening concessive clause ("While X denies ..., ...")
-    and a matched term follows that clause's comma."""
-    folded = fold(sentence)
-    if not _CONCESSIVE.match(folded):
-        return False
-    comma = folded.find(",")
-    starts = [m.start() for m in _TOKEN.finditer(folded)]
-    if comma < 0 or len(starts) != len(tokens) or cue_at >= len(starts) or starts[cue_at] > comma:
-        return False
-    return bool(_term_positions([t for t, at in zip(tokens, starts, strict=True) if at > comma], stems))
 
 
 def _pick_language(language, sample: str, cues) -> str:
