@@ -239,10 +239,11 @@ def _read(sentence: str, stems: tuple[str, ...], lc: LanguageCues, title: bool =
     for start, end in _find(tokens, lc.not_denial, lc.prefixes):
         used.update(range(start, end))
         found.append("not a denial: " + " ".join(tokens[start:end]))
-        # "despite denials", "doesn't dispute" tell of a denial: a report; one that opens with the
-        # denial word denies something else ("rejects the demand to return", "denies knowing")
-        inner = _find(tokens[start:end], lc.denial, lc.prefixes)
-        negated_denial = negated_denial or bool(inner and inner[0][0] > 0)
+        # a negated denial ("doesn't dispute", "تکذیب نکرد") is an admission: a report; one
+        # with no negation denies something else ("rejects the demand", "denies knowing") or
+        # affirms ("hard to deny", "despite denials"): no report
+        negated_denial = negated_denial or bool(
+            _find(tokens[start:end], lc.denial, lc.prefixes) and _negation_in(tokens, range(start, end), lc, ()) is not None)
     cue_at = None
     for start, end in _find(tokens, lc.denial, lc.prefixes, used):
         # negative concord: "нет никаких доказательств" is one denial, not a cancelled one
