@@ -176,12 +176,6 @@ def _decide(readings, no_terms: bool, stems: tuple[str, ...] = ()):
     if framed and framed[0][2].label == "reports":
         return (*framed[0], 0.7)
     claim_lead = next((f for f in framed if f[0] == "lead"), None)
-    if framed and claim_lead and _names_source(claim_lead[1], claim_lead[2], stems):
-        relay = claim_lead
-        # a bare headline over a lead whose claim sentence names its source is a compressed
-        # relay ("Russia paid bounties to Taliban" / "..., the New York Times reported"); a
-        # quotation or a question in the lead is not a source
-        return (*relay, 0.6)
     if framed and claim_lead and claim_lead[2].label == "asserts":
         # "ISI secretly helps the Taliban. A Washington Times investigation makes this claim.":
         # the lead sentence after the claim's, with no claim word of its own, names its source
@@ -210,18 +204,6 @@ def _decide(readings, no_terms: bool, stems: tuple[str, ...] = ()):
     winner = max(STANCES, key=lambda label: (scores[label], STANCES.index(label)))
     _, role, sentence, r = best[winner]
     return role, sentence, r, scores[winner] / sum(scores.values())
-
-
-def _names_source(sentence: str, reading: Reading, stems) -> bool:
-    """Whether a lead sentence hands the claim to a source: an attribution cue that opens the
-    sentence ("According to the Times, ...", "Laut ...") or follows the claim's words ("...,
-    the New York Times reported", "..., according to a report"); a cue word before the
-    claim inside the sentence ("the apparent capitulation", "a secret report sheds light")
-    is not the claim's source."""
-    if reading.label != "reports" or reading.cue_at is None:
-        return False
-    terms = _term_positions(_TOKEN.findall(fold(sentence)), stems)
-    return bool(terms) and any(at > min(terms) for at in reading.said_at)
 
 
 def read_sentence(sentence: str, stems: tuple[str, ...], lc: LanguageCues) -> tuple[str, list[str]]:
