@@ -24,7 +24,7 @@ DEFAULT_STANCE_FILE = DEFAULT_CONFIG_DIR / "stance.yml"
 # libyaml's safe loader when PyYAML has it: a worker process reads the cue lists in 40 ms, not 300
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 CUE_LISTS = ("attribution", "denial", "negation", "not_denial", "labels", "prefixes",
-             "speakers", "unnamed", "not_attribution", "hedges")
+             "speakers", "unnamed", "not_attribution", "hedges", "endorsements")
 
 # A word: letters with their combining marks (Indic vowel signs are marks, which \w splits
 # on), joined by an inner apostrophe ("don't", "Russia's").
@@ -50,6 +50,7 @@ class LanguageCues:
     unnamed: tuple[tuple[str, ...], ...] = ()  # a source that is not named
     not_attribution: tuple[tuple[str, ...], ...] = ()  # words an attribution cue matches that are not one
     hedges: tuple[tuple[str, ...], ...] = ()  # attribution cues that hedge only the words after them
+    endorsements: tuple[tuple[str, ...], ...] = ()  # the outlet vouching for a source ("has confirmed that")
 
 
 def load_cues(path: str | Path | None = None, override: Mapping | None = None) -> dict[str, LanguageCues]:
@@ -152,7 +153,7 @@ def _compile(lists: Mapping) -> LanguageCues:
         prefixes=tuple(fold(p) for p in lists.get("prefixes", [])),
         negation_window=tuple(lists.get("negation_window", (3, 0))),
         speakers=cues("speakers"), unnamed=cues("unnamed"), not_attribution=cues("not_attribution"),
-        hedges=cues("hedges"),
+        hedges=cues("hedges"), endorsements=cues("endorsements"),
     )
 
 

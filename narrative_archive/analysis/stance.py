@@ -26,6 +26,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from narrative_archive.analysis.clauses import claim_then_denial as _claim_then_denial
+from narrative_archive.analysis.clauses import conceded_denial as _conceded_denial
 from narrative_archive.analysis.cues import CUE_LISTS as CUE_LISTS
 from narrative_archive.analysis.cues import DEFAULT_STANCE_FILE as DEFAULT_STANCE_FILE
 from narrative_archive.analysis.cues import TOKEN as _TOKEN
@@ -92,6 +94,7 @@ class Reading:
     has_term: bool = False
     outlet_voice: bool = False  # a rebuttal no one else in the sentence is said to make
     said_at: tuple[int, ...] = ()  # token index of every attribution cue
+    endorsed: bool = False  # the outlet vouches for its source ("CNN has confirmed that ...")
 
 
 def classify_stance(
@@ -166,15 +169,13 @@ def _decide(readings, no_terms: bool, stems: tuple[str, ...] = ()):
             return role, sentence, r, 0.9 if role == "title" else 0.8
     framed = [(role, sentence, r) for role, sentence, r in relevant
               if role in ("title", "lead") and r.has_term]
+    endorsing = next((f for f in framed if f[2].endorsed), None)
+    if endorsing:
+        # the headline or lead vouches for the source it cites: an endorsement, not a relay
+        return (*endorsing, 0.7)
     if framed and framed[0][2].label == "reports":
         return (*framed[0], 0.7)
     claim_lead = next((f for f in framed if f[0] == "lead"), None)
-    if framed and claim_lead and _names_source(claim_lead[1], claim_lead[2], stems):
-        relay = claim_lead
-        # a bare headline over a lead whose claim sentence names its source is a compressed
-        # relay ("Russia paid bounties to Taliban" / "..., the New York Times reported"); a
-        # quotation or a question in the lead is not a source
-        return (*relay, 0.6)
     if framed and claim_lead and claim_lead[2].label == "asserts":
         # "ISI secretly helps the Taliban. A Washington Times investigation makes this claim.":
         # the lead sentence after the claim's, with no claim word of its own, names its source
@@ -205,18 +206,6 @@ def _decide(readings, no_terms: bool, stems: tuple[str, ...] = ()):
     return role, sentence, r, scores[winner] / sum(scores.values())
 
 
-def _names_source(sentence: str, reading: Reading, stems) -> bool:
-    """Whether a lead sentence hands the claim to a source: an attribution cue that opens the
-    sentence ("According to the Times, ...", "Laut ...") or follows the claim's words ("...,
-    the New York Times reported", "..., according to a report"); a cue word before the
-    claim inside the sentence ("the apparent capitulation", "a secret report sheds light")
-    is not the claim's source."""
-    if reading.label != "reports" or reading.cue_at is None:
-        return False
-    terms = _term_positions(_TOKEN.findall(fold(sentence)), stems)
-    return bool(terms) and any(at > min(terms) for at in reading.said_at)
-
-
 def read_sentence(sentence: str, stems: tuple[str, ...], lc: LanguageCues) -> tuple[str, list[str]]:
     """One sentence's label and the cues that decided it."""
     reading = _read(sentence, stems, lc)
@@ -232,7 +221,11 @@ def _read(sentence: str, stems: tuple[str, ...], lc: LanguageCues, title: bool =
     for start, end in _find(tokens, lc.not_denial, lc.prefixes):
         used.update(range(start, end))
         found.append("not a denial: " + " ".join(tokens[start:end]))
-        negated_denial = negated_denial or bool(_find(tokens[start:end], lc.denial, lc.prefixes))
+        # a negated denial ("doesn't dispute", "تکذیب نکرد") is an admission: a report; one
+        # with no negation denies something else ("rejects the demand", "denies knowing") or
+        # affirms ("hard to deny", "despite denials"): no report
+        negated_denial = negated_denial or bool(
+            _find(tokens[start:end], lc.denial, lc.prefixes) and _negation_in(tokens, range(start, end), lc, ()) is not None)
     cue_at = None
     for start, end in _find(tokens, lc.denial, lc.prefixes, used):
         # negative concord: "нет никаких доказательств" is one denial, not a cancelled one
@@ -277,10 +270,21 @@ def _read(sentence: str, stems: tuple[str, ...], lc: LanguageCues, title: bool =
             not _term_positions(words, stems) or bool(_find(words, lc.speakers, lc.prefixes)))
     if cue_at is not None:
         voice = not attributions and not colon and not _find(tokens, lc.speakers, lc.prefixes)
+        if _conceded_denial(sentence, tokens, cue_at, stems):
+            # "While Islamabad has repeatedly denied it, a former minister has said Pakistan ...":
+            # the denial is conceded in an opening clause, the main clause carries the claim
+            return Reading("reports", [*found, "denial conceded, then claim"], cue_at, has_term)
         if _claim_then_denial(sentence, tokens, cue_at, stems):
             # "Videos appear to show Russian weapons ...; Russia denied it": both sides told
             return Reading("reports", [*found, "claim, then denial"], cue_at, has_term)
         return Reading("disputes", found, cue_at, has_term, voice)
+    endorsed = _find(tokens, lc.endorsements, lc.prefixes, used) if lc.endorsements else []
+    if endorsed and has_term and not negated_denial and not _QUESTION_END.search(sentence):
+        # "CNN has confirmed that Russia is supplying weapons", "Iran was caught supplying":
+        # the outlet vouches for its source in its own voice (the guideline's endorsement);
+        # a question ("Does the CNN video prove that ...?") vouches for nothing
+        return Reading("asserts", [*found, *("endorses: " + " ".join(tokens[s:e]) for s, e in endorsed)], None,
+                       has_term, endorsed=True)
     found.extend(" ".join(tokens[s:e]) for s, e in attributions)
     if colon and speaker:  # so far colon is only set when the speaker matched
         found.append(" ".join(_TOKEN.findall(fold(speaker.group(1)))) + ":")
@@ -331,31 +335,10 @@ def _questioned(title: str, stems) -> bool:
     a matched term ("Is Russia arming the Taliban? Experts doubt it"), not one before the
     claim ("Strategic turnaround? Russia's support to the Taliban")."""
     parts = re.split(r"(?<=[?؟])", title)
+    if len(parts) > 1 and _TOKEN.search(parts[-1]) and (not stems or _term_positions(_TOKEN.findall(fold(parts[-1])), stems)):
+        return False  # the headline answers its question with the claim ("Why did it fall? Ghost troops")
     return any(part.rstrip().endswith(("?", "؟")) and (not stems or _term_positions(_TOKEN.findall(fold(part)), stems))
                for part in parts[:-1])
-
-
-# a clause that closes the sentence after the claim: "; Moscow denied it", "— a charge that
-# Pakistan has denied", ", which Islamabad denies", "فيما نفى ...", "وهو ما ... نفيه"
-_CLAUSE_BREAK = re.compile(r";|\s[—–]\s|\w—|,\s*(?:which|while|whereas|a charge|an allegation|an accusation|claims)\b"
-                           r"|[,،]?\s(?:فيما|وهو ما|بينما)\s")
-
-
-def _claim_then_denial(sentence: str, tokens: list[str], cue_at: int, stems) -> bool:
-    """Whether the denial sits in a later clause (after ";" or a dash) than one that states
-    the claim with a matched term."""
-    folded = fold(sentence)
-    breaks = [m.start() for m in _CLAUSE_BREAK.finditer(folded)]
-    if not breaks:
-        return False
-    starts = [m.start() for m in _TOKEN.finditer(folded)]
-    if len(starts) != len(tokens) or cue_at >= len(starts):
-        return False
-    clause_start = max((b for b in breaks if b < starts[cue_at]), default=None)
-    if clause_start is None:
-        return False
-    before = [i for i, start in enumerate(starts) if start < clause_start]
-    return bool(_term_positions([tokens[i] for i in before], stems))
 
 
 def _pick_language(language, sample: str, cues) -> str:
