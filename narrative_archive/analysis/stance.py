@@ -93,7 +93,6 @@ class Reading:
     cue_at: int | None = None  # token index of the denial or attribution cue
     has_term: bool = False
     outlet_voice: bool = False  # a rebuttal no one else in the sentence is said to make
-    said_at: tuple[int, ...] = ()  # token index of every attribution cue
     endorsed: bool = False  # the outlet vouches for its source ("CNN has confirmed that ...")
 
 
@@ -300,8 +299,7 @@ def _read(sentence: str, stems: tuple[str, ...], lc: LanguageCues, title: bool =
     if not attributions and "quoted" not in found and has_quotation(sentence):
         found.append("quotation")  # someone is quoted: the sentence tells what others say
     if attributions or colon or negated_denial or any(cue in found for cue in ("question", "quoted", "quotation")):
-        return Reading("reports", found, attributions[0][0] if attributions else None, has_term,
-                       said_at=tuple(start for start, _ in attributions))
+        return Reading("reports", found, attributions[0][0] if attributions else None, has_term)
     return Reading("asserts", found, None, has_term)
 
 
