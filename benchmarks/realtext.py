@@ -1,14 +1,15 @@
 """Narrative matching and stance scored on real published text (issue 19).
 
-    python benchmarks/realtext.py DIR [--split dev|test|holdout|blind|all] [--errors]
+    python benchmarks/realtext.py DIR [--split dev|test|holdout|blind|blind2|all] [--errors]
 
 DIR holds the pages' text, one file per labelled URL, named
 sha1(url).hexdigest()[:16] + ".txt": the title on the first line (may be empty), a blank
 line, then the text. The labels (facts: URL, date, language, outlet, narratives with
 stance, speaker, split) are benchmarks/realtext/labels.jsonl; the text is third-party
 and is not in the repository (docs/realtext.md says how to rebuild DIR). Splits: `dev`
-(tuned on), `test` (a hash of the URL), `holdout` (labelled blind, never tuned on), `blind` (labelled blind in
-round 6, after the holdout had been scored); `all` is every record.
+(tuned on), `test` (a hash of the URL), `holdout` (labelled blind; tuned on from round 7), `blind` (labelled blind in
+round 6, after the holdout had been scored; tuned on from round 8), `blind2` (labelled blind in round 8,
+scored once at its end); `all` is every record.
 
 Every article goes the crawl's way: stored in a scratch archive, read by the crawl's
 Reader (its narratives' queries and claim rules), then match_article (snippet, matched terms, stance and its
@@ -40,7 +41,7 @@ from narrative_archive.paths import DEFAULT_CONFIG_DIR
 ROOT = Path(__file__).resolve().parent.parent
 LABELS = ROOT / "benchmarks" / "realtext" / "labels.jsonl"
 STANCES = ("asserts", "reports", "disputes")
-SPLITS = ("dev", "test", "holdout", "blind")
+SPLITS = ("dev", "test", "holdout", "blind", "blind2")
 SPEAKERS = ("outlet", "official", "unnamed")
 LABEL_KEYS = ("url", "date", "language", "outlet", "title", "narratives", "speaker", "split", "why")
 
