@@ -9,7 +9,7 @@ stance, speaker, split) are benchmarks/realtext/labels.jsonl; the text is third-
 and is not in the repository (docs/realtext.md says how to rebuild DIR). Splits: `dev`
 (tuned on), `test` (a hash of the URL), `holdout` (labelled blind; tuned on from round 7), `blind` (labelled blind in
 round 6, after the holdout had been scored; tuned on from round 8), `blind2` (labelled blind in round 8,
-scored once at its end); `all` is every record.
+scored on the code before and after that round, never tuned on); `all` is every record.
 
 Every article goes the crawl's way: stored in a scratch archive, read by the crawl's
 Reader (its narratives' queries and claim rules), then match_article (snippet, matched terms, stance and its
