@@ -213,3 +213,15 @@ def test_japanese_to_iu_as_a_nominaliser_is_no_hearsay():
 
 def test_norwegian_is_a_language_code_not_a_yaml_false():
     assert "no" in default_cues() and default_cues()["no"].denial
+
+
+def test_the_urdu_full_stop_ends_a_sentence():
+    from narrative_archive.analysis.sentences import sentence
+    text = "امریکی وزیر نے الزام لگایا ہے۔ روس نے اس کی تردید کی ہے۔ مزید تفصیل"
+    assert sentence(text, text.index("روس")) == "روس نے اس کی تردید کی ہے۔"
+    # a denial closing an Urdu story no longer shares one "sentence" with the accusation before it
+    body = ("امریکی جنرل کا کہنا ہے کہ روس طالبان کو ہتھیار فراہم کر رہا ہے۔ "
+            "جنرل نے یہ بات کابل میں صحافیوں سے گفتگو میں کہی۔ "
+            "روسی وزارت خارجہ نے اس الزام کی تردید کی ہے۔")
+    result = classify_stance("", body, ["روس", "طالبان"], language="ur")
+    assert result.stance == "reports", result.evidence
