@@ -225,3 +225,10 @@ def test_the_urdu_full_stop_ends_a_sentence():
             "روسی وزارت خارجہ نے اس الزام کی تردید کی ہے۔")
     result = classify_stance("", body, ["روس", "طالبان"], language="ur")
     assert result.stance == "reports", result.evidence
+
+
+def test_words_with_a_second_sense_are_no_cues():
+    # Greek "κατά την" is also "during"; Japanese 疑いない is "there is no doubt"
+    assert stance("el", "Οι Ταλιμπάν πήραν όπλα από τη Ρωσία κατά την αποχώρηση", ["ταλιμπάν", "ρωσία"]).stance == "asserts"
+    assert stance("ja", "ロシアがタリバンを支援しているのは疑いない", ["ロシア", "タリバン"]).stance == "asserts"
+    assert stance("ja", "ロシアがタリバンを支援している疑いがある", ["ロシア", "タリバン"]).stance == "reports"
