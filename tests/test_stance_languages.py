@@ -232,3 +232,10 @@ def test_words_with_a_second_sense_are_no_cues():
     assert stance("el", "Οι Ταλιμπάν πήραν όπλα από τη Ρωσία κατά την αποχώρηση", ["ταλιμπάν", "ρωσία"]).stance == "asserts"
     assert stance("ja", "ロシアがタリバンを支援しているのは疑いない", ["ロシア", "タリバン"]).stance == "asserts"
     assert stance("ja", "ロシアがタリバンを支援している疑いがある", ["ロシア", "タリバン"]).stance == "reports"
+
+
+def test_german_reported_speech_in_the_subjunctive_is_a_relay():
+    terms = ["russland", "taliban", "waffen"]
+    assert stance("de", "Russland liefert den Taliban Waffen", terms).stance == "asserts"
+    assert stance("de", "Russland habe den Taliban Waffen geliefert", terms).stance == "reports"
+    assert stance("de", "Russland solle den Taliban Waffen liefern", terms).stance == "reports"
