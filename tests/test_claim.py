@@ -11,6 +11,7 @@ from narrative_archive.match.reading import Reader
 from tests.conftest import article
 
 PAKISTAN = "pakistan-backing-taliban"
+RUSSIA = "russia-arming-taliban"
 
 # (sentence, language): real coverage's wordings of the claim, and of articles that only
 # hold its words
@@ -91,9 +92,47 @@ def test_the_candidate_query_is_valid_fts5(pakistan):
 
 
 def test_narratives_without_a_claim_key_have_no_rule(default_narratives):
-    plain = [n for n in default_narratives if n.id != PAKISTAN]
+    plain = [n for n in default_narratives if n.id not in (PAKISTAN, RUSSIA)]
     assert all(claim.rule(n) is None and claim.candidate_query(n) is None for n in plain)
-    assert [c.id for c in claim.candidates(default_narratives)] == [PAKISTAN + claim.CANDIDATES]
+    assert [c.id for c in claim.candidates(default_narratives)] == [
+        RUSSIA + claim.CANDIDATES, PAKISTAN + claim.CANDIDATES]
+
+
+# Russia arming (round 8): money and support are read by the claim rule, Russia their subject
+# in one sentence; a sentence that names the bounty is the bounties narrative's (its scope)
+RUSSIA_HOLDS = [
+    "Afghan officials say Russian operatives were funding the Taliban.",
+    "Many officials believed Russia supported the Taliban before the report.",
+    "Russian support for the Taliban has grown in the past two years.",
+    "The Kremlin denies backing the Taliban in the north.",
+]
+RUSSIA_NOT_THE_CLAIM = [
+    # the money is the bounty
+    "Russian military intelligence financed Taliban attacks on US and coalition troops.",
+    "He was briefed on Russian payments to the Taliban, seemingly confirming Russia's support.",
+    "Officials say Russia paid the Taliban to kill American soldiers, and funded the network.",
+    # support for a deal, support by Russian media, help against the Islamic State
+    "Russia very likely continues to support U.S.-Taliban reconciliation efforts.",
+    "His view of the Taliban is supported by the Russian media and analysts.",
+    "Moscow says it helps the Taliban against the Islamic State.",
+    # another state is the subject
+    "Russia says Pakistan supports the Taliban.",
+]
+
+
+@pytest.fixture
+def russia(default_narratives):
+    return next(n for n in default_narratives if n.id == RUSSIA)
+
+
+@pytest.mark.parametrize("sentence", RUSSIA_HOLDS)
+def test_russia_funding_and_support_hold(russia, sentence):
+    assert claim.rule(russia).holds(sentence, "en")
+
+
+@pytest.mark.parametrize("sentence", RUSSIA_NOT_THE_CLAIM)
+def test_russia_bounty_money_and_other_support_do_not(russia, sentence):
+    assert not claim.rule(russia).holds(sentence, "en")
 
 
 def test_claim_key_is_checked(tmp_path):
