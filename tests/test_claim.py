@@ -40,6 +40,16 @@ HOLDS = [
     ("Os talibãs são apoiados pelo Paquistão, diz o relatório.", "pt"),
     ("Ci sono segnali che i servizi segreti pakistani sostengano i talebani.", "it"),
     ("Secondo Kabul l'Isi rifornisce ancora i talebani di soldi e armi.", "it"),
+    # round 8: the relative pronoun before the actor (Italian che); Hungarian, Greek (with and
+    # without accents), Indonesian; Russian "enjoys the support of" (genitive, no preposition)
+    ("Parliamo dei talebani, che l'ISI ha finanziato e armato per anni.", "it"),
+    ("Egy jelentés szerint Pakisztán támogatja a tálibokat.", "hu"),
+    ("Οι αναφορές λένε ότι το Πακιστάν στηρίζει τους Ταλιμπάν.", "el"),
+    ("ΤΟ ΠΑΚΙΣΤΑΝ ΣΤΗΡΙΖΕΙ ΤΟΥΣ ΤΑΛΙΜΠΑΝ", "el"),
+    ("Mantan kepala ISI mengaku Pakistan memakai bantuan asing untuk pendanaan Taliban.", "id"),
+    ("Taliban didukung oleh dinas intelijen Pakistan.", "id"),
+    ("Командование США заявило, что клан Хаккани пользуется поддержкой пакистанских спецслужб.",
+     "ru"),
 ]
 NOT_THE_CLAIM = [
     # the TTP quarrel: Pakistan accuses Kabul of sheltering the Pakistani Taliban
@@ -61,6 +71,13 @@ NOT_THE_CLAIM = [
     # the preposition before a place, not the actor; Pakistan the target of the help
     ("I talebani sono stati cacciati dalla valle, dice l'esercito pakistano.", "it"),
     ("I talebani aiutano dai confini afghani i ribelli contro il Pakistan.", "it"),
+    # round 8: talks and fights in Hungarian, Greek, Indonesian, Italian break the link; the
+    # relative pronoun with the Taliban as the subject of the act
+    ("Pakisztán támogatja a béketárgyalásokat a tálibokkal.", "hu"),
+    ("Το Πακιστάν στηρίζει τη μάχη κατά των Ταλιμπάν.", "el"),
+    ("Pakistan mendukung perundingan damai dengan Taliban.", "id"),
+    ("Il Pakistan sostiene i colloqui di pace con i talebani.", "it"),
+    ("I talebani, che sostengono di aver vinto, accusano il Pakistan.", "it"),
 ]
 
 
