@@ -12,6 +12,7 @@ from tests.conftest import article
 
 PAKISTAN = "pakistan-backing-taliban"
 RUSSIA = "russia-arming-taliban"
+IRAN = "iran-arming-taliban"
 
 # (sentence, language): real coverage's wordings of the claim, and of articles that only
 # hold its words
@@ -109,10 +110,10 @@ def test_the_candidate_query_is_valid_fts5(pakistan):
 
 
 def test_narratives_without_a_claim_key_have_no_rule(default_narratives):
-    plain = [n for n in default_narratives if n.id not in (PAKISTAN, RUSSIA)]
+    plain = [n for n in default_narratives if n.id not in (PAKISTAN, RUSSIA, IRAN)]
     assert all(claim.rule(n) is None and claim.candidate_query(n) is None for n in plain)
     assert [c.id for c in claim.candidates(default_narratives)] == [
-        RUSSIA + claim.CANDIDATES, PAKISTAN + claim.CANDIDATES]
+        RUSSIA + claim.CANDIDATES, IRAN + claim.CANDIDATES, PAKISTAN + claim.CANDIDATES]
 
 
 # Russia arming (round 8): money and support are read by the claim rule, Russia their subject
@@ -276,3 +277,38 @@ def test_the_rematchs_claim_pass_is_linear_in_the_candidates(db):
         return count[0]
     few, many = steps(100), steps(800)
     assert many < few * 12, (few, many)  # 8x the candidates; quadratic would be ~64x
+
+
+# Iran arming (round 8): the Revolutionary Guards as the actor, the Taliban receiving "from"
+# Iran, and languages without a variant (Italian, Indonesian, Korean)
+IRAN_HOLDS = [
+    ("Taliban commanders received financial and military backing from Iran's Revolutionary Guard.",
+     "en"),
+    ("Officials say Iran has quietly stepped up support for the Taliban.", "en"),
+    ("Secondo Pompeo l'Iran fa arrivare armi ed equipaggiamenti alle milizie talebane.", "it"),
+    ("Garda Revolusi Iran memberi senjata dan uang kepada Taliban.", "id"),
+    ("Los talibanes recibieron apoyo desde Teherán para entrenar a sus hombres.", "es"),
+    ("이란이 탈레반에 무기를 지원하고 있다", "ko"),
+]
+IRAN_NOT_THE_CLAIM = [
+    ("Iran backed the Northern Alliance against the Taliban in the 1990s.", "en"),
+    ("Pakistan's foreign minister visited Iran to seek support for the Taliban government.", "en"),
+    ("Menteri Pakistan mengunjungi Iran untuk mendapatkan dukungan bagi rezim Taliban.", "id"),
+    ("Russia sends weapons to the Taliban, an Iranian diplomat said.", "en"),
+    ("Iran supports peace talks with the Taliban.", "en"),
+]
+
+
+@pytest.fixture
+def iran(default_narratives):
+    return next(n for n in default_narratives if n.id == IRAN)
+
+
+@pytest.mark.parametrize(("sentence", "language"), IRAN_HOLDS)
+def test_iran_arming_holds(iran, sentence, language):
+    assert claim.rule(iran).holds(sentence, language)
+
+
+@pytest.mark.parametrize(("sentence", "language"), IRAN_NOT_THE_CLAIM)
+def test_iran_arming_words_without_the_claim(iran, sentence, language):
+    assert not claim.rule(iran).holds(sentence, language)
