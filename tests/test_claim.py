@@ -124,6 +124,17 @@ RUSSIA_HOLDS = [
     "Russian support for the Taliban has grown in the past two years.",
     "The Kremlin denies backing the Taliban in the north.",
 ]
+RUSSIA_HOLDS_IN = [  # the money and support words of other languages
+    ("La Russie a toujours démenti fournir une aide aux talibans.", "fr"),
+    ("Secondo il Times la Russia starebbe finanziando i talebani.", "it"),
+    ("Мы не знаем, поддерживает ли Россия талибов, сказал генерал.", "ru"),
+]
+RUSSIA_NOT_IN = [
+    ("В Пентагоне заявили, что Россия политически поддержала талибов.", "ru"),
+    ("Russland soll den Taliban Kopfgeld für getötete US-Soldaten gezahlt und sie finanziert haben.",
+     "de"),
+    ("La Rusia apoya las conversaciones de paz con los talibanes.", "es"),
+]
 RUSSIA_NOT_THE_CLAIM = [
     # the money is the bounty
     "Russian military intelligence financed Taliban attacks on US and coalition troops.",
@@ -151,6 +162,16 @@ def test_russia_funding_and_support_hold(russia, sentence):
 @pytest.mark.parametrize("sentence", RUSSIA_NOT_THE_CLAIM)
 def test_russia_bounty_money_and_other_support_do_not(russia, sentence):
     assert not claim.rule(russia).holds(sentence, "en")
+
+
+@pytest.mark.parametrize(("sentence", "language"), RUSSIA_HOLDS_IN)
+def test_russia_funding_and_support_in_other_languages(russia, sentence, language):
+    assert claim.rule(russia).holds(sentence, language)
+
+
+@pytest.mark.parametrize(("sentence", "language"), RUSSIA_NOT_IN)
+def test_russia_political_support_bounty_and_talks_in_other_languages(russia, sentence, language):
+    assert not claim.rule(russia).holds(sentence, language)
 
 
 def test_claim_key_is_checked(tmp_path):
