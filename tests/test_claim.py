@@ -11,6 +11,8 @@ from narrative_archive.match.reading import Reader
 from tests.conftest import article
 
 PAKISTAN = "pakistan-backing-taliban"
+RUSSIA = "russia-arming-taliban"
+IRAN = "iran-arming-taliban"
 
 # (sentence, language): real coverage's wordings of the claim, and of articles that only
 # hold its words
@@ -39,6 +41,16 @@ HOLDS = [
     ("Os talibãs são apoiados pelo Paquistão, diz o relatório.", "pt"),
     ("Ci sono segnali che i servizi segreti pakistani sostengano i talebani.", "it"),
     ("Secondo Kabul l'Isi rifornisce ancora i talebani di soldi e armi.", "it"),
+    # round 8: the relative pronoun before the actor (Italian che); Hungarian, Greek (with and
+    # without accents), Indonesian; Russian "enjoys the support of" (genitive, no preposition)
+    ("Parliamo dei talebani, che l'ISI ha finanziato e armato per anni.", "it"),
+    ("Egy jelentés szerint Pakisztán támogatja a tálibokat.", "hu"),
+    ("Οι αναφορές λένε ότι το Πακιστάν στηρίζει τους Ταλιμπάν.", "el"),
+    ("ΤΟ ΠΑΚΙΣΤΑΝ ΣΤΗΡΙΖΕΙ ΤΟΥΣ ΤΑΛΙΜΠΑΝ", "el"),
+    ("Mantan kepala ISI mengaku Pakistan memakai bantuan asing untuk pendanaan Taliban.", "id"),
+    ("Taliban didukung oleh dinas intelijen Pakistan.", "id"),
+    ("Командование США заявило, что клан Хаккани пользуется поддержкой пакистанских спецслужб.",
+     "ru"),
 ]
 NOT_THE_CLAIM = [
     # the TTP quarrel: Pakistan accuses Kabul of sheltering the Pakistani Taliban
@@ -60,6 +72,13 @@ NOT_THE_CLAIM = [
     # the preposition before a place, not the actor; Pakistan the target of the help
     ("I talebani sono stati cacciati dalla valle, dice l'esercito pakistano.", "it"),
     ("I talebani aiutano dai confini afghani i ribelli contro il Pakistan.", "it"),
+    # round 8: talks and fights in Hungarian, Greek, Indonesian, Italian break the link; the
+    # relative pronoun with the Taliban as the subject of the act
+    ("Pakisztán támogatja a béketárgyalásokat a tálibokkal.", "hu"),
+    ("Το Πακιστάν στηρίζει τη μάχη κατά των Ταλιμπάν.", "el"),
+    ("Pakistan mendukung perundingan damai dengan Taliban.", "id"),
+    ("Il Pakistan sostiene i colloqui di pace con i talebani.", "it"),
+    ("I talebani, che sostengono di aver vinto, accusano il Pakistan.", "it"),
 ]
 
 
@@ -87,13 +106,77 @@ def test_a_verb_final_language_may_put_the_target_between(pakistan):
 def test_the_candidate_query_is_valid_fts5(pakistan):
     query = claim.candidate_query(pakistan)
     assert fts.check_query(query) is None
-    assert fts.matching_rows(["Pakistan and the Taliban", "Pakistan and India"], query) == {1: ()}
+    # an actor, a target and an act term (any order, anywhere: the rule reads the sentences)
+    assert fts.matching_rows(["Pakistan backs the Taliban", "Pakistan and the Taliban",
+                              "Pakistan backs India"], query) == {1: ()}
+    # an Arabic-script act takes attached letters the index does not split off: an article
+    # naming the target in Arabic script is read whatever its acts
+    assert fts.matching_rows(["باكستان وبدعمها طالبان"], query) == {1: ()}
 
 
 def test_narratives_without_a_claim_key_have_no_rule(default_narratives):
-    plain = [n for n in default_narratives if n.id != PAKISTAN]
+    plain = [n for n in default_narratives if n.id not in (PAKISTAN, RUSSIA, IRAN)]
     assert all(claim.rule(n) is None and claim.candidate_query(n) is None for n in plain)
-    assert [c.id for c in claim.candidates(default_narratives)] == [PAKISTAN + claim.CANDIDATES]
+    assert [c.id for c in claim.candidates(default_narratives)] == [
+        RUSSIA + claim.CANDIDATES, IRAN + claim.CANDIDATES, PAKISTAN + claim.CANDIDATES]
+
+
+# Russia arming (round 8): money and support are read by the claim rule, Russia their subject
+# in one sentence; a sentence that names the bounty is the bounties narrative's (its scope)
+RUSSIA_HOLDS = [
+    "Afghan officials say Russian operatives were funding the Taliban.",
+    "Many officials believed Russia supported the Taliban before the report.",
+    "Russian support for the Taliban has grown in the past two years.",
+    "The Kremlin denies backing the Taliban in the north.",
+]
+RUSSIA_HOLDS_IN = [  # the money and support words of other languages
+    ("La Russie a toujours démenti fournir une aide aux talibans.", "fr"),
+    ("Secondo il Times la Russia starebbe finanziando i talebani.", "it"),
+    ("Мы не знаем, поддерживает ли Россия талибов, сказал генерал.", "ru"),
+]
+RUSSIA_NOT_IN = [
+    ("В Пентагоне заявили, что Россия политически поддержала талибов.", "ru"),
+    ("Russland soll den Taliban Kopfgeld für getötete US-Soldaten gezahlt und sie finanziert haben.",
+     "de"),
+    ("La Rusia apoya las conversaciones de paz con los talibanes.", "es"),
+]
+RUSSIA_NOT_THE_CLAIM = [
+    # the money is the bounty
+    "Russian military intelligence financed Taliban attacks on US and coalition troops.",
+    "He was briefed on Russian payments to the Taliban, seemingly confirming Russia's support.",
+    "Officials say Russia paid the Taliban to kill American soldiers, and funded the network.",
+    # support for a deal, support by Russian media, help against the Islamic State
+    "Russia very likely continues to support U.S.-Taliban reconciliation efforts.",
+    "His view of the Taliban is supported by the Russian media and analysts.",
+    "Moscow says it helps the Taliban against the Islamic State.",
+    # another state is the subject
+    "Russia says Pakistan supports the Taliban.",
+]
+
+
+@pytest.fixture
+def russia(default_narratives):
+    return next(n for n in default_narratives if n.id == RUSSIA)
+
+
+@pytest.mark.parametrize("sentence", RUSSIA_HOLDS)
+def test_russia_funding_and_support_hold(russia, sentence):
+    assert claim.rule(russia).holds(sentence, "en")
+
+
+@pytest.mark.parametrize("sentence", RUSSIA_NOT_THE_CLAIM)
+def test_russia_bounty_money_and_other_support_do_not(russia, sentence):
+    assert not claim.rule(russia).holds(sentence, "en")
+
+
+@pytest.mark.parametrize(("sentence", "language"), RUSSIA_HOLDS_IN)
+def test_russia_funding_and_support_in_other_languages(russia, sentence, language):
+    assert claim.rule(russia).holds(sentence, language)
+
+
+@pytest.mark.parametrize(("sentence", "language"), RUSSIA_NOT_IN)
+def test_russia_political_support_bounty_and_talks_in_other_languages(russia, sentence, language):
+    assert not claim.rule(russia).holds(sentence, language)
 
 
 def test_claim_key_is_checked(tmp_path):
@@ -184,8 +267,11 @@ class _Counting:
 def test_the_candidate_query_leaves_out_only_covered_terms(pakistan):
     """Phrases and words another term covers are left out: the same articles match."""
     lists = dict(pakistan.claim)
+    acts = [t for t in lists["act"] if not claim._arabic(t)]
+    acts += [t for t in lists["target"] if claim._arabic(t)]
     every = (f"({' OR '.join(claim._fts_term(t) for t in lists['actor'])}) AND"
-             f" ({' OR '.join(claim._fts_term(t) for t in lists['target'])})")
+             f" ({' OR '.join(claim._fts_term(t) for t in lists['target'])}) AND"
+             f" ({' OR '.join(claim._fts_term(t) for t in acts)})")
     query = claim.candidate_query(pakistan)
     assert len(query) < len(every)
     texts = [text for _, match, no_match in pakistan.examples for text in match + no_match]
@@ -220,3 +306,38 @@ def test_the_rematchs_claim_pass_is_linear_in_the_candidates(db):
         return count[0]
     few, many = steps(100), steps(800)
     assert many < few * 12, (few, many)  # 8x the candidates; quadratic would be ~64x
+
+
+# Iran arming (round 8): the Revolutionary Guards as the actor, the Taliban receiving "from"
+# Iran, and languages without a variant (Italian, Indonesian, Korean)
+IRAN_HOLDS = [
+    ("Taliban commanders received financial and military backing from Iran's Revolutionary Guard.",
+     "en"),
+    ("Officials say Iran has quietly stepped up support for the Taliban.", "en"),
+    ("Secondo Pompeo l'Iran fa arrivare armi ed equipaggiamenti alle milizie talebane.", "it"),
+    ("Garda Revolusi Iran memberi senjata dan uang kepada Taliban.", "id"),
+    ("Los talibanes recibieron apoyo desde Teherán para entrenar a sus hombres.", "es"),
+    ("이란이 탈레반에 무기를 지원하고 있다", "ko"),
+]
+IRAN_NOT_THE_CLAIM = [
+    ("Iran backed the Northern Alliance against the Taliban in the 1990s.", "en"),
+    ("Pakistan's foreign minister visited Iran to seek support for the Taliban government.", "en"),
+    ("Menteri Pakistan mengunjungi Iran untuk mendapatkan dukungan bagi rezim Taliban.", "id"),
+    ("Russia sends weapons to the Taliban, an Iranian diplomat said.", "en"),
+    ("Iran supports peace talks with the Taliban.", "en"),
+]
+
+
+@pytest.fixture
+def iran(default_narratives):
+    return next(n for n in default_narratives if n.id == IRAN)
+
+
+@pytest.mark.parametrize(("sentence", "language"), IRAN_HOLDS)
+def test_iran_arming_holds(iran, sentence, language):
+    assert claim.rule(iran).holds(sentence, language)
+
+
+@pytest.mark.parametrize(("sentence", "language"), IRAN_NOT_THE_CLAIM)
+def test_iran_arming_words_without_the_claim(iran, sentence, language):
+    assert not claim.rule(iran).holds(sentence, language)

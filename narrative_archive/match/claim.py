@@ -7,9 +7,9 @@ query that catches those wordings also catches the articles that only hold the c
 Taliban). A narrative's `claim:` key (config/narratives.yml, docs/narratives.md) adds a second
 way to match: an article the narrative's query does not match still matches when
 
-- its candidate query matches (any actor term AND any target term: an FTS5 query derived from
-  the lists, evaluated as the narrative's own query is, so a crawl and a rematch read the
-  same articles), and
+- its candidate query matches (any actor term AND any target term AND any act term: an FTS5
+  query derived from the lists, evaluated as the narrative's own query is, so a crawl and a
+  rematch read the same articles), and
 - one sentence (the title is one) holds an actor term, an act term and a target term within
   `window` words, none of the `not` terms, and the actor is the act's subject:
     1. the actor before the act, the act before the target (SVO: "Pakistan backs the
@@ -109,7 +109,8 @@ class ClaimRule:
         """Whether the actor does the act to the target in this one sentence (`is_folded`:
         the sentence is already fold()ed)."""
         folded = sentence if is_folded else fold(sentence)
-        if not self.target.search(folded) or not self.actor.search(folded):
+        if not self.target.search(folded) or not self.actor.search(folded) \
+                or not self.act.search(folded):
             return False
         if self.not_ is not None and self.not_.search(folded):
             return False
@@ -161,7 +162,8 @@ class ClaimRule:
             if not part:
                 continue
             folded = fold(part)
-            if not self.target.search(folded) or not self.actor.search(folded):
+            if not self.target.search(folded) or not self.actor.search(folded) \
+                    or not self.act.search(folded):
                 continue
             if any(self.holds(sentence, language, is_folded=True)
                    for sentence in sentences(folded) if self.target.search(sentence)):
@@ -198,13 +200,24 @@ def _fts_term(term: str) -> str:
 
 def candidate_query(narrative: Narrative) -> str | None:
     """The FTS5 query of the articles the claim rule reads: an actor term AND a target term
-    (the narrative's own query aside), or None without a `claim:` key."""
+    AND an act term (the narrative's own query aside), or None without a `claim:` key.
+
+    The act terms spare a rematch reading the sentences of every article that names the
+    actor and the target (most of a topical archive). An Arabic-script act term matches with
+    its attached و ف ب ل and al- in the rule but not in the index, so an article that names
+    an Arabic-script target is read whatever its acts (the rule still needs one)."""
     if not narrative.claim:
         return None
     lists = dict(narrative.claim)
     actors = " OR ".join(_fts_term(term) for term in _fewest(lists["actor"]))
     targets = " OR ".join(_fts_term(term) for term in _fewest(lists["target"]))
-    return f"({actors}) AND ({targets})"
+    acts = [term for term in _fewest(lists["act"]) if not _arabic(term)]
+    acts += [term for term in _fewest(lists["target"]) if _arabic(term)]
+    return f"({actors}) AND ({targets}) AND ({' OR '.join(_fts_term(term) for term in acts)})"
+
+
+def _arabic(term: str) -> bool:
+    return "\u0600" <= term[:1] <= "\u06ff"
 
 
 def _fewest(terms: Iterable[str]) -> list[str]:
