@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from scrapy import Request
+from scrapy.downloadermiddlewares.redirect import MetaRefreshMiddleware
 from scrapy.exceptions import (
     CannotResolveHostError,
     DownloadCancelledError,
@@ -20,15 +21,17 @@ from scrapy.exceptions import (
     DownloadTimeoutError,
     IgnoreRequest,
 )
-from scrapy.http import Response
+from scrapy.http import HtmlResponse, Response
 from scrapy.settings import Settings
 from scrapy.spidermiddlewares.httperror import HttpError
+from scrapy.utils.test import get_crawler
 from twisted.python.failure import Failure
 
 from narrative_archive import store
 from narrative_archive.config import Outlet, load_narratives
 from narrative_archive.crawl.middlewares import (
     BackoffRetryMiddleware,
+    QuickMetaRefreshMiddleware,
     RedirectLoopMiddleware,
     retry_after,
 )
@@ -193,6 +196,32 @@ def test_redirect_loop_is_an_error():
         middleware.process_response(request, back)
     onward = Response("https://x.test/b", status=302, headers={"Location": "/c"})
     assert middleware.process_response(request, onward) is onward
+
+
+_REFRESH = '<meta http-equiv="{0}" content="0; url=/moved">'
+
+
+@pytest.mark.parametrize("body, encoding", [
+    ("<html><head><title>Plain</title></head><body>" + "<p>text</p>" * 3000, "utf-8"),
+    ("<html><head>" + _REFRESH.format("refresh") + "</head><body>x</body></html>", "utf-8"),
+    ("<html><head>" + _REFRESH.format("Refresh") + "</head><body>é</body></html>", "cp1252"),
+    ("<html><head>" + _REFRESH.format("REFRESH") + "</head><body>x</body></html>", "utf-16"),
+    ("<html><head><title>" + "ü" * 5000 + "</title>" + _REFRESH.format("refresh"), "utf-8"),
+    ("<html><head><title>" + "x" * 3000 + "</title>" + _REFRESH.format("refresh"), "utf-8"),
+])
+def test_quick_meta_refresh_follows_what_scrapys_follows(body, encoding):
+    crawler = get_crawler(settings_dict={"METAREFRESH_MAXDELAY": 100})
+    request = Request("https://x.test/a")
+
+    def outcome(middleware):
+        response = HtmlResponse("https://x.test/a", body=body.encode(encoding),
+                                headers={"Content-Type": f"text/html; charset={encoding}"})
+        result = middleware.process_response(request, response)
+        return result.url if isinstance(result, Request) else type(result).__name__
+
+    expected = outcome(MetaRefreshMiddleware.from_crawler(crawler))
+    assert outcome(QuickMetaRefreshMiddleware.from_crawler(crawler)) == expected
+    assert (expected == "https://x.test/moved") == ("refresh" in body.lower()[:4096])
 
 
 @pytest.mark.parametrize("extracted, listed, chosen", [

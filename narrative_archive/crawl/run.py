@@ -329,6 +329,9 @@ def run_reactor(process, done) -> None:
     """Run the reactor until `done` fires, then stop it."""
     done.addBoth(_stop_reactor)
     if not done.called:  # every spider failed to start: no reactor to run
+        from narrative_archive.crawl.quietgc import quiet_gc
+
+        quiet_gc()  # what start-up built lives as long as the process
         process.start(stop_after_crawl=False)
 
 

@@ -63,6 +63,9 @@ DOWNLOADER_MIDDLEWARES = {
     # Last to see each response (after capture and decompression): a hostile page's
     # scripts and styles dropped before the crawl holds it (NARRATIVE_ARCHIVE_MAX_PAGE_BYTES).
     "narrative_archive.crawl.middlewares.PageTrimMiddleware": 120,
+    # The same, without decoding every page to look for a <meta> refresh (issue 21).
+    "scrapy.downloadermiddlewares.redirect.MetaRefreshMiddleware": None,
+    "narrative_archive.crawl.middlewares.QuickMetaRefreshMiddleware": 580,
     # Per-response byte and status counters nobody reads (issue 21: the crawl process's CPU)
     "scrapy.downloadermiddlewares.stats.DownloaderStats": None,
 }

@@ -6,8 +6,7 @@ its story signature; its citations), so the crawl process only writes what comes
 (issue 21). Workers are started by a forkserver that has already imported extraction and
 reading, so a new worker is ready in a fraction of a second. The event loop writes pages
 to the workers' pipes and reads their answers itself: no thread wakes for a page, the
-reactor never blocks. One worker per core by default: on 2 cores, one worker was the
-crawl's limit.
+reactor never blocks. One worker per core by default (on 2 cores, one was the limit).
 
 Workers and their forkserver ignore SIGINT and SIGTERM (the crawl process
 shuts the pool down after its graceful stop, so a signal to the whole process
@@ -37,6 +36,7 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 from narrative_archive.capture.writer import build_pair
+from narrative_archive.crawl.quietgc import quiet_gc
 from narrative_archive.extract.errors import ExtractError
 from narrative_archive.match import reading
 
@@ -145,6 +145,7 @@ def _init_worker(crawl_pid: int, crawl_started: float, readers: tuple | None = N
         narratives, outlets = readers
         _reader = reading.Reader(narratives, outlets)
         _reader.read({"title": "Warm-up", "text": _WARM_UP_TEXT, "language": "en"})
+    quiet_gc()  # what the worker holds now lives as long as it
 
 
 class WorkerCrashed(Exception):

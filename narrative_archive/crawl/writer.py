@@ -13,7 +13,9 @@ its mentions, its story and citations) are in one transaction, so a crash (even 
 loses whole writes, never half of one. A write's future resolves only once its
 transaction has committed. Writes submitted with `batch=False` (opening the archive,
 config sync) run alone, outside any transaction of the writer's. What a write counts goes
-through `after_commit`: a batch whose commit fails (a full disk) counts nothing.
+through `after_commit`: a batch whose commit fails (a full disk) counts nothing. The
+articles a batch inserts are indexed for search in one statement before its commit
+(`store.fts_deferred`), not one by one by the insert trigger.
 """
 
 from __future__ import annotations
@@ -110,7 +112,7 @@ class BatchWriter:
         after: list[tuple[Callable, tuple]] = []
         _batch.after = after
         try:
-            with store.transaction(self.db()):
+            with store.transaction(self.db()), store.fts_deferred(self.db()):
                 for fn, args, future, _ in batch:
                     if not future.set_running_or_notify_cancel():
                         continue

@@ -270,4 +270,31 @@ MIGRATIONS: list[str] = [
             ON CONFLICT DO UPDATE SET articles = articles + 1;
     END;
     """,
+    # 24 (issue 21): the crawl writer indexes the articles of a batch for search in one
+    # statement before its commit (store.fts_deferred), as the import does. While its
+    # transaction holds a fts_deferred row (never committed: deleted before the commit,
+    # so no other connection ever sees one), the insert trigger leaves new articles to
+    # it, and the update and delete triggers leave alone the rows inserted in the batch
+    # (id > after_id), which are not in the index yet. Every other writer is as before.
+    """
+    CREATE TABLE fts_deferred (after_id INTEGER NOT NULL);
+    DROP TRIGGER articles_ai;
+    DROP TRIGGER articles_ad;
+    DROP TRIGGER articles_au;
+    CREATE TRIGGER articles_ai AFTER INSERT ON articles
+        WHEN NOT EXISTS (SELECT 1 FROM fts_deferred) BEGIN
+        INSERT INTO articles_fts(rowid, title, text) VALUES (new.id, new.title, new.text);
+    END;
+    CREATE TRIGGER articles_ad AFTER DELETE ON articles
+        WHEN NOT EXISTS (SELECT 1 FROM fts_deferred WHERE old.id > after_id) BEGIN
+        INSERT INTO articles_fts(articles_fts, rowid, title, text)
+            VALUES ('delete', old.id, old.title, old.text);
+    END;
+    CREATE TRIGGER articles_au AFTER UPDATE OF title, text ON articles
+        WHEN NOT EXISTS (SELECT 1 FROM fts_deferred WHERE old.id > after_id) BEGIN
+        INSERT INTO articles_fts(articles_fts, rowid, title, text)
+            VALUES ('delete', old.id, old.title, old.text);
+        INSERT INTO articles_fts(rowid, title, text) VALUES (new.id, new.title, new.text);
+    END;
+    """,
 ]
