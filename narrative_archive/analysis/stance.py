@@ -299,7 +299,7 @@ def _read(sentence: str, stems: tuple[str, ...], lc: LanguageCues, title: bool =
 
 
 def _names_someone(words: str, lc: LanguageCues) -> bool:
-    """Whether the words after a headline's closing colon or dash can name a source: in a
+    """Whether the words after a sentence's closing colon or dash can name a source: in a
     script with capitals, a capitalised word or a speaker word ("- Госдеп", ": NYT", "—
     командувач армії США"); lowercase words alone are the headline's own ("...: трое
     погибших", "...: парадоксальные отношения")."""
