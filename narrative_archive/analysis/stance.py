@@ -301,7 +301,7 @@ def _read(sentence: str, stems: tuple[str, ...], lc: LanguageCues, title: bool =
 def _names_someone(words: str, lc: LanguageCues) -> bool:
     """Whether the words after a sentence's closing colon or dash can name a source: in a
     script with capitals, a capitalised word or a speaker word ("- Госдеп", ": NYT", "—
-    командувач армії США"); lowercase words alone are the headline's own ("...: трое
+    командувач армії США"); lowercase words alone are the sentence's own ("...: трое
     погибших", "...: парадоксальные отношения")."""
     letters = [c for c in words if c.isalpha()]
     if not letters or not any(c.isupper() or c.islower() for c in letters):
