@@ -16,24 +16,12 @@ def stance(title, text, language="en"):
 
 # -- a source after a closing colon or dash is a headline's convention ---------------------
 
-def test_a_colon_inside_a_lead_sentence_names_no_source():
-    text = "Even Russia approached the Taliban about sharing intelligence against a common enemy: ISIS. More."
-    assert stance("", text).stance == "asserts"
-
-
 def test_a_headline_source_after_a_colon_or_dash_is_a_name_not_lowercase_words():
     assert stance("Russia is arming the Taliban - US general", "").stance == "reports"
     assert stance("Russia is arming the Taliban: Pentagon", "").stance == "reports"
     # lowercase words after the colon are the headline's own ("...: three dead", "...: a paradox")
     assert stance("The Taliban are now getting arms from Russia: a dangerous paradox", "").stance == "asserts"
     assert stance("The Taliban are now getting arms from Russia: US general", "").stance == "reports"
-
-
-def test_a_cjk_headline_names_its_source_after_a_dash_without_spaces():
-    result = classify_stance("ロシアはタリバンを支援している-米司令官", "", ["ロシア", "タリバン"], language="ja")
-    assert result.stance == "reports"
-    result = classify_stance("ロシアはタリバンを支援している", "", ["ロシア", "タリバン"], language="ja")
-    assert result.stance == "asserts"
 
 
 # -- a bare headline over a story that hands the claim to its sources ----------------------
@@ -75,11 +63,6 @@ def test_arabic_a_paper_revealed_that_opens_a_relay():
     assert stance("", text, "ar").stance == "reports"
 
 
-def test_rubbishes_claims_is_a_denial():
-    result = stance("Islamabad rubbishes claims of Pakistan helping Taliban", "")
-    assert (result.stance, result.speaker, result.speaker_name) == ("disputes", "official", "Islamabad")
-
-
 def test_croatian_reads_the_serbian_lists():
     result = stance("Rusija odbacila tvrdnje NATO-a da pomaže talibanima", "", "hr")
     assert result.stance == "disputes"
@@ -88,9 +71,6 @@ def test_croatian_reads_the_serbian_lists():
 def test_the_accused_answering_the_accusation_is_a_rebuttal():
     assert stance("Rússia responde a acusações dos EUA de fornecer armas ao Talibã", "", "pt").stance == "disputes"
     assert stance("МИД прокомментировал сообщения о поставках оружия талибам", "", "ru").stance == "disputes"
-    assert stance("Moscow responds to US accusations of arming the Taliban", "").stance == "disputes"
-    # answering something else is not
-    assert stance("Russia responds to the attack by arming the Taliban", "").stance == "asserts"
 
 
 # -- who disputes ---------------------------------------------------------------------------
@@ -105,6 +85,3 @@ def test_a_headline_denial_in_no_ones_voice_takes_its_speaker_from_the_lead():
     assert (result.stance, result.speaker) == ("disputes", "outlet")
 
 
-def test_in_a_script_without_capitals_the_words_before_an_opening_denial_are_its_subject():
-    result = stance("مشرف ينفي دعم الاستخبارات الباكستانية لطالبان", "", "ar")
-    assert (result.stance, result.speaker, result.speaker_name) == ("disputes", "official", "مشرف")

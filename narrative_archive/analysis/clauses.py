@@ -1,6 +1,5 @@
 """Which clause of a sentence a denial sits in: one that closes the sentence after the claim
-("...; Moscow denied it") or one that opens it conceding ("While Islamabad denies it, ..."),
-either way the sentence tells both sides."""
+("...; Moscow denied it") tells both sides."""
 
 from __future__ import annotations
 
@@ -32,19 +31,3 @@ def claim_then_denial(sentence: str, tokens: list[str], cue_at: int, stems) -> b
     before = [i for i, start in enumerate(starts) if start < clause_start]
     return bool(_term_positions([tokens[i] for i in before], stems))
 
-
-_CONCESSIVE = re.compile(r"\s*(?:while|although|though|whereas|even as|even though|despite|mientras|aunque|pese a|"
-                         r"alors que|bien que|même si|obwohl|während|embora|enquanto|anche se|mentre|хотя)\b")
-
-
-def conceded_denial(sentence: str, tokens: list[str], cue_at: int, stems) -> bool:
-    """Whether the denial sits in an opening concessive clause ("While X denies ..., ...")
-    and a matched term follows that clause's comma."""
-    folded = fold(sentence)
-    if not _CONCESSIVE.match(folded):
-        return False
-    comma = folded.find(",")
-    starts = [m.start() for m in _TOKEN.finditer(folded)]
-    if comma < 0 or len(starts) != len(tokens) or cue_at >= len(starts) or starts[cue_at] > comma:
-        return False
-    return bool(_term_positions([t for t, at in zip(tokens, starts, strict=True) if at > comma], stems))

@@ -81,29 +81,3 @@ def tag_line(text: str, start: int, end: int) -> bool:
         return True
     at_break = end >= len(text) or "\n" in text[end - 1:end + 1]
     return at_break and not _SENTENCE_END.search(piece) and len(_WORD.findall(piece)) < TAG_LINE_TOKENS
-
-
-# A dateline or an agency tag before a lead's first words: "MOSCOW —", "KABUL (Reuters) -",
-# "London, 28 Dec –", "Kabul, Afghanistan —", "كابول، دبي -", "VOV.VN -", "KABUL:", "Tarz Press:",
-# "خبرگزاری راسک:". The story starts after it (a colon would read as a speaker's).
-_CAPS = r"[A-ZА-ЯЁ][A-ZА-ЯЁ.'-]+(?=[\s,(:–—-])"
-_DATELINE_DASH = re.compile(
-    rf"^\s*(?:{_CAPS}(?:\s+{_CAPS})*|[^\W\d][\w.'-]*)"  # KABUL, VOV.VN, Kabul
-    r"(?:[,،]\s*[^,،(—–\n]{1,25}?)*"  # , June 29 / , Afghanistan / ، دبي
-    r"(?:\s*\([^)\n]{2,60}\))?"  # (Reuters)
-    r"\s*(?:—|–|--?)\s+(?![a-z])(?=\S)")
-_AGENCY = (r"(?i:\b(?:press|news|desk|agency)|\b(?:tass|ria|reuters|afp|ap|irna|xinhua)\b"
-           r"|خبرگزار|агентств|وكالة)")
-_DATELINE_COLON = re.compile(
-    rf"^\s*(?:{_CAPS}(?:\s+{_CAPS})*|[^:\n]{{0,30}}{_AGENCY}[^:\n]{{0,20}}|[^:\n]{{0,40}}[a-z]KABUL)\s*:\s+(?=\S)")
-_PAREN_TAG = re.compile(r"^\([^)\n]{2,40}\)\s*:?\s*")  # "(العربية نت، وكالات): "
-
-
-def strip_dateline(sentence: str) -> str:
-    """A lead sentence without its dateline or agency tag ("MOSCOW, June 29 (Xinhua) -- The
-    Kremlin on Monday denied ..." -> "The Kremlin on Monday denied ...")."""
-    match = _DATELINE_DASH.match(sentence)
-    if match is None:
-        match = _DATELINE_COLON.match(sentence)
-    rest = _PAREN_TAG.sub("", sentence[match.end():], count=1) if match else sentence
-    return rest if len(_WORD.findall(rest)) >= 4 else sentence

@@ -50,10 +50,6 @@ def speaker_of(sentence: str, label: str | None, cue_at: int | None, lc: Languag
     attributions = find(folded, lc.attribution, lc.prefixes)
     original = TOKEN.findall(sentence)
     names = _capitalised_runs(original, title) if len(original) == len(folded) else []
-    if cue_at in (1, 2) and not any(c.isupper() or c.islower() for c in "".join(folded[:cue_at])):
-        # a script without capitals names no one by case: the words that open the sentence
-        # before its denial are its subject ("مشرف ينفي ...", Musharraf denies ...)
-        names = [(0, cue_at)]
     cue = cue_at if cue_at is not None else len(folded)
 
     def outside_claim(span: tuple[int, int]) -> bool:
