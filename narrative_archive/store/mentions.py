@@ -197,8 +197,11 @@ def delete_mention(db: sqlite_utils.Database, article_id: int, narrative_id: str
 # --- rematch: one narrative over the whole archive, in SQL ---------------------
 
 
-def _find_hits(db: sqlite_utils.Database, query: str) -> None:
-    """temp.hits(article_id, snippet): every article the query matches, in one scan.
+def _find_hits(db: sqlite_utils.Database, query: str, within: str | None = None,
+               snippets: bool = True) -> None:
+    """temp.hits(article_id, snippet): every article the query matches, in one scan
+    (`within`: only the articles temp table `within` lists by article_id; `snippets`
+    False: the snippet NULL, but for the Chinese and Japanese articles).
 
     The scan computes snippet(); where FTS5's snippet() bug stops it (FIELD_NOTES), one
     more scan computes highlight() (which has no such bug) and the snippet is cut from
@@ -215,11 +218,13 @@ def _find_hits(db: sqlite_utils.Database, query: str) -> None:
         db.conn.execute("CREATE TEMP TABLE hits (article_id INTEGER, snippet TEXT)")
         return _cjk_hits(db, original)
     query = fast or original
+    only = f" AND rowid IN (SELECT article_id FROM temp.{within})" if within else ""
     db.conn.execute("SAVEPOINT hits")
     try:
         db.conn.execute(
-            f"CREATE TEMP TABLE hits AS SELECT rowid AS article_id, {SNIPPET_SQL} AS snippet"
-            " FROM articles_fts WHERE articles_fts MATCH ?",
+            f"CREATE TEMP TABLE hits AS SELECT rowid AS article_id,"
+            f" {SNIPPET_SQL if snippets else 'NULL'} AS snippet"
+            f" FROM articles_fts WHERE articles_fts MATCH ?{only}",
             [query],
         )
     except sqlite3.DatabaseError as error:
@@ -231,7 +236,7 @@ def _find_hits(db: sqlite_utils.Database, query: str) -> None:
                                 deterministic=True)
         db.conn.execute(
             f"CREATE TEMP TABLE hits AS SELECT rowid AS article_id, best_excerpt({HIGHLIGHT_SQL})"
-            " AS snippet FROM articles_fts WHERE articles_fts MATCH ?",
+            f" AS snippet FROM articles_fts WHERE articles_fts MATCH ?{only}",
             [query],
         )
     else:
@@ -248,10 +253,14 @@ def _claim_hits(db: sqlite_utils.Database, candidates: str,
                 accept: Callable[[str | None, str | None, str | None], bool],
                 batch: int = 200) -> None:
     """Add to temp.hits the articles `candidates` matches (with their snippets, found as
-    the query's are) that temp.hits lacks and `accept` reads as holding the claim."""
+    the query's are) that temp.hits lacks and `accept` reads as holding the claim.
+
+    In a topical archive nearly every article is a candidate and few hold the claim: the
+    first scan only lists the candidates, the snippets are computed (in one more scan)
+    for the accepted ones alone."""
     db.conn.execute("DROP TABLE IF EXISTS temp.hits_query")
     db.conn.execute("ALTER TABLE temp.hits RENAME TO hits_query")
-    _find_hits(db, candidates)
+    _find_hits(db, candidates, snippets=False)
     db.conn.execute("DELETE FROM temp.hits WHERE article_id IN"
                     " (SELECT article_id FROM temp.hits_query)")
     cursor = db.conn.execute(
@@ -265,6 +274,8 @@ def _claim_hits(db: sqlite_utils.Database, candidates: str,
     db.conn.execute("DROP TABLE IF EXISTS temp.claim_hits")
     db.conn.execute("CREATE TEMP TABLE claim_hits (article_id INTEGER PRIMARY KEY)")
     db.conn.executemany("INSERT INTO temp.claim_hits VALUES (?)", accepted)
+    db.conn.execute("DROP TABLE temp.hits")
+    _find_hits(db, candidates, within="claim_hits")  # their snippets (CJK: all of them again)
     db.conn.execute("DELETE FROM temp.hits WHERE article_id NOT IN"
                     " (SELECT article_id FROM temp.claim_hits)")
     db.conn.execute("INSERT INTO temp.hits SELECT article_id, snippet FROM temp.hits_query")
