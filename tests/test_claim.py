@@ -341,3 +341,57 @@ def test_iran_arming_holds(iran, sentence, language):
 @pytest.mark.parametrize(("sentence", "language"), IRAN_NOT_THE_CLAIM)
 def test_iran_arming_words_without_the_claim(iran, sentence, language):
     assert not claim.rule(iran).holds(sentence, language)
+
+
+def test_a_rematch_of_a_topical_archive_finds_the_one_claim_the_crawl_found(db,
+                                                                            default_narratives):
+    """Many articles name Pakistan, an act word and the Taliban far apart (every one a
+    candidate), one holds the claim: the rematch (candidates listed without snippets, a
+    snippet for the accepted one only) gives the crawl's mention, snippet and terms."""
+    pakistan = next(n for n in default_narratives if n.id == PAKISTAN)
+    reader = Reader([pakistan], analyse=False)
+    texts = [(f"https://example.com/far/{n}", f"Border report {n}",
+              "Pakistan reopened the Torkham crossing on Monday. Traders said business was slow"
+              f" in week {n}. Aid agencies help families in Kabul. The Taliban named a governor.")
+             for n in range(40)]
+    texts.append(("https://example.com/claim", "Border report",
+                  "Traders said business was slow. Afghan officials say the insurgents were"
+                  " Taliban fighters, many of them trained and funded by Pakistan's military"
+                  " intelligence."))
+    for url, title, text in texts:
+        article_id, _ = store.save_article(db, article(url, text, title=title, language="en"),
+                                           "example-news")
+        narratives.match_article(db, article_id, [pakistan],
+                                 reader.mentions(title, text, "en"))
+
+    def mentions():
+        return sorted(db.execute(
+            "SELECT a.url, m.snippet, m.terms FROM mentions m JOIN articles a"
+            " ON a.id = m.article_id WHERE m.narrative_id = ?", [PAKISTAN]).fetchall())
+    crawled = mentions()
+    assert [row[0] for row in crawled] == ["https://example.com/claim"]
+    assert "<mark>" in crawled[0][1]
+    candidates = claim.candidate_query(pakistan)
+    assert set(fts.matching_rows([text for *_, text in texts], candidates)) == set(range(1, 42))
+    db.execute("DELETE FROM mentions WHERE narrative_id = ?", [PAKISTAN])
+    assert narratives.rematch(db, pakistan) == {"matched": 1, "added": 1, "removed": 0}
+    assert mentions() == crawled
+
+
+@pytest.mark.parametrize("narrative_id", [PAKISTAN, RUSSIA, IRAN])
+def test_the_quick_presence_check_answers_as_the_terms_pattern(default_narratives, narrative_id):
+    """ClaimRule.matches asks whether the target, actor and act terms stand in a text from
+    its words (claim._Present), not from one long alternation: the same answer."""
+    narrative = next(n for n in default_narratives if n.id == narrative_id)
+    lists = dict(narrative.claim)
+    texts = [text for _, match, no_match in narrative.examples for text in match + no_match]
+    texts += [sentence for sentence, _ in HOLDS + NOT_THE_CLAIM + IRAN_HOLDS]
+    texts += ["لباكستان وطالبان", "وبدعم من باكستان", "Pakistan-backed", "pakistani_army",
+              "Pakistan'ın desteği", "supportive", "talibanes", "", "...", "ISI; Taliban"]
+    for role in ("target", "actor", "act"):
+        pattern, present = claim._pattern(lists[role]), claim._Present(lists[role])
+        for text in texts:
+            folded = claim.fold(text)
+            vocabulary = sorted(set(claim._WORDS.findall(folded)))
+            assert present.search(folded, vocabulary) == (pattern.search(folded) is not None), \
+                (role, text)

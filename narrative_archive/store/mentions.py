@@ -16,6 +16,7 @@ from narrative_archive.fts import (
     SNIPPET_SQL,
     best_excerpt,
     marked_terms,
+    memory_index,
     split_matches,
 )
 from narrative_archive.store.db import transaction
@@ -197,8 +198,9 @@ def delete_mention(db: sqlite_utils.Database, article_id: int, narrative_id: str
 # --- rematch: one narrative over the whole archive, in SQL ---------------------
 
 
-def _find_hits(db: sqlite_utils.Database, query: str) -> None:
-    """temp.hits(article_id, snippet): every article the query matches, in one scan.
+def _find_hits(db: sqlite_utils.Database, query: str, snippets: bool = True) -> None:
+    """temp.hits(article_id, snippet): every article the query matches, in one scan
+    (`snippets` False: the snippet NULL, but for the Chinese and Japanese articles).
 
     The scan computes snippet(); where FTS5's snippet() bug stops it (FIELD_NOTES), one
     more scan computes highlight() (which has no such bug) and the snippet is cut from
@@ -218,7 +220,8 @@ def _find_hits(db: sqlite_utils.Database, query: str) -> None:
     db.conn.execute("SAVEPOINT hits")
     try:
         db.conn.execute(
-            f"CREATE TEMP TABLE hits AS SELECT rowid AS article_id, {SNIPPET_SQL} AS snippet"
+            f"CREATE TEMP TABLE hits AS SELECT rowid AS article_id,"
+            f" {SNIPPET_SQL if snippets else 'NULL'} AS snippet"
             " FROM articles_fts WHERE articles_fts MATCH ?",
             [query],
         )
@@ -248,18 +251,29 @@ def _claim_hits(db: sqlite_utils.Database, candidates: str,
                 accept: Callable[[str | None, str | None, str | None], bool],
                 batch: int = 200) -> None:
     """Add to temp.hits the articles `candidates` matches (with their snippets, found as
-    the query's are) that temp.hits lacks and `accept` reads as holding the claim."""
+    the query's are) that temp.hits lacks and `accept` reads as holding the claim.
+
+    In a topical archive nearly every article is a candidate and few hold the claim: the
+    scan only lists the candidates (a scan computing snippets loads every candidate's
+    positions: most of its cost), and the accepted ones get theirs from an in-memory index
+    of their own (fts.memory_index: the archive's table and tokenizer, so FTS5 cuts the
+    snippet the archive's scan would; a Chinese or Japanese article keeps the one its
+    split reading gave)."""
     db.conn.execute("DROP TABLE IF EXISTS temp.hits_query")
     db.conn.execute("ALTER TABLE temp.hits RENAME TO hits_query")
-    _find_hits(db, candidates)
+    _find_hits(db, candidates, snippets=False)
     db.conn.execute("DELETE FROM temp.hits WHERE article_id IN"
                     " (SELECT article_id FROM temp.hits_query)")
     cursor = db.conn.execute(
-        "SELECT id, title, text, language FROM articles WHERE id IN"
-        " (SELECT article_id FROM temp.hits) ORDER BY id")
-    accepted = []
+        "SELECT h.article_id, a.title, a.text, a.language, h.snippet IS NULL FROM temp.hits h"
+        " JOIN articles a ON a.id = h.article_id ORDER BY h.article_id")
+    accepted, unsnipped = [], []
     while rows := cursor.fetchmany(batch):
-        accepted += [(row[0],) for row in rows if accept(*row[1:])]
+        for article_id, title, text, language, no_snippet in rows:
+            if accept(title, text, language):
+                accepted.append((article_id,))
+                if no_snippet:
+                    unsnipped.append((article_id, title, text))
     # temp.hits has no index: one keyed table and one NOT IN, not a DELETE per rejected
     # article (each a scan of temp.hits: quadratic in the candidates)
     db.conn.execute("DROP TABLE IF EXISTS temp.claim_hits")
@@ -267,9 +281,34 @@ def _claim_hits(db: sqlite_utils.Database, candidates: str,
     db.conn.executemany("INSERT INTO temp.claim_hits VALUES (?)", accepted)
     db.conn.execute("DELETE FROM temp.hits WHERE article_id NOT IN"
                     " (SELECT article_id FROM temp.claim_hits)")
+    db.conn.executemany("UPDATE temp.hits SET snippet = ? WHERE article_id = ?",
+                        [(snippet, article_id) for article_id, snippet
+                         in _memory_snippets(unsnipped, candidates).items()])
     db.conn.execute("INSERT INTO temp.hits SELECT article_id, snippet FROM temp.hits_query")
     db.conn.execute("DROP TABLE temp.hits_query")
     db.conn.execute("DROP TABLE temp.claim_hits")
+
+
+def _memory_snippets(rows: list[tuple[int, str | None, str | None]],
+                     query: str) -> dict[int, str | None]:
+    """{article id: snippet} of these (id, title, text) rows for `query`, from an in-memory
+    index of them alone (snippet(), else cut from highlight() where its bug stops it)."""
+    if not rows:
+        return {}
+    conn = memory_index()
+    try:
+        conn.executemany("INSERT INTO articles_fts (rowid, title, text) VALUES (?, ?, ?)", rows)
+        try:
+            return dict(conn.execute(f"SELECT rowid, {SNIPPET_SQL} FROM articles_fts"
+                                     " WHERE articles_fts MATCH ?", [query]).fetchall())
+        except sqlite3.DatabaseError as error:
+            logger.info("snippet() failed over the claim's hits (%s): cut from highlight()",
+                        error)
+            return {row[0]: best_excerpt(row[1:]) for row in conn.execute(
+                f"SELECT rowid, {HIGHLIGHT_SQL} FROM articles_fts WHERE articles_fts MATCH ?",
+                [query])}
+    finally:
+        conn.close()
 
 
 def _cjk_hits(db: sqlite_utils.Database, query: str, batch: int = 200) -> None:
