@@ -154,31 +154,6 @@ RUSSIA_NOT_THE_CLAIM = [
 ]
 
 
-@pytest.fixture
-def russia(default_narratives):
-    return next(n for n in default_narratives if n.id == RUSSIA)
-
-
-@pytest.mark.parametrize("sentence", RUSSIA_HOLDS)
-def test_russia_funding_and_support_hold(russia, sentence):
-    assert claim.rule(russia).holds(sentence, "en")
-
-
-@pytest.mark.parametrize("sentence", RUSSIA_NOT_THE_CLAIM)
-def test_russia_bounty_money_and_other_support_do_not(russia, sentence):
-    assert not claim.rule(russia).holds(sentence, "en")
-
-
-@pytest.mark.parametrize(("sentence", "language"), RUSSIA_HOLDS_IN)
-def test_russia_funding_and_support_in_other_languages(russia, sentence, language):
-    assert claim.rule(russia).holds(sentence, language)
-
-
-@pytest.mark.parametrize(("sentence", "language"), RUSSIA_NOT_IN)
-def test_russia_political_support_bounty_and_talks_in_other_languages(russia, sentence, language):
-    assert not claim.rule(russia).holds(sentence, language)
-
-
 def test_claim_key_is_checked(tmp_path):
     path = tmp_path / "narratives.yml"
     path.write_text("- id: x\n  title: X\n  query: taliban\n  claim:\n    actor: [pakistan]\n"
@@ -328,19 +303,30 @@ IRAN_NOT_THE_CLAIM = [
 ]
 
 
-@pytest.fixture
-def iran(default_narratives):
-    return next(n for n in default_narratives if n.id == IRAN)
+# (narrative, sentence, language) for the rules of round 8 (Russia's money and support, Iran)
+ROUND8_HOLDS = ([(RUSSIA, sentence, "en") for sentence in RUSSIA_HOLDS]
+                + [(RUSSIA, *case) for case in RUSSIA_HOLDS_IN] + [(IRAN, *case) for case in IRAN_HOLDS])
+ROUND8_NOT_THE_CLAIM = ([(RUSSIA, sentence, "en") for sentence in RUSSIA_NOT_THE_CLAIM]
+                        + [(RUSSIA, *case) for case in RUSSIA_NOT_IN]
+                        + [(IRAN, *case) for case in IRAN_NOT_THE_CLAIM])
 
 
-@pytest.mark.parametrize(("sentence", "language"), IRAN_HOLDS)
-def test_iran_arming_holds(iran, sentence, language):
-    assert claim.rule(iran).holds(sentence, language)
+def _rule(narratives, narrative_id):
+    return claim.rule(next(n for n in narratives if n.id == narrative_id))
 
 
-@pytest.mark.parametrize(("sentence", "language"), IRAN_NOT_THE_CLAIM)
-def test_iran_arming_words_without_the_claim(iran, sentence, language):
-    assert not claim.rule(iran).holds(sentence, language)
+@pytest.mark.parametrize(("narrative_id", "sentence", "language"), ROUND8_HOLDS)
+def test_russia_and_iran_claims_hold(default_narratives, narrative_id, sentence, language):
+    assert _rule(default_narratives, narrative_id).holds(sentence, language)
+
+
+@pytest.mark.parametrize(("narrative_id", "sentence", "language"), ROUND8_NOT_THE_CLAIM)
+def test_russia_and_iran_words_without_the_claim(default_narratives, narrative_id, sentence,
+                                                 language):
+    """Russia: the money that is the bounty, support for talks, by Russian media, against the
+    Islamic State, political support, another state the subject; Iran: the words without
+    Iran doing the act."""
+    assert not _rule(default_narratives, narrative_id).holds(sentence, language)
 
 
 def test_a_rematch_of_a_topical_archive_finds_the_one_claim_the_crawl_found(db,
