@@ -104,7 +104,7 @@ class ClaimRule:
     by: re.Pattern | None
     window: int
     verb_final: frozenset[str]
-    first_words: tuple[FirstWords, FirstWords]  # the target's and the actor's
+    first_words: tuple[FirstWords, FirstWords, FirstWords]  # target, actor, act
 
     def sentence(self, text: str, language: str | None = None) -> str | None:
         """The first sentence of `text` (folded or not) in which the actor does the act to
@@ -212,6 +212,7 @@ class ClaimRule:
             high = min(ends) + 1 if ends else len(folded)
             i = bisect_left(actors, low)
             if i < len(actors) and actors[i] < high and self.actor.search(folded, low, high) \
+                    and self.first_words[2].within(folded, low, high) \
                     and self.act.search(folded, low, high):
                 stretches.append((low, high))
         return stretches
@@ -242,18 +243,22 @@ def _compiled(claim: tuple) -> ClaimRule | None:
                      patterns["other"], patterns["breaks"], patterns["by"],
                      int(lists.get("window", (12,))[0]),
                      frozenset(lists.get("verb_final", ())),
-                     (FirstWords(lists["target"]), FirstWords(lists["actor"])))
+                     (FirstWords(lists["target"]), FirstWords(lists["actor"], 4),
+                      FirstWords(lists["act"], 4)))
 
 
 class FirstWords:
     """The first words of a list of terms (folded), less those that hold another one: one
-    of them is in every match of `_pattern(terms)`, and `places` finds them with str.find
+    of them is in every match of `_pattern(terms)` (where the match's word starts), and `places` finds them with str.find
     (a scan of the text for each, far faster than `re`'s for the alternation)."""
 
-    def __init__(self, terms: Iterable[str]):
+    def __init__(self, terms: Iterable[str], length: int | None = None):
+        """`length`: look for the words' first `length` characters only (fewer to find
+        where many words start alike, each in more places)."""
         words = {found[0] for term in terms if (found := _WORDS.findall(fold(term.rstrip("*"))))}
-        cores = sorted(word for word in words
-                       if not any(other != word and other in word for other in words))
+        heads = {word[:length] for word in words}
+        cores = sorted(head for head in heads
+                       if not any(other != head and other in head for other in heads))
         # (word, whether a match starts with it: no Arabic clitic before it, and no other
         # term's first word holds it past its start)
         self.every = tuple((core, not "\u0621" <= core[0] <= "\u064a" and all(
@@ -272,6 +277,16 @@ class FirstWords:
                 at = folded.find(core, at + 1)
         found.sort()
         return found
+
+    def within(self, folded: str, low: int, high: int) -> bool:
+        """Whether one of the words stands in folded[low:high] (as `places` finds them)."""
+        for core, starts in self.ascii if folded.isascii() else self.every:
+            at = folded.find(core, low, high)
+            while at >= 0:
+                if not (starts and at and folded[at - 1].isalnum()):
+                    return True
+                at = folded.find(core, at + 1, high)
+        return False
 
 
 def rule(narrative: Narrative) -> ClaimRule | None:
