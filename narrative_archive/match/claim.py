@@ -249,8 +249,9 @@ def _compiled(claim: tuple) -> ClaimRule | None:
 
 class FirstWords:
     """The first words of a list of terms (folded), less those that hold another one: one
-    of them is in every match of `_pattern(terms)` (where the match's word starts), and `places` finds them with str.find
-    (a scan of the text for each, far faster than `re`'s for the alternation)."""
+    of them is in every match of `_pattern(terms)` (where the match's word starts), and
+    `places` finds them with str.find (one scan of the text each, far faster than `re`'s
+    for the alternation, which tries every term at every word start)."""
 
     def __init__(self, terms: Iterable[str], length: int | None = None):
         """`length`: look for the words' first `length` characters only (fewer to find
