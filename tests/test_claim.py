@@ -362,22 +362,3 @@ def test_a_rematch_of_a_topical_archive_finds_the_one_claim_the_crawl_found(db,
     db.execute("DELETE FROM mentions WHERE narrative_id = ?", [PAKISTAN])
     assert narratives.rematch(db, pakistan) == {"matched": 1, "added": 1, "removed": 0}
     assert mentions() == crawled
-
-
-@pytest.mark.parametrize("narrative_id", [PAKISTAN, RUSSIA, IRAN])
-def test_the_quick_presence_check_answers_as_the_terms_pattern(default_narratives, narrative_id):
-    """ClaimRule.matches asks whether the target, actor and act terms stand in a text from
-    its words (claim._Present), not from one long alternation: the same answer."""
-    narrative = next(n for n in default_narratives if n.id == narrative_id)
-    lists = dict(narrative.claim)
-    texts = [text for _, match, no_match in narrative.examples for text in match + no_match]
-    texts += [sentence for sentence, _ in HOLDS + NOT_THE_CLAIM + IRAN_HOLDS]
-    texts += ["لباكستان وطالبان", "وبدعم من باكستان", "Pakistan-backed", "pakistani_army",
-              "Pakistan'ın desteği", "supportive", "talibanes", "", "...", "ISI; Taliban"]
-    for role in ("target", "actor", "act"):
-        pattern, present = claim._pattern(lists[role]), claim._Present(lists[role])
-        for text in texts:
-            folded = claim.fold(text)
-            vocabulary = sorted(set(claim._WORDS.findall(folded)))
-            assert present.search(folded, vocabulary) == (pattern.search(folded) is not None), \
-                (role, text)

@@ -48,6 +48,12 @@ from narrative_archive.config import Narrative
 WORD = r"\w\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06ed\u0900-\u0dff\u200c\u200d"
 _WORDS = re.compile(f"[{WORD}]+")
 _SENTENCE = re.compile(r"(?<=[.!?؟।。])\s+|\n+|(?<=[؟।。])")
+# _SENTENCE's boundaries found from their first character (a scan `re` does fast): a stop
+# and the space after it (the space is the boundary), newlines, or a stop of the scripts
+# that write none (the boundary is the empty string after it)
+_BOUNDARY = re.compile(r"[.!?؟।。]\s+|\n+|[؟।。]")
+_STOPS = ".!?؟।。"
+_MARKS = re.compile("[\u0300-\u036f]")
 ARABIC_CLITICS = "(?:و|ف)?(?:ب|ل|ك)?(?:ال|لل)?"
 ARABIC_CLITIC_LETTERS = "وفبلكا"  # the letters ARABIC_CLITICS can start with
 ROLES = ("actor", "act", "target", "not", "other", "breaks", "by")
@@ -56,8 +62,10 @@ ROLES = ("actor", "act", "target", "not", "other", "breaks", "by")
 def fold(text: str) -> str:
     """Lowercase, Latin and Cyrillic diacritics removed (as FTS5's remove_diacritics);
     the marks of other scripts are kept (they are vowels)."""
+    if text.isascii():  # NFKD changes no ASCII character and leaves no mark to remove
+        return text.lower()
     text = unicodedata.normalize("NFKD", text.lower())
-    return re.sub("[\u0300-\u036f]", "", text)
+    return _MARKS.sub("", text)
 
 
 def _pattern(terms: Iterable[str]) -> re.Pattern | None:
@@ -85,38 +93,6 @@ def _pattern(terms: Iterable[str]) -> re.Pattern | None:
     return re.compile(f"(?=[{starts}])(?<![{WORD}])(?:{'|'.join(alternatives)})")
 
 
-class _Present:
-    """Whether a list of terms has a match in a folded text, as `_pattern(terms).search`
-    answers it but faster for a long list: the text's words are split once, a one-word
-    term is a word of it, a prefix term starts one, and only the phrases and the
-    Arabic-script terms (their attached clitics) are left to a regular expression.
-    (`re` tries a long alternation at every word start: most of a rematch's claim pass.)"""
-
-    def __init__(self, terms: Iterable[str]):
-        words, prefixes, rest = set(), [], []
-        for term in terms:
-            split = _WORDS.findall(fold(term.rstrip("*")))
-            if len(split) != 1 or "\u0621" <= split[0][0] <= "\u064a":
-                rest.append(term)
-            elif term.endswith("*"):
-                prefixes.append(split[0])
-            else:
-                words.add(split[0])
-        self.words = frozenset(words)
-        self.prefixes = tuple(sorted(set(prefixes)))
-        self.rest = _pattern(rest)
-
-    def search(self, folded: str, vocabulary: list[str]) -> bool:
-        """`vocabulary`: the distinct words of `folded` (_WORDS), sorted."""
-        if not self.words.isdisjoint(vocabulary):
-            return True
-        for prefix in self.prefixes:
-            i = bisect_left(vocabulary, prefix)
-            if i < len(vocabulary) and vocabulary[i].startswith(prefix):
-                return True
-        return self.rest is not None and self.rest.search(folded) is not None
-
-
 @dataclass(frozen=True)
 class ClaimRule:
     actor: re.Pattern
@@ -128,7 +104,7 @@ class ClaimRule:
     by: re.Pattern | None
     window: int
     verb_final: frozenset[str]
-    present: tuple[_Present, _Present, _Present] | None = None  # target, actor, act
+    first_words: tuple[FirstWords, FirstWords, FirstWords]  # target, actor, act
 
     def sentence(self, text: str, language: str | None = None) -> str | None:
         """The first sentence of `text` (folded or not) in which the actor does the act to
@@ -189,23 +165,68 @@ class ClaimRule:
         return False
 
     def matches(self, title: str | None, text: str | None, language: str | None) -> bool:
-        """Whether one sentence of the title or the text holds the claim (the text folded
-        once; only the sentences that name the target are read)."""
+        """Whether one sentence of the title or the text holds the claim (`holds`). Only
+        the sentences in a stretch that has a target word, an actor and an act are read
+        (`_stretches`); a text with a danda (।) is read sentence by sentence."""
         for part in (title, text):
             if not part:
                 continue
             folded = fold(part)
-            if self.present is not None:
-                vocabulary = sorted(set(_WORDS.findall(folded)))
-                if not all(terms.search(folded, vocabulary) for terms in self.present):
-                    continue
-            elif not self.target.search(folded) or not self.actor.search(folded) \
-                    or not self.act.search(folded):
+            if "।" in folded:
+                if self.target.search(folded) and self.actor.search(folded) \
+                        and self.act.search(folded) \
+                        and any(self.holds(sentence, language, is_folded=True)
+                                for sentence in sentences(folded) if self.target.search(sentence)):
+                    return True
                 continue
-            if any(self.holds(sentence, language, is_folded=True)
-                   for sentence in sentences(folded) if self.target.search(sentence)):
-                return True
+            stretches = self._stretches(folded)
+            if not stretches:
+                continue
+            for start, end in sentence_spans(folded):
+                if any(low < end and start < high for low, high in stretches) \
+                        and self.holds(folded[start:end], language, is_folded=True):
+                    return True
         return False
+
+    def _stretches(self, folded: str) -> list[tuple[int, int]]:
+        """The (start, end) of the stretches of `folded` (no danda) between two of its
+        boundaries (a newline, ". ") that hold a target term's first word, an actor term's
+        first word and a match of the actor and of the act terms: every sentence that holds
+        the claim lies in one of them.
+
+        A newline and a stop with a space after it are sentence boundaries (_SENTENCE), so
+        a sentence lies in one stretch. Each term's match in the sentence holds its first
+        word (FirstWords), and is a match in the stretch, or the stretch's ends cut the
+        lookbehind or lookahead of one (`re` then reads them as the text's ends: it answers
+        yes, never no where the sentence says yes)."""
+        places = self.first_words[0].places(folded)  # the target's
+        actors = self.first_words[1].places(folded) if places else []
+        stretches: list[tuple[int, int]] = []
+        high = -1
+        for place in places if actors else ():
+            if place < high:
+                continue  # in the stretch just read
+            low = max(folded.rfind(". ", 0, place), folded.rfind("\n", 0, place)) + 1
+            ends = [end for end in (folded.find(". ", place), folded.find("\n", place))
+                    if end >= 0]
+            high = min(ends) + 1 if ends else len(folded)
+            i = bisect_left(actors, low)
+            if i < len(actors) and actors[i] < high and self.actor.search(folded, low, high) \
+                    and self.first_words[2].within(folded, low, high) \
+                    and self.act.search(folded, low, high):
+                stretches.append((low, high))
+        return stretches
+
+
+def sentence_spans(text: str) -> list[tuple[int, int]]:
+    """The (start, end) of each piece `_SENTENCE.split(text)` gives, blank ones too."""
+    spans, start = [], 0
+    for m in _BOUNDARY.finditer(text):
+        end = m.start() + (m.group()[0] in _STOPS)  # a stop stays in its sentence
+        spans.append((start, end))
+        start = m.end()
+    spans.append((start, len(text)))
+    return spans
 
 
 def sentences(text: str) -> list[str]:
@@ -222,7 +243,51 @@ def _compiled(claim: tuple) -> ClaimRule | None:
                      patterns["other"], patterns["breaks"], patterns["by"],
                      int(lists.get("window", (12,))[0]),
                      frozenset(lists.get("verb_final", ())),
-                     (_Present(lists["target"]), _Present(lists["actor"]), _Present(lists["act"])))
+                     (FirstWords(lists["target"]), FirstWords(lists["actor"], 4),
+                      FirstWords(lists["act"], 4)))
+
+
+class FirstWords:
+    """The first words of a list of terms (folded), less those that hold another one: one
+    of them is in every match of `_pattern(terms)` (where the match's word starts), and
+    `places` finds them with str.find (one scan of the text each, far faster than `re`'s
+    for the alternation, which tries every term at every word start)."""
+
+    def __init__(self, terms: Iterable[str], length: int | None = None):
+        """`length`: look for the words' first `length` characters only (fewer to find
+        where many words start alike, each in more places)."""
+        words = {found[0] for term in terms if (found := _WORDS.findall(fold(term.rstrip("*"))))}
+        heads = {word[:length] for word in words}
+        cores = sorted(head for head in heads
+                       if not any(other != head and other in head for other in heads))
+        # (word, whether a match starts with it: no Arabic clitic before it, and no other
+        # term's first word holds it past its start)
+        self.every = tuple((core, not "\u0621" <= core[0] <= "\u064a" and all(
+            word.startswith(core) for word in words if core in word)) for core in cores)
+        self.ascii = tuple(item for item in self.every if item[0].isascii())
+
+    def places(self, folded: str) -> list[int]:
+        """Where the words stand in `folded`, in order (one at a place where a match of
+        the terms cannot start, after a letter or digit, left out)."""
+        found = []
+        for core, starts in self.ascii if folded.isascii() else self.every:
+            at = folded.find(core)
+            while at >= 0:
+                if not (starts and at and folded[at - 1].isalnum()):
+                    found.append(at)
+                at = folded.find(core, at + 1)
+        found.sort()
+        return found
+
+    def within(self, folded: str, low: int, high: int) -> bool:
+        """Whether one of the words stands in folded[low:high] (as `places` finds them)."""
+        for core, starts in self.ascii if folded.isascii() else self.every:
+            at = folded.find(core, low, high)
+            while at >= 0:
+                if not (starts and at and folded[at - 1].isalnum()):
+                    return True
+                at = folded.find(core, at + 1, high)
+        return False
 
 
 def rule(narrative: Narrative) -> ClaimRule | None:
