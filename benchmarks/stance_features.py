@@ -1,7 +1,8 @@
-"""A small trained stance reader over the rules' own reading (issue 19, round 9).
+"""Features of one mention for benchmarks/stance_model.py, the trained stance reader that
+did not pass its gate (issue 19, round 9; docs/realtext.md, "A trained reader").
 
-Features of one mention (analysis.stance.Frame), all hashed into DIMENSIONS columns (no
-vocabulary: the model holds no word of the text it was trained on):
+Read from the rules' own reading of the mention (analysis.stance.read_frame's Frame), all
+hashed into DIMENSIONS columns (no vocabulary: weights hold no word of the training text):
 
     rules  the rules' label, frame, confidence and speaker; the headline's and the lead's
            readings; counts and shares of body sentences read as each label; cue kinds
@@ -10,30 +11,25 @@ vocabulary: the model holds no word of the text it was trained on):
            (the headline's unigrams also on their own)
     chars  character 3-5-grams of the same sentences (any script)
 
-A multinomial logistic regression (weights ``stance_model.npz`` beside this module, built by
-``benchmarks/stance_model.py DIR --train-out PATH``) gives a probability per label. The label
-keeps its evidence: the first sentence read (headline, lead, body) whose own reading is the
-chosen label, else the first claim sentence, with its speaker.
+Had a variant passed, its label would have kept its evidence through analysis.stance.labelled:
+the first sentence read (headline, lead, body) whose own reading is the chosen label, else
+the first claim sentence, with its speaker.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import zlib
-from functools import lru_cache
-from pathlib import Path
 
 import numpy as np
 
 from narrative_archive.analysis.cues import TOKEN
 from narrative_archive.analysis.sentences import fold
-from narrative_archive.analysis.stance import STANCES, Frame, Stance, labelled
+from narrative_archive.analysis.stance import STANCES, Frame, Stance
 
 FEATURE_VERSION = 1
 DIMENSIONS = 1 << 16
 KINDS = ("rules", "words", "chars")
-MODEL_FILE = Path(__file__).with_name("stance_model.npz")
 _CUE_KINDS = ("not a denial", "negated:", "negated claim", "negated report", "claim, then denial",
               "endorses", "question", "quoted", "quotation")
 _PRIME, _MIX = np.uint64(1000003), np.uint64(0x9E3779B97F4A7C15)
@@ -65,6 +61,11 @@ def rule_features(frame: Frame, rules: Stance) -> dict[str, float]:
     if frame.reason:
         out["no-terms"] = 1.0
     _reading_features("decided", reading, out)
+    out[f"lang:{frame.language}:rule:{reading.label}"] = 1.0
+    # the guideline's frame (rules 1-3): the headline's reading beside the lead's, as one feature
+    shape = [f"{r.label[0]}{int(r.has_term)}" for part, _, r in frame.readings if part != "body"][:3]
+    out["shape:" + "|".join(shape)] = 1.0
+    out["shape2:" + "|".join(shape[:2])] = 1.0
     leads = 0
     body = dict.fromkeys(STANCES, 0)
     claim = dict.fromkeys(STANCES, 0)
@@ -130,7 +131,7 @@ def features(frame: Frame, rules: Stance, kinds: tuple[str, ...] = KINDS) -> tup
         for role, sentence in sentences:
             tokens = TOKEN.findall(sentence)
             words.update("w:" + t for t in tokens)
-            words.update(f"b:{a} {b}" for a, b in zip(tokens, tokens[1:]))
+            words.update(f"b:{a} {b}" for a, b in zip(tokens, tokens[1:], strict=False))
             if role == "title":
                 words.update("t:" + t for t in tokens)
         slots = np.array(sorted({_slot(w) for w in words}), np.int64)
@@ -141,75 +142,3 @@ def features(frame: Frame, rules: Stance, kinds: tuple[str, ...] = KINDS) -> tup
     if not columns:
         return np.zeros(0, np.int64), np.zeros(0)
     return np.concatenate(columns), np.concatenate(values)
-
-
-@dataclasses.dataclass(frozen=True)
-class Model:
-    """Weights (DIMENSIONS x 3, in STANCES order), the feature kinds they read, and the
-    variant: ``threshold`` (the model's label only at or above this probability) and
-    ``scope`` ("all", or "asserts-reports": only choosing between those two when the rules
-    say one of them)."""
-
-    weights: np.ndarray
-    kinds: tuple[str, ...]
-    threshold: float = 0.0
-    scope: str = "all"
-    version: int = FEATURE_VERSION
-
-    def probabilities(self, frame: Frame, rules: Stance) -> np.ndarray:
-        columns, values = features(frame, rules, self.kinds)
-        scores = values @ self.weights[columns]
-        scores = np.exp(scores - scores.max())
-        return scores / scores.sum()
-
-    def save(self, path: Path) -> None:
-        with path.open("wb") as out:  # np.savez_compressed stores no timestamps: bit for bit
-            np.savez_compressed(out, weights=self.weights.astype(np.float32), kinds=np.array(self.kinds),
-                                threshold=np.float64(self.threshold), scope=np.array(self.scope),
-                                version=np.int64(self.version))
-
-
-def load_model(path: Path = MODEL_FILE) -> Model:
-    with np.load(path) as data:
-        return Model(data["weights"].astype(np.float64), tuple(str(k) for k in data["kinds"]),
-                     float(data["threshold"]), str(data["scope"]), int(data["version"]))
-
-
-@lru_cache(maxsize=1)
-def shipped_model() -> Model | None:
-    """The shipped weights, loaded once per process (None when absent or of another
-    feature version: the rules then read alone)."""
-    if not MODEL_FILE.exists():
-        return None
-    model = load_model(MODEL_FILE)
-    return model if model.version == FEATURE_VERSION else None
-
-
-def decide(frame: Frame, rules: Stance, probabilities: np.ndarray, threshold: float = 0.0,
-           scope: str = "all") -> str | None:
-    """The label the variant picks, or None to keep the rules'."""
-    candidates = list(STANCES)
-    if scope == "asserts-reports":
-        if rules.stance not in ("asserts", "reports"):
-            return None
-        candidates = ["asserts", "reports"]
-    best = max(candidates, key=lambda label: probabilities[STANCES.index(label)])
-    share = probabilities[STANCES.index(best)] / sum(probabilities[STANCES.index(c)] for c in candidates)
-    return best if share >= threshold and best != rules.stance else None
-
-
-def revise(frame: Frame, rules: Stance, model: Model) -> Stance:
-    """The rules' Stance, or the model's label with its evidence sentence and speaker."""
-    probabilities = model.probabilities(frame, rules)
-    label = decide(frame, rules, probabilities, model.threshold, model.scope)
-    if label is None:
-        return rules
-    probability = float(probabilities[STANCES.index(label)])
-    chosen = next(((role, sentence, reading) for role, sentence, reading in frame.readings
-                   if reading.label == label and (reading.has_term or label == "disputes")), None)
-    if chosen is None:  # no sentence reads as the label: the first claim sentence carries it
-        role, sentence, reading = next(((p, s, r) for p, s, r in frame.readings if r.has_term), frame.readings[0])
-        chosen = role, sentence, dataclasses.replace(reading, label=label)
-    stance = labelled(frame, *chosen, label, probability)
-    cues = [*stance.evidence.get("cues", []), f"model {probability:.2f} (rules: {rules.stance})"]
-    return dataclasses.replace(stance, evidence={**stance.evidence, "cues": cues})
