@@ -211,7 +211,7 @@ def table(rows: list[dict], held: dict[str, dict[str, list]], out=sys.stdout) ->
                 wins[m] += right > sum(r["gold"] == label for r, label in zip(test, held[split]["rules"], strict=True))
         print(f"{split:<10}{len(test):>5}" + "".join(f"{c:>14}" for c in cells) + "   " + " / ".join(recalls), file=out)
     n = pooled["rules"]["n"]
-    print(f"{'pooled':<10}{n:>5}" + "".join(f"{pooled[m]['right']:>4} ({pooled[m]['right'] / n:.3f})" for m in methods)
+    print(f"{'pooled':<10}{n:>5}" + "".join(f"{pooled[m]['right']:>6} ({pooled[m]['right'] / n:.3f})" for m in methods)
           + "   " + " / ".join(f"{pooled[m]['disputes_right'] / max(pooled[m]['disputes'], 1):.2f}" for m in methods),
           file=out)
     for m in VARIANTS:
