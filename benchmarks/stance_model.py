@@ -195,7 +195,7 @@ def table(rows: list[dict], held: dict[str, dict[str, list]], out=sys.stdout) ->
     print(f"\n{'held out':<10}{'n':>5}" + "".join(f"{m:>14}" for m in methods) + "   disputes recall (rules / "
           + " / ".join(VARIANTS) + ")", file=out)
     pooled: dict[str, Counter] = {m: Counter() for m in methods}
-    wins = Counter()
+    wins: Counter = Counter()
     for split in SPLITS:
         test = [r for r in rows if r["split"] == split]
         cells, recalls = [], []
@@ -218,7 +218,7 @@ def table(rows: list[dict], held: dict[str, dict[str, list]], out=sys.stdout) ->
         gain = (pooled[m]["right"] - pooled["rules"]["right"]) / n
         print(f"  {m:<13} beats the rules on {wins[m]} of 4 held-out splits, pooled {gain * 100:+.1f} points"
               f" -> gate {'PASSES' if wins[m] >= 3 and gain >= 0.02 else 'fails'}", file=out)
-    confusion = {m: Counter() for m in methods}
+    confusion: dict[str, Counter] = {m: Counter() for m in methods}
     for split in SPLITS:
         test = [r for r in rows if r["split"] == split]
         for m in methods:
