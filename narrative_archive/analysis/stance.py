@@ -94,7 +94,22 @@ class Reading:
     endorsed: bool = False  # the outlet vouches for its source ("CNN has confirmed that ...")
 
 
-def classify_stance(
+@dataclass(frozen=True)
+class Frame:
+    """What the rules read of one mention, before any label is chosen: the language, the
+    sentences read ((role, sentence, Reading): the headline, the lead, the body around the
+    matched terms) and the reading that frames the article ((role, sentence, Reading,
+    confidence), None when nothing is read). analysis.trained reads its features here."""
+
+    language: str
+    cues: LanguageCues
+    stems: tuple[str, ...]
+    readings: list[tuple[str, str, Reading]]
+    decided: tuple[str, str, Reading, float] | None
+    reason: str | None
+
+
+def read_frame(
     title: str | None,
     text: str | None,
     terms: Iterable[str] | str | None,
@@ -102,13 +117,9 @@ def classify_stance(
     language: str | None = None,
     *,
     max_sentences: int = MAX_SENTENCES,
-) -> Stance:
-    """The stance of an article towards a claim, read by its frame: headline, lead, body.
-
-    ``terms`` are the words full-text search highlighted (a list, or the JSON list stored in
-    mentions.terms); ``cues`` comes from load_cues() (default: the shipped lists);
-    ``language`` picks the cue lists (guessed from the script when missing or unknown).
-    """
+) -> Frame | Stance:
+    """The rules' reading of a mention (a Frame), or the null Stance when there is nothing
+    to read. classify_stance's arguments."""
     for name, value in (("title", title), ("text", text)):
         if value is not None and not isinstance(value, str):
             raise TypeError(f"classify_stance: {name} must be a str or None, not {type(value).__name__}")
@@ -127,7 +138,41 @@ def classify_stance(
     decided = _decide(readings, bool(reason), stems)
     if decided is None:
         return Stance(None, 0.0, {}, "no sentence to read", language)
-    role, sentence, reading, confidence = decided
+    return Frame(language, lc, stems, readings, decided, reason)
+
+
+def classify_stance(
+    title: str | None,
+    text: str | None,
+    terms: Iterable[str] | str | None,
+    cues: Mapping[str, LanguageCues] | None = None,
+    language: str | None = None,
+    *,
+    max_sentences: int = MAX_SENTENCES,
+) -> Stance:
+    """The stance of an article towards a claim, read by its frame: headline, lead, body.
+
+    ``terms`` are the words full-text search highlighted (a list, or the JSON list stored in
+    mentions.terms); ``cues`` comes from load_cues() (default: the shipped lists);
+    ``language`` picks the cue lists (guessed from the script when missing or unknown).
+    """
+    frame = read_frame(title, text, terms, cues, language, max_sentences=max_sentences)
+    if isinstance(frame, Stance):
+        return frame
+    return rules_stance(frame)
+
+
+def rules_stance(frame: Frame) -> Stance:
+    """The rules' label of a Frame, with its evidence sentence and speaker."""
+    assert frame.decided is not None
+    role, sentence, reading, confidence = frame.decided
+    return labelled(frame, role, sentence, reading, reading.label, confidence)
+
+
+def labelled(frame: Frame, role: str, sentence: str, reading: Reading, label: str,
+             confidence: float) -> Stance:
+    """``label`` with ``sentence`` (read as ``reading``) as its evidence, and its speaker."""
+    lc, stems, readings, reason = frame.cues, frame.stems, frame.readings, frame.reason
     kind, speaker_name = _speaker(sentence, reading, lc, stems, role == "title")
     if kind == "outlet" and role == "title" and reading.label == "disputes":
         # a headline compresses its speaker away ("Claims of Tehran's aid to Taliban denied",
@@ -140,7 +185,7 @@ def classify_stance(
                 break
     evidence = {"sentence": sentence, "cues": reading.cues, "frame": role}
     confidence = round(confidence * (0.5 if reason else 1.0), 2)
-    return Stance(reading.label, confidence, evidence, reason, language, kind, speaker_name)
+    return Stance(label, confidence, evidence, reason, frame.language, kind, speaker_name)
 
 
 def _speaker(sentence: str, reading: Reading, lc: LanguageCues, stems, title: bool):
