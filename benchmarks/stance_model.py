@@ -49,13 +49,13 @@ VARIANTS = {"model": ("all", False), "threshold": ("all", True), "ar": ("asserts
 ITERATIONS = 300
 
 
-def capture(text_dir: Path, labels: Path = LABELS) -> list[dict]:
-    """The stance inputs of every matched labelled mention of the four splits."""
+def capture(text_dir: Path, labels: Path = LABELS, splits: tuple[str, ...] = SPLITS) -> list[dict]:
+    """The stance inputs of every matched labelled mention of `splits` (the four tuned ones)."""
     narratives = load_narratives(DEFAULT_CONFIG_DIR / "narratives.yml", fts.check_query)
     by_id = {n.id: n for n in narratives}
     reader = Reader(narratives, analyse=False)
     mentions = []
-    for split in SPLITS:
+    for split in splits:
         for record in load_labels(labels, split):
             if record["split"] != split:
                 continue
@@ -229,6 +229,24 @@ def table(rows: list[dict], held: dict[str, dict[str, list]], out=sys.stdout) ->
                                         for g in STANCES), file=out)
 
 
+def judge(rows: list[dict], unseen: list[dict], out=sys.stdout) -> None:
+    """Each variant as --train-out would ship it (chosen by leave-one-split-out over the four
+    splits, trained on all four), scored beside the rules on an unseen split."""
+    chosen = choose(rows, SPLITS, out)
+    gold = np.array([STANCES.index(r["gold"]) for r in rows])
+    print(f"\n{unseen[0]['split'] if unseen else 'unseen'}: {len(unseen)} matched labelled mentions", file=out)
+    results = {"rules": [r["rules"] for r in unseen]}
+    for variant, (kinds, l2, threshold) in chosen.items():
+        weights = train(matrix(rows, kinds), gold, l2)
+        results[variant] = labels_of(unseen, probabilities(matrix(unseen, kinds), weights),
+                                     VARIANTS[variant][0], threshold)
+    for method, labels in results.items():
+        right = sum(r["gold"] == label for r, label in zip(unseen, labels, strict=True))
+        disputes = [label for r, label in zip(unseen, labels, strict=True) if r["gold"] == "disputes"]
+        print(f"  {method:<13}{right:>5} ({right / max(len(unseen), 1):.3f})   disputes recall "
+              f"{disputes.count('disputes') / max(len(disputes), 1):.2f}", file=out)
+
+
 def save(path: Path, weights: np.ndarray, kinds: tuple[str, ...], threshold: float, scope: str) -> None:
     """Weights as float32 .npz with what reads them; np.savez_compressed writes no timestamp,
     so the same training writes the same bytes."""
@@ -244,6 +262,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--cache", type=Path, help="pickle of the captured mentions (outside the repository)")
     parser.add_argument("--train-out", type=Path, help="train on all four splits and write the weights here")
     parser.add_argument("--variant", choices=tuple(VARIANTS), default="threshold")
+    parser.add_argument("--judge", choices=("blind2",),
+                        help="train every variant on the four splits and score it once on this unseen split")
     args = parser.parse_args(argv)
     started = time.perf_counter()
     if args.cache and args.cache.exists():
@@ -262,6 +282,9 @@ def main(argv: list[str] | None = None) -> None:
         save(args.train_out, weights, kinds, threshold, VARIANTS[args.variant][0])
         print(f"{args.variant}: {'+'.join(kinds)}, l2 {l2:g}, threshold {threshold:g} -> {args.train_out}"
               f" ({args.train_out.stat().st_size} bytes)")
+        return
+    if args.judge:
+        judge(rows, readings(capture(args.dir, splits=(args.judge,))))
         return
     held = gate(rows)
     table(rows, held)
