@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Protocol
 
 from narrative_archive import ftsgate
@@ -163,12 +163,15 @@ class NarrativeMatcher:
         """The ids of the narratives whose query matches this title and text."""
         return list(self.snippets(title, text, snippets=False))
 
-    def snippets(self, title: str | None, text: str | None,
-                 snippets: bool = True) -> dict[str, str | None]:
+    def snippets(self, title: str | None, text: str | None, snippets: bool = True,
+                 wanted: Callable[[str, Mapping[str, str | None]], bool] | None = None,
+                 ) -> dict[str, str | None]:
         """{narrative id: snippet} of every narrative whose query matches this title and
         text, in the narratives' order; the snippet is what the archive's snippet() would
         give for the article (SNIPPET_SQL), cut from highlight() where snippet() hits FTS5's
-        bug (FIELD_NOTES). With snippets=False only the ids count (values are None)."""
+        bug (FIELD_NOTES). With snippets=False only the ids count (values are None).
+        `wanted(id, found so far)`, when given, is asked before a narrative's query is
+        evaluated: False leaves it out (a cheaper test first: match.claim's rules)."""
         found: dict[str, str | None] = {}
         self.conn.execute("BEGIN")
         try:
@@ -179,6 +182,8 @@ class NarrativeMatcher:
                           self._offsets)
             for narrative, query, parts in zip(self.narratives, self.queries, self.parts,
                                                strict=True):
+                if wanted is not None and not wanted(narrative.id, found):
+                    continue
                 passes = (member for part, members in parts
                           for member in ([part] if members is None else members.passing(words)))
                 if len(parts) == 1 and parts[0][0] == query and \

@@ -10,6 +10,7 @@ from bisect import bisect_left
 
 import pytest
 
+from narrative_archive import fts
 from narrative_archive.match import claim
 
 from .test_claim import IRAN, PAKISTAN, RUSSIA
@@ -148,3 +149,25 @@ def test_sentence_spans_are_the_split_pieces():
         text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 16)))
         assert [text[start:end] for start, end in claim.sentence_spans(text)] \
             == claim._SENTENCE.split(text), repr(text)
+
+
+def test_the_crawl_reads_the_rule_before_the_candidate_query(default_narratives):
+    """claim.read (the crawl's Reader and an import's) evaluates a candidate query only
+    where the rule holds: the same narratives and snippets as every candidate query first,
+    then the rules (claim.confirmed), over texts that name the three rules' words in every
+    order, some matching the narratives' own queries too."""
+    by_id = {n.id: n for n in default_narratives}
+    matcher = fts.NarrativeMatcher([*default_narratives, *claim.candidates(default_narratives)])
+    rng = random.Random("claim-read-order")
+    lists = [{key: list(value) for key, value in by_id[i].claim} for i in (PAKISTAN, RUSSIA, IRAN)]
+    by_claim = 0
+    for case in range(300):
+        shapes = rng.sample(lists, rng.randint(1, 3))
+        title = sentence_of(shapes[0], rng) if rng.random() < 0.3 else None
+        text = " ".join(text_of(shape, rng) for shape in shapes)
+        language = rng.choice(LANGUAGES)
+        snippets = matcher.snippets(title, text)
+        expected = claim.confirmed(by_id, snippets, title, text, language)
+        assert claim.read(matcher, by_id, title, text, language) == expected, (case, text)
+        by_claim += any(i not in snippets for i in expected)
+    assert by_claim > 10  # articles that only the claim rules match are read

@@ -70,8 +70,8 @@ class Reader:
                  language: str | None) -> dict[str, MentionReading]:
         """{narrative id: (snippet, terms, stance)} for every narrative that matches."""
         found = {}
-        for narrative_id, snippet in claim.confirmed(
-                self.by_id, self.matcher.snippets(title, text), title, text, language).items():
+        for narrative_id, snippet in claim.read(
+                self.matcher, self.by_id, title, text, language).items():
             terms = marked_terms(snippet)
             stance = mention_stance(self.by_id[narrative_id], (title, text, language), terms)
             found[narrative_id] = (snippet, terms, stance)
