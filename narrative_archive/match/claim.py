@@ -40,9 +40,12 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 from narrative_archive.config import Narrative
-from narrative_archive.fts import NarrativeMatcher
+
+if TYPE_CHECKING:  # read() only calls it
+    from narrative_archive.fts import NarrativeMatcher
 
 # the characters of a word: letters, digits and the marks of Indic and Arabic scripts (which
 # the regex module's \w leaves out), and the zero-width non-joiner of Persian words
