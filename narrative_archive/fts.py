@@ -10,8 +10,10 @@ words at ingest, in a rematch, in `check` and in Datasette's search box.
 from __future__ import annotations
 
 import json
+import os
 import re
 import sqlite3
+import threading
 from collections.abc import Callable, Iterable, Mapping
 from typing import Protocol
 
@@ -29,19 +31,28 @@ def query_gate(query: str) -> Gate | None:
     return ftsgate.query_gate(query, tokenize)
 
 
+_tokenizers = threading.local()
+
+
 def tokenize(texts: list[str]) -> list[list[str]]:
-    """Each text as the archive's tokenizer splits and stems it."""
-    conn = memory_index()
+    """Each text as the archive's tokenizer splits and stems it (in one in-memory index a
+    thread and process, the rows rolled back: a matcher's set-up tokenizes each query part
+    apart, and a new index each time was a third of it)."""
+    conn = getattr(_tokenizers, "conn", None)
+    if conn is None or _tokenizers.pid != os.getpid():  # no connection across a fork
+        conn = memory_index()
+        conn.execute("CREATE VIRTUAL TABLE temp.i USING fts5vocab(main, articles_fts, 'instance')")
+        _tokenizers.conn, _tokenizers.pid = conn, os.getpid()
+    conn.execute("BEGIN")
     try:
         conn.executemany("INSERT INTO articles_fts (rowid, title, text) VALUES (?, '', ?)",
                          list(enumerate(texts, 1)))
-        conn.execute("CREATE VIRTUAL TABLE temp.i USING fts5vocab(main, articles_fts, 'instance')")
         found: list[list[tuple[int, str]]] = [[] for _ in texts]
         for term, doc, _column, offset in conn.execute("SELECT term, doc, col, offset FROM temp.i"):
             found[doc - 1].append((offset, term))
         return [[term for _, term in sorted(tokens)] for tokens in found]
     finally:
-        conn.close()
+        conn.execute("ROLLBACK")
 
 
 def fts_table_sql(name: str = "articles_fts", content: str | None = None,

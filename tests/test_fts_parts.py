@@ -126,3 +126,18 @@ def test_part_by_part_matches_and_snippets_are_the_whole_querys(narratives):
     # the snippet() bug's fallback (highlight) is reached, and cut the same
     bug = fts.NarrativeMatcher([BUG])
     assert bug.snippets(None, " ".join(BUG_ROWS)) == whole_query(bug, None, " ".join(BUG_ROWS))
+
+
+def test_tokenize_keeps_no_rows_between_calls_and_answers_in_any_thread():
+    """fts.tokenize reuses one in-memory index a thread (a matcher's set-up calls it once a
+    query part): each call's rows are rolled back, so no text leaks into the next answer."""
+    import threading
+
+    assert fts.tokenize(["Russia is arming", "taliban's"]) == [["russia", "is", "arm"], ["taliban", "s"]]
+    assert fts.tokenize(["weapons"]) == [["weapon"]]
+    assert fts._tokenizers.conn.execute("SELECT count(*) FROM articles_fts").fetchone() == (0,)
+    answers = []
+    thread = threading.Thread(target=lambda: answers.append(fts.tokenize(["arming", ""])))
+    thread.start()
+    thread.join()
+    assert answers == [[["arm"], []]]
