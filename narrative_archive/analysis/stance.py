@@ -99,7 +99,7 @@ class Frame:
     """What the rules read of one mention, before any label is chosen: the language, the
     sentences read ((role, sentence, Reading): the headline, the lead, the body around the
     matched terms) and the reading that frames the article ((role, sentence, Reading,
-    confidence), None when nothing is read). analysis.trained reads its features here."""
+    confidence), None when nothing is read). benchmarks/stance_features.py reads its features here."""
 
     language: str
     cues: LanguageCues
