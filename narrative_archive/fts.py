@@ -281,13 +281,30 @@ def split_matches(rows: Iterable[tuple[int, str | None, str | None]],
     """Which of these (id, title, text) rows `query` matches in an in-memory index of their
     split text (split_cjk), each with its snippet cut from highlight(): how a rematch reads
     Chinese and Japanese articles, as the matcher did at ingest. sqlite3.Error if it fails."""
+    return memory_matches(rows, query, split=True)
+
+
+def memory_matches(rows: Iterable[tuple[int, str | None, str | None]], query: str,
+                   split: bool = False) -> dict[int, str | None]:
+    """{id: snippet} of these (id, title, text) rows that `query` matches, from an
+    in-memory index of them alone (the archive's table and tokenizer): snippet() as the
+    archive's scan cuts it, else cut from highlight() where snippet()'s bug stops it
+    (FIELD_NOTES). `split`: the text split as split_cjk does, the snippet from highlight()."""
     conn = memory_index()
     try:
         conn.executemany("INSERT INTO articles_fts (rowid, title, text) VALUES (?, ?, ?)",
-                         [(i, split_cjk(title), split_cjk(text)) for i, title, text in rows])
-        return {row[0]: unsplit_cjk(best_excerpt(row[1:])) for row in conn.execute(
-            f"SELECT rowid, {HIGHLIGHT_SQL} FROM articles_fts WHERE articles_fts MATCH ?",
-            [cjk_query(query)])}
+                         [(i, split_cjk(title), split_cjk(text)) for i, title, text in rows]
+                         if split else rows)
+        if not split:
+            try:
+                return dict(conn.execute(f"SELECT rowid, {SNIPPET_SQL} FROM articles_fts"
+                                         " WHERE articles_fts MATCH ?", [query]).fetchall())
+            except sqlite3.DatabaseError:  # the snippet() bug: highlight() has none
+                pass
+        return {row[0]: unsplit_cjk(best_excerpt(row[1:])) if split else best_excerpt(row[1:])
+                for row in conn.execute(f"SELECT rowid, {HIGHLIGHT_SQL} FROM articles_fts"
+                                        " WHERE articles_fts MATCH ?",
+                                        [cjk_query(query) if split else query])}
     finally:
         conn.close()
 

@@ -141,3 +141,22 @@ def test_tokenize_keeps_no_rows_between_calls_and_answers_in_any_thread():
     thread.start()
     thread.join()
     assert answers == [[["arm"], []]]
+
+
+def test_memory_matches_cuts_the_snippets_the_matcher_does_even_where_snippet_fails():
+    """fts.memory_matches (a rematch's claim hits get their snippets from it): each row's
+    snippet is the one the crawl's matcher cuts for that article alone, through the snippet()
+    bug's highlight() fallback too; rows the query does not match are left out."""
+    rows = [(1, None, BUG_ROWS[0]), (2, "Kabul", "Moscow said nothing"), (3, None, BUG_ROWS[1])]
+    conn = fts.memory_index()  # these rows together are FIELD_NOTES' snippet() bug
+    conn.executemany("INSERT INTO articles_fts (rowid, title, text) VALUES (?, ?, ?)", rows)
+    with pytest.raises(sqlite3.DatabaseError):
+        conn.execute(f"SELECT {fts.SNIPPET_SQL} FROM articles_fts WHERE articles_fts MATCH ?",
+                     [BUG.query]).fetchall()
+    found = fts.memory_matches(rows, BUG.query)
+    assert set(found) == {1, 3}
+    whole = fts.NarrativeMatcher([Narrative(id="q", title="q", query=BUG.query)])
+    for article_id, title, text in rows:
+        if article_id in found:
+            assert found[article_id] == whole.snippets(title, text)["q"]
+    assert "<mark>" in found[1] and "<mark>" in found[3]

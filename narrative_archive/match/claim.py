@@ -372,25 +372,15 @@ def read(matcher: NarrativeMatcher, narratives: Mapping[str, Narrative], title: 
     query evaluated only where its narrative's query did not match and its rule holds:
     the rule (a pure function, tens of µs) is far cheaper than a candidate query and its
     snippet in the matcher's index, and rejects most articles that name the actor."""
-    held: dict[str, bool] = {}
-
     def wanted(key: str, found: Mapping[str, str | None]) -> bool:
         narrative_id = key.removesuffix(CANDIDATES)
         if key == narrative_id:
             return True
-        if narrative_id in found or narrative_id not in narratives:
-            return False
-        claim_rule = rule(narratives[narrative_id])
-        held[narrative_id] = claim_rule is not None and claim_rule.matches(title, text, language)
-        return held[narrative_id]
-    snippets = matcher.snippets(title, text, wanted=wanted)
-    found = {key: value for key, value in snippets.items() if not key.endswith(CANDIDATES)}
-    for key, snippet in snippets.items():
-        narrative_id = key.removesuffix(CANDIDATES)
-        if key != narrative_id and narrative_id not in found and held.get(narrative_id):
-            found[narrative_id] = snippet
-    return {narrative_id: found[narrative_id] for narrative_id in narratives
-            if narrative_id in found}
+        claim_rule = rule(narratives[narrative_id]) if narrative_id in narratives else None
+        return narrative_id not in found and claim_rule is not None \
+            and claim_rule.matches(title, text, language)
+    return confirmed(narratives, matcher.snippets(title, text, wanted=wanted), title, text,
+                     language)
 
 
 def confirmed(narratives: Mapping[str, Narrative], snippets: Mapping[str, str | None],

@@ -16,7 +16,7 @@ from narrative_archive.fts import (
     SNIPPET_SQL,
     best_excerpt,
     marked_terms,
-    memory_index,
+    memory_matches,
     split_matches,
 )
 from narrative_archive.store.db import transaction
@@ -256,7 +256,7 @@ def _claim_hits(db: sqlite_utils.Database, candidates: str,
     In a topical archive nearly every article is a candidate and few hold the claim: the
     scan only lists the candidates (a scan computing snippets loads every candidate's
     positions: most of its cost), and the accepted ones get theirs from an in-memory index
-    of their own (fts.memory_index: the archive's table and tokenizer, so FTS5 cuts the
+    of their own (fts.memory_matches: the archive's table and tokenizer, so FTS5 cuts the
     snippet the archive's scan would; a Chinese or Japanese article keeps the one its
     split reading gave)."""
     db.conn.execute("DROP TABLE IF EXISTS temp.hits_query")
@@ -283,32 +283,10 @@ def _claim_hits(db: sqlite_utils.Database, candidates: str,
                     " (SELECT article_id FROM temp.claim_hits)")
     db.conn.executemany("UPDATE temp.hits SET snippet = ? WHERE article_id = ?",
                         [(snippet, article_id) for article_id, snippet
-                         in _memory_snippets(unsnipped, candidates).items()])
+                         in memory_matches(unsnipped, candidates).items()])
     db.conn.execute("INSERT INTO temp.hits SELECT article_id, snippet FROM temp.hits_query")
     db.conn.execute("DROP TABLE temp.hits_query")
     db.conn.execute("DROP TABLE temp.claim_hits")
-
-
-def _memory_snippets(rows: list[tuple[int, str | None, str | None]],
-                     query: str) -> dict[int, str | None]:
-    """{article id: snippet} of these (id, title, text) rows for `query`, from an in-memory
-    index of them alone (snippet(), else cut from highlight() where its bug stops it)."""
-    if not rows:
-        return {}
-    conn = memory_index()
-    try:
-        conn.executemany("INSERT INTO articles_fts (rowid, title, text) VALUES (?, ?, ?)", rows)
-        try:
-            return dict(conn.execute(f"SELECT rowid, {SNIPPET_SQL} FROM articles_fts"
-                                     " WHERE articles_fts MATCH ?", [query]).fetchall())
-        except sqlite3.DatabaseError as error:
-            logger.info("snippet() failed over the claim's hits (%s): cut from highlight()",
-                        error)
-            return {row[0]: best_excerpt(row[1:]) for row in conn.execute(
-                f"SELECT rowid, {HIGHLIGHT_SQL} FROM articles_fts WHERE articles_fts MATCH ?",
-                [query])}
-    finally:
-        conn.close()
 
 
 def _cjk_hits(db: sqlite_utils.Database, query: str, batch: int = 200) -> None:
