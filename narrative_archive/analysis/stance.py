@@ -166,12 +166,6 @@ def rules_stance(frame: Frame) -> Stance:
     """The rules' label of a Frame, with its evidence sentence and speaker."""
     assert frame.decided is not None
     role, sentence, reading, confidence = frame.decided
-    return labelled(frame, role, sentence, reading, reading.label, confidence)
-
-
-def labelled(frame: Frame, role: str, sentence: str, reading: Reading, label: str,
-             confidence: float) -> Stance:
-    """``label`` with ``sentence`` (read as ``reading``) as its evidence, and its speaker."""
     lc, stems, readings, reason = frame.cues, frame.stems, frame.readings, frame.reason
     kind, speaker_name = _speaker(sentence, reading, lc, stems, role == "title")
     if kind == "outlet" and role == "title" and reading.label == "disputes":
@@ -185,7 +179,7 @@ def labelled(frame: Frame, role: str, sentence: str, reading: Reading, label: st
                 break
     evidence = {"sentence": sentence, "cues": reading.cues, "frame": role}
     confidence = round(confidence * (0.5 if reason else 1.0), 2)
-    return Stance(label, confidence, evidence, reason, frame.language, kind, speaker_name)
+    return Stance(reading.label, confidence, evidence, reason, frame.language, kind, speaker_name)
 
 
 def _speaker(sentence: str, reading: Reading, lc: LanguageCues, stems, title: bool):
