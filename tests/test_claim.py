@@ -1,11 +1,13 @@
 """A narrative's claim rule (match.claim): the accused as the act's subject in one sentence,
 read the same way by the crawl's Reader, a rematch and `check`."""
 
+from concurrent.futures import ProcessPoolExecutor
+
 import pytest
 
 from narrative_archive import fts, store
 from narrative_archive.config import ConfigError, load_narratives
-from narrative_archive.match import claim, narratives
+from narrative_archive.match import claim, narratives, workers
 from narrative_archive.match.coverage import check_narrative
 from narrative_archive.match.reading import Reader
 from tests.conftest import article
@@ -362,3 +364,64 @@ def test_a_rematch_of_a_topical_archive_finds_the_one_claim_the_crawl_found(db,
     db.execute("DELETE FROM mentions WHERE narrative_id = ?", [PAKISTAN])
     assert narratives.rematch(db, pakistan) == {"matched": 1, "added": 1, "removed": 0}
     assert mentions() == crawled
+
+
+class _CountingPool(ProcessPoolExecutor):
+    """A real process pool that counts the tasks it is given."""
+
+    tasks = 0
+
+    def map(self, fn, *iterables, **kwargs):
+        lists = [list(iterable) for iterable in iterables]
+        self.tasks += len(lists[0])
+        return super().map(fn, *lists, **kwargs)
+
+
+def test_a_rematch_reads_its_candidates_in_worker_processes(db, default_narratives,
+                                                            monkeypatch):
+    """With its candidates read by worker processes (each through its own connection to
+    the archive file, in chunks), a rematch keeps the crawl's mentions, snippets and terms,
+    and from an empty start adds them again."""
+    pakistan = next(n for n in default_narratives if n.id == PAKISTAN)
+    reader = Reader([pakistan], analyse=False)
+    texts = [(f"https://example.com/far/{n}", f"Border report {n}",
+              "Pakistan reopened the Torkham crossing on Monday. Aid agencies help families"
+              " in Kabul. The Taliban named a governor.", "en") for n in range(30)]
+    texts += [(url, title, text, language) for url, title, text, language, _ in ARTICLES]
+    for url, title, text, language in texts:
+        article_id, _ = store.save_article(db, article(url, text, title=title,
+                                                       language=language), "example-news")
+        narratives.match_article(db, article_id, [pakistan],
+                                 reader.mentions(title, text, language))
+
+    def mentions():
+        return sorted(db.execute(
+            "SELECT a.url, m.snippet, m.terms FROM mentions m JOIN articles a"
+            " ON a.id = m.article_id WHERE m.narrative_id = ?", [PAKISTAN]).fetchall())
+    crawled = mentions()
+    assert [row[0] for row in crawled] == sorted(url for url, *_, hit in ARTICLES if hit)
+    monkeypatch.setattr(workers, "PARALLEL_CANDIDATES", 1)
+    monkeypatch.setattr(workers, "CHUNK", 4)
+    with _CountingPool(2) as pool:
+        assert narratives.rematch(db, pakistan, pool) == {"matched": 3, "added": 0, "removed": 0}
+        assert mentions() == crawled
+        db.execute("DELETE FROM mentions WHERE narrative_id = ?", [PAKISTAN])
+        assert narratives.rematch(db, pakistan, pool) == {"matched": 3, "added": 3, "removed": 0}
+        assert mentions() == crawled
+    assert pool.tasks >= 2 * 8  # 30-odd candidates, 4 a task, in each rematch
+
+
+def test_candidates_are_read_here_where_workers_would_not_see_the_archive(db, default_narratives,
+                                                                         tmp_path):
+    """An in-memory archive, or a connection inside a transaction (its writes uncommitted),
+    reads its candidates in its own process; so does a narrative without a claim rule."""
+    pakistan = next(n for n in default_narratives if n.id == PAKISTAN)
+    plain = next(n for n in default_narratives if not n.claim)
+    pool = workers.Workers()
+    assert pool.read(db, pakistan) is not None
+    assert pool.read(db, plain) is None
+    assert pool.read(store.open_db(":memory:"), pakistan) is None
+    with store.transaction(db):
+        assert pool.read(db, pakistan) is None
+    assert pool.read(db, pakistan)(list(range(10))) is None  # too few to start a pool
+    assert pool.own is None

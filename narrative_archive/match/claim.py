@@ -238,7 +238,7 @@ def sentences(text: str) -> list[str]:
 
 
 @lru_cache(maxsize=64)
-def _compiled(claim: tuple) -> ClaimRule | None:
+def compiled(claim: tuple) -> ClaimRule | None:
     lists = dict(claim)
     patterns = {role: _pattern(lists.get(role, ())) for role in ROLES}
     if not (patterns["actor"] and patterns["act"] and patterns["target"]):
@@ -296,7 +296,7 @@ class FirstWords:
 
 def rule(narrative: Narrative) -> ClaimRule | None:
     """The narrative's claim rule, or None when it has no `claim:` key."""
-    return _compiled(narrative.claim) if narrative.claim else None
+    return compiled(narrative.claim) if narrative.claim else None
 
 
 def _fts_term(term: str) -> str:

@@ -29,6 +29,7 @@ from narrative_archive.fts import marked_terms as marked_terms
 from narrative_archive.match import claim
 from narrative_archive.match.reading import MentionReading, Reader
 from narrative_archive.match.reading import mention_stance as mention_stance
+from narrative_archive.match.workers import Workers
 from narrative_archive.store import narrative_version as narrative_version
 from narrative_archive.store import now
 from narrative_archive.store import save_narratives as save_narratives
@@ -70,18 +71,27 @@ def match_article(
 
 
 def rematch(db: sqlite_utils.Database, narrative: Narrative,
-            executor: Executor | None = None) -> dict[str, int]:
+            executor: Executor | None = None, workers: Workers | None = None) -> dict[str, int]:
     """Re-evaluate one narrative over the whole archive in SQL.
 
     Mentions the query no longer matches are deleted; new ones are added; kept
     ones get the current version and a fresh snippet but keep their matched_at.
-    Returns {"matched", "added", "removed"}.
+    The claim rule's candidates are read by `workers` (match.workers: `executor`'s
+    processes, or a pool of their own for a large archive). Returns {"matched", "added",
+    "removed"}.
     """
-    version = narrative_version(db, narrative.id)
-    claim_rule, candidates = claim.rule(narrative), claim.candidate_query(narrative)
-    counts = store.rematch_mentions(
-        db, narrative.id, narrative.match_query, version,
-        (candidates, claim_rule.matches) if claim_rule and candidates else None)
+    own = workers is None
+    workers = workers or Workers(executor)
+    try:
+        version = narrative_version(db, narrative.id)
+        claim_rule, candidates = claim.rule(narrative), claim.candidate_query(narrative)
+        counts = store.rematch_mentions(
+            db, narrative.id, narrative.match_query, version,
+            (candidates, claim_rule.matches) if claim_rule and candidates else None,
+            read=workers.read(db, narrative))
+    finally:
+        if own:
+            workers.close()
     # New and changed mentions get their stance after the SQL step, in bounded batches
     # (each its own transaction); one interrupted here is pending for the next run.
     analysis.compute_stances(db, [narrative], [narrative.id], executor=executor)
@@ -91,15 +101,20 @@ def rematch(db: sqlite_utils.Database, narrative: Narrative,
 def rematch_many(db: sqlite_utils.Database, narratives: Iterable[Narrative],
                  executor: Executor | None = None) -> dict[str, dict]:
     """rematch() each narrative; one that fails is logged and reported as {"error": message}
-    and the others still run. With an `executor` (worker processes) stances are read there."""
+    and the others still run. With an `executor` (worker processes) stances and claim
+    candidates are read there."""
     results: dict[str, dict] = {}
-    for narrative in narratives:
-        try:
-            results[narrative.id] = rematch(db, narrative, executor)
-        except (sqlite3.Error, KeyError) as error:
-            message = error.args[0] if isinstance(error, KeyError) and error.args else str(error)
-            logger.error("rematch of narrative %s failed: %s", narrative.id, message)
-            results[narrative.id] = {"error": message}
+    workers = Workers(executor)
+    try:
+        for narrative in narratives:
+            try:
+                results[narrative.id] = rematch(db, narrative, executor, workers)
+            except (sqlite3.Error, KeyError) as error:
+                message = error.args[0] if isinstance(error, KeyError) and error.args else str(error)
+                logger.error("rematch of narrative %s failed: %s", narrative.id, message)
+                results[narrative.id] = {"error": message}
+    finally:
+        workers.close()
     return results
 
 

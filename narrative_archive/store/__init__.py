@@ -42,6 +42,7 @@ from narrative_archive.store.articles import (
     save_article,
     save_articles_bulk,
     save_unmatched,
+    texts_by_id,
 )
 from narrative_archive.store.backfill import (
     backfill_cursor,
@@ -69,6 +70,7 @@ from narrative_archive.store.db import (
     COUNTED_TABLES,
     batches,
     disk_full,
+    file_path,
     file_schema_version,
     open_db,
     restore_backup,
@@ -186,6 +188,7 @@ __all__ = [
     "save_article",
     "save_articles_bulk",
     "save_unmatched",
+    "texts_by_id",
     "backfill_cursor",
     "finish_capture",
     "pending_captures",
@@ -207,6 +210,7 @@ __all__ = [
     "COUNTED_TABLES",
     "batches",
     "disk_full",
+    "file_path",
     "file_schema_version",
     "open_db",
     "restore_backup",

@@ -9,7 +9,7 @@ from typing import Any
 
 import sqlite_utils
 
-from narrative_archive.store.db import _json, transaction
+from narrative_archive.store.db import _json, reader, transaction
 from narrative_archive.times import now
 
 # --- articles --------------------------------------------------------------
@@ -290,6 +290,15 @@ def fts_deferred(db: sqlite_utils.Database) -> Iterator[None]:
     conn.execute("INSERT INTO articles_fts (rowid, title, text)"
                  " SELECT id, title, text FROM articles WHERE id > ?", [after])
     conn.execute("DELETE FROM fts_deferred")
+
+
+def texts_by_id(path: str, ids: list[int]) -> list[tuple[int, str | None, str | None, str | None]]:
+    """(id, title, text, language) of these articles, in id order, read through this
+    process's own read-only connection to the archive at `path` (db.reader): a worker
+    process reading its share of a rematch's candidates."""
+    return reader(path).execute(
+        "SELECT id, title, text, language FROM articles"
+        " WHERE id IN (SELECT value FROM json_each(?)) ORDER BY id", [_json(ids)]).fetchall()
 
 
 # --- an article's page ---------------------------------------------------------

@@ -34,6 +34,30 @@ def open_db(path: str | Path, migrate: bool = True,
 DISK_FULL_ERRNOS = (errno.ENOSPC, errno.EFBIG, errno.EDQUOT)
 
 
+def file_path(db: sqlite_utils.Database) -> str | None:
+    """The path of the archive's file, or None for an in-memory database."""
+    for _, name, path in db.conn.execute("PRAGMA database_list"):
+        if name == "main":
+            return path or None
+    return None
+
+
+_reader: tuple[str, sqlite3.Connection] | None = None
+
+
+def reader(path: str) -> sqlite3.Connection:
+    """This process's own read-only connection to the archive at `path` (a worker process
+    reading its share of a rematch; one kept, for the last path asked)."""
+    global _reader
+    if _reader is None or _reader[0] != path:
+        if _reader is not None:
+            _reader[1].close()
+        conn = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
+        conn.execute("PRAGMA query_only = ON")
+        _reader = (path, conn)
+    return _reader[1]
+
+
 def disk_full(error: BaseException | None) -> bool:
     """Whether `error` means the archive (or a file beside it) cannot be written any more:
     SQLite's "database or disk is full" or "disk I/O error", or an OSError of a full disk.

@@ -245,13 +245,18 @@ def _find_hits(db: sqlite_utils.Database, query: str, snippets: bool = True) -> 
 CJK_LANGUAGES = ("zh", "ja")
 # (candidate query, accept(title, text, language)): match.claim's second way to match
 Claim = tuple[str, Callable[[str | None, str | None, str | None], bool]]
+# the candidates (article ids, in order) accept takes, read elsewhere; None: not taken,
+# read them here
+Read = Callable[[list[int]], list[int] | None]
 
 
 def _claim_hits(db: sqlite_utils.Database, candidates: str,
                 accept: Callable[[str | None, str | None, str | None], bool],
-                batch: int = 200) -> None:
+                batch: int = 200, read: Read | None = None) -> None:
     """Add to temp.hits the articles `candidates` matches (with their snippets, found as
-    the query's are) that temp.hits lacks and `accept` reads as holding the claim.
+    the query's are) that temp.hits lacks and `accept` reads as holding the claim (or
+    `read`, which reads them in other processes: the archive as committed, which is
+    this connection's as long as it has written nothing).
 
     In a topical archive nearly every article is a candidate and few hold the claim: the
     scan only lists the candidates (a scan computing snippets loads every candidate's
@@ -264,16 +269,20 @@ def _claim_hits(db: sqlite_utils.Database, candidates: str,
     _find_hits(db, candidates, snippets=False)
     db.conn.execute("DELETE FROM temp.hits WHERE article_id IN"
                     " (SELECT article_id FROM temp.hits_query)")
-    cursor = db.conn.execute(
-        "SELECT h.article_id, a.title, a.text, a.language, h.snippet IS NULL FROM temp.hits h"
-        " JOIN articles a ON a.id = h.article_id ORDER BY h.article_id")
-    accepted, unsnipped = [], []
-    while rows := cursor.fetchmany(batch):
-        for article_id, title, text, language, no_snippet in rows:
-            if accept(title, text, language):
-                accepted.append((article_id,))
-                if no_snippet:
-                    unsnipped.append((article_id, title, text))
+    taken = None
+    if read is not None:
+        taken = read([row[0] for row in db.conn.execute(
+            "SELECT article_id FROM temp.hits ORDER BY article_id")])
+    if taken is not None:
+        accepted = [(article_id,) for article_id in taken]
+    else:
+        cursor = db.conn.execute(
+            "SELECT h.article_id, a.title, a.text, a.language FROM temp.hits h"
+            " JOIN articles a ON a.id = h.article_id ORDER BY h.article_id")
+        accepted = []
+        while rows := cursor.fetchmany(batch):
+            accepted += [(article_id,) for article_id, title, text, language in rows
+                         if accept(title, text, language)]
     # temp.hits has no index: one keyed table and one NOT IN, not a DELETE per rejected
     # article (each a scan of temp.hits: quadratic in the candidates)
     db.conn.execute("DROP TABLE IF EXISTS temp.claim_hits")
@@ -281,6 +290,9 @@ def _claim_hits(db: sqlite_utils.Database, candidates: str,
     db.conn.executemany("INSERT INTO temp.claim_hits VALUES (?)", accepted)
     db.conn.execute("DELETE FROM temp.hits WHERE article_id NOT IN"
                     " (SELECT article_id FROM temp.claim_hits)")
+    unsnipped = db.conn.execute(
+        "SELECT h.article_id, a.title, a.text FROM temp.hits h JOIN articles a"
+        " ON a.id = h.article_id WHERE h.snippet IS NULL ORDER BY h.article_id").fetchall()
     db.conn.executemany("UPDATE temp.hits SET snippet = ? WHERE article_id = ?",
                         [(snippet, article_id) for article_id, snippet
                          in memory_matches(unsnipped, candidates).items()])
@@ -304,21 +316,23 @@ def _cjk_hits(db: sqlite_utils.Database, query: str, batch: int = 200) -> None:
 
 
 def rematch_mentions(db: sqlite_utils.Database, narrative_id: str, query: str,
-                     version: int, claim: Claim | None = None) -> dict[str, int]:
+                     version: int, claim: Claim | None = None,
+                     read: Read | None = None) -> dict[str, int]:
     """Make the narrative's mentions those its query matches now, set based (one
     INSERT ... SELECT): mentions no longer matched are deleted, new ones added, kept
     ones get `version` and a fresh snippet but keep their matched_at (their stance is
     computed again when their matched words changed; one that nothing changed is not
     rewritten). `claim` is the narrative's second way to match (match.claim): (candidate
     query, accept(title, text, language)): an article the query does not match and the
-    candidate query does is a hit when accept says so. Returns {"matched", "added",
-    "removed"}."""
+    candidate query does is a hit when accept says so; `read` reads those candidates
+    elsewhere (worker processes, match.workers) when it takes them. Returns {"matched",
+    "added", "removed"}."""
     db.conn.create_function("marked_terms", 1, marked_terms, deterministic=True)
     timestamp = now()
     with transaction(db):
         _find_hits(db, query)
         if claim is not None:
-            _claim_hits(db, *claim)
+            _claim_hits(db, *claim, read=read)
         removed = db.conn.execute(
             "DELETE FROM mentions WHERE narrative_id = ?"
             " AND article_id NOT IN (SELECT article_id FROM temp.hits)",

@@ -1,0 +1,84 @@
+"""A rematch's claim candidates read in worker processes.
+
+A claim rule's candidate query lists most of a topical archive (match.claim), and each
+candidate is read in Python: its row, then the rule over its sentences. Both are a pure
+function of the article, so the candidates are split into chunks of ids and each worker
+reads its chunks' rows through its own connection (store.texts_by_id) and answers with the
+ids the rule accepts. The rematch's connection holds its write transaction meanwhile and
+has written nothing yet, so the workers read the archive it reads.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections.abc import Callable
+from concurrent.futures import Executor, ProcessPoolExecutor
+
+import sqlite_utils
+
+from narrative_archive import store
+from narrative_archive.config import Narrative
+from narrative_archive.match import claim
+
+PARALLEL_CANDIDATES = 20_000  # fewer are read in the rematch's own process
+CHUNK = 2_000  # candidates a task
+
+
+def accepted(path: str, claim_lists: tuple, ids: list[int]) -> list[int]:
+    """The ids among these articles of the archive at `path` whose text holds the claim
+    (`claim_lists`: a narrative's `claim`). Runs in a worker."""
+    rule = claim.compiled(claim_lists)
+    if rule is None:
+        return []
+    return [article_id for article_id, title, text, language in store.texts_by_id(path, ids)
+            if rule.matches(title, text, language)]
+
+
+def pool(workers: int = 0) -> ProcessPoolExecutor:
+    """Worker processes (default: one per core), forked from a forkserver that has
+    imported the claim reader once."""
+    method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
+    context = multiprocessing.get_context(method)
+    if method == "forkserver":
+        context.set_forkserver_preload(["narrative_archive.match.workers"])
+    return ProcessPoolExecutor(workers or os.cpu_count() or 2, mp_context=context)
+
+
+class Workers:
+    """Where a rematch reads its claim candidates: `executor`'s workers, or a pool of its
+    own, started the first time a rematch has PARALLEL_CANDIDATES of them on a machine
+    with more than one core; close() stops that pool."""
+
+    def __init__(self, executor: Executor | None = None):
+        self.executor = executor
+        self.own: ProcessPoolExecutor | None = None
+
+    def read(self, db: sqlite_utils.Database,
+             narrative: Narrative) -> Callable[[list[int]], list[int] | None] | None:
+        """store.rematch_mentions' `read` for this narrative, or None where the candidates
+        must be read in this process: an in-memory archive, or a connection already in a
+        transaction (its writes are not the workers' to see)."""
+        path = store.file_path(db)
+        if path is None or db.conn.in_transaction or not narrative.claim:
+            return None
+
+        def read(ids: list[int]) -> list[int] | None:
+            executor = self._executor() if len(ids) >= PARALLEL_CANDIDATES else None
+            if executor is None:
+                return None
+            chunks = [ids[start:start + CHUNK] for start in range(0, len(ids), CHUNK)]
+            return sorted(article_id for found in executor.map(
+                accepted, [path] * len(chunks), [narrative.claim] * len(chunks), chunks)
+                for article_id in found)
+        return read
+
+    def _executor(self) -> Executor | None:
+        if self.executor is None and self.own is None and (os.cpu_count() or 1) > 1:
+            self.own = pool()
+        return self.executor or self.own
+
+    def close(self) -> None:
+        if self.own is not None:
+            self.own.shutdown(wait=True, cancel_futures=True)
+            self.own = None
