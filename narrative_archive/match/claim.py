@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from bisect import bisect_left, bisect_right
+from bisect import bisect_right
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
@@ -194,8 +194,8 @@ class ClaimRule:
 
     def _stretches(self, folded: str) -> list[tuple[int, int]]:
         """The (start, end) of the stretches of `folded` (no danda) between two of its
-        boundaries (a newline, ". ") that hold a target term's first word, an actor term's
-        first word and a match of the actor and of the act terms: every sentence that holds
+        boundaries (a newline, ". ") that hold a target term's first word and a match of
+        the actor and of the act terms: every sentence that holds
         the claim lies in one of them.
 
         A newline and a stop with a space after it are sentence boundaries (_SENTENCE), so
@@ -204,18 +204,29 @@ class ClaimRule:
         lookbehind or lookahead of one (`re` then reads them as the text's ends: it answers
         yes, never no where the sentence says yes)."""
         places = self.first_words[0].places(folded)  # the target's
-        actors = self.first_words[1].places(folded) if places else []
+        if not places:
+            return []
+        actor_words = self.first_words[1]
+        # an actor's match holds one of these at its word's start: a cheap test before
+        # the actor's expression (a stretch without one has no match)
+        actors = [core for core, _ in (actor_words.ascii if folded.isascii() else actor_words.every)]
+        find, rfind = folded.find, folded.rfind
         stretches: list[tuple[int, int]] = []
         high = -1
-        for place in places if actors else ():
+        for place in places:
             if place < high:
                 continue  # in the stretch just read
-            low = max(folded.rfind(". ", 0, place), folded.rfind("\n", 0, place)) + 1
-            ends = [end for end in (folded.find(". ", place), folded.find("\n", place))
-                    if end >= 0]
-            high = min(ends) + 1 if ends else len(folded)
-            i = bisect_left(actors, low)
-            if i < len(actors) and actors[i] < high and self.actor.search(folded, low, high) \
+            low = max(rfind(". ", 0, place), rfind("\n", 0, place)) + 1
+            end, newline = find(". ", place), find("\n", place)
+            if end < 0 or 0 <= newline < end:
+                end = newline
+            high = end + 1 if end >= 0 else len(folded)
+            for core in actors:  # a loop, not any(): no generator for each stretch
+                if find(core, low, high) >= 0:
+                    break
+            else:
+                continue
+            if self.actor.search(folded, low, high) \
                     and self.first_words[2].within(folded, low, high) \
                     and self.act.search(folded, low, high):
                 stretches.append((low, high))
