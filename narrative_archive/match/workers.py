@@ -4,8 +4,9 @@ A claim rule's candidate query lists most of a topical archive (match.claim), an
 candidate is read in Python: its row, then the rule over its sentences. Both are a pure
 function of the article, so the candidates are split into chunks of ids and each worker
 reads its chunks' rows through its own connection (store.texts_by_id) and answers with the
-ids the rule accepts. The rematch's connection holds its write transaction meanwhile and
-has written nothing yet, so the workers read the archive it reads.
+ids the rule accepts, while the rematch's own process runs the narrative's query. The
+rematch's connection holds its write transaction meanwhile and has written nothing yet,
+so the workers read the archive it reads.
 """
 
 from __future__ import annotations
@@ -55,7 +56,7 @@ class Workers:
         self.own: ProcessPoolExecutor | None = None
 
     def read(self, db: sqlite_utils.Database,
-             narrative: Narrative) -> Callable[[list[int]], list[int] | None] | None:
+             narrative: Narrative) -> Callable[[list[int]], Callable[[], list[int]] | None] | None:
         """store.rematch_mentions' `read` for this narrative, or None where the candidates
         must be read in this process: an in-memory archive, or a connection already in a
         transaction (its writes are not the workers' to see)."""
@@ -63,14 +64,14 @@ class Workers:
         if path is None or db.conn.in_transaction or not narrative.claim:
             return None
 
-        def read(ids: list[int]) -> list[int] | None:
+        def read(ids: list[int]) -> Callable[[], list[int]] | None:
             executor = self._executor() if len(ids) >= PARALLEL_CANDIDATES else None
             if executor is None:
                 return None
             chunks = [ids[start:start + CHUNK] for start in range(0, len(ids), CHUNK)]
-            return sorted(article_id for found in executor.map(
-                accepted, [path] * len(chunks), [narrative.claim] * len(chunks), chunks)
-                for article_id in found)
+            found = executor.map(accepted, [path] * len(chunks), [narrative.claim] * len(chunks),
+                                 chunks)  # every task is submitted now
+            return lambda: sorted(article_id for chunk in found for article_id in chunk)
         return read
 
     def _executor(self) -> Executor | None:

@@ -245,59 +245,66 @@ def _find_hits(db: sqlite_utils.Database, query: str, snippets: bool = True) -> 
 CJK_LANGUAGES = ("zh", "ja")
 # (candidate query, accept(title, text, language)): match.claim's second way to match
 Claim = tuple[str, Callable[[str | None, str | None, str | None], bool]]
-# the candidates (article ids, in order) accept takes, read elsewhere; None: not taken,
-# read them here
-Read = Callable[[list[int]], list[int] | None]
+# Given candidates (article ids, in order), starts reading them elsewhere and returns
+# what waits for the ids accept takes among them; None: read them here.
+Read = Callable[[list[int]], Callable[[], list[int]] | None]
+
+
+def _candidates(db: sqlite_utils.Database, candidates: str,
+                read: Read | None) -> Callable[[], list[int]] | None:
+    """temp.candidates(article_id, snippet): the articles `candidates` matches (listed
+    without snippets: a scan computing them loads every candidate's positions, most of
+    its cost; a Chinese or Japanese article keeps the one its split reading gave), and
+    `read` started on them (other processes read the archive as committed, which is this
+    connection's as long as it has written nothing): its wait, or None."""
+    _find_hits(db, candidates, snippets=False)
+    db.conn.execute("DROP TABLE IF EXISTS temp.candidates")
+    db.conn.execute("ALTER TABLE temp.hits RENAME TO candidates")
+    if read is None:
+        return None
+    return read([row[0] for row in db.conn.execute(
+        "SELECT article_id FROM temp.candidates ORDER BY article_id")])
 
 
 def _claim_hits(db: sqlite_utils.Database, candidates: str,
                 accept: Callable[[str | None, str | None, str | None], bool],
-                batch: int = 200, read: Read | None = None) -> None:
-    """Add to temp.hits the articles `candidates` matches (with their snippets, found as
-    the query's are) that temp.hits lacks and `accept` reads as holding the claim (or
-    `read`, which reads them in other processes: the archive as committed, which is
-    this connection's as long as it has written nothing).
+                taken: Callable[[], list[int]] | None, batch: int = 200) -> None:
+    """Add to temp.hits the articles of temp.candidates that temp.hits lacks and `accept`
+    reads as holding the claim (or `taken` gives, read elsewhere), each with the snippet
+    its candidate query gives.
 
     In a topical archive nearly every article is a candidate and few hold the claim: the
-    scan only lists the candidates (a scan computing snippets loads every candidate's
-    positions: most of its cost), and the accepted ones get theirs from an in-memory index
-    of their own (fts.memory_matches: the archive's table and tokenizer, so FTS5 cuts the
-    snippet the archive's scan would; a Chinese or Japanese article keeps the one its
-    split reading gave)."""
-    db.conn.execute("DROP TABLE IF EXISTS temp.hits_query")
-    db.conn.execute("ALTER TABLE temp.hits RENAME TO hits_query")
-    _find_hits(db, candidates, snippets=False)
-    db.conn.execute("DELETE FROM temp.hits WHERE article_id IN"
-                    " (SELECT article_id FROM temp.hits_query)")
-    taken = None
-    if read is not None:
-        taken = read([row[0] for row in db.conn.execute(
-            "SELECT article_id FROM temp.hits ORDER BY article_id")])
+    accepted ones get their snippets from an in-memory index of their own
+    (fts.memory_matches: the archive's table and tokenizer, so FTS5 cuts the snippet the
+    archive's scan would)."""
+    db.conn.execute("DELETE FROM temp.candidates WHERE article_id IN"
+                    " (SELECT article_id FROM temp.hits)")
     if taken is not None:
-        accepted = [(article_id,) for article_id in taken]
+        accepted = [(article_id,) for article_id in taken()]
     else:
         cursor = db.conn.execute(
-            "SELECT h.article_id, a.title, a.text, a.language FROM temp.hits h"
-            " JOIN articles a ON a.id = h.article_id ORDER BY h.article_id")
+            "SELECT c.article_id, a.title, a.text, a.language FROM temp.candidates c"
+            " JOIN articles a ON a.id = c.article_id ORDER BY c.article_id")
         accepted = []
         while rows := cursor.fetchmany(batch):
             accepted += [(article_id,) for article_id, title, text, language in rows
                          if accept(title, text, language)]
-    # temp.hits has no index: one keyed table and one NOT IN, not a DELETE per rejected
-    # article (each a scan of temp.hits: quadratic in the candidates)
+    # temp.candidates has no index: one keyed table and one NOT IN, not a DELETE per
+    # rejected article (each a scan of the table: quadratic in the candidates)
     db.conn.execute("DROP TABLE IF EXISTS temp.claim_hits")
     db.conn.execute("CREATE TEMP TABLE claim_hits (article_id INTEGER PRIMARY KEY)")
     db.conn.executemany("INSERT INTO temp.claim_hits VALUES (?)", accepted)
-    db.conn.execute("DELETE FROM temp.hits WHERE article_id NOT IN"
+    # taken may hold articles the query matched (the workers read every candidate)
+    db.conn.execute("DELETE FROM temp.candidates WHERE article_id NOT IN"
                     " (SELECT article_id FROM temp.claim_hits)")
     unsnipped = db.conn.execute(
-        "SELECT h.article_id, a.title, a.text FROM temp.hits h JOIN articles a"
-        " ON a.id = h.article_id WHERE h.snippet IS NULL ORDER BY h.article_id").fetchall()
-    db.conn.executemany("UPDATE temp.hits SET snippet = ? WHERE article_id = ?",
+        "SELECT c.article_id, a.title, a.text FROM temp.candidates c JOIN articles a"
+        " ON a.id = c.article_id WHERE c.snippet IS NULL ORDER BY c.article_id").fetchall()
+    db.conn.executemany("UPDATE temp.candidates SET snippet = ? WHERE article_id = ?",
                         [(snippet, article_id) for article_id, snippet
                          in memory_matches(unsnipped, candidates).items()])
-    db.conn.execute("INSERT INTO temp.hits SELECT article_id, snippet FROM temp.hits_query")
-    db.conn.execute("DROP TABLE temp.hits_query")
+    db.conn.execute("INSERT INTO temp.hits SELECT article_id, snippet FROM temp.candidates")
+    db.conn.execute("DROP TABLE temp.candidates")
     db.conn.execute("DROP TABLE temp.claim_hits")
 
 
@@ -324,15 +331,17 @@ def rematch_mentions(db: sqlite_utils.Database, narrative_id: str, query: str,
     computed again when their matched words changed; one that nothing changed is not
     rewritten). `claim` is the narrative's second way to match (match.claim): (candidate
     query, accept(title, text, language)): an article the query does not match and the
-    candidate query does is a hit when accept says so; `read` reads those candidates
+    candidate query does is a hit when accept says so; `read` reads the candidates
     elsewhere (worker processes, match.workers) when it takes them. Returns {"matched",
     "added", "removed"}."""
     db.conn.create_function("marked_terms", 1, marked_terms, deterministic=True)
     timestamp = now()
     with transaction(db):
+        # the candidates are read (by `read`'s workers) while the query's scan runs here
+        taken = _candidates(db, claim[0], read) if claim is not None else None
         _find_hits(db, query)
         if claim is not None:
-            _claim_hits(db, *claim, read=read)
+            _claim_hits(db, *claim, taken)
         removed = db.conn.execute(
             "DELETE FROM mentions WHERE narrative_id = ?"
             " AND article_id NOT IN (SELECT article_id FROM temp.hits)",
