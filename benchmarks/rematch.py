@@ -6,7 +6,9 @@ rows of FIELD_NOTES' FTS5 snippet() bug), then
 
   1. times `rematch` of each shipped narrative and of the snippet-bug query (NEAR,
      prefixes, phrases: what users run; the bug query's scan fails on snippet() and
-     falls back to one highlight() scan), per narrative: the "one narrative over N" figure;
+     falls back to one highlight() scan), per narrative: the "one narrative over N" figure
+     (a claim rule's candidates are read by worker processes, match.workers: their CPU
+     is not in "CPU here");
   2. times `rematch` of 10 boolean narratives (groups of alternatives, AND-ed; matching,
      snippets and terms: stances are not computed here) against a Python regex scan of
      the same texts for the same narratives, and how often the two
@@ -133,7 +135,7 @@ def main() -> None:
                 result = narratives.rematch(db, narrative)
             seconds, cpu = time.perf_counter() - started, cpu_seconds() - cpu
             print(f"  {narrative.id:30s} {seconds:7.2f} s  {result['matched']:7,} matched;"
-                  f" CPU {cpu:6.2f} s; SQL {seconds - clock.seconds:6.2f} s,"
+                  f" CPU here {cpu:6.2f} s; SQL {seconds - clock.seconds:6.2f} s,"
                   f" stance {clock.seconds:6.2f} s"
                   f"{'  (snippet() bug met: highlight() scan)' if bug.seen > met else ''}")
 

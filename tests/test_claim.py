@@ -196,6 +196,13 @@ ARTICLES = [  # (url, title, text, language, a mention of the narrative?)
 ]
 
 
+def _mentions(db):
+    """Pakistan's mentions as a user reads them: (url, snippet, terms), by url."""
+    return sorted(db.execute(
+        "SELECT a.url, m.snippet, m.terms FROM mentions m JOIN articles a"
+        " ON a.id = m.article_id WHERE m.narrative_id = ?", [PAKISTAN]).fetchall())
+
+
 def test_a_rematch_finds_what_the_crawl_found(db, default_narratives):
     """The crawl's way (the extraction worker's Reader, then match_article with its readings)
     and a rematch over the archive give the same mentions, snippets and terms."""
@@ -206,20 +213,16 @@ def test_a_rematch_finds_what_the_crawl_found(db, default_narratives):
         readings = reader.mentions(title, text, language)
         narratives.match_article(db, article_id, default_narratives, readings)
 
-    def mentions():
-        return sorted(db.execute(
-            "SELECT a.url, m.snippet, m.terms FROM mentions m JOIN articles a"
-            " ON a.id = m.article_id WHERE m.narrative_id = ?", [PAKISTAN]).fetchall())
-    crawled = mentions()
+    crawled = _mentions(db)
     assert [row[0] for row in crawled] == sorted(url for url, *_, hit in ARTICLES if hit)
     assert all("<mark>" in row[1] for row in crawled)
     pakistan = next(n for n in default_narratives if n.id == PAKISTAN)
     assert narratives.rematch(db, pakistan) == {"matched": 3, "added": 0, "removed": 0}
-    assert mentions() == crawled
+    assert _mentions(db) == crawled
     # and from an empty start: the rematch adds what the crawl had found
     db.execute("DELETE FROM mentions WHERE narrative_id = ?", [PAKISTAN])
     assert narratives.rematch(db, pakistan) == {"matched": 3, "added": 3, "removed": 0}
-    assert mentions() == crawled
+    assert _mentions(db) == crawled
 
 
 def test_the_rule_is_not_asked_where_the_query_matches(db, default_narratives, monkeypatch):
@@ -352,18 +355,14 @@ def test_a_rematch_of_a_topical_archive_finds_the_one_claim_the_crawl_found(db,
         narratives.match_article(db, article_id, [pakistan],
                                  reader.mentions(title, text, "en"))
 
-    def mentions():
-        return sorted(db.execute(
-            "SELECT a.url, m.snippet, m.terms FROM mentions m JOIN articles a"
-            " ON a.id = m.article_id WHERE m.narrative_id = ?", [PAKISTAN]).fetchall())
-    crawled = mentions()
+    crawled = _mentions(db)
     assert [row[0] for row in crawled] == ["https://example.com/claim"]
     assert "<mark>" in crawled[0][1]
     candidates = claim.candidate_query(pakistan)
     assert set(fts.matching_rows([text for *_, text in texts], candidates)) == set(range(1, 42))
     db.execute("DELETE FROM mentions WHERE narrative_id = ?", [PAKISTAN])
     assert narratives.rematch(db, pakistan) == {"matched": 1, "added": 1, "removed": 0}
-    assert mentions() == crawled
+    assert _mentions(db) == crawled
 
 
 class _CountingPool(ProcessPoolExecutor):
@@ -394,20 +393,16 @@ def test_a_rematch_reads_its_candidates_in_worker_processes(db, default_narrativ
         narratives.match_article(db, article_id, [pakistan],
                                  reader.mentions(title, text, language))
 
-    def mentions():
-        return sorted(db.execute(
-            "SELECT a.url, m.snippet, m.terms FROM mentions m JOIN articles a"
-            " ON a.id = m.article_id WHERE m.narrative_id = ?", [PAKISTAN]).fetchall())
-    crawled = mentions()
+    crawled = _mentions(db)
     assert [row[0] for row in crawled] == sorted(url for url, *_, hit in ARTICLES if hit)
     monkeypatch.setattr(workers, "PARALLEL_CANDIDATES", 1)
     monkeypatch.setattr(workers, "CHUNK", 4)
     with _CountingPool(2) as pool:
         assert narratives.rematch(db, pakistan, pool) == {"matched": 3, "added": 0, "removed": 0}
-        assert mentions() == crawled
+        assert _mentions(db) == crawled
         db.execute("DELETE FROM mentions WHERE narrative_id = ?", [PAKISTAN])
         assert narratives.rematch(db, pakistan, pool) == {"matched": 3, "added": 3, "removed": 0}
-        assert mentions() == crawled
+        assert _mentions(db) == crawled
     assert pool.tasks >= 2 * 8  # 30-odd candidates, 4 a task, in each rematch
 
 

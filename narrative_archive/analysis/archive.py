@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import logging
-import multiprocessing
 import os
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import Executor, ProcessPoolExecutor
@@ -30,6 +29,7 @@ from narrative_archive.analysis.stance import (
     default_cues,
     load_cues,
 )
+from narrative_archive.processes import forkserver_pool
 
 logger = logging.getLogger(__name__)
 
@@ -150,11 +150,7 @@ def compute_stances(db: sqlite_utils.Database, narratives: Iterable, narrative_i
 def stance_pool(workers: int = 0) -> ProcessPoolExecutor:
     """Worker processes for stances (default: one per core), forked from a forkserver that
     has imported the classifier once."""
-    method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
-    context = multiprocessing.get_context(method)
-    if method == "forkserver":
-        context.set_forkserver_preload(["narrative_archive.analysis.archive"])
-    return ProcessPoolExecutor(workers or os.cpu_count() or 2, mp_context=context)
+    return forkserver_pool(["narrative_archive.analysis.archive"], workers)
 
 
 # --- stories -----------------------------------------------------------------

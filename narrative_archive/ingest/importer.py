@@ -16,8 +16,6 @@ PARALLEL_BYTES) is read in this process: starting workers would cost more than i
 from __future__ import annotations
 
 import itertools
-import multiprocessing
-import os
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -32,6 +30,7 @@ from narrative_archive.ingest.rows import guess_format as guess_format
 from narrative_archive.ingest.rows import read_articles as read_articles
 from narrative_archive.ingest.rows import to_article as to_article
 from narrative_archive.match import narratives as narratives_module
+from narrative_archive.processes import forkserver_pool
 
 BATCH_SIZE = 5000  # articles per transaction: FTS5 writes one index segment per commit
 CHUNK = 250  # records per task for a worker
@@ -41,12 +40,8 @@ PARALLEL_BYTES = 8 * 2**20  # smaller imports are read in this process
 def worker_pool(workers: int = 0) -> ProcessPoolExecutor:
     """Worker processes for an import (default: one per core), started by a forkserver
     that has imported the reading code once."""
-    method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
-    context = multiprocessing.get_context(method)
-    if method == "forkserver":
-        context.set_forkserver_preload(["narrative_archive.ingest.rows",
-                                        "narrative_archive.analysis.archive"])
-    return ProcessPoolExecutor(workers or os.cpu_count() or 2, mp_context=context)
+    return forkserver_pool(["narrative_archive.ingest.rows", "narrative_archive.analysis.archive",
+                            "narrative_archive.match.workers"], workers)
 
 
 def read_in_workers(executor: Executor, path: str | Path, fmt: str | None,

@@ -11,7 +11,6 @@ so the workers read the archive it reads.
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 from collections.abc import Callable
 from concurrent.futures import Executor, ProcessPoolExecutor
@@ -21,6 +20,7 @@ import sqlite_utils
 from narrative_archive import store
 from narrative_archive.config import Narrative
 from narrative_archive.match import claim
+from narrative_archive.processes import forkserver_pool
 
 PARALLEL_CANDIDATES = 20_000  # fewer are read in the rematch's own process
 CHUNK = 2_000  # candidates a task
@@ -37,13 +37,8 @@ def accepted(path: str, claim_lists: tuple, ids: list[int]) -> list[int]:
 
 
 def pool(workers: int = 0) -> ProcessPoolExecutor:
-    """Worker processes (default: one per core), forked from a forkserver that has
-    imported the claim reader once."""
-    method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
-    context = multiprocessing.get_context(method)
-    if method == "forkserver":
-        context.set_forkserver_preload(["narrative_archive.match.workers"])
-    return ProcessPoolExecutor(workers or os.cpu_count() or 2, mp_context=context)
+    """Worker processes (default: one per core) that have imported the claim reader."""
+    return forkserver_pool(["narrative_archive.match.workers"], workers)
 
 
 class Workers:
