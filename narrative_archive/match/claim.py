@@ -195,8 +195,8 @@ class ClaimRule:
     def _stretches(self, folded: str) -> list[tuple[int, int]]:
         """The (start, end) of the stretches of `folded` (no danda) between two of its
         boundaries (a newline, ". ") that hold a target term's first word and a match of
-        the actor and of the act terms: every sentence that holds
-        the claim lies in one of them.
+        the actor and of the act terms: every sentence that holds the claim lies in one of
+        them.
 
         A newline and a stop with a space after it are sentence boundaries (_SENTENCE), so
         a sentence lies in one stretch. Each term's match in the sentence holds its first
