@@ -1,6 +1,8 @@
 """A narrative's claim rule (match.claim): the accused as the act's subject in one sentence,
 read the same way by the crawl's Reader, a rematch and `check`."""
 
+import dataclasses
+import sqlite3
 from concurrent.futures import ProcessPoolExecutor
 
 import pytest
@@ -404,6 +406,34 @@ def test_a_rematch_reads_its_candidates_in_worker_processes(db, default_narrativ
         assert narratives.rematch(db, pakistan, pool) == {"matched": 3, "added": 3, "removed": 0}
         assert _mentions(db) == crawled
     assert pool.tasks >= 2 * 8  # 30-odd candidates, 4 a task, in each rematch
+
+
+def test_a_narrowed_query_keeps_the_mentions_its_rule_still_reads(db, default_narratives,
+                                                                 monkeypatch, tmp_path):
+    """The workers read the candidates that are not mentions yet while the query runs; the
+    mentions the narrowed query no longer matches are read after it (here by the workers
+    too). A query that matches nothing leaves the three the claim rule reads, as an
+    in-process rematch does."""
+    pakistan = next(n for n in default_narratives if n.id == PAKISTAN)
+    reader = Reader([pakistan], analyse=False)
+    for url, title, text, language, _ in ARTICLES:
+        article_id, _ = store.save_article(db, article(url, text, title=title,
+                                                       language=language), "example-news")
+        narratives.match_article(db, article_id, [pakistan],
+                                 reader.mentions(title, text, language))
+    assert len(_mentions(db)) == 3
+    copy = tmp_path / "copy.db"
+    with sqlite3.connect(copy) as target:
+        db.conn.backup(target)
+    narrowed = dataclasses.replace(pakistan, query='"nothing matches this"', queries=())
+    serial = store.open_db(copy)
+    in_process = narratives.rematch(serial, narrowed)
+    monkeypatch.setattr(workers, "PARALLEL_CANDIDATES", 1)
+    monkeypatch.setattr(workers, "CHUNK", 1)
+    with _CountingPool(2) as pool:
+        assert narratives.rematch(db, narrowed, pool) == in_process
+    assert in_process == {"matched": 3, "added": 0, "removed": 0}  # the rule reads all three
+    assert _mentions(db) == _mentions(serial)
 
 
 def test_candidates_are_read_here_where_workers_would_not_see_the_archive(db, default_narratives,

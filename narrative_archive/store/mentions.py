@@ -250,28 +250,33 @@ Claim = tuple[str, Callable[[str | None, str | None, str | None], bool]]
 Read = Callable[[list[int]], Callable[[], list[int]] | None]
 
 
-def _candidates(db: sqlite_utils.Database, candidates: str,
+def _candidates(db: sqlite_utils.Database, narrative_id: str, candidates: str,
                 read: Read | None) -> Callable[[], list[int]] | None:
     """temp.candidates(article_id, snippet): the articles `candidates` matches (listed
     without snippets: a scan computing them loads every candidate's positions, most of
     its cost; a Chinese or Japanese article keeps the one its split reading gave), and
-    `read` started on them (other processes read the archive as committed, which is this
-    connection's as long as it has written nothing): its wait, or None."""
+    `read` started on those that are not the narrative's mentions now (most of those are
+    the query's hits, which need no reading; _claim_hits reads the others). Other
+    processes read the archive as committed, which is this connection's as long as it
+    has written nothing. Returns read's wait, or None."""
     _find_hits(db, candidates, snippets=False)
     db.conn.execute("DROP TABLE IF EXISTS temp.candidates")
     db.conn.execute("ALTER TABLE temp.hits RENAME TO candidates")
     if read is None:
         return None
     return read([row[0] for row in db.conn.execute(
-        "SELECT article_id FROM temp.candidates ORDER BY article_id")])
+        "SELECT article_id FROM temp.candidates WHERE article_id NOT IN"
+        " (SELECT article_id FROM mentions WHERE narrative_id = ?) ORDER BY article_id",
+        [narrative_id])])
 
 
-def _claim_hits(db: sqlite_utils.Database, candidates: str,
+def _claim_hits(db: sqlite_utils.Database, narrative_id: str, candidates: str,
                 accept: Callable[[str | None, str | None, str | None], bool],
-                taken: Callable[[], list[int]] | None, batch: int = 200) -> None:
+                read: Read | None, taken: Callable[[], list[int]] | None,
+                batch: int = 200) -> None:
     """Add to temp.hits the articles of temp.candidates that temp.hits lacks and `accept`
-    reads as holding the claim (or `taken` gives, read elsewhere), each with the snippet
-    its candidate query gives.
+    reads as holding the claim (or `taken` gives: read elsewhere, with every candidate
+    that was not a mention), each with the snippet its candidate query gives.
 
     In a topical archive nearly every article is a candidate and few hold the claim: the
     accepted ones get their snippets from an in-memory index of their own
@@ -279,21 +284,27 @@ def _claim_hits(db: sqlite_utils.Database, candidates: str,
     archive's scan would)."""
     db.conn.execute("DELETE FROM temp.candidates WHERE article_id IN"
                     " (SELECT article_id FROM temp.hits)")
-    if taken is not None:
+    accepted: list[tuple[int]] = []
+    unread = "SELECT article_id FROM temp.candidates"
+    if taken is not None:  # the candidates that are mentions and no hit are left to read
         accepted = [(article_id,) for article_id in taken()]
+        unread += " WHERE article_id IN (SELECT article_id FROM mentions WHERE narrative_id = ?)"
+    ids = [row[0] for row in db.conn.execute(unread + " ORDER BY article_id",
+                                             [narrative_id] if taken is not None else [])]
+    again = read(ids) if read is not None and taken is not None else None
+    if again is not None:
+        accepted += [(article_id,) for article_id in again()]
     else:
-        cursor = db.conn.execute(
-            "SELECT c.article_id, a.title, a.text, a.language FROM temp.candidates c"
-            " JOIN articles a ON a.id = c.article_id ORDER BY c.article_id")
-        accepted = []
-        while rows := cursor.fetchmany(batch):
-            accepted += [(article_id,) for article_id, title, text, language in rows
-                         if accept(title, text, language)]
+        for start in range(0, len(ids), batch):
+            accepted += [(article_id,) for article_id, title, text, language in db.conn.execute(
+                "SELECT id, title, text, language FROM articles WHERE id IN"
+                " (SELECT value FROM json_each(?)) ORDER BY id", [json.dumps(ids[start:start + batch])])
+                if accept(title, text, language)]
     # temp.candidates has no index: one keyed table and one NOT IN, not a DELETE per
     # rejected article (each a scan of the table: quadratic in the candidates)
     db.conn.execute("DROP TABLE IF EXISTS temp.claim_hits")
     db.conn.execute("CREATE TEMP TABLE claim_hits (article_id INTEGER PRIMARY KEY)")
-    db.conn.executemany("INSERT INTO temp.claim_hits VALUES (?)", accepted)
+    db.conn.executemany("INSERT OR IGNORE INTO temp.claim_hits VALUES (?)", accepted)
     # taken may hold articles the query matched (the workers read every candidate)
     db.conn.execute("DELETE FROM temp.candidates WHERE article_id NOT IN"
                     " (SELECT article_id FROM temp.claim_hits)")
@@ -338,10 +349,10 @@ def rematch_mentions(db: sqlite_utils.Database, narrative_id: str, query: str,
     timestamp = now()
     with transaction(db):
         # the candidates are read (by `read`'s workers) while the query's scan runs here
-        taken = _candidates(db, claim[0], read) if claim is not None else None
+        taken = _candidates(db, narrative_id, claim[0], read) if claim is not None else None
         _find_hits(db, query)
         if claim is not None:
-            _claim_hits(db, *claim, taken)
+            _claim_hits(db, narrative_id, *claim, read, taken)
         removed = db.conn.execute(
             "DELETE FROM mentions WHERE narrative_id = ?"
             " AND article_id NOT IN (SELECT article_id FROM temp.hits)",
