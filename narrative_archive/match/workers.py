@@ -24,6 +24,7 @@ from narrative_archive.processes import forkserver_pool
 
 PARALLEL_CANDIDATES = 20_000  # fewer are read in the rematch's own process
 CHUNK = 2_000  # candidates a task
+NICENESS = 10
 
 
 def accepted(path: str, claim_lists: tuple, ids: list[int]) -> list[int]:
@@ -37,8 +38,9 @@ def accepted(path: str, claim_lists: tuple, ids: list[int]) -> list[int]:
 
 
 def pool(workers: int = 0) -> ProcessPoolExecutor:
-    """Worker processes (default: one per core) that have imported the claim reader."""
-    return forkserver_pool(["narrative_archive.match.workers"], workers)
+    """Worker processes (default: one per core) that have imported the claim reader, at a
+    lower priority than the rematch's process: its query's scan is the longer path."""
+    return forkserver_pool(["narrative_archive.match.workers"], workers, niceness=NICENESS)
 
 
 class Workers:
