@@ -206,10 +206,9 @@ class ClaimRule:
         places = self.first_words[0].places(folded)  # the target's
         if not places:
             return []
-        actor_words = self.first_words[1]
-        # an actor's match holds one of these at its word's start: a cheap test before
-        # the actor's expression (a stretch without one has no match)
-        actors = [core for core, _ in (actor_words.ascii if folded.isascii() else actor_words.every)]
+        # an actor's match holds one of its first words: a cheap test before the actor's
+        # expression (a stretch without one has no match)
+        actor_word = self.first_words[1].anywhere(folded).search
         find, rfind = folded.find, folded.rfind
         stretches: list[tuple[int, int]] = []
         high = -1
@@ -221,12 +220,7 @@ class ClaimRule:
             if end < 0 or 0 <= newline < end:
                 end = newline
             high = end + 1 if end >= 0 else len(folded)
-            for core in actors:  # a loop, not any(): no generator for each stretch
-                if find(core, low, high) >= 0:
-                    break
-            else:
-                continue
-            if self.actor.search(folded, low, high) \
+            if actor_word(folded, low, high) and self.actor.search(folded, low, high) \
                     and self.first_words[2].within(folded, low, high) \
                     and self.act.search(folded, low, high):
                 stretches.append((low, high))
@@ -280,6 +274,15 @@ class FirstWords:
         self.every = tuple((core, not "\u0621" <= core[0] <= "\u064a" and all(
             word.startswith(core) for word in words if core in word)) for core in cores)
         self.ascii = tuple(item for item in self.every if item[0].isascii())
+        # the words wherever they stand, in one scan of `re` (a few of its words' first
+        # characters to try at each place; str.find would scan once for each word)
+        self._anywhere = tuple(re.compile("|".join(re.escape(core) for core, _ in words) or "(?!)")
+                               for words in (self.every, self.ascii))
+
+    def anywhere(self, folded: str) -> re.Pattern:
+        """A pattern that finds the words in `folded` wherever they stand (a match of the
+        terms holds one)."""
+        return self._anywhere[folded.isascii()]
 
     def places(self, folded: str) -> list[int]:
         """Where the words stand in `folded`, in order (one at a place where a match of
