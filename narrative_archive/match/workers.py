@@ -55,8 +55,9 @@ class Workers:
     def read(self, db: sqlite_utils.Database,
              narrative: Narrative) -> Callable[[list[int]], Callable[[], list[int]] | None] | None:
         """store.rematch_mentions' `read` for this narrative, or None where the candidates
-        must be read in this process: an in-memory archive, or a connection already in a
-        transaction (its writes are not the workers' to see)."""
+        must be read in this process: a narrative without a claim rule, an in-memory
+        archive, or a connection already in a transaction (its writes are not the workers'
+        to see)."""
         path = store.file_path(db)
         if path is None or db.conn.in_transaction or not narrative.claim:
             return None

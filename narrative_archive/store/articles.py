@@ -292,13 +292,21 @@ def fts_deferred(db: sqlite_utils.Database) -> Iterator[None]:
     conn.execute("DELETE FROM fts_deferred")
 
 
-def texts_by_id(path: str, ids: list[int]) -> list[tuple[int, str | None, str | None, str | None]]:
-    """(id, title, text, language) of these articles, in id order, read through this
-    process's own read-only connection to the archive at `path` (db.reader): a worker
-    process reading its share of a rematch's candidates."""
-    return reader(path).execute(
+Text = tuple[int, str | None, str | None, str | None]  # (id, title, text, language)
+
+
+def texts_of(conn: sqlite3.Connection, ids: list[int]) -> list[Text]:
+    """(id, title, text, language) of these articles, in id order."""
+    return conn.execute(
         "SELECT id, title, text, language FROM articles"
         " WHERE id IN (SELECT value FROM json_each(?)) ORDER BY id", [_json(ids)]).fetchall()
+
+
+def texts_by_id(path: str, ids: list[int]) -> list[Text]:
+    """texts_of these articles, read through this process's own read-only connection to
+    the archive at `path` (db.reader): a worker process reading its share of a rematch's
+    candidates."""
+    return texts_of(reader(path), ids)
 
 
 # --- an article's page ---------------------------------------------------------

@@ -19,6 +19,7 @@ from narrative_archive.fts import (
     memory_matches,
     split_matches,
 )
+from narrative_archive.store.articles import texts_of
 from narrative_archive.store.db import transaction
 from narrative_archive.store.prefixes import archive_terms, spelt_out
 from narrative_archive.times import now, period_of, periods_between
@@ -296,10 +297,9 @@ def _claim_hits(db: sqlite_utils.Database, narrative_id: str, candidates: str,
         accepted += [(article_id,) for article_id in again()]
     else:
         for start in range(0, len(ids), batch):
-            accepted += [(article_id,) for article_id, title, text, language in db.conn.execute(
-                "SELECT id, title, text, language FROM articles WHERE id IN"
-                " (SELECT value FROM json_each(?)) ORDER BY id", [json.dumps(ids[start:start + batch])])
-                if accept(title, text, language)]
+            accepted += [(article_id,) for article_id, title, text, language
+                         in texts_of(db.conn, ids[start:start + batch])
+                         if accept(title, text, language)]
     # temp.candidates has no index: one keyed table and one NOT IN, not a DELETE per
     # rejected article (each a scan of the table: quadratic in the candidates)
     db.conn.execute("DROP TABLE IF EXISTS temp.claim_hits")
