@@ -196,6 +196,13 @@ def test_a_rematch_reads_chinese_and_japanese_articles_as_the_matcher_does(db):
     assert db.execute("SELECT snippet FROM mentions").fetchone()[0].count("<mark>") == 3
     assert narratives.rematch(db, n) == {"matched": 1, "added": 0, "removed": 0}
     assert "<mark>塔利班</mark>" in db.execute("SELECT snippet FROM mentions").fetchone()[0]
+    # a code in any case, with a region or script, is read the same way (the rematch finds
+    # these articles through the language index)
+    for url, language in (("https://example.com/tw", "ZH-Hant"), ("https://example.com/jp", "Ja")):
+        store.save_article(db, article(url, ZH, title="", language="en"), "example-news")
+        db.execute("UPDATE articles SET language = ? WHERE url = ?", [language, url])
+    db.conn.commit()
+    assert narratives.rematch(db, n) == {"matched": 3, "added": 2, "removed": 0}
 
 
 # --- who disputed it, in the archive ------------------------------------------------------

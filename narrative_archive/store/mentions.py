@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import re
@@ -324,9 +325,17 @@ def _cjk_hits(db: sqlite_utils.Database, query: str, batch: int = 200) -> None:
     matcher reads them at ingest (one token per CJK character, fts.split_cjk): the
     archive's index keeps a run of CJK characters as one token (docs/realtext.md)."""
     found = {row[0] for row in db.conn.execute("SELECT article_id FROM temp.hits")}
+    # each way of writing the codes' two letters, a range of articles_language (a test on
+    # lower(substr(language, ...)) alone reads every row of the archive, twice a rematch)
+    ranges = [bound for code in CJK_LANGUAGES
+              for written in map("".join, itertools.product(*({ch.lower(), ch.upper()}
+                                                              for ch in code)))
+              for bound in (written, written[:-1] + chr(ord(written[-1]) + 1))]
     cursor = db.conn.execute(
-        "SELECT id, title, text FROM articles WHERE lower(substr(language, 1, 2)) IN"
-        f" ({', '.join('?' * len(CJK_LANGUAGES))})", CJK_LANGUAGES)
+        "SELECT id, title, text FROM articles WHERE ("
+        + " OR ".join(["language >= ? AND language < ?"] * (len(ranges) // 2))
+        + f") AND lower(substr(language, 1, 2)) IN ({', '.join('?' * len(CJK_LANGUAGES))})",
+        [*ranges, *CJK_LANGUAGES])
     while rows := cursor.fetchmany(batch):
         hits = split_matches(rows, query)
         db.conn.executemany("INSERT INTO temp.hits (article_id, snippet) VALUES (?, ?)",
