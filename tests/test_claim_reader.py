@@ -135,7 +135,7 @@ def test_the_reader_answers_as_the_sentence_by_sentence_reading(default_narrativ
 
 def test_fold_answers_as_before():
     rng = random.Random("fold")
-    alphabet = "aZ .-'é\u0301ÅßİıﬁΣσςЁё١٢ـًपा\u200c政ｆ①"
+    alphabet = "aZ .-'é\u0301ÅßİıﬁΣσςЁёйЙїЇ\u0306\u0345Ͱ١٢ـًपा\u200c政ｆ①"
     for _ in range(5000):
         text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 12)))
         assert claim.fold(text) == old_fold(text), text
