@@ -72,8 +72,7 @@ def fold(text: str) -> str:
     # й, ё and ї are what NFKD splits in most Cyrillic text: written as NFKD and the
     # marks' removal leave them, such text needs neither; the marks (U+0300-U+036F) are
     # looked for as their UTF-8 lead bytes \xcc and \xcd, far faster than `re` scans text
-    if "й" in text or "ё" in text or "ї" in text:
-        text = text.replace("й", "и").replace("ё", "е").replace("ї", "і")
+    text = text.replace("й", "и").replace("ё", "е").replace("ї", "і")
     if not unicodedata.is_normalized("NFKD", text):
         text = unicodedata.normalize("NFKD", text)
     encoded = text.encode("utf-8", "surrogatepass")
