@@ -216,13 +216,43 @@ class NarrativeMatcher:
             "SELECT offset FROM temp.instances WHERE term = ?", [term]))
 
     def _row(self, query: str, snippet: bool) -> tuple | None:  # (snippet or 1,) or None
-        where = " FROM articles_fts WHERE articles_fts MATCH ? AND rowid = 1"
-        try:
-            return self.conn.execute(f"SELECT {SNIPPET_SQL if snippet else 1}{where}",
-                                     [query]).fetchone()
-        except sqlite3.DatabaseError:  # the snippet() bug: highlight() has none
-            marked = self.conn.execute(f"SELECT {HIGHLIGHT_SQL}{where}", [query]).fetchone()
-            return (best_excerpt(marked),) if marked else None
+        return _article_row(self.conn, query, snippet)
+
+
+def _article_row(conn: sqlite3.Connection, query: str, snippet: bool) -> tuple | None:
+    """(snippet,) or (1,) of row 1 of this in-memory index when `query` matches it, else
+    None; where snippet() hits FTS5's bug (FIELD_NOTES) it is cut from highlight()."""
+    where = " FROM articles_fts WHERE articles_fts MATCH ? AND rowid = 1"
+    try:
+        return conn.execute(f"SELECT {SNIPPET_SQL if snippet else 1}{where}", [query]).fetchone()
+    except sqlite3.DatabaseError:  # the snippet() bug: highlight() has none
+        marked = conn.execute(f"SELECT {HIGHLIGHT_SQL}{where}", [query]).fetchone()
+        return (best_excerpt(marked),) if marked else None
+
+
+def snippets_alone(rows: Iterable[tuple[int, str | None, str | None]],
+                   query: str) -> dict[int, str | None]:
+    """{id: snippet} of these (id, title, text) rows that `query` (a narrative's
+    match_query) matches, each read in an in-memory index of that article alone, as
+    NarrativeMatcher reads it at ingest: the same snippet, byte for byte. A scan over many
+    rows is cheaper but FTS5 can mark other words there than in the article alone
+    (docs/narratives.md, "Snippets")."""
+    conn, query = memory_index(), cjk_query(query)
+    found: dict[int, str | None] = {}
+    try:
+        for article_id, title, text in rows:
+            conn.execute("BEGIN")
+            try:
+                conn.execute("INSERT INTO articles_fts (rowid, title, text) VALUES (1, ?, ?)",
+                             [split_cjk(title), split_cjk(text)])
+                row = _article_row(conn, query, True)
+            finally:
+                conn.execute("ROLLBACK")
+            if row is not None:
+                found[article_id] = unsplit_cjk(row[0])
+        return found
+    finally:
+        conn.close()
 
 
 def _whole(query: str) -> ftsgate.Disjuncts:
@@ -242,9 +272,10 @@ def query_parts(narrative: Query) -> list[str]:
 # How a match is marked in snippets and highlights: the archive's mentions.snippet,
 # Datasette's pages and `check` all read these marks.
 MARK_OPEN, MARK_CLOSE = "<mark>", "</mark>"
+ELLIPSIS = "…"  # where a snippet cuts the text
 SNIPPET_TOKENS = 32
 SNIPPET_SQL = (
-    f"snippet(articles_fts, -1, '{MARK_OPEN}', '{MARK_CLOSE}', '…', {SNIPPET_TOKENS})"
+    f"snippet(articles_fts, -1, '{MARK_OPEN}', '{MARK_CLOSE}', '{ELLIPSIS}', {SNIPPET_TOKENS})"
 )
 HIGHLIGHT_SQL = ", ".join(
     f"highlight(articles_fts, {column}, '{MARK_OPEN}', '{MARK_CLOSE}')" for column in (0, 1)
@@ -337,7 +368,7 @@ def excerpt(marked: str | None, tokens: int = SNIPPET_TOKENS) -> str | None:
         word, rest = (rest.split(None, 1) + [""])[:2]
         words.append(word)
         opened += word.count(MARK_OPEN) - word.count(MARK_CLOSE)
-    return ("…" if cut else "") + " ".join(words) + ("…" if rest.strip() else "")
+    return (ELLIPSIS if cut else "") + " ".join(words) + (ELLIPSIS if rest.strip() else "")
 
 
 def highlighted_rows(rows: Iterable[tuple[int, str | None, str | None]],

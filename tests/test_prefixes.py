@@ -137,8 +137,12 @@ def test_scans_pruned_give_the_same_snippets(index, shipped):
             assert found[0] == found[1], query[:60]
 
 
-def test_rematch_of_the_bug_query_with_prefixes(tmp_path, caplog):
-    """The snippet() bug's rows, a prefix query: the highlight() scan runs spelt out."""
+@pytest.mark.parametrize("alone_most", [0, 200])
+def test_rematch_of_the_bug_query_with_prefixes(tmp_path, caplog, monkeypatch, alone_most):
+    """The snippet() bug's rows, a prefix query: the highlight() scan runs spelt out (a
+    rematch cuts a few hits' snippets from each article alone, as the crawl: `alone_most`
+    0 makes it scan, as it does for many)."""
+    monkeypatch.setattr("narrative_archive.store.mentions.ALONE_MOST", alone_most)
     db = store.open_db(tmp_path / "archive.db")
     store.save_outlets(db, [{"id": "example-news", "name": "Example"}])
     now = store.now()
@@ -150,7 +154,7 @@ def test_rematch_of_the_bug_query_with_prefixes(tmp_path, caplog):
     narrative_match.save_narratives(db, [narrative])
     with caplog.at_level("INFO", logger="narrative_archive"):
         result = store.rematch_mentions(db, "bug", narrative.match_query, 1)
-    assert "snippet() failed" in caplog.text
+    assert ("snippet() failed" in caplog.text) == (alone_most == 0)
     assert result == {"matched": 4, "added": 4, "removed": 0}
     marked = {row["article_id"]: row["terms"] for row in db["mentions"].rows}
     assert marked[2] == marked[5] and "moscow" in marked[2]

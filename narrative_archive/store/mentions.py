@@ -13,11 +13,15 @@ from typing import Any
 import sqlite_utils
 
 from narrative_archive.fts import (
+    ELLIPSIS,
     HIGHLIGHT_SQL,
+    MARK_CLOSE,
+    MARK_OPEN,
     SNIPPET_SQL,
     best_excerpt,
     marked_terms,
     memory_matches,
+    snippets_alone,
     split_matches,
 )
 from narrative_archive.store.articles import texts_of
@@ -200,9 +204,12 @@ def delete_mention(db: sqlite_utils.Database, article_id: int, narrative_id: str
 # --- rematch: one narrative over the whole archive, in SQL ---------------------
 
 
-def _find_hits(db: sqlite_utils.Database, query: str, snippets: bool = True) -> None:
+def _find_hits(db: sqlite_utils.Database, query: str, snippets: bool = True,
+               keep: tuple[str, int] | None = None) -> None:
     """temp.hits(article_id, snippet): every article the query matches, in one scan
-    (`snippets` False: the snippet NULL, but for the Chinese and Japanese articles).
+    (`snippets` False: the snippet NULL, but for the Chinese and Japanese articles;
+    `keep` (narrative id, version): each hit that is a mention of that version whose
+    snippet still stands in the article's text keeps that snippet, the others NULL).
 
     The scan computes snippet(); where FTS5's snippet() bug stops it (FIELD_NOTES), one
     more scan computes highlight() (which has no such bug) and the snippet is cut from
@@ -219,14 +226,45 @@ def _find_hits(db: sqlite_utils.Database, query: str, snippets: bool = True) -> 
         db.conn.execute("CREATE TEMP TABLE hits (article_id INTEGER, snippet TEXT)")
         return _cjk_hits(db, original)
     query = fast or original
+    if snippets and keep is None:
+        _snippet_scan(db, "hits", query)
+    else:
+        db.conn.execute("CREATE TEMP TABLE hits AS SELECT rowid AS article_id, NULL AS snippet"
+                        " FROM articles_fts WHERE articles_fts MATCH ?", [query])
+    if keep is not None:  # after the scan: inside it, each lookup costs half as much again
+        db.conn.execute(f"UPDATE temp.hits SET snippet = {_kept_snippet('hits.article_id')}", keep)
+    _cjk_hits(db, original)
+
+
+# A mention's snippet as its marks and end ellipses left it: still a stretch of its
+# article's title or text, or the text changed under it (an edit made outside the crawl's
+# matching, which re-reads the article)
+_UNMARKED = (f"trim(replace(replace(m.snippet, '{MARK_OPEN}', ''), '{MARK_CLOSE}', ''),"
+             f" '{ELLIPSIS}')")
+
+
+def _kept_snippet(article_id: str) -> str:
+    """SQL: the snippet of the mention of article `article_id` (a column) of narrative ?
+    at version ? when it still stands in the article, else NULL."""
+    return ("(SELECT m.snippet FROM mentions m JOIN articles a ON a.id = m.article_id"
+            f" WHERE m.article_id = {article_id} AND m.narrative_id = ?"
+            f" AND m.narrative_version = ?"
+            f" AND (instr(a.text, {_UNMARKED}) OR instr(a.title, {_UNMARKED})))")
+
+# Hits whose snippet is cut from the article alone (fts.snippets_alone: the crawl's way,
+# milliseconds each for a long query) when there are at most this many, or one in this
+# many hits; more are cut from one scan of the archive
+ALONE_MOST, ALONE_SHARE = 200, 40
+
+
+def _snippet_scan(db: sqlite_utils.Database, table: str, query: str) -> None:
+    """temp.`table`(article_id, snippet): every article the query matches, with its
+    snippet, in one scan of the archive's index (highlight() where snippet() fails)."""
     db.conn.execute("SAVEPOINT hits")
     try:
         db.conn.execute(
-            f"CREATE TEMP TABLE hits AS SELECT rowid AS article_id,"
-            f" {SNIPPET_SQL if snippets else 'NULL'} AS snippet"
-            " FROM articles_fts WHERE articles_fts MATCH ?",
-            [query],
-        )
+            f"CREATE TEMP TABLE {table} AS SELECT rowid AS article_id, {SNIPPET_SQL} AS snippet"
+            " FROM articles_fts WHERE articles_fts MATCH ?", [query])
     except sqlite3.DatabaseError as error:
         db.conn.execute("ROLLBACK TO hits")
         db.conn.execute("RELEASE hits")
@@ -235,13 +273,36 @@ def _find_hits(db: sqlite_utils.Database, query: str, snippets: bool = True) -> 
         db.conn.create_function("best_excerpt", 2, lambda title, text: best_excerpt((title, text)),
                                 deterministic=True)
         db.conn.execute(
-            f"CREATE TEMP TABLE hits AS SELECT rowid AS article_id, best_excerpt({HIGHLIGHT_SQL})"
-            " AS snippet FROM articles_fts WHERE articles_fts MATCH ?",
-            [query],
-        )
+            f"CREATE TEMP TABLE {table} AS SELECT rowid AS article_id,"
+            f" best_excerpt({HIGHLIGHT_SQL}) AS snippet FROM articles_fts"
+            " WHERE articles_fts MATCH ?", [query])
     else:
         db.conn.execute("RELEASE hits")
-    _cjk_hits(db, original)
+
+
+def _cut_snippets(db: sqlite_utils.Database, query: str, batch: int = 200) -> None:
+    """Give each hit of temp.hits without a snippet the one the query cuts for it: from
+    the article alone when they are few (as the crawl cut them), else from one scan."""
+    needed = [row[0] for row in db.conn.execute(
+        "SELECT article_id FROM temp.hits WHERE snippet IS NULL ORDER BY article_id")]
+    if not needed:
+        return
+    total = db.conn.execute("SELECT count(*) FROM temp.hits").fetchone()[0]
+    db.conn.execute("DROP TABLE IF EXISTS temp.cut")
+    if len(needed) <= ALONE_MOST or len(needed) * ALONE_SHARE <= total:
+        db.conn.execute("CREATE TEMP TABLE cut (article_id INTEGER PRIMARY KEY, snippet TEXT)")
+        for start in range(0, len(needed), batch):
+            rows = [row[:3] for row in texts_of(db.conn, needed[start:start + batch])]
+            db.conn.executemany("INSERT INTO temp.cut VALUES (?, ?)",
+                                snippets_alone(rows, query).items())
+    else:
+        fast = spelt_out(query, archive_terms(db.conn), most=1, prune=True)
+        _snippet_scan(db, "cut", fast or query)
+        db.conn.execute("CREATE INDEX temp.cut_article ON cut(article_id)")
+    db.conn.execute(
+        "UPDATE temp.hits SET snippet = cut.snippet FROM temp.cut"
+        " WHERE hits.snippet IS NULL AND cut.article_id = hits.article_id")
+    db.conn.execute("DROP TABLE temp.cut")
 
 
 CJK_LANGUAGES = ("zh", "ja")
@@ -272,13 +333,14 @@ def _candidates(db: sqlite_utils.Database, narrative_id: str, candidates: str,
         [narrative_id])])
 
 
-def _claim_hits(db: sqlite_utils.Database, narrative_id: str, candidates: str,
+def _claim_hits(db: sqlite_utils.Database, narrative_id: str, version: int, candidates: str,
                 accept: Callable[[str | None, str | None, str | None], bool],
                 read: Read | None, taken: Callable[[], list[int]] | None,
                 batch: int = 200) -> None:
     """Add to temp.hits the articles of temp.candidates that temp.hits lacks and `accept`
     reads as holding the claim (or `taken` gives: read elsewhere, with every candidate
-    that was not a mention), each with the snippet its candidate query gives.
+    that was not a mention), each with the snippet its candidate query gives (a mention of
+    `version` keeps its own, as in _find_hits).
 
     In a topical archive nearly every article is a candidate and few hold the claim: the
     accepted ones get their snippets from an in-memory index of their own
@@ -309,6 +371,8 @@ def _claim_hits(db: sqlite_utils.Database, narrative_id: str, candidates: str,
     # taken may hold articles the query matched (the workers read every candidate)
     db.conn.execute("DELETE FROM temp.candidates WHERE article_id NOT IN"
                     " (SELECT article_id FROM temp.claim_hits)")
+    db.conn.execute(f"UPDATE temp.candidates SET snippet = {_kept_snippet('candidates.article_id')}"
+                    " WHERE snippet IS NULL", [narrative_id, version])
     unsnipped = db.conn.execute(
         "SELECT c.article_id, a.title, a.text FROM temp.candidates c JOIN articles a"
         " ON a.id = c.article_id WHERE c.snippet IS NULL ORDER BY c.article_id").fetchall()
@@ -349,7 +413,10 @@ def rematch_mentions(db: sqlite_utils.Database, narrative_id: str, query: str,
     INSERT ... SELECT): mentions no longer matched are deleted, new ones added, kept
     ones get `version` and a fresh snippet but keep their matched_at (their stance is
     computed again when their matched words changed; one that nothing changed is not
-    rewritten). `claim` is the narrative's second way to match (match.claim): (candidate
+    rewritten). A mention already of `version` keeps its snippet while it still stands in
+    the article: the crawl cut it from the article alone, and a scan of the archive can
+    mark other words in it (docs/narratives.md, "Snippets"); the few hits that need a
+    new one get it the crawl's way too. `claim` is the narrative's second way to match (match.claim): (candidate
     query, accept(title, text, language)): an article the query does not match and the
     candidate query does is a hit when accept says so; `read` reads the candidates
     elsewhere (worker processes, match.workers) when it takes them. Returns {"matched",
@@ -359,9 +426,16 @@ def rematch_mentions(db: sqlite_utils.Database, narrative_id: str, query: str,
     with transaction(db):
         # the candidates are read (by `read`'s workers) while the query's scan runs here
         taken = _candidates(db, narrative_id, claim[0], read) if claim is not None else None
-        _find_hits(db, query)
+        kept, mentions = db.conn.execute(
+            "SELECT count(*) FILTER (WHERE narrative_version = ?), count(*) FROM mentions"
+            " WHERE narrative_id = ?", [version, narrative_id]).fetchone()
+        if kept or mentions <= ALONE_MOST:  # snippets only for the hits that need one
+            _find_hits(db, query, keep=(narrative_id, version))
+            _cut_snippets(db, query)
+        else:  # a new version of the query over many mentions: each needs a new snippet
+            _find_hits(db, query)
         if claim is not None:
-            _claim_hits(db, narrative_id, *claim, read, taken)
+            _claim_hits(db, narrative_id, version, *claim, read, taken)
         removed = db.conn.execute(
             "DELETE FROM mentions WHERE narrative_id = ?"
             " AND article_id NOT IN (SELECT article_id FROM temp.hits)",
