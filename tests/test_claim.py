@@ -8,7 +8,7 @@ from concurrent.futures import ProcessPoolExecutor
 import pytest
 
 from narrative_archive import fts, store
-from narrative_archive.config import ConfigError, load_narratives
+from narrative_archive.config import ConfigError, Narrative, load_config, load_narratives
 from narrative_archive.match import claim, narratives, workers
 from narrative_archive.match.coverage import check_narrative
 from narrative_archive.match.reading import Reader
@@ -282,12 +282,59 @@ def test_the_rematchs_claim_pass_is_linear_in_the_candidates(db):
             return 0
         db.conn.set_progress_handler(step, 1)
         store.rematch_mentions(db, "linear-claim", '"nothing matches this"', 1,
-                               ('"pakistan" AND "taliban"', lambda *_: False))
+                               ('"pakistan" AND "taliban"', lambda *_: False, "rule"))
         db.conn.set_progress_handler(None, 1)
         db.execute("DELETE FROM articles")
         return count[0]
     few, many = steps(100), steps(800)
     assert many < few * 12, (few, many)  # 8x the candidates; quadratic would be ~64x
+
+
+def test_a_rematch_reads_only_the_candidates_the_rule_has_not_rejected(db):
+    """Most of a topical archive is a claim candidate, and reading them was most of a
+    rematch (~950,000 at 1M, benchmarks/rematch.py): a candidate the rule rejected is not
+    read again until its text changes or the rule does; a mention is read each time."""
+    narratives.save_narratives(db, [Narrative("claimed", "Claimed", '"nothing matches this"')])
+    ids = {}
+    with store.transaction(db):
+        for name in ("talks", "envoy", "holds"):
+            ids[name], _ = store.save_article(db, article(
+                f"https://example.com/{name}", f"Pakistan and the Taliban: {name}."),
+                "example-news")
+    read: list[int] = []
+
+    def accept(title, text, language):
+        read.append(next(key for key in ids if key in text))
+        return "holds" in text
+
+    def rematch(rule: str) -> list[str]:
+        read.clear()
+        result = store.rematch_mentions(db, "claimed", '"nothing matches this"', 1,
+                                        ('"pakistan" AND "taliban"', accept, rule))
+        assert result["matched"] == 1
+        assert [row[0] for row in db.execute("SELECT article_id FROM mentions")] == [ids["holds"]]
+        return sorted(read)
+
+    assert rematch("rule-1") == ["envoy", "holds", "talks"]
+    assert rematch("rule-1") == ["holds"]  # the mention, to see it still holds
+    db.execute("UPDATE articles SET text = 'Pakistan and the Taliban: talks again.'"
+               " WHERE id = ?", [ids["talks"]])
+    db.execute("UPDATE articles SET last_seen_at = '2026-12-06' WHERE id = ?", [ids["envoy"]])
+    assert rematch("rule-1") == ["holds", "talks"]
+    assert rematch("rule-2") == ["envoy", "holds", "talks"]  # another rule: every verdict again
+    db.execute("DELETE FROM articles WHERE id = ?", [ids["envoy"]])
+    assert db.execute("SELECT article_id FROM claim_rejections").fetchall() == [(ids["talks"],)]
+
+
+def test_a_rules_key_changes_with_its_lists_and_its_reader(monkeypatch):
+    pakistan = next(n for n in load_config(None).narratives if n.id == "pakistan-backing-taliban")
+    key = claim.rule_key(pakistan)
+    assert key and claim.rule_key(pakistan) == key
+    assert claim.rule_key(Narrative("plain", "Plain", "taliban")) is None
+    fewer = dataclasses.replace(pakistan, claim=pakistan.claim[:-1] + ((),))
+    assert claim.rule_key(fewer) != key
+    monkeypatch.setattr(claim, "_reader_code", lambda: b"a changed reader")
+    assert claim.rule_key(pakistan) != key
 
 
 # Iran arming (round 8): the Revolutionary Guards as the actor, the Taliban receiving "from"
@@ -402,7 +449,10 @@ def test_a_rematch_reads_its_candidates_in_worker_processes(db, default_narrativ
     with _CountingPool(2) as pool:
         assert narratives.rematch(db, pakistan, pool) == {"matched": 3, "added": 0, "removed": 0}
         assert _mentions(db) == crawled
+        assert db.execute("SELECT count(*) FROM claim_rejections").fetchone()[0] >= 30
+        # from an empty start: no mention, no verdict kept
         db.execute("DELETE FROM mentions WHERE narrative_id = ?", [PAKISTAN])
+        db.execute("DELETE FROM claim_rejections")
         assert narratives.rematch(db, pakistan, pool) == {"matched": 3, "added": 3, "removed": 0}
         assert _mentions(db) == crawled
     assert pool.tasks >= 2 * 8  # 30-odd candidates, 4 a task, in each rematch

@@ -142,7 +142,7 @@ def test_rematch_of_the_bug_query_with_prefixes(tmp_path, caplog, monkeypatch, a
     """The snippet() bug's rows, a prefix query: the highlight() scan runs spelt out (a
     rematch cuts a few hits' snippets from each article alone, as the crawl: `alone_most`
     0 makes it scan, as it does for many)."""
-    monkeypatch.setattr("narrative_archive.store.mentions.ALONE_MOST", alone_most)
+    monkeypatch.setattr("narrative_archive.store.rematch.ALONE_MOST", alone_most)
     db = store.open_db(tmp_path / "archive.db")
     store.save_outlets(db, [{"id": "example-news", "name": "Example"}])
     now = store.now()

@@ -34,12 +34,15 @@ the same way (match.reading, match.narratives, match.coverage).
 
 from __future__ import annotations
 
+import hashlib
 import re
+import sys
 import unicodedata
 from bisect import bisect_right
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from narrative_archive.config import Narrative
@@ -318,6 +321,24 @@ class FirstWords:
 def rule(narrative: Narrative) -> ClaimRule | None:
     """The narrative's claim rule, or None when it has no `claim:` key."""
     return compiled(narrative.claim) if narrative.claim else None
+
+
+def rule_key(narrative: Narrative) -> str | None:
+    """What the rule's verdict on an article depends on besides the article, as a short
+    hash: the narrative's claim lists, this module's code (the reader) and the Unicode
+    tables fold() reads. A rematch reads again the articles a rule of another key rejected
+    (store: claim_rejections)."""
+    if not narrative.claim:
+        return None
+    digest = hashlib.sha256(repr(narrative.claim).encode())
+    digest.update(_reader_code())
+    digest.update(f"{unicodedata.unidata_version} {sys.version_info[:2]}".encode())
+    return digest.hexdigest()[:16]
+
+
+@lru_cache(maxsize=1)
+def _reader_code() -> bytes:
+    return Path(__file__).read_bytes()
 
 
 def _fts_term(term: str) -> str:

@@ -96,14 +96,12 @@ from narrative_archive.store.mentions import (
     delete_mention,
     export_mentions,
     get_narrative,
-    logger,
     matches_article,
     narrative_counts,
     narrative_ids,
     narrative_timeline,
     narrative_version,
     near_misses,
-    rematch_mentions,
     save_mention,
     save_narratives,
 )
@@ -115,6 +113,7 @@ from narrative_archive.store.outlets import (
     outlet_health,
     save_outlets,
 )
+from narrative_archive.store.rematch import rematch_mentions
 from narrative_archive.store.revisits import (
     ARTICLE_STATUSES,
     REVISIT_OUTCOMES,
@@ -232,7 +231,6 @@ __all__ = [
     "delete_mention",
     "export_mentions",
     "get_narrative",
-    "logger",
     "matches_article",
     "narrative_counts",
     "narrative_ids",

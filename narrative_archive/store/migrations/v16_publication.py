@@ -297,4 +297,25 @@ MIGRATIONS: list[str] = [
         INSERT INTO articles_fts(rowid, title, text) VALUES (new.id, new.title, new.text);
     END;
     """,
+    # 25 (issue 21): the articles a narrative's claim rule read and rejected, so a rematch
+    # reads only the candidates it has not read yet (most of a topical archive is a
+    # candidate: match.claim). `claim_rules` holds the rule (its configuration and reader,
+    # match.claim.rule_key) those verdicts are of: another rule empties them. An article
+    # whose title, text or language changes, or that goes, loses its verdicts.
+    """
+    CREATE TABLE claim_rejections (
+        article_id INTEGER NOT NULL,
+        narrative_id TEXT NOT NULL,
+        PRIMARY KEY (article_id, narrative_id)
+    ) WITHOUT ROWID;
+    CREATE TABLE claim_rules (narrative_id TEXT PRIMARY KEY, rule TEXT NOT NULL);
+    CREATE TRIGGER claim_rejections_au AFTER UPDATE OF title, text, language ON articles
+        WHEN old.title IS NOT new.title OR old.text IS NOT new.text
+            OR old.language IS NOT new.language BEGIN
+        DELETE FROM claim_rejections WHERE article_id = old.id;
+    END;
+    CREATE TRIGGER claim_rejections_ad AFTER DELETE ON articles BEGIN
+        DELETE FROM claim_rejections WHERE article_id = old.id;
+    END;
+    """,
 ]

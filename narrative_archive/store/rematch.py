@@ -1,0 +1,326 @@
+"""Rematch: one narrative over the whole archive, in SQL (its hits in one scan of the
+archive's index, its claim rule's candidates read once, snippets only where needed)."""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import sqlite3
+from collections.abc import Callable
+
+import sqlite_utils
+
+from narrative_archive.fts import (
+    ELLIPSIS,
+    HIGHLIGHT_SQL,
+    MARK_CLOSE,
+    MARK_OPEN,
+    SNIPPET_SQL,
+    best_excerpt,
+    marked_terms,
+    memory_matches,
+    snippets_alone,
+    split_matches,
+)
+from narrative_archive.store.articles import texts_of
+from narrative_archive.store.db import transaction
+from narrative_archive.store.prefixes import archive_terms, spelt_out
+from narrative_archive.times import now
+
+logger = logging.getLogger("narrative_archive.match.narratives")
+
+
+def _find_hits(db: sqlite_utils.Database, query: str, snippets: bool = True,
+               keep: tuple[str, int] | None = None) -> None:
+    """temp.hits(article_id, snippet): every article the query matches, in one scan
+    (`snippets` False: the snippet NULL, but for the Chinese and Japanese articles;
+    `keep` (narrative id, version): each hit that is a mention of that version whose
+    snippet still stands in the article's text keeps that snippet, the others NULL).
+
+    The scan computes snippet(); where FTS5's snippet() bug stops it (FIELD_NOTES), one
+    more scan computes highlight() (which has no such bug) and the snippet is cut from
+    its output in Python (fts.best_excerpt). Never one snippet() per hit: each such call
+    evaluates the whole query again, so a rematch would grow with hits x archive.
+
+    Both scans run the query without its parts that need a word no article holds, and
+    with each prefix phrase that covers one term written as that term (store.prefixes):
+    the phrases that can match are the same, so the hits, snippets and highlights are.
+    """
+    original, fast = query, spelt_out(query, archive_terms(db.conn), most=1, prune=True)
+    db.conn.execute("DROP TABLE IF EXISTS temp.hits")
+    if fast == "":  # no article holds what it needs
+        db.conn.execute("CREATE TEMP TABLE hits (article_id INTEGER, snippet TEXT)")
+        return _cjk_hits(db, original)
+    query = fast or original
+    if snippets and keep is None:
+        _snippet_scan(db, "hits", query)
+    else:
+        db.conn.execute("CREATE TEMP TABLE hits AS SELECT rowid AS article_id, NULL AS snippet"
+                        " FROM articles_fts WHERE articles_fts MATCH ?", [query])
+    if keep is not None:  # after the scan: inside it, each lookup costs half as much again
+        db.conn.execute(f"UPDATE temp.hits SET snippet = {_kept_snippet('hits.article_id')}", keep)
+    _cjk_hits(db, original)
+
+
+# A mention's snippet as its marks and end ellipses left it: still a stretch of its
+# article's title or text, or the text changed under it (an edit made outside the crawl's
+# matching, which re-reads the article)
+_UNMARKED = (f"trim(replace(replace(m.snippet, '{MARK_OPEN}', ''), '{MARK_CLOSE}', ''),"
+             f" '{ELLIPSIS}')")
+
+
+def _kept_snippet(article_id: str) -> str:
+    """SQL: the snippet of the mention of article `article_id` (a column) of narrative ?
+    at version ? when it still stands in the article, else NULL."""
+    return ("(SELECT m.snippet FROM mentions m JOIN articles a ON a.id = m.article_id"
+            f" WHERE m.article_id = {article_id} AND m.narrative_id = ?"
+            f" AND m.narrative_version = ?"
+            f" AND (instr(a.text, {_UNMARKED}) OR instr(a.title, {_UNMARKED})))")
+
+# Hits whose snippet is cut from the article alone (fts.snippets_alone: the crawl's way,
+# milliseconds each for a long query) when there are at most this many, or one in this
+# many hits; more are cut from one scan of the archive
+ALONE_MOST, ALONE_SHARE = 200, 40
+
+
+def _snippet_scan(db: sqlite_utils.Database, table: str, query: str) -> None:
+    """temp.`table`(article_id, snippet): every article the query matches, with its
+    snippet, in one scan of the archive's index (highlight() where snippet() fails)."""
+    db.conn.execute("SAVEPOINT hits")
+    try:
+        db.conn.execute(
+            f"CREATE TEMP TABLE {table} AS SELECT rowid AS article_id, {SNIPPET_SQL} AS snippet"
+            " FROM articles_fts WHERE articles_fts MATCH ?", [query])
+    except sqlite3.DatabaseError as error:
+        db.conn.execute("ROLLBACK TO hits")
+        db.conn.execute("RELEASE hits")
+        logger.info("snippet() failed over the whole match (%s): snippets cut from highlight()",
+                    error)
+        db.conn.create_function("best_excerpt", 2, lambda title, text: best_excerpt((title, text)),
+                                deterministic=True)
+        db.conn.execute(
+            f"CREATE TEMP TABLE {table} AS SELECT rowid AS article_id,"
+            f" best_excerpt({HIGHLIGHT_SQL}) AS snippet FROM articles_fts"
+            " WHERE articles_fts MATCH ?", [query])
+    else:
+        db.conn.execute("RELEASE hits")
+
+
+def _cut_snippets(db: sqlite_utils.Database, query: str, batch: int = 200) -> None:
+    """Give each hit of temp.hits without a snippet the one the query cuts for it: from
+    the article alone when they are few (as the crawl cut them), else from one scan."""
+    needed = [row[0] for row in db.conn.execute(
+        "SELECT article_id FROM temp.hits WHERE snippet IS NULL ORDER BY article_id")]
+    if not needed:
+        return
+    total = db.conn.execute("SELECT count(*) FROM temp.hits").fetchone()[0]
+    db.conn.execute("DROP TABLE IF EXISTS temp.cut")
+    if len(needed) <= ALONE_MOST or len(needed) * ALONE_SHARE <= total:
+        db.conn.execute("CREATE TEMP TABLE cut (article_id INTEGER PRIMARY KEY, snippet TEXT)")
+        for start in range(0, len(needed), batch):
+            rows = [row[:3] for row in texts_of(db.conn, needed[start:start + batch])]
+            db.conn.executemany("INSERT INTO temp.cut VALUES (?, ?)",
+                                snippets_alone(rows, query).items())
+    else:
+        fast = spelt_out(query, archive_terms(db.conn), most=1, prune=True)
+        _snippet_scan(db, "cut", fast or query)
+        db.conn.execute("CREATE INDEX temp.cut_article ON cut(article_id)")
+    db.conn.execute(
+        "UPDATE temp.hits SET snippet = cut.snippet FROM temp.cut"
+        " WHERE hits.snippet IS NULL AND cut.article_id = hits.article_id")
+    db.conn.execute("DROP TABLE temp.cut")
+
+
+CJK_LANGUAGES = ("zh", "ja")
+# (candidate query, accept(title, text, language), the rule's key): match.claim's second
+# way to match; the key names what the rule's verdicts depend on (match.claim.rule_key)
+Claim = tuple[str, Callable[[str | None, str | None, str | None], bool], str]
+# Given candidates (article ids, in order), starts reading them elsewhere and returns
+# what waits for the ids accept takes among them; None: read them here.
+Read = Callable[[list[int]], Callable[[], list[int]] | None]
+
+
+_UNREJECTED = ("NOT EXISTS (SELECT 1 FROM claim_rejections r"
+               " WHERE r.article_id = candidates.article_id AND r.narrative_id = ?)")
+
+
+def _claim_rule(db: sqlite_utils.Database, narrative_id: str, rule: str) -> None:
+    """Make `rule` the one claim_rejections holds the narrative's verdicts of: the
+    verdicts of another rule (its lists or its reader changed) go."""
+    row = db.conn.execute("SELECT rule FROM claim_rules WHERE narrative_id = ?",
+                          [narrative_id]).fetchone()
+    if row is not None and row[0] == rule:
+        return
+    db.conn.execute("DELETE FROM claim_rejections WHERE narrative_id = ?", [narrative_id])
+    db.conn.execute("INSERT INTO claim_rules (narrative_id, rule) VALUES (?, ?)"
+                    " ON CONFLICT(narrative_id) DO UPDATE SET rule = excluded.rule",
+                    [narrative_id, rule])
+
+
+def _candidates(db: sqlite_utils.Database, narrative_id: str, candidates: str,
+                read: Read | None) -> tuple[Callable[[], list[int]] | None, list[int]]:
+    """temp.candidates(article_id, snippet): the articles `candidates` matches (listed
+    without snippets: a scan computing them loads every candidate's positions, most of
+    its cost; a Chinese or Japanese article keeps the one its split reading gave), and
+    `read` started on those that are not the narrative's mentions now and that the rule
+    has not rejected before (most of those are the query's hits, which need no reading;
+    _claim_hits reads the others). Other processes read the archive as committed, which
+    is this connection's as long as it has written nothing. Returns read's wait (or None)
+    and the ids it was given."""
+    _find_hits(db, candidates, snippets=False)
+    db.conn.execute("DROP TABLE IF EXISTS temp.candidates")
+    db.conn.execute("ALTER TABLE temp.hits RENAME TO candidates")
+    if read is None:
+        return None, []
+    ids = [row[0] for row in db.conn.execute(
+        "SELECT article_id FROM temp.candidates WHERE article_id NOT IN"
+        f" (SELECT article_id FROM mentions WHERE narrative_id = ?) AND {_UNREJECTED}"
+        " ORDER BY article_id", [narrative_id, narrative_id])]
+    taken = read(ids)
+    return taken, ids if taken is not None else []
+
+
+def _claim_hits(db: sqlite_utils.Database, narrative_id: str, version: int, candidates: str,
+                accept: Callable[[str | None, str | None, str | None], bool],
+                read: Read | None, taken: Callable[[], list[int]] | None,
+                given: list[int], batch: int = 200) -> None:
+    """Add to temp.hits the articles of temp.candidates that temp.hits lacks and `accept`
+    reads as holding the claim (or `taken` gives: read elsewhere, the ids `given`, every
+    candidate that was not a mention), each with the snippet its candidate query gives (a
+    mention of `version` keeps its own, as in _find_hits). A candidate the rule rejected
+    before is not read again; this rematch's rejections are kept (claim_rejections).
+
+    In a topical archive nearly every article is a candidate and few hold the claim: the
+    accepted ones get their snippets from an in-memory index of their own
+    (fts.memory_matches: the archive's table and tokenizer, so FTS5 cuts the snippet the
+    archive's scan would)."""
+    db.conn.execute("DELETE FROM temp.candidates WHERE article_id IN"
+                    " (SELECT article_id FROM temp.hits)")
+    accepted: list[tuple[int]] = []
+    unread = f"SELECT article_id FROM temp.candidates WHERE {_UNREJECTED}"
+    if taken is not None:  # the candidates that are mentions and no hit are left to read
+        accepted = [(article_id,) for article_id in taken()]
+        unread += " AND article_id IN (SELECT article_id FROM mentions WHERE narrative_id = ?)"
+    ids = [row[0] for row in db.conn.execute(
+        unread + " ORDER BY article_id", [narrative_id] * (2 if taken is not None else 1))]
+    again = read(ids) if read is not None and taken is not None else None
+    if again is not None:
+        accepted += [(article_id,) for article_id in again()]
+    else:
+        for start in range(0, len(ids), batch):
+            accepted += [(article_id,) for article_id, title, text, language
+                         in texts_of(db.conn, ids[start:start + batch])
+                         if accept(title, text, language)]
+    # temp.candidates has no index: one keyed table and one NOT IN, not a DELETE per
+    # rejected article (each a scan of the table: quadratic in the candidates)
+    db.conn.execute("DROP TABLE IF EXISTS temp.claim_hits")
+    db.conn.execute("CREATE TEMP TABLE claim_hits (article_id INTEGER PRIMARY KEY)")
+    db.conn.executemany("INSERT OR IGNORE INTO temp.claim_hits VALUES (?)", accepted)
+    db.conn.execute("DROP TABLE IF EXISTS temp.claim_read")
+    db.conn.execute("CREATE TEMP TABLE claim_read (article_id INTEGER PRIMARY KEY)")
+    db.conn.executemany("INSERT OR IGNORE INTO temp.claim_read VALUES (?)",
+                        ((article_id,) for article_id in itertools.chain(given, ids)))
+    db.conn.execute(
+        "INSERT OR IGNORE INTO claim_rejections (article_id, narrative_id) SELECT article_id, ?"
+        " FROM temp.claim_read WHERE article_id NOT IN (SELECT article_id FROM temp.claim_hits)",
+        [narrative_id])
+    db.conn.execute("DROP TABLE temp.claim_read")
+    # taken may hold articles the query matched (the workers read every candidate)
+    db.conn.execute("DELETE FROM temp.candidates WHERE article_id NOT IN"
+                    " (SELECT article_id FROM temp.claim_hits)")
+    db.conn.execute(f"UPDATE temp.candidates SET snippet = {_kept_snippet('candidates.article_id')}"
+                    " WHERE snippet IS NULL", [narrative_id, version])
+    unsnipped = db.conn.execute(
+        "SELECT c.article_id, a.title, a.text FROM temp.candidates c JOIN articles a"
+        " ON a.id = c.article_id WHERE c.snippet IS NULL ORDER BY c.article_id").fetchall()
+    db.conn.executemany("UPDATE temp.candidates SET snippet = ? WHERE article_id = ?",
+                        [(snippet, article_id) for article_id, snippet
+                         in memory_matches(unsnipped, candidates).items()])
+    db.conn.execute("INSERT INTO temp.hits SELECT article_id, snippet FROM temp.candidates")
+    db.conn.execute("DROP TABLE temp.candidates")
+    db.conn.execute("DROP TABLE temp.claim_hits")
+
+
+def _cjk_hits(db: sqlite_utils.Database, query: str, batch: int = 200) -> None:
+    """Add to temp.hits the Chinese and Japanese articles the query matches as the
+    matcher reads them at ingest (one token per CJK character, fts.split_cjk): the
+    archive's index keeps a run of CJK characters as one token (docs/realtext.md)."""
+    found = {row[0] for row in db.conn.execute("SELECT article_id FROM temp.hits")}
+    # each way of writing the codes' two letters, a range of articles_language (a test on
+    # lower(substr(language, ...)) alone reads every row of the archive, twice a rematch)
+    ranges = [bound for code in CJK_LANGUAGES
+              for written in map("".join, itertools.product(*({ch.lower(), ch.upper()}
+                                                              for ch in code)))
+              for bound in (written, written[:-1] + chr(ord(written[-1]) + 1))]
+    cursor = db.conn.execute(
+        "SELECT id, title, text FROM articles WHERE ("
+        + " OR ".join(["language >= ? AND language < ?"] * (len(ranges) // 2))
+        + f") AND lower(substr(language, 1, 2)) IN ({', '.join('?' * len(CJK_LANGUAGES))})",
+        [*ranges, *CJK_LANGUAGES])
+    while rows := cursor.fetchmany(batch):
+        hits = split_matches(rows, query)
+        db.conn.executemany("INSERT INTO temp.hits (article_id, snippet) VALUES (?, ?)",
+                            [(i, snippet) for i, snippet in hits.items() if i not in found])
+
+
+def rematch_mentions(db: sqlite_utils.Database, narrative_id: str, query: str,
+                     version: int, claim: Claim | None = None,
+                     read: Read | None = None) -> dict[str, int]:
+    """Make the narrative's mentions those its query matches now, set based (one
+    INSERT ... SELECT): mentions no longer matched are deleted, new ones added, kept
+    ones get `version` and a fresh snippet but keep their matched_at (their stance is
+    computed again when their matched words changed; one that nothing changed is not
+    rewritten). A mention already of `version` keeps its snippet while it still stands in
+    the article: the crawl cut it from the article alone, and a scan of the archive can
+    mark other words in it (docs/narratives.md, "Snippets"); the few hits that need a
+    new one get it the crawl's way too. `claim` is the narrative's second way to match (match.claim): (candidate
+    query, accept(title, text, language), key): an article the query does not match and
+    the candidate query does is a hit when accept says so (an article accept rejected
+    under the same key, its text unchanged since, is not read again); `read` reads the candidates
+    elsewhere (worker processes, match.workers) when it takes them. Returns {"matched",
+    "added", "removed"}."""
+    db.conn.create_function("marked_terms", 1, marked_terms, deterministic=True)
+    timestamp = now()
+    with transaction(db):
+        # the candidates are read (by `read`'s workers) while the query's scan runs here
+        taken, given = None, []
+        if claim is not None:
+            _claim_rule(db, narrative_id, claim[2])
+            taken, given = _candidates(db, narrative_id, claim[0], read)
+        kept, mentions = db.conn.execute(
+            "SELECT count(*) FILTER (WHERE narrative_version = ?), count(*) FROM mentions"
+            " WHERE narrative_id = ?", [version, narrative_id]).fetchone()
+        if kept or mentions <= ALONE_MOST:  # snippets only for the hits that need one
+            _find_hits(db, query, keep=(narrative_id, version))
+            _cut_snippets(db, query)
+        else:  # a new version of the query over many mentions: each needs a new snippet
+            _find_hits(db, query)
+        if claim is not None:
+            _claim_hits(db, narrative_id, version, *claim[:2], read, taken, given)
+        removed = db.conn.execute(
+            "DELETE FROM mentions WHERE narrative_id = ?"
+            " AND article_id NOT IN (SELECT article_id FROM temp.hits)",
+            [narrative_id],
+        ).rowcount
+        before = db.conn.execute(
+            "SELECT count(*) FROM mentions WHERE narrative_id = ?", [narrative_id]
+        ).fetchone()[0]
+        db.conn.execute(
+            "INSERT INTO mentions (article_id, narrative_id, narrative_version, matched_at,"
+            " snippet, terms) SELECT article_id, ?, ?, ?, snippet, marked_terms(snippet)"
+            " FROM temp.hits WHERE true"
+            " ON CONFLICT(article_id, narrative_id) DO UPDATE SET"
+            " narrative_version = excluded.narrative_version, snippet = excluded.snippet,"
+            " terms = excluded.terms,"
+            # other matched words, another sentence to read: the stance is computed again
+            " stance_confidence = CASE WHEN excluded.terms IS mentions.terms"
+            " THEN mentions.stance_confidence END"
+            # a kept mention that nothing changed is not written again
+            " WHERE mentions.narrative_version IS NOT excluded.narrative_version"
+            " OR mentions.snippet IS NOT excluded.snippet"
+            " OR mentions.terms IS NOT excluded.terms",
+            [narrative_id, version, timestamp],
+        )
+        matched = db.conn.execute("SELECT count(*) FROM temp.hits").fetchone()[0]
+        db.conn.execute("DROP TABLE temp.hits")
+    return {"matched": matched, "added": matched - before, "removed": removed}
