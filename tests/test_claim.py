@@ -424,6 +424,11 @@ class _CountingPool(ProcessPoolExecutor):
         self.tasks += len(lists[0])
         return super().map(fn, *lists, **kwargs)
 
+    def submit(self, fn, /, *args, **kwargs):
+        self.tasks += 1
+        self.submitted = [*getattr(self, "submitted", []), getattr(fn, "__name__", "")]
+        return super().submit(fn, *args, **kwargs)
+
 
 def test_a_rematch_reads_its_candidates_in_worker_processes(db, default_narratives,
                                                             monkeypatch):
@@ -500,3 +505,30 @@ def test_candidates_are_read_here_where_workers_would_not_see_the_archive(db, de
         assert pool.read(db, pakistan) is None
     assert pool.read(db, pakistan)(list(range(10))) is None  # too few to start a pool
     assert pool.own is None
+
+
+def test_half_a_rematchs_snippets_are_cut_in_a_worker_process(db, monkeypatch):
+    """Many hits that need a snippet from a scan (a new query over an archive): a worker
+    process cuts those of the later half of the archive while the rematch's process cuts
+    the first half's; the mentions are those one scan gives."""
+    narrative = Narrative("n", "N", "taliban AND weapon*")
+    narratives.save_narratives(db, [narrative])
+    for n in range(40):
+        text = (f"Report {n}: the Taliban seized weapons in district {n}." if n % 3 else
+                f"Report {n}: the Taliban met elders in district {n}.")
+        store.save_article(db, article(f"https://example.com/{n}", text), "example-news")
+    monkeypatch.setattr("narrative_archive.store.rematch.ALONE_MOST", 0)
+    monkeypatch.setattr("narrative_archive.store.rematch.SPLIT_LEAST", 1)
+    version = narratives.narrative_version(db, "n")
+    assert store.rematch_mentions(db, "n", narrative.match_query, version)["added"] == 26
+    one_scan = _snippets(db)
+    db.execute("DELETE FROM mentions")
+    with _CountingPool(2) as pool:
+        assert narratives.rematch(db, narrative, pool) == {"matched": 26, "added": 26, "removed": 0}
+    assert "snippets" in pool.submitted
+    assert _snippets(db) == one_scan
+    assert [article_id for article_id, *_ in one_scan if article_id > 21]  # the worker's half
+
+
+def _snippets(db) -> list[tuple]:
+    return db.execute("SELECT article_id, snippet, terms FROM mentions ORDER BY article_id").fetchall()

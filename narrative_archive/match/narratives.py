@@ -89,7 +89,7 @@ def rematch(db: sqlite_utils.Database, narrative: Narrative,
             db, narrative.id, narrative.match_query, version,
             (candidates, claim_rule.matches, claim.rule_key(narrative))
             if claim_rule and candidates else None,
-            read=workers.read(db, narrative))
+            read=workers.read(db, narrative), split=workers.split(db))
     finally:
         if own:
             workers.close()

@@ -1,4 +1,4 @@
-"""A rematch's claim candidates read in worker processes.
+"""A rematch's claim candidates read in worker processes, and half its snippets cut there.
 
 A claim rule's candidate query lists most of a topical archive (match.claim), and each
 candidate is read in Python: its row, then the rule over its sentences. Both are a pure
@@ -37,6 +37,12 @@ def accepted(path: str, claim_lists: tuple, ids: list[int]) -> list[int]:
             if rule.matches(title, text, language)]
 
 
+def snippets(path: str, query: str, low: int) -> list[tuple[int, str | None]]:
+    """(article id, snippet) of the articles of the archive at `path` from id `low` on
+    that the query matches (store.snippet_rows). Runs in a worker."""
+    return store.snippet_rows(path, query, low)
+
+
 def pool(workers: int = 0) -> ProcessPoolExecutor:
     """Worker processes (default: one per core) that have imported the claim reader, at a
     lower priority than the rematch's process: its query's scan is the longer path."""
@@ -71,6 +77,19 @@ class Workers:
                                  chunks)  # every task is submitted now
             return lambda: sorted(article_id for chunk in found for article_id in chunk)
         return read
+
+    def split(self, db: sqlite_utils.Database) -> Callable[[str, int], Callable[[], list]] | None:
+        """store.rematch_mentions' `split`: a worker process cuts the snippets of the later
+        half of the archive while the rematch's process cuts the first half's; None for an
+        in-memory archive or a connection already in a transaction (as `read`)."""
+        path = store.file_path(db)
+        if path is None or db.conn.in_transaction:
+            return None
+
+        def split(query: str, low: int) -> Callable[[], list] | None:
+            executor = self._executor()
+            return None if executor is None else executor.submit(snippets, path, query, low).result
+        return split
 
     def _executor(self) -> Executor | None:
         if self.executor is None and self.own is None and (os.cpu_count() or 1) > 1:

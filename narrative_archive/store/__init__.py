@@ -113,7 +113,7 @@ from narrative_archive.store.outlets import (
     outlet_health,
     save_outlets,
 )
-from narrative_archive.store.rematch import rematch_mentions
+from narrative_archive.store.rematch import rematch_mentions, snippet_rows
 from narrative_archive.store.revisits import (
     ARTICLE_STATUSES,
     REVISIT_OUTCOMES,
@@ -238,6 +238,7 @@ __all__ = [
     "narrative_version",
     "near_misses",
     "rematch_mentions",
+    "snippet_rows",
     "save_mention",
     "save_narratives",
     "OUTLET_COLUMNS",

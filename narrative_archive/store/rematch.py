@@ -23,15 +23,26 @@ from narrative_archive.fts import (
     split_matches,
 )
 from narrative_archive.store.articles import texts_of
-from narrative_archive.store.db import transaction
+from narrative_archive.store.db import reader, transaction
 from narrative_archive.store.prefixes import archive_terms, spelt_out
 from narrative_archive.times import now
 
 logger = logging.getLogger("narrative_archive.match.narratives")
 
+CJK_LANGUAGES = ("zh", "ja")
+# (candidate query, accept(title, text, language), the rule's key): match.claim's second
+# way to match; the key names what the rule's verdicts depend on (match.claim.rule_key)
+Claim = tuple[str, Callable[[str | None, str | None, str | None], bool], str]
+# Given candidates (article ids, in order), starts reading them elsewhere and returns
+# what waits for the ids accept takes among them; None: read them here.
+Read = Callable[[list[int]], Callable[[], list[int]] | None]
+# Given a query and an article id, starts cutting the snippets of the articles from that id
+# on elsewhere and returns what waits for their (article id, snippet) rows; None: cut here.
+Split = Callable[[str, int], Callable[[], list[tuple[int, str | None]]] | None]
+
 
 def _find_hits(db: sqlite_utils.Database, query: str, snippets: bool = True,
-               keep: tuple[str, int] | None = None) -> None:
+               keep: tuple[str, int] | None = None, split: Split | None = None) -> None:
     """temp.hits(article_id, snippet): every article the query matches, in one scan
     (`snippets` False: the snippet NULL, but for the Chinese and Japanese articles;
     `keep` (narrative id, version): each hit that is a mention of that version whose
@@ -53,7 +64,7 @@ def _find_hits(db: sqlite_utils.Database, query: str, snippets: bool = True,
         return _cjk_hits(db, original)
     query = fast or original
     if snippets and keep is None:
-        _snippet_scan(db, "hits", query)
+        _snippet_scan(db, "hits", query, split)
     else:
         db.conn.execute("CREATE TEMP TABLE hits AS SELECT rowid AS article_id, NULL AS snippet"
                         " FROM articles_fts WHERE articles_fts MATCH ?", [query])
@@ -81,16 +92,29 @@ def _kept_snippet(article_id: str) -> str:
 # milliseconds each for a long query) when there are at most this many, or one in this
 # many hits; more are cut from one scan of the archive
 ALONE_MOST, ALONE_SHARE = 200, 40
+# Hits that need a snippet from a scan before half of them are cut in a worker process
+# (`split`); fewer are cut here
+SPLIT_LEAST = 20_000
 
 
-def _snippet_scan(db: sqlite_utils.Database, table: str, query: str) -> None:
+def _snippet_scan(db: sqlite_utils.Database, table: str, query: str,
+                  split: Split | None = None) -> None:
     """temp.`table`(article_id, snippet): every article the query matches, with its
-    snippet, in one scan of the archive's index (highlight() where snippet() fails)."""
+    snippet, in one scan of the archive's index (highlight() where snippet() fails).
+    `split` cuts the snippets of the later half of the archive elsewhere (a worker
+    process, match.workers) while this process cuts the first half's."""
+    share, below = None, None
+    if split is not None:
+        middle = (db.conn.execute("SELECT max(id) FROM articles").fetchone()[0] or 0) // 2 + 1
+        share = split(query, middle)
+        below = middle if share is not None else None
+    where = " FROM articles_fts WHERE articles_fts MATCH ?" + (" AND rowid < ?" if below else "")
+    params = [query, below] if below else [query]
     db.conn.execute("SAVEPOINT hits")
     try:
         db.conn.execute(
             f"CREATE TEMP TABLE {table} AS SELECT rowid AS article_id, {SNIPPET_SQL} AS snippet"
-            " FROM articles_fts WHERE articles_fts MATCH ?", [query])
+            + where, params)
     except sqlite3.DatabaseError as error:
         db.conn.execute("ROLLBACK TO hits")
         db.conn.execute("RELEASE hits")
@@ -100,13 +124,28 @@ def _snippet_scan(db: sqlite_utils.Database, table: str, query: str) -> None:
                                 deterministic=True)
         db.conn.execute(
             f"CREATE TEMP TABLE {table} AS SELECT rowid AS article_id,"
-            f" best_excerpt({HIGHLIGHT_SQL}) AS snippet FROM articles_fts"
-            " WHERE articles_fts MATCH ?", [query])
+            f" best_excerpt({HIGHLIGHT_SQL}) AS snippet" + where, params)
     else:
         db.conn.execute("RELEASE hits")
+    if share is not None:
+        db.conn.executemany(f"INSERT INTO temp.{table} VALUES (?, ?)", share())
 
 
-def _cut_snippets(db: sqlite_utils.Database, query: str, batch: int = 200) -> None:
+def snippet_rows(path: str, query: str, low: int) -> list[tuple[int, str | None]]:
+    """(article id, snippet) of the articles of the archive at `path` from id `low` on
+    that the query matches, in one scan of its index (highlight() where snippet() fails),
+    read through this process's own connection (db.reader): a worker process's share of
+    a rematch's snippets (_snippet_scan)."""
+    conn, where = reader(path), " FROM articles_fts WHERE articles_fts MATCH ? AND rowid >= ?"
+    try:
+        return conn.execute(f"SELECT rowid, {SNIPPET_SQL}{where}", [query, low]).fetchall()
+    except sqlite3.DatabaseError:
+        return [(row[0], best_excerpt(row[1:]))
+                for row in conn.execute(f"SELECT rowid, {HIGHLIGHT_SQL}{where}", [query, low])]
+
+
+def _cut_snippets(db: sqlite_utils.Database, query: str, split: Split | None = None,
+                  batch: int = 200) -> None:
     """Give each hit of temp.hits without a snippet the one the query cuts for it: from
     the article alone when they are few (as the crawl cut them), else from one scan."""
     needed = [row[0] for row in db.conn.execute(
@@ -123,21 +162,12 @@ def _cut_snippets(db: sqlite_utils.Database, query: str, batch: int = 200) -> No
                                 snippets_alone(rows, query).items())
     else:
         fast = spelt_out(query, archive_terms(db.conn), most=1, prune=True)
-        _snippet_scan(db, "cut", fast or query)
+        _snippet_scan(db, "cut", fast or query, split if len(needed) >= SPLIT_LEAST else None)
         db.conn.execute("CREATE INDEX temp.cut_article ON cut(article_id)")
     db.conn.execute(
         "UPDATE temp.hits SET snippet = cut.snippet FROM temp.cut"
         " WHERE hits.snippet IS NULL AND cut.article_id = hits.article_id")
     db.conn.execute("DROP TABLE temp.cut")
-
-
-CJK_LANGUAGES = ("zh", "ja")
-# (candidate query, accept(title, text, language), the rule's key): match.claim's second
-# way to match; the key names what the rule's verdicts depend on (match.claim.rule_key)
-Claim = tuple[str, Callable[[str | None, str | None, str | None], bool], str]
-# Given candidates (article ids, in order), starts reading them elsewhere and returns
-# what waits for the ids accept takes among them; None: read them here.
-Read = Callable[[list[int]], Callable[[], list[int]] | None]
 
 
 _UNREJECTED = ("NOT EXISTS (SELECT 1 FROM claim_rejections r"
@@ -265,20 +295,25 @@ def _cjk_hits(db: sqlite_utils.Database, query: str, batch: int = 200) -> None:
 
 def rematch_mentions(db: sqlite_utils.Database, narrative_id: str, query: str,
                      version: int, claim: Claim | None = None,
-                     read: Read | None = None) -> dict[str, int]:
+                     read: Read | None = None, split: Split | None = None) -> dict[str, int]:
     """Make the narrative's mentions those its query matches now, set based (one
     INSERT ... SELECT): mentions no longer matched are deleted, new ones added, kept
     ones get `version` and a fresh snippet but keep their matched_at (their stance is
     computed again when their matched words changed; one that nothing changed is not
-    rewritten). A mention already of `version` keeps its snippet while it still stands in
-    the article: the crawl cut it from the article alone, and a scan of the archive can
-    mark other words in it (docs/narratives.md, "Snippets"); the few hits that need a
-    new one get it the crawl's way too. `claim` is the narrative's second way to match (match.claim): (candidate
-    query, accept(title, text, language), key): an article the query does not match and
-    the candidate query does is a hit when accept says so (an article accept rejected
-    under the same key, its text unchanged since, is not read again); `read` reads the candidates
-    elsewhere (worker processes, match.workers) when it takes them. Returns {"matched",
-    "added", "removed"}."""
+    rewritten).
+
+    A mention already of `version` keeps its snippet while it still stands in the
+    article: the crawl cut it from the article alone, and a scan of the archive can mark
+    other words in it (docs/narratives.md, "Snippets"); a few hits that need a new one get
+    it the crawl's way too, many get it from one scan (half of it cut by `split`
+    elsewhere when no claim candidates are being read there).
+
+    `claim` is the narrative's second way to match (match.claim): (candidate query,
+    accept(title, text, language), key): an article the query does not match and the
+    candidate query does is a hit when accept says so (an article accept rejected under
+    the same key, its text unchanged since, is not read again); `read` reads the
+    candidates elsewhere (worker processes, match.workers) when it takes them. Returns
+    {"matched", "added", "removed"}."""
     db.conn.create_function("marked_terms", 1, marked_terms, deterministic=True)
     timestamp = now()
     with transaction(db):
@@ -290,11 +325,12 @@ def rematch_mentions(db: sqlite_utils.Database, narrative_id: str, query: str,
         kept, mentions = db.conn.execute(
             "SELECT count(*) FILTER (WHERE narrative_version = ?), count(*) FROM mentions"
             " WHERE narrative_id = ?", [version, narrative_id]).fetchone()
+        split = None if given else split  # the workers are reading candidates
         if kept or mentions <= ALONE_MOST:  # snippets only for the hits that need one
             _find_hits(db, query, keep=(narrative_id, version))
-            _cut_snippets(db, query)
+            _cut_snippets(db, query, split)
         else:  # a new version of the query over many mentions: each needs a new snippet
-            _find_hits(db, query)
+            _find_hits(db, query, split=split if mentions >= SPLIT_LEAST else None)
         if claim is not None:
             _claim_hits(db, narrative_id, version, *claim[:2], read, taken, given)
         removed = db.conn.execute(
