@@ -221,9 +221,9 @@ def _claim_hits(db: sqlite_utils.Database, narrative_id: str, version: int, cand
     before is not read again; this rematch's rejections are kept (claim_rejections).
 
     In a topical archive nearly every article is a candidate and few hold the claim: the
-    accepted ones get their snippets from an in-memory index of their own
-    (fts.memory_matches: the archive's table and tokenizer, so FTS5 cuts the snippet the
-    archive's scan would)."""
+    accepted ones that need a snippet get it from an in-memory index of their own (each
+    alone when they are few, fts.snippets_alone, as the crawl; else all in one,
+    fts.memory_matches: the archive's table and tokenizer)."""
     db.conn.execute("DELETE FROM temp.candidates WHERE article_id IN"
                     " (SELECT article_id FROM temp.hits)")
     accepted: list[tuple[int]] = []
@@ -263,9 +263,13 @@ def _claim_hits(db: sqlite_utils.Database, narrative_id: str, version: int, cand
     unsnipped = db.conn.execute(
         "SELECT c.article_id, a.title, a.text FROM temp.candidates c JOIN articles a"
         " ON a.id = c.article_id WHERE c.snippet IS NULL ORDER BY c.article_id").fetchall()
-    db.conn.executemany("UPDATE temp.candidates SET snippet = ? WHERE article_id = ?",
-                        [(snippet, article_id) for article_id, snippet
-                         in memory_matches(unsnipped, candidates).items()])
+    # a few each alone, as the crawl cuts them; many in one in-memory index of their own
+    cut = snippets_alone if len(unsnipped) <= ALONE_MOST else memory_matches
+    db.conn.execute("CREATE TEMP TABLE cut (article_id INTEGER PRIMARY KEY, snippet TEXT)")
+    db.conn.executemany("INSERT INTO temp.cut VALUES (?, ?)", cut(unsnipped, candidates).items())
+    db.conn.execute("UPDATE temp.candidates SET snippet = cut.snippet FROM temp.cut"
+                    " WHERE candidates.snippet IS NULL AND cut.article_id = candidates.article_id")
+    db.conn.execute("DROP TABLE temp.cut")
     db.conn.execute("INSERT INTO temp.hits SELECT article_id, snippet FROM temp.candidates")
     db.conn.execute("DROP TABLE temp.candidates")
     db.conn.execute("DROP TABLE temp.claim_hits")
