@@ -330,7 +330,8 @@ def rule_key(narrative: Narrative) -> str | None:
     (store: claim_rejections)."""
     if not narrative.claim:
         return None
-    digest = hashlib.sha256(repr(narrative.claim).encode())
+    # the lists by name: the order of the keys in narratives.yml is not the rule's
+    digest = hashlib.sha256(repr(sorted(narrative.claim, key=lambda pair: pair[0])).encode())
     digest.update(_reader_code())
     digest.update(f"{unicodedata.unidata_version} {sys.version_info[:2]}".encode())
     return digest.hexdigest()[:16]
