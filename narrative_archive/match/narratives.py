@@ -87,7 +87,7 @@ def rematch(db: sqlite_utils.Database, narrative: Narrative,
         claim_rule, candidates = claim.rule(narrative), claim.candidate_query(narrative)
         counts = store.rematch_mentions(
             db, narrative.id, narrative.match_query, version,
-            (candidates, claim_rule.matches, claim.rule_key(narrative))
+            (candidates, claim_rule.matches, claim.rule_key(narrative) or "")
             if claim_rule and candidates else None,
             read=workers.read(db, narrative), split=workers.split(db))
     finally:

@@ -78,7 +78,8 @@ class Workers:
             return lambda: sorted(article_id for chunk in found for article_id in chunk)
         return read
 
-    def split(self, db: sqlite_utils.Database) -> Callable[[str, int], Callable[[], list]] | None:
+    def split(self, db: sqlite_utils.Database,
+              ) -> Callable[[str, int], Callable[[], list] | None] | None:
         """store.rematch_mentions' `split`: a worker process cuts the snippets of the later
         half of the archive while the rematch's process cuts the first half's; None for an
         in-memory archive or a connection already in a transaction (as `read`)."""

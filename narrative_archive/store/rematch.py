@@ -322,7 +322,8 @@ def rematch_mentions(db: sqlite_utils.Database, narrative_id: str, query: str,
     timestamp = now()
     with transaction(db):
         # the candidates are read (by `read`'s workers) while the query's scan runs here
-        taken, given = None, []
+        taken: Callable[[], list[int]] | None = None
+        given: list[int] = []
         if claim is not None:
             _claim_rule(db, narrative_id, claim[2])
             taken, given = _candidates(db, narrative_id, claim[0], read)
