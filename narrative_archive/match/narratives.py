@@ -75,10 +75,11 @@ def rematch(db: sqlite_utils.Database, narrative: Narrative,
     """Re-evaluate one narrative over the whole archive in SQL.
 
     Mentions the query no longer matches are deleted; new ones are added; kept
-    ones get the current version and a fresh snippet but keep their matched_at.
+    ones get the current version and a fresh snippet but keep their matched_at (one
+    already of the current version keeps its snippet: store.rematch_mentions).
     The claim rule's candidates are read by `workers` (match.workers: `executor`'s
-    processes, or a pool of their own for a large archive). Returns {"matched", "added",
-    "removed"}.
+    processes, or a pool of their own for a large archive), which also cut half of many
+    snippets. Returns {"matched", "added", "removed"}.
     """
     own = workers is None
     workers = workers or Workers(executor)
