@@ -42,11 +42,12 @@ Split = Callable[[str, int], Callable[[], list[tuple[int, str | None]]] | None]
 
 
 def _find_hits(db: sqlite_utils.Database, query: str, snippets: bool = True,
-               keep: tuple[str, int] | None = None, split: Split | None = None) -> None:
+               keep: tuple[str, int] | None = None, split: Split | None = None) -> str:
     """temp.hits(article_id, snippet): every article the query matches, in one scan
     (`snippets` False: the snippet NULL, but for the Chinese and Japanese articles;
     `keep` (narrative id, version): each hit that is a mention of that version whose
     snippet still stands in the article's text keeps that snippet, the others NULL).
+    Returns the query as scanned.
 
     The scan computes snippet(); where FTS5's snippet() bug stops it (FIELD_NOTES), one
     more scan computes highlight() (which has no such bug) and the snippet is cut from
@@ -61,7 +62,8 @@ def _find_hits(db: sqlite_utils.Database, query: str, snippets: bool = True,
     db.conn.execute("DROP TABLE IF EXISTS temp.hits")
     if fast == "":  # no article holds what it needs
         db.conn.execute("CREATE TEMP TABLE hits (article_id INTEGER, snippet TEXT)")
-        return _cjk_hits(db, original)
+        _cjk_hits(db, original)
+        return original
     query = fast or original
     if snippets and keep is None:
         _snippet_scan(db, "hits", query, split)
@@ -71,6 +73,7 @@ def _find_hits(db: sqlite_utils.Database, query: str, snippets: bool = True,
     if keep is not None:  # after the scan: inside it, each lookup costs half as much again
         db.conn.execute(f"UPDATE temp.hits SET snippet = {_kept_snippet('hits.article_id')}", keep)
     _cjk_hits(db, original)
+    return query
 
 
 # A mention's snippet as its marks and end ellipses left it: still a stretch of its
@@ -144,10 +147,11 @@ def snippet_rows(path: str, query: str, low: int) -> list[tuple[int, str | None]
                 for row in conn.execute(f"SELECT rowid, {HIGHLIGHT_SQL}{where}", [query, low])]
 
 
-def _cut_snippets(db: sqlite_utils.Database, query: str, split: Split | None = None,
-                  batch: int = 200) -> None:
+def _cut_snippets(db: sqlite_utils.Database, query: str, scanned: str,
+                  split: Split | None = None, batch: int = 200) -> None:
     """Give each hit of temp.hits without a snippet the one the query cuts for it: from
-    the article alone when they are few (as the crawl cut them), else from one scan."""
+    the article alone when they are few (as the crawl cut them), else from one scan of
+    `scanned` (the query as _find_hits scanned it)."""
     needed = [row[0] for row in db.conn.execute(
         "SELECT article_id FROM temp.hits WHERE snippet IS NULL ORDER BY article_id")]
     if not needed:
@@ -161,8 +165,7 @@ def _cut_snippets(db: sqlite_utils.Database, query: str, split: Split | None = N
             db.conn.executemany("INSERT INTO temp.cut VALUES (?, ?)",
                                 snippets_alone(rows, query).items())
     else:
-        fast = spelt_out(query, archive_terms(db.conn), most=1, prune=True)
-        _snippet_scan(db, "cut", fast or query, split if len(needed) >= SPLIT_LEAST else None)
+        _snippet_scan(db, "cut", scanned, split if len(needed) >= SPLIT_LEAST else None)
         db.conn.execute("CREATE INDEX temp.cut_article ON cut(article_id)")
     db.conn.execute(
         "UPDATE temp.hits SET snippet = cut.snippet FROM temp.cut"
@@ -332,8 +335,8 @@ def rematch_mentions(db: sqlite_utils.Database, narrative_id: str, query: str,
             " WHERE narrative_id = ?", [version, narrative_id]).fetchone()
         split = None if given else split  # the workers are reading candidates
         if kept or mentions <= ALONE_MOST:  # snippets only for the hits that need one
-            _find_hits(db, query, keep=(narrative_id, version))
-            _cut_snippets(db, query, split)
+            scanned = _find_hits(db, query, keep=(narrative_id, version))
+            _cut_snippets(db, query, scanned, split)
         else:  # a new version of the query over many mentions: each needs a new snippet
             _find_hits(db, query, split=split if mentions >= SPLIT_LEAST else None)
         if claim is not None:
