@@ -21,14 +21,19 @@ rows of FIELD_NOTES' FTS5 snippet() bug), then
 `--keep PATH` builds the archive there once and reuses it (a rerun does the same matching;
 the mentions it keeps keep their snippets and need no new stance, and the claim rules' rejected
 candidates are not read again); `--no-stance` leaves stances out of the shipped
-narratives' rematch (reported apart anyway); `--shipped-only` skips part 2; `--new-version`
-gives each shipped narrative a new version before its rematch, as a changed query does (every
-kept mention gets a new snippet and a history row).
+narratives' rematch (reported apart anyway); `--shipped-only` skips part 2; `--new-version
+[VARIANT]` gives each shipped narrative a new version before its rematch, as a tuning round's
+change does: its query gains the language variant VARIANT (by default a Russian one, `NEAR(росси*
+поставля* оружи* талиб*, 10)`: its words stand in the corpus's Russian and Ukrainian
+articles), or, with VARIANT "", the same query as a new version. Every kept mention gets the new version and a history row; the
+snippets are cut again where the variant's words stand. (With `--keep` the archive keeps the
+variant: the next run without `--new-version` is a query change back.)
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 import re
 import resource
@@ -105,6 +110,9 @@ class BugSeen(logging.Handler):
         self.seen += "snippet() failed" in record.getMessage()
 
 
+CHANGE = "NEAR(росси* поставля* оружи* талиб*, 10)"
+
+
 def new_version(db, narrative_id: str) -> None:
     """The narrative's next version with the same query, as save_narratives records a
     changed one."""
@@ -124,8 +132,9 @@ def main() -> None:
                         help="shipped narratives: matching, snippets and terms only (no stance)")
     parser.add_argument("--shipped-only", action="store_true",
                         help="skip the 10 boolean narratives and the re scan")
-    parser.add_argument("--new-version", action="store_true",
-                        help="a new version of each shipped narrative first, as a changed query")
+    parser.add_argument("--new-version", nargs="?", const=CHANGE, metavar="VARIANT",
+                        help="a new version of each shipped narrative first: its query gains"
+                        " this language variant (default: %(const)s); \"\" keeps the query")
     args = parser.parse_args()
     bug = BugSeen()
     logging.getLogger("narrative_archive").addHandler(bug)
@@ -145,6 +154,10 @@ def main() -> None:
               " (snippets, terms, stances of new mentions):")
         for narrative in shipped:
             if args.new_version:
+                narrative = dataclasses.replace(
+                    narrative, queries=(*narrative.queries, ("x-bench", args.new_version)))
+                narratives.save_narratives(db, [narrative])
+            elif args.new_version == "":
                 new_version(db, narrative.id)
             met = bug.seen
             started, cpu = time.perf_counter(), cpu_seconds()

@@ -269,6 +269,60 @@ def query_parts(narrative: Query) -> list[str]:
     return parts if joined == whole else [whole]
 
 
+_OPERATORS = frozenset(("AND", "OR", "NOT", "NEAR"))
+
+
+def _members(query: str) -> list[str]:
+    """The members of the query's OR, nested ORs in brackets read through ("(a OR b) OR
+    (c)": a, b, c), each as its tokens joined by one space."""
+    found = []
+    for member in ftsgate.top_level_or(query):
+        tokens = ftsgate.query_tokens(member) or [member]
+        while len(tokens) > 2 and tokens[0] == "(" and tokens[-1] == ")" and _closes_last(tokens):
+            tokens = tokens[1:-1]
+        inner = " ".join(tokens)
+        inner_members = ftsgate.top_level_or(inner)
+        found += _members(inner) if len(inner_members) > 1 else [inner]
+    return found
+
+
+def _closes_last(tokens: list[str]) -> bool:
+    """Whether the bracket that opens `tokens` closes at its last token."""
+    depth = 0
+    for at, token in enumerate(tokens):
+        depth += (token == "(") - (token == ")")
+        if depth == 0:
+            return at == len(tokens) - 1
+    return False
+
+
+def changed_query(earlier: str, query: str) -> str | None:
+    """A query that matches every article in which `query` marks other words than
+    `earlier` does: the OR of every phrase and prefix of the members (of their top-level
+    ORs) that one of them has and the other lacks. An article that holds none of those
+    has the same phrase matches under both, so the same snippet. "" when the two have the
+    same members; None when they cannot be read."""
+    before, after = _members(earlier), _members(query)
+    changed = set(before) ^ set(after)
+    phrases: set[str] = set()
+    for member in changed:
+        tokens = ftsgate.query_tokens(member)
+        if tokens is None:
+            return None
+        depth = 0  # inside {column list}
+        for at, token in enumerate(tokens):
+            after_token = tokens[at + 1] if at + 1 < len(tokens) else ""
+            depth += (token == "{") - (token == "}")
+            if depth or token in "(),:^*+{}" or token in _OPERATORS or after_token == ":" \
+                    or (token.isdigit() and at and tokens[at - 1] == ","):
+                continue
+            phrase = token if token.startswith('"') else '"' + token.replace('"', '""') + '"'
+            phrases.add(phrase + ("*" if after_token == "*" else ""))
+    if changed and not phrases:
+        return None
+    return " OR ".join(sorted(phrases))
+
+
 # How a match is marked in snippets and highlights: the archive's mentions.snippet,
 # Datasette's pages and `check` all read these marks.
 MARK_OPEN, MARK_CLOSE = "<mark>", "</mark>"

@@ -160,3 +160,14 @@ def test_memory_matches_cuts_the_snippets_the_matcher_does_even_where_snippet_fa
         if article_id in found:
             assert found[article_id] == whole.snippets(title, text)["q"]
     assert "<mark>" in found[1] and "<mark>" in found[3]
+
+
+def test_a_query_change_is_read_as_the_phrases_of_its_changed_members():
+    query = '(taliban AND (russia OR moscow)) OR (NEAR("arms supply" taliban, 5))'
+    assert fts.changed_query(query, query) == ""
+    assert fts.changed_query(query, f"({query}) OR (кабул*)") == '"кабул"*'
+    # a member changed inside: every phrase of its old and new form
+    assert fts.changed_query("x OR (y NOT z)", "x OR (y NOT w)") == '"w" OR "y" OR "z"'
+    assert fts.changed_query("(a) OR (b OR c)", "a OR b OR c OR {title}: d") == '"d"'
+    assert fts.changed_query('NEAR("a b" c, 5)', 'NEAR("a b" c, 6)') == '"a b" OR "c"'
+    assert fts.changed_query("a", 'a OR "unclosed') is None

@@ -218,6 +218,24 @@ def test_rematch_survives_the_snippet_bug_and_one_narrative_failing(db, caplog):
     assert "broken" in caplog.text
 
 
+def test_the_snippets_a_rematch_needs_are_cut_from_highlight_where_snippet_fails(
+        db, monkeypatch, caplog):
+    # many hits: the snippets they need come from one scan, which cuts only theirs
+    monkeypatch.setattr("narrative_archive.store.rematch.ALONE_MOST", 0)
+    monkeypatch.setattr("narrative_archive.store.rematch.ALONE_SHARE", 10**9)
+    bug = Narrative("bug", "Bug", SNIPPET_BUG_QUERY)
+    narratives.save_narratives(db, [bug])
+    crawled_id, new_id = (save(db, f"https://example.com/bug/{index}", text, title=title)
+                          for index, (title, text) in enumerate(SNIPPET_BUG_ROWS))
+    narratives.match_article(db, crawled_id, [bug])
+    crawled = db["mentions"].get((crawled_id, "bug"))
+    caplog.set_level("INFO", logger="narrative_archive")
+    assert narratives.rematch(db, bug) == {"matched": 2, "added": 1, "removed": 0}
+    assert "cut from highlight()" in caplog.text
+    assert db["mentions"].get((crawled_id, "bug")) == crawled
+    assert json.loads(db["mentions"].get((new_id, "bug"))["terms"]) == ["moscow", "taliban"]
+
+
 # FTS5 marks other words in a scan over many rows than in one article alone: after the
 # first row (its NEAR fails: "снабжает" stands too far from "ISIS"), the scan marks no word
 # of the second, which the article alone marks "Пакистан поддерживает ... талибов" (SQLite
@@ -255,6 +273,43 @@ def test_a_rematch_keeps_the_snippet_the_crawl_cut_from_the_article_alone(db):
     assert rematched["narrative_version"] == 2
     assert (rematched["snippet"], rematched["terms"]) == (crawled["snippet"], crawled["terms"])
     assert rematched["stance"] == crawled["stance"]
+
+
+def test_a_rematch_after_a_query_change_cuts_new_snippets_only_where_the_change_marks(
+        db, monkeypatch):
+    # many hits: the snippets they need come from one scan of the archive (FTS5's marks)
+    monkeypatch.setattr("narrative_archive.store.rematch.ALONE_MOST", 0)
+    monkeypatch.setattr("narrative_archive.store.rematch.ALONE_SHARE", 10**9)
+    narrative = Narrative("pak", "Pak", SCAN_MARKS_QUERY)
+    narratives.save_narratives(db, [narrative])
+    first = save(db, "https://example.com/isis", SCAN_MARKS_ROWS[0])
+    article_id = save(db, "https://example.com/pak", SCAN_MARKS_ROWS[1])
+    kabul = save(db, "https://example.com/kabul", "Талибы вошли в Кабул без боя")
+    for each in (first, article_id, kabul):
+        narratives.match_article(db, each, [narrative])  # the crawl: each article alone
+    crawled = db["mentions"].get((article_id, "pak"))
+    history = db["mention_history"].count
+
+    # a new variant: the Pakistan article holds none of its words, the Kabul one does
+    changed = Narrative("pak", "Pak", SCAN_MARKS_QUERY, queries=(("ru", "кабул"),))
+    narratives.save_narratives(db, [changed])
+    scan = dict(db.conn.execute("SELECT rowid, highlight(articles_fts, 1, '[', ']')"
+                                " FROM articles_fts WHERE articles_fts MATCH ?",
+                                [changed.match_query]).fetchall())
+    assert scan[article_id] == SCAN_MARKS_ROWS[1], "the scan marks every word now: a new trigger"
+    assert narratives.rematch(db, changed) == {"matched": 2, "added": 1, "removed": 0}
+    rematched = db["mentions"].get((article_id, "pak"))
+    assert rematched["narrative_version"] == 2
+    assert {key: rematched[key] for key in ("snippet", "terms", "stance", "stance_confidence")} \
+        == {key: crawled[key] for key in ("snippet", "terms", "stance", "stance_confidence")}
+    assert db["mention_history"].count == history + 2  # the new version's, the Kabul article's
+    assert "<mark>Кабул</mark>" in db["mentions"].get((kabul, "pak"))["snippet"]
+
+    # a change whose words the Pakistan article holds: its snippet is cut again
+    wider = Narrative("pak", "Pak", SCAN_MARKS_QUERY, queries=(("ru", "кабул OR генерал"),))
+    narratives.save_narratives(db, [wider])
+    narratives.rematch(db, wider)
+    assert json.loads(db["mentions"].get((article_id, "pak"))["terms"]) != json.loads(crawled["terms"])
 
 
 def test_mention_history_keeps_what_each_version_matched(db):

@@ -19,6 +19,7 @@ from narrative_archive.config.model import (
     Job,
     Narrative,
     Outlet,
+    match_query,
     select_by_id,
 )
 from narrative_archive.config.narratives import (
@@ -32,7 +33,7 @@ from narrative_archive.paths import DEFAULT_CONFIG_DIR
 
 __all__ = ["CONFIG_FILES", "OUTLET_KINDS", "SPIDERS", "Config", "ConfigError", "Job", "Narrative",
            "Outlet", "config_paths", "load_config", "load_narratives", "load_outlets",
-           "load_schedule", "media_cloud_ids", "require_media_cloud", "select_by_id"]
+           "load_schedule", "match_query", "media_cloud_ids", "require_media_cloud", "select_by_id"]
 
 
 def config_paths(config_dir: str | Path | None = None) -> dict[str, Path]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -77,10 +78,7 @@ class Narrative:
     @property
     def match_query(self) -> str:
         """The query evaluated against the archive: the main query OR every language variant."""
-        parts = [self.query, *(query for _, query in self.queries)]
-        if len(parts) == 1:
-            return self.query
-        return " OR ".join(f"({part})" for part in parts)
+        return match_query(self.query, self.queries)
 
 
 @dataclass(frozen=True)
@@ -146,3 +144,12 @@ def select_by_id(items, ids: tuple[str, ...], kind: str) -> tuple:
             f" (known: {', '.join(sorted(known)) or 'none'})"
         )
     return tuple(known[i] for i in dict.fromkeys(ids))
+
+
+def match_query(query: str, queries: Iterable[tuple[str, str]] = ()) -> str:
+    """A narrative's query evaluated against the archive: `query` OR each (language,
+    variant) of `queries`."""
+    parts = [query, *(variant for _, variant in queries)]
+    if len(parts) == 1:
+        return query
+    return " OR ".join(f"({part})" for part in parts)

@@ -8,6 +8,7 @@ extracted), on rematch by the archive's index (one INSERT ... SELECT per narrati
 
 from __future__ import annotations
 
+import json
 import logging
 import sqlite3
 from collections.abc import Iterable, Mapping
@@ -17,7 +18,7 @@ import sqlite_utils
 
 from narrative_archive import store
 from narrative_archive.analysis import archive as analysis
-from narrative_archive.config import Config, Narrative
+from narrative_archive.config import Config, Narrative, match_query
 
 # Re-exported on purpose: this module is what the CLI, the demo and the tests call for
 # everything about a narrative (check a query, save narratives and their versions, read a
@@ -76,7 +77,8 @@ def rematch(db: sqlite_utils.Database, narrative: Narrative,
 
     Mentions the query no longer matches are deleted; new ones are added; kept
     ones get the current version and a fresh snippet but keep their matched_at (one
-    already of the current version keeps its snippet: store.rematch_mentions).
+    already of the current version keeps its snippet, and one of an earlier version where
+    the query's change marks no other word: store.rematch_mentions).
     The claim rule's candidates are read by `workers` (match.workers: `executor`'s
     processes, or a pool of their own for a large archive), which also cut half of many
     snippets. Returns {"matched", "added", "removed"}.
@@ -86,11 +88,13 @@ def rematch(db: sqlite_utils.Database, narrative: Narrative,
     try:
         version = narrative_version(db, narrative.id)
         claim_rule, candidates = claim.rule(narrative), claim.candidate_query(narrative)
+        earlier = {old: match_query(query, json.loads(queries or "{}").items())
+                   for old, (query, queries) in store.earlier_queries(db, narrative.id, version).items()}
         counts = store.rematch_mentions(
             db, narrative.id, narrative.match_query, version,
             (candidates, claim_rule.matches, claim.rule_key(narrative) or "")
             if claim_rule and candidates else None,
-            read=workers.read(db, narrative), split=workers.split(db))
+            read=workers.read(db, narrative), split=workers.split(db), earlier=earlier)
     finally:
         if own:
             workers.close()

@@ -37,10 +37,12 @@ def accepted(path: str, claim_lists: tuple, ids: list[int]) -> list[int]:
             if rule.matches(title, text, language)]
 
 
-def snippets(path: str, query: str, low: int) -> list[tuple[int, str | None]]:
+def snippets(path: str, query: str, low: int,
+             skip: list[int] | None = None) -> list[tuple[int, str | None]]:
     """(article id, snippet) of the articles of the archive at `path` from id `low` on
-    that the query matches (store.snippet_rows). Runs in a worker."""
-    return store.snippet_rows(path, query, low)
+    that the query matches (store.snippet_rows; NULL for the ids in `skip`). Runs in a
+    worker."""
+    return store.snippet_rows(path, query, low, skip)
 
 
 def pool(workers: int = 0) -> ProcessPoolExecutor:
@@ -79,7 +81,7 @@ class Workers:
         return read
 
     def split(self, db: sqlite_utils.Database,
-              ) -> Callable[[str, int], Callable[[], list] | None] | None:
+              ) -> Callable[[str, int, list[int] | None], Callable[[], list] | None] | None:
         """store.rematch_mentions' `split`: a worker process cuts the snippets of the later
         half of the archive while the rematch's process cuts the first half's; None for an
         in-memory archive or a connection already in a transaction (as `read`)."""
@@ -87,9 +89,10 @@ class Workers:
         if path is None or db.conn.in_transaction:
             return None
 
-        def split(query: str, low: int) -> Callable[[], list] | None:
+        def split(query: str, low: int, skip: list[int] | None) -> Callable[[], list] | None:
             executor = self._executor()
-            return None if executor is None else executor.submit(snippets, path, query, low).result
+            return None if executor is None else executor.submit(snippets, path, query, low,
+                                                                 skip).result
         return split
 
     def _executor(self) -> Executor | None:

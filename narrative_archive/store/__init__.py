@@ -94,6 +94,7 @@ from narrative_archive.store.fleet import (
 from narrative_archive.store.mentions import (
     PERIOD_VIEWS,
     delete_mention,
+    earlier_queries,
     export_mentions,
     get_narrative,
     matches_article,
@@ -229,6 +230,7 @@ __all__ = [
     "run_of_job_key",
     "PERIOD_VIEWS",
     "delete_mention",
+    "earlier_queries",
     "export_mentions",
     "get_narrative",
     "matches_article",

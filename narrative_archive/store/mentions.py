@@ -146,6 +146,17 @@ def narrative_version(db: sqlite_utils.Database, narrative_id: str) -> int:
     return row[0]
 
 
+def earlier_queries(db: sqlite_utils.Database, narrative_id: str,
+                    version: int) -> dict[int, tuple[str, str]]:
+    """The query and language variants (JSON) of each version of the narrative other than
+    `version` that one of its mentions still holds."""
+    return {row[0]: (row[1], row[2]) for row in db.conn.execute(
+        "SELECT version, query, queries FROM narrative_versions WHERE narrative_id = ?"
+        " AND version != ? AND version IN"
+        " (SELECT DISTINCT narrative_version FROM mentions WHERE narrative_id = ?)",
+        [narrative_id, version, narrative_id])}
+
+
 # --- matching one article ------------------------------------------------------
 
 

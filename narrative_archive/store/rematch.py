@@ -6,7 +6,8 @@ from __future__ import annotations
 import itertools
 import logging
 import sqlite3
-from collections.abc import Callable
+from bisect import bisect_left
+from collections.abc import Callable, Mapping
 
 import sqlite_utils
 
@@ -17,6 +18,7 @@ from narrative_archive.fts import (
     MARK_OPEN,
     SNIPPET_SQL,
     best_excerpt,
+    changed_query,
     marked_terms,
     memory_matches,
     snippets_alone,
@@ -36,18 +38,22 @@ Claim = tuple[str, Callable[[str | None, str | None, str | None], bool], str]
 # Given candidates (article ids, in order), starts reading them elsewhere and returns
 # what waits for the ids accept takes among them; None: read them here.
 Read = Callable[[list[int]], Callable[[], list[int]] | None]
-# Given a query and an article id, starts cutting the snippets of the articles from that id
-# on elsewhere and returns what waits for their (article id, snippet) rows; None: cut here.
-Split = Callable[[str, int], Callable[[], list[tuple[int, str | None]]] | None]
+# Given a query, an article id and the ids that need no snippet (their snippet NULL), starts
+# cutting the snippets of the articles from that id on elsewhere and returns what waits for
+# their (article id, snippet) rows; None: cut here.
+Split = Callable[[str, int, list[int] | None],
+                 Callable[[], list[tuple[int, str | None]]] | None]
 
 
 def _find_hits(db: sqlite_utils.Database, query: str, snippets: bool = True,
-               keep: tuple[str, int] | None = None, split: Split | None = None) -> str:
+               keep: tuple[str, list[int]] | None = None, split: Split | None = None,
+               skip: list[int] | None = None) -> str:
     """temp.hits(article_id, snippet): every article the query matches, in one scan
-    (`snippets` False: the snippet NULL, but for the Chinese and Japanese articles;
-    `keep` (narrative id, version): each hit that is a mention of that version whose
-    snippet still stands in the article's text keeps that snippet, the others NULL).
-    Returns the query as scanned.
+    (`snippets` False: the snippet NULL, but for the Chinese and Japanese articles).
+    `keep` (narrative id, versions): each hit that is a mention of one of those versions
+    (not in temp.recut) keeps its snippet while it still stands in the article's text,
+    the others' NULL; the scan cuts none, or, given `skip` (the ids of those mentions),
+    every other hit's. Returns the query as scanned.
 
     The scan computes snippet(); where FTS5's snippet() bug stops it (FIELD_NOTES), one
     more scan computes highlight() (which has no such bug) and the snippet is cut from
@@ -65,13 +71,15 @@ def _find_hits(db: sqlite_utils.Database, query: str, snippets: bool = True,
         _cjk_hits(db, original)
         return original
     query = fast or original
-    if snippets and keep is None:
-        _snippet_scan(db, "hits", query, split)
+    if snippets and (keep is None or skip is not None):
+        _snippet_scan(db, "hits", query, split, skip)
     else:
         db.conn.execute("CREATE TEMP TABLE hits AS SELECT rowid AS article_id, NULL AS snippet"
                         " FROM articles_fts WHERE articles_fts MATCH ?", [query])
     if keep is not None:  # after the scan: inside it, each lookup costs half as much again
-        db.conn.execute(f"UPDATE temp.hits SET snippet = {_kept_snippet('hits.article_id')}", keep)
+        db.conn.execute(
+            f"UPDATE temp.hits SET snippet = {_kept_snippet('hits.article_id', len(keep[1]))}"
+            " WHERE snippet IS NULL", [keep[0], *keep[1]])
     _cjk_hits(db, original)
     return query
 
@@ -83,13 +91,43 @@ _UNMARKED = (f"trim(replace(replace(m.snippet, '{MARK_OPEN}', ''), '{MARK_CLOSE}
              f" '{ELLIPSIS}')")
 
 
-def _kept_snippet(article_id: str) -> str:
+def _kept_snippet(article_id: str, versions: int = 1) -> str:
     """SQL: the snippet of the mention of article `article_id` (a column) of narrative ?
-    at version ? when it still stands in the article, else NULL."""
+    at one of `versions` versions (?, ...) when it still stands in the article and the
+    article is not in temp.recut for that version (when `versions` > 1), else NULL."""
+    if versions == 1:
+        held = "m.narrative_version = ?"
+    else:
+        held = (f"m.narrative_version IN ({', '.join('?' * versions)}) AND NOT EXISTS"
+                " (SELECT 1 FROM temp.recut r WHERE r.article_id = m.article_id"
+                " AND r.version = m.narrative_version)")
     return ("(SELECT m.snippet FROM mentions m JOIN articles a ON a.id = m.article_id"
-            f" WHERE m.article_id = {article_id} AND m.narrative_id = ?"
-            f" AND m.narrative_version = ?"
+            f" WHERE m.article_id = {article_id} AND m.narrative_id = ? AND {held}"
             f" AND (instr(a.text, {_UNMARKED}) OR instr(a.title, {_UNMARKED})))")
+
+
+def _kept_versions(db: sqlite_utils.Database, version: int,
+                   earlier: Mapping[int, str], query: str) -> list[int]:
+    """The versions whose mentions may keep their snippets: `version`, and each earlier
+    one (`earlier`: version -> its query) whose query's change can be read. An article
+    that holds a phrase of the change (fts.changed_query) cannot keep that version's
+    snippet: temp.recut(article_id, version) lists them."""
+    db.conn.execute("DROP TABLE IF EXISTS temp.recut")
+    db.conn.execute("CREATE TEMP TABLE recut (article_id INTEGER, version INTEGER,"
+                    " PRIMARY KEY (article_id, version)) WITHOUT ROWID")
+    versions, terms = [version], None
+    for old, old_query in sorted(earlier.items()):
+        changed = changed_query(old_query, query)
+        if changed is None:
+            continue
+        versions.append(old)
+        if changed:
+            terms = archive_terms(db.conn) if terms is None else terms
+            scanned = spelt_out(changed, terms, most=1, prune=True)
+            if scanned != "":  # "": no article holds a word of the change
+                db.conn.execute("INSERT INTO temp.recut SELECT rowid, ? FROM articles_fts"
+                                " WHERE articles_fts MATCH ?", [old, scanned or changed])
+    return versions
 
 # Hits whose snippet is cut from the article alone (fts.snippets_alone: the crawl's way,
 # milliseconds each for a long query) when there are at most this many, or one in this
@@ -101,50 +139,71 @@ SPLIT_LEAST = 20_000
 
 
 def _snippet_scan(db: sqlite_utils.Database, table: str, query: str,
-                  split: Split | None = None) -> None:
+                  split: Split | None = None, skip: list[int] | None = None) -> None:
     """temp.`table`(article_id, snippet): every article the query matches, with its
-    snippet, in one scan of the archive's index (highlight() where snippet() fails).
+    snippet, in one scan of the archive's index (highlight() where snippet() fails); the
+    snippet NULL for the ids in `skip` (in order): a snippet costs more than its row's
+    scan.
     `split` cuts the snippets of the later half of the archive elsewhere (a worker
     process, match.workers) while this process cuts the first half's."""
     share, below = None, None
     if split is not None:
         middle = (db.conn.execute("SELECT max(id) FROM articles").fetchone()[0] or 0) // 2 + 1
-        share = split(query, middle)
+        share = split(query, middle, None if skip is None else skip[bisect_left(skip, middle):])
         below = middle if share is not None else None
     where = " FROM articles_fts WHERE articles_fts MATCH ?" + (" AND rowid < ?" if below else "")
     params = [query, below] if below else [query]
+    snippet, highlight = _unless(db.conn, skip, SNIPPET_SQL), _unless(db.conn, skip, HIGHLIGHT_SQL)
     db.conn.execute("SAVEPOINT hits")
     try:
         db.conn.execute(
-            f"CREATE TEMP TABLE {table} AS SELECT rowid AS article_id, {SNIPPET_SQL} AS snippet"
+            f"CREATE TEMP TABLE {table} AS SELECT rowid AS article_id, {snippet} AS snippet"
             + where, params)
     except sqlite3.DatabaseError as error:
         db.conn.execute("ROLLBACK TO hits")
         db.conn.execute("RELEASE hits")
         logger.info("snippet() failed over the whole match (%s): snippets cut from highlight()",
                     error)
-        db.conn.create_function("best_excerpt", 2, lambda title, text: best_excerpt((title, text)),
-                                deterministic=True)
         db.conn.execute(
             f"CREATE TEMP TABLE {table} AS SELECT rowid AS article_id,"
-            f" best_excerpt({HIGHLIGHT_SQL}) AS snippet" + where, params)
+            f" {_excerpt(db.conn, highlight)} AS snippet" + where, params)
     else:
         db.conn.execute("RELEASE hits")
     if share is not None:
         db.conn.executemany(f"INSERT INTO temp.{table} VALUES (?, ?)", share())
 
 
-def snippet_rows(path: str, query: str, low: int) -> list[tuple[int, str | None]]:
+def _unless(conn: sqlite3.Connection, skip: list[int] | None, sql: str) -> str:
+    """`sql` (snippet() or highlight()), NULL for the rows whose id is in `skip`."""
+    if not skip:
+        return sql
+    conn.create_function("skips_snippet", 1, frozenset(skip).__contains__, deterministic=True)
+    if sql == HIGHLIGHT_SQL:
+        return ", ".join(f"CASE WHEN NOT skips_snippet(rowid) THEN highlight(articles_fts,"
+                         f" {column}, '{MARK_OPEN}', '{MARK_CLOSE}') END" for column in (0, 1))
+    return f"CASE WHEN NOT skips_snippet(rowid) THEN {sql} END"
+
+
+def _excerpt(conn: sqlite3.Connection, highlight: str) -> str:
+    """SQL: the snippet cut in Python from the two columns' highlight() (fts.best_excerpt)."""
+    conn.create_function("best_excerpt", 2, lambda title, text: best_excerpt((title, text))
+                         if title is not None or text is not None else None, deterministic=True)
+    return f"best_excerpt({highlight})"
+
+
+def snippet_rows(path: str, query: str, low: int,
+                 skip: list[int] | None = None) -> list[tuple[int, str | None]]:
     """(article id, snippet) of the articles of the archive at `path` from id `low` on
-    that the query matches, in one scan of its index (highlight() where snippet() fails),
-    read through this process's own connection (db.reader): a worker process's share of
-    a rematch's snippets (_snippet_scan)."""
+    that the query matches, in one scan of its index (highlight() where snippet() fails;
+    NULL for the ids in `skip`), read through this process's own connection (db.reader):
+    a worker process's share of a rematch's snippets (_snippet_scan)."""
     conn, where = reader(path), " FROM articles_fts WHERE articles_fts MATCH ? AND rowid >= ?"
     try:
-        return conn.execute(f"SELECT rowid, {SNIPPET_SQL}{where}", [query, low]).fetchall()
+        return conn.execute(f"SELECT rowid, {_unless(conn, skip, SNIPPET_SQL)}{where}",
+                            [query, low]).fetchall()
     except sqlite3.DatabaseError:
-        return [(row[0], best_excerpt(row[1:]))
-                for row in conn.execute(f"SELECT rowid, {HIGHLIGHT_SQL}{where}", [query, low])]
+        return conn.execute(f"SELECT rowid, {_excerpt(conn, _unless(conn, skip, HIGHLIGHT_SQL))}"
+                            f"{where}", [query, low]).fetchall()
 
 
 def _cut_snippets(db: sqlite_utils.Database, query: str, scanned: str,
@@ -165,7 +224,9 @@ def _cut_snippets(db: sqlite_utils.Database, query: str, scanned: str,
             db.conn.executemany("INSERT INTO temp.cut VALUES (?, ?)",
                                 snippets_alone(rows, query).items())
     else:
-        _snippet_scan(db, "cut", scanned, split if len(needed) >= SPLIT_LEAST else None)
+        skip = [row[0] for row in db.conn.execute(
+            "SELECT article_id FROM temp.hits WHERE snippet IS NOT NULL ORDER BY article_id")]
+        _snippet_scan(db, "cut", scanned, split if len(needed) >= SPLIT_LEAST else None, skip)
         db.conn.execute("CREATE INDEX temp.cut_article ON cut(article_id)")
     db.conn.execute(
         "UPDATE temp.hits SET snippet = cut.snippet FROM temp.cut"
@@ -302,7 +363,8 @@ def _cjk_hits(db: sqlite_utils.Database, query: str, batch: int = 200) -> None:
 
 def rematch_mentions(db: sqlite_utils.Database, narrative_id: str, query: str,
                      version: int, claim: Claim | None = None,
-                     read: Read | None = None, split: Split | None = None) -> dict[str, int]:
+                     read: Read | None = None, split: Split | None = None,
+                     earlier: Mapping[int, str] | None = None) -> dict[str, int]:
     """Make the narrative's mentions those its query matches now, set based (one
     INSERT ... SELECT): mentions no longer matched are deleted, new ones added, kept
     ones get `version` and a fresh snippet but keep their matched_at (their stance is
@@ -313,7 +375,9 @@ def rematch_mentions(db: sqlite_utils.Database, narrative_id: str, query: str,
     article: the crawl cut it from the article alone, and a scan of the archive can mark
     other words in it (docs/narratives.md, "Snippets"); a few hits that need a new one get
     it the crawl's way too, many get it from one scan (half of it cut by `split`
-    elsewhere when no claim candidates are being read there).
+    elsewhere when no claim candidates are being read there). A mention of an earlier
+    version (`earlier`: version -> its query) keeps its snippet too where the query's
+    change marks no other word: in an article that holds no phrase of the change.
 
     `claim` is the narrative's second way to match (match.claim): (candidate query,
     accept(title, text, language), key): an article the query does not match and the
@@ -330,12 +394,23 @@ def rematch_mentions(db: sqlite_utils.Database, narrative_id: str, query: str,
         if claim is not None:
             _claim_rule(db, narrative_id, claim[2])
             taken, given = _candidates(db, narrative_id, claim[0], read)
-        kept, mentions = db.conn.execute(
-            "SELECT count(*) FILTER (WHERE narrative_version = ?), count(*) FROM mentions"
-            " WHERE narrative_id = ?", [version, narrative_id]).fetchone()
+        versions = _kept_versions(db, version, earlier or {}, query)
+        kept = [row[0] for row in db.conn.execute(
+            f"SELECT article_id FROM mentions WHERE narrative_id = ? AND narrative_version IN"
+            f" ({', '.join('?' * len(versions))}) AND NOT EXISTS (SELECT 1 FROM temp.recut r"
+            " WHERE r.article_id = mentions.article_id AND r.version = mentions.narrative_version)"
+            " ORDER BY article_id", [narrative_id, *versions])]
+        mentions = db.conn.execute("SELECT count(*) FROM mentions WHERE narrative_id = ?",
+                                   [narrative_id]).fetchone()[0]
         split = None if given else split  # the workers are reading candidates
         if kept or mentions <= ALONE_MOST:  # snippets only for the hits that need one
-            scanned = _find_hits(db, query, keep=(narrative_id, version))
+            # so many mentions need one that _cut_snippets would scan for them: the scan
+            # that finds the hits cuts them (a snippet costs more than its row's scan)
+            needed = mentions - len(kept)
+            many = needed > ALONE_MOST and needed * ALONE_SHARE > mentions
+            scanned = _find_hits(db, query, keep=(narrative_id, versions),
+                                 split=split if many and needed >= SPLIT_LEAST else None,
+                                 skip=kept if many else None)
             _cut_snippets(db, query, scanned, split)
         else:  # a new version of the query over many mentions: each needs a new snippet
             _find_hits(db, query, split=split if mentions >= SPLIT_LEAST else None)
@@ -367,4 +442,5 @@ def rematch_mentions(db: sqlite_utils.Database, narrative_id: str, query: str,
         )
         matched = db.conn.execute("SELECT count(*) FROM temp.hits").fetchone()[0]
         db.conn.execute("DROP TABLE temp.hits")
+        db.conn.execute("DROP TABLE temp.recut")
     return {"matched": matched, "added": matched - before, "removed": removed}
