@@ -232,3 +232,36 @@ def test_a_denial_closing_the_sentence_after_the_claim_tells_both_sides():
 def test_intelligence_is_a_claim_word_not_a_source():
     terms = ["russia", "sharing", "intelligence", "taliban"]
     assert classify_stance("Russia now sharing intelligence with Taliban", "", terms).stance == "asserts"
+
+
+def test_with_no_headline_a_lead_that_reports_the_claim_keeps_its_second_sentence_denial_a_report():
+    text = ("US commanders said Russia is arming the Taliban in the north."
+            " Moscow rejected the claim as groundless.")
+    result = stance(None, text)
+    assert (result.stance, result.evidence["frame"]) == ("reports", "lead")
+    # a lead that opens on something else still lets the denial after it frame the article
+    other = stance(None, "The talks in Doha resumed on Monday after a week's pause."
+                   " Moscow rejected claims that it is arming the Taliban as groundless.")
+    assert other.stance == "disputes"
+
+
+@pytest.mark.parametrize("title", [
+    "Minister says he did not discuss Russian weapons for the Taliban with Lavrov",
+    "President says he never raised Russian arms for the Taliban in his calls",
+    "Envoy says she didn't ask Moscow about the weapons reaching the Taliban",
+])
+def test_a_negated_verb_of_telling_negates_the_talk_not_the_claim(title):
+    result = stance(title, "Nothing else.")
+    assert result.stance == "reports"
+    assert any(cue.startswith("negated report") for cue in result.evidence["cues"])
+    # the claim's own verb negated is still a denial
+    assert stance("Minister says Russia did not arm the Taliban", "Nothing else.").stance == "disputes"
+
+
+@pytest.mark.parametrize(("language", "title"), [
+    ("en", "The senator denied having been informed of Russian weapons for the Taliban"),
+    ("it", "Il ministro ha smentito di essere stato informato delle armi russe ai talibani"),
+])
+def test_a_denial_of_being_told_is_not_a_denial_of_the_claim(language, title):
+    result = stance(title, "Nothing else.", language)
+    assert result.stance != "disputes"

@@ -24,6 +24,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from narrative_archive.analysis.clauses import claim_then_denial as _claim_then_denial
@@ -58,6 +59,20 @@ _QUESTION_END = re.compile(r"[?؟]\s*[\"»”’')\]]*\s*$")
 _CJK = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
 MAX_CJK_SOURCE = 10  # characters: "米司令官", "ホワイトハウス", "美国国防部发言人"
 _CYRILLIC, _ARABIC = re.compile(r"[\u0400-\u04ff]"), re.compile(r"[\u0600-\u06ff]")
+# Verbs of telling: a negation of one ("Trump says he did not discuss the bounties with
+# Putin", "never raised", "n'a pas évoqué") negates the talk about the claim, not the claim.
+# Folded forms; a word ending in "*" is a prefix.
+_TELLING = frozenset("""ask asked asking talk talked talking discuss discussed discussing raise raised
+    raising mention mentioned bring brought speak spoke spoken brief briefed inform informed told
+    discuté évoqué parlé abordé mentionné informé* habló hablado discutió discutido mencionó
+    mencionado planteó planteado informad* parlato discusso menzionato sollevato informat* falou
+    falado discutiu mencionou обсужда* обсудил* говорил* поднимал* спрашивал* упоминал*
+    проинформир* информирова* informiert unterrichtet gesprochen besprochen angesprochen""".split())
+# Being told: a denial of it ("denied being briefed", "ha smentito di essere stato informato",
+# "bestritt, informiert worden zu sein") denies having been told of the claim, not the claim.
+_BRIEFED = frozenset("""briefed informed informé* informad* informat* informiert unterrichtet
+    проинформир* информирова*""".split())
+TELLING_GAP = 4  # words between a negation or denial and the verb of telling it governs
 
 
 @dataclass(frozen=True)
@@ -201,7 +216,7 @@ def _decide(readings, no_terms: bool, stems: tuple[str, ...] = ()):
             continue
         # a denial in the headline or the lead's first sentence frames the article; one in
         # the second sentence does unless the headline reports the claim ("X says ...")
-        if role == "title" or leads[0][1] == sentence or not title:
+        if role == "title" or leads[0][1] == sentence or not (title or _lead_reports(leads)):
             return role, sentence, r, 0.9 if role == "title" else 0.8
     framed = [(role, sentence, r) for role, sentence, r in relevant
               if role in ("title", "lead") and r.has_term]
@@ -243,6 +258,13 @@ def _decide(readings, no_terms: bool, stems: tuple[str, ...] = ()):
     return role, sentence, r, scores[winner] / sum(scores.values())
 
 
+def _lead_reports(leads) -> bool:
+    """Whether the lead's first sentence hands the claim to a source ("US officials said
+    Russia is arming the Taliban"): with no headline it is the headline, and a denial after
+    it closes a relay (both sides told), as one under a reporting headline does."""
+    return bool(leads) and leads[0][2].has_term and leads[0][2].label == "reports" and leads[0][2].cue_at is not None
+
+
 def read_sentence(sentence: str, stems: tuple[str, ...], lc: LanguageCues) -> tuple[str, list[str]]:
     """One sentence's label and the cues that decided it."""
     reading = _read(sentence, stems, lc)
@@ -265,6 +287,11 @@ def _read(sentence: str, stems: tuple[str, ...], lc: LanguageCues, title: bool =
             _find(tokens[start:end], lc.denial, lc.prefixes) and _negation_in(tokens, range(start, end), lc, ()) is not None)
     cue_at = None
     for start, end in _find(tokens, lc.denial, lc.prefixes, used):
+        if _telling(tokens, end, len(tokens), _BRIEFED):
+            # "denied being informed of it": a denial of being told, not of the claim
+            used.update(range(start, end))
+            found.append("not a denial: " + " ".join(tokens[start:end]))
+            continue
         # negative concord: "нет никаких доказательств" is one denial, not a cancelled one
         concord = _negation_in(tokens, [start], lc, ()) is not None
         before = None if concord else _negation_in(tokens, range(max(0, start - 3), start), lc, used)
@@ -284,7 +311,8 @@ def _read(sentence: str, stems: tuple[str, ...], lc: LanguageCues, title: bool =
         window = [*range(max(0, position - before_n), position),
                   *range(position + 1, min(len(tokens), position + 1 + after_n))]
         negation = _negation_in(tokens, window, lc, used)
-        if negation is not None and any(negation < start < position for start, _ in reported):
+        if negation is not None and (any(negation < start < position for start, _ in reported)
+                                     or _telling(tokens, negation + 1, position)):
             # "Esper: I never received reports of Russian bounties": the reporting is negated,
             # not the claim
             found.append("negated report: " + " ".join(tokens[negation:position + 1]))
@@ -335,6 +363,19 @@ def _read(sentence: str, stems: tuple[str, ...], lc: LanguageCues, title: bool =
     if attributions or colon or negated_denial or any(cue in found for cue in ("question", "quoted", "quotation")):
         return Reading("reports", found, attributions[0][0] if attributions else None, has_term)
     return Reading("asserts", found, None, has_term)
+
+
+def _telling(tokens: list[str], start: int, end: int, verbs: frozenset[str] = _TELLING) -> bool:
+    """Whether one of ``verbs`` sits in tokens[start:end], at most TELLING_GAP words on."""
+    words, prefixes = _split_words(verbs)
+    return any(token in words or token.startswith(prefixes)
+               for token in tokens[start:min(end, start + TELLING_GAP)])
+
+
+@lru_cache(maxsize=8)
+def _split_words(verbs: frozenset[str]) -> tuple[frozenset[str], tuple[str, ...]]:
+    return (frozenset(w for w in verbs if not w.endswith("*")),
+            tuple(sorted(w[:-1] for w in verbs if w.endswith("*"))))
 
 
 def _names_someone(words: str, lc: LanguageCues) -> bool:
