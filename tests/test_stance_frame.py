@@ -265,3 +265,15 @@ def test_a_negated_verb_of_telling_negates_the_talk_not_the_claim(title):
 def test_a_denial_of_being_told_is_not_a_denial_of_the_claim(language, title):
     result = stance(title, "Nothing else.", language)
     assert result.stance != "disputes"
+
+
+def test_without_giving_evidence_after_an_attributed_claim_negates_the_evidence_not_the_claim():
+    terms = [*TERMS, "providing"]  # the claim's verbs the query matched ("Russia providing weapons")
+    result = classify_stance("Minister repeats accusation",
+                             "The minister said again that Russia is supplying weapons to the Taliban"
+                             " (without providing any evidence).", terms, language="en")
+    assert result.stance == "reports"
+    assert any(cue.startswith("evidence aside") for cue in result.evidence["cues"])
+    # the claim's own verb negated is still a denial
+    assert classify_stance("Minister repeats accusation", "The ministry said Russia is not providing weapons"
+                           " to the Taliban.", terms, language="en").stance == "disputes"

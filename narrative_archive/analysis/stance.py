@@ -72,6 +72,11 @@ _TELLING = frozenset("""ask asked asking talk talked talking discuss discussed d
 # "bestritt, informiert worden zu sein") denies having been told of the claim, not the claim.
 _BRIEFED = frozenset("""briefed informed informé* informad* informat* informiert unterrichtet
     проинформир* информирова*""".split())
+# The evidence a speaker gives: a matched word that takes it as its object ("without
+# providing any evidence", "sans fournir de preuves") is the speaker's giving, not the claim.
+_EVIDENCE = frozenset("""evidence proof proofs details specifics preuve* prueba* prova* beweis*
+    belege* доказательств* доказ* أدلة دليل شواهد مدرک* شواهدی""".split())
+EVIDENCE_GAP = 3  # words from the matched word to its object ("providing any such evidence")
 TELLING_GAP = 4  # words between a negation or denial and the verb of telling it governs
 
 
@@ -319,6 +324,13 @@ def _read(sentence: str, stems: tuple[str, ...], lc: LanguageCues, title: bool =
             used.add(negation)
             negated_denial = True
             continue
+        if negation is not None and negation < position and _evidence_after(tokens, position) and any(
+                start < negation for start, _ in reported):
+            # "Tillerson stated that Russia is supplying weapons (without providing any
+            # evidence)": the speaker's evidence is negated, not the claim it attributes
+            found.append("evidence aside: " + " ".join(tokens[negation:position + 1]))
+            used.add(negation)
+            continue
         if negation is not None:
             low, high = sorted((negation, position))
             found.append("negated claim: " + " ".join(tokens[low:high + 1]))
@@ -370,6 +382,11 @@ def _telling(tokens: list[str], start: int, end: int, verbs: frozenset[str] = _T
     words, prefixes = _split_words(verbs)
     return any(token in words or token.startswith(prefixes)
                for token in tokens[start:min(end, start + TELLING_GAP)])
+
+
+def _evidence_after(tokens: list[str], position: int) -> bool:
+    """Whether the evidence a speaker gives is the object of the matched word at ``position``."""
+    return _telling(tokens, position + 1, position + 1 + EVIDENCE_GAP, _EVIDENCE)
 
 
 @lru_cache(maxsize=8)
