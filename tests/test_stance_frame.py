@@ -277,3 +277,14 @@ def test_without_giving_evidence_after_an_attributed_claim_negates_the_evidence_
     # the claim's own verb negated is still a denial
     assert classify_stance("Minister repeats accusation", "The ministry said Russia is not providing weapons"
                            " to the Taliban.", terms, language="en").stance == "disputes"
+
+
+def test_a_headline_rebutting_a_rebuttal_frames_the_article_as_a_report():
+    title = "No, the Pentagon has not concluded that Russian weapons for the Taliban were a hoax"
+    text = ("Critics of the general seized on the hearing to claim that the story of Russia arming the"
+            " Taliban was a hoax all along. The Pentagon said its assessment had not changed.")
+    result = stance(title, text)
+    assert (result.stance, result.evidence["frame"]) == ("reports", "title")
+    assert any(cue.startswith("negated: not concluded") for cue in result.evidence["cues"])
+    # the rebuttal itself, said outright, still disputes
+    assert stance("The Pentagon concluded that Russian weapons for the Taliban were a hoax", text).stance == "disputes"

@@ -52,6 +52,7 @@ from narrative_archive.analysis.terms import text_has_stem as _text_has_stem
 STANCES = ("asserts", "reports", "disputes")
 MAX_SENTENCES = 8
 LEAD_SENTENCES = 2
+CLAIM_WORDS = 2  # distinct matched words a sentence needs to carry the claim, not a word of it
 BODY_MARGIN = 1  # a bare headline over more attributed claim sentences than stated ones is a relay
 
 _TRAILING_SOURCE = re.compile(r"(?::|：|\s[|–—-])\s*(?:[^\W\d][\w'.-]*\s*){1,4}$|\((?:[^\W\d][\w'.-]*\s*){1,4}\)\s*$")
@@ -77,7 +78,8 @@ _BRIEFED = frozenset("""briefed informed informé* informad* informat* informier
 _EVIDENCE = frozenset("""evidence proof proofs details specifics preuve* prueba* prova* beweis*
     belege* доказательств* доказ* أدلة دليل شواهد مدرک* شواهدی""".split())
 EVIDENCE_GAP = 3  # words from the matched word to its object ("providing any such evidence")
-TELLING_GAP = 4  # words between a negation or denial and the verb of telling it governs
+TELLING_GAP = 4
+NEGATED_SAYING_GAP = 12  # words from a negated "concluded", "said" to the denial it governs  # words between a negation or denial and the verb of telling it governs
 
 
 @dataclass(frozen=True)
@@ -216,12 +218,16 @@ def _decide(readings, no_terms: bool, stems: tuple[str, ...] = ()):
         return None
     title = next((r for role, _, r in relevant if role == "title" and r.has_term), None)
     leads = [(role, sentence, r) for role, sentence, r in readings if role == "lead"]
+    if title and title.label == "reports" and any(cue.startswith("negated: ") for cue in title.cues):
+        # "No, intelligence has not concluded the bounty story was a hoax": a headline that
+        # rebuts a rebuttal frames the article; the denials its lead relays are what it answers
+        return next((role, sentence, r, 0.7) for role, sentence, r in relevant if r is title)
     for role, sentence, r in relevant:
         if r.label != "disputes" or role == "body":
             continue
         # a denial in the headline or the lead's first sentence frames the article; one in
         # the second sentence does unless the headline reports the claim ("X says ...")
-        if role == "title" or leads[0][1] == sentence or not (title or _lead_reports(leads)):
+        if role == "title" or leads[0][1] == sentence or not (title or _lead_reports(leads, stems)):
             return role, sentence, r, 0.9 if role == "title" else 0.8
     framed = [(role, sentence, r) for role, sentence, r in relevant
               if role in ("title", "lead") and r.has_term]
@@ -263,11 +269,16 @@ def _decide(readings, no_terms: bool, stems: tuple[str, ...] = ()):
     return role, sentence, r, scores[winner] / sum(scores.values())
 
 
-def _lead_reports(leads) -> bool:
+def _lead_reports(leads, stems) -> bool:
     """Whether the lead's first sentence hands the claim to a source ("US officials said
     Russia is arming the Taliban"): with no headline it is the headline, and a denial after
-    it closes a relay (both sides told), as one under a reporting headline does."""
-    return bool(leads) and leads[0][2].has_term and leads[0][2].label == "reports" and leads[0][2].cue_at is not None
+    it closes a relay (both sides told), as one under a reporting headline does. It carries
+    the claim when it holds two of its words ("weapons crossed the border, officials said"
+    holds one)."""
+    if not leads or not leads[0][2].has_term or leads[0][2].label != "reports" or leads[0][2].cue_at is None:
+        return False
+    tokens = _TOKEN.findall(fold(leads[0][1]))
+    return len({tokens[i] for i in _term_positions(tokens, stems)}) >= CLAIM_WORDS
 
 
 def read_sentence(sentence: str, stems: tuple[str, ...], lc: LanguageCues) -> tuple[str, list[str]]:
@@ -300,6 +311,8 @@ def _read(sentence: str, stems: tuple[str, ...], lc: LanguageCues, title: bool =
         # negative concord: "нет никаких доказательств" is one denial, not a cancelled one
         concord = _negation_in(tokens, [start], lc, ()) is not None
         before = None if concord else _negation_in(tokens, range(max(0, start - 3), start), lc, used)
+        if before is None and not concord:
+            before = _negated_saying(tokens, start, lc, used)
         if before is not None:
             used.update(range(before, end))
             found.append("negated: " + " ".join(tokens[before:end]))
@@ -382,6 +395,18 @@ def _telling(tokens: list[str], start: int, end: int, verbs: frozenset[str] = _T
     words, prefixes = _split_words(verbs)
     return any(token in words or token.startswith(prefixes)
                for token in tokens[start:min(end, start + TELLING_GAP)])
+
+
+def _negated_saying(tokens, start: int, lc: LanguageCues, used) -> int | None:
+    """The negation of a verb of saying or concluding whose clause holds the denial at
+    ``start`` ("Intelligence has not concluded the bounty story was a hoax", "he did not
+    say the reports were fake"): the rebuttal is what no one said."""
+    low = max(0, start - NEGATED_SAYING_GAP)
+    for said, _ in _find(tokens[low:start], lc.attribution, lc.prefixes):
+        negation = _negation_in(tokens, range(max(0, low + said - 2), low + said), lc, ())
+        if negation is not None:
+            return negation
+    return None
 
 
 def _evidence_after(tokens: list[str], position: int) -> bool:
