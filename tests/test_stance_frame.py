@@ -288,3 +288,16 @@ def test_a_headline_rebutting_a_rebuttal_frames_the_article_as_a_report():
     assert any(cue.startswith("negated: not concluded") for cue in result.evidence["cues"])
     # the rebuttal itself, said outright, still disputes
     assert stance("The Pentagon concluded that Russian weapons for the Taliban were a hoax", text).stance == "disputes"
+
+
+@pytest.mark.parametrize("title", [
+    "General says no evidence of deaths tied to Russian weapons for the Taliban",
+    "Commander not convinced Russian weapons for the Taliban led to the losses",
+    "No Taliban attacks linked to Russian weapons, envoy says",
+])
+def test_a_denied_link_from_the_claim_presupposes_it(title):
+    result = stance(title, "Nothing else.")
+    assert result.stance == "reports"
+    assert any(cue.startswith("a link denied") for cue in result.evidence["cues"])
+    # the claim itself denied is a denial
+    assert stance("General says no evidence of Russian weapons for the Taliban", "Nothing else.").stance == "disputes"

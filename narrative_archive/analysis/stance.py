@@ -79,6 +79,9 @@ _EVIDENCE = frozenset("""evidence proof proofs details specifics preuve* prueba*
     belege* доказательств* доказ* أدلة دليل شواهد مدرک* شواهدی""".split())
 EVIDENCE_GAP = 3  # words from the matched word to its object ("providing any such evidence")
 TELLING_GAP = 4
+# A link from the claim to what followed it: denying the link presupposes the claim
+_LINKS = frozenset("linked tied led connected resulted contributed".split())
+LINK_GAP = 10
 NEGATED_SAYING_GAP = 12  # words from a negated "concluded", "said" to the denial it governs  # words between a negation or denial and the verb of telling it governs
 
 
@@ -360,6 +363,11 @@ def _read(sentence: str, stems: tuple[str, ...], lc: LanguageCues, title: bool =
             not _term_positions(words, stems) or bool(_find(words, lc.speakers, lc.prefixes)))
     if cue_at is not None:
         voice = not attributions and not colon and not _find(tokens, lc.speakers, lc.prefixes)
+        link = _link_after(tokens, cue_at)
+        if link is not None:
+            # "no evidence of US deaths tied to Russian bounties", "not convinced the bounties
+            # led to any killing": what is denied is a link from the claim, which it presupposes
+            return Reading("reports", [*found, "a link denied: " + " ".join(tokens[link:link + 2])], cue_at, has_term)
         if _claim_then_denial(sentence, tokens, cue_at, stems):
             # "Videos appear to show Russian weapons ...; Russia denied it": both sides told
             return Reading("reports", [*found, "claim, then denial"], cue_at, has_term)
@@ -406,6 +414,15 @@ def _negated_saying(tokens, start: int, lc: LanguageCues, used) -> int | None:
         negation = _negation_in(tokens, range(max(0, low + said - 2), low + said), lc, ())
         if negation is not None:
             return negation
+    return None
+
+
+def _link_after(tokens: list[str], cue_at: int) -> int | None:
+    """Where a link ("linked to", "tied to", "led to", "resulted in") follows a denial cue
+    within LINK_GAP words."""
+    for i in range(cue_at + 1, min(len(tokens) - 1, cue_at + 1 + LINK_GAP)):
+        if tokens[i] in _LINKS and tokens[i + 1] in ("to", "in"):
+            return i
     return None
 
 
