@@ -301,3 +301,22 @@ def test_a_denied_link_from_the_claim_presupposes_it(title):
     assert any(cue.startswith("a link denied") for cue in result.evidence["cues"])
     # the claim itself denied is a denial
     assert stance("General says no evidence of Russian weapons for the Taliban", "Nothing else.").stance == "disputes"
+
+
+@pytest.mark.parametrize("title", [
+    "Afghan soldiers fighting the Taliban are denied pay for months",
+    "Coalition denies pay to Afghan units that fight the Taliban",
+])
+def test_deny_with_a_thing_withheld_is_no_denial(title):
+    result = stance(title, "Nothing else.")
+    assert result.stance != "disputes"
+    assert any(cue.startswith("withheld") for cue in result.evidence["cues"])
+
+
+@pytest.mark.parametrize("title", [
+    "Moscow denies support to the Taliban",
+    "Claims of Russian weapons for the Taliban were denied by Moscow",
+    "Moscow denies that Russia is arming the Taliban",
+])
+def test_deny_with_the_claim_or_its_agent_is_still_a_denial(title):
+    assert stance(title, "Nothing else.").stance == "disputes"

@@ -79,6 +79,13 @@ _EVIDENCE = frozenset("""evidence proof proofs details specifics preuve* prueba*
     belege* доказательств* доказ* أدلة دليل شواهد مدرک* شواهدی""".split())
 EVIDENCE_GAP = 3  # words from the matched word to its object ("providing any such evidence")
 TELLING_GAP = 4
+_BE = frozenset("is are was were be been being".split())
+# what follows a denial verb that is no withheld thing: the agent, a clause, the claim's nouns
+# (what "denied support to the Taliban" denies giving)
+_NOT_A_THING = frozenset("""by that it this these those the a an any all its their his her claims
+    claim reports report allegations allegation accusations accusation charges charge involvement
+    knowledge support aid help assistance arms weapons funding funds money backing sanctuary
+    shelter safe training""".split())
 # A link from the claim to what followed it: denying the link presupposes the claim
 _LINKS = frozenset("linked tied led connected resulted contributed".split())
 LINK_GAP = 10
@@ -306,6 +313,12 @@ def _read(sentence: str, stems: tuple[str, ...], lc: LanguageCues, title: bool =
             _find(tokens[start:end], lc.denial, lc.prefixes) and _negation_in(tokens, range(start, end), lc, ()) is not None)
     cue_at = None
     for start, end in _find(tokens, lc.denial, lc.prefixes, used):
+        if _withheld(tokens, start, end, stems):
+            # "officers are denied pay", "the coalition denies pay to 30,000 cops": a thing
+            # withheld from someone, not a claim denied
+            used.update(range(start, end))
+            found.append("withheld: " + " ".join(tokens[start:end + 1]))
+            continue
         if _telling(tokens, end, len(tokens), _BRIEFED):
             # "denied being informed of it": a denial of being told, not of the claim
             used.update(range(start, end))
@@ -415,6 +428,17 @@ def _negated_saying(tokens, start: int, lc: LanguageCues, used) -> int | None:
         if negation is not None:
             return negation
     return None
+
+
+def _withheld(tokens: list[str], start: int, end: int, stems) -> bool:
+    """Whether a denial cue withholds a thing from someone: English "deny" with a noun object
+    that is no claim word, passive ("are denied pay", not "was denied by") or with its
+    recipient after "to" ("denies pay to the police")."""
+    if (end - start != 1 or not tokens[start].startswith(("deni", "deny")) or end >= len(tokens)
+            or tokens[end] in _NOT_A_THING or _term_positions(tokens[end:end + 1], stems)):
+        return False
+    passive = start > 0 and tokens[start - 1] in _BE
+    return passive or (end + 1 < len(tokens) and tokens[end + 1] == "to")
 
 
 def _link_after(tokens: list[str], cue_at: int) -> int | None:
