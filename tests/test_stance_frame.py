@@ -320,3 +320,12 @@ def test_deny_with_a_thing_withheld_is_no_denial(title):
 ])
 def test_deny_with_the_claim_or_its_agent_is_still_a_denial(title):
     assert stance(title, "Nothing else.").stance == "disputes"
+
+
+@pytest.mark.parametrize(("language", "title"), [
+    ("en", "Pentagon says it has no direct evidence of Russian arms for the Taliban"),
+    ("ru", "Разведка сообщила об отсутствии прямых доказательств поставок оружия талибам из России"),
+])
+def test_a_two_word_rebuttal_reads_with_one_word_between(language, title):
+    result = stance(title, "Nothing else.", language)
+    assert result.stance == "disputes"

@@ -37,6 +37,7 @@ from narrative_archive.analysis.cues import find as _find
 from narrative_archive.analysis.cues import load_cues as load_cues
 from narrative_archive.analysis.cues import merge_cues as merge_cues
 from narrative_archive.analysis.cues import negation_in as _negation_in
+from narrative_archive.analysis.cues import widened as _widened
 from narrative_archive.analysis.quotes import has_quotation, quoted_term
 from narrative_archive.analysis.sentences import fold, sentence_span, tag_line
 from narrative_archive.analysis.speaker import COLON_SPEAKER as _SPEAKER
@@ -312,7 +313,8 @@ def _read(sentence: str, stems: tuple[str, ...], lc: LanguageCues, title: bool =
         negated_denial = negated_denial or bool(
             _find(tokens[start:end], lc.denial, lc.prefixes) and _negation_in(tokens, range(start, end), lc, ()) is not None)
     cue_at = None
-    for start, end in _find(tokens, lc.denial, lc.prefixes, used):
+    denials = _find(tokens, lc.denial, lc.prefixes, used) or _find(tokens, _widened(lc.denial), lc.prefixes, used)
+    for start, end in denials:
         if _withheld(tokens, start, end, stems):
             # "officers are denied pay", "the coalition denies pay to 30,000 cops": a thing
             # withheld from someone, not a claim denied
