@@ -282,14 +282,15 @@ _WIDENED: dict[int, tuple[tuple[tuple[str, ...], ...], tuple[tuple[str, ...], ..
 
 
 def widened(cues: tuple[tuple[str, ...], ...]) -> tuple[tuple[str, ...], ...]:
-    """The two-word cues of a list with one word allowed between them: "no evidence" as "no
-    direct evidence", "отсутствии доказательств" as "отсутствии прямых доказательств"
-    (built once per list object)."""
+    """A cue list followed by its two-word cues with one word allowed between them: "no
+    evidence" also as "no direct evidence", "отсутствии доказательств" as "отсутствии прямых
+    доказательств" (built once per list object; find() tries a list's cues in order, so the
+    cue as written wins where both match)."""
     entry = _WIDENED.get(id(cues))
     if entry is None or entry[0] is not cues:
         if len(_WIDENED) >= 256:
             _WIDENED.clear()
-        entry = _WIDENED[id(cues)] = (cues, tuple(
+        entry = _WIDENED[id(cues)] = (cues, cues + tuple(
             (cue[0], ONE, cue[1]) for cue in cues if len(cue) == 2 and GAP[0] not in cue))
     return entry[1]
 

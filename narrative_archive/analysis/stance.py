@@ -313,8 +313,7 @@ def _read(sentence: str, stems: tuple[str, ...], lc: LanguageCues, title: bool =
         negated_denial = negated_denial or bool(
             _find(tokens[start:end], lc.denial, lc.prefixes) and _negation_in(tokens, range(start, end), lc, ()) is not None)
     cue_at = None
-    denials = _find(tokens, lc.denial, lc.prefixes, used) or _find(tokens, _widened(lc.denial), lc.prefixes, used)
-    for start, end in denials:
+    for start, end in _find(tokens, _widened(lc.denial), lc.prefixes, used):
         if _withheld(tokens, start, end, stems):
             # "officers are denied pay", "the coalition denies pay to 30,000 cops": a thing
             # withheld from someone, not a claim denied
