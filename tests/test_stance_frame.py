@@ -329,3 +329,11 @@ def test_deny_with_the_claim_or_its_agent_is_still_a_denial(title):
 def test_a_two_word_rebuttal_reads_with_one_word_between(language, title):
     result = stance(title, "Nothing else.", language)
     assert result.stance == "disputes"
+
+
+def test_an_attribution_that_opens_the_claim_after_a_rebuttal_is_the_claims_not_the_rebuttals():
+    result = stance("Weapons and words",
+                    "The evidence simply doesn't match the claims that Russia is arming the Taliban. More.")
+    assert (result.stance, result.speaker) == ("disputes", "outlet")
+    said = stance("Weapons and words", "Russia is not arming the Taliban, the ministry said. More.")
+    assert (said.stance, said.speaker) == ("disputes", "official")
