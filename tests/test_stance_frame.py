@@ -232,3 +232,108 @@ def test_a_denial_closing_the_sentence_after_the_claim_tells_both_sides():
 def test_intelligence_is_a_claim_word_not_a_source():
     terms = ["russia", "sharing", "intelligence", "taliban"]
     assert classify_stance("Russia now sharing intelligence with Taliban", "", terms).stance == "asserts"
+
+
+def test_with_no_headline_a_lead_that_reports_the_claim_keeps_its_second_sentence_denial_a_report():
+    text = ("US commanders said Russia is arming the Taliban in the north."
+            " Moscow rejected the claim as groundless.")
+    result = stance(None, text)
+    assert (result.stance, result.evidence["frame"]) == ("reports", "lead")
+    # a lead that opens on something else still lets the denial after it frame the article
+    other = stance(None, "The talks in Doha resumed on Monday after a week's pause."
+                   " Moscow rejected claims that it is arming the Taliban as groundless.")
+    assert other.stance == "disputes"
+
+
+@pytest.mark.parametrize("title", [
+    "Minister says he did not discuss Russian weapons for the Taliban with Lavrov",
+    "President says he never raised Russian arms for the Taliban in his calls",
+    "Envoy says she didn't ask Moscow about the weapons reaching the Taliban",
+])
+def test_a_negated_verb_of_telling_negates_the_talk_not_the_claim(title):
+    result = stance(title, "Nothing else.")
+    assert result.stance == "reports"
+    assert any(cue.startswith("negated report") for cue in result.evidence["cues"])
+    # the claim's own verb negated is still a denial
+    assert stance("Minister says Russia did not arm the Taliban", "Nothing else.").stance == "disputes"
+
+
+@pytest.mark.parametrize(("language", "title"), [
+    ("en", "The senator denied having been informed of Russian weapons for the Taliban"),
+    ("it", "Il ministro ha smentito di essere stato informato delle armi russe ai talibani"),
+])
+def test_a_denial_of_being_told_is_not_a_denial_of_the_claim(language, title):
+    result = stance(title, "Nothing else.", language)
+    assert result.stance != "disputes"
+
+
+def test_without_giving_evidence_after_an_attributed_claim_negates_the_evidence_not_the_claim():
+    terms = [*TERMS, "providing"]  # the claim's verbs the query matched ("Russia providing weapons")
+    result = classify_stance("Minister repeats accusation",
+                             "The minister said again that Russia is supplying weapons to the Taliban"
+                             " (without providing any evidence).", terms, language="en")
+    assert result.stance == "reports"
+    assert any(cue.startswith("evidence aside") for cue in result.evidence["cues"])
+    # the claim's own verb negated is still a denial
+    assert classify_stance("Minister repeats accusation", "The ministry said Russia is not providing weapons"
+                           " to the Taliban.", terms, language="en").stance == "disputes"
+
+
+def test_a_headline_rebutting_a_rebuttal_frames_the_article_as_a_report():
+    title = "No, the Pentagon has not concluded that Russian weapons for the Taliban were a hoax"
+    text = ("Critics of the general seized on the hearing to claim that the story of Russia arming the"
+            " Taliban was a hoax all along. The Pentagon said its assessment had not changed.")
+    result = stance(title, text)
+    assert (result.stance, result.evidence["frame"]) == ("reports", "title")
+    assert any(cue.startswith("negated: not concluded") for cue in result.evidence["cues"])
+    # the rebuttal itself, said outright, still disputes
+    assert stance("The Pentagon concluded that Russian weapons for the Taliban were a hoax", text).stance == "disputes"
+
+
+@pytest.mark.parametrize("title", [
+    "General says no evidence of deaths tied to Russian weapons for the Taliban",
+    "Commander not convinced Russian weapons for the Taliban led to the losses",
+    "No Taliban attacks linked to Russian weapons, envoy says",
+])
+def test_a_denied_link_from_the_claim_presupposes_it(title):
+    result = stance(title, "Nothing else.")
+    assert result.stance == "reports"
+    assert any(cue.startswith("a link denied") for cue in result.evidence["cues"])
+    # the claim itself denied is a denial
+    assert stance("General says no evidence of Russian weapons for the Taliban", "Nothing else.").stance == "disputes"
+
+
+@pytest.mark.parametrize("title", [
+    "Afghan soldiers fighting the Taliban are denied pay for months",
+    "Coalition denies pay to Afghan units that fight the Taliban",
+])
+def test_deny_with_a_thing_withheld_is_no_denial(title):
+    result = stance(title, "Nothing else.")
+    assert result.stance != "disputes"
+    assert any(cue.startswith("withheld") for cue in result.evidence["cues"])
+
+
+@pytest.mark.parametrize("title", [
+    "Moscow denies support to the Taliban",
+    "Claims of Russian weapons for the Taliban were denied by Moscow",
+    "Moscow denies that Russia is arming the Taliban",
+])
+def test_deny_with_the_claim_or_its_agent_is_still_a_denial(title):
+    assert stance(title, "Nothing else.").stance == "disputes"
+
+
+@pytest.mark.parametrize(("language", "title"), [
+    ("en", "Pentagon says it has no direct evidence of Russian arms for the Taliban"),
+    ("ru", "Разведка сообщила об отсутствии прямых доказательств поставок оружия талибам из России"),
+])
+def test_a_two_word_rebuttal_reads_with_one_word_between(language, title):
+    result = stance(title, "Nothing else.", language)
+    assert result.stance == "disputes"
+
+
+def test_an_attribution_that_opens_the_claim_after_a_rebuttal_is_the_claims_not_the_rebuttals():
+    result = stance("Weapons and words",
+                    "The evidence simply doesn't match the claims that Russia is arming the Taliban. More.")
+    assert (result.stance, result.speaker) == ("disputes", "outlet")
+    said = stance("Weapons and words", "Russia is not arming the Taliban, the ministry said. More.")
+    assert (said.stance, said.speaker) == ("disputes", "official")

@@ -4,7 +4,7 @@ word. Every text here was written for these tests in the shapes real coverage ta
 copied from an article.
 """
 
-from narrative_archive.analysis.sentences import tag_line
+from narrative_archive.analysis.sentences import sentence, tag_line
 from narrative_archive.analysis.stance import classify_stance
 
 TERMS = ["russia", "rusia", "taliban", "talibanes", "pagó", "recompensas", "iran", "supports",
@@ -84,3 +84,13 @@ def test_rebuttals_without_a_denial_word():
 def test_a_country_before_a_headline_colon_is_a_section_label():
     result = stance("Afganistan: talibowie przejęli amerykańską broń", "Więcej.", "pl")
     assert result.stance == "asserts"
+
+
+def test_a_full_stop_with_no_space_between_joined_paragraphs_ends_a_sentence():
+    text = ("A general accused Moscow of arming the Taliban.”The claims are old,” he told the panel."
+            "Russia's foreign ministry denied them.")
+    assert sentence(text, text.index("arming")) == "A general accused Moscow of arming the Taliban.”"
+    assert sentence(text, text.index("denied")) == "Russia's foreign ministry denied them."
+    # abbreviations, initials and decimals are not boundaries
+    for kept in ("The U.S.Army said so.", "Gen.Miller said so.", "It cost 8.5bn in all."):
+        assert sentence(kept, 3) == kept

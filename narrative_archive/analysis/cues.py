@@ -33,6 +33,7 @@ TOKEN = re.compile(f"{_W}+(?:'{_W}+)*")
 _TOKEN_CUE = re.compile(f"\\*?{_W}+(?:'{_W}+)*\\*?|'{_W}+|\\.\\.")
 RELATED_LISTS = ("attribution", "denial")  # the lists a language borrows from its ``related`` ones
 GAP, MAX_GAP = ("..",), 6  # ".." in a cue: up to MAX_GAP words ("weist .. zurück")
+ONE = "?"  # in a widened cue (widened()): exactly one word, any
 
 
 @dataclass(frozen=True)
@@ -270,10 +271,28 @@ def _match_at(tokens, i: int, cue: tuple[str, ...], prefixes, taken) -> int | No
                 if end is not None:
                     return end
             return None
-        if position >= len(tokens) or position in taken or not word_matches(word, tokens[position], prefixes):
+        if position >= len(tokens) or position in taken or (
+                word != ONE and not word_matches(word, tokens[position], prefixes)):
             return None
         position += 1
     return position
+
+
+_WIDENED: dict[int, tuple[tuple[tuple[str, ...], ...], tuple[tuple[str, ...], ...]]] = {}
+
+
+def widened(cues: tuple[tuple[str, ...], ...]) -> tuple[tuple[str, ...], ...]:
+    """A cue list followed by its two-word cues with one word allowed between them: "no
+    evidence" also as "no direct evidence", "отсутствии доказательств" as "отсутствии прямых
+    доказательств" (built once per list object; find() tries a list's cues in order, so the
+    cue as written wins where both match)."""
+    entry = _WIDENED.get(id(cues))
+    if entry is None or entry[0] is not cues:
+        if len(_WIDENED) >= 256:
+            _WIDENED.clear()
+        entry = _WIDENED[id(cues)] = (cues, cues + tuple(
+            (cue[0], ONE, cue[1]) for cue in cues if len(cue) == 2 and GAP[0] not in cue))
+    return entry[1]
 
 
 def negation_in(tokens, positions, lc: LanguageCues, used) -> int | None:

@@ -14,7 +14,10 @@ FOLD = str.maketrans({
     "أ": "ا", "إ": "ا", "آ": "ا", "ٱ": "ا", "ى": "ي", "ی": "ي", "ک": "ك", "ۀ": "ه",
 })
 _MARKS = re.compile("[\u064b-\u0652\u0670\u0640\u093c]")  # Arabic diacritics and tatweel, the Devanagari nukta
-_BOUNDARY = re.compile(r"[.!?؟…।۔]+[\"»”’')\]]*(?=\s)|[。！？]+|\n")
+# a full stop with no space after it between two words ("the panel.Some 25 people", "the
+# embassy.”The network"), as a page whose paragraphs were joined leaves it
+_BOUNDARY = re.compile(r"[.!?؟…।۔]+[\"»”’')\]]*(?=\s)|[。！？]+|\n"
+                       r"|[.!?](?<=[a-zа-я]{2}[.!?])[\"»”’')\]]*(?=[A-ZА-Я][a-zа-я])")
 _ABBREVIATION = re.compile(
     r"(?:^|\W)(?:[A-ZА-Я]|Mr|Mrs|Ms|Dr|Gen|Lt|Col|Maj|Sgt|Adm|Sen|Rep|Gov|Jr|Sr|St|Prof|No|vs|etc|Jan|Feb|Aug|Sept|Oct|Nov|Dec|ул|им|г|т|тыс|млн|млрд)$"
 )

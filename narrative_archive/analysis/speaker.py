@@ -20,6 +20,7 @@ from narrative_archive.analysis.sentences import fold
 
 SPEAKER_KINDS = ("outlet", "official", "unnamed")
 MAX_NAME_WORDS = 6
+CLAIM_REACH = 6  # words after an attribution in which a claim word makes it the claim's ("claims that Russia")
 # Words a name may hold that are not capitalised: "Ministry of Foreign Affairs", "bin Laden".
 _CONNECTORS = frozenset("of de del der von van al el bin ibn la le du da di и".split())
 _LEADING = frozenset("the a an le la les el los las der die das il lo".split())
@@ -61,10 +62,11 @@ def speaker_of(sentence: str, label: str | None, cue_at: int | None, lc: Languag
     said = [start for start, _ in attributions if start < cue]
     if unnamed and not before:
         return "unnamed", _words(original, folded, unnamed[0])
-    # an attribution before the claim's words attributes the claim ("the claim that Russia
-    # is arming ..."), not the rebuttal; one after them, or after the cue, is the rebuttal's
+    # an attribution just before the claim's words attributes the claim ("the claim that
+    # Russia is arming ...", "the evidence doesn't match the claims that Russia ..."), not
+    # the rebuttal; one after them is the rebuttal's
     rebuttal_said = [start for start, _ in attributions
-                     if start > cue or not any(start < i < cue for i in claim)]
+                     if not any(start < i < (cue if start < cue else start + CLAIM_REACH) for i in claim)]
     if not rebuttal_said and not speakers and not any(cue - run[1] <= 2 for run in before):
         return "outlet", None  # no one else is said to rebut: the outlet's own voice
     if before:

@@ -24,6 +24,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from narrative_archive.analysis.clauses import claim_then_denial as _claim_then_denial
@@ -36,6 +37,7 @@ from narrative_archive.analysis.cues import find as _find
 from narrative_archive.analysis.cues import load_cues as load_cues
 from narrative_archive.analysis.cues import merge_cues as merge_cues
 from narrative_archive.analysis.cues import negation_in as _negation_in
+from narrative_archive.analysis.cues import widened as _widened
 from narrative_archive.analysis.quotes import has_quotation, quoted_term
 from narrative_archive.analysis.sentences import fold, sentence_span, tag_line
 from narrative_archive.analysis.speaker import COLON_SPEAKER as _SPEAKER
@@ -51,6 +53,7 @@ from narrative_archive.analysis.terms import text_has_stem as _text_has_stem
 STANCES = ("asserts", "reports", "disputes")
 MAX_SENTENCES = 8
 LEAD_SENTENCES = 2
+CLAIM_WORDS = 2  # distinct matched words a sentence needs to carry the claim, not a word of it
 BODY_MARGIN = 1  # a bare headline over more attributed claim sentences than stated ones is a relay
 
 _TRAILING_SOURCE = re.compile(r"(?::|：|\s[|–—-])\s*(?:[^\W\d][\w'.-]*\s*){1,4}$|\((?:[^\W\d][\w'.-]*\s*){1,4}\)\s*$")
@@ -58,6 +61,36 @@ _QUESTION_END = re.compile(r"[?؟]\s*[\"»”’')\]]*\s*$")
 _CJK = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
 MAX_CJK_SOURCE = 10  # characters: "米司令官", "ホワイトハウス", "美国国防部发言人"
 _CYRILLIC, _ARABIC = re.compile(r"[\u0400-\u04ff]"), re.compile(r"[\u0600-\u06ff]")
+# Verbs of telling: a negation of one ("Trump says he did not discuss the bounties with
+# Putin", "never raised", "n'a pas évoqué") negates the talk about the claim, not the claim.
+# Folded forms; a word ending in "*" is a prefix.
+_TELLING = frozenset("""ask asked asking talk talked talking discuss discussed discussing raise raised
+    raising mention mentioned bring brought speak spoke spoken brief briefed inform informed told
+    discuté évoqué parlé abordé mentionné informé* habló hablado discutió discutido mencionó
+    mencionado planteó planteado informad* parlato discusso menzionato sollevato informat* falou
+    falado discutiu mencionou обсужда* обсудил* говорил* поднимал* спрашивал* упоминал*
+    проинформир* информирова* informiert unterrichtet gesprochen besprochen angesprochen""".split())
+# Being told: a denial of it ("denied being briefed", "ha smentito di essere stato informato",
+# "bestritt, informiert worden zu sein") denies having been told of the claim, not the claim.
+_BRIEFED = frozenset("""briefed informed informé* informad* informat* informiert unterrichtet
+    проинформир* информирова*""".split())
+# The evidence a speaker gives: a matched word that takes it as its object ("without
+# providing any evidence", "sans fournir de preuves") is the speaker's giving, not the claim.
+_EVIDENCE = frozenset("""evidence proof proofs details specifics preuve* prueba* prova* beweis*
+    belege* доказательств* доказ* أدلة دليل شواهد مدرک* شواهدی""".split())
+EVIDENCE_GAP = 3  # words from the matched word to its object ("providing any such evidence")
+TELLING_GAP = 4
+_BE = frozenset("is are was were be been being".split())
+# what follows a denial verb that is no withheld thing: the agent, a clause, the claim's nouns
+# (what "denied support to the Taliban" denies giving)
+_NOT_A_THING = frozenset("""by that it this these those the a an any all its their his her claims
+    claim reports report allegations allegation accusations accusation charges charge involvement
+    knowledge support aid help assistance arms weapons funding funds money backing sanctuary
+    shelter safe training""".split())
+# A link from the claim to what followed it: denying the link presupposes the claim
+_LINKS = frozenset("linked tied led connected resulted contributed".split())
+LINK_GAP = 10
+NEGATED_SAYING_GAP = 12  # words from a negated "concluded", "said" to the denial it governs  # words between a negation or denial and the verb of telling it governs
 
 
 @dataclass(frozen=True)
@@ -196,12 +229,16 @@ def _decide(readings, no_terms: bool, stems: tuple[str, ...] = ()):
         return None
     title = next((r for role, _, r in relevant if role == "title" and r.has_term), None)
     leads = [(role, sentence, r) for role, sentence, r in readings if role == "lead"]
+    if title and title.label == "reports" and any(cue.startswith("negated: ") for cue in title.cues):
+        # "No, intelligence has not concluded the bounty story was a hoax": a headline that
+        # rebuts a rebuttal frames the article; the denials its lead relays are what it answers
+        return next((role, sentence, r, 0.7) for role, sentence, r in relevant if r is title)
     for role, sentence, r in relevant:
         if r.label != "disputes" or role == "body":
             continue
         # a denial in the headline or the lead's first sentence frames the article; one in
         # the second sentence does unless the headline reports the claim ("X says ...")
-        if role == "title" or leads[0][1] == sentence or not title:
+        if role == "title" or leads[0][1] == sentence or not (title or _lead_reports(leads, stems)):
             return role, sentence, r, 0.9 if role == "title" else 0.8
     framed = [(role, sentence, r) for role, sentence, r in relevant
               if role in ("title", "lead") and r.has_term]
@@ -243,6 +280,18 @@ def _decide(readings, no_terms: bool, stems: tuple[str, ...] = ()):
     return role, sentence, r, scores[winner] / sum(scores.values())
 
 
+def _lead_reports(leads, stems) -> bool:
+    """Whether the lead's first sentence hands the claim to a source ("US officials said
+    Russia is arming the Taliban"): with no headline it is the headline, and a denial after
+    it closes a relay (both sides told), as one under a reporting headline does. It carries
+    the claim when it holds two of its words ("weapons crossed the border, officials said"
+    holds one)."""
+    if not leads or not leads[0][2].has_term or leads[0][2].label != "reports" or leads[0][2].cue_at is None:
+        return False
+    tokens = _TOKEN.findall(fold(leads[0][1]))
+    return len({tokens[i] for i in _term_positions(tokens, stems)}) >= CLAIM_WORDS
+
+
 def read_sentence(sentence: str, stems: tuple[str, ...], lc: LanguageCues) -> tuple[str, list[str]]:
     """One sentence's label and the cues that decided it."""
     reading = _read(sentence, stems, lc)
@@ -264,10 +313,23 @@ def _read(sentence: str, stems: tuple[str, ...], lc: LanguageCues, title: bool =
         negated_denial = negated_denial or bool(
             _find(tokens[start:end], lc.denial, lc.prefixes) and _negation_in(tokens, range(start, end), lc, ()) is not None)
     cue_at = None
-    for start, end in _find(tokens, lc.denial, lc.prefixes, used):
+    for start, end in _find(tokens, _widened(lc.denial), lc.prefixes, used):
+        if _withheld(tokens, start, end, stems):
+            # "officers are denied pay", "the coalition denies pay to 30,000 cops": a thing
+            # withheld from someone, not a claim denied
+            used.update(range(start, end))
+            found.append("withheld: " + " ".join(tokens[start:end + 1]))
+            continue
+        if _telling(tokens, end, len(tokens), _BRIEFED):
+            # "denied being informed of it": a denial of being told, not of the claim
+            used.update(range(start, end))
+            found.append("not a denial: " + " ".join(tokens[start:end]))
+            continue
         # negative concord: "нет никаких доказательств" is one denial, not a cancelled one
         concord = _negation_in(tokens, [start], lc, ()) is not None
         before = None if concord else _negation_in(tokens, range(max(0, start - 3), start), lc, used)
+        if before is None and not concord:
+            before = _negated_saying(tokens, start, lc, used)
         if before is not None:
             used.update(range(before, end))
             found.append("negated: " + " ".join(tokens[before:end]))
@@ -284,12 +346,20 @@ def _read(sentence: str, stems: tuple[str, ...], lc: LanguageCues, title: bool =
         window = [*range(max(0, position - before_n), position),
                   *range(position + 1, min(len(tokens), position + 1 + after_n))]
         negation = _negation_in(tokens, window, lc, used)
-        if negation is not None and any(negation < start < position for start, _ in reported):
+        if negation is not None and (any(negation < start < position for start, _ in reported)
+                                     or _telling(tokens, negation + 1, position)):
             # "Esper: I never received reports of Russian bounties": the reporting is negated,
             # not the claim
             found.append("negated report: " + " ".join(tokens[negation:position + 1]))
             used.add(negation)
             negated_denial = True
+            continue
+        if negation is not None and negation < position and _evidence_after(tokens, position) and any(
+                start < negation for start, _ in reported):
+            # "Tillerson stated that Russia is supplying weapons (without providing any
+            # evidence)": the speaker's evidence is negated, not the claim it attributes
+            found.append("evidence aside: " + " ".join(tokens[negation:position + 1]))
+            used.add(negation)
             continue
         if negation is not None:
             low, high = sorted((negation, position))
@@ -307,6 +377,11 @@ def _read(sentence: str, stems: tuple[str, ...], lc: LanguageCues, title: bool =
             not _term_positions(words, stems) or bool(_find(words, lc.speakers, lc.prefixes)))
     if cue_at is not None:
         voice = not attributions and not colon and not _find(tokens, lc.speakers, lc.prefixes)
+        link = _link_after(tokens, cue_at)
+        if link is not None:
+            # "no evidence of US deaths tied to Russian bounties", "not convinced the bounties
+            # led to any killing": what is denied is a link from the claim, which it presupposes
+            return Reading("reports", [*found, "a link denied: " + " ".join(tokens[link:link + 2])], cue_at, has_term)
         if _claim_then_denial(sentence, tokens, cue_at, stems):
             # "Videos appear to show Russian weapons ...; Russia denied it": both sides told
             return Reading("reports", [*found, "claim, then denial"], cue_at, has_term)
@@ -335,6 +410,56 @@ def _read(sentence: str, stems: tuple[str, ...], lc: LanguageCues, title: bool =
     if attributions or colon or negated_denial or any(cue in found for cue in ("question", "quoted", "quotation")):
         return Reading("reports", found, attributions[0][0] if attributions else None, has_term)
     return Reading("asserts", found, None, has_term)
+
+
+def _telling(tokens: list[str], start: int, end: int, verbs: frozenset[str] = _TELLING) -> bool:
+    """Whether one of ``verbs`` sits in tokens[start:end], at most TELLING_GAP words on."""
+    words, prefixes = _split_words(verbs)
+    return any(token in words or token.startswith(prefixes)
+               for token in tokens[start:min(end, start + TELLING_GAP)])
+
+
+def _negated_saying(tokens, start: int, lc: LanguageCues, used) -> int | None:
+    """The negation of a verb of saying or concluding whose clause holds the denial at
+    ``start`` ("Intelligence has not concluded the bounty story was a hoax", "he did not
+    say the reports were fake"): the rebuttal is what no one said."""
+    low = max(0, start - NEGATED_SAYING_GAP)
+    for said, _ in _find(tokens[low:start], lc.attribution, lc.prefixes):
+        negation = _negation_in(tokens, range(max(0, low + said - 2), low + said), lc, ())
+        if negation is not None:
+            return negation
+    return None
+
+
+def _withheld(tokens: list[str], start: int, end: int, stems) -> bool:
+    """Whether a denial cue withholds a thing from someone: English "deny" with a noun object
+    that is no claim word, passive ("are denied pay", not "was denied by") or with its
+    recipient after "to" ("denies pay to the police")."""
+    if (end - start != 1 or not tokens[start].startswith(("deni", "deny")) or end >= len(tokens)
+            or tokens[end] in _NOT_A_THING or _term_positions(tokens[end:end + 1], stems)):
+        return False
+    passive = start > 0 and tokens[start - 1] in _BE
+    return passive or (end + 1 < len(tokens) and tokens[end + 1] == "to")
+
+
+def _link_after(tokens: list[str], cue_at: int) -> int | None:
+    """Where a link ("linked to", "tied to", "led to", "resulted in") follows a denial cue
+    within LINK_GAP words."""
+    for i in range(cue_at + 1, min(len(tokens) - 1, cue_at + 1 + LINK_GAP)):
+        if tokens[i] in _LINKS and tokens[i + 1] in ("to", "in"):
+            return i
+    return None
+
+
+def _evidence_after(tokens: list[str], position: int) -> bool:
+    """Whether the evidence a speaker gives is the object of the matched word at ``position``."""
+    return _telling(tokens, position + 1, position + 1 + EVIDENCE_GAP, _EVIDENCE)
+
+
+@lru_cache(maxsize=8)
+def _split_words(verbs: frozenset[str]) -> tuple[frozenset[str], tuple[str, ...]]:
+    return (frozenset(w for w in verbs if not w.endswith("*")),
+            tuple(sorted(w[:-1] for w in verbs if w.endswith("*"))))
 
 
 def _names_someone(words: str, lc: LanguageCues) -> bool:
