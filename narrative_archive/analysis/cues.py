@@ -24,14 +24,17 @@ DEFAULT_STANCE_FILE = DEFAULT_CONFIG_DIR / "stance.yml"
 # libyaml's safe loader when PyYAML has it: a worker process reads the cue lists in 40 ms, not 300
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 CUE_LISTS = ("attribution", "denial", "negation", "not_denial", "labels", "prefixes",
-             "speakers", "unnamed", "not_attribution", "hedges", "endorsements")
+             "speakers", "unnamed", "not_attribution", "hedges", "endorsements",
+             "telling", "briefed", "evidence")
+WORD_LISTS = ("telling", "briefed", "evidence")  # lists of single words, "*" only at the end
 
 # A word: letters with their combining marks (Indic vowel signs are marks, which \w splits
 # on), joined by an inner apostrophe ("don't", "Russia's").
 _W = r"[\w\u0300-\u036f\u0900-\u0963\u0966-\u0dff\u0e00-\u0e7f]"
 TOKEN = re.compile(f"{_W}+(?:'{_W}+)*")
 _TOKEN_CUE = re.compile(f"\\*?{_W}+(?:'{_W}+)*\\*?|'{_W}+|\\.\\.")
-RELATED_LISTS = ("attribution", "denial")  # the lists a language borrows from its ``related`` ones
+_WORD_CUE = re.compile(f"{_W}+(?:'{_W}+)*\\*?")  # a cue of a WORD_LISTS list: a word or a prefix
+RELATED_LISTS = ("attribution", "denial", *WORD_LISTS)  # the lists a language borrows from its ``related`` ones
 GAP, MAX_GAP = ("..",), 6  # ".." in a cue: up to MAX_GAP words ("weist .. zurück")
 ONE = "?"  # in a widened cue (widened()): exactly one word, any
 
@@ -52,6 +55,9 @@ class LanguageCues:
     not_attribution: tuple[tuple[str, ...], ...] = ()  # words an attribution cue matches that are not one
     hedges: tuple[tuple[str, ...], ...] = ()  # attribution cues that hedge only the words after them
     endorsements: tuple[tuple[str, ...], ...] = ()  # the outlet vouching for a source ("has confirmed that")
+    telling: tuple[tuple[str, ...], ...] = ()  # verbs of telling ("discussed", "raised", "évoqué")
+    briefed: tuple[tuple[str, ...], ...] = ()  # being told ("briefed", "informed", "informiert")
+    evidence: tuple[tuple[str, ...], ...] = ()  # the evidence a speaker gives ("evidence", "preuve*")
 
 
 def load_cues(path: str | Path | None = None, override: Mapping | None = None) -> dict[str, LanguageCues]:
@@ -141,7 +147,18 @@ def _check_raw(path, raw, allow_star: bool = False) -> dict:
             items = value.get("replace") if isinstance(value, Mapping) else value
             if not isinstance(items, list) or not all(isinstance(item, str) and item.strip() for item in items):
                 raise ConfigError(path, str(language), f"{name} must be a list of non-empty strings")
+            if name in WORD_LISTS:
+                phrases = [item for item in items if not _one_word(item)]
+                if phrases:
+                    raise ConfigError(path, str(language), f"{name} holds single words (\"*\" only at the end), "
+                                                           f"not {', '.join(map(repr, phrases))}")
     return dict(raw)
+
+
+def _one_word(cue: str) -> bool:
+    """Whether a cue is one word, "*" allowed only at its end ("informé*"): what stance reads
+    its WORD_LISTS as (a folded word, or a prefix)."""
+    return _WORD_CUE.fullmatch(fold(cue).strip()) is not None
 
 
 def _compile(lists: Mapping) -> LanguageCues:
@@ -155,6 +172,7 @@ def _compile(lists: Mapping) -> LanguageCues:
         negation_window=tuple(lists.get("negation_window", (3, 0))),
         speakers=cues("speakers"), unnamed=cues("unnamed"), not_attribution=cues("not_attribution"),
         hedges=cues("hedges"), endorsements=cues("endorsements"),
+        telling=cues("telling"), briefed=cues("briefed"), evidence=cues("evidence"),
     )
 
 
