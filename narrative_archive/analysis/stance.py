@@ -90,7 +90,7 @@ _NOT_A_THING = frozenset("""by that it this these those the a an any all its the
 # A link from the claim to what followed it: denying the link presupposes the claim
 _LINKS = frozenset("linked tied led connected resulted contributed".split())
 LINK_GAP = 10
-NEGATED_SAYING_GAP = 12  # words from a negated "concluded", "said" to the denial it governs  # words between a negation or denial and the verb of telling it governs
+NEGATED_SAYING_GAP = 12  # words from a negated "concluded", "said" to the denial it governs
 
 
 @dataclass(frozen=True)
