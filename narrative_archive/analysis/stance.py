@@ -61,23 +61,14 @@ _QUESTION_END = re.compile(r"[?؟]\s*[\"»”’')\]]*\s*$")
 _CJK = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
 MAX_CJK_SOURCE = 10  # characters: "米司令官", "ホワイトハウス", "美国国防部发言人"
 _CYRILLIC, _ARABIC = re.compile(r"[\u0400-\u04ff]"), re.compile(r"[\u0600-\u06ff]")
-# Verbs of telling: a negation of one ("Trump says he did not discuss the bounties with
-# Putin", "never raised", "n'a pas évoqué") negates the talk about the claim, not the claim.
-# Folded forms; a word ending in "*" is a prefix.
-_TELLING = frozenset("""ask asked asking talk talked talking discuss discussed discussing raise raised
-    raising mention mentioned bring brought speak spoke spoken brief briefed inform informed told
-    discuté évoqué parlé abordé mentionné informé* habló hablado discutió discutido mencionó
-    mencionado planteó planteado informad* parlato discusso menzionato sollevato informat* falou
-    falado discutiu mencionou обсужда* обсудил* говорил* поднимал* спрашивал* упоминал*
-    проинформир* информирова* informiert unterrichtet gesprochen besprochen angesprochen""".split())
-# Being told: a denial of it ("denied being briefed", "ha smentito di essere stato informato",
-# "bestritt, informiert worden zu sein") denies having been told of the claim, not the claim.
-_BRIEFED = frozenset("""briefed informed informé* informad* informat* informiert unterrichtet
-    проинформир* информирова*""".split())
-# The evidence a speaker gives: a matched word that takes it as its object ("without
-# providing any evidence", "sans fournir de preuves") is the speaker's giving, not the claim.
-_EVIDENCE = frozenset("""evidence proof proofs details specifics preuve* prueba* prova* beweis*
-    belege* доказательств* доказ* أدلة دليل شواهد مدرک* شواهدی""".split())
+# The telling, briefed and evidence lists of config/stance.yml (LanguageCues) are single
+# folded words, a "*" at the end marking a prefix:
+#   telling   a negation of one ("Trump says he did not discuss the bounties with Putin",
+#             "never raised", "n'a pas évoqué") negates the talk about the claim, not the claim
+#   briefed   a denial of it ("denied being briefed", "ha smentito di essere stato informato",
+#             "bestritt, informiert worden zu sein") denies having been told of the claim
+#   evidence  a matched word that takes it as its object ("without providing any evidence",
+#             "sans fournir de preuves") is the speaker's giving, not the claim
 EVIDENCE_GAP = 3  # words from the matched word to its object ("providing any such evidence")
 TELLING_GAP = 4
 _BE = frozenset("is are was were be been being".split())
@@ -320,7 +311,7 @@ def _read(sentence: str, stems: tuple[str, ...], lc: LanguageCues, title: bool =
             used.update(range(start, end))
             found.append("withheld: " + " ".join(tokens[start:end + 1]))
             continue
-        if _telling(tokens, end, len(tokens), _BRIEFED):
+        if _telling(tokens, end, len(tokens), lc.briefed):
             # "denied being informed of it": a denial of being told, not of the claim
             used.update(range(start, end))
             found.append("not a denial: " + " ".join(tokens[start:end]))
@@ -347,14 +338,14 @@ def _read(sentence: str, stems: tuple[str, ...], lc: LanguageCues, title: bool =
                   *range(position + 1, min(len(tokens), position + 1 + after_n))]
         negation = _negation_in(tokens, window, lc, used)
         if negation is not None and (any(negation < start < position for start, _ in reported)
-                                     or _telling(tokens, negation + 1, position)):
+                                     or _telling(tokens, negation + 1, position, lc.telling)):
             # "Esper: I never received reports of Russian bounties": the reporting is negated,
             # not the claim
             found.append("negated report: " + " ".join(tokens[negation:position + 1]))
             used.add(negation)
             negated_denial = True
             continue
-        if negation is not None and negation < position and _evidence_after(tokens, position) and any(
+        if negation is not None and negation < position and _evidence_after(tokens, position, lc) and any(
                 start < negation for start, _ in reported):
             # "Tillerson stated that Russia is supplying weapons (without providing any
             # evidence)": the speaker's evidence is negated, not the claim it attributes
@@ -412,8 +403,9 @@ def _read(sentence: str, stems: tuple[str, ...], lc: LanguageCues, title: bool =
     return Reading("asserts", found, None, has_term)
 
 
-def _telling(tokens: list[str], start: int, end: int, verbs: frozenset[str] = _TELLING) -> bool:
-    """Whether one of ``verbs`` sits in tokens[start:end], at most TELLING_GAP words on."""
+def _telling(tokens: list[str], start: int, end: int, verbs: tuple[tuple[str, ...], ...]) -> bool:
+    """Whether one of ``verbs`` (a word list of LanguageCues) sits in tokens[start:end], at
+    most TELLING_GAP words on."""
     words, prefixes = _split_words(verbs)
     return any(token in words or token.startswith(prefixes)
                for token in tokens[start:min(end, start + TELLING_GAP)])
@@ -451,15 +443,17 @@ def _link_after(tokens: list[str], cue_at: int) -> int | None:
     return None
 
 
-def _evidence_after(tokens: list[str], position: int) -> bool:
+def _evidence_after(tokens: list[str], position: int, lc: LanguageCues) -> bool:
     """Whether the evidence a speaker gives is the object of the matched word at ``position``."""
-    return _telling(tokens, position + 1, position + 1 + EVIDENCE_GAP, _EVIDENCE)
+    return _telling(tokens, position + 1, position + 1 + EVIDENCE_GAP, lc.evidence)
 
 
-@lru_cache(maxsize=8)
-def _split_words(verbs: frozenset[str]) -> tuple[frozenset[str], tuple[str, ...]]:
-    return (frozenset(w for w in verbs if not w.endswith("*")),
-            tuple(sorted(w[:-1] for w in verbs if w.endswith("*"))))
+@lru_cache(maxsize=64)
+def _split_words(verbs: tuple[tuple[str, ...], ...]) -> tuple[frozenset[str], tuple[str, ...]]:
+    """A word list's words and its prefixes (the words ending in "*", without it)."""
+    words = [cue[0] for cue in verbs if len(cue) == 1]
+    return (frozenset(w for w in words if not w.endswith("*")),
+            tuple(sorted(w[:-1] for w in words if w.endswith("*"))))
 
 
 def _names_someone(words: str, lc: LanguageCues) -> bool:
