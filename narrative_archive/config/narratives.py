@@ -82,7 +82,7 @@ def _lexicon(e: Entry) -> tuple[tuple[str, tuple[tuple[str, tuple[str, ...]], ..
 
 # the cue lists of config/stance.yml a narrative's `stance:` key may extend or replace
 STANCE_LISTS = ("attribution", "denial", "negation", "not_denial", "labels", "prefixes",
-                "speakers", "unnamed", "not_attribution")
+                "speakers", "unnamed", "not_attribution", "telling", "briefed", "evidence")
 
 
 def _stance(e: Entry) -> tuple[tuple[str, str, str, tuple], ...]:
