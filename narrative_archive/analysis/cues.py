@@ -83,10 +83,10 @@ def load_cues(path: str | Path | None = None, override: Mapping | None = None) -
 
 
 def _with_related(raw: Mapping) -> dict[str, dict[str, Any]]:
-    """Each language's attribution and denial cues followed by those of its ``related``
-    languages (Romance, Slavic, Perso-Arabic neighbours share much of this vocabulary:
-    "nega", "propagand*", "تردید"), so a rebuttal worded as a neighbour words it is still
-    read; the language's own cues come first."""
+    """Each language's RELATED_LISTS cues (attribution, denial, telling, briefed, evidence)
+    followed by those of its ``related`` languages (Romance, Slavic, Perso-Arabic neighbours
+    share much of this vocabulary: "nega", "propagand*", "تردید"), so a rebuttal worded as a
+    neighbour words it is still read; the language's own cues come first."""
     widened = {language: dict(lists) for language, lists in raw.items()}
     for language, lists in raw.items():
         for name in RELATED_LISTS:
