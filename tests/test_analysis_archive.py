@@ -160,6 +160,8 @@ def test_a_narratives_stance_key_names_who_speaks(db, tmp_path):
     ("xx: {denial: [x]}", "stance.xx: 'xx' is not an ISO 639-1"),
     ("en: {denial: {replace: x}}", "stance.en.denial: expected a list of cue words"),
     ("'*': {negation_window: [3]}", "stance.*.negation_window: expected [words before, words after]"),
+    ("en: {telling: [did not say]}", "stance.en.telling: expected single words"),
+    ("en: {evidence: ['*proof']}", "stance.en.evidence: expected single words"),
 ])
 def test_a_bad_stance_key_names_file_key_and_line(tmp_path, stance, problem):
     path = tmp_path / "narratives.yml"

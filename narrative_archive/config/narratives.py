@@ -83,6 +83,7 @@ def _lexicon(e: Entry) -> tuple[tuple[str, tuple[tuple[str, tuple[str, ...]], ..
 # the cue lists of config/stance.yml a narrative's `stance:` key may extend or replace
 STANCE_LISTS = ("attribution", "denial", "negation", "not_denial", "labels", "prefixes",
                 "speakers", "unnamed", "not_attribution", "telling", "briefed", "evidence")
+WORD_STANCE_LISTS = ("telling", "briefed", "evidence")  # single words, "*" only at the end
 
 
 def _stance(e: Entry) -> tuple[tuple[str, str, str, tuple], ...]:
@@ -114,6 +115,9 @@ def _stance(e: Entry) -> tuple[tuple[str, str, str, tuple], ...]:
                 mode, value = "replace", value["replace"]
             if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
                 e.fail(where, f"expected a list of cue words, got {value!r}")
+            if name in WORD_STANCE_LISTS and not all(
+                    len(v.split()) == 1 and "*" not in v.strip().rstrip("*") and ".." not in v for v in value):
+                e.fail(where, f"expected single words (\"*\" only at the end), got {value!r}")
             parsed.append((str(language), name, mode, tuple(" ".join(v.split()) for v in value)))
     return tuple(parsed)
 
