@@ -5,9 +5,11 @@ copied from an article.
 """
 
 import pytest
+import yaml
 
 from narrative_archive.analysis.cues import find, load_cues
 from narrative_archive.analysis.stance import classify_stance
+from narrative_archive.config import ConfigError
 
 TERMS = ["russia", "russian", "moscow", "kremlin", "taliban", "arming", "arms", "armed", "weapons",
          "supplying", "россия", "талибов", "талибам", "оружие", "taliban", "waffen", "armes",
@@ -277,6 +279,39 @@ def test_without_giving_evidence_after_an_attributed_claim_negates_the_evidence_
     # the claim's own verb negated is still a denial
     assert classify_stance("Minister repeats accusation", "The ministry said Russia is not providing weapons"
                            " to the Taliban.", terms, language="en").stance == "disputes"
+
+
+def test_telling_briefed_and_evidence_are_cue_lists_a_narrative_can_change():
+    title = "Minister says he never chatted about Russian weapons for the Taliban"
+    assert stance(title, "Nothing else.").stance == "disputes"
+    cues = load_cues(override={"en": {"telling": ["chatted"]}})
+    result = classify_stance(title, "Nothing else.", TERMS, cues, "en")
+    assert result.stance == "reports" and result.evidence["cues"][0].startswith("negated report")
+    # with no verbs of telling, "did not discuss" negates the claim again
+    cues = load_cues(override={"*": {"telling": {"replace": []}}})
+    assert classify_stance("Minister says he did not discuss Russian weapons for the Taliban with Lavrov",
+                           "Nothing else.", TERMS, cues, "en").stance == "disputes"
+    cues = load_cues(override={"en": {"briefed": {"replace": []}}})
+    assert classify_stance("The senator denied having been informed of Russian weapons for the Taliban",
+                           "Nothing else.", TERMS, cues, "en").stance == "disputes"
+
+
+def test_telling_words_come_per_language_and_from_related_languages():
+    cues = load_cues()
+    assert ("discussed",) in cues["en"].telling and ("discuté",) not in cues["en"].telling
+    assert ("informat*",) in cues["ro"].briefed  # Romanian "informat", lent by Italian
+    assert ("говорил*",) in cues["uk"].telling and ("доказ*",) in cues["bg"].evidence
+    assert ("شواهد",) in cues["fa"].evidence and ("مدرك*",) in cues["fa"].evidence  # folded (ک as ك)
+
+
+@pytest.mark.parametrize("words", ["[did not say]", "['*proof']", "['weis* .. zurück']"])
+def test_telling_briefed_and_evidence_hold_single_words(tmp_path, words):
+    path = tmp_path / "stance.yml"
+    path.write_text(f"en:\n  telling: {words}\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="telling holds single words"):
+        load_cues(path)
+    with pytest.raises(ConfigError, match="evidence holds single words"):
+        load_cues(override={"en": {"evidence": yaml.safe_load(words)}})
 
 
 def test_a_headline_rebutting_a_rebuttal_frames_the_article_as_a_report():
