@@ -339,13 +339,15 @@ def test_a_denied_link_from_the_claim_presupposes_it(title):
 
 
 @pytest.mark.parametrize("title", [
-    "Afghan soldiers fighting the Taliban are denied pay for months",
-    "Coalition denies pay to Afghan units that fight the Taliban",
+    # "denied pay" itself is an English not_denial of config/stance.yml: "wages" is read by the rule
+    "Afghan soldiers fighting the Taliban are denied wages for months",
+    "Coalition denies wages to Afghan units that fight the Taliban",
 ])
 def test_deny_with_a_thing_withheld_is_no_denial(title):
     result = stance(title, "Nothing else.")
     assert result.stance != "disputes"
     assert any(cue.startswith("withheld") for cue in result.evidence["cues"])
+    assert stance(title.replace("wages", "pay"), "Nothing else.").stance != "disputes"
 
 
 @pytest.mark.parametrize("title", [
