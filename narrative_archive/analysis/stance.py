@@ -24,10 +24,17 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import Any
 
 from narrative_archive.analysis.clauses import claim_then_denial as _claim_then_denial
+from narrative_archive.analysis.constructions import evidence_after as _evidence_after
+from narrative_archive.analysis.constructions import hedging_the_claim as _hedging_the_claim
+from narrative_archive.analysis.constructions import lead_reports as _lead_reports
+from narrative_archive.analysis.constructions import link_after as _link_after
+from narrative_archive.analysis.constructions import negated_saying as _negated_saying
+from narrative_archive.analysis.constructions import questioned as _questioned
+from narrative_archive.analysis.constructions import telling as _telling
+from narrative_archive.analysis.constructions import withheld as _withheld
 from narrative_archive.analysis.cues import CUE_LISTS as CUE_LISTS
 from narrative_archive.analysis.cues import DEFAULT_STANCE_FILE as DEFAULT_STANCE_FILE
 from narrative_archive.analysis.cues import TOKEN as _TOKEN
@@ -53,7 +60,6 @@ from narrative_archive.analysis.terms import text_has_stem as _text_has_stem
 STANCES = ("asserts", "reports", "disputes")
 MAX_SENTENCES = 8
 LEAD_SENTENCES = 2
-CLAIM_WORDS = 2  # distinct matched words a sentence needs to carry the claim, not a word of it
 BODY_MARGIN = 1  # a bare headline over more attributed claim sentences than stated ones is a relay
 
 _TRAILING_SOURCE = re.compile(r"(?::|：|\s[|–—-])\s*(?:[^\W\d][\w'.-]*\s*){1,4}$|\((?:[^\W\d][\w'.-]*\s*){1,4}\)\s*$")
@@ -61,27 +67,6 @@ _QUESTION_END = re.compile(r"[?؟]\s*[\"»”’')\]]*\s*$")
 _CJK = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
 MAX_CJK_SOURCE = 10  # characters: "米司令官", "ホワイトハウス", "美国国防部发言人"
 _CYRILLIC, _ARABIC = re.compile(r"[\u0400-\u04ff]"), re.compile(r"[\u0600-\u06ff]")
-# The telling, briefed and evidence lists of config/stance.yml (LanguageCues) are single
-# folded words, a "*" at the end marking a prefix:
-#   telling   a negation of one ("Trump says he did not discuss the bounties with Putin",
-#             "never raised", "n'a pas évoqué") negates the talk about the claim, not the claim
-#   briefed   a denial of it ("denied being briefed", "ha smentito di essere stato informato",
-#             "bestritt, informiert worden zu sein") denies having been told of the claim
-#   evidence  a matched word that takes it as its object ("without providing any evidence",
-#             "sans fournir de preuves") is the speaker's giving, not the claim
-EVIDENCE_GAP = 3  # words from the matched word to its object ("providing any such evidence")
-TELLING_GAP = 4
-_BE = frozenset("is are was were be been being".split())
-# what follows a denial verb that is no withheld thing: the agent, a clause, the claim's nouns
-# (what "denied support to the Taliban" denies giving)
-_NOT_A_THING = frozenset("""by that it this these those the a an any all its their his her claims
-    claim reports report allegations allegation accusations accusation charges charge involvement
-    knowledge support aid help assistance arms weapons funding funds money backing sanctuary
-    shelter safe training""".split())
-# A link from the claim to what followed it: denying the link presupposes the claim
-_LINKS = frozenset("linked tied led connected resulted contributed".split())
-LINK_GAP = 10
-NEGATED_SAYING_GAP = 12  # words from a negated "concluded", "said" to the denial it governs
 
 
 @dataclass(frozen=True)
@@ -271,18 +256,6 @@ def _decide(readings, no_terms: bool, stems: tuple[str, ...] = ()):
     return role, sentence, r, scores[winner] / sum(scores.values())
 
 
-def _lead_reports(leads, stems) -> bool:
-    """Whether the lead's first sentence hands the claim to a source ("US officials said
-    Russia is arming the Taliban"): with no headline it is the headline, and a denial after
-    it closes a relay (both sides told), as one under a reporting headline does. It carries
-    the claim when it holds two of its words ("weapons crossed the border, officials said"
-    holds one)."""
-    if not leads or not leads[0][2].has_term or leads[0][2].label != "reports" or leads[0][2].cue_at is None:
-        return False
-    tokens = _TOKEN.findall(fold(leads[0][1]))
-    return len({tokens[i] for i in _term_positions(tokens, stems)}) >= CLAIM_WORDS
-
-
 def read_sentence(sentence: str, stems: tuple[str, ...], lc: LanguageCues) -> tuple[str, list[str]]:
     """One sentence's label and the cues that decided it."""
     reading = _read(sentence, stems, lc)
@@ -403,59 +376,6 @@ def _read(sentence: str, stems: tuple[str, ...], lc: LanguageCues, title: bool =
     return Reading("asserts", found, None, has_term)
 
 
-def _telling(tokens: list[str], start: int, end: int, verbs: tuple[tuple[str, ...], ...]) -> bool:
-    """Whether one of ``verbs`` (a word list of LanguageCues) sits in tokens[start:end], at
-    most TELLING_GAP words on."""
-    words, prefixes = _split_words(verbs)
-    return any(token in words or token.startswith(prefixes)
-               for token in tokens[start:min(end, start + TELLING_GAP)])
-
-
-def _negated_saying(tokens, start: int, lc: LanguageCues, used) -> int | None:
-    """The negation of a verb of saying or concluding whose clause holds the denial at
-    ``start`` ("Intelligence has not concluded the bounty story was a hoax", "he did not
-    say the reports were fake"): the rebuttal is what no one said."""
-    low = max(0, start - NEGATED_SAYING_GAP)
-    for said, _ in _find(tokens[low:start], lc.attribution, lc.prefixes):
-        negation = _negation_in(tokens, range(max(0, low + said - 2), low + said), lc, ())
-        if negation is not None:
-            return negation
-    return None
-
-
-def _withheld(tokens: list[str], start: int, end: int, stems) -> bool:
-    """Whether a denial cue withholds a thing from someone: English "deny" with a noun object
-    that is no claim word, passive ("are denied pay", not "was denied by") or with its
-    recipient after "to" ("denies pay to the police")."""
-    if (end - start != 1 or not tokens[start].startswith(("deni", "deny")) or end >= len(tokens)
-            or tokens[end] in _NOT_A_THING or _term_positions(tokens[end:end + 1], stems)):
-        return False
-    passive = start > 0 and tokens[start - 1] in _BE
-    return passive or (end + 1 < len(tokens) and tokens[end + 1] == "to")
-
-
-def _link_after(tokens: list[str], cue_at: int) -> int | None:
-    """Where a link ("linked to", "tied to", "led to", "resulted in") follows a denial cue
-    within LINK_GAP words."""
-    for i in range(cue_at + 1, min(len(tokens) - 1, cue_at + 1 + LINK_GAP)):
-        if tokens[i] in _LINKS and tokens[i + 1] in ("to", "in"):
-            return i
-    return None
-
-
-def _evidence_after(tokens: list[str], position: int, lc: LanguageCues) -> bool:
-    """Whether the evidence a speaker gives is the object of the matched word at ``position``."""
-    return _telling(tokens, position + 1, position + 1 + EVIDENCE_GAP, lc.evidence)
-
-
-@lru_cache(maxsize=64)
-def _split_words(verbs: tuple[tuple[str, ...], ...]) -> tuple[frozenset[str], tuple[str, ...]]:
-    """A word list's words and its prefixes (the words ending in "*", without it)."""
-    words = [cue[0] for cue in verbs if len(cue) == 1]
-    return (frozenset(w for w in words if not w.endswith("*")),
-            tuple(sorted(w[:-1] for w in words if w.endswith("*"))))
-
-
 def _names_someone(words: str, lc: LanguageCues) -> bool:
     """Whether the words after a sentence's closing colon or dash can name a source: in a
     script with capitals, a capitalised word or a speaker word ("- Госдеп", ": NYT", "—
@@ -467,27 +387,6 @@ def _names_someone(words: str, lc: LanguageCues) -> bool:
         return not _CJK.search(words) or len(words.strip(" :：-–—－")) <= MAX_CJK_SOURCE
     return any(w[:1].isupper() for w in _TOKEN.findall(words)) or bool(
         _find(_TOKEN.findall(fold(words)), lc.speakers, lc.prefixes))
-
-
-def _hedging_the_claim(tokens, attributions, stems, lc: LanguageCues):
-    """Attribution spans without the hedges that govern no matched word: a hedge ("allegedly",
-    "apparently", "якобы") qualifies the words after it, so one that follows every matched
-    word hedges something else ("Pakistan, once a covert supporter of the Taliban, ... for
-    allegedly sheltering terrorists", "the Taliban ... showing off apparently flightworthy
-    rotorcraft")."""
-    terms = _term_positions(tokens, stems)
-    last = max(terms) if terms else -1
-    return [(start, end) for start, end in attributions
-            if start < last or not _find(tokens[start:end], lc.hedges, lc.prefixes)]
-
-
-def _questioned(title: str, stems) -> bool:
-    """Whether a headline asks about the claim: a question mark closes a part of it that holds
-    a matched term ("Is Russia arming the Taliban? Experts doubt it"), not one before the
-    claim ("Strategic turnaround? Russia's support to the Taliban")."""
-    parts = re.split(r"(?<=[?؟])", title)
-    return any(part.rstrip().endswith(("?", "؟")) and (not stems or _term_positions(_TOKEN.findall(fold(part)), stems))
-               for part in parts[:-1])
 
 
 def _pick_language(language, sample: str, cues) -> str:

@@ -1,0 +1,124 @@
+"""Constructions that turn a negation or a denial cue away from the claim itself: a negated
+verb of telling, a denial of having been told, the evidence a speaker does not give, a thing
+withheld ("denied pay"), a denied link from the claim ("no deaths tied to the bounties"), a
+negated "said" or "concluded" over a denial; and a hedge that governs no matched word, a
+question over the claim, a lead sentence that relays the claim. Each is read by
+analysis.stance."""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+from narrative_archive.analysis.cues import TOKEN, LanguageCues, find, negation_in
+from narrative_archive.analysis.sentences import fold
+from narrative_archive.analysis.terms import term_positions
+
+# The telling, briefed and evidence lists of config/stance.yml (LanguageCues) are single
+# folded words, a "*" at the end marking a prefix:
+#   telling   a negation of one ("Trump says he did not discuss the bounties with Putin",
+#             "never raised", "n'a pas évoqué") negates the talk about the claim, not the claim
+#   briefed   a denial of it ("denied being briefed", "ha smentito di essere stato informato",
+#             "bestritt, informiert worden zu sein") denies having been told of the claim
+#   evidence  a matched word that takes it as its object ("without providing any evidence",
+#             "sans fournir de preuves") is the speaker's giving, not the claim
+CLAIM_WORDS = 2  # distinct matched words a sentence needs to carry the claim, not a word of it
+EVIDENCE_GAP = 3  # words from the matched word to its object ("providing any such evidence")
+TELLING_GAP = 4
+_BE = frozenset("is are was were be been being".split())
+# what follows a denial verb that is no withheld thing: the agent, a clause, the claim's nouns
+# (what "denied support to the Taliban" denies giving)
+_NOT_A_THING = frozenset("""by that it this these those the a an any all its their his her claims
+    claim reports report allegations allegation accusations accusation charges charge involvement
+    knowledge support aid help assistance arms weapons funding funds money backing sanctuary
+    shelter safe training""".split())
+# A link from the claim to what followed it: denying the link presupposes the claim
+_LINKS = frozenset("linked tied led connected resulted contributed".split())
+LINK_GAP = 10
+NEGATED_SAYING_GAP = 12  # words from a negated "concluded", "said" to the denial it governs
+
+
+def telling(tokens: list[str], start: int, end: int, verbs: tuple[tuple[str, ...], ...]) -> bool:
+    """Whether one of ``verbs`` (a word list of LanguageCues) sits in tokens[start:end], at
+    most TELLING_GAP words on."""
+    words, prefixes = _split_words(verbs)
+    return any(token in words or token.startswith(prefixes)
+               for token in tokens[start:min(end, start + TELLING_GAP)])
+
+
+def negated_saying(tokens, start: int, lc: LanguageCues, used) -> int | None:
+    """The negation of a verb of saying or concluding whose clause holds the denial at
+    ``start`` ("Intelligence has not concluded the bounty story was a hoax", "he did not
+    say the reports were fake"): the rebuttal is what no one said."""
+    low = max(0, start - NEGATED_SAYING_GAP)
+    for said, _ in find(tokens[low:start], lc.attribution, lc.prefixes):
+        negation = negation_in(tokens, range(max(0, low + said - 2), low + said), lc, ())
+        if negation is not None:
+            return negation
+    return None
+
+
+def withheld(tokens: list[str], start: int, end: int, stems) -> bool:
+    """Whether a denial cue withholds a thing from someone: English "deny" with a noun object
+    that is no claim word, passive ("are denied pay", not "was denied by") or with its
+    recipient after "to" ("denies pay to the police")."""
+    if (end - start != 1 or not tokens[start].startswith(("deni", "deny")) or end >= len(tokens)
+            or tokens[end] in _NOT_A_THING or term_positions(tokens[end:end + 1], stems)):
+        return False
+    passive = start > 0 and tokens[start - 1] in _BE
+    return passive or (end + 1 < len(tokens) and tokens[end + 1] == "to")
+
+
+def link_after(tokens: list[str], cue_at: int) -> int | None:
+    """Where a link ("linked to", "tied to", "led to", "resulted in") follows a denial cue
+    within LINK_GAP words."""
+    for i in range(cue_at + 1, min(len(tokens) - 1, cue_at + 1 + LINK_GAP)):
+        if tokens[i] in _LINKS and tokens[i + 1] in ("to", "in"):
+            return i
+    return None
+
+
+def evidence_after(tokens: list[str], position: int, lc: LanguageCues) -> bool:
+    """Whether the evidence a speaker gives is the object of the matched word at ``position``."""
+    return telling(tokens, position + 1, position + 1 + EVIDENCE_GAP, lc.evidence)
+
+
+@lru_cache(maxsize=64)
+def _split_words(verbs: tuple[tuple[str, ...], ...]) -> tuple[frozenset[str], tuple[str, ...]]:
+    """A word list's words and its prefixes (the words ending in "*", without it)."""
+    words = [cue[0] for cue in verbs if len(cue) == 1]
+    return (frozenset(w for w in words if not w.endswith("*")),
+            tuple(sorted(w[:-1] for w in words if w.endswith("*"))))
+
+
+def hedging_the_claim(tokens, attributions, stems, lc: LanguageCues):
+    """Attribution spans without the hedges that govern no matched word: a hedge ("allegedly",
+    "apparently", "якобы") qualifies the words after it, so one that follows every matched
+    word hedges something else ("Pakistan, once a covert supporter of the Taliban, ... for
+    allegedly sheltering terrorists", "the Taliban ... showing off apparently flightworthy
+    rotorcraft")."""
+    terms = term_positions(tokens, stems)
+    last = max(terms) if terms else -1
+    return [(start, end) for start, end in attributions
+            if start < last or not find(tokens[start:end], lc.hedges, lc.prefixes)]
+
+
+def questioned(title: str, stems) -> bool:
+    """Whether a headline asks about the claim: a question mark closes a part of it that holds
+    a matched term ("Is Russia arming the Taliban? Experts doubt it"), not one before the
+    claim ("Strategic turnaround? Russia's support to the Taliban")."""
+    parts = re.split(r"(?<=[?؟])", title)
+    return any(part.rstrip().endswith(("?", "؟")) and (not stems or term_positions(TOKEN.findall(fold(part)), stems))
+               for part in parts[:-1])
+
+
+def lead_reports(leads, stems) -> bool:
+    """Whether the lead's first sentence hands the claim to a source ("US officials said
+    Russia is arming the Taliban"): with no headline it is the headline, and a denial after
+    it closes a relay (both sides told), as one under a reporting headline does. It carries
+    the claim when it holds two of its words ("weapons crossed the border, officials said"
+    holds one)."""
+    if not leads or not leads[0][2].has_term or leads[0][2].label != "reports" or leads[0][2].cue_at is None:
+        return False
+    tokens = TOKEN.findall(fold(leads[0][1]))
+    return len({tokens[i] for i in term_positions(tokens, stems)}) >= CLAIM_WORDS
