@@ -11,6 +11,7 @@ from click.testing import CliRunner
 from narrative_archive import store
 from narrative_archive.analysis import archive as analysis
 from narrative_archive.analysis import citations
+from narrative_archive.analysis.cues import CUE_LISTS, load_cues
 from narrative_archive.cli import cli
 from narrative_archive.config import ConfigError, Narrative, load_narratives
 from narrative_archive.match import narratives
@@ -153,6 +154,18 @@ def test_a_narratives_stance_key_names_who_speaks(db, tmp_path):
         assert speaker == ("official", "jirga")
     finally:
         del ARTICLES["shura"]
+
+
+def test_a_narratives_stance_key_takes_every_list_of_stance_yml(tmp_path):
+    """docs/analysis.md: any list of config/stance.yml may be extended or replaced by a
+    narrative's `stance:` key."""
+    path = tmp_path / "narratives.yml"
+    lists = "".join(f"      {name}: [vouched]\n" for name in CUE_LISTS)
+    path.write_text("- id: n\n  title: N\n  query: taliban\n  stance:\n    en:\n" + lists)
+    (configured,) = load_narratives(path, narratives.check_query)
+    assert {name for _, name, _, _ in configured.stance} == set(CUE_LISTS)
+    cues = load_cues(override=configured.stance_override())
+    assert all(("vouched",) in getattr(cues["en"], name) for name in ("hedges", "endorsements"))
 
 
 @pytest.mark.parametrize("stance, problem", [

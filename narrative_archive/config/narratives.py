@@ -82,7 +82,8 @@ def _lexicon(e: Entry) -> tuple[tuple[str, tuple[tuple[str, tuple[str, ...]], ..
 
 # the cue lists of config/stance.yml a narrative's `stance:` key may extend or replace
 STANCE_LISTS = ("attribution", "denial", "negation", "not_denial", "labels", "prefixes",
-                "speakers", "unnamed", "not_attribution", "telling", "briefed", "evidence")
+                "speakers", "unnamed", "not_attribution", "hedges", "endorsements", "telling",
+                "briefed", "evidence")
 WORD_STANCE_LISTS = ("telling", "briefed", "evidence")  # single words, "*" only at the end
 
 
