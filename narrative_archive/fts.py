@@ -270,6 +270,7 @@ def query_parts(narrative: Query) -> list[str]:
 
 
 _OPERATORS = frozenset(("AND", "OR", "NOT", "NEAR"))
+_PUNCTUATION = frozenset("(),:^*+{}")
 
 
 def _members(query: str) -> list[str]:
@@ -313,7 +314,7 @@ def changed_query(earlier: str, query: str) -> str | None:
         for at, token in enumerate(tokens):
             after_token = tokens[at + 1] if at + 1 < len(tokens) else ""
             depth += (token == "{") - (token == "}")
-            if depth or token in "(),:^*+{}" or token in _OPERATORS or after_token == ":" \
+            if depth or token in _PUNCTUATION or token in _OPERATORS or after_token == ":" \
                     or (token.isdigit() and at and tokens[at - 1] == ","):
                 continue
             phrase = token if token.startswith('"') else '"' + token.replace('"', '""') + '"'

@@ -18,15 +18,14 @@ import yaml
 
 from narrative_archive.analysis.sentences import fold
 from narrative_archive.config import ConfigError
+from narrative_archive.config.narratives import STANCE_LISTS, WORD_STANCE_LISTS
 from narrative_archive.paths import DEFAULT_CONFIG_DIR
 
 DEFAULT_STANCE_FILE = DEFAULT_CONFIG_DIR / "stance.yml"
 # libyaml's safe loader when PyYAML has it: a worker process reads the cue lists in 40 ms, not 300
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-CUE_LISTS = ("attribution", "denial", "negation", "not_denial", "labels", "prefixes",
-             "speakers", "unnamed", "not_attribution", "hedges", "endorsements",
-             "telling", "briefed", "evidence")
-WORD_LISTS = ("telling", "briefed", "evidence")  # lists of single words, "*" only at the end
+# the lists a language block holds, the same a narrative's `stance:` key may change
+CUE_LISTS, WORD_LISTS = STANCE_LISTS, WORD_STANCE_LISTS  # WORD_LISTS: single words, "*" at the end
 
 # A word: letters with their combining marks (Indic vowel signs are marks, which \w splits
 # on), joined by an inner apostrophe ("don't", "Russia's").

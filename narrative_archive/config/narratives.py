@@ -80,7 +80,8 @@ def _lexicon(e: Entry) -> tuple[tuple[str, tuple[tuple[str, tuple[str, ...]], ..
     return tuple(parsed)
 
 
-# the cue lists of config/stance.yml a narrative's `stance:` key may extend or replace
+# the cue lists of config/stance.yml (analysis.cues reads these names), each of which a
+# narrative's `stance:` key may extend or replace
 STANCE_LISTS = ("attribution", "denial", "negation", "not_denial", "labels", "prefixes",
                 "speakers", "unnamed", "not_attribution", "hedges", "endorsements", "telling",
                 "briefed", "evidence")
