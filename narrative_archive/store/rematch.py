@@ -48,11 +48,11 @@ Split = Callable[[str, int, list[int] | None],
 def _find_hits(db: sqlite_utils.Database, query: str, snippets: bool = True,
                keep: tuple[str, list[int]] | None = None, split: Split | None = None,
                skip: list[int] | None = None) -> str:
-    """temp.hits(article_id, snippet): every article the query matches, in one scan
+    """temp.hits(article_id, snippet, terms): every article the query matches, in one scan
     (`snippets` False: the snippet NULL, but for the Chinese and Japanese articles).
     `keep` (narrative id, versions): each hit that is a mention of one of those versions
-    (not in temp.recut) keeps its snippet while it still stands in the article's text,
-    the others' NULL; the scan cuts none, or, given `skip` (the ids of those mentions),
+    (not in temp.recut) keeps its snippet, and its terms, while it still stands in the
+    article's text, the others' NULL; the scan cuts none, or, given `skip` (the ids of those mentions),
     every other hit's. Returns the query as scanned.
 
     The scan computes snippet(); where FTS5's snippet() bug stops it (FIELD_NOTES), one
@@ -67,7 +67,7 @@ def _find_hits(db: sqlite_utils.Database, query: str, snippets: bool = True,
     original, fast = query, spelt_out(query, archive_terms(db.conn), most=1, prune=True)
     db.conn.execute("DROP TABLE IF EXISTS temp.hits")
     if fast == "":  # no article holds what it needs
-        db.conn.execute("CREATE TEMP TABLE hits (article_id INTEGER, snippet TEXT)")
+        db.conn.execute("CREATE TEMP TABLE hits (article_id INTEGER, snippet TEXT, terms TEXT)")
         _cjk_hits(db, original)
         return original
     query = fast or original
@@ -76,9 +76,11 @@ def _find_hits(db: sqlite_utils.Database, query: str, snippets: bool = True,
     else:
         db.conn.execute("CREATE TEMP TABLE hits AS SELECT rowid AS article_id, NULL AS snippet"
                         " FROM articles_fts WHERE articles_fts MATCH ?", [query])
+    # a kept snippet's terms are its mention's (marking them again costs more than the scan)
+    db.conn.execute("ALTER TABLE temp.hits ADD COLUMN terms TEXT")
     if keep is not None:  # after the scan: inside it, each lookup costs half as much again
         db.conn.execute(
-            f"UPDATE temp.hits SET snippet = {_kept_snippet('hits.article_id', len(keep[1]))}"
+            f"UPDATE temp.hits SET {_kept_snippet('hits.article_id', len(keep[1]))}"
             " WHERE snippet IS NULL", [keep[0], *keep[1]])
     _cjk_hits(db, original)
     return query
@@ -92,16 +94,17 @@ _UNMARKED = (f"trim(replace(replace(m.snippet, '{MARK_OPEN}', ''), '{MARK_CLOSE}
 
 
 def _kept_snippet(article_id: str, versions: int = 1) -> str:
-    """SQL: the snippet of the mention of article `article_id` (a column) of narrative ?
-    at one of `versions` versions (?, ...) when it still stands in the article and the
-    article is not in temp.recut for that version (when `versions` > 1), else NULL."""
+    """SQL, an UPDATE's assignment: (snippet, terms) of the mention of article `article_id`
+    (a column) of narrative ? at one of `versions` versions (?, ...) when its snippet still
+    stands in the article and is not in temp.recut for that version, else NULL."""
     if versions == 1:
         held = "m.narrative_version = ?"
     else:
         held = (f"m.narrative_version IN ({', '.join('?' * versions)}) AND NOT EXISTS"
                 " (SELECT 1 FROM temp.recut r WHERE r.article_id = m.article_id"
                 " AND r.version = m.narrative_version)")
-    return ("(SELECT m.snippet FROM mentions m JOIN articles a ON a.id = m.article_id"
+    return ("(snippet, terms) = (SELECT m.snippet, m.terms FROM mentions m"
+            " JOIN articles a ON a.id = m.article_id"
             f" WHERE m.article_id = {article_id} AND m.narrative_id = ? AND {held}"
             f" AND (instr(a.text, {_UNMARKED}) OR instr(a.title, {_UNMARKED})))")
 
@@ -253,7 +256,7 @@ def _claim_rule(db: sqlite_utils.Database, narrative_id: str, rule: str) -> None
 
 def _candidates(db: sqlite_utils.Database, narrative_id: str, candidates: str,
                 read: Read | None) -> tuple[Callable[[], list[int]] | None, list[int]]:
-    """temp.candidates(article_id, snippet): the articles `candidates` matches (listed
+    """temp.candidates(article_id, snippet, terms): the articles `candidates` matches (listed
     without snippets: a scan computing them loads every candidate's positions, most of
     its cost; a Chinese or Japanese article keeps the one its split reading gave), and
     `read` started on those that are not the narrative's mentions now and that the rule
@@ -322,7 +325,7 @@ def _claim_hits(db: sqlite_utils.Database, narrative_id: str, version: int, cand
     # taken may hold articles the query matched (the workers read every candidate)
     db.conn.execute("DELETE FROM temp.candidates WHERE article_id NOT IN"
                     " (SELECT article_id FROM temp.claim_hits)")
-    db.conn.execute(f"UPDATE temp.candidates SET snippet = {_kept_snippet('candidates.article_id')}"
+    db.conn.execute(f"UPDATE temp.candidates SET {_kept_snippet('candidates.article_id')}"
                     " WHERE snippet IS NULL", [narrative_id, version])
     unsnipped = db.conn.execute(
         "SELECT c.article_id, a.title, a.text FROM temp.candidates c JOIN articles a"
@@ -334,7 +337,7 @@ def _claim_hits(db: sqlite_utils.Database, narrative_id: str, version: int, cand
     db.conn.execute("UPDATE temp.candidates SET snippet = cut.snippet FROM temp.cut"
                     " WHERE candidates.snippet IS NULL AND cut.article_id = candidates.article_id")
     db.conn.execute("DROP TABLE temp.cut")
-    db.conn.execute("INSERT INTO temp.hits SELECT article_id, snippet FROM temp.candidates")
+    db.conn.execute("INSERT INTO temp.hits SELECT article_id, snippet, terms FROM temp.candidates")
     db.conn.execute("DROP TABLE temp.candidates")
     db.conn.execute("DROP TABLE temp.claim_hits")
 
@@ -426,7 +429,8 @@ def rematch_mentions(db: sqlite_utils.Database, narrative_id: str, query: str,
         ).fetchone()[0]
         db.conn.execute(
             "INSERT INTO mentions (article_id, narrative_id, narrative_version, matched_at,"
-            " snippet, terms) SELECT article_id, ?, ?, ?, snippet, marked_terms(snippet)"
+            " snippet, terms) SELECT article_id, ?, ?, ?, snippet,"
+            " coalesce(terms, marked_terms(snippet))"
             " FROM temp.hits WHERE true"
             " ON CONFLICT(article_id, narrative_id) DO UPDATE SET"
             " narrative_version = excluded.narrative_version, snippet = excluded.snippet,"

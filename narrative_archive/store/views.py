@@ -42,6 +42,17 @@ VIEWS: dict[str, str] = {
         JOIN article_dates d ON d.article_id = a.id
         LEFT JOIN outlets o ON o.id = a.outlet_id
     """,
+    # one row per narrative version a mention held in, read from its spans (migration 26)
+    "mention_history": """
+        SELECT s.article_id, s.narrative_id, v.version AS narrative_version, s.matched_at,
+               s.snippet, s.removed_at, s.removed_in_version, s.stance
+        FROM mention_spans s
+        JOIN narrative_versions v ON v.narrative_id = s.narrative_id
+         AND v.version >= s.first_version
+         AND v.version <= coalesce(s.last_version, (
+             SELECT m.narrative_version FROM mentions m
+             WHERE m.article_id = s.article_id AND m.narrative_id = s.narrative_id))
+    """,
     "narrative_daily": """
         SELECT narrative_id AS narrative, day, sum(articles) AS articles,
                count(DISTINCT story_id) AS stories,

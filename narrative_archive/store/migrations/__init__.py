@@ -8,9 +8,14 @@ new module added below). Views are not migrations: they live in views.VIEWS.
 
 from __future__ import annotations
 
-from narrative_archive.store.migrations import v01_collection, v13_analysis, v16_publication
+from narrative_archive.store.migrations import (
+    v01_collection,
+    v13_analysis,
+    v16_publication,
+    v26_history,
+)
 
-MODULES = (v01_collection, v13_analysis, v16_publication)
+MODULES = (v01_collection, v13_analysis, v16_publication, v26_history)
 
 MIGRATIONS: list[str] = []
 for _module in MODULES:
