@@ -135,6 +135,8 @@ def main() -> None:
     parser.add_argument("--new-version", nargs="?", const=CHANGE, metavar="VARIANT",
                         help="a new version of each shipped narrative first: its query gains"
                         " this language variant (default: %(const)s); \"\" keeps the query")
+    parser.add_argument("--narrative", action="append", metavar="ID",
+                        help="rematch only this shipped narrative (repeatable)")
     args = parser.parse_args()
     bug = BugSeen()
     logging.getLogger("narrative_archive").addHandler(bug)
@@ -153,6 +155,8 @@ def main() -> None:
         print("shipped narratives and the snippet-bug query, one rematch each"
               " (snippets, terms, stances of new mentions):")
         for narrative in shipped:
+            if args.narrative and narrative.id not in args.narrative:
+                continue
             if args.new_version:
                 narrative = dataclasses.replace(
                     narrative, queries=(*narrative.queries, ("x-bench", args.new_version)))
