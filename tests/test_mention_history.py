@@ -111,3 +111,10 @@ def test_a_version_that_keeps_a_mention_as_it_was_writes_no_history(db):
     assert [row[0] for row in db.execute(
         "SELECT narrative_version FROM mention_history WHERE narrative_id = ?"
         " ORDER BY narrative_version", [narrative[0]])] == list(range(narrative[1], narrative[1] + 30))
+    # an edit re-read within the version: that version's row says what the mention says now
+    db.execute("UPDATE mentions SET snippet = 'edited'")
+    rows = db.execute("SELECT narrative_version, snippet FROM mention_history"
+                      " WHERE narrative_id = ? ORDER BY narrative_version", [narrative[0]]).fetchall()
+    assert rows[-1] == (narrative[1] + 29, "edited")
+    assert {snippet for _, snippet in rows[:-1]} == {"s"}
+    assert db.execute("SELECT count(*) FROM mention_spans").fetchone()[0] == 2

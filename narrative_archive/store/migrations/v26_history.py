@@ -5,21 +5,24 @@ from __future__ import annotations
 FIRST = 26  # the version this module's first entry migrates to
 
 _NOW = "strftime('%Y-%m-%dT%H:%M:%SZ', 'now')"
-# a span that begins with the mention's version (or takes its stance, when it began there)
+# a span that begins with the mention's version (or takes its snippet and stance, when it
+# began there)
 _OPEN_SPAN = f"""
     INSERT INTO mention_spans (article_id, narrative_id, first_version, matched_at, snippet,
                                stance)
         VALUES (new.article_id, new.narrative_id, new.narrative_version, {_NOW}, new.snippet,
                 new.stance)
         ON CONFLICT DO UPDATE SET removed_at = NULL, removed_in_version = NULL,
-                                  last_version = NULL, stance = excluded.stance;"""
+                                  last_version = NULL, stance = excluded.stance,
+                                  snippet = excluded.snippet;"""
 
 MIGRATIONS: list[str] = [
     # 26 (issue 21): the mention history as spans of versions. A mention kept by a new
     # version of its narrative's query with the same snippet and stance (most of them, in a
     # tuning round) writes no history row: its open span (last_version NULL) runs on to the
-    # mention's version. A new snippet or stance ends the span and opens another; a mention
-    # that goes closes its span as removed. The view mention_history (views.VIEWS) reads
+    # mention's version, and holds the mention's snippet and stance. A new snippet or stance
+    # ends the span and opens another (or, in a span that began with this version, takes
+    # their place); a mention that goes closes its span as removed. The view mention_history (views.VIEWS) reads
     # the spans as the rows it held before: one per narrative version a mention held in.
     f"""
     CREATE TABLE mention_spans (
@@ -76,20 +79,13 @@ MIGRATIONS: list[str] = [
               AND last_version >= new.narrative_version AND first_version < new.narrative_version;
         {_OPEN_SPAN}
     END;
-    CREATE TRIGGER mention_spans_au AFTER UPDATE OF narrative_version ON mentions
-        WHEN new.narrative_version IS NOT old.narrative_version AND NOT EXISTS (
-            SELECT 1 FROM mention_spans s WHERE s.article_id = new.article_id
-               AND s.narrative_id = new.narrative_id AND s.last_version IS NULL
-               AND s.removed_at IS NULL AND s.snippet IS new.snippet AND s.stance IS new.stance)
-        BEGIN
-        UPDATE mention_spans SET last_version = old.narrative_version
-            WHERE article_id = new.article_id AND narrative_id = new.narrative_id
-              AND last_version IS NULL AND removed_at IS NULL;
-        {_OPEN_SPAN}
-    END;
-    CREATE TRIGGER mention_spans_stance AFTER UPDATE OF stance ON mentions
-        WHEN new.stance IS NOT old.stance AND new.narrative_version IS old.narrative_version BEGIN
-        UPDATE mention_spans SET last_version = new.narrative_version - 1
+    CREATE TRIGGER mention_spans_au AFTER UPDATE OF narrative_version, snippet, stance ON mentions
+        WHEN new.snippet IS NOT old.snippet OR new.stance IS NOT old.stance BEGIN
+        -- the open span ends with the version before: the mention's last one, or this one's
+        -- predecessor when the snippet or stance changes within a version
+        UPDATE mention_spans SET last_version = CASE
+                WHEN new.narrative_version IS NOT old.narrative_version THEN old.narrative_version
+                ELSE new.narrative_version - 1 END
             WHERE article_id = new.article_id AND narrative_id = new.narrative_id
               AND last_version IS NULL AND removed_at IS NULL
               AND first_version < new.narrative_version;
