@@ -22,6 +22,7 @@ import sqlite_utils
 from narrative_archive import store
 from narrative_archive.analysis import citations as citations_module
 from narrative_archive.analysis import stories
+from narrative_archive.analysis.actors import actors_of
 from narrative_archive.analysis.stance import (
     LanguageCues,
     Stance,
@@ -83,10 +84,10 @@ def cues_for(narrative) -> Mapping[str, LanguageCues]:
     return _cues_cache[override]
 
 
-def stance_of(title, text, terms, language, cues) -> Stance:
+def stance_of(title, text, terms, language, cues, actors=None) -> Stance:
     """classify_stance, never raising: a failure is a null stance with its reason."""
     try:
-        return classify_stance(title, text, terms, cues, language)
+        return classify_stance(title, text, terms, cues, language, actors=actors)
     except Exception as error:  # a bug in the classifier must not lose the mention
         logger.exception("stance failed")
         return Stance(None, 0.0, {}, f"stance failed: {type(error).__name__}: {error}", language)
@@ -108,7 +109,9 @@ def stances_of(rows: Iterable[tuple], narratives: Mapping[str, object]) -> list[
     for article_id, narrative_id, terms, title, text, language in rows:
         narrative = narratives.get(narrative_id)
         cues = cues_for(narrative) if narrative else default_cues()
-        stance = stance_of(title, text, terms, language, cues)
+        # the narratives given name the accused of the others (analysis.actors)
+        actors = actors_of(narrative, narratives.values(), terms) if narrative else None
+        stance = stance_of(title, text, terms, language, cues, actors)
         results.append((article_id, narrative_id, stance.stance, stance.confidence, evidence_of(stance),
                         stance.speaker, stance.speaker_name))
     return results

@@ -26,6 +26,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from narrative_archive.analysis.actors import Actors
+from narrative_archive.analysis.actors import read_for as _read_for
 from narrative_archive.analysis.clauses import claim_then_denial as _claim_then_denial
 from narrative_archive.analysis.constructions import evidence_after as _evidence_after
 from narrative_archive.analysis.constructions import hedging_the_claim as _hedging_the_claim
@@ -126,6 +128,7 @@ def read_frame(
     language: str | None = None,
     *,
     max_sentences: int = MAX_SENTENCES,
+    actors: Actors | None = None,
 ) -> Frame | Stance:
     """The rules' reading of a mention (a Frame), or the null Stance when there is nothing
     to read. classify_stance's arguments."""
@@ -144,6 +147,7 @@ def read_frame(
     if not any(has_term for _, _, has_term in parts):
         reason = "no matched term found in the title or text; read the title and first sentences"
     readings = [(role, sentence, _read(sentence, stems, lc, role == "title")) for role, sentence, has_term in parts]
+    readings = _read_for(readings, actors)  # a denial of another narrative's accused: analysis.actors
     decided = _decide(readings, bool(reason), stems)
     if decided is None:
         return Stance(None, 0.0, {}, "no sentence to read", language)
@@ -158,6 +162,7 @@ def classify_stance(
     language: str | None = None,
     *,
     max_sentences: int = MAX_SENTENCES,
+    actors: Actors | None = None,
 ) -> Stance:
     """The stance of an article towards a claim, read by its frame: headline, lead, body.
 
@@ -165,7 +170,7 @@ def classify_stance(
     mentions.terms); ``cues`` comes from load_cues() (default: the shipped lists);
     ``language`` picks the cue lists (guessed from the script when missing or unknown).
     """
-    frame = read_frame(title, text, terms, cues, language, max_sentences=max_sentences)
+    frame = read_frame(title, text, terms, cues, language, max_sentences=max_sentences, actors=actors)
     if isinstance(frame, Stance):
         return frame
     return rules_stance(frame)

@@ -25,6 +25,7 @@ from typing import Any
 
 from narrative_archive.analysis import archive as analysis
 from narrative_archive.analysis import citations, stories
+from narrative_archive.analysis.actors import actors_of
 from narrative_archive.config import Narrative
 from narrative_archive.fts import NarrativeMatcher, marked_terms
 from narrative_archive.match import claim
@@ -35,11 +36,15 @@ Reading = dict[str, Any]
 MentionReading = tuple[str | None, str, tuple]  # snippet, terms JSON, stance tuple
 
 
-def mention_stance(narrative: Narrative, article: tuple | None, terms: str) -> tuple:
+def mention_stance(narrative: Narrative, article: tuple | None, terms: str,
+                   narratives: Iterable[Narrative] = ()) -> tuple:
     """(stance, confidence, evidence JSON, speaker, speaker name) of a mention:
-    analysis.stance with the narrative's cue lists; `article` is (title, text, language)."""
+    analysis.stance with the narrative's cue lists; `article` is (title, text, language).
+    The other configured `narratives` name the accused a denial may answer instead of this
+    narrative's (analysis.actors)."""
     title, text, language = article or (None, None, None)
-    stance = analysis.stance_of(title, text, terms, language, analysis.cues_for(narrative))
+    stance = analysis.stance_of(title, text, terms, language, analysis.cues_for(narrative),
+                                actors_of(narrative, narratives, terms))
     return (stance.stance, stance.confidence,
             json.dumps(analysis.evidence_of(stance), ensure_ascii=False),
             stance.speaker, stance.speaker_name)
@@ -73,7 +78,8 @@ class Reader:
         for narrative_id, snippet in claim.read(
                 self.matcher, self.by_id, title, text, language).items():
             terms = marked_terms(snippet)
-            stance = mention_stance(self.by_id[narrative_id], (title, text, language), terms)
+            stance = mention_stance(self.by_id[narrative_id], (title, text, language), terms,
+                                    self.narratives)
             found[narrative_id] = (snippet, terms, stance)
         return found
 

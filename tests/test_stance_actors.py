@@ -1,0 +1,73 @@
+"""A denial of another narrative's accused is not a dispute of this one (analysis.actors).
+
+Every text here was written for these tests; none is copied from an article.
+"""
+
+from narrative_archive.analysis.actors import actors_of
+from narrative_archive.analysis.stance import classify_stance
+from narrative_archive.config import Narrative
+
+TARGET = ("target", ("taliban*",))
+RUSSIA = Narrative("russia-arming", "Russia arming", "russia* AND taliban*", claim=(
+    ("actor", ("russia*", "moscow*", "kremlin*")), ("act", ("arm*", "support*")), TARGET))
+IRAN = Narrative("iran-arming", "Iran arming", "iran* AND taliban*", claim=(
+    ("actor", ("iran", "iranian", "tehran")), ("act", ("arm*", "weapon*")), TARGET))
+PAKISTAN = Narrative("pakistan-backing", "Pakistan backing", "pakistan* AND taliban*", claim=(
+    ("actor", ("pakistan", "islamabad")), ("act", ("back*", "arm*")), TARGET))
+BOUNTIES = Narrative("bounties", "Bounties", "bount* AND taliban*")  # no claim rule
+WEAPONS = Narrative("weapons-left", "Weapons left", "weapons AND left")  # no claim rule
+ALL = (RUSSIA, IRAN, PAKISTAN, BOUNTIES, WEAPONS)
+TERMS = ["taliban", "weapons", "russia", "arming", "bounties", "russian"]
+
+
+def stance(narrative, title, text, terms=TERMS):
+    return classify_stance(title, text, terms, language="en",
+                           actors=actors_of(narrative, ALL, terms))
+
+
+def test_a_denial_by_another_accused_is_not_a_dispute_of_this_claim():
+    text = ("Islamabad rejected as baseless the charge that it sends weapons to the Taliban."
+            " Washington has long said Russia is arming the Taliban as well.")
+    got = stance(RUSSIA, "Pakistan denies arming the Taliban", text)
+    assert got.stance == "reports"
+    assert "another's denial" in got.evidence["cues"]
+    # read for Pakistan's own narrative the same headline disputes
+    assert stance(PAKISTAN, "Pakistan denies arming the Taliban", text).stance == "disputes"
+
+
+def test_a_denial_naming_this_narratives_accused_still_disputes():
+    title = "Moscow denies arming the Taliban, says Iran and Pakistan are to blame"
+    assert stance(RUSSIA, title, "The ministry called the reports baseless.").stance == "disputes"
+
+
+def test_a_denial_naming_no_accused_still_disputes():
+    title = "Spokeswoman calls reports of weapons for the Taliban baseless"
+    assert stance(RUSSIA, title, "The claims are false, she said.").stance == "disputes"
+
+
+def test_a_lead_denial_naming_no_one_continues_another_accuseds_denial():
+    text = ("Iran's foreign ministry rejected the claim that Tehran sends weapons to the Taliban."
+            " Its spokesman called the accusations against the country baseless and false."
+            " The US secretary of state said Russia had armed the Taliban in the past.")
+    assert stance(RUSSIA, None, text).stance == "reports"
+    assert stance(IRAN, None, text).stance == "disputes"
+
+
+def test_a_narrative_without_a_claim_rule_takes_its_accused_from_the_matched_words():
+    actors = actors_of(BOUNTIES, ALL, '["russian", "bounties", "taliban"]')
+    assert actors is not None and actors.anothers("Iran denies paying the Taliban")
+    assert not actors.anothers("Russia denies paying the Taliban")
+    got = stance(BOUNTIES, "Taliban deny Iranian bounties",
+                 "The Taliban called reports that Iran paid them baseless. The Russian bounties were"
+                 " reported last year.")
+    assert got.stance == "reports"
+
+
+def test_no_accused_known_leaves_the_reading_as_it_was():
+    # the matched words name no rule's actor: whose claim a denial answers is not known
+    assert actors_of(WEAPONS, ALL, ["weapons", "left", "taliban"]) is None
+    got = stance(WEAPONS, "Pakistan denies Taliban sold weapons left by the US", "",
+                 ["weapons", "left", "taliban"])
+    assert got.stance == "disputes"
+    # no other narrative configured: nothing to tell apart
+    assert actors_of(RUSSIA, (RUSSIA,), TERMS) is None
