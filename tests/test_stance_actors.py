@@ -1,9 +1,9 @@
-"""A denial of another narrative's accused is not a dispute of this one (analysis.actors).
+"""A denial of another narrative's accused is not a dispute of this one (analysis.constructions).
 
 Every text here was written for these tests; none is copied from an article.
 """
 
-from narrative_archive.analysis.actors import actors_of
+from narrative_archive.analysis.constructions import actors_of
 from narrative_archive.analysis.stance import classify_stance
 from narrative_archive.config import Narrative
 
@@ -71,3 +71,4 @@ def test_no_accused_known_leaves_the_reading_as_it_was():
     assert got.stance == "disputes"
     # no other narrative configured: nothing to tell apart
     assert actors_of(RUSSIA, (RUSSIA,), TERMS) is None
+

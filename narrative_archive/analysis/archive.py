@@ -22,7 +22,7 @@ import sqlite_utils
 from narrative_archive import store
 from narrative_archive.analysis import citations as citations_module
 from narrative_archive.analysis import stories
-from narrative_archive.analysis.actors import actors_of
+from narrative_archive.analysis.constructions import actors_of
 from narrative_archive.analysis.stance import (
     LanguageCues,
     Stance,
@@ -109,7 +109,7 @@ def stances_of(rows: Iterable[tuple], narratives: Mapping[str, object]) -> list[
     for article_id, narrative_id, terms, title, text, language in rows:
         narrative = narratives.get(narrative_id)
         cues = cues_for(narrative) if narrative else default_cues()
-        # the narratives given name the accused of the others (analysis.actors)
+        # the narratives given name the accused of the others (analysis.constructions)
         actors = actors_of(narrative, narratives.values(), terms) if narrative else None
         stance = stance_of(title, text, terms, language, cues, actors)
         results.append((article_id, narrative_id, stance.stance, stance.confidence, evidence_of(stance),

@@ -26,15 +26,15 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from narrative_archive.analysis.actors import Actors
-from narrative_archive.analysis.actors import read_for as _read_for
 from narrative_archive.analysis.clauses import claim_then_denial as _claim_then_denial
+from narrative_archive.analysis.constructions import Actors
 from narrative_archive.analysis.constructions import evidence_after as _evidence_after
 from narrative_archive.analysis.constructions import hedging_the_claim as _hedging_the_claim
 from narrative_archive.analysis.constructions import lead_reports as _lead_reports
 from narrative_archive.analysis.constructions import link_after as _link_after
 from narrative_archive.analysis.constructions import negated_saying as _negated_saying
 from narrative_archive.analysis.constructions import questioned as _questioned
+from narrative_archive.analysis.constructions import read_for as _read_for
 from narrative_archive.analysis.constructions import telling as _telling
 from narrative_archive.analysis.constructions import withheld as _withheld
 from narrative_archive.analysis.cues import CUE_LISTS as CUE_LISTS
@@ -147,7 +147,7 @@ def read_frame(
     if not any(has_term for _, _, has_term in parts):
         reason = "no matched term found in the title or text; read the title and first sentences"
     readings = [(role, sentence, _read(sentence, stems, lc, role == "title")) for role, sentence, has_term in parts]
-    readings = _read_for(readings, actors)  # a denial of another narrative's accused: analysis.actors
+    readings = _read_for(readings, actors)  # a denial of another narrative's accused
     decided = _decide(readings, bool(reason), stems)
     if decided is None:
         return Stance(None, 0.0, {}, "no sentence to read", language)

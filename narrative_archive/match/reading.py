@@ -25,7 +25,7 @@ from typing import Any
 
 from narrative_archive.analysis import archive as analysis
 from narrative_archive.analysis import citations, stories
-from narrative_archive.analysis.actors import actors_of
+from narrative_archive.analysis.constructions import actors_of
 from narrative_archive.config import Narrative
 from narrative_archive.fts import NarrativeMatcher, marked_terms
 from narrative_archive.match import claim
@@ -41,7 +41,7 @@ def mention_stance(narrative: Narrative, article: tuple | None, terms: str,
     """(stance, confidence, evidence JSON, speaker, speaker name) of a mention:
     analysis.stance with the narrative's cue lists; `article` is (title, text, language).
     The other configured `narratives` name the accused a denial may answer instead of this
-    narrative's (analysis.actors)."""
+    narrative's (analysis.constructions)."""
     title, text, language = article or (None, None, None)
     stance = analysis.stance_of(title, text, terms, language, analysis.cues_for(narrative),
                                 actors_of(narrative, narratives, terms))
