@@ -72,3 +72,10 @@ def test_no_accused_known_leaves_the_reading_as_it_was():
     # no other narrative configured: nothing to tell apart
     assert actors_of(RUSSIA, (RUSSIA,), TERMS) is None
 
+
+def test_a_colon_source_after_a_place_and_a_comma_reports():
+    # the wire headline's "Place, source: claim"
+    title = "Afghanistan, media: Russia pagava i talebani per attaccare le truppe"
+    got = classify_stance(title, "", ["russia", "talebani"], language="it")
+    assert got.stance == "reports"
+    assert classify_stance("Afghanistan, Russia arms the Taliban", "", TERMS, language="en").stance == "asserts"
