@@ -79,3 +79,14 @@ def test_a_colon_source_after_a_place_and_a_comma_reports():
     got = classify_stance(title, "", ["russia", "talebani"], language="it")
     assert got.stance == "reports"
     assert classify_stance("Afghanistan, Russia arms the Taliban", "", TERMS, language="en").stance == "asserts"
+
+
+def test_an_endorsement_in_a_clause_an_attribution_opens_is_the_sources():
+    terms = ["russia", "taliban", "bounties"]
+    title = "Russia paid Taliban bounties"
+    text = "According to the paper, US officials consider the transfers proof that Russia paid Taliban bounties."
+    assert classify_stance(title, text, terms, language="en").stance == "reports"
+    # the outlet's own: the source is the endorsement's subject, no clause between
+    text = "A new investigation proves that Russia paid Taliban bounties to kill American soldiers."
+    got = classify_stance(title, text, terms, language="en")
+    assert got.stance == "asserts" and any(cue.startswith("endorses") for cue in got.evidence["cues"])

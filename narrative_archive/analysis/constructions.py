@@ -117,6 +117,16 @@ def questioned(title: str, stems) -> bool:
                for part in parts[:-1])
 
 
+def unattributed(sentence: str, endorsed, attributions):
+    """The endorsements not in a clause an attribution opens: one after an attribution and a
+    comma is the source's ("according to the paper, officials consider this proof that
+    ..."), not the outlet's ("a new report reveals the strongest evidence")."""
+    folded = fold(sentence)
+    starts = [m.start() for m in TOKEN.finditer(folded)]
+    return [(s, e) for s, e in endorsed
+            if not any(a_end <= s and "," in folded[starts[a_end - 1]:starts[s]] for _, a_end in attributions)]
+
+
 def lead_reports(leads, stems) -> bool:
     """Whether the lead's first sentence hands the claim to a source ("US officials said
     Russia is arming the Taliban"): with no headline it is the headline, and a denial after

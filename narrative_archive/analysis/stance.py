@@ -36,6 +36,7 @@ from narrative_archive.analysis.constructions import negated_saying as _negated_
 from narrative_archive.analysis.constructions import questioned as _questioned
 from narrative_archive.analysis.constructions import read_for as _read_for
 from narrative_archive.analysis.constructions import telling as _telling
+from narrative_archive.analysis.constructions import unattributed as _unattributed
 from narrative_archive.analysis.constructions import withheld as _withheld
 from narrative_archive.analysis.cues import CUE_LISTS as CUE_LISTS
 from narrative_archive.analysis.cues import DEFAULT_STANCE_FILE as DEFAULT_STANCE_FILE
@@ -356,6 +357,7 @@ def _read(sentence: str, stems: tuple[str, ...], lc: LanguageCues, title: bool =
             return Reading("reports", [*found, "claim, then denial"], cue_at, has_term)
         return Reading("disputes", found, cue_at, has_term, voice)
     endorsed = _find(tokens, lc.endorsements, lc.prefixes, used) if lc.endorsements else []
+    endorsed = _unattributed(sentence, endorsed, attributions) if attributions else endorsed
     if endorsed and has_term and not negated_denial and not _QUESTION_END.search(sentence):
         # "CNN has confirmed that Russia is supplying weapons", "Iran was caught supplying":
         # the outlet vouches for its source in its own voice (the guideline's endorsement);
