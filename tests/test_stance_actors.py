@@ -90,3 +90,21 @@ def test_an_endorsement_in_a_clause_an_attribution_opens_is_the_sources():
     text = "A new investigation proves that Russia paid Taliban bounties to kill American soldiers."
     got = classify_stance(title, text, terms, language="en")
     assert got.stance == "asserts" and any(cue.startswith("endorses") for cue in got.evidence["cues"])
+
+
+def test_a_bare_headline_over_a_caption_and_a_lead_that_credits_the_claim_at_its_end_reports():
+    title = "Russia supplies new weapons to the Taliban"
+    text = ("Taliban fighters pose in new uniforms in a photo published on Monday. Russia is"
+            " flooding the Taliban with weapons to prolong the war, according to Afghan analysts."
+            " Rifles and night-vision scopes were seized in Farah. Fighters carried new rifles."
+            " Weapons reached the Taliban through the north.")
+    assert classify_stance(title, text, TERMS, language="en").stance == "reports"
+
+
+def test_a_cue_before_the_claims_last_word_in_the_lead_leaves_a_bare_headline_asserting():
+    # the hedge governs the test, not the capture of the helicopter
+    title = "Taliban fail to fly a captured Black Hawk"
+    text = ("Images show what appears to be a Taliban test of a captured Black Hawk helicopter."
+            " The aircraft did not take off. Taliban fighters stood around the Black Hawk.")
+    got = classify_stance(title, text, ["taliban", "black", "hawk", "captured"], language="en")
+    assert got.stance == "asserts"

@@ -127,6 +127,30 @@ def unattributed(sentence: str, endorsed, attributions):
             if not any(a_end <= s and "," in folded[starts[a_end - 1]:starts[s]] for _, a_end in attributions)]
 
 
+def attributed_claim_lead(framed, stems):
+    """The lead sentence that carries the claim (CLAIM_WORDS matched words) under a bare
+    headline, when it credits the claim to a source (guideline rule 3: "a bare headline over
+    an attributed lead is a compressed relay"); a photo caption before it with one claim word
+    is not the lead's claim sentence. Only a source named after every matched word ("...,
+    according to Taliban officials", "..., a source said") governs the whole claim; a cue
+    before or among them may govern a part ("what appears to be a test of a captured
+    helicopter", "a shipment of suspected Iranian arms"). None otherwise."""
+    if not framed or framed[0][0] != "title" or framed[0][2].label != "asserts":
+        return None
+    claim = next((f for f in framed if f[0] == "lead" and carries_claim(f[1], stems)), None)
+    if not claim or claim[2].label != "reports" or claim[2].cue_at is None or claim[2].cues[-1:] == ["claim, then denial"]:
+        return None
+    tokens = TOKEN.findall(fold(claim[1]))
+    return claim if claim[2].cue_at > max(term_positions(tokens, stems)) else None
+
+
+def carries_claim(sentence: str, stems) -> bool:
+    """Whether a sentence carries the claim: it holds CLAIM_WORDS distinct matched words
+    ("weapons crossed the border, officials said" holds one)."""
+    tokens = TOKEN.findall(fold(sentence))
+    return len({tokens[i] for i in term_positions(tokens, stems)}) >= CLAIM_WORDS
+
+
 def lead_reports(leads, stems) -> bool:
     """Whether the lead's first sentence hands the claim to a source ("US officials said
     Russia is arming the Taliban"): with no headline it is the headline, and a denial after
@@ -135,8 +159,7 @@ def lead_reports(leads, stems) -> bool:
     holds one)."""
     if not leads or not leads[0][2].has_term or leads[0][2].label != "reports" or leads[0][2].cue_at is None:
         return False
-    tokens = TOKEN.findall(fold(leads[0][1]))
-    return len({tokens[i] for i in term_positions(tokens, stems)}) >= CLAIM_WORDS
+    return carries_claim(leads[0][1], stems)
 
 
 # --- whose claim a denial answers: the accused of a narrative, and those of the others.

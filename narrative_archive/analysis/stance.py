@@ -28,6 +28,7 @@ from typing import Any
 
 from narrative_archive.analysis.clauses import claim_then_denial as _claim_then_denial
 from narrative_archive.analysis.constructions import Actors
+from narrative_archive.analysis.constructions import attributed_claim_lead as _attributed_claim_lead
 from narrative_archive.analysis.constructions import evidence_after as _evidence_after
 from narrative_archive.analysis.constructions import hedging_the_claim as _hedging_the_claim
 from narrative_archive.analysis.constructions import lead_reports as _lead_reports
@@ -49,7 +50,7 @@ from narrative_archive.analysis.cues import merge_cues as merge_cues
 from narrative_archive.analysis.cues import negation_in as _negation_in
 from narrative_archive.analysis.cues import widened as _widened
 from narrative_archive.analysis.quotes import has_quotation, quoted_term
-from narrative_archive.analysis.sentences import fold, sentence_span, tag_line
+from narrative_archive.analysis.sentences import fold, pick_language, sentence_span, tag_line
 from narrative_archive.analysis.speaker import COLON_SPEAKER as _SPEAKER
 from narrative_archive.analysis.speaker import SPEAKER_KINDS as SPEAKER_KINDS
 from narrative_archive.analysis.speaker import speaker_of
@@ -69,7 +70,6 @@ _TRAILING_SOURCE = re.compile(r"(?::|：|\s[|–—-])\s*(?:[^\W\d][\w'.-]*\s*){
 _QUESTION_END = re.compile(r"[?؟]\s*[\"»”’')\]]*\s*$")
 _CJK = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
 MAX_CJK_SOURCE = 10  # characters: "米司令官", "ホワイトハウス", "美国国防部发言人"
-_CYRILLIC, _ARABIC = re.compile(r"[\u0400-\u04ff]"), re.compile(r"[\u0600-\u06ff]")
 
 
 @dataclass(frozen=True)
@@ -138,7 +138,7 @@ def read_frame(
             raise TypeError(f"classify_stance: {name} must be a str or None, not {type(value).__name__}")
     title, text = (title or "").strip(), text or ""
     cues = default_cues() if cues is None else cues
-    language = _pick_language(language, title + " " + text[:2000], cues)
+    language = pick_language(language, title + " " + text[:2000], cues)
     if not title and not text.strip():
         return Stance(None, 0.0, {}, "no title or text to read", language)
     lc = cues[language]
@@ -230,6 +230,8 @@ def _decide(readings, no_terms: bool, stems: tuple[str, ...] = ()):
         return (*endorsing, 0.7)
     if framed and framed[0][2].label == "reports":
         return (*framed[0], 0.7)
+    if relay := _attributed_claim_lead(framed, stems):  # a bare headline over an attributed lead
+        return (*relay, 0.6)
     claim_lead = next((f for f in framed if f[0] == "lead"), None)
     if framed and claim_lead and claim_lead[2].label == "asserts":
         # "ISI secretly helps the Taliban. A Washington Times investigation makes this claim.":
@@ -394,21 +396,6 @@ def _names_someone(words: str, lc: LanguageCues) -> bool:
         return not _CJK.search(words) or len(words.strip(" :：-–—－")) <= MAX_CJK_SOURCE
     return any(w[:1].isupper() for w in _TOKEN.findall(words)) or bool(
         _find(_TOKEN.findall(fold(words)), lc.speakers, lc.prefixes))
-
-
-def _pick_language(language, sample: str, cues) -> str:
-    if language:
-        language = language.lower().split("-")[0].split("_")[0]
-        if language in cues:
-            return language
-    guessed = "en"
-    if _CYRILLIC.search(sample):
-        guessed = "uk" if re.search(r"[іїєґІЇЄҐ]", sample) else "ru"
-    elif _ARABIC.search(sample):
-        guessed = "fa" if re.search(r"[پچژگی]", sample) else "ar"
-    if guessed in cues:
-        return guessed
-    return next(iter(cues)) if "en" not in cues else "en"
 
 
 def _sentences(title, text, stems, language, limit) -> list[tuple[str, str, bool]]:
