@@ -3,9 +3,9 @@
 Every text here was written for these tests; none is copied from an article.
 """
 
-from narrative_archive.analysis.constructions import actors_of
 from narrative_archive.analysis.stance import classify_stance
 from narrative_archive.config import Narrative
+from narrative_archive.match.reading import actors_of
 
 TARGET = ("target", ("taliban*",))
 RUSSIA = Narrative("russia-arming", "Russia arming", "russia* AND taliban*", claim=(
@@ -108,3 +108,12 @@ def test_a_cue_before_the_claims_last_word_in_the_lead_leaves_a_bare_headline_as
             " The aircraft did not take off. Taliban fighters stood around the Black Hawk.")
     got = classify_stance(title, text, ["taliban", "black", "hawk", "captured"], language="en")
     assert got.stance == "asserts"
+
+
+def test_pending_stances_read_another_accuseds_denial_with_the_actors_given():
+    from narrative_archive.analysis.archive import stances_of
+    row = (1, RUSSIA.id, '["taliban", "arming", "russia"]', "Pakistan denies arming the Taliban",
+           "Washington has long said Russia is arming the Taliban as well.", "en")
+    by_id = {narrative.id: narrative for narrative in ALL}
+    assert stances_of([row], by_id)[0][2] == "disputes"  # no actors given: read as before
+    assert stances_of([row], by_id, actors_of)[0][2] == "reports"
