@@ -117,3 +117,10 @@ def test_pending_stances_read_another_accuseds_denial_with_the_actors_given():
     by_id = {narrative.id: narrative for narrative in ALL}
     assert stances_of([row], by_id)[0][2] == "disputes"  # no actors given: read as before
     assert stances_of([row], by_id, actors_of)[0][2] == "reports"
+
+
+def test_a_source_after_an_equals_sign_ends_a_japanese_wire_headline():
+    terms = ["パキスタン", "タリバン", "支援"]
+    title = "パキスタンがタリバンを支援=米国務長官"
+    assert classify_stance(title, "", terms, language="ja").stance == "reports"
+    assert classify_stance("パキスタンがタリバンを支援", "", terms, language="ja").stance == "asserts"
