@@ -14,7 +14,7 @@ IRAN = Narrative("iran-arming", "Iran arming", "iran* AND taliban*", claim=(
     ("actor", ("iran", "iranian", "tehran")), ("act", ("arm*", "weapon*")), TARGET))
 PAKISTAN = Narrative("pakistan-backing", "Pakistan backing", "pakistan* AND taliban*", claim=(
     ("actor", ("pakistan", "islamabad")), ("act", ("back*", "arm*")), TARGET))
-BOUNTIES = Narrative("bounties", "Bounties", "bount* AND taliban*")  # no claim rule
+BOUNTIES = Narrative("bounties", "Bounties", "(russia* OR moscow) AND bount*")  # no claim rule
 WEAPONS = Narrative("weapons-left", "Weapons left", "weapons AND left")  # no claim rule
 ALL = (RUSSIA, IRAN, PAKISTAN, BOUNTIES, WEAPONS)
 TERMS = ["taliban", "weapons", "russia", "arming", "bounties", "russian"]
@@ -22,7 +22,7 @@ TERMS = ["taliban", "weapons", "russia", "arming", "bounties", "russian"]
 
 def stance(narrative, title, text, terms=TERMS):
     return classify_stance(title, text, terms, language="en",
-                           actors=actors_of(narrative, ALL, terms))
+                           actors=actors_of(narrative, ALL))
 
 
 def test_a_denial_by_another_accused_is_not_a_dispute_of_this_claim():
@@ -53,24 +53,25 @@ def test_a_lead_denial_naming_no_one_continues_another_accuseds_denial():
     assert stance(IRAN, None, text).stance == "disputes"
 
 
-def test_a_narrative_without_a_claim_rule_takes_its_accused_from_the_matched_words():
-    actors = actors_of(BOUNTIES, ALL, '["russian", "bounties", "taliban"]')
+def test_a_narrative_without_a_claim_rule_takes_its_accused_from_the_actors_its_query_names():
+    actors = actors_of(BOUNTIES, ALL)
     assert actors is not None and actors.anothers("Iran denies paying the Taliban")
     assert not actors.anothers("Russia denies paying the Taliban")
-    got = stance(BOUNTIES, "Taliban deny Iranian bounties",
-                 "The Taliban called reports that Iran paid them baseless. The Russian bounties were"
-                 " reported last year.")
+    # the matched words need not name Russia: the headline names Iran, and no Russian
+    got = stance(BOUNTIES, "Taliban deny being paid by Iran to kill US troops",
+                 "The Taliban called reports that Iran paid them baseless. Bounties were reported"
+                 " last year.", ["taliban", "paid", "kill", "troops", "bounties"])
     assert got.stance == "reports"
 
 
 def test_no_accused_known_leaves_the_reading_as_it_was():
-    # the matched words name no rule's actor: whose claim a denial answers is not known
-    assert actors_of(WEAPONS, ALL, ["weapons", "left", "taliban"]) is None
+    # the query names no rule's actor: whose claim a denial answers is not known
+    assert actors_of(WEAPONS, ALL) is None
     got = stance(WEAPONS, "Pakistan denies Taliban sold weapons left by the US", "",
                  ["weapons", "left", "taliban"])
     assert got.stance == "disputes"
     # no other narrative configured: nothing to tell apart
-    assert actors_of(RUSSIA, (RUSSIA,), TERMS) is None
+    assert actors_of(RUSSIA, (RUSSIA,)) is None
 
 
 def test_a_colon_source_after_a_place_and_a_comma_reports():

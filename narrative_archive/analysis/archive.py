@@ -105,13 +105,13 @@ def stances_of(rows: Iterable[tuple], narratives: Mapping[str, object],
                actors: Callable | None = None) -> list[tuple]:
     """(article_id, narrative_id, stance, confidence, evidence) for pending-stance rows
     (article_id, narrative_id, terms, title, text, language). Pure: runs in a worker.
-    `actors(narrative, narratives, terms)` gives the accused a denial may answer
+    `actors(narrative, narratives)` gives the accused a denial may answer
     (match.reading.actors_of; analysis may not import match), or None."""
     results = []
     for article_id, narrative_id, terms, title, text, language in rows:
         narrative = narratives.get(narrative_id)
         cues = cues_for(narrative) if narrative else default_cues()
-        named = actors(narrative, narratives.values(), terms) if actors and narrative else None
+        named = actors(narrative, narratives.values()) if actors and narrative else None
         stance = stance_of(title, text, terms, language, cues, named)
         results.append((article_id, narrative_id, stance.stance, stance.confidence, evidence_of(stance),
                         stance.speaker, stance.speaker_name))

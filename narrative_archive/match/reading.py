@@ -45,32 +45,26 @@ def mention_stance(narrative: Narrative, article: tuple | None, terms: str,
     narrative's (actors_of)."""
     title, text, language = article or (None, None, None)
     stance = analysis.stance_of(title, text, terms, language, analysis.cues_for(narrative),
-                                actors_of(narrative, narratives, terms))
+                                actors_of(narrative, narratives))
     return (stance.stance, stance.confidence,
             json.dumps(analysis.evidence_of(stance), ensure_ascii=False),
             stance.speaker, stance.speaker_name)
 
 
-def actors_of(narrative: Narrative, narratives: Iterable[Narrative],
-              terms: Iterable[str] | str | None) -> Actors | None:
+def actors_of(narrative: Narrative, narratives: Iterable[Narrative]) -> Actors | None:
     """The Actors of a mention of `narrative` among the configured `narratives`
     (analysis.constructions): its accused is its claim rule's actor, or, with no claim rule,
-    the actors of the rules whose terms its query marked (the bounties' "Russian" is the
-    arming rule's actor); the others are the other rules' actors. None when neither says who
-    is accused (US weapons, ghost soldiers) or no other narrative names one: the denials are
+    the actors of the rules its query names (the bounties' query names Russia, the arming
+    rule's actor); the others are the other rules' actors. None when neither says who is
+    accused (US weapons, ghost soldiers) or no other narrative names one: the denials are
     then read as before."""
     rules = {n.id: found.actor for n in narratives if (found := claim.rule(n)) is not None}
     own_rule = claim.rule(narrative)
     if own_rule is not None:
         own = (own_rule.actor,)
     else:
-        if isinstance(terms, str):
-            try:
-                terms = json.loads(terms)
-            except ValueError:
-                terms = [terms]
-        marked = claim.fold(" ".join(terms or ()))
-        own = tuple(dict.fromkeys(actor for actor in rules.values() if actor.search(marked)))
+        query = claim.fold(narrative.match_query or "")
+        own = tuple(dict.fromkeys(actor for actor in rules.values() if actor.search(query)))
     others = tuple(dict.fromkeys(actor for narrative_id, actor in rules.items()
                                  if narrative_id != narrative.id and actor not in own))
     if not own or not others:
