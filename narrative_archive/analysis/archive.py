@@ -83,10 +83,10 @@ def cues_for(narrative) -> Mapping[str, LanguageCues]:
     return _cues_cache[override]
 
 
-def stance_of(title, text, terms, language, cues) -> Stance:
+def stance_of(title, text, terms, language, cues, actors=None) -> Stance:
     """classify_stance, never raising: a failure is a null stance with its reason."""
     try:
-        return classify_stance(title, text, terms, cues, language)
+        return classify_stance(title, text, terms, cues, language, actors=actors)
     except Exception as error:  # a bug in the classifier must not lose the mention
         logger.exception("stance failed")
         return Stance(None, 0.0, {}, f"stance failed: {type(error).__name__}: {error}", language)
@@ -101,26 +101,32 @@ def evidence_of(stance: Stance) -> dict:
     return evidence
 
 
-def stances_of(rows: Iterable[tuple], narratives: Mapping[str, object]) -> list[tuple]:
+def stances_of(rows: Iterable[tuple], narratives: Mapping[str, object],
+               actors: Callable | None = None) -> list[tuple]:
     """(article_id, narrative_id, stance, confidence, evidence) for pending-stance rows
-    (article_id, narrative_id, terms, title, text, language). Pure: runs in a worker."""
+    (article_id, narrative_id, terms, title, text, language). Pure: runs in a worker.
+    `actors(narrative, narratives)` gives the accused a denial may answer
+    (match.reading.actors_of; analysis may not import match), or None."""
     results = []
     for article_id, narrative_id, terms, title, text, language in rows:
         narrative = narratives.get(narrative_id)
         cues = cues_for(narrative) if narrative else default_cues()
-        stance = stance_of(title, text, terms, language, cues)
+        named = actors(narrative, narratives.values()) if actors and narrative else None
+        stance = stance_of(title, text, terms, language, cues, named)
         results.append((article_id, narrative_id, stance.stance, stance.confidence, evidence_of(stance),
                         stance.speaker, stance.speaker_name))
     return results
 
 
 def compute_stances(db: sqlite_utils.Database, narratives: Iterable, narrative_ids: Iterable[str] | None = None,
-                    batch: int = BATCH, executor: Executor | None = None) -> int:
+                    batch: int = BATCH, executor: Executor | None = None,
+                    actors: Callable | None = None) -> int:
     """Classify every mention whose stance is pending (stance_confidence NULL), ``batch`` at a
     time, each batch its own transaction; returns how many. ``narratives`` give the cue
     overrides by id (a mention of an unconfigured narrative gets the shipped cues). The
     batches of a round are classified in parallel by ``executor`` (worker processes), or
-    by a pool of this function's own when more than PARALLEL_STANCES are pending."""
+    by a pool of this function's own when more than PARALLEL_STANCES are pending. `actors`:
+    as stances_of's (a module-level function, for the worker processes)."""
     by_id = {narrative.id: narrative for narrative in narratives}
     ids = list(narrative_ids) if narrative_ids is not None else None
     rounds = 8
@@ -136,9 +142,10 @@ def compute_stances(db: sqlite_utils.Database, narratives: Iterable, narrative_i
             size = batch if executor is None else max(1, min(batch, -(-len(rows) // (4 * (os.cpu_count() or 1)))))
             chunks = [rows[start:start + size] for start in range(0, len(rows), size)]
             if executor is None:
-                results = [stances_of(chunk, by_id) for chunk in chunks]
+                results = [stances_of(chunk, by_id, actors) for chunk in chunks]
             else:
-                results = list(executor.map(stances_of, chunks, [by_id] * len(chunks)))
+                results = list(executor.map(stances_of, chunks, [by_id] * len(chunks),
+                                            [actors] * len(chunks)))
             for result in results:
                 store.save_stance(db, result)
                 done += len(result)

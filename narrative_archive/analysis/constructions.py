@@ -2,13 +2,16 @@
 verb of telling, a denial of having been told, the evidence a speaker does not give, a thing
 withheld ("denied pay"), a denied link from the claim ("no deaths tied to the bounties"), a
 negated "said" or "concluded" over a denial; and a hedge that governs no matched word, a
-question over the claim, a lead sentence that relays the claim. Each is read by
-analysis.stance."""
+question over the claim, a lead sentence that relays the claim; a denial of another
+narrative's accused. Each is read by analysis.stance."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from functools import lru_cache
+from typing import Any
 
 from narrative_archive.analysis.cues import TOKEN, LanguageCues, find, negation_in
 from narrative_archive.analysis.sentences import fold
@@ -112,6 +115,40 @@ def questioned(title: str, stems) -> bool:
                for part in parts[:-1])
 
 
+def unattributed(sentence: str, endorsed, attributions):
+    """The endorsements not in a clause an attribution opens: one after an attribution and a
+    comma is the source's ("according to the paper, officials consider this proof that
+    ..."), not the outlet's ("a new report reveals the strongest evidence")."""
+    folded = fold(sentence)
+    starts = [m.start() for m in TOKEN.finditer(folded)]
+    return [(s, e) for s, e in endorsed
+            if not any(a_end <= s and "," in folded[starts[a_end - 1]:starts[s]] for _, a_end in attributions)]
+
+
+def attributed_claim_lead(framed, stems):
+    """The lead sentence that carries the claim (CLAIM_WORDS matched words) under a bare
+    headline, when it credits the claim to a source (guideline rule 3: "a bare headline over
+    an attributed lead is a compressed relay"); a photo caption before it with one claim word
+    is not the lead's claim sentence. Only a source named after every matched word ("...,
+    according to Taliban officials", "..., a source said") governs the whole claim; a cue
+    before or among them may govern a part ("what appears to be a test of a captured
+    helicopter", "a shipment of suspected Iranian arms"). None otherwise."""
+    if not framed or framed[0][0] != "title" or framed[0][2].label != "asserts":
+        return None
+    claim = next((f for f in framed if f[0] == "lead" and carries_claim(f[1], stems)), None)
+    if not claim or claim[2].label != "reports" or claim[2].cue_at is None or claim[2].cues[-1:] == ["claim, then denial"]:
+        return None
+    tokens = TOKEN.findall(fold(claim[1]))
+    return claim if claim[2].cue_at > max(term_positions(tokens, stems)) else None
+
+
+def carries_claim(sentence: str, stems) -> bool:
+    """Whether a sentence carries the claim: it holds CLAIM_WORDS distinct matched words
+    ("weapons crossed the border, officials said" holds one)."""
+    tokens = TOKEN.findall(fold(sentence))
+    return len({tokens[i] for i in term_positions(tokens, stems)}) >= CLAIM_WORDS
+
+
 def lead_reports(leads, stems) -> bool:
     """Whether the lead's first sentence hands the claim to a source ("US officials said
     Russia is arming the Taliban"): with no headline it is the headline, and a denial after
@@ -120,5 +157,53 @@ def lead_reports(leads, stems) -> bool:
     holds one)."""
     if not leads or not leads[0][2].has_term or leads[0][2].label != "reports" or leads[0][2].cue_at is None:
         return False
-    tokens = TOKEN.findall(fold(leads[0][1]))
-    return len({tokens[i] for i in term_positions(tokens, stems)}) >= CLAIM_WORDS
+    return carries_claim(leads[0][1], stems)
+
+
+# --- whose claim a denial answers: the accused of a narrative, and those of the others.
+#
+# One article often carries two narratives' claims (Pakistan's denial of arming the Taliban
+# beside Russia's arming; Iran rejecting Pompeo's charge, in a story that quotes him on
+# Russia too). The stance reader reads one narrative's matched words, and those words (the
+# Taliban, weapons) are the other claim's too: a headline or lead that denies the other
+# actor's claim would read as a dispute of this one. The claim rules (`claim:` in
+# config/narratives.yml) name each narrative's actor; match.reading builds the Actors of a
+# mention from them, and a denial that names another narrative's actor and none of this
+# one's answers that other claim.
+
+
+@dataclass(frozen=True)
+class Actors:
+    """Whether a sentence names the accused of a narrative (`own`) or the accused of the
+    other narratives (`others`): two predicates over a sentence."""
+
+    own: Callable[[str], bool]
+    others: Callable[[str], bool]
+
+    def anothers(self, sentence: str) -> bool:
+        """Whether the sentence names another narrative's accused and none of this one's
+        ("Iran rejects Pompeo's claim that it sends weapons to the Taliban", read for
+        Russia's arming)."""
+        return self.others(sentence) and not self.own(sentence)
+
+    def names_any(self, sentence: str) -> bool:
+        """Whether the sentence names this narrative's accused or another's."""
+        return self.own(sentence) or self.others(sentence)
+
+
+def read_for(readings: list[tuple[str, str, Any]], actors: Actors | None) -> list[tuple[str, str, Any]]:
+    """The (role, sentence, Reading) list with each denial of another narrative's accused
+    read as what it is for this narrative: another's claim and its denial told, a report.
+    A headline or lead denial that names no accused after one of another's continues it
+    ("Iran rejects Pompeo's charge. The spokesman called the accusations baseless")."""
+    if actors is None:
+        return readings
+    found, anothers = [], False
+    for role, sentence, reading in readings:
+        if reading.label == "disputes" and (actors.anothers(sentence) or (
+                anothers and role != "body" and not actors.names_any(sentence))):
+            anothers = anothers or role != "body"
+            reading = replace(reading, label="reports", cues=[*reading.cues, "another's denial"],
+                              outlet_voice=False)
+        found.append((role, sentence, reading))
+    return found

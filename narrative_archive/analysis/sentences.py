@@ -84,3 +84,23 @@ def tag_line(text: str, start: int, end: int) -> bool:
         return True
     at_break = end >= len(text) or "\n" in text[end - 1:end + 1]
     return at_break and not _SENTENCE_END.search(piece) and len(_WORD.findall(piece)) < TAG_LINE_TOKENS
+
+
+_CYRILLIC, _ARABIC = re.compile(r"[\u0400-\u04ff]"), re.compile(r"[\u0600-\u06ff]")
+
+
+def pick_language(language, sample: str, cues) -> str:
+    """The cue lists' language: the given one when it has lists, else guessed from the script
+    (Cyrillic, Arabic) of `sample`, else English."""
+    if language:
+        language = language.lower().split("-")[0].split("_")[0]
+        if language in cues:
+            return language
+    guessed = "en"
+    if _CYRILLIC.search(sample):
+        guessed = "uk" if re.search(r"[іїєґІЇЄҐ]", sample) else "ru"
+    elif _ARABIC.search(sample):
+        guessed = "fa" if re.search(r"[پچژگی]", sample) else "ar"
+    if guessed in cues:
+        return guessed
+    return next(iter(cues)) if "en" not in cues else "en"

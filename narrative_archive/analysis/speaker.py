@@ -29,7 +29,9 @@ _OPENERS = frozenset("""yet but and however meanwhile still also now instead mor
     this that these those it its he she they we i his her their there here in on at as if when
     while after before since although though what why how mais et cependant pourtant aber und
     doch jedoch pero sin embargo но и однако а""".split())
-COLON_SPEAKER = re.compile(r"^\s*[\"«„“]?((?:[^\W\d][\w'.-]*\s+){0,4}[^\W\d][\w'.-]*)[\"»”]?\s*:\s*(?!\d)")
+# a place and a comma may come first, as Italian and Spanish wire headlines write them
+# ("Afghanistan, media: ...", "Iran, Pentagono: ...")
+COLON_SPEAKER = re.compile(r"^\s*(?:[^\W\d][\w'.-]*,\s+)?[\"«„“]?((?:[^\W\d][\w'.-]*\s+){0,4}[^\W\d][\w'.-]*)[\"»”]?\s*:\s*(?!\d)")
 
 
 def speaker_of(sentence: str, label: str | None, cue_at: int | None, lc: LanguageCues,

@@ -27,13 +27,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from narrative_archive.analysis.clauses import claim_then_denial as _claim_then_denial
+from narrative_archive.analysis.constructions import Actors
+from narrative_archive.analysis.constructions import attributed_claim_lead as _attributed_claim_lead
 from narrative_archive.analysis.constructions import evidence_after as _evidence_after
 from narrative_archive.analysis.constructions import hedging_the_claim as _hedging_the_claim
 from narrative_archive.analysis.constructions import lead_reports as _lead_reports
 from narrative_archive.analysis.constructions import link_after as _link_after
 from narrative_archive.analysis.constructions import negated_saying as _negated_saying
 from narrative_archive.analysis.constructions import questioned as _questioned
+from narrative_archive.analysis.constructions import read_for as _read_for
 from narrative_archive.analysis.constructions import telling as _telling
+from narrative_archive.analysis.constructions import unattributed as _unattributed
 from narrative_archive.analysis.constructions import withheld as _withheld
 from narrative_archive.analysis.cues import CUE_LISTS as CUE_LISTS
 from narrative_archive.analysis.cues import DEFAULT_STANCE_FILE as DEFAULT_STANCE_FILE
@@ -46,7 +50,7 @@ from narrative_archive.analysis.cues import merge_cues as merge_cues
 from narrative_archive.analysis.cues import negation_in as _negation_in
 from narrative_archive.analysis.cues import widened as _widened
 from narrative_archive.analysis.quotes import has_quotation, quoted_term
-from narrative_archive.analysis.sentences import fold, sentence_span, tag_line
+from narrative_archive.analysis.sentences import fold, pick_language, sentence_span, tag_line
 from narrative_archive.analysis.speaker import COLON_SPEAKER as _SPEAKER
 from narrative_archive.analysis.speaker import SPEAKER_KINDS as SPEAKER_KINDS
 from narrative_archive.analysis.speaker import speaker_of
@@ -62,11 +66,10 @@ MAX_SENTENCES = 8
 LEAD_SENTENCES = 2
 BODY_MARGIN = 1  # a bare headline over more attributed claim sentences than stated ones is a relay
 
-_TRAILING_SOURCE = re.compile(r"(?::|：|\s[|–—-])\s*(?:[^\W\d][\w'.-]*\s*){1,4}$|\((?:[^\W\d][\w'.-]*\s*){1,4}\)\s*$")
+_TRAILING_SOURCE = re.compile(r"(?::|：|[=＝]|\s[|–—-])\s*(?:[^\W\d][\w'.-]*\s*){1,4}$|\((?:[^\W\d][\w'.-]*\s*){1,4}\)\s*$")
 _QUESTION_END = re.compile(r"[?؟]\s*[\"»”’')\]]*\s*$")
 _CJK = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
 MAX_CJK_SOURCE = 10  # characters: "米司令官", "ホワイトハウス", "美国国防部发言人"
-_CYRILLIC, _ARABIC = re.compile(r"[\u0400-\u04ff]"), re.compile(r"[\u0600-\u06ff]")
 
 
 @dataclass(frozen=True)
@@ -126,6 +129,7 @@ def read_frame(
     language: str | None = None,
     *,
     max_sentences: int = MAX_SENTENCES,
+    actors: Actors | None = None,
 ) -> Frame | Stance:
     """The rules' reading of a mention (a Frame), or the null Stance when there is nothing
     to read. classify_stance's arguments."""
@@ -134,7 +138,7 @@ def read_frame(
             raise TypeError(f"classify_stance: {name} must be a str or None, not {type(value).__name__}")
     title, text = (title or "").strip(), text or ""
     cues = default_cues() if cues is None else cues
-    language = _pick_language(language, title + " " + text[:2000], cues)
+    language = pick_language(language, title + " " + text[:2000], cues)
     if not title and not text.strip():
         return Stance(None, 0.0, {}, "no title or text to read", language)
     lc = cues[language]
@@ -144,6 +148,7 @@ def read_frame(
     if not any(has_term for _, _, has_term in parts):
         reason = "no matched term found in the title or text; read the title and first sentences"
     readings = [(role, sentence, _read(sentence, stems, lc, role == "title")) for role, sentence, has_term in parts]
+    readings = _read_for(readings, actors)  # a denial of another narrative's accused
     decided = _decide(readings, bool(reason), stems)
     if decided is None:
         return Stance(None, 0.0, {}, "no sentence to read", language)
@@ -158,6 +163,7 @@ def classify_stance(
     language: str | None = None,
     *,
     max_sentences: int = MAX_SENTENCES,
+    actors: Actors | None = None,
 ) -> Stance:
     """The stance of an article towards a claim, read by its frame: headline, lead, body.
 
@@ -165,7 +171,7 @@ def classify_stance(
     mentions.terms); ``cues`` comes from load_cues() (default: the shipped lists);
     ``language`` picks the cue lists (guessed from the script when missing or unknown).
     """
-    frame = read_frame(title, text, terms, cues, language, max_sentences=max_sentences)
+    frame = read_frame(title, text, terms, cues, language, max_sentences=max_sentences, actors=actors)
     if isinstance(frame, Stance):
         return frame
     return rules_stance(frame)
@@ -224,6 +230,8 @@ def _decide(readings, no_terms: bool, stems: tuple[str, ...] = ()):
         return (*endorsing, 0.7)
     if framed and framed[0][2].label == "reports":
         return (*framed[0], 0.7)
+    if relay := _attributed_claim_lead(framed, stems):  # a bare headline over an attributed lead
+        return (*relay, 0.6)
     claim_lead = next((f for f in framed if f[0] == "lead"), None)
     if framed and claim_lead and claim_lead[2].label == "asserts":
         # "ISI secretly helps the Taliban. A Washington Times investigation makes this claim.":
@@ -351,6 +359,7 @@ def _read(sentence: str, stems: tuple[str, ...], lc: LanguageCues, title: bool =
             return Reading("reports", [*found, "claim, then denial"], cue_at, has_term)
         return Reading("disputes", found, cue_at, has_term, voice)
     endorsed = _find(tokens, lc.endorsements, lc.prefixes, used) if lc.endorsements else []
+    endorsed = _unattributed(sentence, endorsed, attributions) if attributions else endorsed
     if endorsed and has_term and not negated_denial and not _QUESTION_END.search(sentence):
         # "CNN has confirmed that Russia is supplying weapons", "Iran was caught supplying":
         # the outlet vouches for its source in its own voice (the guideline's endorsement);
@@ -387,21 +396,6 @@ def _names_someone(words: str, lc: LanguageCues) -> bool:
         return not _CJK.search(words) or len(words.strip(" :：-–—－")) <= MAX_CJK_SOURCE
     return any(w[:1].isupper() for w in _TOKEN.findall(words)) or bool(
         _find(_TOKEN.findall(fold(words)), lc.speakers, lc.prefixes))
-
-
-def _pick_language(language, sample: str, cues) -> str:
-    if language:
-        language = language.lower().split("-")[0].split("_")[0]
-        if language in cues:
-            return language
-    guessed = "en"
-    if _CYRILLIC.search(sample):
-        guessed = "uk" if re.search(r"[іїєґІЇЄҐ]", sample) else "ru"
-    elif _ARABIC.search(sample):
-        guessed = "fa" if re.search(r"[پچژگی]", sample) else "ar"
-    if guessed in cues:
-        return guessed
-    return next(iter(cues)) if "en" not in cues else "en"
 
 
 def _sentences(title, text, stems, language, limit) -> list[tuple[str, str, bool]]:

@@ -21,10 +21,12 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Iterable, Mapping
+from functools import partial
 from typing import Any
 
 from narrative_archive.analysis import archive as analysis
 from narrative_archive.analysis import citations, stories
+from narrative_archive.analysis.constructions import Actors
 from narrative_archive.config import Narrative
 from narrative_archive.fts import NarrativeMatcher, marked_terms
 from narrative_archive.match import claim
@@ -35,14 +37,49 @@ Reading = dict[str, Any]
 MentionReading = tuple[str | None, str, tuple]  # snippet, terms JSON, stance tuple
 
 
-def mention_stance(narrative: Narrative, article: tuple | None, terms: str) -> tuple:
+def mention_stance(narrative: Narrative, article: tuple | None, terms: str,
+                   narratives: Iterable[Narrative] = ()) -> tuple:
     """(stance, confidence, evidence JSON, speaker, speaker name) of a mention:
-    analysis.stance with the narrative's cue lists; `article` is (title, text, language)."""
+    analysis.stance with the narrative's cue lists; `article` is (title, text, language).
+    The other configured `narratives` name the accused a denial may answer instead of this
+    narrative's (actors_of)."""
     title, text, language = article or (None, None, None)
-    stance = analysis.stance_of(title, text, terms, language, analysis.cues_for(narrative))
+    stance = analysis.stance_of(title, text, terms, language, analysis.cues_for(narrative),
+                                actors_of(narrative, narratives))
     return (stance.stance, stance.confidence,
             json.dumps(analysis.evidence_of(stance), ensure_ascii=False),
             stance.speaker, stance.speaker_name)
+
+
+def actors_of(narrative: Narrative, narratives: Iterable[Narrative]) -> Actors | None:
+    """The Actors of a mention of `narrative` among the configured `narratives`
+    (analysis.constructions): its accused is its claim rule's actor, or, with no claim rule,
+    the actors of the rules its query names (the bounties' query names Russia, the arming
+    rule's actor); the others are the other rules' actors. None when neither says who is
+    accused (US weapons, ghost soldiers) or no other narrative names one: the denials are
+    then read as before."""
+    rules = {n.id: found.actor for n in narratives if (found := _rule(n)) is not None}
+    own_rule = _rule(narrative)
+    if own_rule is not None:
+        own = (own_rule.actor,)
+    else:
+        query = claim.fold(narrative.match_query or "")
+        own = tuple(dict.fromkeys(actor for actor in rules.values() if actor.search(query)))
+    others = tuple(dict.fromkeys(actor for narrative_id, actor in rules.items()
+                                 if narrative_id != narrative.id and actor not in own))
+    if not own or not others:
+        return None
+    return Actors(partial(_names, own), partial(_names, others))
+
+
+def _rule(narrative: Narrative) -> claim.ClaimRule | None:
+    """The narrative's compiled claim rule (claim.rule's, read for its actor only)."""
+    return claim.compiled(narrative.claim) if narrative.claim else None
+
+
+def _names(patterns: tuple, sentence: str) -> bool:
+    folded = claim.fold(sentence)
+    return any(pattern.search(folded) for pattern in patterns)
 
 
 class Reader:
@@ -73,7 +110,8 @@ class Reader:
         for narrative_id, snippet in claim.read(
                 self.matcher, self.by_id, title, text, language).items():
             terms = marked_terms(snippet)
-            stance = mention_stance(self.by_id[narrative_id], (title, text, language), terms)
+            stance = mention_stance(self.by_id[narrative_id], (title, text, language), terms,
+                                    self.narratives)
             found[narrative_id] = (snippet, terms, stance)
         return found
 
