@@ -65,7 +65,7 @@ def rematch(db_path, config_dir, narrative_ids):
             raise click.BadParameter(f"unknown narrative(s): {', '.join(unknown)}",
                                      param_hint="--narrative")
         selected = tuple(n for n in config.narratives if n.id in narrative_ids)
-    results = narratives_module.rematch_many(db, selected)
+    results = narratives_module.rematch_many(db, selected, configured=config.narratives)
     for narrative_id, result in results.items():
         version = narratives_module.narrative_version(db, narrative_id)
         click.echo(f"{narrative_id} v{version}: {describe_rematch(result)}")
@@ -107,7 +107,8 @@ def analyse(db_path, config_dir, do_stories, do_citations, do_stance):
                    f"({result['links']} point at archived articles)")
     if do_stance or everything:
         store.reset_stance(db)
-        done = analysis.compute_stances(db, config.narratives)
+        done = analysis.compute_stances(db, config.narratives,
+                                        actors=narratives_module.actors_of)
         counts = store.stance_counts(db)
         click.echo(f"stance: {done} mentions (" + ", ".join(
             f"{counts.get(name, 0)} {name}" for name in ("asserts", "reports", "disputes", "none"))

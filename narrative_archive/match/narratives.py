@@ -29,6 +29,7 @@ from narrative_archive.fts import excerpt as excerpt
 from narrative_archive.fts import marked_terms as marked_terms
 from narrative_archive.match import claim
 from narrative_archive.match.reading import MentionReading, Reader
+from narrative_archive.match.reading import actors_of as actors_of
 from narrative_archive.match.reading import mention_stance as mention_stance
 from narrative_archive.match.workers import Workers
 from narrative_archive.store import narrative_version as narrative_version
@@ -72,7 +73,8 @@ def match_article(
 
 
 def rematch(db: sqlite_utils.Database, narrative: Narrative,
-            executor: Executor | None = None, workers: Workers | None = None) -> dict[str, int]:
+            executor: Executor | None = None, workers: Workers | None = None,
+            configured: Iterable[Narrative] = ()) -> dict[str, int]:
     """Re-evaluate one narrative over the whole archive in SQL.
 
     Mentions the query no longer matches are deleted; new ones are added; kept
@@ -81,7 +83,9 @@ def rematch(db: sqlite_utils.Database, narrative: Narrative,
     the query's change marks no other word: store.rematch_mentions).
     The claim rule's candidates are read by `workers` (match.workers: `executor`'s
     processes, or a pool of their own for a large archive), which also cut half of many
-    snippets. Returns {"matched", "added", "removed"}.
+    snippets. The `configured` narratives name the accused a denial may answer instead of
+    this narrative's (reading.actors_of), as at crawl time. Returns {"matched", "added",
+    "removed"}.
     """
     own = workers is None
     workers = workers or Workers(executor)
@@ -100,21 +104,27 @@ def rematch(db: sqlite_utils.Database, narrative: Narrative,
             workers.close()
     # New and changed mentions get their stance after the SQL step, in bounded batches
     # (each its own transaction); one interrupted here is pending for the next run.
-    analysis.compute_stances(db, [narrative], [narrative.id], executor=executor)
+    others = [n for n in configured if n.id != narrative.id]
+    analysis.compute_stances(db, [narrative, *others], [narrative.id], executor=executor,
+                             actors=actors_of)
     return counts
 
 
 def rematch_many(db: sqlite_utils.Database, narratives: Iterable[Narrative],
-                 executor: Executor | None = None) -> dict[str, dict]:
+                 executor: Executor | None = None,
+                 configured: Iterable[Narrative] | None = None) -> dict[str, dict]:
     """rematch() each narrative; one that fails is logged and reported as {"error": message}
     and the others still run. With an `executor` (worker processes) stances and claim
-    candidates are read there."""
+    candidates are read there. `configured`: every configured narrative (default:
+    `narratives`), for rematch's stances."""
+    narratives = list(narratives)
+    configured = narratives if configured is None else list(configured)
     results: dict[str, dict] = {}
     workers = Workers(executor)
     try:
         for narrative in narratives:
             try:
-                results[narrative.id] = rematch(db, narrative, executor, workers)
+                results[narrative.id] = rematch(db, narrative, executor, workers, configured)
             except (sqlite3.Error, KeyError) as error:
                 message = error.args[0] if isinstance(error, KeyError) and error.args else str(error)
                 logger.error("rematch of narrative %s failed: %s", narrative.id, message)
@@ -132,4 +142,5 @@ def sync_config(db: sqlite_utils.Database, config: Config) -> dict[str, dict[str
     """
     store.save_outlets(db, config.outlets)
     changed = save_narratives(db, config.narratives)
-    return rematch_many(db, [config.narrative(narrative_id) for narrative_id in changed])
+    return rematch_many(db, [config.narrative(narrative_id) for narrative_id in changed],
+                        configured=config.narratives)

@@ -51,7 +51,27 @@ def mention_stance(narrative: Narrative, article: tuple | None, terms: str,
             stance.speaker, stance.speaker_name)
 
 
+# actors_of's answers by the identity of its arguments (held, so no id is reused): reading
+# the rules' actors in a narrative's query costs more than the stance it serves
+_ACTORS: dict[tuple[int, ...], tuple[tuple, Actors | None]] = {}
+
+
 def actors_of(narrative: Narrative, narratives: Iterable[Narrative]) -> Actors | None:
+    """_actors_of, remembered for the same narrative objects."""
+    narratives = tuple(narratives)
+    key = (id(narrative), *map(id, narratives))
+    held = _ACTORS.get(key)
+    if held is not None and held[0][0] is narrative and all(
+            a is b for a, b in zip(held[0][1], narratives)):
+        return held[1]
+    if len(_ACTORS) >= 256:
+        _ACTORS.clear()
+    actors = _actors_of(narrative, narratives)
+    _ACTORS[key] = ((narrative, narratives), actors)
+    return actors
+
+
+def _actors_of(narrative: Narrative, narratives: Iterable[Narrative]) -> Actors | None:
     """The Actors of a mention of `narrative` among the configured `narratives`
     (analysis.constructions): its accused is its claim rule's actor, or, with no claim rule,
     the actors of the rules its query names (the bounties' query names Russia, the arming
