@@ -21,6 +21,11 @@ def _archive_before_spans(path) -> sqlite3.Connection:
         for statement in _statements(migration):
             conn.execute(statement)
     conn.execute(f"PRAGMA user_version = {SPANS - 1}")
+    return _narrative_and_articles(conn)
+
+
+def _narrative_and_articles(conn) -> sqlite3.Connection:
+    """Narrative n at version 1 and five articles, 1 to 5."""
     conn.execute("INSERT INTO narratives (id, title, query, queries, version, updated_at)"
                  " VALUES ('n', 'n', 'q', '{}', 1, 't')")
     for article_id in range(1, 6):
@@ -84,13 +89,7 @@ def test_the_spans_read_as_the_rows_the_history_table_held(tmp_path):
     # the same history made on the spans: the triggers write what the migration reads
     path = tmp_path / "new.db"
     store.open_db(path).close()
-    conn = sqlite3.connect(path, isolation_level=None)
-    conn.execute("INSERT INTO narratives (id, title, query, queries, version, updated_at)"
-                 " VALUES ('n', 'n', 'q', '{}', 1, 't')")
-    for article_id in range(1, 6):
-        conn.execute("INSERT INTO articles (id, url, canonical_url, first_seen_at, last_seen_at,"
-                     " fetched_at) VALUES (?, ?, ?, 't', 't', 't')",
-                     [article_id, f"u{article_id}", f"u{article_id}"])
+    conn = _narrative_and_articles(sqlite3.connect(path, isolation_level=None))
     _history_of_each_kind(conn)
     assert conn.execute(ROWS).fetchall() == before
     assert conn.execute("SELECT count(*) FROM mention_spans").fetchone()[0] == spans
