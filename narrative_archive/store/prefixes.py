@@ -214,12 +214,17 @@ class _Rewriter:
 def archive_terms(conn) -> Terms:
     """terms(prefix, limit) over the archive's articles_fts: the index's terms that start
     with prefix, in order, at most limit. Each step is one seek (fts5vocab 'instance',
-    `term >= ?`): the 'row' vocabulary would count every term's documents."""
+    `term >= ?`): the 'row' vocabulary would count every term's documents. Each answer is
+    remembered: keep one only while the index does not change."""
     conn.execute("CREATE VIRTUAL TABLE IF NOT EXISTS temp.articles_fts_terms"
                  " USING fts5vocab(main, articles_fts, 'instance')")
 
+    known: dict[tuple[str, int], list[str]] = {}  # a rematch spells its queries' words twice
+
     def terms(prefix: str, limit: int) -> list[str]:
-        found: list[str] = []
+        if (prefix, limit) in known:
+            return known[(prefix, limit)]
+        found: list[str] = known.setdefault((prefix, limit), [])
         after = prefix
         while len(found) < limit:
             row = conn.execute("SELECT term FROM temp.articles_fts_terms WHERE term >= ?"

@@ -26,7 +26,7 @@ from narrative_archive.fts import (
 )
 from narrative_archive.store.articles import texts_of
 from narrative_archive.store.db import reader, transaction
-from narrative_archive.store.prefixes import archive_terms, spelt_out
+from narrative_archive.store.prefixes import Terms, archive_terms, spelt_out
 from narrative_archive.times import now
 
 logger = logging.getLogger("narrative_archive.match.narratives")
@@ -47,7 +47,7 @@ Split = Callable[[str, int, list[int] | None],
 
 def _find_hits(db: sqlite_utils.Database, query: str, snippets: bool = True,
                keep: tuple[str, list[int]] | None = None, split: Split | None = None,
-               skip: list[int] | None = None) -> str:
+               skip: list[int] | None = None, terms: Terms | None = None) -> str:
     """temp.hits(article_id, snippet, terms): every article the query matches, in one scan
     (`snippets` False: the snippet NULL, but for the Chinese and Japanese articles).
     `keep` (narrative id, versions): each hit that is a mention of one of those versions
@@ -64,7 +64,8 @@ def _find_hits(db: sqlite_utils.Database, query: str, snippets: bool = True,
     with each prefix phrase that covers one term written as that term (store.prefixes):
     the phrases that can match are the same, so the hits, snippets and highlights are.
     """
-    original, fast = query, spelt_out(query, archive_terms(db.conn), most=1, prune=True)
+    terms = terms or archive_terms(db.conn)
+    original, fast = query, spelt_out(query, terms, most=1, prune=True)
     db.conn.execute("DROP TABLE IF EXISTS temp.hits")
     if fast == "":  # no article holds what it needs
         db.conn.execute("CREATE TEMP TABLE hits (article_id INTEGER, snippet TEXT, terms TEXT)")
@@ -109,8 +110,8 @@ def _kept_snippet(article_id: str, versions: int = 1) -> str:
             f" AND (instr(a.text, {_UNMARKED}) OR instr(a.title, {_UNMARKED})))")
 
 
-def _kept_versions(db: sqlite_utils.Database, version: int,
-                   earlier: Mapping[int, str], query: str) -> list[int]:
+def _kept_versions(db: sqlite_utils.Database, version: int, earlier: Mapping[int, str],
+                   query: str, terms: Terms) -> list[int]:
     """The versions whose mentions may keep their snippets: `version`, and each earlier
     one (`earlier`: version -> its query) whose query's change can be read. An article
     that holds a phrase of the change (fts.changed_query) cannot keep that version's
@@ -118,14 +119,12 @@ def _kept_versions(db: sqlite_utils.Database, version: int,
     db.conn.execute("DROP TABLE IF EXISTS temp.recut")
     db.conn.execute("CREATE TEMP TABLE recut (article_id INTEGER, version INTEGER,"
                     " PRIMARY KEY (article_id, version)) WITHOUT ROWID")
-    versions, terms = [version], None
+    versions = [version]
     for old, old_query in sorted(earlier.items()):
-        changed = changed_query(old_query, query)
-        if changed is None:
+        if (changed := changed_query(old_query, query)) is None:
             continue
         versions.append(old)
         if changed:
-            terms = archive_terms(db.conn) if terms is None else terms
             scanned = spelt_out(changed, terms, most=1, prune=True)
             if scanned != "":  # "": no article holds a word of the change
                 db.conn.execute("INSERT INTO temp.recut SELECT rowid, ? FROM articles_fts"
@@ -254,8 +253,8 @@ def _claim_rule(db: sqlite_utils.Database, narrative_id: str, rule: str) -> None
                     [narrative_id, rule])
 
 
-def _candidates(db: sqlite_utils.Database, narrative_id: str, candidates: str,
-                read: Read | None) -> tuple[Callable[[], list[int]] | None, list[int]]:
+def _candidates(db: sqlite_utils.Database, narrative_id: str, candidates: str, read: Read | None,
+                terms: Terms) -> tuple[Callable[[], list[int]] | None, list[int]]:
     """temp.candidates(article_id, snippet, terms): the articles `candidates` matches (listed
     without snippets: a scan computing them loads every candidate's positions, most of
     its cost; a Chinese or Japanese article keeps the one its split reading gave), and
@@ -264,7 +263,7 @@ def _candidates(db: sqlite_utils.Database, narrative_id: str, candidates: str,
     _claim_hits reads the others). Other processes read the archive as committed, which
     is this connection's as long as it has written nothing. Returns read's wait (or None)
     and the ids it was given."""
-    _find_hits(db, candidates, snippets=False)
+    _find_hits(db, candidates, snippets=False, terms=terms)
     db.conn.execute("DROP TABLE IF EXISTS temp.candidates")
     db.conn.execute("ALTER TABLE temp.hits RENAME TO candidates")
     if read is None:
@@ -394,10 +393,11 @@ def rematch_mentions(db: sqlite_utils.Database, narrative_id: str, query: str,
         # the candidates are read (by `read`'s workers) while the query's scan runs here
         taken: Callable[[], list[int]] | None = None
         given: list[int] = []
+        terms = archive_terms(db.conn)  # one vocabulary for every query this rematch spells
         if claim is not None:
             _claim_rule(db, narrative_id, claim[2])
-            taken, given = _candidates(db, narrative_id, claim[0], read)
-        versions = _kept_versions(db, version, earlier or {}, query)
+            taken, given = _candidates(db, narrative_id, claim[0], read, terms)
+        versions = _kept_versions(db, version, earlier or {}, query, terms)
         kept = [row[0] for row in db.conn.execute(
             f"SELECT article_id FROM mentions WHERE narrative_id = ? AND narrative_version IN"
             f" ({', '.join('?' * len(versions))}) AND NOT EXISTS (SELECT 1 FROM temp.recut r"
@@ -413,10 +413,10 @@ def rematch_mentions(db: sqlite_utils.Database, narrative_id: str, query: str,
             many = needed > ALONE_MOST and needed * ALONE_SHARE > mentions
             scanned = _find_hits(db, query, keep=(narrative_id, versions),
                                  split=split if many and needed >= SPLIT_LEAST else None,
-                                 skip=kept if many else None)
+                                 skip=kept if many else None, terms=terms)
             _cut_snippets(db, query, scanned, split)
         else:  # a new version of the query over many mentions: each needs a new snippet
-            _find_hits(db, query, split=split if mentions >= SPLIT_LEAST else None)
+            _find_hits(db, query, split=split if mentions >= SPLIT_LEAST else None, terms=terms)
         if claim is not None:
             _claim_hits(db, narrative_id, version, *claim[:2], read, taken, given)
         removed = db.conn.execute(
