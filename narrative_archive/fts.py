@@ -269,10 +269,6 @@ def query_parts(narrative: Query) -> list[str]:
     return parts if joined == whole else [whole]
 
 
-_OPERATORS = frozenset(("AND", "OR", "NOT", "NEAR"))
-_PUNCTUATION = frozenset("(),:^*+{}")
-
-
 def _members(query: str) -> list[str]:
     """The members of the query's OR, nested ORs in brackets read through ("(a OR b) OR
     (c)": a, b, c), each as its tokens joined by one space."""
@@ -299,29 +295,15 @@ def _closes_last(tokens: list[str]) -> bool:
 
 def changed_query(earlier: str, query: str) -> str | None:
     """A query that matches every article in which `query` marks other words than
-    `earlier` does: the OR of every phrase and prefix of the members (of their top-level
-    ORs) that one of them has and the other lacks. An article that holds none of those
-    has the same phrase matches under both, so the same snippet. "" when the two have the
-    same members; None when they cannot be read."""
-    before, after = _members(earlier), _members(query)
-    changed = set(before) ^ set(after)
-    phrases: set[str] = set()
-    for member in changed:
-        tokens = ftsgate.query_tokens(member)
-        if tokens is None:
-            return None
-        depth = 0  # inside {column list}
-        for at, token in enumerate(tokens):
-            after_token = tokens[at + 1] if at + 1 < len(tokens) else ""
-            depth += (token == "{") - (token == "}")
-            if depth or token in _PUNCTUATION or token in _OPERATORS or after_token == ":" \
-                    or (token.isdigit() and at and tokens[at - 1] == ","):
-                continue
-            phrase = token if token.startswith('"') else '"' + token.replace('"', '""') + '"'
-            phrases.add(phrase + ("*" if after_token == "*" else ""))
-    if changed and not phrases:
+    `earlier` does: the OR of the members (of their top-level ORs) that one of them has and
+    the other lacks. FTS5 marks no phrase of a member that does not match the article (a
+    NEAR whose words stand apart, an AND that lacks a side, a NOT that excludes it), so an
+    article none of those members matches has the same marks under both, so the same
+    snippet. "" when the two have the same members; None when they cannot be read."""
+    changed = set(_members(earlier)) ^ set(_members(query))
+    if any(ftsgate.query_tokens(member) is None for member in changed):
         return None
-    return " OR ".join(sorted(phrases))
+    return " OR ".join(f"({member})" for member in sorted(changed))
 
 
 # How a match is marked in snippets and highlights: the archive's mentions.snippet,

@@ -305,7 +305,15 @@ def test_a_rematch_after_a_query_change_cuts_new_snippets_only_where_the_change_
     assert db["mention_history"].count == history + 2  # the new version's, the Kabul article's
     assert "<mark>Кабул</mark>" in db["mentions"].get((kabul, "pak"))["snippet"]
 
-    # a change whose words the Pakistan article holds: its snippet is cut again
+    # a variant whose words the Pakistan article holds apart: it does not match there, so it
+    # marks nothing, and the snippet is kept
+    near = Narrative("pak", "Pak", SCAN_MARKS_QUERY,
+                     queries=(("ru", "кабул"), ("uk", "NEAR(генерал кабул, 2)")))
+    narratives.save_narratives(db, [near])
+    assert narratives.rematch(db, near) == {"matched": 2, "added": 0, "removed": 0}
+    assert db["mentions"].get((article_id, "pak"))["snippet"] == crawled["snippet"]
+
+    # a change the Pakistan article matches: its snippet is cut again
     wider = Narrative("pak", "Pak", SCAN_MARKS_QUERY, queries=(("ru", "кабул OR генерал"),))
     narratives.save_narratives(db, [wider])
     narratives.rematch(db, wider)

@@ -62,7 +62,7 @@ def actors_of(narrative: Narrative, narratives: Iterable[Narrative]) -> Actors |
     key = (id(narrative), *map(id, narratives))
     held = _ACTORS.get(key)
     if held is not None and held[0][0] is narrative and all(
-            a is b for a, b in zip(held[0][1], narratives)):
+            a is b for a, b in zip(held[0][1], narratives, strict=True)):
         return held[1]
     if len(_ACTORS) >= 256:
         _ACTORS.clear()
