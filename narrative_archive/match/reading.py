@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Iterable, Mapping
 from functools import partial
 from typing import Any
@@ -80,6 +81,7 @@ def _actors_of(narrative: Narrative, narratives: Iterable[Narrative]) -> Actors 
     then read as before."""
     rules = {n.id: found.actor for n in narratives if (found := _rule(n)) is not None}
     own_rule = _rule(narrative)
+    own: tuple[re.Pattern, ...]
     if own_rule is not None:
         own = (own_rule.actor,)
     else:
