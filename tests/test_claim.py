@@ -245,6 +245,9 @@ class _Counting:
         self.asked.append(args)
         return self.rule.matches(*args)
 
+    def __getattr__(self, name):  # the rule's other parts (its actor, read for stance)
+        return getattr(self.rule, name)
+
 
 def test_the_candidate_query_leaves_out_only_covered_terms(pakistan):
     """Phrases and words another term covers are left out: the same articles match."""

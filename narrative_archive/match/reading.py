@@ -79,8 +79,8 @@ def _actors_of(narrative: Narrative, narratives: Iterable[Narrative]) -> Actors 
     rule's actor); the others are the other rules' actors. None when neither says who is
     accused (US weapons, ghost soldiers) or no other narrative names one: the denials are
     then read as before."""
-    rules = {n.id: found.actor for n in narratives if (found := _rule(n)) is not None}
-    own_rule = _rule(narrative)
+    rules = {n.id: found.actor for n in narratives if (found := claim.rule(n)) is not None}
+    own_rule = claim.rule(narrative)
     own: tuple[re.Pattern, ...]
     if own_rule is not None:
         own = (own_rule.actor,)
@@ -92,11 +92,6 @@ def _actors_of(narrative: Narrative, narratives: Iterable[Narrative]) -> Actors 
     if not own or not others:
         return None
     return Actors(partial(_names, own), partial(_names, others))
-
-
-def _rule(narrative: Narrative) -> claim.ClaimRule | None:
-    """The narrative's compiled claim rule (claim.rule's, read for its actor only)."""
-    return claim.compiled(narrative.claim) if narrative.claim else None
 
 
 def _names(patterns: tuple, sentence: str) -> bool:

@@ -47,13 +47,13 @@ Split = Callable[[str, int, list[int] | None],
 
 def _find_hits(db: sqlite_utils.Database, query: str, snippets: bool = True,
                keep: tuple[str, list[int]] | None = None, split: Split | None = None,
-               skip: list[int] | None = None, terms: Terms | None = None) -> str:
+               skip: list[int] | None = None, vocabulary: Terms | None = None) -> str:
     """temp.hits(article_id, snippet, terms): every article the query matches, in one scan
     (`snippets` False: the snippet NULL, but for the Chinese and Japanese articles).
     `keep` (narrative id, versions): each hit that is a mention of one of those versions
-    (not in temp.recut) keeps its snippet, and its terms, while it still stands in the
-    article's text, the others' NULL; the scan cuts none, or, given `skip` (the ids of those mentions),
-    every other hit's. Returns the query as scanned.
+    (not in temp.recut) keeps its snippet and terms while the snippet still stands in the
+    article's text, the others' NULL; the scan cuts none, or, given `skip` (the ids of those
+    mentions), every other hit's. Returns the query as scanned.
 
     The scan computes snippet(); where FTS5's snippet() bug stops it (FIELD_NOTES), one
     more scan computes highlight() (which has no such bug) and the snippet is cut from
@@ -64,8 +64,8 @@ def _find_hits(db: sqlite_utils.Database, query: str, snippets: bool = True,
     with each prefix phrase that covers one term written as that term (store.prefixes):
     the phrases that can match are the same, so the hits, snippets and highlights are.
     """
-    terms = terms or archive_terms(db.conn)
-    original, fast = query, spelt_out(query, terms, most=1, prune=True)
+    vocabulary = vocabulary or archive_terms(db.conn)
+    original, fast = query, spelt_out(query, vocabulary, most=1, prune=True)
     db.conn.execute("DROP TABLE IF EXISTS temp.hits")
     if fast == "":  # no article holds what it needs
         db.conn.execute("CREATE TEMP TABLE hits (article_id INTEGER, snippet TEXT, terms TEXT)")
@@ -111,11 +111,11 @@ def _kept_snippet(article_id: str, versions: int = 1) -> str:
 
 
 def _kept_versions(db: sqlite_utils.Database, version: int, earlier: Mapping[int, str],
-                   query: str, terms: Terms) -> list[int]:
+                   query: str, vocabulary: Terms) -> list[int]:
     """The versions whose mentions may keep their snippets: `version`, and each earlier
     one (`earlier`: version -> its query) whose query's change can be read. An article
-    that holds a phrase of the change (fts.changed_query) cannot keep that version's
-    snippet: temp.recut(article_id, version) lists them."""
+    a changed member matches (fts.changed_query) cannot keep that version's snippet:
+    temp.recut(article_id, version) lists them."""
     db.conn.execute("DROP TABLE IF EXISTS temp.recut")
     db.conn.execute("CREATE TEMP TABLE recut (article_id INTEGER, version INTEGER,"
                     " PRIMARY KEY (article_id, version)) WITHOUT ROWID")
@@ -125,8 +125,8 @@ def _kept_versions(db: sqlite_utils.Database, version: int, earlier: Mapping[int
             continue
         versions.append(old)
         if changed:
-            scanned = spelt_out(changed, terms, most=1, prune=True)
-            if scanned != "":  # "": no article holds a word of the change
+            scanned = spelt_out(changed, vocabulary, most=1, prune=True)
+            if scanned != "":  # "": no article can match the change
                 db.conn.execute("INSERT INTO temp.recut SELECT rowid, ? FROM articles_fts"
                                 " WHERE articles_fts MATCH ?", [old, scanned or changed])
     return versions
@@ -254,7 +254,7 @@ def _claim_rule(db: sqlite_utils.Database, narrative_id: str, rule: str) -> None
 
 
 def _candidates(db: sqlite_utils.Database, narrative_id: str, candidates: str, read: Read | None,
-                terms: Terms) -> tuple[Callable[[], list[int]] | None, list[int]]:
+                vocabulary: Terms) -> tuple[Callable[[], list[int]] | None, list[int]]:
     """temp.candidates(article_id, snippet, terms): the articles `candidates` matches (listed
     without snippets: a scan computing them loads every candidate's positions, most of
     its cost; a Chinese or Japanese article keeps the one its split reading gave), and
@@ -263,7 +263,7 @@ def _candidates(db: sqlite_utils.Database, narrative_id: str, candidates: str, r
     _claim_hits reads the others). Other processes read the archive as committed, which
     is this connection's as long as it has written nothing. Returns read's wait (or None)
     and the ids it was given."""
-    _find_hits(db, candidates, snippets=False, terms=terms)
+    _find_hits(db, candidates, snippets=False, vocabulary=vocabulary)
     db.conn.execute("DROP TABLE IF EXISTS temp.candidates")
     db.conn.execute("ALTER TABLE temp.hits RENAME TO candidates")
     if read is None:
@@ -379,7 +379,7 @@ def rematch_mentions(db: sqlite_utils.Database, narrative_id: str, query: str,
     it the crawl's way too, many get it from one scan (half of it cut by `split`
     elsewhere when no claim candidates are being read there). A mention of an earlier
     version (`earlier`: version -> its query) keeps its snippet too where the query's
-    change marks no other word: in an article that holds no phrase of the change.
+    change marks no other word: in an article no changed member matches.
 
     `claim` is the narrative's second way to match (match.claim): (candidate query,
     accept(title, text, language), key): an article the query does not match and the
@@ -393,11 +393,11 @@ def rematch_mentions(db: sqlite_utils.Database, narrative_id: str, query: str,
         # the candidates are read (by `read`'s workers) while the query's scan runs here
         taken: Callable[[], list[int]] | None = None
         given: list[int] = []
-        terms = archive_terms(db.conn)  # one vocabulary for every query this rematch spells
+        vocabulary = archive_terms(db.conn)  # one for every query this rematch spells
         if claim is not None:
             _claim_rule(db, narrative_id, claim[2])
-            taken, given = _candidates(db, narrative_id, claim[0], read, terms)
-        versions = _kept_versions(db, version, earlier or {}, query, terms)
+            taken, given = _candidates(db, narrative_id, claim[0], read, vocabulary)
+        versions = _kept_versions(db, version, earlier or {}, query, vocabulary)
         kept = [row[0] for row in db.conn.execute(
             f"SELECT article_id FROM mentions WHERE narrative_id = ? AND narrative_version IN"
             f" ({', '.join('?' * len(versions))}) AND NOT EXISTS (SELECT 1 FROM temp.recut r"
@@ -413,10 +413,10 @@ def rematch_mentions(db: sqlite_utils.Database, narrative_id: str, query: str,
             many = needed > ALONE_MOST and needed * ALONE_SHARE > mentions
             scanned = _find_hits(db, query, keep=(narrative_id, versions),
                                  split=split if many and needed >= SPLIT_LEAST else None,
-                                 skip=kept if many else None, terms=terms)
+                                 skip=kept if many else None, vocabulary=vocabulary)
             _cut_snippets(db, query, scanned, split)
         else:  # a new version of the query over many mentions: each needs a new snippet
-            _find_hits(db, query, split=split if mentions >= SPLIT_LEAST else None, terms=terms)
+            _find_hits(db, query, split=split if mentions >= SPLIT_LEAST else None, vocabulary=vocabulary)
         if claim is not None:
             _claim_hits(db, narrative_id, version, *claim[:2], read, taken, given)
         removed = db.conn.execute(
