@@ -19,7 +19,6 @@ from narrative_archive.analysis import archive as analysis
 from narrative_archive.analysis import citations
 from narrative_archive.config import Config
 from narrative_archive.extract.article import extractor_version
-from narrative_archive.fts import NarrativeMatcher
 from narrative_archive.ingest.importer import OutletMap
 from narrative_archive.ingest.rows import RowError, to_article
 from narrative_archive.match import narratives as narratives_module
@@ -38,7 +37,6 @@ class ArticleStore:
     def __init__(self, db, config: Config, extractor: str | None = None):
         self.db, self.config = db, config
         self.extractor = extractor or extractor_version()
-        self.matcher = NarrativeMatcher(config.narratives)
         self.outlets = OutletMap(db, config)
         self.outlet_index = citations.outlet_index(config.outlets)
         narratives_module.sync_config(db, config)
@@ -61,21 +59,22 @@ class ArticleStore:
         if capture:
             capture_id = store.save_capture(self.db, capture, run_id,
                                             source=record.get("archive_source") or "live")
-        likely = set(self.matcher.match(article.get("title"), article.get("text")))
         article_id, status = store.save_article(
             self.db, article, outlet_id, via=record.get("via") or "import",
             fetched_at=article["fetched_at"], archive=archive, capture_id=capture_id,
             extractor=self.extractor, origin="crawl")
         if capture_id is not None:
             store.link_capture(self.db, capture_id, article_id)
-        if status == "new":
-            candidates = [n for n in self.config.narratives if n.id in likely]
-        elif status == "updated":
-            candidates = list(self.config.narratives)
-        else:
-            candidates = []
-        matched = narratives_module.match_article(self.db, article_id, candidates) \
-            if candidates else []
+        matched: list[str] = []
+        if status != "unchanged":  # read against every narrative, as a crawl's worker reads
+            readings = narratives_module.reader_of(self.config.narratives).mentions(
+                article.get("title"), article.get("text"), article.get("language"))
+            # a new article can only gain mentions; a changed text may also lose one
+            candidates = [n for n in self.config.narratives
+                          if status == "updated" or n.id in readings]
+            if candidates:
+                matched = narratives_module.match_article(self.db, article_id, candidates,
+                                                          readings)
         if status != "unchanged":
             analysis.analyse_article(self.db, article_id, article, self.outlet_index)
         return Stored(article_id, status, tuple(matched))

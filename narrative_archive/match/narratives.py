@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import sqlite3
+import threading
 from collections.abc import Iterable, Mapping
 from concurrent.futures import Executor
 
@@ -38,6 +39,21 @@ from narrative_archive.store import save_narratives as save_narratives
 
 logger = logging.getLogger(__name__)
 
+_local = threading.local()
+
+
+def reader_of(narratives: Iterable[Narrative]) -> Reader:
+    """A Reader of these narratives (no analysis), built once per thread and kept: building
+    one parses every query's gates, which costs more than reading an article. A Reader's
+    in-memory index is its thread's; the last few sets of narratives are kept."""
+    key = tuple(narratives)
+    readers: dict[tuple, Reader] = _local.__dict__.setdefault("readers", {})
+    reader = readers.pop(key, None) or Reader(key, analyse=False)
+    readers[key] = reader
+    while len(readers) > 4:
+        del readers[next(iter(readers))]
+    return reader
+
 
 def match_article(
     db: sqlite_utils.Database, article_id: int, narratives: Iterable[Narrative],
@@ -56,7 +72,7 @@ def match_article(
     narratives = list(narratives)
     if readings is None:
         title, text, language = store.mention_article(db, article_id) or (None, None, None)
-        readings = Reader(narratives, analyse=False).mentions(title, text, language)
+        readings = reader_of(narratives).mentions(title, text, language)
     matched = []
     timestamp = now()
     with store.transaction(db):
