@@ -14,10 +14,16 @@ from narrative_archive.analysis.terms import term_positions as _term_positions
 _CLAUSE_BREAK = re.compile(r";|\s[—–]\s|\w—|,\s*(?:which|while|whereas|a charge|an allegation|an accusation|claims)\b"
                            r"|[,،]?\s(?:فيما|وهو ما|بينما)\s")
 
+_CLAIM_NOUNS = frozenset("claims claim allegations allegation accusations accusation charges reports suggestions".split())
+
 
 def claim_then_denial(sentence: str, tokens: list[str], cue_at: int, stems) -> bool:
     """Whether the denial sits in a later clause (after ";" or a dash) than one that states
     the claim with a matched term."""
+    if set(tokens[cue_at + 1:cue_at + 3]) & _CLAIM_NOUNS:
+        # "denied claims that the Taliban enjoys support from Tehran": the claim is the
+        # denial's object, after it, whatever comes before (a dateline: "TEHRAN (...) –")
+        return False
     folded = fold(sentence)
     breaks = [m.start() for m in _CLAUSE_BREAK.finditer(folded)]
     if not breaks:
