@@ -28,6 +28,12 @@ def fold(text: str) -> str:
     return _MARKS.sub("", unicodedata.normalize("NFC", text).translate(FOLD).lower())
 
 
+def cased(text: str) -> str:
+    """Text folded as fold() folds it but with its capitals kept, so its tokens line up
+    with fold()'s ("Russia’s" is one word in both)."""
+    return _MARKS.sub("", unicodedata.normalize("NFC", text).translate(FOLD))
+
+
 def sentence(text: str, position: int) -> str:
     """The sentence around ``position``, whitespace collapsed."""
     start, end = sentence_span(text, position)

@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 
 from narrative_archive.analysis.cues import TOKEN, LanguageCues, find
-from narrative_archive.analysis.sentences import fold
+from narrative_archive.analysis.sentences import cased, fold
 
 SPEAKER_KINDS = ("outlet", "official", "unnamed")
 MAX_NAME_WORDS = 6
@@ -52,6 +52,8 @@ def speaker_of(sentence: str, label: str | None, cue_at: int | None, lc: Languag
     unnamed = find(folded, lc.unnamed, lc.prefixes)
     attributions = find(folded, lc.attribution, lc.prefixes)
     original = TOKEN.findall(sentence)
+    if len(original) != len(folded):  # "Russia’s": two words as written, one folded
+        original = TOKEN.findall(cased(sentence))
     names = _capitalised_runs(original, title) if len(original) == len(folded) else []
     cue = cue_at if cue_at is not None else len(folded)
 
@@ -88,14 +90,15 @@ def speaker_of(sentence: str, label: str | None, cue_at: int | None, lc: Languag
 
 
 def _capitalised_runs(tokens: list[str], title: bool) -> list[tuple[int, int]]:
-    """(start, end) of runs of capitalised words (names), connectors allowed inside; none
-    in a title written in title case, where every word is capitalised."""
+    """(start, end) of runs of capitalised words (names), connectors allowed inside; only
+    acronyms in a title written in title case, where every word is capitalised."""
     caps = [token[:1].isupper() for token in tokens]
     if not any(caps):
         return []
     words = [t for t in tokens if t[:1].isalpha()]
     if title and len(words) >= 4 and sum(t[:1].isupper() for t in words) / len(words) > 0.6:
-        return []
+        # title case: only an acronym still names someone ("NSA Dissents From ...")
+        caps = [len(token) >= 2 and token.isupper() for token in tokens]
     runs: list[tuple[int, int]] = []
     i = 0
     while i < len(tokens):
