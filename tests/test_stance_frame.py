@@ -374,3 +374,11 @@ def test_an_attribution_that_opens_the_claim_after_a_rebuttal_is_the_claims_not_
     assert (result.stance, result.speaker) == ("disputes", "outlet")
     said = stance("Weapons and words", "Russia is not arming the Taliban, the ministry said. More.")
     assert (said.stance, said.speaker) == ("disputes", "official")
+
+
+def test_a_question_word_takes_the_claim_as_given():
+    # guideline rule 2: "Why would Putin risk working with the Taliban?" presupposes the claim
+    asked = stance("Why is Russia arming the Taliban?", "The war went on." * 2)
+    assert asked.stance == "asserts" and "asks: why" in asked.evidence["cues"]
+    polar = stance("Is Russia arming the Taliban? What we know", "The war went on." * 2)
+    assert polar.stance == "reports"

@@ -28,6 +28,7 @@ from typing import Any
 
 from narrative_archive.analysis.clauses import claim_then_denial as _claim_then_denial
 from narrative_archive.analysis.constructions import Actors
+from narrative_archive.analysis.constructions import asking as _asking
 from narrative_archive.analysis.constructions import attributed_claim_lead as _attributed_claim_lead
 from narrative_archive.analysis.constructions import evidence_after as _evidence_after
 from narrative_archive.analysis.constructions import hedging_the_claim as _hedging_the_claim
@@ -375,7 +376,11 @@ def _read(sentence: str, stems: tuple[str, ...], lc: LanguageCues, title: bool =
         colon = True
         found.append(": " + " ".join(_TOKEN.findall(fold(trailing.group()))))
     if _QUESTION_END.search(sentence) or (title and _questioned(sentence, stems)):
-        found.append("question")
+        # "Why would Putin risk working with the Taliban?", "What happened to the equipment
+        # left in Afghanistan?": a question word takes what it asks about as given (guideline
+        # rule 2, presupposed); a yes-no question ("Is Russia arming the Taliban?") hedges it
+        asked = _asking(sentence, lc)
+        found.append("asks: " + asked if asked else "question")
     if quoted_term(sentence, stems):
         found.append("quoted")
     if not attributions and "quoted" not in found and has_quotation(sentence):

@@ -84,7 +84,7 @@ def _lexicon(e: Entry) -> tuple[tuple[str, tuple[tuple[str, tuple[str, ...]], ..
 # narrative's `stance:` key may extend or replace
 STANCE_LISTS = ("attribution", "denial", "negation", "not_denial", "labels", "prefixes",
                 "speakers", "unnamed", "not_attribution", "hedges", "endorsements", "telling",
-                "briefed", "evidence")
+                "briefed", "evidence", "asking")
 WORD_STANCE_LISTS = ("telling", "briefed", "evidence")  # single words, "*" only at the end
 
 
