@@ -382,3 +382,11 @@ def test_a_question_word_takes_the_claim_as_given():
     assert asked.stance == "asserts" and "asks: why" in asked.evidence["cues"]
     polar = stance("Is Russia arming the Taliban? What we know", "The war went on." * 2)
     assert polar.stance == "reports"
+
+
+def test_a_negation_a_demand_governs_relays_the_claim():
+    terms = ["pay", "taliban", "bounties"]
+    demanded = classify_stance("Pompeo demanded from Moscow not to pay the Taliban bounties", "", terms, language="en")
+    assert demanded.stance == "reports" and any(cue.startswith("demanded") for cue in demanded.evidence["cues"])
+    denied = classify_stance("Moscow says it does not pay the Taliban bounties", "", terms, language="en")
+    assert denied.stance == "disputes"

@@ -70,7 +70,8 @@ BODY_MARGIN = 1  # a bare headline over more attributed claim sentences than sta
 _TRAILING_SOURCE = re.compile(r"(?::|：|[=＝]|\s[|–—-])\s*(?:[^\W\d][\w'.-]*\s*){1,4}$|\((?:[^\W\d][\w'.-]*\s*){1,4}\)\s*$")
 _QUESTION_END = re.compile(r"[?؟]\s*[\"»”’')\]]*\s*$")
 _CJK = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
-MAX_CJK_SOURCE = 10  # characters: "米司令官", "ホワイトハウス", "美国国防部发言人"
+MAX_CJK_SOURCE = 10
+DEMAND_GAP = 4  # words from a verb of demanding to the negation it governs  # characters: "米司令官", "ホワイトハウス", "美国国防部发言人"
 
 
 @dataclass(frozen=True)
@@ -324,6 +325,13 @@ def _read(sentence: str, stems: tuple[str, ...], lc: LanguageCues, title: bool =
             # "Esper: I never received reports of Russian bounties": the reporting is negated,
             # not the claim
             found.append("negated report: " + " ".join(tokens[negation:position + 1]))
+            used.add(negation)
+            negated_denial = True
+            continue
+        if negation is not None and negation < position and _telling(
+                tokens, max(0, negation - DEMAND_GAP), negation, lc.demanding):
+            # "Pompeo demanded from Moscow not to pay the Taliban": a demand relays the claim
+            found.append("demanded: " + " ".join(tokens[max(0, negation - DEMAND_GAP):position + 1]))
             used.add(negation)
             negated_denial = True
             continue
