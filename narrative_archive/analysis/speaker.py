@@ -57,9 +57,13 @@ def speaker_of(sentence: str, label: str | None, cue_at: int | None, lc: Languag
     names = _capitalised_runs(original, title) if len(original) == len(folded) else []
     cue = cue_at if cue_at is not None else len(folded)
 
+    # a date stamp the sentence opens with ("date 2021-09-10 Pakistan has dismissed ...") is
+    # none of its words
+    opening = next((i for i, token in enumerate(folded) if not token.isdigit() and token != "date"), 0)
+
     def outside_claim(span: tuple[int, int]) -> bool:
         # a claim's word speaks only as the subject opening the sentence: "Russia denies ..."
-        return (span[0] <= 1 and cue - 2 <= span[1] <= cue) or not any(i in claim for i in range(*span))
+        return (span[0] <= 1 + opening and cue - 2 <= span[1] <= cue) or not any(i in claim for i in range(*span))
     speakers = [span for span in find(folded, lc.speakers, lc.prefixes) if outside_claim(span)]
     names = [run for run in names if outside_claim(run)]
     before = [run for run in names if run[1] <= cue]
