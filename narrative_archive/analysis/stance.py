@@ -67,7 +67,8 @@ MAX_SENTENCES = 8
 LEAD_SENTENCES = 2
 BODY_MARGIN = 1  # a bare headline over more attributed claim sentences than stated ones is a relay
 
-_TRAILING_SOURCE = re.compile(r"(?::|：|[=＝]|\s[|–—-])\s*(?:[^\W\d][\w'.-]*\s*){1,4}$|\((?:[^\W\d][\w'.-]*\s*){1,4}\)\s*$")
+# a closing source (": NYT", "- Госдеп"); "| Name" is the site's own name, the outlet's voice
+_TRAILING_SOURCE = re.compile(r"(?::|：|[=＝]|\s[–—-])\s*(?:[^\W\d][\w'.-]*\s*){1,4}$|\((?:[^\W\d][\w'.-]*\s*){1,4}\)\s*$")
 _QUESTION_END = re.compile(r"[?؟]\s*[\"»”’')\]]*\s*$")
 _CJK = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
 MAX_CJK_SOURCE = 10
