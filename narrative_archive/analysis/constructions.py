@@ -39,6 +39,7 @@ _NOT_A_THING = frozenset("""by that it this these those the a an any all its the
 _LINKS = frozenset("linked tied led connected resulted contributed".split())
 LINK_GAP = 10
 _QUESTION_CLOSE = re.compile(r"[?؟]\s*[\"»”’')\]]*\s*$")
+DEMAND_GAP = 4  # words from a verb of demanding to the negation it governs
 NEGATED_SAYING_GAP = 12  # words from a negated "concluded", "said" to the denial it governs
 
 
@@ -60,6 +61,13 @@ def negated_saying(tokens, start: int, lc: LanguageCues, used) -> int | None:
         if negation is not None:
             return negation
     return None
+
+
+def demanding(tokens: list[str], negation: int, lc: LanguageCues) -> int | None:
+    """Where a verb of demanding governs the negation at ``negation`` ("demanded from Moscow
+    not to pay", "потребовал от Москвы не выплачивать"), DEMAND_GAP words before it at most."""
+    low = max(0, negation - DEMAND_GAP)
+    return low if telling(tokens, low, negation, lc.demanding) else None
 
 
 def withheld(tokens: list[str], start: int, end: int, stems) -> bool:

@@ -30,6 +30,7 @@ from narrative_archive.analysis.clauses import claim_then_denial as _claim_then_
 from narrative_archive.analysis.constructions import Actors
 from narrative_archive.analysis.constructions import asking as _asking
 from narrative_archive.analysis.constructions import attributed_claim_lead as _attributed_claim_lead
+from narrative_archive.analysis.constructions import demanding as _demanding
 from narrative_archive.analysis.constructions import evidence_after as _evidence_after
 from narrative_archive.analysis.constructions import hedging_the_claim as _hedging_the_claim
 from narrative_archive.analysis.constructions import lead_reports as _lead_reports
@@ -71,8 +72,7 @@ BODY_MARGIN = 1  # a bare headline over more attributed claim sentences than sta
 _TRAILING_SOURCE = re.compile(r"(?::|：|[=＝]|\s[–—-])\s*(?:[^\W\d][\w'.-]*\s*){1,4}$|\((?:[^\W\d][\w'.-]*\s*){1,4}\)\s*$")
 _QUESTION_END = re.compile(r"[?؟]\s*[\"»”’')\]]*\s*$")
 _CJK = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
-MAX_CJK_SOURCE = 10
-DEMAND_GAP = 4  # words from a verb of demanding to the negation it governs  # characters: "米司令官", "ホワイトハウス", "美国国防部发言人"
+MAX_CJK_SOURCE = 10  # characters: "米司令官", "ホワイトハウス", "美国国防部发言人"
 
 
 @dataclass(frozen=True)
@@ -329,10 +329,9 @@ def _read(sentence: str, stems: tuple[str, ...], lc: LanguageCues, title: bool =
             used.add(negation)
             negated_denial = True
             continue
-        if negation is not None and negation < position and _telling(
-                tokens, max(0, negation - DEMAND_GAP), negation, lc.demanding):
+        if negation is not None and negation < position and (demand := _demanding(tokens, negation, lc)) is not None:
             # "Pompeo demanded from Moscow not to pay the Taliban": a demand relays the claim
-            found.append("demanded: " + " ".join(tokens[max(0, negation - DEMAND_GAP):position + 1]))
+            found.append("demanded: " + " ".join(tokens[demand:position + 1]))
             used.add(negation)
             negated_denial = True
             continue
