@@ -390,3 +390,13 @@ def test_a_negation_a_demand_governs_relays_the_claim():
     assert demanded.stance == "reports" and any(cue.startswith("demanded") for cue in demanded.evidence["cues"])
     denied = classify_stance("Moscow says it does not pay the Taliban bounties", "", terms, language="en")
     assert denied.stance == "disputes"
+
+
+def test_a_denial_of_the_claims_that_follow_it_disputes_and_one_in_an_aside_reports():
+    terms = ["iran", "taliban", "support"]
+    denied = classify_stance("", "TEHRAN (Agency) – Iran's spokesman denied claims that the Taliban enjoys"
+                             " support from Iran. The war went on.", terms, language="en")
+    assert denied.stance == "disputes"
+    aside = classify_stance("", "The report said the accusations, which Iran denied, came as Iran was said to"
+                            " support the Taliban. The war went on.", terms, language="en")
+    assert aside.stance == "reports"
