@@ -400,3 +400,8 @@ def test_a_denial_of_the_claims_that_follow_it_disputes_and_one_in_an_aside_repo
     aside = classify_stance("", "The report said the accusations, which Iran denied, came as Iran was said to"
                             " support the Taliban. The war went on.", terms, language="en")
     assert aside.stance == "reports"
+
+
+def test_a_verdict_before_the_headline_colon_is_the_outlets_label():
+    result = stance("Propaganda Alert: Russia is arming the Taliban", "The war went on." * 2)
+    assert (result.stance, result.speaker) == ("disputes", "outlet")

@@ -47,7 +47,9 @@ def speaker_of(sentence: str, label: str | None, cue_at: int | None, lc: Languag
         return None, None
     folded = TOKEN.findall(fold(sentence))
     colon = COLON_SPEAKER.match(sentence)
-    if colon and not find(TOKEN.findall(fold(colon.group(1))), lc.labels, lc.prefixes):
+    colon_words = TOKEN.findall(fold(colon.group(1))) if colon else []
+    # a verdict before the colon ("Propaganda Alert: ...", "False: ...") is the outlet's label
+    if colon and not find(colon_words, lc.labels, lc.prefixes) and not find(colon_words, lc.denial, lc.prefixes):
         return "official", " ".join(colon.group(1).split())
     unnamed = find(folded, lc.unnamed, lc.prefixes)
     attributions = find(folded, lc.attribution, lc.prefixes)
