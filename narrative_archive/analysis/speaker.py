@@ -20,6 +20,7 @@ from narrative_archive.analysis.sentences import cased, fold
 
 SPEAKER_KINDS = ("outlet", "official", "unnamed")
 MAX_NAME_WORDS = 6
+VERB_FIRST = 2  # words from a sentence-opening denial to its subject (Arabic, verb first)
 CLAIM_REACH = 6  # words after an attribution in which a claim word makes it the claim's ("claims that Russia")
 # Words a name may hold that are not capitalised: "Ministry of Foreign Affairs", "bin Laden".
 _CONNECTORS = frozenset("of de del der von van al el bin ibn la le du da di и".split())
@@ -65,7 +66,9 @@ def speaker_of(sentence: str, label: str | None, cue_at: int | None, lc: Languag
 
     def outside_claim(span: tuple[int, int]) -> bool:
         # a claim's word speaks only as the subject opening the sentence: "Russia denies ..."
-        return (span[0] <= 1 + opening and cue - 2 <= span[1] <= cue) or not any(i in claim for i in range(*span))
+        # or, the denial opening the sentence, its subject just after ("نفت حركة طالبان ...")
+        return ((span[0] <= 1 + opening and cue - 2 <= span[1] <= cue) or not any(i in claim for i in range(*span))
+                or (cue <= opening and cue < span[0] <= cue + VERB_FIRST))
     speakers = [span for span in find(folded, lc.speakers, lc.prefixes) if outside_claim(span)]
     names = [run for run in names if outside_claim(run)]
     before = [run for run in names if run[1] <= cue]
