@@ -64,11 +64,13 @@ def speaker_of(sentence: str, label: str | None, cue_at: int | None, lc: Languag
     # none of its words
     opening = next((i for i, token in enumerate(folded) if not token.isdigit() and token != "date"), 0)
 
+    caseless = not any(c.isupper() or c.islower() for c in sentence)  # Arabic script: verb first
+
     def outside_claim(span: tuple[int, int]) -> bool:
         # a claim's word speaks only as the subject opening the sentence: "Russia denies ..."
         # or, the denial opening the sentence, its subject just after ("نفت حركة طالبان ...")
         return ((span[0] <= 1 + opening and cue - 2 <= span[1] <= cue) or not any(i in claim for i in range(*span))
-                or (cue <= opening and cue < span[0] <= cue + VERB_FIRST))
+                or (cue <= opening and cue < span[0] <= cue + VERB_FIRST and caseless))
     speakers = [span for span in find(folded, lc.speakers, lc.prefixes) if outside_claim(span)]
     names = [run for run in names if outside_claim(run)]
     before = [run for run in names if run[1] <= cue]
