@@ -374,3 +374,34 @@ def test_an_attribution_that_opens_the_claim_after_a_rebuttal_is_the_claims_not_
     assert (result.stance, result.speaker) == ("disputes", "outlet")
     said = stance("Weapons and words", "Russia is not arming the Taliban, the ministry said. More.")
     assert (said.stance, said.speaker) == ("disputes", "official")
+
+
+def test_a_question_word_takes_the_claim_as_given():
+    # guideline rule 2: "Why would Putin risk working with the Taliban?" presupposes the claim
+    asked = stance("Why is Russia arming the Taliban?", "The war went on." * 2)
+    assert asked.stance == "asserts" and "asks: why" in asked.evidence["cues"]
+    polar = stance("Is Russia arming the Taliban? What we know", "The war went on." * 2)
+    assert polar.stance == "reports"
+
+
+def test_a_negation_a_demand_governs_relays_the_claim():
+    terms = ["pay", "taliban", "bounties"]
+    demanded = classify_stance("Pompeo demanded from Moscow not to pay the Taliban bounties", "", terms, language="en")
+    assert demanded.stance == "reports" and any(cue.startswith("demanded") for cue in demanded.evidence["cues"])
+    denied = classify_stance("Moscow says it does not pay the Taliban bounties", "", terms, language="en")
+    assert denied.stance == "disputes"
+
+
+def test_a_denial_of_the_claims_that_follow_it_disputes_and_one_in_an_aside_reports():
+    terms = ["iran", "taliban", "support"]
+    denied = classify_stance("", "TEHRAN (Agency) – Iran's spokesman denied claims that the Taliban enjoys"
+                             " support from Iran. The war went on.", terms, language="en")
+    assert denied.stance == "disputes"
+    aside = classify_stance("", "The report said the accusations, which Iran denied, came as Iran was said to"
+                            " support the Taliban. The war went on.", terms, language="en")
+    assert aside.stance == "reports"
+
+
+def test_a_verdict_before_the_headline_colon_is_the_outlets_label():
+    result = stance("Propaganda Alert: Russia is arming the Taliban", "The war went on." * 2)
+    assert (result.stance, result.speaker) == ("disputes", "outlet")

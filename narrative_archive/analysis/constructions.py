@@ -38,6 +38,8 @@ _NOT_A_THING = frozenset("""by that it this these those the a an any all its the
 # A link from the claim to what followed it: denying the link presupposes the claim
 _LINKS = frozenset("linked tied led connected resulted contributed".split())
 LINK_GAP = 10
+_QUESTION_CLOSE = re.compile(r"[?؟]\s*[\"»”’')\]]*\s*$")
+DEMAND_GAP = 4  # words from a verb of demanding to the negation it governs
 NEGATED_SAYING_GAP = 12  # words from a negated "concluded", "said" to the denial it governs
 
 
@@ -59,6 +61,13 @@ def negated_saying(tokens, start: int, lc: LanguageCues, used) -> int | None:
         if negation is not None:
             return negation
     return None
+
+
+def demanding(tokens: list[str], negation: int, lc: LanguageCues) -> int | None:
+    """Where a verb of demanding governs the negation at ``negation`` ("demanded from Moscow
+    not to pay", "потребовал от Москвы не выплачивать"), DEMAND_GAP words before it at most."""
+    low = max(0, negation - DEMAND_GAP)
+    return low if telling(tokens, low, negation, lc.demanding) else None
 
 
 def withheld(tokens: list[str], start: int, end: int, stems) -> bool:
@@ -113,6 +122,18 @@ def questioned(title: str, stems) -> bool:
     parts = re.split(r"(?<=[?؟])", title)
     return any(part.rstrip().endswith(("?", "؟")) and (not stems or term_positions(TOKEN.findall(fold(part)), stems))
                for part in parts[:-1])
+
+
+def asking(sentence: str, lc: LanguageCues) -> str | None:
+    """The question word of a question the sentence asks ("What happened to ...?"), in the
+    part a question mark closes ("Is Russia arming the Taliban? What we know" asks none)."""
+    for part in re.split(r"(?<=[?؟])", sentence):
+        if _QUESTION_CLOSE.search(part):
+            words = TOKEN.findall(fold(part))
+            asked = find(words, lc.asking, lc.prefixes)
+            if asked:
+                return " ".join(words[asked[0][0]:asked[0][1]])
+    return None
 
 
 def unattributed(sentence: str, endorsed, attributions):

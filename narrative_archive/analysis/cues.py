@@ -57,6 +57,8 @@ class LanguageCues:
     telling: tuple[tuple[str, ...], ...] = ()  # verbs of telling ("discussed", "raised", "évoqué")
     briefed: tuple[tuple[str, ...], ...] = ()  # being told ("briefed", "informed", "informiert")
     evidence: tuple[tuple[str, ...], ...] = ()  # the evidence a speaker gives ("evidence", "preuve*")
+    asking: tuple[tuple[str, ...], ...] = ()  # question words that presuppose what they ask ("why")
+    demanding: tuple[tuple[str, ...], ...] = ()  # verbs of demanding ("demanded", "urged", "потребовал")
 
 
 def load_cues(path: str | Path | None = None, override: Mapping | None = None) -> dict[str, LanguageCues]:
@@ -172,6 +174,7 @@ def _compile(lists: Mapping) -> LanguageCues:
         speakers=cues("speakers"), unnamed=cues("unnamed"), not_attribution=cues("not_attribution"),
         hedges=cues("hedges"), endorsements=cues("endorsements"),
         telling=cues("telling"), briefed=cues("briefed"), evidence=cues("evidence"),
+        asking=cues("asking"), demanding=cues("demanding"),
     )
 
 

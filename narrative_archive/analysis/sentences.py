@@ -28,6 +28,12 @@ def fold(text: str) -> str:
     return _MARKS.sub("", unicodedata.normalize("NFC", text).translate(FOLD).lower())
 
 
+def cased(text: str) -> str:
+    """Text folded as fold() folds it but with its capitals kept, so its tokens line up
+    with fold()'s ("Russia’s" is one word in both)."""
+    return _MARKS.sub("", unicodedata.normalize("NFC", text).translate(FOLD))
+
+
 def sentence(text: str, position: int) -> str:
     """The sentence around ``position``, whitespace collapsed."""
     start, end = sentence_span(text, position)
@@ -73,17 +79,21 @@ def sentence_span(text: str, position: int) -> tuple[int, int]:
 TAG_LINE_TOKENS = 8
 _SENTENCE_END = re.compile(r"[.!?…。！？؟।:;\"»”’')\]]\s*$")
 _WORD = re.compile(r"\w+")
+_STAMP = re.compile(r"(?:last |first )?(?:updated|published|posted)\b", re.IGNORECASE)
 
 
 def tag_line(text: str, start: int, end: int) -> bool:
     """Whether text[start:end] is a line of page furniture, not a sentence: it ends at a line
     break (or the text's end) with no sentence punctuation and holds fewer than
-    TAG_LINE_TOKENS words, or it is markup ("<img ...>")."""
+    TAG_LINE_TOKENS words (a time stamp twice as many), or it is markup ("<img ...>")."""
     piece = text[start:end].strip()
     if piece.startswith("<"):
         return True
     at_break = end >= len(text) or "\n" in text[end - 1:end + 1]
-    return at_break and not _SENTENCE_END.search(piece) and len(_WORD.findall(piece)) < TAG_LINE_TOKENS
+    words = len(_WORD.findall(piece))
+    # a time stamp ("Updated June 30, 2020 7:38 pm ET") is furniture whatever its numbers
+    return at_break and not _SENTENCE_END.search(piece) and (
+        words < TAG_LINE_TOKENS or (words < 2 * TAG_LINE_TOKENS and bool(_STAMP.match(piece))))
 
 
 _CYRILLIC, _ARABIC = re.compile(r"[\u0400-\u04ff]"), re.compile(r"[\u0600-\u06ff]")

@@ -16,10 +16,11 @@ from __future__ import annotations
 import re
 
 from narrative_archive.analysis.cues import TOKEN, LanguageCues, find
-from narrative_archive.analysis.sentences import fold
+from narrative_archive.analysis.sentences import cased, fold
 
 SPEAKER_KINDS = ("outlet", "official", "unnamed")
 MAX_NAME_WORDS = 6
+VERB_FIRST = 2  # words from a sentence-opening denial to its subject (Arabic, verb first)
 CLAIM_REACH = 6  # words after an attribution in which a claim word makes it the claim's ("claims that Russia")
 # Words a name may hold that are not capitalised: "Ministry of Foreign Affairs", "bin Laden".
 _CONNECTORS = frozenset("of de del der von van al el bin ibn la le du da di и".split())
@@ -47,17 +48,29 @@ def speaker_of(sentence: str, label: str | None, cue_at: int | None, lc: Languag
         return None, None
     folded = TOKEN.findall(fold(sentence))
     colon = COLON_SPEAKER.match(sentence)
-    if colon and not find(TOKEN.findall(fold(colon.group(1))), lc.labels, lc.prefixes):
+    colon_words = TOKEN.findall(fold(colon.group(1))) if colon else []
+    # a verdict before the colon ("Propaganda Alert: ...", "False: ...") is the outlet's label
+    if colon and not find(colon_words, lc.labels, lc.prefixes) and not find(colon_words, lc.denial, lc.prefixes):
         return "official", " ".join(colon.group(1).split())
     unnamed = find(folded, lc.unnamed, lc.prefixes)
     attributions = find(folded, lc.attribution, lc.prefixes)
     original = TOKEN.findall(sentence)
+    if len(original) != len(folded):  # "Russia’s": two words as written, one folded
+        original = TOKEN.findall(cased(sentence))
     names = _capitalised_runs(original, title) if len(original) == len(folded) else []
     cue = cue_at if cue_at is not None else len(folded)
 
+    # a date stamp the sentence opens with ("date 2021-09-10 Pakistan has dismissed ...") is
+    # none of its words
+    opening = next((i for i, token in enumerate(folded) if not token.isdigit() and token != "date"), 0)
+
+    caseless = not any(c.isupper() or c.islower() for c in sentence)  # Arabic script: verb first
+
     def outside_claim(span: tuple[int, int]) -> bool:
         # a claim's word speaks only as the subject opening the sentence: "Russia denies ..."
-        return (span[0] <= 1 and cue - 2 <= span[1] <= cue) or not any(i in claim for i in range(*span))
+        # or, the denial opening the sentence, its subject just after ("نفت حركة طالبان ...")
+        return ((span[0] <= 1 + opening and cue - 2 <= span[1] <= cue) or not any(i in claim for i in range(*span))
+                or (cue <= opening and cue < span[0] <= cue + VERB_FIRST and caseless))
     speakers = [span for span in find(folded, lc.speakers, lc.prefixes) if outside_claim(span)]
     names = [run for run in names if outside_claim(run)]
     before = [run for run in names if run[1] <= cue]
@@ -88,14 +101,15 @@ def speaker_of(sentence: str, label: str | None, cue_at: int | None, lc: Languag
 
 
 def _capitalised_runs(tokens: list[str], title: bool) -> list[tuple[int, int]]:
-    """(start, end) of runs of capitalised words (names), connectors allowed inside; none
-    in a title written in title case, where every word is capitalised."""
+    """(start, end) of runs of capitalised words (names), connectors allowed inside; only
+    acronyms in a title written in title case, where every word is capitalised."""
     caps = [token[:1].isupper() for token in tokens]
     if not any(caps):
         return []
     words = [t for t in tokens if t[:1].isalpha()]
     if title and len(words) >= 4 and sum(t[:1].isupper() for t in words) / len(words) > 0.6:
-        return []
+        # title case: only an acronym still names someone ("NSA Dissents From ...")
+        caps = [len(token) >= 2 and token.isupper() for token in tokens]
     runs: list[tuple[int, int]] = []
     i = 0
     while i < len(tokens):

@@ -28,7 +28,9 @@ from typing import Any
 
 from narrative_archive.analysis.clauses import claim_then_denial as _claim_then_denial
 from narrative_archive.analysis.constructions import Actors
+from narrative_archive.analysis.constructions import asking as _asking
 from narrative_archive.analysis.constructions import attributed_claim_lead as _attributed_claim_lead
+from narrative_archive.analysis.constructions import demanding as _demanding
 from narrative_archive.analysis.constructions import evidence_after as _evidence_after
 from narrative_archive.analysis.constructions import hedging_the_claim as _hedging_the_claim
 from narrative_archive.analysis.constructions import lead_reports as _lead_reports
@@ -66,7 +68,8 @@ MAX_SENTENCES = 8
 LEAD_SENTENCES = 2
 BODY_MARGIN = 1  # a bare headline over more attributed claim sentences than stated ones is a relay
 
-_TRAILING_SOURCE = re.compile(r"(?::|：|[=＝]|\s[|–—-])\s*(?:[^\W\d][\w'.-]*\s*){1,4}$|\((?:[^\W\d][\w'.-]*\s*){1,4}\)\s*$")
+# a closing source (": NYT", "- Госдеп"); "| Name" is the site's own name, the outlet's voice
+_TRAILING_SOURCE = re.compile(r"(?::|：|[=＝]|\s[–—-])\s*(?:[^\W\d][\w'.-]*\s*){1,4}$|\((?:[^\W\d][\w'.-]*\s*){1,4}\)\s*$")
 _QUESTION_END = re.compile(r"[?؟]\s*[\"»”’')\]]*\s*$")
 _CJK = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
 MAX_CJK_SOURCE = 10  # characters: "米司令官", "ホワイトハウス", "美国国防部发言人"
@@ -326,6 +329,12 @@ def _read(sentence: str, stems: tuple[str, ...], lc: LanguageCues, title: bool =
             used.add(negation)
             negated_denial = True
             continue
+        if negation is not None and negation < position and (demand := _demanding(tokens, negation, lc)) is not None:
+            # "Pompeo demanded from Moscow not to pay the Taliban": a demand relays the claim
+            found.append("demanded: " + " ".join(tokens[demand:position + 1]))
+            used.add(negation)
+            negated_denial = True
+            continue
         if negation is not None and negation < position and _evidence_after(tokens, position, lc) and any(
                 start < negation for start, _ in reported):
             # "Tillerson stated that Russia is supplying weapons (without providing any
@@ -375,7 +384,11 @@ def _read(sentence: str, stems: tuple[str, ...], lc: LanguageCues, title: bool =
         colon = True
         found.append(": " + " ".join(_TOKEN.findall(fold(trailing.group()))))
     if _QUESTION_END.search(sentence) or (title and _questioned(sentence, stems)):
-        found.append("question")
+        # "Why would Putin risk working with the Taliban?", "What happened to the equipment
+        # left in Afghanistan?": a question word takes what it asks about as given (guideline
+        # rule 2, presupposed); a yes-no question ("Is Russia arming the Taliban?") hedges it
+        asked = _asking(sentence, lc)
+        found.append("asks: " + asked if asked else "question")
     if quoted_term(sentence, stems):
         found.append("quoted")
     if not attributions and "quoted" not in found and has_quotation(sentence):

@@ -84,8 +84,8 @@ def _lexicon(e: Entry) -> tuple[tuple[str, tuple[tuple[str, tuple[str, ...]], ..
 # narrative's `stance:` key may extend or replace
 STANCE_LISTS = ("attribution", "denial", "negation", "not_denial", "labels", "prefixes",
                 "speakers", "unnamed", "not_attribution", "hedges", "endorsements", "telling",
-                "briefed", "evidence")
-WORD_STANCE_LISTS = ("telling", "briefed", "evidence")  # single words, "*" only at the end
+                "briefed", "evidence", "asking", "demanding")
+WORD_STANCE_LISTS = ("telling", "briefed", "evidence", "demanding")  # single words, "*" only at the end
 
 
 def _stance(e: Entry) -> tuple[tuple[str, str, str, tuple], ...]:
