@@ -342,6 +342,40 @@ def test_a_rules_key_changes_with_its_lists_and_its_reader(monkeypatch):
     assert claim.rule_key(pakistan) != key
 
 
+def test_has_rule_says_whether_there_is_a_rule(default_narratives):
+    assert [claim.has_rule(n) for n in default_narratives] == [
+        claim.rule(n) is not None for n in default_narratives]
+    pakistan = next(n for n in default_narratives if n.id == PAKISTAN)
+    wordless = dataclasses.replace(pakistan, claim=(("actor", ("***", "-")), *pakistan.claim[1:]))
+    assert dict(wordless.claim)["actor"] == ("***", "-")
+    assert claim.rule(wordless) is None and not claim.has_rule(wordless)
+
+
+def test_a_new_archives_rematch_writes_what_the_full_one_writes(tmp_path, default_narratives,
+                                                                 monkeypatch):
+    """A new archive (no article) is rematched without spelling out the queries or
+    compiling the claim rules: the same counts and the same rows as the full rematch."""
+    def first_sync(path, full: bool):
+        db = store.open_db(path)
+        if full:
+            monkeypatch.setattr(store, "holds_articles", lambda db: True)
+        store.save_narratives(db, default_narratives)
+        result = narratives.rematch_many(db, default_narratives)
+        monkeypatch.undo()
+        rows = {table: db.execute(f"SELECT * FROM {table} ORDER BY 1").fetchall()
+                for table in ("claim_rules", "claim_rejections", "mentions", "narratives")}
+        db.close()
+        return result, rows
+
+    fast, full = first_sync(tmp_path / "a.db", False), first_sync(tmp_path / "b.db", True)
+    assert fast[0] == full[0] == {n.id: {"matched": 0, "added": 0, "removed": 0}
+                                  for n in default_narratives}
+    assert [row[0] for row in fast[1]["claim_rules"]] == sorted([PAKISTAN, RUSSIA, IRAN])
+    # the narratives' rows differ only in their updated_at
+    assert {k: v for k, v in fast[1].items() if k != "narratives"} == \
+        {k: v for k, v in full[1].items() if k != "narratives"}
+
+
 # Iran arming (round 8): the Revolutionary Guards as the actor, the Taliban receiving "from"
 # Iran, and languages without a variant (Italian, Indonesian, Korean)
 IRAN_HOLDS = [

@@ -323,6 +323,12 @@ def rule(narrative: Narrative) -> ClaimRule | None:
     return compiled(narrative.claim) if narrative.claim else None
 
 
+def has_rule(narrative: Narrative) -> bool:
+    """Whether rule(narrative) is not None, without compiling it (0.05-0.1 s a rule)."""
+    roles = dict(narrative.claim)  # _pattern's None: no term of a list has a word
+    return bool(roles) and all(any(_WORDS.findall(fold(t.rstrip("*"))) for t in roles.get(role, ())) for role in ("actor", "act", "target"))
+
+
 def rule_key(narrative: Narrative) -> str | None:
     """What the rule's verdict on an article depends on besides the article, as a short
     hash: the narrative's claim lists, this module's code (the reader) and the Unicode

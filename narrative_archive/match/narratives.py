@@ -106,15 +106,11 @@ def rematch(db: sqlite_utils.Database, narrative: Narrative,
     own = workers is None
     workers = workers or Workers(executor)
     try:
-        version = narrative_version(db, narrative.id)
-        claim_rule, candidates = claim.rule(narrative), claim.candidate_query(narrative)
-        earlier = {old: match_query(query, json.loads(queries or "{}").items())
-                   for old, (query, queries) in store.earlier_queries(db, narrative.id, version).items()}
-        counts = store.rematch_mentions(
-            db, narrative.id, narrative.match_query, version,
-            (candidates, claim_rule.matches, claim.rule_key(narrative) or "")
-            if claim_rule and candidates else None,
-            read=workers.read(db, narrative), split=workers.split(db), earlier=earlier)
+        if store.holds_articles(db):
+            counts = _rematch_mentions(db, narrative, workers)
+        else:  # a new archive: nothing to match, no query to spell out nor rule to compile
+            counts = store.rematch_empty(db, narrative.id, claim.rule_key(narrative) or ""
+                                         if claim.has_rule(narrative) else None)
     finally:
         if own:
             workers.close()
@@ -124,6 +120,19 @@ def rematch(db: sqlite_utils.Database, narrative: Narrative,
     analysis.compute_stances(db, [narrative, *others], [narrative.id], executor=executor,
                              actors=actors_of)
     return counts
+
+
+def _rematch_mentions(db: sqlite_utils.Database, narrative: Narrative,
+                      workers: Workers) -> dict[str, int]:
+    version = narrative_version(db, narrative.id)
+    claim_rule, candidates = claim.rule(narrative), claim.candidate_query(narrative)
+    earlier = {old: match_query(query, json.loads(queries or "{}").items())
+               for old, (query, queries) in store.earlier_queries(db, narrative.id, version).items()}
+    return store.rematch_mentions(
+        db, narrative.id, narrative.match_query, version,
+        (candidates, claim_rule.matches, claim.rule_key(narrative) or "")
+        if claim_rule and candidates else None,
+        read=workers.read(db, narrative), split=workers.split(db), earlier=earlier)
 
 
 def rematch_many(db: sqlite_utils.Database, narratives: Iterable[Narrative],

@@ -11,6 +11,8 @@ from typing import Any
 
 import sqlite_utils
 
+from narrative_archive.store.db import transaction
+from narrative_archive.store.rematch import _claim_rule
 from narrative_archive.times import now, period_of, periods_between
 
 
@@ -93,6 +95,24 @@ def narrative_timeline(
     empty = {"articles": 0, "stories": 0, "outlets": 0}
     return [{by: period, **{key: (found.get(period) or empty)[key] for key in empty}}
             for period in periods]
+
+
+def holds_articles(db: sqlite_utils.Database) -> bool:
+    """Whether the archive holds an article (a new one holds none)."""
+    return db.conn.execute("SELECT EXISTS (SELECT 1 FROM articles)").fetchone()[0] == 1
+
+
+def rematch_empty(db: sqlite_utils.Database, narrative_id: str, rule: str | None) -> dict[str, int]:
+    """rematch_mentions over an archive that holds no article (holds_articles): no hits,
+    so the narrative keeps no mention, and its claim rule's key (`rule`, given when
+    rematch_mentions would get a claim) is recorded as that would. Without spelling out
+    the query or compiling the rule: ~0.07 s a narrative, a new archive's first crawl."""
+    with transaction(db):
+        if rule is not None:
+            _claim_rule(db, narrative_id, rule)
+        removed = db.conn.execute("DELETE FROM mentions WHERE narrative_id = ?",
+                                  [narrative_id]).rowcount
+    return {"matched": 0, "added": 0, "removed": removed}
 
 
 # --- narratives and their versions -------------------------------------------
