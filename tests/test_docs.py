@@ -27,7 +27,10 @@ README_MAX_LINES = 400
 def commands(group: click.Group = cli, prefix: str = "") -> dict[str, click.Command]:
     """Every command by its full name ("crawl", or "group sub" for a group's commands)."""
     found: dict[str, click.Command] = {}
-    for name, command in group.commands.items():
+    context = click.Context(group)
+    for name in group.list_commands(context):  # the CLI imports a command's module when asked
+        command = group.get_command(context, name)
+        assert command is not None, name
         full = f"{prefix}{name}"
         found[full] = command
         if isinstance(command, click.Group):

@@ -2,15 +2,45 @@
 
 from __future__ import annotations
 
+import importlib
 import sys
 
 import click
 
 from narrative_archive import store
-from narrative_archive.cli import archive, crawling, evidence, fleet, narratives, service, sources
+
+# Each command: the module and name that define it. A command's module is imported when
+# the command runs (or `--help` lists them all), so `crawl` never imports the scheduler's,
+# the publisher's or the fleet's (APScheduler, ...).
+COMMANDS = {
+    "init": "archive", "rematch": "archive", "analyse": "archive", "timeline": "archive",
+    "status": "archive",
+    "schedule": "service", "up": "service", "serve": "service",
+    "crawl": "crawling", "backfill": "crawling", "extract": "crawling",
+    "check": "narratives", "near-misses": "narratives:near_misses", "suggest": "narratives",
+    "reextract": "evidence", "export-wacz": "evidence:export_wacz",
+    "prune-captures": "evidence:prune_captures", "import": "evidence:import_",
+    "sources": "sources",
+    "fleet": "fleet",
+}
 
 
-@click.group()
+class LazyGroup(click.Group):
+    """A group whose commands are imported from their modules (COMMANDS) when asked for."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*self.commands, *COMMANDS})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in COMMANDS:
+            module, _, name = COMMANDS[cmd_name].partition(":")
+            command = getattr(importlib.import_module(f"narrative_archive.cli.{module}"),
+                              name or cmd_name)
+            self.add_command(command, cmd_name)
+        return self.commands.get(cmd_name)
+
+
+@click.group(cls=LazyGroup)
 @click.version_option(package_name="narrative-archive")
 def cli():
     """Track how political narratives travel through the news.
@@ -18,28 +48,6 @@ def cli():
     Spiders collect articles into one SQLite archive; narratives are full-text
     queries matched against every article; Datasette publishes the archive.
     """
-
-
-cli.add_command(archive.init)
-cli.add_command(archive.rematch)
-cli.add_command(archive.analyse)
-cli.add_command(archive.timeline)
-cli.add_command(archive.status)
-cli.add_command(service.schedule)
-cli.add_command(service.up)
-cli.add_command(service.serve)
-cli.add_command(crawling.crawl)
-cli.add_command(crawling.backfill)
-cli.add_command(crawling.extract)
-cli.add_command(narratives.check)
-cli.add_command(narratives.near_misses)
-cli.add_command(narratives.suggest)
-cli.add_command(evidence.reextract)
-cli.add_command(evidence.export_wacz)
-cli.add_command(evidence.prune_captures)
-cli.add_command(evidence.import_)
-cli.add_command(sources.sources)
-cli.add_command(fleet.fleet)
 
 
 def main():
