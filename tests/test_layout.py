@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import json
+import os
 import re
 import subprocess
 import sys
@@ -52,8 +53,14 @@ print(json.dumps(errors))
 
 @pytest.fixture(scope="module")
 def import_errors() -> dict[str, str]:
+    # a relative PYTHONPATH entry ("PYTHONPATH=.") names the directory pytest started in, not
+    # tests/: else a worktree's new module would be looked for in the installed checkout
+    paths = [str(Path(entry).resolve()) for entry in os.environ.get("PYTHONPATH", "").split(os.pathsep)
+             if entry]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(paths)} if paths else None
     result = subprocess.run([sys.executable, "-c", IMPORT_EACH_ALONE], input=json.dumps(MODULES),
-                            capture_output=True, text=True, cwd=ROOT / "tests", timeout=300)
+                            capture_output=True, text=True, cwd=ROOT / "tests", timeout=300,
+                            env=env)
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout.strip().splitlines()[-1])
 
