@@ -53,24 +53,33 @@ def _one_row(query: str, title: str | None, text: str | None) -> str | None:
         conn.close()
 
 
-def whole_queries(narratives, articles: list) -> list[dict[str, str | None]]:
-    """whole_query of each (title, text). Which articles a whole query matches is read in one
-    pass over an index of them all (a query this size costs more to parse than to run); the
-    snippet of each it matches is cut with the article alone in an index, as before #21 (in
-    a larger index FTS5 may mark a matching row's words differently: which of an OR's
-    phrases it reads on a row depends on where their iterators stand)."""
+def whole_matches(narratives, articles: list) -> list[list[str]]:
+    """The ids of the narratives whose whole match_query matches each (title, text), in the
+    narratives' order: read in one pass a query over an index of all the articles (a query
+    this size costs more to parse than to run)."""
     conn = fts.memory_index()
     conn.executemany("INSERT INTO articles_fts (rowid, title, text) VALUES (?, ?, ?)",
                      [(rowid, fts.split_cjk(title), fts.split_cjk(text))
                       for rowid, (title, text) in enumerate(articles, 1)])
-    found: list[dict[str, str | None]] = [{} for _ in articles]
+    found: list[list[str]] = [[] for _ in articles]
     for narrative in narratives:
-        query = fts.cjk_query(narrative.match_query)
         for (rowid,) in conn.execute("SELECT rowid FROM articles_fts WHERE articles_fts MATCH ?",
-                                     [query]).fetchall():
-            found[rowid - 1][narrative.id] = fts.unsplit_cjk(_one_row(query, *articles[rowid - 1]))
+                                     [fts.cjk_query(narrative.match_query)]).fetchall():
+            found[rowid - 1].append(narrative.id)
     conn.close()
     return found
+
+
+def whole_queries(narratives, articles: list) -> list[dict[str, str | None]]:
+    """whole_query of each (title, text): which narratives match, from whole_matches; the
+    snippet of each match cut with the article alone in an index, as before #21 (in a larger
+    index FTS5 may mark a matching row's words differently: which of an OR's phrases it
+    reads on a row depends on where their iterators stand)."""
+    by_id = {narrative.id: narrative for narrative in narratives}
+    return [{narrative_id: fts.unsplit_cjk(_one_row(fts.cjk_query(by_id[narrative_id].match_query),
+                                                    *article))
+             for narrative_id in matched}
+            for article, matched in zip(articles, whole_matches(narratives, articles), strict=True)]
 
 
 def _strings(value) -> list[str]:
