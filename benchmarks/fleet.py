@@ -134,13 +134,17 @@ def crawl_figures(args) -> None:
     world = Path(tempfile.mkdtemp(prefix="fleet-bench-"))
     with Outlets(args.outlets, args.pages) as outlets:
         config = outlets.config(world / "config")
-        nodes = start_nodes(world, outlets, config)
-        try:
-            one = run_on(nodes[:1], world, config, "one")
-            two = run_on(nodes, world, config, "two")
-        finally:
-            for node in nodes:
-                node.stop()
+        # fresh nodes for each run: a node remembers what it fetched and would not fetch
+        # it again within NARRATIVE_ARCHIVE_REFETCH_AFTER (fleet.node)
+        runs = {}
+        for label, count in (("one", 1), ("two", 2)):
+            nodes = start_nodes(world / f"nodes-{label}", outlets, config, count=count)
+            try:
+                runs[label] = run_on(nodes, world, config, label)
+            finally:
+                for node in nodes:
+                    node.stop()
+        one, two = runs["one"], runs["two"]
     db_path = world / "archive.db"
     db = store.open_db(db_path, synchronous="NORMAL")
     started = time.monotonic()
