@@ -135,6 +135,9 @@ def main() -> None:
     parser.add_argument("--new-version", nargs="?", const=CHANGE, metavar="VARIANT",
                         help="a new version of each shipped narrative first: its query gains"
                         " this language variant (default: %(const)s); \"\" keeps the query")
+    parser.add_argument("--claim-change", metavar="LIST=TERM",
+                        help="each shipped narrative's claim rule first gains TERM in LIST"
+                        " (act=equips), as a tuning round changes a rule")
     parser.add_argument("--narrative", action="append", metavar="ID",
                         help="rematch only this shipped narrative (repeatable)")
     args = parser.parse_args()
@@ -163,6 +166,11 @@ def main() -> None:
                 narratives.save_narratives(db, [narrative])
             elif args.new_version == "":
                 new_version(db, narrative.id)
+            if args.claim_change and narrative.claim:
+                role, term = args.claim_change.split("=", 1)
+                lists = dict(narrative.claim)
+                lists[role] = (*lists.get(role, ()), term)
+                narrative = dataclasses.replace(narrative, claim=tuple(lists.items()))
             met = bug.seen
             started, cpu = time.perf_counter(), cpu_seconds()
             with StanceClock() as clock, NoStance() if args.no_stance else nullcontext():

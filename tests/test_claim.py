@@ -8,7 +8,7 @@ from concurrent.futures import ProcessPoolExecutor
 import pytest
 
 from narrative_archive import fts, store
-from narrative_archive.config import ConfigError, Narrative, load_config, load_narratives
+from narrative_archive.config import ConfigError, Narrative, load_narratives
 from narrative_archive.match import claim, narratives, workers
 from narrative_archive.match.coverage import check_narrative
 from narrative_archive.match.reading import Reader
@@ -254,9 +254,9 @@ def test_the_candidate_query_leaves_out_only_covered_terms(pakistan):
     lists = dict(pakistan.claim)
     acts = [t for t in lists["act"] if not claim._arabic(t)]
     acts += [t for t in lists["target"] if claim._arabic(t)]
-    every = (f"({' OR '.join(claim._fts_term(t) for t in lists['actor'])}) AND"
-             f" ({' OR '.join(claim._fts_term(t) for t in lists['target'])}) AND"
-             f" ({' OR '.join(claim._fts_term(t) for t in acts)})")
+    every = (f"({' OR '.join(claim.fts_term(t) for t in lists['actor'])}) AND"
+             f" ({' OR '.join(claim.fts_term(t) for t in lists['target'])}) AND"
+             f" ({' OR '.join(claim.fts_term(t) for t in acts)})")
     query = claim.candidate_query(pakistan)
     assert len(query) < len(every)
     texts = [text for _, match, no_match in pakistan.examples for text in match + no_match]
@@ -285,7 +285,7 @@ def test_the_rematchs_claim_pass_is_linear_in_the_candidates(db):
             return 0
         db.conn.set_progress_handler(step, 1)
         store.rematch_mentions(db, "linear-claim", '"nothing matches this"', 1,
-                               ('"pakistan" AND "taliban"', lambda *_: False, "rule"))
+                               ('"pakistan" AND "taliban"', lambda *_: False, "rule", None))
         db.conn.set_progress_handler(None, 1)
         db.execute("DELETE FROM articles")
         return count[0]
@@ -313,7 +313,7 @@ def test_a_rematch_reads_only_the_candidates_the_rule_has_not_rejected(db):
     def rematch(rule: str) -> list[str]:
         read.clear()
         result = store.rematch_mentions(db, "claimed", '"nothing matches this"', 1,
-                                        ('"pakistan" AND "taliban"', accept, rule))
+                                        ('"pakistan" AND "taliban"', accept, rule, None))
         assert result["matched"] == 1
         assert [row[0] for row in db.execute("SELECT article_id FROM mentions")] == [ids["holds"]]
         return sorted(read)
@@ -327,19 +327,6 @@ def test_a_rematch_reads_only_the_candidates_the_rule_has_not_rejected(db):
     assert rematch("rule-2") == ["envoy", "holds", "talks"]  # another rule: every verdict again
     db.execute("DELETE FROM articles WHERE id = ?", [ids["envoy"]])
     assert db.execute("SELECT article_id FROM claim_rejections").fetchall() == [(ids["talks"],)]
-
-
-def test_a_rules_key_changes_with_its_lists_and_its_reader(monkeypatch):
-    pakistan = next(n for n in load_config(None).narratives if n.id == "pakistan-backing-taliban")
-    key = claim.rule_key(pakistan)
-    assert key and claim.rule_key(pakistan) == key
-    assert claim.rule_key(Narrative("plain", "Plain", "taliban")) is None
-    fewer = dataclasses.replace(pakistan, claim=pakistan.claim[:-1])
-    assert claim.rule_key(fewer) != key
-    reordered = dataclasses.replace(pakistan, claim=tuple(reversed(pakistan.claim)))
-    assert claim.rule_key(reordered) == key  # the keys' order in narratives.yml is not the rule
-    monkeypatch.setattr(claim, "_reader_code", lambda: b"a changed reader")
-    assert claim.rule_key(pakistan) != key
 
 
 def test_has_rule_says_whether_there_is_a_rule(default_narratives):

@@ -34,15 +34,12 @@ the same way (match.reading, match.narratives, match.coverage).
 
 from __future__ import annotations
 
-import hashlib
 import re
-import sys
 import unicodedata
 from bisect import bisect_right
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from narrative_archive.config import Narrative
@@ -88,7 +85,7 @@ def _pattern(terms: Iterable[str]) -> re.Pattern | None:
     alternatives, first = [], set()
     for term in terms:
         prefix = term.endswith("*")
-        words = _WORDS.findall(fold(term.rstrip("*")))
+        words = words_of(term)
         if not words:
             continue
         body = r"[\s\-'’]+".join(re.escape(word) for word in words)
@@ -326,29 +323,17 @@ def rule(narrative: Narrative) -> ClaimRule | None:
 def has_rule(narrative: Narrative) -> bool:
     """Whether rule(narrative) is not None, without compiling it (0.05-0.1 s a rule)."""
     roles = dict(narrative.claim)  # _pattern's None: no term of a list has a word
-    return bool(roles) and all(any(_WORDS.findall(fold(t.rstrip("*"))) for t in roles.get(role, ())) for role in ("actor", "act", "target"))
+    return bool(roles) and all(any(words_of(term) for term in roles.get(role, ()))
+                               for role in ("actor", "act", "target"))
 
 
-def rule_key(narrative: Narrative) -> str | None:
-    """What the rule's verdict on an article depends on besides the article, as a short
-    hash: the narrative's claim lists, this module's code (the reader) and the Unicode
-    tables fold() reads. A rematch reads again the articles a rule of another key rejected
-    (store: claim_rejections)."""
-    if not narrative.claim:
-        return None
-    # the lists by name: the order of the keys in narratives.yml is not the rule's
-    digest = hashlib.sha256(repr(sorted(narrative.claim, key=lambda pair: pair[0])).encode())
-    digest.update(_reader_code())
-    digest.update(f"{unicodedata.unidata_version} {sys.version_info[:2]}".encode())
-    return digest.hexdigest()[:16]
+def words_of(term: str) -> list[str]:
+    """A list's term's words as the rule reads them (folded; none in "***")."""
+    return _WORDS.findall(fold(term.rstrip("*")))
 
 
-@lru_cache(maxsize=1)
-def _reader_code() -> bytes:
-    return Path(__file__).read_bytes()
-
-
-def _fts_term(term: str) -> str:
+def fts_term(term: str) -> str:
+    """A list's term as an FTS5 phrase (a prefix phrase for a final *)."""
     words = term.rstrip("*")
     quoted = '"' + words.replace('"', '""') + '"'
     return quoted + ("*" if term.endswith("*") else "")
@@ -365,11 +350,11 @@ def candidate_query(narrative: Narrative) -> str | None:
     if not narrative.claim:
         return None
     lists = dict(narrative.claim)
-    actors = " OR ".join(_fts_term(term) for term in _fewest(lists["actor"]))
-    targets = " OR ".join(_fts_term(term) for term in _fewest(lists["target"]))
+    actors = " OR ".join(fts_term(term) for term in _fewest(lists["actor"]))
+    targets = " OR ".join(fts_term(term) for term in _fewest(lists["target"]))
     acts = [term for term in _fewest(lists["act"]) if not _arabic(term)]
     acts += [term for term in _fewest(lists["target"]) if _arabic(term)]
-    return f"({actors}) AND ({targets}) AND ({' OR '.join(_fts_term(term) for term in acts)})"
+    return f"({actors}) AND ({targets}) AND ({' OR '.join(fts_term(term) for term in acts)})"
 
 
 def _arabic(term: str) -> bool:

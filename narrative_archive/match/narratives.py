@@ -28,7 +28,7 @@ from narrative_archive.fts import SNIPPET_SQL as SNIPPET_SQL
 from narrative_archive.fts import check_query as check_query
 from narrative_archive.fts import excerpt as excerpt
 from narrative_archive.fts import marked_terms as marked_terms
-from narrative_archive.match import claim
+from narrative_archive.match import claim, claim_key
 from narrative_archive.match.reading import MentionReading, Reader
 from narrative_archive.match.reading import actors_of as actors_of
 from narrative_archive.match.reading import mention_stance as mention_stance
@@ -109,7 +109,7 @@ def rematch(db: sqlite_utils.Database, narrative: Narrative,
         if store.holds_articles(db):
             counts = _rematch_mentions(db, narrative, workers)
         else:  # a new archive: nothing to match, no query to spell out nor rule to compile
-            counts = store.rematch_empty(db, narrative.id, claim.rule_key(narrative) or ""
+            counts = store.rematch_empty(db, narrative.id, claim_key.rule_key(narrative) or ""
                                          if claim.has_rule(narrative) else None)
     finally:
         if own:
@@ -130,7 +130,7 @@ def _rematch_mentions(db: sqlite_utils.Database, narrative: Narrative,
                for old, (query, queries) in store.earlier_queries(db, narrative.id, version).items()}
     return store.rematch_mentions(
         db, narrative.id, narrative.match_query, version,
-        (candidates, claim_rule.matches, claim.rule_key(narrative) or "")
+        (candidates, claim_rule.matches, claim_key.rule_key(narrative) or "", claim_key.rereads)
         if claim_rule and candidates else None,
         read=workers.read(db, narrative), split=workers.split(db), earlier=earlier)
 

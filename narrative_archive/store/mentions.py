@@ -11,8 +11,8 @@ from typing import Any
 
 import sqlite_utils
 
+from narrative_archive.store.claim_rules import keep_verdicts
 from narrative_archive.store.db import transaction
-from narrative_archive.store.rematch import _claim_rule
 from narrative_archive.times import now, period_of, periods_between
 
 
@@ -109,7 +109,7 @@ def rematch_empty(db: sqlite_utils.Database, narrative_id: str, rule: str | None
     the query or compiling the rule: ~0.07 s a narrative, a new archive's first crawl."""
     with transaction(db):
         if rule is not None:
-            _claim_rule(db, narrative_id, rule)
+            keep_verdicts(db, narrative_id, rule)
         removed = db.conn.execute("DELETE FROM mentions WHERE narrative_id = ?",
                                   [narrative_id]).rowcount
     return {"matched": 0, "added": 0, "removed": removed}

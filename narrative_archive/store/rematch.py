@@ -25,6 +25,7 @@ from narrative_archive.fts import (
     split_matches,
 )
 from narrative_archive.store.articles import texts_of
+from narrative_archive.store.claim_rules import UNREJECTED, Rereads, keep_verdicts
 from narrative_archive.store.db import reader, transaction
 from narrative_archive.store.prefixes import Terms, archive_terms, spelt_out
 from narrative_archive.times import now
@@ -32,9 +33,10 @@ from narrative_archive.times import now
 logger = logging.getLogger("narrative_archive.match.narratives")
 
 CJK_LANGUAGES = ("zh", "ja")
-# (candidate query, accept(title, text, language), the rule's key): match.claim's second
-# way to match; the key names what the rule's verdicts depend on (match.claim.rule_key)
-Claim = tuple[str, Callable[[str | None, str | None, str | None], bool], str]
+# (candidate query, accept(title, text, language), the rule's key, rereads): match.claim's
+# second way to match; the key names what the rule's verdicts depend on, and rereads which
+# of those kept under another key still stand (match.claim_key; store.claim_rules)
+Claim = tuple[str, Callable[[str | None, str | None, str | None], bool], str, Rereads | None]
 # Given candidates (article ids, in order), starts reading them elsewhere and returns
 # what waits for the ids accept takes among them; None: read them here.
 Read = Callable[[list[int]], Callable[[], list[int]] | None]
@@ -236,23 +238,6 @@ def _cut_snippets(db: sqlite_utils.Database, query: str, scanned: str,
     db.conn.execute("DROP TABLE temp.cut")
 
 
-_UNREJECTED = ("NOT EXISTS (SELECT 1 FROM claim_rejections r"
-               " WHERE r.article_id = candidates.article_id AND r.narrative_id = ?)")
-
-
-def _claim_rule(db: sqlite_utils.Database, narrative_id: str, rule: str) -> None:
-    """Make `rule` the one claim_rejections holds the narrative's verdicts of: the
-    verdicts of another rule (its lists or its reader changed) go."""
-    row = db.conn.execute("SELECT rule FROM claim_rules WHERE narrative_id = ?",
-                          [narrative_id]).fetchone()
-    if row is not None and row[0] == rule:
-        return
-    db.conn.execute("DELETE FROM claim_rejections WHERE narrative_id = ?", [narrative_id])
-    db.conn.execute("INSERT INTO claim_rules (narrative_id, rule) VALUES (?, ?)"
-                    " ON CONFLICT(narrative_id) DO UPDATE SET rule = excluded.rule",
-                    [narrative_id, rule])
-
-
 def _candidates(db: sqlite_utils.Database, narrative_id: str, candidates: str, read: Read | None,
                 vocabulary: Terms) -> tuple[Callable[[], list[int]] | None, list[int]]:
     """temp.candidates(article_id, snippet, terms): the articles `candidates` matches (listed
@@ -270,7 +255,7 @@ def _candidates(db: sqlite_utils.Database, narrative_id: str, candidates: str, r
         return None, []
     ids = [row[0] for row in db.conn.execute(
         "SELECT article_id FROM temp.candidates WHERE article_id NOT IN"
-        f" (SELECT article_id FROM mentions WHERE narrative_id = ?) AND {_UNREJECTED}"
+        f" (SELECT article_id FROM mentions WHERE narrative_id = ?) AND {UNREJECTED}"
         " ORDER BY article_id", [narrative_id, narrative_id])]
     taken = read(ids)
     return taken, ids if taken is not None else []
@@ -293,7 +278,7 @@ def _claim_hits(db: sqlite_utils.Database, narrative_id: str, version: int, cand
     db.conn.execute("DELETE FROM temp.candidates WHERE article_id IN"
                     " (SELECT article_id FROM temp.hits)")
     accepted: list[tuple[int]] = []
-    unread = f"SELECT article_id FROM temp.candidates WHERE {_UNREJECTED}"
+    unread = f"SELECT article_id FROM temp.candidates WHERE {UNREJECTED}"
     if taken is not None:  # the candidates that are mentions and no hit are left to read
         accepted = [(article_id,) for article_id in taken()]
         unread += " AND article_id IN (SELECT article_id FROM mentions WHERE narrative_id = ?)"
@@ -382,9 +367,10 @@ def rematch_mentions(db: sqlite_utils.Database, narrative_id: str, query: str,
     change marks no other word: in an article no changed member matches.
 
     `claim` is the narrative's second way to match (match.claim): (candidate query,
-    accept(title, text, language), key): an article the query does not match and the
-    candidate query does is a hit when accept says so (an article accept rejected under
-    the same key, its text unchanged since, is not read again); `read` reads the
+    accept(title, text, language), key, rereads): an article the query does not match and
+    the candidate query does is a hit when accept says so (an article accept rejected under
+    the same key, or under another where `rereads` says the verdict stands, its text
+    unchanged since, is not read again: store.claim_rules); `read` reads the
     candidates elsewhere (worker processes, match.workers) when it takes them. Returns
     {"matched", "added", "removed"}."""
     db.conn.create_function("marked_terms", 1, marked_terms, deterministic=True)
@@ -395,7 +381,7 @@ def rematch_mentions(db: sqlite_utils.Database, narrative_id: str, query: str,
         given: list[int] = []
         vocabulary = archive_terms(db.conn)  # one for every query this rematch spells
         if claim is not None:
-            _claim_rule(db, narrative_id, claim[2])
+            keep_verdicts(db, narrative_id, claim[2], claim[3], vocabulary)
             taken, given = _candidates(db, narrative_id, claim[0], read, vocabulary)
         versions = _kept_versions(db, version, earlier or {}, query, vocabulary)
         kept = [row[0] for row in db.conn.execute(
