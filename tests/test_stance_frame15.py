@@ -31,7 +31,7 @@ def test_a_question_headline_answered_by_the_outlets_rebuttal_disputes():
             " But the claim is false, as the figure is what the war cost over twenty years and"
             " not the worth of the American weapons left behind.")
     result = classify_stance(title, text, ["american", "weapons", "left", "behind"])
-    assert result.stance == "disputes"  # its speaker: speaker.py still reads "the claim" as a source
+    assert (result.stance, result.speaker) == ("disputes", "outlet")
     # a rebuttal someone else makes is no answer of the outlet's: the question still hedges
     text = text.replace("But the claim is false", "But the ministry says the claim is false")
     assert classify_stance(title, text, ["american", "weapons", "left", "behind"]).stance == "reports"

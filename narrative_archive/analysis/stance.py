@@ -200,7 +200,8 @@ def rules_stance(frame: Frame) -> Stance:
 
 def _speaker(sentence: str, reading: Reading, lc: LanguageCues, stems, title: bool):
     claim = frozenset(_term_positions(_TOKEN.findall(fold(sentence)), stems))
-    return speaker_of(sentence, reading.label, reading.cue_at, lc, title=title, claim=claim)
+    kind, name = speaker_of(sentence, reading.label, reading.cue_at, lc, title=title, claim=claim)
+    return ("outlet", None) if kind == "official" and not name and reading.outlet_voice else (kind, name)
 
 
 def _decide(readings, no_terms: bool, stems: tuple[str, ...] = ()):
