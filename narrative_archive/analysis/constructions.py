@@ -124,6 +124,23 @@ def questioned(title: str, stems) -> bool:
                for part in parts[:-1])
 
 
+def saying(attributions, cue_at: int):
+    """The attribution spans that say a rebuttal is someone's, without the noun naming what
+    is rebutted just before it ("the claim is false", "الادعاء غير صحيح"): no one's saying."""
+    return [(start, end) for start, end in attributions if not cue_at - 2 <= end <= cue_at]
+
+
+def answered(title, relevant):
+    """The rebuttal in the outlet's own voice that answers a yes/no question headline over
+    the claim ("Did the Taliban seize $80 billion of US arms?" over "... the claim is
+    false"): the fact-check's form, where the headline asks and the article's answer frames
+    it. None when no sentence read that carries the claim rebuts it in the outlet's voice."""
+    if title is None or title.label != "reports" or "question" not in title.cues:
+        return None
+    return next(((role, sentence, r) for role, sentence, r in relevant
+                 if role != "title" and r.label == "disputes" and r.has_term and r.outlet_voice), None)
+
+
 def asking(sentence: str, lc: LanguageCues) -> str | None:
     """The question word of a question the sentence asks ("What happened to ...?"), in the
     part a question mark closes ("Is Russia arming the Taliban? What we know" asks none)."""

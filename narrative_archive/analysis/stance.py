@@ -23,11 +23,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from narrative_archive.analysis.clauses import claim_then_denial as _claim_then_denial
 from narrative_archive.analysis.constructions import Actors
+from narrative_archive.analysis.constructions import answered as _answered
 from narrative_archive.analysis.constructions import asking as _asking
 from narrative_archive.analysis.constructions import attributed_claim_lead as _attributed_claim_lead
 from narrative_archive.analysis.constructions import demanding as _demanding
@@ -38,6 +39,7 @@ from narrative_archive.analysis.constructions import link_after as _link_after
 from narrative_archive.analysis.constructions import negated_saying as _negated_saying
 from narrative_archive.analysis.constructions import questioned as _questioned
 from narrative_archive.analysis.constructions import read_for as _read_for
+from narrative_archive.analysis.constructions import saying as _saying
 from narrative_archive.analysis.constructions import telling as _telling
 from narrative_archive.analysis.constructions import unattributed as _unattributed
 from narrative_archive.analysis.constructions import withheld as _withheld
@@ -90,11 +92,7 @@ class Stance:
     speaker_name: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "stance": self.stance, "confidence": self.confidence, "evidence": self.evidence,
-            "reason": self.reason, "language": self.language, "speaker": self.speaker,
-            "speaker_name": self.speaker_name,
-        }
+        return asdict(self)
 
 
 @dataclass(frozen=True)
@@ -202,7 +200,8 @@ def rules_stance(frame: Frame) -> Stance:
 
 def _speaker(sentence: str, reading: Reading, lc: LanguageCues, stems, title: bool):
     claim = frozenset(_term_positions(_TOKEN.findall(fold(sentence)), stems))
-    return speaker_of(sentence, reading.label, reading.cue_at, lc, title=title, claim=claim)
+    kind, name = speaker_of(sentence, reading.label, reading.cue_at, lc, title=title, claim=claim)
+    return ("outlet", None) if kind == "official" and not name and reading.outlet_voice else (kind, name)
 
 
 def _decide(readings, no_terms: bool, stems: tuple[str, ...] = ()):
@@ -225,6 +224,8 @@ def _decide(readings, no_terms: bool, stems: tuple[str, ...] = ()):
         # the second sentence does unless the headline reports the claim ("X says ...")
         if role == "title" or leads[0][1] == sentence or not (title or _lead_reports(leads, stems)):
             return role, sentence, r, 0.9 if role == "title" else 0.8
+    if answer := _answered(title, relevant):  # "Did the Taliban seize $80bn of arms?" ... "the claim is false"
+        return (*answer, 0.6)
     framed = [(role, sentence, r) for role, sentence, r in relevant
               if role in ("title", "lead") and r.has_term]
     endorsing = next((f for f in framed if f[2].endorsed), None)
@@ -357,7 +358,7 @@ def _read(sentence: str, stems: tuple[str, ...], lc: LanguageCues, title: bool =
         colon = not _find(words, lc.labels, lc.prefixes) and (
             not _term_positions(words, stems) or bool(_find(words, lc.speakers, lc.prefixes)))
     if cue_at is not None:
-        voice = not attributions and not colon and not _find(tokens, lc.speakers, lc.prefixes)
+        voice = not _saying(attributions, cue_at) and not colon and not _find(tokens, lc.speakers, lc.prefixes)
         link = _link_after(tokens, cue_at)
         if link is not None:
             # "no evidence of US deaths tied to Russian bounties", "not convinced the bounties

@@ -25,11 +25,26 @@ def term_list(terms) -> list[str]:
     return [str(term) for term in terms if str(term).strip()]
 
 
+# English function words a query highlights on their own beside its content words ("the",
+# "and" of "weapons and financing to the Taliban"): no part of the claim, and as stems they
+# would put the claim in every sentence. A phrase's words ("terrorists we hunt in
+# afghanistan") are kept: the phrase is the claim's wording.
+FUNCTION_WORDS = frozenset("the and a an of to in on at by for from with as or".split())
+
+
+# a Korean case particle closing a highlighted word ("러시아가", "미군의", "무기를"): the
+# noun without it is what other sentences inflect ("러시아의 미군살해")
+_PARTICLE = re.compile(r"(?<=[\uac00-\ud7a3])(?:에서|에게|으로|가|이|는|은|을|를|의|에|와|과|도|로)$")
+
+
 def stems_of(terms: list[str]) -> tuple[str, ...]:
-    """Terms as word beginnings: highlighted words are inflected forms ("талибам", "arming")."""
+    """Terms as word beginnings: highlighted words are inflected forms ("талибам", "arming");
+    a function word highlighted alone is left out when the terms hold anything else."""
     stems = set()
-    for term in terms:
+    content = [term for term in terms if fold(term.strip("*\"' ")) not in FUNCTION_WORDS] or terms
+    for term in content:
         for word in _TOKEN.findall(fold(term.strip("*\"'"))):
+            word = _PARTICLE.sub("", word) if len(word) >= 3 else word
             stems.add(word if len(word) <= 5 else word[: len(word) - 2])
     return tuple(sorted(stems, key=len, reverse=True))
 
