@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import pickle
 import sys
 import time
@@ -285,7 +286,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--outer", nargs="+", help="only these held-out splits (to run the gate in parts)")
     parser.add_argument("--held", type=Path, help="write the held-out labels here (pickle, outside the repository)")
     parser.add_argument("--combine", type=Path, nargs="+", help="print the gate's table from --held files")
-    parser.add_argument("--min-wins", type=int, default=8, help="held-out splits a variant must beat the rules on")
+    parser.add_argument("--min-wins", type=int,
+                        help="held-out splits a variant must beat the rules on (default: the share 8 of 11, rounded up)")
     parser.add_argument("--train-out", type=Path, help="train on all the splits and write the weights here")
     parser.add_argument("--variant", choices=tuple(VARIANTS), default="threshold")
     args = parser.parse_args(argv)
@@ -300,6 +302,10 @@ def main(argv: list[str] | None = None) -> None:
         if args.cache:
             args.cache.write_bytes(pickle.dumps(mentions))
     mentions = [m for m in mentions if m["split"] in splits]
+    empty = [s for s in splits if not any(m["split"] == s for m in mentions)]
+    if empty:  # no text in DIR (dev, test, holdout, blind since round 10): not a split of the gate
+        print(f"no matched mentions (no text?) in {', '.join(empty)}: left out", flush=True)
+        splits = tuple(s for s in splits if s not in empty)
     rows = readings(mentions)
     print(f"{len(rows)} matched labelled mentions: " + ", ".join(
         f"{s} {sum(r['split'] == s for r in rows)}" for s in splits) + f" ({time.perf_counter() - started:.0f} s)",
@@ -321,7 +327,7 @@ def main(argv: list[str] | None = None) -> None:
         if args.held:
             args.held.write_bytes(pickle.dumps(held))
     done = tuple(s for s in splits if s in held)
-    table(rows, held, done, args.min_wins)
+    table(rows, held, done, args.min_wins if args.min_wins is not None else math.ceil(8 * len(done) / 11))
     print(f"\n{time.perf_counter() - started:.0f} s")
 
 
