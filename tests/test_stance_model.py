@@ -115,12 +115,12 @@ def test_saved_weights_are_the_same_bytes(tmp_path):
         assert list(saved["kinds"]) == ["rules", "words"]
 
 
-def test_capture_reads_the_four_tuned_splits_only(tmp_path, monkeypatch):
+def test_capture_reads_the_tuned_splits_only(tmp_path, monkeypatch):
     records = [
         {"url": "https://example.org/dev", "language": "en", "narratives": {"russia-arming-taliban": "disputes"},
          "split": "dev"},
         {"url": "https://example.org/unseen", "language": "en", "narratives": {"russia-arming-taliban": "asserts"},
-         "split": "blind2"},
+         "split": "blind9"},
     ]
     labels = tmp_path / "labels.jsonl"
     labels.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
@@ -133,7 +133,7 @@ def test_capture_reads_the_four_tuned_splits_only(tmp_path, monkeypatch):
     mentions = stance_model.capture(tmp_path, labels)
     assert [(m["url"], m["split"], m["gold"]) for m in mentions] == [("https://example.org/dev", "dev", "disputes")]
     assert opened == [realtext.text_name("https://example.org/dev")]
-    assert stance_model.SPLITS == ("dev", "test", "holdout", "blind")
+    assert "blind9" not in stance_model.SPLITS  # the judge of the sixteenth round
 
 
 @pytest.mark.parametrize(("right", "verdict"), [
@@ -142,14 +142,14 @@ def test_capture_reads_the_four_tuned_splits_only(tmp_path, monkeypatch):
     ((10, 10, 7, 7), "fails"),  # +5.0 pooled, better on two
 ])
 def test_the_gate_needs_three_splits_and_two_points(right, verdict):
-    rows, held = [], {}
-    for split, n_right in zip(stance_model.SPLITS, right, strict=True):
+    rows, held, splits = [], {}, ("dev", "test", "holdout", "blind")
+    for split, n_right in zip(splits, right, strict=True):
         test = [{"split": split, "gold": "asserts"} for _ in range(10)]
         rows += test
         rules = ["asserts"] * 8 + ["reports"] * 2  # the rules: 8 of 10 on every split
         model = ["asserts"] * n_right + ["reports"] * (10 - n_right)
         held[split] = {"rules": rules, **dict.fromkeys(stance_model.VARIANTS, model)}
     out = io.StringIO()
-    stance_model.table(rows, held, out)
+    stance_model.table(rows, held, splits, min_wins=3, out=out)
     assert f"model         beats the rules on {sum(n > 8 for n in right)} of 4" in out.getvalue()
     assert out.getvalue().split("model         beats")[1].splitlines()[0].endswith(verdict)
