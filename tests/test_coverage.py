@@ -2,7 +2,7 @@
 
 import pytest
 
-from narrative_archive import store
+from narrative_archive import fts, store
 from narrative_archive.cli import cli
 from narrative_archive.config import ConfigError, load_narratives
 from narrative_archive.match import coverage, narratives
@@ -161,3 +161,20 @@ def test_shipped_lexicons_suggest_valid_queries(default_narratives):
         for language, _ in narrative.lexicon:
             draft = coverage.suggest(narrative, language)
             assert narratives.check_query(draft) is None, (narrative.id, language, draft)
+
+
+def test_check_warns_of_a_star_inside_quotes(config_dir, runner):
+    """FTS5 reads a * inside a quoted phrase as a separator: "черн* ястреб*" matches neither
+    "черный ястреб" nor anything but those exact words. `check` says so and how to write the
+    prefix, and still passes (the query is valid)."""
+    text = NARRATIVE.replace("query: NEAR(russia* weapon* taliban*, 10)",
+                             'query: NEAR(russia* weapon* taliban*, 10) OR "черн* ястреб*" OR "black hawk"*')
+    write_narratives(config_dir, text)
+    result = runner.invoke(cli, ["check", "--config", str(config_dir)])
+    assert result.exit_code == 0, result.output
+    warnings = [line for line in result.output.splitlines() if "warning:" in line]
+    assert warnings == ['arms: warning: "черн* ястреб*": a * inside quotes is no prefix in FTS5'
+                        ' (it matches the words as written); as a prefix: "черн"* + "ястреб"*']
+    written, suggested = '"черн* ястреб*"', '"черн"* + "ястреб"*'
+    assert [bool(fts.matching_rows(["Черный ястреб упал"], query))
+            for query in (written, suggested)] == [False, True]

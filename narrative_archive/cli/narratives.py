@@ -21,8 +21,9 @@ def check(db_path, config_dir, narrative_id):
     Each narrative's query (main query OR language variants, as the archive
     matches it) runs over its match and no_match examples in an in-memory
     index with the archive's tokenizer. Prints precision and recall per
-    narrative and language, then every failing example. Exits 1 on any
-    failure. The archive is not touched.
+    narrative and language, then every failing example, then warnings (a *
+    inside a quoted phrase, which FTS5 reads as no prefix). Exits 1 on any
+    failure; a warning alone does not fail. The archive is not touched.
     """
     from narrative_archive.match.coverage import check_narrative, format_report
 

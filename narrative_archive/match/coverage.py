@@ -49,10 +49,30 @@ class NarrativeReport:
     narrative_id: str
     languages: tuple[LanguageReport, ...]
     error: str | None = None  # SQLite refused the query or its snippet over the examples
+    warnings: tuple[str, ...] = ()  # valid FTS5 that does not say what it looks like
 
     @property
     def ok(self) -> bool:
         return self.error is None and all(report.ok for report in self.languages)
+
+
+_QUOTED = re.compile(r'"((?:[^"]|"")*)"')  # FTS5's strings, left to right
+
+
+def query_warnings(query: str) -> tuple[str, ...]:
+    """What in `query` FTS5 accepts but reads otherwise than it is written: a `*` inside a
+    quoted phrase is no prefix ("american weapon*" matches "american weapon" only), with the
+    phrase written as it reads ("american" + "weapon"*: each word its own string, joined)."""
+    found = dict.fromkeys(phrase for match in _QUOTED.finditer(query)
+                          if "*" in (phrase := match.group(1)))
+    return tuple(f'"{phrase}": a * inside quotes is no prefix in FTS5 (it matches the words'
+                 f' as written); as a prefix: {_as_prefixes(phrase)}' for phrase in found)
+
+
+def _as_prefixes(phrase: str) -> str:
+    words = phrase.split()
+    return " + ".join(f'"{word.rstrip("*")}"' + ("*" if word.endswith("*") else "")
+                      for word in words)
 
 
 def check_narrative(narrative: Narrative) -> NarrativeReport:
@@ -89,7 +109,7 @@ def check_narrative(narrative: Narrative) -> NarrativeReport:
                                   if not expected and rowid in hits),
             no_match=sum(1 for _, _, expected in mine if not expected),
         ))
-    return NarrativeReport(narrative.id, tuple(reports))
+    return NarrativeReport(narrative.id, tuple(reports), warnings=query_warnings(narrative.match_query))
 
 
 def format_report(report: NarrativeReport) -> list[str]:
@@ -107,6 +127,7 @@ def format_report(report: NarrativeReport) -> list[str]:
             f" ({total} examples)")
         lines += [f"    missed: {text}" for text in language.missed]
         lines += [f"    matched but should not: {text}" for text in language.wrongly_matched]
+    lines += [f"{report.narrative_id}: warning: {warning}" for warning in report.warnings]
     return lines
 
 
