@@ -62,7 +62,8 @@ _QUOTED = re.compile(r'"((?:[^"]|"")*)"')  # FTS5's strings, left to right
 def query_warnings(query: str) -> tuple[str, ...]:
     """What in `query` FTS5 accepts but reads otherwise than it is written: a `*` inside a
     quoted phrase is no prefix ("american weapon*" matches "american weapon" only), with the
-    phrase written as it reads ("american" + "weapon"*: each word its own string, joined)."""
+    phrase written as a prefix ("american weapon"*; "черн"* + "ястреб"*: each word its own
+    string, joined, where more than the last word is one)."""
     found = dict.fromkeys(phrase for match in _QUOTED.finditer(query)
                           if "*" in (phrase := match.group(1)))
     return tuple(f'"{phrase}": a * inside quotes is no prefix in FTS5 (it matches the words'
@@ -71,6 +72,8 @@ def query_warnings(query: str) -> tuple[str, ...]:
 
 def _as_prefixes(phrase: str) -> str:
     words = phrase.split()
+    if "*" not in " ".join(words[:-1]):  # the last word alone: "ask moscow for weapon"*
+        return f'"{" ".join(words).rstrip("*")}"*'
     return " + ".join(f'"{word.rstrip("*")}"' + ("*" if word.endswith("*") else "")
                       for word in words)
 
