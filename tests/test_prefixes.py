@@ -101,12 +101,33 @@ def test_what_is_not_spelt_out_stays_as_written():
     assert spelt_out("taliban AND russia", terms) is None  # no prefix
     assert spelt_out("title: russia* AND taliban", terms) is None  # column filter
     assert spelt_out("^russia* taliban", terms) is None  # initial token
-    assert spelt_out("russia* + taliban", terms) is None
     assert spelt_out("NEAR(russia* taliban", terms) is None  # not valid FTS5
     many = vocabulary(*(f"ta{n:03d}" for n in range(MAX_TERMS + 1)), "russia")
     assert spelt_out("NEAR(ta* russia*)", many) == 'NEAR(ta* "russia")'
     # a prefix no term starts with: kept (it matches nothing either way)
     assert spelt_out("NEAR(zz* russia*)", terms) == 'NEAR(zz* russia*)'
+
+
+def test_phrases_joined_by_plus_are_spelt_out_part_by_part():
+    terms = vocabulary("russia", "russian", "taliban", "talib", "black", "hawk", "hawkish")
+    assert spelt_out("russia* + taliban", terms) == '("russia" + taliban OR "russian" + taliban)'
+    assert spelt_out('NEAR(moscow "black"* + "hawk"*, 8)', terms) == (
+        '(NEAR(moscow "black" + "hawk", 8) OR NEAR(moscow "black" + "hawkish", 8))')
+    assert spelt_out("russia* + talib*", terms, most=3) is None  # 2 x 2 phrases: too many
+    assert spelt_out("russia* + gold OR taliban", terms, most=1, prune=True) == "taliban"
+    # FTS5 reads the parts as one phrase of prefixes (a * inside quotes is none), and so
+    # does the query spelt out from an archive's terms
+    conn = fts.memory_index()
+    texts = ["Талибы показали черные ястребы на параде.", "Талибам достались черных ястребов.",
+             "Черный ястреб и талибы: ястреб черный.", "Талибы и черные вертолеты."]
+    conn.executemany("INSERT INTO articles_fts (rowid, title, text) VALUES (?, '', ?)",
+                     list(enumerate(texts, 1)))
+    black_hawks = 'NEAR(талиб* "черн"* + "ястреб"*, 12)'
+    assert rows(conn, black_hawks) == {1, 2, 3}
+    assert rows(conn, 'NEAR(талиб* "черн* ястреб*", 12)') == set()
+    spelt = spelt_out(black_hawks, archive_terms(conn))
+    assert spelt is not None and '"черные" + "ястребы"' in spelt and rows(conn, spelt) == {1, 2, 3}
+    conn.close()
 
 
 def test_parts_no_article_can_match_are_left_out():

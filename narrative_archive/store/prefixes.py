@@ -44,7 +44,7 @@ def spelt_out(query: str, terms: Terms, most: int = MAX_TERMS,
               prune: bool = False) -> str | None:
     """`query` with its prefix phrases replaced by the vocabulary terms they cover
     (`terms(prefix, limit)`: the index's terms starting with prefix, at most limit), or
-    None when the query has a form this does not know (column filters, ^, +) or nothing
+    None when the query has a form this does not know (column filters, ^) or nothing
     to change: then the query as written is the one to run. With `prune`, the parts that
     need a word no article holds (a NEAR, an AND, a NOT's left side) are left out, and ""
     means the query matches no article at all."""
@@ -124,7 +124,7 @@ class _Rewriter:
         if token == "NEAR" and self.peek(1) == "(":
             return self.near()
         if token in ("{", "^", "+", ":", "*", ",", ")") or self.peek(1) == ":" or token is None:
-            raise _Unknown(token)  # column filters, ^initial tokens, + phrases: as written
+            raise _Unknown(token)  # column filters, ^initial tokens: as written
         return self.either([self.phrase()])
 
     def near(self) -> str | None:
@@ -147,18 +147,33 @@ class _Rewriter:
 
     def phrase(self) -> tuple[str, list[str] | None]:
         """(the phrase as written, its alternatives spelt out or None to keep it); an
-        alternative of [] is a phrase no article of the archive holds (with prune)."""
+        alternative of [] is a phrase no article of the archive holds (with prune). Parts
+        joined by + (`"черн"* + "ястреб"*`) are one phrase: its alternatives are those of
+        its parts, joined the same way."""
+        parts = [self.part()]
+        while self.peek() == "+":
+            self.take()
+            parts.append(self.part())
+        written = " + ".join(f"{token}*" if prefix else token for token, prefix in parts)
+        if self.prune and not all(self.words.setdefault(part, True) for part in parts):
+            return written, []
+        choices = [self.alternatives(token) if prefix else [token] for token, prefix in parts]
+        if not any(prefix for _, prefix in parts):
+            return written, None
+        if None in choices:  # not spelt out (yet, or it covers too many terms)
+            return written, None
+        spelt = [" + ".join(combination)
+                 for combination in itertools.product(*choices)]  # type: ignore[arg-type]
+        return written, (spelt if len(spelt) <= self.most else None)
+
+    def part(self) -> tuple[str, bool]:
         token = self.take()
         if token in ("(", ")", ",", "*", "+", ":", "^", "{", "}") or token in ("AND", "OR", "NOT"):
             raise _Unknown(token)
-        if self.peek() == "+":
-            raise _Unknown("+")
         prefix = self.peek() == "*"
         if prefix:
             self.take("*")
-        if self.prune and not self.words.setdefault((token, prefix), True):
-            return token, []
-        return (f"{token}*", self.alternatives(token)) if prefix else (token, None)
+        return token, prefix
 
     def alternatives(self, token: str) -> list[str] | None:
         return self.cache.setdefault(token, None)
