@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import sys
 import time
 from pathlib import Path
 
@@ -33,6 +35,21 @@ TEST_OUTLETS = """\
   kind: state
   state_affiliated: true
 """
+
+
+# A daemon a test starts in its own session outlives a pytest that is killed (a Ctrl-C
+# twice, a timeout's SIGKILL): a scheduler left behind goes on starting crawls. Started
+# through this, it gets SIGTERM when the pytest process is gone (Linux's parent-death
+# signal, kept across exec).
+_DIES_WITH_PARENT = ("import ctypes, os, signal, sys\n"
+                     "ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG\n"
+                     "if os.getppid() != int(sys.argv[1]): sys.exit(1)  # already gone\n"
+                     "os.execvp(sys.argv[2], sys.argv[2:])")
+
+
+def dies_with_tests(command: list[str]) -> list[str]:
+    """`command` run so that it ends when the test run does, however that ends."""
+    return [sys.executable, "-c", _DIES_WITH_PARENT, str(os.getpid()), *map(str, command)]
 
 
 def wait_for(predicate, timeout: float = 60.0, what: str = "condition",

@@ -18,7 +18,7 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.conftest import wait_for
+from tests.conftest import dies_with_tests, wait_for
 from tests.fixture_server import FAST, FixtureServer, crawl_env
 
 BIN = Path(sys.executable).parent
@@ -73,7 +73,7 @@ class ScrapydProcess:
                        "NARRATIVE_ARCHIVE_CAPTURES": str(self.root / "captures"),
                        **(env or {})}
         self.process = subprocess.Popen(
-            [str(BIN / "scrapyd")], cwd=self.root, env=environment, start_new_session=True,
+            dies_with_tests([str(BIN / "scrapyd")]), cwd=self.root, env=environment, start_new_session=True,
             stdout=open(self.root / "scrapyd.out", "wb"), stderr=subprocess.STDOUT)
         try:
             wait_for(lambda: answers(self.url + "/daemonstatus.json"),
@@ -130,7 +130,7 @@ class MotoServer:
 
     def start(self, log: Path) -> MotoServer:
         self.process = subprocess.Popen(
-            [str(BIN / "moto_server"), "-H", "127.0.0.1", "-p", str(self.port)],
+            dies_with_tests([str(BIN / "moto_server"), "-H", "127.0.0.1", "-p", str(self.port)]),
             stdout=open(log, "wb"), stderr=subprocess.STDOUT, start_new_session=True)
         try:
             wait_for(lambda: answers(self.url + "/moto-api/"), what="moto_server")

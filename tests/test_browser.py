@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from narrative_archive.publish import serve
+from tests.conftest import dies_with_tests
 from tests.datasette_fixtures import ARTICLES, XSS_TITLE, build_archive
 
 CHROMIUM_ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
@@ -43,8 +44,8 @@ def serving(db_path: Path, timeout: float = 60):
     """`narrative-archive serve` over ``db_path`` on a free port: yields its URL, stops it after."""
     port = free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "narrative_archive", "serve", "--db", str(db_path),
-         "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        dies_with_tests([sys.executable, "-m", "narrative_archive", "serve", "--db", str(db_path),
+                         "--port", str(port)]), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
     try:
         serve.wait_until_ready(f"{base}/-/databases.json", timeout=timeout, process=process)

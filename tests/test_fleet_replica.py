@@ -16,7 +16,7 @@ import pytest
 
 from narrative_archive import store
 from narrative_archive.fleet.storage import DirStorage
-from tests.conftest import wait_for
+from tests.conftest import dies_with_tests, wait_for
 from tests.fixture_server import REPO, query, write_config
 from tests.fleet_nodes import MotoServer, free_port
 from tests.test_fleet_ingest import ingest, write_batches
@@ -66,7 +66,8 @@ def replicate_and_serve(tmp_path, moto: MotoServer) -> None:
     ingest(host)
     url = "s3://replicas/archive"
     cli = [sys.executable, "-m", "narrative_archive"]
-    replicate = subprocess.Popen([*cli, "fleet", "replicate", "--db", str(primary), "--to", url],
+    replicate = subprocess.Popen(dies_with_tests([*cli, "fleet", "replicate", "--db", str(primary),
+                                                  "--to", url]),
                                  env=env, cwd=REPO, start_new_session=True,
                                  stdout=subprocess.DEVNULL, stderr=open(tmp_path / "ls.log", "wb"))
     port = free_port()
@@ -80,8 +81,8 @@ def replicate_and_serve(tmp_path, moto: MotoServer) -> None:
         wait_for(lambda: s3.list_objects_v2(Bucket="replicas").get("KeyCount"),
                  what="the first snapshot in the bucket")
         serve = subprocess.Popen(
-            [*cli, "serve", "--replica", url, "--db", str(tmp_path / "replica.db"),
-             "--port", str(port)], env=env, cwd=REPO, start_new_session=True,
+            dies_with_tests([*cli, "serve", "--replica", url, "--db", str(tmp_path / "replica.db"),
+                             "--port", str(port)]), env=env, cwd=REPO, start_new_session=True,
             stdout=subprocess.DEVNULL, stderr=open(tmp_path / "serve.log", "wb"))
         wait_for(lambda: served_urls(port) is not None, what="Datasette on the replica")
         # write load on the primary while the replica follows: four more batches

@@ -42,7 +42,7 @@ from narrative_archive.scheduler.lock import (
 )
 from narrative_archive.scheduler.log import format_event
 from narrative_archive.scheduler.service import SchedulerService
-from tests.conftest import wait_for
+from tests.conftest import dies_with_tests, wait_for
 
 FILES = Path(__file__).parent / "files" / "scheduler"
 FAKE_CRAWL = FILES / "fake_crawl.py"
@@ -403,8 +403,8 @@ class Scheduler:
 
     def __init__(self, db_path: Path, config_dir: Path, *options: str, command="schedule"):
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "narrative_archive", command, "--db", str(db_path),
-             "--config", str(config_dir), "--grace", "3", *options],
+            dies_with_tests([sys.executable, "-m", "narrative_archive", command, "--db",
+                             str(db_path), "--config", str(config_dir), "--grace", "3", *options]),
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
             start_new_session=True)
         self.lines: list[str] = []
@@ -719,3 +719,35 @@ def test_up_stops_everything_when_datasette_exits(tmp_path, site, start):
     assert up.events("exited", process="datasette")
     assert up.events("stopped")
     assert all(run["status"] != "running" for run in runs(tmp_path / "archive.db"))
+
+
+def test_a_scheduler_started_by_a_test_run_that_is_killed_ends_with_it(tmp_path, site):
+    """A test run killed outright (no teardown) leaves no scheduler starting crawls behind:
+    the daemons the tests start in their own sessions go with the process that started
+    them (tests.conftest.dies_with_tests)."""
+    config = write_config(tmp_path / "config", site, feeds_job("good", "good-news"))
+    pid_file, log = tmp_path / "scheduler.pid", tmp_path / "scheduler.log"
+    test_run = subprocess.Popen([sys.executable, "-c", (
+        "import subprocess, sys, time\n"
+        "from tests.conftest import dies_with_tests\n"
+        f"p = subprocess.Popen(dies_with_tests([sys.executable, '-m', 'narrative_archive', 'schedule',"
+        f" '--db', {str(tmp_path / 'archive.db')!r}, '--config', {str(config)!r}]),"
+        f" start_new_session=True, stdout=subprocess.DEVNULL, stderr=open({str(log)!r}, 'w'))\n"
+        f"open({str(pid_file)!r}, 'w').write(str(p.pid))\n"
+        "time.sleep(120)\n")], cwd=Path(__file__).parent.parent)
+    try:
+        pid = int(wait_for(lambda: pid_file.exists() and pid_file.read_text(), 30,
+                           "the scheduler's pid"))
+        wait_for(lambda: " event=ready" in log.read_text(), 60, "the scheduler to be ready")
+    finally:
+        test_run.kill()
+        test_run.wait()
+    wait_for(lambda: not alive(pid), 30, "the scheduler to end with the test run")
+
+
+def alive(pid: int) -> bool:
+    """Running (not gone, not a zombie nobody has reaped yet)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
