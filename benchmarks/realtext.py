@@ -130,6 +130,24 @@ def _ratio(a: int, b: int) -> str:
     return f"{a / b:.2f}" if b else "-"
 
 
+def wilson(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
+    """The 95 % Wilson score interval of a proportion k/n: how far a split of this size
+    lets a figure move by chance (a split of 200 mentions: about +-0.06 around 0.70)."""
+    if not n:
+        return 0.0, 1.0
+    p, z2 = k / n, z * z
+    centre, half = (p + z2 / (2 * n)) / (1 + z2 / n), \
+        z * ((p * (1 - p) + z2 / (4 * n)) / n) ** 0.5 / (1 + z2 / n)
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def _interval(k: int, n: int) -> str:
+    if not n:
+        return "-"
+    low, high = wilson(k, n)
+    return f"{low:.2f}-{high:.2f}"
+
+
 def score(predictions: list[Prediction], narrative_ids: list[str]) -> dict:
     """Counts behind every table: matching per narrative and language, stance, speaker."""
     matching = {n: Counter() for n in narrative_ids}
@@ -178,14 +196,20 @@ def score(predictions: list[Prediction], narrative_ids: list[str]) -> dict:
 def report(counts: dict, out=sys.stdout) -> None:
     def line(text=""):
         print(text, file=out)
-    line(f"{'narrative':<30}{'gold':>6}{'tp':>5}{'fp':>5}{'fn':>5}{'precision':>11}{'recall':>8}")
+    line(f"{'narrative':<30}{'gold':>6}{'tp':>5}{'fp':>5}{'fn':>5}{'precision':>11}{'recall':>8}"
+         f"{'recall 95%':>12}")
     for n, c in counts["matching"].items():
         line(f"{n:<30}{c['tp'] + c['fn']:>6}{c['tp']:>5}{c['fp']:>5}{c['fn']:>5}"
-             f"{_ratio(c['tp'], c['tp'] + c['fp']):>11}{_ratio(c['tp'], c['tp'] + c['fn']):>8}")
+             f"{_ratio(c['tp'], c['tp'] + c['fp']):>11}{_ratio(c['tp'], c['tp'] + c['fn']):>8}"
+             f"{_interval(c['tp'], c['tp'] + c['fn']):>12}")
     confusion = counts["confusion"]
     total = sum(confusion.values())
     right = sum(confusion[s, s] for s in STANCES)
-    line(f"\nstance of matched labelled mentions: {total}, accuracy {_ratio(right, total)}")
+    disputes = sum(confusion["disputes", got] for got in (*STANCES, "none"))
+    line(f"\nstance of matched labelled mentions: {total}, accuracy {_ratio(right, total)}"
+         f" (95% {_interval(right, total)}); disputes recall"
+         f" {_ratio(confusion['disputes', 'disputes'], disputes)}"
+         f" (95% {_interval(confusion['disputes', 'disputes'], disputes)})")
     line(f"{'':<10}" + "".join(f"{s:>10}" for s in (*STANCES, "none")) + f"{'recall':>9}{'precision':>11}")
     for gold in STANCES:
         row = [confusion[gold, got] for got in (*STANCES, "none")]

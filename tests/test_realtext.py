@@ -5,6 +5,7 @@ exercised on a folder of texts written here, in the same layout.
 """
 
 import importlib.util
+import io
 import json
 import sqlite3
 import sys
@@ -146,6 +147,16 @@ def test_scoring_goes_the_crawls_way_on_a_folder_of_texts(tmp_path):
     assert sum(counts["matching"]["russia-arming-taliban"][k] for k in ("fp", "fn")) == 0
     assert counts["confusion"]["disputes", "disputes"] == counts["confusion"]["reports", "reports"] == 1
     assert counts["speaker"]["right"] == counts["speaker"]["n"] == 1
+    report = io.StringIO()
+    realtext.report(counts, report)
+    assert "accuracy 1.00 (95% 0.34-1.00); disputes recall 1.00 (95% 0.21-1.00)" in report.getvalue()
+
+
+def test_figures_come_with_the_interval_their_split_allows():
+    # Wilson score intervals as statsmodels' proportion_confint(k, n, method="wilson") gives
+    for (k, n), (low, high) in {(134, 192): (0.6296, 0.7585), (30, 45): (0.5207, 0.7864),
+                                (0, 5): (0.0, 0.4345), (5, 5): (0.5655, 1.0)}.items():
+        assert realtext.wilson(k, n) == (pytest.approx(low, abs=1e-4), pytest.approx(high, abs=1e-4))
 
 
 # --- the matcher's gates ----------------------------------------------------------------
