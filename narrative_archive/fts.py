@@ -169,6 +169,10 @@ class NarrativeMatcher:
               _whole(cjk_query(part)))
              for part in (query_parts(narrative) if by_part else [narrative.match_query])]
             for narrative in self.narratives]
+        self.marking = [tuple(member for part, members in parts
+                              for member in ([part] if members is None else members.members)
+                              if " NOT " in member)
+                        for parts in self.parts]
 
     def match(self, title: str | None, text: str | None) -> list[str]:
         """The ids of the narratives whose query matches this title and text."""
@@ -191,8 +195,8 @@ class NarrativeMatcher:
                 [split_cjk(title), split_cjk(text)])
             words = Words((row[0] for row in self.conn.execute("SELECT term FROM temp.terms")),
                           self._offsets)
-            for narrative, query, parts in zip(self.narratives, self.queries, self.parts,
-                                               strict=True):
+            for narrative, query, parts, marking in zip(self.narratives, self.queries,
+                                                        self.parts, self.marking, strict=True):
                 if wanted is not None and not wanted(narrative.id, found):
                     continue
                 passes = (member for part, members in parts
@@ -200,8 +204,9 @@ class NarrativeMatcher:
                 if len(parts) == 1 and parts[0][0] == query and \
                         (parts[0][1] is None or parts[0][1].members == [query]):  # with snippet
                     row = self._row(query, snippets) if next(passes, None) else None
-                elif any(self._row(part, False) for part in passes):
-                    row = self._row(query, True) if snippets else (None,)
+                elif any(self._row(member, False) for member in passes):
+                    row = self._row(self._snippet_query(parts, words, marking),
+                                    True) if snippets else (None,)
                 else:
                     continue
                 if row is not None:
@@ -209,6 +214,21 @@ class NarrativeMatcher:
         finally:
             self.conn.execute("ROLLBACK")
         return found
+
+    @staticmethod
+    def _snippet_query(parts: list[tuple[str, ftsgate.Disjuncts | None]], words: Words,
+                       marking: tuple[str, ...]) -> str:
+        """The whole query as its snippet needs it. In an index of one article FTS5 marks
+        the words of the members that match, of a NEAR group whose phrases all stand in the
+        article however far apart, and of the right side of a NOT whose left side finds
+        nothing (tests/test_fts_gate.py): so the members whose words the article holds, and
+        those holding a NOT. The whole query is thousands of phrases to parse for each
+        article it matches; these are a few dozen."""
+        members = dict.fromkeys([
+            *(member for part, disjuncts in parts
+              for member in ([part] if disjuncts is None else disjuncts.holding(words))),
+            *marking])
+        return " OR ".join(f"({member})" for member in members)
 
     def _offsets(self, term: str) -> list[int]:
         """Where `term` stands in the article being read (title and text together)."""

@@ -198,6 +198,18 @@ class Disjuncts:
                         yield member
 
 
+    def holding(self, words: Words) -> Iterator[str]:
+        """The members all of whose words the article holds, wherever they stand: those
+        FTS5 may mark words of, in an index of this one article (see fts.NarrativeMatcher)."""
+        have, starts = words.set, words.prefixes
+        for key, members in self.groups:
+            if key is None or (key[0] <= have and key[1] <= starts
+                               and all(map(words.present, key[2]))):
+                for member, gate, plain, prefixes in members:
+                    if gate is None or (plain <= have and prefixes <= starts):
+                        yield member
+
+
 def top_level_or(query: str) -> list[str]:
     """The members of `query`'s top-level OR, as texts ([query] when it is no OR, or when
     it cannot be read)."""
