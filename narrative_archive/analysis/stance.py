@@ -368,10 +368,10 @@ def _read(sentence: str, stems: tuple[str, ...], lc: LanguageCues, title: bool =
             # "Videos appear to show Russian weapons ...; Russia denied it": both sides told
             return Reading("reports", [*found, "claim, then denial"], cue_at, has_term)
         return Reading("disputes", found, cue_at, has_term, voice)
-    endorsed = _find(tokens, lc.endorsements, lc.prefixes, used) if lc.endorsements else []
+    endorsed = [(s, e) for s, e in _find(tokens, lc.endorsements, lc.prefixes, used) if not _telling(tokens, e, len(tokens), lc.briefed)]
     endorsed = _unattributed(sentence, endorsed, attributions) if attributions else endorsed
     if endorsed and has_term and not negated_denial and not _QUESTION_END.search(sentence):
-        # "CNN has confirmed that Russia is supplying weapons", "Iran was caught supplying":
+        # "CNN has confirmed that Russia is supplying weapons", "Iran was caught supplying" (not "confirms he was briefed"):
         # the outlet vouches for its source in its own voice (the guideline's endorsement);
         # a question ("Does the CNN video prove that ...?") vouches for nothing
         return Reading("asserts", [*found, *("endorses: " + " ".join(tokens[s:e]) for s, e in endorsed)], None,
