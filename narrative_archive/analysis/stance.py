@@ -224,7 +224,7 @@ def _decide(readings, no_terms: bool, stems: tuple[str, ...] = ()):
         # the second sentence does unless the headline reports the claim ("X says ...")
         if role == "title" or leads[0][1] == sentence or not (title or _lead_reports(leads, stems)):
             return role, sentence, r, 0.9 if role == "title" else 0.8
-    if answer := _answered(title, relevant):  # "Did the Taliban seize $80bn of arms?" ... "the claim is false"
+    if answer := _answered(title, relevant, stems):  # "Did the Taliban seize $80bn of arms?" ... "the claim is false"
         return (*answer, 0.6)
     framed = [(role, sentence, r) for role, sentence, r in relevant
               if role in ("title", "lead") and r.has_term]
