@@ -189,9 +189,10 @@ def attributed_claim_lead(framed, stems):
 
 def carries_claim(sentence: str, stems) -> bool:
     """Whether a sentence carries the claim: it holds CLAIM_WORDS distinct matched words
-    ("weapons crossed the border, officials said" holds one)."""
+    ("weapons crossed the border, officials said" holds one), or every one when the match
+    highlighted fewer."""
     tokens = TOKEN.findall(fold(sentence))
-    return len({tokens[i] for i in term_positions(tokens, stems)}) >= CLAIM_WORDS
+    return len({tokens[i] for i in term_positions(tokens, stems)}) >= min(CLAIM_WORDS, len(stems))
 
 
 def lead_reports(leads, stems) -> bool:
