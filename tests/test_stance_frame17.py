@@ -6,8 +6,8 @@ Every text here was written for these tests in the shapes real coverage takes; n
 copied from an article.
 """
 
-from narrative_archive.analysis.stance import classify_stance
 from narrative_archive.analysis.sentences import tag_line
+from narrative_archive.analysis.stance import classify_stance
 
 TERMS = ["russia", "weapons", "taliban"]
 
