@@ -14,7 +14,7 @@ from narrative_archive.analysis.terms import term_positions as _term_positions
 _CLAUSE_BREAK = re.compile(r";|\s[—–]\s|\w—|,\s*(?:which|while|whereas|a charge|an allegation|an accusation|claims)\b"
                            r"|[,،]?\s(?:فيما|وهو ما|بينما)\s")
 
-_CLAIM_NOUNS = frozenset("claims claim allegations allegation accusations accusation charges reports suggestions".split())
+_CLAIM_NOUNS = frozenset("claims claim allegations allegation accusations accusation charges reports report suggestions".split())
 # the accusation a relative clause hangs a denial on: "the accusations, which Iran denied, came
 # as ...", "هذه الاتهامات، التي نفتها إيران، تزامنت": an aside, both sides told
 _ACCUSATIONS = _CLAIM_NOUNS | frozenset("الاتهامات الاتهام المزاعم الادعاءات اتهامات مزاعم ادعاءات".split())
@@ -33,7 +33,7 @@ def _aside(tokens: list[str], cue_at: int) -> bool:
 def claim_then_denial(sentence: str, tokens: list[str], cue_at: int, stems) -> bool:
     """Whether the denial sits in a later clause (after ";" or a dash) than one that states
     the claim with a matched term, or in a relative clause on the accusation it answers."""
-    if set(tokens[cue_at + 1:cue_at + 3]) & _CLAIM_NOUNS:
+    if set(tokens[cue_at + 1:cue_at + 4]) & _CLAIM_NOUNS:  # "rejected a newspaper report"
         # "denied claims that the Taliban enjoys support from Tehran": the claim is the
         # denial's object, after it, whatever comes before (a dateline: "TEHRAN (...) –")
         return False

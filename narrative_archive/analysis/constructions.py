@@ -130,15 +130,22 @@ def saying(attributions, cue_at: int):
     return [(start, end) for start, end in attributions if not cue_at - 2 <= end <= cue_at]
 
 
-def answered(title, relevant):
+def answered(title, relevant, stems=()):
     """The rebuttal in the outlet's own voice that answers a yes/no question headline over
     the claim ("Did the Taliban seize $80 billion of US arms?" over "... the claim is
     false"): the fact-check's form, where the headline asks and the article's answer frames
-    it. None when no sentence read that carries the claim rebuts it in the outlet's voice."""
+    it; or the lead's first sentence stating the claim in the outlet's voice, with no cue at
+    all ("Are the Taliban arms dealers now?" over "The US left behind weapons that are now
+    turning up ..."). None when no sentence read that carries the claim answers it so."""
     if title is None or title.label != "reports" or "question" not in title.cues:
         return None
-    return next(((role, sentence, r) for role, sentence, r in relevant
-                 if role != "title" and r.label == "disputes" and r.has_term and r.outlet_voice), None)
+    rebuttal = next(((role, sentence, r) for role, sentence, r in relevant
+                     if role != "title" and r.label == "disputes" and r.has_term and r.outlet_voice), None)
+    lead = next(((role, sentence, r) for role, sentence, r in relevant if role == "lead"), None)
+    if rebuttal is None and title.cues == ["question"] and lead and lead[2].label == "asserts" and not lead[2].cues \
+            and carries_claim(lead[1], stems):
+        return lead
+    return rebuttal
 
 
 def asking(sentence: str, lc: LanguageCues) -> str | None:
@@ -182,9 +189,10 @@ def attributed_claim_lead(framed, stems):
 
 def carries_claim(sentence: str, stems) -> bool:
     """Whether a sentence carries the claim: it holds CLAIM_WORDS distinct matched words
-    ("weapons crossed the border, officials said" holds one)."""
+    ("weapons crossed the border, officials said" holds one), or every one when the match
+    highlighted fewer."""
     tokens = TOKEN.findall(fold(sentence))
-    return len({tokens[i] for i in term_positions(tokens, stems)}) >= CLAIM_WORDS
+    return len({tokens[i] for i in term_positions(tokens, stems)}) >= min(CLAIM_WORDS, len(stems))
 
 
 def lead_reports(leads, stems) -> bool:

@@ -77,7 +77,9 @@ def sentence_span(text: str, position: int) -> tuple[int, int]:
 # "Rusia talibanes Estados Unidos", a byline, "Published: ...", a section name) sits before
 # the story. Such a line ends at a line break with no sentence punctuation, and is short.
 TAG_LINE_TOKENS = 8
-_SENTENCE_END = re.compile(r"[.!?…。！？؟।:;\"»”’')\]]\s*$")
+# a closing bracket ends a sentence only after its punctuation: "(c) APA/AFP (THOMAS WATKINS)",
+# "Pakistan Cyber Force [Official]" are a credit and a site's name
+_SENTENCE_END = re.compile(r"(?:[.!?…。！？؟।:;\"»”’']|[.!?…。！？؟।:;\"»”’'][)\]])\s*$")
 _WORD = re.compile(r"\w+")
 _STAMP = re.compile(r"(?:last |first )?(?:updated|published|posted)\b", re.IGNORECASE)
 

@@ -224,7 +224,7 @@ def _decide(readings, no_terms: bool, stems: tuple[str, ...] = ()):
         # the second sentence does unless the headline reports the claim ("X says ...")
         if role == "title" or leads[0][1] == sentence or not (title or _lead_reports(leads, stems)):
             return role, sentence, r, 0.9 if role == "title" else 0.8
-    if answer := _answered(title, relevant):  # "Did the Taliban seize $80bn of arms?" ... "the claim is false"
+    if answer := _answered(title, relevant, stems):  # "Did the Taliban seize $80bn of arms?" ... "the claim is false"
         return (*answer, 0.6)
     framed = [(role, sentence, r) for role, sentence, r in relevant
               if role in ("title", "lead") and r.has_term]
@@ -368,10 +368,10 @@ def _read(sentence: str, stems: tuple[str, ...], lc: LanguageCues, title: bool =
             # "Videos appear to show Russian weapons ...; Russia denied it": both sides told
             return Reading("reports", [*found, "claim, then denial"], cue_at, has_term)
         return Reading("disputes", found, cue_at, has_term, voice)
-    endorsed = _find(tokens, lc.endorsements, lc.prefixes, used) if lc.endorsements else []
+    endorsed = [(s, e) for s, e in _find(tokens, lc.endorsements, lc.prefixes, used) if not _telling(tokens, e, len(tokens), lc.briefed)]
     endorsed = _unattributed(sentence, endorsed, attributions) if attributions else endorsed
     if endorsed and has_term and not negated_denial and not _QUESTION_END.search(sentence):
-        # "CNN has confirmed that Russia is supplying weapons", "Iran was caught supplying":
+        # "CNN has confirmed that Russia is supplying weapons", "Iran was caught supplying" (not "confirms he was briefed"):
         # the outlet vouches for its source in its own voice (the guideline's endorsement);
         # a question ("Does the CNN video prove that ...?") vouches for nothing
         return Reading("asserts", [*found, *("endorses: " + " ".join(tokens[s:e]) for s, e in endorsed)], None,
@@ -425,7 +425,7 @@ def _sentences(title, text, stems, language, limit) -> list[tuple[str, str, bool
         start, end = sentence_span(text, position)
         sentence = " ".join(text[start:end].split())
         if sentence and fold(sentence) not in seen and len(_TOKEN.findall(sentence)) >= 4 and not tag_line(
-                text, start, end):
+                text, start, end) and not (title and fold(sentence).endswith(": " + fold(title))):  # "Site: Headline" repeats it
             lead.append((start, end))
             seen.add(fold(sentence))
             found.append(("lead", sentence, _text_has_stem(sentence, stems)))
