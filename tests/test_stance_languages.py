@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from narrative_archive.analysis.sentences import sentence_span
 from narrative_archive.analysis.stance import classify_stance, default_cues
 
 LABELS = Path(__file__).resolve().parents[1] / "benchmarks" / "realtext" / "labels.jsonl"
@@ -44,6 +45,11 @@ CASES = {
            "Rusia diduga memasok senjata kepada Taliban",
            "Rusia memasok senjata kepada Taliban, kata pejabat Afghanistan",
            "Rusia membantah memasok senjata kepada Taliban"),
+    "hy": (["ռուսաստան", "թալիբ"],
+           "Ռուսաստանը զենք է մատակարարում թալիբներին",
+           "Ռուսաստանը իբր զենք է մատակարարում թալիբներին",
+           "Ըստ ամերիկյան գեներալի՝ Ռուսաստանը զենք է մատակարարում թալիբներին",
+           "Մոսկվան հերքել է, որ Ռուսաստանը զենք է մատակարարում թալիբներին"),
     # -- Germanic and Nordic -------------------------------------------------------------
     "nl": (["rusland", "taliban", "wapens"],
            "Rusland levert wapens aan de taliban",
@@ -189,6 +195,19 @@ def test_a_language_reads_a_bare_claim_a_hedge_an_attribution_and_a_denial(langu
     result = stance(language, denied, terms)
     assert result.stance == "disputes", result.evidence
     assert result.language == language  # its own lists, not English's
+
+
+def test_khmer_reads_cues_inside_its_runs_of_letters_and_ends_sentences_at_khan():
+    """Khmer writes no space between words and ends a sentence with ។; its vowel signs are
+    marks, which \\w alone would split a word at."""
+    terms = ["រុស្ស៊ី", "តាលីបង់"]
+    assert stance("km", "រុស្ស៊ីផ្គត់ផ្គង់អាវុធដល់តាលីបង់", terms).stance == "asserts"
+    assert stance("km", "មន្ត្រីអាមេរិកនិយាយថារុស្ស៊ីផ្គត់ផ្គង់អាវុធដល់តាលីបង់", terms).stance == "reports"
+    denied = stance("km", "រុស្ស៊ីបដិសេធការចោទប្រកាន់ថាខ្លួនផ្គត់ផ្គង់អាវុធដល់តាលីបង់", terms)
+    assert (denied.stance, denied.language) == ("disputes", "km")
+    text = "ក្រសួងការបរទេសរុស្ស៊ីបានបដិសេធការចោទប្រកាន់។ ម៉ូស្គូផ្គត់ផ្គង់អាវុធដល់តាលីបង់។ ព័ត៌មានផ្សេង"
+    start, end = sentence_span(text, text.index("ម៉ូស្គូ") + 3)
+    assert text[start:end].strip() == "ម៉ូស្គូផ្គត់ផ្គង់អាវុធដល់តាលីបង់។"
 
 
 def test_every_language_of_the_labels_has_its_own_cue_lists():

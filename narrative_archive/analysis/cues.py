@@ -27,9 +27,9 @@ _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 # the lists a language block holds, the same a narrative's `stance:` key may change
 CUE_LISTS, WORD_LISTS = STANCE_LISTS, WORD_STANCE_LISTS  # WORD_LISTS: single words, "*" at the end
 
-# A word: letters with their combining marks (Indic vowel signs are marks, which \w splits
-# on), joined by an inner apostrophe ("don't", "Russia's").
-_W = r"[\w\u0300-\u036f\u0900-\u0963\u0966-\u0dff\u0e00-\u0e7f]"
+# A word: letters with their combining marks (Indic, Thai and Khmer vowel signs are marks,
+# which \w splits on), joined by an inner apostrophe ("don't", "Russia's").
+_W = r"[\w\u0300-\u036f\u0900-\u0963\u0966-\u0dff\u0e00-\u0e7f\u1780-\u17d3\u17dd]"
 TOKEN = re.compile(f"{_W}+(?:'{_W}+)*")
 _TOKEN_CUE = re.compile(f"\\*?{_W}+(?:'{_W}+)*\\*?|'{_W}+|\\.\\.")
 _WORD_CUE = re.compile(f"{_W}+(?:'{_W}+)*\\*?")  # a cue of a WORD_LISTS list: a word or a prefix

@@ -16,7 +16,7 @@ FOLD = str.maketrans({
 _MARKS = re.compile("[\u064b-\u0652\u0670\u0640\u093c]")  # Arabic diacritics and tatweel, the Devanagari nukta
 # a full stop with no space after it between two words ("the panel.Some 25 people", "the
 # embassy.”The network"), as a page whose paragraphs were joined leaves it
-_BOUNDARY = re.compile(r"[.!?؟…।۔]+[\"»”’')\]]*(?=\s)|[。！？]+|\n"
+_BOUNDARY = re.compile(r"[.!?؟…।۔។៕]+[\"»”’')\]]*(?=\s)|[。！？]+|\n"
                        r"|[.!?](?<=[a-zа-я]{2}[.!?])[\"»”’')\]]*(?=[A-ZА-Я][a-zа-я])")
 _ABBREVIATION = re.compile(
     r"(?:^|\W)(?:[A-ZА-Я]|Mr|Mrs|Ms|Dr|Gen|Lt|Col|Maj|Sgt|Adm|Sen|Rep|Gov|Jr|Sr|St|Prof|No|vs|etc|Jan|Feb|Aug|Sept|Oct|Nov|Dec|ул|им|г|т|тыс|млн|млрд)$"
@@ -79,7 +79,7 @@ def sentence_span(text: str, position: int) -> tuple[int, int]:
 TAG_LINE_TOKENS = 8
 # a closing bracket ends a sentence only after its punctuation: "(c) APA/AFP (THOMAS WATKINS)",
 # "Pakistan Cyber Force [Official]" are a credit and a site's name
-_SENTENCE_END = re.compile(r"(?:[.!?…。！？؟।:;\"»”’']|[.!?…。！？؟।:;\"»”’'][)\]])\s*$")
+_SENTENCE_END = re.compile(r"(?:[.!?…。！？؟।។:;\"»”’']|[.!?…。！？؟।។:;\"»”’'][)\]])\s*$")
 _WORD = re.compile(r"\w+")
 _STAMP = re.compile(r"(?:last |first )?(?:updated|published|posted)\b", re.IGNORECASE)
 
