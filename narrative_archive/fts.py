@@ -226,7 +226,7 @@ class NarrativeMatcher:
         article it matches; these are a few dozen."""
         members = dict.fromkeys([
             *(member for part, disjuncts in parts
-              for member in ([part] if disjuncts is None else disjuncts.holding(words))),
+              for member in ([part] if disjuncts is None else disjuncts.passing(words, where=False))),
             *marking])
         return " OR ".join(f"({member})" for member in members)
 

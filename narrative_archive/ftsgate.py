@@ -188,25 +188,16 @@ class Disjuncts:
         self.groups = [(None if key is None else _Builder.split([key]), group)
                        for key, group in groups.items()]
 
-    def passing(self, words: Words) -> Iterator[str]:
+    def passing(self, words: Words, where: bool = True) -> Iterator[str]:
+        """The members that may match; where=False: those whose words the article holds,
+        wherever they stand (FTS5 may mark their words: fts.NarrativeMatcher)."""
         have, starts = words.set, words.prefixes
         for key, members in self.groups:
             if key is None or (key[0] <= have and key[1] <= starts
                                and all(map(words.present, key[2]))):
                 for member, gate, plain, prefixes in members:
-                    if gate is None or (plain <= have and prefixes <= starts and gate(words)):
-                        yield member
-
-
-    def holding(self, words: Words) -> Iterator[str]:
-        """The members all of whose words the article holds, wherever they stand: those
-        FTS5 may mark words of, in an index of this one article (see fts.NarrativeMatcher)."""
-        have, starts = words.set, words.prefixes
-        for key, members in self.groups:
-            if key is None or (key[0] <= have and key[1] <= starts
-                               and all(map(words.present, key[2]))):
-                for member, gate, plain, prefixes in members:
-                    if gate is None or (plain <= have and prefixes <= starts):
+                    if gate is None or (plain <= have and prefixes <= starts
+                                        and (not where or gate(words))):
                         yield member
 
 
