@@ -16,7 +16,7 @@ Every article goes the crawl's way: stored in a scratch archive, read by the cra
 Reader (its narratives' queries and claim rules), then match_article (snippet, matched terms, stance and its
 speaker), with the narratives of config/narratives.yml and the cues of config/stance.yml.
 
-    python benchmarks/realtext.py --merge A.jsonl B.jsonl ...   labels into labels.jsonl
+    python benchmarks/realtext.py --merge A.jsonl B.jsonl ...   labels added to labels.jsonl
     python benchmarks/realtext.py --fetch DIR                    rebuild DIR from the URLs
 """
 
@@ -233,10 +233,14 @@ def report(counts: dict, out=sys.stdout) -> None:
 
 
 def merge(paths: Iterable[Path], out: Path = LABELS) -> int:
-    """Merge label files into one, deduplicated on URL and sorted by it. A URL labelled twice
-    must carry the same narratives, speakers and split (one of SPLITS: a holdout record stays
-    holdout); other fields fill each other's gaps."""
+    """Merge label files into `out`, deduplicated on URL and sorted by it: `out`'s own
+    records first when it exists, so merging a new split adds it (and cannot drop the rest).
+    A URL labelled twice must carry the same narratives, speakers and split (one of SPLITS:
+    a holdout record stays holdout); other fields fill each other's gaps."""
     merged: dict[str, dict] = {}
+    paths = list(paths)
+    if out.exists() and not any(path.resolve() == out.resolve() for path in paths):
+        paths.insert(0, out)
     for path in paths:
         for line in path.read_text(encoding="utf-8").splitlines():
             if not line.strip():
@@ -291,7 +295,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--labels", type=Path, default=LABELS)
     parser.add_argument("--narratives", type=Path, default=DEFAULT_CONFIG_DIR / "narratives.yml")
     parser.add_argument("--errors", action="store_true", help="list every mismatch with its evidence")
-    parser.add_argument("--merge", type=Path, nargs="+", metavar="JSONL", help="merge label files into --labels")
+    parser.add_argument("--merge", type=Path, nargs="+", metavar="JSONL", help="add label files to --labels (its records kept)")
     parser.add_argument("--fetch", action="store_true", help="download the URLs into DIR")
     args = parser.parse_args(argv)
     if args.merge:

@@ -85,6 +85,10 @@ def test_the_holdout_split_is_read_apart_and_kept_apart_by_merge(tmp_path):
     assert [r["url"] for r in realtext.load_labels(out, "dev")] == ["https://x.example/d"]
     assert [r["url"] for r in realtext.load_labels(out, "test")] == ["https://x.example/t"]
     assert len(realtext.load_labels(out, "all")) == 3
+    # merging a new split alone adds it: labels.jsonl keeps what it held
+    (tmp_path / "labels-blind.jsonl").write_text(json.dumps(record("https://x.example/b", "blind")) + "\n")
+    assert realtext.merge([tmp_path / "labels-blind.jsonl"], out) == 4
+    assert len(realtext.load_labels(out, "all")) == 4
     # a URL already labelled dev cannot come back as holdout
     (tmp_path / "again.jsonl").write_text(json.dumps(record("https://x.example/d", "holdout")) + "\n")
     with pytest.raises(SystemExit, match="split differs"):
