@@ -19,6 +19,9 @@ _CLAIM_NOUNS = frozenset("claims claim allegations allegation accusations accusa
 # as ...", "هذه الاتهامات، التي نفتها إيران، تزامنت": an aside, both sides told
 _ACCUSATIONS = _CLAIM_NOUNS | frozenset("الاتهامات الاتهام المزاعم الادعاءات اتهامات مزاعم ادعاءات".split())
 _RELATIVE = frozenset("which that التي الذي".split())
+# words from a denial to the claim noun it takes as object: "rejected a newspaper report",
+# "denied on Tuesday the allegations" (a day, as wire copy dates the verb)
+OBJECT_GAP = 4
 ASIDE_GAP = 3  # words from the relative pronoun to the denial ("which Moscow has denied")
 
 
@@ -33,7 +36,7 @@ def _aside(tokens: list[str], cue_at: int) -> bool:
 def claim_then_denial(sentence: str, tokens: list[str], cue_at: int, stems) -> bool:
     """Whether the denial sits in a later clause (after ";" or a dash) than one that states
     the claim with a matched term, or in a relative clause on the accusation it answers."""
-    if set(tokens[cue_at + 1:cue_at + 4]) & _CLAIM_NOUNS:  # "rejected a newspaper report"
+    if set(tokens[cue_at + 1:cue_at + 1 + OBJECT_GAP]) & _CLAIM_NOUNS:  # "rejected a newspaper report"
         # "denied claims that the Taliban enjoys support from Tehran": the claim is the
         # denial's object, after it, whatever comes before (a dateline: "TEHRAN (...) –")
         return False
