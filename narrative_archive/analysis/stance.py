@@ -425,7 +425,7 @@ def _sentences(title, text, stems, language, limit) -> list[tuple[str, str, bool
         start, end = sentence_span(text, position)
         sentence = " ".join(text[start:end].split())
         if sentence and fold(sentence) not in seen and len(_TOKEN.findall(sentence)) >= 4 and not tag_line(
-                text, start, end) and not (title and fold(sentence).endswith(": " + fold(title))):  # "Site: Headline" repeats it
+                text, start, end) and not (title and fold(sentence).endswith(fold(title))):  # "Site: Headline", "Site » News » Headline" repeat it
             lead.append((start, end))
             seen.add(fold(sentence))
             found.append(("lead", sentence, _text_has_stem(sentence, stems)))
