@@ -50,6 +50,11 @@ CASES = {
            "Ռուսաստանը իբր զենք է մատակարարում թալիբներին",
            "Ըստ ամերիկյան գեներալի՝ Ռուսաստանը զենք է մատակարարում թալիբներին",
            "Մոսկվան հերքել է, որ Ռուսաստանը զենք է մատակարարում թալիբներին"),
+    "sl": (["rusij", "taliban"],
+           "Rusija dobavlja orožje talibanom",
+           "Rusija naj bi dobavljala orožje talibanom",
+           "Rusija dobavlja orožje talibanom, je dejal ameriški general",
+           "Moskva zanika, da Rusija dobavlja orožje talibanom"),
     # -- Germanic and Nordic -------------------------------------------------------------
     "nl": (["rusland", "taliban", "wapens"],
            "Rusland levert wapens aan de taliban",
