@@ -368,12 +368,12 @@ def _read(sentence: str, stems: tuple[str, ...], lc: LanguageCues, title: bool =
             # "Videos appear to show Russian weapons ...; Russia denied it": both sides told
             return Reading("reports", [*found, "claim, then denial"], cue_at, has_term)
         return Reading("disputes", found, cue_at, has_term, voice)
-    endorsed = [(s, e) for s, e in _find(tokens, lc.endorsements, lc.prefixes, used) if not _telling(tokens, e, len(tokens), lc.briefed)]
+    endorsed = [(s, e) for s, e in _find(tokens, lc.endorsements, lc.prefixes, used)
+                if not _telling(tokens, e, len(tokens), lc.briefed)] if lc.endorsements else []
     endorsed = _unattributed(sentence, endorsed, attributions) if attributions else endorsed
     if endorsed and has_term and not negated_denial and not _QUESTION_END.search(sentence):
-        # "CNN has confirmed that Russia is supplying weapons", "Iran was caught supplying" (not "confirms he was briefed"):
-        # the outlet vouches for its source in its own voice (the guideline's endorsement);
-        # a question ("Does the CNN video prove that ...?") vouches for nothing
+        # "CNN has confirmed that Russia is supplying weapons", "Iran was caught supplying": the outlet
+        # vouches for its source (not "confirms he was briefed"); a question ("Does the CNN video prove ...?") does not
         return Reading("asserts", [*found, *("endorses: " + " ".join(tokens[s:e]) for s, e in endorsed)], None,
                        has_term, endorsed=True)
     found.extend(" ".join(tokens[s:e]) for s, e in attributions)
@@ -418,16 +418,16 @@ def _sentences(title, text, stems, language, limit) -> list[tuple[str, str, bool
     found: list[tuple[str, str, bool]] = []
     if title:
         found.append(("title", title, _text_has_stem(title, stems)))
-    seen = {fold(title)} if title else set()
+    seen = {folded_title := fold(title or "")}
     position = len(text) - len(text.lstrip())
     lead: list[tuple[int, int]] = []
     while len(lead) < LEAD_SENTENCES and position < min(len(text), 3000):
         start, end = sentence_span(text, position)
-        sentence = " ".join(text[start:end].split())
-        if sentence and fold(sentence) not in seen and len(_TOKEN.findall(sentence)) >= 4 and not tag_line(
-                text, start, end) and not (title and fold(sentence).endswith(fold(title))):  # "Site: Headline", "Site » News » Headline" repeat it
+        folded = fold(sentence := " ".join(text[start:end].split()))
+        if sentence and folded not in seen and len(_TOKEN.findall(sentence)) >= 4 and not tag_line(
+                text, start, end) and not (folded_title and folded.endswith(folded_title)):  # "Site: Headline", "Site » News » Headline" repeat it
             lead.append((start, end))
-            seen.add(fold(sentence))
+            seen.add(folded)
             found.append(("lead", sentence, _text_has_stem(sentence, stems)))
         position = max(end, position + 1)
         while position < len(text) and text[position].isspace():
