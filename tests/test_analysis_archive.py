@@ -201,6 +201,16 @@ def test_copies_join_the_story_of_the_earliest_article_whatever_arrives_first(db
     assert {r[0] for r in db.execute("SELECT article_id FROM story_copies")} == {wire, copy}
 
 
+def test_a_new_articles_candidates_are_read_from_the_bucket_index_alone(db):
+    ingest(db, "wire")
+    keys = [row[0] for row in db.execute("SELECT bucket FROM story_buckets")]
+    plan = " ".join(row[3] for row in db.execute(
+        "EXPLAIN QUERY PLAN SELECT article_id FROM story_buckets"
+        f" WHERE bucket IN ({', '.join('?' * len(keys))})", keys))
+    assert "COVERING INDEX story_buckets_bucket_article" in plan
+    assert analysis.ArchiveStorage(db).candidates(keys) == {1}
+
+
 def test_analyse_reclusters_exactly_and_reports_counts(db, tmp_path):
     for key in ("copy", "wire", "denial", "other"):
         ingest(db, key)

@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from narrative_archive.analysis import stories
 from narrative_archive.analysis.stories import (
     SIGNATURE_BYTES,
     MemoryStorage,
@@ -75,6 +76,19 @@ def test_a_copy_linking_two_stories_merges_them_into_the_earliest():
     whole = index.add("whole", text, "2017-10-21T10:00:00+00:00")
     assert whole.story_id == "half-b"
     assert index.story_of("half-a") == "half-b"
+
+
+def test_the_hundredth_copy_of_a_wire_story_is_compared_with_one_of_its_copies(monkeypatch):
+    compared = []
+    monkeypatch.setattr(stories, "similarity", lambda a, b: compared.append(b) or similarity(a, b))
+    text = REPORTS["nh-wire"]["text"]
+    index = StoryIndex()
+    for n in range(99):
+        index.add(f"copy-{n}", syndicate(text, {"prefix": f"Outlet {n}. "}), "2017-03-23T14:02:00+00:00")
+    compared.clear()
+    last = index.add("copy-99", syndicate(text, {"prefix": "Outlet 99. "}), "2017-03-23T15:00:00+00:00")
+    assert last.story_id == "copy-0"
+    assert len(compared) == len(last.matches) == 1
 
 
 def test_an_article_without_a_date_sorts_after_dated_ones():

@@ -56,7 +56,8 @@ class Assignment:
     article_id: Hashable
     story_id: Hashable
     merged: tuple[Hashable, ...] = ()  # earlier story ids whose members now carry story_id
-    matches: tuple[tuple[Hashable, float], ...] = ()  # (article_id, estimated Jaccard)
+    # (article_id, estimated Jaccard): the first member of each joined story found close enough
+    matches: tuple[tuple[Hashable, float], ...] = ()
     keys: tuple[int, ...] = ()  # its band keys, as stored
 
 
@@ -250,9 +251,11 @@ class StoryIndex:
             return Assignment(article_id, article_id)
         matches = []
         stories: set[Hashable] = set()
-        for candidate in self.storage.candidates(keys) - {article_id}:
+        # A story is joined if any one of its members is close enough: once one is, its
+        # other members are not compared (a wire story's hundredth copy reads one, not 99).
+        for candidate in sorted(self.storage.candidates(keys) - {article_id}, key=str):
             entry = self.storage.get(candidate)
-            if entry is None:
+            if entry is None or entry.story_id in stories:
                 continue
             score = similarity(sig, entry.signature)
             if score >= self.threshold:

@@ -13,9 +13,10 @@ from narrative_archive.store.migrations import (
     v13_analysis,
     v16_publication,
     v26_history,
+    v27_stories,
 )
 
-MODULES = (v01_collection, v13_analysis, v16_publication, v26_history)
+MODULES = (v01_collection, v13_analysis, v16_publication, v26_history, v27_stories)
 
 MIGRATIONS: list[str] = []
 for _module in MODULES:
