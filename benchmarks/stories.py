@@ -1,12 +1,15 @@
 """Near-duplicate stories: MinHash LSH (datasketch) against trafilatura's Simhash.
 
-    python benchmarks/stories.py [--events 300] [--index-size 1000000]
+    python benchmarks/stories.py [--events 300] [--index-size 1000000] [--wire 97x41]
 
 Quality on tests/files/stories/corpus.yml (hand-written reports, each syndicated with a
 changed dateline, a tagline, a "first published by" line, a trimmed last paragraph) plus
 synthetic events whose reports share quotes: the share of copies clustered with their
 original, and the share of distinct same-event report pairs merged. Speed: signatures per
 second. Memory: an LSH index of --index-size articles held in SQLite, its RSS and lookup time.
+Wire copies (--wire STORIESxCOPIES): every story copied by many outlets, ingested into a real
+archive the crawl's way (analysis.archive.assign_story, in batches of 20 a transaction), CPU
+an article as the stories grow, beside datasketch's MinHashLSH in memory (query + insert).
 """
 
 from __future__ import annotations
@@ -121,7 +124,8 @@ class SqliteStorage:
         )
 
     def index(self):
-        self.db.execute("CREATE INDEX IF NOT EXISTS story_buckets_bucket ON story_buckets(bucket)")
+        self.db.execute("CREATE INDEX IF NOT EXISTS story_buckets_bucket_article"
+                        " ON story_buckets(bucket, article_id)")
 
     def candidates(self, keys):
         keys = list(keys)
@@ -178,11 +182,61 @@ def memory_at_scale(size: int, sample_texts):
           f" ({(rss - rss_before) / 1e6:+.0f} MB while adding {len(sample_texts)})")
 
 
+def wire_copies(n_stories: int, copies: int) -> None:
+    """Each of n_stories synthetic reports arriving `copies` times (an outlet's line on top),
+    interleaved as a crawl meets them; the crawl's ingest over a real archive."""
+    import datasketch
+    import numpy as np
+
+    from narrative_archive import store
+    from narrative_archive.analysis import archive
+
+    reports = synthetic_corpus(n_stories // 3 + 1)[:n_stories]
+    rows = [(n + 1, f"{reports[n % n_stories][2]}\n\nRepublished by outlet {n // n_stories}.")
+            for n in range(n_stories * copies)]
+    rows = [(article_id, text, stories.text_signature(text)) for article_id, text in rows]
+    with tempfile.TemporaryDirectory() as tmp:
+        db = store.open_db(Path(tmp) / "archive.db")
+        with store.transaction(db):
+            db.conn.executemany(
+                "INSERT INTO articles (id, url, canonical_url, text, published_at, first_seen_at,"
+                " last_seen_at, fetched_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [(i, f"https://x.example/{i}", f"https://x.example/{i}", text,
+                  "2024-05-20T10:00:00Z", *["2024-05-20T10:00:00Z"] * 3) for i, text, _ in rows])
+        cpu = []
+        for first in range(0, len(rows), 20):
+            started = time.process_time()
+            with store.transaction(db):
+                for article_id, text, sig in rows[first:first + 20]:
+                    archive.assign_story(db, article_id, text, signature=sig)
+            cpu.append((time.process_time() - started) / len(rows[first:first + 20]))
+        found = db.execute("SELECT count(DISTINCT story_id) FROM articles").fetchone()[0]
+        db.close()
+    lsh = datasketch.MinHashLSH(threshold=stories.THRESHOLD, num_perm=stories.NUM_PERM)
+    started = time.process_time()
+    for article_id, _, sig in rows:
+        minhash = datasketch.MinHash(num_perm=stories.NUM_PERM, scheme="affine32",
+                                     hashvalues=np.frombuffer(sig, dtype="<u4"))
+        lsh.query(minhash)
+        lsh.insert(article_id, minhash)
+    in_memory = (time.process_time() - started) / len(rows)
+    quarter = max(1, len(cpu) // 4)
+    print(f"\nwire copies: {n_stories} stories x {copies} copies = {len(rows):,} articles,"
+          f" {found} stories found")
+    print(f"the archive (assign_story): {1000 * sum(cpu) / len(cpu):.3f} ms of CPU an article"
+          f" (first quarter {1000 * sum(cpu[:quarter]) / quarter:.3f},"
+          f" last quarter {1000 * sum(cpu[-quarter:]) / quarter:.3f})")
+    print(f"datasketch MinHashLSH in memory (query + insert, no story): {1000 * in_memory:.3f} ms")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=300, help="synthetic events (three reports each)")
     parser.add_argument("--index-size", type=int, default=1_000_000, help="articles in the memory test (0: skip)")
+    parser.add_argument("--wire", default="97x41", help="wire copies: STORIESxCOPIES (0: skip)")
     args = parser.parse_args()
+    if args.wire != "0":
+        wire_copies(*map(int, args.wire.split("x")))
     reports, copies = hand_corpus()
     for name, corpus in (("hand-written", reports), ("synthetic", synthetic_corpus(args.events))):
         rows = articles(corpus, copies)
