@@ -10,7 +10,7 @@ DB ?= archive.db
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test,fleet]'
+	$(BIN)/python -m pip install --quiet -e '.[test,fleet,encoder]'
 	touch $(STAMP)
 
 up: $(STAMP)

@@ -58,16 +58,17 @@ VARIANTS = {"model": ("all", False), "threshold": ("all", True), "ar": ("asserts
 ITERATIONS = 300
 
 
-def capture(text_dir: Path, labels: Path = LABELS, splits: tuple[str, ...] = SPLITS) -> list[dict]:
+def capture(text_dir: Path, labels: Path = LABELS, splits: tuple[str, ...] = SPLITS,
+            forbidden: tuple[str, ...] = FORBIDDEN) -> list[dict]:
     """The stance inputs of every matched labelled mention of `splits` (the four tuned ones)."""
     narratives = load_narratives(DEFAULT_CONFIG_DIR / "narratives.yml", fts.check_query)
     by_id = {n.id: n for n in narratives}
     reader = Reader(narratives, analyse=False)
     mentions = []
-    if set(splits) & set(FORBIDDEN):
-        raise SystemExit(f"never loaded: {', '.join(FORBIDDEN)}")
+    if set(splits) & set(forbidden):
+        raise SystemExit(f"never loaded: {', '.join(forbidden)}")
     records = [json.loads(line) for line in labels.read_text(encoding="utf-8").splitlines()
-               if line.strip() and not any(f'"{f}"' in line for f in FORBIDDEN)]
+               if line.strip() and not any(f'"{f}"' in line for f in forbidden)]
     for split in splits:
         for record in records:
             if record["split"] != split:

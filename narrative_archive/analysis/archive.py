@@ -21,13 +21,15 @@ import sqlite_utils
 
 from narrative_archive import store
 from narrative_archive.analysis import citations as citations_module
-from narrative_archive.analysis import stories
+from narrative_archive.analysis import encoder, stories
 from narrative_archive.analysis.stance import (
     LanguageCues,
     Stance,
     classify_stance,
     default_cues,
     load_cues,
+    read_frame,
+    rules_stance,
 )
 from narrative_archive.processes import forkserver_pool
 
@@ -83,10 +85,14 @@ def cues_for(narrative) -> Mapping[str, LanguageCues]:
     return _cues_cache[override]
 
 
-def stance_of(title, text, terms, language, cues, actors=None) -> Stance:
-    """classify_stance, never raising: a failure is a null stance with its reason."""
+def stance_of(title, text, terms, language, cues, actors=None, reread=None) -> Stance:
+    """classify_stance, never raising: a failure is a null stance with its reason.
+    ``reread(frame, stance)``: a second reader of the rules' frame (encoder.StanceEncoder.relabel)."""
     try:
-        return classify_stance(title, text, terms, cues, language, actors=actors)
+        if reread is None:
+            return classify_stance(title, text, terms, cues, language, actors=actors)
+        frame = read_frame(title, text, terms, cues, language, actors=actors)
+        return frame if isinstance(frame, Stance) else reread(frame, rules_stance(frame))
     except Exception as error:  # a bug in the classifier must not lose the mention
         logger.exception("stance failed")
         return Stance(None, 0.0, {}, f"stance failed: {type(error).__name__}: {error}", language)
@@ -98,21 +104,26 @@ def evidence_of(stance: Stance) -> dict:
         evidence["frame"] = stance.evidence["frame"]
     if stance.reason:
         evidence["reason"] = stance.reason
+    for key in ("reader", "rules"):  # which reader chose the label, and the rules' own
+        if stance.evidence.get(key):
+            evidence[key] = stance.evidence[key]
     return evidence
 
 
 def stances_of(rows: Iterable[tuple], narratives: Mapping[str, object],
-               actors: Callable | None = None) -> list[tuple]:
+               actors: Callable | None = None, use_encoder: bool = False) -> list[tuple]:
     """(article_id, narrative_id, stance, confidence, evidence) for pending-stance rows
     (article_id, narrative_id, terms, title, text, language). Pure: runs in a worker.
     `actors(narrative, narratives)` gives the accused a denial may answer
-    (match.reading.actors_of; analysis may not import match), or None."""
+    (match.reading.actors_of; analysis may not import match), or None. `use_encoder`: the
+    rules' frame read again by the stance encoder (analysis/encoder.py)."""
+    reread = encoder.encoder().relabel if use_encoder else None
     results = []
     for article_id, narrative_id, terms, title, text, language in rows:
         narrative = narratives.get(narrative_id)
         cues = cues_for(narrative) if narrative else default_cues()
         named = actors(narrative, narratives.values()) if actors and narrative else None
-        stance = stance_of(title, text, terms, language, cues, named)
+        stance = stance_of(title, text, terms, language, cues, named, reread)
         results.append((article_id, narrative_id, stance.stance, stance.confidence, evidence_of(stance),
                         stance.speaker, stance.speaker_name))
     return results
@@ -120,13 +131,16 @@ def stances_of(rows: Iterable[tuple], narratives: Mapping[str, object],
 
 def compute_stances(db: sqlite_utils.Database, narratives: Iterable, narrative_ids: Iterable[str] | None = None,
                     batch: int = BATCH, executor: Executor | None = None,
-                    actors: Callable | None = None) -> int:
+                    actors: Callable | None = None, use_encoder: bool = False) -> int:
     """Classify every mention whose stance is pending (stance_confidence NULL), ``batch`` at a
     time, each batch its own transaction; returns how many. ``narratives`` give the cue
     overrides by id (a mention of an unconfigured narrative gets the shipped cues). The
     batches of a round are classified in parallel by ``executor`` (worker processes), or
     by a pool of this function's own when more than PARALLEL_STANCES are pending. `actors`:
-    as stances_of's (a module-level function, for the worker processes)."""
+    as stances_of's (a module-level function, for the worker processes); `use_encoder`: as
+    stances_of's (encoder.encoder() raises EncoderMissing here, before any worker starts)."""
+    if use_encoder:
+        encoder.encoder()
     by_id = {narrative.id: narrative for narrative in narratives}
     ids = list(narrative_ids) if narrative_ids is not None else None
     rounds = 8
@@ -142,10 +156,10 @@ def compute_stances(db: sqlite_utils.Database, narratives: Iterable, narrative_i
             size = batch if executor is None else max(1, min(batch, -(-len(rows) // (4 * (os.cpu_count() or 1)))))
             chunks = [rows[start:start + size] for start in range(0, len(rows), size)]
             if executor is None:
-                results = [stances_of(chunk, by_id, actors) for chunk in chunks]
+                results = [stances_of(chunk, by_id, actors, use_encoder) for chunk in chunks]
             else:
                 results = list(executor.map(stances_of, chunks, [by_id] * len(chunks),
-                                            [actors] * len(chunks)))
+                                            [actors] * len(chunks), [use_encoder] * len(chunks)))
             for result in results:
                 store.save_stance(db, result)
                 done += len(result)
