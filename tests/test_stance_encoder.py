@@ -17,18 +17,13 @@ from narrative_archive import store
 from narrative_archive.analysis import encoder
 from narrative_archive.analysis.stance import read_frame, rules_stance
 from narrative_archive.cli import cli
-from narrative_archive.match import narratives
-from tests.test_analysis_archive import ARTICLES, OUTLETS, RA, ingest, mention
+from tests import test_analysis_archive
+from tests.test_analysis_archive import ARTICLES, ingest, mention
 
 pytestmark = pytest.mark.skipif(not encoder.available(), reason="the encoder extra is not installed")
 
 
-@pytest.fixture
-def db(tmp_path):
-    db = store.open_db(tmp_path / "archive.db")
-    store.save_outlets(db, OUTLETS)
-    narratives.save_narratives(db, [RA])
-    return db
+db = test_analysis_archive.db  # the archive with its outlets and narrative
 
 
 def frame_of(key):
