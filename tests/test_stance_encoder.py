@@ -68,6 +68,14 @@ def test_a_label_the_encoder_agrees_with_is_the_rules_own(tmp_path):
     assert read.evidence["reader"] == "rules+encoder" and "rules" not in read.evidence
 
 
+def test_a_dispute_the_rules_read_stays_one_whatever_the_encoder_says(tmp_path):
+    frame = frame_of("denial")
+    rules = rules_stance(frame)
+    assert rules.stance == "disputes"
+    read = encoder.StanceEncoder(forced(tmp_path, "reports")).relabel(frame, rules)
+    assert read.stance == "disputes" and read.evidence["reader"] == "rules+encoder"
+
+
 def test_the_encoder_reads_the_headline_the_lead_and_the_deciding_sentence():
     frame = frame_of("denial")
     parts = encoder.parts_of(frame)

@@ -90,7 +90,7 @@ def analyse(db_path, config_dir, do_stories, do_citations, do_stance, use_encode
     the current cue lists (config/stance.yml and the narratives' stance: keys).
     --encoder has each rules' reading read again by a multilingual sentence
     encoder trained on labelled real coverage (pip install
-    'narrative-archive[encoder]'; ~0.3 s of CPU a mention): more often right on
+    'narrative-archive[encoder]'; 0.3-0.4 s of CPU a mention): more often right on
     coverage neither reader was tuned on (docs/realtext.md). Mentions matched or
     re-read later get the rules' reading until the next --encoder run.
     """
