@@ -59,7 +59,7 @@ def features(vectors: dict[str, Any], rules_label: str | None):
     import numpy as np
 
     zero = np.zeros(DIMENSIONS, np.float32)
-    blocks = [vectors.get(part, zero) if vectors.get(part) is not None else zero for part in PARTS]
+    blocks = [zero if vectors.get(part) is None else vectors[part] for part in PARTS]
     rules = np.array([rules_label == label for label in LABELS], np.float32) * RULES_WEIGHT
     present = np.array([vectors.get(part) is not None for part in PARTS], np.float32)
     return np.concatenate([*blocks, rules, present, np.ones(1, np.float32)])
@@ -115,8 +115,11 @@ class StanceEncoder:
                 for text in texts]
 
     def vectors(self, parts: dict[str, str]) -> dict[str, Any]:
-        present = [part for part in PARTS if parts.get(part)]
-        return dict(zip(present, self.embed([parts[part] for part in present]), strict=True))
+        """Each present part's vector; a text two parts share (the deciding sentence is often
+        the headline) is embedded once."""
+        texts = list(dict.fromkeys(text for text in parts.values() if text))
+        embedded = dict(zip(texts, self.embed(texts), strict=True))
+        return {part: embedded[parts[part]] for part in PARTS if parts.get(part)}
 
     def relabel(self, frame: Frame, rules: Stance) -> Stance:
         """The encoder's label for a frame the rules have read (``rules``), with the rules'
