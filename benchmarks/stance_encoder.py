@@ -36,13 +36,11 @@ STEPS = 300
 DISPUTES = encoder.LABELS.index("disputes")
 
 
-def rows(text_dir: Path, cache: Path | None, memo: Path | None = None) -> list[dict]:
+def rows(text_dir: Path, cache: Path | None) -> list[dict]:
     """Each matched labelled mention: split, gold and rules' labels, the encoder's input row."""
     if cache and cache.exists():
         return pickle.loads(cache.read_bytes())
     model = encoder.StanceEncoder(weights=None)
-    if memo and memo.exists():
-        model.memo = pickle.loads(memo.read_bytes())
     out = []
     for m in stance_model.capture(text_dir, splits=SPLITS, forbidden=()):
         frame = read_frame(m["title"], m["text"], m["terms"], analysis.cues_for(m["cues"]), m["language"])
@@ -131,14 +129,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("text_dir", type=Path)
     parser.add_argument("--cache", type=Path, help="keep the embedded mentions here (outside the repository)")
-    parser.add_argument("--memo", type=Path, help="a pickle of {text: vector} embedded before")
     parser.add_argument("--train-out", type=Path, help="train on every split and write the weights here")
     parser.add_argument("--l2", type=float, default=1e-4)
     parser.add_argument("--disputes-weight", type=float, default=1.5)
     parser.add_argument("--threshold", type=float, default=0.0)
     args = parser.parse_args()
     started = time.process_time()
-    items = rows(args.text_dir, args.cache, args.memo)
+    items = rows(args.text_dir, args.cache)
     data = Data(items)
     print(f"{len(items)} matched labelled mentions in {len(SPLITS)} splits "
           f"({data.read.sum()} read by the rules; read and embedded in {time.process_time() - started:.0f} s of CPU)")

