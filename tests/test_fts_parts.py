@@ -105,7 +105,7 @@ def fixture_texts() -> list[str]:
             strings = _strings(yaml.safe_load(raw))
             texts += strings
             texts.append("\n\n".join(strings))
-    return texts
+    return list(dict.fromkeys(texts))  # the test sites repeat their pages' markup
 
 
 def example_texts(narratives) -> list[str]:
@@ -114,7 +114,7 @@ def example_texts(narratives) -> list[str]:
         every = [text for _, match, no_match in narrative.examples for text in (*match, *no_match)]
         texts += every
         texts.append(" ".join(every))  # many languages' variants matching in one article
-    return [*texts, *BUG_ROWS, " ".join(BUG_ROWS)]
+    return list(dict.fromkeys([*texts, *BUG_ROWS, " ".join(BUG_ROWS)]))
 
 
 def test_parts_are_the_whole_query(narratives):
@@ -137,7 +137,7 @@ def test_part_by_part_matches_and_snippets_are_the_whole_querys(narratives):
     new = fts.NarrativeMatcher(narratives)
     old = fts.NarrativeMatcher(narratives, by_part=False)
     examples, fixtures = example_texts(narratives), fixture_texts()
-    assert len(examples) > 300 and len(fixtures) > 1000
+    assert len(examples) > 300 and len(fixtures) > 500
     articles = [(None, text) for text in examples + fixtures]
     articles += [(text[:200], text) for text in examples] + [(text, None) for text in examples]
     checked_old, matched = set(articles[:len(examples)]), 0
