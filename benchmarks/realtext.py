@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from narrative_archive import fts, store
+from narrative_archive.analysis import archive as analysis
 from narrative_archive.config import load_narratives
 from narrative_archive.match import narratives as narratives_module
 from narrative_archive.match.reading import Reader
@@ -43,7 +44,7 @@ ROOT = Path(__file__).resolve().parent.parent
 LABELS = ROOT / "benchmarks" / "realtext" / "labels.jsonl"
 STANCES = ("asserts", "reports", "disputes")
 SPLITS = ("dev", "test", "holdout", "blind", "blind2", "blind3", "blind4", "blind5", "blind6", "blind7",
-          "blind8", "blind9", "blind10", "blind11")
+          "blind8", "blind9", "blind10", "blind11", "blind12")
 SPEAKERS = ("outlet", "official", "unnamed")
 LABEL_KEYS = ("url", "date", "language", "outlet", "title", "narratives", "speaker", "split", "why")
 
@@ -98,11 +99,13 @@ class StanceTimer:
         self.archive.stance_of = self.original
 
 
-def predict(records: Iterable[dict], text_dir: Path, narratives_path: Path) -> list[Prediction]:
-    """Run every record's text through the crawl's matching and stance, in a scratch archive."""
+def predict(records: Iterable[dict], text_dir: Path, narratives_path: Path,
+            use_encoder: bool = False) -> list[Prediction]:
+    """Run every record's text through the crawl's matching and stance, in a scratch archive;
+    `use_encoder`: then every stance read again as `analyse --stance --encoder` reads it."""
     narratives = load_narratives(narratives_path, fts.check_query)
     reader = Reader(narratives, analyse=False)  # the crawl's extraction worker's reading
-    predictions = []
+    predictions, stored = [], []
     with tempfile.TemporaryDirectory() as scratch:
         db = store.open_db(Path(scratch) / "archive.db")
         store.save_narratives(db, narratives)
@@ -119,6 +122,11 @@ def predict(records: Iterable[dict], text_dir: Path, narratives_path: Path) -> l
                      "language": record.get("language")}, None)
             readings = reader.mentions(title or None, text, record.get("language"))
             narratives_module.match_article(db, article_id, narratives, readings)
+            stored.append((prediction, article_id))
+        if use_encoder:
+            store.reset_stance(db)
+            analysis.compute_stances(db, narratives, actors=narratives_module.actors_of, use_encoder=True)
+        for prediction, article_id in stored:
             for mention in store.article_page(db, article_id)["mentions"]:
                 mention["stance_evidence"] = json.loads(mention.get("stance_evidence") or "{}")
                 prediction.matched[mention["narrative_id"]] = mention
@@ -297,6 +305,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--errors", action="store_true", help="list every mismatch with its evidence")
     parser.add_argument("--merge", type=Path, nargs="+", metavar="JSONL", help="add label files to --labels (its records kept)")
     parser.add_argument("--fetch", action="store_true", help="download the URLs into DIR")
+    parser.add_argument("--encoder", action="store_true",
+                        help="read every stance again with the stance encoder (analyse --encoder)")
     args = parser.parse_args(argv)
     if args.merge:
         print(f"{merge(args.merge, args.labels)} records in {args.labels}")
@@ -309,7 +319,7 @@ def main(argv: list[str] | None = None) -> None:
         return
     started = time.perf_counter()
     with StanceTimer() as timer:
-        predictions = predict(records, args.dir, args.narratives)
+        predictions = predict(records, args.dir, args.narratives, args.encoder)
     narrative_ids = [n.id for n in load_narratives(args.narratives, fts.check_query)]
     counts = score(predictions, narrative_ids)
     missing = sum(p.missing for p in predictions)

@@ -69,12 +69,14 @@ class CrawlOutcome:
 
 def crawl_command(job: Job, db_path: str | Path, config_dir: str | Path | None, run_id: int,
                   python: str = sys.executable, grace: float = 30.0) -> list[str]:
-    """The command line of one scheduled crawl: it reports into run `run_id` and stops
-    (SIGTERM, then SIGKILL after `grace` seconds) if this process, its scheduler, dies."""
-    command = [python, "-m", "narrative_archive", "crawl", *job.crawl_args(),
-               "--db", str(db_path)]
+    """The command line of one scheduled run: it reports into run `run_id`; a crawl stops
+    (SIGTERM, then SIGKILL after `grace` seconds) if this process, its scheduler, dies (a
+    task commits as it goes and runs to its end)."""
+    command = [python, "-m", "narrative_archive", *job.command_args(), "--db", str(db_path)]
     if config_dir is not None:
         command += ["--config", str(config_dir)]
+    if job.task:
+        return command + ["--run-id", str(run_id)]
     return command + ["--run-id", str(run_id), "--supervisor", str(os.getpid()),
                       "--grace", f"{grace:g}"]
 
@@ -83,6 +85,8 @@ def run_args(job: Job) -> dict:
     """What the scheduler records in crawl_runs.args: the job id (crawl_runs.job, which
     `status` and a restarted scheduler read, holds it too), the crawl arguments, and the
     host the crawl's pid belongs to."""
+    if job.task:
+        return {"job": job.id, "command": job.command_args(), "host": socket.gethostname()}
     return {"job": job.id, "crawl": job.crawl_args(), "host": socket.gethostname()}
 
 

@@ -106,6 +106,17 @@ BROKEN = [
     pytest.param("outlets.yml", "# nothing here yet\n",
                  "outlets.yml: no outlets: list at least one", id="empty-outlets"),
     pytest.param("outlets.yml", "[]\n", "outlets.yml: no outlets", id="empty-outlets-list"),
+    # --- a task job (task: stance-encoder) is not a crawl
+    pytest.param("schedule.yml", job("task: stance-encoder", "every: 6h"),
+                 "schedule.yml: job 'j': give exactly one of 'spider' (a crawl) and 'task' "
+                 "(stance-encoder)", id="spider-and-task"),
+    pytest.param("schedule.yml", "jobs:\n  - id: t\n    task: stance-reader\n    every: 6h\n",
+                 "schedule.yml: job 't': task: expected one of stance-encoder (line 3)",
+                 id="unknown-task"),
+    pytest.param("schedule.yml", "jobs:\n  - id: t\n    task: stance-encoder\n    every: 6h\n"
+                 "    since: 2d\n",
+                 "schedule.yml: job 't': since: a task job takes no 'since' (it is not a crawl) "
+                 "(line 5)", id="task-with-crawl-key"),
     # --- an error in defaults names defaults and its line, not the first job
     pytest.param("schedule.yml", job("every: 1h", defaults="defaults:\n  timeout: forever\n"),
                  "schedule.yml: defaults: timeout: expected a duration like 1h, got 'forever' "
@@ -147,6 +158,14 @@ def test_defaults_apply_to_jobs_that_do_not_override_them(config_dir):
                    job("every: 1h", defaults="defaults:\n  jitter: 0s\n  timeout: 2h\n")
                    + "  - id: k\n    spider: feeds\n    every: 1h\n    timeout: 10m\n")
     assert [(j.id, j.jitter, j.timeout) for j in config.jobs] == [("j", 0, 7200), ("k", 0, 600)]
+
+
+def test_a_task_job_runs_its_command_not_a_crawl(config_dir):
+    config = write(config_dir, "schedule.yml",
+                   "jobs:\n  - id: reader\n    task: stance-encoder\n    every: 6h\n")
+    [task] = config.jobs
+    assert task.task and task.spider == "stance-encoder" and task.every == 6 * 3600
+    assert task.command_args() == ["analyse", "--stance", "--encoder", "--unread"]
 
 
 def test_cron_day_seven_is_sunday_as_in_crontab(config_dir):

@@ -97,6 +97,68 @@ def test_analyse_stance_encoder_reads_every_mention_again(db, tmp_path):
     assert readers <= {"encoder", "rules+encoder"} and readers
 
 
+def test_analyse_encoder_unread_reads_only_what_the_rules_alone_have_read(db, tmp_path):
+    """A mention matched after an --encoder run has only the rules' reading; --unread reads
+    it, and leaves the mentions the encoder has read as they are."""
+    archive = str(tmp_path / "archive.db")
+    wire = ingest(db, "wire")
+    db.close()
+    assert CliRunner().invoke(cli, ["analyse", "--stance", "--encoder", "--db", archive]).exit_code == 0
+    again = store.open_db(archive)
+    read = again.execute("SELECT stance_evidence FROM mentions WHERE article_id = ?", [wire]).fetchone()
+    # the encoder's earlier reading is marked, so a re-read of it would be seen
+    again.execute("UPDATE mentions SET stance_evidence = json_set(stance_evidence, '$.kept', 1)")
+    again.conn.commit()
+    denial = ingest(again, "denial")
+    assert "reader" not in json.loads(mention(again, denial)[2])
+    again.close()
+    result = CliRunner().invoke(cli, ["analyse", "--stance", "--encoder", "--unread", "--db", archive])
+    assert result.exit_code == 0, result.output
+    assert "stance: 1 mentions" in result.output
+    after = store.open_db(archive)
+    assert json.loads(mention(after, denial)[2])["reader"] in {"encoder", "rules+encoder"}
+    assert json.loads(mention(after, wire)[2]) == {**json.loads(read[0]), "kept": 1}
+
+
+def test_the_scheduled_task_reads_new_mentions_and_closes_its_run(db, tmp_path):
+    """schedule.yml's `task: stance-encoder` job: the scheduler runs `analyse --stance
+    --encoder --unread` as a process that reports into its crawl_runs row."""
+    from narrative_archive.config import Job
+    from scheduler import jobs
+
+    wire = ingest(db, "wire")
+    db.close()
+    job = Job(id="stance-reader", spider="stance-encoder", every=6 * 3600)
+    outcome = jobs.run_job(job, tmp_path / "archive.db")
+    assert outcome.status == "ok" and outcome.returncode == 0
+    after = store.open_db(tmp_path / "archive.db")
+    [run] = after.execute("SELECT spider, job, status, message, args FROM crawl_runs").fetchall()
+    assert run[:3] == ("stance-encoder", "stance-reader", "ok")
+    assert run[3].startswith("stance: 1 mentions")
+    assert json.loads(run[4])["command"] == ["analyse", "--stance", "--encoder", "--unread"]
+    assert json.loads(mention(after, wire)[2])["reader"] in {"encoder", "rules+encoder"}
+
+
+def test_a_task_that_cannot_run_fails_its_run_with_the_reason(db, tmp_path):
+    from narrative_archive.config import Job
+    from scheduler import jobs
+
+    db.close()
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config" / "outlets.yml").write_text("[]\n")  # a config that cannot be read
+    job = Job(id="stance-reader", spider="stance-encoder", every=6 * 3600)
+    outcome = jobs.run_job(job, tmp_path / "archive.db", tmp_path / "config")
+    assert outcome.status == "failed" and outcome.returncode == 1
+    [(status, message)] = store.open_db(tmp_path / "archive.db").execute(
+        "SELECT status, message FROM crawl_runs").fetchall()
+    assert status == "failed" and "outlets.yml: no outlets" in message
+
+
+def test_unread_goes_with_the_encoder(db, tmp_path):
+    result = CliRunner().invoke(cli, ["analyse", "--stance", "--unread", "--db", str(tmp_path / "archive.db")])
+    assert result.exit_code == 2 and "--unread goes with --encoder" in result.output
+
+
 def test_without_the_package_analyse_says_how_to_install_it_and_keeps_every_stance(db, tmp_path, monkeypatch):
     wire = ingest(db, "wire")
     before = mention(db, wire)

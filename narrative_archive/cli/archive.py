@@ -80,7 +80,11 @@ def rematch(db_path, config_dir, narrative_ids):
 @click.option("--stance", "do_stance", is_flag=True, help="Re-classify every mention's stance.")
 @click.option("--encoder", "use_encoder", is_flag=True,
               help="Stance read again by the multilingual encoder (the optional extra 'encoder').")
-def analyse(db_path, config_dir, do_stories, do_citations, do_stance, use_encoder):
+@click.option("--unread", is_flag=True,
+              help="With --encoder: only the mentions the encoder has not read yet.")
+@click.option("--run-id", type=int, hidden=True,
+              help="Report into this existing crawl_runs row (the scheduler creates it).")
+def analyse(db_path, config_dir, do_stories, do_citations, do_stance, use_encoder, unread, run_id):
     """Recompute the analysis over the whole archive: stories, citations, stance.
 
     With no option, all three. --stories re-clusters every article from scratch,
@@ -92,8 +96,26 @@ def analyse(db_path, config_dir, do_stories, do_citations, do_stance, use_encode
     encoder trained on labelled real coverage (pip install
     'narrative-archive[encoder]'; 0.3-0.4 s of CPU a mention): more often right on
     coverage neither reader was tuned on (docs/realtext.md). Mentions matched or
-    re-read later get the rules' reading until the next --encoder run.
+    re-read later get the rules' reading until the next --encoder run; --encoder
+    --unread reads only those (the scheduler's `task: stance-encoder` job runs it).
     """
+    if unread and not use_encoder:
+        raise click.UsageError("--unread goes with --encoder")
+    if not Path(db_path).exists():
+        raise click.ClickException(f"{db_path}: no archive here; run `narrative-archive init`")
+    db = store.open_db(db_path)
+    try:
+        said = _analyse(db, config_dir, do_stories, do_citations, do_stance, use_encoder, unread)
+    except Exception as error:
+        if run_id is not None:
+            message = error.format_message() if isinstance(error, click.ClickException) else repr(error)
+            store.finish_run(db, run_id, "failed", message=message)
+        raise
+    if run_id is not None:
+        store.finish_run(db, run_id, "ok", message="; ".join(said))
+
+
+def _analyse(db, config_dir, do_stories, do_citations, do_stance, use_encoder, unread) -> list[str]:
     from narrative_archive.analysis import archive as analysis
     from narrative_archive.analysis import citations, encoder
 
@@ -102,30 +124,31 @@ def analyse(db_path, config_dir, do_stories, do_citations, do_stance, use_encode
             encoder.encoder()
         except encoder.EncoderMissing as error:
             raise click.ClickException(str(error)) from error
-
-    if not Path(db_path).exists():
-        raise click.ClickException(f"{db_path}: no archive here; run `narrative-archive init`")
     config = read_config(config_dir)
-    db = store.open_db(db_path)
     store.save_outlets(db, config.outlets)
     narratives_module.save_narratives(db, config.narratives)
     everything = not (do_stories or do_citations or do_stance)
+    said = []
     if do_stories or everything:
         result = analysis.restory(db)
-        click.echo(f"stories: {result['articles']} articles in {result['stories']} stories "
-                   f"({result['copies']} copies)")
+        said.append(f"stories: {result['articles']} articles in {result['stories']} stories "
+                    f"({result['copies']} copies)")
+        click.echo(said[-1])
     if do_citations or everything:
         result = analysis.recite(db, citations.outlet_index(config.outlets))
-        click.echo(f"citations: {result['citations']} in {result['articles']} articles "
-                   f"({result['links']} point at archived articles)")
+        said.append(f"citations: {result['citations']} in {result['articles']} articles "
+                    f"({result['links']} point at archived articles)")
+        click.echo(said[-1])
     if do_stance or everything:
-        store.reset_stance(db)
+        store.reset_stance(db, unread_by="encoder" if unread else None)
         done = analysis.compute_stances(db, config.narratives,
                                         actors=narratives_module.actors_of, use_encoder=use_encoder)
         counts = store.stance_counts(db)
-        click.echo(f"stance: {done} mentions (" + ", ".join(
+        said.append(f"stance: {done} mentions (" + ", ".join(
             f"{counts.get(name, 0)} {name}" for name in ("asserts", "reports", "disputes", "none"))
             + ")")
+        click.echo(said[-1])
+    return said
 
 
 @click.command()

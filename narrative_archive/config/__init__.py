@@ -14,6 +14,7 @@ from narrative_archive.config.model import (
     CONFIG_FILES,
     OUTLET_KINDS,
     SPIDERS,
+    TASKS,
     Config,
     ConfigError,
     Job,
@@ -31,7 +32,7 @@ from narrative_archive.config.outlets import load_outlets
 from narrative_archive.config.schedule import SettingCheck, load_schedule
 from narrative_archive.paths import DEFAULT_CONFIG_DIR
 
-__all__ = ["CONFIG_FILES", "OUTLET_KINDS", "SPIDERS", "Config", "ConfigError", "Job", "Narrative",
+__all__ = ["CONFIG_FILES", "OUTLET_KINDS", "SPIDERS", "TASKS", "Config", "ConfigError", "Job", "Narrative",
            "Outlet", "config_paths", "load_config", "load_narratives", "load_outlets",
            "load_schedule", "match_query", "media_cloud_ids", "require_media_cloud", "select_by_id"]
 

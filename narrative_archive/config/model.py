@@ -14,6 +14,8 @@ OUTLET_KINDS = (
     "state", "public", "commercial", "independent", "wire", "government", "think-tank", "blog",
 )
 SPIDERS = ("feeds", "sitemaps", "search", "revisit")
+# schedule.yml jobs that are not crawls (`task:`), each the `narrative-archive` command it runs
+TASKS = {"stance-encoder": ("analyse", "--stance", "--encoder", "--unread")}
 
 
 
@@ -84,7 +86,7 @@ class Narrative:
 @dataclass(frozen=True)
 class Job:
     id: str
-    spider: str
+    spider: str  # or a task's name (TASKS): crawl_runs.spider holds it
     every: int | None = None  # seconds, for an interval trigger
     cron: str | None = None  # crontab expression, for a cron trigger
     jitter: int = 0
@@ -94,6 +96,14 @@ class Job:
     since: str | None = None
     limit: int | None = None
     settings: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def task(self) -> bool:
+        return self.spider in TASKS
+
+    def command_args(self) -> list[str]:
+        """The `narrative-archive` command line this job runs (a crawl, or a task's)."""
+        return list(TASKS[self.spider]) if self.task else ["crawl", *self.crawl_args()]
 
     def crawl_args(self) -> list[str]:
         """The `narrative-archive crawl` arguments this job runs."""

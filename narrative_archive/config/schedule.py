@@ -13,7 +13,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from narrative_archive.config.checks import check_date, check_ids
-from narrative_archive.config.model import SPIDERS, ConfigError, Job
+from narrative_archive.config.model import SPIDERS, TASKS, ConfigError, Job
 from narrative_archive.config.yamlfile import Entries, Entry
 from narrative_archive.cron import cron_problem
 from narrative_archive.times import DURATION, DURATION_SECONDS, parse_duration
@@ -23,8 +23,9 @@ NODE_KEYS = ("url", "name", "username", "password")
 DEFAULT_KEYS = ("jitter", "timeout")
 JOB_KEYS = (
     "id", "spider", "every", "cron", "jitter", "timeout", "outlets", "narratives", "since",
-    "limit", "settings", "per_narrative",
+    "limit", "settings", "per_narrative", "task",
 )
+CRAWL_ONLY = ("outlets", "narratives", "since", "limit", "settings", "per_narrative")
 DURATION_EXAMPLES = {"every": "90s, 30m, 6h or 1d", "timeout": "1h", "jitter": "60s"}
 
 
@@ -99,8 +100,17 @@ def load_schedule(path: Path, outlet_ids: list[str], narrative_ids: list[str],
     for index, line, data, lines in entries:
         label = check_ids(path, "job", index, lines.get("id", line), data.get("id"), seen)
         e = Entry(path, label, data, lines, line, JOB_KEYS)
-        spider = e.get("spider", required=True)
-        spider in SPIDERS or e.fail("spider", f"expected one of {', '.join(SPIDERS)}")
+        spider, task = e.get("spider"), e.get("task")
+        if (spider is None) == (task is None):
+            e.fail(None, "give exactly one of 'spider' (a crawl) and 'task' "
+                   f"({', '.join(TASKS)})")
+        if task is not None:
+            task in TASKS or e.fail("task", f"expected one of {', '.join(TASKS)}")
+            for key in CRAWL_ONLY:
+                key not in data or e.fail(key, f"a task job takes no {key!r} (it is not a crawl)")
+            spider = task
+        else:
+            spider in SPIDERS or e.fail("spider", f"expected one of {', '.join(SPIDERS)}")
         every, cron = data.get("every"), e.get("cron")
         if (every is None) == (cron is None):
             e.fail(None, "give exactly one trigger: 'every' (e.g. 30m) or 'cron'")

@@ -151,7 +151,7 @@ class Dispatcher:
             grace: float = 30.0, log: Callable[..., None] = lambda *a, **k: None,
             **_) -> CrawlOutcome | None:
         """Run `job` on the nodes and follow it to its end (the scheduler's runner)."""
-        if job.spider in LOCAL_SPIDERS:
+        if job.spider in LOCAL_SPIDERS or job.task:
             return run_job(job, db_path, config_dir, stop=stop, force=force, grace=grace,
                            log=log)
         stop = stop or threading.Event()

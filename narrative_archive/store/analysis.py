@@ -49,16 +49,24 @@ def mentions_pending_stance(db: sqlite_utils.Database, narrative_ids: Iterable[s
         " ORDER BY m.narrative_id, m.article_id LIMIT ?", [*params, limit]).fetchall()
 
 
-def reset_stance(db: sqlite_utils.Database, narrative_ids: Iterable[str] | None = None) -> int:
-    """Mark mentions' stance for recomputation (all, or those of these narratives)."""
-    with transaction(db):
-        if narrative_ids is None:
-            return db.conn.execute(
-                "UPDATE mentions SET stance_confidence = NULL").rowcount
+def reset_stance(db: sqlite_utils.Database, narrative_ids: Iterable[str] | None = None,
+                 unread_by: str | None = None) -> int:
+    """Mark mentions' stance for recomputation (all, or those of these narratives);
+    `unread_by`: only those whose stance no reader of that name has read (the evidence's
+    `reader` names none, or another: "encoder" picks what the rules alone read)."""
+    where, params = [], []
+    if narrative_ids is not None:
         narrative_ids = list(narrative_ids)
+        where.append(f"narrative_id IN ({', '.join('?' * len(narrative_ids))})")
+        params += narrative_ids
+    if unread_by is not None:
+        where.append("CASE WHEN json_valid(stance_evidence) THEN coalesce(json_extract("
+                     "stance_evidence, '$.reader'), '') ELSE '' END NOT LIKE ?")
+        params.append(f"%{unread_by}")
+    with transaction(db):
         return db.conn.execute(
-            "UPDATE mentions SET stance_confidence = NULL WHERE narrative_id IN"
-            f" ({', '.join('?' * len(narrative_ids))})", narrative_ids).rowcount
+            "UPDATE mentions SET stance_confidence = NULL"
+            + (f" WHERE {' AND '.join(where)}" if where else ""), params).rowcount
 
 
 def story_date(db: sqlite_utils.Database, article_id: int) -> str | None:
