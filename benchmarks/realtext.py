@@ -1,6 +1,6 @@
 """Narrative matching and stance scored on real published text (issue 19).
 
-    python benchmarks/realtext.py DIR [--split dev|test|holdout|blind|blind2|blind3|all] [--errors]
+    python benchmarks/realtext.py DIR [--split dev|test|holdout|blind|blind2|...|blind12|all] [--errors] [--encoder]
 
 DIR holds the pages' text, one file per labelled URL, named
 sha1(url).hexdigest()[:16] + ".txt": the title on the first line (may be empty), a blank
@@ -10,7 +10,9 @@ and is not in the repository (docs/realtext.md says how to rebuild DIR). Splits:
 (tuned on), `test` (a hash of the URL), `holdout` (labelled blind; tuned on from round 7), `blind` (labelled blind in
 round 6, after the holdout had been scored; tuned on from round 8), `blind2` (labelled blind in round 8,
 scored on the code before and after that round; it judges round 9), `blind3` (labelled blind in round 9,
-read twice, never scored: the next round's judge); `all` is every record.
+read twice), ... `blind12` (labelled in the nineteenth session, after every rules round and the
+encoder's training); `all` is every record. --encoder reads every stance again with the stance
+encoder, as `narrative-archive analyse --stance --encoder` does.
 
 Every article goes the crawl's way: stored in a scratch archive, read by the crawl's
 Reader (its narratives' queries and claim rules), then match_article (snippet, matched terms, stance and its
