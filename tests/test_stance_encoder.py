@@ -60,6 +60,16 @@ def test_a_label_the_encoder_changes_keeps_the_rules_evidence_and_says_who_chose
     assert (read.evidence["reader"], read.evidence["rules"]) == ("encoder", "reports")
 
 
+def test_a_label_the_encoder_gives_has_the_speaker_the_rules_would_give_it(tmp_path):
+    """An assert is the outlet's own voice (analysis.speaker); the rules read a report,
+    which has no speaker, so the encoder's assert needs its own."""
+    frame = frame_of("wire")
+    rules = rules_stance(frame)
+    assert (rules.stance, rules.speaker) == ("reports", None)
+    read = encoder.StanceEncoder(forced(tmp_path, "asserts")).relabel(frame, rules)
+    assert (read.stance, read.speaker) == ("asserts", "outlet")
+
+
 def test_a_label_the_encoder_agrees_with_is_the_rules_own(tmp_path):
     frame = frame_of("denial")
     rules = rules_stance(frame)

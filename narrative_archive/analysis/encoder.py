@@ -127,11 +127,22 @@ class StanceEncoder:
         label = LABELS[int(decide(p, known, self.threshold)[0])]
         if label == rules.stance:
             return dataclasses.replace(rules, evidence={**rules.evidence, "reader": "rules+encoder"})
-        speaker = (None, None) if label == "reports" else (rules.speaker, rules.speaker_name)
+        speaker = (rules.speaker, rules.speaker_name) if rules.stance == label else speaker_for(frame, label)
         return dataclasses.replace(
             rules, stance=label, confidence=round(float(p[LABELS.index(label)]), 3),
             evidence={**rules.evidence, "reader": "encoder", "rules": rules.stance},
             speaker=speaker[0], speaker_name=speaker[1])
+
+
+def speaker_for(frame: Frame, label: str) -> tuple[str | None, str | None]:
+    """Who makes ``label`` in the frame's deciding sentence, as the rules find a speaker
+    (analysis.speaker): the outlet for an assert, the one who denies for a dispute, none for
+    a report."""
+    from narrative_archive.analysis.stance import speaker_in
+
+    assert frame.decided is not None
+    role, sentence, reading, _ = frame.decided
+    return speaker_in(frame, sentence, dataclasses.replace(reading, label=label), role == "title")
 
 
 @cache

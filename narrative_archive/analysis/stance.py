@@ -198,6 +198,11 @@ def rules_stance(frame: Frame) -> Stance:
     return Stance(reading.label, confidence, evidence, reason, frame.language, kind, speaker_name)
 
 
+def speaker_in(frame: Frame, sentence: str, reading: Reading, title: bool) -> tuple[str | None, str | None]:
+    """(kind, name) of who makes ``reading``'s label in ``sentence`` of ``frame``."""
+    return _speaker(sentence, reading, frame.cues, frame.stems, title)
+
+
 def _speaker(sentence: str, reading: Reading, lc: LanguageCues, stems, title: bool):
     claim = frozenset(_term_positions(_TOKEN.findall(fold(sentence)), stems))
     kind, name = speaker_of(sentence, reading.label, reading.cue_at, lc, title=title, claim=claim)
