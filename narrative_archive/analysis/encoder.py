@@ -142,7 +142,8 @@ def speaker_for(frame: Frame, label: str) -> tuple[str | None, str | None]:
 
     assert frame.decided is not None
     role, sentence, reading, _ = frame.decided
-    return speaker_in(frame, sentence, dataclasses.replace(reading, label=label), role == "title")
+    return speaker_in(sentence, dataclasses.replace(reading, label=label), frame.cues, frame.stems,
+                      role == "title")
 
 
 @cache

@@ -183,13 +183,13 @@ def rules_stance(frame: Frame) -> Stance:
     assert frame.decided is not None
     role, sentence, reading, confidence = frame.decided
     lc, stems, readings, reason = frame.cues, frame.stems, frame.readings, frame.reason
-    kind, speaker_name = _speaker(sentence, reading, lc, stems, role == "title")
+    kind, speaker_name = speaker_in(sentence, reading, lc, stems, role == "title")
     if kind == "outlet" and role == "title" and reading.label == "disputes":
         # a headline compresses its speaker away ("Claims of Tehran's aid to Taliban denied",
         # "No evidence Russia helped the Taliban"): a lead sentence that disputes names them
         for lead_role, lead_sentence, lead in readings:
             if lead_role == "lead" and lead.label == "disputes":
-                lead_kind, lead_name = _speaker(lead_sentence, lead, lc, stems, False)
+                lead_kind, lead_name = speaker_in(lead_sentence, lead, lc, stems, False)
                 if lead_kind != "outlet":
                     kind, speaker_name = lead_kind, lead_name
                 break
@@ -198,12 +198,7 @@ def rules_stance(frame: Frame) -> Stance:
     return Stance(reading.label, confidence, evidence, reason, frame.language, kind, speaker_name)
 
 
-def speaker_in(frame: Frame, sentence: str, reading: Reading, title: bool) -> tuple[str | None, str | None]:
-    """(kind, name) of who makes ``reading``'s label in ``sentence`` of ``frame``."""
-    return _speaker(sentence, reading, frame.cues, frame.stems, title)
-
-
-def _speaker(sentence: str, reading: Reading, lc: LanguageCues, stems, title: bool):
+def speaker_in(sentence: str, reading: Reading, lc: LanguageCues, stems, title: bool):
     claim = frozenset(_term_positions(_TOKEN.findall(fold(sentence)), stems))
     kind, name = speaker_of(sentence, reading.label, reading.cue_at, lc, title=title, claim=claim)
     return ("outlet", None) if kind == "official" and not name and reading.outlet_voice else (kind, name)

@@ -176,6 +176,25 @@ def near_misses(db: sqlite_utils.Database, narrative: Narrative, limit: int = 20
     return store.near_misses(db, near_miss_query(narrative), narrative.match_query, limit)
 
 
+def ranked_near_misses(db: sqlite_utils.Database, narrative: Narrative, scan: int = 200,
+                       layer=None) -> list[dict]:
+    """The newest `scan` near misses, each read by the learned narrative layer
+    (match/encoder.py, or `layer`), most likely first: `probability`, `likely` (at or above the
+    narrative's threshold) and the `sentence` that weighed most."""
+    from narrative_archive.match import encoder
+
+    layer = layer or encoder.narrative_encoder()
+    if narrative.id not in layer.narratives:
+        raise ValueError(f"the learned layer was not trained for {narrative.id!r} "
+                         f"(it knows {', '.join(layer.narratives)})")
+    rows = near_misses(db, narrative, scan)
+    texts = {row[0]: row[1:3] for row in store.texts_of(db.conn, [r["article_id"] for r in rows])}
+    for row in rows:
+        reading = layer.read(*texts[row["article_id"]])[narrative.id]
+        row.update(probability=reading.probability, likely=reading.carries, sentence=reading.sentence)
+    return sorted(rows, key=lambda row: -row["probability"])
+
+
 def suggest(narrative: Narrative, language: str, distance: int = 20) -> str:
     """A draft variant query for `language` from the lexicon: actor, act and target within
     `distance` words. For a human to review and paste into `queries:`."""

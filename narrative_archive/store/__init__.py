@@ -43,6 +43,7 @@ from narrative_archive.store.articles import (
     save_articles_bulk,
     save_unmatched,
     texts_by_id,
+    texts_of,
 )
 from narrative_archive.store.backfill import (
     backfill_cursor,
@@ -191,6 +192,7 @@ __all__ = [
     "save_articles_bulk",
     "save_unmatched",
     "texts_by_id",
+    "texts_of",
     "backfill_cursor",
     "finish_capture",
     "pending_captures",
