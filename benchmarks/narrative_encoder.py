@@ -4,6 +4,7 @@ judged on a split it never saw, beside the narratives' queries in the same run.
 
     python benchmarks/narrative_encoder.py DIR [--train blind12] [--judge blind13] [--cache PATH]
     python benchmarks/narrative_encoder.py DIR --train blind12 blind13 --train-out narrative_archive/match/narrative_encoder.npz
+    python benchmarks/narrative_encoder.py DIR --shipped --judge blind14    # the shipped layer judged
 
 DIR holds the pages' text as for benchmarks/realtext.py. A narrative's threshold is the one
 at which the queries OR the layer reach precision 0.9 with the best F1 over the folds (none
@@ -91,22 +92,29 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--judge", default="blind13")
     parser.add_argument("--cache", type=Path)
     parser.add_argument("--train-out", type=Path, help="save the layer trained on --train")
+    parser.add_argument("--shipped", action="store_true",
+                        help="judge the shipped layer (match/narrative_encoder.npz), train nothing")
     args = parser.parse_args(argv)
     narratives = load_narratives(DEFAULT_CONFIG_DIR / "narratives.yml", fts.check_query)
     ids = [n.id for n in narratives]
-    records = [r for r in realtext.load_labels() if r["split"] in args.train]
+    records = [] if args.shipped else [r for r in realtext.load_labels() if r["split"] in args.train]
     judged = [] if args.train_out else [r for r in realtext.load_labels() if r["split"] == args.judge]
     every = records + judged
     x = embedded_rows(every, args.dir, args.cache)
     predictions = realtext.predict(every, args.dir, DEFAULT_CONFIG_DIR / "narratives.yml")
     trained = np.arange(len(records))
+    shipped = np.load(encoder.WEIGHTS) if args.shipped else None
     layer, cuts = [], []
     pooled = {"queries": np.zeros(3, int), "layer": np.zeros(3, int)}
     for narrative_id in ids:
         gold = np.array([narrative_id in r["narratives"] for r in every])
         queried = np.array([narrative_id in p.matched for p in predictions])
-        w = train(x[trained], gold[trained].astype(float))
-        cut = threshold(x[trained], gold[trained], queried[trained])
+        if shipped is not None:
+            column = [str(n) for n in shipped["narratives"]].index(narrative_id)
+            w, cut = shipped["weights"][:, column], float(shipped["thresholds"][column])
+        else:
+            w = train(x[trained], gold[trained].astype(float))
+            cut = threshold(x[trained], gold[trained], queried[trained])
         layer.append(w)
         cuts.append(cut)
         if judged:
