@@ -1,6 +1,6 @@
 """Narrative matching and stance scored on real published text (issue 19).
 
-    python benchmarks/realtext.py DIR [--split dev|test|holdout|blind|blind2|...|blind12|all] [--errors] [--encoder]
+    python benchmarks/realtext.py DIR [--split dev|test|holdout|blind|blind2|...|blind12|all] [--errors] [--encoder] [--layer]
 
 DIR holds the pages' text, one file per labelled URL, named
 sha1(url).hexdigest()[:16] + ".txt": the title on the first line (may be empty), a blank
@@ -11,8 +11,10 @@ and is not in the repository (docs/realtext.md says how to rebuild DIR). Splits:
 round 6, after the holdout had been scored; tuned on from round 8), `blind2` (labelled blind in round 8,
 scored on the code before and after that round; it judges round 9), `blind3` (labelled blind in round 9,
 read twice), ... `blind12` (labelled in the nineteenth session, after every rules round and the
-encoder's training); `all` is every record. --encoder reads every stance again with the stance
-encoder, as `narrative-archive analyse --stance --encoder` does.
+encoder's training), `blind13`, `blind14`, `blind15`; `all` is every record. --encoder reads every
+stance again with the stance encoder, as `narrative-archive analyse --stance --encoder` does;
+--layer adds the mentions the learned narrative layer finds, as `narrative-archive layer` does
+(with both, the figures are those of the shipped schedule: the crawl, then its two tasks).
 
 Every article goes the crawl's way: stored in a scratch archive, read by the crawl's
 Reader (its narratives' queries and claim rules), then match_article (snippet, matched terms, stance and its
@@ -46,7 +48,7 @@ ROOT = Path(__file__).resolve().parent.parent
 LABELS = ROOT / "benchmarks" / "realtext" / "labels.jsonl"
 STANCES = ("asserts", "reports", "disputes")
 SPLITS = ("dev", "test", "holdout", "blind", "blind2", "blind3", "blind4", "blind5", "blind6", "blind7",
-          "blind8", "blind9", "blind10", "blind11", "blind12", "blind13", "blind14")
+          "blind8", "blind9", "blind10", "blind11", "blind12", "blind13", "blind14", "blind15")
 SPEAKERS = ("outlet", "official", "unnamed")
 LABEL_KEYS = ("url", "date", "language", "outlet", "title", "narratives", "speaker", "split", "why")
 
@@ -102,9 +104,11 @@ class StanceTimer:
 
 
 def predict(records: Iterable[dict], text_dir: Path, narratives_path: Path,
-            use_encoder: bool = False) -> list[Prediction]:
+            use_encoder: bool = False, use_layer: bool = False) -> list[Prediction]:
     """Run every record's text through the crawl's matching and stance, in a scratch archive;
-    `use_encoder`: then every stance read again as `analyse --stance --encoder` reads it."""
+    `use_encoder`: then every stance read again as `analyse --stance --encoder` reads it;
+    `use_layer`: then the learned narrative layer's mentions added as `narrative-archive
+    layer` adds them (their stance read by the encoder)."""
     narratives = load_narratives(narratives_path, fts.check_query)
     reader = Reader(narratives, analyse=False)  # the crawl's extraction worker's reading
     predictions, stored = [], []
@@ -127,6 +131,11 @@ def predict(records: Iterable[dict], text_dir: Path, narratives_path: Path,
             stored.append((prediction, article_id))
         if use_encoder:
             store.reset_stance(db)
+            analysis.compute_stances(db, narratives, actors=narratives_module.actors_of, use_encoder=True)
+        if use_layer:
+            from narrative_archive.match import layer
+
+            layer.read_archive(db, narratives, len(stored) + 1)
             analysis.compute_stances(db, narratives, actors=narratives_module.actors_of, use_encoder=True)
         for prediction, article_id in stored:
             for mention in store.article_page(db, article_id)["mentions"]:
@@ -166,6 +175,7 @@ def score(predictions: list[Prediction], narrative_ids: list[str]) -> dict:
     stance_by_language: dict[str, Counter] = defaultdict(Counter)
     speaker: Counter = Counter()
     errors: list[str] = []
+    layer: Counter = Counter()  # the mentions the learned narrative layer added: tp, fp
     for p in predictions:
         if p.missing:
             continue
@@ -176,6 +186,8 @@ def score(predictions: list[Prediction], narrative_ids: list[str]) -> dict:
             kind = "tp" if gold and hit else "fn" if gold else "fp" if hit else "tn"
             matching[n][kind] += 1
             by_language[language][kind] += 1
+            if hit and p.matched[n].get("matched_by") == "layer":
+                layer[kind] += 1
             if kind in ("fn", "fp"):
                 where = p.matched[n]["snippet"] if hit else (r.get("title") or "")
                 errors.append(f"match {kind.upper()} {n} [{language}] {r['url']}  {where}")
@@ -200,7 +212,8 @@ def score(predictions: list[Prediction], narrative_ids: list[str]) -> dict:
                     f"      title: {r.get('title')}\n      cues: {evidence.get('cues')}\n"
                     f"      in: {evidence.get('sentence')}\n      why: {r.get('why')}")
     return {"matching": matching, "by_language": by_language, "confusion": confusion,
-            "stance_by_language": stance_by_language, "speaker": speaker, "errors": errors}
+            "stance_by_language": stance_by_language, "speaker": speaker, "errors": errors,
+            "layer": layer}
 
 
 def report(counts: dict, out=sys.stdout) -> None:
@@ -212,6 +225,10 @@ def report(counts: dict, out=sys.stdout) -> None:
         line(f"{n:<30}{c['tp'] + c['fn']:>6}{c['tp']:>5}{c['fp']:>5}{c['fn']:>5}"
              f"{_ratio(c['tp'], c['tp'] + c['fp']):>11}{_ratio(c['tp'], c['tp'] + c['fn']):>8}"
              f"{_interval(c['tp'], c['tp'] + c['fn']):>12}")
+    if counts["layer"]:
+        found = counts["layer"]
+        line(f"of these, the learned narrative layer's mentions: {found['tp'] + found['fp']}"
+             f" ({found['tp']} right, {found['fp']} false)")
     confusion = counts["confusion"]
     total = sum(confusion.values())
     right = sum(confusion[s, s] for s in STANCES)
@@ -309,6 +326,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--fetch", action="store_true", help="download the URLs into DIR")
     parser.add_argument("--encoder", action="store_true",
                         help="read every stance again with the stance encoder (analyse --encoder)")
+    parser.add_argument("--layer", action="store_true",
+                        help="add the learned narrative layer's mentions (narrative-archive layer)")
     args = parser.parse_args(argv)
     if args.merge:
         print(f"{merge(args.merge, args.labels)} records in {args.labels}")
@@ -321,7 +340,7 @@ def main(argv: list[str] | None = None) -> None:
         return
     started = time.perf_counter()
     with StanceTimer() as timer:
-        predictions = predict(records, args.dir, args.narratives, args.encoder)
+        predictions = predict(records, args.dir, args.narratives, args.encoder, args.layer)
     narrative_ids = [n.id for n in load_narratives(args.narratives, fts.check_query)]
     counts = score(predictions, narrative_ids)
     missing = sum(p.missing for p in predictions)

@@ -109,9 +109,9 @@ BROKEN = [
     # --- a task job (task: stance-encoder) is not a crawl
     pytest.param("schedule.yml", job("task: stance-encoder", "every: 6h"),
                  "schedule.yml: job 'j': give exactly one of 'spider' (a crawl) and 'task' "
-                 "(stance-encoder)", id="spider-and-task"),
+                 "(stance-encoder, narrative-layer)", id="spider-and-task"),
     pytest.param("schedule.yml", "jobs:\n  - id: t\n    task: stance-reader\n    every: 6h\n",
-                 "schedule.yml: job 't': task: expected one of stance-encoder (line 3)",
+                 "schedule.yml: job 't': task: expected one of stance-encoder, narrative-layer (line 3)",
                  id="unknown-task"),
     pytest.param("schedule.yml", "jobs:\n  - id: t\n    task: stance-encoder\n    every: 6h\n"
                  "    since: 2d\n",

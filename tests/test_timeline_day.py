@@ -76,18 +76,33 @@ def save(db, key: str, published_at: str | None = None) -> int:
     return article_id
 
 
-def v17_archive(path: Path) -> Path:
+# Today's code writes the learned layer's columns (migration 28): a v17 archive written by it
+# has them for the while, and loses them again unless it stays a v17 that today's code writes.
+LAYER_OBJECTS = store.MIGRATIONS[27]
+DROP_LAYER_OBJECTS = ("ALTER TABLE mentions DROP COLUMN matched_by", "DROP TABLE layer_readings")
+
+
+def v17_views(conn, without: str = "") -> None:
+    """v17's views: today's, but for its article_dates (and `without` left out of each)."""
+    for name in store.VIEWS:
+        if name == "mention_history":  # v17's table, a view since migration 26
+            continue
+        sql = V17_ARTICLE_DATES if name == "article_dates" else store.view_sql(name)
+        conn.execute(sql.replace(without, "") if without else sql)
+
+
+def v17_archive(path: Path, written_by_today: bool = False) -> Path:
     """An archive as v17 made it: migrations 1-17, v17's views, and articles on every kind
-    of date, matched by two narratives."""
+    of date, matched by two narratives (`written_by_today`: with the columns today's code
+    writes, for more writes to come)."""
     conn = sqlite3.connect(path)
     for version, migration in enumerate(store.MIGRATIONS[:V17], 1):
         for statement in store._statements(migration):
             conn.execute(statement)
         conn.execute(f"PRAGMA user_version = {version}")
-    for name in store.VIEWS:
-        if name == "mention_history":  # v17's table, a view since migration 26
-            continue
-        conn.execute(V17_ARTICLE_DATES if name == "article_dates" else store.view_sql(name))
+    for statement in store._statements(LAYER_OBJECTS):
+        conn.execute(statement)
+    v17_views(conn)
     conn.commit()
     conn.close()
     db = store.open_db(path, migrate=False)
@@ -97,13 +112,26 @@ def v17_archive(path: Path) -> Path:
         save(db, key)
     db.execute("UPDATE articles SET story_id = (SELECT id FROM articles WHERE title = 'second')"
                " WHERE title = 'day-seen-that-day'")
+    if not written_by_today:  # the views that show the column go with it, then come back
+        for name in reversed(store.VIEWS):
+            if name != "mention_history":  # v17's table
+                db.execute(f"DROP VIEW IF EXISTS {name}")
+        for statement in DROP_LAYER_OBJECTS:
+            db.execute(statement)
+        v17_views(db.conn, without=", m.matched_by")
     db.close()
     return path
 
 
+def columns(db, name: str) -> str:
+    """Every column of a table or view but the layer's matched_by (migration 28), which v17
+    had not."""
+    return ", ".join(row[1] for row in db.execute(f"PRAGMA table_info({name})") if row[1] != "matched_by")
+
+
 def timelines(db) -> dict[str, list]:
     """Every timeline view's rows, the day counts, and what the timeline command reads."""
-    rows: dict[str, list] = {name: sorted(map(repr, db.execute(f"SELECT * FROM {name}")))
+    rows: dict[str, list] = {name: sorted(map(repr, db.execute(f"SELECT {columns(db, name)} FROM {name}")))
                              for name in TIMELINE_VIEWS + ["narrative_day_counts"]}
     for narrative in (RA.id, OTHER.id):
         for by in ("day", "week", "month"):
@@ -158,7 +186,7 @@ def test_a_v17_archive_migrates_to_the_same_timelines(tmp_path):
 
 def test_after_the_migration_writes_keep_the_day_counts_v17_would_keep(tmp_path, monkeypatch):
     monkeypatch.setattr(narratives, "now", lambda: "2026-12-01T00:00:00Z")  # matched_at
-    v17 = store.open_db(v17_archive(tmp_path / "v17.db"), migrate=False)
+    v17 = store.open_db(v17_archive(tmp_path / "v17.db", written_by_today=True), migrate=False)
     migrated = store.open_db(v17_archive(tmp_path / "migrated.db"))
     for db in (v17, migrated):
         more_writes(db)

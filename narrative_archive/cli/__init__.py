@@ -13,7 +13,7 @@ from narrative_archive import store
 # the command runs (or `--help` lists them all), so `crawl` never imports the scheduler's,
 # the publisher's or the fleet's (APScheduler, ...).
 COMMANDS = {
-    "init": "archive", "rematch": "archive", "analyse": "archive", "timeline": "archive",
+    "init": "archive", "rematch": "archive", "layer": "archive", "analyse": "archive", "timeline": "archive",
     "status": "archive",
     "schedule": "service", "up": "service", "serve": "service",
     "crawl": "crawling", "backfill": "crawling", "extract": "crawling",

@@ -15,7 +15,8 @@ OUTLET_KINDS = (
 )
 SPIDERS = ("feeds", "sitemaps", "search", "revisit")
 # schedule.yml jobs that are not crawls (`task:`), each the `narrative-archive` command it runs
-TASKS = {"stance-encoder": ("analyse", "--stance", "--encoder", "--unread")}
+TASKS = {"stance-encoder": ("analyse", "--stance", "--encoder", "--unread"),
+         "narrative-layer": ("layer",)}
 
 
 

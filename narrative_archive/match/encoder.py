@@ -12,6 +12,7 @@ the sentence that weighed most. About 0.3 s of CPU an article.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass
 from functools import cache
@@ -69,6 +70,12 @@ def probabilities(rows, weights):
     return 1.0 / (1.0 + np.exp(-z))
 
 
+def weights_id(path: Path) -> str:
+    """A short name of a weights file's content: the archive's readings made with other
+    weights are read again (match/layer.py)."""
+    return hashlib.sha1(Path(path).read_bytes()).hexdigest()[:12]
+
+
 @dataclass(frozen=True)
 class Reading:
     """The layer's reading of one article for one narrative."""
@@ -92,6 +99,7 @@ class NarrativeEncoder:
         self.weights = stored["weights"]
         self.thresholds = [float(t) for t in stored["thresholds"]]
         self.narratives = [str(n) for n in stored["narratives"]]
+        self.weights_id = weights_id(weights)
 
     def read(self, title: str | None, text: str | None) -> dict[str, Reading]:
         """Every narrative the layer was trained for: its probability for this article."""

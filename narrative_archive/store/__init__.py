@@ -92,6 +92,12 @@ from narrative_archive.store.fleet import (
     record_batch,
     run_of_job_key,
 )
+from narrative_archive.store.layer import (
+    count_layer_candidates,
+    layer_candidates,
+    layer_counts,
+    save_layer_readings,
+)
 from narrative_archive.store.mentions import (
     PERIOD_VIEWS,
     delete_mention,
@@ -233,6 +239,10 @@ __all__ = [
     "record_batch",
     "run_of_job_key",
     "PERIOD_VIEWS",
+    "count_layer_candidates",
+    "layer_candidates",
+    "layer_counts",
+    "save_layer_readings",
     "delete_mention",
     "earlier_queries",
     "export_mentions",

@@ -13,6 +13,7 @@ import sqlite_utils
 
 from narrative_archive.store.claim_rules import keep_verdicts
 from narrative_archive.store.db import transaction
+from narrative_archive.store.layer import LAYER_CARRIES
 from narrative_archive.times import now, period_of, periods_between
 
 
@@ -196,9 +197,10 @@ def save_mention(db: sqlite_utils.Database, article_id: int, narrative_id: str, 
     db.conn.execute(
         "INSERT INTO mentions (article_id, narrative_id, narrative_version, matched_at,"
         " snippet, terms, stance, stance_confidence, stance_evidence, stance_speaker,"
-        " stance_speaker_name) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        " stance_speaker_name, matched_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'query')"
         " ON CONFLICT(article_id, narrative_id) DO UPDATE SET"
         " narrative_version = excluded.narrative_version, snippet = excluded.snippet,"
+        " matched_by = excluded.matched_by,"
         " terms = excluded.terms, stance = excluded.stance,"
         " stance_confidence = excluded.stance_confidence,"
         " stance_evidence = excluded.stance_evidence,"
@@ -209,9 +211,13 @@ def save_mention(db: sqlite_utils.Database, article_id: int, narrative_id: str, 
 
 
 def delete_mention(db: sqlite_utils.Database, article_id: int, narrative_id: str) -> None:
-    """The article no longer matches the narrative: its mention goes (into history)."""
-    db.conn.execute("DELETE FROM mentions WHERE article_id = ? AND narrative_id = ?",
-                    [article_id, narrative_id])
+    """The article no longer matches the narrative's query: its mention goes (into
+    history), unless the learned layer still carries it in the article's text as it is now
+    (store.layer), whose mention it then is."""
+    db.conn.execute(f"DELETE FROM mentions WHERE article_id = ? AND narrative_id = ?"
+                    f" AND NOT {LAYER_CARRIES}", [article_id, narrative_id])
+    db.conn.execute("UPDATE mentions SET matched_by = 'layer' WHERE article_id = ?"
+                    " AND narrative_id = ? AND matched_by != 'layer'", [article_id, narrative_id])
 
 
 def export_mentions(conn: sqlite3.Connection, narrative_id: str) -> sqlite3.Cursor:

@@ -27,6 +27,7 @@ from narrative_archive.fts import (
 from narrative_archive.store.articles import texts_of
 from narrative_archive.store.claim_rules import UNREJECTED, Rereads, keep_verdicts
 from narrative_archive.store.db import reader, transaction
+from narrative_archive.store.layer import LAYER_CARRIES
 from narrative_archive.store.prefixes import Terms, archive_terms, spelt_out
 from narrative_archive.times import now
 
@@ -405,11 +406,15 @@ def rematch_mentions(db: sqlite_utils.Database, narrative_id: str, query: str,
             _find_hits(db, query, split=split if mentions >= SPLIT_LEAST else None, vocabulary=vocabulary)
         if claim is not None:
             _claim_hits(db, narrative_id, version, *claim[:2], read, taken, given)
+        # a mention the learned layer still carries stays, as the layer's (store.layer)
         removed = db.conn.execute(
             "DELETE FROM mentions WHERE narrative_id = ?"
-            " AND article_id NOT IN (SELECT article_id FROM temp.hits)",
+            f" AND article_id NOT IN (SELECT article_id FROM temp.hits) AND NOT {LAYER_CARRIES}",
             [narrative_id],
         ).rowcount
+        db.conn.execute("UPDATE mentions SET matched_by = 'layer' WHERE narrative_id = ?"
+                        " AND matched_by != 'layer'"
+                        " AND article_id NOT IN (SELECT article_id FROM temp.hits)", [narrative_id])
         before = db.conn.execute(
             "SELECT count(*) FROM mentions WHERE narrative_id = ?", [narrative_id]
         ).fetchone()[0]
@@ -420,14 +425,15 @@ def rematch_mentions(db: sqlite_utils.Database, narrative_id: str, query: str,
             " FROM temp.hits WHERE true"
             " ON CONFLICT(article_id, narrative_id) DO UPDATE SET"
             " narrative_version = excluded.narrative_version, snippet = excluded.snippet,"
-            " terms = excluded.terms,"
+            " terms = excluded.terms, matched_by = excluded.matched_by,"
             # other matched words, another sentence to read: the stance is computed again
             " stance_confidence = CASE WHEN excluded.terms IS mentions.terms"
             " THEN mentions.stance_confidence END"
             # a kept mention that nothing changed is not written again
             " WHERE mentions.narrative_version IS NOT excluded.narrative_version"
             " OR mentions.snippet IS NOT excluded.snippet"
-            " OR mentions.terms IS NOT excluded.terms",
+            " OR mentions.terms IS NOT excluded.terms"
+            " OR mentions.matched_by IS NOT excluded.matched_by",
             [narrative_id, version, timestamp],
         )
         matched = db.conn.execute("SELECT count(*) FROM temp.hits").fetchone()[0]

@@ -34,7 +34,7 @@ VIEWS: dict[str, str] = {
                a.published_at, a.first_seen_at, m.matched_at, m.snippet, m.terms,
                a.content_hash, d.date_precision, d.sorted_at,
                m.stance, m.stance_confidence, m.stance_evidence, m.stance_speaker,
-               m.stance_speaker_name,
+               m.stance_speaker_name, m.matched_by,
                coalesce(a.story_id, a.id) AS story_id,
                a.via, a.archived_at, a.archive_url, a.archive_source
         FROM mentions m
@@ -110,7 +110,7 @@ VIEWS: dict[str, str] = {
                o.language AS outlet_language, a.authors, a.via, a.archived_at,
                a.archive_url, a.archive_source, a.status,
                m.stance, m.stance_confidence, m.stance_evidence, m.stance_speaker,
-               m.stance_speaker_name,
+               m.stance_speaker_name, m.matched_by,
                coalesce(a.story_id, a.id) AS story_id, m.terms, m.snippet, a.content_hash,
                a.text
         FROM mentions m

@@ -14,9 +14,10 @@ from narrative_archive.store.migrations import (
     v16_publication,
     v26_history,
     v27_stories,
+    v28_layer,
 )
 
-MODULES = (v01_collection, v13_analysis, v16_publication, v26_history, v27_stories)
+MODULES = (v01_collection, v13_analysis, v16_publication, v26_history, v27_stories, v28_layer)
 
 MIGRATIONS: list[str] = []
 for _module in MODULES:
