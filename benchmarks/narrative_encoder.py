@@ -5,11 +5,21 @@ judged on a split it never saw, beside the narratives' queries in the same run.
     python benchmarks/narrative_encoder.py DIR [--train blind12] [--judge blind13] [--cache PATH]
     python benchmarks/narrative_encoder.py DIR --train blind12 blind13 --train-out narrative_archive/match/narrative_encoder.npz
     python benchmarks/narrative_encoder.py DIR --shipped --judge blind14    # the shipped layer judged
+    python benchmarks/narrative_encoder.py DIR --anchor --train blind15 --judge blind16   # learn on
+    python benchmarks/narrative_encoder.py DIR --train blind15 --keep-features --shipped --judge blind15
 
 DIR holds the pages' text as for benchmarks/realtext.py. A narrative's threshold is the one
 at which the queries OR the layer reach precision 0.9 with the best F1 over the folds (none
 when no threshold reaches it: the layer then adds nothing for that narrative). --cache keeps
 the embedded texts outside the repository (they derive from third-party text).
+
+--anchor trains the shipped layer further on --train: each narrative's weights start from the
+shipped ones and are held to them as if the 468 articles they were trained on were still in the
+loss (train's doc), its thresholds kept, so a new split teaches without the text of the splits
+before it.
+--keep-features adds the feature rows of the records whose text is here (1,152 numbers an
+article, the encoder's vectors: no text) to benchmarks/realtext/layer-features.npz, with what
+the queries matched; a later run trains on them without the text.
 """
 
 from __future__ import annotations
@@ -27,18 +37,26 @@ from narrative_archive.config import load_narratives
 from narrative_archive.match import encoder
 from narrative_archive.paths import DEFAULT_CONFIG_DIR
 
+FEATURES = realtext.ROOT / "benchmarks" / "realtext" / "layer-features.npz"
+SHIPPED_SEEN = 468  # the articles the first shipped layer was trained on (blind12 and blind13)
 PRECISION = 0.9
 THRESHOLDS = np.round(np.arange(0.3, 0.96, 0.05), 2)
 NONE = 1.01  # a threshold no probability reaches
 
 
 def embedded_rows(records: list[dict], text_dir: Path, cache: Path | None) -> np.ndarray:
-    """features() of every record's text (one row each), embedded once (or from `cache`)."""
+    """features() of every record's text (one row each), embedded once (or from `cache`); a
+    record whose text is not in `text_dir` has its kept row (kept_features)."""
     store = pickle.loads(cache.read_bytes()) if cache and cache.exists() else {}
+    kept = kept_features()
     model = None
     rows = []
     for record in records:
-        title, text = realtext.read_text(text_dir / realtext.text_name(record["url"]))
+        path = text_dir / realtext.text_name(record["url"])
+        if not path.exists():
+            rows.append(kept[record["url"]][0])
+            continue
+        title, text = realtext.read_text(path)
         texts = encoder.texts_of(title, text)
         missing = [t for t in dict.fromkeys(texts) if t and t not in store]
         if missing:
@@ -50,14 +68,51 @@ def embedded_rows(records: list[dict], text_dir: Path, cache: Path | None) -> np
     return np.array(rows, np.float32)
 
 
-def train(x: np.ndarray, y: np.ndarray, l2: float = 1e-4, steps: int = 3000, rate: float = 4.0):
-    """One narrative's logistic layer (bias last), by gradient descent."""
-    w = np.zeros(x.shape[1] + 1)
+def train(x: np.ndarray, y: np.ndarray, l2: float = 1e-4, steps: int = 3000, rate: float = 4.0,
+          prior: np.ndarray | None = None, seen: int = 0):
+    """One narrative's logistic layer (bias last), by gradient descent. With `prior`, weights
+    trained before on `seen` articles no longer at hand, it starts from them and is held to
+    them as if those articles were still in the loss: their curvature is taken to be the new
+    articles' own, around the prior (the new data's Fisher information, weighted seen : new),
+    so what earlier splits taught stays as much as their number says."""
     xb = np.hstack([x, np.ones((len(x), 1))])
+    w = np.zeros(x.shape[1] + 1) if prior is None else prior.astype(float).copy()
+    fisher = None
+    if prior is not None:
+        p0 = 1 / (1 + np.exp(-(xb @ w)))
+        fisher = (seen / len(y)) * (xb.T * (p0 * (1 - p0))) @ xb / len(y)
+        rate /= 1 + seen / len(y)  # the loss is that much steeper: the same step would diverge
     for _ in range(steps):
         p = 1 / (1 + np.exp(-(xb @ w)))
-        w -= rate * (xb.T @ (p - y) / len(y) + l2 * np.r_[w[:-1], 0])
+        gradient = xb.T @ (p - y) / len(y) + l2 * np.r_[w[:-1], 0]
+        if fisher is not None:
+            gradient += fisher @ (w - prior)
+        w -= rate * gradient
     return w
+
+
+def kept_features(path: Path = FEATURES) -> dict[str, tuple[np.ndarray, dict[str, bool]]]:
+    """The rows kept in the repository: url -> (features row, {narrative: the queries matched})."""
+    if not path.exists():
+        return {}
+    kept = np.load(path)
+    narratives = [str(n) for n in kept["narratives"]]
+    return {str(url): (row.astype(np.float32), dict(zip(narratives, map(bool, hits), strict=True)))
+            for url, row, hits in zip(kept["urls"], kept["rows"], kept["queried"], strict=True)}
+
+
+def keep_features(records: list[dict], x: np.ndarray, queried: dict[str, np.ndarray],
+                  path: Path = FEATURES) -> int:
+    """Add these records' rows (and what the queries matched in them) to the kept ones."""
+    kept = kept_features(path)
+    ids = list(queried)
+    for i, record in enumerate(records):
+        kept[record["url"]] = (x[i], {n: bool(queried[n][i]) for n in ids})
+    urls = sorted(kept)
+    np.savez_compressed(path, urls=np.array(urls), narratives=np.array(ids),
+                        rows=np.array([kept[u][0] for u in urls], np.float16),
+                        queried=np.array([[kept[u][1].get(n, False) for n in ids] for u in urls]))
+    return len(urls)
 
 
 def counts(gold: np.ndarray, chosen: np.ndarray) -> tuple[int, int, int]:
@@ -81,6 +136,21 @@ def threshold(x: np.ndarray, gold: np.ndarray, queried: np.ndarray, seed: int = 
     return chosen
 
 
+def seen_by(shipped) -> int:
+    """How many labelled articles a weights file was trained on (the first shipped layer
+    does not say: 468, blind12 and blind13)."""
+    return int(shipped["seen"]) if "seen" in shipped else SHIPPED_SEEN
+
+
+def queried_of(records: list[dict], text_dir: Path, ids: list[str]) -> dict[str, np.ndarray]:
+    """Per narrative, whether its queries match each record: read the crawl's way where the
+    text is here, else as kept with the record's row."""
+    predictions = realtext.predict(records, text_dir, DEFAULT_CONFIG_DIR / "narratives.yml")
+    kept = kept_features() if any(p.missing for p in predictions) else {}
+    return {n: np.array([kept[p.record["url"]][1].get(n, False) if p.missing else n in p.matched
+                         for p in predictions]) for n in ids}
+
+
 def figures(tp: int, fp: int, fn: int) -> str:
     return f"{tp / max(tp + fp, 1):.2f} / {tp / max(tp + fn, 1):.2f} (tp {tp}, fp {fp}, fn {fn})"
 
@@ -94,25 +164,38 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--train-out", type=Path, help="save the layer trained on --train")
     parser.add_argument("--shipped", action="store_true",
                         help="judge the shipped layer (match/narrative_encoder.npz), train nothing")
+    parser.add_argument("--anchor", action="store_true",
+                        help="train on --train starting from the shipped layer, pulled towards it")
+    parser.add_argument("--keep-features", action="store_true",
+                        help=f"keep the rows of the records with text in {FEATURES.name}")
     args = parser.parse_args(argv)
+    if args.shipped and args.anchor:
+        parser.error("--shipped judges the shipped layer; --anchor trains from it")
     narratives = load_narratives(DEFAULT_CONFIG_DIR / "narratives.yml", fts.check_query)
     ids = [n.id for n in narratives]
     records = [] if args.shipped else [r for r in realtext.load_labels() if r["split"] in args.train]
     judged = [] if args.train_out else [r for r in realtext.load_labels() if r["split"] == args.judge]
     every = records + judged
     x = embedded_rows(every, args.dir, args.cache)
-    predictions = realtext.predict(every, args.dir, DEFAULT_CONFIG_DIR / "narratives.yml")
+    queried_by = queried_of(every, args.dir, ids)
+    if args.keep_features:
+        with_text = [i for i, r in enumerate(every) if (args.dir / realtext.text_name(r["url"])).exists()]
+        total = keep_features([every[i] for i in with_text], x[with_text],
+                              {n: queried_by[n][with_text] for n in ids})
+        print(f"{len(with_text)} rows kept, {total} in {FEATURES.name}")
     trained = np.arange(len(records))
-    shipped = np.load(encoder.WEIGHTS) if args.shipped else None
+    shipped = np.load(encoder.WEIGHTS) if args.shipped or args.anchor else None
     layer, cuts = [], []
     pooled = {"queries": np.zeros(3, int), "layer": np.zeros(3, int)}
     for narrative_id in ids:
         gold = np.array([narrative_id in r["narratives"] for r in every])
-        queried = np.array([narrative_id in p.matched for p in predictions])
+        queried = queried_by[narrative_id]
         if shipped is not None:
             column = [str(n) for n in shipped["narratives"]].index(narrative_id)
             w, cut = shipped["weights"][:, column], float(shipped["thresholds"][column])
-        else:
+        if args.anchor:  # the shipped threshold stays: the weights move little
+            w = train(x[trained], gold[trained].astype(float), prior=w, seen=seen_by(shipped))
+        elif shipped is None:
             w = train(x[trained], gold[trained].astype(float))
             cut = threshold(x[trained], gold[trained], queried[trained])
         layer.append(w)
@@ -130,8 +213,9 @@ def main(argv: list[str] | None = None) -> None:
         print(f"{'all narratives':30} {'':14} queries {figures(*pooled['queries'])}"
               f"   queries + layer {figures(*pooled['layer'])}")
     if args.train_out:
+        seen = len(records) + (seen_by(shipped) if args.anchor else 0)
         np.savez(args.train_out, weights=np.array(layer, np.float32).T,
-                 thresholds=np.array(cuts, np.float32), narratives=np.array(ids))
+                 thresholds=np.array(cuts, np.float32), narratives=np.array(ids), seen=np.int64(seen))
         print(f"trained on {len(records)} articles ({', '.join(args.train)}): {args.train_out}")
         for narrative_id, cut in zip(ids, cuts, strict=True):
             print(f"  {narrative_id:30} threshold {cut:.2f}")
