@@ -76,6 +76,17 @@ def test_it_adds_the_mentions_the_query_misses_and_says_so(db_path, config_dir, 
     assert (PAKISTAN, 0.9, 1) in readings and (PAKISTAN, 0.1, 0) in readings
 
 
+def test_the_article_page_says_the_layer_found_it_and_how_sure_it_is(db_path, config_dir, default_narratives):
+    from tests.datasette_fixtures import Client, make_datasette
+
+    db = archive(db_path, config_dir, default_narratives, {"backing": BACKING})
+    layer.read_archive(db, default_narratives, 100, Layer({"spy agency": {PAKISTAN: 0.87}}))
+    db.close()
+    html = Client(make_datasette(db_path)).get("/archive/articles/1").text
+    assert "by the learned narrative layer (probability 0.87; the query misses it)" in html
+    assert "by query v" not in html
+
+
 def test_an_article_is_read_once_per_text_and_per_set_of_weights(db_path, config_dir, default_narratives):
     db = archive(db_path, config_dir, default_narratives, {"backing": BACKING, "border": BORDER})
     reader = Layer({"spy agency": {PAKISTAN: 0.9}})

@@ -321,7 +321,9 @@ _MENTIONS_SQL = """
 select m.narrative_id, n.title as narrative_title, m.narrative_version,
        n.version as current_version, m.matched_at, m.snippet, m.terms,
        m.stance, m.stance_confidence, m.stance_evidence, m.stance_speaker,
-       m.stance_speaker_name, m.matched_by
+       m.stance_speaker_name, m.matched_by,
+       (select r.probability from layer_readings r where r.article_id = m.article_id
+        and r.narrative_id = m.narrative_id) as layer_probability
 from mentions m join narratives n on n.id = m.narrative_id
 where m.article_id = :id
 order by n.title
