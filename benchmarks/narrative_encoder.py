@@ -8,7 +8,11 @@ judged on a split it never saw, beside the narratives' queries in the same run.
     python benchmarks/narrative_encoder.py DIR --anchor --train blind15 --judge blind16   # learn on
     python benchmarks/narrative_encoder.py DIR --train blind15 --keep-features --shipped --judge blind15
 
-DIR holds the pages' text as for benchmarks/realtext.py. A narrative's threshold is the one
+DIR holds the pages' text as for benchmarks/realtext.py. Every run also reads `--ordinary`
+(`wild1`: 168 ordinary pages on the Taliban and Afghanistan, chosen without regard to the
+narratives, none carrying one) and says how many the layer would flag: the labelled splits hold
+the narratives' coverage far more densely than a crawl does, and a threshold can look right on
+them and flag ordinary news. A narrative's threshold is the one
 at which the queries OR the layer reach precision 0.9 with the best F1 over the folds (none
 when no threshold reaches it: the layer then adds nothing for that narrative). --cache keeps
 the embedded texts outside the repository (they derive from third-party text).
@@ -166,6 +170,10 @@ def main(argv: list[str] | None = None) -> None:
                         help="judge the shipped layer (match/narrative_encoder.npz), train nothing")
     parser.add_argument("--anchor", action="store_true",
                         help="train on --train starting from the shipped layer, pulled towards it")
+    parser.add_argument("--prior", type=Path, default=encoder.WEIGHTS,
+                        help="the layer --shipped judges and --anchor starts from (default: the shipped one)")
+    parser.add_argument("--ordinary", default="wild1",
+                        help="a split of ordinary coverage: how many of its pages the layer flags")
     parser.add_argument("--keep-features", action="store_true",
                         help=f"keep the rows of the records with text in {FEATURES.name}")
     args = parser.parse_args(argv)
@@ -184,7 +192,7 @@ def main(argv: list[str] | None = None) -> None:
                               {n: queried_by[n][with_text] for n in ids})
         print(f"{len(with_text)} rows kept, {total} in {FEATURES.name}")
     trained = np.arange(len(records))
-    shipped = np.load(encoder.WEIGHTS) if args.shipped or args.anchor else None
+    shipped = np.load(args.prior) if args.shipped or args.anchor else None
     layer, cuts = [], []
     pooled = {"queries": np.zeros(3, int), "layer": np.zeros(3, int)}
     for narrative_id in ids:
@@ -212,6 +220,13 @@ def main(argv: list[str] | None = None) -> None:
     if judged:
         print(f"{'all narratives':30} {'':14} queries {figures(*pooled['queries'])}"
               f"   queries + layer {figures(*pooled['layer'])}")
+    ordinary = [r for r in realtext.load_labels() if r["split"] == args.ordinary and not r["narratives"]]
+    if ordinary and args.ordinary != args.judge:
+        p = encoder.probabilities(embedded_rows(ordinary, args.dir, args.cache), np.array(layer).T)
+        flagged = (p >= np.array(cuts)).sum(axis=0)
+        print(f"ordinary coverage ({args.ordinary}, {len(ordinary)} pages carrying none): the layer flags "
+              + ", ".join(f"{n} {k}" for n, k in zip(ids, flagged, strict=True) if k) if flagged.any()
+              else f"ordinary coverage ({args.ordinary}, {len(ordinary)} pages carrying none): the layer flags none")
     if args.train_out:
         seen = len(records) + (seen_by(shipped) if args.anchor else 0)
         np.savez(args.train_out, weights=np.array(layer, np.float32).T,
