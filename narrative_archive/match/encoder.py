@@ -5,9 +5,9 @@ multilingual sentence encoder the stance encoder uses (analysis/encoder.py, the 
 
 It reads the headline and the first sentences of the text, each as one 384-number vector,
 and gives each narrative a probability from the headline's vector and the sentences' maximum
-and mean. The queries stay the archive's matcher; this layer ranks what they miss
-(`narrative-archive near-misses NARRATIVE --encoder`), as a list for a person to read, with
-the sentence that weighed most. About 0.3 s of CPU an article.
+and mean. `narrative-archive layer` (match/layer.py) matches with it where the queries miss,
+and `narrative-archive near-misses NARRATIVE --encoder` ranks what they miss for a person to
+read, with the sentence that weighed most. About 0.3 s of CPU an article.
 """
 
 from __future__ import annotations

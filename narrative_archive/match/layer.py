@@ -1,4 +1,5 @@
-"""The learned narrative layer as the archive's second matcher: it reads the archive's
+"""The learned narrative layer as the archive's third matcher (after the queries and their
+claim rules): it reads the archive's
 coverage of the Taliban (CANDIDATES) once per text and per set of weights, and adds a
 mention wherever it carries a narrative whose query missed the article (store.layer).
 
