@@ -1,7 +1,7 @@
 """The learned narrative layer as the archive's third matcher (after the queries and their
-claim rules): it reads the archive's
-coverage of the Taliban (CANDIDATES) once per text and per set of weights, and adds a
-mention wherever it carries a narrative whose query missed the article (store.layer).
+claim rules): it reads the archive's coverage of the Taliban (CANDIDATES) once per text and
+per set of weights, and adds a mention wherever it carries a narrative whose query missed
+the article (store.layer).
 
 A layer mention's snippet is the sentence that weighed most; its terms are the narrative's
 lexicon words (and the Taliban's name) found in the article, so the stance readers find
