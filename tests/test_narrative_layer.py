@@ -82,9 +82,13 @@ def test_the_article_page_says_the_layer_found_it_and_how_sure_it_is(db_path, co
     db = archive(db_path, config_dir, default_narratives, {"backing": BACKING})
     layer.read_archive(db, default_narratives, 100, Layer({"spy agency": {PAKISTAN: 0.87}}))
     db.close()
-    html = Client(make_datasette(db_path)).get("/archive/articles/1").text
+    client = Client(make_datasette(db_path))
+    html = client.get("/archive/articles/1").text
     assert "by the learned narrative layer (probability 0.87; the query misses it)" in html
     assert "by query v" not in html
+    facets = client.json("/archive/mention_articles.json?_facet=matched_by")["facet_results"]
+    facet = facets.get("results", facets)["matched_by"]  # Datasette 0.64 nests them
+    assert [(row["value"], row["count"]) for row in facet["results"]] == [("layer", 1)]
 
 
 def test_an_article_is_read_once_per_text_and_per_set_of_weights(db_path, config_dir, default_narratives):
