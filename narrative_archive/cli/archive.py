@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
@@ -104,8 +106,17 @@ def analyse(db_path, config_dir, do_stories, do_citations, do_stance, use_encode
     if not Path(db_path).exists():
         raise click.ClickException(f"{db_path}: no archive here; run `narrative-archive init`")
     db = store.open_db(db_path)
+    with reported(db, run_id) as said:
+        said += _analyse(db, config_dir, do_stories, do_citations, do_stance, use_encoder, unread)
+
+
+@contextmanager
+def reported(db, run_id: int | None) -> Iterator[list[str]]:
+    """A scheduled task's run (`run_id`, or none when run by hand): closed `ok` with what the
+    task said (the list it fills, joined), or `failed` with the error that stopped it."""
+    said: list[str] = []
     try:
-        said = _analyse(db, config_dir, do_stories, do_citations, do_stance, use_encoder, unread)
+        yield said
     except Exception as error:
         if run_id is not None:
             message = error.format_message() if isinstance(error, click.ClickException) else repr(error)
@@ -173,16 +184,9 @@ def layer(db_path, config_dir, limit, run_id):
     if not Path(db_path).exists():
         raise click.ClickException(f"{db_path}: no archive here; run `narrative-archive init`")
     db = store.open_db(db_path)
-    try:
-        said = _layer(db, config_dir, limit)
-    except Exception as error:
-        if run_id is not None:
-            message = error.format_message() if isinstance(error, click.ClickException) else repr(error)
-            store.finish_run(db, run_id, "failed", message=message)
-        raise
-    click.echo(said)
-    if run_id is not None:
-        store.finish_run(db, run_id, "ok", message=said)
+    with reported(db, run_id) as said:
+        said.append(_layer(db, config_dir, limit))
+        click.echo(said[-1])
 
 
 def _layer(db, config_dir, limit) -> str:

@@ -1,6 +1,7 @@
 """The learned narrative layer's readings (layer_readings) and the mentions it adds
 (mentions.matched_by = 'layer'): which articles it has still to read, what it read, and
-which mentions a query's rematch must leave to it."""
+which mentions a query's rematch must leave to it (LAYER_CARRIES, in store.mentions and
+store.rematch)."""
 
 from __future__ import annotations
 
@@ -76,16 +77,6 @@ def save_layer_readings(db: sqlite_utils.Database, weights: str, rows: Iterable[
                     "DELETE FROM mentions WHERE article_id = ? AND narrative_id = ?"
                     " AND matched_by = 'layer'", [article_id, narrative_id]).rowcount
     return {"readings": readings, "added": added, "removed": removed}
-
-
-def leave_to_layer(db: sqlite_utils.Database, narrative_id: str, where: str,
-                   params: list) -> int:
-    """Mentions of the narrative matching `where` (SQL over mentions) that the layer still
-    carries become its own (matched_by 'layer'), so the delete that follows keeps them;
-    returns how many changed hands."""
-    return db.conn.execute(
-        f"UPDATE mentions SET matched_by = 'layer' WHERE narrative_id = ? AND ({where})"
-        f" AND matched_by != 'layer' AND {LAYER_CARRIES}", [narrative_id, *params]).rowcount
 
 
 def layer_counts(db: sqlite_utils.Database) -> dict[str, int]:
