@@ -188,9 +188,9 @@ def main(argv: list[str] | None = None) -> None:
                         help="the layer --shipped judges and --anchor starts from (default: the shipped one)")
     parser.add_argument("--ordinary", default="wild1",
                         help="a split of ordinary coverage: how many of its pages the layer flags")
-    parser.add_argument("--choose-thresholds", metavar="ORDINARY",
+    parser.add_argument("--choose-thresholds", metavar="ORDINARY", nargs="+",
                         help="with --anchor: choose each threshold again (threshold's doc), flagging"
-                             " at most 1 %% of this split of ordinary coverage")
+                             " at most 1 %% of these splits of ordinary coverage")
     parser.add_argument("--keep-features", action="store_true",
                         help=f"keep the rows of the records with text in {FEATURES.name}")
     args = parser.parse_args(argv)
@@ -212,7 +212,7 @@ def main(argv: list[str] | None = None) -> None:
         print(f"{len(with_text)} rows kept, {total} in {FEATURES.name}")
     trained = np.arange(len(records))
     chosen_on = [r for r in realtext.load_labels()
-                 if args.choose_thresholds and r["split"] == args.choose_thresholds and not r["narratives"]]
+                 if args.choose_thresholds and r["split"] in args.choose_thresholds and not r["narratives"]]
     x_chosen = embedded_rows(chosen_on, args.dir, args.cache) if chosen_on else None
     shipped = np.load(args.prior) if args.shipped or args.anchor else None
     layer, cuts = [], []
