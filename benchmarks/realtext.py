@@ -78,6 +78,7 @@ class Prediction:
     record: dict
     matched: dict[str, dict] = field(default_factory=dict)  # narrative -> mention row
     missing: bool = False  # no text file
+    set_aside: set[str] = field(default_factory=set)  # query matches the learned layer doubts
 
 
 class StanceTimer:
@@ -139,9 +140,11 @@ def predict(records: Iterable[dict], text_dir: Path, narratives_path: Path,
             layer.read_archive(db, narratives, len(stored) + 1)
             analysis.compute_stances(db, narratives, actors=narratives_module.actors_of, use_encoder=True)
         for prediction, article_id in stored:
-            for mention in store.article_page(db, article_id)["mentions"]:
+            page = store.article_page(db, article_id)
+            for mention in page["mentions"]:
                 mention["stance_evidence"] = json.loads(mention.get("stance_evidence") or "{}")
                 prediction.matched[mention["narrative_id"]] = mention
+            prediction.set_aside = {reading["narrative_id"] for reading in page["set_aside"]}
         db.close()
     return predictions
 
@@ -176,7 +179,7 @@ def score(predictions: list[Prediction], narrative_ids: list[str]) -> dict:
     stance_by_language: dict[str, Counter] = defaultdict(Counter)
     speaker: Counter = Counter()
     errors: list[str] = []
-    layer: Counter = Counter()  # the mentions the learned narrative layer added: tp, fp
+    layer: Counter = Counter()  # the mentions the learned narrative layer added (tp, fp) and set aside
     for p in predictions:
         if p.missing:
             continue
@@ -189,6 +192,8 @@ def score(predictions: list[Prediction], narrative_ids: list[str]) -> dict:
             by_language[language][kind] += 1
             if hit and p.matched[n].get("matched_by") == "layer":
                 layer[kind] += 1
+            if n in p.set_aside:
+                layer["set aside real" if gold else "set aside false"] += 1
             if kind in ("fn", "fp"):
                 where = p.matched[n]["snippet"] if hit else (r.get("title") or "")
                 errors.append(f"match {kind.upper()} {n} [{language}] {r['url']}  {where}")
@@ -229,7 +234,9 @@ def report(counts: dict, out=sys.stdout) -> None:
     if counts["layer"]:
         found = counts["layer"]
         line(f"of these, the learned narrative layer's mentions: {found['tp'] + found['fp']}"
-             f" ({found['tp']} right, {found['fp']} false)")
+             f" ({found['tp']} right, {found['fp']} false); query matches it set aside:"
+             f" {found['set aside false'] + found['set aside real']} ({found['set aside false']} false,"
+             f" {found['set aside real']} real)")
     confusion = counts["confusion"]
     total = sum(confusion.values())
     right = sum(confusion[s, s] for s in STANCES)

@@ -1,7 +1,9 @@
-"""The learned narrative layer as the archive's second matcher (`narrative-archive layer`,
+"""The learned narrative layer as the archive's third matcher (`narrative-archive layer`,
 match/layer.py, store/layer.py): what a user sees of it. A mention it adds says so
 (matched_by 'layer'), keeps the sentence that weighed most and gets its stance read; a
-rematch of the query keeps it; an article is read once per text and per set of weights.
+rematch of the query keeps it; an article is read once per text and per set of weights; a
+query's match it doubts is set aside, says so on the article's page, and stays aside while
+the reading holds.
 How often it is right on real coverage is measured by benchmarks/realtext.py --layer
 (docs/realtext.md)."""
 
@@ -23,23 +25,28 @@ from tests.conftest import article
 from tests.test_narrative_encoder import BACKING, BORDER
 
 PAKISTAN = "pakistan-backing-taliban"
+HAVENS = ("Pakistan's ISI gives the Taliban safe havens, Afghan officials said. "
+          "They also said the spy agency paid their commanders.")
 needs_encoder = pytest.mark.skipif(not stance_encoder.available(),
                                    reason="the encoder extra is not installed")
 
 
 class Layer:
     """A layer whose readings are given: {text fragment: {narrative: probability}}, carrying
-    at 0.5 or above."""
+    at 0.5 or above, doubting below `vetoes` (none by default)."""
 
     narratives = [PAKISTAN, "us-weapons-left-behind"]
 
-    def __init__(self, said: dict[str, dict[str, float]], weights_id: str = "given-1"):
+    def __init__(self, said: dict[str, dict[str, float]], weights_id: str = "given-1",
+                 vetoes: dict[str, float] | None = None):
         self.said, self.weights_id, self.reads = said, weights_id, []
+        self.vetoes = vetoes or {}
 
     def read(self, title, text):
         self.reads.append(text)
         found = next((p for fragment, p in self.said.items() if fragment in (text or "")), {})
-        return {n: encoder.Reading(n, found.get(n, 0.0), found.get(n, 0.0) >= 0.5, (text or "")[:40])
+        return {n: encoder.Reading(n, found.get(n, 0.0), found.get(n, 0.0) >= 0.5, (text or "")[:40],
+                                   found.get(n, 0.0) < self.vetoes.get(n, 0.0))
                 for n in self.narratives}
 
 
@@ -64,7 +71,7 @@ def test_it_adds_the_mentions_the_query_misses_and_says_so(db_path, config_dir, 
     assert mentions(db) == {}  # the query matches neither
     reader = Layer({"spy agency": {PAKISTAN: 0.9}, "Torkham": {PAKISTAN: 0.1}})
     counts = layer.read_archive(db, default_narratives, 100, reader)
-    assert counts == {"read": 2, "added": 1, "removed": 0, "left": 0}
+    assert counts == {"read": 2, "added": 1, "removed": 0, "set_aside": 0, "restored": 0, "left": 0}
     [(matched_by, snippet, terms)] = mentions(db).values()
     assert matched_by == "layer" and snippet == BACKING[:40]
     assert {"pakistan", "taliban"} <= set(json.loads(terms))  # the stance reader's sentences
@@ -101,18 +108,17 @@ def test_an_article_is_read_once_per_text_and_per_set_of_weights(db_path, config
     assert layer.read_archive(db, default_narratives, 100, reader)["read"] == 1
     # new weights that no longer carry it: every candidate is read again, its mention goes
     doubting = Layer({"spy agency": {PAKISTAN: 0.2}}, weights_id="given-2")
+    unchanged = {"set_aside": 0, "restored": 0}
     assert layer.read_archive(db, default_narratives, 1, doubting) == {
-        "read": 1, "added": 0, "removed": 0, "left": 1}  # the most recently stored first
+        "read": 1, "added": 0, "removed": 0, **unchanged, "left": 1}  # the most recently stored first
     assert layer.read_archive(db, default_narratives, 1, doubting) == {
-        "read": 1, "added": 0, "removed": 1, "left": 0}
+        "read": 1, "added": 0, "removed": 1, **unchanged, "left": 0}
     assert mentions(db) == {}
 
 
 def test_a_rematch_keeps_the_layers_mentions_and_a_query_match_takes_them_over(
         db_path, config_dir, default_narratives):
-    claim = ("Pakistan's ISI gives the Taliban safe havens, Afghan officials said. "
-             "They also said the spy agency paid their commanders.")
-    db = archive(db_path, config_dir, default_narratives, {"backing": BACKING, "havens": claim})
+    db = archive(db_path, config_dir, default_narratives, {"backing": BACKING, "havens": HAVENS})
     assert set(mentions(db)) == {"https://example.com/havens"}  # the query's
     reader = Layer({"spy agency": {PAKISTAN: 0.9}})
     layer.read_archive(db, default_narratives, 100, reader)
@@ -141,6 +147,45 @@ def test_a_changed_text_the_query_misses_loses_the_layers_mention_until_it_is_re
     assert mentions(db) == {}  # its reading was of the old text
     layer.read_archive(db, default_narratives, 100, reader)
     assert [row[0] for row in mentions(db).values()] == ["layer"]
+
+
+def test_a_query_match_the_layer_doubts_is_set_aside_and_stays_aside_while_its_reading_holds(
+        db_path, config_dir, default_narratives):
+    from tests.datasette_fixtures import Client, make_datasette
+
+    db = archive(db_path, config_dir, default_narratives, {"havens": HAVENS})
+    assert set(mentions(db)) == {"https://example.com/havens"}  # the query's
+    doubting = Layer({"safe havens": {PAKISTAN: 0.02}}, vetoes={PAKISTAN: 0.06})
+    counts = layer.read_archive(db, default_narratives, 100, doubting)
+    assert (counts["set_aside"], counts["added"]) == (1, 0)
+    assert mentions(db) == {}
+    [pakistan] = [n for n in default_narratives if n.id == PAKISTAN]
+    narratives_module.rematch(db, pakistan)  # the query still matches: it stays aside
+    narratives_module.match_article(db, 1, default_narratives)  # so does a re-crawl of the same text
+    assert mentions(db) == {}
+    assert store.set_aside_counts(db) == {PAKISTAN: 1}
+    db.close()
+    html = Client(make_datasette(db_path)).get("/archive/articles/1").text
+    assert "Set aside by the learned narrative layer" in html and "(probability 0.02;" in html
+    assert "None of the tracked narratives matches this article." in html
+    # new weights that no longer doubt it: the query's match is made again, the crawl's way
+    db = store.open_db(db_path)
+    trusting = Layer({"safe havens": {PAKISTAN: 0.3}}, weights_id="given-2", vetoes={PAKISTAN: 0.06})
+    assert layer.read_archive(db, default_narratives, 100, trusting)["restored"] == 1
+    assert [row[0] for row in mentions(db).values()] == ["query"]
+    assert store.set_aside_counts(db) == {}
+
+
+def test_a_changed_text_is_matched_again_whatever_the_layer_read_of_the_old_one(
+        db_path, config_dir, default_narratives):
+    db = archive(db_path, config_dir, default_narratives, {"havens": HAVENS})
+    layer.read_archive(db, default_narratives, 100,
+                       Layer({"safe havens": {PAKISTAN: 0.02}}, vetoes={PAKISTAN: 0.06}))
+    assert mentions(db) == {}
+    edited = HAVENS.replace("commanders", "fighters")
+    article_id, _ = store.save_article(db, article("https://example.com/havens", edited), None)
+    narratives_module.match_article(db, article_id, default_narratives)
+    assert [row[0] for row in mentions(db).values()] == ["query"]
 
 
 @needs_encoder

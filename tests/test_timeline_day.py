@@ -76,9 +76,9 @@ def save(db, key: str, published_at: str | None = None) -> int:
     return article_id
 
 
-# Today's code writes the learned layer's columns (migration 28): a v17 archive written by it
-# has them for the while, and loses them again unless it stays a v17 that today's code writes.
-LAYER_OBJECTS = store.MIGRATIONS[27]
+# Today's code writes the learned layer's columns (migrations 28 and 29): a v17 archive written
+# by it has them for the while, and loses them again unless it stays a v17 that today's code writes.
+LAYER_OBJECTS = "\n".join(store.MIGRATIONS[27:29])
 DROP_LAYER_OBJECTS = ("ALTER TABLE mentions DROP COLUMN matched_by", "DROP TABLE layer_readings")
 
 

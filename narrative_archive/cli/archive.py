@@ -169,7 +169,8 @@ def _analyse(db, config_dir, do_stories, do_citations, do_stance, use_encoder, u
 @click.option("--run-id", type=int, hidden=True,
               help="Report into this existing crawl_runs row (the scheduler creates it).")
 def layer(db_path, config_dir, limit, run_id):
-    """Match with the learned narrative layer: the mentions the queries miss.
+    """Match with the learned narrative layer: the mentions the queries miss,
+    and the matches it doubts.
 
     Reads the archive's articles on the Taliban and Afghanistan that it has not
     read yet (in their current text, with the shipped weights) with a layer
@@ -177,9 +178,12 @@ def layer(db_path, config_dir, limit, run_id):
     ~0.3 s of CPU an article), and adds a mention wherever it carries a
     narrative whose query missed the article (matched_by 'layer', the sentence
     that weighed most as its snippet), then reads those mentions' stance with
-    the encoder. A rematch keeps them. Narratives it has no threshold for are
-    left to their queries (docs/narratives.md). The scheduler's `task:
-    narrative-layer` job runs it.
+    the encoder. A rematch keeps them. Where a narrative has a veto and the
+    layer's probability is below it, the query's mention is set aside (the
+    article's page says so) and no rematch or re-crawl of the same text brings
+    it back. Narratives it has no threshold or veto for are left to their
+    queries (docs/narratives.md). The scheduler's `task: narrative-layer` job
+    runs it.
     """
     if not Path(db_path).exists():
         raise click.ClickException(f"{db_path}: no archive here; run `narrative-archive init`")
@@ -203,11 +207,13 @@ def _layer(db, config_dir, limit) -> str:
     counts = layer.read_archive(db, config.narratives, limit, reader)
     stances = analysis.compute_stances(db, config.narratives, reader.narratives,
                                        actors=narratives_module.actors_of, use_encoder=True)
-    held = store.layer_counts(db)
+    held, aside = store.layer_counts(db), store.set_aside_counts(db)
     return (f"layer: read {counts['read']} articles ({counts['left']} left to read),"
             f" {counts['added']} mentions added, {counts['removed']} removed,"
-            f" {stances} stances read; it holds "
-            + (", ".join(f"{n} {narrative_id}" for narrative_id, n in held.items()) or "none"))
+            f" {counts['set_aside']} set aside, {stances} stances read; it holds "
+            + (", ".join(f"{n} {narrative_id}" for narrative_id, n in held.items()) or "none")
+            + "; it sets aside "
+            + (", ".join(f"{n} {narrative_id}" for narrative_id, n in aside.items()) or "none"))
 
 
 @click.command()

@@ -84,6 +84,7 @@ class Reading:
     probability: float
     carries: bool  # at or above the narrative's threshold
     sentence: str  # the text that weighed most
+    doubts: bool = False  # below the narrative's veto: a query's match of it is set aside
 
 
 class NarrativeEncoder:
@@ -99,6 +100,8 @@ class NarrativeEncoder:
         self.weights = stored["weights"]
         self.thresholds = [float(t) for t in stored["thresholds"]]
         self.narratives = [str(n) for n in stored["narratives"]]
+        # benchmarks/layer_veto.py: 0 (none) for a narrative, or a file without them
+        self.vetoes = [float(v) for v in stored["vetoes"]] if "vetoes" in stored else [0.0] * len(self.narratives)
         self.weights_id = weights_id(weights)
 
     def read(self, title: str | None, text: str | None) -> dict[str, Reading]:
@@ -118,7 +121,8 @@ class NarrativeEncoder:
             sentence = max(body, key=lambda item: float(np.dot(item[1], maximum)))[0] if body \
                 else texts[0]
             found[narrative_id] = Reading(narrative_id, round(float(p[column]), 3),
-                                          bool(p[column] >= self.thresholds[column]), sentence)
+                                          bool(p[column] >= self.thresholds[column]), sentence,
+                                          bool(p[column] < self.vetoes[column]))
         return found
 
 

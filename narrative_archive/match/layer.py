@@ -1,7 +1,8 @@
 """The learned narrative layer as the archive's third matcher (after the queries and their
 claim rules): it reads the archive's coverage of the Taliban (CANDIDATES) once per text and
-per set of weights, and adds a mention wherever it carries a narrative whose query missed
-the article (store.layer).
+per set of weights, adds a mention wherever it carries a narrative whose query missed the
+article, and sets aside a query's match where its probability is below the narrative's veto
+(store.layer; benchmarks/layer_veto.py chooses the vetoes).
 
 A layer mention's snippet is the sentence that weighed most; its terms are the narrative's
 lexicon words (and the Taliban's name) found in the article, so the stance readers find
@@ -19,6 +20,7 @@ import sqlite_utils
 from narrative_archive import fts, store
 from narrative_archive.config import Narrative
 from narrative_archive.match.coverage import any_of, lexicon_terms
+from narrative_archive.match.narratives import match_article
 
 # The Taliban and Afghanistan in the spellings and scripts of the labelled coverage: the
 # pages the layer was trained on are all about them, so these are the pages it reads. (The
@@ -52,8 +54,10 @@ def read_archive(db: sqlite_utils.Database, narratives: Iterable[Narrative], lim
     """Read up to `limit` unread candidates (the most recently stored first) with the layer
     (match/encoder.py, or `layer`) and record what it reads: mentions added where it carries
     a configured narrative the article has no mention of, layer mentions removed where it no
-    longer does. Returns {"read", "added", "removed", "left"} (`left`: candidates still
-    unread)."""
+    longer does, query mentions set aside where it doubts them (and matched again, the
+    crawl's way, where new weights lift the doubt). Returns {"read", "added", "removed",
+    "set_aside", "restored", "left"} (`left`: candidates still unread)."""
+
     from narrative_archive.match import encoder
 
     layer = layer or encoder.narrative_encoder()
@@ -61,7 +65,7 @@ def read_archive(db: sqlite_utils.Database, narratives: Iterable[Narrative], lim
     versions = {narrative_id: store.narrative_version(db, narrative_id)
                 for narrative_id in layer.narratives if narrative_id in by_id}
     weights = layer.weights_id
-    counts = {"read": 0, "added": 0, "removed": 0}
+    counts = {"read": 0, "added": 0, "removed": 0, "set_aside": 0, "restored": 0}
     candidates = store.layer_candidates(db, CANDIDATES, weights, limit)
     for start in range(0, len(candidates), BATCH):
         rows = []
@@ -70,10 +74,13 @@ def read_archive(db: sqlite_utils.Database, narratives: Iterable[Narrative], lim
                 carries = reading.carries and narrative_id in versions
                 terms = terms_of(by_id[narrative_id], title, text) if carries else "[]"
                 rows.append((article_id, content_hash, narrative_id, reading.probability,
-                             reading.carries, reading.sentence, terms))
+                             reading.carries, reading.doubts, reading.sentence, terms))
         saved = store.save_layer_readings(db, weights, rows, versions)
         counts["read"] += len(candidates[start:start + BATCH])
         counts["added"] += saved["added"]
         counts["removed"] += saved["removed"]
+        counts["set_aside"] += saved["set_aside"]
+        for article_id, narrative_id in saved["lifted"]:
+            counts["restored"] += bool(match_article(db, article_id, [by_id[narrative_id]]))
     counts["left"] = store.count_layer_candidates(db, CANDIDATES, weights)
     return counts

@@ -97,6 +97,7 @@ from narrative_archive.store.layer import (
     layer_candidates,
     layer_counts,
     save_layer_readings,
+    set_aside_counts,
 )
 from narrative_archive.store.mentions import (
     PERIOD_VIEWS,
@@ -243,6 +244,7 @@ __all__ = [
     "layer_candidates",
     "layer_counts",
     "save_layer_readings",
+    "set_aside_counts",
     "delete_mention",
     "earlier_queries",
     "export_mentions",

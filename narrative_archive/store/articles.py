@@ -328,6 +328,13 @@ from mentions m join narratives n on n.id = m.narrative_id
 where m.article_id = :id
 order by n.title
 """
+_SET_ASIDE_SQL = """
+select r.narrative_id, n.title as narrative_title, r.probability, r.sentence, r.read_at
+from layer_readings r join articles a on a.id = r.article_id
+join narratives n on n.id = r.narrative_id
+where r.article_id = :id and r.doubts and r.content_hash is a.content_hash
+order by n.title
+"""
 _VERSIONS_SQL = """
 select id, fetched_at, title, text, content_hash, capture_id, extractor, origin
 from article_versions where article_id = :id
@@ -348,15 +355,16 @@ order by checked_at desc, id desc limit 20
 def article_page(db: sqlite_utils.Database, article_id: int) -> dict[str, Any]:
     """What an article's page shows, as rows: {"article" (with its outlet's name, url,
     country, kind; None if there is no such article), "mentions" (with the narrative's
-    title and current version), "versions" (oldest first), "captures" (newest first,
-    none held before migration 15 or once pruned), "revisits" (the latest 20)}."""
+    title and current version), "set_aside" (the narratives whose query match the learned
+    layer set aside, with its probability), "versions" (oldest first), "captures" (newest
+    first, none held before migration 15 or once pruned), "revisits" (the latest 20)}."""
     found = list(db.query(_ARTICLE_SQL, {"id": article_id}))
     page: dict[str, Any] = {"article": found[0] if found else None, "mentions": [],
-                            "versions": [], "captures": [], "revisits": []}
+                            "set_aside": [], "versions": [], "captures": [], "revisits": []}
     if not found:
         return page
-    for key, sql in (("mentions", _MENTIONS_SQL), ("versions", _VERSIONS_SQL),
-                     ("revisits", _REVISITS_SQL)):
+    for key, sql in (("mentions", _MENTIONS_SQL), ("set_aside", _SET_ASIDE_SQL),
+                     ("versions", _VERSIONS_SQL), ("revisits", _REVISITS_SQL)):
         page[key] = list(db.query(sql, {"id": article_id}))
     try:
         page["captures"] = list(db.query(_CAPTURES_SQL, {"id": article_id}))

@@ -1,7 +1,8 @@
-"""The learned narrative layer's readings (layer_readings) and the mentions it adds
-(mentions.matched_by = 'layer'): which articles it has still to read, what it read, and
-which mentions a query's rematch must leave to it (LAYER_CARRIES, in store.mentions and
-store.rematch)."""
+"""The learned narrative layer's readings (layer_readings), the mentions it adds
+(mentions.matched_by = 'layer') and the query's matches it sets aside (a reading that
+doubts): which articles it has still to read, what it read, which mentions a query's
+rematch must leave to it (LAYER_CARRIES) and which matches it must not make again
+(LAYER_DOUBTS), in store.mentions and store.rematch."""
 
 from __future__ import annotations
 
@@ -18,6 +19,14 @@ LAYER_CARRIES = (
     "EXISTS (SELECT 1 FROM layer_readings r JOIN articles a ON a.id = r.article_id"
     " WHERE r.article_id = mentions.article_id AND r.narrative_id = mentions.narrative_id"
     " AND r.carries AND r.content_hash IS a.content_hash)")
+
+
+def layer_doubts(article: str, narrative: str) -> str:
+    """SQL true where the layer doubts that the article (`article`: an SQL expression of its
+    id) carries the narrative (`narrative`: of its id), in the article's text as it is now."""
+    return ("EXISTS (SELECT 1 FROM layer_readings r JOIN articles a ON a.id = r.article_id"
+            f" WHERE r.article_id = {article} AND r.narrative_id = {narrative}"
+            " AND r.doubts AND r.content_hash IS a.content_hash)")
 
 
 def layer_candidates(db: sqlite_utils.Database, query: str, weights: str,
@@ -45,26 +54,40 @@ def count_layer_candidates(db: sqlite_utils.Database, query: str, weights: str) 
 def save_layer_readings(db: sqlite_utils.Database, weights: str, rows: Iterable[tuple],
                         versions: Mapping[str, int]) -> dict[str, int]:
     """Record the layer's readings, one transaction: rows of (article_id, content_hash,
-    narrative_id, probability, carries, sentence, terms JSON). Where it carries a narrative of
-    the archive (`versions`: id -> the narrative's version) that has no mention of the
-    article, a mention is added (matched_by 'layer', the sentence as its snippet, its stance
-    pending); a mention only the layer held goes where it no longer carries. Returns
-    {"readings", "added", "removed"}."""
-    timestamp, readings, added, removed = now(), 0, 0, 0
+    narrative_id, probability, carries, doubts, sentence, terms JSON). Where it carries a
+    narrative of the archive (`versions`: id -> the narrative's version) that has no mention
+    of the article, a mention is added (matched_by 'layer', the sentence as its snippet, its
+    stance pending); a mention only the layer held goes where it no longer carries; where it
+    doubts, the query's mention is set aside (deleted: the reading records it, and the
+    article's page shows it). Returns {"readings", "added", "removed", "set_aside",
+    "lifted": [(article_id, narrative_id) whose doubt about the same text is lifted: the
+    query's match is to be made again]}."""
+    timestamp, readings, added, removed, set_aside = now(), 0, 0, 0, 0
+    lifted = []
     with transaction(db):
-        for article_id, content_hash, narrative_id, probability, carries, sentence, terms in rows:
+        for article_id, content_hash, narrative_id, probability, carries, doubts, sentence, terms in rows:
             readings += 1
+            before = db.conn.execute(
+                "SELECT doubts, content_hash FROM layer_readings WHERE article_id = ?"
+                " AND narrative_id = ?", [article_id, narrative_id]).fetchone()
+            if before and before[0] and before[1] == content_hash and not doubts:
+                lifted.append((article_id, narrative_id))
             db.conn.execute(
                 "INSERT INTO layer_readings (article_id, narrative_id, weights, content_hash,"
-                " probability, carries, sentence, read_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+                " probability, carries, doubts, sentence, read_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
                 " ON CONFLICT(article_id, narrative_id) DO UPDATE SET weights = excluded.weights,"
                 " content_hash = excluded.content_hash, probability = excluded.probability,"
-                " carries = excluded.carries, sentence = excluded.sentence,"
-                " read_at = excluded.read_at",
+                " carries = excluded.carries, doubts = excluded.doubts,"
+                " sentence = excluded.sentence, read_at = excluded.read_at",
                 [article_id, narrative_id, weights, content_hash, probability, int(carries),
-                 sentence, timestamp])
+                 int(doubts), sentence, timestamp])
             if narrative_id not in versions:
                 continue
+            if doubts:
+                set_aside += db.conn.execute(
+                    "DELETE FROM mentions WHERE article_id = ? AND narrative_id = ?",
+                    [article_id, narrative_id]).rowcount
             if carries:
                 added += db.conn.execute(
                     "INSERT INTO mentions (article_id, narrative_id, narrative_version,"
@@ -76,7 +99,8 @@ def save_layer_readings(db: sqlite_utils.Database, weights: str, rows: Iterable[
                 removed += db.conn.execute(
                     "DELETE FROM mentions WHERE article_id = ? AND narrative_id = ?"
                     " AND matched_by = 'layer'", [article_id, narrative_id]).rowcount
-    return {"readings": readings, "added": added, "removed": removed}
+    return {"readings": readings, "added": added, "removed": removed, "set_aside": set_aside,
+            "lifted": lifted}
 
 
 def layer_counts(db: sqlite_utils.Database) -> dict[str, int]:
@@ -84,3 +108,12 @@ def layer_counts(db: sqlite_utils.Database) -> dict[str, int]:
     return dict(db.conn.execute(
         "SELECT narrative_id, count(*) FROM mentions WHERE matched_by = 'layer'"
         " GROUP BY narrative_id ORDER BY narrative_id").fetchall())
+
+
+def set_aside_counts(db: sqlite_utils.Database) -> dict[str, int]:
+    """Per narrative: the articles whose query match the layer sets aside (readings that
+    doubt, of the articles' texts as they are now)."""
+    return dict(db.conn.execute(
+        "SELECT r.narrative_id, count(*) FROM layer_readings r JOIN articles a"
+        " ON a.id = r.article_id WHERE r.doubts AND r.content_hash IS a.content_hash"
+        " GROUP BY r.narrative_id ORDER BY r.narrative_id").fetchall())

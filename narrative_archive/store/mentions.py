@@ -13,7 +13,7 @@ import sqlite_utils
 
 from narrative_archive.store.claim_rules import keep_verdicts
 from narrative_archive.store.db import transaction
-from narrative_archive.store.layer import LAYER_CARRIES
+from narrative_archive.store.layer import LAYER_CARRIES, layer_doubts
 from narrative_archive.times import now, period_of, periods_between
 
 
@@ -192,12 +192,14 @@ def matches_article(db: sqlite_utils.Database, query: str, article_id: int) -> b
 def save_mention(db: sqlite_utils.Database, article_id: int, narrative_id: str, version: int,
                  matched_at: str, snippet: str | None, terms: str, stance: tuple) -> None:
     """Upsert one mention with its snippet, matched terms (JSON) and (stance, confidence,
-    evidence JSON[, speaker, speaker name]); a kept mention keeps its matched_at."""
+    evidence JSON[, speaker, speaker name]); a kept mention keeps its matched_at. Not where
+    the learned layer set the query's match aside, in the article's text as it is now."""
     stance = (*stance, None, None)[:5]
     db.conn.execute(
         "INSERT INTO mentions (article_id, narrative_id, narrative_version, matched_at,"
         " snippet, terms, stance, stance_confidence, stance_evidence, stance_speaker,"
-        " stance_speaker_name, matched_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'query')"
+        " stance_speaker_name, matched_by) SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'query'"
+        f" WHERE NOT {layer_doubts('?1', '?2')}"
         " ON CONFLICT(article_id, narrative_id) DO UPDATE SET"
         " narrative_version = excluded.narrative_version, snippet = excluded.snippet,"
         " matched_by = excluded.matched_by,"

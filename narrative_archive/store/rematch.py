@@ -27,7 +27,7 @@ from narrative_archive.fts import (
 from narrative_archive.store.articles import texts_of
 from narrative_archive.store.claim_rules import UNREJECTED, Rereads, keep_verdicts
 from narrative_archive.store.db import reader, transaction
-from narrative_archive.store.layer import LAYER_CARRIES
+from narrative_archive.store.layer import LAYER_CARRIES, layer_doubts
 from narrative_archive.store.prefixes import Terms, archive_terms, spelt_out
 from narrative_archive.times import now
 
@@ -406,6 +406,9 @@ def rematch_mentions(db: sqlite_utils.Database, narrative_id: str, query: str,
             _find_hits(db, query, split=split if mentions >= SPLIT_LEAST else None, vocabulary=vocabulary)
         if claim is not None:
             _claim_hits(db, narrative_id, version, *claim[:2], read, taken, given)
+        # a match the learned layer set aside stays aside while its reading holds
+        db.conn.execute(f"DELETE FROM temp.hits WHERE {layer_doubts('temp.hits.article_id', '?')}",
+                        [narrative_id])
         # a mention the learned layer still carries stays, as the layer's (store.layer)
         removed = db.conn.execute(
             "DELETE FROM mentions WHERE narrative_id = ?"

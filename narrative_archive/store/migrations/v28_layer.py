@@ -25,4 +25,10 @@ MIGRATIONS: list[str] = [
     CREATE INDEX layer_readings_carries ON layer_readings(narrative_id) WHERE carries;
     ALTER TABLE mentions ADD COLUMN matched_by TEXT NOT NULL DEFAULT 'query';
     """,
+    # 29 (issue 19): the layer also doubts: below a narrative's veto (benchmarks/layer_veto.py)
+    # the query's match of the article is set aside, and stays so while the reading holds
+    # for the article's text (store.layer.LAYER_DOUBTS).
+    """
+    ALTER TABLE layer_readings ADD COLUMN doubts INTEGER NOT NULL DEFAULT 0;
+    """,
 ]
