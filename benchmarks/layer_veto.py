@@ -9,9 +9,11 @@ splits) on the other splits and the ordinary ones (as negatives), and reads the 
 split's pages. Of the pages a narrative's query matched, a veto sets aside those the layer
 gives a probability below it. Per narrative the veto is the one (of VETOES) with the best F1
 of the query's matches over the held-out splits, when it raises that F1 by removing at least
-two more false matches than it costs real ones; otherwise none (0). --write adds the vetoes
-to a layer's weights file (its other arrays kept); match/layer.py sets aside the query
-mentions a reading doubts.
+MARGIN more false matches than it costs real ones. It is kept only if it also holds nested:
+each split's veto chosen so on the other splits alone, applied to that split, must together
+remove at least MARGIN more false matches than real ones; otherwise none (0). --write adds
+the vetoes to a layer's weights file (its other arrays kept); match/layer.py sets aside the
+query mentions a reading doubts.
 """
 
 from __future__ import annotations
@@ -69,6 +71,19 @@ def choose(pages: list[tuple[float, bool, str]], missed: int) -> tuple[float, tu
     return chosen, counts
 
 
+def nested(pages: list[tuple[float, bool, str]], labelled: dict[str, int], splits: list[str]) -> tuple[int, int]:
+    """(false matches removed, real ones lost) over the splits, each by the veto chosen on
+    the others alone; `labelled`: the narrative's labelled pages per split."""
+    removed = lost = 0
+    for held in splits:
+        others = [page for page in pages if page[2] != held]
+        missed = sum(n for split, n in labelled.items() if split != held) - sum(g for _, g, _ in others)
+        veto, _ = choose(others, missed)
+        removed += sum(not g and p < veto for p, g, split in pages if split == held)
+        lost += sum(g and p < veto for p, g, split in pages if split == held)
+    return removed, lost
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--prior", type=Path, required=True, help="a layer that saw none of --splits")
@@ -79,16 +94,21 @@ def main(argv: list[str] | None = None) -> None:
     prior = np.load(args.prior)
     ids = [str(n) for n in prior["narratives"]]
     found = held_out(prior, args.splits, args.ordinary)
-    labelled = {n: sum(n in r["narratives"] for r in realtext.load_labels() if r["split"] in args.splits)
-                for n in ids}
+    records = [r for r in realtext.load_labels() if r["split"] in args.splits]
+    labelled = {n: {split: sum(n in r["narratives"] for r in records if r["split"] == split)
+                    for split in args.splits} for n in ids}
     vetoes = []
     for narrative_id in ids:
         pages = found[narrative_id]
         tp = sum(g for _, g, _ in pages)
-        veto, (lost, removed, left) = choose(pages, labelled[narrative_id] - tp)
+        veto, (lost, removed, left) = choose(pages, sum(labelled[narrative_id].values()) - tp)
+        nested_removed, nested_lost = nested(pages, labelled[narrative_id], args.splits)
+        if nested_removed - nested_lost < MARGIN:
+            veto, lost, removed, left = 0.0, 0, 0, len(pages) - tp
         vetoes.append(veto)
         precision = (tp - lost) / max(tp - lost + left, 1)
-        print(f"{narrative_id:30} query matches {len(pages):>4} ({len(pages) - tp} false)   veto {veto:.2f}:"
+        print(f"{narrative_id:30} query matches {len(pages):>4} ({len(pages) - tp} false)   nested:"
+              f" {nested_removed} false set aside, {nested_lost} real lost   veto {veto:.2f}:"
               f" {removed} false set aside, {lost} real lost, precision of the matches"
               f" {tp / max(len(pages), 1):.2f} -> {precision:.2f}")
     if args.write:

@@ -153,11 +153,11 @@ def test_a_query_match_the_layer_doubts_is_set_aside_and_stays_aside_while_its_r
         db_path, config_dir, default_narratives):
     from tests.datasette_fixtures import Client, make_datasette
 
-    db = archive(db_path, config_dir, default_narratives, {"havens": HAVENS})
+    db = archive(db_path, config_dir, default_narratives, {"havens": HAVENS, "border": BORDER})
     assert set(mentions(db)) == {"https://example.com/havens"}  # the query's
-    doubting = Layer({"safe havens": {PAKISTAN: 0.02}}, vetoes={PAKISTAN: 0.06})
+    doubting = Layer({"safe havens": {PAKISTAN: 0.02}, "Torkham": {PAKISTAN: 0.01}}, vetoes={PAKISTAN: 0.06})
     counts = layer.read_archive(db, default_narratives, 100, doubting)
-    assert (counts["set_aside"], counts["added"]) == (1, 0)
+    assert (counts["set_aside"], counts["added"]) == (1, 0)  # a doubt is of a match the query made
     assert mentions(db) == {}
     [pakistan] = [n for n in default_narratives if n.id == PAKISTAN]
     narratives_module.rematch(db, pakistan)  # the query still matches: it stays aside
@@ -165,11 +165,16 @@ def test_a_query_match_the_layer_doubts_is_set_aside_and_stays_aside_while_its_r
     assert mentions(db) == {}
     assert store.set_aside_counts(db) == {PAKISTAN: 1}
     db.close()
-    html = Client(make_datasette(db_path)).get("/archive/articles/1").text
+    client = Client(make_datasette(db_path))
+    html = client.get("/archive/articles/1").text
     assert "Set aside by the learned narrative layer" in html and "(probability 0.02;" in html
     assert "None of the tracked narratives matches this article." in html
-    # new weights that no longer doubt it: the query's match is made again, the crawl's way
+    assert "Set aside" not in client.get("/archive/articles/2").text
     db = store.open_db(db_path)
+    still = Layer({"safe havens": {PAKISTAN: 0.01}}, weights_id="given-3", vetoes={PAKISTAN: 0.06})
+    assert layer.read_archive(db, default_narratives, 100, still)["restored"] == 0
+    assert mentions(db) == {} and store.set_aside_counts(db) == {PAKISTAN: 1}
+    # new weights that no longer doubt it: the query's match is made again, the crawl's way
     trusting = Layer({"safe havens": {PAKISTAN: 0.3}}, weights_id="given-2", vetoes={PAKISTAN: 0.06})
     assert layer.read_archive(db, default_narratives, 100, trusting)["restored"] == 1
     assert [row[0] for row in mentions(db).values()] == ["query"]

@@ -58,10 +58,10 @@ def save_layer_readings(db: sqlite_utils.Database, weights: str, rows: Iterable[
     narrative of the archive (`versions`: id -> the narrative's version) that has no mention
     of the article, a mention is added (matched_by 'layer', the sentence as its snippet, its
     stance pending); a mention only the layer held goes where it no longer carries; where it
-    doubts, the query's mention is set aside (deleted: the reading records it, and the
-    article's page shows it). Returns {"readings", "added", "removed", "set_aside",
-    "lifted": [(article_id, narrative_id) whose doubt about the same text is lifted: the
-    query's match is to be made again]}."""
+    doubts a match the query made, the query's mention is set aside (deleted: the reading
+    records the doubt, and the article's page shows it). Returns {"readings", "added",
+    "removed", "set_aside", "lifted": [(article_id, narrative_id) whose doubt about the same
+    text is lifted: the query's match is to be made again]}."""
     timestamp, readings, added, removed, set_aside = now(), 0, 0, 0, 0
     lifted = []
     with transaction(db):
@@ -70,7 +70,16 @@ def save_layer_readings(db: sqlite_utils.Database, weights: str, rows: Iterable[
             before = db.conn.execute(
                 "SELECT doubts, content_hash FROM layer_readings WHERE article_id = ?"
                 " AND narrative_id = ?", [article_id, narrative_id]).fetchone()
-            if before and before[0] and before[1] == content_hash and not doubts:
+            doubted = bool(before and before[0] and before[1] == content_hash)
+            if doubts and narrative_id in versions:
+                # a doubt is of a match the query made (or of one set aside before)
+                aside = db.conn.execute("DELETE FROM mentions WHERE article_id = ? AND narrative_id = ?",
+                                        [article_id, narrative_id]).rowcount
+                set_aside += aside
+                doubts = bool(aside) or doubted
+            else:
+                doubts = False
+            if doubted and not doubts and narrative_id in versions:
                 lifted.append((article_id, narrative_id))
             db.conn.execute(
                 "INSERT INTO layer_readings (article_id, narrative_id, weights, content_hash,"
@@ -84,10 +93,6 @@ def save_layer_readings(db: sqlite_utils.Database, weights: str, rows: Iterable[
                  int(doubts), sentence, timestamp])
             if narrative_id not in versions:
                 continue
-            if doubts:
-                set_aside += db.conn.execute(
-                    "DELETE FROM mentions WHERE article_id = ? AND narrative_id = ?",
-                    [article_id, narrative_id]).rowcount
             if carries:
                 added += db.conn.execute(
                     "INSERT INTO mentions (article_id, narrative_id, narrative_version,"
