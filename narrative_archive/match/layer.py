@@ -82,5 +82,6 @@ def read_archive(db: sqlite_utils.Database, narratives: Iterable[Narrative], lim
         counts["set_aside"] += saved["set_aside"]
         for article_id, narrative_id in saved["lifted"]:
             counts["restored"] += bool(match_article(db, article_id, [by_id[narrative_id]]))
-    counts["left"] = store.count_layer_candidates(db, CANDIDATES, weights)
+    # fewer than asked for: none was left unread (the archive's index is not asked twice)
+    counts["left"] = 0 if len(candidates) < limit else store.count_layer_candidates(db, CANDIDATES, weights)
     return counts
