@@ -168,7 +168,7 @@ def test_a_query_match_the_layer_doubts_is_set_aside_and_stays_aside_while_its_r
     client = Client(make_datasette(db_path))
     html = client.get("/archive/articles/1").text
     assert "Set aside by the learned narrative layer" in html and "(probability 0.02;" in html
-    assert "None of the tracked narratives matches this article." in html
+    assert "No mention of a tracked narrative is kept for this article." in html
     assert "Set aside" not in client.get("/archive/articles/2").text
     db = store.open_db(db_path)
     still = Layer({"safe havens": {PAKISTAN: 0.01}}, weights_id="given-3", vetoes={PAKISTAN: 0.06})
