@@ -7,6 +7,7 @@ rematch must leave to it (LAYER_CARRIES) and which matches it must not make agai
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from typing import Any
 
 import sqlite_utils
 
@@ -52,7 +53,7 @@ def count_layer_candidates(db: sqlite_utils.Database, query: str, weights: str) 
 
 
 def save_layer_readings(db: sqlite_utils.Database, weights: str, rows: Iterable[tuple],
-                        versions: Mapping[str, int]) -> dict[str, int]:
+                        versions: Mapping[str, int]) -> dict[str, Any]:
     """Record the layer's readings, one transaction: rows of (article_id, content_hash,
     narrative_id, probability, carries, doubts, sentence, terms JSON). Where it carries a
     narrative of the archive (`versions`: id -> the narrative's version) that has no mention
