@@ -57,7 +57,6 @@ def read_archive(db: sqlite_utils.Database, narratives: Iterable[Narrative], lim
     longer does, query mentions set aside where it doubts them (and matched again, the
     crawl's way, where new weights lift the doubt). Returns {"read", "added", "removed",
     "set_aside", "restored", "left"} (`left`: candidates still unread)."""
-
     from narrative_archive.match import encoder
 
     layer = layer or encoder.narrative_encoder()

@@ -2,7 +2,7 @@
 (mentions.matched_by = 'layer') and the query's matches it sets aside (a reading that
 doubts): which articles it has still to read, what it read, which mentions a query's
 rematch must leave to it (LAYER_CARRIES) and which matches it must not make again
-(LAYER_DOUBTS), in store.mentions and store.rematch."""
+(layer_doubts), in store.mentions and store.rematch."""
 
 from __future__ import annotations
 

@@ -27,7 +27,7 @@ MIGRATIONS: list[str] = [
     """,
     # 29 (issue 19): the layer also doubts: below a narrative's veto (benchmarks/layer_veto.py)
     # the query's match of the article is set aside, and stays so while the reading holds
-    # for the article's text (store.layer.LAYER_DOUBTS).
+    # for the article's text (store.layer.layer_doubts).
     """
     ALTER TABLE layer_readings ADD COLUMN doubts INTEGER NOT NULL DEFAULT 0;
     """,
