@@ -40,7 +40,7 @@ def status_report(db_path: str | Path, config_dir: str | Path | None,
         jobs, schedule_error = (), str(error)
     report = {
         "tables": store.table_counts(db),
-        "narratives": store.narrative_counts(db),
+        "narratives": narrative_rows(db),
         "scheduler": scheduler,
         "schedule": schedule(db, jobs, scheduler["running"]),
         "last_runs": store.last_runs(db),
@@ -50,6 +50,20 @@ def status_report(db_path: str | Path, config_dir: str | Path | None,
     if schedule_error:
         report["schedule_error"] = schedule_error
     return report
+
+
+def narrative_rows(db: sqlite_utils.Database) -> list[dict]:
+    """Per narrative: store.narrative_counts, with the mentions the learned layer matched
+    and the query matches it set aside beside the mentions."""
+    by_layer, set_aside = store.layer_counts(db), store.set_aside_counts(db)
+    rows = []
+    for row in store.narrative_counts(db):
+        at = list(row).index("mentions") + 1
+        items = list(row.items())
+        extra = [("by_layer", by_layer.get(row["narrative"], 0)),
+                 ("set_aside", set_aside.get(row["narrative"], 0))]
+        rows.append(dict(items[:at] + extra + items[at:]))
+    return rows
 
 
 def captures_on_disk(directory: Path) -> dict:

@@ -150,7 +150,7 @@ def test_a_changed_text_the_query_misses_loses_the_layers_mention_until_it_is_re
 
 
 def test_a_query_match_the_layer_doubts_is_set_aside_and_stays_aside_while_its_reading_holds(
-        db_path, config_dir, default_narratives):
+        runner, db_path, config_dir, default_narratives):
     from tests.datasette_fixtures import Client, make_datasette
 
     db = archive(db_path, config_dir, default_narratives, {"havens": HAVENS, "border": BORDER})
@@ -165,6 +165,9 @@ def test_a_query_match_the_layer_doubts_is_set_aside_and_stays_aside_while_its_r
     assert mentions(db) == {}
     assert store.set_aside_counts(db) == {PAKISTAN: 1}
     db.close()
+    status = runner.invoke(cli, ["status", "--db", str(db_path), "--format", "json"])
+    [counts] = [row for row in json.loads(status.output)["narratives"] if row["narrative"] == PAKISTAN]
+    assert (counts["mentions"], counts["by_layer"], counts["set_aside"]) == (0, 0, 1)
     client = Client(make_datasette(db_path))
     html = client.get("/archive/articles/1").text
     assert "Set aside by the learned narrative layer" in html and "(probability 0.02;" in html
