@@ -31,6 +31,9 @@ def test_the_shipped_layer_fits_its_input_and_the_shipped_narratives(default_nar
     assert shipped["weights"].shape == (width + 1, len(shipped["narratives"]))
     assert [str(n) for n in shipped["narratives"]] == [n.id for n in default_narratives]
     assert len(shipped["thresholds"]) == len(shipped["narratives"])
+    # a veto (benchmarks/layer_veto.py) doubts below it: never at or above the threshold it carries at
+    assert len(shipped["vetoes"]) == len(shipped["narratives"])
+    assert all(0 <= veto < threshold for veto, threshold in zip(shipped["vetoes"], shipped["thresholds"], strict=True))
 
 
 def test_it_reads_the_headline_and_the_first_sentences():

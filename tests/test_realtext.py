@@ -283,3 +283,22 @@ def test_an_archive_from_before_the_speaker_migrates_and_its_stances_become_pend
     assert db.execute("SELECT stance, stance_confidence, stance_speaker FROM mentions").fetchone() == (
         "reports", None, None)
     db.close()
+
+
+def test_the_kept_feature_rows_are_of_labelled_pages_and_carry_their_labels():
+    """benchmarks/realtext/layer-features.npz and stance-features.npz: what the learned readers
+    learn on from one session to the next. Every row is of a labelled page (numbers only, no
+    text), and a stance row's gold label is the label the page carries now (an adjudication
+    that changes a label must keep the rows again)."""
+    import numpy as np
+
+    labels = {record["url"]: record for record in realtext.load_labels()}
+    layer = np.load(ROOT / "benchmarks" / "realtext" / "layer-features.npz")
+    assert set(map(str, layer["urls"])) <= set(labels)
+    assert layer["rows"].dtype.kind == "f" and len(layer["rows"]) == len(layer["urls"])
+    stance = np.load(ROOT / "benchmarks" / "realtext" / "stance-features.npz")
+    assert stance["rows"].dtype.kind == "f"
+    for url, narrative, gold, split in zip(stance["urls"], stance["narratives"], stance["gold"],
+                                           stance["splits"], strict=True):
+        record = labels[str(url)]
+        assert (record["narratives"].get(str(narrative)), record["split"]) == (str(gold), str(split))
