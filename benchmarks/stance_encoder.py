@@ -6,7 +6,8 @@
     python benchmarks/stance_encoder.py DIR --splits blind15 blind16 blind17 --anchor   learn on: held-out table
     python benchmarks/stance_encoder.py DIR --splits ... --anchor --train-out PATH      learn on: train
 
-DIR is realtext.py's text folder (the splits blind2 ... blind11 have text on this machine).
+DIR is realtext.py's text folder (--splits: by default blind2 ... blind11, whose text the
+nineteenth session's machine held; a split without text here is read from its kept rows).
 Every labelled mention the narratives' queries match is read the crawl's way, then by the
 rules (analysis.stance.read_frame), and its headline, lead, deciding sentence and body
 sentences are embedded by the encoder. The gate: each split is held out in turn; the L2
