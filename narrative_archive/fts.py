@@ -17,7 +17,7 @@ import threading
 from collections.abc import Callable, Iterable, Mapping
 from typing import Protocol
 
-from narrative_archive import ftsgate
+from narrative_archive import ftsgate, ftsparse
 from narrative_archive.ftsgate import Gate as Gate
 from narrative_archive.ftsgate import Words as Words
 
@@ -293,12 +293,12 @@ def _members(query: str) -> list[str]:
     """The members of the query's OR, nested ORs in brackets read through ("(a OR b) OR
     (c)": a, b, c), each as its tokens joined by one space."""
     found = []
-    for member in ftsgate.top_level_or(query):
-        tokens = ftsgate.query_tokens(member) or [member]
+    for member in ftsparse.top_level_or(query):
+        tokens = ftsparse.query_tokens(member) or [member]
         while len(tokens) > 2 and tokens[0] == "(" and tokens[-1] == ")" and _closes_last(tokens):
             tokens = tokens[1:-1]
         inner = " ".join(tokens)
-        inner_members = ftsgate.top_level_or(inner)
+        inner_members = ftsparse.top_level_or(inner)
         found += _members(inner) if len(inner_members) > 1 else [inner]
     return found
 
@@ -321,7 +321,7 @@ def changed_query(earlier: str, query: str) -> str | None:
     article none of those members matches has the same marks under both, so the same
     snippet. "" when the two have the same members; None when they cannot be read."""
     changed = set(_members(earlier)) ^ set(_members(query))
-    if any(ftsgate.query_tokens(member) is None for member in changed):
+    if any(ftsparse.query_tokens(member) is None for member in changed):
         return None
     return " OR ".join(f"({member})" for member in sorted(changed))
 

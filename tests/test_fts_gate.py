@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from narrative_archive import fts, ftsgate
+from narrative_archive import fts, ftsparse
 from narrative_archive.config import Narrative, load_narratives
 from narrative_archive.paths import DEFAULT_CONFIG_DIR
 
@@ -37,10 +37,10 @@ def narratives() -> tuple:
 
 
 def test_top_level_or_splits_only_the_outer_or():
-    assert ftsgate.top_level_or("a OR (b OR c) OR NEAR(d e, 3)") == ["a", "(b OR c)", "NEAR(d e, 3)"]
-    assert ftsgate.top_level_or('"x OR y" z') == ['"x OR y" z']
-    assert ftsgate.top_level_or("a NOT b OR c AND d") == ["a NOT b", "c AND d"]
-    assert ftsgate.top_level_or("a OR (b") == ["a OR (b"]  # unbalanced: left whole
+    assert ftsparse.top_level_or("a OR (b OR c) OR NEAR(d e, 3)") == ["a", "(b OR c)", "NEAR(d e, 3)"]
+    assert ftsparse.top_level_or('"x OR y" z') == ['"x OR y" z']
+    assert ftsparse.top_level_or("a NOT b OR c AND d") == ["a NOT b", "c AND d"]
+    assert ftsparse.top_level_or("a OR (b") == ["a OR (b"]  # unbalanced: left whole
 
 
 def test_near_at_and_past_its_distance():

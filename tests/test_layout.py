@@ -160,7 +160,7 @@ def test_the_sql_scan_names_file_and_line(tmp_path):
 
 # --- the data flow: which stage may import which ------------------------------------
 
-LEAVES = {"paths", "times", "urls", "fts", "ftsgate", "searchbox", "cron", "processes"}
+LEAVES = {"paths", "times", "urls", "fts", "ftsgate", "ftsparse", "searchbox", "cron", "processes"}
 # What each part of the package may import besides the leaves and itself. Stages import
 # down the flow (crawl -> capture, extract, store, match, analysis); store is the one
 # place that knows the schema, so every stage after config may use it; nothing imports

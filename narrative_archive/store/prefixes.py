@@ -25,7 +25,7 @@ import itertools
 from collections.abc import Callable
 
 from narrative_archive.fts import tokenize
-from narrative_archive.ftsgate import query_tokens
+from narrative_archive.ftsparse import query_tokens
 
 # A prefix phrase is spelt out when it covers at most this many terms, and a NEAR group
 # when the product of its phrases' alternatives is at most MAX_NEAR; otherwise it stays
