@@ -152,27 +152,28 @@ class NarrativeMatcher:
     in memory: the article is inserted inside a transaction that is rolled back.
     """
 
-    def __init__(self, narratives: Iterable[Query], by_part: bool = True):
+    def __init__(self, narratives: Iterable[Query], by_part: bool = True, gated: bool = True):
         self.narratives = tuple(narratives)
         self.conn = memory_index()
         self.conn.execute("CREATE VIRTUAL TABLE temp.terms USING fts5vocab(main, articles_fts, 'row')")
         self.conn.execute(
             "CREATE VIRTUAL TABLE temp.instances USING fts5vocab(main, articles_fts, 'instance')")
         # match_query is part OR part ...: the parts (main query, language variants) and
-        # their own top-level OR members; only the members whose gate (ftsgate) passes are
-        # evaluated, until one matches; the snippet is the whole query's, as in the archive.
-        # by_part=False: the whole query at once, behind the gate of the whole query.
-        # A part whose Disjuncts is None is evaluated whole, without a gate.
+        # their own top-level OR members are the members of one gate a narrative
+        # (ftsgate.Disjuncts), evaluated until one matches; the snippet is the whole query's,
+        # as in the archive. by_part=False: the whole query at once, behind its own gate.
+        # gated=False: every part evaluated whole, with no gate (what the gate is held to).
         self.queries = [cjk_query(narrative.match_query) for narrative in self.narratives]
-        self.parts: list[list[tuple[str, ftsgate.Disjuncts | None]]] = [
-            [(cjk_query(part), ftsgate.Disjuncts(cjk_query(part), tokenize) if by_part else
-              _whole(cjk_query(part)))
-             for part in (query_parts(narrative) if by_part else [narrative.match_query])]
-            for narrative in self.narratives]
-        self.marking = [tuple(member for part, members in parts
-                              for member in ([part] if members is None else members.members)
+        self.parts = [[cjk_query(part) for part in query_parts(narrative)] if by_part
+                      else [query]
+                      for narrative, query in zip(self.narratives, self.queries, strict=True)]
+        self.gates = [ftsgate.Disjuncts(list(dict.fromkeys(
+            member for part in parts
+            for member in (ftsparse.top_level_or(part) if by_part else [part]))), tokenize)
+            if gated else None for parts in self.parts]
+        self.marking = [tuple(member for member in (gate.members if gate else parts)
                               if " NOT " in member)
-                        for parts in self.parts]
+                        for parts, gate in zip(self.parts, self.gates, strict=True)]
 
     def match(self, title: str | None, text: str | None) -> list[str]:
         """The ids of the narratives whose query matches this title and text."""
@@ -195,18 +196,18 @@ class NarrativeMatcher:
                 [split_cjk(title), split_cjk(text)])
             words = Words((row[0] for row in self.conn.execute("SELECT term FROM temp.terms")),
                           self._offsets)
-            for narrative, query, parts, marking in zip(self.narratives, self.queries,
-                                                        self.parts, self.marking, strict=True):
+            for narrative, query, parts, gate, marking in zip(
+                    self.narratives, self.queries, self.parts, self.gates, self.marking,
+                    strict=True):
                 if wanted is not None and not wanted(narrative.id, found):
                     continue
-                passes = (member for part, members in parts
-                          for member in ([part] if members is None else members.passing(words)))
-                if len(parts) == 1 and parts[0][0] == query and \
-                        (parts[0][1] is None or parts[0][1].members == [query]):  # with snippet
+                passes = iter(parts) if gate is None else gate.passing(words)
+                if (parts if gate is None else gate.members) == [query]:  # with its snippet
                     row = self._row(query, snippets) if next(passes, None) else None
                 elif any(self._row(member, False) for member in passes):
-                    row = self._row(self._snippet_query(parts, words, marking),
-                                    True) if snippets else (None,)
+                    row = self._row(self._snippet_query(
+                        parts if gate is None else gate.passing(words, where=False), marking),
+                        True) if snippets else (None,)
                 else:
                     continue
                 if row is not None:
@@ -216,19 +217,14 @@ class NarrativeMatcher:
         return found
 
     @staticmethod
-    def _snippet_query(parts: list[tuple[str, ftsgate.Disjuncts | None]], words: Words,
-                       marking: tuple[str, ...]) -> str:
+    def _snippet_query(members: Iterable[str], marking: tuple[str, ...]) -> str:
         """The whole query as its snippet needs it. In an index of one article FTS5 marks
         the words of the members that match, of a NEAR group whose phrases all stand in the
         article however far apart, and of the right side of a NOT whose left side finds
         nothing (tests/test_fts_gate.py): so the members whose words the article holds, and
         those holding a NOT. The whole query is thousands of phrases to parse for each
         article it matches; these are a few dozen."""
-        members = dict.fromkeys([
-            *(member for part, disjuncts in parts
-              for member in ([part] if disjuncts is None else disjuncts.passing(words, where=False))),
-            *marking])
-        return " OR ".join(f"({member})" for member in members)
+        return " OR ".join(f"({member})" for member in dict.fromkeys([*members, *marking]))
 
     def _offsets(self, term: str) -> list[int]:
         """Where `term` stands in the article being read (title and text together)."""
@@ -273,11 +269,6 @@ def snippets_alone(rows: Iterable[tuple[int, str | None, str | None]],
         return found
     finally:
         conn.close()
-
-
-def _whole(query: str) -> ftsgate.Disjuncts:
-    """The query as one member behind its gate (the matcher before issue #21)."""
-    return ftsgate.Disjuncts(query, tokenize, split=False)
 
 
 def query_parts(narrative: Query) -> list[str]:

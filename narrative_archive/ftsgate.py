@@ -16,7 +16,7 @@ from __future__ import annotations
 import bisect
 from collections.abc import Callable, Iterable, Iterator
 
-from narrative_archive.ftsparse import parse, top_level_or
+from narrative_archive.ftsparse import parse
 
 Gate = Callable[["Words"], bool]
 _NONE: frozenset[str] = frozenset()
@@ -136,13 +136,13 @@ def query_gate(query: str, tokenize: Tokenize) -> Gate | None:
     return built[0] if built else None
 
 
-Built = tuple[Gate, Need | None, frozenset[str], frozenset[str]]
+Built = tuple[Gate, Need | None, frozenset[str], frozenset[str], tuple["Clause", ...]]
 
 
 def keyed_gates(queries: list[str], tokenize: Tokenize) -> list[Built | None]:
-    """Each query's gate, key (a token it cannot match without), and the exact tokens and
-    prefixes it cannot match without (_Builder.build), or None (not read); every phrase of
-    every query tokenized in one call."""
+    """Each query's gate, key (a token it cannot match without), the exact tokens and
+    prefixes it cannot match without, and its clauses (_Builder.build), or None (not read);
+    every phrase of every query tokenized in one call."""
     parsed = [parse(query) for query in queries]
     texts = sorted({text for found in parsed if found for text in found[1]})
     stems = dict(zip(texts, tokenize(texts), strict=True)) if texts else {}
@@ -158,32 +158,86 @@ def keyed_gates(queries: list[str], tokenize: Tokenize) -> list[Built | None]:
 
 
 class Disjuncts:
-    """A query as the OR of its top-level members, each behind its own gate, grouped by
-    key: `passing(words)` gives the members that may match, so FTS5 evaluates those alone
-    (a member matches iff the query does through it: OR binds loosest in FTS5)."""
+    """A query as the OR of its members (top_level_or's), each behind its own gate:
+    `passing(words)` gives the members that may match, so FTS5 evaluates those alone (a
+    member matches iff the query does through it: OR binds loosest in FTS5).
 
-    def __init__(self, query: str, tokenize: Tokenize, split: bool = True):
-        members = top_level_or(query) if split else [query]
-        groups: dict[Need | None, list[tuple[str, Gate | None, frozenset, frozenset]]] = {}
-        for member, built in zip(members, keyed_gates(members, tokenize), strict=True):
-            gate, key, plain, prefixes = built if built else (None, None, _NONE, _NONE)
-            groups.setdefault(key, []).append((member, gate, plain, prefixes))
+    Each member is indexed by one of its clauses (its trigger: the clause most members share,
+    chosen by `cover`, a narrative's own name in most of them), so an article that holds
+    none of a query's triggers costs two set tests, and one that holds some reads only the
+    members those name."""
+
+    def __init__(self, members: list[str], tokenize: Tokenize):
         self.members = members
-        # a member's exact tokens and prefixes are tested here, before its gate is called
-        self.groups = [(None if key is None else _Builder.split([key]), group)
-                       for key, group in groups.items()]
+        # (member, gate, exact tokens, prefixes, its clauses of two tokens or more)
+        self.items: list[tuple[str, Gate | None, frozenset, frozenset, tuple[Clause, ...]]] = []
+        clauses: list[tuple[Clause, ...]] = []
+        for member, built in zip(members, keyed_gates(members, tokenize), strict=True):
+            gate, _, plain, prefixes, found = built if built else (None, None, _NONE, _NONE, ())
+            self.items.append((member, gate, plain, prefixes,
+                               tuple(clause for clause in found if _size(clause) > 1)))
+            clauses.append(found if gate is not None else ())
+        self.always = [i for i, found in enumerate(clauses) if not found]
+        self.unread = [member for member, gate, *_ in self.items if gate is None]
+        self.exact: dict[str, list[int]] = {}
+        self.prefixed: dict[str, list[int]] = {}
+        for trigger, covered in cover([found for found in clauses if found],
+                                      [i for i, found in enumerate(clauses) if found]):
+            for token in trigger[0]:
+                self.exact.setdefault(token, []).extend(covered)
+            for token in trigger[1]:
+                self.prefixed.setdefault(token, []).extend(covered)
+        self.exact_keys, self.prefixed_keys = frozenset(self.exact), frozenset(self.prefixed)
 
     def passing(self, words: Words, where: bool = True) -> Iterator[str]:
         """The members that may match; where=False: those whose words the article holds,
         wherever they stand (FTS5 may mark their words: fts.NarrativeMatcher)."""
         have, starts = words.set, words.prefixes
-        for key, members in self.groups:
-            if key is None or (key[0] <= have and key[1] <= starts
-                               and all(map(words.present, key[2]))):
-                for member, gate, plain, prefixes in members:
-                    if gate is None or (plain <= have and prefixes <= starts
-                                        and (not where or gate(words))):
-                        yield member
+        if not where:
+            for member, gate, plain, prefixes, _ in self.items:
+                if gate is None or (plain <= have and prefixes <= starts):
+                    yield member
+            return
+        hits = set(self.always)
+        for token in self.exact_keys.intersection(have):
+            hits.update(self.exact[token])
+        for token in self.prefixed_keys.intersection(starts):
+            hits.update(self.prefixed[token])
+        for i in sorted(hits):
+            member, gate, plain, prefixes, clauses = self.items[i]
+            if gate is None or (plain <= have and prefixes <= starts
+                                and all(_holds(clause, have, starts) for clause in clauses)
+                                and gate(words)):
+                yield member
+
+
+Clause = tuple[frozenset[str], frozenset[str]]  # exact tokens, prefixes: one must be present
+
+
+def _size(clause: Clause) -> int:
+    return len(clause[0]) + len(clause[1])
+
+
+def _holds(clause: Clause, have: set[str], starts: set[str]) -> bool:
+    return not (clause[0].isdisjoint(have) and clause[1].isdisjoint(starts))
+
+
+def cover(clauses: list[tuple[Clause, ...]], names: list[int]) -> list[tuple[Clause, list[int]]]:
+    """Clauses that cover every one of these alternatives (each has a list of clauses, one of
+    which is chosen for it), greedily: the clause the most uncovered alternatives share
+    first (the fewer tokens the better on a tie), each with the `names` of those it covers."""
+    chosen: list[tuple[Clause, list[int]]] = []
+    left = list(range(len(clauses)))
+    while left:
+        counts: dict[Clause, int] = {}
+        for i in left:
+            for clause in dict.fromkeys(clauses[i]):
+                counts[clause] = counts.get(clause, 0) + 1
+        best = max(counts, key=lambda clause: (counts[clause], -_size(clause),
+                                                sorted(clause[0]), sorted(clause[1])))
+        chosen.append((best, [names[i] for i in left if best in clauses[i]]))
+        left = [i for i in left if best not in clauses[i]]
+    return chosen
 
 
 class _Builder:
@@ -229,59 +283,66 @@ class _Builder:
     def near_gate(self, members: list[tuple], distance: int) -> Gate:
         needs = [self.needs_of(parts) for _, parts in members]
         present = _presence_gate(*self.split(need for phrase in needs for need in phrase))
-        window = near_window(distance, [len(need) for need in needs])
-        # where each phrase may start: where its tokens stand one after the other (title and
-        # text together); a phrase with no token is not placed (the window is not tested)
-        phrases = [tuple(need) for need in needs]
-        placed = all(phrases)
+        placed = _placed([tuple(need) for need in needs],
+                         near_window(distance, [len(need) for need in needs]))
 
         def near(words: Words) -> bool:
-            if not present(words):
-                return False
-            if not placed:
-                return True
-            positions = []
-            for phrase in phrases:
-                starts = words.starts(phrase)
-                if starts is None:  # no offsets given: the words alone decide
-                    return True
-                positions.append(starts)
-            return within(positions, window)
+            return present(words) and placed(words)
         return near
 
-    def build(self, node) -> tuple[Gate, Need | None, frozenset[str], frozenset[str]]:
-        """The node's gate, one token it cannot match without (its key), if any, and the
-        exact tokens and the prefixes it cannot match without (an AND or OR tests them
-        first, as two subset tests, before its members' gates)."""
+    def shared_near(self, nodes: list[tuple]) -> Gate | None:
+        """When every one of these members of an OR is a NEAR group and two phrases or more
+        stand in all of them, the test that those phrases stand within the widest member's
+        window (one test for 20 variants that differ in one word), else None."""
+        if len(nodes) < 2 or any(node[0] != "near" or not node[1][0] for node in nodes):
+            return None
+        groups = [[tuple(self.needs_of(parts)) for _, parts in node[1][0]] for node in nodes]
+        shared = [phrase for phrase in dict.fromkeys(groups[0])
+                  if phrase and all(phrase in group for group in groups[1:])]
+        if len(shared) < 2:
+            return None
+        return _placed(shared, max(near_window(node[1][1], [len(phrase) for phrase in group])
+                                   for node, group in zip(nodes, groups, strict=True)))
+
+    def build(self, node) -> Built:
+        """The node's gate, one token it cannot match without (its key), if any, the exact
+        tokens and the prefixes it cannot match without (an AND or OR tests them first, as
+        two subset tests, before its members' gates), and its clauses: sets of tokens of
+        which it cannot match without one (a phrase's tokens one by one; an OR's, sets that
+        cover its members: `cover`)."""
         kind, parts = node
-        if kind == "phrase":
-            needs = self.needs_of(parts)
+        if kind in ("phrase", "near"):
+            needs = (self.needs_of(parts) if kind == "phrase" else
+                     [need for _, phrase in parts[0] for need in self.needs_of(phrase)])
             plain, prefixes, _ = self.split(needs)
-            return self.phrase_gate(needs), (needs[0] if needs else None), plain, prefixes
-        if kind == "near":
-            members = parts[0]
-            needs = self.needs_of(members[0][1]) if members else []
-            plain, prefixes, _ = self.split(
-                need for _, phrase in members for need in self.needs_of(phrase))
-            return self.near_gate(*parts), (needs[0] if needs else None), plain, prefixes
+            first = needs if kind == "phrase" else \
+                (self.needs_of(parts[0][0][1]) if parts[0] else [])
+            gate = self.phrase_gate(needs) if kind == "phrase" else self.near_gate(*parts)
+            clauses = tuple(dict.fromkeys(_clause(need) for need in needs))
+            return gate, (first[0] if first else None), plain, prefixes, clauses
         built = [self.build(part) for part in parts]
         if kind == "all":
-            gates = tuple(gate for gate, _, _, _ in built)
-            key = next((key for _, key, _, _ in built if key is not None), None)
+            gates = tuple(found[0] for found in built)
+            key = next((found[1] for found in built if found[1] is not None), None)
             plain = frozenset().union(*(found[2] for found in built))
             prefixes = frozenset().union(*(found[3] for found in built))
 
             def all_of(words: Words) -> bool:
                 return (plain <= words.set and prefixes <= words.prefixes
                         and all(gate(words) for gate in gates))
-            return all_of, key, plain, prefixes
+            return all_of, key, plain, prefixes, tuple(dict.fromkeys(
+                clause for found in built for clause in found[4]))
         # OR: the members grouped by their key, so a token the article lacks rules out
         # every member that needs it with one look-up (a narrative's 30 languages' variants)
-        groups: dict[Need | None, list[tuple[frozenset, frozenset, Gate]]] = {}
-        for gate, key, needed, started in built:
-            groups.setdefault(key, []).append((needed, started, gate))
-        keyed = [(None if key is None else self.split([key]), tuple(gates))
-                 for key, gates in groups.items()]
+        groups: dict[Need | None, list[tuple[frozenset, frozenset, tuple, Gate]]] = {}
+        nodes: dict[Need | None, list[tuple]] = {}
+        for part, (gate, key, needed, started, clauses) in zip(parts, built, strict=True):
+            groups.setdefault(key, []).append(
+                (needed, started, tuple(c for c in clauses if _size(c) > 1), gate))
+            nodes.setdefault(key, []).append(part)
+        # a group's NEAR groups that share phrases are first tested once for those
+        keyed = [(None if key is None else self.split([key]), self.shared_near(nodes[key]),
+                  tuple(gates)) for key, gates in groups.items()]
         plain = frozenset.intersection(*(found[2] for found in built))
         prefixes = frozenset.intersection(*(found[3] for found in built))
 
@@ -289,14 +350,61 @@ class _Builder:
             have, starts = words.set, words.prefixes
             if not (plain <= have and prefixes <= starts):
                 return False
-            for key, gates in keyed:  # each member's own sets tested before its gate
+            for key, shared, gates in keyed:  # each member's own sets tested before its gate
                 if key is None or (key[0] <= have and key[1] <= starts
                                    and all(map(words.present, key[2]))):
-                    if any(needed <= have and started <= starts and gate(words)
-                           for needed, started, gate in gates):
+                    if shared is not None and not shared(words):
+                        continue
+                    if any(needed <= have and started <= starts
+                           and all(_holds(clause, have, starts) for clause in clauses)
+                           and gate(words) for needed, started, clauses, gate in gates):
                         return True
             return False
-        return any_of, (next(iter(groups)) if len(groups) == 1 else None), plain, prefixes
+        # up to three clauses, each covering every member with clauses the others did not
+        # use: NEAR(iran arm taliban*) OR NEAR(iran weapon* taliban*): {iran}, {taliban*},
+        # {arm, weapon*}
+        unions: list[Clause] = []
+        lists = [found[4] for found in built]
+        while len(unions) < 3 and all(lists):
+            chosen = cover(lists, list(range(len(lists))))
+            unions.append((frozenset().union(*(clause[0] for clause, _ in chosen)),
+                           frozenset().union(*(clause[1] for clause, _ in chosen))))
+            used = {clause for clause, _ in chosen}
+            lists = [tuple(clause for clause in found if clause not in used) for found in lists]
+        return (any_of, (next(iter(groups)) if len(groups) == 1 else None), plain, prefixes,
+                tuple(unions))
+
+
+def _placed(phrases: list[tuple[Need, ...]], window: int) -> Gate:
+    """Whether the phrases stand where a NEAR group needs them: each where its tokens stand
+    one after the other (title and text together), their starts within `window`; True
+    when a phrase has no token (it is not placed) or the Words have no offsets."""
+    placed = all(phrases)
+
+    def near(words: Words) -> bool:
+        if not placed:
+            return True
+        positions = []
+        for phrase in phrases:
+            starts = words.starts(phrase)
+            if starts is None:  # no offsets given: the words alone decide
+                return True
+            positions.append(starts)
+        return within(positions, window)
+    return near
+
+
+def _clause(need: Need) -> Clause:
+    """The clause of one query token: the exact token, or the prefixes either of which
+    is present with it (_Builder.split)."""
+    stem, text, prefix = need
+    if not prefix:
+        return frozenset([stem]), _NONE
+    if text is None or text.startswith(stem):
+        return _NONE, frozenset([stem])
+    if stem.startswith(text):
+        return _NONE, frozenset([text])
+    return _NONE, frozenset([stem, text])
 
 
 def _presence_gate(plain: frozenset[str], prefixes: frozenset[str],

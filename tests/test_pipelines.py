@@ -106,8 +106,7 @@ def test_the_matchers_gate_never_skips_a_query_that_matches(query):
 
     assert query_gate(query) is not None
     narratives_ = [Narrative("q", "Q", query), *load_config(None).narratives]
-    gated, ungated = NarrativeMatcher(narratives_), NarrativeMatcher(narratives_)
-    ungated.parts = [[(part, None) for part, _ in parts] for parts in ungated.parts]
+    gated, ungated = NarrativeMatcher(narratives_), NarrativeMatcher(narratives_, gated=False)
     texts = [*TEXTS, ("Kremlin", "Moscow's weapons went to the Taliban, said a happy man."),
              ("Талибы", "Россия поставляет оружие талибам"), ("Peace", "arms taliban peace")]
     for title, text in texts:
