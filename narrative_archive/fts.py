@@ -21,7 +21,24 @@ from narrative_archive import ftsgate, ftsparse
 from narrative_archive.ftsgate import Gate as Gate
 from narrative_archive.ftsgate import Words as Words
 
-FTS_TOKENIZER = "porter unicode61 remove_diacritics 2"
+# The combining marks of the Indic scripts (Devanagari to Sinhala), which unicode61 takes for
+# separators (हथियार was "हथ य र", and रूस, "र स", matched inside दुरुस्त): token characters.
+# Thai, Lao, Khmer, Myanmar and Arabic and Hebrew points are as before (docs/narratives.md).
+# Frozen here, not read from unicodedata, so every Python builds the same index.
+INDIC_MARKS = """
+0900-0903 093A-093C 093E-094F 0951-0957 0962-0963 0981-0983 09BC 09BE-09C4 09C7-09C8
+09CB-09CD 09D7 09E2-09E3 09FE 0A01-0A03 0A3C 0A3E-0A42 0A47-0A48 0A4B-0A4D 0A51
+0A70-0A71 0A75 0A81-0A83 0ABC 0ABE-0AC5 0AC7-0AC9 0ACB-0ACD 0AE2-0AE3 0AFA-0AFF
+0B01-0B03 0B3C 0B3E-0B44 0B47-0B48 0B4B-0B4D 0B55-0B57 0B62-0B63 0B82 0BBE-0BC2
+0BC6-0BC8 0BCA-0BCD 0BD7 0C00-0C04 0C3C 0C3E-0C44 0C46-0C48 0C4A-0C4D 0C55-0C56
+0C62-0C63 0C81-0C83 0CBC 0CBE-0CC4 0CC6-0CC8 0CCA-0CCD 0CD5-0CD6 0CE2-0CE3 0D00-0D03
+0D3B-0D3C 0D3E-0D44 0D46-0D48 0D4A-0D4D 0D57 0D62-0D63 0D81-0D83 0DCA 0DCF-0DD4 0DD6
+0DD8-0DDF 0DF2-0DF3
+"""
+TOKEN_CHARS = "".join(chr(c) for span in INDIC_MARKS.split()
+                      for low, _, high in [span.partition("-")]
+                      for c in range(int(low, 16), int(high or low, 16) + 1))
+FTS_TOKENIZER = f"porter unicode61 remove_diacritics 2 tokenchars '{TOKEN_CHARS}'"
 FTS_COLUMNS = ("title", "text")
 
 
@@ -62,7 +79,7 @@ def fts_table_sql(name: str = "articles_fts", content: str | None = None,
     options = [*FTS_COLUMNS]
     if content:  # double quotes: how stock Datasette and sqlite-utils find the index
         options += [f'content="{content}"', f'content_rowid="{content_rowid}"']
-    options.append(f"tokenize='{FTS_TOKENIZER}'")
+    options.append("tokenize='{}'".format(FTS_TOKENIZER.replace("'", "''")))
     return f"CREATE VIRTUAL TABLE {name} USING fts5({', '.join(options)})"
 
 
@@ -218,12 +235,9 @@ class NarrativeMatcher:
 
     @staticmethod
     def _snippet_query(members: Iterable[str], marking: tuple[str, ...]) -> str:
-        """The whole query as its snippet needs it. In an index of one article FTS5 marks
-        the words of the members that match, of a NEAR group whose phrases all stand in the
-        article however far apart, and of the right side of a NOT whose left side finds
-        nothing (tests/test_fts_gate.py): so the members whose words the article holds, and
-        those holding a NOT. The whole query is thousands of phrases to parse for each
-        article it matches; these are a few dozen."""
+        """The whole query as its snippet needs it: the members whose words the article
+        holds and those holding a NOT, whose words FTS5 may mark in an index of one article
+        (tests/test_fts_gate.py); a few dozen phrases, not the whole query's thousands."""
         return " OR ".join(f"({member})" for member in dict.fromkeys([*members, *marking]))
 
     def _offsets(self, term: str) -> list[int]:

@@ -15,9 +15,11 @@ from narrative_archive.store.migrations import (
     v26_history,
     v27_stories,
     v28_layer,
+    v30_index,
 )
 
-MODULES = (v01_collection, v13_analysis, v16_publication, v26_history, v27_stories, v28_layer)
+MODULES = (v01_collection, v13_analysis, v16_publication, v26_history, v27_stories, v28_layer,
+           v30_index)
 
 MIGRATIONS: list[str] = []
 for _module in MODULES:
