@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 import sys
 import time
 from pathlib import Path
@@ -88,6 +89,17 @@ def default_narratives():
 @pytest.fixture
 def db_path(tmp_path) -> Path:
     return tmp_path / "archive.db"
+
+
+def migrated_to(path: Path, version: int) -> sqlite3.Connection:
+    """A connection to an archive as the first `version` migrations made it (an archive a
+    release of that schema version left), for a test of what the later ones do to it."""
+    conn = sqlite3.connect(path)
+    for number, migration in enumerate(store.MIGRATIONS[:version], 1):
+        for statement in store._statements(migration):
+            conn.execute(statement)
+        conn.execute(f"PRAGMA user_version = {number}")
+    return conn
 
 
 @pytest.fixture

@@ -6,13 +6,12 @@ as "हथ य र", a prefix query could not read an ending, and रूस ("�
 
 from __future__ import annotations
 
-import sqlite3
-
 import pytest
 
 from narrative_archive import fts, store
 from narrative_archive.config import load_narratives
 from narrative_archive.paths import DEFAULT_CONFIG_DIR
+from tests.conftest import migrated_to
 
 OLD_INDEX = ('CREATE VIRTUAL TABLE articles_fts USING fts5(title, text, content="articles",'
              " content_rowid=\"id\", tokenize='porter unicode61 remove_diacritics 2')")
@@ -40,11 +39,7 @@ def test_a_hindi_page_on_us_weapons_is_not_read_as_russia_arming_the_taliban():
 @pytest.fixture
 def archive_indexed_the_old_way(db_path):
     """An archive at version 29, its index declared and filled as before migration 30."""
-    conn = sqlite3.connect(db_path)
-    for version, migration in enumerate(store.MIGRATIONS[:29], 1):
-        for statement in store._statements(migration):
-            conn.execute(statement)
-        conn.execute(f"PRAGMA user_version = {version}")
+    conn = migrated_to(db_path, 29)
     conn.execute("DROP TABLE articles_fts")
     conn.execute(OLD_INDEX)
     for article_id, (title, text) in ARTICLES.items():

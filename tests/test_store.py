@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from narrative_archive import store
-from tests.conftest import article
+from tests.conftest import article, migrated_to
 
 
 def test_migrates_from_empty_and_is_idempotent(db_path):
@@ -272,11 +272,7 @@ def test_an_archive_made_by_the_released_migrations_gets_the_registry_views(db_p
 
 
 def test_a_run_of_a_scheduled_job_keeps_its_job_in_a_column(db_path):
-    conn = sqlite3.connect(db_path)
-    for version, migration in enumerate(store.MIGRATIONS[:16], 1):
-        for statement in store._statements(migration):
-            conn.execute(statement)
-        conn.execute(f"PRAGMA user_version = {version}")
+    conn = migrated_to(db_path, 16)
     conn.execute("INSERT INTO crawl_runs (spider, args, started_at) VALUES"
                  " ('feeds', '{\"job\": \"feeds\"}', '2026-01-01T00:00:00Z'),"
                  " ('search', '{}', '2026-01-02T00:00:00Z'), ('feeds', 'oops', '2026-01-03T00:00:00Z')")

@@ -14,6 +14,7 @@ import pytest
 from narrative_archive import store
 from narrative_archive.config import Narrative
 from narrative_archive.match import narratives
+from tests.conftest import migrated_to
 
 ROOT = Path(__file__).resolve().parent.parent
 # The archive just before the timeline columns (the migration that adds them is the last
@@ -95,11 +96,7 @@ def v17_archive(path: Path, written_by_today: bool = False) -> Path:
     """An archive as v17 made it: migrations 1-17, v17's views, and articles on every kind
     of date, matched by two narratives (`written_by_today`: with the columns today's code
     writes, for more writes to come)."""
-    conn = sqlite3.connect(path)
-    for version, migration in enumerate(store.MIGRATIONS[:V17], 1):
-        for statement in store._statements(migration):
-            conn.execute(statement)
-        conn.execute(f"PRAGMA user_version = {version}")
+    conn = migrated_to(path, V17)
     for statement in store._statements(LAYER_OBJECTS):
         conn.execute(statement)
     v17_views(conn)
