@@ -11,7 +11,7 @@ MIGRATIONS: list[str] = [
     # vowel signs and viramas for separators, so हथियार was indexed as "हथ य र" and रूस matched
     # inside दुरुस्त). The tokenizer is part of the table's declaration, so the index is
     # declared again and rebuilt from the articles: every article's title and text are read
-    # once (minutes at a million articles). The shipped narratives' Indic variants changed
+    # once (its cost: docs/narratives.md). The shipped narratives' Indic variants changed
     # with it, so their next rematch reads the archive through the new index.
     """
     DROP TABLE articles_fts;
