@@ -266,13 +266,11 @@ class _Builder:
         prefixes: set[str] = set()
         either: dict[Need, None] = {}
         for need in needs:
-            stem, text, prefix = need
-            if not prefix:
-                plain.add(stem)
-            elif text is None or text.startswith(stem):  # has(text) implies has(stem)
-                prefixes.add(stem)
-            elif stem.startswith(text):
-                prefixes.add(text)
+            exact, started = _clause(need)
+            if exact:
+                plain |= exact
+            elif len(started) == 1:
+                prefixes |= started
             else:
                 either[need] = None
         return frozenset(plain), frozenset(prefixes), tuple(either)
@@ -396,7 +394,7 @@ def _placed(phrases: list[tuple[Need, ...]], window: int) -> Gate:
 
 def _clause(need: Need) -> Clause:
     """The clause of one query token: the exact token, or the prefixes either of which
-    is present with it (_Builder.split)."""
+    is present with it (one when it implies the other: has(text) implies has(stem))."""
     stem, text, prefix = need
     if not prefix:
         return frozenset([stem]), _NONE
