@@ -59,3 +59,22 @@ def test_endorsements_in_other_languages():
     assert stance("Un rapport prouve que l'Iran livre des armes aux talibans", "", "fr").stance == "asserts"
     assert stance("Un informe demuestra que Irán entrega armas a los talibanes", "", "es").stance == "asserts"
     assert stance("Ein Bericht sagt, Iran liefere Waffen an die Taliban", "", "de").stance == "reports"
+    # Urdu "the disclosure of" (انکشاف) and Arabic "the disclosure that" (الكشف عن): the guideline's
+    # own example of a factive noun
+    urdu = classify_stance("پاکستان میں امریکی اسلحے کے استعمال کا انکشاف", "", ["امریکی", "اسلحے"], language="ur")
+    assert urdu.stance == "asserts"
+    arabic = classify_stance("", "تحولت العلاقة بعد الكشف عن تقديم طهران دعما عسكريا لحركة طالبان. المزيد هنا الآن.",
+                             ["طهران", "طالبان"], language="ar")
+    assert arabic.stance == "asserts"
+
+
+def test_revealed_that_and_admitted_that_are_factive():
+    # the twenty-fourth round: labellers read "has revealed that" and "admitted that" as the
+    # outlet taking the source's disclosure for fact (guideline rule 2), and so do the rules
+    revealed = stance("", "An investigation has revealed that Russia is supplying weapons to the Taliban. More.")
+    assert (revealed.stance, revealed.speaker) == ("asserts", "outlet")
+    admitted = stance("", "The adviser has for the first time admitted that Pakistan hosts Taliban leaders. More.")
+    assert admitted.stance == "asserts"
+    # within a source's words it stays the source's: "X said, ... admitted that"
+    said = stance("", "The police chief said, captured fighters admitted that Iran is arming the Taliban. More.")
+    assert said.stance == "reports"

@@ -245,6 +245,10 @@ def test_with_no_headline_a_lead_that_reports_the_claim_keeps_its_second_sentenc
     other = stance(None, "The talks in Doha resumed on Monday after a week's pause."
                    " Moscow rejected claims that it is arming the Taliban as groundless.")
     assert other.stance == "disputes"
+    # a lead that states the claim in its own voice makes the denial after it a closing one
+    stated = stance(None, "Russia is arming the Taliban in the north, a new investigation shows in detail."
+                    " Moscow rejected the claim as groundless.")
+    assert stated.stance != "disputes"
 
 
 @pytest.mark.parametrize("title", [
