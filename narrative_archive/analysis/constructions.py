@@ -195,15 +195,19 @@ def carries_claim(sentence: str, stems) -> bool:
     return len({tokens[i] for i in term_positions(tokens, stems)}) >= min(CLAIM_WORDS, len(stems))
 
 
-def lead_reports(leads, stems) -> bool:
+def lead_reports(leads, stems, stated: bool = False) -> bool:
     """Whether the lead's first sentence hands the claim to a source ("US officials said
     Russia is arming the Taliban"): with no headline it is the headline, and a denial after
     it closes a relay (both sides told), as one under a reporting headline does. It carries
     the claim when it holds two of its words ("weapons crossed the border, officials said"
-    holds one)."""
-    if not leads or not leads[0][2].has_term or leads[0][2].label != "reports" or leads[0][2].cue_at is None:
+    holds one). ``stated``: also when it states the claim in the outlet's voice (a story that
+    leads with the claim, which a denial after it only closes)."""
+    first = leads[0][2] if leads else None
+    if first is None or not first.has_term:
         return False
-    return carries_claim(leads[0][1], stems)
+    if stated and first.label == "asserts":
+        return True
+    return first.label == "reports" and first.cue_at is not None and carries_claim(leads[0][1], stems)
 
 
 # --- whose claim a denial answers: the accused of a narrative, and those of the others.

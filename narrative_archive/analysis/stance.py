@@ -220,11 +220,9 @@ def _decide(readings, no_terms: bool, stems: tuple[str, ...] = ()):
     for role, sentence, r in relevant:
         if r.label != "disputes" or role == "body":
             continue
-        # a denial in the headline or the lead's first sentence frames the article; one in
-        # the second sentence does unless the headline reports the claim ("X says ...") or
-        # the first sentence states it (a story that leads with the claim)
-        if role == "title" or leads[0][1] == sentence or not (
-                title or _lead_reports(leads, stems) or leads[0][2].has_term and leads[0][2].label == "asserts"):
+        # a denial in the headline or the lead's first sentence frames the article; one in the second
+        # does unless the headline reports the claim ("X says ...") or the first sentence states it
+        if role == "title" or leads[0][1] == sentence or not (title or _lead_reports(leads, stems, stated=True)):
             return role, sentence, r, 0.9 if role == "title" else 0.8
     if answer := _answered(title, relevant, stems):  # "Did the Taliban seize $80bn of arms?" ... "the claim is false"
         return (*answer, 0.6)
