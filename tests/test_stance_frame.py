@@ -90,6 +90,16 @@ def test_hedges_questions_and_sources_in_a_headline_are_reports(title, expected)
     assert stance(title, "").stance == expected
 
 
+def test_a_latin_tag_before_a_colon_over_a_headline_in_another_script_is_no_speaker():
+    # Indian outlets tag a Telugu or Hindi headline with an English keyword ("Taliban: ...")
+    terms = ["తాలిబన్లకు", "రష్యా", "తాలిబాన్", "taliban", "तालिबान", "रूस"]
+    tagged = classify_stance("Russia: తాలిబన్లకు ఆయుధాలు ఇస్తున్న రష్యా", "", terms, language="te")
+    assert tagged.stance == "asserts"
+    # a speaker written in the headline's own script still speaks
+    spoken = classify_stance("Пентагон: Россия вооружает талибов", "", ["россия", "талибов"], language="ru")
+    assert spoken.stance == "reports"
+
+
 @pytest.mark.parametrize("language,title", [
     ("de", "Taliban weisen Vorwürfe über russische Waffen zurück"),
     ("fr", "Moscou dément fournir des armes aux talibans"),

@@ -33,6 +33,20 @@ _OPENERS = frozenset("""yet but and however meanwhile still also now instead mor
 # a place and a comma may come first, as Italian and Spanish wire headlines write them
 # ("Afghanistan, media: ...", "Iran, Pentagono: ...")
 COLON_SPEAKER = re.compile(r"^\s*(?:[^\W\d][\w'.-]*,\s+)?[\"«„“]?((?:[^\W\d][\w'.-]*\s+){0,4}[^\W\d][\w'.-]*)[\"»”]?\s*:\s*(?!\d)")
+_LATIN = re.compile(r"[A-Za-z\u00c0-\u024f]")
+_LETTER = re.compile(r"[^\W\d_]")
+
+
+def colon_speaker(sentence: str) -> re.Match | None:
+    """The words before a headline's colon that may name who speaks ("NATO commander: ..."),
+    None when there are none, or when they are a Latin-script tag over a headline written in
+    another script ("Taliban: అమెరికా హెలికాప్టర్ ...", as Indian outlets tag a story)."""
+    colon = COLON_SPEAKER.match(sentence)
+    if colon and _LATIN.search(colon.group(1)):
+        rest = _LETTER.findall(sentence[colon.end():colon.end() + 40])
+        if rest and not any(_LATIN.match(letter) for letter in rest[:3]):
+            return None
+    return colon
 
 
 def speaker_of(sentence: str, label: str | None, cue_at: int | None, lc: LanguageCues,
@@ -47,7 +61,7 @@ def speaker_of(sentence: str, label: str | None, cue_at: int | None, lc: Languag
     if label != "disputes":
         return None, None
     folded = TOKEN.findall(fold(sentence))
-    colon = COLON_SPEAKER.match(sentence)
+    colon = colon_speaker(sentence)
     colon_words = TOKEN.findall(fold(colon.group(1))) if colon else []
     # a verdict before the colon ("Propaganda Alert: ...", "False: ...") is the outlet's label
     if colon and not find(colon_words, lc.labels, lc.prefixes) and not find(colon_words, lc.denial, lc.prefixes):

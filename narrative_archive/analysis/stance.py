@@ -55,8 +55,8 @@ from narrative_archive.analysis.cues import negation_in as _negation_in
 from narrative_archive.analysis.cues import widened as _widened
 from narrative_archive.analysis.quotes import has_quotation, quoted_term
 from narrative_archive.analysis.sentences import fold, pick_language, sentence_span, tag_line
-from narrative_archive.analysis.speaker import COLON_SPEAKER as _SPEAKER
 from narrative_archive.analysis.speaker import SPEAKER_KINDS as SPEAKER_KINDS
+from narrative_archive.analysis.speaker import colon_speaker as _colon_speaker
 from narrative_archive.analysis.speaker import speaker_of
 from narrative_archive.analysis.terms import _CHUNK as _CHUNK
 from narrative_archive.analysis.terms import stems_of as _stems
@@ -351,7 +351,7 @@ def _read(sentence: str, stems: tuple[str, ...], lc: LanguageCues, title: bool =
     attributions = _find(tokens, lc.attribution, lc.prefixes, used | not_said)
     if lc.hedges and attributions:
         attributions = _hedging_the_claim(tokens, attributions, stems, lc)
-    speaker = _SPEAKER.match(sentence)
+    speaker = _colon_speaker(sentence)
     colon = False
     if speaker:
         words = _TOKEN.findall(fold(speaker.group(1)))
