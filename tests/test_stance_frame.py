@@ -419,3 +419,12 @@ def test_a_denial_of_the_claims_that_follow_it_disputes_and_one_in_an_aside_repo
 def test_a_verdict_before_the_headline_colon_is_the_outlets_label():
     result = stance("Propaganda Alert: Russia is arming the Taliban", "The war went on." * 2)
     assert (result.stance, result.speaker) == ("disputes", "outlet")
+
+
+def test_a_korean_rebuttal_intensified_by_a_negation_is_still_one():
+    # negative concord: 전혀 ("at all") before 근거가 없다 ("groundless") does not cancel it
+    terms = ["탈레반", "파키스탄", "지원"]
+    result = classify_stance("", "파키스탄 정부는 탈레반 지원 주장은 전혀 근거가 없다고 밝혔다. 다음 문장이다.", terms, language="ko")
+    assert result.stance == "disputes"
+    slander = classify_stance('파, 아프간 "탈레반 지원" 의혹 제기에 "악의적 모함"', "", terms, language="ko")
+    assert slander.stance == "disputes"
