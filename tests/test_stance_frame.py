@@ -11,7 +11,7 @@ from narrative_archive.analysis.cues import find, load_cues
 from narrative_archive.analysis.stance import classify_stance
 from narrative_archive.config import ConfigError
 
-TERMS = ["russia", "russian", "moscow", "kremlin", "taliban", "arming", "arms", "armed", "weapons",
+TERMS = ["russia", "russian", "moscow", "kremlin", "taliban", "arming", "arms", "armed", "weapons", "pakistan",
          "supplying", "россия", "талибов", "талибам", "оружие", "taliban", "waffen", "armes",
          "talibanes", "armas", "rusia", "russland", "russie"]
 RESTATED = (" US officials have said for months that Russia is arming the Taliban."
@@ -428,3 +428,8 @@ def test_a_korean_rebuttal_intensified_by_a_negation_is_still_one():
     assert result.stance == "disputes"
     slander = classify_stance('파, 아프간 "탈레반 지원" 의혹 제기에 "악의적 모함"', "", terms, language="ko")
     assert slander.stance == "disputes"
+
+
+def test_a_speaker_closing_a_disputing_headline_after_a_colon_is_the_official():
+    result = stance("Pakistan is not arming the Taliban: Khawaja Asif", "The minister spoke in Islamabad. More.")
+    assert (result.stance, result.speaker, result.speaker_name) == ("disputes", "official", "Khawaja Asif")

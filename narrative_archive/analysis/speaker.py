@@ -33,6 +33,8 @@ _OPENERS = frozenset("""yet but and however meanwhile still also now instead mor
 # a place and a comma may come first, as Italian and Spanish wire headlines write them
 # ("Afghanistan, media: ...", "Iran, Pentagono: ...")
 COLON_SPEAKER = re.compile(r"^\s*(?:[^\W\d][\w'.-]*,\s+)?[\"«„“]?((?:[^\W\d][\w'.-]*\s+){0,4}[^\W\d][\w'.-]*)[\"»”]?\s*:\s*(?!\d)")
+# a speaker closing a headline after a colon or dash ("... not a safe haven: Khawaja Asif")
+TRAILING_SPEAKER = re.compile(r"(?::|：|\s[–—-])\s*((?:[^\W\d][\w'.-]*\s*){1,4})$")
 _LATIN = re.compile(r"[A-Za-z\u00c0-\u024f]")
 _LETTER = re.compile(r"[^\W\d_]")
 
@@ -66,6 +68,10 @@ def speaker_of(sentence: str, label: str | None, cue_at: int | None, lc: Languag
     # a verdict before the colon ("Propaganda Alert: ...", "False: ...") is the outlet's label
     if colon and not find(colon_words, lc.labels, lc.prefixes) and not find(colon_words, lc.denial, lc.prefixes):
         return "official", " ".join(colon.group(1).split())
+    trailing = TRAILING_SPEAKER.search(sentence) if title and not colon else None
+    if trailing and not find(words := TOKEN.findall(fold(trailing.group(1))), lc.labels, lc.prefixes) and not find(
+            words, lc.denial, lc.prefixes):
+        return "official", " ".join(trailing.group(1).split())
     unnamed = find(folded, lc.unnamed, lc.prefixes)
     attributions = find(folded, lc.attribution, lc.prefixes)
     original = TOKEN.findall(sentence)
