@@ -428,6 +428,9 @@ def test_a_korean_rebuttal_intensified_by_a_negation_is_still_one():
     assert result.stance == "disputes"
     slander = classify_stance('파, 아프간 "탈레반 지원" 의혹 제기에 "악의적 모함"', "", terms, language="ko")
     assert slander.stance == "disputes"
+    # a headline's noun of denial: "denies the report" (기사 부인), not 부인 alone ("wife")
+    denied = classify_stance("백악관, '파키스탄 탈레반 지원' 기사 부인", "", terms, language="ko")
+    assert denied.stance == "disputes"
 
 
 def test_a_speaker_closing_a_disputing_headline_after_a_colon_is_the_official():
