@@ -33,8 +33,12 @@ _OPENERS = frozenset("""yet but and however meanwhile still also now instead mor
 # a place and a comma may come first, as Italian and Spanish wire headlines write them
 # ("Afghanistan, media: ...", "Iran, Pentagono: ...")
 COLON_SPEAKER = re.compile(r"^\s*(?:[^\W\d][\w'.-]*,\s+)?[\"«„“]?((?:[^\W\d][\w'.-]*\s+){0,4}[^\W\d][\w'.-]*)[\"»”]?\s*:\s*(?!\d)")
+# one to four words, each apart (a run of letters split no other way: no backtracking over it)
+_WORDS = r"[^\W\d][\w'.-]*(?:\s+[^\W\d][\w'.-]*){0,3}"
+# a source closing a sentence after a colon, an equals sign or a dash, or in brackets ("...: NYT")
+TRAILING_SOURCE = re.compile(rf"(?::|：|[=＝]|\s[–—-])\s*{_WORDS}\s*$|\({_WORDS}\s*\)\s*$")
 # a speaker closing a headline after a colon or dash ("... not a safe haven: Khawaja Asif")
-TRAILING_SPEAKER = re.compile(r"(?::|：|\s[–—-])\s*((?:[^\W\d][\w'.-]*\s*){1,4})$")
+TRAILING_SPEAKER = re.compile(rf"(?::|：|\s[–—-])\s*({_WORDS})\s*$")
 _LATIN = re.compile(r"[A-Za-z\u00c0-\u024f]")
 _LETTER = re.compile(r"[^\W\d_]")
 

@@ -56,6 +56,7 @@ from narrative_archive.analysis.cues import widened as _widened
 from narrative_archive.analysis.quotes import has_quotation, quoted_term
 from narrative_archive.analysis.sentences import fold, pick_language, sentence_span, tag_line
 from narrative_archive.analysis.speaker import SPEAKER_KINDS as SPEAKER_KINDS
+from narrative_archive.analysis.speaker import TRAILING_SOURCE as _TRAILING_SOURCE
 from narrative_archive.analysis.speaker import colon_speaker as _colon_speaker
 from narrative_archive.analysis.speaker import speaker_of
 from narrative_archive.analysis.terms import _CHUNK as _CHUNK
@@ -71,7 +72,6 @@ LEAD_SENTENCES = 2
 BODY_MARGIN = 1  # a bare headline over more attributed claim sentences than stated ones is a relay
 
 # a closing source (": NYT", "- Госдеп"); "| Name" is the site's own name, the outlet's voice
-_TRAILING_SOURCE = re.compile(r"(?::|：|[=＝]|\s[–—-])\s*(?:[^\W\d][\w'.-]*\s*){1,4}$|\((?:[^\W\d][\w'.-]*\s*){1,4}\)\s*$")
 _QUESTION_END = re.compile(r"[?؟]\s*[\"»”’')\]]*\s*$")
 _CJK = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
 MAX_CJK_SOURCE = 10  # characters: "米司令官", "ホワイトハウス", "美国国防部发言人"
