@@ -294,7 +294,7 @@ def _list(value: Any) -> list[str]:
             except ValueError:
                 value = [value]
         else:
-            value = re.split(r"\s*;\s*|\s*\|\s*", value)
+            value = re.split(r"[;|]", value)  # each item stripped below: no whitespace run is scanned twice
     if not isinstance(value, list):
         value = [value]
     return [str(item).strip() for item in value if str(item).strip()]
