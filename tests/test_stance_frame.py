@@ -444,3 +444,22 @@ def test_a_headline_ending_in_a_long_unbroken_run_after_a_dash_is_read_at_once()
     title = "Russia is arming the Taliban - " + "x" * 5000 + "!"
     assert stance(title, "The war went on. " * 3).stance == "asserts"
     assert stance("Russia is arming the Taliban - AP", "").stance == "reports"
+
+
+def test_denying_having_been_alerted_is_no_denial_of_the_claim():
+    # Portuguese and Spanish "nega ter sido alertado", "niega haber sido avisado": a denial of
+    # being told, as "denied being briefed" is (twenty-ninth round)
+    terms = ["rússia", "russia", "recompensa", "recompensas", "taliban", "talibã"]
+    pt = classify_stance("Trump nega ter sido alertado de que a Rússia pagou recompensas ao Talibã", "", terms, language="pt")
+    es = classify_stance("Trump niega haber sido avisado de que Rusia pagó recompensas a los talibanes", "", terms,
+                         language="es")
+    assert "disputes" not in (pt.stance, es.stance)
+    assert classify_stance("Moscou nega ter pago recompensas ao Talibã", "", terms, language="pt").stance == "disputes"
+
+
+def test_a_yes_no_headline_question_is_not_answered_by_a_lead_that_vouches_for_its_source():
+    # the headline hedges the claim; "a report reveals that" in the lead does not make it the
+    # outlet's own (twenty-ninth round); under a bare headline the same lead endorses
+    lead = "A report from Moscow reveals that Russia is arming the Taliban. The talks went on."
+    assert stance("Is Russia arming the Taliban?", lead).stance == "reports"
+    assert stance("Moscow and the Taliban", lead).stance == "asserts"

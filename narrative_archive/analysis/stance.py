@@ -229,8 +229,8 @@ def _decide(readings, no_terms: bool, stems: tuple[str, ...] = ()):
     framed = [(role, sentence, r) for role, sentence, r in relevant
               if role in ("title", "lead") and r.has_term]
     endorsing = next((f for f in framed if f[2].endorsed), None)
-    if endorsing:
-        # the headline or lead vouches for the source it cites: an endorsement, not a relay
+    if endorsing and not (title and "question" in title.cues and endorsing[2] is not title):
+        # the headline or lead vouches for its source: an endorsement (not under a yes-no headline question)
         return (*endorsing, 0.7)
     if framed and framed[0][2].label == "reports":
         return (*framed[0], 0.7)
