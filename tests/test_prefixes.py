@@ -208,3 +208,18 @@ def test_excerpt_splits_only_around_the_mark_and_cuts_the_same():
         for tokens in (32, 12, 4, 3, 1, 0):
             assert fts.excerpt(text, tokens) == excerpt_before(text, tokens), (text, tokens)
     assert fts.excerpt(None) is None and fts.excerpt("") == ""
+
+
+def test_a_pruned_part_keeps_the_words_its_not_would_mark():
+    # FTS5 marks a NOT's right side in an article the query matches even where that part's
+    # left side matches nothing: pruned away, those words would lose their marks
+    conn = fts.memory_index()
+    conn.execute("INSERT INTO articles_fts (rowid, title, text) VALUES (1, '',"
+                 " 'The Taliban turned on Islamabad, their former patron, as TTP attacks mount')")
+    query = '(taliban AND NEAR(islamabad "former patron", 4)) OR (NEAR(pakistan* haven*, 5) NOT ttp)'
+    pruned = spelt_out(query, archive_terms(conn), most=1, prune=True)
+    assert pruned is not None and "NOT ttp" in pruned
+    marked = [conn.execute(f"SELECT {fts.HIGHLIGHT_SQL} FROM articles_fts WHERE articles_fts MATCH ?",
+                           [text]).fetchone() for text in (query, pruned)]
+    assert marked[0] == marked[1] and "<mark>TTP</mark>" in marked[1][1]
+    conn.close()

@@ -112,7 +112,18 @@ class _Rewriter:
             absent = self.primary()
             if text is not None and absent is not None:
                 text = f"{text} NOT {absent}"
+            elif absent is not None and (nowhere := self.nowhere()):
+                # FTS5 marks a NOT's right side in a matched article even where its left
+                # side matches nothing: a word no article holds keeps those marks
+                text = f"{nowhere} NOT {absent}"
         return text
+
+    def nowhere(self) -> str | None:
+        """A phrase no article of the archive holds (one the pruning found), if any."""
+        for (token, prefix), held in self.words.items():
+            if self.prune and not held:
+                return f"{token}*" if prefix else token
+        return None
 
     def primary(self) -> str | None:
         token = self.peek()
