@@ -227,7 +227,8 @@ def report(counts: dict, out=sys.stdout) -> None:
         print(text, file=out)
     line(f"{'narrative':<30}{'gold':>6}{'tp':>5}{'fp':>5}{'fn':>5}{'precision':>11}{'recall':>8}"
          f"{'recall 95%':>12}")
-    for n, c in counts["matching"].items():
+    pooled = {key: sum(c[key] for c in counts["matching"].values()) for key in ("tp", "fp", "fn")}
+    for n, c in [*counts["matching"].items(), ("all narratives", pooled)]:
         line(f"{n:<30}{c['tp'] + c['fn']:>6}{c['tp']:>5}{c['fp']:>5}{c['fn']:>5}"
              f"{_ratio(c['tp'], c['tp'] + c['fp']):>11}{_ratio(c['tp'], c['tp'] + c['fn']):>8}"
              f"{_interval(c['tp'], c['tp'] + c['fn']):>12}")

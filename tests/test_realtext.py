@@ -155,6 +155,9 @@ def test_scoring_goes_the_crawls_way_on_a_folder_of_texts(tmp_path):
     report = io.StringIO()
     realtext.report(counts, report)
     assert "accuracy 1.00 (95% 0.34-1.00); disputes recall 1.00 (95% 0.21-1.00)" in report.getvalue()
+    # the narratives pooled, as the README's "all narratives" rows quote them
+    pooled = next(row for row in report.getvalue().splitlines() if row.startswith("all narratives"))
+    assert pooled.split()[2:8] == ["2", "2", "0", "0", "1.00", "1.00"]
 
 
 def test_figures_come_with_the_interval_their_split_allows():
