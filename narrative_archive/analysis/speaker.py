@@ -55,6 +55,10 @@ def colon_speaker(sentence: str) -> re.Match | None:
     return colon
 
 
+def _verdict(words: list[str], lc: LanguageCues) -> bool:
+    return bool(find(words, lc.labels, lc.prefixes) or find(words, lc.denial, lc.prefixes))
+
+
 def speaker_of(sentence: str, label: str | None, cue_at: int | None, lc: LanguageCues,
                title: bool = False, claim: frozenset[int] = frozenset()) -> tuple[str | None, str | None]:
     """(kind, name) of who makes ``label`` in ``sentence``; ``cue_at`` is the token index of
@@ -67,15 +71,12 @@ def speaker_of(sentence: str, label: str | None, cue_at: int | None, lc: Languag
     if label != "disputes":
         return None, None
     folded = TOKEN.findall(fold(sentence))
+    # the words before a headline's colon, or closing it after a colon or dash, name who speaks,
+    # unless they are a verdict ("Propaganda Alert: ...", "False: ...": the outlet's label)
     colon = colon_speaker(sentence)
-    colon_words = TOKEN.findall(fold(colon.group(1))) if colon else []
-    # a verdict before the colon ("Propaganda Alert: ...", "False: ...") is the outlet's label
-    if colon and not find(colon_words, lc.labels, lc.prefixes) and not find(colon_words, lc.denial, lc.prefixes):
-        return "official", " ".join(colon.group(1).split())
-    trailing = TRAILING_SPEAKER.search(sentence) if title and not colon else None
-    if trailing and not find(words := TOKEN.findall(fold(trailing.group(1))), lc.labels, lc.prefixes) and not find(
-            words, lc.denial, lc.prefixes):
-        return "official", " ".join(trailing.group(1).split())
+    named = colon or (TRAILING_SPEAKER.search(sentence) if title else None)
+    if named and not _verdict(TOKEN.findall(fold(named.group(1))), lc):
+        return "official", " ".join(named.group(1).split())
     unnamed = find(folded, lc.unnamed, lc.prefixes)
     attributions = find(folded, lc.attribution, lc.prefixes)
     original = TOKEN.findall(sentence)
