@@ -29,6 +29,8 @@ def term_list(terms) -> list[str]:
 # "and" of "weapons and financing to the Taliban"): no part of the claim, and as stems they
 # would put the claim in every sentence. A phrase's words ("terrorists we hunt in
 # afghanistan") are kept: the phrase is the claim's wording.
+_CJK = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")  # kana and CJK ideographs
+
 FUNCTION_WORDS = frozenset("the and a an of to in on at by for from with as or".split())
 
 
@@ -62,9 +64,11 @@ def has_stem(token: str, stems) -> bool:
 def stem_test(stems: tuple[str, ...]):
     """Whether a folded token holds one of ``stems``: at its start, or (stems of four letters
     or more) within its first three letters, since Arabic attaches clitics in front
-    (لطالبان). Answers are remembered per token (no regular expression to compile: every
-    mention brings its own terms)."""
+    (لطالبان), or anywhere in a run of Chinese or Japanese characters, which holds several
+    words ("露が米兵殺害の武装勢力に報奨金か"). Answers are remembered per token (no regular
+    expression to compile: every mention brings its own terms)."""
     longer = tuple(stem for stem in stems if len(stem) >= 4)
+    cjk = tuple(stem for stem in stems if _CJK.search(stem))
     bare = tuple(_bare(stem) for stem in stems)
     memo: dict[str, bool] = {}
 
@@ -73,7 +77,8 @@ def stem_test(stems: tuple[str, ...]):
         if found is None:
             found = memo[token] = token.startswith(stems) or any(
                 stem in token[:len(stem) + 3] for stem in longer) or (
-                not token.isascii() and _bare(token).startswith(bare))
+                not token.isascii() and _bare(token).startswith(bare)) or (
+                bool(cjk) and any(stem in token for stem in cjk))
             if len(memo) > 20_000:
                 memo.clear()
         return found
