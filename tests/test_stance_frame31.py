@@ -21,3 +21,12 @@ def test_a_japanese_headline_whose_claim_words_sit_mid_run_frames_the_article():
     text = "会議は月曜に開かれた。首相が演説した。ロシアが米兵を狙う武装勢力に報奨金を出していた。"
     result = classify_stance(title, text, terms, language="ja")
     assert (result.stance, result.evidence["frame"]) == ("reports", "title")
+
+
+def test_a_readers_letter_opening_editor_colon_names_no_speaker():
+    terms = ["equipment", "left", "taliban"]
+    text = ("Editor: In answer to last week's letter, we left equipment worth billions to the Taliban. "
+            "That is the plain truth. More.")
+    result = classify_stance("", text, terms, language="en")
+    assert "editor:" not in result.evidence["cues"]
+    assert result.stance == "asserts"
