@@ -66,6 +66,17 @@ def read_text(path: Path) -> tuple[str, str]:
     return title.strip(), rest.lstrip("\n")
 
 
+def page_title(record: dict, title: str, text: str) -> str:
+    """The page's headline as the crawl has it: line 1 of its text file, or, when the saved
+    excerpt opened with page furniture (a date line, a caption, a menu) and line 1 is empty,
+    the headline the labeller recorded, provided it stands word for word in the text. The crawl
+    always reads the page's HTML title; a headline taken from a URL slug is not used."""
+    labelled = (record.get("title") or "").strip()
+    if not title and labelled and labelled in text:
+        return labelled
+    return title
+
+
 def load_labels(path: Path = LABELS, split: str = "all") -> list[dict]:
     records = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
     return [r for r in records if split == "all" or r["split"] == split]
@@ -125,6 +136,7 @@ def predict(records: Iterable[dict], text_dir: Path, narratives_path: Path,
                 prediction.missing = True
                 continue
             title, text = read_text(path)
+            title = page_title(record, title, text)
             article_id, _ = store.save_article(
                 db, {"url": record["url"], "title": title or None, "text": text,
                      "language": record.get("language")}, None)

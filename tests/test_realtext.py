@@ -160,6 +160,21 @@ def test_scoring_goes_the_crawls_way_on_a_folder_of_texts(tmp_path):
     assert pooled.split()[2:8] == ["2", "2", "0", "0", "1.00", "1.00"]
 
 
+def test_a_headline_under_page_furniture_is_read_as_the_page_title(tmp_path):
+    # the saved excerpt opens with a caption, so line 1 is empty; the crawl has the HTML title
+    url = "https://x.example/furniture"
+    text = ("Photo: delegates in Kabul\n\nIran leader denies arms supplies\n\n"
+            "The US recently alleged that Iranian weapons were reaching the Taliban. More.")
+    (tmp_path / realtext.text_name(url)).write_text(f"\n\n{text}\n", encoding="utf-8")
+    record = {"url": url, "language": "en", "split": "dev", "title": "Iran leader denies arms supplies",
+              "narratives": {"iran-arming-taliban": "disputes"}, "speaker": {"iran-arming-taliban": "official"}}
+    mention = realtext.predict([record], tmp_path, DEFAULT_CONFIG_DIR / "narratives.yml")[0].matched
+    assert mention["iran-arming-taliban"]["stance"] == "disputes"
+    # a headline that is not in the saved text (one read off the URL) is not used
+    assert realtext.page_title({"title": "Iran denies it"}, "", text) == ""
+    assert realtext.page_title(record, "Line one", text) == "Line one"
+
+
 def test_figures_come_with_the_interval_their_split_allows():
     # Wilson score intervals as statsmodels' proportion_confint(k, n, method="wilson") gives
     for (k, n), (low, high) in {(134, 192): (0.6296, 0.7585), (30, 45): (0.5207, 0.7864),
