@@ -62,7 +62,7 @@ def embedded_rows(records: list[dict], text_dir: Path, cache: Path | None) -> np
             rows.append(kept[record["url"]][0])
             continue
         title, text = realtext.read_text(path)
-        texts = encoder.texts_of(title, text)
+        texts = encoder.texts_of(realtext.page_title(record, title, text), text)
         missing = [t for t in dict.fromkeys(texts) if t and t not in store]
         if missing:
             model = model or StanceEncoder(weights=None)

@@ -37,7 +37,7 @@ from pathlib import Path
 
 import numpy as np
 import stance_features as trained
-from realtext import LABELS, read_text, text_name
+from realtext import LABELS, page_title, read_text, text_name
 from scipy import sparse
 
 from narrative_archive import fts
@@ -77,6 +77,7 @@ def capture(text_dir: Path, labels: Path = LABELS, splits: tuple[str, ...] = SPL
             if not path.exists():
                 continue
             title, text = read_text(path)
+            title = page_title(record, title, text)
             for narrative_id, (_, terms, _) in reader.mentions(title or None, text, record.get("language")).items():
                 if narrative_id in record["narratives"]:
                     mentions.append({"split": split, "url": record["url"], "narrative": narrative_id,
