@@ -174,8 +174,9 @@ def test_check_runs_the_rule_over_the_examples(pakistan):
     report = check_narrative(pakistan)
     assert report.ok, report
     # an example only the rule matches: without the rule `check` would miss it
-    example = next(text for language, match, _ in pakistan.examples if language == "fr"
-                   for text in match)
+    example = "L'ISI pakistanaise est accusée d'aider les talibans"
+    assert example in (text for language, match, _ in pakistan.examples if language == "fr"
+                       for text in match)
     assert not fts.matching_rows([example], pakistan.match_query)
 
 
