@@ -60,6 +60,7 @@ from narrative_archive.analysis.speaker import TRAILING_SOURCE as _TRAILING_SOUR
 from narrative_archive.analysis.speaker import colon_speaker as _colon_speaker
 from narrative_archive.analysis.speaker import speaker_of
 from narrative_archive.analysis.terms import _CHUNK as _CHUNK
+from narrative_archive.analysis.terms import CJK as _CJK
 from narrative_archive.analysis.terms import stems_of as _stems
 from narrative_archive.analysis.terms import term_list as _term_list
 from narrative_archive.analysis.terms import term_positions as _term_positions
@@ -73,7 +74,6 @@ BODY_MARGIN = 1  # a bare headline over more attributed claim sentences than sta
 
 # a closing source (": NYT", "- Госдеп"); "| Name" is the site's own name, the outlet's voice
 _QUESTION_END = re.compile(r"[?؟]\s*[\"»”’')\]]*\s*$")
-_CJK = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
 MAX_CJK_SOURCE = 10  # characters: "米司令官", "ホワイトハウス", "美国国防部发言人"
 
 

@@ -12,6 +12,8 @@ from functools import lru_cache
 from narrative_archive.analysis.cues import TOKEN as _TOKEN
 from narrative_archive.analysis.sentences import FOLD, fold
 
+CJK = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")  # kana and CJK ideographs: runs hold several words
+
 
 def term_list(terms) -> list[str]:
     if terms is None:
@@ -29,8 +31,6 @@ def term_list(terms) -> list[str]:
 # "and" of "weapons and financing to the Taliban"): no part of the claim, and as stems they
 # would put the claim in every sentence. A phrase's words ("terrorists we hunt in
 # afghanistan") are kept: the phrase is the claim's wording.
-_CJK = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")  # kana and CJK ideographs
-
 FUNCTION_WORDS = frozenset("the and a an of to in on at by for from with as or".split())
 
 
@@ -68,7 +68,7 @@ def stem_test(stems: tuple[str, ...]):
     words ("露が米兵殺害の武装勢力に報奨金か"). Answers are remembered per token (no regular
     expression to compile: every mention brings its own terms)."""
     longer = tuple(stem for stem in stems if len(stem) >= 4)
-    cjk = tuple(stem for stem in stems if _CJK.search(stem))
+    cjk = tuple(stem for stem in stems if CJK.search(stem))
     bare = tuple(_bare(stem) for stem in stems)
     memo: dict[str, bool] = {}
 
