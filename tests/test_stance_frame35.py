@@ -1,0 +1,40 @@
+"""Stance by the article's frame, the thirty-fifth round: rebuttals worded as pushing back
+against an account (German), as evidence not held or a link not proven (Russian), and a story
+shown to be garbage (English).
+
+Every text here was written for these tests in the shapes real coverage takes; none is
+copied from an article.
+"""
+
+from narrative_archive.analysis.stance import classify_stance
+
+
+def test_pushing_back_against_the_account_in_the_lead_disputes():
+    terms = ["russland", "taliban", "soldaten"]
+    text = ("Der Präsident wehrt sich gegen diese Darstellung. Er sei nie informiert worden. "
+            "Russland soll den Taliban Geld für getötete Soldaten gezahlt haben.")
+    result = classify_stance("", text, terms, language="de")
+    assert (result.stance, result.evidence["frame"]) == ("disputes", "lead")
+
+
+def test_pushing_back_against_attacks_is_no_denial():
+    terms = ["russland", "taliban", "waffen"]
+    text = ("Die Armee wehrt sich gegen Angriffe im Norden. Russland liefert den Taliban Waffen. "
+            "Das schrieb die Zeitung.")
+    assert classify_stance("", text, terms, language="de").stance != "disputes"
+
+
+def test_evidence_not_held_and_a_link_not_proven_dispute_in_russian():
+    terms = ["россии", "талибами", "сговоре"]
+    lead = ("Американская сторона не располагает весомыми доказательствами о сговоре России с талибами. "
+            "Это сообщил генерал.")
+    assert classify_stance("", lead, terms, language="ru").stance == "disputes"
+    body = "Генерал выступил в среду. Он говорил час. Связь России с талибами не доказана."
+    assert classify_stance("", body, terms, language="ru").stance == "disputes"
+
+
+def test_a_story_shown_to_be_garbage_in_the_headline_disputes():
+    terms = ["russian bounty story", "troops"]
+    title = "That Russian Bounty Story Was Just Shown to Be Garbage"
+    result = classify_stance(title, "The troops came home. More follows.", terms, language="en")
+    assert (result.stance, result.evidence["frame"]) == ("disputes", "title")
