@@ -1,6 +1,7 @@
 """Stance by the article's frame, the thirty-fifth round: rebuttals worded as pushing back
 against an account (German), as evidence not held or a link not proven (Russian), and a story
-shown to be garbage (English).
+shown to be garbage (English); a revelation whose clause the conditional of rumour hedges
+(Spanish).
 
 Every text here was written for these tests in the shapes real coverage takes; none is
 copied from an article.
@@ -38,3 +39,13 @@ def test_a_story_shown_to_be_garbage_in_the_headline_disputes():
     title = "That Russian Bounty Story Was Just Shown to Be Garbage"
     result = classify_stance(title, "The troops came home. More follows.", terms, language="en")
     assert (result.stance, result.evidence["frame"]) == ("disputes", "title")
+
+
+def test_a_revelation_hedged_by_the_conditional_of_rumour_is_a_report():
+    terms = ["rusos", "talibanes", "militares"]
+    lead = ("La noticia cayó como una bomba. El diario reveló que los servicios rusos habrían ofrecido "
+            "dinero a los talibanes para matar militares.")
+    assert classify_stance("", lead, terms, language="es").stance == "reports"
+    vouched = ("La noticia cayó como una bomba. El diario reveló que los servicios rusos ofrecieron "
+               "dinero a los talibanes para matar militares.")
+    assert classify_stance("", vouched, terms, language="es").stance == "asserts"
