@@ -1,7 +1,7 @@
 """Stance by the article's frame, the thirty-fifth round: rebuttals worded as pushing back
 against an account (German), as evidence not held or a link not proven (Russian), and a story
 shown to be garbage (English); a revelation whose clause the conditional of rumour hedges
-(Spanish).
+(Spanish); a Korean fact-check calling the report a mistranslation.
 
 Every text here was written for these tests in the shapes real coverage takes; none is
 copied from an article.
@@ -49,3 +49,10 @@ def test_a_revelation_hedged_by_the_conditional_of_rumour_is_a_report():
     vouched = ("La noticia cayó como una bomba. El diario reveló que los servicios rusos ofrecieron "
                "dinero a los talibanes para matar militares.")
     assert classify_stance("", vouched, terms, language="es").stance == "asserts"
+
+
+def test_a_korean_fact_check_calling_the_report_a_mistranslation_disputes():
+    terms = ["탈레반", "미군", "무기"]
+    title = "탈레반 100조 원대 미군 무기 획득? 또 외신 오역"
+    result = classify_stance(title, "탈레반이 미군 무기를 얻었다는 보도가 이어졌다. 더 있다.", terms, language="ko")
+    assert (result.stance, result.evidence["frame"]) == ("disputes", "title")
