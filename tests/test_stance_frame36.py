@@ -1,6 +1,7 @@
 """Stance by the article's frame, the thirty-sixth round: rebuttals worded as ridicule
 (English), as malicious allegations (Portuguese), as reports found unreliable (Russian), as
-intelligence not proven (Italian) and as no firm evidence (Japanese).
+intelligence not proven (Italian) and as no firm evidence (Japanese); an Arabic revelation
+that quotes an official.
 
 Every text here was written for these tests in the shapes real coverage takes; none is
 copied from an article.
@@ -33,3 +34,13 @@ def test_reports_found_unreliable_in_the_lead_dispute_in_russian():
     text = ("Сообщения о том, что Россия якобы платила «Талибану» за убийство солдат, являются недостоверными. "
             "Об этом заявил представитель движения.")
     assert classify_stance("", text, terms, language="ru").stance == "disputes"
+
+
+def test_a_revelation_whose_closing_word_is_a_quoting_phrase_is_a_report_in_arabic():
+    terms = ["طالبان", "إيران", "تدريب"]
+    quoting = ("كشفت صحيفة التايمز اليوم نقلا عن مسؤول في طالبان أن مقاتلي الحركة يتلقون تدريب في إيران. "
+               "وقالت الصحيفة إن ذلك بدأ في الربيع.")
+    assert classify_stance("", quoting, terms, language="ar").stance == "reports"
+    revealing = ("كشفت صحيفة التايمز اليوم عن أن مقاتلي طالبان يتلقون تدريب في إيران. "
+                 "وبدأ ذلك في الربيع.")
+    assert classify_stance("", revealing, terms, language="ar").stance == "asserts"

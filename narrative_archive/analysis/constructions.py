@@ -165,14 +165,17 @@ def unattributed(sentence: str, endorsed, attributions, tokens=(), lc: LanguageC
     comma is the source's ("according to the paper, officials consider this proof that
     ..."), not the outlet's ("a new report reveals the strongest evidence"); nor one whose
     clause a hedge qualifies after it ("the Times revealed that Russian agents would have
-    offered money": what is revealed is itself hedged)."""
+    offered money": what is revealed is itself hedged); nor one whose closing word belongs to
+    an attribution just before it ("كشفت صحيفة التايمز ... نقلا عن مسؤول": عن closes
+    "quoting", not "revealed")."""
     folded = fold(sentence)
     starts = [m.start() for m in TOKEN.finditer(folded)]
     hedges = [start for start, end in attributions
               if lc is not None and find(tokens[start:end], lc.hedges, lc.prefixes)]
     return [(s, e) for s, e in endorsed
             if not any(a_end <= s and "," in folded[starts[a_end - 1]:starts[s]] for _, a_end in attributions)
-            and not any(start >= e for start in hedges)]
+            and not any(start >= e for start in hedges)
+            and not any(s < start and end == e - 1 for start, end in attributions)]
 
 
 def attributed_claim_lead(framed, stems):
