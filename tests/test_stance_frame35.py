@@ -1,21 +1,60 @@
-"""Stance by the article's frame, the thirty-fifth round: rebuttals worded as pushing back
-against an account (German), as evidence not held or a link not proven (Russian), and a story
-shown to be garbage (English); a revelation whose clause the conditional of rumour hedges
-(Spanish); a Korean fact-check calling the report a mistranslation.
+"""Stance by the article's frame, the thirty-fifth and thirty-sixth rounds: rebuttals worded
+as pushing back against an account (German), as evidence not held, a link not proven or
+reports found unreliable (Russian), as a story shown to be garbage or charges ridiculed
+(English), as a mistranslation (Korean), as malicious allegations (Portuguese), as
+intelligence not proven (Italian) and as no firm evidence (Japanese); and revelations that
+are relays: one whose clause the conditional of rumour hedges (Spanish), one that quotes its
+source (Arabic).
 
 Every text here was written for these tests in the shapes real coverage takes; none is
 copied from an article.
 """
 
+import pytest
+
 from narrative_archive.analysis.stance import classify_stance
 
+HEADLINES = [
+    ("en", ["russian bounty story", "troops"], "That Russian Bounty Story Was Just Shown to Be Garbage",
+     "The troops came home. More follows."),
+    ("en", ["pakistan", "sheltering", "taliban"], "Pakistan ridicules charges of sheltering Taliban",
+     "Officials met on Thursday. More follows."),
+    ("ko", ["탈레반", "미군", "무기"], "탈레반 100조 원대 미군 무기 획득? 또 외신 오역",
+     "탈레반이 미군 무기를 얻었다는 보도가 이어졌다. 더 있다."),
+    ("pt", ["paquistão", "ajudou", "talibã"], "‘Alegações maliciosas’: Paquistão em relatos de que ajudou o Talibã",
+     "O governo reuniu-se na quinta. Mais virá."),
+    ("it", ["russia", "taglie", "talebani"],
+     "Il generale afferma che l'intelligence sulle taglie della Russia ai talebani non è stata dimostrata",
+     "Il generale ha parlato ai giornalisti. Altro seguirà."),
+    ("ja", ["ロシア", "懸賞金", "米兵"], "米兵殺害にロシア懸賞金疑惑、確かな証拠なし", "会議は月曜に開かれた。首相が演説した。"),
+]
 
-def test_pushing_back_against_the_account_in_the_lead_disputes():
-    terms = ["russland", "taliban", "soldaten"]
-    text = ("Der Präsident wehrt sich gegen diese Darstellung. Er sei nie informiert worden. "
-            "Russland soll den Taliban Geld für getötete Soldaten gezahlt haben.")
-    result = classify_stance("", text, terms, language="de")
-    assert (result.stance, result.evidence["frame"]) == ("disputes", "lead")
+
+@pytest.mark.parametrize(("language", "terms", "title", "text"), HEADLINES,
+                         ids=[f"{c[0]}-{i}" for i, c in enumerate(HEADLINES)])
+def test_a_headline_rebutting_the_claim_disputes(language, terms, title, text):
+    result = classify_stance(title, text, terms, language=language)
+    assert (result.stance, result.evidence["frame"]) == ("disputes", "title")
+
+
+LEADS = [
+    ("de", ["russland", "taliban", "soldaten"],
+     "Der Präsident wehrt sich gegen diese Darstellung. Er sei nie informiert worden. "
+     "Russland soll den Taliban Geld für getötete Soldaten gezahlt haben."),
+    ("ru", ["россии", "талибами", "сговоре"],
+     "Американская сторона не располагает весомыми доказательствами о сговоре России с талибами. "
+     "Это сообщил генерал."),
+    ("ru", ["россии", "талибами", "сговоре"],
+     "Генерал выступил в среду. Он говорил час. Связь России с талибами не доказана."),
+    ("ru", ["россия", "талибан", "солдат"],
+     "Сообщения о том, что Россия якобы платила «Талибану» за убийство солдат, являются недостоверными. "
+     "Об этом заявил представитель движения."),
+]
+
+
+@pytest.mark.parametrize(("language", "terms", "text"), LEADS, ids=[f"{c[0]}-{i}" for i, c in enumerate(LEADS)])
+def test_a_rebuttal_in_the_text_disputes(language, terms, text):
+    assert classify_stance("", text, terms, language=language).stance == "disputes"
 
 
 def test_pushing_back_against_attacks_is_no_denial():
@@ -25,34 +64,20 @@ def test_pushing_back_against_attacks_is_no_denial():
     assert classify_stance("", text, terms, language="de").stance != "disputes"
 
 
-def test_evidence_not_held_and_a_link_not_proven_dispute_in_russian():
-    terms = ["россии", "талибами", "сговоре"]
-    lead = ("Американская сторона не располагает весомыми доказательствами о сговоре России с талибами. "
-            "Это сообщил генерал.")
-    assert classify_stance("", lead, terms, language="ru").stance == "disputes"
-    body = "Генерал выступил в среду. Он говорил час. Связь России с талибами не доказана."
-    assert classify_stance("", body, terms, language="ru").stance == "disputes"
+REVELATIONS = [
+    ("es", ["rusos", "talibanes", "militares"],
+     "La noticia cayó como una bomba. El diario reveló que los servicios rusos habrían ofrecido "
+     "dinero a los talibanes para matar militares.",
+     "La noticia cayó como una bomba. El diario reveló que los servicios rusos ofrecieron "
+     "dinero a los talibanes para matar militares."),
+    ("ar", ["طالبان", "إيران", "تدريب"],
+     "كشفت صحيفة التايمز اليوم نقلا عن مسؤول في طالبان أن مقاتلي الحركة يتلقون تدريب في إيران. "
+     "وقالت الصحيفة إن ذلك بدأ في الربيع.",
+     "كشفت صحيفة التايمز اليوم عن أن مقاتلي طالبان يتلقون تدريب في إيران. وبدأ ذلك في الربيع."),
+]
 
 
-def test_a_story_shown_to_be_garbage_in_the_headline_disputes():
-    terms = ["russian bounty story", "troops"]
-    title = "That Russian Bounty Story Was Just Shown to Be Garbage"
-    result = classify_stance(title, "The troops came home. More follows.", terms, language="en")
-    assert (result.stance, result.evidence["frame"]) == ("disputes", "title")
-
-
-def test_a_revelation_hedged_by_the_conditional_of_rumour_is_a_report():
-    terms = ["rusos", "talibanes", "militares"]
-    lead = ("La noticia cayó como una bomba. El diario reveló que los servicios rusos habrían ofrecido "
-            "dinero a los talibanes para matar militares.")
-    assert classify_stance("", lead, terms, language="es").stance == "reports"
-    vouched = ("La noticia cayó como una bomba. El diario reveló que los servicios rusos ofrecieron "
-               "dinero a los talibanes para matar militares.")
-    assert classify_stance("", vouched, terms, language="es").stance == "asserts"
-
-
-def test_a_korean_fact_check_calling_the_report_a_mistranslation_disputes():
-    terms = ["탈레반", "미군", "무기"]
-    title = "탈레반 100조 원대 미군 무기 획득? 또 외신 오역"
-    result = classify_stance(title, "탈레반이 미군 무기를 얻었다는 보도가 이어졌다. 더 있다.", terms, language="ko")
-    assert (result.stance, result.evidence["frame"]) == ("disputes", "title")
+@pytest.mark.parametrize(("language", "terms", "relayed", "vouched"), REVELATIONS, ids=[c[0] for c in REVELATIONS])
+def test_a_hedged_or_quoting_revelation_is_a_report_and_a_bare_one_vouches(language, terms, relayed, vouched):
+    assert classify_stance("", relayed, terms, language=language).stance == "reports"
+    assert classify_stance("", vouched, terms, language=language).stance == "asserts"
