@@ -160,7 +160,7 @@ def asking(sentence: str, lc: LanguageCues) -> str | None:
     return None
 
 
-def unattributed(sentence: str, endorsed, attributions, tokens=(), lc: LanguageCues | None = None):
+def unattributed(sentence: str, tokens, endorsed, attributions, lc: LanguageCues):
     """The endorsements not in a clause an attribution opens: one after an attribution and a
     comma is the source's ("according to the paper, officials consider this proof that
     ..."), not the outlet's ("a new report reveals the strongest evidence"); nor one whose
@@ -170,8 +170,7 @@ def unattributed(sentence: str, endorsed, attributions, tokens=(), lc: LanguageC
     "quoting", not "revealed")."""
     folded = fold(sentence)
     starts = [m.start() for m in TOKEN.finditer(folded)]
-    hedges = [start for start, end in attributions
-              if lc is not None and find(tokens[start:end], lc.hedges, lc.prefixes)]
+    hedges = [start for start, end in attributions if find(tokens[start:end], lc.hedges, lc.prefixes)]
     return [(s, e) for s, e in endorsed
             if not any(a_end <= s and "," in folded[starts[a_end - 1]:starts[s]] for _, a_end in attributions)
             and not any(start >= e for start in hedges)

@@ -370,7 +370,7 @@ def _read(sentence: str, stems: tuple[str, ...], lc: LanguageCues, title: bool =
         return Reading("disputes", found, cue_at, has_term, voice)
     endorsed = [(s, e) for s, e in _find(tokens, lc.endorsements, lc.prefixes, used)
                 if not _telling(tokens, e, len(tokens), lc.briefed)] if lc.endorsements else []
-    endorsed = _unattributed(sentence, endorsed, attributions, tokens, lc) if attributions else endorsed
+    endorsed = _unattributed(sentence, tokens, endorsed, attributions, lc) if attributions else endorsed
     if endorsed and has_term and not negated_denial and not _QUESTION_END.search(sentence):
         # "CNN has confirmed that Russia is supplying weapons", "Iran was caught supplying": the outlet
         # vouches for its source (not "confirms he was briefed"); a question ("Does the CNN video prove ...?") does not
