@@ -1,8 +1,9 @@
-"""Stance by the article's frame, the thirty-fifth and thirty-sixth rounds: rebuttals worded
+"""Stance by the article's frame, the thirty-fifth to thirty-seventh rounds: rebuttals worded
 as pushing back against an account (German), as evidence not held, a link not proven or
 reports found unreliable (Russian), as a story shown to be garbage or charges ridiculed
 (English), as a mistranslation (Korean), as malicious allegations (Portuguese), as
-intelligence not proven (Italian) and as no firm evidence (Japanese); and revelations that
+intelligence not proven (Italian), as no firm evidence (Japanese), as hitting back at claims
+(English), as glaring inconsistencies (Russian) and as found unlikely (French); and revelations that
 are relays: one whose clause the conditional of rumour hedges (Spanish), one that quotes its
 source (Arabic).
 
@@ -27,6 +28,10 @@ HEADLINES = [
      "Il generale afferma che l'intelligence sulle taglie della Russia ai talebani non è stata dimostrata",
      "Il generale ha parlato ai giornalisti. Altro seguirà."),
     ("ja", ["ロシア", "懸賞金", "米兵"], "米兵殺害にロシア懸賞金疑惑、確かな証拠なし", "会議は月曜に開かれた。首相が演説した。"),
+    ("en", ["pakistan", "haqqani", "taliban"], "Pakistan hits back at Haqqani claims",
+     "Officials met on Thursday. More follows."),
+    ("ru", ["российских", "платежах", "талибану"], "Три нестыковки в истории о российских платежах талибану",
+     "Журналисты обсуждают статью. Дальше больше."),
 ]
 
 
@@ -49,12 +54,22 @@ LEADS = [
     ("ru", ["россия", "талибан", "солдат"],
      "Сообщения о том, что Россия якобы платила «Талибану» за убийство солдат, являются недостоверными. "
      "Об этом заявил представитель движения."),
+    ("fr", ["russie", "récompenses", "taliban"],
+     "Les services ont jugé peu probable que la Russie ait offert des récompenses aux taliban. "
+     "La note date d'avril."),
 ]
 
 
 @pytest.mark.parametrize(("language", "terms", "text"), LEADS, ids=[f"{c[0]}-{i}" for i, c in enumerate(LEADS)])
 def test_a_rebuttal_in_the_text_disputes(language, terms, text):
     assert classify_stance("", text, terms, language=language).stance == "disputes"
+
+
+def test_hitting_back_in_a_fight_is_no_denial():
+    terms = ["pakistan", "haqqani", "taliban"]
+    assert classify_stance("Pakistan hits back at Taliban after border raid",
+                           "Pakistan supports the Haqqani network, the report says. More follows.",
+                           terms, language="en").stance != "disputes"
 
 
 def test_pushing_back_against_attacks_is_no_denial():
