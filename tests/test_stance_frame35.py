@@ -1,9 +1,10 @@
-"""Stance by the article's frame, the thirty-fifth to thirty-seventh rounds: rebuttals worded
+"""Stance by the article's frame, the thirty-fifth to thirty-eighth rounds: rebuttals worded
 as pushing back against an account (German), as evidence not held, a link not proven or
 reports found unreliable (Russian), as a story shown to be garbage or charges ridiculed
 (English), as a mistranslation (Korean), as malicious allegations (Portuguese), as
 intelligence not proven (Italian), as no firm evidence (Japanese), as hitting back at claims
-(English), as glaring inconsistencies (Russian) and as found unlikely (French); and revelations that
+(English), as glaring inconsistencies (Russian), as found unlikely (French), as an official
+with no such intelligence (English, Russian) or doubting it (Russian); and revelations that
 are relays: one whose clause the conditional of rumour hedges (Spanish), one that quotes its
 source (Arabic).
 
@@ -32,6 +33,10 @@ HEADLINES = [
      "Officials met on Thursday. More follows."),
     ("ru", ["российских", "платежах", "талибану"], "Три нестыковки в истории о российских платежах талибану",
      "Журналисты обсуждают статью. Дальше больше."),
+    ("en", ["russia", "taliban", "bounties"], "The Pentagon has not received reports of Russia paying Taliban bounties",
+     "The secretary spoke on Thursday. More follows."),
+    ("ru", ["россии", "талибами", "сговоре"], "В командовании США усомнились в данных о сговоре России с талибами",
+     "Генерал выступил в среду. Дальше больше."),
 ]
 
 
@@ -57,6 +62,9 @@ LEADS = [
     ("fr", ["russie", "récompenses", "taliban"],
      "Les services ont jugé peu probable que la Russie ait offert des récompenses aux taliban. "
      "La note date d'avril."),
+    ("ru", ["рф", "вознаграждения", "талибан"],
+     "Отсутствие донесений разведки о выплатах РФ вознаграждения членам движения Талибан констатировал министр. "
+     "Он выступил в среду."),
 ]
 
 
