@@ -1,6 +1,6 @@
 """Narrative matching and stance scored on real published text (issue 19).
 
-    python benchmarks/realtext.py DIR [--split dev|test|holdout|blind|blind2|...|blind39|wild1|wild2|wild3|wild4|all] [--errors] [--encoder] [--layer]
+    python benchmarks/realtext.py DIR [--split dev|test|holdout|blind|blind2|...|blind40|wild1|wild2|wild3|wild4|all] [--errors] [--encoder] [--layer]
 
 DIR holds the pages' text, one file per labelled URL, named
 sha1(url).hexdigest()[:16] + ".txt": the title on the first line (may be empty), a blank
@@ -11,7 +11,7 @@ and is not in the repository (docs/realtext.md says how to rebuild DIR). Splits:
 round 6, after the holdout had been scored; tuned on from round 8), `blind2` (labelled blind in round 8,
 scored on the code before and after that round; it judges round 9), `blind3` (labelled blind in round 9,
 read twice), ... `blind12` (labelled in the nineteenth session, after every rules round and the
-encoder's training), `blind13` … `blind39` (each labelled before what it judges), `wild1` … `wild4` (ordinary
+encoder's training), `blind13` … `blind40` (each labelled before what it judges), `wild1` … `wild4` (ordinary
 coverage carrying no narrative); `all` is every record. --encoder reads every
 stance again with the stance encoder, as `narrative-archive analyse --stance --encoder` does;
 --layer adds the mentions the learned narrative layer finds, as `narrative-archive layer` does
@@ -49,7 +49,7 @@ ROOT = Path(__file__).resolve().parent.parent
 LABELS = ROOT / "benchmarks" / "realtext" / "labels.jsonl"
 STANCES = ("asserts", "reports", "disputes")
 SPLITS = ("dev", "test", "holdout", "blind", "blind2", "blind3", "blind4", "blind5", "blind6", "blind7",
-          "blind8", "blind9", "blind10", "blind11", "blind12", "blind13", "blind14", "blind15", "blind16", "blind17", "blind18", "blind19", "blind20", "blind21", "blind22", "blind23", "blind24", "blind25", "blind26", "blind27", "blind28", "blind29", "blind30", "blind31", "blind32", "blind33", "blind34", "blind35", "blind36", "blind37", "blind38", "blind39", "wild1", "wild2", "wild3", "wild4")
+          "blind8", "blind9", "blind10", "blind11", "blind12", "blind13", "blind14", "blind15", "blind16", "blind17", "blind18", "blind19", "blind20", "blind21", "blind22", "blind23", "blind24", "blind25", "blind26", "blind27", "blind28", "blind29", "blind30", "blind31", "blind32", "blind33", "blind34", "blind35", "blind36", "blind37", "blind38", "blind39", "blind40", "wild1", "wild2", "wild3", "wild4")
 SPEAKERS = ("outlet", "official", "unnamed")
 LABEL_KEYS = ("url", "date", "language", "outlet", "title", "narratives", "speaker", "split", "why")
 
