@@ -1,10 +1,11 @@
-"""Stance by the article's frame, the thirty-fifth to thirty-eighth rounds: rebuttals worded
+"""Stance by the article's frame, the thirty-fifth to thirty-ninth rounds: rebuttals worded
 as pushing back against an account (German), as evidence not held, a link not proven or
 reports found unreliable (Russian), as a story shown to be garbage or charges ridiculed
 (English), as a mistranslation (Korean), as malicious allegations (Portuguese), as
 intelligence not proven (Italian), as no firm evidence (Japanese), as hitting back at claims
 (English), as glaring inconsistencies (Russian), as found unlikely (French), as an official
-with no such intelligence (English, Russian) or doubting it (Russian); and revelations that
+with no such intelligence (English, Russian) or doubting it (Russian), as hoaxes (English) and
+as speculation (Greek); and revelations that
 are relays: one whose clause the conditional of rumour hedges (Spanish), one that quotes its
 source (Arabic).
 
@@ -37,6 +38,10 @@ HEADLINES = [
      "The secretary spoke on Thursday. More follows."),
     ("ru", ["россии", "талибами", "сговоре"], "В командовании США усомнились в данных о сговоре России с талибами",
      "Генерал выступил в среду. Дальше больше."),
+    ("en", ["russian", "bounties", "taliban"], "Kremlin calls reports of Russian bounties to the Taliban hoaxes",
+     "The spokesman spoke on Monday. More follows."),
+    ("el", ["ρωσίας", "ταλιμπάν"], "Λαβρόφ: ανήθικες εικασίες για δεσμούς της Ρωσίας με τους Ταλιμπάν",
+     "Ο υπουργός μίλησε τη Δευτέρα. Ακολουθούν περισσότερα."),
 ]
 
 
